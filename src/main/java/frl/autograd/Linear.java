@@ -1,0 +1,63 @@
+package frl.autograd;
+
+import frl.backend.Backend;
+import frl.backend.ConvGeometry;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+
+/** Matrix products and convolutions on Vars. A null bias means none. */
+public final class Linear {
+    private Linear() {}
+
+    public static Var matmul(Var a, boolean transA, Var b, boolean transB) {
+        Backend be = a.backend();
+        return Var.result(be.matmul(a.value(), transA, b.value(), transB), "matmul", dy -> {
+            // C = op(A)·op(B): dA = dC·op(B)ᵀ (transposed back if A was), dB likewise.
+            if (a.requiresGrad()) a.accumulate(transA ? be.matmul(b.value(), transB, dy, true) : be.matmul(dy, false, b.value(), !transB));
+            if (b.requiresGrad()) b.accumulate(transB ? be.matmul(dy, true, a.value(), transA) : be.matmul(a.value(), !transA, dy, false));
+        }, a, b);
+    }
+
+    /** x [N,in] · wᵀ [in,out] + b [out], as torch.nn.Linear. */
+    public static Var linear(Var x, Var w, Var bias) {
+        Var y = matmul(x, false, w, true);
+        return bias == null ? y : Pointwise.add(y, bias);
+    }
+
+    /** Adds a per-channel bias [C] to [N,C,H,W]. */
+    public static Var addChannelBias(Var y, Var bias) {
+        return Pointwise.add(y, Layout.reshape(bias, 1, (int) bias.value().numel(), 1, 1));
+    }
+
+    public static Var conv2d(Var x, Var w, Var bias, ConvGeometry g) {
+        Backend be = x.backend();
+        Var y = Var.result(be.conv2d(x.value(), w.value(), g), "conv2d", dy -> {
+            if (x.requiresGrad()) x.accumulate(be.conv2dBackwardInput(dy, w.value(), x.shape(), g));
+            if (w.requiresGrad()) w.accumulate(be.conv2dBackwardWeight(x.value(), dy, w.shape(), g));
+        }, x, w);
+        return bias == null ? y : addChannelBias(y, bias);
+    }
+
+    /**
+     * Transposed convolution as torch.nn.ConvTranspose2d: w is [Cin, Cout, kh, kw]; the output is
+     * (H−1)·stride − 2·pad + kh + outputPadding high. It is the input-gradient of a conv2d, so its own
+     * gradients are a conv2d (for x) and a weight-gradient with x and dy swapped (for w).
+     */
+    public static Var convTranspose2d(Var x, Var w, Var bias, ConvGeometry g, int outPadH, int outPadW) {
+        Backend be = x.backend();
+        Shape xs = x.shape(), ws = w.shape();
+        if (xs.rank() != 4 || ws.rank() != 4 || xs.dim(1) != ws.dim(0))
+            throw new IllegalArgumentException("convTranspose2d: x " + xs + " and w " + ws + " (expected w [" + (xs.rank() == 4 ? xs.dim(1) : "C") + ",Cout,kh,kw])");
+        if (outPadH < 0 || outPadW < 0 || outPadH >= g.strideH() || outPadW >= g.strideW())
+            throw new IllegalArgumentException("convTranspose2d: output padding must be smaller than the stride");
+        int h = (xs.dim(2) - 1) * g.strideH() - 2 * g.padH() + ws.dim(2) + outPadH;
+        int wd = (xs.dim(3) - 1) * g.strideW() - 2 * g.padW() + ws.dim(3) + outPadW;
+        Shape out = Shape.of(xs.dim(0), ws.dim(1), h, wd);
+        Tensor yv = be.conv2dBackwardInput(x.value(), w.value(), out, g);
+        Var y = Var.result(yv, "convTranspose2d", dy -> {
+            if (x.requiresGrad()) x.accumulate(be.conv2d(dy, w.value(), g));
+            if (w.requiresGrad()) w.accumulate(be.conv2dBackwardWeight(dy, x.value(), ws, g));
+        }, x, w);
+        return bias == null ? y : addChannelBias(y, bias);
+    }
+}

@@ -1,0 +1,64 @@
+package frl.autograd;
+
+import frl.backend.Backend;
+import frl.backend.BinaryOp;
+import frl.backend.UnaryOp;
+import frl.tensor.Tensor;
+
+/** Elementwise ops on Vars: unary functions, broadcasting binary arithmetic, affine scaling. */
+public final class Pointwise {
+    private Pointwise() {}
+
+    public static Var unary(UnaryOp op, Var x, double a, double b) {
+        Backend be = x.backend();
+        Tensor y = be.unary(op, x.value(), a, b);
+        return Var.result(y, op.name().toLowerCase(), dy -> x.accumulate(be.unaryBackward(op, x.value(), y, dy, a, b)), x);
+    }
+
+    public static Var relu(Var x) { return unary(UnaryOp.RELU, x, 0, 0); }
+
+    public static Var elu(Var x) { return unary(UnaryOp.ELU, x, 1, 0); }
+
+    public static Var sigmoid(Var x) { return unary(UnaryOp.SIGMOID, x, 0, 0); }
+
+    public static Var tanh(Var x) { return unary(UnaryOp.TANH, x, 0, 0); }
+
+    public static Var exp(Var x) { return unary(UnaryOp.EXP, x, 0, 0); }
+
+    public static Var log(Var x) { return unary(UnaryOp.LOG, x, 0, 0); }
+
+    public static Var softplus(Var x) { return unary(UnaryOp.SOFTPLUS, x, 0, 0); }
+
+    public static Var square(Var x) { return unary(UnaryOp.SQUARE, x, 0, 0); }
+
+    public static Var sqrt(Var x) { return unary(UnaryOp.SQRT, x, 0, 0); }
+
+    public static Var neg(Var x) { return unary(UnaryOp.NEG, x, 0, 0); }
+
+    public static Var clamp(Var x, double lo, double hi) { return unary(UnaryOp.CLAMP, x, lo, hi); }
+
+    public static Var binary(BinaryOp op, Var a, Var b) {
+        Backend be = a.backend();
+        Tensor out = be.binary(op, a.value(), b.value());
+        return Var.result(out, op.name().toLowerCase(), dy -> {
+            if (a.requiresGrad()) a.accumulate(be.sumTo(be.binaryBackward(op, a.value(), b.value(), out, dy, true), a.shape()));
+            if (b.requiresGrad()) b.accumulate(be.sumTo(be.binaryBackward(op, a.value(), b.value(), out, dy, false), b.shape()));
+        }, a, b);
+    }
+
+    public static Var add(Var a, Var b) { return binary(BinaryOp.ADD, a, b); }
+
+    public static Var sub(Var a, Var b) { return binary(BinaryOp.SUB, a, b); }
+
+    public static Var mul(Var a, Var b) { return binary(BinaryOp.MUL, a, b); }
+
+    public static Var div(Var a, Var b) { return binary(BinaryOp.DIV, a, b); }
+
+    /** alpha · x + beta. */
+    public static Var affine(Var x, double alpha, double beta) {
+        Backend be = x.backend();
+        return Var.result(be.affine(x.value(), alpha, beta), "affine", dy -> x.accumulate(be.affine(dy, alpha, 0)), x);
+    }
+
+    public static Var scale(Var x, double alpha) { return affine(x, alpha, 0); }
+}

@@ -1,0 +1,138 @@
+package frl.autograd;
+
+import frl.backend.Backend;
+import frl.backend.Backends;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A tensor on the tape: its value, its gradient, and how to pass a gradient back to the Vars it came from.
+ * Gradients of intermediate Vars are never modified in place (an op may hand the same tensor to two
+ * parents); only leaves that own a persistent gradient buffer (parameters) accumulate into it.
+ */
+public class Var {
+    /** Passes the gradient of this Var's value back to its parents (through {@link #accumulate}). */
+    @FunctionalInterface
+    public interface BackwardFn { void apply(Tensor dy); }
+
+    private static final ThreadLocal<int[]> NO_GRAD_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+
+    private final Tensor value;
+    private final String op;
+    private final Var[] parents;
+    private final BackwardFn backward;
+    private final boolean requiresGrad;
+    private Tensor grad;
+
+    protected Var(Tensor value, boolean requiresGrad, String op, Var[] parents, BackwardFn backward) {
+        this.value = value;
+        this.requiresGrad = requiresGrad;
+        this.op = op;
+        this.parents = parents;
+        this.backward = backward;
+    }
+
+    /** A leaf that needs no gradient (inputs, targets). */
+    public static Var constant(Tensor value) { return new Var(value, false, "constant", new Var[0], null); }
+
+    /** A leaf whose gradient is wanted (test inputs; parameters use {@link frl.autograd.Var} subclasses). */
+    public static Var leaf(Tensor value) { return new Var(value, true, "leaf", new Var[0], null); }
+
+    /**
+     * Records the result of an op. When no parent needs a gradient, or inside {@link #noGrad()}, the result
+     * is a constant and the backward function is dropped.
+     */
+    public static Var result(Tensor value, String op, BackwardFn backward, Var... parents) {
+        boolean needs = false;
+        if (NO_GRAD_DEPTH.get()[0] == 0) for (Var p : parents) needs |= p.requiresGrad;
+        return needs ? new Var(value, true, op, parents, backward) : new Var(value, false, op, new Var[0], null);
+    }
+
+    /** {@code try (var ng = Var.noGrad()) {...}}: no tape inside. */
+    public static NoGrad noGrad() {
+        NO_GRAD_DEPTH.get()[0]++;
+        return new NoGrad();
+    }
+
+    public static final class NoGrad implements AutoCloseable {
+        private boolean closed;
+
+        @Override public void close() {
+            if (!closed) { closed = true; NO_GRAD_DEPTH.get()[0]--; }
+        }
+    }
+
+    public Tensor value() { return value; }
+
+    public Shape shape() { return value.shape(); }
+
+    public Backend backend() { return Backends.of(value); }
+
+    public boolean requiresGrad() { return requiresGrad; }
+
+    public String op() { return op; }
+
+    /** The accumulated gradient, or null if none reached this Var. */
+    public Tensor grad() { return grad; }
+
+    /** The same value, cut off from the tape. */
+    public Var detach() { return constant(value); }
+
+    /** Adds a gradient contribution; called by the backward functions of this Var's children. */
+    public void accumulate(Tensor g) {
+        if (!requiresGrad) return;
+        if (!g.shape().equals(value.shape()))
+            throw new IllegalStateException("gradient of shape " + g.shape() + " for a value of shape " + value.shape() + " (op " + op + ")");
+        if (grad == null) grad = g;
+        else grad = backend().binary(frl.backend.BinaryOp.ADD, grad, g);
+    }
+
+    /** Lets subclasses with their own gradient buffers (parameters) take over accumulation. */
+    protected void setGrad(Tensor g) { grad = g; }
+
+    /** Backpropagates from a one-element Var (a loss), seeding its gradient with 1. */
+    public void backward() {
+        if (value.numel() != 1) throw new IllegalStateException("backward() needs a scalar, shape is " + value.shape() + "; use backward(grad)");
+        backward(backend().full(value.shape(), 1.0));
+    }
+
+    /** Backpropagates the given gradient of this Var through the tape, in reverse topological order. */
+    public void backward(Tensor seed) {
+        if (!requiresGrad) throw new IllegalStateException("backward through a Var that needs no gradient (op " + op + ")");
+        accumulate(seed);
+        for (Var v : reverseTopological()) {
+            if (v.backward != null && v.grad != null) v.backward.apply(v.grad);
+        }
+    }
+
+    private List<Var> reverseTopological() {
+        List<Var> order = new ArrayList<>();
+        Set<Var> seen = new HashSet<>();
+        ArrayDeque<Object[]> stack = new ArrayDeque<>();
+        stack.push(new Object[] {this, 0});
+        seen.add(this);
+        while (!stack.isEmpty()) {
+            Object[] top = stack.peek();
+            Var v = (Var) top[0];
+            int i = (int) top[1];
+            if (i < v.parents.length) {
+                top[1] = i + 1;
+                Var p = v.parents[i];
+                if (p.requiresGrad && seen.add(p)) stack.push(new Object[] {p, 0});
+            } else {
+                stack.pop();
+                order.add(v);
+            }
+        }
+        java.util.Collections.reverse(order);
+        return order;
+    }
+
+    @Override public String toString() { return "Var(" + op + ", " + value + ")"; }
+}

@@ -1,0 +1,147 @@
+package frl.backend;
+
+import frl.tensor.Device;
+import frl.tensor.DType;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+
+/**
+ * The primitive op set every model is built from. Tensors are dense row-major; image tensors NCHW.
+ * Each differentiable op has its backward twin here, or is differentiated by composing others
+ * (stated on the op). Every method returns a new tensor owned by the innermost open scope, unless
+ * it says "in place". Arguments are validated with errors that name the op, the shapes and the axis.
+ */
+public interface Backend {
+    String name();
+
+    Device device();
+
+    /** The element type this backend computes in. */
+    DType dtype();
+
+    // ---- creation and transfer ------------------------------------------------------------------
+
+    @NotDifferentiable("allocation") Tensor empty(Shape shape);
+
+    Tensor full(Shape shape, double value);
+
+    /** A tensor of this backend holding the given values (converted to {@link #dtype()}). */
+    Tensor fromHost(Shape shape, double[] values);
+
+    /** A tensor of this backend holding the given values (converted to {@link #dtype()}). */
+    Tensor fromHost(Shape shape, float[] values);
+
+    /** Fills a tensor in place. */
+    @NotDifferentiable("in-place initialisation") void fill(Tensor t, double value);
+
+    /** Copies {@code src} into {@code dst} in place (same number of elements). */
+    @NotDifferentiable("in-place copy") void copyInto(Tensor src, Tensor dst);
+
+    // ---- elementwise ----------------------------------------------------------------------------
+
+    /** f(x) elementwise; a, b are the op's parameters (see {@link UnaryOp}). */
+    Tensor unary(UnaryOp op, Tensor x, double a, double b);
+
+    /** dy · f'(x) elementwise, given the forward input x and output y. */
+    Tensor unaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, double a, double b);
+
+    /** f(a, b) with NumPy broadcasting. Backward: {@link #binaryBackward} then {@link #sumTo}. */
+    Tensor binary(BinaryOp op, Tensor a, Tensor b);
+
+    /**
+     * dy · ∂f/∂a (wrtA) or dy · ∂f/∂b, in the broadcast output shape (reduce with {@link #sumTo}).
+     */
+    Tensor binaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor out, Tensor dy, boolean wrtA);
+
+    /** alpha · x + beta elementwise. Its own backward is affine(dy, alpha, 0). */
+    Tensor affine(Tensor x, double alpha, double beta);
+
+    /** y += alpha · x, in place (gradient accumulation). */
+    @NotDifferentiable("in-place accumulation") void axpy(double alpha, Tensor x, Tensor y);
+
+    // ---- reductions and broadcasts --------------------------------------------------------------
+
+    /** Sums x down to a shape it broadcasts from (same rank or fewer, size-1 axes summed). Backward: broadcastTo. */
+    Tensor sumTo(Tensor x, Shape shape);
+
+    /** Repeats x along its size-1 (or missing leading) axes. Backward: sumTo. */
+    Tensor broadcastTo(Tensor x, Shape shape);
+
+    /** log Σ exp over one axis, kept with size 1. Backward composed: dy · exp(x − out). */
+    Tensor logSumExp(Tensor x, int axis);
+
+    // ---- linear algebra -------------------------------------------------------------------------
+
+    /** op(a) · op(b) for 2-D tensors, op = transpose when the flag is set. Backward: matmul again. */
+    Tensor matmul(Tensor a, boolean transA, Tensor b, boolean transB);
+
+    /** Cross-correlation of x [N,C,H,W] with w [K,C,kh,kw] (no bias). */
+    Tensor conv2d(Tensor x, Tensor w, ConvGeometry g);
+
+    /** Gradient of conv2d wrt its input, of shape {@code xShape}; also the forward of a transposed conv. */
+    Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g);
+
+    /** Gradient of conv2d wrt its weight, of shape {@code wShape}. */
+    Tensor conv2dBackwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g);
+
+    // ---- normalisation --------------------------------------------------------------------------
+
+    /** Training-mode batch norm over every axis but 1: y, and the batch mean and biased variance [C]. */
+    BatchNormResult batchNorm(Tensor x, Tensor gamma, Tensor beta, double eps);
+
+    BatchNormGrads batchNormBackward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy);
+
+    record BatchNormResult(Tensor y, Tensor mean, Tensor var) {}
+
+    record BatchNormGrads(Tensor dx, Tensor dgamma, Tensor dbeta) {}
+
+    // ---- layout ---------------------------------------------------------------------------------
+
+    /** Joins tensors along one axis; other axes must agree. Backward: narrow. */
+    Tensor concat(Tensor[] xs, int axis);
+
+    /** The slice [start, start+length) of one axis. Backward: pad with zeros. */
+    Tensor narrow(Tensor x, int axis, int start, int length);
+
+    /** Pads every axis i by before[i] and after[i] elements of {@code value}. Backward: narrow. */
+    Tensor pad(Tensor x, int[] before, int[] after, double value);
+
+    /**
+     * Glow's squeeze: [N,C,H,W] → [N,C·f²,H/f,W/f], output channel c·f² + i·f + j holds pixel (f·h+i, f·w+j)
+     * of channel c. Backward: depthToSpace.
+     */
+    Tensor spaceToDepth(Tensor x, int f);
+
+    /** The inverse of {@link #spaceToDepth}. Backward: spaceToDepth. */
+    Tensor depthToSpace(Tensor x, int f);
+
+    // ---- losses ---------------------------------------------------------------------------------
+
+    /**
+     * Softmax cross-entropy with integer class targets, fused (probabilities never stored): logits have the
+     * classes on {@code axis}; targets have the logits' shape without that axis and hold class indices.
+     * Returns −log softmax(logits)[target] per element.
+     */
+    Tensor crossEntropy(Tensor logits, Tensor targets, int axis);
+
+    /** dlogits = (softmax(logits) − onehot(target)) · dloss, in one pass. */
+    Tensor crossEntropyBackward(Tensor logits, Tensor targets, Tensor dloss, int axis);
+
+    // ---- random ---------------------------------------------------------------------------------
+
+    /** Uniform in [lo, hi) from {@link Rng#uniform} at consecutive counters. */
+    @NotDifferentiable("random draw") Tensor uniform(Shape shape, double lo, double hi, Rng rng);
+
+    /** mean + std · N(0,1) from {@link Rng#normal} at consecutive indices. */
+    @NotDifferentiable("random draw") Tensor normal(Shape shape, double mean, double std, Rng rng);
+
+    // ---- optimizers (in place) ------------------------------------------------------------------
+
+    /** One Adam step (PyTorch semantics: weight decay is added to the gradient; bias-corrected). */
+    @NotDifferentiable("optimizer update") void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, long step);
+
+    /** One Adamax step (PyTorch semantics: u = max(β2·u, |g| + eps)). */
+    @NotDifferentiable("optimizer update") void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, long step);
+
+    record AdamConfig(double lr, double beta1, double beta2, double eps, double weightDecay) {}
+}

@@ -1,0 +1,122 @@
+package frl.backend;
+
+import frl.tensor.DType;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+
+/** Shape inference and argument checks shared by every backend, so all of them reject bad input alike. */
+public final class Shapes {
+    private Shapes() {}
+
+    public static void requireRank(String op, Tensor t, int rank) {
+        if (t.rank() != rank) throw new IllegalArgumentException(op + ": expected a rank-" + rank + " tensor, got shape " + t.shape());
+    }
+
+    public static void requireSameShape(String op, Tensor a, Tensor b) {
+        if (!a.shape().equals(b.shape())) throw new IllegalArgumentException(op + ": shapes differ: " + a.shape() + " vs " + b.shape());
+    }
+
+    public static void requireSameSize(String op, Tensor a, Tensor b) {
+        if (a.numel() != b.numel()) throw new IllegalArgumentException(op + ": sizes differ: " + a.shape() + " vs " + b.shape());
+    }
+
+    public static void requireDType(String op, Tensor t, DType dtype) {
+        if (t.dtype() != dtype) throw new IllegalArgumentException(op + ": expected " + dtype + ", got " + t.dtype() + " " + t.shape());
+    }
+
+    public static Shape matmul(Tensor a, boolean ta, Tensor b, boolean tb) {
+        requireRank("matmul", a, 2);
+        requireRank("matmul", b, 2);
+        int m = ta ? a.dim(1) : a.dim(0), k = ta ? a.dim(0) : a.dim(1);
+        int k2 = tb ? b.dim(1) : b.dim(0), n = tb ? b.dim(0) : b.dim(1);
+        if (k != k2) throw new IllegalArgumentException("matmul: inner sizes differ: " + a.shape() + (ta ? "ᵀ" : "") + " × " + b.shape() + (tb ? "ᵀ" : ""));
+        return Shape.of(m, n);
+    }
+
+    public static Shape conv2d(Shape x, Shape w, ConvGeometry g) {
+        if (x.rank() != 4 || w.rank() != 4) throw new IllegalArgumentException("conv2d: expected x [N,C,H,W] and w [K,C,kh,kw], got " + x + " and " + w);
+        if (x.dim(1) != w.dim(1)) throw new IllegalArgumentException("conv2d: input has " + x.dim(1) + " channels, weight " + w + " expects " + w.dim(1));
+        return Shape.of(x.dim(0), w.dim(0), g.outH(x.dim(2), w.dim(2)), g.outW(x.dim(3), w.dim(3)));
+    }
+
+    /** Checks that dy is what conv2d(x of xShape, w) would produce. */
+    public static void conv2dBackward(Shape dy, Shape x, Shape w, ConvGeometry g) {
+        Shape expect = conv2d(x, w, g);
+        if (!expect.equals(dy)) throw new IllegalArgumentException("conv2d backward: gradient has shape " + dy + ", the forward produced " + expect);
+    }
+
+    /** Shape of broadcastTo / check for sumTo: {@code small} must broadcast to {@code big}. */
+    public static void requireBroadcastable(String op, Shape small, Shape big) {
+        if (small.rank() > big.rank() || !Shape.broadcast(small, big).equals(big))
+            throw new IllegalArgumentException(op + ": shape " + small + " does not broadcast to " + big);
+    }
+
+    public static Shape concat(Tensor[] xs, int axis) {
+        if (xs.length == 0) throw new IllegalArgumentException("concat: no tensors");
+        Shape first = xs[0].shape();
+        int a = first.axis(axis), total = 0;
+        for (Tensor t : xs) {
+            if (t.rank() != first.rank() || !t.shape().with(a, 1).equals(first.with(a, 1)))
+                throw new IllegalArgumentException("concat along axis " + a + ": shape " + t.shape() + " does not match " + first);
+            total += t.dim(a);
+        }
+        return first.with(a, total);
+    }
+
+    public static Shape narrow(Shape x, int axis, int start, int length) {
+        int a = x.axis(axis);
+        if (start < 0 || length < 0 || start + length > x.dim(a))
+            throw new IllegalArgumentException("narrow: [" + start + ", " + (start + length) + ") is outside axis " + a + " of size " + x.dim(a));
+        return x.with(a, length);
+    }
+
+    public static Shape pad(Shape x, int[] before, int[] after) {
+        if (before.length != x.rank() || after.length != x.rank()) throw new IllegalArgumentException("pad: need one before/after pair per axis of " + x);
+        int[] d = x.dims();
+        for (int i = 0; i < d.length; i++) {
+            if (before[i] < 0 || after[i] < 0) throw new IllegalArgumentException("pad: negative padding on axis " + i + " (use narrow to crop)");
+            d[i] += before[i] + after[i];
+        }
+        return Shape.of(d);
+    }
+
+    public static Shape spaceToDepth(Shape x, int f) {
+        if (x.rank() != 4 || f < 1 || x.dim(2) % f != 0 || x.dim(3) % f != 0)
+            throw new IllegalArgumentException("spaceToDepth: need [N,C,H,W] with H and W divisible by " + f + ", got " + x);
+        return Shape.of(x.dim(0), x.dim(1) * f * f, x.dim(2) / f, x.dim(3) / f);
+    }
+
+    public static Shape depthToSpace(Shape x, int f) {
+        if (x.rank() != 4 || f < 1 || x.dim(1) % (f * f) != 0)
+            throw new IllegalArgumentException("depthToSpace: need [N,C,H,W] with C divisible by " + (f * f) + ", got " + x);
+        return Shape.of(x.dim(0), x.dim(1) / (f * f), x.dim(2) * f, x.dim(3) * f);
+    }
+
+    public static Shape crossEntropy(Tensor logits, Tensor targets, int axis) {
+        Shape out = logits.shape().without(axis);
+        if (!targets.shape().equals(out))
+            throw new IllegalArgumentException("crossEntropy: targets " + targets.shape() + " must be logits " + logits.shape() + " without axis " + axis);
+        return out;
+    }
+
+    /** The [outer, classes, inner] view of a tensor reduced or normalised along one axis. */
+    public static int[] aroundAxis(Shape s, int axis) {
+        int a = s.axis(axis);
+        return new int[] {(int) s.size(0, a), s.dim(a), (int) s.size(a + 1, s.rank())};
+    }
+
+    /** Target class at a position, checked to be an integer in [0, classes). */
+    public static int classIndex(double v, int classes, long position) {
+        int c = (int) v;
+        if (c != v || c < 0 || c >= classes)
+            throw new IllegalArgumentException("crossEntropy: target at flat position " + position + " is " + v + ", expected an integer in [0, " + classes + ")");
+        return c;
+    }
+
+    public static void batchNorm(Tensor x, Tensor gamma, Tensor beta) {
+        if (x.rank() < 2) throw new IllegalArgumentException("batchNorm: need [N,C,...], got " + x.shape());
+        int c = x.dim(1);
+        if (gamma.numel() != c || beta.numel() != c)
+            throw new IllegalArgumentException("batchNorm: " + c + " channels but gamma " + gamma.shape() + ", beta " + beta.shape());
+    }
+}

@@ -1,0 +1,136 @@
+package frl.backend.cpu;
+
+import frl.backend.Backend;
+import frl.backend.BinaryOp;
+import frl.backend.ConvGeometry;
+import frl.backend.Rng;
+import frl.backend.Shapes;
+import frl.backend.UnaryOp;
+import frl.tensor.DType;
+import frl.tensor.Device;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+
+/**
+ * The CPU backend: float32 host tensors, OpenBLAS sgemm (or a pure-Java GEMM) under im2col convolutions,
+ * Vector-API elementwise loops with a scalar fallback, parallel over the machine's cores. Each op family
+ * lives in its own class; this one only checks dtypes and dispatches.
+ */
+public final class CpuBackend implements Backend {
+    private static final CpuBackend INSTANCE = new CpuBackend();
+
+    private CpuBackend() {}
+
+    public static CpuBackend instance() { return INSTANCE; }
+
+    @Override public String name() { return "cpu"; }
+
+    @Override public Device device() { return Device.CPU; }
+
+    @Override public DType dtype() { return DType.F32; }
+
+    static Tensor alloc(Shape s) { return Tensor.host(s, DType.F32, Device.CPU); }
+
+    private static Tensor in(String op, Tensor t) {
+        if (t.dtype() != DType.F32 || !t.device().equals(Device.CPU))
+            throw new IllegalArgumentException(op + ": the cpu backend takes F32 cpu tensors, got " + t);
+        return t;
+    }
+
+    @Override public Tensor empty(Shape shape) { return alloc(shape); }
+
+    @Override public Tensor full(Shape shape, double value) {
+        Tensor t = alloc(shape);
+        CpuPointwise.fill(t, (float) value);
+        return t;
+    }
+
+    @Override public Tensor fromHost(Shape shape, double[] values) { return alloc(shape).copyFrom(values); }
+
+    @Override public Tensor fromHost(Shape shape, float[] values) { return alloc(shape).copyFrom(values); }
+
+    @Override public void fill(Tensor t, double value) { CpuPointwise.fill(in("fill", t), (float) value); }
+
+    @Override public void copyInto(Tensor src, Tensor dst) {
+        Shapes.requireSameSize("copyInto", in("copyInto", src), in("copyInto", dst));
+        java.lang.foreign.MemorySegment.copy(src.segment(), 0, dst.segment(), 0, src.numel() * 4);
+    }
+
+    @Override public Tensor unary(UnaryOp op, Tensor x, double a, double b) { return CpuPointwise.unary(op, in("unary", x), a, b); }
+
+    @Override public Tensor unaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, double a, double b) {
+        return CpuPointwise.unaryBackward(op, in("unaryBackward", x), in("unaryBackward", y), in("unaryBackward", dy), a, b);
+    }
+
+    @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b) { return CpuPointwise.binary(op, in("binary", a), in("binary", b)); }
+
+    @Override public Tensor binaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor out, Tensor dy, boolean wrtA) {
+        return CpuPointwise.binaryBackward(op, in("binaryBackward", a), in("binaryBackward", b), in("binaryBackward", out), in("binaryBackward", dy), wrtA);
+    }
+
+    @Override public Tensor affine(Tensor x, double alpha, double beta) { return CpuPointwise.affine(in("affine", x), (float) alpha, (float) beta); }
+
+    @Override public void axpy(double alpha, Tensor x, Tensor y) { CpuPointwise.axpy((float) alpha, in("axpy", x), in("axpy", y)); }
+
+    @Override public Tensor sumTo(Tensor x, Shape shape) { return CpuReduce.sumTo(in("sumTo", x), shape); }
+
+    @Override public Tensor broadcastTo(Tensor x, Shape shape) { return CpuReduce.broadcastTo(in("broadcastTo", x), shape); }
+
+    @Override public Tensor logSumExp(Tensor x, int axis) { return CpuReduce.logSumExp(in("logSumExp", x), axis); }
+
+    @Override public Tensor matmul(Tensor a, boolean transA, Tensor b, boolean transB) {
+        return CpuConv.matmul(in("matmul", a), transA, in("matmul", b), transB);
+    }
+
+    @Override public Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) { return CpuConv.conv2d(in("conv2d", x), in("conv2d", w), g); }
+
+    @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
+        return CpuConv.backwardInput(in("conv2dBackwardInput", dy), in("conv2dBackwardInput", w), xShape, g);
+    }
+
+    @Override public Tensor conv2dBackwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
+        return CpuConv.backwardWeight(in("conv2dBackwardWeight", x), in("conv2dBackwardWeight", dy), wShape, g);
+    }
+
+    @Override public BatchNormResult batchNorm(Tensor x, Tensor gamma, Tensor beta, double eps) {
+        return CpuNorm.forward(in("batchNorm", x), in("batchNorm", gamma), in("batchNorm", beta), eps);
+    }
+
+    @Override public BatchNormGrads batchNormBackward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy) {
+        return CpuNorm.backward(in("batchNormBackward", x), in("batchNormBackward", gamma), in("batchNormBackward", mean),
+                in("batchNormBackward", var), eps, in("batchNormBackward", dy));
+    }
+
+    @Override public Tensor concat(Tensor[] xs, int axis) {
+        for (Tensor t : xs) in("concat", t);
+        return CpuLayout.concat(xs, axis);
+    }
+
+    @Override public Tensor narrow(Tensor x, int axis, int start, int length) { return CpuLayout.narrow(in("narrow", x), axis, start, length); }
+
+    @Override public Tensor pad(Tensor x, int[] before, int[] after, double value) { return CpuLayout.pad(in("pad", x), before, after, (float) value); }
+
+    @Override public Tensor spaceToDepth(Tensor x, int f) { return CpuLayout.spaceToDepth(in("spaceToDepth", x), f); }
+
+    @Override public Tensor depthToSpace(Tensor x, int f) { return CpuLayout.depthToSpace(in("depthToSpace", x), f); }
+
+    @Override public Tensor crossEntropy(Tensor logits, Tensor targets, int axis) {
+        return CpuLoss.crossEntropy(in("crossEntropy", logits), in("crossEntropy", targets), axis);
+    }
+
+    @Override public Tensor crossEntropyBackward(Tensor logits, Tensor targets, Tensor dloss, int axis) {
+        return CpuLoss.crossEntropyBackward(in("crossEntropyBackward", logits), in("crossEntropyBackward", targets), in("crossEntropyBackward", dloss), axis);
+    }
+
+    @Override public Tensor uniform(Shape shape, double lo, double hi, Rng rng) { return CpuRandom.uniform(shape, lo, hi, rng); }
+
+    @Override public Tensor normal(Shape shape, double mean, double std, Rng rng) { return CpuRandom.normal(shape, mean, std, rng); }
+
+    @Override public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, long step) {
+        CpuOptim.adam(in("adamStep", param), in("adamStep", grad), in("adamStep", m), in("adamStep", v), c, step);
+    }
+
+    @Override public void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, long step) {
+        CpuOptim.adamax(in("adamaxStep", param), in("adamaxStep", grad), in("adamaxStep", m), in("adamaxStep", u), c, step);
+    }
+}
