@@ -23,7 +23,7 @@ public interface Backend {
 
     @NotDifferentiable("allocation") Tensor empty(Shape shape);
 
-    Tensor full(Shape shape, double value);
+    @NotDifferentiable("allocation") Tensor full(Shape shape, double value);
 
     /** A tensor of this backend holding the given values (converted to {@link #dtype()}). */
     Tensor fromHost(Shape shape, double[] values);

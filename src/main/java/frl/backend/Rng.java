@@ -35,6 +35,16 @@ public final class Rng {
         return z ^ (z >>> 31);
     }
 
+    /**
+     * Reserves the counters of n normal draws and returns the index of the first: draw i of the block is
+     * {@link #normal}(seed, base + i), which reads counters 2(base+i) and 2(base+i)+1.
+     */
+    public synchronized long reserveNormals(long n) {
+        long base = (counter + 1) / 2;
+        counter = 2 * (base + n);
+        return base;
+    }
+
     /** Uniform in [0, 1) with 53 random bits. */
     public static double uniform(long seed, long counter) {
         return (bits(seed, counter) >>> 11) * 0x1.0p-53;
