@@ -1,2 +1,25 @@
 package frl.cli;
-public class Main { public static void main(String[] a){ System.out.println("hi"); } }
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The frl-engine command line: {@code java -jar frl-engine.jar <command>}. */
+@Command(name = "frl", mixinStandardHelpOptions = true, version = "frl-engine 0.1.0",
+        description = "Frequency-regularized generative models for out-of-distribution detection.",
+        subcommands = {InfoCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    @Override public void run() { CommandLine.usage(this, System.out); }
+
+    public static void main(String[] args) { System.exit(run(args)); }
+
+    /** Runs a command line and returns its exit code; errors are one clear line, never a stack trace. */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("frl " + cmd.getCommandName() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            if (Boolean.getBoolean("frl.trace")) e.printStackTrace(cmd.getErr());
+            return 1;
+        });
+        return cli.execute(args);
+    }
+}

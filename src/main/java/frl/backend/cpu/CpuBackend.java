@@ -29,6 +29,14 @@ public final class CpuBackend implements Backend {
 
     @Override public DType dtype() { return DType.F32; }
 
+    /** What the CPU backend runs on, for {@code frl info}. */
+    public static java.util.Map<String, String> describe() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("cpu threads", String.valueOf(Parallel.threads()));
+        m.put("vector api", VectorSupport.describe());
+        return m;
+    }
+
     static Tensor alloc(Shape s) { return Tensor.host(s, DType.F32, Device.CPU); }
 
     private static Tensor in(String op, Tensor t) {
