@@ -1,14 +1,74 @@
 package frl.backend.cpu;
 
-import frl.backend.*;
-import frl.tensor.*;
+import frl.backend.Backend.AdamConfig;
+import frl.backend.Shapes;
+import frl.tensor.Tensor;
 
-/** TODO(in progress). */
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+/**
+ * Fused in-place Adam and Adamax steps with the semantics of torch.optim.Adam / Adamax (no amsgrad, not
+ * maximising): weight decay is added to the gradient, the moments are bias-corrected. One pass reads
+ * param, grad and both moments once and writes param and moments back; the arithmetic of each element is
+ * done in double and rounded once per stored value.
+ */
 final class CpuOptim {
+    private static final int GRAIN = 1 << 14;
+
     private CpuOptim() {}
 
-    static void adam(Tensor p, Tensor g, Tensor m, Tensor v, Backend.AdamConfig c, long step) { throw new UnsupportedOperationException("CpuOptim: in progress"); }
+    /**
+     * g ← grad + wd·p; m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+     * p ← p − lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + eps).
+     */
+    static void adam(Tensor p, Tensor g, Tensor m, Tensor v, AdamConfig c, long step) {
+        int n = check("adamStep", p, g, m, v, c, step);
+        double b1 = c.beta1(), b2 = c.beta2(), wd = c.weightDecay(), eps = c.eps();
+        double stepSize = c.lr() / (1 - Math.pow(b1, step));
+        double sqrtBc2 = Math.sqrt(1 - Math.pow(b2, step));
+        MemorySegment ps = p.segment(), gs = g.segment(), ms = m.segment(), vs = v.segment();
+        Parallel.forRange(n, GRAIN, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                double pi = ps.getAtIndex(JAVA_FLOAT, i);
+                double gi = gs.getAtIndex(JAVA_FLOAT, i) + wd * pi;
+                double mi = b1 * ms.getAtIndex(JAVA_FLOAT, i) + (1 - b1) * gi;
+                double vi = b2 * vs.getAtIndex(JAVA_FLOAT, i) + (1 - b2) * gi * gi;
+                ms.setAtIndex(JAVA_FLOAT, i, (float) mi);
+                vs.setAtIndex(JAVA_FLOAT, i, (float) vi);
+                ps.setAtIndex(JAVA_FLOAT, i, (float) (pi - stepSize * mi / (Math.sqrt(vi) / sqrtBc2 + eps)));
+            }
+        });
+    }
 
-    static void adamax(Tensor p, Tensor g, Tensor m, Tensor u, Backend.AdamConfig c, long step) { throw new UnsupportedOperationException("CpuOptim: in progress"); }
+    /** g ← grad + wd·p; m ← β1·m + (1−β1)·g; u ← max(β2·u, |g| + eps); p ← p − lr/(1−β1ᵗ) · m / u. */
+    static void adamax(Tensor p, Tensor g, Tensor m, Tensor u, AdamConfig c, long step) {
+        int n = check("adamaxStep", p, g, m, u, c, step);
+        double b1 = c.beta1(), b2 = c.beta2(), wd = c.weightDecay(), eps = c.eps();
+        double stepSize = c.lr() / (1 - Math.pow(b1, step));
+        MemorySegment ps = p.segment(), gs = g.segment(), ms = m.segment(), us = u.segment();
+        Parallel.forRange(n, GRAIN, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                double pi = ps.getAtIndex(JAVA_FLOAT, i);
+                double gi = gs.getAtIndex(JAVA_FLOAT, i) + wd * pi;
+                double mi = b1 * ms.getAtIndex(JAVA_FLOAT, i) + (1 - b1) * gi;
+                double ui = Math.max(b2 * us.getAtIndex(JAVA_FLOAT, i), Math.abs(gi) + eps);
+                ms.setAtIndex(JAVA_FLOAT, i, (float) mi);
+                us.setAtIndex(JAVA_FLOAT, i, (float) ui);
+                ps.setAtIndex(JAVA_FLOAT, i, (float) (pi - stepSize * mi / ui));
+            }
+        });
+    }
 
+    private static int check(String op, Tensor p, Tensor g, Tensor m, Tensor v, AdamConfig c, long step) {
+        Shapes.requireSameShape(op + " (param vs grad)", p, g);
+        Shapes.requireSameShape(op + " (param vs first moment)", p, m);
+        Shapes.requireSameShape(op + " (param vs second moment)", p, v);
+        if (step < 1) throw new IllegalArgumentException(op + ": step counts from 1, got " + step);
+        if (!(c.lr() >= 0) || !(c.beta1() >= 0 && c.beta1() < 1) || !(c.beta2() >= 0 && c.beta2() < 1) || !(c.eps() >= 0) || !(c.weightDecay() >= 0))
+            throw new IllegalArgumentException(op + ": invalid hyperparameters " + c + " (need lr ≥ 0, 0 ≤ β < 1, eps ≥ 0, weight decay ≥ 0)");
+        if (p.numel() > Integer.MAX_VALUE) throw new IllegalArgumentException(op + ": " + p.shape() + " exceeds 2^31 − 1 elements");
+        return (int) p.numel();
+    }
 }

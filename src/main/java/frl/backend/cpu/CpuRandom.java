@@ -1,14 +1,66 @@
 package frl.backend.cpu;
 
-import frl.backend.*;
-import frl.tensor.*;
+import frl.backend.Rng;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
 
-/** TODO(in progress). */
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Random fills from the counter-based {@link Rng}, so every backend reproduces them bit for bit in float64
+ * before the final rounding to float32:
+ * <ul>
+ * <li>uniform: {@code start = rng.advance(n)}; value i = lo + (hi − lo) · Rng.uniform(seed, start + i).</li>
+ * <li>normal: {@code start = rng.advance(2n + 1)}, {@code j = ceil(start / 2)}; value i = mean + std ·
+ * Rng.normal(seed, j + i). Rng.normal(seed, k) reads counters 2k and 2k+1, so the draw uses the pairs
+ * inside the reserved range (the one spare counter makes the first pair even-aligned whatever
+ * {@code start} is), and never reuses a counter of an earlier or later draw.</li>
+ * </ul>
+ */
 final class CpuRandom {
+    private static final int GRAIN = 1 << 14;
+
     private CpuRandom() {}
 
-    static Tensor uniform(Shape shape, double lo, double hi, Rng rng) { throw new UnsupportedOperationException("CpuRandom: in progress"); }
+    static Tensor uniform(Shape shape, double lo, double hi, Rng rng) {
+        if (!(lo <= hi)) throw new IllegalArgumentException("uniform: need lo ≤ hi, got [" + lo + ", " + hi + ")");
+        int n = count("uniform", shape);
+        Tensor out = CpuBackend.alloc(shape);
+        long seed = rng.seed(), start = rng.advance(n);
+        // float32 rounding can land on hi itself; keep the interval half-open as documented
+        float top = hi > lo ? Math.nextDown((float) hi) : (float) hi;
+        MemorySegment s = out.segment();
+        Parallel.forRange(n, GRAIN, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                float v = (float) (lo + (hi - lo) * Rng.uniform(seed, start + i));
+                s.setAtIndex(ValueLayout.JAVA_FLOAT, i, Math.min(v, top));
+            }
+        });
+        return out;
+    }
 
-    static Tensor normal(Shape shape, double mean, double std, Rng rng) { throw new UnsupportedOperationException("CpuRandom: in progress"); }
+    static Tensor normal(Shape shape, double mean, double std, Rng rng) {
+        if (!(std >= 0)) throw new IllegalArgumentException("normal: need std ≥ 0, got " + std);
+        int n = count("normal", shape);
+        Tensor out = CpuBackend.alloc(shape);
+        long seed = rng.seed(), first = firstNormalPair(rng, n);
+        MemorySegment s = out.segment();
+        Parallel.forRange(n, GRAIN, (from, to) -> {
+            for (int i = from; i < to; i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (mean + std * Rng.normal(seed, first + i)));
+        });
+        return out;
+    }
 
+    /** Reserves 2n + 1 counters and returns the index k of the first pair (2k, 2k+1) inside them. */
+    static long firstNormalPair(Rng rng, long n) {
+        long start = rng.advance(2 * n + 1);
+        return (start + 1) >>> 1;
+    }
+
+    private static int count(String op, Shape shape) {
+        long n = shape.numel();
+        if (n > Integer.MAX_VALUE) throw new IllegalArgumentException(op + ": " + n + " elements in " + shape + " exceed the cpu backend's 2^31 − 1 limit");
+        return (int) n;
+    }
 }

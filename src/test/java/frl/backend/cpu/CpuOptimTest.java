@@ -1,0 +1,93 @@
+package frl.backend.cpu;
+
+import frl.backend.Backend;
+import frl.backend.Backend.AdamConfig;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class CpuOptimTest {
+    private final Backend be = CpuBackend.instance();
+    private static final double[] P0 = {0.5, -1.0, 2.0};
+    private static final double[][] GRADS = {{0.1, -0.2, 0.3}, {-0.4, 0.05, 0.0}};
+
+    /*
+     * Expected values follow torch.optim.Adam / Adamax step by step in float64 (weight decay added to the
+     * gradient). Adam, step 1, element 0: g = 0.1 + 0.1·0.5 = 0.15, m = 0.015, v = 2.25e-5,
+     * p = 0.5 − 0.01/0.1 · 0.015 / (√2.25e-5/√0.001 + 1e-8) = 0.49000000067.
+     */
+    @Test void adamTwoStepsWithWeightDecay() {
+        double[][] expectP = {{0.4900000006666666, -0.9900000003333334, 1.9900000002},
+                {0.49421122910693693, -0.9821870199993421, 1.981021888843838}};
+        double[][] expectM = {{0.015, -0.03, 0.05}, {-0.021599999993333327, -0.03190000000333333, 0.064900000002}};
+        double[][] expectV = {{2.25e-5, 9.0e-5, 2.5e-4}, {1.4567849995320017e-4, 9.231100000326677e-5, 2.893510000079603e-4}};
+        runTwoSteps(false, new AdamConfig(0.01, 0.9, 0.999, 1e-8, 0.1), expectP, expectM, expectV);
+    }
+
+    /* Adamax, step 1, element 0: g = 0.15, m = 0.015, u = max(0, 0.15 + 1e-3) = 0.151, p = 0.5 − 0.002/0.1 · 0.015/0.151. */
+    @Test void adamaxTwoStepsWithWeightDecay() {
+        double[][] expectP = {{0.49801324503311256, -0.9980066445182725, 1.998003992015968},
+                {0.49865825008973785, -0.996887145356751, 1.9966373550792065}};
+        double[][] expectM = {{0.015, -0.03, 0.05}, {-0.02151986754966887, -0.031980066445182725, 0.06498003992015966}};
+        double[][] expectU = {{0.151, 0.301, 0.501}, {0.35119867549668876, 0.300699, 0.500499}};
+        runTwoSteps(true, new AdamConfig(0.002, 0.9, 0.999, 1e-3, 0.1), expectP, expectM, expectU);
+    }
+
+    private void runTwoSteps(boolean adamax, AdamConfig c, double[][] expectP, double[][] expectM, double[][] expectS) {
+        try (Scope s = Scope.open()) {
+            Tensor p = be.fromHost(Shape.of(3), P0), m = be.fromHost(Shape.of(3), new double[3]), v = be.fromHost(Shape.of(3), new double[3]);
+            for (int t = 0; t < 2; t++) {
+                Tensor g = be.fromHost(Shape.of(3), GRADS[t]);
+                if (adamax) be.adamaxStep(p, g, m, v, c, t + 1);
+                else be.adamStep(p, g, m, v, c, t + 1);
+                assertClose(expectP[t], p, "param after step " + (t + 1));
+                assertClose(expectM[t], m, "first moment after step " + (t + 1));
+                assertClose(expectS[t], v, "second moment after step " + (t + 1));
+            }
+        }
+    }
+
+    /** Many elements (several parallel chunks) against a float64 loop of the same rule. */
+    @Test void largeAdamMatchesFloat64() {
+        int n = 100_003;
+        Random r = new Random(7);
+        double[] p = new double[n], g = new double[n], m = new double[n], v = new double[n];
+        for (int i = 0; i < n; i++) { p[i] = (float) r.nextGaussian(); g[i] = (float) r.nextGaussian(); m[i] = (float) (0.1 * r.nextGaussian()); v[i] = (float) r.nextDouble(); }
+        AdamConfig c = new AdamConfig(1e-3, 0.9, 0.999, 1e-8, 0.01);
+        try (Scope s = Scope.open()) {
+            Tensor pt = be.fromHost(Shape.of(n), p), gt = be.fromHost(Shape.of(n), g), mt = be.fromHost(Shape.of(n), m), vt = be.fromHost(Shape.of(n), v);
+            be.adamStep(pt, gt, mt, vt, c, 5);
+            double bc1 = 1 - Math.pow(0.9, 5), bc2 = 1 - Math.pow(0.999, 5);
+            double[] got = pt.toDoubles(), want = new double[n];
+            for (int i = 0; i < n; i++) {
+                double gi = g[i] + 0.01 * p[i], mi = 0.9 * m[i] + 0.1 * gi, vi = 0.999 * v[i] + 0.001 * gi * gi;
+                want[i] = p[i] - 1e-3 / bc1 * mi / (Math.sqrt(vi / bc2) + 1e-8);
+            }
+            double err = 0, ref = 0;
+            for (int i = 0; i < n; i++) { err += (got[i] - want[i]) * (got[i] - want[i]); ref += want[i] * want[i]; }
+            assertTrue(err / ref <= 1e-7, "NMSE " + err / ref);
+        }
+    }
+
+    @Test void rejectsBadArguments() {
+        try (Scope s = Scope.open()) {
+            Tensor p = be.fromHost(Shape.of(3), P0), g2 = be.fromHost(Shape.of(2), new double[2]), z = be.fromHost(Shape.of(3), new double[3]);
+            AdamConfig c = new AdamConfig(0.01, 0.9, 0.999, 1e-8, 0);
+            var e = assertThrows(IllegalArgumentException.class, () -> be.adamStep(p, g2, z, z, c, 1));
+            assertTrue(e.getMessage().contains("adamStep"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> be.adamaxStep(p, z, z, z, c, 0));
+            assertThrows(IllegalArgumentException.class, () -> be.adamStep(p, z, z, z, new AdamConfig(0.01, 1.0, 0.999, 1e-8, 0), 1));
+        }
+    }
+
+    private static void assertClose(double[] want, Tensor got, String what) {
+        double[] g = got.toDoubles();
+        for (int i = 0; i < want.length; i++)
+            assertEquals(want[i], g[i], 2e-7 * Math.max(1e-3, Math.abs(want[i])) + 1e-12, what + " [" + i + "]");
+    }
+}
