@@ -143,5 +143,13 @@ public interface Backend {
     /** One Adamax step (PyTorch semantics: u = max(β2·u, |g| + eps)). */
     @NotDifferentiable("optimizer update") void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, long step);
 
-    record AdamConfig(double lr, double beta1, double beta2, double eps, double weightDecay) {}
+    record AdamConfig(double lr, double beta1, double beta2, double eps, double weightDecay) {
+        public AdamConfig {
+            if (!(lr >= 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps >= 0) || !(weightDecay >= 0))
+                throw new IllegalArgumentException("Adam/Adamax: invalid hyperparameters lr=" + lr + ", betas=(" + beta1 + ", " + beta2
+                        + "), eps=" + eps + ", weight decay=" + weightDecay + " (need lr ≥ 0, 0 ≤ β < 1, eps ≥ 0, weight decay ≥ 0)");
+        }
+
+        public AdamConfig withLr(double newLr) { return new AdamConfig(newLr, beta1, beta2, eps, weightDecay); }
+    }
 }
