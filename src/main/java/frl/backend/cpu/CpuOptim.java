@@ -24,7 +24,7 @@ final class CpuOptim {
      * p ← p − lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + eps).
      */
     static void adam(Tensor p, Tensor g, Tensor m, Tensor v, AdamConfig c, long step) {
-        int n = check("adamStep", p, g, m, v, c, step);
+        int n = check("adamStep", p, g, m, v, step);
         double b1 = c.beta1(), b2 = c.beta2(), wd = c.weightDecay(), eps = c.eps();
         double stepSize = c.lr() / (1 - Math.pow(b1, step));
         double sqrtBc2 = Math.sqrt(1 - Math.pow(b2, step));
@@ -44,7 +44,7 @@ final class CpuOptim {
 
     /** g ← grad + wd·p; m ← β1·m + (1−β1)·g; u ← max(β2·u, |g| + eps); p ← p − lr/(1−β1ᵗ) · m / u. */
     static void adamax(Tensor p, Tensor g, Tensor m, Tensor u, AdamConfig c, long step) {
-        int n = check("adamaxStep", p, g, m, u, c, step);
+        int n = check("adamaxStep", p, g, m, u, step);
         double b1 = c.beta1(), b2 = c.beta2(), wd = c.weightDecay(), eps = c.eps();
         double stepSize = c.lr() / (1 - Math.pow(b1, step));
         MemorySegment ps = p.segment(), gs = g.segment(), ms = m.segment(), us = u.segment();
@@ -61,13 +61,11 @@ final class CpuOptim {
         });
     }
 
-    private static int check(String op, Tensor p, Tensor g, Tensor m, Tensor v, AdamConfig c, long step) {
+    private static int check(String op, Tensor p, Tensor g, Tensor m, Tensor v, long step) {
         Shapes.requireSameShape(op + " (param vs grad)", p, g);
         Shapes.requireSameShape(op + " (param vs first moment)", p, m);
         Shapes.requireSameShape(op + " (param vs second moment)", p, v);
         if (step < 1) throw new IllegalArgumentException(op + ": step counts from 1, got " + step);
-        if (!(c.lr() >= 0) || !(c.beta1() >= 0 && c.beta1() < 1) || !(c.beta2() >= 0 && c.beta2() < 1) || !(c.eps() >= 0) || !(c.weightDecay() >= 0))
-            throw new IllegalArgumentException(op + ": invalid hyperparameters " + c + " (need lr ≥ 0, 0 ≤ β < 1, eps ≥ 0, weight decay ≥ 0)");
         if (p.numel() > Integer.MAX_VALUE) throw new IllegalArgumentException(op + ": " + p.shape() + " exceeds 2^31 − 1 elements");
         return (int) p.numel();
     }
