@@ -12,10 +12,8 @@ import java.lang.foreign.ValueLayout;
  * before the final rounding to float32:
  * <ul>
  * <li>uniform: {@code start = rng.advance(n)}; value i = lo + (hi − lo) · Rng.uniform(seed, start + i).</li>
- * <li>normal: {@code start = rng.advance(2n + 1)}, {@code j = ceil(start / 2)}; value i = mean + std ·
- * Rng.normal(seed, j + i). Rng.normal(seed, k) reads counters 2k and 2k+1, so the draw uses the pairs
- * inside the reserved range (the one spare counter makes the first pair even-aligned whatever
- * {@code start} is), and never reuses a counter of an earlier or later draw.</li>
+ * <li>normal: {@code k = rng.reserveNormals(n)}; value i = mean + std · Rng.normal(seed, k + i), which reads
+ * counters 2(k+i) and 2(k+i)+1 (the reservation skips an odd counter so pairs never straddle two draws).</li>
  * </ul>
  */
 final class CpuRandom {
@@ -29,7 +27,7 @@ final class CpuRandom {
         Tensor out = CpuBackend.alloc(shape);
         long seed = rng.seed(), start = rng.advance(n);
         // float32 rounding can land on hi itself; keep the interval half-open as documented
-        float top = hi > lo ? Math.nextDown((float) hi) : (float) hi;
+        float top = hi > lo ? Math.max((float) lo, Math.nextDown((float) hi)) : (float) hi;
         MemorySegment s = out.segment();
         Parallel.forRange(n, GRAIN, (from, to) -> {
             for (int i = from; i < to; i++) {
@@ -44,18 +42,12 @@ final class CpuRandom {
         if (!(std >= 0)) throw new IllegalArgumentException("normal: need std ≥ 0, got " + std);
         int n = count("normal", shape);
         Tensor out = CpuBackend.alloc(shape);
-        long seed = rng.seed(), first = firstNormalPair(rng, n);
+        long seed = rng.seed(), first = rng.reserveNormals(n);
         MemorySegment s = out.segment();
         Parallel.forRange(n, GRAIN, (from, to) -> {
             for (int i = from; i < to; i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (mean + std * Rng.normal(seed, first + i)));
         });
         return out;
-    }
-
-    /** Reserves 2n + 1 counters and returns the index k of the first pair (2k, 2k+1) inside them. */
-    static long firstNormalPair(Rng rng, long n) {
-        long start = rng.advance(2 * n + 1);
-        return (start + 1) >>> 1;
     }
 
     private static int count(String op, Shape shape) {

@@ -20,7 +20,7 @@ class CpuRandomTest {
             assertEquals(1000, a.counter());
             float[] u2 = be.uniform(Shape.of(1000), 0, 1, a).toFloats();
             assertFalse(java.util.Arrays.equals(u1, u2), "a second draw must continue the stream");
-            assertArrayEquals(be.normal(Shape.of(77), 0, 1, a).toFloats(), be.normal(Shape.of(77), 0, 1, new Rng(42, 1000 * 2)).toFloats());
+            assertArrayEquals(be.normal(Shape.of(77), 0, 1, a).toFloats(), be.normal(Shape.of(77), 0, 1, new Rng(42, 2000)).toFloats());
             assertFalse(java.util.Arrays.equals(u1, be.uniform(Shape.of(1000), 0, 1, new Rng(43)).toFloats()));
         }
     }
@@ -31,13 +31,14 @@ class CpuRandomTest {
             Rng rng = new Rng(9, 5);
             float[] u = be.uniform(Shape.of(3, 4), -2, 3, rng).toFloats();
             for (int i = 0; i < u.length; i++) assertEquals((float) (-2 + 5 * Rng.uniform(9, 5 + i)), u[i]);
-            // counter is now 17 (odd): the normal draw reserves 2·12+1 counters, pairs start at k = 9
+            // counter is now 17 (odd): the normal draw starts at pair k = 9 (counters 18, 19) and ends at counter 42
             float[] z = be.normal(Shape.of(12), 1, 2, rng).toFloats();
-            assertEquals(17 + 25, rng.counter());
+            assertEquals(42, rng.counter());
             for (int i = 0; i < z.length; i++) assertEquals((float) (1 + 2 * Rng.normal(9, 9 + i)), z[i]);
-            // even start: counter 42 → pairs start at k = 21, the spare counter is the last one
+            // even start: counter 42 → pairs start at k = 21
             float[] z2 = be.normal(Shape.of(5), 0, 1, rng).toFloats();
             for (int i = 0; i < z2.length; i++) assertEquals((float) Rng.normal(9, 21 + i), z2[i]);
+            assertEquals(52, rng.counter());
         }
     }
 
