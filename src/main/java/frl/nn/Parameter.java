@@ -1,0 +1,57 @@
+package frl.nn;
+
+import frl.autograd.Var;
+import frl.backend.Backend;
+import frl.backend.Backends;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+
+/**
+ * A trainable leaf: owns its value and a persistent gradient buffer, both allocated outside any scope and
+ * freed by {@link #close()}. Backward passes add into the buffer (the first contribution after
+ * {@link #zeroGrad()} is copied, later ones are added with axpy), so no per-step gradient tensor survives
+ * the step's scope. Like PyTorch's {@code zero_grad(set_to_none=True)}, {@link #grad()} is null until a
+ * gradient arrives, and optimizers skip such parameters.
+ */
+public final class Parameter extends Var implements AutoCloseable {
+    private final Tensor gradBuffer;
+    private boolean hasGrad;
+
+    private Parameter(Tensor value, Tensor gradBuffer) {
+        super(value, true, "parameter", new Var[0], null);
+        this.gradBuffer = gradBuffer;
+    }
+
+    /** Takes ownership of a tensor (removing it from every open scope) and adds a gradient buffer. */
+    public static Parameter of(Tensor value) {
+        Scope.detach(value);
+        Tensor grad = Scope.unscoped(() -> Backends.of(value).empty(value.shape()));
+        return new Parameter(value, grad);
+    }
+
+    /** A parameter filled with a constant. */
+    public static Parameter full(Backend be, Shape shape, double value) {
+        return of(Scope.unscoped(() -> be.full(shape, value)));
+    }
+
+    @Override public Tensor grad() { return hasGrad ? gradBuffer : null; }
+
+    @Override public void accumulate(Tensor g) {
+        if (!g.shape().equals(value().shape()))
+            throw new IllegalStateException("gradient of shape " + g.shape() + " for a parameter of shape " + value().shape());
+        if (hasGrad) backend().axpy(1.0, g, gradBuffer);
+        else backend().copyInto(g, gradBuffer);
+        hasGrad = true;
+    }
+
+    /** Forgets the gradient (the buffer is kept for the next step). */
+    public void zeroGrad() { hasGrad = false; }
+
+    public long numel() { return value().numel(); }
+
+    @Override public void close() {
+        value().close();
+        gradBuffer.close();
+    }
+}
