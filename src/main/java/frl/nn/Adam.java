@@ -1,0 +1,22 @@
+package frl.nn;
+
+import frl.backend.Backend;
+import frl.backend.Backend.AdamConfig;
+import frl.tensor.Tensor;
+
+import java.util.List;
+
+/** torch.optim.Adam (weight decay added to the gradient, not decoupled). */
+public final class Adam extends Optimizer {
+    public Adam(List<Parameter> params, double lr) { this(params, new AdamConfig(lr, 0.9, 0.999, 1e-8, 0)); }
+
+    public Adam(List<Parameter> params, AdamConfig config) { super(params, config); }
+
+    @Override public String kind() { return "adam"; }
+
+    @Override protected String secondName() { return "exp_avg_sq"; }
+
+    @Override protected void update(Backend be, Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, long step) {
+        be.adamStep(param, grad, m, v, c, step);
+    }
+}

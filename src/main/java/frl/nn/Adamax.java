@@ -1,0 +1,22 @@
+package frl.nn;
+
+import frl.backend.Backend;
+import frl.backend.Backend.AdamConfig;
+import frl.tensor.Tensor;
+
+import java.util.List;
+
+/** torch.optim.Adamax (infinity-norm second moment; weight decay added to the gradient). */
+public final class Adamax extends Optimizer {
+    public Adamax(List<Parameter> params, double lr) { this(params, new AdamConfig(lr, 0.9, 0.999, 1e-8, 0)); }
+
+    public Adamax(List<Parameter> params, AdamConfig config) { super(params, config); }
+
+    @Override public String kind() { return "adamax"; }
+
+    @Override protected String secondName() { return "exp_inf"; }
+
+    @Override protected void update(Backend be, Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, long step) {
+        be.adamaxStep(param, grad, m, u, c, step);
+    }
+}

@@ -1,0 +1,110 @@
+package frl.nn;
+
+import frl.backend.Backend;
+import frl.backend.Backend.AdamConfig;
+import frl.tensor.Scope;
+import frl.tensor.Tensor;
+
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Adam-family optimizers over a list of parameters, each step one fused backend call per parameter.
+ * The optimizer owns two moment tensors per parameter and a per-parameter step count (as torch: a
+ * parameter without a gradient is skipped and its count does not advance). {@link #state()} exposes
+ * them under torch's names ({@code 0.exp_avg}, {@code 0.exp_avg_sq} / {@code 0.exp_inf}) for checkpoints.
+ */
+public abstract sealed class Optimizer implements AutoCloseable permits Adam, Adamax {
+    private final List<Parameter> params;
+    private final Tensor[] first, second;
+    private final long[] steps;
+    private AdamConfig config;
+    private boolean closed;
+
+    protected Optimizer(List<Parameter> params, AdamConfig config) {
+        Set<Parameter> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Parameter p : params) if (!seen.add(p)) throw new IllegalArgumentException(kind() + ": a parameter appears twice in the list");
+        this.params = List.copyOf(params);
+        this.config = config;
+        int n = params.size();
+        first = new Tensor[n];
+        second = new Tensor[n];
+        steps = new long[n];
+        for (int i = 0; i < n; i++) {
+            Backend be = params.get(i).backend();
+            var shape = params.get(i).shape();
+            first[i] = Scope.unscoped(() -> be.full(shape, 0));
+            second[i] = Scope.unscoped(() -> be.full(shape, 0));
+        }
+    }
+
+    /** "adam" or "adamax". */
+    public abstract String kind();
+
+    /** torch's name of the second state tensor. */
+    protected abstract String secondName();
+
+    protected abstract void update(Backend be, Tensor param, Tensor grad, Tensor m, Tensor s, AdamConfig c, long step);
+
+    /** Updates every parameter that has a gradient. */
+    public void step() {
+        for (int i = 0; i < params.size(); i++) {
+            Parameter p = params.get(i);
+            Tensor g = p.grad();
+            if (g == null) continue;
+            update(p.backend(), p.value(), g, first[i], second[i], config, ++steps[i]);
+        }
+    }
+
+    public void zeroGrad() { for (Parameter p : params) p.zeroGrad(); }
+
+    public List<Parameter> parameters() { return params; }
+
+    public AdamConfig config() { return config; }
+
+    public double lr() { return config.lr(); }
+
+    public void setLr(double lr) { config = config.withLr(lr); }
+
+    /** The live state tensors in parameter order: "i.exp_avg" and "i." + the second moment's name. */
+    public Map<String, Tensor> state() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (int i = 0; i < params.size(); i++) {
+            out.put(i + ".exp_avg", first[i]);
+            out.put(i + "." + secondName(), second[i]);
+        }
+        return out;
+    }
+
+    /** Steps taken per parameter (a copy). */
+    public long[] steps() { return steps.clone(); }
+
+    /** Restores state saved from an optimizer of the same kind over parameters of the same shapes. */
+    public void loadState(Map<String, Tensor> state, long[] savedSteps, double lr) {
+        if (savedSteps.length != params.size())
+            throw new IllegalArgumentException(kind() + ": saved state has " + savedSteps.length + " parameters, this optimizer has " + params.size());
+        Map<String, Tensor> own = state();
+        for (var e : own.entrySet()) {
+            Tensor src = state.get(e.getKey());
+            if (src == null) throw new IllegalArgumentException(kind() + ": saved state lacks '" + e.getKey() + "' (was it saved by another optimizer kind?)");
+            if (!src.shape().equals(e.getValue().shape()))
+                throw new IllegalArgumentException(kind() + ": state '" + e.getKey() + "' has shape " + src.shape() + ", expected " + e.getValue().shape());
+        }
+        for (String k : state.keySet()) if (!own.containsKey(k)) throw new IllegalArgumentException(kind() + ": unexpected saved state '" + k + "'");
+        for (long s : savedSteps) if (s < 0) throw new IllegalArgumentException(kind() + ": negative step count " + s + " in saved state");
+        own.forEach((k, dst) -> Module.copyValues(state.get(k), dst));
+        System.arraycopy(savedSteps, 0, steps, 0, steps.length);
+        setLr(lr);
+    }
+
+    /** Frees the moment tensors (the parameters belong to their module). */
+    @Override public void close() {
+        if (closed) return;
+        closed = true;
+        for (int i = 0; i < params.size(); i++) { first[i].close(); second[i].close(); }
+    }
+}
