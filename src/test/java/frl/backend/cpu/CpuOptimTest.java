@@ -39,7 +39,7 @@ class CpuOptimTest {
     }
 
     private void runTwoSteps(boolean adamax, AdamConfig c, double[][] expectP, double[][] expectM, double[][] expectS) {
-        try (Scope s = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             Tensor p = be.fromHost(Shape.of(3), P0), m = be.fromHost(Shape.of(3), new double[3]), v = be.fromHost(Shape.of(3), new double[3]);
             for (int t = 0; t < 2; t++) {
                 Tensor g = be.fromHost(Shape.of(3), GRADS[t]);
@@ -59,7 +59,7 @@ class CpuOptimTest {
         double[] p = new double[n], g = new double[n], m = new double[n], v = new double[n];
         for (int i = 0; i < n; i++) { p[i] = (float) r.nextGaussian(); g[i] = (float) r.nextGaussian(); m[i] = (float) (0.1 * r.nextGaussian()); v[i] = (float) r.nextDouble(); }
         AdamConfig c = new AdamConfig(1e-3, 0.9, 0.999, 1e-8, 0.01);
-        try (Scope s = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             Tensor pt = be.fromHost(Shape.of(n), p), gt = be.fromHost(Shape.of(n), g), mt = be.fromHost(Shape.of(n), m), vt = be.fromHost(Shape.of(n), v);
             be.adamStep(pt, gt, mt, vt, c, 5);
             double bc1 = 1 - Math.pow(0.9, 5), bc2 = 1 - Math.pow(0.999, 5);
@@ -75,7 +75,7 @@ class CpuOptimTest {
     }
 
     @Test void rejectsBadArguments() {
-        try (Scope s = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             Tensor p = be.fromHost(Shape.of(3), P0), g2 = be.fromHost(Shape.of(2), new double[2]), z = be.fromHost(Shape.of(3), new double[3]);
             AdamConfig c = new AdamConfig(0.01, 0.9, 0.999, 1e-8, 0);
             var e = assertThrows(IllegalArgumentException.class, () -> be.adamStep(p, g2, z, z, c, 1));

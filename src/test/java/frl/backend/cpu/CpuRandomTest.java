@@ -13,7 +13,7 @@ class CpuRandomTest {
     private final Backend be = CpuBackend.instance();
 
     @Test void sameSeedSameDrawsAndTheStreamMovesOn() {
-        try (Scope s = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             Rng a = new Rng(42), b = new Rng(42);
             float[] u1 = be.uniform(Shape.of(1000), 0, 1, a).toFloats();
             assertArrayEquals(u1, be.uniform(Shape.of(1000), 0, 1, b).toFloats());
@@ -27,7 +27,7 @@ class CpuRandomTest {
 
     /** The documented contract that other backends reproduce: value i is a pure function of (seed, counter). */
     @Test void valuesFollowTheCounterContract() {
-        try (Scope s = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             Rng rng = new Rng(9, 5);
             float[] u = be.uniform(Shape.of(3, 4), -2, 3, rng).toFloats();
             for (int i = 0; i < u.length; i++) assertEquals((float) (-2 + 5 * Rng.uniform(9, 5 + i)), u[i]);
@@ -44,7 +44,7 @@ class CpuRandomTest {
 
     /** Parallel chunks give exactly the serial values. */
     @Test void largeDrawMatchesTheScalarFormulaEverywhere() {
-        try (Scope s = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             int n = 200_001;
             float[] z = be.normal(Shape.of(n), 0, 1, new Rng(3)).toFloats();
             for (int i = 0; i < n; i += 997) assertEquals((float) Rng.normal(3, i), z[i]);
@@ -53,7 +53,7 @@ class CpuRandomTest {
     }
 
     @Test void uniformMoments() {
-        try (Scope s = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             int n = 400_000;
             float[] u = be.uniform(Shape.of(n), -1, 3, new Rng(1)).toFloats();
             double mean = 0, m2 = 0, lo = Double.MAX_VALUE, hi = -Double.MAX_VALUE;
@@ -69,7 +69,7 @@ class CpuRandomTest {
     }
 
     @Test void normalMoments() {
-        try (Scope s = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             int n = 400_000;
             float[] z = be.normal(Shape.of(n), 2, 0.5, new Rng(11)).toFloats();
             double mean = 0;
