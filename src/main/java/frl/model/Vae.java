@@ -1,0 +1,184 @@
+package frl.model;
+
+import frl.autograd.Layout;
+import frl.autograd.Loss;
+import frl.autograd.Pointwise;
+import frl.autograd.Reduce;
+import frl.autograd.Var;
+import frl.backend.Backend;
+import frl.backend.Rng;
+import frl.nn.BatchNorm2d;
+import frl.nn.Conv2d;
+import frl.nn.ConvTranspose2d;
+import frl.nn.Init;
+import frl.nn.Module;
+import frl.nn.Parameter;
+import frl.nn.ReLU;
+import frl.nn.Sequential;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+
+/**
+ * The DCGAN VAE of the Likelihood-Regret / FRL reference code with a 256-way categorical decoder per
+ * sub-pixel. Module names match the reference ({@code encoder.main.input-conv.weight}, ...), so a PyTorch
+ * state dict converted to safetensors loads one to one.
+ */
+public final class Vae extends Module {
+    private static final double HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
+    private final VaeConfig config;
+    private final Encoder encoder;
+    private final Decoder decoder;
+
+    public Vae(Backend be, VaeConfig config, Rng rng) {
+        this.config = config;
+        this.encoder = addModule("encoder", new Encoder(be, config, rng));
+        this.decoder = addModule("decoder", new Decoder(be, config, rng));
+        referenceInit(be, rng);
+    }
+
+    public VaeConfig config() { return config; }
+
+    /** The reference's weights_init: conv weights N(0, 0.02), batch-norm weights N(1, 0.02) and biases 0. */
+    private void referenceInit(Backend be, Rng rng) {
+        for (var e : namedParameters().entrySet()) {
+            String name = e.getKey();
+            Parameter p = e.getValue();
+            boolean norm = name.contains("BN") || name.contains("batchnorm");
+            boolean headBias = name.endsWith("bias") && !norm;
+            if (headBias) continue; // conv1/conv2 biases keep PyTorch's default init, as in the reference
+            try (Scope s = Scope.open()) {
+                Tensor v = name.endsWith("bias") ? be.full(p.shape(), 0) : be.normal(p.shape(), norm ? 1 : 0, 0.02, rng);
+                be.copyInto(v, p.value());
+            }
+        }
+    }
+
+    /** Loss of one training batch and its two parts, all averaged over the batch as in the reference. */
+    public record LossParts(Var loss, double reconstruction, double kl) {}
+
+    /**
+     * x: [N,C,H,W] in [0,1]; targets: [N,C,H,W] class indices 0..255; eps: [N,nz,1,1] standard normal noise.
+     * loss = Σ cross-entropy / N + β · mean KL(q(z|x) ‖ N(0,1)).
+     */
+    public LossParts loss(Var x, Var targets, Tensor eps, double beta) {
+        int n = x.shape().dim(0);
+        Encoder.Posterior q = encoder.forward(x);
+        Var z = q.sample(Var.constant(eps));
+        Var ce = Loss.crossEntropy(decoder.logits(z), targets, 2);
+        Var rec = Pointwise.scale(Reduce.sumAll(ce), 1.0 / n);
+        Var kl = Pointwise.scale(Reduce.sumAll(klTerms(q)), -0.5 / n);
+        Var loss = Pointwise.add(rec, Pointwise.scale(kl, beta));
+        return new LossParts(loss, rec.value().item(), kl.value().item());
+    }
+
+    /** 1 + logvar − μ² − exp(logvar), per latent dimension. */
+    private static Var klTerms(Encoder.Posterior q) {
+        return Pointwise.sub(Pointwise.sub(Pointwise.affine(q.logvar(), 1, 1), Pointwise.square(q.mu())), Pointwise.exp(q.logvar()));
+    }
+
+    /**
+     * Importance-weighted log-likelihood terms log p(x|z_k) + log p(z_k) − log q(z_k|x) for k &lt; K, as a
+     * [K, N] array, with eps [K, N, nz] given. No tape; the caller sets eval mode.
+     */
+    public double[][] iwaeTerms(Tensor x, Tensor targets, Tensor eps) {
+        int k = eps.dim(0), n = x.dim(0), nz = config.nz();
+        double[][] w = new double[k][n];
+        try (Var.NoGrad ng = Var.noGrad(); Scope s = Scope.open()) {
+            Encoder.Posterior q = encoder.forward(Var.constant(x));
+            Backend be = q.mu().backend();
+            Var logq0 = Reduce.sumTo(Pointwise.scale(q.logvar(), -0.5), Shape.of(n, 1, 1, 1));
+            double[] logqBase = logq0.value().toDoubles();
+            for (int j = 0; j < k; j++) {
+                try (Scope step = Scope.open()) {
+                    Var e = Var.constant(be.narrow(eps, 0, j, 1).reshape(n, nz, 1, 1));
+                    Var z = q.sample(e);
+                    Var ce = Loss.crossEntropy(decoder.logits(z), Var.constant(targets), 2);
+                    double[] nllX = Reduce.sumTo(ce, Shape.of(n, 1, 1, 1)).value().toDoubles();
+                    double[] zz = Reduce.sumTo(Pointwise.square(z), Shape.of(n, 1, 1, 1)).value().toDoubles();
+                    double[] ee = Reduce.sumTo(Pointwise.square(e), Shape.of(n, 1, 1, 1)).value().toDoubles();
+                    for (int i = 0; i < n; i++) {
+                        double logPz = -0.5 * zz[i] - nz * HALF_LOG_2PI;
+                        double logQz = -0.5 * ee[i] - nz * HALF_LOG_2PI + logqBase[i];
+                        w[j][i] = -nllX[i] + logPz - logQz;
+                    }
+                }
+            }
+        }
+        return w;
+    }
+
+    /** −log (1/K) Σ_k exp(w_k) per image, in nats, computed stably in double. */
+    public static double[] nllFromTerms(double[][] w) {
+        int k = w.length, n = w[0].length;
+        double[] nll = new double[n];
+        for (int i = 0; i < n; i++) {
+            double max = Double.NEGATIVE_INFINITY, s = 0;
+            for (double[] row : w) max = Math.max(max, row[i]);
+            for (double[] row : w) s += Math.exp(row[i] - max);
+            nll[i] = -(max + Math.log(s / k));
+        }
+        return nll;
+    }
+
+    /** The encoder: stride-2 4×4 convs with batch norm and ReLU, then two 4×4 heads for μ and log σ². */
+    static final class Encoder extends Module {
+        record Posterior(Var mu, Var logvar) {
+            /** z = μ + exp(logvar / 2) · ε (the reparametrisation). */
+            Var sample(Var eps) { return Pointwise.add(mu, Pointwise.mul(Pointwise.exp(Pointwise.scale(logvar, 0.5)), eps)); }
+        }
+
+        private final Sequential main;
+        private final Conv2d conv1, conv2;
+
+        Encoder(Backend be, VaeConfig c, Rng rng) {
+            main = addModule("main", new Sequential());
+            main.add("input-conv", new Conv2d(be, rng, c.channels(), c.ngf(), 4, 2, 1, false));
+            main.add("input-BN", new BatchNorm2d(be, c.ngf()));
+            main.add("input-relu", new ReLU());
+            for (int i = 0; i < c.depth() - 3; i++) {
+                int in = c.ngf() << i, out = c.ngf() << (i + 1);
+                main.add("pyramid:" + in + "-" + out + ":conv", new Conv2d(be, rng, in, out, 4, 2, 1, false));
+                main.add("pyramid:" + out + ":batchnorm", new BatchNorm2d(be, out));
+                main.add("pyramid:" + out + ":relu", new ReLU());
+            }
+            int top = c.ngf() << (c.depth() - 3);
+            conv1 = addModule("conv1", new Conv2d(be, rng, top, c.nz(), 4, 1, 0, true));
+            conv2 = addModule("conv2", new Conv2d(be, rng, top, c.nz(), 4, 1, 0, true));
+        }
+
+        Posterior forward(Var x) {
+            Var h = main.forward(x);
+            return new Posterior(conv1.forward(h), conv2.forward(h));
+        }
+    }
+
+    /** The decoder: a 4×4 transposed conv from z, stride-2 transposed convs, then channels × 256 logits. */
+    static final class Decoder extends Module {
+        private final Sequential main;
+        private final VaeConfig c;
+
+        Decoder(Backend be, VaeConfig c, Rng rng) {
+            this.c = c;
+            main = addModule("main", new Sequential());
+            int cngf = (c.ngf() / 2) << (c.depth() - 2);
+            main.add("initial:" + c.nz() + "-" + cngf + ":convt", new ConvTranspose2d(be, rng, c.nz(), cngf, 4, 1, 0, 0, false));
+            main.add("initial:" + cngf + ":batchnorm", new BatchNorm2d(be, cngf));
+            main.add("initial:" + cngf + ":relu", new ReLU());
+            for (int size = 4; size < c.imageSize() / 2; size *= 2, cngf /= 2) {
+                main.add("pyramid:" + cngf + "-" + cngf / 2 + ":convt", new ConvTranspose2d(be, rng, cngf, cngf / 2, 4, 2, 1, 0, false));
+                main.add("pyramid:" + cngf / 2 + ":batchnorm", new BatchNorm2d(be, cngf / 2));
+                main.add("pyramid:" + cngf / 2 + ":relu", new ReLU());
+            }
+            main.add("final:" + cngf + "-" + c.channels() + ":convt", new ConvTranspose2d(be, rng, cngf, c.channels() * 256, 4, 2, 1, 0, false));
+        }
+
+        /** Logits [N, C, 256, H, W]: classes on axis 2, as the reference's view. */
+        Var logits(Var z) {
+            Var out = main.forward(z);
+            int n = z.shape().dim(0);
+            return Layout.reshape(out, n, c.channels(), 256, c.imageSize(), c.imageSize());
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package frl.model;
+
+import frl.autograd.Var;
+import frl.backend.Backend;
+import frl.backend.Backends;
+import frl.backend.Rng;
+import frl.io.Safetensors;
+import frl.nn.Parameter;
+import frl.tensor.Scope;
+import frl.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The engine's VAE against the file bench/pytorch/frl_vae.py wrote with PyTorch (tiny config, float64 there):
+ * same weights and noise must give the same loss, gradients, running statistics and IWAE terms within 1e-4.
+ */
+class VaeGoldenTest {
+    private static final Path GOLDEN = Path.of("src/test/resources/golden/vae_tiny.safetensors");
+
+    private static Map<String, Tensor> prefixed(Map<String, Tensor> all, String prefix) {
+        Map<String, Tensor> m = new HashMap<>();
+        all.forEach((k, t) -> { if (k.startsWith(prefix)) m.put(k.substring(prefix.length()), t); });
+        return m;
+    }
+
+    private static void assertClose(double[] want, double[] got, double rel, String what) {
+        assertEquals(want.length, got.length, what + ": sizes");
+        double scale = 0;
+        for (double w : want) scale = Math.max(scale, Math.abs(w));
+        for (int i = 0; i < want.length; i++)
+            assertTrue(Math.abs(want[i] - got[i]) <= rel * Math.max(scale, 1e-6), what + "[" + i + "]: torch " + want[i] + ", engine " + got[i]);
+    }
+
+    @Test void lossGradientsRunningStatsAndIwaeMatchPyTorch() throws IOException {
+        Backend be = Backends.cpu();
+        try (Scope scope = Scope.open(); Safetensors.Contents g = Safetensors.read(GOLDEN)) {
+            Map<String, String> meta = g.metadata();
+            VaeConfig config = new VaeConfig(Integer.parseInt(meta.get("isize")), Integer.parseInt(meta.get("nc")),
+                    Integer.parseInt(meta.get("ngf")), Integer.parseInt(meta.get("nz")));
+            Map<String, Tensor> t = g.tensors();
+            try (Vae vae = new Vae(be, config, new Rng(1))) {
+                vae.loadStateDict(prefixed(t, "state."), false);
+                Tensor pixels = t.get("pixels");
+                Tensor x = be.affine(pixels, 1 / 255.0, 0);
+                vae.train(true);
+                Vae.LossParts parts = vae.loss(Var.constant(x), Var.constant(pixels), t.get("eps"), 1.0);
+                parts.loss().backward();
+                assertClose(t.get("loss").toDoubles(), new double[] {parts.loss().value().item()}, 1e-4, "loss");
+                assertClose(t.get("rec").toDoubles(), new double[] {parts.reconstruction()}, 1e-4, "reconstruction");
+                assertClose(t.get("kl").toDoubles(), new double[] {parts.kl()}, 1e-4, "kl");
+                for (Map.Entry<String, Parameter> p : vae.namedParameters().entrySet())
+                    assertClose(t.get("grad." + p.getKey()).toDoubles(), p.getValue().grad().toDoubles(), 1e-4, "grad " + p.getKey());
+                Map<String, Tensor> state = vae.stateDict();
+                prefixed(t, "after.").forEach((k, want) -> assertClose(want.toDoubles(), state.get(k).toDoubles(), 1e-4, k));
+
+                vae.eval();
+                double[][] w = vae.iwaeTerms(x, pixels, t.get("eps_iwae"));
+                double[] flat = new double[w.length * w[0].length];
+                for (int k = 0; k < w.length; k++) System.arraycopy(w[k], 0, flat, k * w[0].length, w[0].length);
+                assertClose(t.get("iwae_terms").toDoubles(), flat, 1e-4, "IWAE terms");
+                assertClose(t.get("nll").toDoubles(), Vae.nllFromTerms(w), 1e-4, "IWAE NLL");
+            }
+        }
+    }
+}
