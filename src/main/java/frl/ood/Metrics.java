@@ -59,7 +59,7 @@ public final class Metrics {
         if (!(tpr > 0 && tpr <= 1)) throw new IllegalArgumentException("Metrics: TPR level must be in (0, 1], got " + tpr);
         double[] sorted = in.clone();
         Arrays.sort(sorted);
-        // the fewest in-distribution images that make up the level; the guard keeps 0.95·20 at 19, not 20
+        // the fewest in-distribution images that make up the level; the guard keeps 0.07·100 = 7.000000000000001 at 7
         int m = Math.max(1, (int) Math.ceil(tpr * in.length - 1e-9));
         double t = sorted[m - 1];
         int accepted = 0;

@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.zip.GZIPOutputStream;
 
 /** Writers of small data files in the real formats, for the reader tests. */
-final class TestFiles {
+public final class TestFiles {
     private TestFiles() {}
 
     static byte[] gzip(byte[] data) {
@@ -83,8 +83,8 @@ final class TestFiles {
         }
     }
 
-    /** The test pattern of the Pillow golden files: (37x + 91y + 53c + 13((x·y) mod 17)) mod 256. */
-    static byte[] pattern(int c, int h, int w) {
+    /** The test pattern of the Pillow and OpenCV golden values: (37x + 91y + 53c + 13((x·y) mod 17)) mod 256. */
+    public static byte[] pattern(int c, int h, int w) {
         byte[] out = new byte[c * h * w];
         for (int ch = 0; ch < c; ch++)
             for (int y = 0; y < h; y++)
