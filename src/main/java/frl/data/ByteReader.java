@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
 
@@ -42,6 +43,8 @@ final class ByteReader implements Closeable {
                 raw.close();
                 throw e;
             }
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException(file + ": expected a data file, found no such file", e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
         }

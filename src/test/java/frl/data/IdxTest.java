@@ -90,6 +90,10 @@ class IdxTest {
         e = assertThrows(IllegalArgumentException.class, () -> Idx.read("t", trailing, null));
         assertTrue(e.getMessage().contains("at byte 28: expected end of file after 2 images, found more bytes"), e.getMessage());
 
+        Path missing = dir.resolve("missing.gz");
+        e = assertThrows(IllegalArgumentException.class, () -> Idx.read("t", missing, null));
+        assertEquals(missing + ": expected a data file, found no such file", e.getMessage());
+
         Path zeroRows = TestFiles.write(dir.resolve("z"), TestFiles.idxImages(2, 0, 2, new byte[0]));
         e = assertThrows(IllegalArgumentException.class, () -> Idx.read("t", zeroRows, null));
         assertTrue(e.getMessage().contains("at byte 8: expected a positive rows, found 0"), e.getMessage());
