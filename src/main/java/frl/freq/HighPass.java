@@ -1,0 +1,87 @@
+package frl.freq;
+
+/**
+ * FRL's high-frequency channel x_H = (g − blur(g) + 1) / 2 of one image, where g is the BT.601 gray
+ * (0.299 R + 0.587 G + 0.114 B; a 1-channel image is its own g) of the image as floats in [0,1], and blur
+ * is the separable k×k Gaussian of OpenCV's {@code getGaussianKernel(k, 0)} with ZERO padding (pixels
+ * outside the image count as 0, so a flat image gets x_H above 1/2 along its border).
+ * <p>
+ * The kernel follows OpenCV 4.x: for k ≤ 9 a fixed table (k = 1: [1]; 3: [1,2,1]/4; 5: [1,4,6,4,1]/16;
+ * 7: [2,7,14,18,14,7,2]/64; 9: [4,13,30,51,60,51,30,13,4]/256, checked against cv2 4.6); from k = 11 on
+ * exp(−x²/(2σ²)) normalised, σ = 0.3((k−1)/2 − 1) + 0.8. (OpenCV 3.x had the table only up to 7 and used
+ * the formula, σ = 1.7, for k = 9.) Sums run in double; results are stored as float.
+ */
+public final class HighPass {
+    private static final double[][] TABLE = {
+        {1},
+        {1 / 4.0, 2 / 4.0, 1 / 4.0},
+        {1 / 16.0, 4 / 16.0, 6 / 16.0, 4 / 16.0, 1 / 16.0},
+        {2 / 64.0, 7 / 64.0, 14 / 64.0, 18 / 64.0, 14 / 64.0, 7 / 64.0, 2 / 64.0},
+        {4 / 256.0, 13 / 256.0, 30 / 256.0, 51 / 256.0, 60 / 256.0, 51 / 256.0, 30 / 256.0, 13 / 256.0, 4 / 256.0},
+    };
+
+    private final int k;
+    private final double[] kernel;
+
+    public HighPass(int k) {
+        this.k = k;
+        this.kernel = gaussianKernel(k);
+    }
+
+    public int kernelSize() { return k; }
+
+    /** OpenCV's getGaussianKernel(k, 0): the 1-D taps, summing to 1. */
+    public static double[] gaussianKernel(int k) {
+        if (k <= 0 || k % 2 == 0) throw new IllegalArgumentException("HighPass: kernel size must be odd and positive, got " + k);
+        if (k / 2 < TABLE.length) return TABLE[k / 2].clone();
+        double sigma = 0.3 * ((k - 1) / 2.0 - 1) + 0.8, sum = 0;
+        double[] t = new double[k];
+        for (int i = 0; i < k; i++) {
+            double x = i - (k - 1) / 2.0;
+            t[i] = Math.exp(-x * x / (2 * sigma * sigma));
+            sum += t[i];
+        }
+        for (int i = 0; i < k; i++) t[i] /= sum;
+        return t;
+    }
+
+    /**
+     * x_H of one image: c (1 or 3) planes of h×w floats in [0,1] at src[srcOff], CHW; writes h×w floats
+     * in [0,1] to dst[dstOff].
+     */
+    public void apply(float[] src, int srcOff, int c, int h, int w, float[] dst, int dstOff) {
+        int plane = h * w;
+        double[] g = new double[plane], tmp = new double[plane];
+        gray(src, srcOff, c, plane, g);
+        int r = k / 2;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                double s = 0;
+                for (int j = Math.max(0, r - x); j < Math.min(k, w + r - x); j++) s += kernel[j] * g[y * w + x + j - r];
+                tmp[y * w + x] = s;
+            }
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                double s = 0;
+                for (int j = Math.max(0, r - y); j < Math.min(k, h + r - y); j++) s += kernel[j] * tmp[(y + j - r) * w + x];
+                dst[dstOff + y * w + x] = (float) ((g[y * w + x] - s + 1) / 2);
+            }
+    }
+
+    /** BT.601 gray of c = 1 or 3 planes. */
+    static void gray(float[] src, int off, int c, int plane, double[] g) {
+        if (c == 1) {
+            for (int p = 0; p < plane; p++) g[p] = src[off + p];
+        } else if (c == 3) {
+            for (int p = 0; p < plane; p++)
+                g[p] = 0.299 * src[off + p] + 0.587 * src[off + plane + p] + 0.114 * src[off + 2 * plane + p];
+        } else {
+            throw new IllegalArgumentException("HighPass: expected 1 (gray) or 3 (RGB) channels, got " + c);
+        }
+    }
+
+    /** The 8-bit target of an x_H value: floor(255·x_H), clamped to 0..255. */
+    public static int toByte(float xh) {
+        return Math.clamp((long) Math.floor(255.0 * xh), 0, 255);
+    }
+}

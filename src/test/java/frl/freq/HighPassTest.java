@@ -1,0 +1,128 @@
+package frl.freq;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class HighPassTest {
+    private static float[] apply(int k, float[] img, int c, int h, int w) {
+        float[] out = new float[h * w];
+        new HighPass(k).apply(img, 0, c, h, w, out, 0);
+        return out;
+    }
+
+    @Test
+    void kernelTableMatchesOpenCv() {
+        assertArrayEquals(new double[] {1}, HighPass.gaussianKernel(1));
+        assertArrayEquals(new double[] {0.25, 0.5, 0.25}, HighPass.gaussianKernel(3));
+        assertArrayEquals(new double[] {1 / 16.0, 4 / 16.0, 6 / 16.0, 4 / 16.0, 1 / 16.0}, HighPass.gaussianKernel(5));
+        assertArrayEquals(new double[] {0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125}, HighPass.gaussianKernel(7));
+        // cv2.getGaussianKernel(9, 0) in OpenCV 4.6: a table, not the sigma = 1.7 formula
+        assertArrayEquals(new double[] {0.015625, 0.05078125, 0.1171875, 0.19921875, 0.234375, 0.19921875, 0.1171875, 0.05078125,
+                0.015625}, HighPass.gaussianKernel(9));
+    }
+
+    @Test
+    void largeKernelsFollowTheSigmaFormulaLikeOpenCv() {
+        // cv2.getGaussianKernel(k, 0, ktype=cv2.CV_64F) from OpenCV 4.6
+        double[] k11 = {0.00881222929256229, 0.02714357714347937, 0.06511405659938269, 0.12164907301380962, 0.1769983568313557,
+            0.20056541423882085, 0.1769983568313557, 0.12164907301380962, 0.06511405659938269, 0.02714357714347937, 0.00881222929256229};
+        double[] k13 = {0.00579887770151019, 0.01640132200467247, 0.03839869855917626, 0.07441438546819701, 0.1193713316000055,
+            0.15850607862252303, 0.17421861208783126, 0.15850607862252303, 0.1193713316000055, 0.07441438546819701,
+            0.03839869855917626, 0.01640132200467247, 0.00579887770151019};
+        assertArrayEquals(k11, HighPass.gaussianKernel(11), 1e-15);
+        assertArrayEquals(k13, HighPass.gaussianKernel(13), 1e-15);
+        double sum = 0;
+        for (double v : HighPass.gaussianKernel(31)) sum += v;
+        assertEquals(1, sum, 1e-14);
+        assertThrows(IllegalArgumentException.class, () -> new HighPass(4));
+        assertThrows(IllegalArgumentException.class, () -> new HighPass(0));
+    }
+
+    @Test
+    void singleBrightPixelByHand() {
+        float[] img = new float[25];
+        img[2 * 5 + 2] = 1;
+        float[] xh = apply(3, img, 1, 5, 5);
+        // blur of a unit impulse is the 2-D kernel [1,2,1]ᵀ[1,2,1]/16 around it
+        assertEquals((1 - 4 / 16.0 + 1) / 2, xh[2 * 5 + 2], 1e-7);   // 0.875
+        assertEquals((0 - 2 / 16.0 + 1) / 2, xh[2 * 5 + 1], 1e-7);   // 0.4375
+        assertEquals((0 - 1 / 16.0 + 1) / 2, xh[1 * 5 + 1], 1e-7);   // 0.46875
+        assertEquals(0.5, xh[0], 1e-7);
+        assertEquals(0.5, xh[4 * 5 + 2], 1e-7);
+    }
+
+    @Test
+    void constantImageSeesTheZeroPaddingAtItsBorder() {
+        float v = 0.6f;
+        float[] img = new float[16];
+        java.util.Arrays.fill(img, v);
+        float[] xh = apply(3, img, 1, 4, 4);
+        assertEquals(0.5, xh[1 * 4 + 1], 1e-7, "interior: blur = v");
+        assertEquals((v - 0.75 * v + 1) / 2, xh[1], 1e-7, "edge: a quarter of the vertical taps fall outside");
+        assertEquals((v - 0.5625 * v + 1) / 2, xh[0], 1e-7, "corner: 3/4 · 3/4 of the mass inside");
+        assertEquals(xh[0], xh[15], 0, "corners alike");
+    }
+
+    @Test
+    void rgbUsesBt601Gray() {
+        float[] img = new float[3 * 9];
+        for (int p = 0; p < 9; p++) {
+            img[p] = 1f;          // R
+            img[9 + p] = 0.5f;    // G
+            img[18 + p] = 0f;     // B
+        }
+        double g = 0.299 + 0.587 * 0.5;
+        float[] xh = apply(3, img, 3, 3, 3);
+        assertEquals(0.5, xh[4], 1e-7);
+        assertEquals((g - 0.75 * g + 1) / 2, xh[1], 1e-7);
+        float[] gray = new float[9];
+        java.util.Arrays.fill(gray, (float) g);
+        assertArrayEquals(apply(3, gray, 1, 3, 3), xh, 1e-7f);
+        assertThrows(IllegalArgumentException.class, () -> apply(3, new float[18], 2, 3, 3));
+    }
+
+    /** Separable passes against a direct 2-D float64 convolution (only float storage differs), odd shapes, k up to 11. */
+    @Test
+    void matchesDirectConvolutionInDouble() {
+        SplittableRandom rng = new SplittableRandom(5);
+        for (int[] s : new int[][] {{1, 1, 1}, {3, 7, 5}, {1, 17, 33}, {3, 4, 9}}) {
+            for (int k : new int[] {3, 5, 7, 11}) {
+                int c = s[0], h = s[1], w = s[2];
+                float[] img = new float[c * h * w];
+                for (int i = 0; i < img.length; i++) img[i] = rng.nextInt(256) / 255f;
+                float[] got = apply(k, img, c, h, w);
+                double[] kern = HighPass.gaussianKernel(k);
+                double err = 0, ref2 = 0;
+                for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++) {
+                        double blur = 0;
+                        for (int i = 0; i < k; i++)
+                            for (int j = 0; j < k; j++) {
+                                int yy = y + i - k / 2, xx = x + j - k / 2;
+                                if (yy >= 0 && yy < h && xx >= 0 && xx < w) blur += kern[i] * kern[j] * gray(img, c, h * w, yy * w + xx);
+                            }
+                        double want = (gray(img, c, h * w, y * w + x) - blur + 1) / 2;
+                        err += (got[y * w + x] - want) * (got[y * w + x] - want);
+                        ref2 += want * want;
+                    }
+                assertTrue(err / ref2 <= 1e-12, "NMSE " + err / ref2 + " at " + c + "x" + h + "x" + w + " k=" + k);
+            }
+        }
+    }
+
+    private static double gray(float[] img, int c, int plane, int p) {
+        return c == 1 ? img[p] : 0.299 * img[p] + 0.587 * img[plane + p] + 0.114 * img[2 * plane + p];
+    }
+
+    @Test
+    void byteTargetFloorsAndClamps() {
+        assertEquals(127, HighPass.toByte(0.5f));
+        assertEquals(223, HighPass.toByte(0.875f));
+        assertEquals(255, HighPass.toByte(1f));
+        assertEquals(255, HighPass.toByte(1.3f));
+        assertEquals(0, HighPass.toByte(0f));
+        assertEquals(0, HighPass.toByte(-0.01f));
+    }
+}
