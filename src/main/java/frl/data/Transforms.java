@@ -63,10 +63,13 @@ public final class Transforms {
     /** Mirror left–right. */
     public static ImageSet hflip(ImageSet s) {
         int h = s.height(), w = s.width(), rows = s.channels() * h;
-        return s.map(s.channels(), h, w, (src, so, dst, d) -> {
-            for (int r = 0; r < rows; r++)
-                for (int x = 0; x < w; x++) dst[d + r * w + x] = src[so + r * w + (w - 1 - x)];
-        });
+        return s.map(s.channels(), h, w, (src, so, dst, d) -> mirror(src, so, dst, d, rows, w));
+    }
+
+    /** Writes {@code rows} rows of width w from src, each reversed, to dst (which must not overlap src). */
+    public static void mirror(byte[] src, int so, byte[] dst, int d, int rows, int w) {
+        for (int r = 0; r < rows; r++)
+            for (int x = 0; x < w; x++) dst[d + r * w + x] = src[so + r * w + (w - 1 - x)];
     }
 
     private static void requireRgb(ImageSet s, String op) {

@@ -263,7 +263,7 @@ public final class Safetensors {
         ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
         head.putLong(padded).put(json);
         while (head.hasRemaining()) head.put((byte) ' ');
-        writeAtomically(file, ch -> {
+        AtomicFile.write(file, ch -> {
             writeFully(ch, head.flip());
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment staging = arena.allocate(CHUNK, 64);
@@ -289,39 +289,5 @@ public final class Safetensors {
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) ch.write(b);
-    }
-
-    /** Body of an atomic write. */
-    @FunctionalInterface
-    interface Writer { void write(FileChannel ch) throws IOException; }
-
-    /**
-     * Writes to a temporary file in the target's directory, forces it to disk, then renames it over the
-     * target, so a crash leaves either the old file or the new one, never a torn one.
-     */
-    static void writeAtomically(Path file, Writer body) throws IOException {
-        Path target = file.toAbsolutePath();
-        Path dir = target.getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                body.write(ch);
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException x) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (IOException | RuntimeException | Error x) {
-            Files.deleteIfExists(tmp);
-            throw x;
-        }
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);   // makes the rename itself durable
-        } catch (IOException ignored) {
-            // some file systems cannot open or sync a directory; the data itself is already on disk
-        }
     }
 }

@@ -1,0 +1,60 @@
+package frl.io;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Writes a file so that a crash leaves either the old file or the new one, never a torn one: a temporary
+ * file in the target's directory, forced to disk, then renamed over the target.
+ */
+public final class AtomicFile {
+    private AtomicFile() {}
+
+    /** Body of an atomic write. */
+    @FunctionalInterface
+    public interface Writer { void write(FileChannel ch) throws IOException; }
+
+    public static void write(Path file, Writer body) throws IOException {
+        Path target = file.toAbsolutePath();
+        Path dir = target.getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                body.write(ch);
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException x) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException | RuntimeException | Error x) {
+            Files.deleteIfExists(tmp);
+            throw x;
+        }
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);   // makes the rename itself durable
+        } catch (IOException ignored) {
+            // some file systems cannot open or sync a directory; the data itself is already on disk
+        }
+    }
+
+    public static void write(Path file, byte[] bytes) throws IOException {
+        write(file, ch -> {
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) ch.write(b);
+        });
+    }
+
+    public static void writeString(Path file, String text) throws IOException {
+        write(file, text.getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,23 @@
+package frl.model;
+
+/**
+ * How to train: the reference schedule is Adam lr 1e-3, StepLR(30 epochs, ×0.5), batch 64, random
+ * horizontal flips, β = 1. {@code maxImages} (0 = no limit) cuts an epoch short for budgeted runs such as
+ * the demo.
+ */
+public record TrainConfig(int epochs, int batch, double lr, double weightDecay, int stepEpochs, double gamma, double beta,
+                          boolean flips, long seed, long maxImagesPerEpoch) {
+    public TrainConfig {
+        if (epochs < 1 || batch < 2) throw new IllegalArgumentException("need epochs ≥ 1 and batch ≥ 2 (batch norm), got " + epochs + " and " + batch);
+        if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be > 0, got " + lr);
+        if (stepEpochs < 1) throw new IllegalArgumentException("StepLR step must be ≥ 1 epoch, got " + stepEpochs);
+    }
+
+    public static TrainConfig reference(int epochs, long seed) {
+        return new TrainConfig(epochs, 64, 1e-3, 0, 30, 0.5, 1.0, true, seed, 0);
+    }
+
+    public TrainConfig withMaxImagesPerEpoch(long n) {
+        return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, n);
+    }
+}

@@ -1,0 +1,122 @@
+package frl.model;
+
+import frl.autograd.Var;
+import frl.backend.Backend;
+import frl.backend.Rng;
+import frl.data.ImageSet;
+import frl.io.Checkpoint;
+import frl.nn.Adam;
+import frl.nn.LrSchedule;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Trains a VAE epoch by epoch: shuffled batches with random flips, Adam with StepLR, and an atomic checkpoint
+ * (weights, optimizer, RNG, config, epoch) after every epoch, from which {@link #resume} continues exactly.
+ */
+public final class Trainer implements AutoCloseable {
+    /** One progress report: epoch (1-based), images done in it, running means, throughput. */
+    public record Progress(int epoch, int epochs, long images, long imagesInEpoch, double loss, double reconstruction, double kl, double imagesPerSecond, boolean epochDone) {}
+
+    private final Vae model;
+    private final Batches batches;
+    private final TrainConfig config;
+    private final Backend backend;
+    private final Adam optimizer;
+    private final LrSchedule schedule;
+    private final Map<String, String> modelInfo;
+    private Rng rng;
+    private int epochsDone;
+
+    /** @param modelInfo what a loader needs to rebuild the model (saved in each checkpoint's config). */
+    public Trainer(Backend backend, Vae model, Batches batches, TrainConfig config, Map<String, String> modelInfo) {
+        this.backend = backend;
+        this.model = model;
+        this.batches = batches;
+        this.config = config;
+        this.modelInfo = modelInfo;
+        this.optimizer = new Adam(model.parameters(), new Backend.AdamConfig(config.lr(), 0.9, 0.999, 1e-8, config.weightDecay()));
+        this.schedule = new LrSchedule.StepLr(config.stepEpochs(), config.gamma());
+        this.rng = new Rng(config.seed());
+    }
+
+    public int epochsDone() { return epochsDone; }
+
+    /** Continues from a checkpoint written by this trainer: weights, optimizer state, RNG and epoch count. */
+    public void resume(Path checkpoint) throws IOException {
+        Checkpoint.Info info = Checkpoint.load(checkpoint, model, optimizer);
+        String done = info.config().get("epochs_done");
+        if (done == null) throw new IOException(checkpoint + ": not a training checkpoint (no epochs_done in its config)");
+        epochsDone = Integer.parseInt(done);
+        if (info.rng() != null) rng = info.rng();
+    }
+
+    /** Runs the remaining epochs, reporting progress, and saves a checkpoint after each when a path is given. */
+    public void run(ImageSet data, Path checkpoint, Consumer<Progress> progress) throws IOException {
+        if (data.size() < config.batch()) throw new IllegalArgumentException("training set " + data.name() + " has " + data.size() + " images, fewer than one batch of " + config.batch());
+        model.train(true);
+        for (int epoch = epochsDone; epoch < config.epochs(); epoch++) {
+            optimizer.setLr(config.lr() * schedule.factor(epoch));
+            runEpoch(data, epoch, progress);
+            epochsDone = epoch + 1;
+            if (checkpoint != null) save(checkpoint);
+        }
+    }
+
+    private void runEpoch(ImageSet data, int epoch, Consumer<Progress> progress) {
+        int[] order = permutation(data.size());
+        long limit = config.maxImagesPerEpoch() > 0 ? Math.min(config.maxImagesPerEpoch(), data.size()) : data.size();
+        int steps = (int) (limit / config.batch());
+        double lossSum = 0, recSum = 0, klSum = 0;
+        long start = System.nanoTime();
+        for (int s = 0; s < steps; s++) {
+            int[] idx = java.util.Arrays.copyOfRange(order, s * config.batch(), (s + 1) * config.batch());
+            boolean[] flip = new boolean[idx.length];
+            if (config.flips()) for (int i = 0; i < flip.length; i++) flip[i] = rng.nextInt(2) == 1;
+            try (Scope scope = Scope.open()) {
+                Batches.Batch b = batches.gather(backend, data, idx, flip);
+                var eps = backend.normal(Shape.of(idx.length, model.config().nz(), 1, 1), 0, 1, rng);
+                optimizer.zeroGrad();
+                Vae.LossParts parts = model.loss(Var.constant(b.x()), Var.constant(b.targets()), eps, config.beta());
+                parts.loss().backward();
+                optimizer.step();
+                lossSum += parts.loss().value().item();
+                recSum += parts.reconstruction();
+                klSum += parts.kl();
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long images = (long) (s + 1) * config.batch();
+            progress.accept(new Progress(epoch + 1, config.epochs(), images, (long) steps * config.batch(), lossSum / (s + 1),
+                    recSum / (s + 1), klSum / (s + 1), images / seconds, s == steps - 1));
+        }
+    }
+
+    /** Fisher–Yates from the training RNG, so a resumed run draws the same order. */
+    private int[] permutation(int n) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            int t = p[i]; p[i] = p[j]; p[j] = t;
+        }
+        return p;
+    }
+
+    private void save(Path checkpoint) throws IOException {
+        Map<String, String> c = new LinkedHashMap<>(modelInfo);
+        c.put("epochs_done", Integer.toString(epochsDone));
+        c.put("epochs", Integer.toString(config.epochs()));
+        Path parent = checkpoint.toAbsolutePath().getParent();
+        if (parent != null) Files.createDirectories(parent);
+        Checkpoint.save(checkpoint, model, optimizer, rng, c);
+    }
+
+    @Override public void close() { optimizer.close(); }
+}
