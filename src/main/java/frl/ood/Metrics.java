@@ -41,6 +41,30 @@ public final class Metrics {
         return wins / ((double) a.length * b.length);
     }
 
+    /**
+     * The ROC curve with OOD as positive: points (FPR, TPR) as the threshold falls through the distinct
+     * scores, from (0,0) to (1,1). Index 0 holds the FPRs, index 1 the TPRs.
+     */
+    public static double[][] rocCurve(double[] in, double[] ood) {
+        check(in, ood);
+        double[] a = in.clone(), b = ood.clone();
+        Arrays.sort(a);
+        Arrays.sort(b);
+        double[] all = new double[a.length + b.length];
+        System.arraycopy(a, 0, all, 0, a.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        double[] thresholds = Arrays.stream(all).distinct().sorted().toArray();
+        double[] fpr = new double[thresholds.length + 1], tpr = new double[thresholds.length + 1];
+        int ia = a.length, ib = b.length;
+        for (int k = thresholds.length - 1, p = 1; k >= 0; k--, p++) {
+            while (ia > 0 && a[ia - 1] >= thresholds[k]) ia--;
+            while (ib > 0 && b[ib - 1] >= thresholds[k]) ib--;
+            fpr[p] = (a.length - ia) / (double) a.length;
+            tpr[p] = (b.length - ib) / (double) b.length;
+        }
+        return new double[][] {fpr, tpr};
+    }
+
     /** Average precision with OOD as positive. */
     public static double auprOut(double[] in, double[] ood) {
         check(in, ood);

@@ -1,0 +1,100 @@
+package frl.ood;
+
+import frl.data.ImageSet;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Scores an in-distribution test set and OOD sets with every available score and summarises each pair.
+ * Scores: {@code nll} (plain model), {@code ic} (plain model NLL − r·L), {@code nll_frl} (FRL model) and
+ * {@code frl} (FRL model NLL − r·L); a score whose model is absent is skipped.
+ */
+public final class Evaluation {
+    /** Metrics of one score on one OOD set, against the in-distribution set. */
+    public record Result(String ood, String score, int inCount, int oodCount, Metrics.Summary metrics) {}
+
+    /** Per-set score arrays, kept for plots and CSV. */
+    public record SetScores(String set, Map<String, double[]> scores) {}
+
+    /** Everything an evaluation produced, plus timing per score (images per second). */
+    public record Outcome(String inDistribution, List<SetScores> sets, List<Result> results, Map<String, Double> imagesPerSecond) {}
+
+    private final Scorer plain, frl;
+    private final double r;
+    private final long seed;
+
+    /** Either scorer may be null (then its scores are skipped), not both. */
+    public Evaluation(Scorer plain, Scorer frl, double r, long seed) {
+        if (plain == null && frl == null) throw new IllegalArgumentException("evaluation needs a plain model, an FRL model, or both");
+        this.plain = plain;
+        this.frl = frl;
+        this.r = r;
+        this.seed = seed;
+    }
+
+    /** The score names this evaluation produces, in report order. */
+    public List<String> scoreNames() {
+        List<String> names = new ArrayList<>();
+        if (plain != null) { names.add("nll"); names.add("ic"); }
+        if (frl != null) { names.add("nll_frl"); names.add("frl"); }
+        return names;
+    }
+
+    public Outcome run(ImageSet in, List<ImageSet> oods, Progress progress) {
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        Map<String, Long> images = new LinkedHashMap<>();
+        List<SetScores> sets = new ArrayList<>();
+        List<ImageSet> all = new ArrayList<>();
+        all.add(in);
+        all.addAll(oods);
+        for (ImageSet set : all) sets.add(score(set, seconds, images, progress));
+        List<Result> results = new ArrayList<>();
+        Map<String, double[]> inScores = sets.get(0).scores();
+        for (int i = 1; i < sets.size(); i++)
+            for (String name : scoreNames()) {
+                double[] a = inScores.get(name), b = sets.get(i).scores().get(name);
+                results.add(new Result(sets.get(i).set(), name, a.length, b.length, Metrics.evaluate(a, b)));
+            }
+        Map<String, Double> rate = new LinkedHashMap<>();
+        seconds.forEach((k, s) -> rate.put(k, images.get(k) / Math.max(s, 1e-9)));
+        return new Outcome(in.name(), sets, results, rate);
+    }
+
+    /** Hears which set and model is being scored and how far it got. */
+    @FunctionalInterface
+    public interface Progress { void update(String set, String model, int done, int total); }
+
+    private SetScores score(ImageSet set, Map<String, Double> seconds, Map<String, Long> images, Progress progress) {
+        Map<String, double[]> s = new LinkedHashMap<>();
+        long t0 = System.nanoTime();
+        double[] complexity = Scorer.complexity(set);
+        double tL = (System.nanoTime() - t0) / 1e9;
+        if (plain != null) {
+            long t = System.nanoTime();
+            double[] nll = plain.nll(set, seed, done -> progress.update(set.name(), "plain", done, set.size()));
+            double dt = (System.nanoTime() - t) / 1e9;
+            s.put("nll", nll);
+            s.put("ic", Scorer.minusComplexity(nll, complexity, r));
+            add(seconds, images, "nll", dt, set.size());
+            add(seconds, images, "ic", dt + tL, set.size());
+        }
+        if (frl != null) {
+            long t = System.nanoTime();
+            double[] nll = frl.nll(set, seed, done -> progress.update(set.name(), "frl", done, set.size()));
+            double dt = (System.nanoTime() - t) / 1e9;
+            s.put("nll_frl", nll);
+            s.put("frl", Scorer.minusComplexity(nll, complexity, r));
+            add(seconds, images, "nll_frl", dt, set.size());
+            add(seconds, images, "frl", dt + tL, set.size());
+        }
+        return new SetScores(set.name(), s);
+    }
+
+    private static void add(Map<String, Double> seconds, Map<String, Long> images, String k, double dt, int n) {
+        seconds.merge(k, dt, Double::sum);
+        images.merge(k, (long) n, Long::sum);
+    }
+}
