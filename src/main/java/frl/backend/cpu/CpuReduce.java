@@ -14,16 +14,21 @@ final class CpuReduce {
 
     /**
      * Each parallel chunk of x adds its runs into its own double accumulator of the output's size; the
-     * partial sums are then added in chunk order, so the result does not depend on thread timing.
+     * partial sums are then added in chunk order, so the result does not depend on thread timing. There are
+     * at most x.numel / out.numel chunks, so the accumulators never hold more numbers than x.
      */
     static Tensor sumTo(Tensor x, Shape shape) {
         Shapes.requireBroadcastable("sumTo", shape, x.shape());
         Tensor out = CpuBackend.alloc(shape);
+        if (shape.numel() == x.numel()) {   // nothing to sum (autograd asks this of every same-shape binary op)
+            MemorySegment.copy(x.segment(), 0, out.segment(), 0, x.numel() * 4);
+            return out;
+        }
         BroadcastWalk walk = new BroadcastWalk(x.shape(), shape, null);
         boolean summedRuns = walk.repeatsA();   // a run of x adds into one output element, else into a run of them
         MemorySegment xs = x.segment();
         Kernels k = Kernels.active();
-        int size = (int) out.numel(), chunks = Chunks.count(x.numel());
+        int size = (int) out.numel(), chunks = (int) Math.min(Chunks.count(x.numel()), Math.max(1, x.numel() / Math.max(1, size)));
         double[][] partial = new double[chunks][];
         Chunks.run(x.numel(), chunks, (c, from, to) -> {
             double[] acc = partial[c] = new double[size];
