@@ -47,8 +47,9 @@ public final class Shapes {
 
     /** Shape of broadcastTo / check for sumTo: {@code small} must broadcast to {@code big}. */
     public static void requireBroadcastable(String op, Shape small, Shape big) {
-        if (small.rank() > big.rank() || !Shape.broadcast(small, big).equals(big))
-            throw new IllegalArgumentException(op + ": shape " + small + " does not broadcast to " + big);
+        boolean ok = small.rank() <= big.rank();
+        for (int i = 1; ok && i <= small.rank(); i++) ok = small.dim(-i) == 1 || small.dim(-i) == big.dim(-i);
+        if (!ok) throw new IllegalArgumentException(op + ": shape " + small + " does not broadcast to " + big);
     }
 
     public static Shape concat(Tensor[] xs, int axis) {

@@ -1,24 +1,95 @@
 package frl.backend.cpu;
 
-import frl.backend.*;
-import frl.tensor.*;
+import frl.backend.BinaryOp;
+import frl.backend.Shapes;
+import frl.backend.UnaryOp;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
 
-/** TODO(in progress). */
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+/** Elementwise ops: outputs allocated on the calling thread, inner loops from {@link Kernels}, chunks in parallel. */
 final class CpuPointwise {
     private CpuPointwise() {}
 
-    static void fill(Tensor t, float v) { throw new UnsupportedOperationException("CpuPointwise: in progress"); }
+    static void fill(Tensor t, float v) {
+        MemorySegment s = t.segment();
+        Chunks.run(t.numel(), (from, to) -> fill(s, from, to, v));
+    }
 
-    static Tensor unary(UnaryOp op, Tensor x, double a, double b) { throw new UnsupportedOperationException("CpuPointwise: in progress"); }
+    /** Elements [from, to) of s set to v. */
+    static void fill(MemorySegment s, long from, long to, float v) {
+        for (long i = from; i < to; i++) s.setAtIndex(JAVA_FLOAT, i, v);
+    }
 
-    static Tensor unaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, double a, double b) { throw new UnsupportedOperationException("CpuPointwise: in progress"); }
+    static Tensor unary(UnaryOp op, Tensor x, double a, double b) {
+        Tensor y = CpuBackend.alloc(x.shape());
+        MemorySegment xs = x.segment(), ys = y.segment();
+        Kernels k = Kernels.active();
+        Chunks.run(x.numel(), (from, to) -> k.unary(op, xs, ys, from, (int) (to - from), a, b));
+        return y;
+    }
 
-    static Tensor binary(BinaryOp op, Tensor a, Tensor b) { throw new UnsupportedOperationException("CpuPointwise: in progress"); }
+    static Tensor unaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, double a, double b) {
+        Shapes.requireSameShape("unaryBackward " + op + " (x vs dy)", x, dy);
+        Shapes.requireSameShape("unaryBackward " + op + " (y vs dy)", y, dy);
+        Tensor dx = CpuBackend.alloc(x.shape());
+        MemorySegment xs = x.segment(), ys = y.segment(), gs = dy.segment(), out = dx.segment();
+        Kernels k = Kernels.active();
+        Chunks.run(x.numel(), (from, to) -> k.unaryBackward(op, xs, ys, gs, out, from, (int) (to - from), a, b));
+        return dx;
+    }
 
-    static Tensor binaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor out, Tensor dy, boolean wrtA) { throw new UnsupportedOperationException("CpuPointwise: in progress"); }
+    static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
+        Tensor out = CpuBackend.alloc(Shape.broadcast(a.shape(), b.shape()));
+        binaryInto(op, a, b, out);
+        return out;
+    }
 
-    static Tensor affine(Tensor x, float alpha, float beta) { throw new UnsupportedOperationException("CpuPointwise: in progress"); }
+    /** out = a op b, out having the broadcast shape; out may be a itself when a has that shape. */
+    private static void binaryInto(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        BroadcastWalk walk = new BroadcastWalk(out.shape(), a.shape(), b.shape());
+        boolean aRepeat = walk.repeatsA(), bRepeat = walk.repeatsB();
+        MemorySegment as = a.segment(), bs = b.segment(), os = out.segment();
+        Kernels k = Kernels.active();
+        Chunks.run(out.numel(), (from, to) -> walk.walk(from, to,
+                (pos, ao, bo, n) -> k.binary(op, as, ao, aRepeat, bs, bo, bRepeat, os, pos, n)));
+    }
 
-    static void axpy(float alpha, Tensor x, Tensor y) { throw new UnsupportedOperationException("CpuPointwise: in progress"); }
+    /** dy · ∂(a op b)/∂a or ∂b in the broadcast shape, from the same kernels as the forward. */
+    static Tensor binaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor out, Tensor dy, boolean wrtA) {
+        Shape shape = Shape.broadcast(a.shape(), b.shape());
+        if (!out.shape().equals(shape) || !dy.shape().equals(shape))
+            throw new IllegalArgumentException("binaryBackward " + op + ": out " + out.shape() + " and dy " + dy.shape()
+                    + " must have the broadcast shape " + shape + " of " + a.shape() + " and " + b.shape());
+        return switch (op) {
+            case ADD -> affine(dy, 1, 0);
+            case SUB -> affine(dy, wrtA ? 1 : -1, 0);
+            case MUL -> binary(BinaryOp.MUL, dy, wrtA ? b : a);
+            case DIV -> {
+                if (wrtA) yield binary(BinaryOp.DIV, dy, b);
+                Tensor g = affine(dy, -1, 0);          // −dy · out / b
+                binaryInto(BinaryOp.MUL, g, out, g);
+                binaryInto(BinaryOp.DIV, g, b, g);
+                yield g;
+            }
+        };
+    }
 
+    static Tensor affine(Tensor x, float alpha, float beta) {
+        Tensor y = CpuBackend.alloc(x.shape());
+        MemorySegment xs = x.segment(), ys = y.segment();
+        Kernels k = Kernels.active();
+        Chunks.run(x.numel(), (from, to) -> k.affine(xs, ys, from, (int) (to - from), alpha, beta));
+        return y;
+    }
+
+    static void axpy(float alpha, Tensor x, Tensor y) {
+        Shapes.requireSameShape("axpy", x, y);
+        MemorySegment xs = x.segment(), ys = y.segment();
+        Kernels k = Kernels.active();
+        Chunks.run(x.numel(), (from, to) -> k.axpy(alpha, xs, ys, from, (int) (to - from)));
+    }
 }

@@ -1,0 +1,73 @@
+package frl.backend.cpu;
+
+import frl.backend.BinaryOp;
+import frl.backend.UnaryOp;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The inner loops of the elementwise, reduction and softmax ops, over contiguous float32 runs of host memory.
+ * Offsets and lengths count elements. Two implementations: Vector-API loops, and scalar loops that evaluate
+ * the double-precision definitions of {@link UnaryOp} and {@link BinaryOp}. The Vector-API class is loaded
+ * only when its module is present (through its factory, so that verifying this class never loads it).
+ */
+abstract sealed class Kernels permits ScalarKernels, VectorApiKernels {
+    private static volatile Kernels active = VectorSupport.present() ? VectorApiKernels.create() : new ScalarKernels();
+
+    /** The implementation the CPU ops use. */
+    static Kernels active() { return active; }
+
+    /** Makes the CPU ops use {@code k} (tests run both implementations); returns the one it replaces. */
+    static Kernels use(Kernels k) {
+        Kernels old = active;
+        active = k;
+        return old;
+    }
+
+    abstract String name();
+
+    @Override public final String toString() { return name(); }
+
+    /** y = f(x) over [0, n). */
+    abstract void unary(UnaryOp op, MemorySegment x, MemorySegment y, long off, int n, double a, double b);
+
+    /** dx = dy · f'(x, y) over [0, n). */
+    abstract void unaryBackward(UnaryOp op, MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long off, int n, double a, double b);
+
+    /** out = a op b over [0, n); an operand flagged {@code repeat} is the one value at its offset, used n times. */
+    abstract void binary(BinaryOp op, MemorySegment a, long aOff, boolean aRepeat, MemorySegment b, long bOff, boolean bRepeat,
+                         MemorySegment out, long outOff, int n);
+
+    /** y = alpha · x + beta over [0, n). */
+    abstract void affine(MemorySegment x, MemorySegment y, long off, int n, float alpha, float beta);
+
+    /** y += alpha · x over [0, n). */
+    abstract void axpy(float alpha, MemorySegment x, MemorySegment y, long off, int n);
+
+    /** Σ x over [0, n), accumulated in double. */
+    abstract double sum(MemorySegment x, long off, int n);
+
+    /** acc[accOff + i] += x[off + i] for i in [0, n), in double. */
+    abstract void accumulate(double[] acc, int accOff, MemorySegment x, long off, int n);
+
+    // Softmax statistics. "Lanes" versions run across n independent positions (one class row of a block of
+    // the inner axis); "row" versions reduce n contiguous classes of one position (inner size 1).
+
+    /** m[i] = max(m[i], x[off + i]). */
+    abstract void maxLanes(float[] m, MemorySegment x, long off, int n);
+
+    /** s[i] += exp(x[off + i] − shift[i]). */
+    abstract void sumExpLanes(float[] s, float[] shift, MemorySegment x, long off, int n);
+
+    /** out[outOff + i] = exp(x[off + i] − shift[i]) · scale[i]. */
+    abstract void expScaledLanes(MemorySegment x, long off, float[] shift, float[] scale, MemorySegment out, long outOff, int n);
+
+    /** max of x over [0, n) (−∞ when n = 0). */
+    abstract float maxRow(MemorySegment x, long off, int n);
+
+    /** Σ exp(x − shift) over [0, n). */
+    abstract double sumExpRow(MemorySegment x, long off, int n, float shift);
+
+    /** out = exp(x − shift) · scale over [0, n). */
+    abstract void expScaledRow(MemorySegment x, long off, float shift, float scale, MemorySegment out, long outOff, int n);
+}

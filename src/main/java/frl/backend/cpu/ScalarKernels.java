@@ -1,0 +1,76 @@
+package frl.backend.cpu;
+
+import frl.backend.BinaryOp;
+import frl.backend.UnaryOp;
+
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+/** Plain loops: each element through the double-precision definitions, rounded once to float. */
+final class ScalarKernels extends Kernels {
+    @Override String name() { return "scalar"; }
+
+    private static float get(MemorySegment m, long i) { return m.getAtIndex(JAVA_FLOAT, i); }
+
+    private static void set(MemorySegment m, long i, double v) { m.setAtIndex(JAVA_FLOAT, i, (float) v); }
+
+    @Override void unary(UnaryOp op, MemorySegment x, MemorySegment y, long off, int n, double a, double b) {
+        for (long i = off; i < off + n; i++) set(y, i, op.apply(get(x, i), a, b));
+    }
+
+    @Override void unaryBackward(UnaryOp op, MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long off, int n, double a, double b) {
+        for (long i = off; i < off + n; i++) set(dx, i, get(dy, i) * op.derivative(get(x, i), get(y, i), a, b));
+    }
+
+    @Override void binary(BinaryOp op, MemorySegment a, long aOff, boolean aRepeat, MemorySegment b, long bOff, boolean bRepeat,
+                          MemorySegment out, long outOff, int n) {
+        for (int i = 0; i < n; i++) set(out, outOff + i, op.apply(get(a, aRepeat ? aOff : aOff + i), get(b, bRepeat ? bOff : bOff + i)));
+    }
+
+    @Override void affine(MemorySegment x, MemorySegment y, long off, int n, float alpha, float beta) {
+        for (long i = off; i < off + n; i++) set(y, i, (double) alpha * get(x, i) + beta);
+    }
+
+    @Override void axpy(float alpha, MemorySegment x, MemorySegment y, long off, int n) {
+        for (long i = off; i < off + n; i++) set(y, i, get(y, i) + (double) alpha * get(x, i));
+    }
+
+    @Override double sum(MemorySegment x, long off, int n) {
+        double s = 0;
+        for (long i = off; i < off + n; i++) s += get(x, i);
+        return s;
+    }
+
+    @Override void accumulate(double[] acc, int accOff, MemorySegment x, long off, int n) {
+        for (int i = 0; i < n; i++) acc[accOff + i] += get(x, off + i);
+    }
+
+    @Override void maxLanes(float[] m, MemorySegment x, long off, int n) {
+        for (int i = 0; i < n; i++) m[i] = Math.max(m[i], get(x, off + i));
+    }
+
+    @Override void sumExpLanes(float[] s, float[] shift, MemorySegment x, long off, int n) {
+        for (int i = 0; i < n; i++) s[i] += (float) Math.exp((double) get(x, off + i) - shift[i]);
+    }
+
+    @Override void expScaledLanes(MemorySegment x, long off, float[] shift, float[] scale, MemorySegment out, long outOff, int n) {
+        for (int i = 0; i < n; i++) set(out, outOff + i, Math.exp((double) get(x, off + i) - shift[i]) * scale[i]);
+    }
+
+    @Override float maxRow(MemorySegment x, long off, int n) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (long i = off; i < off + n; i++) m = Math.max(m, get(x, i));
+        return m;
+    }
+
+    @Override double sumExpRow(MemorySegment x, long off, int n, float shift) {
+        double s = 0;
+        for (long i = off; i < off + n; i++) s += Math.exp((double) get(x, i) - shift);
+        return s;
+    }
+
+    @Override void expScaledRow(MemorySegment x, long off, float shift, float scale, MemorySegment out, long outOff, int n) {
+        for (int i = 0; i < n; i++) set(out, outOff + i, Math.exp((double) get(x, off + i) - shift) * scale);
+    }
+}

@@ -1,0 +1,165 @@
+package frl.backend.cpu;
+
+import frl.backend.BinaryOp;
+import frl.backend.UnaryOp;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.Random;
+
+import static frl.backend.cpu.CpuTesting.CPU;
+import static frl.backend.cpu.CpuTesting.REF;
+import static frl.backend.cpu.CpuTesting.assertClose;
+import static frl.backend.cpu.CpuTesting.cpu;
+import static frl.backend.cpu.CpuTesting.ref;
+import static frl.backend.cpu.CpuTesting.shape;
+import static frl.backend.cpu.CpuTesting.uniform;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Elementwise ops against the float64 reference, under each kernel implementation. */
+class CpuPointwiseTest {
+    /** Awkward sizes, H ≠ W, batch 1, and one big enough to be split over threads. */
+    static final Shape[] SHAPES = {shape(1), shape(3), shape(17), shape(33), shape(1, 3, 5, 7), shape(2, 3, 17, 33)};
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("frl.backend.cpu.CpuTesting#kernels")
+    void unaryAndItsBackwardMatchFloat64(Kernels k) {
+        Random r = new Random(1);
+        try (var on = CpuTesting.use(k); Scope s = Scope.open()) {
+            for (UnaryOp op : UnaryOp.values()) {
+                double a = op == UnaryOp.CLAMP ? -0.5 : 1.3, b = op == UnaryOp.CLAMP ? 0.7 : 0;
+                boolean positive = op == UnaryOp.LOG || op == UnaryOp.SQRT;
+                // 1 − y² and y(1 − y) from a float y near ±1 keep few digits (as in any float32 backward), so
+                // TANH and SIGMOID draw where the gradient is not vanishing; each tensor also gets far tails.
+                double range = op == UnaryOp.TANH || op == UnaryOp.SIGMOID ? 4 : 12;
+                for (Shape sh : SHAPES) {
+                    float[] x = positive ? uniform(r, sh.numel(), 0.01, 5) : uniform(r, sh.numel(), -range, range);
+                    if (!positive && x.length > 40) { x[3] = 80; x[4] = -80; x[5] = 0; x[6] = -0f; }
+                    float[] dy = uniform(r, sh.numel(), -1, 1);
+                    String what = op + " " + sh + " on " + k;
+                    Tensor y = CPU.unary(op, cpu(sh, x), a, b), yRef = REF.unary(op, ref(sh, x), a, b);
+                    assertClose(what, y, yRef);
+                    assertClose(what + " backward", CPU.unaryBackward(op, cpu(sh, x), y, cpu(sh, dy), a, b),
+                            REF.unaryBackward(op, ref(sh, x), yRef, ref(sh, dy), a, b));
+                }
+            }
+        }
+    }
+
+    /** The gradient passes for a ≤ x ≤ b exactly as UnaryOp.derivative says, also for bounds that are not floats. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("frl.backend.cpu.CpuTesting#kernels")
+    void clampGradientAtTheBounds(Kernels k) {
+        double lo = 0.1, hi = 0.7;   // neither is a float: (float) 0.1 > 0.1, (float) 0.7 < 0.7
+        float flo = (float) lo, fhi = (float) hi;
+        float[] x = new float[40];
+        float[] probes = {flo, Math.nextDown(flo), Math.nextUp(flo), fhi, Math.nextDown(fhi), Math.nextUp(fhi), -3, 3};
+        for (int i = 0; i < x.length; i++) x[i] = probes[i % probes.length];
+        float[] ones = new float[x.length];
+        java.util.Arrays.fill(ones, 1);
+        try (var on = CpuTesting.use(k); Scope s = Scope.open()) {
+            Tensor xt = cpu(shape(40), x), y = CPU.unary(UnaryOp.CLAMP, xt, lo, hi);
+            float[] g = CPU.unaryBackward(UnaryOp.CLAMP, xt, y, cpu(shape(40), ones), lo, hi).toFloats(), yv = y.toFloats();
+            for (int i = 0; i < x.length; i++) {
+                assertEquals(UnaryOp.CLAMP.derivative(x[i], yv[i], lo, hi), g[i], "gradient at x = " + x[i]);
+                assertEquals((float) UnaryOp.CLAMP.apply(x[i], lo, hi), yv[i], "clamp of " + x[i]);
+            }
+        }
+    }
+
+    /** NumPy broadcasting of any ranks, both orders; backward in the output shape, then summed to each input. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("frl.backend.cpu.CpuTesting#kernels")
+    void binaryBroadcastsAndDifferentiates(Kernels k) {
+        int[][][] pairs = {
+                {{2, 3, 17, 33}, {2, 3, 17, 33}}, {{1}, {3, 17}}, {{3, 17}, {1}}, {{}, {3, 4}},
+                {{1, 3, 1, 1}, {2, 3, 5, 7}}, {{2, 3, 5, 7}, {1, 3, 1, 1}}, {{3, 1, 5}, {4, 1}}, {{4, 1}, {3, 1, 5}},
+                {{17}, {33, 17}}, {{2, 1, 33}, {2, 17, 1}}, {{5, 1}, {1, 33}}};
+        Random r = new Random(2);
+        try (var on = CpuTesting.use(k); Scope s = Scope.open()) {
+            for (BinaryOp op : BinaryOp.values()) {
+                for (int[][] p : pairs) {
+                    Shape sa = shape(p[0]), sb = shape(p[1]);
+                    float[] a = uniform(r, sa.numel(), -3, 3), b = uniform(r, sb.numel(), 0.5, 2);
+                    for (int i = 0; i < b.length; i += 2) b[i] = -b[i];   // both signs, away from zero (DIV)
+                    float[] dy = uniform(r, Shape.broadcast(sa, sb).numel(), -1, 1);
+                    String what = op + " " + sa + " with " + sb + " on " + k;
+                    Tensor out = CPU.binary(op, cpu(sa, a), cpu(sb, b)), outRef = REF.binary(op, ref(sa, a), ref(sb, b));
+                    assertClose(what, out, outRef);
+                    for (boolean wrtA : new boolean[] {true, false}) {
+                        Tensor g = CPU.binaryBackward(op, cpu(sa, a), cpu(sb, b), out, cpu(out.shape(), dy), wrtA);
+                        Tensor gRef = REF.binaryBackward(op, ref(sa, a), ref(sb, b), outRef, ref(out.shape(), dy), wrtA);
+                        assertClose(what + " d/d" + (wrtA ? "a" : "b"), g, gRef);
+                        Shape to = wrtA ? sa : sb;
+                        assertClose(what + " d/d" + (wrtA ? "a" : "b") + " summed", CPU.sumTo(g, to), REF.sumTo(gRef, to));
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("frl.backend.cpu.CpuTesting#kernels")
+    void affineAxpyAndFill(Kernels k) {
+        Random r = new Random(3);
+        try (var on = CpuTesting.use(k); Scope s = Scope.open()) {
+            for (Shape sh : SHAPES) {
+                float[] x = uniform(r, sh.numel(), -5, 5), y = uniform(r, sh.numel(), -5, 5);
+                assertClose("affine " + sh, CPU.affine(cpu(sh, x), -1.7, 0.3), REF.affine(ref(sh, x), (float) -1.7, (float) 0.3));
+                Tensor yc = cpu(sh, y), yr = ref(sh, y);
+                CPU.axpy(0.25, cpu(sh, x), yc);
+                REF.axpy(0.25, ref(sh, x), yr);
+                assertClose("axpy " + sh, yc, yr);
+                CPU.fill(yc, 2.5);
+                for (float v : yc.toFloats()) assertEquals(2.5f, v);
+            }
+        }
+    }
+
+    /** Tensors split into parallel chunks (runs then start mid-row), checked element by element against the definitions. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("frl.backend.cpu.CpuTesting#kernels")
+    void bigTensorsSplitAcrossThreads(Kernels k) {
+        Shape big = shape(2, 16, 64, 65), channel = shape(1, 16, 1, 1), row = shape(65);
+        Random r = new Random(4);
+        float[] x = uniform(r, big.numel(), -4, 4), c = uniform(r, 16, 0.5, 2), w = uniform(r, 65, -2, 2);
+        try (var on = CpuTesting.use(k); Scope s = Scope.open()) {
+            float[] sig = CPU.unary(UnaryOp.SIGMOID, cpu(big, x), 0, 0).toFloats();
+            float[] mul = CPU.binary(BinaryOp.MUL, cpu(big, x), cpu(channel, c)).toFloats();
+            float[] sub = CPU.binary(BinaryOp.SUB, cpu(row, w), cpu(big, x)).toFloats();
+            for (int i = 0; i < x.length; i++) {
+                assertEquals(UnaryOp.SIGMOID.apply(x[i], 0, 0), sig[i], 2e-7, "sigmoid at " + i);
+                assertEquals((float) (x[i] * (double) c[i / (64 * 65) % 16]), mul[i], "channel product at " + i);
+                assertEquals(w[i % 65] - x[i], sub[i], "row difference at " + i);
+            }
+        }
+    }
+
+    @Test
+    void badShapesAreRejectedWithTheOpName() {
+        try (Scope s = Scope.open()) {
+            Tensor a = CPU.full(shape(2, 3), 1), b = CPU.full(shape(4, 3), 1);
+            var e = assertThrows(IllegalArgumentException.class, () -> CPU.binary(BinaryOp.ADD, a, b));
+            assertTrue(e.getMessage().contains("[2, 3]") && e.getMessage().contains("[4, 3]"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> CPU.axpy(1, a, b));
+            assertTrue(e.getMessage().startsWith("axpy"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> CPU.unaryBackward(UnaryOp.TANH, a, a, b, 0, 0));
+            assertTrue(e.getMessage().startsWith("unaryBackward TANH"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> CPU.binaryBackward(BinaryOp.MUL, a, a, a, b, true));
+            assertTrue(e.getMessage().startsWith("binaryBackward MUL"), e.getMessage());
+        }
+    }
+
+    @Test
+    void theVectorApiKernelsAreTheDefaultWhenTheModuleIsPresent() {
+        if (VectorSupport.present()) assertInstanceOf(VectorApiKernels.class, Kernels.active());
+        else assertInstanceOf(ScalarKernels.class, Kernels.active());
+    }
+}
