@@ -45,23 +45,32 @@ public final class Parallel {
                 try { body.run(from, to); } finally { INSIDE.set(false); }
             }));
         }
+        RuntimeException callerFailure = null;
         INSIDE.set(true);
         try {
             body.run(0, (int) ((long) n / chunks));
+        } catch (RuntimeException e) {
+            callerFailure = e; // still wait below: the other chunks may be writing memory a scope is about to free
         } finally {
             INSIDE.set(false);
         }
+        awaitAll(futures);
+        if (callerFailure != null) throw callerFailure;
+    }
+
+    private static void awaitAll(List<Future<?>> futures) {
+        RuntimeException first = null;
         for (Future<?> f : futures) {
             try {
                 f.get();
             } catch (java.util.concurrent.ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException re) throw re;
                 if (e.getCause() instanceof Error er) throw er;
-                throw new IllegalStateException(e.getCause());
+                if (first == null) first = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted", e);
+                if (first == null) first = new IllegalStateException("interrupted", e);
             }
         }
+        if (first != null) throw first;
     }
 }
