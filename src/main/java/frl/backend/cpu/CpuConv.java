@@ -17,6 +17,8 @@ import java.lang.foreign.ValueLayout;
 final class CpuConv {
     /** GEMMs narrower than this run far below peak; small images are grouped up to this width. */
     static final int MIN_GEMM_COLS = 256;
+    /** Size of one column block: written by im2col, read at once by the GEMM, so it should fit in L2. */
+    static final long COLS_BLOCK_BYTES = 512 << 10;
 
     private CpuConv() {}
 
@@ -37,29 +39,30 @@ final class CpuConv {
         return c;
     }
 
-    /** y_n [K, P] = W [K, C·kh·kw] · cols(x_n) [C·kh·kw, P], P = oh·ow. */
+    /** y_n [K, P] = W [K, C·kh·kw] · cols(x_n) [C·kh·kw, P], P = oh·ow, summed over channel blocks. */
     static Tensor conv2d(Gemm gemm, Tensor x, Tensor w, ConvGeometry g) {
         Tensor y = CpuBackend.alloc(Shapes.conv2d(x.shape(), w.shape(), g));
-        Im2col geo = Im2col.of(x.shape(), w.shape(), g);
-        int k = w.dim(0), rows = geo.rows(), p = geo.cols(), group = groupSize(p);
+        Plan plan = Plan.of(Im2col.of(x.shape(), w.shape(), g), w.dim(0));
+        Im2col geo = plan.geo;
+        int k = plan.k, rows = geo.rows(), p = geo.cols(), rpc = geo.rowsPerChannel();
         MemorySegment xs = x.segment(), ws = w.segment(), ys = y.segment();
-        Parallel.forRange(x.dim(0), group, (from, to) -> {
-            try (HostStorage colsMem = scratch(rows, group, p, group > 1 || !geo.isIdentity());
-                 HostStorage outMem = scratch(k, group, p, group > 1)) {
+        Parallel.forRange(x.dim(0), plan.group, (from, to) -> {
+            try (HostStorage colsMem = plan.colsScratch(); HostStorage outMem = plan.groupScratch()) {
                 MemorySegment cols = colsMem.segment(), out = outMem.segment();
-                for (int n0 = from; n0 < to; n0 += group) {
-                    int count = Math.min(group, to - n0), width = count * p;
-                    if (count == 1 && geo.isIdentity()) {
+                for (int n0 = from; n0 < to; n0 += plan.group) {
+                    int count = Math.min(plan.group, to - n0), width = count * p;
+                    if (plan.direct()) {
                         gemm.sgemm(false, false, k, p, rows, 1f, ws, 0, rows, xs, n0 * geo.imageSize(), p, 0f, ys, (long) n0 * k * p, p);
                         continue;
                     }
-                    for (int i = 0; i < count; i++) geo.toColumns(xs, (n0 + i) * geo.imageSize(), cols, (long) i * p, width);
-                    if (count == 1) {
-                        gemm.sgemm(false, false, k, p, rows, 1f, ws, 0, rows, cols, 0, p, 0f, ys, (long) n0 * k * p, p);
-                    } else {   // y_n is the n-th P-wide slice of every row of out
-                        gemm.sgemm(false, false, k, width, rows, 1f, ws, 0, rows, cols, 0, width, 0f, out, 0, width);
-                        for (int i = 0; i < count; i++) copyBlocks(out, (long) i * p, width, ys, (long) (n0 + i) * k * p, p, k, p);
+                    MemorySegment dst = count == 1 ? ys : out;   // a group's y_n is the n-th P-wide slice of out's rows
+                    long dstAt = count == 1 ? (long) n0 * k * p : 0;
+                    for (int c0 = 0; c0 < geo.channels(); c0 += plan.channelBlock) {
+                        int c1 = Math.min(geo.channels(), c0 + plan.channelBlock);
+                        for (int i = 0; i < count; i++) geo.toColumns(xs, (n0 + i) * geo.imageSize(), c0, c1, cols, (long) i * p, width);
+                        gemm.sgemm(false, false, k, width, (c1 - c0) * rpc, 1f, ws, (long) c0 * rpc, rows, cols, 0, width, c0 == 0 ? 0f : 1f, dst, dstAt, width);
                     }
+                    if (count > 1) for (int i = 0; i < count; i++) copyBlocks(out, (long) i * p, width, ys, (long) (n0 + i) * k * p, p, k, p);
                 }
             }
         });
@@ -67,36 +70,33 @@ final class CpuConv {
     }
 
     /**
-     * dx_n = col2im(Wᵀ [C·kh·kw, K] · dy_n [K, P]), into an output of shape {@code xShape}; pixels no kernel
-     * window reaches (a transposed conv's output padding) stay 0.
+     * dx_n = col2im(Wᵀ [C·kh·kw, K] · dy_n [K, P]) block of channels by block, into an output of shape
+     * {@code xShape}; pixels no kernel window reaches (a transposed conv's output padding) stay 0.
      */
     static Tensor backwardInput(Gemm gemm, Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
         Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
         Tensor dx = CpuBackend.alloc(xShape);
-        Im2col geo = Im2col.of(xShape, w.shape(), g);
-        int k = w.dim(0), rows = geo.rows(), p = geo.cols(), group = groupSize(p);
+        Plan plan = Plan.of(Im2col.of(xShape, w.shape(), g), w.dim(0));
+        Im2col geo = plan.geo;
+        int k = plan.k, rows = geo.rows(), p = geo.cols(), rpc = geo.rowsPerChannel();
         MemorySegment dys = dy.segment(), ws = w.segment(), dxs = dx.segment();
-        Parallel.forRange(xShape.dim(0), group, (from, to) -> {
-            try (HostStorage colsMem = scratch(rows, group, p, group > 1 || !geo.isIdentity());
-                 HostStorage dyMem = scratch(k, group, p, group > 1)) {
+        Parallel.forRange(xShape.dim(0), plan.group, (from, to) -> {
+            try (HostStorage colsMem = plan.colsScratch(); HostStorage dyMem = plan.groupScratch()) {
                 MemorySegment cols = colsMem.segment(), dyGroup = dyMem.segment();
-                for (int n0 = from; n0 < to; n0 += group) {
-                    int count = Math.min(group, to - n0), width = count * p;
+                for (int n0 = from; n0 < to; n0 += plan.group) {
+                    int count = Math.min(plan.group, to - n0), width = count * p;
                     long dxAt = n0 * geo.imageSize();
-                    if (count == 1 && geo.isIdentity()) {
+                    if (plan.direct()) {
                         gemm.sgemm(true, false, rows, p, k, 1f, ws, 0, rows, dys, (long) n0 * k * p, p, 0f, dxs, dxAt, p);
                         continue;
                     }
-                    MemorySegment b = dys;
-                    long bAt = (long) n0 * k * p;
-                    if (count > 1) {
-                        for (int i = 0; i < count; i++) copyBlocks(dys, (long) (n0 + i) * k * p, p, dyGroup, (long) i * p, width, k, p);
-                        b = dyGroup;
-                        bAt = 0;
+                    MemorySegment b = count == 1 ? dys : plan.gather(dys, n0, count, dyGroup);
+                    long bAt = count == 1 ? (long) n0 * k * p : 0;
+                    for (int c0 = 0; c0 < geo.channels(); c0 += plan.channelBlock) {
+                        int c1 = Math.min(geo.channels(), c0 + plan.channelBlock);
+                        gemm.sgemm(true, false, (c1 - c0) * rpc, width, k, 1f, ws, (long) c0 * rpc, rows, b, bAt, width, 0f, cols, 0, width);
+                        for (int i = 0; i < count; i++) geo.fromColumns(cols, (long) i * p, width, c0, c1, dxs, dxAt + i * geo.imageSize());
                     }
-                    gemm.sgemm(true, false, rows, width, k, 1f, ws, 0, rows, b, bAt, width, 0f, cols, 0, width);
-                    Im2col.zero(dxs, dxAt, count * geo.imageSize());
-                    for (int i = 0; i < count; i++) geo.addColumns(cols, (long) i * p, width, dxs, dxAt + i * geo.imageSize());
                 }
             }
         });
@@ -110,38 +110,35 @@ final class CpuConv {
     static Tensor backwardWeight(Gemm gemm, Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
         Shapes.conv2dBackward(dy.shape(), x.shape(), wShape, g);
         Tensor dw = CpuBackend.alloc(wShape);
-        Im2col geo = Im2col.of(x.shape(), wShape, g);
-        int n = x.dim(0), k = wShape.dim(0), rows = geo.rows(), p = geo.cols(), group = groupSize(p);
-        int parts = Math.max(1, Math.min(Parallel.threads(), n / group));
+        Plan plan = Plan.of(Im2col.of(x.shape(), wShape, g), wShape.dim(0));
+        Im2col geo = plan.geo;
+        int n = x.dim(0), k = plan.k, rows = geo.rows(), p = geo.cols(), rpc = geo.rowsPerChannel();
+        int parts = Math.max(1, Math.min(Parallel.threads(), n / plan.group));
         long size = (long) k * rows;
         MemorySegment xs = x.segment(), dys = dy.segment(), dws = dw.segment();
-        try (HostStorage partials = HostStorage.allocate(Math.max(1, (parts - 1) * size) * Float.BYTES, Device.CPU)) {
+        try (HostStorage partials = HostStorage.allocate((parts - 1) * size * Float.BYTES, Device.CPU)) {
             MemorySegment ps = partials.segment();
             Parallel.forRange(parts, 1, (part0, part1) -> {
                 for (int part = part0; part < part1; part++) {
                     MemorySegment acc = part == 0 ? dws : ps;
                     long accAt = part == 0 ? 0 : (part - 1) * size;
                     int from = (int) ((long) n * part / parts), to = (int) ((long) n * (part + 1) / parts);
-                    try (HostStorage colsMem = scratch(rows, group, p, group > 1 || !geo.isIdentity());
-                         HostStorage dyMem = scratch(k, group, p, group > 1)) {
+                    try (HostStorage colsMem = plan.colsScratch(); HostStorage dyMem = plan.groupScratch()) {
                         MemorySegment cols = colsMem.segment(), dyGroup = dyMem.segment();
-                        for (int n0 = from; n0 < to; n0 += group) {
-                            int count = Math.min(group, to - n0), width = count * p;
+                        for (int n0 = from; n0 < to; n0 += plan.group) {
+                            int count = Math.min(plan.group, to - n0), width = count * p;
                             float beta = n0 == from ? 0f : 1f;
-                            MemorySegment a = dys, b = cols;
-                            long aAt = (long) n0 * k * p, bAt = 0;
-                            if (count > 1) {
-                                for (int i = 0; i < count; i++) copyBlocks(dys, (long) (n0 + i) * k * p, p, dyGroup, (long) i * p, width, k, p);
-                                a = dyGroup;
-                                aAt = 0;
+                            MemorySegment a = count == 1 ? dys : plan.gather(dys, n0, count, dyGroup);
+                            long aAt = count == 1 ? (long) n0 * k * p : 0;
+                            if (plan.direct()) {
+                                gemm.sgemm(false, true, k, rows, p, 1f, a, aAt, p, xs, n0 * geo.imageSize(), p, beta, acc, accAt, rows);
+                                continue;
                             }
-                            if (count == 1 && geo.isIdentity()) {
-                                b = xs;
-                                bAt = n0 * geo.imageSize();
-                            } else {
-                                for (int i = 0; i < count; i++) geo.toColumns(xs, (n0 + i) * geo.imageSize(), cols, (long) i * p, width);
+                            for (int c0 = 0; c0 < geo.channels(); c0 += plan.channelBlock) {
+                                int c1 = Math.min(geo.channels(), c0 + plan.channelBlock);
+                                for (int i = 0; i < count; i++) geo.toColumns(xs, (n0 + i) * geo.imageSize(), c0, c1, cols, (long) i * p, width);
+                                gemm.sgemm(false, true, k, (c1 - c0) * rpc, width, 1f, a, aAt, width, cols, 0, width, beta, acc, accAt + (long) c0 * rpc, rows);
                             }
-                            gemm.sgemm(false, true, k, rows, width, 1f, a, aAt, width, b, bAt, width, beta, acc, accAt, rows);
                         }
                     }
                 }
@@ -160,16 +157,37 @@ final class CpuConv {
         return dw;
     }
 
-    /** Images per GEMM so that it is at least {@link #MIN_GEMM_COLS} columns wide. */
-    private static int groupSize(int pixels) { return Math.max(1, Math.ceilDiv(MIN_GEMM_COLS, pixels)); }
-
     /**
-     * Uninitialised scratch for a rows × (group·pixels) matrix, or an empty one when this shape never uses it.
-     * Not a confined arena: a GEMM called outside a parallel loop reads it from the pool's threads too.
+     * How one conv call is cut: {@code group} images per GEMM (so it is at least {@link #MIN_GEMM_COLS} wide)
+     * and {@code channelBlock} input channels per column block (so the block stays in cache between im2col and
+     * the GEMM that reads it, and scratch stays small whatever the channel count).
      */
-    private static HostStorage scratch(int rows, int group, int pixels, boolean needed) {
-        return HostStorage.allocate(needed ? (long) rows * group * pixels * Float.BYTES : 0, Device.CPU);
+    private record Plan(Im2col geo, int k, int group, int channelBlock) {
+        static Plan of(Im2col geo, int k) {
+            int p = geo.cols(), group = Math.max(1, Math.ceilDiv(MIN_GEMM_COLS, p));
+            long blockRowBytes = (long) geo.rowsPerChannel() * group * p * Float.BYTES;
+            return new Plan(geo, k, group, (int) Math.clamp(COLS_BLOCK_BYTES / blockRowBytes, 1, geo.channels()));
+        }
+
+        /** A 1×1 stride-1 unpadded conv on single images: each image is its own column matrix. */
+        boolean direct() { return group == 1 && geo.isIdentity(); }
+
+        /** Column block of one group, or nothing when {@link #direct()}. */
+        HostStorage colsScratch() { return scratch(direct() ? 0 : (long) channelBlock * geo.rowsPerChannel() * group * geo.cols()); }
+
+        /** A [K, group·P] matrix for grouped images' outputs or gradients, or nothing when images go one at a time. */
+        HostStorage groupScratch() { return scratch(group > 1 ? (long) k * group * geo.cols() : 0); }
+
+        /** Lays dy of images [n0, n0+count) side by side as [K, count·P] in {@code buf}; returns buf. */
+        MemorySegment gather(MemorySegment dy, int n0, int count, MemorySegment buf) {
+            int p = geo.cols();
+            for (int i = 0; i < count; i++) copyBlocks(dy, (long) (n0 + i) * k * p, p, buf, (long) i * p, (long) count * p, k, p);
+            return buf;
+        }
     }
+
+    /** Uninitialised scratch (not a confined arena: a GEMM called outside a parallel loop reads it from the pool's threads). */
+    private static HostStorage scratch(long floats) { return HostStorage.allocate(floats * Float.BYTES, Device.CPU); }
 
     /** Copies {@code blocks} runs of {@code len} floats, each from src[srcAt + b·srcStride] to dst[dstAt + b·dstStride]. */
     private static void copyBlocks(MemorySegment src, long srcAt, long srcStride, MemorySegment dst, long dstAt, long dstStride, int blocks, int len) {

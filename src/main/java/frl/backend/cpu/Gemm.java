@@ -86,7 +86,7 @@ public abstract sealed class Gemm permits OpenBlasGemm, JavaGemm {
         Gemm g = active;
         if (g == null) {
             synchronized (Gemm.class) {
-                if (active == null) active = select(System.getProperty("frl.blas", "openblas"));
+                if (active == null) active = named(System.getProperty("frl.blas", "openblas"));
                 g = active;
             }
         }
@@ -99,8 +99,11 @@ public abstract sealed class Gemm permits OpenBlasGemm, JavaGemm {
         return g.name() + ": " + g.config();
     }
 
-    /** The GEMM named by -Dfrl.blas ('openblas' falls back to Java with a warning). */
-    static Gemm select(String choice) {
+    /**
+     * A GEMM by the names -Dfrl.blas takes: "openblas" (falling back to Java with a one-line warning when the
+     * natives do not load) or "java" (the Vector-API kernel when the module is present, else scalar).
+     */
+    public static Gemm named(String choice) {
         return switch (choice) {
             case "java" -> JavaGemm.best();
             case "openblas" -> {

@@ -4,6 +4,7 @@ import frl.backend.ConvGeometry;
 import frl.tensor.Shape;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * The column matrix of one image for a convolution: row (c·kh + i)·kw + j, column oy·ow + ox holds input pixel
@@ -20,6 +21,8 @@ record Im2col(int channels, int h, int w, int kh, int kw, int oh, int ow, ConvGe
 
     int rows() { return channels * kh * kw; }
 
+    int rowsPerChannel() { return kh * kw; }
+
     int cols() { return oh * ow; }
 
     long imageSize() { return (long) channels * h * w; }
@@ -27,60 +30,61 @@ record Im2col(int channels, int h, int w, int kh, int kw, int oh, int ow, ConvGe
     /** A 1×1 kernel with stride 1 and no padding: the column matrix is the image itself. */
     boolean isIdentity() { return kh == 1 && kw == 1 && g.strideH() == 1 && g.strideW() == 1 && g.padH() == 0 && g.padW() == 0; }
 
-    /** Writes the columns of the image at {@code x[xOff]} into {@code cols} from column {@code col}. */
-    void toColumns(MemorySegment x, long xOff, MemorySegment cols, long col, int ld) {
-        int sw = g.strideW();
-        for (int c = 0, row = 0; c < channels; c++) {
-            for (int i = 0; i < kh; i++) {
-                for (int j = 0; j < kw; j++, row++) {
-                    int lo = firstOx(j), hi = Math.max(lo, endOx(j));
-                    long dst = col + (long) row * ld;
-                    for (int oy = 0; oy < oh; oy++, dst += ow) {
-                        int iy = oy * g.strideH() - g.padH() + i;
-                        if (iy < 0 || iy >= h) {
-                            zero(cols, dst, ow);
-                            continue;
-                        }
-                        zero(cols, dst, lo);
-                        zero(cols, dst + hi, ow - hi);
-                        long src = xOff + ((long) c * h + iy) * w + (long) lo * sw - g.padW() + j;
-                        if (sw == 1) MemorySegment.copy(x, src * Float.BYTES, cols, (dst + lo) * Float.BYTES, (long) (hi - lo) * Float.BYTES);
-                        else for (int ox = lo; ox < hi; ox++, src += sw) cols.setAtIndex(F, dst + ox, x.getAtIndex(F, src));
+    /**
+     * Writes the rows of channels [c0, c1) of the image at {@code x[xOff]} into {@code cols} from column
+     * {@code col} (channel c0's first row is row 0). Each channel is staged in a zero-bordered heap plane and
+     * its rows in a heap block: the gathers need no bounds logic and the segments see one bulk copy each way.
+     */
+    void toColumns(MemorySegment x, long xOff, int c0, int c1, MemorySegment cols, long col, int ld) {
+        int hw = h * w, wp = w + 2 * g.padW(), sh = g.strideH(), sw = g.strideW(), p = oh * ow;
+        float[] image = new float[hw], plane = new float[(h + 2 * g.padH()) * wp], rows = new float[kh * kw * p];
+        for (int c = c0; c < c1; c++) {
+            MemorySegment.copy(x, F, (xOff + (long) c * hw) * Float.BYTES, image, 0, hw);
+            for (int y = 0; y < h; y++) System.arraycopy(image, y * w, plane, (y + g.padH()) * wp + g.padW(), w);
+            for (int i = 0, at = 0; i < kh; i++) {
+                for (int j = 0; j < kw; j++) {
+                    for (int oy = 0; oy < oh; oy++, at += ow) {
+                        int src = (oy * sh + i) * wp + j;
+                        if (sw == 1) System.arraycopy(plane, src, rows, at, ow);
+                        else if (sw == 2) for (int ox = 0; ox < ow; ox++) rows[at + ox] = plane[src + 2 * ox];   // a constant stride runs ~1.7× faster
+                        else for (int ox = 0; ox < ow; ox++) rows[at + ox] = plane[src + ox * sw];
                     }
                 }
             }
+            copyRows(rows, p, cols, col + (long) (c - c0) * kh * kw * ld, ld);
         }
     }
 
-    /** The adjoint of {@link #toColumns}: adds every column entry back onto its input pixel of {@code x[xOff]}. */
-    void addColumns(MemorySegment cols, long col, int ld, MemorySegment x, long xOff) {
-        int sw = g.strideW();
-        for (int c = 0, row = 0; c < channels; c++) {
-            for (int i = 0; i < kh; i++) {
-                for (int j = 0; j < kw; j++, row++) {
-                    int lo = firstOx(j), hi = endOx(j);
-                    long src = col + (long) row * ld;
-                    for (int oy = 0; oy < oh; oy++, src += ow) {
-                        int iy = oy * g.strideH() - g.padH() + i;
-                        if (iy < 0 || iy >= h) continue;
-                        long dst = xOff + ((long) c * h + iy) * w + (long) lo * sw - g.padW() + j;
-                        for (int ox = lo; ox < hi; ox++, dst += sw)
-                            x.setAtIndex(F, dst, x.getAtIndex(F, dst) + cols.getAtIndex(F, src + ox));
+    /**
+     * The adjoint of {@link #toColumns}: sets channels [c0, c1) of the image at {@code x[xOff]} to the sum of
+     * their column entries (pixels no window reaches get 0; sums landing in the padding are dropped).
+     */
+    void fromColumns(MemorySegment cols, long col, int ld, int c0, int c1, MemorySegment x, long xOff) {
+        int hw = h * w, wp = w + 2 * g.padW(), sh = g.strideH(), sw = g.strideW(), p = oh * ow;
+        float[] image = new float[hw], plane = new float[(h + 2 * g.padH()) * wp], rows = new float[kh * kw * p];
+        for (int c = c0; c < c1; c++) {
+            long from = col + (long) (c - c0) * kh * kw * ld;
+            if (ld == p) MemorySegment.copy(cols, F, from * Float.BYTES, rows, 0, rows.length);
+            else for (int r = 0; r < kh * kw; r++) MemorySegment.copy(cols, F, (from + (long) r * ld) * Float.BYTES, rows, r * p, p);
+            Arrays.fill(plane, 0f);
+            for (int i = 0, at = 0; i < kh; i++) {
+                for (int j = 0; j < kw; j++) {
+                    for (int oy = 0; oy < oh; oy++, at += ow) {
+                        int dst = (oy * sh + i) * wp + j;
+                        if (sw == 1) for (int ox = 0; ox < ow; ox++) plane[dst + ox] += rows[at + ox];
+                        else if (sw == 2) for (int ox = 0; ox < ow; ox++) plane[dst + 2 * ox] += rows[at + ox];
+                        else for (int ox = 0; ox < ow; ox++) plane[dst + ox * sw] += rows[at + ox];
                     }
                 }
             }
+            for (int y = 0; y < h; y++) System.arraycopy(plane, (y + g.padH()) * wp + g.padW(), image, y * w, w);
+            MemorySegment.copy(image, 0, x, F, (xOff + (long) c * hw) * Float.BYTES, hw);
         }
     }
 
-    /** First output column whose kernel tap j lands inside the image (not in the left padding). */
-    private int firstOx(int j) { return Math.clamp(Math.ceilDiv(g.padW() - j, g.strideW()), 0, ow); }
-
-    /** One past the last output column whose tap j lands inside the image. */
-    private int endOx(int j) { return Math.min(ow, Math.floorDiv(w - 1 + g.padW() - j, g.strideW()) + 1); }
-
-    static void zero(MemorySegment s, long from, long count) {
-        if (count <= 0) return;
-        if (count < 32) for (long i = 0; i < count; i++) s.setAtIndex(F, from + i, 0f);
-        else s.asSlice(from * Float.BYTES, count * Float.BYTES).fill((byte) 0);
+    /** Copies kh·kw rows of p floats from a heap block to the column matrix at {@code at} (one copy when dense). */
+    private void copyRows(float[] rows, int p, MemorySegment cols, long at, int ld) {
+        if (ld == p) MemorySegment.copy(rows, 0, cols, F, at * Float.BYTES, rows.length);
+        else for (int r = 0; r < kh * kw; r++) MemorySegment.copy(rows, r * p, cols, F, (at + (long) r * ld) * Float.BYTES, p);
     }
 }

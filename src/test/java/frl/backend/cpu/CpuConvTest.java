@@ -49,7 +49,9 @@ class CpuConvTest {
             new Case(2, 3, 7, 9, 2, 1, 1, 2, 2, 0, 0, 1, 0),      // 1×1 but strided: im2col path
             new Case(3, 5, 16, 17, 7, 1, 1, 1, 1, 0, 0, 0, 0),    // 1×1 fast path, parallel over the batch
             new Case(2, 1, 3, 3, 2, 5, 5, 1, 1, 1, 1, 0, 0),      // kernel larger than the image
-            new Case(1, 16, 33, 33, 32, 3, 3, 1, 1, 1, 1, 0, 0)); // batch 1: the GEMM itself is split
+            new Case(1, 16, 33, 33, 32, 3, 3, 1, 1, 1, 1, 0, 0),  // batch 1: the GEMM itself is split
+            new Case(1, 150, 16, 16, 2, 3, 3, 1, 1, 1, 1, 0, 0),  // 150 channels: two channel blocks of columns
+            new Case(4, 45, 8, 8, 3, 5, 5, 1, 1, 2, 2, 0, 0));    // grouped images and two channel blocks
 
     static Stream<Arguments> cases() {
         return GemmTest.gemms().stream().limit(2).flatMap(g -> CASES.stream().map(c -> Arguments.of(g, c)));

@@ -87,8 +87,8 @@ class GemmTest {
     @Test void selection() {
         assertEquals("openblas", Gemm.active().name(), "the OpenBLAS natives should load in this build");
         assertTrue(Gemm.describe().startsWith("openblas: OpenBLAS"), Gemm.describe());
-        assertTrue(Gemm.select("java").name().startsWith("java-"));
-        var bad = assertThrows(IllegalArgumentException.class, () -> Gemm.select("mkl"));
+        assertTrue(Gemm.named("java").name().startsWith("java-"));
+        var bad = assertThrows(IllegalArgumentException.class, () -> Gemm.named("mkl"));
         assertTrue(bad.getMessage().contains("-Dfrl.blas=mkl"));
     }
 
