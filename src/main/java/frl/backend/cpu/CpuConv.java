@@ -1,18 +1,197 @@
 package frl.backend.cpu;
 
-import frl.backend.*;
-import frl.tensor.*;
+import frl.backend.ConvGeometry;
+import frl.backend.Shapes;
+import frl.tensor.Device;
+import frl.tensor.HostStorage;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
-/** TODO(in progress). */
+/**
+ * Matmul and 2-D convolutions as GEMMs over im2col column matrices, parallel over the batch. Images with
+ * few output pixels are taken several at a time, their columns side by side, so each GEMM is at least
+ * {@link #MIN_GEMM_COLS} wide; scratch is per chunk of images, never the whole batch.
+ */
 final class CpuConv {
+    /** GEMMs narrower than this run far below peak; small images are grouped up to this width. */
+    static final int MIN_GEMM_COLS = 256;
+    /** Size of one column block: written by im2col, read at once by the GEMM, so it should fit in L2. */
+    static final long COLS_BLOCK_BYTES = 512 << 10;
+
     private CpuConv() {}
 
-    static Tensor matmul(Tensor a, boolean transA, Tensor b, boolean transB) { throw new UnsupportedOperationException("CpuConv: in progress"); }
+    static Tensor matmul(Tensor a, boolean transA, Tensor b, boolean transB) { return matmul(Gemm.active(), a, transA, b, transB); }
 
-    static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) { throw new UnsupportedOperationException("CpuConv: in progress"); }
+    static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) { return conv2d(Gemm.active(), x, w, g); }
 
-    static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) { throw new UnsupportedOperationException("CpuConv: in progress"); }
+    static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) { return backwardInput(Gemm.active(), dy, w, xShape, g); }
 
-    static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) { throw new UnsupportedOperationException("CpuConv: in progress"); }
+    static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) { return backwardWeight(Gemm.active(), x, dy, wShape, g); }
 
+    static Tensor matmul(Gemm gemm, Tensor a, boolean transA, Tensor b, boolean transB) {
+        Shape s = Shapes.matmul(a, transA, b, transB);
+        int k = transA ? a.dim(0) : a.dim(1);
+        Tensor c = CpuBackend.alloc(s);
+        gemm.sgemm(transA, transB, s.dim(0), s.dim(1), k, 1f, a.segment(), 0, Math.max(1, a.dim(1)),
+                b.segment(), 0, Math.max(1, b.dim(1)), 0f, c.segment(), 0, Math.max(1, s.dim(1)));
+        return c;
+    }
+
+    /** y_n [K, P] = W [K, C·kh·kw] · cols(x_n) [C·kh·kw, P], P = oh·ow, summed over channel blocks. */
+    static Tensor conv2d(Gemm gemm, Tensor x, Tensor w, ConvGeometry g) {
+        Tensor y = CpuBackend.alloc(Shapes.conv2d(x.shape(), w.shape(), g));
+        Plan plan = Plan.of(Im2col.of(x.shape(), w.shape(), g), w.dim(0));
+        Im2col geo = plan.geo;
+        int k = plan.k, rows = geo.rows(), p = geo.cols(), rpc = geo.rowsPerChannel();
+        MemorySegment xs = x.segment(), ws = w.segment(), ys = y.segment();
+        Parallel.forRange(x.dim(0), plan.group, (from, to) -> {
+            try (HostStorage colsMem = plan.colsScratch(); HostStorage outMem = plan.groupScratch()) {
+                MemorySegment cols = colsMem.segment(), out = outMem.segment();
+                for (int n0 = from; n0 < to; n0 += plan.group) {
+                    int count = Math.min(plan.group, to - n0), width = count * p;
+                    if (plan.direct()) {
+                        gemm.sgemm(false, false, k, p, rows, 1f, ws, 0, rows, xs, n0 * geo.imageSize(), p, 0f, ys, (long) n0 * k * p, p);
+                        continue;
+                    }
+                    MemorySegment dst = count == 1 ? ys : out;   // a group's y_n is the n-th P-wide slice of out's rows
+                    long dstAt = count == 1 ? (long) n0 * k * p : 0;
+                    for (int c0 = 0; c0 < geo.channels(); c0 += plan.channelBlock) {
+                        int c1 = Math.min(geo.channels(), c0 + plan.channelBlock);
+                        for (int i = 0; i < count; i++) geo.toColumns(xs, (n0 + i) * geo.imageSize(), c0, c1, cols, (long) i * p, width);
+                        gemm.sgemm(false, false, k, width, (c1 - c0) * rpc, 1f, ws, (long) c0 * rpc, rows, cols, 0, width, c0 == 0 ? 0f : 1f, dst, dstAt, width);
+                    }
+                    if (count > 1) for (int i = 0; i < count; i++) copyBlocks(out, (long) i * p, width, ys, (long) (n0 + i) * k * p, p, k, p);
+                }
+            }
+        });
+        return y;
+    }
+
+    /**
+     * dx_n = col2im(Wᵀ [C·kh·kw, K] · dy_n [K, P]) block of channels by block, into an output of shape
+     * {@code xShape}; pixels no kernel window reaches (a transposed conv's output padding) stay 0.
+     */
+    static Tensor backwardInput(Gemm gemm, Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
+        Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
+        Tensor dx = CpuBackend.alloc(xShape);
+        Plan plan = Plan.of(Im2col.of(xShape, w.shape(), g), w.dim(0));
+        Im2col geo = plan.geo;
+        int k = plan.k, rows = geo.rows(), p = geo.cols(), rpc = geo.rowsPerChannel();
+        MemorySegment dys = dy.segment(), ws = w.segment(), dxs = dx.segment();
+        Parallel.forRange(xShape.dim(0), plan.group, (from, to) -> {
+            try (HostStorage colsMem = plan.colsScratch(); HostStorage dyMem = plan.groupScratch()) {
+                MemorySegment cols = colsMem.segment(), dyGroup = dyMem.segment();
+                for (int n0 = from; n0 < to; n0 += plan.group) {
+                    int count = Math.min(plan.group, to - n0), width = count * p;
+                    long dxAt = n0 * geo.imageSize();
+                    if (plan.direct()) {
+                        gemm.sgemm(true, false, rows, p, k, 1f, ws, 0, rows, dys, (long) n0 * k * p, p, 0f, dxs, dxAt, p);
+                        continue;
+                    }
+                    MemorySegment b = count == 1 ? dys : plan.gather(dys, n0, count, dyGroup);
+                    long bAt = count == 1 ? (long) n0 * k * p : 0;
+                    for (int c0 = 0; c0 < geo.channels(); c0 += plan.channelBlock) {
+                        int c1 = Math.min(geo.channels(), c0 + plan.channelBlock);
+                        gemm.sgemm(true, false, (c1 - c0) * rpc, width, k, 1f, ws, (long) c0 * rpc, rows, b, bAt, width, 0f, cols, 0, width);
+                        for (int i = 0; i < count; i++) geo.fromColumns(cols, (long) i * p, width, c0, c1, dxs, dxAt + i * geo.imageSize());
+                    }
+                }
+            }
+        });
+        return dx;
+    }
+
+    /**
+     * dW [K, C·kh·kw] = Σ_n dy_n [K, P] · cols(x_n)ᵀ. Each parallel part sums its images into its own buffer
+     * (part 0 straight into dW); the parts are added at the end.
+     */
+    static Tensor backwardWeight(Gemm gemm, Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
+        Shapes.conv2dBackward(dy.shape(), x.shape(), wShape, g);
+        Tensor dw = CpuBackend.alloc(wShape);
+        Plan plan = Plan.of(Im2col.of(x.shape(), wShape, g), wShape.dim(0));
+        Im2col geo = plan.geo;
+        int n = x.dim(0), k = plan.k, rows = geo.rows(), p = geo.cols(), rpc = geo.rowsPerChannel();
+        int parts = Math.max(1, Math.min(Parallel.threads(), n / plan.group));
+        long size = (long) k * rows;
+        MemorySegment xs = x.segment(), dys = dy.segment(), dws = dw.segment();
+        try (HostStorage partials = HostStorage.allocate((parts - 1) * size * Float.BYTES, Device.CPU)) {
+            MemorySegment ps = partials.segment();
+            Parallel.forRange(parts, 1, (part0, part1) -> {
+                for (int part = part0; part < part1; part++) {
+                    MemorySegment acc = part == 0 ? dws : ps;
+                    long accAt = part == 0 ? 0 : (part - 1) * size;
+                    int from = (int) ((long) n * part / parts), to = (int) ((long) n * (part + 1) / parts);
+                    try (HostStorage colsMem = plan.colsScratch(); HostStorage dyMem = plan.groupScratch()) {
+                        MemorySegment cols = colsMem.segment(), dyGroup = dyMem.segment();
+                        for (int n0 = from; n0 < to; n0 += plan.group) {
+                            int count = Math.min(plan.group, to - n0), width = count * p;
+                            float beta = n0 == from ? 0f : 1f;
+                            MemorySegment a = count == 1 ? dys : plan.gather(dys, n0, count, dyGroup);
+                            long aAt = count == 1 ? (long) n0 * k * p : 0;
+                            if (plan.direct()) {
+                                gemm.sgemm(false, true, k, rows, p, 1f, a, aAt, p, xs, n0 * geo.imageSize(), p, beta, acc, accAt, rows);
+                                continue;
+                            }
+                            for (int c0 = 0; c0 < geo.channels(); c0 += plan.channelBlock) {
+                                int c1 = Math.min(geo.channels(), c0 + plan.channelBlock);
+                                for (int i = 0; i < count; i++) geo.toColumns(xs, (n0 + i) * geo.imageSize(), c0, c1, cols, (long) i * p, width);
+                                gemm.sgemm(false, true, k, (c1 - c0) * rpc, width, 1f, a, aAt, width, cols, 0, width, beta, acc, accAt + (long) c0 * rpc, rows);
+                            }
+                        }
+                    }
+                }
+            });
+            if (parts > 1) {
+                Parallel.forRange((int) size, 1 << 14, (i0, i1) -> {
+                    for (int part = 1; part < parts; part++) {
+                        long at = (part - 1) * size;
+                        for (int i = i0; i < i1; i++)
+                            dws.setAtIndex(ValueLayout.JAVA_FLOAT, i, dws.getAtIndex(ValueLayout.JAVA_FLOAT, i)
+                                    + ps.getAtIndex(ValueLayout.JAVA_FLOAT, at + i));
+                    }
+                });
+            }
+        }
+        return dw;
+    }
+
+    /**
+     * How one conv call is cut: {@code group} images per GEMM (so it is at least {@link #MIN_GEMM_COLS} wide)
+     * and {@code channelBlock} input channels per column block (so the block stays in cache between im2col and
+     * the GEMM that reads it, and scratch stays small whatever the channel count).
+     */
+    private record Plan(Im2col geo, int k, int group, int channelBlock) {
+        static Plan of(Im2col geo, int k) {
+            int p = geo.cols(), group = Math.max(1, Math.ceilDiv(MIN_GEMM_COLS, p));
+            long blockRowBytes = (long) geo.rowsPerChannel() * group * p * Float.BYTES;
+            return new Plan(geo, k, group, (int) Math.clamp(COLS_BLOCK_BYTES / blockRowBytes, 1, geo.channels()));
+        }
+
+        /** A 1×1 stride-1 unpadded conv on single images: each image is its own column matrix. */
+        boolean direct() { return group == 1 && geo.isIdentity(); }
+
+        /** Column block of one group, or nothing when {@link #direct()}. */
+        HostStorage colsScratch() { return scratch(direct() ? 0 : (long) channelBlock * geo.rowsPerChannel() * group * geo.cols()); }
+
+        /** A [K, group·P] matrix for grouped images' outputs or gradients, or nothing when images go one at a time. */
+        HostStorage groupScratch() { return scratch(group > 1 ? (long) k * group * geo.cols() : 0); }
+
+        /** Lays dy of images [n0, n0+count) side by side as [K, count·P] in {@code buf}; returns buf. */
+        MemorySegment gather(MemorySegment dy, int n0, int count, MemorySegment buf) {
+            int p = geo.cols();
+            for (int i = 0; i < count; i++) copyBlocks(dy, (long) (n0 + i) * k * p, p, buf, (long) i * p, (long) count * p, k, p);
+            return buf;
+        }
+    }
+
+    /** Uninitialised scratch (not a confined arena: a GEMM called outside a parallel loop reads it from the pool's threads). */
+    private static HostStorage scratch(long floats) { return HostStorage.allocate(floats * Float.BYTES, Device.CPU); }
+
+    /** Copies {@code blocks} runs of {@code len} floats, each from src[srcAt + b·srcStride] to dst[dstAt + b·dstStride]. */
+    private static void copyBlocks(MemorySegment src, long srcAt, long srcStride, MemorySegment dst, long dstAt, long dstStride, int blocks, int len) {
+        for (int b = 0; b < blocks; b++)
+            MemorySegment.copy(src, (srcAt + b * srcStride) * Float.BYTES, dst, (dstAt + b * dstStride) * Float.BYTES, (long) len * Float.BYTES);
+    }
 }

@@ -1,0 +1,232 @@
+package frl.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import frl.backend.ConvGeometry;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Matmul and the three convolution ops against the direct float64 definitions below, for both the OpenBLAS
+ * and the Java GEMM, on awkward shapes: batch 1, 1 and 3 channels, H ≠ W, 17 and 33, strides 2 and 2×1,
+ * padding, 2×3 / 2×2 / 5×5 kernels, 1×1 with and without the fast path, transposed-conv output padding.
+ */
+class CpuConvTest {
+    private static final CpuBackend B = CpuBackend.instance();
+
+    /** x [n,c,h,w] ⋆ w [k,c,kh,kw]; extraH/W enlarge x for backwardInput (a transposed conv's output padding). */
+    record Case(int n, int c, int h, int w, int k, int kh, int kw, int sh, int sw, int ph, int pw, int extraH, int extraW) {
+        ConvGeometry g() { return new ConvGeometry(sh, sw, ph, pw); }
+
+        Shape x() { return Shape.of(n, c, h, w); }
+
+        Shape wt() { return Shape.of(k, c, kh, kw); }
+
+        Shape xPadded() { return Shape.of(n, c, h + extraH, w + extraW); }
+
+        @Override public String toString() { return "x" + x() + " w" + wt() + " s" + sh + "×" + sw + " p" + ph + "×" + pw + " +" + extraH + "×" + extraW; }
+    }
+
+    static final List<Case> CASES = List.of(
+            new Case(1, 1, 5, 7, 1, 1, 1, 1, 1, 0, 0, 0, 0),      // 1×1 fast path, batch 1, C = 1
+            new Case(2, 3, 17, 33, 4, 3, 3, 1, 1, 1, 1, 0, 0),
+            new Case(3, 3, 17, 16, 5, 2, 3, 2, 1, 1, 0, 1, 0),    // 2×3 kernel, stride 2×1, output padding in H
+            new Case(2, 2, 9, 12, 3, 2, 2, 2, 2, 0, 0, 1, 1),     // 2×2 kernel, output padding in H and W
+            new Case(2, 4, 16, 16, 8, 4, 4, 2, 2, 1, 1, 1, 1),    // the DCGAN up/down-sampling layer
+            new Case(9, 3, 8, 8, 6, 5, 5, 1, 1, 2, 2, 0, 0),      // 64 pixels: 4 images per GEMM, 2 parallel chunks
+            new Case(6, 3, 5, 5, 4, 1, 1, 1, 1, 0, 0, 0, 0),      // 1×1 with grouped images
+            new Case(2, 3, 7, 9, 2, 1, 1, 2, 2, 0, 0, 1, 0),      // 1×1 but strided: im2col path
+            new Case(3, 5, 16, 17, 7, 1, 1, 1, 1, 0, 0, 0, 0),    // 1×1 fast path, parallel over the batch
+            new Case(2, 1, 3, 3, 2, 5, 5, 1, 1, 1, 1, 0, 0),      // kernel larger than the image
+            new Case(1, 16, 33, 33, 32, 3, 3, 1, 1, 1, 1, 0, 0),  // batch 1: the GEMM itself is split
+            new Case(1, 150, 16, 16, 2, 3, 3, 1, 1, 1, 1, 0, 0),  // 150 channels: two channel blocks of columns
+            new Case(4, 45, 8, 8, 3, 5, 5, 1, 1, 2, 2, 0, 0));    // grouped images and two channel blocks
+
+    static Stream<Arguments> cases() {
+        return GemmTest.gemms().stream().limit(2).flatMap(g -> CASES.stream().map(c -> Arguments.of(g, c)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void forwardMatchesDirectConvolution(Gemm gemm, Case c) {
+        try (Scope s = Scope.open()) {
+            Random rnd = new Random(c.hashCode());
+            double[] x = random(rnd, c.x()), w = random(rnd, c.wt());
+            Tensor y = CpuConv.conv2d(gemm, B.fromHost(c.x(), x), B.fromHost(c.wt(), w), c.g());
+            Reference ref = new Reference(c, c.x());
+            assertEquals(Shape.of(c.n(), c.k(), ref.oh, ref.ow), y.shape());
+            assertClose(ref.forward(x, w), y, gemm + " forward " + c);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void backwardInputMatchesAdjoint(Gemm gemm, Case c) {
+        try (Scope s = Scope.open()) {
+            Reference ref = new Reference(c, c.xPadded());
+            Shape dyShape = Shape.of(c.n(), c.k(), ref.oh, ref.ow);
+            Random rnd = new Random(c.hashCode() + 1);
+            double[] dy = random(rnd, dyShape), w = random(rnd, c.wt());
+            Tensor dx = CpuConv.backwardInput(gemm, B.fromHost(dyShape, dy), B.fromHost(c.wt(), w), c.xPadded(), c.g());
+            assertEquals(c.xPadded(), dx.shape());
+            assertClose(ref.backwardInput(dy, w), dx, gemm + " backwardInput " + c);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void backwardWeightMatchesDefinition(Gemm gemm, Case c) {
+        try (Scope s = Scope.open()) {
+            Reference ref = new Reference(c, c.x());
+            Shape dyShape = Shape.of(c.n(), c.k(), ref.oh, ref.ow);
+            Random rnd = new Random(c.hashCode() + 2);
+            double[] x = random(rnd, c.x()), dy = random(rnd, dyShape);
+            Tensor dw = CpuConv.backwardWeight(gemm, B.fromHost(c.x(), x), B.fromHost(dyShape, dy), c.wt(), c.g());
+            assertClose(ref.backwardWeight(x, dy), dw, gemm + " backwardWeight " + c);
+        }
+    }
+
+    @Test void transposedConvLeavesOutputPaddingZeroWhereNoWindowReaches() {
+        // stride 3 with a 2×2 kernel on 7×7 covers rows and columns 0, 1, 3, 4 only
+        try (Scope s = Scope.open()) {
+            Shape xs = Shape.of(1, 1, 7, 7);
+            Tensor dy = filled(Shape.of(1, 1, 2, 2), 1), w = filled(Shape.of(1, 1, 2, 2), 1);
+            float[] dx = B.conv2dBackwardInput(dy, w, xs, ConvGeometry.of(3, 0)).toFloats();
+            for (int i = 0; i < 7; i++)
+                for (int j = 0; j < 7; j++)
+                    assertEquals(i < 6 && i % 3 != 2 && j < 6 && j % 3 != 2 ? 1f : 0f, dx[i * 7 + j], "dx at " + i + "," + j);
+        }
+    }
+
+    static Stream<Arguments> matmuls() {
+        return GemmTest.gemms().stream().limit(2).flatMap(g -> Stream.of(
+                Arguments.of(g, false, false), Arguments.of(g, true, false), Arguments.of(g, false, true), Arguments.of(g, true, true)));
+    }
+
+    @ParameterizedTest(name = "{0} ta={1} tb={2}")
+    @MethodSource("matmuls")
+    void matmulAllTransposes(Gemm gemm, boolean ta, boolean tb) {
+        int m = 17, k = 33, n = 3;
+        try (Scope s = Scope.open()) {
+            Random rnd = new Random(7);
+            Shape as = ta ? Shape.of(k, m) : Shape.of(m, k), bs = tb ? Shape.of(n, k) : Shape.of(k, n);
+            double[] a = random(rnd, as), b = random(rnd, bs), expect = new double[m * n];
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    for (int p = 0; p < k; p++)
+                        expect[i * n + j] += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
+            Tensor c = CpuConv.matmul(gemm, B.fromHost(as, a), ta, B.fromHost(bs, b), tb);
+            assertEquals(Shape.of(m, n), c.shape());
+            assertClose(expect, c, gemm + " matmul");
+        }
+    }
+
+    @Test void backendDispatchesToTheseOps() {
+        Case c = CASES.get(4);
+        try (Scope s = Scope.open()) {
+            Random rnd = new Random(3);
+            double[] x = random(rnd, c.x()), w = random(rnd, c.wt());
+            Tensor xt = B.fromHost(c.x(), x), wt = B.fromHost(c.wt(), w);
+            assertArrayEquals(CpuConv.conv2d(Gemm.active(), xt, wt, c.g()).toFloats(), B.conv2d(xt, wt, c.g()).toFloats());
+            assertEquals(Shape.of(5, 4), B.matmul(filled(Shape.of(3, 5), 1), true, filled(Shape.of(3, 4), 1), false).shape());
+        }
+    }
+
+    @Test void rejectsMismatchedShapes() {
+        try (Scope s = Scope.open()) {
+            Tensor x = filled(Shape.of(2, 3, 8, 8), 0), w = filled(Shape.of(4, 2, 3, 3), 0);
+            var e = assertThrows(IllegalArgumentException.class, () -> B.conv2d(x, w, ConvGeometry.of(1, 1)));
+            assertTrue(e.getMessage().contains("3 channels"), e.getMessage());
+            Tensor dy = filled(Shape.of(2, 4, 8, 8), 0), w3 = filled(Shape.of(4, 3, 3, 3), 0);
+            var e2 = assertThrows(IllegalArgumentException.class,
+                    () -> B.conv2dBackwardInput(dy, w3, Shape.of(2, 3, 9, 9), ConvGeometry.of(1, 1)));
+            assertTrue(e2.getMessage().contains("conv2d backward"), e2.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> B.matmul(filled(Shape.of(3, 5), 1), false, filled(Shape.of(4, 5), 1), false));
+        }
+    }
+
+    /** The direct definitions, in float64. */
+    static final class Reference {
+        final Case c;
+        final int h, w, oh, ow;
+
+        Reference(Case c, Shape x) {
+            this.c = c;
+            h = x.dim(2);
+            w = x.dim(3);
+            oh = (h + 2 * c.ph() - c.kh()) / c.sh() + 1;
+            ow = (w + 2 * c.pw() - c.kw()) / c.sw() + 1;
+        }
+
+        /** Calls f(xIndex, wIndex, yIndex) for every input pixel · weight pair that meets in an output. */
+        void forEachTap(Tap f) {
+            for (int n = 0; n < c.n(); n++)
+                for (int k = 0; k < c.k(); k++)
+                    for (int oy = 0; oy < oh; oy++)
+                        for (int ox = 0; ox < ow; ox++)
+                            for (int ch = 0; ch < c.c(); ch++)
+                                for (int i = 0; i < c.kh(); i++)
+                                    for (int j = 0; j < c.kw(); j++) {
+                                        int iy = oy * c.sh() - c.ph() + i, ix = ox * c.sw() - c.pw() + j;
+                                        if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                        f.at(((n * c.c() + ch) * h + iy) * w + ix, ((k * c.c() + ch) * c.kh() + i) * c.kw() + j,
+                                                ((n * c.k() + k) * oh + oy) * ow + ox);
+                                    }
+        }
+
+        double[] forward(double[] x, double[] wt) {
+            double[] y = new double[c.n() * c.k() * oh * ow];
+            forEachTap((xi, wi, yi) -> y[yi] += x[xi] * wt[wi]);
+            return y;
+        }
+
+        double[] backwardInput(double[] dy, double[] wt) {
+            double[] dx = new double[c.n() * c.c() * h * w];
+            forEachTap((xi, wi, yi) -> dx[xi] += dy[yi] * wt[wi]);
+            return dx;
+        }
+
+        double[] backwardWeight(double[] x, double[] dy) {
+            double[] dw = new double[c.k() * c.c() * c.kh() * c.kw()];
+            forEachTap((xi, wi, yi) -> dw[wi] += dy[yi] * x[xi]);
+            return dw;
+        }
+    }
+
+    @FunctionalInterface
+    interface Tap { void at(int x, int w, int y); }
+
+    static double[] random(Random rnd, Shape s) {
+        double[] v = new double[(int) s.numel()];
+        for (int i = 0; i < v.length; i++) v[i] = (float) (rnd.nextDouble() * 2 - 1);   // exactly representable in float32
+        return v;
+    }
+
+    static Tensor filled(Shape s, double v) {
+        double[] d = new double[(int) s.numel()];
+        java.util.Arrays.fill(d, v);
+        return B.fromHost(s, d);
+    }
+
+    static void assertClose(double[] expect, Tensor got, String what) {
+        float[] g = got.toFloats();
+        assertEquals(expect.length, g.length, what + ": size");
+        double err = 0, ref = 0;
+        for (int i = 0; i < g.length; i++) {
+            err += (g[i] - expect[i]) * (g[i] - expect[i]);
+            ref += expect[i] * expect[i];
+        }
+        assertTrue(ref > 0 && err / ref <= 1e-7, what + ": NMSE " + err / ref);
+    }
+}
