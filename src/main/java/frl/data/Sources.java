@@ -1,0 +1,84 @@
+package frl.data;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Resolves a data set named on the command line to images at the model's size (32×32, bilinear as the
+ * reference) with the wanted number of channels. Names: {@code fashion-mnist} / {@code fashion-mnist:train},
+ * {@code mnist}, {@code letters}, {@code noise[:N]}, {@code constant[:N]}, or a path: an IDX images file (gz or
+ * raw; labels beside it are not needed), a CIFAR binary file or a folder of {@code *.bin} files, or a folder
+ * of PNG/JPEG images. An optional {@code @N} suffix keeps the first N images.
+ */
+public final class Sources {
+    private final DataCache cache;
+    private final long seed;
+
+    public Sources(DataCache cache, long seed) {
+        this.cache = cache;
+        this.seed = seed;
+    }
+
+    public ImageSet load(String spec, int channels) {
+        String name = spec;
+        int limit = -1, at = spec.lastIndexOf('@');
+        if (at > 0) {
+            limit = parseCount(spec, spec.substring(at + 1));
+            name = spec.substring(0, at);
+        }
+        ImageSet set = raw(name, channels, limit);
+        if (limit >= 0 && limit < set.size()) set = set.slice(0, limit);
+        set = Transforms.toModelSize(Transforms.channels(set, channels));
+        return set.withName(name);
+    }
+
+    private ImageSet raw(String name, int channels, int limit) {
+        String base = name.contains(":") ? name.substring(0, name.indexOf(':')) : name;
+        String arg = name.contains(":") ? name.substring(name.indexOf(':') + 1) : "";
+        int n = arg.isEmpty() ? Math.max(limit, 1000) : parseCount(name, arg);
+        int size = Transforms.MODEL_SIZE;
+        return switch (base) {
+            case "fashion-mnist" -> {
+                if (!arg.isEmpty() && !arg.equals("train") && !arg.equals("test"))
+                    throw new IllegalArgumentException("data set '" + name + "': expected fashion-mnist, fashion-mnist:train or fashion-mnist:test");
+                yield cache.fashionMnist(arg.equals("train"));
+            }
+            case "mnist" -> cache.mnist();
+            case "letters" -> Synthetic.letters(Synthetic.fonts(), seed);
+            case "noise" -> Synthetic.noise(n, channels, size, size, seed);
+            case "constant" -> Synthetic.constant(n, channels, size, size, seed + 1);
+            default -> fromPath(Path.of(name), channels);
+        };
+    }
+
+    private static ImageSet fromPath(Path p, int channels) {
+        if (!Files.exists(p))
+            throw new IllegalArgumentException("data set '" + p + "': no such file or folder, and not one of fashion-mnist, mnist, letters, noise, constant");
+        String file = p.getFileName().toString();
+        if (Files.isDirectory(p)) {
+            List<Path> bins = new ArrayList<>();
+            try (Stream<Path> s = Files.list(p)) {
+                s.filter(f -> f.getFileName().toString().endsWith(".bin")).sorted().forEach(bins::add);
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("cannot list " + p + ": " + e.getMessage(), e);
+            }
+            if (!bins.isEmpty()) return Cifar.read(file, bins, false);
+            return ImageFolder.read(file, p, channels, Transforms.MODEL_SIZE, Transforms.MODEL_SIZE);
+        }
+        if (file.endsWith(".bin")) return Cifar.read(file, List.of(p), false);
+        return Idx.read(file, p, null);
+    }
+
+    private static int parseCount(String spec, String s) {
+        try {
+            int n = Integer.parseInt(s);
+            if (n < 1) throw new NumberFormatException();
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("data set '" + spec + "': '" + s + "' is not a positive image count");
+        }
+    }
+}
