@@ -32,13 +32,12 @@ public final class Sources {
         ImageSet set = raw(name, channels, limit);
         if (limit >= 0 && limit < set.size()) set = set.slice(0, limit);
         set = Transforms.toModelSize(Transforms.channels(set, channels));
-        return set.withName(name);
+        return set.withName(name.replaceFirst(":\\d+$", ""));
     }
 
     private ImageSet raw(String name, int channels, int limit) {
         String base = name.contains(":") ? name.substring(0, name.indexOf(':')) : name;
         String arg = name.contains(":") ? name.substring(name.indexOf(':') + 1) : "";
-        int n = arg.isEmpty() ? Math.max(limit, 1000) : parseCount(name, arg);
         int size = Transforms.MODEL_SIZE;
         return switch (base) {
             case "fashion-mnist" -> {
@@ -48,8 +47,8 @@ public final class Sources {
             }
             case "mnist" -> cache.mnist();
             case "letters" -> Synthetic.letters(Synthetic.fonts(), seed);
-            case "noise" -> Synthetic.noise(n, channels, size, size, seed);
-            case "constant" -> Synthetic.constant(n, channels, size, size, seed + 1);
+            case "noise" -> Synthetic.noise(count(name, arg, limit), channels, size, size, seed);
+            case "constant" -> Synthetic.constant(count(name, arg, limit), channels, size, size, seed + 1);
             default -> fromPath(Path.of(name), channels);
         };
     }
@@ -70,6 +69,11 @@ public final class Sources {
         }
         if (file.endsWith(".bin")) return Cifar.read(file, List.of(p), false);
         return Idx.read(file, p, null);
+    }
+
+    /** Size of a generated set: noise:N, else the @N limit, else 1000. */
+    private static int count(String name, String arg, int limit) {
+        return arg.isEmpty() ? (limit > 0 ? limit : 1000) : parseCount(name, arg);
     }
 
     private static int parseCount(String spec, String s) {

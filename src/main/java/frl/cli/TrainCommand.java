@@ -1,0 +1,67 @@
+package frl.cli;
+
+import frl.backend.Backend;
+import frl.backend.Backends;
+import frl.backend.Rng;
+import frl.data.DataCache;
+import frl.data.ImageSet;
+import frl.data.Sources;
+import frl.model.ModelSpec;
+import frl.model.TrainConfig;
+import frl.model.Trainer;
+import frl.model.Vae;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** Trains an FRL (image + HF channel) or plain VAE and checkpoints it after every epoch. */
+@Command(name = "train", mixinStandardHelpOptions = true, description = "Train an FRL-VAE (or a plain VAE with --no-hf) on a data set.")
+final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--data", defaultValue = "fashion-mnist:train", description = "Training set (see `frl data list`, or a path). Default: ${DEFAULT-VALUE}.") String data;
+    @Option(names = "--channels", defaultValue = "1", description = "Image channels: 1 (gray) or 3 (RGB).") int channels;
+    @Option(names = "--hf-kernel", defaultValue = "5", description = "Gaussian kernel size of the HF channel (odd).") int hfKernel;
+    @Option(names = "--no-hf", description = "Train a plain model of the image channels (for Input Complexity).") boolean noHf;
+    @Option(names = "--ngf", defaultValue = "32", description = "Base width (32 for 28/32-px gray data, 64 for RGB).") int ngf;
+    @Option(names = "--nz", defaultValue = "200", description = "Latent size.") int nz;
+    @Option(names = "--epochs", defaultValue = "15") int epochs;
+    @Option(names = "--batch", defaultValue = "64") int batch;
+    @Option(names = "--lr", defaultValue = "1e-3") double lr;
+    @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set).") long maxImages;
+    @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
+    @Option(names = "--resume", description = "Continue from the checkpoint at --out.") boolean resume;
+    @Option(names = "--device", defaultValue = "auto") String device;
+    @Option(names = "--seed", defaultValue = "1") long seed;
+
+    @Override public Integer call() throws Exception {
+        Backend be = Backends.select(device);
+        ModelSpec spec = ModelSpec.of(channels, noHf ? 0 : hfKernel, ngf, nz);
+        ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), seed).load(data, channels);
+        TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, seed, maxImages);
+        train(be, spec, set, config, out, resume);
+        return 0;
+    }
+
+    /** Trains with a progress line; shared with the demo. */
+    static void train(Backend be, ModelSpec spec, ImageSet set, TrainConfig config, Path out, boolean resume) throws Exception {
+        String kind = spec.highFrequency() ? "FRL (x + HF k=" + spec.hfKernel() + ")" : "plain";
+        System.err.printf(Locale.ROOT, "training %s VAE on %s (%d images, %s backend) → %s%n", kind, set.name(), set.size(), be.name(), out);
+        try (Vae vae = new Vae(be, spec.vae(), new Rng(config.seed()));
+             Trainer trainer = new Trainer(be, vae, spec.batches(), config, spec.toMap())) {
+            if (resume) {
+                if (!Files.exists(out)) throw new IllegalArgumentException("--resume: no checkpoint at " + out);
+                trainer.resume(out);
+                System.err.printf("resuming after epoch %d of %d%n", trainer.epochsDone(), config.epochs());
+            }
+            trainer.run(set, out, p -> {
+                double eta = (p.imagesInEpoch() - p.images()) / p.imagesPerSecond();
+                Console.status(String.format(Locale.ROOT, "epoch %d/%d %s %d/%d loss %.1f (rec %.1f, kl %.1f) %.1f img/s eta %s",
+                        p.epoch(), p.epochs(), Console.bar(p.images() / (double) p.imagesInEpoch(), 20), p.images(), p.imagesInEpoch(),
+                        p.loss(), p.reconstruction(), p.kl(), p.imagesPerSecond(), Console.duration(eta)), p.epochDone());
+            });
+        }
+    }
+}
