@@ -77,15 +77,21 @@ public final class Metrics {
         return averagePrecision(negate(in), negate(ood));
     }
 
-    /** FPR (OOD accepted) at the smallest threshold whose TPR (in-distribution accepted) is ≥ tpr. */
-    public static double fprAtTpr(double[] in, double[] ood, double tpr) {
-        check(in, ood);
+    /** The smallest threshold t that accepts (score ≤ t) at least a fraction tpr of the in-distribution scores. */
+    public static double threshold(double[] in, double tpr) {
+        if (in.length == 0) throw new IllegalArgumentException("Metrics: no in-distribution scores to set a threshold on");
         if (!(tpr > 0 && tpr <= 1)) throw new IllegalArgumentException("Metrics: TPR level must be in (0, 1], got " + tpr);
         double[] sorted = in.clone();
         Arrays.sort(sorted);
         // the fewest in-distribution images that make up the level; the guard keeps 0.07·100 = 7.000000000000001 at 7
         int m = Math.max(1, (int) Math.ceil(tpr * in.length - 1e-9));
-        double t = sorted[m - 1];
+        return sorted[m - 1];
+    }
+
+    /** FPR (OOD accepted) at the smallest threshold whose TPR (in-distribution accepted) is ≥ tpr. */
+    public static double fprAtTpr(double[] in, double[] ood, double tpr) {
+        check(in, ood);
+        double t = threshold(in, tpr);
         int accepted = 0;
         for (double s : ood) if (s <= t) accepted++;
         return accepted / (double) ood.length;

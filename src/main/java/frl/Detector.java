@@ -1,0 +1,82 @@
+package frl;
+
+import frl.backend.Backend;
+import frl.backend.Backends;
+import frl.data.ImageSet;
+import frl.data.Transforms;
+import frl.model.ModelSpec;
+import frl.ood.Metrics;
+import frl.ood.Scorer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The library entry point: an OOD gate built from a trained checkpoint. Give it 8-bit images (CHW bytes,
+ * any size: they are resized to the model's 32×32 as in training) and it returns per-image scores
+ * S(x) = NLL(x) − r·L(x) (FRL when the model has the HF channel, Input Complexity otherwise); calibrate a
+ * threshold on in-distribution images, then flag images above it. Safe to call from several threads (calls
+ * are serialised per detector); close() frees the model's native memory.
+ */
+public final class Detector implements AutoCloseable {
+    /** IWAE samples K, complexity weight r, device (auto, cpu, cuda), seed of the importance noise. */
+    public record Options(int samples, double r, String device, long seed) {
+        public static Options defaults() { return new Options(20, 1.0, "auto", 1); }
+    }
+
+    /** Per-image NLL (nats), complexity L (bits) and score = nll − r·L; higher = more out-of-distribution. */
+    public record Scores(double[] nll, double[] complexityBits, double[] score) {}
+
+    private final ModelSpec.Loaded loaded;
+    private final Scorer scorer;
+    private final Options options;
+    private volatile double threshold = Double.NaN;
+
+    private Detector(ModelSpec.Loaded loaded, Scorer scorer, Options options) {
+        this.loaded = loaded;
+        this.scorer = scorer;
+        this.options = options;
+    }
+
+    public static Detector load(Path checkpoint) throws IOException { return load(checkpoint, Options.defaults()); }
+
+    public static Detector load(Path checkpoint, Options options) throws IOException {
+        Backend be = Backends.select(options.device());
+        ModelSpec.Loaded m = ModelSpec.load(be, checkpoint);
+        return new Detector(m, new Scorer(be, m.spec(), m.model(), options.samples(), 32), options);
+    }
+
+    /** Image channels the model expects (1 = gray, 3 = RGB). */
+    public int channels() { return loaded.spec().imageChannels(); }
+
+    /** Scores n images of channels×height×width bytes each, laid out one after another (CHW). */
+    public synchronized Scores score(byte[] pixels, int n, int height, int width) {
+        ImageSet set = Transforms.toModelSize(new ImageSet("input", n, channels(), height, width, pixels, null));
+        double[] nll = scorer.nll(set, options.seed(), done -> {});
+        double[] bits = Scorer.complexity(set);
+        return new Scores(nll, bits, Scorer.minusComplexity(nll, bits, options.r()));
+    }
+
+    /**
+     * Sets the threshold so that a fraction {@code tpr} (e.g. 0.95) of these in-distribution images is
+     * accepted; returns it.
+     */
+    public double calibrate(byte[] inDistribution, int n, int height, int width, double tpr) {
+        double[] s = score(inDistribution, n, height, width).score();
+        threshold = Metrics.threshold(s, tpr);
+        return threshold;
+    }
+
+    public double threshold() { return threshold; }
+
+    /** True for each score above the calibrated threshold. */
+    public boolean[] isOutOfDistribution(Scores scores) {
+        double t = threshold;
+        if (Double.isNaN(t)) throw new IllegalStateException("calibrate the detector on in-distribution images first");
+        boolean[] out = new boolean[scores.score().length];
+        for (int i = 0; i < out.length; i++) out[i] = scores.score()[i] > t;
+        return out;
+    }
+
+    @Override public void close() { loaded.close(); }
+}

@@ -1,0 +1,78 @@
+package frl.model;
+
+import frl.backend.Backend;
+import frl.backend.Backends;
+import frl.backend.Rng;
+import frl.data.ImageSet;
+import frl.data.Synthetic;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Training on a tiny FRL model: the loss falls, and save → stop → resume gives the uninterrupted run. */
+class TrainerTest {
+    static final ModelSpec TINY = ModelSpec.of(1, 5, 4, 8);
+
+    /** 128 gray images: constant patches of 8 levels, so there is something to learn quickly. */
+    static ImageSet tinySet() {
+        return Synthetic.constant(128, 1, 32, 32, 3);
+    }
+
+    private static List<Double> train(Backend be, TrainConfig c, Path checkpoint, Path resumeFrom, Map<String, float[]> weightsOut) throws Exception {
+        List<Double> losses = new ArrayList<>();
+        try (Vae vae = new Vae(be, TINY.vae(), new Rng(c.seed())); Trainer t = new Trainer(be, vae, TINY.batches(), c, TINY.toMap())) {
+            if (resumeFrom != null) t.resume(resumeFrom);
+            t.run(tinySet(), checkpoint, p -> { if (p.epochDone()) losses.add(p.loss()); });
+            vae.stateDict().forEach((k, v) -> weightsOut.put(k, v.toFloats()));
+        }
+        return losses;
+    }
+
+    @Test void lossFallsOverEpochs() throws Exception {
+        TrainConfig c = new TrainConfig(4, 16, 3e-3, 0, 30, 0.5, 1, true, 5, 0);
+        List<Double> losses = train(Backends.cpu(), c, null, null, new java.util.HashMap<>());
+        assertEquals(4, losses.size());
+        for (int e = 1; e < 4; e++) assertTrue(losses.get(e) < losses.get(e - 1), "mean loss per epoch should fall: " + losses);
+        assertTrue(losses.get(3) < 0.9 * losses.get(0), "loss should fall by 10% in 4 epochs: " + losses);
+    }
+
+    @Test void resumeContinuesExactlyWhereTheRunStopped(@TempDir Path dir) throws Exception {
+        Backend be = Backends.cpu();
+        TrainConfig two = new TrainConfig(2, 16, 1e-3, 0, 1, 0.5, 1, true, 9, 64);
+        Map<String, float[]> straight = new java.util.HashMap<>(), resumed = new java.util.HashMap<>();
+        train(be, two, dir.resolve("straight.safetensors"), null, straight);
+
+        TrainConfig one = new TrainConfig(1, 16, 1e-3, 0, 1, 0.5, 1, true, 9, 64);
+        Path ckpt = dir.resolve("stopped.safetensors");
+        train(be, one, ckpt, null, new java.util.HashMap<>());   // the process "dies" after epoch 1
+        train(be, two, ckpt, ckpt, resumed);                    // a new one resumes from the file
+        assertEquals(straight.keySet(), resumed.keySet());
+        // Equal up to float rounding: the Vector API's exp may round differently before and after JIT compilation.
+        for (String k : straight.keySet()) {
+            float[] a = straight.get(k), b = resumed.get(k);
+            double scale = 1e-12;
+            for (float v : a) scale = Math.max(scale, Math.abs(v));
+            for (int i = 0; i < a.length; i++) assertEquals(a[i], b[i], 1e-5 * scale, k + "[" + i + "] differs after resume");
+        }
+    }
+
+    @Test void resumeRejectsAFileThatIsNotATrainingCheckpoint(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("weights.safetensors");
+        try (Vae vae = new Vae(Backends.cpu(), TINY.vae(), new Rng(1))) {
+            frl.io.Checkpoint.save(f, vae, null, null, TINY.toMap());
+        }
+        TrainConfig c = new TrainConfig(1, 16, 1e-3, 0, 1, 0.5, 1, true, 9, 64);
+        try (Vae vae = new Vae(Backends.cpu(), TINY.vae(), new Rng(1)); Trainer t = new Trainer(Backends.cpu(), vae, TINY.batches(), c, TINY.toMap())) {
+            Exception e = assertThrows(Exception.class, () -> t.resume(f));
+            assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
+        }
+    }
+}
