@@ -166,7 +166,7 @@ final class CpuConv {
         static Plan of(Im2col geo, int k) {
             int p = geo.cols(), group = Math.max(1, Math.ceilDiv(MIN_GEMM_COLS, p));
             long blockRowBytes = (long) geo.rowsPerChannel() * group * p * Float.BYTES;
-            return new Plan(geo, k, group, (int) Math.clamp(COLS_BLOCK_BYTES / blockRowBytes, 1, geo.channels()));
+            return new Plan(geo, k, group, (int) Math.clamp(COLS_BLOCK_BYTES / blockRowBytes, 1, Math.max(1, geo.channels())));
         }
 
         /** A 1×1 stride-1 unpadded conv on single images: each image is its own column matrix. */
