@@ -33,6 +33,7 @@ public final class CpuBackend implements Backend {
     public static java.util.Map<String, String> describe() {
         java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
         m.put("cpu threads", String.valueOf(Parallel.threads()));
+        m.put("blas", Gemm.describe());
         m.put("vector api", VectorSupport.describe());
         return m;
     }

@@ -1,0 +1,96 @@
+package frl;
+
+import frl.backend.Backends;
+import frl.backend.Rng;
+import frl.data.ImageSet;
+import frl.data.Synthetic;
+import frl.model.ModelSpec;
+import frl.model.TrainConfig;
+import frl.model.Trainer;
+import frl.model.Vae;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.tools.ToolProvider;
+import java.io.File;
+import java.lang.reflect.Method;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The library example in README.md, compiled and run as it stands there, against a tiny model trained here;
+ * plus the detector's promises: several threads at once get the same scores, and bad input is named.
+ */
+class ReadmeSnippetTest {
+    private static final String MARK = "<!-- detector-example -->";
+
+    static String snippet() throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        int at = readme.indexOf(MARK);
+        assertTrue(at >= 0, "README.md lost its " + MARK + " marker");
+        int start = readme.indexOf("```java\n", at) + 8, end = readme.indexOf("```", start);
+        return readme.substring(start, end);
+    }
+
+    static Path tinyCheckpoint(Path dir) throws Exception {
+        ModelSpec spec = ModelSpec.of(1, 5, 4, 8);
+        Path ckpt = dir.resolve("frl-vae.safetensors");
+        try (Vae vae = new Vae(Backends.cpu(), spec.vae(), new Rng(2));
+             Trainer t = new Trainer(Backends.cpu(), vae, spec.batches(), new TrainConfig(1, 16, 1e-3, 0, 1, 0.5, 1, true, 2, 32), spec.toMap())) {
+            t.run(Synthetic.constant(64, 1, 32, 32, 4), ckpt, p -> {});
+        }
+        return ckpt;
+    }
+
+    @Test void readmeExampleCompilesAndRuns(@TempDir Path dir) throws Exception {
+        Path ckpt = tinyCheckpoint(dir);
+        String source = "import frl.Detector;\nimport java.nio.file.Path;\npublic class Example {\n"
+                + "  public static boolean[] run(Path checkpoint, byte[] inDist, byte[] images) throws Exception {\n"
+                + snippet() + "  }\n}\n";
+        Path src = dir.resolve("Example.java");
+        Files.writeString(src, source);
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        int rc = ToolProvider.getSystemJavaCompiler().run(null, null, null, "-cp", cp, "-d", dir.toString(), src.toString());
+        assertEquals(0, rc, "the README example does not compile:\n" + source);
+        ImageSet in = Synthetic.constant(20, 1, 28, 28, 5), ood = Synthetic.noise(3, 1, 28, 28, 6);
+        try (URLClassLoader loader = new URLClassLoader(new java.net.URL[] {dir.toUri().toURL()}, getClass().getClassLoader())) {
+            Method run = loader.loadClass("Example").getMethod("run", Path.class, byte[].class, byte[].class);
+            boolean[] flagged = (boolean[]) run.invoke(null, ckpt, pixels(in), pixels(ood));
+            assertEquals(3, flagged.length);
+        }
+    }
+
+    @Test void scoresAreTheSameFromSeveralThreads(@TempDir Path dir) throws Exception {
+        Path ckpt = tinyCheckpoint(dir);
+        byte[] images = pixels(Synthetic.noise(4, 1, 28, 28, 7));
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try (Detector d = Detector.load(ckpt, new Detector.Options(4, 1, "cpu", 1))) {
+            double[] first = d.score(images, 4, 28, 28).score();
+            java.util.List<Future<double[]>> fs = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) fs.add(pool.submit(() -> d.score(images, 4, 28, 28).score()));
+            for (Future<double[]> f : fs) org.junit.jupiter.api.Assertions.assertArrayEquals(first, f.get());
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test void wrongPixelCountIsNamed(@TempDir Path dir) throws Exception {
+        try (Detector d = Detector.load(tinyCheckpoint(dir), new Detector.Options(2, 1, "cpu", 1))) {
+            Exception e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> d.score(new byte[100], 1, 28, 28));
+            assertTrue(e.getMessage().contains("784"), e.getMessage());
+        }
+    }
+
+    private static byte[] pixels(ImageSet s) {
+        byte[] b = new byte[s.size() * s.imageBytes()];
+        s.copyImages(0, s.size(), b, 0);
+        return b;
+    }
+}
