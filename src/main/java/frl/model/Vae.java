@@ -27,11 +27,13 @@ import frl.tensor.Tensor;
 public final class Vae extends Module {
     private static final double HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
+    private final Backend backend;
     private final VaeConfig config;
     private final Encoder encoder;
     private final Decoder decoder;
 
     public Vae(Backend be, VaeConfig config, Rng rng) {
+        this.backend = be;
         this.config = config;
         this.encoder = addModule("encoder", new Encoder(be, config, rng));
         this.decoder = addModule("decoder", new Decoder(be, config, rng));
@@ -107,6 +109,33 @@ public final class Vae extends Module {
             }
         }
         return w;
+    }
+
+    /**
+     * Draws n images: z ~ N(0, I), then every sub-pixel from its 256-way categorical. Returns bytes
+     * [n, channels, size, size] (the HF channel too, for an FRL model). No tape; the caller sets eval mode.
+     */
+    public byte[] sample(int n, Rng rng) {
+        int c = config.channels(), hw = config.imageSize() * config.imageSize();
+        byte[] out = new byte[n * c * hw];
+        try (Var.NoGrad ng = Var.noGrad(); Scope s = Scope.open()) {
+            Var z = Var.constant(backend.normal(Shape.of(n, config.nz(), 1, 1), 0, 1, rng));
+            float[] logits = decoder.logits(z).value().toFloats();   // [n, c, 256, h·w]
+            double[] p = new double[256];
+            for (int img = 0; img < n * c; img++) {
+                int base = img * 256 * hw;
+                for (int q = 0; q < hw; q++) {
+                    double max = Double.NEGATIVE_INFINITY, sum = 0;
+                    for (int k = 0; k < 256; k++) max = Math.max(max, logits[base + k * hw + q]);
+                    for (int k = 0; k < 256; k++) sum += p[k] = Math.exp(logits[base + k * hw + q] - max);
+                    double u = rng.nextDouble() * sum;
+                    int k = 0;
+                    while (k < 255 && (u -= p[k]) > 0) k++;
+                    out[img * hw + q] = (byte) k;
+                }
+            }
+        }
+        return out;
     }
 
     /** −log (1/K) Σ_k exp(w_k) per image, in nats, computed stably in double. */

@@ -1,0 +1,47 @@
+package frl.model;
+
+import frl.backend.Backends;
+import frl.backend.Rng;
+import frl.nn.Parameter;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class VaeTest {
+    private static final VaeConfig TINY = new VaeConfig(16, 2, 4, 3);
+
+    @Test void samplingFromFlatLogitsIsUniformOverTheByteRange() {
+        try (Vae vae = new Vae(Backends.cpu(), TINY, new Rng(1))) {
+            for (var e : vae.namedParameters().entrySet())
+                if (e.getKey().startsWith("decoder.main.final")) Backends.cpu().fill(e.getValue().value(), 0);
+            vae.eval();
+            byte[] b = vae.sample(8, new Rng(3));
+            assertEquals(8 * 2 * 16 * 16, b.length);
+            double mean = 0;
+            int[] seen = new int[256];
+            for (byte v : b) { mean += (v & 0xFF) / (double) b.length; seen[v & 0xFF]++; }
+            assertEquals(127.5, mean, 6, "uniform bytes average 127.5 (σ of the mean ≈ 1.6)");
+            int distinct = 0;
+            for (int s : seen) if (s > 0) distinct++;
+            assertTrue(distinct > 240, "most byte values appear among 4096 uniform draws, saw " + distinct);
+        }
+    }
+
+    @Test void configRejectsSizesTheArchitectureCannotTake() {
+        assertThrows(IllegalArgumentException.class, () -> new VaeConfig(28, 1, 32, 200));
+        assertThrows(IllegalArgumentException.class, () -> new VaeConfig(8, 1, 32, 200));
+    }
+
+    @Test void parameterCountOfTheFashionMnistConfig() {
+        try (Vae vae = new Vae(Backends.cpu(), VaeConfig.fmnist(2), new Rng(1))) {
+            long n = vae.parameters().stream().mapToLong(Parameter::numel).sum();
+            // encoder convs 2·32·16 + 32·64·16 + 64·128·16 + 2·(128·200·16 + 200), decoder 200·128·16 + 128·64·16 + 64·32·16 + 32·512·16,
+            // batch norms 2·(32 + 64 + 128) + 2·(128 + 64 + 32)
+            long expect = 2 * 32 * 16 + 32 * 64 * 16 + 64 * 128 * 16 + 2 * (128 * 200 * 16 + 200)
+                    + 200 * 128 * 16 + 128 * 64 * 16 + 64 * 32 * 16 + 32 * 512 * 16 + 2 * (32 + 64 + 128) + 2 * (128 + 64 + 32);
+            assertEquals(expect, n);
+        }
+    }
+}
