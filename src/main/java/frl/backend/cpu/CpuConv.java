@@ -75,6 +75,7 @@ final class CpuConv {
      */
     static Tensor backwardInput(Gemm gemm, Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
         Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
+        if (SubPixel.applies(xShape, w.shape(), g)) return SubPixel.backwardInput(gemm, dy, w, xShape, g);
         Tensor dx = CpuBackend.alloc(xShape);
         Plan plan = Plan.of(Im2col.of(xShape, w.shape(), g), w.dim(0));
         Im2col geo = plan.geo;

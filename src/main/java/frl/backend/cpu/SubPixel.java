@@ -1,0 +1,111 @@
+package frl.backend.cpu;
+
+import frl.backend.ConvGeometry;
+import frl.tensor.Device;
+import frl.tensor.HostStorage;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * conv2dBackwardInput (a transposed convolution) when the stride divides the kernel, as stride² small
+ * stride-1 convolutions, one per output phase: output pixel y = q·s + r − pad only receives the taps
+ * i = r + s·t, from dy row q − t. Each phase is one GEMM  dx_r [C, Q] = W_r [C, K·T²] · cols_r [K·T², Q]
+ * over a column matrix K·T² rows tall, instead of col2im scattering a C·kh·kw-row matrix: for the VAE's
+ * 4×4 stride-2 decoders the scratch is 16× smaller and nothing is added twice.
+ */
+final class SubPixel {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+
+    private SubPixel() {}
+
+    /**
+     * Taken when the stride divides the kernel and each phase GEMM is at least 128 columns wide: with fewer
+     * (16×16 and smaller outputs) OpenBLAS runs the thin GEMMs slower than im2col's one big one (measured
+     * with bench/run.sh ConvBench: Conv2d(64→128) backward-input fell from 89 to 41 GFLOP/s, while the 32×32
+     * decoder layer went from the slowest direction of its layer to the fastest).
+     */
+    static boolean applies(Shape x, Shape w, ConvGeometry g) {
+        int sh = g.strideH(), sw = g.strideW();
+        return (sh > 1 || sw > 1) && w.dim(2) % sh == 0 && w.dim(3) % sw == 0
+                && (long) (x.dim(2) / sh) * (x.dim(3) / sw) >= 128;
+    }
+
+    /** dy [N,K,OH,OW], w [K,C,kh,kw] → dx of shape xShape [N,C,H,W] (shapes already checked). */
+    static Tensor backwardInput(Gemm gemm, Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
+        int n = xShape.dim(0), c = xShape.dim(1), h = xShape.dim(2), wd = xShape.dim(3);
+        int k = w.dim(0), kh = w.dim(2), kw = w.dim(3), sh = g.strideH(), sw = g.strideW();
+        int th = kh / sh, tw = kw / sw, oh = dy.dim(2), ow = dy.dim(3), depth = k * th * tw;
+        Tensor dx = CpuBackend.alloc(xShape);
+        try (HostStorage phases = HostStorage.allocate((long) sh * sw * c * depth * Float.BYTES, Device.CPU)) {
+            MemorySegment wp = phases.segment();
+            splitWeights(w.segment(), k, c, kh, kw, sh, sw, wp);
+            MemorySegment dys = dy.segment(), dxs = dx.segment();
+            int qMax = Math.ceilDiv(h, sh) * Math.ceilDiv(wd, sw);
+            Parallel.forRange(n, 1, (from, to) -> {
+                float[] dyImage = new float[k * oh * ow], cols = new float[depth * qMax], part = new float[c * qMax], image = new float[c * h * wd];
+                try (HostStorage colsMem = HostStorage.allocate((long) depth * qMax * Float.BYTES, Device.CPU);
+                     HostStorage outMem = HostStorage.allocate((long) c * qMax * Float.BYTES, Device.CPU)) {
+                    for (int img = from; img < to; img++) {
+                        MemorySegment.copy(dys, F, (long) img * dyImage.length * Float.BYTES, dyImage, 0, dyImage.length);
+                        for (int ry = 0; ry < sh; ry++) {
+                            int qy0 = Math.max(0, Math.ceilDiv(g.padH() - ry, sh)), qh = Math.floorDiv(h - 1 + g.padH() - ry, sh) - qy0 + 1;
+                            for (int rx = 0; rx < sw; rx++) {
+                                int qx0 = Math.max(0, Math.ceilDiv(g.padW() - rx, sw)), qw = Math.floorDiv(wd - 1 + g.padW() - rx, sw) - qx0 + 1;
+                                if (qh <= 0 || qw <= 0) continue;
+                                int q = qh * qw;
+                                gather(dyImage, k, oh, ow, th, tw, qy0, qh, qx0, qw, cols);
+                                MemorySegment.copy(cols, 0, colsMem.segment(), F, 0, depth * q);
+                                gemm.sgemm(false, false, c, q, depth, 1f, wp, (long) (ry * sw + rx) * c * depth, depth,
+                                        colsMem.segment(), 0, q, 0f, outMem.segment(), 0, q);
+                                MemorySegment.copy(outMem.segment(), F, 0, part, 0, c * q);
+                                for (int ci = 0; ci < c; ci++)
+                                    for (int a = 0; a < qh; a++) {
+                                        int y = (qy0 + a) * sh + ry - g.padH(), dst = (ci * h + y) * wd + qx0 * sw + rx - g.padW(), src = (ci * qh + a) * qw;
+                                        for (int b = 0; b < qw; b++) image[dst + b * sw] = part[src + b];
+                                    }
+                            }
+                        }
+                        MemorySegment.copy(image, 0, dxs, F, (long) img * image.length * Float.BYTES, image.length);
+                    }
+                }
+            });
+        }
+        return dx;
+    }
+
+    /** W_r[c, (o, t, u)] = w[o, c, ry + s·t, rx + s·u] for every phase r = (ry, rx), phases one after another. */
+    private static void splitWeights(MemorySegment w, int k, int c, int kh, int kw, int sh, int sw, MemorySegment out) {
+        int th = kh / sh, tw = kw / sw;
+        long at = 0;
+        for (int ry = 0; ry < sh; ry++)
+            for (int rx = 0; rx < sw; rx++)
+                for (int ci = 0; ci < c; ci++)
+                    for (int o = 0; o < k; o++)
+                        for (int t = 0; t < th; t++)
+                            for (int u = 0; u < tw; u++)
+                                out.setAtIndex(F, at++, w.getAtIndex(F, ((long) (o * c + ci) * kh + ry + sh * t) * kw + rx + sw * u));
+    }
+
+    /** cols[(o, t, u), (a, b)] = dy[o, qy0 + a − t, qx0 + b − u], 0 outside dy. */
+    private static void gather(float[] dy, int k, int oh, int ow, int th, int tw, int qy0, int qh, int qx0, int qw, float[] cols) {
+        int q = qh * qw, row = 0;
+        for (int o = 0; o < k; o++)
+            for (int t = 0; t < th; t++)
+                for (int u = 0; u < tw; u++, row++)
+                    for (int a = 0; a < qh; a++) {
+                        int oy = qy0 + a - t, at = row * q + a * qw;
+                        if (oy < 0 || oy >= oh) {
+                            java.util.Arrays.fill(cols, at, at + qw, 0f);
+                            continue;
+                        }
+                        int base = (o * oh + oy) * ow;
+                        for (int b = 0; b < qw; b++) {
+                            int ox = qx0 + b - u;
+                            cols[at + b] = ox >= 0 && ox < ow ? dy[base + ox] : 0f;
+                        }
+                    }
+    }
+}
