@@ -4,7 +4,7 @@
 # and constant, N images per set, IWAE K=20.   bench/science.sh [OUT_DIR] [EPOCHS] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-frl-science}; epochs=${2:-2}; n=${3:-1000}
+out=${1:-frl-science}; epochs=${2:-1}; n=${3:-1000}
 ./frl train --data fashion-mnist:train --epochs "$epochs" --out "$out/frl-vae.safetensors"
 ./frl train --data fashion-mnist:train --no-hf --epochs "$epochs" --out "$out/plain-vae.safetensors"
 ./frl eval --frl "$out/frl-vae.safetensors" --plain "$out/plain-vae.safetensors" \

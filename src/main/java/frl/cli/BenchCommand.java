@@ -13,6 +13,7 @@ import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -25,7 +26,7 @@ import java.util.concurrent.Callable;
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "vae", description = "Model (only vae for now).") String model;
     @Option(names = "--config", defaultValue = "fmnist", description = "fmnist (ngf 32, 2 channels) or cifar (ngf 64, 4 channels); 32×32, nz 200.") String config;
-    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda.") String device;
+    @Mixin RunOptions run;
     @Option(names = "--batch", defaultValue = "64", description = "Training batch.") int batch;
     @Option(names = "--score-batch", defaultValue = "32", description = "Images per IWAE scoring batch.") int scoreBatch;
     @Option(names = "-k", defaultValue = "20", description = "Importance samples per image.") int k;
@@ -39,8 +40,8 @@ final class BenchCommand implements Callable<Integer> {
             case "cifar" -> VaeConfig.cifar(4);
             default -> throw new IllegalArgumentException("--config " + config + ": expected fmnist or cifar");
         };
-        Backend be = Backends.select(device);
-        Rng rng = new Rng(1);
+        Backend be = Backends.select(run.device);
+        Rng rng = new Rng(run.seed);
         double train, score;
         try (Vae vae = new Vae(be, c, rng); Adam opt = new Adam(vae.parameters(), 1e-3)) {
             vae.train(true);

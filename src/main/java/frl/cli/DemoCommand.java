@@ -10,6 +10,7 @@ import frl.model.TrainConfig;
 import frl.ood.Evaluation;
 import frl.ood.Report;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -32,18 +33,17 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--train-images", defaultValue = "12800", description = "Training images per model in the short budget. Default: ${DEFAULT-VALUE}.") int trainImages;
     @Option(names = "--eval-images", defaultValue = "200", description = "Images per evaluation set in the short budget. Default: ${DEFAULT-VALUE}.") int evalImages;
     @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples.") int k;
-    @Option(names = "--device", defaultValue = "auto") String device;
-    @Option(names = "--seed", defaultValue = "1") long seed;
+    @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {
         long start = System.nanoTime();
-        Backend be = Backends.select(device);
+        Backend be = Backends.select(run.device);
         DataCache cache = DataCache.fromEnvironment(System.err::println);
         System.err.println("data: " + cache.fetchFashionMnist() + ", " + cache.fetchMnist());
-        Sources sources = new Sources(cache, seed);
+        Sources sources = new Sources(cache, run.seed);
         ImageSet train = sources.load("fashion-mnist:train", 1);
         int epochs = full ? 15 : 1, perSet = full ? 1000 : evalImages;
-        TrainConfig config = TrainConfig.reference(epochs, seed).withMaxImagesPerEpoch(full ? 0 : trainImages);
+        TrainConfig config = TrainConfig.reference(epochs, run.seed).withMaxImagesPerEpoch(full ? 0 : trainImages);
         Path frlModel = out.resolve("frl-vae.safetensors"), plainModel = out.resolve("plain-vae.safetensors");
         TrainCommand.train(be, ModelSpec.of(1, 5, 32, 200), train, config, frlModel, false);
         TrainCommand.train(be, ModelSpec.of(1, 0, 32, 200), train, config, plainModel, false);
@@ -52,7 +52,7 @@ final class DemoCommand implements Callable<Integer> {
         List<ImageSet> oods = new ArrayList<>();
         for (String s : new String[] {"mnist@" + perSet, "letters@" + perSet, "noise:" + perSet, "constant:" + perSet}) oods.add(sources.load(s, 1));
         try (ModelSpec.Loaded f = ModelSpec.load(be, frlModel); ModelSpec.Loaded p = ModelSpec.load(be, plainModel)) {
-            Evaluation.Outcome o = EvalCommand.evaluate(be, f, p, in, oods, k, 1.0, seed);
+            Evaluation.Outcome o = EvalCommand.evaluate(be, f, p, in, oods, k, 1.0, run.seed);
             Map<String, String> about = new LinkedHashMap<>();
             about.put("training", full ? "15 epochs × 60000 FashionMNIST images" : trainImages + " FashionMNIST images (1 short epoch) per model");
             about.put("models", "DCGAN VAE ngf 32 nz 200; FRL: gray + HF channel (5×5 Gaussian); plain: gray");

@@ -10,6 +10,7 @@ import frl.ood.Evaluation;
 import frl.ood.Report;
 import frl.ood.Scorer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -30,22 +31,21 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples.") int k;
     @Option(names = "-r", defaultValue = "1", description = "Weight of the complexity term.") double r;
     @Option(names = "--out", defaultValue = "frl-eval", description = "Report folder.") Path out;
-    @Option(names = "--device", defaultValue = "auto") String device;
-    @Option(names = "--seed", defaultValue = "1") long seed;
+    @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {
         if (frl == null && plain == null) throw new IllegalArgumentException("give --frl, --plain or both");
-        Backend be = Backends.select(device);
+        Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded f = frl == null ? null : ModelSpec.load(be, frl);
              ModelSpec.Loaded p = plain == null ? null : ModelSpec.load(be, plain)) {
             int channels = (f != null ? f : p).spec().imageChannels();
             if (f != null && p != null && f.spec().imageChannels() != p.spec().imageChannels())
                 throw new IllegalArgumentException("--frl and --plain models take different image channels");
-            Sources sources = new Sources(DataCache.fromEnvironment(System.err::println), seed);
+            Sources sources = new Sources(DataCache.fromEnvironment(System.err::println), run.seed);
             ImageSet inSet = sources.load(in, channels);
             List<ImageSet> oodSets = new ArrayList<>();
             for (String o : ood) oodSets.add(sources.load(o, channels));
-            Evaluation.Outcome o = evaluate(be, f, p, inSet, oodSets, k, r, seed);
+            Evaluation.Outcome o = evaluate(be, f, p, inSet, oodSets, k, r, run.seed);
             Map<String, String> about = new LinkedHashMap<>();
             if (frl != null) about.put("frl model", frl.toString());
             if (plain != null) about.put("plain model", plain.toString());

@@ -7,6 +7,7 @@ import frl.freq.Png;
 import frl.io.AtomicFile;
 import frl.model.ModelSpec;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -18,15 +19,14 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--model", required = true) Path model;
     @Option(names = "-n", defaultValue = "64", description = "Number of images (laid out in a square grid).") int n;
     @Option(names = "--out", defaultValue = "samples.png") Path out;
-    @Option(names = "--device", defaultValue = "auto") String device;
-    @Option(names = "--seed", defaultValue = "1") long seed;
+    @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {
         if (n < 1 || n > 1024) throw new IllegalArgumentException("-n must be in 1..1024, got " + n);
-        Backend be = Backends.select(device);
+        Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded m = ModelSpec.load(be, model)) {
             m.model().eval();
-            byte[] images = m.model().sample(n, new Rng(seed));
+            byte[] images = m.model().sample(n, new Rng(run.seed));
             int c = m.spec().vae().channels(), keep = m.spec().imageChannels(), s = m.spec().vae().imageSize();
             int cols = (int) Math.ceil(Math.sqrt(n)), rows = (n + cols - 1) / cols, pad = 2;
             int gh = rows * (s + pad) + pad, gw = cols * (s + pad) + pad;

@@ -9,6 +9,7 @@ import frl.io.AtomicFile;
 import frl.model.ModelSpec;
 import frl.ood.Scorer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -23,14 +24,13 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples.") int k;
     @Option(names = "-r", defaultValue = "1", description = "Weight of the complexity term.") double r;
     @Option(names = "--out", required = true, description = "CSV file (written atomically).") Path out;
-    @Option(names = "--device", defaultValue = "auto") String device;
-    @Option(names = "--seed", defaultValue = "1") long seed;
+    @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {
-        Backend be = Backends.select(device);
+        Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded m = ModelSpec.load(be, model)) {
-            ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), seed).load(data, m.spec().imageChannels());
-            double[] nll = new Scorer(be, m.spec(), m.model(), k, 32).nll(set, seed, done ->
+            ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, m.spec().imageChannels());
+            double[] nll = new Scorer(be, m.spec(), m.model(), k, 32).nll(set, run.seed, done ->
                     Console.status("scoring " + set.name() + ": " + done + "/" + set.size(), done == set.size()));
             double[] l = Scorer.complexity(set);
             StringBuilder csv = new StringBuilder("index,nll_nats,complexity_bits,score\n");

@@ -11,6 +11,7 @@ import frl.model.TrainConfig;
 import frl.model.Trainer;
 import frl.model.Vae;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -33,14 +34,13 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set).") long maxImages;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
     @Option(names = "--resume", description = "Continue from the checkpoint at --out.") boolean resume;
-    @Option(names = "--device", defaultValue = "auto") String device;
-    @Option(names = "--seed", defaultValue = "1") long seed;
+    @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {
-        Backend be = Backends.select(device);
+        Backend be = Backends.select(run.device);
         ModelSpec spec = ModelSpec.of(channels, noHf ? 0 : hfKernel, ngf, nz);
-        ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), seed).load(data, channels);
-        TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, seed, maxImages);
+        ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, channels);
+        TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, run.seed, maxImages);
         train(be, spec, set, config, out, resume);
         return 0;
     }

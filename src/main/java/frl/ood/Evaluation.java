@@ -72,25 +72,22 @@ public final class Evaluation {
         long t0 = System.nanoTime();
         double[] complexity = Scorer.complexity(set);
         double tL = (System.nanoTime() - t0) / 1e9;
-        if (plain != null) {
-            long t = System.nanoTime();
-            double[] nll = plain.nll(set, seed, done -> progress.update(set.name(), "plain", done, set.size()));
-            double dt = (System.nanoTime() - t) / 1e9;
-            s.put("nll", nll);
-            s.put("ic", Scorer.minusComplexity(nll, complexity, r));
-            add(seconds, images, "nll", dt, set.size());
-            add(seconds, images, "ic", dt + tL, set.size());
-        }
-        if (frl != null) {
-            long t = System.nanoTime();
-            double[] nll = frl.nll(set, seed, done -> progress.update(set.name(), "frl", done, set.size()));
-            double dt = (System.nanoTime() - t) / 1e9;
-            s.put("nll_frl", nll);
-            s.put("frl", Scorer.minusComplexity(nll, complexity, r));
-            add(seconds, images, "nll_frl", dt, set.size());
-            add(seconds, images, "frl", dt + tL, set.size());
-        }
+        scoreWith(plain, "plain", "nll", "ic", set, complexity, tL, s, seconds, images, progress);
+        scoreWith(frl, "frl", "nll_frl", "frl", set, complexity, tL, s, seconds, images, progress);
         return new SetScores(set.name(), s);
+    }
+
+    /** Adds one model's NLL and NLL − r·L to {@code s} (nothing when the model is absent), with their timing. */
+    private void scoreWith(Scorer scorer, String model, String nllName, String scoreName, ImageSet set, double[] complexity, double tL,
+                           Map<String, double[]> s, Map<String, Double> seconds, Map<String, Long> images, Progress progress) {
+        if (scorer == null) return;
+        long t = System.nanoTime();
+        double[] nll = scorer.nll(set, seed, done -> progress.update(set.name(), model, done, set.size()));
+        double dt = (System.nanoTime() - t) / 1e9;
+        s.put(nllName, nll);
+        s.put(scoreName, Scorer.minusComplexity(nll, complexity, r));
+        add(seconds, images, nllName, dt, set.size());
+        add(seconds, images, scoreName, dt + tL, set.size());
     }
 
     private static void add(Map<String, Double> seconds, Map<String, Long> images, String k, double dt, int n) {
