@@ -5,9 +5,8 @@
 #   or, for the pure-Java GEMM under the convolutions:  bench/run.sh -jvmArgsAppend -Dfrl.blas=java
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-if [[ -z "${JAVA_HOME:-}" || ! -x "$JAVA_HOME/bin/java" ]] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -q '"25'; then
-  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
+JAVA_HOME=$("$here/../frl" jdk)   # the same JDK lookup as every other entry point
+export JAVA_HOME
 export PATH="$JAVA_HOME/bin:$PATH"
 
 (cd "$here/.." && mvn -B -q install -DskipTests)
