@@ -41,7 +41,7 @@ public class Var {
     /** A leaf that needs no gradient (inputs, targets). */
     public static Var constant(Tensor value) { return new Var(value, false, "constant", new Var[0], null); }
 
-    /** A leaf whose gradient is wanted (test inputs; parameters use {@link frl.autograd.Var} subclasses). */
+    /** A leaf whose gradient is wanted (inputs of a gradient check; parameters are frl.nn.Parameter). */
     public static Var leaf(Tensor value) { return new Var(value, true, "leaf", new Var[0], null); }
 
     /**
@@ -92,9 +92,6 @@ public class Var {
         if (grad == null) grad = g;
         else grad = backend().binary(frl.backend.BinaryOp.ADD, grad, g);
     }
-
-    /** Lets subclasses with their own gradient buffers (parameters) take over accumulation. */
-    protected void setGrad(Tensor g) { grad = g; }
 
     /** Backpropagates from a one-element Var (a loss), seeding its gradient with 1. */
     public void backward() {
