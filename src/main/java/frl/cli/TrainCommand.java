@@ -10,6 +10,7 @@ import frl.model.ModelSpec;
 import frl.model.TrainConfig;
 import frl.model.Trainer;
 import frl.model.Vae;
+import frl.tensor.HostStorage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -58,9 +59,9 @@ final class TrainCommand implements Callable<Integer> {
             }
             trainer.run(set, out, p -> {
                 double eta = (p.imagesInEpoch() - p.images()) / p.imagesPerSecond();
-                Console.status(String.format(Locale.ROOT, "epoch %d/%d %s %d/%d loss %.1f (rec %.1f, kl %.1f) %.1f img/s eta %s",
+                Console.status(String.format(Locale.ROOT, "epoch %d/%d %s %d/%d loss %.1f (rec %.1f, kl %.1f) %.1f img/s eta %s, host memory peak %d MiB",
                         p.epoch(), p.epochs(), Console.bar(p.images() / (double) p.imagesInEpoch(), 20), p.images(), p.imagesInEpoch(),
-                        p.loss(), p.reconstruction(), p.kl(), p.imagesPerSecond(), Console.duration(eta)), p.epochDone());
+                        p.loss(), p.reconstruction(), p.kl(), p.imagesPerSecond(), Console.duration(eta), HostStorage.peakBytes() >> 20), p.epochDone());
             });
         }
     }

@@ -23,6 +23,9 @@ public final class HostStorage extends Storage {
                 FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
     }
 
+    private static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
+    private static final java.util.concurrent.atomic.AtomicLong PEAK = new java.util.concurrent.atomic.AtomicLong();
+
     private final MemorySegment segment;
 
     private HostStorage(MemorySegment segment, Device device) {
@@ -40,6 +43,7 @@ public final class HostStorage extends Storage {
             throw new IllegalStateException("aligned_alloc failed", t);
         }
         if (raw.address() == 0) throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of host memory for a tensor");
+        PEAK.accumulateAndGet(LIVE.addAndGet(bytes), Math::max);
         return new HostStorage(raw.reinterpret(bytes), device);
     }
 
@@ -55,7 +59,16 @@ public final class HostStorage extends Storage {
         MemorySegment.copy(src, 0, segment(), offset, count);
     }
 
+    /** Bytes of host tensor memory allocated and not yet freed, across all threads. */
+    public static long liveBytes() { return LIVE.get(); }
+
+    /** The most {@link #liveBytes()} has been since start (or the last {@link #resetPeak()}). */
+    public static long peakBytes() { return PEAK.get(); }
+
+    public static void resetPeak() { PEAK.set(LIVE.get()); }
+
     @Override protected void release() {
+        LIVE.addAndGet(-bytes());
         try {
             FREE.invokeExact(segment);
         } catch (Throwable t) {
