@@ -5,13 +5,22 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Host memory from the C allocator (64-byte aligned), freed explicitly: allocation and release cost no
  * GC pressure and no Arena handshakes, which matters for the many short-lived activations of a step.
+ * Freed blocks of 1 MiB and more are kept for reuse by an allocation of the same rounded size (up to
+ * -Dfrl.hostCacheBytes, default 4 GiB): a training step asks for the same sizes every time, and glibc would
+ * otherwise hand large blocks back to the OS and page-fault them in again on the next step.
  */
 public final class HostStorage extends Storage {
     private static final long ALIGN = 64;
+    private static final long CACHE_MIN = 1L << 20;
+    private static final long CACHE_LIMIT = Long.getLong("frl.hostCacheBytes", 4L << 30);
     private static final MethodHandle ALIGNED_ALLOC;
     private static final MethodHandle FREE;
     static {
@@ -23,28 +32,71 @@ public final class HostStorage extends Storage {
                 FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
     }
 
-    private static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
-    private static final java.util.concurrent.atomic.AtomicLong PEAK = new java.util.concurrent.atomic.AtomicLong();
+    private static final AtomicLong LIVE = new AtomicLong();
+    private static final AtomicLong PEAK = new AtomicLong();
+    private static final Map<Long, ArrayDeque<MemorySegment>> CACHE = new HashMap<>();
+    private static long cached;
 
     private final MemorySegment segment;
+    private final long rounded;
 
-    private HostStorage(MemorySegment segment, Device device) {
+    private HostStorage(MemorySegment segment, long rounded, Device device) {
         super(segment.byteSize(), device);
         this.segment = segment;
+        this.rounded = rounded;
     }
 
     /** Uninitialised host memory of at least {@code bytes} bytes. */
     public static HostStorage allocate(long bytes, Device device) {
         long rounded = Math.max(ALIGN, (bytes + ALIGN - 1) / ALIGN * ALIGN);
+        MemorySegment raw = rounded >= CACHE_MIN ? fromCache(rounded) : null;
+        if (raw == null) raw = fresh(rounded, bytes);
+        PEAK.accumulateAndGet(LIVE.addAndGet(rounded), Math::max);
+        return new HostStorage(raw.reinterpret(bytes), rounded, device);
+    }
+
+    private static MemorySegment fresh(long rounded, long bytes) {
         MemorySegment raw;
         try {
             raw = (MemorySegment) ALIGNED_ALLOC.invokeExact(ALIGN, rounded);
         } catch (Throwable t) {
             throw new IllegalStateException("aligned_alloc failed", t);
         }
-        if (raw.address() == 0) throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of host memory for a tensor");
-        PEAK.accumulateAndGet(LIVE.addAndGet(bytes), Math::max);
-        return new HostStorage(raw.reinterpret(bytes), device);
+        if (raw.address() == 0) {
+            dropCache();
+            throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of host memory for a tensor (" + (LIVE.get() >> 20) + " MiB in use)");
+        }
+        return raw;
+    }
+
+    private static synchronized MemorySegment fromCache(long rounded) {
+        ArrayDeque<MemorySegment> q = CACHE.get(rounded);
+        if (q == null || q.isEmpty()) return null;
+        cached -= rounded;
+        return q.pop();
+    }
+
+    /** Keeps a freed block for reuse when it fits under the cache limit; false when the caller must free it. */
+    private static synchronized boolean toCache(MemorySegment raw, long rounded) {
+        if (rounded < CACHE_MIN || cached + rounded > CACHE_LIMIT) return false;
+        CACHE.computeIfAbsent(rounded, k -> new ArrayDeque<>()).push(raw);
+        cached += rounded;
+        return true;
+    }
+
+    /** Returns every cached block to the C allocator. */
+    public static synchronized void dropCache() {
+        for (ArrayDeque<MemorySegment> q : CACHE.values()) for (MemorySegment m : q) free(m);
+        CACHE.clear();
+        cached = 0;
+    }
+
+    private static void free(MemorySegment m) {
+        try {
+            FREE.invokeExact(m);
+        } catch (Throwable t) {
+            throw new IllegalStateException("free failed", t);
+        }
     }
 
     @Override public long address() { checkLive(); return segment.address(); }
@@ -59,7 +111,7 @@ public final class HostStorage extends Storage {
         MemorySegment.copy(src, 0, segment(), offset, count);
     }
 
-    /** Bytes of host tensor memory allocated and not yet freed, across all threads. */
+    /** Bytes of host tensor memory in use (allocated and not yet freed), across all threads. */
     public static long liveBytes() { return LIVE.get(); }
 
     /** The most {@link #liveBytes()} has been since start (or the last {@link #resetPeak()}). */
@@ -68,11 +120,7 @@ public final class HostStorage extends Storage {
     public static void resetPeak() { PEAK.set(LIVE.get()); }
 
     @Override protected void release() {
-        LIVE.addAndGet(-bytes());
-        try {
-            FREE.invokeExact(segment);
-        } catch (Throwable t) {
-            throw new IllegalStateException("free failed", t);
-        }
+        LIVE.addAndGet(-rounded);
+        if (!toCache(segment, rounded)) free(segment);
     }
 }

@@ -69,4 +69,16 @@ class ScopeTest {
             assertThrows(IllegalArgumentException.class, () -> t.reshape(3, 5));
         }
     }
+
+    @Test void largeBlocksAreReusedForTheSameSize() {
+        long address;
+        try (Scope s = Scope.open()) {
+            address = Tensor.host(Shape.of(1 << 19), DType.F32, Device.CPU).storage().address();   // 2 MiB
+        }
+        try (Scope s = Scope.open()) {
+            Tensor again = Tensor.host(Shape.of(1 << 19), DType.F32, Device.CPU);
+            assertEquals(address, again.storage().address(), "a training step's buffers come back without new page faults");
+        }
+        HostStorage.dropCache();
+    }
 }
