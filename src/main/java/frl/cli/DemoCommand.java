@@ -30,7 +30,7 @@ import java.util.concurrent.Callable;
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "frl-demo", description = "Folder for models and report. Default: ${DEFAULT-VALUE}.") Path out;
     @Option(names = "--full", description = "Reference budget: 15 epochs over all 60k images, 1000 images per evaluation set.") boolean full;
-    @Option(names = "--train-images", defaultValue = "12800", description = "Training images per model in the short budget. Default: ${DEFAULT-VALUE}.") int trainImages;
+    @Option(names = "--train-images", defaultValue = "19200", description = "Training images per model in the short budget. Default: ${DEFAULT-VALUE}.") int trainImages;
     @Option(names = "--eval-images", defaultValue = "200", description = "Images per evaluation set in the short budget. Default: ${DEFAULT-VALUE}.") int evalImages;
     @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples.") int k;
     @Mixin RunOptions run;
