@@ -22,15 +22,15 @@ final class SubPixel {
     private SubPixel() {}
 
     /**
-     * Taken when the stride divides the kernel and each phase GEMM is at least 128 columns wide: with fewer
-     * (16×16 and smaller outputs) OpenBLAS runs the thin GEMMs slower than im2col's one big one (measured
-     * with bench/run.sh ConvBench: Conv2d(64→128) backward-input fell from 89 to 41 GFLOP/s, while the 32×32
-     * decoder layer went from the slowest direction of its layer to the fastest).
+     * Taken when the stride divides the kernel and each phase GEMM is at least 128 columns wide and 32 rows
+     * tall: thinner GEMMs run slower than im2col's one big one (bench/run.sh ConvBench: Conv2d(64→128)
+     * backward-input fell from 89 to 41 GFLOP/s with 64 columns, Conv2d(4→64) from 62 to 9 with 4 rows), while
+     * the VAE's last decoder layer went from 97 to 165 GFLOP/s (cifar) and from 55 to 94 (fmnist).
      */
     static boolean applies(Shape x, Shape w, ConvGeometry g) {
         int sh = g.strideH(), sw = g.strideW();
         return (sh > 1 || sw > 1) && w.dim(2) % sh == 0 && w.dim(3) % sw == 0
-                && (long) (x.dim(2) / sh) * (x.dim(3) / sw) >= 128;
+                && (long) (x.dim(2) / sh) * (x.dim(3) / sw) >= 128 && x.dim(1) >= 32;
     }
 
     /** dy [N,K,OH,OW], w [K,C,kh,kw] → dx of shape xShape [N,C,H,W] (shapes already checked). */
