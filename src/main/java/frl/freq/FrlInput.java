@@ -39,7 +39,11 @@ public final class FrlInput {
 
     /** The 8-bit x_F of images [from, from+n): image bytes as they are, x_H as floor(255·x_H). */
     public byte[] bytes(ImageSet set, int from, int n) {
-        float[] xf = floats(set, from, n);
+        return bytes(set, from, n, floats(set, from, n));
+    }
+
+    /** {@link #bytes(ImageSet, int, int)} from the x_F that {@link #floats} already gave for the same images. */
+    public byte[] bytes(ImageSet set, int from, int n, float[] xf) {
         int in = set.imageBytes(), outSize = in + set.height() * set.width();
         byte[] out = new byte[n * outSize];
         for (int i = 0; i < n; i++) {

@@ -49,7 +49,7 @@ public final class Batches {
             targets = unsigned(b);
         } else {
             x = frl.floats(set, from, n);
-            targets = unsigned(frl.bytes(set, from, n));
+            targets = unsigned(frl.bytes(set, from, n, x));
         }
         return new Batch(be.fromHost(shape, x), be.fromHost(shape, targets));
     }
