@@ -27,6 +27,7 @@ public final class AtomicFile {
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
         try {
+            keepOrDefaultPermissions(tmp, target);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 body.write(ch);
                 ch.force(true);
@@ -45,6 +46,13 @@ public final class AtomicFile {
         } catch (IOException ignored) {
             // some file systems cannot open or sync a directory; the data itself is already on disk
         }
+    }
+
+    /** Temp files are created rw-------: give the result the old file's permissions, or rw-r--r--. */
+    private static void keepOrDefaultPermissions(Path tmp, Path target) throws IOException {
+        if (!tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) return;
+        Files.setPosixFilePermissions(tmp, Files.exists(target) ? Files.getPosixFilePermissions(target)
+                : java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
     }
 
     public static void write(Path file, byte[] bytes) throws IOException {
