@@ -10,7 +10,6 @@ import frl.backend.Rng;
 import frl.nn.BatchNorm2d;
 import frl.nn.Conv2d;
 import frl.nn.ConvTranspose2d;
-import frl.nn.Init;
 import frl.nn.Module;
 import frl.nn.Parameter;
 import frl.nn.ReLU;

@@ -55,18 +55,24 @@ public final class HostStorage extends Storage {
         return new HostStorage(raw.reinterpret(bytes), rounded, device);
     }
 
+    /** A new block from the C allocator; when it has none, the cached blocks go back to it and it is asked once more. */
     private static MemorySegment fresh(long rounded, long bytes) {
-        MemorySegment raw;
+        MemorySegment raw = alignedAlloc(rounded);
+        if (raw.address() == 0) {
+            dropCache();
+            raw = alignedAlloc(rounded);
+        }
+        if (raw.address() == 0)
+            throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of host memory for a tensor (" + (LIVE.get() >> 20) + " MiB in use)");
+        return raw;
+    }
+
+    private static MemorySegment alignedAlloc(long rounded) {
         try {
-            raw = (MemorySegment) ALIGNED_ALLOC.invokeExact(ALIGN, rounded);
+            return (MemorySegment) ALIGNED_ALLOC.invokeExact(ALIGN, rounded);
         } catch (Throwable t) {
             throw new IllegalStateException("aligned_alloc failed", t);
         }
-        if (raw.address() == 0) {
-            dropCache();
-            throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of host memory for a tensor (" + (LIVE.get() >> 20) + " MiB in use)");
-        }
-        return raw;
     }
 
     private static synchronized MemorySegment fromCache(long rounded) {

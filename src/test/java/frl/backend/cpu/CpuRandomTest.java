@@ -4,7 +4,6 @@ import frl.backend.Backend;
 import frl.backend.Rng;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
-import frl.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;
