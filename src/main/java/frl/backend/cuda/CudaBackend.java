@@ -1,0 +1,155 @@
+package frl.backend.cuda;
+
+import frl.backend.Backend;
+import frl.backend.BinaryOp;
+import frl.backend.ConvGeometry;
+import frl.backend.Rng;
+import frl.backend.Shapes;
+import frl.backend.UnaryOp;
+import frl.tensor.DType;
+import frl.tensor.Device;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+
+/**
+ * The CUDA backend: float32 tensors in device memory, every op queued on one stream. cuDNN convolutions,
+ * cuBLAS GEMM, hand-written kernels (src/main/cuda) for the rest. Each op family lives in its own class with
+ * a CPU twin in frl.backend.cpu; this one only checks devices and dispatches. Construct it only after
+ * {@link DriverProbe} found a GPU (see {@link frl.backend.Backends}).
+ */
+public final class CudaBackend implements Backend {
+    /** TF32 tensor-core math for cuDNN and cuBLAS: off unless -Dfrl.cuda.tf32=true. */
+    static final boolean TF32 = Boolean.getBoolean("frl.cuda.tf32");
+    private static volatile CudaBackend instance;
+    private final CudaContext ctx;
+
+    private CudaBackend(CudaContext ctx) {
+        this.ctx = ctx;
+        ctx.module("pointwise"); // fails here, with the reason, when this build has no kernels
+    }
+
+    /** The backend on device 0, creating the context on first use. */
+    public static CudaBackend instance() {
+        CudaBackend b = instance;
+        if (b == null) {
+            synchronized (CudaBackend.class) {
+                if (instance == null) instance = new CudaBackend(CudaContext.get());
+                b = instance;
+            }
+        }
+        return b;
+    }
+
+    public CudaContext context() { return ctx; }
+
+    @Override public String name() { return "cuda"; }
+
+    @Override public Device device() { return Device.CUDA; }
+
+    @Override public DType dtype() { return DType.F32; }
+
+    static Tensor alloc(Shape s) { return Tensor.wrap(new DeviceStorage(CudaContext.get(), s.numel() * 4), s, DType.F32); }
+
+    static Tensor in(String op, Tensor t) {
+        if (t.dtype() != DType.F32 || !t.device().equals(Device.CUDA))
+            throw new IllegalArgumentException(op + ": the cuda backend takes F32 cuda tensors, got " + t);
+        return t;
+    }
+
+    @Override public Tensor empty(Shape shape) { return alloc(shape); }
+
+    @Override public Tensor full(Shape shape, double value) {
+        Tensor t = alloc(shape);
+        CudaPointwise.fill(t, (float) value);
+        return t;
+    }
+
+    @Override public Tensor fromHost(Shape shape, double[] values) { return alloc(shape).copyFrom(values); }
+
+    @Override public Tensor fromHost(Shape shape, float[] values) { return alloc(shape).copyFrom(values); }
+
+    @Override public void fill(Tensor t, double value) { CudaPointwise.fill(in("fill", t), (float) value); }
+
+    @Override public void copyInto(Tensor src, Tensor dst) {
+        Shapes.requireSameSize("copyInto", in("copyInto", src), in("copyInto", dst));
+        CudaPointwise.copy(src, dst);
+    }
+
+    @Override public Tensor unary(UnaryOp op, Tensor x, double a, double b) { return CudaPointwise.unary(op, in("unary", x), a, b); }
+
+    @Override public Tensor unaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, double a, double b) {
+        return CudaPointwise.unaryBackward(op, in("unaryBackward", x), in("unaryBackward", y), in("unaryBackward", dy), a, b);
+    }
+
+    @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b) { return CudaPointwise.binary(op, in("binary", a), in("binary", b)); }
+
+    @Override public Tensor binaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor out, Tensor dy, boolean wrtA) {
+        return CudaPointwise.binaryBackward(op, in("binaryBackward", a), in("binaryBackward", b), in("binaryBackward", out), in("binaryBackward", dy), wrtA);
+    }
+
+    @Override public Tensor affine(Tensor x, double alpha, double beta) { return CudaPointwise.affine(in("affine", x), (float) alpha, (float) beta); }
+
+    @Override public void axpy(double alpha, Tensor x, Tensor y) { CudaPointwise.axpy((float) alpha, in("axpy", x), in("axpy", y)); }
+
+    @Override public Tensor sumTo(Tensor x, Shape shape) { return CudaReduce.sumTo(in("sumTo", x), shape); }
+
+    @Override public Tensor broadcastTo(Tensor x, Shape shape) { return CudaReduce.broadcastTo(in("broadcastTo", x), shape); }
+
+    @Override public Tensor logSumExp(Tensor x, int axis) { return CudaReduce.logSumExp(in("logSumExp", x), axis); }
+
+    @Override public Tensor matmul(Tensor a, boolean transA, Tensor b, boolean transB) {
+        return CudaBlas.matmul(in("matmul", a), transA, in("matmul", b), transB);
+    }
+
+    @Override public Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) { return CudaConv.conv2d(in("conv2d", x), in("conv2d", w), g); }
+
+    @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
+        return CudaConv.backwardInput(in("conv2dBackwardInput", dy), in("conv2dBackwardInput", w), xShape, g);
+    }
+
+    @Override public Tensor conv2dBackwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
+        return CudaConv.backwardWeight(in("conv2dBackwardWeight", x), in("conv2dBackwardWeight", dy), wShape, g);
+    }
+
+    @Override public BatchNormResult batchNorm(Tensor x, Tensor gamma, Tensor beta, double eps) {
+        return CudaNorm.forward(in("batchNorm", x), in("batchNorm", gamma), in("batchNorm", beta), eps);
+    }
+
+    @Override public BatchNormGrads batchNormBackward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy) {
+        return CudaNorm.backward(in("batchNormBackward", x), in("batchNormBackward", gamma), in("batchNormBackward", mean),
+                in("batchNormBackward", var), eps, in("batchNormBackward", dy));
+    }
+
+    @Override public Tensor concat(Tensor[] xs, int axis) {
+        for (Tensor t : xs) in("concat", t);
+        return CudaLayout.concat(xs, axis);
+    }
+
+    @Override public Tensor narrow(Tensor x, int axis, int start, int length) { return CudaLayout.narrow(in("narrow", x), axis, start, length); }
+
+    @Override public Tensor pad(Tensor x, int[] before, int[] after, double value) { return CudaLayout.pad(in("pad", x), before, after, (float) value); }
+
+    @Override public Tensor spaceToDepth(Tensor x, int f) { return CudaLayout.spaceToDepth(in("spaceToDepth", x), f); }
+
+    @Override public Tensor depthToSpace(Tensor x, int f) { return CudaLayout.depthToSpace(in("depthToSpace", x), f); }
+
+    @Override public Tensor crossEntropy(Tensor logits, Tensor targets, int axis) {
+        return CudaLoss.crossEntropy(in("crossEntropy", logits), in("crossEntropy", targets), axis);
+    }
+
+    @Override public Tensor crossEntropyBackward(Tensor logits, Tensor targets, Tensor dloss, int axis) {
+        return CudaLoss.crossEntropyBackward(in("crossEntropyBackward", logits), in("crossEntropyBackward", targets), in("crossEntropyBackward", dloss), axis);
+    }
+
+    @Override public Tensor uniform(Shape shape, double lo, double hi, Rng rng) { return CudaRandom.uniform(shape, lo, hi, rng); }
+
+    @Override public Tensor normal(Shape shape, double mean, double std, Rng rng) { return CudaRandom.normal(shape, mean, std, rng); }
+
+    @Override public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, long step) {
+        CudaOptim.adam(in("adamStep", param), in("adamStep", grad), in("adamStep", m), in("adamStep", v), c, step);
+    }
+
+    @Override public void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, long step) {
+        CudaOptim.adamax(in("adamaxStep", param), in("adamaxStep", grad), in("adamaxStep", m), in("adamaxStep", u), c, step);
+    }
+}

@@ -1,0 +1,135 @@
+package frl.backend.cuda;
+
+import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.cudart.CUmod_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.cuda.cudart.cudaDeviceProp;
+import org.bytedeco.cuda.cudnn.cudnnContext;
+import org.bytedeco.cuda.global.cublas;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.cuda.global.cudnn;
+import org.bytedeco.cuda.global.cufft;
+import org.bytedeco.javacpp.BytePointer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Device 0's primary context, the one stream every op of the CUDA backend is queued on, the cuBLAS and cuDNN
+ * handles bound to that stream, the caching allocator, and the kernel modules (one fatbin per family, loaded
+ * from the classpath with cuModuleLoadData). With -Dfrl.cuda.sync=true every launch is followed by a stream
+ * synchronisation, so an asynchronous fault is reported with the name of the kernel that caused it.
+ */
+public final class CudaContext {
+    static final boolean SYNC_EACH_LAUNCH = Boolean.getBoolean("frl.cuda.sync");
+    private static volatile CudaContext instance;
+
+    private final CUstream_st stream = new CUstream_st();
+    private final DeviceAllocator allocator = new DeviceAllocator();
+    private final Map<String, CUmod_st> modules = new ConcurrentHashMap<>();
+    private final String deviceName;
+    private final int capability, multiprocessors;
+    private final long totalMemory;
+    private cublasContext cublasHandle;
+    private cudnnContext cudnnHandle;
+
+    private CudaContext() {
+        Cuda.check(cudart.cudaSetDevice(0), "cudaSetDevice(0)");
+        Cuda.check(cudart.cudaFree(null), "cudaFree(null) (context creation)");
+        Cuda.check(cudart.cudaStreamCreateWithFlags(stream, cudart.cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+        cudaDeviceProp p = new cudaDeviceProp();
+        Cuda.check(cudart.cudaGetDeviceProperties(p, 0), "cudaGetDeviceProperties");
+        deviceName = p.name().getString();
+        capability = p.major() * 10 + p.minor();
+        multiprocessors = p.multiProcessorCount();
+        totalMemory = p.totalGlobalMem();
+    }
+
+    /** The context, created on first use (the caller has checked the driver with {@link DriverProbe}). */
+    public static CudaContext get() {
+        CudaContext c = instance;
+        if (c == null) {
+            synchronized (CudaContext.class) {
+                if (instance == null) instance = new CudaContext();
+                c = instance;
+            }
+        }
+        return c;
+    }
+
+    CUstream_st stream() { return stream; }
+
+    DeviceAllocator allocator() { return allocator; }
+
+    int multiprocessors() { return multiprocessors; }
+
+    synchronized cublasContext cublas() {
+        if (cublasHandle == null) {
+            cublasContext h = new cublasContext();
+            Cuda.checkCublas(cublas.cublasCreate_v2(h), "cublasCreate");
+            Cuda.checkCublas(cublas.cublasSetStream_v2(h, stream), "cublasSetStream");
+            // Plain FP32 FMA math: no TF32 unless asked for (-Dfrl.cuda.tf32=true).
+            Cuda.checkCublas(cublas.cublasSetMathMode(h, CudaBackend.TF32 ? cublas.CUBLAS_TF32_TENSOR_OP_MATH : cublas.CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+            cublasHandle = h;
+        }
+        return cublasHandle;
+    }
+
+    synchronized cudnnContext cudnn() {
+        if (cudnnHandle == null) {
+            cudnnContext h = new cudnnContext();
+            Cuda.checkCudnn(cudnn.cudnnCreate(h), "cudnnCreate");
+            Cuda.checkCudnn(cudnn.cudnnSetStream(h, stream), "cudnnSetStream");
+            cudnnHandle = h;
+        }
+        return cudnnHandle;
+    }
+
+    /** The module compiled from src/main/cuda/{family}.cu. */
+    CUmod_st module(String family) {
+        return modules.computeIfAbsent(family, f -> {
+            byte[] image;
+            try (InputStream in = CudaContext.class.getResourceAsStream("/frl/cuda/" + f + ".fatbin")) {
+                if (in == null) throw new CudaException("kernel family '" + f + "' is not in this build (/frl/cuda/" + f
+                        + ".fatbin missing: was nvcc found when the jar was built? see native/build.sh)");
+                image = in.readAllBytes();
+            } catch (IOException e) {
+                throw new CudaException("reading /frl/cuda/" + f + ".fatbin: " + e.getMessage());
+            }
+            CUmod_st m = new CUmod_st();
+            Cuda.checkDriver(cudart.cuModuleLoadData(m, new BytePointer(image)), "cuModuleLoadData(" + f + ".fatbin)");
+            return m;
+        });
+    }
+
+    /** Waits for every queued op; raises the first asynchronous error, naming {@code what}. */
+    void sync(String what) { Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize after " + what); }
+
+    /** Waits for every queued op. */
+    public void synchronize() { sync("synchronize"); }
+
+    /** GPU, driver and library versions, memory, for {@code frl info}. */
+    public Map<String, String> describe() {
+        Map<String, String> m = new LinkedHashMap<>();
+        int[] v = new int[1];
+        m.put("gpu", deviceName + " (sm_" + capability + ", " + multiprocessors + " SMs, " + totalMemory / (1 << 20) + " MiB)");
+        cudart.cudaDriverGetVersion(v);
+        m.put("cuda driver", version(v[0]));
+        cudart.cudaRuntimeGetVersion(v);
+        m.put("cuda runtime", version(v[0]));
+        cublas.cublasGetVersion_v2(cublas(), v);
+        m.put("cublas", v[0] / 10000 + "." + v[0] / 100 % 100 + "." + v[0] % 100);
+        long dnn = cudnn.cudnnGetVersion();
+        m.put("cudnn", dnn / 10000 + "." + dnn / 100 % 100 + "." + dnn % 100);
+        cufft.cufftGetVersion(v);
+        m.put("cufft", v[0] / 1000 + "." + v[0] / 100 % 10 + "." + v[0] % 100);
+        m.put("tf32", CudaBackend.TF32 ? "allowed (-Dfrl.cuda.tf32=true)" : "off");
+        m.put("device memory", allocator.describe());
+        return m;
+    }
+
+    private static String version(int v) { return v / 1000 + "." + v % 1000 / 10; }
+}

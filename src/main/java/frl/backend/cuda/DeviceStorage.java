@@ -1,0 +1,67 @@
+package frl.backend.cuda;
+
+import frl.tensor.Device;
+import frl.tensor.Storage;
+import org.bytedeco.cuda.global.cudart;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/** Device memory from the context's caching allocator; copies to and from the host wait for the stream. */
+final class DeviceStorage extends Storage {
+    private final CudaContext ctx;
+    private final long address;
+
+    DeviceStorage(CudaContext ctx, long bytes) {
+        super(bytes, Device.CUDA);
+        this.ctx = ctx;
+        this.address = ctx.allocator().allocate(bytes);
+    }
+
+    @Override public long address() {
+        checkLive();
+        return address;
+    }
+
+    @Override public MemorySegment segment() {
+        throw new UnsupportedOperationException("a cuda tensor has no host memory: copy it with toFloats()/toDoubles()");
+    }
+
+    @Override public void copyToHost(long offset, MemorySegment dst, long count) {
+        checkRange(offset, count);
+        if (!dst.isNative()) {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment staging = a.allocate(count, 64);
+                copyToHost(offset, staging, count);
+                MemorySegment.copy(staging, 0, dst, 0, count);
+            }
+            return;
+        }
+        Cuda.check(cudart.cudaMemcpyAsync(new DevicePointer(dst.address()), new DevicePointer(address + offset), count,
+                cudart.cudaMemcpyDeviceToHost, ctx.stream()), "cudaMemcpyAsync(device to host, " + count + " bytes)");
+        ctx.sync("device-to-host copy");
+    }
+
+    @Override public void copyFromHost(MemorySegment src, long offset, long count) {
+        checkRange(offset, count);
+        if (!src.isNative()) {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment staging = a.allocate(count, 64);
+                MemorySegment.copy(src, 0, staging, 0, count);
+                copyFromHost(staging, offset, count);
+            }
+            return;
+        }
+        Cuda.check(cudart.cudaMemcpyAsync(new DevicePointer(address + offset), new DevicePointer(src.address()), count,
+                cudart.cudaMemcpyHostToDevice, ctx.stream()), "cudaMemcpyAsync(host to device, " + count + " bytes)");
+        ctx.sync("host-to-device copy"); // the host memory may be freed as soon as we return
+    }
+
+    private void checkRange(long offset, long count) {
+        checkLive();
+        if (offset < 0 || count < 0 || offset + count > bytes())
+            throw new IndexOutOfBoundsException("copy of " + count + " bytes at " + offset + " outside a device block of " + bytes() + " bytes");
+    }
+
+    @Override protected void release() { ctx.allocator().free(address, bytes()); }
+}

@@ -1,0 +1,84 @@
+package frl.backend.cuda;
+
+import frl.tensor.Device;
+import frl.tensor.Tensor;
+import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.PointerPointer;
+
+/**
+ * A typed launcher for one {@code extern "C"} kernel of src/main/cuda/{family}.cu. The signature spells the
+ * kernel's parameters, one letter each: p = device pointer (a cuda Tensor or a raw address), i = int,
+ * l = long long, f = float, d = double. Every launch checks the count and the kinds of its arguments, so a
+ * Java call that drifts from the kernel fails here, by name, rather than on the GPU.
+ */
+final class Kernel {
+    static final int BLOCK = 256;
+    private final String family, name, signature;
+    private final LongPointer values;
+    private final PointerPointer<?> params;
+    private CUfunc_st function;
+
+    Kernel(String family, String name, String signature) {
+        this.family = family;
+        this.name = name;
+        this.signature = signature;
+        int n = Math.max(1, signature.length());
+        values = new LongPointer(n);
+        params = new PointerPointer<>(n);
+        for (int i = 0; i < n; i++) params.put(i, new DevicePointer(values.address() + 8L * i));
+    }
+
+    /** Enough blocks of {@link #BLOCK} threads for n elements, capped (the kernels loop grid-stride). */
+    static int blocksFor(long n) {
+        long want = (n + BLOCK - 1) / BLOCK;
+        return (int) Math.max(1, Math.min(want, 32L * CudaContext.get().multiprocessors()));
+    }
+
+    /** A 1-D launch over n elements: grid-stride kernels. */
+    void launchN(long n, Object... args) { launch(blocksFor(n), 1, 1, BLOCK, 1, 1, 0, args); }
+
+    synchronized void launch(int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, Object... args) {
+        if (args.length != signature.length())
+            throw new IllegalArgumentException(name + ": the kernel takes " + signature.length() + " arguments (" + signature + "), got " + args.length);
+        for (int i = 0; i < args.length; i++) values.put(i, bits(i, args[i]));
+        CudaContext ctx = CudaContext.get();
+        Cuda.checkDriver(cudart.cuLaunchKernel(function(ctx), gx, gy, gz, bx, by, bz, sharedBytes, ctx.stream(), params, null),
+                "cuLaunchKernel(" + name + ")");
+        if (CudaContext.SYNC_EACH_LAUNCH) ctx.sync(name);
+    }
+
+    private long bits(int i, Object a) {
+        char kind = signature.charAt(i);
+        switch (kind) {
+            case 'p' -> {
+                if (a instanceof Tensor t) {
+                    if (!t.device().equals(Device.CUDA)) throw badArg(i, a, "a cuda tensor");
+                    return t.storage().address();
+                }
+                if (a instanceof Long l) return l;
+            }
+            case 'i' -> { if (a instanceof Integer v) return v & 0xFFFFFFFFL; }
+            case 'l' -> { if (a instanceof Long v) return v; if (a instanceof Integer v) return v; }
+            case 'f' -> { if (a instanceof Float v) return Float.floatToRawIntBits(v) & 0xFFFFFFFFL; }
+            case 'd' -> { if (a instanceof Double v) return Double.doubleToRawLongBits(v); }
+            default -> throw new IllegalStateException(name + ": unknown parameter kind '" + kind + "' in signature " + signature);
+        }
+        throw badArg(i, a, switch (kind) { case 'p' -> "a device pointer"; case 'i' -> "an int"; case 'l' -> "a long";
+            case 'f' -> "a float"; default -> "a double"; });
+    }
+
+    private IllegalArgumentException badArg(int i, Object a, String want) {
+        return new IllegalArgumentException(name + ": argument " + i + " must be " + want + ", got " + (a == null ? "null" : a.getClass().getSimpleName() + " " + a));
+    }
+
+    private CUfunc_st function(CudaContext ctx) {
+        if (function == null) {
+            CUfunc_st f = new CUfunc_st();
+            Cuda.checkDriver(cudart.cuModuleGetFunction(f, ctx.module(family), name), "cuModuleGetFunction(" + family + "." + name + ")");
+            function = f;
+        }
+        return function;
+    }
+}
