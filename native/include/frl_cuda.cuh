@@ -37,3 +37,6 @@ __device__ inline float frl_block_max(float v) {
     for (int o = 16; o > 0; o >>= 1) t = fmaxf(t, __shfl_xor_sync(0xffffffffu, t, o));
     return t;
 }
+
+// Up to 32 ints by value (shapes, strides): Java's Kernel passes an int[] for a parameter of kind 'a'.
+struct FrlInts { int v[32]; };

@@ -4,19 +4,22 @@ import frl.tensor.Device;
 import frl.tensor.Tensor;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.global.cudart;
-import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * A typed launcher for one {@code extern "C"} kernel of src/main/cuda/{family}.cu. The signature spells the
  * kernel's parameters, one letter each: p = device pointer (a cuda Tensor or a raw address), i = int,
- * l = long long, f = float, d = double. Every launch checks the count and the kinds of its arguments, so a
+ * l = long long, f = float, d = double, a = {@code FrlInts} by value (an int[] of at most 32: shapes, strides). Every launch checks the count and the kinds of its arguments, so a
  * Java call that drifts from the kernel fails here, by name, rather than on the GPU.
  */
 final class Kernel {
     static final int BLOCK = 256;
+    /** Ints in native/include/frl_cuda.cuh's FrlInts. */
+    static final int MAX_INTS = 32;
     private final String family, name, signature;
-    private final LongPointer values;
+    private final BytePointer values;
+    private final long[] offsets;
     private final PointerPointer<?> params;
     private CUfunc_st function;
 
@@ -24,10 +27,16 @@ final class Kernel {
         this.family = family;
         this.name = name;
         this.signature = signature;
-        int n = Math.max(1, signature.length());
-        values = new LongPointer(n);
-        params = new PointerPointer<>(n);
-        for (int i = 0; i < n; i++) params.put(i, new DevicePointer(values.address() + 8L * i));
+        int n = signature.length();
+        offsets = new long[n];
+        long size = 0;
+        for (int i = 0; i < n; i++) {
+            offsets[i] = size;
+            size += signature.charAt(i) == 'a' ? 4L * MAX_INTS : 8;
+        }
+        values = new BytePointer(Math.max(8, size));
+        params = new PointerPointer<>(Math.max(1, n));
+        for (int i = 0; i < n; i++) params.put(i, new DevicePointer(values.address() + offsets[i]));
     }
 
     /** Enough blocks of {@link #BLOCK} threads for n elements, capped (the kernels loop grid-stride). */
@@ -42,7 +51,10 @@ final class Kernel {
     synchronized void launch(int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, Object... args) {
         if (args.length != signature.length())
             throw new IllegalArgumentException(name + ": the kernel takes " + signature.length() + " arguments (" + signature + "), got " + args.length);
-        for (int i = 0; i < args.length; i++) values.put(i, bits(i, args[i]));
+        for (int i = 0; i < args.length; i++) {
+            if (signature.charAt(i) == 'a') putInts(i, args[i]);
+            else values.putLong(offsets[i], bits(i, args[i]));
+        }
         CudaContext ctx = CudaContext.get();
         Cuda.checkDriver(cudart.cuLaunchKernel(function(ctx), gx, gy, gz, bx, by, bz, sharedBytes, ctx.stream(), params, null),
                 "cuLaunchKernel(" + name + ")");
@@ -66,7 +78,12 @@ final class Kernel {
             default -> throw new IllegalStateException(name + ": unknown parameter kind '" + kind + "' in signature " + signature);
         }
         throw badArg(i, a, switch (kind) { case 'p' -> "a device pointer"; case 'i' -> "an int"; case 'l' -> "a long";
-            case 'f' -> "a float"; default -> "a double"; });
+            case 'f' -> "a float"; case 'd' -> "a double"; default -> "?"; });
+    }
+
+    private void putInts(int i, Object a) {
+        if (!(a instanceof int[] v) || v.length > MAX_INTS) throw badArg(i, a, "an int[] of at most " + MAX_INTS);
+        for (int k = 0; k < MAX_INTS; k++) values.putInt(offsets[i] + 4L * k, k < v.length ? v[k] : 0);
     }
 
     private IllegalArgumentException badArg(int i, Object a, String want) {
