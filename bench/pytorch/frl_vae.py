@@ -146,34 +146,54 @@ def golden(path):
     print('wrote', path, 'loss', loss.item(), 'nll', nll.tolist())
 
 
-def bench(config, train_batch, score_batch, k, steps, threads):
+def bench(config, train_batch, score_batch, k, steps, threads, device='cpu', warmup=1, repeats=1, tf32=False):
     torch.set_num_threads(threads)
+    dev = torch.device(device)
+    if dev.type == 'cuda':
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = tf32
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
     nc, ngf = {'fmnist': (2, 32), 'cifar': (4, 64)}[config]
-    model = Vae(32, 200, nc, ngf)
+    model = Vae(32, 200, nc, ngf).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    pixels = torch.randint(0, 256, (train_batch, nc, 32, 32))
+    pixels = torch.randint(0, 256, (train_batch, nc, 32, 32), device=dev)
     x = pixels.float() / 255
 
     def step():
         opt.zero_grad()
-        loss, _, _ = model.loss(x, pixels, torch.randn(train_batch, 200, 1, 1))
+        loss, _, _ = model.loss(x, pixels, torch.randn(train_batch, 200, 1, 1, device=dev))
         loss.backward()
         opt.step()
     model.train()
-    step()
-    t = time.perf_counter()
-    for _ in range(steps):
+    for _ in range(warmup):
         step()
-    train = train_batch * steps / (time.perf_counter() - t)
+    train = []
+    for _ in range(repeats):
+        sync()
+        t = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync()
+        train.append(train_batch * steps / (time.perf_counter() - t))
     model.eval()
     sp = pixels[:1].repeat(score_batch, 1, 1, 1) if score_batch > train_batch else pixels[:score_batch]
+    eps = torch.randn(k, score_batch, 200, device=dev)
+    score = []
     with torch.no_grad():
-        model.iwae_nll(sp.float() / 255, sp, torch.randn(2, score_batch, 200))
-        t = time.perf_counter()
-        model.iwae_nll(sp.float() / 255, sp, torch.randn(k, score_batch, 200))
-        score = score_batch / (time.perf_counter() - t)
-    res = {'model': 'vae', 'config': config, 'device': 'cpu', 'framework': 'pytorch ' + torch.__version__,
-           'threads': threads, 'batch': train_batch, 'train_img_s': round(train, 2), 'score_img_s': round(score, 3)}
+        model.iwae_nll(sp.float() / 255, sp, eps)
+        for _ in range(repeats):
+            sync()
+            t = time.perf_counter()
+            model.iwae_nll(sp.float() / 255, sp, eps)
+            sync()
+            score.append(score_batch / (time.perf_counter() - t))
+    med = lambda v: sorted(v)[len(v) // 2] if len(v) % 2 else sum(sorted(v)[len(v) // 2 - 1:len(v) // 2 + 1]) / 2
+    res = {'model': 'vae', 'config': config, 'device': device, 'framework': 'pytorch ' + torch.__version__,
+           'threads': threads, 'batch': train_batch, 'score_batch': score_batch, 'k': k, 'steps': steps,
+           'repeats': repeats, 'tf32': tf32, 'train_img_s': round(med(train), 2), 'score_img_s': round(med(score), 3)}
+    if dev.type == 'cuda':
+        res['gpu'] = torch.cuda.get_device_name(0)
     print(json.dumps(res))
 
 
@@ -188,8 +208,12 @@ if __name__ == '__main__':
     b.add_argument('--k', type=int, default=20)
     b.add_argument('--steps', type=int, default=5)
     b.add_argument('--threads', type=int, default=2)
+    b.add_argument('--device', default='cpu')
+    b.add_argument('--warmup', type=int, default=1)
+    b.add_argument('--repeats', type=int, default=1)
+    b.add_argument('--tf32', action='store_true')
     a = ap.parse_args()
     if a.cmd == 'golden':
         golden(a.out)
     else:
-        bench(a.config, a.batch, a.score_batch, a.k, a.steps, a.threads)
+        bench(a.config, a.batch, a.score_batch, a.k, a.steps, a.threads, a.device, a.warmup, a.repeats, a.tf32)

@@ -19,6 +19,9 @@ public interface Backend {
     /** The element type this backend computes in. */
     DType dtype();
 
+    /** Waits until every op queued so far has finished (a no-op where ops run synchronously); for timing. */
+    default void synchronize() {}
+
     // ---- creation and transfer ------------------------------------------------------------------
 
     @NotDifferentiable("allocation") Tensor empty(Shape shape);

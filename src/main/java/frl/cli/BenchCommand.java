@@ -30,7 +30,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "64", description = "Training batch.") int batch;
     @Option(names = "--score-batch", defaultValue = "32", description = "Images per IWAE scoring batch.") int scoreBatch;
     @Option(names = "-k", defaultValue = "20", description = "Importance samples per image.") int k;
-    @Option(names = "--steps", defaultValue = "5", description = "Timed training steps (after 2 warm-up steps).") int steps;
+    @Option(names = "--steps", defaultValue = "5", description = "Timed training steps per repeat (after --warmup steps).") int steps;
+    @Option(names = "--warmup", defaultValue = "2", description = "Untimed training steps and scoring passes first (cuDNN picks its algorithms there).") int warmup;
+    @Option(names = "--repeats", defaultValue = "1", description = "Timed repeats; the median is reported.") int repeats;
     @Option(names = "--json", description = "Also write the result as JSON to this file.") Path json;
 
     @Override public Integer call() throws Exception {
@@ -42,23 +44,32 @@ final class BenchCommand implements Callable<Integer> {
         };
         Backend be = Backends.select(run.device);
         Rng rng = new Rng(run.seed);
-        double train, score;
+        double[] train = new double[repeats], score = new double[repeats];
         try (Vae vae = new Vae(be, c, rng); Adam opt = new Adam(vae.parameters(), 1e-3)) {
             vae.train(true);
-            for (int s = 0; s < 2; s++) step(be, vae, opt, c, rng);
-            long t = System.nanoTime();
-            for (int s = 0; s < steps; s++) step(be, vae, opt, c, rng);
-            train = (double) steps * batch / ((System.nanoTime() - t) / 1e9);
+            for (int s = 0; s < warmup; s++) step(be, vae, opt, c, rng);
+            for (int r = 0; r < repeats; r++) {
+                be.synchronize();
+                long t = System.nanoTime();
+                for (int s = 0; s < steps; s++) step(be, vae, opt, c, rng);
+                be.synchronize();
+                train[r] = (double) steps * batch / ((System.nanoTime() - t) / 1e9);
+            }
             vae.eval();
             try (Scope scope = Scope.open()) {
                 Tensor pixels = randomPixels(be, scoreBatch, c, rng);
                 Tensor x = be.affine(pixels, 1 / 255.0, 0);
-                vae.iwaeTerms(x, pixels, be.normal(Shape.of(2, scoreBatch, c.nz()), 0, 1, rng));
-                t = System.nanoTime();
-                vae.iwaeTerms(x, pixels, be.normal(Shape.of(k, scoreBatch, c.nz()), 0, 1, rng));
-                score = scoreBatch / ((System.nanoTime() - t) / 1e9);
+                Tensor eps = be.normal(Shape.of(k, scoreBatch, c.nz()), 0, 1, rng);
+                for (int w = 0; w < Math.min(warmup, 1); w++) vae.iwaeTerms(x, pixels, eps);
+                for (int r = 0; r < repeats; r++) {
+                    be.synchronize();
+                    long t = System.nanoTime();
+                    vae.iwaeTerms(x, pixels, eps);
+                    score[r] = scoreBatch / ((System.nanoTime() - t) / 1e9);
+                }
             }
         }
+        double trainMedian = median(train), scoreMedian = median(score);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", model);
         r.put("config", config);
@@ -66,8 +77,11 @@ final class BenchCommand implements Callable<Integer> {
         r.put("batch", batch);
         r.put("score_batch", scoreBatch);
         r.put("k", k);
-        r.put("train_img_s", Math.round(train * 100) / 100.0);
-        r.put("score_img_s", Math.round(score * 1000) / 1000.0);
+        r.put("steps", steps);
+        r.put("repeats", repeats);
+        if (be.device().equals(frl.tensor.Device.CUDA)) r.put("tf32", Boolean.getBoolean("frl.cuda.tf32"));
+        r.put("train_img_s", Math.round(trainMedian * 100) / 100.0);
+        r.put("score_img_s", Math.round(scoreMedian * 1000) / 1000.0);
         String out = Json.write(r);
         System.out.println(out);
         if (json != null) AtomicFile.writeString(json, out + "\n");
@@ -83,6 +97,12 @@ final class BenchCommand implements Callable<Integer> {
             p.loss().backward();
             opt.step();
         }
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     /** Uniform random 8-bit values as floats 0..255. */

@@ -1,6 +1,8 @@
 package frl.cli;
 
+import frl.backend.Backends;
 import frl.backend.cpu.CpuBackend;
+import frl.backend.cuda.CudaBackend;
 import frl.backend.cuda.DriverProbe;
 import picocli.CommandLine.Command;
 
@@ -18,8 +20,11 @@ final class InfoCommand implements Runnable {
         rows.put("cores", String.valueOf(Runtime.getRuntime().availableProcessors()));
         rows.put("max heap", Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB");
         rows.putAll(CpuBackend.describe());
-        rows.put("gpu", DriverProbe.probe().toString());
-        rows.put("backend (auto)", frl.backend.Backends.select("auto").name());
+        rows.put("gpu driver", DriverProbe.probe().toString());
+        var cuda = Backends.cuda();
+        if (cuda.isPresent()) rows.putAll(((CudaBackend) cuda.get()).context().describe());
+        else rows.put("cuda backend", "unavailable: " + Backends.cudaProblem());
+        rows.put("backend (auto)", Backends.select("auto").name());
         rows.forEach((k, v) -> System.out.printf("%-16s %s%n", k, v));
     }
 }

@@ -27,8 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Every op of the backend interface, through the autograd layer: float64 gradient check on the reference
  * backend, then the CPU backend against the reference. Shapes are deliberately awkward.
  */
-class BackendOpsTest {
-    static List<OpCase> cases() {
+public class BackendOpsTest {
+    public static List<OpCase> cases() {
         List<OpCase> c = new ArrayList<>();
         for (UnaryOp op : UnaryOp.values()) {
             OpCase.Kind kind = switch (op) {

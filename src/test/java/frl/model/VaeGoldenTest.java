@@ -8,6 +8,8 @@ import frl.io.Safetensors;
 import frl.nn.Parameter;
 import frl.tensor.Scope;
 import frl.tensor.Tensor;
+import frl.backend.cuda.GpuTests;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -40,8 +42,11 @@ class VaeGoldenTest {
             assertTrue(Math.abs(want[i] - got[i]) <= rel * Math.max(scale, 1e-6), what + "[" + i + "]: torch " + want[i] + ", engine " + got[i]);
     }
 
-    @Test void lossGradientsRunningStatsAndIwaeMatchPyTorch() throws IOException {
-        Backend be = Backends.cpu();
+    @Test void lossGradientsRunningStatsAndIwaeMatchPyTorch() throws IOException { matchesPyTorch(Backends.cpu()); }
+
+    @Test @Tag("gpu") void onCudaToo() throws IOException { matchesPyTorch(GpuTests.cudaOrSkip()); }
+
+    private static void matchesPyTorch(Backend be) throws IOException {
         try (Scope scope = Scope.open(); Safetensors.Contents g = Safetensors.read(GOLDEN)) {
             Map<String, String> meta = g.metadata();
             VaeConfig config = new VaeConfig(Integer.parseInt(meta.get("isize")), Integer.parseInt(meta.get("nc")),

@@ -48,6 +48,8 @@ public final class CudaBackend implements Backend {
 
     @Override public DType dtype() { return DType.F32; }
 
+    @Override public void synchronize() { ctx.synchronize(); }
+
     static Tensor alloc(Shape s) { return Tensor.wrap(new DeviceStorage(CudaContext.get(), s.numel() * 4), s, DType.F32); }
 
     static Tensor in(String op, Tensor t) {
