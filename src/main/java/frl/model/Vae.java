@@ -56,8 +56,15 @@ public final class Vae extends Module {
         }
     }
 
-    /** Loss of one training batch and its two parts, all averaged over the batch as in the reference. */
-    public record LossParts(Var loss, double reconstruction, double kl) {}
+    /**
+     * Loss of one training batch and its two parts, all averaged over the batch as in the reference. The parts
+     * are read only when asked for, so a GPU step is not stalled by a copy to the host before its backward.
+     */
+    public record LossParts(Var loss, Var reconstructionTerm, Var klTerm) {
+        public double reconstruction() { return reconstructionTerm.value().item(); }
+
+        public double kl() { return klTerm.value().item(); }
+    }
 
     /**
      * x: [N,C,H,W] in [0,1]; targets: [N,C,H,W] class indices 0..255; eps: [N,nz,1,1] standard normal noise.
@@ -71,7 +78,7 @@ public final class Vae extends Module {
         Var rec = Pointwise.scale(Reduce.sumAll(ce), 1.0 / n);
         Var kl = Pointwise.scale(Reduce.sumAll(klTerms(q)), -0.5 / n);
         Var loss = Pointwise.add(rec, Pointwise.scale(kl, beta));
-        return new LossParts(loss, rec.value().item(), kl.value().item());
+        return new LossParts(loss, rec, kl);
     }
 
     /** 1 + logvar − μ² − exp(logvar), per latent dimension. */
@@ -91,19 +98,24 @@ public final class Vae extends Module {
             Backend be = q.mu().backend();
             Var logq0 = Reduce.sumTo(Pointwise.scale(q.logvar(), -0.5), Shape.of(n, 1, 1, 1));
             double[] logqBase = logq0.value().toDoubles();
+            Tensor[] parts = new Tensor[k]; // per sample: [n, 3] = (Σ CE, Σ z², Σ ε²), read once all are queued
             for (int j = 0; j < k; j++) {
                 try (Scope step = Scope.open()) {
                     Var e = Var.constant(be.narrow(eps, 0, j, 1).reshape(n, nz, 1, 1));
                     Var z = q.sample(e);
                     Var ce = Loss.crossEntropy(decoder.logits(z), Var.constant(targets), 2);
-                    double[] nllX = Reduce.sumTo(ce, Shape.of(n, 1, 1, 1)).value().toDoubles();
-                    double[] zz = Reduce.sumTo(Pointwise.square(z), Shape.of(n, 1, 1, 1)).value().toDoubles();
-                    double[] ee = Reduce.sumTo(Pointwise.square(e), Shape.of(n, 1, 1, 1)).value().toDoubles();
-                    for (int i = 0; i < n; i++) {
-                        double logPz = -0.5 * zz[i] - nz * HALF_LOG_2PI;
-                        double logQz = -0.5 * ee[i] - nz * HALF_LOG_2PI + logqBase[i];
-                        w[j][i] = -nllX[i] + logPz - logQz;
-                    }
+                    parts[j] = Scope.keep(be.concat(new Tensor[] {
+                            Reduce.sumTo(ce, Shape.of(n, 1, 1, 1)).value().reshape(n, 1),
+                            Reduce.sumTo(Pointwise.square(z), Shape.of(n, 1, 1, 1)).value().reshape(n, 1),
+                            Reduce.sumTo(Pointwise.square(e), Shape.of(n, 1, 1, 1)).value().reshape(n, 1)}, 1));
+                }
+            }
+            for (int j = 0; j < k; j++) {
+                double[] v = parts[j].toDoubles();
+                for (int i = 0; i < n; i++) {
+                    double logPz = -0.5 * v[3 * i + 1] - nz * HALF_LOG_2PI;
+                    double logQz = -0.5 * v[3 * i + 2] - nz * HALF_LOG_2PI + logqBase[i];
+                    w[j][i] = -v[3 * i] + logPz - logQz;
                 }
             }
         }
