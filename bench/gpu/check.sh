@@ -1,32 +1,52 @@
 #!/usr/bin/env bash
-# All GPU checks of one session, run on the GPU machine over a bundle made here by
-# ../shared/gpu/bundle.sh (.gpu/ carried along): `frl info`, the gpu-tagged JUnit tests (parity suite),
-# `frl bench --device cuda` next to the PyTorch twin (same config, same machine, same run) and the HF
-# filter against copy bandwidth. Logs and JSON go to $OUT; a summary table is printed last.
-#   bash bench/gpu/check.sh [tests|bench|all]
+# The GPU checks of one session, run on the GPU machine over a bundle made here by ../shared/gpu/bundle.sh
+# (.gpu/ carried along): `frl info`, the gpu-tagged JUnit tests (the parity suite), `frl bench --device cuda`
+# next to the PyTorch twin (same configs, same machine, same run), and the kernel microbenchmarks.
+# With science, also trains the FRL and plain VAEs for 15 epochs on FashionMNIST-train (the IDX file carried
+# in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here.
+#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science]      (no argument: tests bench kernels)
+# Out ($OUT, at most 8 files come back): log.txt, junit.txt, results.jsonl, {frl,plain}-vae.part.*
 set -uo pipefail
-what=${1:-all}
+steps=${*:-tests bench kernels}
 OUT=${OUT:-/tmp/frl-gpu}; mkdir -p "$OUT"
+log=$OUT/log.txt res=$OUT/results.jsonl
 run=.gpu/run.sh
 export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 SECONDS=0
-bash $run frl.cli.Main info 2>&1 | tee "$OUT/info.txt"
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv 2>&1 | tee -a "$OUT/info.txt"
-if [ "$what" = all ] || [ "$what" = tests ]; then
+say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
+has() { [[ " $steps " == *" $1 "* ]]; }
+bash $run frl.cli.Main info >> "$log" 2>&1
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv >> "$log" 2>&1
+if has tests; then
   # -Dfrl.cuda.sync: a failing kernel is named where it fails, not at the next copy
-  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout 300 bash $run junit --select-package frl --include-tag gpu \
-      --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
-  echo "junit exit $? after ${SECONDS}s"; grep -E "tests (successful|failed|aborted|skipped)" "$OUT/junit.txt"
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-package frl \
+      --include-tag gpu --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
+  say "junit exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
 fi
-if [ "$what" = all ] || [ "$what" = bench ]; then
-  args=(--config cifar --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
-  timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --json "$OUT/engine.json" > "$OUT/engine.log" 2>&1
-  echo "engine bench exit $? after ${SECONDS}s"
-  timeout 240 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 > "$OUT/pytorch.json" 2> "$OUT/pytorch.log"
-  echo "pytorch bench exit $? after ${SECONDS}s"
-  if [ -f .gpu/hf-bench ]; then :; fi
+if has bench; then
+  for cfg in cifar fmnist; do
+    args=(--config $cfg --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
+    timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 2>> "$log" | tail -1 >> "$res"
+    say "engine bench $cfg exit $?"
+    timeout 240 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 2>> "$log" | tail -1 >> "$res"
+    say "pytorch bench $cfg exit $?"
+  done
+fi
+if has kernels; then
+  timeout 240 bash $run frl.cli.Main bench-kernels --device cuda 2>> "$log" >> "$res"
+  say "kernel benches exit $?"
+fi
+if has science; then
+  s=/tmp/frl-science; mkdir -p $s
+  for m in frl plain; do
+    flag=; [ $m = plain ] && flag=--no-hf
+    timeout ${SCIENCE_TIMEOUT:-200} bash $run frl.cli.Main train --device cuda --data data/train-images-idx3-ubyte.gz $flag \
+        --epochs 15 --out $s/$m-vae.safetensors > $s/train-$m.log 2>&1
+    say "train $m exit $?: $(tr '\r' '\n' < $s/train-$m.log | grep -v '^$' | tail -2 | paste -sd' ')"
+    [ -f $s/$m-vae.safetensors ] && split -b 15m $s/$m-vae.safetensors "$OUT/$m-vae.part."
+  done
 fi
 echo "== summary (${SECONDS}s) =="
-grep -E "^(gpu|cuda|cublas|cudnn|cufft) " "$OUT/info.txt"
-grep -E "^(\[X\]|.*✘)" "$OUT/junit.txt" 2>/dev/null | head -40
-for f in engine pytorch; do [ -s "$OUT/$f.json" ] && echo "$f: $(tail -1 "$OUT/$f.json")" || { echo "$f: no result"; tail -5 "$OUT/$f.log" 2>/dev/null; }; done
+grep -E "^(gpu|cuda|cublas|cudnn|cufft|tf32) " "$log"
+grep -E "✘|\[X\]" "$OUT/junit.txt" 2>/dev/null | head -40
+cat "$res" 2>/dev/null

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The frl-engine command line: {@code java -jar frl-engine.jar <command>}. */
 @Command(name = "frl", mixinStandardHelpOptions = true, version = "frl-engine 0.1.0",
         description = "Frequency-regularized generative models for out-of-distribution detection.",
-        subcommands = {DemoCommand.class, InfoCommand.class, DataCommand.class, TrainCommand.class, ScoreCommand.class, EvalCommand.class, SampleCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, InfoCommand.class, DataCommand.class, TrainCommand.class, ScoreCommand.class, EvalCommand.class, SampleCommand.class, BenchCommand.class, KernelBenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Override public void run() { CommandLine.usage(this, System.out); }
 

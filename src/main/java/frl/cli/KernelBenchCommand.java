@@ -1,0 +1,140 @@
+package frl.cli;
+
+import frl.backend.Backend;
+import frl.backend.BinaryOp;
+import frl.backend.Backends;
+import frl.backend.ConvGeometry;
+import frl.backend.Rng;
+import frl.io.Json;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * Times the hot ops of the FRL-VAE through the backend interface at the CIFAR config's sizes (batch 64) and
+ * prints each as a JSON line with GB/s (memory-bound ops, bytes read + written) or GFLOP/s (convolutions,
+ * GEMM), next to the copy bandwidth measured in the same run: the floor every memory-bound op is held to.
+ */
+@Command(name = "bench-kernels", mixinStandardHelpOptions = true, description = "Time the engine's hot ops (GB/s, GFLOP/s) on one backend.")
+final class KernelBenchCommand implements Callable<Integer> {
+    @Mixin RunOptions run;
+    @Option(names = "--repeats", defaultValue = "20", description = "Timed calls per op; the median is reported.") int repeats;
+    @Option(names = "--batch", defaultValue = "64", description = "Batch of the VAE-shaped ops.") int batch;
+
+    private Backend be;
+    private final List<Map<String, Object>> rows = new ArrayList<>();
+
+    @Override public Integer call() {
+        be = Backends.select(run.device);
+        Rng rng = new Rng(run.seed);
+        int n = batch;
+        try (Scope scope = Scope.open()) {
+            Tensor big = be.uniform(Shape.of(64 << 20), -1, 1, rng), big2 = be.uniform(Shape.of(64 << 20), 0.5, 1, rng), out = be.empty(big.shape());
+            bytes("copy", big.shape(), 8L * big.numel(), () -> be.copyInto(big, out));
+            bytes("add", big.shape(), 12L * big.numel(), () -> be.binary(BinaryOp.ADD, big, big2).close());
+            Tensor act = be.uniform(Shape.of(n, 128, 16, 16), -1, 1, rng), chan = be.uniform(Shape.of(1, 128, 1, 1), 0.5, 1, rng);
+            bytes("mul channel", act.shape(), 8L * act.numel(), () -> be.binary(BinaryOp.MUL, act, chan).close());
+            bytes("sumTo channel", act.shape(), 4L * act.numel(), () -> be.sumTo(act, chan.shape()).close());
+            Tensor gamma = be.full(Shape.of(128), 1), beta = be.full(Shape.of(128), 0);
+            bytes("batchNorm", act.shape(), 12L * act.numel(), () -> { var r = be.batchNorm(act, gamma, beta, 1e-5); r.y().close(); r.mean().close(); r.var().close(); });
+            var bn = be.batchNorm(act, gamma, beta, 1e-5);
+            bytes("batchNormBackward", act.shape(), 20L * act.numel(), () -> {
+                var g = be.batchNormBackward(act, gamma, bn.mean(), bn.var(), 1e-5, act);
+                g.dx().close(); g.dgamma().close(); g.dbeta().close();
+            });
+            Tensor logits = be.uniform(Shape.of(n, 4, 256, 1024), -3, 3, rng);
+            Tensor targets = be.fromHost(Shape.of(n, 4, 1024), randomClasses(n * 4 * 1024, rng));
+            bytes("crossEntropy 256", logits.shape(), 4L * logits.numel() + 8L * targets.numel(), () -> be.crossEntropy(logits, targets, 2).close());
+            Tensor dloss = be.full(targets.shape(), 1.0 / n);
+            bytes("crossEntropyBackward 256", logits.shape(), 8L * logits.numel() + 8L * targets.numel(),
+                    () -> be.crossEntropyBackward(logits, targets, dloss, 2).close());
+            Tensor p = be.uniform(Shape.of(4_820_000), -1, 1, rng), g = be.uniform(p.shape(), -1, 1, rng),
+                    m = be.full(p.shape(), 0), v = be.full(p.shape(), 0);
+            long[] step = {0};
+            bytes("adamStep", p.shape(), 28L * p.numel(), () -> be.adamStep(p, g, m, v, new Backend.AdamConfig(1e-3, 0.9, 0.999, 1e-8, 0), ++step[0]));
+            Tensor a = be.uniform(Shape.of(2048, 2048), -1, 1, rng);
+            flops("matmul 2048³", a.shape(), 2.0 * 2048 * 2048 * 2048, () -> be.matmul(a, false, a, false).close());
+            conv("encoder 4→64", n, 4, 32, 64, 4, 2, 1, false, rng);
+            conv("encoder 64→128", n, 64, 16, 128, 4, 2, 1, false, rng);
+            conv("encoder 128→256", n, 128, 8, 256, 4, 2, 1, false, rng);
+            conv("decoder 256→128 (convT)", n, 128, 8, 256, 4, 2, 1, true, rng);
+            conv("decoder 128→64 (convT)", n, 64, 16, 128, 4, 2, 1, true, rng);
+            conv("decoder 64→1024 (convT)", n, 1024, 32, 64, 4, 2, 1, true, rng);
+        }
+        for (Map<String, Object> r : rows) System.out.println(Json.write(r));
+        return 0;
+    }
+
+    /**
+     * A conv layer as conv2d over x [n, c, s, s] with k filters; transposed (a decoder layer) runs the same
+     * geometry backwards: its forward is conv2dBackwardInput. All three directions are timed.
+     */
+    private void conv(String name, int n, int c, int s, int k, int kernel, int stride, int pad, boolean transposed, Rng rng) {
+        ConvGeometry geo = ConvGeometry.of(stride, pad);
+        Shape xs = Shape.of(n, c, s, s), ws = Shape.of(k, c, kernel, kernel);
+        int o = geo.outH(s, kernel);
+        Shape ys = Shape.of(n, k, o, o);
+        Tensor x = be.uniform(xs, -1, 1, rng), w = be.uniform(ws, -0.1, 0.1, rng), dy = be.uniform(ys, -1, 1, rng);
+        double f = 2.0 * n * k * o * o * c * kernel * kernel;
+        if (!transposed) flops(name + " forward", xs, f, () -> be.conv2d(x, w, geo).close());
+        else flops(name + " forward", ys, f, () -> be.conv2dBackwardInput(dy, w, xs, geo).close());
+        flops(name + " backward-input", xs, f,
+                transposed ? () -> be.conv2d(x, w, geo).close() : () -> be.conv2dBackwardInput(dy, w, xs, geo).close());
+        flops(name + " backward-weight", ws, f, () -> be.conv2dBackwardWeight(x, dy, ws, geo).close());
+    }
+
+    private static float[] randomClasses(int count, Rng rng) {
+        float[] t = new float[count];
+        for (int i = 0; i < t.length; i++) t[i] = rng.nextInt(256);
+        return t;
+    }
+
+    private void bytes(String op, Shape shape, long bytes, Runnable body) {
+        double s = time(body);
+        record(op, shape, s).put("GB/s", round(bytes / s / 1e9));
+    }
+
+    private void flops(String op, Shape shape, double flop, Runnable body) {
+        double s = time(body);
+        record(op, shape, s).put("GFLOP/s", round(flop / s / 1e9));
+    }
+
+    private Map<String, Object> record(String op, Shape shape, double seconds) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("op", op);
+        r.put("device", be.name());
+        r.put("shape", shape.toString());
+        r.put("ms", round(seconds * 1e3));
+        rows.add(r);
+        return r;
+    }
+
+    /** Median seconds of one call, each call synchronised, after 3 warm-up calls (cuDNN searches there). */
+    private double time(Runnable body) {
+        double[] t = new double[repeats];
+        try (Scope s = Scope.open()) {
+            for (int i = 0; i < 3; i++) body.run();
+            for (int i = 0; i < repeats; i++) {
+                be.synchronize();
+                long t0 = System.nanoTime();
+                body.run();
+                be.synchronize();
+                t[i] = (System.nanoTime() - t0) / 1e9;
+            }
+        }
+        Arrays.sort(t);
+        return t[repeats / 2];
+    }
+
+    private static double round(double v) { return Math.round(v * 1000) / 1000.0; }
+}
