@@ -1,10 +1,52 @@
 package frl.backend.cuda;
 
-import frl.backend.*;
-import frl.tensor.*;
+import frl.backend.Shapes;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.global.cublas;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.FloatPointer;
 
-/** PLACEHOLDER: replaced by the real implementation. */
+/**
+ * Matmul through cuBLAS SGEMM. Our tensors are row-major and cuBLAS is column-major: a row-major [r, c]
+ * matrix is, read column-major, its transpose [c, r] with leading dimension c. So C = op(A)·op(B) (row-major
+ * [m, n]) is computed as the column-major Cᵀ [n, m] = op(B)ᵀ·op(A)ᵀ, i.e. SGEMM with the operands swapped
+ * and each keeping its own transpose flag. alpha and beta are host floats (pointer mode host).
+ */
 final class CudaBlas {
     private CudaBlas() {}
-    static Tensor matmul(Tensor a, boolean transA, Tensor b, boolean transB) { throw new UnsupportedOperationException("CudaBlas: not written yet"); }
+
+    /** Host scalars for cuBLAS and cuDNN (pointer mode host), kept for the life of the process. */
+    static final FloatPointer ONE = new FloatPointer(1f), ZERO = new FloatPointer(0f);
+
+    static Tensor matmul(Tensor a, boolean transA, Tensor b, boolean transB) {
+        Shape s = Shapes.matmul(a, transA, b, transB);
+        int m = s.dim(0), n = s.dim(1), k = transA ? a.dim(0) : a.dim(1);
+        Tensor c = CudaBackend.alloc(s);
+        if (m == 0 || n == 0) return c;
+        CudaContext ctx = CudaContext.get();
+        if (k == 0) { // an empty sum: C = 0 (do not rely on SGEMM's quick return for k = 0)
+            Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(c.storage().address()), 0, c.numel() * Float.BYTES, ctx.stream()),
+                    "cudaMemsetAsync(matmul with inner size 0)");
+            return c;
+        }
+        cublasContext h = ctx.cublas();
+        synchronized (h) { // one handle for the process: its pointer mode and the call go together
+            Cuda.checkCublas(cublas.cublasSetPointerMode_v2(h, cublas.CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
+            Cuda.checkCublas(cublas.cublasSgemm_v2(h,
+                    transB ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
+                    transA ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
+                    n, m, k, ONE,
+                    floats(b), Math.max(1, b.dim(1)),
+                    floats(a), Math.max(1, a.dim(1)),
+                    ZERO, floats(c), Math.max(1, n)),
+                    "cublasSgemm(" + a.shape() + (transA ? "ᵀ" : "") + " × " + b.shape() + (transB ? "ᵀ" : "") + ")");
+        }
+        if (CudaContext.SYNC_EACH_LAUNCH) ctx.sync("cublasSgemm");
+        return c;
+    }
+
+    /** The device address of a tensor as the FloatPointer cuBLAS' signatures take (no copy, owns nothing). */
+    static FloatPointer floats(Tensor t) { return new FloatPointer(new DevicePointer(t.storage().address())); }
 }
