@@ -1,11 +1,108 @@
 package frl.backend.cuda;
 
-import frl.backend.*;
-import frl.tensor.*;
+import frl.backend.Shapes;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import org.bytedeco.cuda.global.cudart;
 
-/** PLACEHOLDER: replaced by the real implementation. */
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Softmax cross-entropy with class targets, fused (src/main/cuda/loss.cu; CPU twin {@code CpuLoss}). The
+ * logits are viewed as [outer, C, inner]. For inner &gt; 1 a block of 32 × 8 threads takes 32 consecutive
+ * positions (coalesced along inner) and loops over the classes, keeping its C × 32 logits in shared memory when
+ * they fit, so the forward reads the logits once and the backward reads them once and writes dlogits once. For
+ * inner = 1 (classes contiguous) one block takes one row.
+ * <p>
+ * Targets are checked on the device: a bad one gets a NaN loss, and its position is recorded; after the
+ * kernel the host reads that 8-byte flag (a stream synchronisation) and throws the CPU's
+ * IllegalArgumentException for the first bad position, from {@link Shapes#classIndex}.
+ */
 final class CudaLoss {
+    /** Threads of a tile block: 32 positions × 8 class rows; of a row block: 256. */
+    private static final int LANES = 32, ROWS = 8, ROW_THREADS = 256;
+    /** Classes up to which a tile block keeps its logits in (default, 48 KiB) dynamic shared memory. */
+    static final int MAX_CACHED_CLASSES = 320;
+    /** Grid cap: the kernels loop over tiles / rows. */
+    private static final int MAX_BLOCKS = 1 << 20;
+
+    private static final Kernel TILE_FORWARD = new Kernel("loss", "ce_tile_forward", "pppplili");
+    private static final Kernel TILE_BACKWARD = new Kernel("loss", "ce_tile_backward", "ppppplili");
+    private static final Kernel ROWS_FORWARD = new Kernel("loss", "ce_rows_forward", "ppppli");
+    private static final Kernel ROWS_BACKWARD = new Kernel("loss", "ce_rows_backward", "pppppli");
+
     private CudaLoss() {}
-    static Tensor crossEntropy(Tensor logits, Tensor targets, int axis) { throw new UnsupportedOperationException("CudaLoss: not written yet"); }
-    static Tensor crossEntropyBackward(Tensor logits, Tensor targets, Tensor dloss, int axis) { throw new UnsupportedOperationException("CudaLoss: not written yet"); }
+
+    /** loss = logsumexp(logits) − logits[target], per position of the [outer, inner] view. */
+    static Tensor crossEntropy(Tensor logits, Tensor targets, int axis) {
+        Tensor loss = CudaBackend.alloc(Shapes.crossEntropy(logits, targets, axis));
+        run(logits, targets, null, loss, Shapes.aroundAxis(logits.shape(), axis));
+        return loss;
+    }
+
+    /** dlogits = (softmax − onehot(target)) · dloss. */
+    static Tensor crossEntropyBackward(Tensor logits, Tensor targets, Tensor dloss, int axis) {
+        Shapes.crossEntropy(logits, targets, axis);
+        Shapes.requireSameShape("crossEntropyBackward (targets vs dloss)", targets, dloss);
+        Tensor dx = CudaBackend.alloc(logits.shape());
+        run(logits, targets, dloss, dx, Shapes.aroundAxis(logits.shape(), axis));
+        return dx;
+    }
+
+    /** Forward when dloss is null, else backward; then the target check. */
+    private static void run(Tensor x, Tensor targets, Tensor dloss, Tensor out, int[] view) {
+        long outer = view[0], inner = view[2], positions = outer * inner;
+        int classes = view[1];
+        if (positions == 0) return;
+        CudaContext ctx = CudaContext.get();
+        try (DeviceStorage bad = new DeviceStorage(ctx, 8)) {
+            Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(bad.address()), 0xFF, 8, ctx.stream()), "cudaMemsetAsync(crossEntropy flag)");
+            Long flag = bad.address();
+            if (inner == 1) {
+                int grid = (int) Math.min(positions, MAX_BLOCKS);
+                if (dloss == null) ROWS_FORWARD.launch(grid, 1, 1, ROW_THREADS, 1, 1, 0, x, targets, out, flag, positions, classes);
+                else ROWS_BACKWARD.launch(grid, 1, 1, ROW_THREADS, 1, 1, 0, x, targets, dloss, out, flag, positions, classes);
+            } else {
+                int grid = (int) Math.min((positions + LANES - 1) / LANES, MAX_BLOCKS);
+                boolean cached = classes <= MAX_CACHED_CLASSES;
+                int shared = cached ? classes * LANES * Float.BYTES : 0;
+                if (dloss == null)
+                    TILE_FORWARD.launch(grid, 1, 1, LANES, ROWS, 1, shared, x, targets, out, flag, positions, classes, inner, cached ? 1 : 0);
+                else
+                    TILE_BACKWARD.launch(grid, 1, 1, LANES, ROWS, 1, shared, x, targets, dloss, out, flag, positions, classes, inner, cached ? 1 : 0);
+            }
+            long first = readLong(bad);
+            if (first != -1L) {
+                float v = readFloat(targets, first);
+                Shapes.classIndex(v, classes, first); // throws: the CPU's message for the first bad position
+                throw new IllegalStateException("crossEntropy: the device flagged target " + v + " at flat position " + first
+                        + " but it is a valid class of " + classes);
+            }
+        }
+    }
+
+    /** The flag's 8 bytes, after the stream has run up to here. */
+    private static long readLong(DeviceStorage s) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(8, 8);
+            s.copyToHost(0, m, 8);
+            return m.get(ValueLayout.JAVA_LONG, 0);
+        }
+    }
+
+    private static float readFloat(Tensor t, long index) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(4, 4);
+            t.storage().copyToHost(index * 4, m, 4);
+            return m.get(ValueLayout.JAVA_FLOAT, 0);
+        }
+    }
+
+    /** For tests: whether a logits shape with classes on axis runs through the shared-memory tile path. */
+    static String path(Shape logits, int axis) {
+        int[] v = Shapes.aroundAxis(logits, axis);
+        return v[2] == 1 ? "rows" : v[1] <= MAX_CACHED_CLASSES ? "tile (cached)" : "tile (global)";
+    }
 }

@@ -1,11 +1,96 @@
 package frl.backend.cuda;
 
-import frl.backend.*;
-import frl.tensor.*;
+import frl.backend.Backend;
+import frl.backend.Shapes;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
 
-/** PLACEHOLDER: replaced by the real implementation. */
+/**
+ * Training-mode batch norm over every axis but 1 (src/main/cuda/norm.cu; CPU twin {@code CpuNorm}): x seen as
+ * [N, C, inner], sums in double, the variance in a second pass over x as on the CPU. Each channel's
+ * M = N·inner elements are split into S ranges; the grid is (C, S) and the S partial sums of a channel are
+ * added in a fixed order by the next kernel, so the results are deterministic (no atomics) and depend only on
+ * the shape, not on the GPU.
+ */
 final class CudaNorm {
+    private static final int THREADS = 256;
+    /** Aim for about this many blocks over all channels, each with at least MIN_PER_BLOCK elements. */
+    private static final int TARGET_BLOCKS = 1024, MIN_PER_BLOCK = 4096;
+
+    private static final Kernel SUM = new Kernel("norm", "bn_sum", "ppiii");
+    private static final Kernel SQDEV = new Kernel("norm", "bn_sqdev", "pppiii");
+    private static final Kernel APPLY = new Kernel("norm", "bn_apply", "ppppppppdiii");
+    private static final Kernel BWD_SUMS = new Kernel("norm", "bn_bwd_sums", "pppppdiii");
+    private static final Kernel BWD_APPLY = new Kernel("norm", "bn_bwd_apply", "pppppppppdiii");
+
     private CudaNorm() {}
-    static Backend.BatchNormResult forward(Tensor x, Tensor gamma, Tensor beta, double eps) { throw new UnsupportedOperationException("CudaNorm: not written yet"); }
-    static Backend.BatchNormGrads backward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy) { throw new UnsupportedOperationException("CudaNorm: not written yet"); }
+
+    static Backend.BatchNormResult forward(Tensor x, Tensor gamma, Tensor beta, double eps) {
+        Shapes.batchNorm(x, gamma, beta);
+        Geometry g = Geometry.of("batchNorm", x, eps);
+        Tensor y = CudaBackend.alloc(x.shape());
+        Tensor mean = CudaBackend.alloc(Shape.of(g.c)), var = CudaBackend.alloc(Shape.of(g.c));
+        if (g.c > 0) {
+            int s = g.segments();
+            try (DeviceStorage sums = new DeviceStorage(CudaContext.get(), 8L * g.c * s);
+                 DeviceStorage sqs = new DeviceStorage(CudaContext.get(), 8L * g.c * s)) {
+                Long ps = sums.address(), pq = sqs.address();
+                SUM.launch(g.c, s, 1, THREADS, 1, 1, 0, x, ps, g.c, g.inner, g.m);
+                SQDEV.launch(g.c, s, 1, THREADS, 1, 1, 0, x, ps, pq, g.c, g.inner, g.m);
+                APPLY.launch(g.c, s, 1, THREADS, 1, 1, 0, x, gamma, beta, ps, pq, y, mean, var, eps, g.c, g.inner, g.m);
+            } // freed blocks are only reused by work queued after these kernels (one stream)
+        }
+        return new Backend.BatchNormResult(y, mean, var);
+    }
+
+    /** dbeta = Σdy, dgamma = Σdy·x̂, dx = gamma·invstd/M·(M·dy − Σdy − x̂·Σdy·x̂), sums over the channel. */
+    static Backend.BatchNormGrads backward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy) {
+        Shapes.requireSameShape("batchNormBackward (x vs dy)", x, dy);
+        Geometry g = Geometry.of("batchNormBackward", x, eps);
+        requireChannels("gamma", gamma, g.c);
+        requireChannels("mean", mean, g.c);
+        requireChannels("var", var, g.c);
+        Tensor dx = CudaBackend.alloc(x.shape());
+        Tensor dgamma = CudaBackend.alloc(gamma.shape()), dbeta = CudaBackend.alloc(gamma.shape());
+        if (g.c > 0) {
+            int s = g.segments();
+            try (DeviceStorage part = new DeviceStorage(CudaContext.get(), 16L * g.c * s)) {
+                Long pp = part.address();
+                BWD_SUMS.launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, mean, var, pp, eps, g.c, g.inner, g.m);
+                BWD_APPLY.launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, gamma, mean, var, pp, dx, dgamma, dbeta, eps, g.c, g.inner, g.m);
+            }
+        }
+        return new Backend.BatchNormGrads(dx, dgamma, dbeta);
+    }
+
+    /** x as [n, c, inner] with m = n·inner elements per channel; the CPU's checks and messages. */
+    private record Geometry(int n, int c, int inner, int m) {
+        static Geometry of(String op, Tensor x, double eps) {
+            if (x.rank() < 2) throw new IllegalArgumentException(op + ": need x of shape [N,C,...], got " + x.shape());
+            if (!(eps >= 0) || Double.isInfinite(eps))
+                throw new IllegalArgumentException(op + ": eps must be finite and >= 0, got " + eps);
+            long inner = x.shape().size(2, x.rank());
+            if (x.dim(0) * inner == 0) throw new IllegalArgumentException(op + ": x " + x.shape() + " has no elements per channel");
+            if (x.numel() > Integer.MAX_VALUE)
+                throw new IllegalArgumentException(op + ": x " + x.shape() + " exceeds the cuda kernels' 2^31 − 1 elements");
+            return new Geometry(x.dim(0), x.dim(1), (int) inner, (int) (x.dim(0) * inner));
+        }
+
+        /** Ranges per channel: enough blocks to fill the GPU, none smaller than MIN_PER_BLOCK elements (≥ 1, ≤ 1024). */
+        int segments() {
+            long byWork = (m + MIN_PER_BLOCK - 1) / MIN_PER_BLOCK;
+            long byGrid = (TARGET_BLOCKS + c - 1) / c;
+            return (int) Math.max(1, Math.min(byWork, byGrid));
+        }
+    }
+
+    /** For tests: the (C, S) grid a shape runs on. */
+    static int[] grid(Shape x) {
+        long inner = x.size(2, x.rank());
+        return new int[] {x.dim(1), new Geometry(x.dim(0), x.dim(1), (int) inner, (int) (x.dim(0) * inner)).segments()};
+    }
+
+    private static void requireChannels(String name, Tensor t, int c) {
+        if (t.numel() != c) throw new IllegalArgumentException("batchNormBackward: x has " + c + " channels but " + name + " has shape " + t.shape());
+    }
 }

@@ -1,0 +1,233 @@
+// Fused softmax cross-entropy with class targets (CPU twin: frl.backend.cpu.CpuLoss). Logits are viewed as
+// [outer, C, inner]; a "position" p in [0, outer·inner) is (o, j) = (p / inner, p % inner) and its class c
+// lives at x[o·C·inner + c·inner + j]. Probabilities are never stored.
+//
+// Semantics shared with the CPU (including non-finite logits):
+//   max   = max over classes, NaN if any logit is NaN
+//   shift = max if finite, else 0
+//   sum   = Σ exp(x − shift)
+//   loss  = (max finite ? max + log(sum) : max) − x[target]
+//   dx    = exp(x − shift) · (dloss / sum), minus dloss at the target
+// Targets are floats holding class indices; a target that is not an integer in [0, C) gets a NaN loss (and no
+// one-hot term in dx, never an out-of-bounds read) and its position is recorded with atomicMin in *bad
+// (initialised to all ones by the host), so the host can raise the CPU's error for the first bad position.
+//
+// Two layouts:
+//   tile kernels (inner > 1): blocks of 32 × 8 threads; the 32 lanes of a warp take 32 consecutive positions
+//     (consecutive addresses for a fixed class: coalesced), the 8 warps split the classes c ≡ threadIdx.y
+//     (mod 8). With `cached` the block keeps its C × 32 logits in dynamic shared memory, so the logits are
+//     read from global memory exactly once per kernel.
+//   row kernels (inner == 1): one block of 256 threads per row of C contiguous classes.
+#include "frl_cuda.cuh"
+#include <math.h>
+
+#define CE_LANES 32
+#define CE_ROWS 8
+
+// Java's Math.max for floats: NaN wins.
+__device__ __forceinline__ float ce_max(float m, float v) { return (v > m || v != v) ? v : m; }
+
+// Class index of a target, or -1 when it is not an integer in [0, classes) (NaN included): the check of
+// frl.backend.Shapes.classIndex.
+__device__ __forceinline__ int ce_class(float t, int classes) {
+    if (t >= 0.f && t < (float)classes && t == truncf(t)) return (int)t;
+    return -1;
+}
+
+__device__ __forceinline__ void ce_flag(unsigned long long* bad, long long p) {
+    atomicMin(bad, (unsigned long long)p);
+}
+
+// One tile of 32 positions: max and Σ exp over the classes, combined over the 8 warps in a fixed order.
+// Leaves every thread with max, shift and sum of its lane's position; the block is synchronised on return.
+// With `storeExp`, the cached tile holds exp(x − shift) instead of x afterwards.
+__device__ __forceinline__ void ce_tile_stats(const float* __restrict__ base, bool live, int C, long long inner,
+                                              bool cached, bool storeExp, float* tile,
+                                              float (*redM)[CE_LANES], float (*redS)[CE_LANES],
+                                              float& max, float& shift, float& sum) {
+    const int lx = threadIdx.x, ly = threadIdx.y;
+    float m = -INFINITY;
+    if (live) {
+#pragma unroll 4
+        for (int c = ly; c < C; c += CE_ROWS) {
+            float v = base[(long long)c * inner];
+            if (cached) tile[c * CE_LANES + lx] = v;
+            m = ce_max(m, v);
+        }
+    }
+    redM[ly][lx] = m;
+    __syncthreads();
+    m = redM[0][lx];
+    for (int k = 1; k < CE_ROWS; k++) m = ce_max(m, redM[k][lx]);
+    float sh = isfinite(m) ? m : 0.f;
+    float s = 0.f;
+    if (live) {
+#pragma unroll 4
+        for (int c = ly; c < C; c += CE_ROWS) {
+            float v = cached ? tile[c * CE_LANES + lx] : base[(long long)c * inner];
+            float e = expf(v - sh);
+            if (cached && storeExp) tile[c * CE_LANES + lx] = e;
+            s += e;
+        }
+    }
+    redS[ly][lx] = s;
+    __syncthreads();
+    s = redS[0][lx];
+    for (int k = 1; k < CE_ROWS; k++) s += redS[k][lx];
+    max = m;
+    shift = sh;
+    sum = s;
+}
+
+// loss[p] for every position; blockDim = (32, 8); dynamic shared memory C·32 floats when cached.
+extern "C" __global__ void ce_tile_forward(const float* __restrict__ x, const float* __restrict__ targets,
+                                           float* __restrict__ loss, unsigned long long* bad,
+                                           long long positions, int C, long long inner, int cached) {
+    extern __shared__ float tile[];
+    __shared__ float redM[CE_ROWS][CE_LANES], redS[CE_ROWS][CE_LANES];
+    const int lx = threadIdx.x, ly = threadIdx.y;
+    for (long long t = blockIdx.x; t * CE_LANES < positions; t += gridDim.x) {
+        long long p = t * CE_LANES + lx;
+        bool live = p < positions;
+        long long o = live ? p / inner : 0, j = live ? p - o * inner : 0;
+        const float* base = x + o * (long long)C * inner + j;
+        float max, shift, sum;
+        ce_tile_stats(base, live, C, inner, cached != 0, false, tile, redM, redS, max, shift, sum);
+        if (live && ly == 0) {
+            int target = ce_class(targets[p], C);
+            if (target < 0) {
+                ce_flag(bad, p);
+                loss[p] = NAN;
+            } else {
+                float picked = cached ? tile[target * CE_LANES + lx] : base[(long long)target * inner];
+                double lse = isfinite(max) ? (double)max + log((double)sum) : (double)max;
+                loss[p] = (float)(lse - (double)picked);
+            }
+        }
+        __syncthreads(); // the tile and the reduction arrays are reused by the next tile
+    }
+}
+
+// dx = (softmax − onehot) · dloss for every logit; same layout and launch as ce_tile_forward.
+extern "C" __global__ void ce_tile_backward(const float* __restrict__ x, const float* __restrict__ targets,
+                                            const float* __restrict__ dloss, float* __restrict__ dx,
+                                            unsigned long long* bad, long long positions, int C, long long inner,
+                                            int cached) {
+    extern __shared__ float tile[];
+    __shared__ float redM[CE_ROWS][CE_LANES], redS[CE_ROWS][CE_LANES];
+    const int lx = threadIdx.x, ly = threadIdx.y;
+    for (long long t = blockIdx.x; t * CE_LANES < positions; t += gridDim.x) {
+        long long p = t * CE_LANES + lx;
+        bool live = p < positions;
+        long long o = live ? p / inner : 0, j = live ? p - o * inner : 0;
+        long long offset = o * (long long)C * inner + j;
+        const float* base = x + offset;
+        float max, shift, sum;
+        ce_tile_stats(base, live, C, inner, cached != 0, true, tile, redM, redS, max, shift, sum);
+        if (live) {
+            int target = ce_class(targets[p], C);
+            if (target < 0 && ly == 0) ce_flag(bad, p);
+            float g = dloss[p];
+            float scale = g / sum;
+            float* out = dx + offset;
+#pragma unroll 4
+            for (int c = ly; c < C; c += CE_ROWS) {
+                float e = cached ? tile[c * CE_LANES + lx] : expf(base[(long long)c * inner] - shift);
+                float v = __fmul_rn(e, scale);
+                if (c == target) v = __fsub_rn(v, g);
+                out[(long long)c * inner] = v;
+            }
+        }
+        __syncthreads();
+    }
+}
+
+// ---- inner == 1: one block per row of C contiguous classes ------------------------------------------------
+
+#define CE_ROW_THREADS 256
+
+// Max over the block with NaN winning; every thread gets it. Deterministic.
+__device__ float ce_block_max(float v, float* sh) {
+    sh[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = CE_ROW_THREADS / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) sh[threadIdx.x] = ce_max(sh[threadIdx.x], sh[threadIdx.x + s]);
+        __syncthreads();
+    }
+    float r = sh[0];
+    __syncthreads();
+    return r;
+}
+
+// Sum over the block in a fixed tree order; every thread gets it.
+__device__ double ce_block_sum(double v, double* sh) {
+    sh[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = CE_ROW_THREADS / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
+        __syncthreads();
+    }
+    double r = sh[0];
+    __syncthreads();
+    return r;
+}
+
+// Row statistics as the CPU's row kernels: float max, Σ exp(x − shift) in double.
+__device__ __forceinline__ void ce_row_stats(const float* __restrict__ row, int C, float* shM, double* shS,
+                                             float& max, float& shift, double& sum) {
+    float m = -INFINITY;
+    for (int c = threadIdx.x; c < C; c += CE_ROW_THREADS) m = ce_max(m, row[c]);
+    m = ce_block_max(m, shM);
+    float sh = isfinite(m) ? m : 0.f;
+    double s = 0;
+    for (int c = threadIdx.x; c < C; c += CE_ROW_THREADS) s += exp((double)row[c] - (double)sh);
+    max = m;
+    shift = sh;
+    sum = ce_block_sum(s, shS);
+}
+
+// blockDim = 256; row r of `rows` is x[r·C, r·C + C).
+extern "C" __global__ void ce_rows_forward(const float* __restrict__ x, const float* __restrict__ targets,
+                                           float* __restrict__ loss, unsigned long long* bad, long long rows, int C) {
+    __shared__ float shM[CE_ROW_THREADS];
+    __shared__ double shS[CE_ROW_THREADS];
+    for (long long r = blockIdx.x; r < rows; r += gridDim.x) {
+        const float* row = x + r * (long long)C;
+        float max, shift;
+        double sum;
+        ce_row_stats(row, C, shM, shS, max, shift, sum);
+        if (threadIdx.x == 0) {
+            int target = ce_class(targets[r], C);
+            if (target < 0) {
+                ce_flag(bad, r);
+                loss[r] = NAN;
+            } else {
+                double lse = isfinite(max) ? (double)max + log(sum) : (double)max;
+                loss[r] = (float)(lse - (double)row[target]);
+            }
+        }
+    }
+}
+
+extern "C" __global__ void ce_rows_backward(const float* __restrict__ x, const float* __restrict__ targets,
+                                            const float* __restrict__ dloss, float* __restrict__ dx,
+                                            unsigned long long* bad, long long rows, int C) {
+    __shared__ float shM[CE_ROW_THREADS];
+    __shared__ double shS[CE_ROW_THREADS];
+    for (long long r = blockIdx.x; r < rows; r += gridDim.x) {
+        const float* row = x + r * (long long)C;
+        float* out = dx + r * (long long)C;
+        float max, shift;
+        double sum;
+        ce_row_stats(row, C, shM, shS, max, shift, sum);
+        int target = ce_class(targets[r], C);
+        if (target < 0 && threadIdx.x == 0) ce_flag(bad, r);
+        float g = dloss[r];
+        float scale = g / (float)sum;
+        for (int c = threadIdx.x; c < C; c += CE_ROW_THREADS) {
+            float v = (float)(exp((double)row[c] - (double)shift) * (double)scale);
+            if (c == target) v = __fsub_rn(v, g);
+            out[c] = v;
+        }
+    }
+}

@@ -1,0 +1,164 @@
+// Training-mode batch norm over every axis but 1 (CPU twin: frl.backend.cpu.CpuNorm). x is viewed as
+// [N, C, inner]; channel c owns the M = N·inner elements e ∈ [0, M) at (n·C + c)·inner + k with
+// n = e / inner, k = e % inner. Every sum is in double, like the CPU's.
+//
+// Deterministic two-level reductions, no atomics: the grid is (C, S); block (c, s) reduces the s-th of S equal
+// ranges of channel c's elements into part[c·S + s] with a fixed shuffle tree; the next kernel adds the S
+// partials of its channel in order (thread 0, then broadcast through shared memory). Every block of a channel
+// therefore sees bit-identical totals.
+//   forward:  bn_sum (Σx) → bn_sqdev (Σ(x − μ)², two passes as on the CPU) → bn_apply (y, mean, var)
+//   backward: bn_bwd_sums (Σdy, Σdy·x̂) → bn_bwd_apply (dx, dgamma, dbeta)
+// Launch: grid (C, S), block 256 (any multiple of 32 up to 1024 works). Indices fit in 32 bits: the host
+// requires fewer than 2^31 elements.
+#include "frl_cuda.cuh"
+#include <math.h>
+
+// Sum over the block; the total is valid in thread 0. Fixed order; reusable (ends with a barrier).
+__device__ double bn_block_sum(double v) {
+    __shared__ double part[32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    double t = 0;
+    if (warp == 0) {
+        t = lane < warps ? part[lane] : 0.0;
+        for (int o = 16; o > 0; o >>= 1) t += __shfl_down_sync(0xffffffffu, t, o);
+    }
+    __syncthreads();
+    return t;
+}
+
+// The range [begin, end) of channel elements that block (c, s) owns.
+__device__ __forceinline__ void bn_range(unsigned m, unsigned* begin, unsigned* end) {
+    unsigned long long s = blockIdx.y, S = gridDim.y;
+    *begin = (unsigned)(m * s / S);
+    *end = (unsigned)(m * (s + 1) / S);
+}
+
+__device__ __forceinline__ unsigned bn_at(unsigned e, unsigned c, unsigned C, unsigned inner) {
+    unsigned n = e / inner, k = e - n * inner;
+    return (n * C + c) * inner + k;
+}
+
+// Σ of the S partials of channel c, in order, computed by thread 0 and handed to every thread.
+__device__ double bn_total(const double* __restrict__ part, unsigned c) {
+    __shared__ double total;
+    if (threadIdx.x == 0) {
+        double t = 0;
+        for (unsigned s = 0; s < gridDim.y; s++) t += part[(unsigned long long)c * gridDim.y + s];
+        total = t;
+    }
+    __syncthreads();
+    double r = total;
+    __syncthreads();
+    return r;
+}
+
+extern "C" __global__ void bn_sum(const float* __restrict__ x, double* __restrict__ sums, int C, int inner, int m) {
+    unsigned c = blockIdx.x, begin, end;
+    bn_range((unsigned)m, &begin, &end);
+    double acc = 0;
+    for (unsigned e = begin + threadIdx.x; e < end; e += blockDim.x) acc += (double)x[bn_at(e, c, C, inner)];
+    double t = bn_block_sum(acc);
+    if (threadIdx.x == 0) sums[(unsigned long long)c * gridDim.y + blockIdx.y] = t;
+}
+
+// μ = Σx / M; partial Σ(x − μ)².
+extern "C" __global__ void bn_sqdev(const float* __restrict__ x, const double* __restrict__ sums, double* __restrict__ sqs,
+                                    int C, int inner, int m) {
+    unsigned c = blockIdx.x, begin, end;
+    bn_range((unsigned)m, &begin, &end);
+    double mu = bn_total(sums, c) / (double)m;
+    double acc = 0;
+    for (unsigned e = begin + threadIdx.x; e < end; e += blockDim.x) {
+        double d = (double)x[bn_at(e, c, C, inner)] - mu;
+        acc += d * d;
+    }
+    double t = bn_block_sum(acc);
+    if (threadIdx.x == 0) sqs[(unsigned long long)c * gridDim.y + blockIdx.y] = t;
+}
+
+// y = (x − μ)·γ/√(var + eps) + β; block (c, 0) also stores mean[c] and the biased var[c].
+extern "C" __global__ void bn_apply(const float* __restrict__ x, const float* __restrict__ gamma, const float* __restrict__ beta,
+                                    const double* __restrict__ sums, const double* __restrict__ sqs, float* __restrict__ y,
+                                    float* __restrict__ mean, float* __restrict__ var, double eps, int C, int inner, int m) {
+    unsigned c = blockIdx.x, begin, end;
+    bn_range((unsigned)m, &begin, &end);
+    double mu = bn_total(sums, c) / (double)m;
+    double v = bn_total(sqs, c) / (double)m;
+    double scale = (double)gamma[c] / sqrt(v + eps), shift = (double)beta[c];
+    for (unsigned e = begin + threadIdx.x; e < end; e += blockDim.x) {
+        unsigned at = bn_at(e, c, C, inner);
+        y[at] = (float)(((double)x[at] - mu) * scale + shift);
+    }
+    if (blockIdx.y == 0 && threadIdx.x == 0) {
+        mean[c] = (float)mu;
+        var[c] = (float)v;
+    }
+}
+
+// Partial Σdy and Σdy·x̂ with x̂ = (x − mean)·invstd, into part2[2·(c·S + s)] and part2[2·(c·S + s) + 1].
+extern "C" __global__ void bn_bwd_sums(const float* __restrict__ x, const float* __restrict__ dy, const float* __restrict__ mean,
+                                       const float* __restrict__ var, double* __restrict__ part2, double eps,
+                                       int C, int inner, int m) {
+    unsigned c = blockIdx.x, begin, end;
+    bn_range((unsigned)m, &begin, &end);
+    double mu = (double)mean[c], invstd = 1.0 / sqrt((double)var[c] + eps);
+    double sumDy = 0, sumDyXhat = 0;
+    for (unsigned e = begin + threadIdx.x; e < end; e += blockDim.x) {
+        unsigned at = bn_at(e, c, C, inner);
+        double d = (double)dy[at];
+        sumDy += d;
+        sumDyXhat += d * ((double)x[at] - mu) * invstd;
+    }
+    double a = bn_block_sum(sumDy);
+    double b = bn_block_sum(sumDyXhat);
+    if (threadIdx.x == 0) {
+        unsigned long long i = 2ull * ((unsigned long long)c * gridDim.y + blockIdx.y);
+        part2[i] = a;
+        part2[i + 1] = b;
+    }
+}
+
+// Σ over the S partial pairs of channel c, in order (thread 0), handed to every thread.
+__device__ void bn_total2(const double* __restrict__ part2, unsigned c, double* a, double* b) {
+    __shared__ double total[2];
+    if (threadIdx.x == 0) {
+        double ta = 0, tb = 0;
+        for (unsigned s = 0; s < gridDim.y; s++) {
+            unsigned long long i = 2ull * ((unsigned long long)c * gridDim.y + s);
+            ta += part2[i];
+            tb += part2[i + 1];
+        }
+        total[0] = ta;
+        total[1] = tb;
+    }
+    __syncthreads();
+    *a = total[0];
+    *b = total[1];
+    __syncthreads();
+}
+
+// dx = γ·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M); block (c, 0) also stores dgamma[c] = Σdy·x̂ and dbeta[c] = Σdy.
+extern "C" __global__ void bn_bwd_apply(const float* __restrict__ x, const float* __restrict__ dy, const float* __restrict__ gamma,
+                                        const float* __restrict__ mean, const float* __restrict__ var,
+                                        const double* __restrict__ part2, float* __restrict__ dx,
+                                        float* __restrict__ dgamma, float* __restrict__ dbeta, double eps,
+                                        int C, int inner, int m) {
+    unsigned c = blockIdx.x, begin, end;
+    bn_range((unsigned)m, &begin, &end);
+    double sumDy, sumDyXhat;
+    bn_total2(part2, c, &sumDy, &sumDyXhat);
+    double mu = (double)mean[c], invstd = 1.0 / sqrt((double)var[c] + eps);
+    double scale = (double)gamma[c] * invstd, meanDy = sumDy / (double)m, meanDyXhat = sumDyXhat / (double)m;
+    for (unsigned e = begin + threadIdx.x; e < end; e += blockDim.x) {
+        unsigned at = bn_at(e, c, C, inner);
+        double xhat = ((double)x[at] - mu) * invstd;
+        dx[at] = (float)(scale * ((double)dy[at] - meanDy - xhat * meanDyXhat));
+    }
+    if (blockIdx.y == 0 && threadIdx.x == 0) {
+        dgamma[c] = (float)sumDyXhat;
+        dbeta[c] = (float)sumDy;
+    }
+}

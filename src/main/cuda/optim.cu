@@ -1,0 +1,48 @@
+// Fused in-place Adam and Adamax steps (CPU twin: frl.backend.cpu.CpuOptim), PyTorch semantics: weight decay
+// added to the gradient, bias-corrected moments. Each element is computed in double and rounded once per
+// stored value, with the CPU's operation order and explicitly rounded operations (__dmul_rn, __dadd_rn, ...)
+// so that nvcc cannot contract them into FMAs: the results match the CPU bit for bit. The host passes the
+// step-dependent factors it computed in double: stepSize = lr / (1 − β1ᵗ) and sqrtBc2 = √(1 − β2ᵗ).
+#include "frl_cuda.cuh"
+#include <math.h>
+
+// g ← grad + wd·p; m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − stepSize · m / (√v / sqrtBc2 + eps).
+extern "C" __global__ void adam_step(float* __restrict__ p, const float* __restrict__ grad, float* __restrict__ m,
+                                     float* __restrict__ v, long long n, double b1, double b2, double eps, double wd,
+                                     double stepSize, double sqrtBc2) {
+    const double c1 = 1.0 - b1, c2 = 1.0 - b2;
+    FRL_FOR(i, n) {
+        double pi = (double)p[i];
+        double gi = __dadd_rn((double)grad[i], __dmul_rn(wd, pi));
+        double mi = __dadd_rn(__dmul_rn(b1, (double)m[i]), __dmul_rn(c1, gi));
+        double vi = __dadd_rn(__dmul_rn(b2, (double)v[i]), __dmul_rn(__dmul_rn(c2, gi), gi));
+        m[i] = (float)mi;
+        v[i] = (float)vi;
+        double den = __dadd_rn(__ddiv_rn(__dsqrt_rn(vi), sqrtBc2), eps);
+        p[i] = (float)__dsub_rn(pi, __ddiv_rn(__dmul_rn(stepSize, mi), den));
+    }
+}
+
+// Java's Math.max for doubles: NaN wins, +0.0 beats −0.0.
+__device__ __forceinline__ double java_max(double a, double b) {
+    if (a != a) return a;
+    if (b != b) return b;
+    if (a == 0.0 && b == 0.0) return signbit(a) ? b : a;
+    return a >= b ? a : b;
+}
+
+// g ← grad + wd·p; m ← β1·m + (1−β1)·g; u ← max(β2·u, |g| + eps); p ← p − stepSize · m / u.
+extern "C" __global__ void adamax_step(float* __restrict__ p, const float* __restrict__ grad, float* __restrict__ m,
+                                       float* __restrict__ u, long long n, double b1, double b2, double eps, double wd,
+                                       double stepSize) {
+    const double c1 = 1.0 - b1;
+    FRL_FOR(i, n) {
+        double pi = (double)p[i];
+        double gi = __dadd_rn((double)grad[i], __dmul_rn(wd, pi));
+        double mi = __dadd_rn(__dmul_rn(b1, (double)m[i]), __dmul_rn(c1, gi));
+        double ui = java_max(__dmul_rn(b2, (double)u[i]), __dadd_rn(fabs(gi), eps));
+        m[i] = (float)mi;
+        u[i] = (float)ui;
+        p[i] = (float)__dsub_rn(pi, __ddiv_rn(__dmul_rn(stepSize, mi), ui));
+    }
+}

@@ -1,0 +1,161 @@
+package frl.backend.cuda;
+
+import frl.backend.Backend;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static frl.backend.cuda.CudaVsCpu.CPU;
+import static frl.backend.cuda.CudaVsCpu.assertClose;
+import static frl.backend.cuda.CudaVsCpu.floats;
+import static frl.backend.cuda.CudaVsCpu.shape;
+import static frl.backend.cuda.CudaVsCpu.uniform;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The fused cross-entropy kernels (loss.cu) against the CPU backend: NMSE ≤ 1e-7, non-finite values equal. */
+@Tag("gpu")
+class CudaLossTest {
+    private static final double TOL = 1e-7;
+
+    /** Loss and dlogits of logits x with random targets and dloss, on both backends. */
+    private static void check(Backend cuda, String what, Shape s, int axis, float[] x, Random r) {
+        int classes = s.dim(axis);
+        Shape ts = s.without(axis);
+        float[] t = new float[Math.toIntExact(ts.numel())], g = uniform(r, ts.numel(), -1, 1);
+        for (int i = 0; i < t.length; i++) t[i] = r.nextInt(classes);
+        check(cuda, what, s, axis, x, t, g);
+    }
+
+    private static void check(Backend cuda, String what, Shape s, int axis, float[] x, float[] t, float[] g) {
+        Shape ts = s.without(axis);
+        String path = what + " " + s + " axis " + axis + " [" + CudaLoss.path(s, axis) + "]";
+        try (Scope sc = Scope.open()) {
+            Tensor xc = cuda.fromHost(s, x), tc = cuda.fromHost(ts, t), gc = cuda.fromHost(ts, g);
+            Tensor xh = CPU.fromHost(s, x), th = CPU.fromHost(ts, t), gh = CPU.fromHost(ts, g);
+            assertClose(path + " loss", cuda.crossEntropy(xc, tc, axis), CPU.crossEntropy(xh, th, axis), TOL);
+            assertClose(path + " dlogits", cuda.crossEntropyBackward(xc, tc, gc, axis), CPU.crossEntropyBackward(xh, th, gh, axis), TOL);
+        }
+    }
+
+    /** The VAE decoder's logits: [batch 64, 4 channels, 256 classes, 32, 32], classes on axis 2 (inner 1024). */
+    @Test void vaeDecoderLogits() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        Shape s = shape(64, 4, 256, 32, 32);
+        Random r = new Random(1);
+        check(cuda, "vae", s, 2, uniform(r, s.numel(), -8, 8), r);
+    }
+
+    /**
+     * Every path and its edges: rows (inner 1, C below, at and above the 256 threads), cached tiles (positions
+     * not a multiple of 32, tiles straddling two outer rows, C = 1, C = 320), global tiles (C &gt; 320).
+     */
+    @Test void awkwardShapes() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        Object[][] cases = {
+                {shape(1, 1), 1}, {shape(17, 10), 1}, {shape(33, 256), -1}, {shape(5, 1000), 1}, {shape(3, 7), 0},
+                {shape(2, 5, 3, 4), 1}, {shape(4, 1, 5), 1}, {shape(1, 2, 256, 5, 7), 2}, {shape(3, 17, 33), 1},
+                {shape(1, 2, 256, 300), 2}, {shape(7, 3, 11), 0}, {shape(2, 320, 45), 1}, {shape(1, 3, 256, 1, 1), 2},
+                {shape(2, 321, 33), 1}, {shape(3, 1000, 7), 1}, {shape(2, 4, 256, 17, 17), 2}};
+        Random r = new Random(2);
+        for (Object[] c : cases) {
+            Shape s = (Shape) c[0];
+            check(cuda, "awkward", s, (int) c[1], uniform(r, s.numel(), -8, 8), r);
+        }
+    }
+
+    /** Logits of ±80 (exp overflows without the max shift) and non-finite logits: the CPU's NaN and ±∞ results. */
+    @Test void extremeAndNonFiniteLogits() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        Random r = new Random(3);
+        for (Object[] c : new Object[][] {{shape(4, 6, 40), 1}, {shape(40, 6), 1}, {shape(3, 300, 35), 1}, {shape(2, 400, 5), 1}}) {
+            Shape s = (Shape) c[0];
+            int axis = (int) c[1];
+            int[] v = frl.backend.Shapes.aroundAxis(s, axis);
+            float[] x = uniform(r, s.numel(), -80, 80);
+            check(cuda, "±80", s, axis, x.clone(), r);
+            // position 0: all −∞; position 1: one +∞; position 2: one NaN; position 3: −∞ at the target only
+            int inner = v[2], classes = v[1];
+            for (int k = 0; k < classes; k++) x[at(v, 0, k)] = Float.NEGATIVE_INFINITY;
+            x[at(v, 1, classes / 2)] = Float.POSITIVE_INFINITY;
+            x[at(v, 2, classes - 1)] = Float.NaN;
+            float[] t = new float[v[0] * inner], g = uniform(r, t.length, -1, 1);
+            for (int i = 0; i < t.length; i++) t[i] = r.nextInt(classes);
+            t[3] = 0;
+            x[at(v, 3, 0)] = Float.NEGATIVE_INFINITY;
+            check(cuda, "non-finite", s, axis, x, t, g);
+        }
+    }
+
+    /** Flat index of class k of position p in logits viewed as v = [outer, C, inner]. */
+    private static int at(int[] v, int p, int k) { return (p / v[2]) * v[1] * v[2] + k * v[2] + p % v[2]; }
+
+    /** A bad target raises the CPU's error naming the first bad position, on every path, forward and backward. */
+    @Test void invalidTargetsNameTheirPosition() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        try (Scope sc = Scope.open()) {
+            for (Shape s : new Shape[] {shape(2, 5, 3), shape(6, 5), shape(2, 400, 3)}) {
+                int classes = s.dim(1);
+                Tensor logits = cuda.fromHost(s, new float[Math.toIntExact(s.numel())]);
+                Shape ts = s.without(1);
+                for (float bad : new float[] {classes, -1, 1.5f, Float.NaN, 1e10f}) {
+                    float[] t = new float[Math.toIntExact(ts.numel())];
+                    t[4] = bad;
+                    t[5] = -7; // a second bad target after the first: the message names position 4
+                    Tensor targets = cuda.fromHost(ts, t);
+                    Tensor dloss = cuda.fromHost(ts, new float[t.length]);
+                    for (var op : new java.util.function.Supplier<?>[] {() -> cuda.crossEntropy(logits, targets, 1),
+                            () -> cuda.crossEntropyBackward(logits, targets, dloss, 1)}) {
+                        var e = assertThrows(IllegalArgumentException.class, op::get, s + " target " + bad);
+                        assertTrue(e.getMessage().contains("flat position 4 is") && e.getMessage().contains("[0, " + classes + ")"), e.getMessage());
+                    }
+                }
+                // the flag is per call: good targets afterwards run normally
+                Tensor ok = cuda.fromHost(ts, new float[Math.toIntExact(ts.numel())]);
+                float[] loss = floats(cuda.crossEntropy(logits, ok, 1));
+                for (float l : loss) assertTrue(Math.abs(l - Math.log(classes)) < 1e-5, s + ": loss " + l + " with equal logits");
+            }
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> cuda.crossEntropy(cuda.fromHost(shape(2, 5, 3), new float[30]), cuda.fromHost(shape(2, 5), new float[10]), 1));
+            assertTrue(e.getMessage().startsWith("crossEntropy: targets [2, 5]"), e.getMessage());
+        }
+    }
+
+    /** Effective bandwidth at the VAE size (printed; the floor only catches an uncoalesced kernel). */
+    @Test void vaeSizeRunsNearMemoryBandwidth() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        CudaContext ctx = ((CudaBackend) cuda).context();
+        Shape s = shape(64, 4, 256, 32, 32);
+        Random r = new Random(4);
+        Shape ts = s.without(2);
+        float[] t = new float[Math.toIntExact(ts.numel())];
+        for (int i = 0; i < t.length; i++) t[i] = r.nextInt(256);
+        try (Scope sc = Scope.open()) {
+            Tensor x = cuda.fromHost(s, uniform(r, s.numel(), -8, 8)), tc = cuda.fromHost(ts, t), g = cuda.fromHost(ts, uniform(r, t.length, -1, 1));
+            int reps = 20;
+            double bytes = 4.0 * s.numel();
+            for (int pass = 0; pass < 2; pass++) {
+                boolean backward = pass == 1;
+                for (int i = 0; i < 3; i++) { // warm-up (module load, allocator)
+                    try (Scope w = Scope.open()) { if (backward) cuda.crossEntropyBackward(x, tc, g, 2); else cuda.crossEntropy(x, tc, 2); }
+                }
+                ctx.synchronize();
+                long t0 = System.nanoTime();
+                for (int i = 0; i < reps; i++) {
+                    try (Scope w = Scope.open()) { if (backward) cuda.crossEntropyBackward(x, tc, g, 2); else cuda.crossEntropy(x, tc, 2); }
+                }
+                ctx.synchronize();
+                double sec = (System.nanoTime() - t0) / 1e9 / reps;
+                double moved = backward ? 2 * bytes : bytes; // logits read once (+ dlogits written once)
+                double gbs = moved / sec / 1e9;
+                System.out.printf("crossEntropy%s %s: %.1f µs per call, %.0f GB/s (includes the per-call target-flag read)%n",
+                        backward ? "Backward" : "", s, sec * 1e6, gbs);
+                assertTrue(gbs > 500, (backward ? "backward" : "forward") + " at only " + gbs + " GB/s");
+            }
+        }
+    }
+}
