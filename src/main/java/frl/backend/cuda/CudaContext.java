@@ -105,8 +105,46 @@ public final class CudaContext {
         });
     }
 
-    /** Waits for every queued op; raises the first asynchronous error, naming {@code what}. */
-    void sync(String what) { Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize after " + what); }
+    /**
+     * A kernel's input check whose verdict is read at the next synchronisation rather than right after the
+     * kernel, so validation never stalls the stream: the kernel writes the first bad flat position into
+     * {@code flag} (8 bytes, preset to −1); {@code raise} turns a position into the exception.
+     */
+    record DeferredCheck(DeviceStorage flag, java.util.function.LongConsumer raise) {}
+
+    private final java.util.List<DeferredCheck> pending = new java.util.ArrayList<>();
+
+    void defer(DeferredCheck check) {
+        synchronized (pending) { pending.add(check); }
+    }
+
+    /** Waits for every queued op; raises the first asynchronous error, naming {@code what}, then any failed deferred check. */
+    void sync(String what) {
+        Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize after " + what);
+        java.util.List<DeferredCheck> due;
+        synchronized (pending) {
+            if (pending.isEmpty()) return;
+            due = new java.util.ArrayList<>(pending);
+            pending.clear();
+        }
+        long[] first = new long[1];
+        RuntimeException failure = null;
+        for (DeferredCheck c : due) {
+            try (org.bytedeco.javacpp.LongPointer host = new org.bytedeco.javacpp.LongPointer(1)) {
+                Cuda.check(cudart.cudaMemcpy(host, new DevicePointer(c.flag().address()), 8, cudart.cudaMemcpyDeviceToHost), "cudaMemcpy(check flag)");
+                first[0] = host.get(0);
+            }
+            c.flag().close();
+            if (first[0] != -1 && failure == null) {
+                try {
+                    c.raise().accept(first[0]);
+                } catch (RuntimeException e) {
+                    failure = e;
+                }
+            }
+        }
+        if (failure != null) throw failure;
+    }
 
     /** Waits for every queued op. */
     public void synchronize() { sync("synchronize"); }

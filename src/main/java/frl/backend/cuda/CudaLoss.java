@@ -5,9 +5,6 @@ import frl.tensor.Shape;
 import frl.tensor.Tensor;
 import org.bytedeco.cuda.global.cudart;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Softmax cross-entropy with class targets, fused (src/main/cuda/loss.cu; CPU twin {@code CpuLoss}). The
@@ -16,9 +13,9 @@ import java.lang.foreign.ValueLayout;
  * they fit, so the forward reads the logits once and the backward reads them once and writes dlogits once. For
  * inner = 1 (classes contiguous) one block takes one row.
  * <p>
- * Targets are checked on the device: a bad one gets a NaN loss, and its position is recorded; after the
- * kernel the host reads that 8-byte flag (a stream synchronisation) and throws the CPU's
- * IllegalArgumentException for the first bad position, from {@link Shapes#classIndex}.
+ * Targets are checked on the device: a bad one gets a NaN loss, and its position is recorded in an 8-byte
+ * flag that the context reads at its next synchronisation (no stall here); it then throws an
+ * IllegalArgumentException naming the op, the first bad flat position and the class count.
  */
 final class CudaLoss {
     /** Threads of a tile block: 32 positions × 8 class rows; of a row block: 256. */
@@ -57,46 +54,25 @@ final class CudaLoss {
         int classes = view[1];
         if (positions == 0) return;
         CudaContext ctx = CudaContext.get();
-        try (DeviceStorage bad = new DeviceStorage(ctx, 8)) {
-            Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(bad.address()), 0xFF, 8, ctx.stream()), "cudaMemsetAsync(crossEntropy flag)");
-            Long flag = bad.address();
-            if (inner == 1) {
-                int grid = (int) Math.min(positions, MAX_BLOCKS);
-                if (dloss == null) ROWS_FORWARD.launch(grid, 1, 1, ROW_THREADS, 1, 1, 0, x, targets, out, flag, positions, classes);
-                else ROWS_BACKWARD.launch(grid, 1, 1, ROW_THREADS, 1, 1, 0, x, targets, dloss, out, flag, positions, classes);
-            } else {
-                int grid = (int) Math.min((positions + LANES - 1) / LANES, MAX_BLOCKS);
-                boolean cached = classes <= MAX_CACHED_CLASSES;
-                int shared = cached ? classes * LANES * Float.BYTES : 0;
-                if (dloss == null)
-                    TILE_FORWARD.launch(grid, 1, 1, LANES, ROWS, 1, shared, x, targets, out, flag, positions, classes, inner, cached ? 1 : 0);
-                else
-                    TILE_BACKWARD.launch(grid, 1, 1, LANES, ROWS, 1, shared, x, targets, dloss, out, flag, positions, classes, inner, cached ? 1 : 0);
-            }
-            long first = readLong(bad);
-            if (first != -1L) {
-                float v = readFloat(targets, first);
-                Shapes.classIndex(v, classes, first); // throws: the CPU's message for the first bad position
-                throw new IllegalStateException("crossEntropy: the device flagged target " + v + " at flat position " + first
-                        + " but it is a valid class of " + classes);
-            }
-        }
-    }
-
-    /** The flag's 8 bytes, after the stream has run up to here. */
-    private static long readLong(DeviceStorage s) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment m = a.allocate(8, 8);
-            s.copyToHost(0, m, 8);
-            return m.get(ValueLayout.JAVA_LONG, 0);
-        }
-    }
-
-    private static float readFloat(Tensor t, long index) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment m = a.allocate(4, 4);
-            t.storage().copyToHost(index * 4, m, 4);
-            return m.get(ValueLayout.JAVA_FLOAT, 0);
+        DeviceStorage bad = new DeviceStorage(ctx, 8);
+        Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(bad.address()), 0xFF, 8, ctx.stream()), "cudaMemsetAsync(crossEntropy flag)");
+        ctx.defer(new CudaContext.DeferredCheck(bad, first -> {
+            throw new IllegalArgumentException((dloss == null ? "crossEntropy" : "crossEntropyBackward") + ": the target at flat position "
+                    + first + " is not a class index in [0, " + classes + ")");
+        }));
+        Long flag = bad.address();
+        if (inner == 1) {
+            int grid = (int) Math.min(positions, MAX_BLOCKS);
+            if (dloss == null) ROWS_FORWARD.launch(grid, 1, 1, ROW_THREADS, 1, 1, 0, x, targets, out, flag, positions, classes);
+            else ROWS_BACKWARD.launch(grid, 1, 1, ROW_THREADS, 1, 1, 0, x, targets, dloss, out, flag, positions, classes);
+        } else {
+            int grid = (int) Math.min((positions + LANES - 1) / LANES, MAX_BLOCKS);
+            boolean cached = classes <= MAX_CACHED_CLASSES;
+            int shared = cached ? classes * LANES * Float.BYTES : 0;
+            if (dloss == null)
+                TILE_FORWARD.launch(grid, 1, 1, LANES, ROWS, 1, shared, x, targets, out, flag, positions, classes, inner, cached ? 1 : 0);
+            else
+                TILE_BACKWARD.launch(grid, 1, 1, LANES, ROWS, 1, shared, x, targets, dloss, out, flag, positions, classes, inner, cached ? 1 : 0);
         }
     }
 

@@ -94,7 +94,10 @@ class CudaLossTest {
     /** Flat index of class k of position p in logits viewed as v = [outer, C, inner]. */
     private static int at(int[] v, int p, int k) { return (p / v[2]) * v[1] * v[2] + k * v[2] + p % v[2]; }
 
-    /** A bad target raises the CPU's error naming the first bad position, on every path, forward and backward. */
+    /**
+     * A bad target raises an error naming the first bad position, on every path, forward and backward: at the
+     * next synchronisation, since the device's verdict is read then.
+     */
     @Test void invalidTargetsNameTheirPosition() {
         Backend cuda = GpuTests.cudaOrSkip();
         try (Scope sc = Scope.open()) {
@@ -108,9 +111,9 @@ class CudaLossTest {
                     t[5] = -7; // a second bad target after the first: the message names position 4
                     Tensor targets = cuda.fromHost(ts, t);
                     Tensor dloss = cuda.fromHost(ts, new float[t.length]);
-                    for (var op : new java.util.function.Supplier<?>[] {() -> cuda.crossEntropy(logits, targets, 1),
-                            () -> cuda.crossEntropyBackward(logits, targets, dloss, 1)}) {
-                        var e = assertThrows(IllegalArgumentException.class, op::get, s + " target " + bad);
+                    for (Runnable op : new Runnable[] {() -> cuda.crossEntropy(logits, targets, 1).toFloats(),
+                            () -> { cuda.crossEntropyBackward(logits, targets, dloss, 1); cuda.synchronize(); }}) {
+                        var e = assertThrows(IllegalArgumentException.class, op::run, s + " target " + bad);
                         assertTrue(e.getMessage().contains("flat position 4 is") && e.getMessage().contains("[0, " + classes + ")"), e.getMessage());
                     }
                 }
