@@ -40,20 +40,24 @@ __device__ inline float block_max_nan(float v) {
 // x seen through two index spaces: `kept` over the output's positions (row-major, as the output is laid out)
 // and `summed` over the R positions that add into each; an element's offset is the sum of both offsets.
 
-// One block per output element (grid-stride over outputs): the block's threads stride over the summed
-// positions. Used when the innermost axis of x is summed, so consecutive threads read consecutive floats.
-extern "C" __global__ void sum_to_blocks(const float* x, float* out, int outN, int R, FrlInts kept, FrlInts summed) {
-    for (int o = blockIdx.x; o < outN; o += gridDim.x) {
+// Block u = s * outN + o adds summed positions [s * chunk, min(R, (s + 1) * chunk)) of output o into
+// partial[u], its threads striding over them (grid-stride over u). Used when the innermost axis of x is
+// summed, so consecutive threads read consecutive floats; S > 1 splits long sums over more blocks.
+extern "C" __global__ void sum_to_blocks(const float* x, double* partial, int outN, int R, int chunk, int S,
+                                         FrlInts kept, FrlInts summed) {
+    for (long long u = blockIdx.x; u < (long long)outN * S; u += gridDim.x) {
+        int o = (int)(u % outN), s = (int)(u / outN);
         long long base = frl_offset<0>(kept, (unsigned int)o);
+        int from = s * chunk, to = (int)min((long long)R, (long long)from + chunk);
         double acc = 0.0;
-        for (int r = threadIdx.x; r < R; r += blockDim.x) acc += x[base + frl_offset<0>(summed, (unsigned int)r)];
+        for (int r = from + threadIdx.x; r < to; r += blockDim.x) acc += x[base + frl_offset<0>(summed, (unsigned int)r)];
         acc = block_sum_d(acc);
-        if (threadIdx.x == 0) out[o] = (float)acc;
+        if (threadIdx.x == 0) partial[u] = acc;
     }
 }
 
 // Thread t = s * outN + o adds summed positions [s * chunk, min(R, (s + 1) * chunk)) of output o into
-// partial[t]. Used when the innermost axis of x is kept: consecutive threads read consecutive floats.
+// partial[t], in order. Used when the innermost axis of x is kept: consecutive threads read consecutive floats.
 extern "C" __global__ void sum_to_partials(const float* x, double* partial, int outN, int R, int chunk, int S,
                                            FrlInts kept, FrlInts summed) {
     FRL_FOR(t, (long long)outN * S) {

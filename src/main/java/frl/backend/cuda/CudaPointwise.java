@@ -84,13 +84,17 @@ final class CudaPointwise {
     private static void binaryInto(BinaryOp op, Tensor a, Tensor b, Tensor out) {
         long n = out.numel();
         if (n == 0) return;
-        String name = "binary " + op + " " + a.shape() + " and " + b.shape();
-        IndexSpace s = IndexSpace.of(out.shape(), a.shape(), b.shape());
         int c = code(op);
-        if (s.dense(0) && s.dense(1)) {
+        if (a.shape().equals(b.shape())) {
             BINARY_SAME.launchN(n, a, b, out, n, c);
             return;
         }
+        IndexSpace s = IndexSpace.of(out.shape(), a.shape(), b.shape());
+        if (s.dense(0) && s.dense(1)) {   // the same layout, e.g. [1, 3] and [3]
+            BINARY_SAME.launchN(n, a, b, out, n, c);
+            return;
+        }
+        String name = "binary " + op + " " + a.shape() + " and " + b.shape();
         IndexSpace.toInt(name, n);
         long[] bAxis = s.dense(0) ? s.singleAxis(1) : null, aAxis = s.dense(1) ? s.singleAxis(0) : null;
         if (bAxis != null) BINARY_AXIS.launchN(n, a, b, out, n, (int) bAxis[0], (int) bAxis[1], 1, c);

@@ -13,17 +13,19 @@ import java.util.Arrays;
  */
 final class CudaReduce {
     private static final String FAMILY = "reduce";
-    private static final Kernel SUM_TO_BLOCKS = new Kernel(FAMILY, "sum_to_blocks", "ppiiaa");
+    private static final Kernel SUM_TO_BLOCKS = new Kernel(FAMILY, "sum_to_blocks", "ppiiiiaa");
     private static final Kernel SUM_TO_PARTIALS = new Kernel(FAMILY, "sum_to_partials", "ppiiiiaa");
     private static final Kernel SUM_PARTIALS = new Kernel(FAMILY, "sum_partials", "ppii");
     private static final Kernel BROADCAST_TO = new Kernel(FAMILY, "broadcast_to", "ppla");
     private static final Kernel LSE_BLOCKS = new Kernel(FAMILY, "lse_blocks", "ppiii");
     private static final Kernel LSE_THREADS = new Kernel(FAMILY, "lse_threads", "ppiii");
-    /** Blocks of the block-per-output kernels (they loop grid-stride over the rest). */
+    /** Most blocks of the block-per-item kernels (they loop grid-stride over the rest). */
     private static final int MAX_GRID = 65535;
     /** Threads the partial sums aim for: enough to fill the GPU when the output is small. */
     private static final int PARTIAL_THREADS = 1 << 16;
-    /** A summed innermost run at least this long gets a block per output (a warp reads it in one go). */
+    /** Blocks the block sums aim for, each adding at least BLOCK_CHUNK floats (16 per thread). */
+    private static final int BLOCK_TARGET = 1024, BLOCK_CHUNK = 4096;
+    /** A summed innermost run at least this long is added by blocks (a warp reads 32 floats in one go). */
     private static final int WARP = 32;
     /** logSumExp takes a thread per position from this many positions (with short or strided class axes). */
     private static final int THREAD_POSITIONS = 4096;
@@ -32,9 +34,11 @@ final class CudaReduce {
 
     /**
      * How sumTo runs: x's merged axes split into kept ones (the output's, in its order) and summed ones, as
-     * FrlInts with x's strides. {@code blocks}: x's innermost axis is summed in runs of at least a warp, so a
-     * block per output strides over its summed positions; otherwise threads over (chunk of summed positions,
-     * output) write double partials that a second kernel adds in chunk order.
+     * FrlInts with x's strides. The summed positions of each output are split into {@code chunks} chunks; each
+     * (chunk, output) pair writes a double partial, and a second kernel adds the partials in chunk order.
+     * {@code blocks}: x's innermost axis is summed in runs of at least a warp, so a block takes each pair, its
+     * threads striding along the run; otherwise a thread takes each pair (consecutive outputs are then
+     * consecutive floats).
      */
     record SumPlan(int outN, int rows, int[] kept, int[] summed, boolean blocks, int chunk, int chunks) {}
 
@@ -64,7 +68,8 @@ final class CudaReduce {
         int[] summed = IndexSpace.pack(op, Arrays.copyOf(sumDims, ns), Arrays.copyOf(sumStrides, ns));
         int rows = (int) (x.numel() / outN);
         boolean blocks = t[r - 1] == 0 && s.dims[r - 1] >= WARP;
-        int chunks = (int) Math.max(1, Math.min(rows, ceilDiv(PARTIAL_THREADS, outN)));
+        int chunks = (int) Math.max(1, blocks ? Math.min(ceilDiv(BLOCK_TARGET, outN), ceilDiv(rows, BLOCK_CHUNK))
+                : Math.min(rows, ceilDiv(PARTIAL_THREADS, outN)));
         int chunk = (int) ceilDiv(rows, chunks);
         return new SumPlan(outN, rows, kept, summed, blocks, chunk, (int) ceilDiv(rows, chunk));
     }
@@ -79,14 +84,12 @@ final class CudaReduce {
             return out;
         }
         SumPlan p = sumPlan("sumTo " + x.shape() + " → " + shape, x.shape(), shape);
-        if (p.blocks()) {
-            SUM_TO_BLOCKS.launch(Math.min(p.outN(), MAX_GRID), 1, 1, Kernel.BLOCK, 1, 1, 0, x, out, p.outN(), p.rows(), p.kept(), p.summed());
-            return out;
-        }
         long partials = (long) p.chunks() * p.outN();
         try (DeviceStorage partial = new DeviceStorage(CudaContext.get(), partials * Double.BYTES)) {
             // Freed into the cache once queued: only work queued later on the same stream can reuse it.
-            SUM_TO_PARTIALS.launchN(partials, x, partial.address(), p.outN(), p.rows(), p.chunk(), p.chunks(), p.kept(), p.summed());
+            Object[] args = {x, partial.address(), p.outN(), p.rows(), p.chunk(), p.chunks(), p.kept(), p.summed()};
+            if (p.blocks()) SUM_TO_BLOCKS.launch((int) Math.min(partials, MAX_GRID), 1, 1, Kernel.BLOCK, 1, 1, 0, args);
+            else SUM_TO_PARTIALS.launchN(partials, args);
             SUM_PARTIALS.launchN(p.outN(), partial.address(), out, p.outN(), p.chunks());
         }
         return out;
@@ -100,6 +103,7 @@ final class CudaReduce {
         String op = "broadcastTo " + x.shape() + " → " + shape;
         Tensor out = CudaBackend.alloc(shape);
         long n = out.numel();
+        if (n == 0) return out;
         IndexSpace.toInt(op, n);
         BROADCAST_TO.launchN(n, x, out, n, IndexSpace.of(shape, x.shape()).pack(op));
         return out;
@@ -109,8 +113,7 @@ final class CudaReduce {
     static Tensor logSumExp(Tensor x, int axis) {
         int[] view = Shapes.aroundAxis(x.shape(), axis);
         Tensor out = CudaBackend.alloc(x.shape().with(axis, 1));
-        String op = "logSumExp " + x.shape() + " axis " + axis;
-        int positions = IndexSpace.toInt(op, out.numel()), classes = view[1], inner = view[2];
+        int positions = IndexSpace.toInt("logSumExp " + x.shape(), out.numel()), classes = view[1], inner = view[2];
         if (positions == 0) return out;
         if (classes == 0) {
             CudaPointwise.fill(out, Float.NEGATIVE_INFINITY);

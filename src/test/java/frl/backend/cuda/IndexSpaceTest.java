@@ -91,7 +91,7 @@ class IndexSpaceTest {
                 {sh(2, 3, 4, 5), sh(3, 1, 5)}, {sh(2, 3, 4, 5), sh(1, 3, 1, 1)}, {sh(2, 3, 4, 5), sh(1)}, {sh(2, 3, 4, 5), sh(5)},
                 {sh(2, 3, 4, 5), sh(2, 1, 4, 1)}, {sh(33, 17), sh(33, 1)}, {sh(33, 17), sh()}, {sh(1, 3, 17, 33), sh(3, 1, 1)},
                 {sh(3, 4, 5), sh(4, 1)}, {sh(17), sh(1)}, {sh(8, 4, 32, 32), sh(1, 4, 1, 1)}, {sh(64, 10), sh(10)},
-                {sh(5, 40), sh(5, 1)}, {sh(3, 70000), sh(1, 70000)}, {sh(2, 1, 3, 1, 2, 1, 3, 1, 2), sh(1, 1, 3, 1, 1, 1, 3, 1, 1)}};
+                {sh(5, 40), sh(5, 1)}, {sh(3, 70000), sh(1, 70000)}, {sh(50000), sh(1)}, {sh(3, 9000, 2), sh(3, 1, 2)}, {sh(2, 1, 3, 1, 2, 1, 3, 1, 2), sh(1, 1, 3, 1, 1, 1, 3, 1, 1)}};
         for (Shape[] c : cases) {
             Shape x = c[0], target = c[1];
             CudaReduce.SumPlan p = CudaReduce.sumPlan("test", x, target);
@@ -108,7 +108,10 @@ class IndexSpaceTest {
             }
             for (int e = 0; e < hits.length; e++) assertEquals(1, hits[e], x + " → " + target + ": element " + e + " added " + hits[e] + " times");
         }
-        assertTrue(CudaReduce.sumPlan("test", sh(64, 4, 32, 32), sh(1, 4, 1, 1)).blocks(), "channel sums: a block per channel");
+        CudaReduce.SumPlan channels = CudaReduce.sumPlan("test", sh(64, 4, 32, 32), sh(1, 4, 1, 1));
+        assertTrue(channels.blocks() && channels.chunks() == 16, "channel sums: 16 blocks of 4096 per channel (" + channels.chunks() + ")");
+        CudaReduce.SumPlan all = CudaReduce.sumPlan("test", sh(1000000), sh());
+        assertTrue(all.blocks() && all.chunks() == 245, "a long full sum: split over 245 blocks (" + all.chunks() + ")");
         assertFalse(CudaReduce.sumPlan("test", sh(64, 10), sh(10)).blocks(), "bias of a linear layer: partial sums over rows");
         CudaReduce.SumPlan wide = CudaReduce.sumPlan("test", sh(3, 70000), sh(1, 70000));
         assertEquals(1, wide.chunks(), "many outputs: one chunk");
