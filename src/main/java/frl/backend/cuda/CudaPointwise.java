@@ -1,17 +1,137 @@
 package frl.backend.cuda;
 
-import frl.backend.*;
-import frl.tensor.*;
+import frl.backend.BinaryOp;
+import frl.backend.Shapes;
+import frl.backend.UnaryOp;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import org.bytedeco.cuda.global.cudart;
 
-/** PLACEHOLDER: replaced by the real implementation. */
+/**
+ * Elementwise ops (src/main/cuda/pointwise.cu; CPU twin: CpuPointwise). Binary ops pick one of three kernels:
+ * same layout (one flat loop), one dense operand against a value per index of a single axis (a per-channel
+ * vector, a scalar, a row: no index decomposition beyond one division), or any NumPy broadcast (strides over
+ * the merged axes of {@link IndexSpace}).
+ */
 final class CudaPointwise {
+    private static final String FAMILY = "pointwise";
+    private static final Kernel FILL = new Kernel(FAMILY, "fill", "plf");
+    private static final Kernel UNARY = new Kernel(FAMILY, "unary", "pplidd");
+    private static final Kernel UNARY_BACKWARD = new Kernel(FAMILY, "unary_backward", "pppplidd");
+    private static final Kernel BINARY_SAME = new Kernel(FAMILY, "binary_same", "pppli");
+    private static final Kernel BINARY_AXIS = new Kernel(FAMILY, "binary_axis", "pppliiii");
+    private static final Kernel BINARY_STRIDED = new Kernel(FAMILY, "binary_strided", "ppplai");
+    private static final Kernel AFFINE = new Kernel(FAMILY, "affine", "pplff");
+    private static final Kernel AXPY = new Kernel(FAMILY, "axpy", "pplf");
+
     private CudaPointwise() {}
-    static void fill(Tensor t, float v) { throw new UnsupportedOperationException("CudaPointwise: not written yet"); }
-    static void copy(Tensor src, Tensor dst) { throw new UnsupportedOperationException("CudaPointwise: not written yet"); }
-    static Tensor unary(UnaryOp op, Tensor x, double a, double b) { throw new UnsupportedOperationException("CudaPointwise: not written yet"); }
-    static Tensor unaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, double a, double b) { throw new UnsupportedOperationException("CudaPointwise: not written yet"); }
-    static Tensor binary(BinaryOp op, Tensor a, Tensor b) { throw new UnsupportedOperationException("CudaPointwise: not written yet"); }
-    static Tensor binaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor out, Tensor dy, boolean wrtA) { throw new UnsupportedOperationException("CudaPointwise: not written yet"); }
-    static Tensor affine(Tensor x, float alpha, float beta) { throw new UnsupportedOperationException("CudaPointwise: not written yet"); }
-    static void axpy(float alpha, Tensor x, Tensor y) { throw new UnsupportedOperationException("CudaPointwise: not written yet"); }
+
+    static void fill(Tensor t, float v) {
+        long n = t.numel();
+        if (n > 0) FILL.launchN(n, t, n, v);
+    }
+
+    /** dst = src, same number of elements: a device-to-device copy queued on the stream. */
+    static void copy(Tensor src, Tensor dst) {
+        long bytes = src.numel() * 4, from = src.storage().address(), to = dst.storage().address();
+        if (bytes == 0 || from == to) return;
+        Cuda.check(cudart.cudaMemcpyAsync(new DevicePointer(to), new DevicePointer(from), bytes, cudart.cudaMemcpyDeviceToDevice,
+                CudaContext.get().stream()), "cudaMemcpyAsync(device to device, " + bytes + " bytes)");
+    }
+
+    /** A fresh copy of x (for ops that have nothing to compute). */
+    static Tensor copyOf(Tensor x, Shape shape) {
+        Tensor out = CudaBackend.alloc(shape);
+        copy(x, out);
+        return out;
+    }
+
+    /** The op codes of pointwise.cu. */
+    private static int code(UnaryOp op) {
+        return switch (op) {
+            case RELU -> 0; case ELU -> 1; case SIGMOID -> 2; case TANH -> 3; case EXP -> 4; case LOG -> 5;
+            case SOFTPLUS -> 6; case SQUARE -> 7; case SQRT -> 8; case NEG -> 9; case CLAMP -> 10;
+        };
+    }
+
+    private static int code(BinaryOp op) {
+        return switch (op) { case ADD -> 0; case SUB -> 1; case MUL -> 2; case DIV -> 3; };
+    }
+
+    static Tensor unary(UnaryOp op, Tensor x, double a, double b) {
+        Tensor y = CudaBackend.alloc(x.shape());
+        long n = x.numel();
+        if (n > 0) UNARY.launchN(n, x, y, n, code(op), a, b);
+        return y;
+    }
+
+    static Tensor unaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, double a, double b) {
+        Shapes.requireSameShape("unaryBackward " + op + " (x vs dy)", x, dy);
+        Shapes.requireSameShape("unaryBackward " + op + " (y vs dy)", y, dy);
+        Tensor dx = CudaBackend.alloc(x.shape());
+        long n = x.numel();
+        if (n > 0) UNARY_BACKWARD.launchN(n, x, y, dy, dx, n, code(op), a, b);
+        return dx;
+    }
+
+    static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
+        Tensor out = CudaBackend.alloc(Shape.broadcast(a.shape(), b.shape()));
+        binaryInto(op, a, b, out);
+        return out;
+    }
+
+    /** out = a op b, out having the broadcast shape; out may be a itself when a has that shape. */
+    private static void binaryInto(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        long n = out.numel();
+        if (n == 0) return;
+        int c = code(op);
+        if (a.shape().equals(b.shape())) {
+            BINARY_SAME.launchN(n, a, b, out, n, c);
+            return;
+        }
+        IndexSpace s = IndexSpace.of(out.shape(), a.shape(), b.shape());
+        if (s.dense(0) && s.dense(1)) {   // the same layout, e.g. [1, 3] and [3]
+            BINARY_SAME.launchN(n, a, b, out, n, c);
+            return;
+        }
+        String name = "binary " + op + " " + a.shape() + " and " + b.shape();
+        IndexSpace.toInt(name, n);
+        long[] bAxis = s.dense(0) ? s.singleAxis(1) : null, aAxis = s.dense(1) ? s.singleAxis(0) : null;
+        if (bAxis != null) BINARY_AXIS.launchN(n, a, b, out, n, (int) bAxis[0], (int) bAxis[1], 1, c);
+        else if (aAxis != null) BINARY_AXIS.launchN(n, b, a, out, n, (int) aAxis[0], (int) aAxis[1], 0, c);
+        else BINARY_STRIDED.launchN(n, a, b, out, n, s.pack(name), c);
+    }
+
+    /** dy · ∂(a op b)/∂a or ∂b in the broadcast shape, composed from the forward kernels as on the CPU. */
+    static Tensor binaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor out, Tensor dy, boolean wrtA) {
+        Shape shape = Shape.broadcast(a.shape(), b.shape());
+        if (!out.shape().equals(shape) || !dy.shape().equals(shape))
+            throw new IllegalArgumentException("binaryBackward " + op + ": out " + out.shape() + " and dy " + dy.shape()
+                    + " must have the broadcast shape " + shape + " of " + a.shape() + " and " + b.shape());
+        return switch (op) {
+            case ADD -> affine(dy, 1, 0);
+            case SUB -> affine(dy, wrtA ? 1 : -1, 0);
+            case MUL -> binary(BinaryOp.MUL, dy, wrtA ? b : a);
+            case DIV -> {
+                if (wrtA) yield binary(BinaryOp.DIV, dy, b);
+                Tensor g = affine(dy, -1, 0);          // −dy · out / b
+                binaryInto(BinaryOp.MUL, g, out, g);
+                binaryInto(BinaryOp.DIV, g, b, g);
+                yield g;
+            }
+        };
+    }
+
+    static Tensor affine(Tensor x, float alpha, float beta) {
+        Tensor y = CudaBackend.alloc(x.shape());
+        long n = x.numel();
+        if (n > 0) AFFINE.launchN(n, x, y, n, alpha, beta);
+        return y;
+    }
+
+    static void axpy(float alpha, Tensor x, Tensor y) {
+        Shapes.requireSameShape("axpy", x, y);
+        long n = x.numel();
+        if (n > 0) AXPY.launchN(n, x, y, n, alpha);
+    }
 }

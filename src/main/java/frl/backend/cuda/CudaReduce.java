@@ -1,12 +1,128 @@
 package frl.backend.cuda;
 
-import frl.backend.*;
-import frl.tensor.*;
+import frl.backend.Shapes;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
 
-/** PLACEHOLDER: replaced by the real implementation. */
+import java.util.Arrays;
+
+/**
+ * Sums down to a broadcast source shape, broadcasts up to a shape, and log-sum-exp over one axis
+ * (src/main/cuda/reduce.cu; CPU twin: CpuReduce). Sums accumulate in double like the CPU's, in a fixed order
+ * (no atomics), so every result is deterministic.
+ */
 final class CudaReduce {
+    private static final String FAMILY = "reduce";
+    private static final Kernel SUM_TO_BLOCKS = new Kernel(FAMILY, "sum_to_blocks", "ppiiiiaa");
+    private static final Kernel SUM_TO_PARTIALS = new Kernel(FAMILY, "sum_to_partials", "ppiiiiaa");
+    private static final Kernel SUM_PARTIALS = new Kernel(FAMILY, "sum_partials", "ppii");
+    private static final Kernel BROADCAST_TO = new Kernel(FAMILY, "broadcast_to", "ppla");
+    private static final Kernel LSE_BLOCKS = new Kernel(FAMILY, "lse_blocks", "ppiii");
+    private static final Kernel LSE_THREADS = new Kernel(FAMILY, "lse_threads", "ppiii");
+    /** Most blocks of the block-per-item kernels (they loop grid-stride over the rest). */
+    private static final int MAX_GRID = 65535;
+    /** Threads the partial sums aim for: enough to fill the GPU when the output is small. */
+    private static final int PARTIAL_THREADS = 1 << 16;
+    /** Blocks the block sums aim for, each adding at least BLOCK_CHUNK floats (16 per thread). */
+    private static final int BLOCK_TARGET = 1024, BLOCK_CHUNK = 4096;
+    /** A summed innermost run at least this long is added by blocks (a warp reads 32 floats in one go). */
+    private static final int WARP = 32;
+    /** logSumExp takes a thread per position from this many positions (with short or strided class axes). */
+    private static final int THREAD_POSITIONS = 4096;
+
     private CudaReduce() {}
-    static Tensor sumTo(Tensor x, Shape shape) { throw new UnsupportedOperationException("CudaReduce: not written yet"); }
-    static Tensor broadcastTo(Tensor x, Shape shape) { throw new UnsupportedOperationException("CudaReduce: not written yet"); }
-    static Tensor logSumExp(Tensor x, int axis) { throw new UnsupportedOperationException("CudaReduce: not written yet"); }
+
+    /**
+     * How sumTo runs: x's merged axes split into kept ones (the output's, in its order) and summed ones, as
+     * FrlInts with x's strides. The summed positions of each output are split into {@code chunks} chunks; each
+     * (chunk, output) pair writes a double partial, and a second kernel adds the partials in chunk order.
+     * {@code blocks}: x's innermost axis is summed in runs of at least a warp, so a block takes each pair, its
+     * threads striding along the run; otherwise a thread takes each pair (consecutive outputs are then
+     * consecutive floats).
+     */
+    record SumPlan(int outN, int rows, int[] kept, int[] summed, boolean blocks, int chunk, int chunks) {}
+
+    /** The plan for x of shape {@code x} summed to {@code target}: both non-empty, of different sizes. */
+    static SumPlan sumPlan(String op, Shape x, Shape target) {
+        int outN = IndexSpace.toInt(op, target.numel());
+        IndexSpace.toInt(op, x.numel());
+        IndexSpace s = IndexSpace.of(x, target);
+        long[] xStrides = s.denseStrides(), t = s.strides[0];
+        int r = s.rank(), nk = 0, ns = 0;
+        int[] keptDims = new int[r], sumDims = new int[r];
+        long[] keptStrides = new long[r], keptTarget = new long[r], sumStrides = new long[r];
+        for (int k = 0; k < r; k++) {
+            if (t[k] != 0) {
+                keptDims[nk] = s.dims[k];
+                keptTarget[nk] = t[k];
+                keptStrides[nk++] = xStrides[k];
+            } else {
+                sumDims[ns] = s.dims[k];
+                sumStrides[ns++] = xStrides[k];
+            }
+        }
+        keptDims = Arrays.copyOf(keptDims, nk);
+        if (!Arrays.equals(Arrays.copyOf(keptTarget, nk), IndexSpace.denseStrides(keptDims)))
+            throw new IllegalStateException(op + ": kept axes " + Arrays.toString(keptDims) + " are not laid out as the output");
+        int[] kept = IndexSpace.pack(op, keptDims, Arrays.copyOf(keptStrides, nk));
+        int[] summed = IndexSpace.pack(op, Arrays.copyOf(sumDims, ns), Arrays.copyOf(sumStrides, ns));
+        int rows = (int) (x.numel() / outN);
+        boolean blocks = t[r - 1] == 0 && s.dims[r - 1] >= WARP;
+        int chunks = (int) Math.max(1, blocks ? Math.min(ceilDiv(BLOCK_TARGET, outN), ceilDiv(rows, BLOCK_CHUNK))
+                : Math.min(rows, ceilDiv(PARTIAL_THREADS, outN)));
+        int chunk = (int) ceilDiv(rows, chunks);
+        return new SumPlan(outN, rows, kept, summed, blocks, chunk, (int) ceilDiv(rows, chunk));
+    }
+
+    static Tensor sumTo(Tensor x, Shape shape) {
+        Shapes.requireBroadcastable("sumTo", shape, x.shape());
+        if (shape.numel() == x.numel()) return CudaPointwise.copyOf(x, shape);   // nothing to sum
+        Tensor out = CudaBackend.alloc(shape);
+        if (out.numel() == 0) return out;
+        if (x.numel() == 0) {
+            CudaPointwise.fill(out, 0);
+            return out;
+        }
+        SumPlan p = sumPlan("sumTo " + x.shape() + " → " + shape, x.shape(), shape);
+        long partials = (long) p.chunks() * p.outN();
+        try (DeviceStorage partial = new DeviceStorage(CudaContext.get(), partials * Double.BYTES)) {
+            // Freed into the cache once queued: only work queued later on the same stream can reuse it.
+            Object[] args = {x, partial.address(), p.outN(), p.rows(), p.chunk(), p.chunks(), p.kept(), p.summed()};
+            if (p.blocks()) SUM_TO_BLOCKS.launch((int) Math.min(partials, MAX_GRID), 1, 1, Kernel.BLOCK, 1, 1, 0, args);
+            else SUM_TO_PARTIALS.launchN(partials, args);
+            SUM_PARTIALS.launchN(p.outN(), partial.address(), out, p.outN(), p.chunks());
+        }
+        return out;
+    }
+
+    private static long ceilDiv(long a, long b) { return (a + b - 1) / b; }
+
+    static Tensor broadcastTo(Tensor x, Shape shape) {
+        Shapes.requireBroadcastable("broadcastTo", x.shape(), shape);
+        if (x.numel() == shape.numel()) return CudaPointwise.copyOf(x, shape);   // only size-1 axes added
+        String op = "broadcastTo " + x.shape() + " → " + shape;
+        Tensor out = CudaBackend.alloc(shape);
+        long n = out.numel();
+        if (n == 0) return out;
+        IndexSpace.toInt(op, n);
+        BROADCAST_TO.launchN(n, x, out, n, IndexSpace.of(shape, x.shape()).pack(op));
+        return out;
+    }
+
+    /** Max-shifted; a position whose inputs are all −∞ gives −∞, one with a +∞ input gives +∞ (as the CPU's). */
+    static Tensor logSumExp(Tensor x, int axis) {
+        int[] view = Shapes.aroundAxis(x.shape(), axis);
+        Tensor out = CudaBackend.alloc(x.shape().with(axis, 1));
+        int positions = IndexSpace.toInt("logSumExp " + x.shape(), out.numel()), classes = view[1], inner = view[2];
+        if (positions == 0) return out;
+        if (classes == 0) {
+            CudaPointwise.fill(out, Float.NEGATIVE_INFINITY);
+            return out;
+        }
+        if (positions >= THREAD_POSITIONS && (inner > 1 || classes <= WARP))
+            LSE_THREADS.launchN(positions, x, out, positions, classes, inner);
+        else
+            LSE_BLOCKS.launch(Math.min(positions, MAX_GRID), 1, 1, Kernel.BLOCK, 1, 1, 0, x, out, positions, classes, inner);
+        return out;
+    }
 }

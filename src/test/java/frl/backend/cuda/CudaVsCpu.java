@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** Shared by the loss, norm, optimizer and random GPU tests: inputs on both backends, float comparisons. */
+/** Shared by the GPU tests of the op families: inputs on both backends, float comparisons against the CPU. */
 final class CudaVsCpu {
     static final Backend CPU = Backends.cpu();
 
@@ -55,6 +55,14 @@ final class CudaVsCpu {
     static double assertClose(String what, Tensor got, Tensor want, double tol) {
         assertEquals(want.shape(), got.shape(), what + ": shape");
         return assertClose(what, floats(got), floats(want), tol);
+    }
+
+    static double assertClose(String what, Tensor cuda, Tensor cpu) { return assertClose(what, cuda, cpu, 1e-7); }
+
+    /** Bit-for-bit equal floats (values that are only moved, or one IEEE operation on each). */
+    static void assertExact(String what, Tensor cuda, Tensor cpu) {
+        assertEquals(cpu.shape(), cuda.shape(), what + ": shape");
+        assertSameFloats(what, floats(cuda), floats(cpu));
     }
 
     static double assertClose(String what, float[] got, float[] want, double tol) {
