@@ -28,13 +28,30 @@ public final class HighPass {
         this.kernel = gaussianKernel(k);
     }
 
+    /** The same channel with other 1-D taps (odd count; applied as a correlation, like the Gaussian's). */
+    public HighPass(double[] taps) {
+        if (taps.length % 2 == 0) throw new IllegalArgumentException("HighPass: kernel size must be odd and positive, got " + taps.length);
+        this.k = taps.length;
+        this.kernel = taps.clone();
+    }
+
     public int kernelSize() { return k; }
 
+    /** The 1-D taps this filter uses. */
+    public double[] kernel() { return kernel.clone(); }
+
     /** OpenCV's getGaussianKernel(k, 0): the 1-D taps, summing to 1. */
-    public static double[] gaussianKernel(int k) {
+    public static double[] gaussianKernel(int k) { return gaussianKernel(k, 0); }
+
+    /**
+     * OpenCV's getGaussianKernel(k, sigma) in double: for sigma ≤ 0 the table (k ≤ 9) or the formula with
+     * σ = 0.3((k−1)/2 − 1) + 0.8; for sigma > 0 the formula with that σ.
+     */
+    public static double[] gaussianKernel(int k, double sigma) {
         if (k <= 0 || k % 2 == 0) throw new IllegalArgumentException("HighPass: kernel size must be odd and positive, got " + k);
-        if (k / 2 < TABLE.length) return TABLE[k / 2].clone();
-        double sigma = 0.3 * ((k - 1) / 2.0 - 1) + 0.8, sum = 0;
+        if (sigma <= 0 && k / 2 < TABLE.length) return TABLE[k / 2].clone();
+        if (sigma <= 0) sigma = 0.3 * ((k - 1) / 2.0 - 1) + 0.8;
+        double sum = 0;
         double[] t = new double[k];
         for (int i = 0; i < k; i++) {
             double x = i - (k - 1) / 2.0;
@@ -70,14 +87,18 @@ public final class HighPass {
 
     /** BT.601 gray of c = 1 or 3 planes. */
     static void gray(float[] src, int off, int c, int plane, double[] g) {
+        requireChannels(c);
         if (c == 1) {
             for (int p = 0; p < plane; p++) g[p] = src[off + p];
         } else if (c == 3) {
             for (int p = 0; p < plane; p++)
                 g[p] = 0.299 * src[off + p] + 0.587 * src[off + plane + p] + 0.114 * src[off + 2 * plane + p];
-        } else {
-            throw new IllegalArgumentException("HighPass: expected 1 (gray) or 3 (RGB) channels, got " + c);
         }
+    }
+
+    /** The channel counts x_H is defined for: 1 (gray) or 3 (RGB). */
+    public static void requireChannels(int c) {
+        if (c != 1 && c != 3) throw new IllegalArgumentException("HighPass: expected 1 (gray) or 3 (RGB) channels, got " + c);
     }
 
     /** The 8-bit target of an x_H value: floor(255·x_H), clamped to 0..255. */

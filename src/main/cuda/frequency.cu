@@ -1,0 +1,256 @@
+// FRL's high-frequency channel x_H = (g - blur(g) + 1) / 2 on the GPU. CPU twins: frl.freq.HighPass (direct,
+// separable, zero padding) and frl.freq.FrequencyFilter (DFT path). Java side: frl.backend.cuda.CudaFrequency.
+//
+// Direct path: the gray plane g, the horizontal pass and the vertical pass all run in double with the taps
+// and the summation order of HighPass.apply (j ascending from s = 0), each product and sum rounded on its own
+// (__dmul_rn/__dadd_rn: never fused into an FMA, like Java), so the float result is bit for bit HighPass's.
+// Zero padding is done with zero halos in shared memory: HighPass skips the taps that fall outside the image,
+// here they add tap * 0 = +0, which leaves every sum unchanged.
+//
+// Geometry (FrlInts g): v[0] N images, v[1] C (1 or 3), v[2] H, v[3] W, v[4] floats per output image,
+// v[5] offset of the x_H plane in an output image, v[6] 1 = also copy the C input planes to the start of
+// each output image (x_F = [x, x_H]), v[7] k (taps), then per kernel:
+//   direct (shared memory): v[8] HP pitch of gT (odd, >= H), v[9] WP pitch of ts (odd, >= W),
+//                           v[10] WR rows of gT, v[11] HR rows of ts
+//   fft:                    v[8] hp, v[9] wp (the zero-padded FFT size)
+// The shared-memory kernels take the taps by value (HfTaps), the global ones a device pointer.
+#include "frl_cuda.cuh"
+
+#define HF_P 4   // outputs per thread along the pass direction (a register window of HF_P + k - 1 values)
+
+// The taps of the shared-memory kernels (k <= 15) by value: Java passes their bits as an int[32] (kind 'a',
+// FrlInts' size); in the kernel's parameter space they are constant-bank operands, no registers.
+struct __align__(8) HfTaps { double v[16]; };
+static_assert(sizeof(HfTaps) == sizeof(FrlInts), "HfTaps must be passed as an FrlInts");
+
+__device__ __forceinline__ double hf_gray(const float* __restrict__ img, int C, int hw, int p) {
+    if (C == 1) return (double)img[p];
+    // Java: 0.299 * r + 0.587 * g + 0.114 * b, left to right, each step rounded
+    return __dadd_rn(__dadd_rn(__dmul_rn(0.299, (double)img[p]), __dmul_rn(0.587, (double)img[hw + p])),
+                     __dmul_rn(0.114, (double)img[2 * hw + p]));
+}
+
+// The same from three loaded channel values (C = 1: r is the gray value).
+__device__ __forceinline__ double hf_gray3(int C, float r, float g, float b) {
+    if (C == 1) return (double)r;
+    return __dadd_rn(__dadd_rn(__dmul_rn(0.299, (double)r), __dmul_rn(0.587, (double)g)), __dmul_rn(0.114, (double)b));
+}
+
+__device__ __forceinline__ float hf_out(double g, double s) {
+    // Java: (float) ((g - s + 1) / 2); halving is exact, so * 0.5 is the same value
+    return __double2float_rn(__dmul_rn(__dadd_rn(__dsub_rn(g, s), 1.0), 0.5));
+}
+
+// One block of FRL_BLOCK threads (a multiple of 32) per image. Shared memory (doubles):
+//   gT[WR][HP]: the gray plane transposed, gT[x + r][y] = g(y, x); rows x + r outside [r, W + r) are zero
+//   ts[HR][WP]: the horizontal pass, ts[y + r][x] = tmp(y, x); rows y + r outside [r, H + r) are zero
+// WR = ceil(W / P) * P + 2r and HR = ceil(H / P) * P + 2r, so every window read stays inside; the pitches
+// HP and WP are odd, so a warp reading a column of doubles hits 16 distinct bank pairs per half-warp.
+// Work items are strips of P outputs; warps take strips, lanes take the other coordinate (no division):
+// (1) load: strip = rows [P*ch, P*ch + P) of column x; lanes = consecutive x (coalesced 128-byte rows), the
+//     P loads of a strip issued before their first use; g into gT; zero the halo rows;
+// (2) horizontal pass: strip = columns [P*cw, P*cw + P) of row y; lanes = consecutive y (conflict-free
+//     reads of a gT row), a register window of P + k - 1 values;
+// (3) vertical pass: the strips of (1), lanes = consecutive x, a register window down a ts column; x_H is
+//     written coalesced along x. (Keeping g of the strip in registers from (1) would save the gT reads but
+//     spills at the 40 registers that 6 blocks per SM allow.)
+template <int K>
+__device__ __forceinline__ void hf_direct_body(const float* __restrict__ in, float* __restrict__ out,
+                                               const HfTaps& kk, const FrlInts& g) {
+    extern __shared__ double hf_smem[];
+    constexpr int R = K / 2, P = HF_P, WIN = P + K - 1;
+    const int C = g.v[1], H = g.v[2], W = g.v[3], outStride = g.v[4], outOff = g.v[5], copyIn = g.v[6];
+    const int HP = g.v[8], WP = g.v[9], WR = g.v[10], HR = g.v[11];
+    const int hw = H * W, tid = threadIdx.x, nt = blockDim.x, lane = tid & 31, warp = tid >> 5, warps = nt >> 5;
+    const int ncw = (W + P - 1) / P, nch = (H + P - 1) / P;
+    double* gT = hf_smem;
+    double* ts = hf_smem + (long long)WR * HP;
+    const long long n = blockIdx.x;
+    const float* img = in + n * C * (long long)hw;
+    float* oimg = out + n * (long long)outStride;
+
+    // (1) halos to zero, g into gT
+    {
+        const int lowG = R * HP, highG = (WR - W - R) * HP;  // rows [0, R) and [W + R, WR) of gT
+        for (int i = tid; i < lowG + highG; i += nt) gT[i < lowG ? i : (W + R) * HP + (i - lowG)] = 0.0;
+        const int lowT = R * WP, highT = (HR - H - R) * WP;  // rows [0, R) and [H + R, HR) of ts
+        for (int i = tid; i < lowT + highT; i += nt) ts[i < lowT ? i : (H + R) * WP + (i - lowT)] = 0.0;
+    }
+    for (int ch = warp; ch < nch; ch += warps)
+        for (int x = lane; x < W; x += 32) {
+            const int y0 = ch * P;
+            float v0[P], v1[P], v2[P];
+#pragma unroll
+            for (int u = 0; u < P; u++) {
+                const int p = (y0 + u) * W + x;
+                v0[u] = v1[u] = v2[u] = 0.f;
+                if (y0 + u < H) {
+                    v0[u] = img[p];
+                    if (C == 3) {
+                        v1[u] = img[hw + p];
+                        v2[u] = img[2 * hw + p];
+                    }
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < P; u++) {
+                const int y = y0 + u, p = y * W + x;
+                if (y < H) {
+                    const double gv = hf_gray3(C, v0[u], v1[u], v2[u]);
+                    gT[(x + R) * HP + y] = gv;
+                    if (copyIn) {
+                        oimg[p] = v0[u];
+                        if (C == 3) {
+                            oimg[hw + p] = v1[u];
+                            oimg[2 * hw + p] = v2[u];
+                        }
+                    }
+                }
+            }
+        }
+    __syncthreads();
+
+    // (2) horizontal: tmp(y, x) = sum_j kk[j] * g(y, x + j - R) = sum_j kk[j] * gT[x + j][y]
+    for (int cw = warp; cw < ncw; cw += warps)
+        for (int y = lane; y < H; y += 32) {
+            const int x0 = cw * P;
+            double w[WIN];
+#pragma unroll
+            for (int j = 0; j < WIN; j++) w[j] = gT[(x0 + j) * HP + y];
+#pragma unroll
+            for (int q = 0; q < P; q++) {
+                double s = 0.0;
+#pragma unroll
+                for (int j = 0; j < K; j++) s = __dadd_rn(s, __dmul_rn(kk.v[j], w[q + j]));
+                if (x0 + q < W) ts[(y + R) * WP + x0 + q] = s;
+            }
+        }
+    __syncthreads();
+
+    // (3) vertical: blur(y, x) = sum_j kk[j] * tmp(y + j - R, x) = sum_j kk[j] * ts[y + j][x]
+    for (int ch = warp; ch < nch; ch += warps)
+        for (int x = lane; x < W; x += 32) {
+            const int y0 = ch * P;
+            double w[WIN];
+#pragma unroll
+            for (int j = 0; j < WIN; j++) w[j] = ts[(y0 + j) * WP + x];
+#pragma unroll
+            for (int q = 0; q < P; q++) {
+                const int y = y0 + q;
+                if (y < H) {
+                    double s = 0.0;
+#pragma unroll
+                    for (int j = 0; j < K; j++) s = __dadd_rn(s, __dmul_rn(kk.v[j], w[q + j]));
+                    oimg[outOff + y * W + x] = hf_out(gT[(x + R) * HP + y], s);
+                }
+            }
+        }
+}
+
+// At most 40 registers for k <= 9: 6 blocks of 256 threads per SM (no spills on sm_80/sm_90).
+#define HF_DIRECT(K)                                                                                      \
+    extern "C" __global__ void __launch_bounds__(FRL_BLOCK, (K) <= 9 ? 6 : 4)                            \
+    hf_direct_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) {      \
+        hf_direct_body<K>(in, out, taps, g);                                                              \
+    }
+HF_DIRECT(1)
+HF_DIRECT(3)
+HF_DIRECT(5)
+HF_DIRECT(7)
+HF_DIRECT(9)
+HF_DIRECT(11)
+HF_DIRECT(13)
+HF_DIRECT(15)
+
+// Fallback for any k or plane size (the plane does not fit in shared memory, or k > 15): HighPass's loops
+// one output per thread, grid-stride, with a global double scratch tmp [N, H, W].
+extern "C" __global__ void hf_rows_global(const float* __restrict__ in, double* __restrict__ tmp,
+                                          const double* __restrict__ taps, FrlInts g) {
+    const int N = g.v[0], C = g.v[1], H = g.v[2], W = g.v[3], k = g.v[7], r = k / 2, hw = H * W;
+    FRL_FOR(i, (long long)N * hw) {
+        const long long n = i / hw;
+        const int p = (int)(i - n * hw), y = p / W, x = p - y * W;
+        const float* img = in + n * C * (long long)hw;
+        const int j0 = max(0, r - x), j1 = min(k, W + r - x);
+        double s = 0.0;
+        for (int j = j0; j < j1; j++) s = __dadd_rn(s, __dmul_rn(taps[j], hf_gray(img, C, hw, y * W + x + j - r)));
+        tmp[i] = s;
+    }
+}
+
+extern "C" __global__ void hf_cols_global(const float* __restrict__ in, const double* __restrict__ tmp,
+                                          float* __restrict__ out, const double* __restrict__ taps, FrlInts g) {
+    const int N = g.v[0], C = g.v[1], H = g.v[2], W = g.v[3], outStride = g.v[4], outOff = g.v[5],
+              copyIn = g.v[6], k = g.v[7], r = k / 2, hw = H * W;
+    FRL_FOR(i, (long long)N * hw) {
+        const long long n = i / hw;
+        const int p = (int)(i - n * hw), y = p / W, x = p - y * W;
+        const float* img = in + n * C * (long long)hw;
+        const double* t = tmp + n * (long long)hw;
+        float* oimg = out + n * (long long)outStride;
+        const int j0 = max(0, r - y), j1 = min(k, H + r - y);
+        double s = 0.0;
+        for (int j = j0; j < j1; j++) s = __dadd_rn(s, __dmul_rn(taps[j], t[(y + j - r) * W + x]));
+        oimg[outOff + p] = hf_out(hf_gray(img, C, hw, p), s);
+        if (copyIn)
+            for (int c = 0; c < C; c++) oimg[c * hw + p] = img[c * hw + p];
+    }
+}
+
+// FFT path. Grids are 2-D: x over the elements of one plane (int index, no 64-bit division), y over the
+// images (grid-stride, gridDim.y <= 65535).
+#define FFT_PLANE_LOOP(e, count)                                                          \
+    for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < (count); e += blockDim.x * gridDim.x) \
+        for (long long n = blockIdx.y; n < N; n += gridDim.y)
+
+// Step 1: the gray plane (float) at the top left of a zero hp x wp plane, buf [N, hp, wp].
+extern "C" __global__ void fft_pad(const float* __restrict__ in, float* __restrict__ buf, FrlInts g) {
+    const int N = g.v[0], C = g.v[1], H = g.v[2], W = g.v[3], hp = g.v[8], wp = g.v[9], hw = H * W;
+    FFT_PLANE_LOOP(e, hp * wp) {
+        const int y = e / wp, x = e - y * wp;
+        float v = 0.f;
+        if (y < H && x < W) v = (float)hf_gray(in + n * C * (long long)hw, C, hw, y * W + x);
+        buf[n * hp * (long long)wp + e] = v;
+    }
+}
+
+// Step 2 (between R2C and C2R): spec [N, hp, wp/2+1] complex times the real gain tf [hp, wp/2+1] (double,
+// already scaled by 1/(hp*wp)); per = hp*(wp/2+1).
+extern "C" __global__ void fft_multiply(float2* __restrict__ spec, const double* __restrict__ tf, int N, int per) {
+    for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < per; e += blockDim.x * gridDim.x) {
+        const double t = tf[e];
+        for (long long n = blockIdx.y; n < N; n += gridDim.y) {
+            float2 c = spec[n * per + e];
+            c.x = (float)((double)c.x * t);
+            c.y = (float)((double)c.y * t);
+            spec[n * per + e] = c;
+        }
+    }
+}
+
+// Step 3: x_H = (hp(g) + 1) / 2 from the top left H x W of each plane of buf [N, hp, wp]; with copyIn also
+// the image channels (x_F).
+extern "C" __global__ void fft_crop(const float* __restrict__ buf, const float* __restrict__ in, float* __restrict__ out, FrlInts g) {
+    const int N = g.v[0], C = g.v[1], H = g.v[2], W = g.v[3], outStride = g.v[4], outOff = g.v[5],
+              copyIn = g.v[6], hp = g.v[8], wp = g.v[9], hw = H * W;
+    FFT_PLANE_LOOP(p, hw) {
+        const int y = p / W, x = p - y * W;
+        float* oimg = out + n * (long long)outStride;
+        oimg[outOff + p] = (buf[n * hp * (long long)wp + y * wp + x] + 1.f) * 0.5f;
+        if (copyIn) {
+            const float* img = in + n * C * (long long)hw;
+            for (int c = 0; c < C; c++) oimg[c * hw + p] = img[c * hw + p];
+        }
+    }
+}
+
+// Benchmark input: 8-bit-like values b / 255 from a hash of the index (no host transfer of 256 MB).
+extern "C" __global__ void fill_bytes_hash(float* __restrict__ out, long long n, int seed) {
+    FRL_FOR(i, n) {
+        unsigned long long z = (unsigned long long)i + 0x9E3779B97F4A7C15ull * (unsigned long long)(seed + 1);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        out[i] = (float)(z & 255ull) / 255.f;
+    }
+}

@@ -1,0 +1,251 @@
+package frl.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import frl.backend.Backend;
+import frl.freq.FilterSpec;
+import frl.freq.FrequencyFilter;
+import frl.freq.FrlInput;
+import frl.freq.HighPass;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The HF channel on the GPU against its CPU twins. The direct path must be {@link HighPass} bit for bit
+ * (double sums in HighPass's order). The cuFFT path works in float32, so it is held to
+ * NMSE_HF = Σ(got − want)² / Σ(want − ½)² ≤ 1e-7 (the ½ offset of x_H taken out, so the error is measured
+ * against the high-pass signal itself; expect ~1e-13) and max |got − want| ≤ 1e-5 on x_H. Each case prints
+ * its numbers.
+ */
+@Tag("gpu")
+class CudaFrequencyTest {
+    private static final double FFT_NMSE = 1e-7, FFT_MAX_ABS = 1e-5;
+
+    private static float[] images(SplittableRandom rng, int n, int c, int h, int w) {
+        float[] x = new float[n * c * h * w];
+        for (int i = 0; i < x.length; i++) x[i] = rng.nextInt(256) / 255f;
+        return x;
+    }
+
+    /** HighPass (or FrequencyFilter) image by image: [n, 1, h, w]. */
+    private interface PlaneFilter { void apply(float[] src, int srcOff, int c, int h, int w, float[] dst, int dstOff); }
+
+    private static float[] cpu(PlaneFilter f, float[] x, int n, int c, int h, int w) {
+        float[] out = new float[n * h * w];
+        for (int i = 0; i < n; i++) f.apply(x, i * c * h * w, c, h, w, out, i * h * w);
+        return out;
+    }
+
+    private static double nmseHf(float[] got, float[] want) {
+        double e = 0, s = 0;
+        for (int i = 0; i < want.length; i++) {
+            e += ((double) got[i] - want[i]) * ((double) got[i] - want[i]);
+            s += (want[i] - 0.5) * (want[i] - 0.5);
+        }
+        return s == 0 ? e : e / s;
+    }
+
+    private static double maxAbs(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs((double) a[i] - b[i]));
+        return m;
+    }
+
+    private static void assertBitwise(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what + ": length");
+        int bad = 0, first = -1;
+        for (int i = 0; i < want.length; i++)
+            if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
+                if (first < 0) first = i;
+                bad++;
+            }
+        if (bad > 0) {
+            int f = first;
+            fail(what + ": " + bad + " of " + want.length + " values differ from the CPU; first at " + f + ": cuda " + got[f]
+                    + " vs cpu " + want[f] + "; max |diff| " + maxAbs(got, want) + ", NMSE_HF " + nmseHf(got, want));
+        }
+    }
+
+    private static void assertFft(float[] want, float[] got, String what) {
+        double nmse = nmseHf(got, want), max = maxAbs(got, want);
+        System.out.printf("CudaFrequencyTest %-60s NMSE_HF %.3e  max|diff| %.3e%n", what, nmse, max);
+        assertTrue(nmse <= FFT_NMSE, what + ": NMSE_HF " + nmse + " > " + FFT_NMSE);
+        assertTrue(max <= FFT_MAX_ABS, what + ": max |diff| " + max + " > " + FFT_MAX_ABS);
+    }
+
+    private static final int[][] SHAPES = { // n, c, h, w
+        {64, 1, 32, 32}, {64, 3, 32, 32}, {7, 1, 28, 28}, {1, 1, 1, 1}, {5, 3, 17, 33}, {3, 1, 33, 17},
+        {2, 1, 5, 200}, {4, 3, 2, 3}, {2, 3, 64, 64}, {1, 1, 40, 1}};
+
+    @Test
+    void directPathIsHighPassBitForBit() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        SplittableRandom rng = new SplittableRandom(1);
+        for (int[] s : SHAPES) {
+            int n = s[0], c = s[1], h = s[2], w = s[3];
+            float[] x = images(rng, n, c, h, w);
+            for (int k : new int[] {1, 3, 5, 7, 9, 11, 13, 15, 17, 31}) {
+                try (Scope scope = Scope.open()) {
+                    Tensor xd = cuda.fromHost(Shape.of(n, c, h, w), x);
+                    Tensor y = CudaFrequency.highPass(xd, k);
+                    assertEquals(Shape.of(n, 1, h, w), y.shape());
+                    HighPass hp = new HighPass(k);
+                    assertBitwise(cpu(hp::apply, x, n, c, h, w), y.toFloats(), "highPass " + n + "x" + c + "x" + h + "x" + w + " k=" + k
+                            + (CudaFrequency.sharedPath(h, w, k) ? " (shared-memory kernel)" : " (global passes)"));
+                }
+            }
+        }
+    }
+
+    @Test
+    void directPathOnALargeBatch() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        int n = 4096, c = 1, h = 32, w = 32;
+        float[] x = images(new SplittableRandom(2), n, c, h, w);
+        try (Scope scope = Scope.open()) {
+            Tensor y = CudaFrequency.highPass(cuda.fromHost(Shape.of(n, c, h, w), x), 5);
+            assertBitwise(cpu(new HighPass(5)::apply, x, n, c, h, w), y.toFloats(), "highPass 4096x1x32x32 k=5");
+        }
+    }
+
+    @Test
+    void frlInputIsFrlInputBuildBitForBit() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        SplittableRandom rng = new SplittableRandom(3);
+        for (int[] s : new int[][] {{64, 1, 28, 28}, {64, 3, 32, 32}, {3, 3, 64, 64}, {1, 1, 1, 1}}) {
+            int n = s[0], c = s[1], h = s[2], w = s[3];
+            float[] x = images(rng, n, c, h, w);
+            float[] want = new float[n * (c + 1) * h * w];
+            new FrlInput(5).build(x, n, c, h, w, want);
+            try (Scope scope = Scope.open()) {
+                Tensor xd = cuda.fromHost(Shape.of(n, c, h, w), x);
+                Tensor xf = CudaFrequency.frlInput(xd, 5);
+                assertEquals(Shape.of(n, c + 1, h, w), xf.shape());
+                assertBitwise(want, xf.toFloats(), "frlInput " + n + "x" + c + "x" + h + "x" + w);
+                // the FFT path builds the same x_F: image channels exact, x_H to float rounding
+                float[] fft = CudaFrequency.frlInputFft(xd, FilterSpec.gaussian(5)).toFloats();
+                int img = c * h * w, outSize = img + h * w;
+                float[] hfWant = new float[n * h * w], hfGot = new float[n * h * w];
+                for (int i = 0; i < n; i++) {
+                    for (int p = 0; p < img; p++)
+                        assertEquals(Float.floatToRawIntBits(want[i * outSize + p]), Float.floatToRawIntBits(fft[i * outSize + p]), "frlInputFft image channels");
+                    System.arraycopy(want, i * outSize + img, hfWant, i * h * w, h * w);
+                    System.arraycopy(fft, i * outSize + img, hfGot, i * h * w, h * w);
+                }
+                assertFft(hfWant, hfGot, "frlInputFft " + n + "x" + c + "x" + h + "x" + w + " x_H");
+            }
+        }
+    }
+
+    @Test
+    void fftGaussianMatchesTheDirectPath() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        SplittableRandom rng = new SplittableRandom(4);
+        for (int[] s : new int[][] {{64, 1, 32, 32}, {64, 3, 28, 28}, {5, 3, 17, 33}, {1, 1, 1, 1}, {2, 1, 64, 48}}) {
+            int n = s[0], c = s[1], h = s[2], w = s[3];
+            float[] x = images(rng, n, c, h, w);
+            for (int k : new int[] {1, 3, 5, 9, 11, 15}) {
+                try (Scope scope = Scope.open()) {
+                    Tensor xd = cuda.fromHost(Shape.of(n, c, h, w), x);
+                    FilterSpec f = FilterSpec.gaussian(k);
+                    float[] direct = CudaFrequency.highPass(xd, k).toFloats(), fft = CudaFrequency.highPassFft(xd, f).toFloats();
+                    String at = n + "x" + c + "x" + h + "x" + w + " k=" + k + " fft " + f.paddedSize(h) + "x" + f.paddedSize(w);
+                    assertFft(direct, fft, "gaussian fft vs direct " + at);
+                    assertFft(cpu(new FrequencyFilter(f)::apply, x, n, c, h, w), fft, "gaussian fft vs cpu FrequencyFilter " + at);
+                }
+            }
+        }
+    }
+
+    @Test
+    void largeGaussiansByBothPaths() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        SplittableRandom rng = new SplittableRandom(5);
+        int n = 16, c = 3, h = 32, w = 32;
+        float[] x = images(rng, n, c, h, w);
+        for (double sigma : new double[] {3, 8}) {
+            FilterSpec f = FilterSpec.gaussianSigma(sigma); // k = 19, 49: the global passes
+            try (Scope scope = Scope.open()) {
+                Tensor xd = cuda.fromHost(Shape.of(n, c, h, w), x);
+                float[] direct = CudaFrequency.highPass(xd, f).toFloats();
+                assertBitwise(cpu(new HighPass(f.taps())::apply, x, n, c, h, w), direct, "highPass sigma " + sigma + " k=" + f.kernelSize());
+                assertFft(direct, CudaFrequency.highPassFft(xd, f).toFloats(), "gaussian sigma " + sigma + " fft vs direct");
+            }
+        }
+    }
+
+    @Test
+    void idealAndButterworthMatchTheCpuTwin() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        SplittableRandom rng = new SplittableRandom(6);
+        FilterSpec[] specs = {FilterSpec.ideal(0.2, 0), FilterSpec.ideal(0.15, 8), FilterSpec.ideal(0, 0),
+            FilterSpec.butterworth(0.1, 2, 0), FilterSpec.butterworth(0.25, 4, 5)};
+        for (int[] s : new int[][] {{16, 1, 32, 32}, {8, 3, 28, 28}, {3, 1, 17, 33}}) {
+            int n = s[0], c = s[1], h = s[2], w = s[3];
+            float[] x = images(rng, n, c, h, w);
+            for (FilterSpec f : specs) {
+                try (Scope scope = Scope.open()) {
+                    float[] got = CudaFrequency.highPassFft(cuda.fromHost(Shape.of(n, c, h, w), x), f).toFloats();
+                    assertFft(cpu(new FrequencyFilter(f)::apply, x, n, c, h, w), got, f.kind() + " " + f.cutoff() + " pad " + f.pad()
+                            + " " + n + "x" + c + "x" + h + "x" + w);
+                }
+            }
+        }
+    }
+
+    /** Batches split into several FFT chunks (limit lowered) give the same result; plans stay cached and bounded. */
+    @Test
+    void fftChunksAndPlanCache() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        int n = 17, c = 3, h = 32, w = 32;
+        float[] x = images(new SplittableRandom(7), n, c, h, w);
+        FilterSpec f = FilterSpec.gaussian(5);
+        long saved = CudaFrequency.maxFftFloats;
+        try (Scope scope = Scope.open()) {
+            Tensor xd = cuda.fromHost(Shape.of(n, c, h, w), x);
+            float[] whole = CudaFrequency.frlInputFft(xd, f).toFloats();
+            CudaFrequency.maxFftFloats = 5L * 36 * 36; // chunks of 5, 5, 5, 2 images
+            // cuFFT may pick other algorithms for another batch count: equal to float rounding, not bitwise
+            float[] split = CudaFrequency.frlInputFft(xd, f).toFloats();
+            assertFft(whole, split, "frlInputFft in chunks of 5 images vs one batch");
+            float[] again = CudaFrequency.frlInputFft(xd, f).toFloats(); // the same cached plans: deterministic
+            assertBitwise(split, again, "frlInputFft again with the cached plans");
+            assertTrue(CudaFrequency.cachedPlans() <= 8, "plan cache bounded: " + CudaFrequency.cachedPlans());
+            for (int b = 1; b <= 10; b++) CudaFrequency.highPassFft(cuda.fromHost(Shape.of(b, 1, 8, 8), new float[b * 64]), f);
+            assertTrue(CudaFrequency.cachedPlans() <= 8, "plan cache bounded after evictions: " + CudaFrequency.cachedPlans());
+            assertFft(whole, CudaFrequency.frlInputFft(xd, f).toFloats(), "frlInputFft after plan evictions");
+        } finally {
+            CudaFrequency.maxFftFloats = saved;
+        }
+    }
+
+    @Test
+    void rejectsWhatHighPassRejects() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        try (Scope scope = Scope.open()) {
+            Tensor two = cuda.fromHost(Shape.of(1, 2, 4, 4), new float[32]);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaFrequency.highPass(two, 3));
+            assertTrue(e.getMessage().contains("expected 1 (gray) or 3 (RGB) channels"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> CudaFrequency.highPassFft(two, FilterSpec.gaussian(3)));
+            Tensor rank3 = cuda.fromHost(Shape.of(1, 4, 4), new float[16]);
+            assertThrows(IllegalArgumentException.class, () -> CudaFrequency.highPass(rank3, 3));
+            Tensor ok = cuda.fromHost(Shape.of(1, 1, 4, 4), new float[16]);
+            assertThrows(IllegalArgumentException.class, () -> CudaFrequency.highPass(ok, 4));
+            assertThrows(IllegalArgumentException.class, () -> CudaFrequency.highPass(ok, FilterSpec.ideal(0.1, 0)));
+        }
+    }
+
+    /** The microbenchmark entry point runs and reports its numbers (a small batch: this is a smoke test). */
+    @Test
+    void benchRuns() {
+        GpuTests.cudaOrSkip();
+        var r = FrequencyBench.run(1024, 5, 3);
+        System.out.println("CudaFrequencyTest bench(1024): " + r);
+        for (String key : new String[] {"copy_GBps", "direct_GBps", "fft_GBps", "direct_over_copy"})
+            assertTrue(((Number) r.get(key)).doubleValue() > 0, key + " in " + r);
+    }
+}
