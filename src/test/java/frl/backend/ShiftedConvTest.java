@@ -22,31 +22,41 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ShiftedConvTest {
     private static final List<Backend> BACKENDS = List.of(new ReferenceBackend(), Backends.cpu());   // not the recording one: no gradient-check credit
 
-    /** PixelCNN++'s down_shifted_conv2d / down_right_shifted_conv2d, written with pad + conv2d. */
-    private static Tensor byDefinition(Backend b, Tensor x, Tensor w, Shift s) {
-        int kh = w.dim(2), kw = w.dim(3);
+    /** PixelCNN++'s down_shifted_conv2d / down_right_shifted_conv2d, written with pad + conv2d: y, dx, dw. */
+    private static double[][] byDefinition(Backend b, Tensor x, Tensor w, Tensor dy, Shift s) {
+        int kh = w.dim(2), kw = w.dim(3), h = x.dim(2), wd = x.dim(3);
         int left = s == Shift.DOWN ? (kw - 1) / 2 : kw - 1, right = s == Shift.DOWN ? (kw - 1) / 2 : 0;
+        ConvGeometry valid = ConvGeometry.of(1, 0);
         Tensor xp = b.pad(x, new int[] {0, 0, kh - 1, left}, new int[] {0, 0, 0, right}, 0);
-        return b.conv2d(xp, w, ConvGeometry.of(1, 0));
+        Tensor dxp = b.conv2dBackwardInput(dy, w, xp.shape(), valid);
+        Tensor dx = b.narrow(b.narrow(dxp, 2, kh - 1, h), 3, left, wd);
+        return new double[][] {b.conv2d(xp, w, valid).toDoubles(), dx.toDoubles(), b.conv2dBackwardWeight(xp, dy, w.shape(), valid).toDoubles()};
     }
 
     @ParameterizedTest
     @EnumSource(Shift.class)
-    void forwardIsPadThenValidConvolution(Shift s) {
+    void forwardAndGradientsArePadThenValidConvolution(Shift s) {
+        // {n, c, h, w, k, kh, kw}: PixelCNN++'s kernels, 1×1 images, kernels wider than the image, several images
+        // per CPU GEMM (64 pixels) and several channel blocks of columns (150 channels).
         int[][] shapes = s == Shift.DOWN
-                ? new int[][] {{2, 3, 5, 7, 4, 2, 3}, {1, 2, 4, 4, 3, 1, 5}, {3, 1, 1, 2, 2, 2, 3}}
-                : new int[][] {{2, 3, 5, 7, 4, 2, 2}, {1, 2, 6, 3, 3, 3, 1}, {1, 1, 1, 1, 2, 2, 2}};
+                ? new int[][] {{2, 3, 5, 7, 4, 2, 3}, {1, 2, 4, 4, 3, 1, 5}, {3, 1, 1, 2, 2, 2, 3}, {9, 3, 8, 8, 6, 2, 3}, {1, 150, 16, 16, 2, 2, 3}}
+                : new int[][] {{2, 3, 5, 7, 4, 2, 2}, {1, 2, 6, 3, 3, 3, 1}, {1, 1, 1, 1, 2, 2, 2}, {9, 3, 8, 8, 6, 2, 2}, {1, 150, 16, 16, 2, 2, 2}};
         for (int[] d : shapes) {
-            Shape xs = Shape.of(d[0], d[1], d[2], d[3]), ws = Shape.of(d[4], d[1], d[5], d[6]);
+            Shape xs = Shape.of(d[0], d[1], d[2], d[3]), ws = Shape.of(d[4], d[1], d[5], d[6]), ys = Shape.of(d[0], d[4], d[2], d[3]);
             Random r = new Random(xs.hashCode() * 31L + ws.hashCode());
-            double[] x = gauss(r, xs), w = gauss(r, ws);
+            double[] x = gauss(r, xs), w = gauss(r, ws), dy = gauss(r, ys);
             for (Backend b : BACKENDS) {
                 try (Scope scope = Scope.open()) {
-                    Tensor xt = b.fromHost(xs, x), wt = b.fromHost(ws, w);
-                    Tensor y = b.shiftedConv2d(xt, wt, s), want = byDefinition(b, xt, wt, s);
-                    assertEquals(Shape.of(d[0], d[4], d[2], d[3]), y.shape(), b.name());
-                    double e = OpHarness.nmse(y.toDoubles(), want.toDoubles());
-                    assertTrue(e <= 1e-12, b.name() + " " + s + " x" + xs + " w" + ws + ": NMSE " + e);
+                    Tensor xt = b.fromHost(xs, x), wt = b.fromHost(ws, w), dyt = b.fromHost(ys, dy);
+                    Tensor y = b.shiftedConv2d(xt, wt, s);
+                    assertEquals(ys, y.shape(), b.name());
+                    double[][] want = byDefinition(b, xt, wt, dyt, s);
+                    double[][] got = {y.toDoubles(), b.shiftedConv2dBackwardInput(dyt, wt, xs, s).toDoubles(), b.shiftedConv2dBackwardWeight(xt, dyt, ws, s).toDoubles()};
+                    String[] what = {"forward", "backward input", "backward weight"};
+                    for (int i = 0; i < 3; i++) {
+                        double e = OpHarness.nmse(got[i], want[i]);
+                        assertTrue(e <= 1e-12, b.name() + " " + s + " x" + xs + " w" + ws + " " + what[i] + ": NMSE " + e);
+                    }
                 }
             }
         }
