@@ -2,6 +2,7 @@ package frl.autograd;
 
 import frl.backend.Backend;
 import frl.backend.ConvGeometry;
+import frl.backend.Shift;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
@@ -34,6 +35,19 @@ public final class Linear {
         Var y = Var.result(be.conv2d(x.value(), w.value(), g), "conv2d", dy -> {
             if (x.requiresGrad()) x.accumulate(be.conv2dBackwardInput(dy, w.value(), x.shape(), g));
             if (w.requiresGrad()) w.accumulate(be.conv2dBackwardWeight(x.value(), dy, w.shape(), g));
+        }, x, w);
+        return bias == null ? y : addChannelBias(y, bias);
+    }
+
+    /**
+     * PixelCNN++'s down_shifted_conv2d ({@link Shift#DOWN}, typically 2×3) or down_right_shifted_conv2d
+     * ({@link Shift#DOWN_RIGHT}, typically 2×2): a causal stride-1 convolution whose output is as large as x.
+     */
+    public static Var shiftedConv2d(Var x, Var w, Var bias, Shift shift) {
+        Backend be = x.backend();
+        Var y = Var.result(be.shiftedConv2d(x.value(), w.value(), shift), "shiftedConv2d", dy -> {
+            if (x.requiresGrad()) x.accumulate(be.shiftedConv2dBackwardInput(dy, w.value(), x.shape(), shift));
+            if (w.requiresGrad()) w.accumulate(be.shiftedConv2dBackwardWeight(x.value(), dy, w.shape(), shift));
         }, x, w);
         return bias == null ? y : addChannelBias(y, bias);
     }

@@ -87,6 +87,19 @@ public interface Backend {
     /** Gradient of conv2d wrt its weight, of shape {@code wShape}. */
     Tensor conv2dBackwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g);
 
+    /**
+     * PixelCNN++'s shifted (causal) convolution, stride 1: x [N,C,H,W] zero-padded by kh−1 rows on top and by
+     * {@link Shift#left}/{@link Shift#right} columns, then cross-correlated with w [K,C,kh,kw] (no bias); the
+     * output is [N,K,H,W].
+     */
+    Tensor shiftedConv2d(Tensor x, Tensor w, Shift s);
+
+    /** Gradient of shiftedConv2d wrt its input, of shape {@code xShape}. */
+    Tensor shiftedConv2dBackwardInput(Tensor dy, Tensor w, Shape xShape, Shift s);
+
+    /** Gradient of shiftedConv2d wrt its weight, of shape {@code wShape}. */
+    Tensor shiftedConv2dBackwardWeight(Tensor x, Tensor dy, Shape wShape, Shift s);
+
     // ---- normalisation --------------------------------------------------------------------------
 
     /** Training-mode batch norm over every axis but 1: y, and the batch mean and biased variance [C]. */

@@ -45,6 +45,23 @@ public final class Shapes {
         if (!expect.equals(dy)) throw new IllegalArgumentException("conv2d backward: gradient has shape " + dy + ", the forward produced " + expect);
     }
 
+    /** Output shape of a shifted conv: x [N,C,H,W], w [K,C,kh,kw] (kw odd for {@link Shift#DOWN}) give [N,K,H,W]. */
+    public static Shape shiftedConv2d(Shape x, Shape w, Shift s) {
+        String op = "shiftedConv2d " + s;
+        if (x.rank() != 4 || w.rank() != 4) throw new IllegalArgumentException(op + ": expected x [N,C,H,W] and w [K,C,kh,kw], got " + x + " and " + w);
+        if (x.dim(1) != w.dim(1)) throw new IllegalArgumentException(op + ": input has " + x.dim(1) + " channels, weight " + w + " expects " + w.dim(1));
+        if (w.dim(2) < 1 || w.dim(3) < 1) throw new IllegalArgumentException(op + ": empty kernel in weight " + w);
+        if (s == Shift.DOWN && w.dim(3) % 2 == 0)
+            throw new IllegalArgumentException(op + ": the kernel width must be odd (its columns are centred), got weight " + w);
+        return Shape.of(x.dim(0), w.dim(0), x.dim(2), x.dim(3));
+    }
+
+    /** Checks that dy is what shiftedConv2d(x of xShape, w) would produce. */
+    public static void shiftedConv2dBackward(Shape dy, Shape x, Shape w, Shift s) {
+        Shape expect = shiftedConv2d(x, w, s);
+        if (!expect.equals(dy)) throw new IllegalArgumentException("shiftedConv2d " + s + " backward: gradient has shape " + dy + ", the forward produced " + expect);
+    }
+
     /** Shape of broadcastTo / check for sumTo: {@code small} must broadcast to {@code big}. */
     public static void requireBroadcastable(String op, Shape small, Shape big) {
         boolean ok = small.rank() <= big.rank();

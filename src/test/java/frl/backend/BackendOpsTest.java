@@ -62,6 +62,12 @@ public class BackendOpsTest {
         c.add(named("conv 2×2").in(1, 3, 5, 6).in(2, 3, 2, 2).of(x -> Linear.conv2d(x[0], x[1], null, ConvGeometry.of(1, 0))));
         c.add(named("conv 1×1").in(2, 5, 3, 7).in(3, 5, 1, 1).of(x -> Linear.conv2d(x[0], x[1], null, ConvGeometry.of(1, 0))));
         c.add(named("conv 5×5 s2 p2").in(1, 2, 11, 13).in(3, 2, 5, 5).of(x -> Linear.conv2d(x[0], x[1], null, ConvGeometry.of(2, 2))));
+        c.add(named("shifted DOWN 2×3").in(2, 3, 5, 7).in(4, 3, 2, 3).in(4).of(x -> Linear.shiftedConv2d(x[0], x[1], x[2], Shift.DOWN)));
+        c.add(named("shifted DOWN_RIGHT 2×2").in(2, 3, 6, 4).in(5, 3, 2, 2).of(x -> Linear.shiftedConv2d(x[0], x[1], null, Shift.DOWN_RIGHT)));
+        c.add(named("shifted DOWN 1×3 batch 1").in(1, 2, 3, 9).in(3, 2, 1, 3).of(x -> Linear.shiftedConv2d(x[0], x[1], null, Shift.DOWN)));
+        c.add(named("shifted DOWN_RIGHT 3×2 batch 1").in(1, 1, 7, 3).in(2, 1, 3, 2).of(x -> Linear.shiftedConv2d(x[0], x[1], null, Shift.DOWN_RIGHT)));
+        c.add(named("shifted DOWN 3×5 kernel over a 2×3 image").in(2, 2, 2, 3).in(3, 2, 3, 5).of(x -> Linear.shiftedConv2d(x[0], x[1], null, Shift.DOWN)));
+        c.add(named("shifted DOWN_RIGHT 1×1").in(1, 5, 3, 2).in(2, 5, 1, 1).of(x -> Linear.shiftedConv2d(x[0], x[1], null, Shift.DOWN_RIGHT)));
         c.add(named("convT 4×4 s2 p1").in(2, 3, 4, 5).in(3, 2, 4, 4).in(2).of(x -> Linear.convTranspose2d(x[0], x[1], x[2], ConvGeometry.of(2, 1), 0, 0)));
         c.add(named("convT 3×3 s2 p1 outpad 1").in(1, 2, 5, 3).in(2, 3, 3, 3).of(x -> Linear.convTranspose2d(x[0], x[1], null, ConvGeometry.of(2, 1), 1, 1)));
         c.add(named("convT 4×4 s1 p0 (1→4)").in(2, 6, 1, 1).in(6, 3, 4, 4).of(x -> Linear.convTranspose2d(x[0], x[1], null, ConvGeometry.of(1, 0), 0, 0)));

@@ -2,6 +2,7 @@ package frl.backend.cpu;
 
 import frl.backend.ConvGeometry;
 import frl.backend.Shapes;
+import frl.backend.Shift;
 import frl.tensor.Device;
 import frl.tensor.HostStorage;
 import frl.tensor.Shape;
@@ -30,6 +31,12 @@ final class CpuConv {
 
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) { return backwardWeight(Gemm.active(), x, dy, wShape, g); }
 
+    static Tensor shiftedConv2d(Tensor x, Tensor w, Shift s) { return shiftedConv2d(Gemm.active(), x, w, s); }
+
+    static Tensor shiftedBackwardInput(Tensor dy, Tensor w, Shape xShape, Shift s) { return shiftedBackwardInput(Gemm.active(), dy, w, xShape, s); }
+
+    static Tensor shiftedBackwardWeight(Tensor x, Tensor dy, Shape wShape, Shift s) { return shiftedBackwardWeight(Gemm.active(), x, dy, wShape, s); }
+
     static Tensor matmul(Gemm gemm, Tensor a, boolean transA, Tensor b, boolean transB) {
         Shape s = Shapes.matmul(a, transA, b, transB);
         int k = transA ? a.dim(0) : a.dim(1);
@@ -39,10 +46,30 @@ final class CpuConv {
         return c;
     }
 
-    /** y_n [K, P] = W [K, C·kh·kw] · cols(x_n) [C·kh·kw, P], P = oh·ow, summed over channel blocks. */
     static Tensor conv2d(Gemm gemm, Tensor x, Tensor w, ConvGeometry g) {
-        Tensor y = CpuBackend.alloc(Shapes.conv2d(x.shape(), w.shape(), g));
-        Plan plan = Plan.of(Im2col.of(x.shape(), w.shape(), g), w.dim(0));
+        return conv2d(gemm, x, w, Im2col.of(x.shape(), w.shape(), g), Shapes.conv2d(x.shape(), w.shape(), g));
+    }
+
+    /** PixelCNN++'s shifted conv: the same GEMMs, over columns with the causal (asymmetric) zero padding. */
+    static Tensor shiftedConv2d(Gemm gemm, Tensor x, Tensor w, Shift s) {
+        Shape ys = Shapes.shiftedConv2d(x.shape(), w.shape(), s);
+        return conv2d(gemm, x, w, Im2col.shifted(x.shape(), w.shape(), s), ys);
+    }
+
+    static Tensor shiftedBackwardInput(Gemm gemm, Tensor dy, Tensor w, Shape xShape, Shift s) {
+        Shapes.shiftedConv2dBackward(dy.shape(), xShape, w.shape(), s);
+        return backwardInput(gemm, dy, w, xShape, Im2col.shifted(xShape, w.shape(), s));
+    }
+
+    static Tensor shiftedBackwardWeight(Gemm gemm, Tensor x, Tensor dy, Shape wShape, Shift s) {
+        Shapes.shiftedConv2dBackward(dy.shape(), x.shape(), wShape, s);
+        return backwardWeight(gemm, x, dy, wShape, Im2col.shifted(x.shape(), wShape, s));
+    }
+
+    /** y_n [K, P] = W [K, C·kh·kw] · cols(x_n) [C·kh·kw, P], P = oh·ow, summed over channel blocks. */
+    private static Tensor conv2d(Gemm gemm, Tensor x, Tensor w, Im2col columns, Shape yShape) {
+        Tensor y = CpuBackend.alloc(yShape);
+        Plan plan = Plan.of(columns, w.dim(0));
         Im2col geo = plan.geo;
         int k = plan.k, rows = geo.rows(), p = geo.cols(), rpc = geo.rowsPerChannel();
         MemorySegment xs = x.segment(), ws = w.segment(), ys = y.segment();
@@ -76,8 +103,12 @@ final class CpuConv {
     static Tensor backwardInput(Gemm gemm, Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
         Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
         if (SubPixel.applies(xShape, w.shape(), g)) return SubPixel.backwardInput(gemm, dy, w, xShape, g);
+        return backwardInput(gemm, dy, w, xShape, Im2col.of(xShape, w.shape(), g));
+    }
+
+    private static Tensor backwardInput(Gemm gemm, Tensor dy, Tensor w, Shape xShape, Im2col columns) {
         Tensor dx = CpuBackend.alloc(xShape);
-        Plan plan = Plan.of(Im2col.of(xShape, w.shape(), g), w.dim(0));
+        Plan plan = Plan.of(columns, w.dim(0));
         Im2col geo = plan.geo;
         int k = plan.k, rows = geo.rows(), p = geo.cols(), rpc = geo.rowsPerChannel();
         MemorySegment dys = dy.segment(), ws = w.segment(), dxs = dx.segment();
@@ -110,8 +141,12 @@ final class CpuConv {
      */
     static Tensor backwardWeight(Gemm gemm, Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
         Shapes.conv2dBackward(dy.shape(), x.shape(), wShape, g);
+        return backwardWeight(gemm, x, dy, wShape, Im2col.of(x.shape(), wShape, g));
+    }
+
+    private static Tensor backwardWeight(Gemm gemm, Tensor x, Tensor dy, Shape wShape, Im2col columns) {
         Tensor dw = CpuBackend.alloc(wShape);
-        Plan plan = Plan.of(Im2col.of(x.shape(), wShape, g), wShape.dim(0));
+        Plan plan = Plan.of(columns, wShape.dim(0));
         Im2col geo = plan.geo;
         int n = x.dim(0), k = plan.k, rows = geo.rows(), p = geo.cols(), rpc = geo.rowsPerChannel();
         int parts = Math.max(1, Math.min(Parallel.threads(), n / plan.group));

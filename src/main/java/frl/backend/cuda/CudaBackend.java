@@ -5,6 +5,7 @@ import frl.backend.BinaryOp;
 import frl.backend.ConvGeometry;
 import frl.backend.Rng;
 import frl.backend.Shapes;
+import frl.backend.Shift;
 import frl.backend.UnaryOp;
 import frl.tensor.DType;
 import frl.tensor.Device;
@@ -111,6 +112,18 @@ public final class CudaBackend implements Backend {
 
     @Override public Tensor conv2dBackwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
         return CudaConv.backwardWeight(in("conv2dBackwardWeight", x), in("conv2dBackwardWeight", dy), wShape, g);
+    }
+
+    @Override public Tensor shiftedConv2d(Tensor x, Tensor w, Shift s) {
+        return CudaShiftedConv.forward(in("shiftedConv2d", x), in("shiftedConv2d", w), s);
+    }
+
+    @Override public Tensor shiftedConv2dBackwardInput(Tensor dy, Tensor w, Shape xShape, Shift s) {
+        return CudaShiftedConv.backwardInput(in("shiftedConv2dBackwardInput", dy), in("shiftedConv2dBackwardInput", w), xShape, s);
+    }
+
+    @Override public Tensor shiftedConv2dBackwardWeight(Tensor x, Tensor dy, Shape wShape, Shift s) {
+        return CudaShiftedConv.backwardWeight(in("shiftedConv2dBackwardWeight", x), in("shiftedConv2dBackwardWeight", dy), wShape, s);
     }
 
     @Override public BatchNormResult batchNorm(Tensor x, Tensor gamma, Tensor beta, double eps) {

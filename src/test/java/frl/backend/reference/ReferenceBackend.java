@@ -5,6 +5,7 @@ import frl.backend.BinaryOp;
 import frl.backend.ConvGeometry;
 import frl.backend.Rng;
 import frl.backend.Shapes;
+import frl.backend.Shift;
 import frl.backend.UnaryOp;
 import frl.tensor.DType;
 import frl.tensor.Device;
@@ -150,11 +151,20 @@ public final class ReferenceBackend implements Backend {
     private interface ConvVisit { void at(int yIdx, int wIdx, int xIdx); }
 
     private static void forEachTap(Shape x, Shape w, ConvGeometry g, ConvVisit v) {
+        forEachTap(x, w, g.strideH(), g.strideW(), g.padH(), g.padW(), g.outH(x.dim(2), w.dim(2)), g.outW(x.dim(3), w.dim(3)), v);
+    }
+
+    /** A shifted conv: stride 1, kh−1 zero rows on top, the shift's columns on the left, output H×W. */
+    private static void forEachTap(Shape x, Shape w, Shift s, ConvVisit v) {
+        forEachTap(x, w, 1, 1, s.top(w.dim(2)), s.left(w.dim(3)), x.dim(2), x.dim(3), v);
+    }
+
+    /** Output pixel (i, j) reads input pixel (i·sh − top + p, j·sw − left + q) through tap (p, q). */
+    private static void forEachTap(Shape x, Shape w, int sh, int sw, int top, int left, int oh, int ow, ConvVisit v) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3), k = w.dim(0), kh = w.dim(2), kw = w.dim(3);
-        int oh = g.outH(h, kh), ow = g.outW(wd, kw);
         for (int b = 0; b < n; b++) for (int o = 0; o < k; o++) for (int i = 0; i < oh; i++) for (int j = 0; j < ow; j++)
             for (int ci = 0; ci < c; ci++) for (int p = 0; p < kh; p++) for (int q = 0; q < kw; q++) {
-                int yy = i * g.strideH() - g.padH() + p, xx = j * g.strideW() - g.padW() + q;
+                int yy = i * sh - top + p, xx = j * sw - left + q;
                 if (yy < 0 || yy >= h || xx < 0 || xx >= wd) continue;
                 v.at(((b * k + o) * oh + i) * ow + j, ((o * c + ci) * kh + p) * kw + q, ((b * c + ci) * h + yy) * wd + xx);
             }
@@ -178,6 +188,27 @@ public final class ReferenceBackend implements Backend {
         Shapes.conv2dBackward(dy.shape(), x.shape(), wShape, g);
         double[] gv = d(dy), xv = d(x), o = new double[(int) wShape.numel()];
         forEachTap(x.shape(), wShape, g, (yi, wi, xi) -> o[wi] += xv[xi] * gv[yi]);
+        return make(wShape, o);
+    }
+
+    @Override public Tensor shiftedConv2d(Tensor x, Tensor w, Shift s) {
+        Shape out = Shapes.shiftedConv2d(x.shape(), w.shape(), s);
+        double[] xv = d(x), wv = d(w), o = new double[(int) out.numel()];
+        forEachTap(x.shape(), w.shape(), s, (yi, wi, xi) -> o[yi] += wv[wi] * xv[xi]);
+        return make(out, o);
+    }
+
+    @Override public Tensor shiftedConv2dBackwardInput(Tensor dy, Tensor w, Shape xShape, Shift s) {
+        Shapes.shiftedConv2dBackward(dy.shape(), xShape, w.shape(), s);
+        double[] gv = d(dy), wv = d(w), o = new double[(int) xShape.numel()];
+        forEachTap(xShape, w.shape(), s, (yi, wi, xi) -> o[xi] += wv[wi] * gv[yi]);
+        return make(xShape, o);
+    }
+
+    @Override public Tensor shiftedConv2dBackwardWeight(Tensor x, Tensor dy, Shape wShape, Shift s) {
+        Shapes.shiftedConv2dBackward(dy.shape(), x.shape(), wShape, s);
+        double[] gv = d(dy), xv = d(x), o = new double[(int) wShape.numel()];
+        forEachTap(x.shape(), wShape, s, (yi, wi, xi) -> o[wi] += xv[xi] * gv[yi]);
         return make(wShape, o);
     }
 

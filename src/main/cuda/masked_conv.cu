@@ -1,0 +1,242 @@
+// PixelCNN++'s shifted (causal) convolutions, stride 1, the causal zero padding fused into the loads (no padded
+// copy of the input). CPU twin: frl.backend.cpu.CpuConv.shifted* (im2col with asymmetric padding).
+//
+//   y[n,k,i,j] = Σ_{c,p,q} w[k,c,p,q] · x[n,c, i+p−top, j+q−left]     (0 outside the image)
+//
+// with top = kh−1 and left = (kw−1)/2 (DOWN) or kw−1 (DOWN_RIGHT); the output is H×W like the input.
+// Each op is an implicit GEMM tiled 64×64 with a reduction step of 16, 256 threads, 4×4 results per thread.
+// The reduction runs tap by tap (p, q) and, inside a tap, over channels: the pixel a thread loads for a tap is
+// fixed, so the loads need no index division in the inner loop.
+#include "frl_cuda.cuh"
+
+#define TM 64   // tile rows
+#define TN 64   // tile columns
+#define TK 16   // reduction step
+#define THREADS 256
+
+// acc[a][b] += Σ_kk As[kk][ty + 16a] · Bs[kk][tx + 16b] over one reduction step.
+__device__ __forceinline__ void tile_fma(const float (*As)[TM + 1], const float (*Bs)[TN + 1], float acc[4][4], int tx, int ty) {
+#pragma unroll
+    for (int kk = 0; kk < TK; kk++) {
+        float a[4], b[4];
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            a[i] = As[kk][ty + 16 * i];
+            b[i] = Bs[kk][tx + 16 * i];
+        }
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+#pragma unroll
+            for (int j = 0; j < 4; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+}
+
+// Forward. Rows: output channels k (grid y). Columns: output pixels (n, i, j) flattened (grid x).
+// x [N,C,H,W], w [K,C,kh,kw], y [N,K,H,W].
+extern "C" __global__ void __launch_bounds__(THREADS) shifted_fwd(const float* __restrict__ x, const float* __restrict__ w,
+                                                                  float* __restrict__ y, int N, int C, int H, int W, int K,
+                                                                  int kh, int kw, int top, int left) {
+    __shared__ float As[TK][TM + 1];
+    __shared__ float Bs[TK][TN + 1];
+    const int t = threadIdx.x, tx = t & 15, ty = t >> 4;
+    const int HW = H * W, T = kh * kw;
+    const long long P = (long long)N * HW;
+    const long long p0 = (long long)blockIdx.x * TN;
+    const int m0 = blockIdx.y * TM;
+
+    // The pixel this thread loads into Bs (column bn, rows bk + 4l): fixed for the whole block.
+    const int bn = t & (TN - 1), bk = t >> 6;
+    const long long bp = p0 + bn;
+    const bool bvalid = bp < P;
+    int bi = 0, bj = 0;
+    long long bimg = 0;
+    if (bvalid) {
+        const int n = (int)(bp / HW), r = (int)(bp - (long long)n * HW);
+        bi = r / W;
+        bj = r - bi * W;
+        bimg = (long long)n * C * HW;
+    }
+
+    float acc[4][4];
+#pragma unroll
+    for (int a = 0; a < 4; a++)
+#pragma unroll
+        for (int b = 0; b < 4; b++) acc[a][b] = 0.f;
+
+    for (int tap = 0; tap < T; tap++) {
+        const int p = tap / kw, q = tap - p * kw;
+        const int yy = bi + p - top, xx = bj + q - left;
+        const bool inb = bvalid && yy >= 0 && yy < H && xx >= 0 && xx < W;
+        const float* xs = x + bimg + (inb ? (long long)yy * W + xx : 0);
+        for (int c0 = 0; c0 < C; c0 += TK) {
+#pragma unroll
+            for (int l = 0; l < 4; l++) {   // As[kk][mm] = w[m0+mm, c0+kk, p, q]
+                const int e = t + THREADS * l, kk = e & (TK - 1), mm = e >> 4;
+                const int k = m0 + mm, c = c0 + kk;
+                As[kk][mm] = (k < K && c < C) ? w[((long long)k * C + c) * T + tap] : 0.f;
+            }
+#pragma unroll
+            for (int l = 0; l < 4; l++) {   // Bs[kk][bn] = x[n, c0+kk, yy, xx]
+                const int kk = bk + 4 * l, c = c0 + kk;
+                Bs[kk][bn] = (inb && c < C) ? xs[(long long)c * HW] : 0.f;
+            }
+            __syncthreads();
+            tile_fma(As, Bs, acc, tx, ty);
+            __syncthreads();
+        }
+    }
+
+#pragma unroll
+    for (int b = 0; b < 4; b++) {
+        const long long pp = p0 + tx + 16 * b;
+        if (pp >= P) continue;
+        const int n = (int)(pp / HW), r = (int)(pp - (long long)n * HW);
+#pragma unroll
+        for (int a = 0; a < 4; a++) {
+            const int k = m0 + ty + 16 * a;
+            if (k < K) y[((long long)n * K + k) * HW + r] = acc[a][b];
+        }
+    }
+}
+
+// Gradient wrt the input. Rows: input channels c (grid y). Columns: input pixels (n, yi, xj) (grid x).
+//   dx[n,c,yi,xj] = Σ_{k,p,q} w[k,c,p,q] · dy[n,k, yi+top−p, xj+left−q]     (0 outside the image)
+// dy [N,K,H,W], w [K,C,kh,kw], dx [N,C,H,W].
+extern "C" __global__ void __launch_bounds__(THREADS) shifted_bwd_input(const float* __restrict__ dy, const float* __restrict__ w,
+                                                                        float* __restrict__ dx, int N, int C, int H, int W, int K,
+                                                                        int kh, int kw, int top, int left) {
+    __shared__ float As[TK][TM + 1];
+    __shared__ float Bs[TK][TN + 1];
+    const int t = threadIdx.x, tx = t & 15, ty = t >> 4;
+    const int HW = H * W, T = kh * kw;
+    const long long P = (long long)N * HW;
+    const long long p0 = (long long)blockIdx.x * TN;
+    const int m0 = blockIdx.y * TM;
+
+    const int bn = t & (TN - 1), bk = t >> 6;
+    const long long bp = p0 + bn;
+    const bool bvalid = bp < P;
+    int bi = 0, bj = 0;
+    long long bimg = 0;
+    if (bvalid) {
+        const int n = (int)(bp / HW), r = (int)(bp - (long long)n * HW);
+        bi = r / W;
+        bj = r - bi * W;
+        bimg = (long long)n * K * HW;
+    }
+
+    float acc[4][4];
+#pragma unroll
+    for (int a = 0; a < 4; a++)
+#pragma unroll
+        for (int b = 0; b < 4; b++) acc[a][b] = 0.f;
+
+    for (int tap = 0; tap < T; tap++) {
+        const int p = tap / kw, q = tap - p * kw;
+        const int ii = bi + top - p, jj = bj + left - q;
+        const bool inb = bvalid && ii >= 0 && ii < H && jj >= 0 && jj < W;
+        const float* ds = dy + bimg + (inb ? (long long)ii * W + jj : 0);
+        for (int k0 = 0; k0 < K; k0 += TK) {
+#pragma unroll
+            for (int l = 0; l < 4; l++) {   // As[kk][mm] = w[k0+kk, m0+mm, p, q]
+                const int e = t + THREADS * l, mm = e & (TM - 1), kk = e >> 6;
+                const int c = m0 + mm, k = k0 + kk;
+                As[kk][mm] = (c < C && k < K) ? w[((long long)k * C + c) * T + tap] : 0.f;
+            }
+#pragma unroll
+            for (int l = 0; l < 4; l++) {   // Bs[kk][bn] = dy[n, k0+kk, ii, jj]
+                const int kk = bk + 4 * l, k = k0 + kk;
+                Bs[kk][bn] = (inb && k < K) ? ds[(long long)k * HW] : 0.f;
+            }
+            __syncthreads();
+            tile_fma(As, Bs, acc, tx, ty);
+            __syncthreads();
+        }
+    }
+
+#pragma unroll
+    for (int b = 0; b < 4; b++) {
+        const long long pp = p0 + tx + 16 * b;
+        if (pp >= P) continue;
+        const int n = (int)(pp / HW), r = (int)(pp - (long long)n * HW);
+#pragma unroll
+        for (int a = 0; a < 4; a++) {
+            const int c = m0 + ty + 16 * a;
+            if (c < C) dx[((long long)n * C + c) * HW + r] = acc[a][b];
+        }
+    }
+}
+
+// Gradient wrt the weight, one tap per grid-z slice and the pixels split in S chunks of `chunk`:
+//   out[s][k][c][tap] = Σ_{pixels (n,i,j) of chunk s} dy[n,k,i,j] · x[n,c, i+p−top, j+q−left]
+// Rows: output channels k (grid y). Columns: input channels c (grid x). blockIdx.z = s·T + tap.
+// With S = 1, out is dw itself; otherwise shifted_sum_parts adds the S slices in a fixed order (deterministic).
+extern "C" __global__ void __launch_bounds__(THREADS) shifted_bwd_weight(const float* __restrict__ x, const float* __restrict__ dy,
+                                                                         float* __restrict__ out, int N, int C, int H, int W, int K,
+                                                                         int kh, int kw, int top, int left, int chunk) {
+    __shared__ float As[TK][TM + 1];
+    __shared__ float Bs[TK][TN + 1];
+    const int t = threadIdx.x, tx = t & 15, ty = t >> 4;
+    const int HW = H * W, T = kh * kw;
+    const long long P = (long long)N * HW;
+    const int tap = blockIdx.z % T, s = blockIdx.z / T;
+    const int p = tap / kw, q = tap - p * kw;
+    const int m0 = blockIdx.y * TM, n0 = blockIdx.x * TN;
+    const long long pb = (long long)s * chunk, pe = min(P, pb + chunk);
+
+    // Loads: reduction index (pixel) fastest, so a row of 16 pixels is read contiguously.
+    const int kk = t & (TK - 1), mb = t >> 4;   // this thread loads rows mb + 16l of column kk
+
+    float acc[4][4];
+#pragma unroll
+    for (int a = 0; a < 4; a++)
+#pragma unroll
+        for (int b = 0; b < 4; b++) acc[a][b] = 0.f;
+
+    for (long long k0 = pb; k0 < pe; k0 += TK) {
+        const long long pix = k0 + kk;
+        const bool valid = pix < pe;
+        int n = 0, i = 0, j = 0;
+        if (valid) {
+            n = (int)(pix / HW);
+            const int r = (int)(pix - (long long)n * HW);
+            i = r / W;
+            j = r - i * W;
+        }
+        const int yy = i + p - top, xx = j + q - left;
+        const bool inb = valid && yy >= 0 && yy < H && xx >= 0 && xx < W;
+        const float* dys = dy + (long long)n * K * HW + (long long)i * W + j;
+        const float* xs = x + (long long)n * C * HW + (inb ? (long long)yy * W + xx : 0);
+#pragma unroll
+        for (int l = 0; l < 4; l++) {
+            const int mm = mb + 16 * l;
+            const int k = m0 + mm, c = n0 + mm;
+            As[kk][mm] = (valid && k < K) ? dys[(long long)k * HW] : 0.f;   // dy[n, k, i, j]
+            Bs[kk][mm] = (inb && c < C) ? xs[(long long)c * HW] : 0.f;      // x[n, c, yy, xx]
+        }
+        __syncthreads();
+        tile_fma(As, Bs, acc, tx, ty);
+        __syncthreads();
+    }
+
+    float* o = out + (long long)s * K * C * T;
+#pragma unroll
+    for (int a = 0; a < 4; a++) {
+        const int k = m0 + ty + 16 * a;
+        if (k >= K) continue;
+#pragma unroll
+        for (int b = 0; b < 4; b++) {
+            const int c = n0 + tx + 16 * b;
+            if (c < C) o[((long long)k * C + c) * T + tap] = acc[a][b];
+        }
+    }
+}
+
+// out[i] = Σ_{s<S} parts[s·n + i], in order s = 0, 1, … and in double: the same sum on every run.
+extern "C" __global__ void shifted_sum_parts(const float* __restrict__ parts, float* __restrict__ out, long long n, int S) {
+    FRL_FOR(i, n) {
+        double acc = 0;
+        for (int s = 0; s < S; s++) acc += parts[(long long)s * n + i];
+        out[i] = (float)acc;
+    }
+}

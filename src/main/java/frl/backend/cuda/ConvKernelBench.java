@@ -1,0 +1,95 @@
+package frl.backend.cuda;
+
+import frl.backend.ConvGeometry;
+import frl.backend.Shift;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Supplier;
+
+/**
+ * Microbenchmark of the hand-written convolution kernels against their cuDNN alternative, timed with CUDA events on
+ * the context's stream (3 warm-up calls, median of 20): PixelCNN++'s shifted convolutions (both paths, forward and
+ * both gradients) and Glow's small 1×1 convolutions (the kernels against {@code CudaBackend.conv2d} and its
+ * backward ops). Prints one line per measurement with GFLOP/s (and GB/s for the memory-bound 1×1) and returns the
+ * same rows by name. Call it only where a GPU is present.
+ */
+public final class ConvKernelBench {
+    private static final int WARMUPS = 3, REPEATS = 20;
+
+    private ConvKernelBench() {}
+
+    public static Map<String, Object> run() {
+        Map<String, Object> rows = new LinkedHashMap<>();
+        CudaBackend be = CudaBackend.instance();
+        Random random = new Random(1);
+        try (CudaTimer timer = new CudaTimer(); Scope scope = Scope.open()) {
+            // PixelCNN++ (nr_filters 80, batch 32): concat_elu doubles the channels into each gated_resnet conv.
+            shifted(rows, timer, be, random, Shift.DOWN, 32, 160, 32, 80, 2, 3);
+            shifted(rows, timer, be, random, Shift.DOWN, 32, 160, 32, 160, 2, 3);
+            shifted(rows, timer, be, random, Shift.DOWN_RIGHT, 32, 160, 32, 80, 2, 2);
+            shifted(rows, timer, be, random, Shift.DOWN_RIGHT, 32, 160, 16, 80, 2, 2);
+            shifted(rows, timer, be, random, Shift.DOWN, 32, 160, 8, 80, 2, 3);
+            // Glow: batch 64, C = 12 / 24 / 48 after the squeezes.
+            for (int[] s : new int[][] {{12, 16}, {24, 16}, {48, 16}, {12, 8}, {24, 8}, {48, 8}}) oneByOne(rows, timer, be, random, 64, s[0], s[1]);
+        }
+        rows.put("shifted conv choices", CudaShiftedConv.choices().toString());
+        return rows;
+    }
+
+    private static void shifted(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, Shift s, int n, int c, int size, int k, int kh, int kw) {
+        Shape xs = Shape.of(n, c, size, size), ws = Shape.of(k, c, kh, kw), ys = Shape.of(n, k, size, size);
+        Tensor x = random(be, xs, r), w = random(be, ws, r), dy = random(be, ys, r);
+        double flop = 2.0 * n * k * size * size * c * kh * kw;
+        String name = "shifted " + s + " " + kh + "×" + kw + " " + c + "→" + k + " " + size + "×" + size + " batch " + n;
+        for (CudaShiftedConv.Path p : CudaShiftedConv.Path.values()) {
+            String tag = " " + p.name().toLowerCase();
+            measure(rows, timer, name + " forward" + tag, flop, 0, () -> CudaShiftedConv.forward(x, w, s, p));
+            measure(rows, timer, name + " backward-input" + tag, flop, 0, () -> CudaShiftedConv.backwardInput(dy, w, xs, s, p));
+            measure(rows, timer, name + " backward-weight" + tag, flop, 0, () -> CudaShiftedConv.backwardWeight(x, dy, ws, s, p));
+        }
+    }
+
+    private static void oneByOne(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, int n, int c, int size) {
+        Shape xs = Shape.of(n, c, size, size), ws = Shape.of(c, c, 1, 1);
+        Tensor x = random(be, xs, r), w = random(be, ws, r), dy = random(be, xs, r);
+        ConvGeometry g = ConvGeometry.of(1, 0);
+        double flop = 2.0 * n * c * c * size * size;
+        long bytes = 2L * x.numel() * Float.BYTES;   // read C, write K per pixel (the weight stays in cache)
+        String name = "1×1 " + c + "→" + c + " " + size + "×" + size + " batch " + n;
+        measure(rows, timer, name + " forward kernel", flop, bytes, () -> CudaConv1x1.forward(x, w));
+        measure(rows, timer, name + " forward conv2d", flop, bytes, () -> be.conv2d(x, w, g));
+        measure(rows, timer, name + " backward-input kernel", flop, bytes, () -> CudaConv1x1.backwardInput(dy, w, xs));
+        measure(rows, timer, name + " backward-input conv2d", flop, bytes, () -> be.conv2dBackwardInput(dy, w, xs, g));
+        measure(rows, timer, name + " backward-weight kernel", flop, bytes, () -> CudaConv1x1.backwardWeight(x, dy, ws));
+        measure(rows, timer, name + " backward-weight conv2d", flop, bytes, () -> be.conv2dBackwardWeight(x, dy, ws, g));
+    }
+
+    /** Times one op; a path that fails (e.g. a cuDNN wrapper not there yet) is recorded with its error, not thrown. */
+    private static void measure(Map<String, Object> rows, CudaTimer timer, String name, double flop, long bytes, Supplier<Tensor> op) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        try {
+            double ms = timer.median(op::get, WARMUPS, REPEATS);
+            row.put("ms", round(ms));
+            row.put("GFLOP/s", round(flop / ms / 1e6));
+            if (bytes > 0) row.put("GB/s", round(bytes / ms / 1e6));
+            System.out.printf("%-72s %9.4f ms %9.1f GFLOP/s%s%n", name, ms, flop / ms / 1e6, bytes > 0 ? String.format(" %8.1f GB/s", bytes / ms / 1e6) : "");
+        } catch (UnsupportedOperationException | CudaException e) {
+            row.put("error", e.getMessage());
+            System.out.printf("%-72s failed: %s%n", name, e.getMessage());
+        }
+        rows.put(name, row);
+    }
+
+    private static Tensor random(CudaBackend be, Shape s, Random r) {
+        float[] v = new float[(int) s.numel()];
+        for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
+        return be.fromHost(s, v);
+    }
+
+    private static double round(double v) { return Math.round(v * 1000) / 1000.0; }
+}

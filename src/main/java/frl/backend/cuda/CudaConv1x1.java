@@ -1,0 +1,101 @@
+package frl.backend.cuda;
+
+import frl.backend.ConvGeometry;
+import frl.backend.Shapes;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import org.bytedeco.cuda.global.cudart;
+
+/**
+ * The 1×1 stride-1 unpadded convolution for small channel counts (Glow's invertible 1×1, C = 12–48): hand-written
+ * kernels (src/main/cuda/conv1x1.cu) with the weight in shared memory, one thread per pixel, loads and stores
+ * coalesced over pixels. {@link CudaConv} calls these where {@link #applies} holds and they beat cuDNN.
+ * CPU twin: CpuConv's 1×1 path (the image is its own column matrix).
+ */
+final class CudaConv1x1 {
+    /** Largest channel count (in and out) the kernels take. */
+    static final int MAX_CHANNELS = 64;
+    private static final String FAMILY = "conv1x1";
+    private static final Kernel APPLY_16 = new Kernel(FAMILY, "conv1x1_apply_16", "pppiiiii");
+    private static final Kernel APPLY_32 = new Kernel(FAMILY, "conv1x1_apply_32", "pppiiiii");
+    private static final Kernel APPLY_64 = new Kernel(FAMILY, "conv1x1_apply_64", "pppiiiii");
+    private static final Kernel DW_PART = new Kernel(FAMILY, "conv1x1_dw_part", "pppiiiii");
+    private static final Kernel SUM_PARTS = new Kernel(FAMILY, "conv1x1_sum_parts", "ppli");
+    /** Must match conv1x1.cu: pixels per block and output channels per block of the apply kernels; pixels per dw step. */
+    private static final int APPLY_THREADS = 128, APPLY_OUTS = 16, DW_THREADS = 256, DW_TILE = 32;
+    private static final ConvGeometry ONE = ConvGeometry.of(1, 0);
+
+    private CudaConv1x1() {}
+
+    /** A 1×1 kernel, stride 1, no padding, 1 ≤ C, K ≤ 64, and fewer than 2³¹ pixels in the batch. */
+    static boolean applies(Shape x, Shape w, ConvGeometry g) {
+        return x.rank() == 4 && w.rank() == 4 && w.dim(2) == 1 && w.dim(3) == 1 && x.dim(1) == w.dim(1)
+                && g.strideH() == 1 && g.strideW() == 1 && g.padH() == 0 && g.padW() == 0
+                && w.dim(0) >= 1 && w.dim(0) <= MAX_CHANNELS && w.dim(1) >= 1 && w.dim(1) <= MAX_CHANNELS
+                && (long) x.dim(0) * x.dim(2) * x.dim(3) < Integer.MAX_VALUE;
+    }
+
+    /** y [N,K,H,W]: y[n,k,p] = Σ_c w[k,c] · x[n,c,p]. */
+    static Tensor forward(Tensor x, Tensor w) {
+        Shape ys = Shapes.conv2d(x.shape(), w.shape(), ONE);
+        require("conv1x1 forward", x.shape(), w.shape());
+        Tensor y = CudaBackend.alloc(ys);
+        apply(x, w, y, x.dim(1), w.dim(0), false);
+        return y;
+    }
+
+    /** dx [N,C,H,W] = Wᵀ · dy per pixel. */
+    static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape) {
+        Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), ONE);
+        require("conv1x1 backward input", xShape, w.shape());
+        Tensor dx = CudaBackend.alloc(xShape);
+        apply(dy, w, dx, w.dim(0), w.dim(1), true);
+        return dx;
+    }
+
+    /**
+     * dw [K,C,1,1] = Σ_{n,p} dy[n,·,p] · x[n,·,p]ᵀ: the pixels are cut into one fixed chunk per block, each block
+     * sums its chunk in float, and the chunks are added in order in double, so the result is the same every run.
+     */
+    static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape) {
+        Shapes.conv2dBackward(dy.shape(), x.shape(), wShape, ONE);
+        require("conv1x1 backward weight", x.shape(), wShape);
+        int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3), k = wShape.dim(0);
+        Tensor dw = CudaBackend.alloc(wShape);
+        long pixels = (long) n * hw;
+        if (pixels == 0) {
+            Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(dw.storage().address()), 0, dw.numel() * Float.BYTES, CudaContext.get().stream()),
+                    "cudaMemsetAsync");
+            return dw;
+        }
+        long blocks = Math.min(CudaContext.get().multiprocessors(), Math.ceilDiv(pixels, DW_TILE));
+        int chunk = (int) (Math.ceilDiv(Math.ceilDiv(pixels, blocks), DW_TILE) * DW_TILE);
+        int parts = (int) Math.ceilDiv(pixels, chunk);
+        if (parts == 1) {
+            DW_PART.launch(1, 1, 1, DW_THREADS, 1, 1, 0, x, dy, dw, n, hw, c, k, chunk);
+            return dw;
+        }
+        try (Scope scope = Scope.open()) {
+            Tensor partial = CudaBackend.alloc(Shape.of(parts, k * c));
+            DW_PART.launch(parts, 1, 1, DW_THREADS, 1, 1, 0, x, dy, partial, n, hw, c, k, chunk);
+            SUM_PARTS.launchN(dw.numel(), partial, dw, dw.numel(), parts);
+        }
+        return dw;
+    }
+
+    /** out[n,o,p] = Σ_i M(o,i) · in[n,i,p] with M = w [O,I] or, transposed, w [I,O]. */
+    private static void apply(Tensor in, Tensor w, Tensor out, int inChannels, int outChannels, boolean transposed) {
+        long pixels = (long) in.dim(0) * in.dim(2) * in.dim(3);
+        if (pixels == 0) return;
+        Kernel k = inChannels <= 16 ? APPLY_16 : inChannels <= 32 ? APPLY_32 : APPLY_64;
+        int gx = (int) Math.min(Math.ceilDiv(pixels, APPLY_THREADS), 1 << 20);   // the kernel loops grid-stride beyond
+        k.launch(gx, Math.ceilDiv(outChannels, APPLY_OUTS), 1, APPLY_THREADS, 1, 1, 0,
+                in, w, out, in.dim(0), in.dim(2) * in.dim(3), inChannels, outChannels, transposed ? 1 : 0);
+    }
+
+    private static void require(String op, Shape x, Shape w) {
+        if (!applies(x, w, ONE))
+            throw new IllegalArgumentException(op + ": needs a 1×1 weight with 1 to " + MAX_CHANNELS + " input and output channels, got x " + x + " and w " + w);
+    }
+}
