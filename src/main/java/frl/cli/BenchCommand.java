@@ -34,6 +34,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed training steps and scoring passes first (cuDNN picks its algorithms there).") int warmup;
     @Option(names = "--repeats", defaultValue = "1", description = "Timed repeats; the median is reported.") int repeats;
     @Option(names = "--json", description = "Also write the result as JSON to this file.") Path json;
+    @Option(names = "--profile", description = "After timing, profile training steps per op (host time to queue each op, then each op waited for) and print the tables as JSON lines.") boolean profile;
 
     @Override public Integer call() throws Exception {
         if (!model.equals("vae")) throw new IllegalArgumentException("--model " + model + ": only vae is implemented");
@@ -70,6 +71,7 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         double trainMedian = median(train), scoreMedian = median(score);
+        if (profile) profileSteps(be, c, rng);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", model);
         r.put("config", config);
@@ -96,6 +98,28 @@ final class BenchCommand implements Callable<Integer> {
                     be.normal(Shape.of(batch, c.nz(), 1, 1), 0, 1, rng), 1.0);
             p.loss().backward();
             opt.step();
+        }
+    }
+
+    /** Per-op host time of training steps, queued normally and then with every op waited for. */
+    private void profileSteps(Backend be, VaeConfig c, Rng rng) {
+        for (boolean syncEach : new boolean[] {false, true}) {
+            frl.backend.ProfilingBackend prof = new frl.backend.ProfilingBackend(be, syncEach);
+            Backends.register(prof.backend());
+            try (Vae vae = new Vae(prof.backend(), c, rng); Adam opt = new Adam(vae.parameters(), 1e-3)) {
+                vae.train(true);
+                for (int s = 0; s < warmup; s++) step(prof.backend(), vae, opt, c, rng);
+                prof.reset();
+                be.synchronize();
+                long t = System.nanoTime();
+                for (int s = 0; s < steps; s++) step(prof.backend(), vae, opt, c, rng);
+                be.synchronize();
+                System.out.println(Json.write(Map.of("profile", syncEach ? "each op waited for" : "queued", "ms_per_step",
+                        Math.round((System.nanoTime() - t) / 1e4 / steps) / 100.0)));
+                for (Map<String, Object> row : prof.table(steps)) System.out.println(Json.write(row));
+            } finally {
+                Backends.register(be);
+            }
         }
     }
 

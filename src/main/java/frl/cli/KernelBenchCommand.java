@@ -72,6 +72,14 @@ final class KernelBenchCommand implements Callable<Integer> {
             conv("decoder 64→1024 (convT)", n, 1024, 32, 64, 4, 2, 1, true, rng);
         }
         for (Map<String, Object> r : rows) System.out.println(Json.write(r));
+        if (be instanceof frl.backend.cuda.CudaBackend) { // the GPU-only kernel families, timed with CUDA events
+            Map<String, Object> hf = new LinkedHashMap<>(Map.of("op", "HF filter vs copy"));
+            hf.putAll(frl.backend.cuda.FrequencyBench.run(65536));
+            System.out.println(Json.write(hf));
+            Map<String, Object> conv = new LinkedHashMap<>(Map.of("op", "shifted and 1×1 convolutions"));
+            conv.putAll(frl.backend.cuda.ConvKernelBench.run());
+            System.out.println(Json.write(conv));
+        }
         return 0;
     }
 

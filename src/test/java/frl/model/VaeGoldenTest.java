@@ -46,6 +46,9 @@ class VaeGoldenTest {
 
     @Test @Tag("gpu") void onCudaToo() throws IOException { matchesPyTorch(GpuTests.cudaOrSkip()); }
 
+    /** A golden tensor (read to the host) on the backend under test. */
+    private static Tensor on(Backend be, Tensor host) { return be.fromHost(host.shape(), host.toFloats()); }
+
     private static void matchesPyTorch(Backend be) throws IOException {
         try (Scope scope = Scope.open(); Safetensors.Contents g = Safetensors.read(GOLDEN)) {
             Map<String, String> meta = g.metadata();
@@ -58,10 +61,10 @@ class VaeGoldenTest {
                     if (!k.endsWith("num_batches_tracked")) assertTrue(torch.containsKey(k), "torch has no '" + k + "'");
                 for (String k : torch.keySet()) assertTrue(vae.stateDict().containsKey(k), "the engine has no '" + k + "'");
                 vae.loadStateDict(torch, false);
-                Tensor pixels = t.get("pixels");
+                Tensor pixels = on(be, t.get("pixels"));
                 Tensor x = be.affine(pixels, 1 / 255.0, 0);
                 vae.train(true);
-                Vae.LossParts parts = vae.loss(Var.constant(x), Var.constant(pixels), t.get("eps"), 1.0);
+                Vae.LossParts parts = vae.loss(Var.constant(x), Var.constant(pixels), on(be, t.get("eps")), 1.0);
                 parts.loss().backward();
                 assertClose(t.get("loss").toDoubles(), new double[] {parts.loss().value().item()}, 1e-4, "loss");
                 assertClose(t.get("rec").toDoubles(), new double[] {parts.reconstruction()}, 1e-4, "reconstruction");
@@ -72,7 +75,7 @@ class VaeGoldenTest {
                 prefixed(t, "after.").forEach((k, want) -> assertClose(want.toDoubles(), state.get(k).toDoubles(), 1e-4, k));
 
                 vae.eval();
-                double[][] w = vae.iwaeTerms(x, pixels, t.get("eps_iwae"));
+                double[][] w = vae.iwaeTerms(x, pixels, on(be, t.get("eps_iwae")));
                 double[] flat = new double[w.length * w[0].length];
                 for (int k = 0; k < w.length; k++) System.arraycopy(w[k], 0, flat, k * w[0].length, w[0].length);
                 assertClose(t.get("iwae_terms").toDoubles(), flat, 1e-4, "IWAE terms");

@@ -38,6 +38,7 @@ public final class ConvKernelBench {
             for (int[] s : new int[][] {{12, 16}, {24, 16}, {48, 16}, {12, 8}, {24, 8}, {48, 8}}) oneByOne(rows, timer, be, random, 64, s[0], s[1]);
         }
         rows.put("shifted conv choices", CudaShiftedConv.choices().toString());
+        rows.put("1×1 conv choices", CudaConv.oneByOneChoices().toString());
         return rows;
     }
 
@@ -46,7 +47,7 @@ public final class ConvKernelBench {
         Tensor x = random(be, xs, r), w = random(be, ws, r), dy = random(be, ys, r);
         double flop = 2.0 * n * k * size * size * c * kh * kw;
         String name = "shifted " + s + " " + kh + "×" + kw + " " + c + "→" + k + " " + size + "×" + size + " batch " + n;
-        for (CudaShiftedConv.Path p : CudaShiftedConv.Path.values()) {
+        for (FasterPath.Path p : FasterPath.Path.values()) {
             String tag = " " + p.name().toLowerCase();
             measure(rows, timer, name + " forward" + tag, flop, 0, () -> CudaShiftedConv.forward(x, w, s, p));
             measure(rows, timer, name + " backward-input" + tag, flop, 0, () -> CudaShiftedConv.backwardInput(dy, w, xs, s, p));
@@ -62,11 +63,11 @@ public final class ConvKernelBench {
         long bytes = 2L * x.numel() * Float.BYTES;   // read C, write K per pixel (the weight stays in cache)
         String name = "1×1 " + c + "→" + c + " " + size + "×" + size + " batch " + n;
         measure(rows, timer, name + " forward kernel", flop, bytes, () -> CudaConv1x1.forward(x, w));
-        measure(rows, timer, name + " forward conv2d", flop, bytes, () -> be.conv2d(x, w, g));
+        measure(rows, timer, name + " forward cudnn", flop, bytes, () -> CudaConv.conv2d(x, w, g, CudaConv.Policy.DEFAULT));
         measure(rows, timer, name + " backward-input kernel", flop, bytes, () -> CudaConv1x1.backwardInput(dy, w, xs));
-        measure(rows, timer, name + " backward-input conv2d", flop, bytes, () -> be.conv2dBackwardInput(dy, w, xs, g));
+        measure(rows, timer, name + " backward-input cudnn", flop, bytes, () -> CudaConv.backwardInput(dy, w, xs, g, CudaConv.Policy.DEFAULT));
         measure(rows, timer, name + " backward-weight kernel", flop, bytes, () -> CudaConv1x1.backwardWeight(x, dy, ws));
-        measure(rows, timer, name + " backward-weight conv2d", flop, bytes, () -> be.conv2dBackwardWeight(x, dy, ws, g));
+        measure(rows, timer, name + " backward-weight cudnn", flop, bytes, () -> CudaConv.backwardWeight(x, dy, ws, g, CudaConv.Policy.DEFAULT));
     }
 
     /** Times one op; a path that fails (e.g. a cuDNN wrapper not there yet) is recorded with its error, not thrown. */

@@ -87,11 +87,28 @@ final class CudaConv {
 
     // ---- the three ops -------------------------------------------------------------------------
 
-    static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) { return conv2d(x, w, g, Policy.DEFAULT); }
+    /** 1×1 convolutions over few channels (Glow's invertible 1×1) also have a hand-written kernel: the faster is kept per shape. */
+    private static final FasterPath ONE_BY_ONE = new FasterPath("frl.cuda.conv1x1");
 
-    static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) { return backwardInput(dy, w, xShape, g, Policy.DEFAULT); }
+    static Map<String, FasterPath.Choice> oneByOneChoices() { return ONE_BY_ONE.choices(); }
 
-    static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) { return backwardWeight(x, dy, wShape, g, Policy.DEFAULT); }
+    static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) {
+        if (!CudaConv1x1.applies(x.shape(), w.shape(), g)) return conv2d(x, w, g, Policy.DEFAULT);
+        return ONE_BY_ONE.run("conv2d x" + x.shape() + " w" + w.shape(),
+                p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.forward(x, w) : conv2d(x, w, g, Policy.DEFAULT));
+    }
+
+    static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
+        if (!CudaConv1x1.applies(xShape, w.shape(), g)) return backwardInput(dy, w, xShape, g, Policy.DEFAULT);
+        return ONE_BY_ONE.run("conv2dBackwardInput x" + xShape + " w" + w.shape(),
+                p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.backwardInput(dy, w, xShape) : backwardInput(dy, w, xShape, g, Policy.DEFAULT));
+    }
+
+    static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
+        if (!CudaConv1x1.applies(x.shape(), wShape, g)) return backwardWeight(x, dy, wShape, g, Policy.DEFAULT);
+        return ONE_BY_ONE.run("conv2dBackwardWeight x" + x.shape() + " w" + wShape,
+                p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.backwardWeight(x, dy, wShape) : backwardWeight(x, dy, wShape, g, Policy.DEFAULT));
+    }
 
     static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g, Policy policy) {
         Tensor y = CudaBackend.alloc(Shapes.conv2d(x.shape(), w.shape(), g));

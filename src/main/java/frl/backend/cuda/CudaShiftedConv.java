@@ -8,9 +8,9 @@ import frl.tensor.Shape;
 import frl.tensor.Tensor;
 import org.bytedeco.cuda.global.cudart;
 
+import frl.backend.cuda.FasterPath.Path;
+
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -25,12 +25,6 @@ import java.util.function.Function;
  * is one pad and one cuDNN call.
  */
 final class CudaShiftedConv {
-    /** Which implementation runs an op. */
-    enum Path { KERNEL, CUDNN }
-
-    /** What the first call of an (op, shapes) measured, in milliseconds (median of 3), and what it chose. */
-    record Choice(Path path, float kernelMs, float cudnnMs) {}
-
     private static final String FAMILY = "masked_conv";
     private static final Kernel FORWARD = new Kernel(FAMILY, "shifted_fwd", "pppiiiiiiiii");
     private static final Kernel BACKWARD_INPUT = new Kernel(FAMILY, "shifted_bwd_input", "pppiiiiiiiii");
@@ -38,8 +32,7 @@ final class CudaShiftedConv {
     private static final Kernel SUM_PARTS = new Kernel(FAMILY, "shifted_sum_parts", "ppli");
     /** Tile of the kernels (64 rows × 64 columns, 256 threads) and their reduction step. */
     private static final int TILE = 64, STEP = 16, THREADS = 256;
-    private static final String FORCE_PROPERTY = "frl.cuda.shifted";
-    private static final Map<String, Choice> CHOICES = new ConcurrentHashMap<>();
+    private static final FasterPath CHOOSER = new FasterPath("frl.cuda.shifted");
 
     private CudaShiftedConv() {}
 
@@ -61,44 +54,12 @@ final class CudaShiftedConv {
     }
 
     /** The choices made so far, by "op SHIFT x[..] w[..]" (sorted, a copy). */
-    static Map<String, Choice> choices() { return new TreeMap<>(CHOICES); }
+    static Map<String, FasterPath.Choice> choices() { return CHOOSER.choices(); }
 
-    /** The path forced by -Dfrl.cuda.shifted, or null to choose by timing. */
-    static Path forced() {
-        String v = System.getProperty(FORCE_PROPERTY, "").trim();
-        return switch (v) {
-            case "", "auto" -> null;
-            case "kernel" -> Path.KERNEL;
-            case "cudnn" -> Path.CUDNN;
-            default -> throw new IllegalArgumentException("-D" + FORCE_PROPERTY + " must be kernel, cudnn or auto, got '" + v + "'");
-        };
-    }
+    static Path forced() { return CHOOSER.forced(); }
 
     private static Tensor run(String op, Shift s, Shape x, Shape w, Function<Path, Tensor> body) {
-        Path forced = forced();
-        if (forced != null) return body.apply(forced);
-        String key = op + " " + s + " x" + x + " w" + w;
-        Choice c = CHOICES.get(key);
-        if (c == null) c = measure(key, body);
-        return body.apply(c.path());
-    }
-
-    /** Times both paths (one warm-up, median of 3) and records the faster. */
-    private static synchronized Choice measure(String key, Function<Path, Tensor> body) {
-        Choice known = CHOICES.get(key);
-        if (known != null) return known;
-        try (CudaTimer timer = new CudaTimer()) {
-            float kernel = timer.median(() -> body.apply(Path.KERNEL), 1, 3), cudnn;
-            try {
-                cudnn = timer.median(() -> body.apply(Path.CUDNN), 1, 3);
-            } catch (UnsupportedOperationException | CudaException e) {
-                System.err.println("shifted conv " + key + ": the cuDNN path failed (" + e.getMessage() + "); using the kernels");
-                cudnn = Float.POSITIVE_INFINITY;
-            }
-            Choice c = new Choice(kernel <= cudnn ? Path.KERNEL : Path.CUDNN, kernel, cudnn);
-            CHOICES.put(key, c);
-            return c;
-        }
+        return CHOOSER.run(op + " " + s + " x" + x + " w" + w, body);
     }
 
     // ---- each path (package-private: the GPU test and the benchmark call them directly) ----------------

@@ -66,7 +66,7 @@ class CudaShiftedConvTest {
             double[] dx = cpu.shiftedConv2dBackwardInput(dyc, wc, c.x(), c.s()).toDoubles();
             double[] dw = cpu.shiftedConv2dBackwardWeight(xc, dyc, c.wt(), c.s()).toDoubles();
             Tensor xg = cuda.fromHost(c.x(), x), wg = cuda.fromHost(c.wt(), w), dyg = cuda.fromHost(c.y(), dy);
-            for (CudaShiftedConv.Path p : CudaShiftedConv.Path.values()) {
+            for (FasterPath.Path p : FasterPath.Path.values()) {
                 String at = c + " " + p;
                 Tensor yg = CudaShiftedConv.forward(xg, wg, c.s(), p);
                 assertEquals(c.y(), yg.shape(), at);
@@ -92,9 +92,9 @@ class CudaShiftedConvTest {
         Random r = new Random(7);
         try (Scope scope = Scope.open()) {
             Tensor x = cuda.fromHost(c.x(), gauss(r, c.x())), dy = cuda.fromHost(c.y(), gauss(r, c.y()));
-            float[] first = CudaShiftedConv.backwardWeight(x, dy, c.wt(), c.s(), CudaShiftedConv.Path.KERNEL).toFloats();
+            float[] first = CudaShiftedConv.backwardWeight(x, dy, c.wt(), c.s(), FasterPath.Path.KERNEL).toFloats();
             for (int i = 0; i < 3; i++)
-                assertTrue(java.util.Arrays.equals(first, CudaShiftedConv.backwardWeight(x, dy, c.wt(), c.s(), CudaShiftedConv.Path.KERNEL).toFloats()),
+                assertTrue(java.util.Arrays.equals(first, CudaShiftedConv.backwardWeight(x, dy, c.wt(), c.s(), FasterPath.Path.KERNEL).toFloats()),
                         "the kernels' weight gradient changed between runs");
         }
     }

@@ -1,0 +1,65 @@
+package frl.backend.cuda;
+
+import frl.tensor.Tensor;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * For an op with a hand-written kernel and a cuDNN way to compute it: the first call per key (op and shapes)
+ * times both with CUDA events (one warm-up, median of 3) and every later call takes the faster. A system
+ * property (kernel, cudnn or auto) forces one.
+ */
+final class FasterPath {
+    /** Which implementation runs an op. */
+    enum Path { KERNEL, CUDNN }
+
+    /** What the first call of a key measured, in milliseconds, and what it chose. */
+    record Choice(Path path, float kernelMs, float cudnnMs) {}
+
+    private final String property;
+    private final Map<String, Choice> choices = new ConcurrentHashMap<>();
+
+    FasterPath(String property) { this.property = property; }
+
+    /** The path forced by the property, or null to choose by timing. */
+    Path forced() {
+        String v = System.getProperty(property, "").trim();
+        return switch (v) {
+            case "", "auto" -> null;
+            case "kernel" -> Path.KERNEL;
+            case "cudnn" -> Path.CUDNN;
+            default -> throw new IllegalArgumentException("-D" + property + " must be kernel, cudnn or auto, got '" + v + "'");
+        };
+    }
+
+    Tensor run(String key, Function<Path, Tensor> body) {
+        Path forced = forced();
+        if (forced != null) return body.apply(forced);
+        Choice c = choices.get(key);
+        if (c == null) c = measure(key, body);
+        return body.apply(c.path());
+    }
+
+    /** The choices made so far, by key (sorted, a copy). */
+    Map<String, Choice> choices() { return new TreeMap<>(choices); }
+
+    private synchronized Choice measure(String key, Function<Path, Tensor> body) {
+        Choice known = choices.get(key);
+        if (known != null) return known;
+        try (CudaTimer timer = new CudaTimer()) {
+            float kernel = timer.median(() -> body.apply(Path.KERNEL).close(), 1, 3), cudnn;
+            try {
+                cudnn = timer.median(() -> body.apply(Path.CUDNN).close(), 1, 3);
+            } catch (UnsupportedOperationException | CudaException e) {
+                System.err.println(key + ": the cuDNN path failed (" + e.getMessage() + "); using the kernel");
+                cudnn = Float.POSITIVE_INFINITY;
+            }
+            Choice c = new Choice(kernel <= cudnn ? Path.KERNEL : Path.CUDNN, kernel, cudnn);
+            choices.put(key, c);
+            return c;
+        }
+    }
+}
