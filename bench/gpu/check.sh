@@ -26,7 +26,8 @@ fi
 if has bench; then
   for cfg in cifar fmnist; do
     args=(--config $cfg --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
-    timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 2>> "$log" | tail -1 >> "$res"
+    prof=; [ $cfg = cifar ] && prof=--profile
+    timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 $prof 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg exit $?"
     timeout 240 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 2>> "$log" | tail -1 >> "$res"
     say "pytorch bench $cfg exit $?"

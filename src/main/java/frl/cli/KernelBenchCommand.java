@@ -123,15 +123,39 @@ final class KernelBenchCommand implements Callable<Integer> {
         r.put("device", be.name());
         r.put("shape", shape.toString());
         r.put("ms", round(seconds * 1e3));
+        r.put("ms_alone", round(lastLatency * 1e3));
         rows.add(r);
         return r;
     }
 
-    /** Median seconds of one call, each call synchronised, after 3 warm-up calls (cuDNN searches there). */
+    /**
+     * Seconds of one call when calls are queued back to back (the median of 5 batches of {@code repeats} calls,
+     * one synchronisation per batch), after 3 warm-up calls (cuDNN searches there). This is the cost inside a
+     * training step; {@link #latency} is the cost of a lone call that is waited for.
+     */
     private double time(Runnable body) {
-        double[] t = new double[repeats];
+        double[] t = new double[5];
         try (Scope s = Scope.open()) {
             for (int i = 0; i < 3; i++) body.run();
+            for (int b = 0; b < t.length; b++) {
+                be.synchronize();
+                long t0 = System.nanoTime();
+                for (int i = 0; i < repeats; i++) body.run();
+                be.synchronize();
+                t[b] = (System.nanoTime() - t0) / 1e9 / repeats;
+            }
+        }
+        Arrays.sort(t);
+        lastLatency = latency(body);
+        return t[t.length / 2];
+    }
+
+    private double lastLatency;
+
+    /** Median seconds of a lone call, synchronised before and after. */
+    private double latency(Runnable body) {
+        double[] t = new double[repeats];
+        try (Scope s = Scope.open()) {
             for (int i = 0; i < repeats; i++) {
                 be.synchronize();
                 long t0 = System.nanoTime();
