@@ -59,9 +59,10 @@ final class TrainCommand implements Callable<Integer> {
             }
             trainer.run(set, out, p -> {
                 double eta = (p.imagesInEpoch() - p.images()) / p.imagesPerSecond();
-                Console.status(String.format(Locale.ROOT, "epoch %d/%d %s %d/%d loss %.1f (rec %.1f, kl %.1f) %.1f img/s eta %s, host memory peak %d MiB",
+                String device = be instanceof frl.backend.cuda.CudaBackend cb ? String.format(Locale.ROOT, ", device memory peak %d MiB", cb.context().peakBytes() >> 20) : "";
+                Console.status(String.format(Locale.ROOT, "epoch %d/%d %s %d/%d loss %.1f (rec %.1f, kl %.1f) %.1f img/s eta %s, host memory peak %d MiB%s",
                         p.epoch(), p.epochs(), Console.bar(p.images() / (double) p.imagesInEpoch(), 20), p.images(), p.imagesInEpoch(),
-                        p.loss(), p.reconstruction(), p.kl(), p.imagesPerSecond(), Console.duration(eta), HostStorage.peakBytes() >> 20), p.epochDone());
+                        p.loss(), p.reconstruction(), p.kl(), p.imagesPerSecond(), Console.duration(eta), HostStorage.peakBytes() >> 20, device), p.epochDone());
             });
         }
     }

@@ -64,6 +64,9 @@ public final class CudaContext {
 
     DeviceAllocator allocator() { return allocator; }
 
+    /** The high-water mark of device memory held by live tensors, in bytes. */
+    public long peakBytes() { return allocator.peakBytes(); }
+
     int multiprocessors() { return multiprocessors; }
 
     synchronized cublasContext cublas() {
