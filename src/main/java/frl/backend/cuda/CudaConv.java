@@ -87,8 +87,11 @@ final class CudaConv {
 
     // ---- the three ops -------------------------------------------------------------------------
 
-    /** 1×1 convolutions over few channels (Glow's invertible 1×1) also have a hand-written kernel: the faster is kept per shape. */
-    private static final FasterPath ONE_BY_ONE = new FasterPath("frl.cuda.conv1x1");
+    /**
+     * 1×1 convolutions over few channels (Glow's invertible 1×1) also have a hand-written kernel; with
+     * -Dfrl.cuda.conv1x1=auto the faster is kept per shape (default cudnn until a GPU run has checked the kernel).
+     */
+    private static final FasterPath ONE_BY_ONE = new FasterPath("frl.cuda.conv1x1", "cudnn");
 
     static Map<String, FasterPath.Choice> oneByOneChoices() { return ONE_BY_ONE.choices(); }
 

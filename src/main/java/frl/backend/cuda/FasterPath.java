@@ -8,9 +8,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
- * For an op with a hand-written kernel and a cuDNN way to compute it: the first call per key (op and shapes)
- * times both with CUDA events (one warm-up, median of 3) and every later call takes the faster. A system
- * property (kernel, cudnn or auto) forces one.
+ * For an op with a hand-written kernel and a cuDNN way to compute it: in "auto" mode the first call per key (op
+ * and shapes) times both with CUDA events (one warm-up, median of 3) and every later call takes the faster. A
+ * system property (kernel, cudnn or auto) chooses the mode; without it, the default given at construction
+ * holds: "cudnn" for kernels no GPU run has checked yet, so nothing unchecked runs unless asked for.
  */
 final class FasterPath {
     /** Which implementation runs an op. */
@@ -19,16 +20,19 @@ final class FasterPath {
     /** What the first call of a key measured, in milliseconds, and what it chose. */
     record Choice(Path path, float kernelMs, float cudnnMs) {}
 
-    private final String property;
+    private final String property, defaultMode;
     private final Map<String, Choice> choices = new ConcurrentHashMap<>();
 
-    FasterPath(String property) { this.property = property; }
+    FasterPath(String property, String defaultMode) {
+        this.property = property;
+        this.defaultMode = defaultMode;
+    }
 
-    /** The path forced by the property, or null to choose by timing. */
+    /** The path forced by the property (or the default mode), or null to choose by timing. */
     Path forced() {
-        String v = System.getProperty(property, "").trim();
+        String v = System.getProperty(property, defaultMode).trim();
         return switch (v) {
-            case "", "auto" -> null;
+            case "auto" -> null;
             case "kernel" -> Path.KERNEL;
             case "cudnn" -> Path.CUDNN;
             default -> throw new IllegalArgumentException("-D" + property + " must be kernel, cudnn or auto, got '" + v + "'");
