@@ -137,4 +137,36 @@ public final class Shapes {
         if (gamma.numel() != c || beta.numel() != c)
             throw new IllegalArgumentException("batchNorm: " + c + " channels but gamma " + gamma.shape() + ", beta " + beta.shape());
     }
+
+    /** Batch norm's view of x as [n, c, inner], m = n·inner elements per channel; checks the rank, eps and emptiness. */
+    public record NormView(int n, int c, long inner, long m) {}
+
+    public static NormView batchNorm(String op, Shape x, double eps) {
+        if (x.rank() < 2) throw new IllegalArgumentException(op + ": need x of shape [N,C,...], got " + x);
+        if (!(eps >= 0) || Double.isInfinite(eps)) throw new IllegalArgumentException(op + ": eps must be finite and >= 0, got " + eps);
+        long inner = x.size(2, x.rank());
+        if (x.dim(0) * inner == 0) throw new IllegalArgumentException(op + ": x " + x + " has no elements per channel");
+        return new NormView(x.dim(0), x.dim(1), inner, x.dim(0) * inner);
+    }
+
+    /** batchNormBackward's checks: dy like x, and gamma, mean, var with one value per channel. */
+    public static NormView batchNormBackward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy) {
+        requireSameShape("batchNormBackward (x vs dy)", x, dy);
+        NormView v = batchNorm("batchNormBackward", x.shape(), eps);
+        String[] names = {"gamma", "mean", "var"};
+        Tensor[] ts = {gamma, mean, var};
+        for (int i = 0; i < ts.length; i++)
+            if (ts[i].numel() != v.c())
+                throw new IllegalArgumentException("batchNormBackward: x has " + v.c() + " channels but " + names[i] + " has shape " + ts[i].shape());
+        return v;
+    }
+
+    /** binaryBackward's checks: out and dy have the broadcast shape of a and b, which is returned. */
+    public static Shape binaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor out, Tensor dy) {
+        Shape shape = Shape.broadcast(a.shape(), b.shape());
+        if (!out.shape().equals(shape) || !dy.shape().equals(shape))
+            throw new IllegalArgumentException("binaryBackward " + op + ": out " + out.shape() + " and dy " + dy.shape()
+                    + " must have the broadcast shape " + shape + " of " + a.shape() + " and " + b.shape());
+        return shape;
+    }
 }

@@ -20,7 +20,7 @@ final class CpuNorm {
 
     static Backend.BatchNormResult forward(Tensor x, Tensor gamma, Tensor beta, double eps) {
         Shapes.batchNorm(x, gamma, beta);
-        Geometry g = Geometry.of("batchNorm", x, eps);
+        Geometry g = Geometry.of(Shapes.batchNorm("batchNorm", x.shape(), eps));
         Tensor y = CpuBackend.alloc(x.shape());
         Tensor mean = CpuBackend.alloc(Shape.of(g.c)), var = CpuBackend.alloc(Shape.of(g.c));
         MemorySegment xs = x.segment(), ys = y.segment(), gs = gamma.segment(), bs = beta.segment();
@@ -49,11 +49,7 @@ final class CpuNorm {
 
     /** dbeta = Σdy, dgamma = Σdy·x̂, dx = gamma·invstd/M·(M·dy − Σdy − x̂·Σdy·x̂), sums over the channel. */
     static Backend.BatchNormGrads backward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy) {
-        Shapes.requireSameShape("batchNormBackward (x vs dy)", x, dy);
-        Geometry g = Geometry.of("batchNormBackward", x, eps);
-        requireChannels("gamma", gamma, g.c);
-        requireChannels("mean", mean, g.c);
-        requireChannels("var", var, g.c);
+        Geometry g = Geometry.of(Shapes.batchNormBackward(x, gamma, mean, var, eps, dy));
         Tensor dx = CpuBackend.alloc(x.shape());
         Tensor dgamma = CpuBackend.alloc(gamma.shape()), dbeta = CpuBackend.alloc(gamma.shape());
         MemorySegment xs = x.segment(), dys = dy.segment(), dxs = dx.segment(), gs = gamma.segment();
@@ -84,23 +80,13 @@ final class CpuNorm {
 
     /** x as [n, c, inner] with m = n·inner elements per channel. */
     private record Geometry(int n, int c, long inner, long m) {
-        static Geometry of(String op, Tensor x, double eps) {
-            if (x.rank() < 2) throw new IllegalArgumentException(op + ": need x of shape [N,C,...], got " + x.shape());
-            if (!(eps >= 0) || Double.isInfinite(eps))
-                throw new IllegalArgumentException(op + ": eps must be finite and >= 0, got " + eps);
-            long inner = x.shape().size(2, x.rank());
-            if (x.dim(0) * inner == 0) throw new IllegalArgumentException(op + ": x " + x.shape() + " has no elements per channel");
-            return new Geometry(x.dim(0), x.dim(1), inner, x.dim(0) * inner);
-        }
+        static Geometry of(Shapes.NormView v) { return new Geometry(v.n(), v.c(), v.inner(), v.m()); }
 
         long start(int batch, int channel) { return ((long) batch * c + channel) * inner; }
 
         int channelGrain() { return (int) Math.max(1, GRAIN / m); }
     }
 
-    private static void requireChannels(String name, Tensor t, int c) {
-        if (t.numel() != c) throw new IllegalArgumentException("batchNormBackward: x has " + c + " channels but " + name + " has shape " + t.shape());
-    }
 
     private static double get(MemorySegment s, long i) { return s.getAtIndex(ValueLayout.JAVA_FLOAT, i); }
 

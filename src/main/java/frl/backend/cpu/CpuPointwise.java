@@ -60,10 +60,7 @@ final class CpuPointwise {
 
     /** dy · ∂(a op b)/∂a or ∂b in the broadcast shape, from the same kernels as the forward. */
     static Tensor binaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor out, Tensor dy, boolean wrtA) {
-        Shape shape = Shape.broadcast(a.shape(), b.shape());
-        if (!out.shape().equals(shape) || !dy.shape().equals(shape))
-            throw new IllegalArgumentException("binaryBackward " + op + ": out " + out.shape() + " and dy " + dy.shape()
-                    + " must have the broadcast shape " + shape + " of " + a.shape() + " and " + b.shape());
+        Shapes.binaryBackward(op, a, b, out, dy);
         return switch (op) {
             case ADD -> affine(dy, 1, 0);
             case SUB -> affine(dy, wrtA ? 1 : -1, 0);

@@ -27,7 +27,7 @@ final class CudaNorm {
 
     static Backend.BatchNormResult forward(Tensor x, Tensor gamma, Tensor beta, double eps) {
         Shapes.batchNorm(x, gamma, beta);
-        Geometry g = Geometry.of("batchNorm", x, eps);
+        Geometry g = Geometry.of("batchNorm", Shapes.batchNorm("batchNorm", x.shape(), eps), x);
         Tensor y = CudaBackend.alloc(x.shape());
         Tensor mean = CudaBackend.alloc(Shape.of(g.c)), var = CudaBackend.alloc(Shape.of(g.c));
         if (g.c > 0) {
@@ -45,11 +45,7 @@ final class CudaNorm {
 
     /** dbeta = Σdy, dgamma = Σdy·x̂, dx = gamma·invstd/M·(M·dy − Σdy − x̂·Σdy·x̂), sums over the channel. */
     static Backend.BatchNormGrads backward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy) {
-        Shapes.requireSameShape("batchNormBackward (x vs dy)", x, dy);
-        Geometry g = Geometry.of("batchNormBackward", x, eps);
-        requireChannels("gamma", gamma, g.c);
-        requireChannels("mean", mean, g.c);
-        requireChannels("var", var, g.c);
+        Geometry g = Geometry.of("batchNormBackward", Shapes.batchNormBackward(x, gamma, mean, var, eps, dy), x);
         Tensor dx = CudaBackend.alloc(x.shape());
         Tensor dgamma = CudaBackend.alloc(gamma.shape()), dbeta = CudaBackend.alloc(gamma.shape());
         if (g.c > 0) {
@@ -65,15 +61,10 @@ final class CudaNorm {
 
     /** x as [n, c, inner] with m = n·inner elements per channel; the CPU's checks and messages. */
     private record Geometry(int n, int c, int inner, int m) {
-        static Geometry of(String op, Tensor x, double eps) {
-            if (x.rank() < 2) throw new IllegalArgumentException(op + ": need x of shape [N,C,...], got " + x.shape());
-            if (!(eps >= 0) || Double.isInfinite(eps))
-                throw new IllegalArgumentException(op + ": eps must be finite and >= 0, got " + eps);
-            long inner = x.shape().size(2, x.rank());
-            if (x.dim(0) * inner == 0) throw new IllegalArgumentException(op + ": x " + x.shape() + " has no elements per channel");
+        static Geometry of(String op, Shapes.NormView v, Tensor x) {
             if (x.numel() > Integer.MAX_VALUE)
                 throw new IllegalArgumentException(op + ": x " + x.shape() + " exceeds the cuda kernels' 2^31 − 1 elements");
-            return new Geometry(x.dim(0), x.dim(1), (int) inner, (int) (x.dim(0) * inner));
+            return new Geometry(v.n(), v.c(), (int) v.inner(), (int) v.m());
         }
 
         /** Ranges per channel: enough blocks to fill the GPU, none smaller than MIN_PER_BLOCK elements (≥ 1, ≤ 1024). */
@@ -90,7 +81,4 @@ final class CudaNorm {
         return new int[] {x.dim(1), new Geometry(x.dim(0), x.dim(1), (int) inner, (int) (x.dim(0) * inner)).segments()};
     }
 
-    private static void requireChannels(String name, Tensor t, int c) {
-        if (t.numel() != c) throw new IllegalArgumentException("batchNormBackward: x has " + c + " channels but " + name + " has shape " + t.shape());
-    }
 }
