@@ -43,7 +43,7 @@ public final class Detector implements AutoCloseable {
     public static Detector load(Path checkpoint, Options options) throws IOException {
         Backend be = Backends.select(options.device());
         ModelSpec.Loaded m = ModelSpec.load(be, checkpoint);
-        return new Detector(m, new Scorer(be, m.spec(), m.model(), options.samples(), 32), options);
+        return new Detector(m, new Scorer(be, m.spec(), m.model(), options.samples(), Scorer.defaultChunk(be)), options);
     }
 
     /** Image channels the model expects (1 = gray, 3 = RGB). */

@@ -45,6 +45,9 @@ public final class Rng {
         return base;
     }
 
+    /** A stream whose next normal draw is {@link #normal}(seed, index): for draws placed by index, not by order. */
+    public static Rng atNormal(long seed, long index) { return new Rng(seed, 2 * index); }
+
     /** Uniform in [0, 1) with 53 random bits. */
     public static double uniform(long seed, long counter) {
         return (bits(seed, counter) >>> 11) * 0x1.0p-53;

@@ -61,7 +61,7 @@ final class EvalCommand implements Callable<Integer> {
     /** Runs the evaluation with a progress line; shared with the demo. */
     static Evaluation.Outcome evaluate(Backend be, ModelSpec.Loaded frl, ModelSpec.Loaded plain, ImageSet in, List<ImageSet> oods,
                                        int k, double r, long seed) {
-        int chunk = 32;
+        int chunk = Scorer.defaultChunk(be);
         Scorer fs = frl == null ? null : new Scorer(be, frl.spec(), frl.model(), k, chunk);
         Scorer ps = plain == null ? null : new Scorer(be, plain.spec(), plain.model(), k, chunk);
         long start = System.nanoTime();

@@ -30,7 +30,7 @@ final class ScoreCommand implements Callable<Integer> {
         Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded m = ModelSpec.load(be, model)) {
             ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, m.spec().imageChannels());
-            double[] nll = new Scorer(be, m.spec(), m.model(), k, 32).nll(set, run.seed, done ->
+            double[] nll = new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be)).nll(set, run.seed, done ->
                     Console.status("scoring " + set.name() + ": " + done + "/" + set.size(), done == set.size()));
             double[] l = Scorer.complexity(set);
             StringBuilder csv = new StringBuilder("index,nll_nats,complexity_bits,score\n");

@@ -9,12 +9,15 @@ import frl.model.ModelSpec;
 import frl.model.Vae;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
+import frl.tensor.Tensor;
 
 import java.util.function.IntConsumer;
 
 /**
  * Per-image scores of a set: the IWAE negative log-likelihood of a model (nats, K importance samples, in
- * chunks so the 256-way logits stay bounded) and the PNG complexity L(x) of the image channels (bits).
+ * chunks so the 256-way logits stay bounded) and the PNG complexity L(x) of the image channels (bits). The
+ * noise of sample k of image i is fixed by (seed, k, i) alone, so a score does not depend on the chunk size
+ * (larger on a GPU) or on which other images share its chunk.
  * FRL: S(x) = NLL(x_F) − r·L(x); Input Complexity: the same with a model of x alone. Higher = more OOD.
  */
 public final class Scorer {
@@ -23,6 +26,9 @@ public final class Scorer {
     private final Vae model;
     private final Batches batches;
     private final int samples, chunk;
+
+    /** Images per scoring chunk on a backend: 256 on a GPU (its throughput needs wide batches), else 32. */
+    public static int defaultChunk(Backend backend) { return backend.device().isHost() ? 32 : 256; }
 
     public Scorer(Backend backend, ModelSpec spec, Vae model, int samples, int chunk) {
         if (samples < 1 || chunk < 1) throw new IllegalArgumentException("need K ≥ 1 samples and chunk ≥ 1, got " + samples + " and " + chunk);
@@ -40,13 +46,17 @@ public final class Scorer {
             throw new IllegalArgumentException("set " + set.name() + " has images " + set.channels() + "×" + set.height() + "×" + set.width()
                     + ", the model expects " + spec.imageChannels() + "×" + spec.vae().imageSize() + "×" + spec.vae().imageSize());
         model.eval();
-        Rng rng = new Rng(seed);
-        double[] out = new double[set.size()];
-        for (int from = 0; from < set.size(); from += chunk) {
-            int n = Math.min(chunk, set.size() - from);
+        int size = set.size(), nz = spec.vae().nz();
+        long base = new Rng(seed).reserveNormals((long) samples * size * nz);
+        double[] out = new double[size];
+        for (int from = 0; from < size; from += chunk) {
+            int n = Math.min(chunk, size - from);
             try (Scope s = Scope.open()) {
                 Batches.Batch b = batches.of(backend, set, from, n);
-                var eps = backend.normal(Shape.of(samples, n, spec.vae().nz()), 0, 1, rng);
+                Tensor[] perSample = new Tensor[samples]; // sample k of image i: normals from base + (k·size + i)·nz
+                for (int k = 0; k < samples; k++)
+                    perSample[k] = backend.normal(Shape.of(1, n, nz), 0, 1, Rng.atNormal(seed, base + ((long) k * size + from) * nz));
+                Tensor eps = samples == 1 ? perSample[0] : backend.concat(perSample, 0);
                 double[] nll = Vae.nllFromTerms(model.iwaeTerms(b.x(), b.targets(), eps));
                 System.arraycopy(nll, 0, out, from, n);
             }
