@@ -26,7 +26,12 @@ public final class CudaBackend implements Backend {
 
     private CudaBackend(CudaContext ctx) {
         this.ctx = ctx;
-        ctx.module("pointwise"); // fails here, with the reason, when this build has no kernels
+        // Fail here, with the reason, rather than in the middle of a run: a build without kernels, or a
+        // machine without cuBLAS, cuDNN or cuFFT (then --device auto falls back to the CPU).
+        ctx.module("pointwise");
+        ctx.cublas();
+        ctx.cudnn();
+        org.bytedeco.javacpp.Loader.load(org.bytedeco.cuda.global.cufft.class);
     }
 
     /** The backend on device 0, creating the context on first use. */
