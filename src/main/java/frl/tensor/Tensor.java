@@ -67,6 +67,14 @@ public final class Tensor implements AutoCloseable {
             MemorySegment.copy(segment(), ValueLayout.JAVA_FLOAT, 0, out, 0, out.length);
             return out;
         }
+        if (dtype == DType.F32) { // device memory: one copy through native staging, no double[] detour
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment host = arena.allocate(out.length * 4L, 64);
+                storage.copyToHost(0, host, host.byteSize());
+                MemorySegment.copy(host, ValueLayout.JAVA_FLOAT, 0, out, 0, out.length);
+            }
+            return out;
+        }
         double[] d = toDoubles();
         for (int i = 0; i < out.length; i++) out[i] = (float) d[i];
         return out;

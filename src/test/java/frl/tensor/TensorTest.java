@@ -25,4 +25,41 @@ class TensorTest {
             assertThrows(IllegalStateException.class, t::item);
         }
     }
+
+    /** Memory only reachable by copies, as a GPU's is (this machine has none): what device tensors go through. */
+    private static final class CopyOnlyStorage extends Storage {
+        private final java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined();
+        private final java.lang.foreign.MemorySegment hidden;
+
+        CopyOnlyStorage(long bytes) {
+            super(bytes, Device.CUDA);
+            hidden = arena.allocate(bytes, 64);
+        }
+
+        @Override public long address() { return hidden.address(); }
+
+        @Override public java.lang.foreign.MemorySegment segment() { throw new UnsupportedOperationException("device memory"); }
+
+        @Override public void copyToHost(long offset, java.lang.foreign.MemorySegment dst, long count) {
+            java.lang.foreign.MemorySegment.copy(hidden, offset, dst, 0, count);
+        }
+
+        @Override public void copyFromHost(java.lang.foreign.MemorySegment src, long offset, long count) {
+            java.lang.foreign.MemorySegment.copy(src, 0, hidden, offset, count);
+        }
+
+        @Override protected void release() { arena.close(); }
+    }
+
+    @Test void deviceTensorsRoundTripThroughCopies() {
+        try (Tensor t = Tensor.wrap(new CopyOnlyStorage(5 * 4), Shape.of(5), DType.F32)) {
+            float[] v = {1.5f, -2f, 0f, 3.25f, 1e-30f};
+            t.copyFrom(v);
+            assertArrayEquals(v, t.toFloats());
+            assertArrayEquals(new double[] {1.5, -2, 0, 3.25, 1e-30f}, t.toDoubles());
+            t.copyFrom(new double[] {7, 8, 9, 10, 11});
+            assertArrayEquals(new float[] {7, 8, 9, 10, 11}, t.toFloats());
+            assertThrows(UnsupportedOperationException.class, t::segment);
+        }
+    }
 }
