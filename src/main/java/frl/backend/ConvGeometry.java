@@ -13,6 +13,27 @@ public record ConvGeometry(int strideH, int strideW, int padH, int padW) {
 
     public int outW(int w, int kw) { return checked((w + 2 * padW - kw) / strideW + 1, w, kw, "width"); }
 
+    /**
+     * One output phase (ry, rx) of a transposed convolution whose stride divides its kernel: output pixel
+     * y = qy·strideH + ry − padH for qy in [qy0, qy0 + qh), likewise x; each phase is one small GEMM.
+     */
+    public record Phase(int ry, int rx, int qy0, int qh, int qx0, int qw) {
+        public int q() { return qh * qw; }
+    }
+
+    /** The phases that own at least one pixel of an output of height h and width w, row-major in (ry, rx). */
+    public java.util.List<Phase> subPixelPhases(int h, int w) {
+        java.util.List<Phase> out = new java.util.ArrayList<>();
+        for (int ry = 0; ry < strideH; ry++) {
+            int qy0 = Math.max(0, Math.ceilDiv(padH - ry, strideH)), qh = Math.floorDiv(h - 1 + padH - ry, strideH) - qy0 + 1;
+            for (int rx = 0; rx < strideW; rx++) {
+                int qx0 = Math.max(0, Math.ceilDiv(padW - rx, strideW)), qw = Math.floorDiv(w - 1 + padW - rx, strideW) - qx0 + 1;
+                if (qh > 0 && qw > 0) out.add(new Phase(ry, rx, qy0, qh, qx0, qw));
+            }
+        }
+        return out;
+    }
+
     private static int checked(int out, int in, int k, String what) {
         if (out < 1) throw new IllegalArgumentException("convolution " + what + ": input " + in + " with kernel " + k + " gives no output");
         return out;

@@ -81,7 +81,12 @@ final class BenchCommand implements Callable<Integer> {
         r.put("k", k);
         r.put("steps", steps);
         r.put("repeats", repeats);
-        if (be.device().equals(frl.tensor.Device.CUDA)) r.put("tf32", Boolean.getBoolean("frl.cuda.tf32"));
+        if (be.device().equals(frl.tensor.Device.CUDA)) {
+            r.put("tf32", Boolean.getBoolean("frl.cuda.tf32"));
+            Map<String, Object> flags = new java.util.TreeMap<>();
+            System.getProperties().forEach((key, v) -> { if (key.toString().startsWith("frl.cuda.")) flags.put(key.toString(), v); });
+            r.put("cuda_flags", flags);
+        }
         r.put("train_img_s", Math.round(trainMedian * 100) / 100.0);
         r.put("score_img_s", Math.round(scoreMedian * 1000) / 1000.0);
         String out = Json.write(r);

@@ -50,23 +50,18 @@ final class SubPixel {
                      HostStorage outMem = HostStorage.allocate((long) c * qMax * Float.BYTES, Device.CPU)) {
                     for (int img = from; img < to; img++) {
                         MemorySegment.copy(dys, F, (long) img * dyImage.length * Float.BYTES, dyImage, 0, dyImage.length);
-                        for (int ry = 0; ry < sh; ry++) {
-                            int qy0 = Math.max(0, Math.ceilDiv(g.padH() - ry, sh)), qh = Math.floorDiv(h - 1 + g.padH() - ry, sh) - qy0 + 1;
-                            for (int rx = 0; rx < sw; rx++) {
-                                int qx0 = Math.max(0, Math.ceilDiv(g.padW() - rx, sw)), qw = Math.floorDiv(wd - 1 + g.padW() - rx, sw) - qx0 + 1;
-                                if (qh <= 0 || qw <= 0) continue;
-                                int q = qh * qw;
-                                gather(dyImage, k, oh, ow, th, tw, qy0, qh, qx0, qw, cols);
-                                MemorySegment.copy(cols, 0, colsMem.segment(), F, 0, depth * q);
-                                gemm.sgemm(false, false, c, q, depth, 1f, wp, (long) (ry * sw + rx) * c * depth, depth,
-                                        colsMem.segment(), 0, q, 0f, outMem.segment(), 0, q);
-                                MemorySegment.copy(outMem.segment(), F, 0, part, 0, c * q);
-                                for (int ci = 0; ci < c; ci++)
-                                    for (int a = 0; a < qh; a++) {
-                                        int y = (qy0 + a) * sh + ry - g.padH(), dst = (ci * h + y) * wd + qx0 * sw + rx - g.padW(), src = (ci * qh + a) * qw;
-                                        for (int b = 0; b < qw; b++) image[dst + b * sw] = part[src + b];
-                                    }
-                            }
+                        for (ConvGeometry.Phase p : g.subPixelPhases(h, wd)) {
+                            int q = p.q(), qh = p.qh(), qw = p.qw();
+                            gather(dyImage, k, oh, ow, th, tw, p.qy0(), qh, p.qx0(), qw, cols);
+                            MemorySegment.copy(cols, 0, colsMem.segment(), F, 0, depth * q);
+                            gemm.sgemm(false, false, c, q, depth, 1f, wp, (long) (p.ry() * sw + p.rx()) * c * depth, depth,
+                                    colsMem.segment(), 0, q, 0f, outMem.segment(), 0, q);
+                            MemorySegment.copy(outMem.segment(), F, 0, part, 0, c * q);
+                            for (int ci = 0; ci < c; ci++)
+                                for (int a = 0; a < qh; a++) {
+                                    int y = (p.qy0() + a) * sh + p.ry() - g.padH(), dst = (ci * h + y) * wd + p.qx0() * sw + p.rx() - g.padW(), src = (ci * qh + a) * qw;
+                                    for (int b = 0; b < qw; b++) image[dst + b * sw] = part[src + b];
+                                }
                         }
                         MemorySegment.copy(image, 0, dxs, F, (long) img * image.length * Float.BYTES, image.length);
                     }

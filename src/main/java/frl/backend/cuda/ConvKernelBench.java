@@ -36,9 +36,13 @@ public final class ConvKernelBench {
             shifted(rows, timer, be, random, Shift.DOWN, 32, 160, 8, 80, 2, 3);
             // Glow: batch 64, C = 12 / 24 / 48 after the squeezes.
             for (int[] s : new int[][] {{12, 16}, {24, 16}, {48, 16}, {12, 8}, {24, 8}, {48, 8}}) oneByOne(rows, timer, be, random, 64, s[0], s[1]);
+            // The FRL-VAE's last decoder layer (transposed conv 4×4 stride 2, 16→32): cuDNN backward-data vs sub-pixel GEMMs.
+            subPixel(rows, timer, be, random, 64, 1024, 64);
+            subPixel(rows, timer, be, random, 64, 512, 32);
         }
         rows.put("shifted conv choices", CudaShiftedConv.choices().toString());
         rows.put("1×1 conv choices", CudaConv.oneByOneChoices().toString());
+        rows.put("sub-pixel choices", CudaConv.subPixelChoices().toString());
         return rows;
     }
 
@@ -53,6 +57,16 @@ public final class ConvKernelBench {
             measure(rows, timer, name + " backward-input" + tag, flop, 0, () -> CudaShiftedConv.backwardInput(dy, w, xs, s, p));
             measure(rows, timer, name + " backward-weight" + tag, flop, 0, () -> CudaShiftedConv.backwardWeight(x, dy, ws, s, p));
         }
+    }
+
+    private static void subPixel(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, int n, int c, int k) {
+        Shape xs = Shape.of(n, c, 32, 32), ws = Shape.of(k, c, 4, 4), ys = Shape.of(n, k, 16, 16);
+        Tensor w = random(be, ws, r), dy = random(be, ys, r);
+        ConvGeometry g = ConvGeometry.of(2, 1);
+        double flop = 2.0 * n * k * 16 * 16 * c * 16;
+        String name = "transposed conv " + k + "→" + c + " 4×4 s2 16→32 batch " + n + " forward";
+        measure(rows, timer, name + " cudnn", flop, 0, () -> CudaConv.backwardInput(dy, w, xs, g, CudaConv.Policy.DEFAULT));
+        measure(rows, timer, name + " subpixel", flop, 0, () -> CudaSubPixel.backwardInput(dy, w, xs, g));
     }
 
     private static void oneByOne(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, int n, int c, int size) {

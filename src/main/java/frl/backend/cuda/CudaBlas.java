@@ -47,6 +47,24 @@ final class CudaBlas {
         return c;
     }
 
+    /**
+     * Column-major C_i [m, n] = A_i [m, k] · B_i [k, n] for i &lt; batch, no transposes, raw device addresses: A_i at
+     * a + i·strideA (leading dimension lda), likewise B and C. In row-major terms: C_i [n, m] = B_i [n, k] · A_i [k, m].
+     */
+    static void stridedBatched(int m, int n, int k, long a, int lda, long strideA, long b, int ldb, long strideB,
+                               long c, int ldc, long strideC, int batch) {
+        CudaContext ctx = CudaContext.get();
+        cublasContext h = ctx.cublas();
+        synchronized (h) {
+            Cuda.checkCublas(cublas.cublasSetPointerMode_v2(h, cublas.CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
+            Cuda.checkCublas(cublas.cublasSgemmStridedBatched(h, cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_N, m, n, k, ONE,
+                    new FloatPointer(new DevicePointer(a)), lda, strideA, new FloatPointer(new DevicePointer(b)), ldb, strideB,
+                    ZERO, new FloatPointer(new DevicePointer(c)), ldc, strideC, batch),
+                    "cublasSgemmStridedBatched(" + m + "×" + k + " · " + k + "×" + n + ", batch " + batch + ")");
+        }
+        if (CudaContext.SYNC_EACH_LAUNCH) ctx.sync("cublasSgemmStridedBatched");
+    }
+
     /** The device address of a tensor as the FloatPointer cuBLAS' signatures take (no copy, owns nothing). */
     static FloatPointer floats(Tensor t) { return new FloatPointer(new DevicePointer(t.storage().address())); }
 }

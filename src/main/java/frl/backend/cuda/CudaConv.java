@@ -101,7 +101,20 @@ final class CudaConv {
                 p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.forward(x, w) : conv2d(x, w, g, Policy.DEFAULT));
     }
 
+    /**
+     * Transposed convolutions whose stride divides the kernel also run as per-phase cuBLAS GEMMs (CudaSubPixel);
+     * with -Dfrl.cuda.subpixel=auto the faster is kept per shape (default cudnn until a GPU run has checked it).
+     */
+    private static final FasterPath SUB_PIXEL = new FasterPath("frl.cuda.subpixel", "cudnn");
+
+    static Map<String, FasterPath.Choice> subPixelChoices() { return SUB_PIXEL.choices(); }
+
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
+        if (CudaSubPixel.applies(w.shape(), g)) {
+            Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
+            return SUB_PIXEL.run("conv2dBackwardInput x" + xShape + " w" + w.shape() + " " + g,
+                    p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.backwardInput(dy, w, xShape, g) : backwardInput(dy, w, xShape, g, Policy.DEFAULT));
+        }
         if (!CudaConv1x1.applies(xShape, w.shape(), g)) return backwardInput(dy, w, xShape, g, Policy.DEFAULT);
         return ONE_BY_ONE.run("conv2dBackwardInput x" + xShape + " w" + w.shape(),
                 p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.backwardInput(dy, w, xShape) : backwardInput(dy, w, xShape, g, Policy.DEFAULT));
