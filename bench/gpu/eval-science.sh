@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# After `bench/gpu/check.sh science` on the GPU machine: joins the checkpoint parts it returned and evaluates the
+# two 15-epoch models here, as bench/science.sh does (1000 images per set, IWAE K=20; letters need this machine's
+# fonts and AWT, which the GPU machine's runtime lacks).
+#   bench/gpu/eval-science.sh PARTS_DIR [OUT_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+parts=${1:?usage: bench/gpu/eval-science.sh PARTS_DIR [OUT_DIR]}; out=${2:-frl-science-gpu}; n=1000
+mkdir -p "$out"
+for m in frl plain; do
+  ls "$parts"/$m-vae.part.* > /dev/null || { echo "no $m-vae.part.* in $parts" >&2; exit 1; }
+  cat "$parts"/$m-vae.part.* > "$out/$m-vae.safetensors.tmp" && mv "$out/$m-vae.safetensors.tmp" "$out/$m-vae.safetensors"
+done
+./frl eval --frl "$out/frl-vae.safetensors" --plain "$out/plain-vae.safetensors" \
+  --in "fashion-mnist:test@$n" --ood "mnist@$n,letters,noise:$n,constant:$n" --out "$out"
