@@ -69,6 +69,9 @@ public final class CudaContext {
 
     int multiprocessors() { return multiprocessors; }
 
+    /** The GPU's memory in bytes. */
+    long totalMemory() { return totalMemory; }
+
     synchronized cublasContext cublas() {
         if (cublasHandle == null) {
             cublasContext h = new cublasContext();

@@ -45,8 +45,13 @@ final class CudaConv {
 
     static final boolean DETERMINISTIC = Boolean.getBoolean("frl.cuda.deterministic");
     static final boolean BENCHMARK = !"false".equalsIgnoreCase(System.getProperty("frl.cuda.benchmark", "true"));
-    /** Largest workspace an algorithm may use, in bytes (-Dfrl.cuda.convWorkspaceMiB, default 1024). */
-    static final long WORKSPACE_LIMIT = Long.getLong("frl.cuda.convWorkspaceMiB", 1024) << 20;
+    /**
+     * Largest workspace an algorithm may use, in bytes: -Dfrl.cuda.convWorkspaceMiB, by default an eighth of the
+     * GPU's memory up to 8 GiB (PyTorch lets its search use whatever is free; a 1 GiB cap can hide the fastest
+     * algorithms of a wide layer from the search).
+     */
+    static final long WORKSPACE_LIMIT = Long.getLong("frl.cuda.convWorkspaceMiB",
+            Math.min(8192, CudaContext.get().totalMemory() / 8 >> 20)) << 20;
 
     /** The op, with the name its errors carry. */
     enum Op {
@@ -248,7 +253,8 @@ final class CudaConv {
         if (policy.benchmark()) {
             try {
                 Found found = find(ctx, h, d, x, w, y);
-                for (Perf p : found.rows()) if (acceptable(p, policy, found.workspace())) return chosen(h, d, p, "find");
+                for (Perf p : found.rows())
+                    if (acceptable(p, policy, found.workspace())) return chosen(h, d, p, "find, of " + timings(d.key().op, found.rows()));
                 notes.add("find gave nothing acceptable with a " + found.workspace() + " B workspace: " + table(d.key().op, found.rows()));
             } catch (CudaException e) {
                 notes.add("find failed: " + e.getMessage());
@@ -486,6 +492,15 @@ final class CudaConv {
             case cudnn.CUDNN_FMA_MATH -> "FMA math";
             default -> "math " + math;
         };
+    }
+
+    /** Find's successful rows, fastest first, as "ALGO ms (workspace)" (what the choice was made from). */
+    private static String timings(Op op, List<Perf> rows) {
+        List<String> s = new ArrayList<>();
+        for (Perf p : rows)
+            if (p.status() == cudnn.CUDNN_STATUS_SUCCESS)
+                s.add(String.format(Locale.ROOT, "%s %s %.3f ms (%.0f MiB)", algorithmName(op, p.algo()), mathName(p.mathType()), p.timeMs(), p.memory() / 1048576.0));
+        return String.join(", ", s);
     }
 
     private static String table(Op op, List<Perf> rows) {
