@@ -1,27 +1,40 @@
-// conv2dBackwardInput (a transposed convolution) when the stride divides the kernel, as one GEMM per output
-// phase (the CPU twin is frl.backend.cpu.SubPixel; the index maps below are its loops, one thread per element).
-// Output pixel y = q·s + r − pad only receives the taps i = r + s·t, from dy row q − t.
+// The three convolution ops of a strided convolution whose stride divides its kernel, as one GEMM per phase
+// (the CPU twin is frl.backend.cpu.SubPixel; the index maps below are its loops, one thread per element).
+// In the large tensor x [N, C, H, W] (a transposed convolution's output), the pixel y = q·s + r − pad of phase
+// r only meets the taps i = r + s·t, against row q − t of the small tensor dy [N, K, oh, ow].
 #include "frl_cuda.cuh"
 
+// Where element i of the split weights [sh·sw, C, K·th·tw] lies in w [K, C, kh, kw]:
 // W_r[c, (o, t, u)] = w[o, c, ry + sh·t, rx + sw·u] for every phase r = (ry, rx), phases one after another.
+// A bijection (sh·th = kh, sw·tw = kw): the split and its inverse share it.
+__device__ inline long long subpixel_weight_index(long long i, int K, int C, int kh, int kw, int sh, int sw) {
+    const int th = kh / sh, tw = kw / sw, depth = K * th * tw;
+    const int row = (int)(i % depth);
+    const long long rest = i / depth;
+    const int ci = (int)(rest % C), r = (int)(rest / C);
+    const int ry = r / sw, rx = r % sw;
+    const int u = row % tw, t = (row / tw) % th, o = row / (th * tw);
+    return (((long long)o * C + ci) * kh + ry + sh * t) * kw + rx + sw * u;
+}
+
 // w [K, C, kh, kw] → out [sh·sw, C, K·th·tw].
 extern "C" __global__ void subpixel_split_weights(const float* __restrict__ w, float* __restrict__ out,
                                                   int K, int C, int kh, int kw, int sh, int sw) {
-    const int th = kh / sh, tw = kw / sw, depth = K * th * tw;
-    const long long n = (long long)sh * sw * C * depth;
-    FRL_FOR(i, n) {
-        const int row = (int)(i % depth);
-        const long long rest = i / depth;
-        const int ci = (int)(rest % C), r = (int)(rest / C);
-        const int ry = r / sw, rx = r % sw;
-        const int u = row % tw, t = (row / tw) % th, o = row / (th * tw);
-        out[i] = w[(((long long)o * C + ci) * kh + ry + sh * t) * kw + rx + sw * u];
-    }
+    const long long n = (long long)K * C * kh * kw;
+    FRL_FOR(i, n) out[i] = w[subpixel_weight_index(i, K, C, kh, kw, sh, sw)];
 }
 
-// cols[img, (o, t, u), (a, b)] = dy[img, o, qy0 + a − t, qx0 + b − u], 0 outside dy. dy [N, K, oh, ow].
+// The inverse: phases [sh·sw, C, K·th·tw] → w [K, C, kh, kw] (every element of w written once).
+extern "C" __global__ void subpixel_unsplit_weights(const float* __restrict__ phases, float* __restrict__ w,
+                                                    int K, int C, int kh, int kw, int sh, int sw) {
+    const long long n = (long long)K * C * kh * kw;
+    FRL_FOR(i, n) w[subpixel_weight_index(i, K, C, kh, kw, sh, sw)] = phases[i];
+}
+
+// cols[img·imgStride + (o, t, u)·rowStride + (a, b)] = dy[img, o, qy0 + a − t, qx0 + b − u], 0 outside dy.
+// dy [N, K, oh, ow]; (depth·q, q) lays cols out as [N, depth, q], (q, N·q) as [depth, N·q].
 extern "C" __global__ void subpixel_gather(const float* __restrict__ dy, float* __restrict__ cols, int N, int K, int oh, int ow,
-                                           int th, int tw, int qy0, int qh, int qx0, int qw) {
+                                           int th, int tw, int qy0, int qh, int qx0, int qw, long long imgStride, long long rowStride) {
     const int q = qh * qw, depth = K * th * tw;
     const long long n = (long long)N * depth * q;
     FRL_FOR(i, n) {
@@ -31,20 +44,73 @@ extern "C" __global__ void subpixel_gather(const float* __restrict__ dy, float* 
         const int a = col / qw, b = col % qw;
         const int u = row % tw, t = (row / tw) % th, o = row / (th * tw);
         const int oy = qy0 + a - t, ox = qx0 + b - u;
-        cols[i] = (oy >= 0 && oy < oh && ox >= 0 && ox < ow) ? dy[(((long long)img * K + o) * oh + oy) * ow + ox] : 0.f;
+        cols[img * imgStride + row * rowStride + col] =
+            (oy >= 0 && oy < oh && ox >= 0 && ox < ow) ? dy[(((long long)img * K + o) * oh + oy) * ow + ox] : 0.f;
     }
 }
 
-// dx[img, c, (qy0 + a)·sh + ry − padH, (qx0 + b)·sw + rx − padW] = part[img, c, (a, b)]: one phase's pixels.
+// Where the phase pixel (a, b) of plane img·C + c lies in x [N, C, h, w]: ((qy0 + a)·sh + ry − padH, (qx0 + b)·sw + rx − padW).
+__device__ inline long long subpixel_pixel(long long plane, int a, int b, int h, int w, int qy0, int qx0, int sh, int sw,
+                                           int ry, int rx, int padH, int padW) {
+    const int y = (qy0 + a) * sh + ry - padH, x = (qx0 + b) * sw + rx - padW;
+    return (plane * h + y) * w + x;
+}
+
+// dx[phase pixel (a, b) of plane img·C + c] = part[img, c, (a, b)]: one phase's pixels, part [N, C, q].
 extern "C" __global__ void subpixel_scatter(const float* __restrict__ part, float* __restrict__ dx, int N, int C, int h, int w,
                                             int qy0, int qh, int qx0, int qw, int sh, int sw, int ry, int rx, int padH, int padW) {
     const int q = qh * qw;
     const long long n = (long long)N * C * q;
     FRL_FOR(i, n) {
         const int col = (int)(i % q);
-        const long long plane = i / q; // img·C + c
-        const int a = col / qw, b = col % qw;
-        const int y = (qy0 + a) * sh + ry - padH, x = (qx0 + b) * sw + rx - padW;
-        dx[(plane * h + y) * w + x] = part[i];
+        dx[subpixel_pixel(i / q, col / qw, col % qw, h, w, qy0, qx0, sh, sw, ry, rx, padH, padW)] = part[i];
+    }
+}
+
+// The inverse: part[img·imgStride + c·cStride + (a, b)] = x[phase pixel (a, b) of plane img·C + c].
+// (C·q, q) lays part out as [N, C, q], (q, N·q) as [C, N·q].
+extern "C" __global__ void subpixel_gather_pixels(const float* __restrict__ x, float* __restrict__ part, int N, int C, int h, int w,
+                                                  int qy0, int qh, int qx0, int qw, int sh, int sw, int ry, int rx, int padH, int padW,
+                                                  long long imgStride, long long cStride) {
+    const int q = qh * qw;
+    const long long n = (long long)N * C * q;
+    FRL_FOR(i, n) {
+        const int col = (int)(i % q);
+        const long long plane = i / q;
+        const int ci = (int)(plane % C), img = (int)(plane / C);
+        part[img * imgStride + ci * cStride + col] = x[subpixel_pixel(plane, col / qw, col % qw, h, w, qy0, qx0, sh, sw, ry, rx, padH, padW)];
+    }
+}
+
+// conv2d's output from the phase GEMMs: y[img, o, oy, ox] = Σ over phases r, taps t < th, u < tw of
+// outs_r[img, (o, t, u), (oy + t − qy0_r, ox + u − qx0_r)] where that lies inside the phase's qh_r × qw_r pixels
+// (outside: x's padding). outs_r [N, depth, qh_r·qw_r] starts at outs + (ry·sw + rx)·slot; rows holds (qy0, qh)
+// for each ry, cols (qx0, qw) for each rx (qh or qw 0 for a phase that owns no pixel). Fixed order, no atomics.
+extern "C" __global__ void subpixel_sum_phases(const float* __restrict__ outs, float* __restrict__ y, int N, int K, int oh, int ow,
+                                               int th, int tw, int sh, int sw, long long slot, FrlInts rows, FrlInts cols) {
+    const int depth = K * th * tw;
+    const long long n = (long long)N * K * oh * ow;
+    FRL_FOR(i, n) {
+        const int ox = (int)(i % ow), oy = (int)((i / ow) % oh);
+        const long long plane = i / ((long long)oh * ow); // img·K + o
+        const int o = (int)(plane % K), img = (int)(plane / K);
+        float sum = 0.f;
+        for (int ry = 0; ry < sh; ry++) {
+            const int qy0 = rows.v[2 * ry], qh = rows.v[2 * ry + 1];
+            for (int rx = 0; rx < sw; rx++) {
+                const int qx0 = cols.v[2 * rx], qw = cols.v[2 * rx + 1];
+                const float* out = outs + (long long)(ry * sw + rx) * slot;
+                for (int t = 0; t < th; t++) {
+                    const int a = oy + t - qy0;
+                    if (a < 0 || a >= qh) continue;
+                    for (int u = 0; u < tw; u++) {
+                        const int b = ox + u - qx0;
+                        if (b < 0 || b >= qw) continue;
+                        sum += out[(((long long)img * depth + (o * th + t) * tw + u) * qh + a) * qw + b];
+                    }
+                }
+            }
+        }
+        y[i] = sum;
     }
 }

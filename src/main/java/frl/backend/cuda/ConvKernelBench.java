@@ -14,8 +14,8 @@ import java.util.function.Supplier;
 /**
  * Microbenchmark of the hand-written convolution kernels against their cuDNN alternative, timed with CUDA events on
  * the context's stream (3 warm-up calls, median of 20): PixelCNN++'s shifted convolutions (both paths, forward and
- * both gradients) and Glow's small 1×1 convolutions (the kernels against {@code CudaBackend.conv2d} and its
- * backward ops). Prints one line per measurement with GFLOP/s (and GB/s for the memory-bound 1×1) and returns the
+ * both gradients), Glow's small 1×1 convolutions (the kernels against {@code CudaBackend.conv2d} and its
+ * backward ops) and the FRL-VAE's last transposed convolution (CudaSubPixel's GEMMs, all three ops). Prints one line per measurement with GFLOP/s (and GB/s for the memory-bound 1×1) and returns the
  * same rows by name. Call it only where a GPU is present.
  */
 public final class ConvKernelBench {
@@ -36,7 +36,7 @@ public final class ConvKernelBench {
             shifted(rows, timer, be, random, Shift.DOWN, 32, 160, 8, 80, 2, 3);
             // Glow: batch 64, C = 12 / 24 / 48 after the squeezes.
             for (int[] s : new int[][] {{12, 16}, {24, 16}, {48, 16}, {12, 8}, {24, 8}, {48, 8}}) oneByOne(rows, timer, be, random, 64, s[0], s[1]);
-            // The FRL-VAE's last decoder layer (transposed conv 4×4 stride 2, 16→32): cuDNN backward-data vs sub-pixel GEMMs.
+            // The FRL-VAE's last decoder layer (transposed conv 4×4 stride 2, 16→32), all three ops: cuDNN vs sub-pixel GEMMs.
             subPixel(rows, timer, be, random, 64, 1024, 64);
             subPixel(rows, timer, be, random, 64, 512, 32);
         }
@@ -59,14 +59,22 @@ public final class ConvKernelBench {
         }
     }
 
+    /** The transposed conv k→c (its forward, then the gradients of its input and weight) through cuDNN and CudaSubPixel. */
     private static void subPixel(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, int n, int c, int k) {
         Shape xs = Shape.of(n, c, 32, 32), ws = Shape.of(k, c, 4, 4), ys = Shape.of(n, k, 16, 16);
-        Tensor w = random(be, ws, r), dy = random(be, ys, r);
+        Tensor x = random(be, xs, r), w = random(be, ws, r), dy = random(be, ys, r);
         ConvGeometry g = ConvGeometry.of(2, 1);
+        CudaConv.Policy cudnn = CudaConv.Policy.DEFAULT;
         double flop = 2.0 * n * k * 16 * 16 * c * 16;
-        String name = "transposed conv " + k + "→" + c + " 4×4 s2 16→32 batch " + n + " forward";
-        measure(rows, timer, name + " cudnn", flop, 0, () -> CudaConv.backwardInput(dy, w, xs, g, CudaConv.Policy.DEFAULT));
-        measure(rows, timer, name + " subpixel", flop, 0, () -> CudaSubPixel.backwardInput(dy, w, xs, g));
+        String name = "transposed conv " + k + "→" + c + " 4×4 s2 16→32 batch " + n;
+        for (boolean sub : new boolean[] {false, true}) {
+            String tag = sub ? " subpixel" : " cudnn";
+            measure(rows, timer, name + " forward" + tag, flop, 0,
+                    () -> sub ? CudaSubPixel.backwardInput(dy, w, xs, g) : CudaConv.backwardInput(dy, w, xs, g, cudnn));
+            measure(rows, timer, name + " input-gradient" + tag, flop, 0, () -> sub ? CudaSubPixel.conv2d(x, w, g) : CudaConv.conv2d(x, w, g, cudnn));
+            measure(rows, timer, name + " weight-gradient" + tag, flop, 0,
+                    () -> sub ? CudaSubPixel.backwardWeight(x, dy, ws, g) : CudaConv.backwardWeight(x, dy, ws, g, cudnn));
+        }
     }
 
     private static void oneByOne(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, int n, int c, int size) {

@@ -48,21 +48,26 @@ final class CudaBlas {
     }
 
     /**
-     * Column-major C_i [m, n] = A_i [m, k] · B_i [k, n] for i &lt; batch, no transposes, raw device addresses: A_i at
-     * a + i·strideA (leading dimension lda), likewise B and C. In row-major terms: C_i [n, m] = B_i [n, k] · A_i [k, m].
+     * Column-major C_i [m, n] = op(A_i) · op(B_i) for i &lt; batch, raw device addresses: op(A_i) [m, k] is A_i (stored
+     * [m, k], leading dimension lda) or, with transA, its transpose (A_i stored [k, m]); A_i lies at a + 4·i·strideA
+     * bytes, likewise B and C. One cublasSgemm when batch is 1 (the strides are then unused), else
+     * cublasSgemmStridedBatched. In row-major terms: C_i [n, m] = op(B_i)ᵀ · op(A_i)ᵀ.
      */
-    static void stridedBatched(int m, int n, int k, long a, int lda, long strideA, long b, int ldb, long strideB,
-                               long c, int ldc, long strideC, int batch) {
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb, long strideB,
+                     long c, int ldc, long strideC, int batch) {
         CudaContext ctx = CudaContext.get();
         cublasContext h = ctx.cublas();
-        synchronized (h) {
+        int opA = transA ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N, opB = transB ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
+        FloatPointer pa = new FloatPointer(new DevicePointer(a)), pb = new FloatPointer(new DevicePointer(b)), pc = new FloatPointer(new DevicePointer(c));
+        String call = (batch == 1 ? "cublasSgemm(" : "cublasSgemmStridedBatched(") + m + "×" + k + (transA ? " (Aᵀ)" : "") + " · " + k + "×" + n
+                + (transB ? " (Bᵀ)" : "") + (batch == 1 ? ")" : ", batch " + batch + ")");
+        synchronized (h) { // one handle for the process: its pointer mode and the call go together
             Cuda.checkCublas(cublas.cublasSetPointerMode_v2(h, cublas.CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
-            Cuda.checkCublas(cublas.cublasSgemmStridedBatched(h, cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_N, m, n, k, ONE,
-                    new FloatPointer(new DevicePointer(a)), lda, strideA, new FloatPointer(new DevicePointer(b)), ldb, strideB,
-                    ZERO, new FloatPointer(new DevicePointer(c)), ldc, strideC, batch),
-                    "cublasSgemmStridedBatched(" + m + "×" + k + " · " + k + "×" + n + ", batch " + batch + ")");
+            Cuda.checkCublas(batch == 1
+                    ? cublas.cublasSgemm_v2(h, opA, opB, m, n, k, ONE, pa, lda, pb, ldb, ZERO, pc, ldc)
+                    : cublas.cublasSgemmStridedBatched(h, opA, opB, m, n, k, ONE, pa, lda, strideA, pb, ldb, strideB, ZERO, pc, ldc, strideC, batch), call);
         }
-        if (CudaContext.SYNC_EACH_LAUNCH) ctx.sync("cublasSgemmStridedBatched");
+        if (CudaContext.SYNC_EACH_LAUNCH) ctx.sync(call);
     }
 
     /** The device address of a tensor as the FloatPointer cuBLAS' signatures take (no copy, owns nothing). */

@@ -100,22 +100,29 @@ final class CudaConv {
 
     static Map<String, FasterPath.Choice> oneByOneChoices() { return ONE_BY_ONE.choices(); }
 
-    static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) {
-        if (!CudaConv1x1.applies(x.shape(), w.shape(), g)) return conv2d(x, w, g, Policy.DEFAULT);
-        return ONE_BY_ONE.run("conv2d x" + x.shape() + " w" + w.shape(),
-                p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.forward(x, w) : conv2d(x, w, g, Policy.DEFAULT));
-    }
-
     /**
-     * Transposed convolutions whose stride divides the kernel also run as per-phase cuBLAS GEMMs (CudaSubPixel);
-     * with -Dfrl.cuda.subpixel=auto the faster is kept per shape (default cudnn until a GPU run has checked it).
+     * Convolutions whose stride divides the kernel (the VAE decoders' transposed ones: their forward is our
+     * backwardInput, their gradients our conv2d and backwardWeight) also run as per-phase cuBLAS GEMMs
+     * (CudaSubPixel); with -Dfrl.cuda.subpixel=auto the faster is kept per op and shape (default cudnn until a GPU
+     * run has checked them).
      */
     private static final FasterPath SUB_PIXEL = new FasterPath("frl.cuda.subpixel", "cudnn");
 
     static Map<String, FasterPath.Choice> subPixelChoices() { return SUB_PIXEL.choices(); }
 
+    static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) {
+        if (CudaSubPixel.applies(x.shape(), w.shape(), g)) {
+            Shapes.conv2d(x.shape(), w.shape(), g);
+            return SUB_PIXEL.run("conv2d x" + x.shape() + " w" + w.shape() + " " + g,
+                    p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.conv2d(x, w, g) : conv2d(x, w, g, Policy.DEFAULT));
+        }
+        if (!CudaConv1x1.applies(x.shape(), w.shape(), g)) return conv2d(x, w, g, Policy.DEFAULT);
+        return ONE_BY_ONE.run("conv2d x" + x.shape() + " w" + w.shape(),
+                p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.forward(x, w) : conv2d(x, w, g, Policy.DEFAULT));
+    }
+
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
-        if (CudaSubPixel.applies(w.shape(), g)) {
+        if (CudaSubPixel.applies(xShape, w.shape(), g)) {
             Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
             return SUB_PIXEL.run("conv2dBackwardInput x" + xShape + " w" + w.shape() + " " + g,
                     p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.backwardInput(dy, w, xShape, g) : backwardInput(dy, w, xShape, g, Policy.DEFAULT));
@@ -126,6 +133,11 @@ final class CudaConv {
     }
 
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
+        if (CudaSubPixel.applies(x.shape(), wShape, g)) {
+            Shapes.conv2dBackward(dy.shape(), x.shape(), wShape, g);
+            return SUB_PIXEL.run("conv2dBackwardWeight x" + x.shape() + " w" + wShape + " " + g,
+                    p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.backwardWeight(x, dy, wShape, g) : backwardWeight(x, dy, wShape, g, Policy.DEFAULT));
+        }
         if (!CudaConv1x1.applies(x.shape(), wShape, g)) return backwardWeight(x, dy, wShape, g, Policy.DEFAULT);
         return ONE_BY_ONE.run("conv2dBackwardWeight x" + x.shape() + " w" + wShape,
                 p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.backwardWeight(x, dy, wShape) : backwardWeight(x, dy, wShape, g, Policy.DEFAULT));
