@@ -9,9 +9,9 @@ public record ConvGeometry(int strideH, int strideW, int padH, int padW) {
 
     public static ConvGeometry of(int stride, int pad) { return new ConvGeometry(stride, stride, pad, pad); }
 
-    public int outH(int h, int kh) { return checked((h + 2 * padH - kh) / strideH + 1, h, kh, "height"); }
+    public int outH(int h, int kh) { return checked(Math.floorDiv(h + 2 * padH - kh, strideH) + 1, h, kh, "height"); }
 
-    public int outW(int w, int kw) { return checked((w + 2 * padW - kw) / strideW + 1, w, kw, "width"); }
+    public int outW(int w, int kw) { return checked(Math.floorDiv(w + 2 * padW - kw, strideW) + 1, w, kw, "width"); }
 
     /**
      * One output phase (ry, rx) of a transposed convolution whose stride divides its kernel: output pixel
