@@ -30,6 +30,7 @@ public class ConvBench {
     public enum Layer {
         enc1("Conv2d(4→64, 4, 2, 1) 32→16", false, 64, 4, 32, 64),
         enc2("Conv2d(64→128, 4, 2, 1) 16→8", false, 64, 64, 16, 128),
+        enc2fm("Conv2d(32→64, 4, 2, 1) 16→8 [fmnist]", false, 64, 32, 16, 64),
         dec64("ConvTranspose2d(64→1024, 4, 2, 1) 16→32 [cifar ngf 64, nc 4]", true, 64, 1024, 32, 64),
         dec32("ConvTranspose2d(32→512, 4, 2, 1) 16→32 [fmnist ngf 32, nc 2]", true, 64, 512, 32, 32);
 

@@ -54,7 +54,8 @@ class CpuConvTest {
             new Case(4, 45, 8, 8, 3, 5, 5, 1, 1, 2, 2, 0, 0),     // grouped images and two channel blocks
             new Case(2, 32, 32, 32, 5, 4, 4, 2, 2, 1, 1, 0, 0),   // the VAE's last decoder layer: sub-pixel backward-input
             new Case(1, 33, 33, 37, 3, 4, 2, 2, 2, 1, 0, 1, 1),   // sub-pixel with H ≠ W, 4×2 kernel, output padding
-            new Case(2, 40, 24, 48, 3, 3, 3, 3, 3, 0, 2, 2, 0));  // sub-pixel, stride 3, left/right padding only
+            new Case(2, 40, 24, 48, 3, 3, 3, 3, 3, 0, 2, 2, 0),   // sub-pixel, stride 3, left/right padding only
+            new Case(3, 300, 8, 9, 2, 4, 4, 2, 2, 1, 1, 1, 0));   // phase planes: 3 images per GEMM, 3 channel blocks, W odd
 
     static Stream<Arguments> cases() {
         return GemmTest.gemms().stream().limit(2).flatMap(g -> CASES.stream().map(c -> Arguments.of(g, c)));
@@ -97,6 +98,24 @@ class CpuConvTest {
             double[] x = random(rnd, c.x()), dy = random(rnd, dyShape);
             Tensor dw = CpuConv.backwardWeight(gemm, B.fromHost(c.x(), x), B.fromHost(dyShape, dy), c.wt(), c.g());
             assertClose(ref.backwardWeight(x, dy), dw, gemm + " backwardWeight " + c);
+        }
+    }
+
+    /** PhaseConv on every case whose stride divides the kernel, whether or not CpuConv would take it (stride 1, C = 1 too). */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void phasePlanesMatchDefinition(Gemm gemm, Case c) {
+        if (c.kh() % c.sh() != 0 || c.kw() % c.sw() != 0) return;
+        try (Scope s = Scope.open()) {
+            Reference ref = new Reference(c, c.x()), padded = new Reference(c, c.xPadded());
+            Shape dyShape = Shape.of(c.n(), c.k(), ref.oh, ref.ow), dyPadded = Shape.of(c.n(), c.k(), padded.oh, padded.ow);
+            Random rnd = new Random(c.hashCode() + 3);
+            double[] x = random(rnd, c.x()), w = random(rnd, c.wt()), dy = random(rnd, dyShape), dyp = random(rnd, dyPadded);
+            Tensor xt = B.fromHost(c.x(), x), wt = B.fromHost(c.wt(), w), dyt = B.fromHost(dyShape, dy);
+            assertClose(ref.forward(x, w), PhaseConv.conv2d(gemm, xt, wt, Im2col.of(c.x(), c.wt(), c.g()), dyShape), gemm + " forward " + c);
+            assertClose(ref.backwardWeight(x, dy), PhaseConv.backwardWeight(gemm, xt, dyt, c.wt(), Im2col.of(c.x(), c.wt(), c.g())), gemm + " backwardWeight " + c);
+            assertClose(padded.backwardInput(dyp, w), PhaseConv.backwardInput(gemm, B.fromHost(dyPadded, dyp), wt, c.xPadded(), Im2col.of(c.xPadded(), c.wt(), c.g())),
+                    gemm + " backwardInput " + c);
         }
     }
 
