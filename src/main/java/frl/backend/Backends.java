@@ -52,9 +52,11 @@ public final class Backends {
     }
 
     public static Backend of(Device device) {
+        Backend b = BY_DEVICE.get(device); // the hot path: every autograd op looks its backend up here
+        if (b != null) return b;
         if (device.equals(Device.CPU)) return cpu();
         if (device.equals(Device.CUDA)) cuda();
-        Backend b = BY_DEVICE.get(device);
+        b = BY_DEVICE.get(device);
         if (b == null) throw new IllegalStateException("no backend is available for device " + device);
         return b;
     }
