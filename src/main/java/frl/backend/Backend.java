@@ -59,7 +59,7 @@ public interface Backend {
     /** alpha · x + beta elementwise. Its own backward is affine(dy, alpha, 0). */
     Tensor affine(Tensor x, double alpha, double beta);
 
-    /** y += alpha · x, in place (gradient accumulation). */
+    /** y += alpha · x, in place (gradient accumulation); x may be y (then y ← (1 + alpha)·y). */
     @NotDifferentiable("in-place accumulation") void axpy(double alpha, Tensor x, Tensor y);
 
     // ---- reductions and broadcasts --------------------------------------------------------------

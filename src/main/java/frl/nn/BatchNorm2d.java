@@ -63,11 +63,10 @@ public final class BatchNorm2d extends Layer {
         return r.y();
     }
 
-    /** running ← (1 − momentum)·running + momentum·scale·batch, in place. */
+    /** running ← (1 − momentum)·running + momentum·scale·batch, in place: two axpys, no temporary. */
     private void blend(Backend be, Tensor running, Tensor batch, double scale) {
-        Tensor next = be.affine(running, 1 - momentum, 0);
-        be.axpy(momentum * scale, batch, next);
-        be.copyInto(next, running);
+        be.axpy(-momentum, running, running);
+        be.axpy(momentum * scale, batch, running);
     }
 
     private Var evalForward(Var x) {
