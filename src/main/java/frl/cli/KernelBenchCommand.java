@@ -42,7 +42,13 @@ final class KernelBenchCommand implements Callable<Integer> {
             Tensor big = be.uniform(Shape.of(64 << 20), -1, 1, rng), big2 = be.uniform(Shape.of(64 << 20), 0.5, 1, rng), out = be.empty(big.shape());
             bytes("copy", big.shape(), 8L * big.numel(), () -> be.copyInto(big, out));
             bytes("add", big.shape(), 12L * big.numel(), () -> be.binary(BinaryOp.ADD, big, big2).close());
+            bytes("normal fill", big.shape(), 4L * big.numel(), () -> be.normal(big.shape(), 0, 1, rng).close());
+            bytes("unary exp", big.shape(), 8L * big.numel(), () -> be.unary(frl.backend.UnaryOp.EXP, big, 0, 0).close());
             Tensor act = be.uniform(Shape.of(n, 128, 16, 16), -1, 1, rng), chan = be.uniform(Shape.of(1, 128, 1, 1), 0.5, 1, rng);
+            bytes("concat channels", Shape.of(n, 256, 16, 16), 16L * act.numel(), () -> be.concat(new Tensor[] {act, act}, 1).close());
+            bytes("pad 1 all round", act.shape(), 8L * act.numel(), () -> be.pad(act, new int[] {0, 0, 1, 1}, new int[] {0, 0, 1, 1}, 0).close());
+            Tensor rows256 = be.uniform(Shape.of(n * 1024, 256), -3, 3, rng);
+            bytes("logSumExp over 256", rows256.shape(), 4L * rows256.numel(), () -> be.logSumExp(rows256, 1).close());
             bytes("mul channel", act.shape(), 8L * act.numel(), () -> be.binary(BinaryOp.MUL, act, chan).close());
             bytes("sumTo channel", act.shape(), 4L * act.numel(), () -> be.sumTo(act, chan.shape()).close());
             Tensor gamma = be.full(Shape.of(128), 1), beta = be.full(Shape.of(128), 0);
