@@ -1,0 +1,34 @@
+package frl.backend.cuda;
+
+import frl.backend.Backends;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The mode switch of FasterPath (a forced path runs without timing anything, so this needs no GPU). */
+class FasterPathTest {
+    @Test void defaultAndPropertyChooseThePath() {
+        String property = "frl.test.fasterPath";
+        FasterPath p = new FasterPath(property, "cudnn");
+        try (Scope s = Scope.open()) {
+            System.clearProperty(property);
+            assertEquals(FasterPath.Path.CUDNN, p.forced());
+            assertEquals(2.0, p.run("op", path -> Backends.cpu().full(Shape.of(1), path == FasterPath.Path.CUDNN ? 2 : 1)).item());
+            System.setProperty(property, "kernel");
+            assertEquals(1.0, p.run("op", path -> Backends.cpu().full(Shape.of(1), path == FasterPath.Path.CUDNN ? 2 : 1)).item());
+            System.setProperty(property, "auto");
+            assertNull(p.forced(), "auto times both paths");
+            System.setProperty(property, "fastest");
+            var e = assertThrows(IllegalArgumentException.class, p::forced);
+            assertTrue(e.getMessage().contains("-D" + property + " must be kernel, cudnn or auto, got 'fastest'"), e.getMessage());
+            assertTrue(p.choices().isEmpty(), "nothing was timed");
+        } finally {
+            System.clearProperty(property);
+        }
+    }
+}

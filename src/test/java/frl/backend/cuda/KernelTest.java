@@ -1,0 +1,45 @@
+package frl.backend.cuda;
+
+import frl.backend.Backends;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The typed launcher refuses a call that drifts from the kernel's signature before it touches the GPU, so
+ * these checks run here too (every case below fails in the argument check, ahead of any CUDA call).
+ */
+class KernelTest {
+    private static String refused(Kernel k, Object... args) {
+        return assertThrows(IllegalArgumentException.class, () -> k.launch(1, 1, 1, 32, 1, 1, 0, args)).getMessage();
+    }
+
+    @Test void wrongArgumentCountIsNamed() {
+        Kernel k = new Kernel("pointwise", "affine", "pplff");
+        String m = refused(k, 0L, 0L, 5L, 1f);
+        assertTrue(m.contains("affine") && m.contains("takes 5 arguments") && m.contains("got 4"), m);
+    }
+
+    @Test void wrongArgumentKindsAreNamedByPosition() {
+        Kernel k = new Kernel("pointwise", "affine", "pplff");
+        String m = refused(k, 0L, 0L, 5L, 1.0, 2f);
+        assertTrue(m.contains("argument 3 must be a float") && m.contains("Double"), m);
+        m = refused(k, 0L, 0L, 5, 1f, "x"); // an Integer is fine for a long, a String is no float
+        assertTrue(m.contains("argument 4 must be a float"), m);
+        Kernel i = new Kernel("pointwise", "fill", "pli");
+        m = refused(i, 0L, 3L, 2L);
+        assertTrue(m.contains("argument 2 must be an int"), m);
+    }
+
+    @Test void hostTensorsAndOversizedShapeArraysAreRefused() {
+        try (Tensor host = Backends.cpu().empty(Shape.of(4))) {
+            String m = refused(new Kernel("pointwise", "fill", "plf"), host, 4L, 1f);
+            assertTrue(m.contains("argument 0 must be a cuda tensor") && m.contains("on cpu"), m);
+        }
+        String m = refused(new Kernel("reduce", "broadcast_to", "ppla"), 0L, 0L, 4L, new int[Kernel.MAX_INTS + 1]);
+        assertTrue(m.contains("argument 3 must be an int[] of at most " + Kernel.MAX_INTS), m);
+    }
+}
