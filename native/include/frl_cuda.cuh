@@ -10,31 +10,19 @@
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); \
          i += (long long)blockDim.x * gridDim.x)
 
-// Sum of v over the block (blockDim.x a multiple of 32, ≤ 1024); every thread gets the total.
-__device__ inline float frl_block_sum(float v) {
-    __shared__ float part[32];
+// Sum of v over the block (blockDim.x a multiple of 32, ≤ 1024) by a fixed butterfly, so the result does not
+// depend on scheduling; every thread gets the total. T is float or double (the accumulator type).
+template <typename T>
+__device__ inline T frl_block_sum(T v) {
+    __shared__ T part[32];
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     __syncthreads();
     if (lane == 0) part[warp] = v;
     __syncthreads();
     int warps = blockDim.x >> 5;
-    float t = lane < warps ? part[lane] : 0.f;
+    T t = lane < warps ? part[lane] : T(0);
     for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
-    return t;
-}
-
-// Max of v over the block; every thread gets it.
-__device__ inline float frl_block_max(float v) {
-    __shared__ float part[32];
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    __syncthreads();
-    if (lane == 0) part[warp] = v;
-    __syncthreads();
-    int warps = blockDim.x >> 5;
-    float t = lane < warps ? part[lane] : -INFINITY;
-    for (int o = 16; o > 0; o >>= 1) t = fmaxf(t, __shfl_xor_sync(0xffffffffu, t, o));
     return t;
 }
 

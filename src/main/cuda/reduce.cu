@@ -5,20 +5,6 @@
 #include "frl_index.cuh"
 #include <math.h>
 
-// Sum of v over the block (blockDim.x a multiple of 32, <= 1024), in double; every thread gets the total.
-__device__ inline double block_sum_d(double v) {
-    __shared__ double part[32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    __syncthreads();
-    if (lane == 0) part[warp] = v;
-    __syncthreads();
-    int warps = blockDim.x >> 5;
-    double t = lane < warps ? part[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
-    return t;
-}
-
 // Java's Math.max: NaN when either is NaN (fmaxf would drop a NaN).
 __device__ inline float max_nan(float a, float b) { return isnan(a) || isnan(b) ? NAN : fmaxf(a, b); }
 
@@ -51,7 +37,7 @@ extern "C" __global__ void sum_to_blocks(const float* x, double* partial, int ou
         int from = s * chunk, to = (int)min((long long)R, (long long)from + chunk);
         double acc = 0.0;
         for (int r = from + threadIdx.x; r < to; r += blockDim.x) acc += x[base + frl_offset<0>(summed, (unsigned int)r)];
-        acc = block_sum_d(acc);
+        acc = frl_block_sum<double>(acc);
         if (threadIdx.x == 0) partial[u] = acc;
     }
 }
@@ -104,7 +90,7 @@ extern "C" __global__ void lse_blocks(const float* x, float* out, int positions,
         float shift = isfinite(m) ? m : 0.f;
         double sum = 0.0;
         for (int c = threadIdx.x; c < K; c += blockDim.x) sum += (double)expf(row[(long long)c * inner] - shift);
-        sum = block_sum_d(sum);
+        sum = frl_block_sum<double>(sum);
         if (threadIdx.x == 0) out[p] = lse_finish(m, sum);
     }
 }
