@@ -113,33 +113,33 @@ final class CudaConv {
     static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) {
         if (CudaSubPixel.applies(x.shape(), w.shape(), g)) {
             Shapes.conv2d(x.shape(), w.shape(), g);
-            return SUB_PIXEL.run("conv2d x" + x.shape() + " w" + w.shape() + " " + g,
+            return SUB_PIXEL.run(() -> "conv2d x" + x.shape() + " w" + w.shape() + " " + g,
                     p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.conv2d(x, w, g) : conv2d(x, w, g, Policy.DEFAULT));
         }
         if (!CudaConv1x1.applies(x.shape(), w.shape(), g)) return conv2d(x, w, g, Policy.DEFAULT);
-        return ONE_BY_ONE.run("conv2d x" + x.shape() + " w" + w.shape(),
+        return ONE_BY_ONE.run(() -> "conv2d x" + x.shape() + " w" + w.shape(),
                 p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.forward(x, w) : conv2d(x, w, g, Policy.DEFAULT));
     }
 
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
         if (CudaSubPixel.applies(xShape, w.shape(), g)) {
             Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
-            return SUB_PIXEL.run("conv2dBackwardInput x" + xShape + " w" + w.shape() + " " + g,
+            return SUB_PIXEL.run(() -> "conv2dBackwardInput x" + xShape + " w" + w.shape() + " " + g,
                     p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.backwardInput(dy, w, xShape, g) : backwardInput(dy, w, xShape, g, Policy.DEFAULT));
         }
         if (!CudaConv1x1.applies(xShape, w.shape(), g)) return backwardInput(dy, w, xShape, g, Policy.DEFAULT);
-        return ONE_BY_ONE.run("conv2dBackwardInput x" + xShape + " w" + w.shape(),
+        return ONE_BY_ONE.run(() -> "conv2dBackwardInput x" + xShape + " w" + w.shape(),
                 p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.backwardInput(dy, w, xShape) : backwardInput(dy, w, xShape, g, Policy.DEFAULT));
     }
 
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
         if (CudaSubPixel.applies(x.shape(), wShape, g)) {
             Shapes.conv2dBackward(dy.shape(), x.shape(), wShape, g);
-            return SUB_PIXEL.run("conv2dBackwardWeight x" + x.shape() + " w" + wShape + " " + g,
+            return SUB_PIXEL.run(() -> "conv2dBackwardWeight x" + x.shape() + " w" + wShape + " " + g,
                     p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.backwardWeight(x, dy, wShape, g) : backwardWeight(x, dy, wShape, g, Policy.DEFAULT));
         }
         if (!CudaConv1x1.applies(x.shape(), wShape, g)) return backwardWeight(x, dy, wShape, g, Policy.DEFAULT);
-        return ONE_BY_ONE.run("conv2dBackwardWeight x" + x.shape() + " w" + wShape,
+        return ONE_BY_ONE.run(() -> "conv2dBackwardWeight x" + x.shape() + " w" + wShape,
                 p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.backwardWeight(x, dy, wShape) : backwardWeight(x, dy, wShape, g, Policy.DEFAULT));
     }
 

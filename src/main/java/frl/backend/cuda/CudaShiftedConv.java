@@ -60,7 +60,7 @@ final class CudaShiftedConv {
     static Path forced() { return CHOOSER.forced(); }
 
     private static Tensor run(String op, Shift s, Shape x, Shape w, Function<Path, Tensor> body) {
-        return CHOOSER.run(op + " " + s + " x" + x + " w" + w, body);
+        return CHOOSER.run(() -> op + " " + s + " x" + x + " w" + w, body);
     }
 
     // ---- each path (package-private: the GPU test and the benchmark call them directly) ----------------

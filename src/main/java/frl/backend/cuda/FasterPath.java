@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * For an op with a hand-written kernel and a cuDNN way to compute it: in "auto" mode the first call per key (op
@@ -39,11 +40,13 @@ final class FasterPath {
         };
     }
 
-    Tensor run(String key, Function<Path, Tensor> body) {
+    /** The op by the forced path, else by the faster one for its key (built only then: this is on every conv call). */
+    Tensor run(Supplier<String> key, Function<Path, Tensor> body) {
         Path forced = forced();
         if (forced != null) return body.apply(forced);
-        Choice c = choices.get(key);
-        if (c == null) c = measure(key, body);
+        String k = key.get();
+        Choice c = choices.get(k);
+        if (c == null) c = measure(k, body);
         return body.apply(c.path());
     }
 

@@ -18,9 +18,10 @@ class FasterPathTest {
         try (Scope s = Scope.open()) {
             System.clearProperty(property);
             assertEquals(FasterPath.Path.CUDNN, p.forced());
-            assertEquals(2.0, p.run("op", path -> Backends.cpu().full(Shape.of(1), path == FasterPath.Path.CUDNN ? 2 : 1)).item());
+            assertEquals(2.0, p.run(() -> "op", path -> Backends.cpu().full(Shape.of(1), path == FasterPath.Path.CUDNN ? 2 : 1)).item());
+            assertEquals(2.0, p.run(() -> { throw new AssertionError("a forced path needs no key"); }, path -> Backends.cpu().full(Shape.of(1), 2)).item());
             System.setProperty(property, "kernel");
-            assertEquals(1.0, p.run("op", path -> Backends.cpu().full(Shape.of(1), path == FasterPath.Path.CUDNN ? 2 : 1)).item());
+            assertEquals(1.0, p.run(() -> "op", path -> Backends.cpu().full(Shape.of(1), path == FasterPath.Path.CUDNN ? 2 : 1)).item());
             System.setProperty(property, "auto");
             assertNull(p.forced(), "auto times both paths");
             System.setProperty(property, "fastest");
