@@ -114,64 +114,54 @@ final class KernelBenchCommand implements Callable<Integer> {
     }
 
     private void bytes(String op, Shape shape, long bytes, Runnable body) {
-        double s = time(body);
-        record(op, shape, s).put("GB/s", round(bytes / s / 1e9));
+        Timing t = time(body);
+        record(op, shape, t).put("GB/s", round(bytes / t.queued() / 1e9));
     }
 
     private void flops(String op, Shape shape, double flop, Runnable body) {
-        double s = time(body);
-        record(op, shape, s).put("GFLOP/s", round(flop / s / 1e9));
+        Timing t = time(body);
+        record(op, shape, t).put("GFLOP/s", round(flop / t.queued() / 1e9));
     }
 
-    private Map<String, Object> record(String op, Shape shape, double seconds) {
+    private Map<String, Object> record(String op, Shape shape, Timing t) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("op", op);
         r.put("device", be.name());
         r.put("shape", shape.toString());
-        r.put("ms", round(seconds * 1e3));
-        r.put("ms_alone", round(lastLatency * 1e3));
+        r.put("ms", round(t.queued() * 1e3));
+        r.put("ms_alone", round(t.alone() * 1e3));
         rows.add(r);
         return r;
     }
 
     /**
-     * Seconds of one call when calls are queued back to back (the median of 5 batches of {@code repeats} calls,
-     * one synchronisation per batch), after 3 warm-up calls (cuDNN searches there). This is the cost inside a
-     * training step; {@link #latency} is the cost of a lone call that is waited for.
+     * Seconds of one call when calls are queued back to back (the cost inside a training step), and of a lone
+     * call that is waited for (its latency too).
      */
-    private double time(Runnable body) {
-        double[] t = new double[5];
+    private record Timing(double queued, double alone) {}
+
+    /** After 3 warm-up calls (cuDNN searches there): 5 batches of {@code repeats} queued calls, then {@code repeats} lone calls. */
+    private Timing time(Runnable body) {
         try (Scope s = Scope.open()) {
             for (int i = 0; i < 3; i++) body.run();
-            for (int b = 0; b < t.length; b++) {
-                be.synchronize();
-                long t0 = System.nanoTime();
-                for (int i = 0; i < repeats; i++) body.run();
-                be.synchronize();
-                t[b] = (System.nanoTime() - t0) / 1e9 / repeats;
-            }
         }
-        Arrays.sort(t);
-        lastLatency = latency(body);
-        return t[t.length / 2];
+        return new Timing(medianSeconds(5, repeats, body), medianSeconds(repeats, 1, body));
     }
 
-    private double lastLatency;
-
-    /** Median seconds of a lone call, synchronised before and after. */
-    private double latency(Runnable body) {
-        double[] t = new double[repeats];
+    /** The median over {@code samples} of the seconds per call of {@code calls} calls between two synchronisations. */
+    private double medianSeconds(int samples, int calls, Runnable body) {
+        double[] t = new double[samples];
         try (Scope s = Scope.open()) {
-            for (int i = 0; i < repeats; i++) {
+            for (int b = 0; b < samples; b++) {
                 be.synchronize();
                 long t0 = System.nanoTime();
-                body.run();
+                for (int i = 0; i < calls; i++) body.run();
                 be.synchronize();
-                t[i] = (System.nanoTime() - t0) / 1e9;
+                t[b] = (System.nanoTime() - t0) / 1e9 / calls;
             }
         }
         Arrays.sort(t);
-        return t[repeats / 2];
+        return t[samples / 2];
     }
 
     private static double round(double v) { return Math.round(v * 1000) / 1000.0; }
