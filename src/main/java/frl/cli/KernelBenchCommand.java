@@ -1,11 +1,13 @@
 package frl.cli;
 
+import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.BinaryOp;
 import frl.backend.Backends;
 import frl.backend.ConvGeometry;
 import frl.backend.Rng;
 import frl.io.Json;
+import frl.nn.ActNormInvConv;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
@@ -76,6 +78,8 @@ final class KernelBenchCommand implements Callable<Integer> {
             conv("decoder 256→128 (convT)", n, 128, 8, 256, 4, 2, 1, true, rng);
             conv("decoder 128→64 (convT)", n, 64, 16, 128, 4, 2, 1, true, rng);
             conv("decoder 64→1024 (convT)", n, 1024, 32, 64, 4, 2, 1, true, rng);
+            glowActNormInvConv(Shape.of(n, 16, 16, 16), rng);
+            glowActNormInvConv(Shape.of(n, 48, 8, 8), rng);
         }
         for (Map<String, Object> r : rows) System.out.println(Json.write(r));
         if (be instanceof frl.backend.cuda.CudaBackend) { // the GPU-only kernel families, timed with CUDA events
@@ -105,6 +109,27 @@ final class KernelBenchCommand implements Callable<Integer> {
         flops(name + " backward-input", xs, f,
                 transposed ? () -> be.conv2d(x, w, geo).close() : () -> be.conv2dBackwardInput(dy, w, xs, geo).close());
         flops(name + " backward-weight", ws, f, () -> be.conv2dBackwardWeight(x, dy, ws, geo).close());
+    }
+
+    /**
+     * Glow's actnorm + invertible 1×1, forward and backward, folded into one convolution and as two layers. The
+     * GB/s count the least traffic of either (x and y forward; dy, x and dx backward), so they compare directly.
+     */
+    private void glowActNormInvConv(Shape xs, Rng rng) {
+        try (ActNormInvConv m = new ActNormInvConv(be, xs.dim(1), rng); Scope _ = Scope.open()) {
+            Tensor x = be.uniform(xs, -1, 1, rng), dy = be.uniform(xs, -1, 1, rng);
+            for (boolean fused : new boolean[] {true, false}) {
+                Runnable step = () -> {
+                    m.zeroGrad();
+                    try (Scope s = Scope.open()) {
+                        Var v = Var.leaf(x);
+                        (fused ? m.forward(v) : m.forwardUnfused(v)).y().backward(dy);
+                    }
+                };
+                for (int i = 0; i < 50; i++) step.run();   // the autograd path is Java: let the JIT compile it first
+                bytes("Glow actnorm + 1×1 " + (fused ? "folded" : "as two layers") + ", forward + backward", xs, 20L * x.numel(), step);
+            }
+        }
     }
 
     private static float[] randomClasses(int count, Rng rng) {
