@@ -6,6 +6,8 @@ import frl.backend.BinaryOp;
 import frl.backend.Backends;
 import frl.backend.ConvGeometry;
 import frl.backend.Rng;
+import frl.backend.Shift;
+import frl.freq.HighPass;
 import frl.io.Json;
 import frl.nn.ActNormInvConv;
 import frl.tensor.Scope;
@@ -78,8 +80,13 @@ final class KernelBenchCommand implements Callable<Integer> {
             conv("decoder 256→128 (convT)", n, 128, 8, 256, 4, 2, 1, true, rng);
             conv("decoder 128→64 (convT)", n, 64, 16, 128, 4, 2, 1, true, rng);
             conv("decoder 64→1024 (convT)", n, 1024, 32, 64, 4, 2, 1, true, rng);
+            conv("Glow 1×1 over 16 channels", n, 16, 16, 16, 1, 1, 0, false, rng);
+            conv("Glow 1×1 over 48 channels", n, 48, 8, 48, 1, 1, 0, false, rng);
             glowActNormInvConv(Shape.of(n, 16, 16, 16), rng);
             glowActNormInvConv(Shape.of(n, 48, 8, 8), rng);
+            shifted("PixelCNN++ down-shifted 2×3", Shape.of(32, 80, 32, 32), 3, Shift.DOWN, rng);
+            shifted("PixelCNN++ down-right-shifted 2×2", Shape.of(32, 80, 32, 32), 2, Shift.DOWN_RIGHT, rng);
+            if (!(be instanceof frl.backend.cuda.CudaBackend)) hostHighPass(16384);
         }
         for (Map<String, Object> r : rows) System.out.println(Json.write(r));
         if (be instanceof frl.backend.cuda.CudaBackend) { // the GPU-only kernel families, timed with CUDA events
@@ -109,6 +116,33 @@ final class KernelBenchCommand implements Callable<Integer> {
         flops(name + " backward-input", xs, f,
                 transposed ? () -> be.conv2d(x, w, geo).close() : () -> be.conv2dBackwardInput(dy, w, xs, geo).close());
         flops(name + " backward-weight", ws, f, () -> be.conv2dBackwardWeight(x, dy, ws, geo).close());
+    }
+
+    /** PixelCNN++'s causal convolution over x (C in, C out, 2 rows × kw), all three directions. */
+    private void shifted(String name, Shape xs, int kw, Shift shift, Rng rng) {
+        int c = xs.dim(1);
+        Shape ws = Shape.of(c, c, 2, kw);
+        Tensor x = be.uniform(xs, -1, 1, rng), w = be.uniform(ws, -0.1, 0.1, rng), dy = be.uniform(xs, -1, 1, rng);
+        double f = 2.0 * xs.numel() * c * 2 * kw;
+        flops(name + " forward", xs, f, () -> be.shiftedConv2d(x, w, shift).close());
+        flops(name + " backward-input", xs, f, () -> be.shiftedConv2dBackwardInput(dy, w, xs, shift).close());
+        flops(name + " backward-weight", ws, f, () -> be.shiftedConv2dBackwardWeight(x, dy, ws, shift).close());
+    }
+
+    /**
+     * The CPU's HF channel (frl.freq.HighPass, k = 5, FRL's default) over n gray 32×32 images on the heap, next to
+     * a copy of the same bytes: the floor. The GPU's twin is timed by FrequencyBench.
+     */
+    private void hostHighPass(int n) {
+        int plane = 32 * 32;
+        float[] src = new float[n * plane], dst = new float[n * plane];
+        for (int i = 0; i < src.length; i++) src[i] = (i * 37 % 256) / 255f;
+        HighPass hp = new HighPass(5);
+        Shape shape = Shape.of(n, 1, 32, 32);
+        bytes("host copy (HF floor)", shape, 8L * src.length, () -> System.arraycopy(src, 0, dst, 0, src.length));
+        bytes("HF filter k=5 (host, one thread)", shape, 8L * src.length, () -> {
+            for (int i = 0; i < n; i++) hp.apply(src, i * plane, 1, 32, 32, dst, i * plane);
+        });
     }
 
     /**
