@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SequencedMap;
+import java.util.TreeMap;
 
 /**
  * The small JSON subset that safetensors headers and checkpoint metadata need: objects (kept in order,
@@ -162,6 +164,19 @@ public final class Json {
         return b.toString();
     }
 
+    /**
+     * A map's own order where it has one (LinkedHashMap, TreeMap), else its keys sorted: Map.of and HashMap
+     * iterate in an order that changes from run to run, and a file written twice should come out the same.
+     */
+    private static Map<?, ?> inStableOrder(Map<?, ?> m) {
+        for (Object k : m.keySet())
+            if (!(k instanceof String)) throw new IllegalArgumentException("JSON object keys must be strings, got " + k);
+        if (m instanceof SequencedMap<?, ?>) return m;
+        Map<String, Object> sorted = new TreeMap<>();
+        m.forEach((k, v) -> sorted.put((String) k, v));
+        return sorted;
+    }
+
     private static void write(Object v, StringBuilder b) {
         switch (v) {
             case null -> b.append("null");
@@ -176,11 +191,10 @@ public final class Json {
             case Map<?, ?> m -> {
                 b.append('{');
                 boolean first = true;
-                for (var e : m.entrySet()) {
+                for (var e : inStableOrder(m).entrySet()) {
                     if (!first) b.append(',');
                     first = false;
-                    if (!(e.getKey() instanceof String k)) throw new IllegalArgumentException("JSON object keys must be strings, got " + e.getKey());
-                    quote(k, b);
+                    quote((String) e.getKey(), b);
                     b.append(':');
                     write(e.getValue(), b);
                 }

@@ -30,6 +30,16 @@ class JsonTest {
         assertThrows(IllegalArgumentException.class, () -> Json.write(Double.NaN));
     }
 
+    /** Map.of iterates in an order that changes between JVM runs; written JSON (checkpoint metadata) must not. */
+    @Test void unorderedMapsAreWrittenWithSortedKeysOrderedOnesAsTheyAre() {
+        assertEquals("{\"a\":2,\"b\":1,\"c\":3}", Json.write(Map.of("c", 3L, "b", 1L, "a", 2L)));
+        Map<String, Object> ordered = new LinkedHashMap<>();
+        ordered.put("z", 1L);
+        ordered.put("y", 2L);
+        assertEquals("{\"z\":1,\"y\":2}", Json.write(ordered));
+        assertThrows(IllegalArgumentException.class, () -> Json.write(Map.of(1, 2)));
+    }
+
     @Test void reportsWhereItFails() {
         for (String bad : new String[] {"{", "{\"a\" 1}", "[1,]", "{\"a\":1,\"a\":2}", "01", "1.", "\"abc", "tru", "{} x", "\"\\q\"", "99999999999999999999"}) {
             var e = assertThrows(IllegalArgumentException.class, () -> Json.parse(bad), bad);
