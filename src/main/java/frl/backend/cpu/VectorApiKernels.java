@@ -11,24 +11,19 @@ import java.nio.ByteOrder;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static jdk.incubator.vector.VectorOperators.ADD;
-import static jdk.incubator.vector.VectorOperators.EXP;
-import static jdk.incubator.vector.VectorOperators.EXPM1;
 import static jdk.incubator.vector.VectorOperators.F2D;
 import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.LE;
-import static jdk.incubator.vector.VectorOperators.LOG;
-import static jdk.incubator.vector.VectorOperators.LOG1P;
 import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.MAX;
-import static jdk.incubator.vector.VectorOperators.TANH;
 
 /**
  * Vector-API loops in float32 over the machine's widest vectors; the tail of each run (fewer elements than a
  * vector) goes through the scalar kernels. Only loaded when jdk.incubator.vector is in the boot layer.
  */
 final class VectorApiKernels extends Kernels {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = VectorMath.F;
     /** Same bit size as F, so a float vector widens into two of these (parts 0 and 1). */
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
@@ -51,7 +46,7 @@ final class VectorApiKernels extends Kernels {
 
     /** 1 / (1 + e^−x) from e^−|x| ≤ 1, so neither sign overflows. */
     private static FloatVector sigmoid(FloatVector x) {
-        FloatVector e = x.abs().neg().lanewise(EXP), inv = ONE.div(e.add(1f));
+        FloatVector e = VectorMath.exp(x.abs().neg()), inv = ONE.div(e.add(1f));
         return inv.blend(e.mul(inv), x.compare(LT, 0f));
     }
 
@@ -79,13 +74,13 @@ final class VectorApiKernels extends Kernels {
     private static ForwardLoop forward(UnaryOp op) {
         return switch (op) {
             case RELU -> (x, y, off, end, a, b) -> { for (int i = 0; i < end; i += STEP) { FloatVector v = load(x, off + i); store(ZERO.blend(v, v.compare(GT, 0f)), y, off + i); } };
-            case ELU -> (x, y, off, end, a, b) -> { for (int i = 0; i < end; i += STEP) { FloatVector v = load(x, off + i); store(v.lanewise(EXPM1).mul(a).blend(v, v.compare(GT, 0f)), y, off + i); } };
+            case ELU -> (x, y, off, end, a, b) -> { for (int i = 0; i < end; i += STEP) { FloatVector v = load(x, off + i); store(VectorMath.expm1(v).mul(a).blend(v, v.compare(GT, 0f)), y, off + i); } };
             case SIGMOID -> (x, y, off, end, a, b) -> { for (int i = 0; i < end; i += STEP) store(sigmoid(load(x, off + i)), y, off + i); };
-            case TANH -> (x, y, off, end, a, b) -> { for (int i = 0; i < end; i += STEP) store(load(x, off + i).lanewise(TANH), y, off + i); };
-            case EXP -> (x, y, off, end, a, b) -> { for (int i = 0; i < end; i += STEP) store(load(x, off + i).lanewise(EXP), y, off + i); };
-            case LOG -> (x, y, off, end, a, b) -> { for (int i = 0; i < end; i += STEP) store(load(x, off + i).lanewise(LOG), y, off + i); };
+            case TANH -> (x, y, off, end, a, b) -> { for (int i = 0; i < end; i += STEP) store(VectorMath.tanh(load(x, off + i)), y, off + i); };
+            case EXP -> (x, y, off, end, a, b) -> { for (int i = 0; i < end; i += STEP) store(VectorMath.exp(load(x, off + i)), y, off + i); };
+            case LOG -> (x, y, off, end, a, b) -> { for (int i = 0; i < end; i += STEP) store(VectorMath.log(load(x, off + i)), y, off + i); };
             case SOFTPLUS -> (x, y, off, end, a, b) -> {
-                for (int i = 0; i < end; i += STEP) { FloatVector v = load(x, off + i); store(v.max(0f).add(v.abs().neg().lanewise(EXP).lanewise(LOG1P)), y, off + i); }
+                for (int i = 0; i < end; i += STEP) { FloatVector v = load(x, off + i); store(v.max(0f).add(VectorMath.log1p(VectorMath.exp(v.abs().neg()))), y, off + i); }
             };
             case SQUARE -> (x, y, off, end, a, b) -> { for (int i = 0; i < end; i += STEP) { FloatVector v = load(x, off + i); store(v.mul(v), y, off + i); } };
             case SQRT -> (x, y, off, end, a, b) -> { for (int i = 0; i < end; i += STEP) store(load(x, off + i).sqrt(), y, off + i); };
@@ -223,7 +218,7 @@ final class VectorApiKernels extends Kernels {
     @Override void sumExpLanes(float[] s, float[] shift, MemorySegment x, long off, int n) {
         int i = 0;
         for (int end = F.loopBound(n); i < end; i += F.length()) {
-            FloatVector e = load(x, off + i).sub(FloatVector.fromArray(F, shift, i)).lanewise(EXP);
+            FloatVector e = VectorMath.exp(load(x, off + i).sub(FloatVector.fromArray(F, shift, i)));
             FloatVector.fromArray(F, s, i).add(e).intoArray(s, i);
         }
         for (; i < n; i++) s[i] += (float) Math.exp((double) x.getAtIndex(JAVA_FLOAT, off + i) - shift[i]);
@@ -232,7 +227,7 @@ final class VectorApiKernels extends Kernels {
     @Override void expScaledLanes(MemorySegment x, long off, float[] shift, float[] scale, MemorySegment out, long outOff, int n) {
         int i = 0;
         for (int end = F.loopBound(n); i < end; i += F.length()) {
-            FloatVector e = load(x, off + i).sub(FloatVector.fromArray(F, shift, i)).lanewise(EXP);
+            FloatVector e = VectorMath.exp(load(x, off + i).sub(FloatVector.fromArray(F, shift, i)));
             store(e.mul(FloatVector.fromArray(F, scale, i)), out, outOff + i);
         }
         for (; i < n; i++) {
@@ -252,7 +247,7 @@ final class VectorApiKernels extends Kernels {
         DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
         int i = 0;
         for (int end = F.loopBound(n); i < end; i += F.length()) {
-            FloatVector e = load(x, off + i).sub(shift).lanewise(EXP);
+            FloatVector e = VectorMath.exp(load(x, off + i).sub(shift));
             s0 = s0.add(widen(e, 0));
             s1 = s1.add(widen(e, 1));
         }
@@ -261,7 +256,7 @@ final class VectorApiKernels extends Kernels {
 
     @Override void expScaledRow(MemorySegment x, long off, float shift, float scale, MemorySegment out, long outOff, int n) {
         int i = 0;
-        for (int end = F.loopBound(n); i < end; i += F.length()) store(load(x, off + i).sub(shift).lanewise(EXP).mul(scale), out, outOff + i);
+        for (int end = F.loopBound(n); i < end; i += F.length()) store(VectorMath.exp(load(x, off + i).sub(shift)).mul(scale), out, outOff + i);
         TAIL.expScaledRow(x, off + i, shift, scale, out, outOff + i, n - i);
     }
 }

@@ -1,0 +1,117 @@
+package frl.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+import static jdk.incubator.vector.VectorOperators.ASHR;
+import static jdk.incubator.vector.VectorOperators.EQ;
+import static jdk.incubator.vector.VectorOperators.GE;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.IS_NAN;
+import static jdk.incubator.vector.VectorOperators.LE;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LT;
+
+/**
+ * exp, expm1, log, log1p and tanh on float vectors, built from IEEE operations that round the same way
+ * everywhere (add, mul, div, fma, compares, bit moves). The Vector API's own EXP, LOG, TANH... are computed
+ * per lane in double before the JIT compiles a loop and by an approximate vector library after it, so a
+ * training run's results depended on when the JIT struck (measured: 742 of 65,536 exps changed bits). These
+ * give the same bits interpreted or compiled, and stay close to the exact result: exp and log within 1 ulp,
+ * log1p within 1.5, expm1 and tanh within 3 (VectorMathTest sweeps them).
+ */
+final class VectorMath {
+    private VectorMath() {}
+
+    /** The species every vector here has: the one VectorApiKernels computes in. */
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    /** 1.5·2^23: adding it rounds a float of magnitude < 2^22 to an integer, held in the low mantissa bits. */
+    private static final float ROUNDER = 12582912f;
+    private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
+    private static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 = LN2_HI + LN2_LO; LN2_HI has 9 significant bits, so n·LN2_HI is exact for the n exp meets. */
+    private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    /** exp underflows to 0 below −103.97 and overflows above 88.72; clamping keeps 2^n in two normal factors. */
+    private static final float EXP_LO = -104f, EXP_HI = 89f;
+    /** Inputs whose e^x is surely normal: 2^k·p with k in [−125, 127] and p in [0.7, 1.5). */
+    private static final float NORMAL_LO = -86f, NORMAL_HI = 87.5f;
+    private static final float LN2 = 0.6931472f;
+
+    private static FloatVector c(float v) { return FloatVector.broadcast(F, v); }
+
+    private static final FloatVector NEG_LN2_HI = c(-LN2_HI);
+    /** Cephes' expf polynomial: e^r ≈ 1 + r + r²·(C6 + r·(C5 + …)). */
+    private static final FloatVector EXP_C1 = c(1.9875691500e-4f), EXP_C2 = c(1.3981999507e-3f), EXP_C3 = c(8.3334519073e-3f),
+            EXP_C4 = c(4.1665795894e-2f), EXP_C5 = c(1.6666665459e-1f), EXP_C6 = c(5.0000001201e-1f);
+    private static final FloatVector INV_FACT_2 = c(0.5f), INV_FACT_3 = c(1 / 6f), INV_FACT_4 = c(1 / 24f), INV_FACT_5 = c(1 / 120f),
+            INV_FACT_6 = c(1 / 720f), INV_FACT_7 = c(1 / 5040f), INV_FACT_8 = c(1 / 40320f),
+            INV_FACT_9 = c(1 / 362880f), INV_FACT_10 = c(1 / 3628800f);
+
+    /** e^x: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by a degree-7 polynomial, then scaled by 2^n in two steps. */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(EXP_LO).min(EXP_HI);
+        FloatVector t = xc.fma(LOG2E, ROUNDER), n = t.sub(ROUNDER);
+        FloatVector r = n.fma(NEG_LN2_HI, xc).sub(n.mul(LN2_LO));
+        FloatVector p = r.fma(EXP_C1, EXP_C2).fma(r, EXP_C3).fma(r, EXP_C4).fma(r, EXP_C5).fma(r, EXP_C6);
+        p = p.fma(r.mul(r), r).add(1f);
+        IntVector k = t.reinterpretAsInts().sub(ROUNDER_BITS);
+        // p is in [0.7, 1.5), so adding k to its exponent bits is exact while the result stays normal; vectors
+        // with a lane outside that range (or NaN) take two exact power-of-two scalings. Both give the same bits.
+        if (xc.compare(GE, NORMAL_LO).and(xc.compare(LE, NORMAL_HI)).allTrue())
+            return p.reinterpretAsInts().add(k.lanewise(LSHL, 23)).reinterpretAsFloats();
+        IntVector k1 = k.lanewise(ASHR, 1), k2 = k.sub(k1);
+        return p.mul(powerOfTwo(k1)).mul(powerOfTwo(k2));
+    }
+
+    /** 2^k for k in the normal exponent range. */
+    private static FloatVector powerOfTwo(IntVector k) { return k.add(127).lanewise(LSHL, 23).reinterpretAsFloats(); }
+
+    /** e^x − 1, by its Taylor series through x^10 where |x| < ln 2 (no cancellation), else exp(x) − 1. */
+    static FloatVector expm1(FloatVector x) {
+        FloatVector p = x.fma(INV_FACT_10, INV_FACT_9).fma(x, INV_FACT_8).fma(x, INV_FACT_7).fma(x, INV_FACT_6).fma(x, INV_FACT_5).fma(x, INV_FACT_4).fma(x, INV_FACT_3).fma(x, INV_FACT_2);
+        FloatVector small = p.mul(x.mul(x)).add(x);
+        return exp(x).sub(1f).blend(small, x.abs().compare(LT, LN2));
+    }
+
+    /** ln 2 split as in fdlibm's logf: k·LN2_HI_LOG is exact for every exponent k. */
+    private static final float LN2_HI_LOG = 6.9313812256e-01f, LN2_LO_LOG = 9.0580006145e-06f;
+    private static final FloatVector LG1 = c(0xaaaaaa.0p-24f), LG2 = c(0xccce13.0p-25f), LG3 = c(0x91e9ee.0p-25f), LG4 = c(0xf89e26.0p-26f);
+    /** Bits of √½: mantissas are folded into [√½, √2) so that f = m − 1 is small. */
+    private static final int SQRT_HALF_BITS = 0x3F3504F3;
+
+    /**
+     * ln x: x = 2^k·m with m in [√½, √2), ln m = 2·atanh(f / (2 + f)) for f = m − 1, the series through
+     * s^9 with fdlibm's coefficients. ln 0 = −∞, ln of a negative or NaN is NaN, ln +∞ = +∞.
+     */
+    static FloatVector log(FloatVector x) {
+        VectorMask<Float> subnormal = x.compare(LT, Float.MIN_NORMAL);
+        FloatVector xs = x.blend(x.mul(0x1p23f), subnormal);
+        IntVector bits = xs.reinterpretAsInts().add(0x3F800000 - SQRT_HALF_BITS);
+        IntVector k = bits.lanewise(ASHR, 23).sub(127);
+        FloatVector m = bits.and(0x007FFFFF).add(SQRT_HALF_BITS).reinterpretAsFloats();
+        FloatVector kf = ((FloatVector) k.convert(I2F, 0)).sub(FloatVector.zero(F).blend(23f, subnormal));
+        FloatVector f = m.sub(1f), s = f.div(f.add(2f)), z = s.mul(s), w = z.mul(z);
+        FloatVector r = w.fma(LG4, LG2).mul(w).add(w.fma(LG3, LG1).mul(z));
+        FloatVector halfF2 = f.mul(f).mul(0.5f);
+        FloatVector tail = s.mul(halfF2.add(r)).add(kf.mul(LN2_LO_LOG));
+        FloatVector y = kf.mul(LN2_HI_LOG).sub(halfF2.sub(tail).sub(f));
+        y = y.blend(Float.NEGATIVE_INFINITY, x.compare(EQ, 0f));
+        y = y.blend(Float.POSITIVE_INFINITY, x.compare(EQ, Float.POSITIVE_INFINITY));
+        return y.blend(Float.NaN, x.compare(LT, 0f).or(x.test(IS_NAN)));
+    }
+
+    /** ln(1 + u) for u > −1: with w = 1 + u rounded, ln w minus the rounding error's share ((w − 1) − u)/w. */
+    static FloatVector log1p(FloatVector u) {
+        FloatVector w = u.add(1f);
+        return log(w).sub(w.sub(1f).sub(u).div(w));
+    }
+
+    /** tanh x = e/(e + 2) with e = expm1(2|x|), |x| capped at 10 (tanh 10 rounds to 1), the sign put back. */
+    static FloatVector tanh(FloatVector x) {
+        FloatVector e = expm1(x.abs().min(10f).mul(2f)), t = e.div(e.add(2f));
+        return t.blend(t.neg(), x.compare(LT, 0f));
+    }
+}
