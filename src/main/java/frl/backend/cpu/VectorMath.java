@@ -42,7 +42,7 @@ final class VectorMath {
 
     private static FloatVector c(float v) { return FloatVector.broadcast(F, v); }
 
-    private static final FloatVector NEG_LN2_HI = c(-LN2_HI);
+    private static final FloatVector NEG_LN2_HI = c(-LN2_HI), NEG_LN2_LO = c(-LN2_LO);
     /** Cephes' expf polynomial: e^r ≈ 1 + r + r²·(C6 + r·(C5 + …)). */
     private static final FloatVector EXP_C1 = c(1.9875691500e-4f), EXP_C2 = c(1.3981999507e-3f), EXP_C3 = c(8.3334519073e-3f),
             EXP_C4 = c(4.1665795894e-2f), EXP_C5 = c(1.6666665459e-1f), EXP_C6 = c(5.0000001201e-1f);
@@ -52,16 +52,16 @@ final class VectorMath {
 
     /** e^x: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by a degree-7 polynomial, then scaled by 2^n in two steps. */
     static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(EXP_LO).min(EXP_HI);
+        // p below is in [0.7, 1.5), so adding k to its exponent bits is exact while the result stays normal;
+        // vectors with a lane outside that range (or NaN) are clamped and take two exact power-of-two scalings.
+        boolean normal = x.compare(GE, NORMAL_LO).and(x.compare(LE, NORMAL_HI)).allTrue();
+        FloatVector xc = normal ? x : x.max(EXP_LO).min(EXP_HI);
         FloatVector t = xc.fma(LOG2E, ROUNDER), n = t.sub(ROUNDER);
-        FloatVector r = n.fma(NEG_LN2_HI, xc).sub(n.mul(LN2_LO));
+        FloatVector r = n.fma(NEG_LN2_HI, xc).add(n.mul(NEG_LN2_LO));
         FloatVector p = r.fma(EXP_C1, EXP_C2).fma(r, EXP_C3).fma(r, EXP_C4).fma(r, EXP_C5).fma(r, EXP_C6);
         p = p.fma(r.mul(r), r).add(1f);
         IntVector k = t.reinterpretAsInts().sub(ROUNDER_BITS);
-        // p is in [0.7, 1.5), so adding k to its exponent bits is exact while the result stays normal; vectors
-        // with a lane outside that range (or NaN) take two exact power-of-two scalings. Both give the same bits.
-        if (xc.compare(GE, NORMAL_LO).and(xc.compare(LE, NORMAL_HI)).allTrue())
-            return p.reinterpretAsInts().add(k.lanewise(LSHL, 23)).reinterpretAsFloats();
+        if (normal) return p.reinterpretAsInts().add(k.lanewise(LSHL, 23)).reinterpretAsFloats();
         IntVector k1 = k.lanewise(ASHR, 1), k2 = k.sub(k1);
         return p.mul(powerOfTwo(k1)).mul(powerOfTwo(k2));
     }
@@ -87,20 +87,28 @@ final class VectorMath {
      * s^9 with fdlibm's coefficients. ln 0 = −∞, ln of a negative or NaN is NaN, ln +∞ = +∞.
      */
     static FloatVector log(FloatVector x) {
+        if (x.compare(GE, Float.MIN_NORMAL).and(x.compare(LE, Float.MAX_VALUE)).allTrue()) return logOfNormal(x, null);
         VectorMask<Float> subnormal = x.compare(LT, Float.MIN_NORMAL);
-        FloatVector xs = x.blend(x.mul(0x1p23f), subnormal);
-        IntVector bits = xs.reinterpretAsInts().add(0x3F800000 - SQRT_HALF_BITS);
-        IntVector k = bits.lanewise(ASHR, 23).sub(127);
+        FloatVector y = logOfNormal(x.blend(x.mul(0x1p23f), subnormal), FloatVector.zero(F).blend(23f, subnormal));
+        y = y.blend(Float.NEGATIVE_INFINITY, x.compare(EQ, 0f));
+        y = y.blend(Float.POSITIVE_INFINITY, x.compare(EQ, Float.POSITIVE_INFINITY));
+        return y.blend(Float.NaN, x.compare(LT, 0f).or(x.test(IS_NAN)));
+    }
+
+    /**
+     * ln(x·2^−kScale) for lanes holding positive normal floats (others give garbage that log overwrites); kScale
+     * (null for none) folds a subnormal's scaling into the exponent, so the split ln 2 keeps it exact.
+     */
+    private static FloatVector logOfNormal(FloatVector x, FloatVector kScale) {
+        IntVector bits = x.reinterpretAsInts().add(0x3F800000 - SQRT_HALF_BITS);
+        FloatVector kf = (FloatVector) bits.lanewise(ASHR, 23).sub(127).convert(I2F, 0);
+        if (kScale != null) kf = kf.sub(kScale);
         FloatVector m = bits.and(0x007FFFFF).add(SQRT_HALF_BITS).reinterpretAsFloats();
-        FloatVector kf = ((FloatVector) k.convert(I2F, 0)).sub(FloatVector.zero(F).blend(23f, subnormal));
         FloatVector f = m.sub(1f), s = f.div(f.add(2f)), z = s.mul(s), w = z.mul(z);
         FloatVector r = w.fma(LG4, LG2).mul(w).add(w.fma(LG3, LG1).mul(z));
         FloatVector halfF2 = f.mul(f).mul(0.5f);
         FloatVector tail = s.mul(halfF2.add(r)).add(kf.mul(LN2_LO_LOG));
-        FloatVector y = kf.mul(LN2_HI_LOG).sub(halfF2.sub(tail).sub(f));
-        y = y.blend(Float.NEGATIVE_INFINITY, x.compare(EQ, 0f));
-        y = y.blend(Float.POSITIVE_INFINITY, x.compare(EQ, Float.POSITIVE_INFINITY));
-        return y.blend(Float.NaN, x.compare(LT, 0f).or(x.test(IS_NAN)));
+        return kf.mul(LN2_HI_LOG).sub(halfF2.sub(tail).sub(f));
     }
 
     /** ln(1 + u) for u > −1: with w = 1 + u rounded, ln w minus the rounding error's share ((w − 1) − u)/w. */
