@@ -18,6 +18,8 @@ final class Kernel {
     /** Ints in native/include/frl_cuda.cuh's FrlInts. */
     static final int MAX_INTS = 32;
     private final String family, name, signature;
+    /** The call's name in a launch failure, built once: a launch is on the hot path of every op. */
+    private final String launchCall;
     private final BytePointer values;
     private final long[] offsets;
     private final PointerPointer<?> params;
@@ -27,6 +29,7 @@ final class Kernel {
         this.family = family;
         this.name = name;
         this.signature = signature;
+        launchCall = "cuLaunchKernel(" + name + ")";
         int n = signature.length();
         offsets = new long[n];
         long size = 0;
@@ -56,8 +59,7 @@ final class Kernel {
             else values.putLong(offsets[i], bits(i, args[i]));
         }
         CudaContext ctx = CudaContext.get();
-        Cuda.checkDriver(cudart.cuLaunchKernel(function(ctx), gx, gy, gz, bx, by, bz, sharedBytes, ctx.stream(), params, null),
-                "cuLaunchKernel(" + name + ")");
+        Cuda.checkDriver(cudart.cuLaunchKernel(function(ctx), gx, gy, gz, bx, by, bz, sharedBytes, ctx.stream(), params, null), launchCall);
         if (CudaContext.SYNC_EACH_LAUNCH) ctx.sync(name);
     }
 
