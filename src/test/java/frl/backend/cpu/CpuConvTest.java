@@ -45,7 +45,7 @@ class CpuConvTest {
             new Case(2, 2, 9, 12, 3, 2, 2, 2, 2, 0, 0, 1, 1),     // 2×2 kernel, output padding in H and W
             new Case(2, 4, 16, 16, 8, 4, 4, 2, 2, 1, 1, 1, 1),    // the DCGAN up/down-sampling layer
             new Case(9, 3, 8, 8, 6, 5, 5, 1, 1, 2, 2, 0, 0),      // 64 pixels: 4 images per GEMM, 2 parallel chunks
-            new Case(6, 3, 5, 5, 4, 1, 1, 1, 1, 0, 0, 0, 0),      // 1×1 with grouped images
+            new Case(6, 3, 5, 5, 4, 1, 1, 1, 1, 0, 0, 0, 0),      // 1×1 on small images: one GEMM per image all the same
             new Case(2, 3, 7, 9, 2, 1, 1, 2, 2, 0, 0, 1, 0),      // 1×1 but strided: im2col path
             new Case(3, 5, 16, 17, 7, 1, 1, 1, 1, 0, 0, 0, 0),    // 1×1 fast path, parallel over the batch
             new Case(2, 1, 3, 3, 2, 5, 5, 1, 1, 1, 1, 0, 0),      // kernel larger than the image
