@@ -146,22 +146,33 @@ final class KernelBenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Glow's actnorm + invertible 1×1, forward and backward, folded into one convolution and as two layers. The
-     * GB/s count the least traffic of either (x and y forward; dy, x and dx backward), so they compare directly.
+     * Glow's actnorm + invertible 1×1, forward and backward, folded into one convolution and as two layers,
+     * timed in alternating samples (the two differ by less than a shared machine drifts). The GB/s count the
+     * least traffic of either (x and y forward; dy, x and dx backward), so they compare directly.
      */
     private void glowActNormInvConv(Shape xs, Rng rng) {
         try (ActNormInvConv m = new ActNormInvConv(be, xs.dim(1), rng); Scope _ = Scope.open()) {
             Tensor x = be.uniform(xs, -1, 1, rng), dy = be.uniform(xs, -1, 1, rng);
-            for (boolean fused : new boolean[] {true, false}) {
-                Runnable step = () -> {
+            Runnable[] step = new Runnable[2];
+            for (int f = 0; f < 2; f++) {
+                boolean folded = f == 0;
+                step[f] = () -> {
                     m.zeroGrad();
                     try (Scope s = Scope.open()) {
                         Var v = Var.leaf(x);
-                        (fused ? m.forward(v) : m.forwardUnfused(v)).y().backward(dy);
+                        (folded ? m.forward(v) : m.forwardUnfused(v)).y().backward(dy);
                     }
                 };
-                for (int i = 0; i < 50; i++) step.run();   // the autograd path is Java: let the JIT compile it first
-                bytes("Glow actnorm + 1×1 " + (fused ? "folded" : "as two layers") + ", forward + backward", xs, 20L * x.numel(), step);
+                for (int i = 0; i < 50; i++) step[f].run();   // the autograd path is Java: let the JIT compile it first
+            }
+            int samples = 15;
+            double[][] t = new double[2][samples];
+            for (int k = 0; k < samples; k++) for (int f = 0; f < 2; f++) t[f][k] = medianSeconds(1, repeats, step[f]);
+            for (int f = 0; f < 2; f++) {
+                Arrays.sort(t[f]);
+                Timing timing = new Timing(t[f][samples / 2], medianSeconds(repeats, 1, step[f]));
+                record("Glow actnorm + 1×1 " + (f == 0 ? "folded" : "as two layers") + ", forward + backward", xs, timing)
+                        .put("GB/s", round(20.0 * x.numel() / timing.queued() / 1e9));
             }
         }
     }
