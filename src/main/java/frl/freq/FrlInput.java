@@ -2,12 +2,16 @@ package frl.freq;
 
 import frl.data.ImageSet;
 
+import java.util.stream.IntStream;
+
 /**
  * FRL's model input x_F = [x, x_H]: the C image channels followed by one high-frequency channel, per image
  * [C+1, H, W]. {@link #floats} gives values in [0,1] (x = byte/255); {@link #bytes} gives the 8-bit
  * targets a discrete likelihood is taken over (the image bytes, then floor(255·x_H)).
  */
 public final class FrlInput {
+    /** Batches at least this large are built in parallel. */
+    private static final int PARALLEL_FROM = 16;
     private final HighPass highPass;
 
     public FrlInput(int kernelSize) { this.highPass = new HighPass(kernelSize); }
@@ -21,10 +25,12 @@ public final class FrlInput {
             throw new IllegalArgumentException("FrlInput: expected x of at least " + (long) n * in + " and out of "
                     + (long) n * outSize + " floats for " + n + "x" + c + "x" + h + "x" + w + ", found " + x.length
                     + " and " + out.length);
-        for (int i = 0; i < n; i++) {
+        IntStream images = IntStream.range(0, n);
+        // images are independent: a training batch (64) or a scoring chunk (256) is spread over the cores
+        (n >= PARALLEL_FROM ? images.parallel() : images).forEach(i -> {
             System.arraycopy(x, i * in, out, i * outSize, in);
             highPass.apply(x, i * in, c, h, w, out, i * outSize + in);
-        }
+        });
     }
 
     /** x_F of images [from, from+n) of a set, [n, C+1, H, W] in [0,1]. */
