@@ -9,6 +9,7 @@ import frl.nn.Adam;
 import frl.nn.LrSchedule;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
+import frl.tensor.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -70,32 +71,51 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
+    /**
+     * One epoch. A step's loss parts are copied into a small device slot and read after the next step has
+     * been queued, so that on a GPU the host prepares batch s+1 while step s runs instead of waiting for it
+     * (progress is reported one step late; the numbers are the same).
+     */
     private void runEpoch(ImageSet data, int epoch, Consumer<Progress> progress) {
         int[] order = permutation(data.size());
         long limit = config.maxImagesPerEpoch() > 0 ? Math.min(config.maxImagesPerEpoch(), data.size()) : data.size();
         int steps = (int) (limit / config.batch());
-        double lossSum = 0, recSum = 0, klSum = 0;
+        double[] sums = new double[3];   // loss, reconstruction, KL
         long start = System.nanoTime();
-        for (int s = 0; s < steps; s++) {
-            int[] idx = java.util.Arrays.copyOfRange(order, s * config.batch(), (s + 1) * config.batch());
-            boolean[] flip = new boolean[idx.length];
-            if (config.flips()) for (int i = 0; i < flip.length; i++) flip[i] = rng.nextInt(2) == 1;
-            try (Scope scope = Scope.open()) {
-                Batches.Batch b = batches.gather(backend, data, idx, flip);
-                var eps = backend.normal(Shape.of(idx.length, model.config().nz(), 1, 1), 0, 1, rng);
-                optimizer.zeroGrad();
-                Vae.LossParts parts = model.loss(Var.constant(b.x()), Var.constant(b.targets()), eps, config.beta());
-                parts.loss().backward();
-                optimizer.step();
-                lossSum += parts.loss().value().item();
-                recSum += parts.reconstruction();
-                klSum += parts.kl();
+        Tensor[][] slots = new Tensor[2][3];
+        try {
+            for (Tensor[] slot : slots) for (int i = 0; i < 3; i++) slot[i] = Scope.unscoped(() -> backend.empty(Shape.of(1)));
+            for (int s = 0; s < steps; s++) {
+                int[] idx = java.util.Arrays.copyOfRange(order, s * config.batch(), (s + 1) * config.batch());
+                boolean[] flip = new boolean[idx.length];
+                if (config.flips()) for (int i = 0; i < flip.length; i++) flip[i] = rng.nextInt(2) == 1;
+                try (Scope scope = Scope.open()) {
+                    Batches.Batch b = batches.gather(backend, data, idx, flip);
+                    var eps = backend.normal(Shape.of(idx.length, model.config().nz(), 1, 1), 0, 1, rng);
+                    optimizer.zeroGrad();
+                    Vae.LossParts parts = model.loss(Var.constant(b.x()), Var.constant(b.targets()), eps, config.beta());
+                    parts.loss().backward();
+                    optimizer.step();
+                    Tensor[] slot = slots[s % 2];
+                    backend.copyInto(parts.loss().value(), slot[0]);
+                    backend.copyInto(parts.reconstructionTerm().value(), slot[1]);
+                    backend.copyInto(parts.klTerm().value(), slot[2]);
+                }
+                if (s > 0) report(epoch, s - 1, steps, slots[(s - 1) % 2], sums, start, progress);
             }
-            double seconds = (System.nanoTime() - start) / 1e9;
-            long images = (long) (s + 1) * config.batch();
-            progress.accept(new Progress(epoch + 1, config.epochs(), images, (long) steps * config.batch(), lossSum / (s + 1),
-                    recSum / (s + 1), klSum / (s + 1), images / seconds, s == steps - 1));
+            if (steps > 0) report(epoch, steps - 1, steps, slots[(steps - 1) % 2], sums, start, progress);
+        } finally {
+            for (Tensor[] slot : slots) for (Tensor t : slot) if (t != null) t.close();
         }
+    }
+
+    /** Adds step s's parts (waiting for that step) and reports the epoch's running means. */
+    private void report(int epoch, int s, int steps, Tensor[] slot, double[] sums, long start, Consumer<Progress> progress) {
+        for (int i = 0; i < 3; i++) sums[i] += slot[i].item();
+        double seconds = (System.nanoTime() - start) / 1e9;
+        long images = (long) (s + 1) * config.batch();
+        progress.accept(new Progress(epoch + 1, config.epochs(), images, (long) steps * config.batch(), sums[0] / (s + 1),
+                sums[1] / (s + 1), sums[2] / (s + 1), images / seconds, s == steps - 1));
     }
 
     /** Fisher–Yates from the training RNG, so a resumed run draws the same order. */
