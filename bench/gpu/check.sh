@@ -5,7 +5,7 @@
 # With science, also trains the FRL and plain VAEs for 15 epochs on FashionMNIST-train (the IDX file carried
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here.
 #   bash bench/gpu/check.sh [tests] [bench] [kernels] [science]      (no argument: tests bench kernels)
-# Out ($OUT, at most 8 files come back): log.txt, junit.txt, results.jsonl, {frl,plain}-vae.part.*
+# Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-kernels.txt, results.jsonl, {frl,plain}-vae.part.*
 set -uo pipefail
 steps=${*:-tests bench kernels}
 OUT=${OUT:-/tmp/frl-gpu}; mkdir -p "$OUT"
@@ -22,6 +22,12 @@ if has tests; then
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-package frl \
       --include-tag gpu --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
   say "junit exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
+  # the hand-written paths behind FasterPath, forced on, through the whole backend and the whole model
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.subpixel=kernel -Dfrl.cuda.conv1x1=kernel -Dfrl.cuda.shifted=kernel" \
+      timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
+      --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --include-tag gpu \
+      --details=tree --disable-ansi-colors > "$OUT/junit-kernels.txt" 2>&1
+  say "junit (kernels forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-kernels.txt" | tr -s ' ' | paste -sd' ')"
 fi
 if has bench; then
   for cfg in cifar fmnist; do
@@ -53,5 +59,5 @@ if has science; then
 fi
 echo "== summary (${SECONDS}s) =="
 grep -E "^(gpu|cuda|cublas|cudnn|cufft|tf32) " "$log"
-grep -E "✘|\[X\]" "$OUT/junit.txt" 2>/dev/null | head -40
+grep -E "✘|\[X\]" "$OUT/junit.txt" "$OUT/junit-kernels.txt" 2>/dev/null | head -40
 cat "$res" 2>/dev/null
