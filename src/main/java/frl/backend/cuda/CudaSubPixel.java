@@ -40,7 +40,9 @@ final class CudaSubPixel {
     static boolean applies(Shape x, Shape w, ConvGeometry g) {
         int sh = g.strideH(), sw = g.strideW();
         return x.rank() == 4 && w.rank() == 4 && (sh > 1 || sw > 1) && sh <= 16 && sw <= 16 && w.dim(2) % sh == 0 && w.dim(3) % sw == 0
-                && x.numel() > 0 && w.numel() > 0;
+                && x.numel() > 0 && w.numel() > 0
+                // the weight gradient's GEMM sums over n·q pixels, an int for cuBLAS
+                && (long) x.dim(0) * Math.ceilDiv(x.dim(2), sh) * Math.ceilDiv(x.dim(3), sw) <= Integer.MAX_VALUE;
     }
 
     /** The sizes of a call: x [n,c,h,w] the large tensor, w [k,c,kh,kw], dy [n,k,oh,ow]; th × tw taps per phase (tests share it). */

@@ -102,6 +102,15 @@ class CudaFrequencyTest {
     }
 
     @Test
+    void anEmptyBatchGivesAnEmptyChannel() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        try (Scope scope = Scope.open()) {
+            assertEquals(Shape.of(0, 1, 32, 32), CudaFrequency.highPass(cuda.fromHost(Shape.of(0, 1, 32, 32), new float[0]), 5).shape());
+            assertEquals(Shape.of(0, 2, 32, 32), CudaFrequency.frlInput(cuda.fromHost(Shape.of(0, 1, 32, 32), new float[0]), 5).shape());
+        }
+    }
+
+    @Test
     void directPathOnALargeBatch() {
         Backend cuda = GpuTests.cudaOrSkip();
         int n = 4096, c = 1, h = 32, w = 32;

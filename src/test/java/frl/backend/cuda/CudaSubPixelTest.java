@@ -14,6 +14,8 @@ import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The sub-pixel convolution ops against the CPU's conv2d, conv2dBackwardInput and conv2dBackwardWeight: on the GPU
@@ -104,6 +106,15 @@ class CudaSubPixelTest {
             float[] w = random(new Random(5), c.wt());
             assertEquals(java.util.Arrays.toString(w), java.util.Arrays.toString(unsplit(d, split(d, w))), c.toString());
         }
+    }
+
+    /** Its weight gradient hands cuBLAS n·q as an int: a batch whose pixels per phase overflow it goes to cuDNN. */
+    @Test void refusesBatchesWhosePixelCountOverflowsAnInt() {
+        Shape w = Shape.of(8, 3, 4, 4);
+        ConvGeometry g = ConvGeometry.of(2, 1);
+        assertTrue(CudaSubPixel.applies(Shape.of(64, 8, 32, 32), w, g));
+        assertTrue(CudaSubPixel.applies(Shape.of(32767, 8, 512, 512), w, g));    // (2^15 − 1) · 256 · 256 pixels per phase fit
+        assertFalse(CudaSubPixel.applies(Shape.of(32768, 8, 512, 512), w, g));   // 2^31 do not
     }
 
     @Test @Tag("gpu") void matchesTheCpuOnTheGpu() {
