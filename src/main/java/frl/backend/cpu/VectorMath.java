@@ -54,14 +54,20 @@ final class VectorMath {
         // vectors with a lane outside that range (or NaN) are clamped and take two exact power-of-two scalings.
         boolean normal = x.compare(GE, NORMAL_LO).and(x.compare(LE, NORMAL_HI)).allTrue();
         FloatVector xc = normal ? x : x.max(EXP_LO).min(EXP_HI);
-        FloatVector t = xc.fma(LOG2E, ROUNDER), n = t.sub(ROUNDER);
-        FloatVector r = n.fma(NEG_LN2_HI, xc).add(n.mul(NEG_LN2_LO));
-        FloatVector p = r.fma(EXP_C1, EXP_C2).fma(r, EXP_C3).fma(r, EXP_C4).fma(r, EXP_C5).fma(r, EXP_C6);
-        p = p.fma(r.mul(r), r).add(1f);
+        FloatVector t = xc.fma(LOG2E, ROUNDER), p = expm1OfRemainder(xc, t).add(1f);
         IntVector k = t.reinterpretAsInts().sub(ROUNDER_BITS);
         if (normal) return p.reinterpretAsInts().add(k.lanewise(LSHL, 23)).reinterpretAsFloats();
         IntVector k1 = k.lanewise(ASHR, 1), k2 = k.sub(k1);
         return p.mul(powerOfTwo(k1)).mul(powerOfTwo(k2));
+    }
+
+    /**
+     * e^r − 1 = r + r²·(Cephes' polynomial) for the remainder r = x − n·ln 2, |r| ≤ ln 2 / 2, where t = x·log2 e + ROUNDER
+     * holds n = t − ROUNDER: the reduction exp and expm1 share.
+     */
+    private static FloatVector expm1OfRemainder(FloatVector x, FloatVector t) {
+        FloatVector n = t.sub(ROUNDER), r = n.fma(NEG_LN2_HI, x).add(n.mul(NEG_LN2_LO));
+        return r.fma(EXP_C1, EXP_C2).fma(r, EXP_C3).fma(r, EXP_C4).fma(r, EXP_C5).fma(r, EXP_C6).fma(r.mul(r), r);
     }
 
     /** 2^k for k in the normal exponent range. */
@@ -74,12 +80,9 @@ final class VectorMath {
      */
     static FloatVector expm1(FloatVector x) {
         FloatVector xc = x.max(EXPM1_LO).min(EXP_HI);
-        FloatVector t = xc.fma(LOG2E, ROUNDER), n = t.sub(ROUNDER);
-        FloatVector r = n.fma(NEG_LN2_HI, xc).add(n.mul(NEG_LN2_LO));
-        FloatVector q = r.fma(EXP_C1, EXP_C2).fma(r, EXP_C3).fma(r, EXP_C4).fma(r, EXP_C5).fma(r, EXP_C6);
-        FloatVector em1 = q.fma(r.mul(r), r);
+        FloatVector t = xc.fma(LOG2E, ROUNDER), em1 = expm1OfRemainder(xc, t);
         FloatVector s = powerOfTwo(t.reinterpretAsInts().sub(ROUNDER_BITS + 1));
-        return s.fma(em1, s.sub(0.5f)).mul(2f).blend(em1, n.compare(EQ, 0f));   // n = 0: e^r − 1 itself, tiny inputs too
+        return s.fma(em1, s.sub(0.5f)).mul(2f).blend(em1, t.compare(EQ, ROUNDER));   // n = 0: e^r − 1 itself, tiny inputs too
     }
 
     /** ln 2 split as in fdlibm's logf: k·LN2_HI_LOG is exact for every exponent k. */
