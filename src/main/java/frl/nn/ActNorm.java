@@ -57,7 +57,7 @@ public final class ActNorm extends Module implements Flow {
      */
     void ensureInitialized(Tensor x) {
         requireInput(x.shape());
-        if (initialized || (initialized = initializedFlag.item() != 0)) return;
+        if (isInitialized()) return;
         Backend be = Backends.of(x);
         Shape perChannel = Shape.of(1, channels, 1, 1);
         double n = (double) x.numel() / channels;
@@ -73,7 +73,11 @@ public final class ActNorm extends Module implements Flow {
         initialized = true;
     }
 
-    public boolean isInitialized() { return initialized || initializedFlag.item() != 0; }
+    /** Whether bias and logs hold data-dependent values; the flag is read from the device until it says so. */
+    public boolean isInitialized() {
+        if (!initialized) initialized = initializedFlag.item() != 0;
+        return initialized;
+    }
 
     private void requireInput(Shape s) {
         if (s.rank() != 4 || s.dim(1) != channels)
