@@ -29,11 +29,14 @@ class ActNormInvConvTest {
         return v;
     }
 
-    /** The folded layer's algebra against finite differences in float64, and the CPU against the reference. */
-    @Test void foldGradientCheck() {
-        OpHarness.check(OpCase.named("actnorm folded into a 1×1 convolution").in(2, 4, 3, 5).in(4, 4).in(1, 4, 1, 1).in(1, 4, 1, 1)
-                .of(v -> ActNormInvConv.fold(v[0], v[1], v[2], v[3])), Backends.cpu());
+    /** The fold as an op case: x [n, c, h, w], w [c, c], bias and logs [1, c, 1, 1]. */
+    private static OpCase fold(int n, int c, int h, int w) {
+        return OpCase.named("actnorm folded into a 1×1 convolution").in(n, c, h, w).in(c, c).in(1, c, 1, 1).in(1, c, 1, 1)
+                .of(v -> ActNormInvConv.fold(v[0], v[1], v[2], v[3]));
     }
+
+    /** The folded layer's algebra against finite differences in float64, and the CPU against the reference. */
+    @Test void foldGradientCheck() { OpHarness.check(fold(2, 4, 3, 5), Backends.cpu()); }
 
     /** Output, log-determinant, then the gradients of x and of every parameter. */
     private static List<double[]> forwardBackward(Backend be, ActNormInvConv m, boolean fused) {
@@ -83,8 +86,7 @@ class ActNormInvConvTest {
     @Tag("gpu")
     @Test void matchesTheCpuOnCuda() {
         Backend cuda = GpuTests.cudaOrSkip();
-        OpHarness.check(OpCase.named("actnorm folded into a 1×1 convolution").in(4, 12, 9, 7).in(12, 12).in(1, 12, 1, 1).in(1, 12, 1, 1)
-                .of(v -> ActNormInvConv.fold(v[0], v[1], v[2], v[3])), cuda);
+        OpHarness.check(fold(4, 12, 9, 7), cuda);
         try (ActNormInvConv a = trained(Backends.cpu()); ActNormInvConv b = trained(cuda)) {
             List<double[]> onCpu = forwardBackward(Backends.cpu(), a, true), onCuda = forwardBackward(cuda, b, true);
             for (int i = 0; i < onCpu.size(); i++) assertTrue(OpHarness.nmse(onCuda.get(i), onCpu.get(i)) <= 1e-7, "entry " + i);

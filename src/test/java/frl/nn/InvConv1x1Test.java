@@ -78,12 +78,15 @@ class InvConv1x1Test {
         }
     }
 
-    /** Gradients through W's LU composition and the 1×1 convolution, against finite differences in float64. */
-    @Test void gradientCheckInFloat64() {
-        try (InvConv1x1 conv = new InvConv1x1(OpHarness.reference(), 5, new Rng(9))) {
+    /**
+     * Gradients through W's LU composition and the 1×1 convolution, against finite differences in float64, and
+     * the CPU against the reference: the same seed gives both layers the same permutation, signs and masks.
+     */
+    @Test void gradientCheckInFloat64AndCpuParity() {
+        try (InvConv1x1 ref = new InvConv1x1(OpHarness.reference(), 5, new Rng(9)); InvConv1x1 cpu = new InvConv1x1(be, 5, new Rng(9))) {
             OpCase c = OpCase.named("invertible 1×1 through its LU factors").in(2, 5, 3, 4).in(5, 5).in(5, 5).in(5)
-                    .of(v -> InvConv1x1.apply(v[0], conv.weight(v[1], v[2], v[3]), null));
-            OpHarness.check(c, null);
+                    .of(v -> InvConv1x1.apply(v[0], (v[0].backend() == be ? cpu : ref).weight(v[1], v[2], v[3]), null));
+            OpHarness.check(c, be);
         }
     }
 
