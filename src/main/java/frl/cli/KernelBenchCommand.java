@@ -170,9 +170,8 @@ final class KernelBenchCommand implements Callable<Integer> {
             for (int k = 0; k < samples; k++) for (int f = 0; f < 2; f++) t[f][k] = medianSeconds(1, repeats, step[f]);
             for (int f = 0; f < 2; f++) {
                 Arrays.sort(t[f]);
-                Timing timing = new Timing(t[f][samples / 2], medianSeconds(repeats, 1, step[f]));
-                record("Glow actnorm + 1×1 " + (f == 0 ? "folded" : "as two layers") + ", forward + backward", xs, timing)
-                        .put("GB/s", round(20.0 * x.numel() / timing.queued() / 1e9));
+                bytes("Glow actnorm + 1×1 " + (f == 0 ? "folded" : "as two layers") + ", forward + backward", xs, 20L * x.numel(),
+                        new Timing(t[f][samples / 2], medianSeconds(repeats, 1, step[f])));
             }
         }
     }
@@ -183,10 +182,9 @@ final class KernelBenchCommand implements Callable<Integer> {
         return t;
     }
 
-    private void bytes(String op, Shape shape, long bytes, Runnable body) {
-        Timing t = time(body);
-        record(op, shape, t).put("GB/s", round(bytes / t.queued() / 1e9));
-    }
+    private void bytes(String op, Shape shape, long bytes, Runnable body) { bytes(op, shape, bytes, time(body)); }
+
+    private void bytes(String op, Shape shape, long bytes, Timing t) { record(op, shape, t).put("GB/s", round(bytes / t.queued() / 1e9)); }
 
     private void flops(String op, Shape shape, double flop, Runnable body) {
         Timing t = time(body);
