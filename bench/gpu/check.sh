@@ -39,7 +39,9 @@ if has bench; then
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.subpixel=auto" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 \
         2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (subpixel=auto) exit $?"
-    timeout 240 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 2>> "$log" | tail -1 >> "$res"
+    # with --profile (cifar): the twin's kernels per step, to set beside the engine's per-op profile
+    timeout 240 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 $prof 2>> "$log" \
+        | grep '^{' >> "$res"
     say "pytorch bench $cfg exit $?"
   done
 fi

@@ -3,6 +3,7 @@
 
   python3 bench/pytorch/frl_vae.py golden OUT.safetensors   # tiny config: weights, inputs, noise, expected values
   python3 bench/pytorch/frl_vae.py bench --config fmnist     # img/s of training steps and IWAE-20 scoring
+  python3 bench/pytorch/frl_vae.py bench ... --profile       # and where a training step's time goes, per kernel
 
 Module names follow the reference so that a state dict maps one to one onto the engine's parameter names
 (prefixed "encoder." and "decoder.").
@@ -146,7 +147,7 @@ def golden(path):
     print('wrote', path, 'loss', loss.item(), 'nll', nll.tolist())
 
 
-def bench(config, train_batch, score_batch, k, steps, threads, device='cpu', warmup=1, repeats=1, tf32=False):
+def bench(config, train_batch, score_batch, k, steps, threads, device='cpu', warmup=1, repeats=1, tf32=False, profile=False):
     torch.set_num_threads(threads)
     dev = torch.device(device)
     if dev.type == 'cuda':
@@ -176,6 +177,8 @@ def bench(config, train_batch, score_batch, k, steps, threads, device='cpu', war
             step()
         sync()
         train.append(train_batch * steps / (time.perf_counter() - t))
+    if profile:
+        profile_steps(step, steps, sync, dev, config)
     model.eval()
     sp = pixels[:1].repeat(score_batch, 1, 1, 1) if score_batch > train_batch else pixels[:score_batch]
     eps = torch.randn(k, score_batch, 200, device=dev)
@@ -197,6 +200,35 @@ def bench(config, train_batch, score_batch, k, steps, threads, device='cpu', war
     print(json.dumps(res))
 
 
+def profile_steps(step, steps, sync, dev, config, top=30):
+    """One JSON line per kernel (on a GPU) or per op (on the CPU) of `steps` training steps under torch.profiler,
+    heaviest first, per step: to set beside the engine's `frl bench --profile`."""
+    from torch.profiler import profile, ProfilerActivity
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
+    sync()
+    t = time.perf_counter()
+    with profile(activities=acts) as prof:
+        for _ in range(steps):
+            step()
+        sync()
+    wall_ms = (time.perf_counter() - t) * 1e3 / steps
+    device_us = lambda e: getattr(e, 'self_device_time_total', None) or getattr(e, 'self_cuda_time_total', 0)
+    rows = prof.key_averages()
+    kernels = [e for e in rows if device_us(e) > 0 and str(getattr(e, 'device_type', '')).endswith('CUDA')]
+    if kernels:
+        timed, how = kernels, 'device'
+    else:
+        timed, how = [e for e in rows if e.self_cpu_time_total > 0], 'cpu'
+    at = (lambda e: device_us(e)) if how == 'device' else (lambda e: e.self_cpu_time_total)
+    total = sum(at(e) for e in timed)
+    print(json.dumps({'framework': 'pytorch ' + torch.__version__, 'config': config, 'profile': how + ' time per training step',
+                      'ms_per_step': round(wall_ms, 3), 'timed_ms_per_step': round(total / steps / 1e3, 3),
+                      'entries_per_step': round(sum(e.count for e in timed) / steps, 1)}))
+    for e in sorted(timed, key=at, reverse=True)[:top]:
+        print(json.dumps({'framework': 'pytorch', 'op': e.key[:120], 'calls_per': round(e.count / steps, 2),
+                          'us_per': round(at(e) / steps, 1)}))
+
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -212,8 +244,9 @@ if __name__ == '__main__':
     b.add_argument('--warmup', type=int, default=1)
     b.add_argument('--repeats', type=int, default=1)
     b.add_argument('--tf32', action='store_true')
+    b.add_argument('--profile', action='store_true', help='also print where a training step goes (torch.profiler)')
     a = ap.parse_args()
     if a.cmd == 'golden':
         golden(a.out)
     else:
-        bench(a.config, a.batch, a.score_batch, a.k, a.steps, a.threads, a.device, a.warmup, a.repeats, a.tf32)
+        bench(a.config, a.batch, a.score_batch, a.k, a.steps, a.threads, a.device, a.warmup, a.repeats, a.tf32, a.profile)
