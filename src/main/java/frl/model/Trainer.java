@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Trains a VAE epoch by epoch: shuffled batches with random flips, Adam with StepLR, and an atomic checkpoint
@@ -72,9 +73,9 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * One epoch. A step's loss parts are copied into a small device slot and read after the next step has
-     * been queued, so that on a GPU the host prepares batch s+1 while step s runs instead of waiting for it
-     * (progress is reported one step late; the numbers are the same).
+     * One epoch. A step's loss parts are queued for the host right after the step and read after the next step
+     * has been queued, so that on a GPU the host prepares and queues step s+1 while step s runs instead of
+     * waiting for it (progress is reported one step late; the numbers are the same).
      */
     private void runEpoch(ImageSet data, int epoch, Consumer<Progress> progress) {
         int[] order = permutation(data.size());
@@ -82,36 +83,31 @@ public final class Trainer implements AutoCloseable {
         int steps = (int) (limit / config.batch());
         double[] sums = new double[3];   // loss, reconstruction, KL
         long start = System.nanoTime();
-        Tensor[][] slots = new Tensor[2][3];
-        try {
-            for (Tensor[] slot : slots) for (int i = 0; i < 3; i++) slot[i] = Scope.unscoped(() -> backend.empty(Shape.of(1)));
-            for (int s = 0; s < steps; s++) {
-                int[] idx = java.util.Arrays.copyOfRange(order, s * config.batch(), (s + 1) * config.batch());
-                boolean[] flip = new boolean[idx.length];
-                if (config.flips()) for (int i = 0; i < flip.length; i++) flip[i] = rng.nextInt(2) == 1;
-                try (Scope scope = Scope.open()) {
-                    Batches.Batch b = batches.gather(backend, data, idx, flip);
-                    var eps = backend.normal(Shape.of(idx.length, model.config().nz(), 1, 1), 0, 1, rng);
-                    optimizer.zeroGrad();
-                    Vae.LossParts parts = model.loss(Var.constant(b.x()), Var.constant(b.targets()), eps, config.beta());
-                    parts.loss().backward();
-                    optimizer.step();
-                    Tensor[] slot = slots[s % 2];
-                    backend.copyInto(parts.loss().value(), slot[0]);
-                    backend.copyInto(parts.reconstructionTerm().value(), slot[1]);
-                    backend.copyInto(parts.klTerm().value(), slot[2]);
-                }
-                if (s > 0) report(epoch, s - 1, steps, slots[(s - 1) % 2], sums, start, progress);
+        Supplier<double[]> previous = null;
+        for (int s = 0; s < steps; s++) {
+            int[] idx = java.util.Arrays.copyOfRange(order, s * config.batch(), (s + 1) * config.batch());
+            boolean[] flip = new boolean[idx.length];
+            if (config.flips()) for (int i = 0; i < flip.length; i++) flip[i] = rng.nextInt(2) == 1;
+            Supplier<double[]> current;
+            try (Scope scope = Scope.open()) {
+                Batches.Batch b = batches.gather(backend, data, idx, flip);
+                var eps = backend.normal(Shape.of(idx.length, model.config().nz(), 1, 1), 0, 1, rng);
+                optimizer.zeroGrad();
+                Vae.LossParts parts = model.loss(Var.constant(b.x()), Var.constant(b.targets()), eps, config.beta());
+                parts.loss().backward();
+                optimizer.step();
+                current = backend.concat(new Tensor[] {parts.loss().value().reshape(1), parts.reconstructionTerm().value().reshape(1),
+                        parts.klTerm().value().reshape(1)}, 0).toDoublesLater();
             }
-            if (steps > 0) report(epoch, steps - 1, steps, slots[(steps - 1) % 2], sums, start, progress);
-        } finally {
-            for (Tensor[] slot : slots) for (Tensor t : slot) if (t != null) t.close();
+            if (previous != null) report(epoch, s - 1, steps, previous.get(), sums, start, progress);
+            previous = current;
         }
+        if (previous != null) report(epoch, steps - 1, steps, previous.get(), sums, start, progress);
     }
 
-    /** Adds step s's parts (waiting for that step) and reports the epoch's running means. */
-    private void report(int epoch, int s, int steps, Tensor[] slot, double[] sums, long start, Consumer<Progress> progress) {
-        for (int i = 0; i < 3; i++) sums[i] += slot[i].item();
+    /** Adds step s's parts (loss, reconstruction, KL) and reports the epoch's running means. */
+    private void report(int epoch, int s, int steps, double[] parts, double[] sums, long start, Consumer<Progress> progress) {
+        for (int i = 0; i < 3; i++) sums[i] += parts[i];
         double seconds = (System.nanoTime() - start) / 1e9;
         long images = (long) (s + 1) * config.batch();
         progress.accept(new Progress(epoch + 1, config.epochs(), images, (long) steps * config.batch(), sums[0] / (s + 1),

@@ -1,6 +1,7 @@
 package frl.tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.util.function.Supplier;
 
 /**
  * A block of memory owned by exactly one party (a scope, a module, an optimizer, or the caller).
@@ -33,6 +34,17 @@ public abstract class Storage implements AutoCloseable {
 
     /** Copies {@code count} bytes from host memory into this storage at byte {@code offset}. */
     public abstract void copyFromHost(MemorySegment src, long offset, long count);
+
+    /**
+     * Starts copying {@code count} bytes at byte {@code offset} to the host; the supplier returns them (as they were
+     * when this was called, whatever is queued later). Here the copy is made at once; a device storage may wait in
+     * the supplier for that copy alone, so the host can queue more work first.
+     */
+    public Supplier<MemorySegment> copyToHostLater(long offset, long count) {
+        MemorySegment out = MemorySegment.ofArray(new byte[Math.toIntExact(count)]);
+        copyToHost(offset, out, count);
+        return () -> out;
+    }
 
     protected abstract void release();
 

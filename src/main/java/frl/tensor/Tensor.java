@@ -3,6 +3,7 @@ package frl.tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.function.Supplier;
 
 /**
  * A dense, contiguous, row-major tensor (NCHW for images) of F32 or F64 elements in a {@link Storage}.
@@ -83,13 +84,29 @@ public final class Tensor implements AutoCloseable {
     /** All elements as doubles, copied to the Java heap (works for any device). */
     public double[] toDoubles() {
         int n = (int) numel();
-        double[] out = new double[n];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment host = device().isHost() ? segment() : arena.allocate(n * (long) dtype.bytes(), 64);
             if (!device().isHost()) storage.copyToHost(0, host, host.byteSize());
-            if (dtype == DType.F64) MemorySegment.copy(host, ValueLayout.JAVA_DOUBLE, 0, out, 0, n);
-            else for (int i = 0; i < n; i++) out[i] = host.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            return doubles(host, dtype, n);
         }
+    }
+
+    /**
+     * The elements as they are now, as doubles, once asked for. The copy is queued at once; on a GPU, asking
+     * waits for that copy alone, not for the work queued after it (a training step reads its loss this way while
+     * the next step runs).
+     */
+    public Supplier<double[]> toDoublesLater() {
+        int n = (int) numel();
+        Supplier<MemorySegment> bytes = storage.copyToHostLater(0, n * (long) dtype.bytes());
+        return () -> doubles(bytes.get(), dtype, n);
+    }
+
+    /** host: native or heap memory (a heap byte[] is only byte-aligned, hence the unaligned layouts). */
+    private static double[] doubles(MemorySegment host, DType dtype, int n) {
+        double[] out = new double[n];
+        if (dtype == DType.F64) MemorySegment.copy(host, ValueLayout.JAVA_DOUBLE_UNALIGNED, 0, out, 0, n);
+        else for (int i = 0; i < n; i++) out[i] = host.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
         return out;
     }
 

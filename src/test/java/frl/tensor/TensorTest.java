@@ -62,4 +62,23 @@ class TensorTest {
             assertThrows(UnsupportedOperationException.class, t::segment);
         }
     }
+
+    /** The values as they were when the read was asked for, in F32 and F64, from host and copy-only memory. */
+    @Test void toDoublesLaterReturnsTheValuesOfWhenItWasCalled() {
+        try (Scope s = Scope.open()) {
+            Tensor host32 = Tensor.host(Shape.of(3), DType.F32, Device.CPU).copyFrom(new double[] {1.5, -2, 1e-30});
+            Tensor host64 = Tensor.host(Shape.of(2), DType.F64, Device.CPU).copyFrom(new double[] {0.1, -1e-300});
+            Tensor device = Tensor.wrap(new CopyOnlyStorage(3 * 4), Shape.of(3), DType.F32).copyFrom(new float[] {4, 5, 6});
+            var a = host32.toDoublesLater();
+            var b = host64.toDoublesLater();
+            var c = device.toDoublesLater();
+            host32.copyFrom(new double[] {9, 9, 9});
+            host64.copyFrom(new double[] {9, 9});
+            device.copyFrom(new float[] {9, 9, 9});
+            assertArrayEquals(new double[] {1.5, -2, 1e-30f}, a.get());
+            assertArrayEquals(new double[] {0.1, -1e-300}, b.get());
+            assertArrayEquals(new double[] {4, 5, 6}, c.get());
+            assertArrayEquals(new double[] {4, 5, 6}, c.get(), "asked twice");
+        }
+    }
 }

@@ -29,6 +29,7 @@ public final class CudaContext {
 
     private final CUstream_st stream = new CUstream_st();
     private final DeviceAllocator allocator = new DeviceAllocator();
+    private final PinnedStaging staging = new PinnedStaging(this);
     private final Map<String, CUmod_st> modules = new ConcurrentHashMap<>();
     private final String deviceName;
     private final int capability, multiprocessors;
@@ -63,6 +64,8 @@ public final class CudaContext {
     CUstream_st stream() { return stream; }
 
     DeviceAllocator allocator() { return allocator; }
+
+    PinnedStaging staging() { return staging; }
 
     /** The high-water mark of device memory held by live tensors, in bytes. */
     public long peakBytes() { return allocator.peakBytes(); }
@@ -119,19 +122,40 @@ public final class CudaContext {
     record DeferredCheck(DeviceStorage flag, java.util.function.LongConsumer raise) {}
 
     private final java.util.List<DeferredCheck> pending = new java.util.ArrayList<>();
+    /** How many checks were ever deferred; pending holds the last pending.size() of them, in order. */
+    private long deferred;
 
     void defer(DeferredCheck check) {
-        synchronized (pending) { pending.add(check); }
+        synchronized (pending) {
+            pending.add(check);
+            deferred++;
+        }
+    }
+
+    /** The number of checks deferred so far: a mark for {@link #settleChecks}. */
+    long checksDeferred() {
+        synchronized (pending) { return deferred; }
     }
 
     /** Waits for every queued op; raises the first asynchronous error, naming {@code what}, then any failed deferred check. */
     void sync(String what) {
         Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize after " + what);
+        settleChecks(Long.MAX_VALUE);
+    }
+
+    /**
+     * Reads the flags of the checks deferred before {@code mark} (the caller has waited for the work that wrote
+     * them) and raises the first that failed.
+     */
+    void settleChecks(long mark) {
         java.util.List<DeferredCheck> due;
         synchronized (pending) {
-            if (pending.isEmpty()) return;
-            due = new java.util.ArrayList<>(pending);
-            pending.clear();
+            long firstPending = deferred - pending.size();
+            int n = (int) Math.max(0, Math.min(mark, deferred) - firstPending);
+            if (n == 0) return;
+            java.util.List<DeferredCheck> head = pending.subList(0, n);
+            due = new java.util.ArrayList<>(head);
+            head.clear();
         }
         long[] first = new long[1];
         RuntimeException failure = null;

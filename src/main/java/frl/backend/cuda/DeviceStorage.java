@@ -6,8 +6,9 @@ import org.bytedeco.cuda.global.cudart;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.function.Supplier;
 
-/** Device memory from the context's caching allocator; copies to and from the host wait for the stream. */
+/** Device memory from the context's caching allocator; reads to the host wait for the stream, small writes from it do not. */
 final class DeviceStorage extends Storage {
     private final CudaContext ctx;
     private final long address;
@@ -42,8 +43,13 @@ final class DeviceStorage extends Storage {
         ctx.sync("device-to-host copy");
     }
 
+    /** Small copies are queued through a pinned block and return without waiting for the stream; large ones wait. */
     @Override public void copyFromHost(MemorySegment src, long offset, long count) {
         checkRange(offset, count);
+        if (count <= PinnedStaging.MAX_BYTES) {
+            ctx.staging().upload(src, address + offset, count);
+            return;
+        }
         if (!src.isNative()) {
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment staging = a.allocate(count, 64);
@@ -55,6 +61,13 @@ final class DeviceStorage extends Storage {
         Cuda.check(cudart.cudaMemcpyAsync(new DevicePointer(address + offset), new DevicePointer(src.address()), count,
                 cudart.cudaMemcpyHostToDevice, ctx.stream()), "cudaMemcpyAsync(host to device, " + count + " bytes)");
         ctx.sync("host-to-device copy"); // the host memory may be freed as soon as we return
+    }
+
+    /** Small reads wait for their own copy only (a pinned block and an event); large ones for the stream. */
+    @Override public Supplier<MemorySegment> copyToHostLater(long offset, long count) {
+        checkRange(offset, count);
+        if (count > PinnedStaging.MAX_BYTES) return super.copyToHostLater(offset, count);
+        return ctx.staging().download(address + offset, count);
     }
 
     private void checkRange(long offset, long count) {

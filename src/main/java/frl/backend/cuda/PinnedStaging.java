@@ -1,0 +1,101 @@
+package frl.backend.cuda;
+
+import org.bytedeco.cuda.cudart.CUevent_st;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.PointerPointer;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.function.Supplier;
+
+/**
+ * Page-locked host blocks through which small copies between the host and the device are queued on the stream
+ * without waiting for it: a batch upload no longer drains the GPU before the next step is queued, and a step's
+ * loss can be read without waiting for the steps queued after it. Each block carries an event recorded after its
+ * last copy; a block is reused only once that event has completed (oldest first, so that is usually at once).
+ * Larger copies keep the synchronous path of {@link DeviceStorage}.
+ */
+final class PinnedStaging {
+    /** Copies up to this size go through a pinned block. */
+    static final long MAX_BYTES = 16L << 20;
+    private static final long MIN_BLOCK = 64L << 10;
+
+    private static final class Block {
+        final long address, bytes;
+        final CUevent_st done = new CUevent_st();
+
+        Block(long bytes) {
+            this.bytes = bytes;
+            PointerPointer<?> out = new PointerPointer<>(1);
+            Cuda.check(cudart.cudaMallocHost(out, bytes), "cudaMallocHost(" + bytes + " bytes)");
+            address = out.get(0).address();
+            Cuda.check(cudart.cudaEventCreateWithFlags(done, cudart.cudaEventDisableTiming), "cudaEventCreateWithFlags");
+        }
+
+        MemorySegment segment(long count) { return MemorySegment.ofAddress(address).reinterpret(count); }
+    }
+
+    private final CudaContext ctx;
+    /** Blocks not handed out, in the order their last copy was queued. */
+    private final ArrayDeque<Block> idle = new ArrayDeque<>();
+
+    PinnedStaging(CudaContext ctx) { this.ctx = ctx; }
+
+    /** Queues a copy of {@code count} bytes of {@code src} to device address {@code dst}; returns once src may change. */
+    void upload(MemorySegment src, long dst, long count) {
+        Block b = take(count);
+        MemorySegment.copy(src, 0, b.segment(count), 0, count);
+        Cuda.check(cudart.cudaMemcpyAsync(new DevicePointer(dst), new DevicePointer(b.address), count,
+                cudart.cudaMemcpyHostToDevice, ctx.stream()), "cudaMemcpyAsync(host to device, " + count + " bytes, pinned)");
+        Cuda.check(cudart.cudaEventRecord(b.done, ctx.stream()), "cudaEventRecord");
+        giveBack(b);
+    }
+
+    /**
+     * Queues a copy of {@code count} bytes at device address {@code src} to the host. The supplier waits for that
+     * copy only (not for work queued after it), raises a failed input check of the work queued before it, and
+     * returns the bytes in heap memory.
+     */
+    Supplier<MemorySegment> download(long src, long count) {
+        Block b = take(count);
+        long checksBefore = ctx.checksDeferred();
+        Cuda.check(cudart.cudaMemcpyAsync(new DevicePointer(b.address), new DevicePointer(src), count,
+                cudart.cudaMemcpyDeviceToHost, ctx.stream()), "cudaMemcpyAsync(device to host, " + count + " bytes, pinned)");
+        Cuda.check(cudart.cudaEventRecord(b.done, ctx.stream()), "cudaEventRecord");
+        return new Supplier<>() {
+            private MemorySegment value;
+
+            @Override public synchronized MemorySegment get() {
+                if (value == null) {
+                    Cuda.check(cudart.cudaEventSynchronize(b.done), "cudaEventSynchronize (device-to-host copy of " + count + " bytes)");
+                    value = MemorySegment.ofArray(new byte[(int) count]);
+                    MemorySegment.copy(b.segment(count), 0, value, 0, count);
+                    giveBack(b);
+                    ctx.settleChecks(checksBefore);
+                }
+                return value;
+            }
+        };
+    }
+
+    /** The oldest idle block of at least {@code count} bytes once its last copy is done, or a new one. */
+    private Block take(long count) {
+        Block found = null;
+        synchronized (this) {
+            for (Iterator<Block> it = idle.iterator(); it.hasNext(); ) {
+                Block b = it.next();
+                if (b.bytes >= count) {
+                    it.remove();
+                    found = b;
+                    break;
+                }
+            }
+        }
+        if (found == null) return new Block(Math.max(MIN_BLOCK, Long.highestOneBit(Math.max(1, count - 1)) << 1));
+        Cuda.check(cudart.cudaEventSynchronize(found.done), "cudaEventSynchronize (pinned block reuse)");
+        return found;
+    }
+
+    private synchronized void giveBack(Block b) { idle.addLast(b); }
+}
