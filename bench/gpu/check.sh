@@ -25,7 +25,7 @@ if has tests; then
   # the hand-written paths behind FasterPath, forced on, through the whole backend and the whole model
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.subpixel=kernel -Dfrl.cuda.conv1x1=kernel -Dfrl.cuda.shifted=kernel" \
       timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
-      --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --include-tag gpu \
+      --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \
       --details=tree --disable-ansi-colors > "$OUT/junit-kernels.txt" 2>&1
   say "junit (kernels forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-kernels.txt" | tr -s ' ' | paste -sd' ')"
 fi
@@ -39,6 +39,9 @@ if has bench; then
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.subpixel=auto" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 \
         2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (subpixel=auto) exit $?"
+    # the step's forward and backward recorded as a CUDA graph: how much the launches and the host cost
+    timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
+    say "engine bench $cfg (--graph) exit $?"
     # with --profile (cifar): the twin's kernels per step, to set beside the engine's per-op profile
     timeout 240 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 $prof 2>> "$log" \
         | grep '^{' >> "$res"

@@ -22,6 +22,12 @@ public interface Backend {
     /** Waits until every op queued so far has finished (a no-op where ops run synchronously); for timing. */
     default void synchronize() {}
 
+    /**
+     * Records a step's device work for replay (see {@link StepGraph} for what the step may do). Nothing runs
+     * until the first replay. Here each replay runs the step; the CUDA backend records a CUDA graph.
+     */
+    default StepGraph capture(Runnable step) { return StepGraph.rerun(step); }
+
     // ---- creation and transfer ------------------------------------------------------------------
 
     @NotDifferentiable("allocation") Tensor empty(Shape shape);

@@ -4,6 +4,7 @@ import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Backends;
 import frl.backend.Rng;
+import frl.backend.StepGraph;
 import frl.io.AtomicFile;
 import frl.io.Json;
 import frl.model.Vae;
@@ -34,6 +35,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed training steps and scoring passes first (cuDNN picks its algorithms there).") int warmup;
     @Option(names = "--repeats", defaultValue = "1", description = "Timed repeats; the median is reported.") int repeats;
     @Option(names = "--json", description = "Also write the result as JSON to this file.") Path json;
+    @Option(names = "--graph", description = "After the warm-up, record a training step's forward and backward as a CUDA graph and replay it (Adam runs after each replay, on the stream as usual). On the CPU the step runs as usual.") boolean graph;
     @Option(names = "--profile", description = "After timing, profile training steps per op (host time to queue each op, then each op waited for) and print the tables as JSON lines.") boolean profile;
 
     @Override public Integer call() throws Exception {
@@ -46,15 +48,20 @@ final class BenchCommand implements Callable<Integer> {
         Backend be = Backends.select(run.device);
         Rng rng = new Rng(run.seed);
         double[] train = new double[repeats], score = new double[repeats];
+        boolean recorded = false;
         try (Vae vae = new Vae(be, c, rng); Adam opt = new Adam(vae.parameters(), 1e-3)) {
             vae.train(true);
             for (int s = 0; s < warmup; s++) step(be, vae, opt, c, rng);
-            for (int r = 0; r < repeats; r++) {
-                be.synchronize();
-                long t = System.nanoTime();
-                for (int s = 0; s < steps; s++) step(be, vae, opt, c, rng);
-                be.synchronize();
-                train[r] = (double) steps * batch / ((System.nanoTime() - t) / 1e9);
+            try (Replayed replayed = graph ? new Replayed(be, vae, opt, c) : null) {
+                Runnable timedStep = replayed != null ? () -> replayed.step(rng) : () -> step(be, vae, opt, c, rng);
+                for (int r = 0; r < repeats; r++) {
+                    be.synchronize();
+                    long t = System.nanoTime();
+                    for (int s = 0; s < steps; s++) timedStep.run();
+                    be.synchronize();
+                    train[r] = (double) steps * batch / ((System.nanoTime() - t) / 1e9);
+                }
+                recorded = replayed != null && replayed.graph.recorded();
             }
             vae.eval();
             try (Scope scope = Scope.open()) {
@@ -87,6 +94,7 @@ final class BenchCommand implements Callable<Integer> {
             System.getProperties().forEach((key, v) -> { if (key.toString().startsWith("frl.cuda.")) flags.put(key.toString(), v); });
             r.put("cuda_flags", flags);
         }
+        if (graph) r.put("graph", recorded ? "cuda graph of forward + backward" : "asked for; this backend runs the step");
         r.put("train_img_s", Math.round(trainMedian * 100) / 100.0);
         r.put("score_img_s", Math.round(scoreMedian * 1000) / 1000.0);
         String out = Json.write(r);
@@ -98,11 +106,49 @@ final class BenchCommand implements Callable<Integer> {
     private void step(Backend be, Vae vae, Adam opt, VaeConfig c, Rng rng) {
         try (Scope scope = Scope.open()) {
             Tensor pixels = randomPixels(be, batch, c, rng);
-            opt.zeroGrad();
-            Vae.LossParts p = vae.loss(Var.constant(be.affine(pixels, 1 / 255.0, 0)), Var.constant(pixels),
-                    be.normal(Shape.of(batch, c.nz(), 1, 1), 0, 1, rng), 1.0);
-            p.loss().backward();
+            forwardBackward(be, vae, opt, pixels, be.normal(Shape.of(batch, c.nz(), 1, 1), 0, 1, rng));
             opt.step();
+        }
+    }
+
+    private static void forwardBackward(Backend be, Vae vae, Adam opt, Tensor pixels, Tensor eps) {
+        opt.zeroGrad();
+        vae.loss(Var.constant(be.affine(pixels, 1 / 255.0, 0)), Var.constant(pixels), eps, 1.0).loss().backward();
+    }
+
+    /** The training step as a recorded graph over persistent inputs, refreshed before each replay. */
+    private final class Replayed implements AutoCloseable {
+        final Tensor pixels, eps;
+        final StepGraph graph;
+        final Backend be;
+        final Adam opt;
+        final VaeConfig c;
+
+        Replayed(Backend be, Vae vae, Adam opt, VaeConfig c) {
+            this.be = be;
+            this.opt = opt;
+            this.c = c;
+            pixels = Scope.unscoped(() -> be.empty(Shape.of(batch, c.channels(), c.imageSize(), c.imageSize())));
+            eps = Scope.unscoped(() -> be.empty(Shape.of(batch, c.nz(), 1, 1)));
+            be.fill(pixels, 0);
+            be.fill(eps, 0);
+            try (Scope s = Scope.open()) { forwardBackward(be, vae, opt, pixels, eps); }   // every algorithm chosen before recording
+            graph = be.capture(() -> forwardBackward(be, vae, opt, pixels, eps));
+        }
+
+        void step(Rng rng) {
+            try (Scope scope = Scope.open()) {
+                be.copyInto(randomPixels(be, batch, c, rng), pixels);
+                be.copyInto(be.normal(eps.shape(), 0, 1, rng), eps);
+            }
+            graph.replay();
+            opt.step();
+        }
+
+        @Override public void close() {
+            graph.close();
+            pixels.close();
+            eps.close();
         }
     }
 

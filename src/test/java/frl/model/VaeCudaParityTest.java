@@ -5,6 +5,7 @@ import frl.backend.Backend;
 import frl.backend.Backends;
 import frl.backend.OpHarness;
 import frl.backend.Rng;
+import frl.backend.StepGraph;
 import frl.backend.cuda.GpuTests;
 import frl.nn.Adam;
 import frl.nn.Parameter;
@@ -56,6 +57,52 @@ class VaeCudaParityTest {
             double[][] wa = iwae(cpu, a, px, epsK, n, k), wb = iwae(cuda, b, px, epsK, n, k);
             for (int j = 0; j < k; j++) close(wa[j], wb[j], "IWAE terms of sample " + j);
         }
+    }
+
+    /**
+     * The forward and backward of a training step recorded as a CUDA graph over persistent inputs: each replay
+     * gives the loss and gradients the step gives when run, for the inputs of that replay.
+     */
+    @Test void aRecordedTrainingStepGivesTheGradientsOfTheStepRun() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        VaeConfig c = VaeConfig.cifar(4);
+        int n = 8;
+        Random r = new Random(9);
+        try (Scope scope = Scope.open(); Vae vae = new Vae(cuda, c, new Rng(3)); Adam opt = new Adam(vae.parameters(), 1e-3)) {
+            vae.train(true);
+            Tensor pixels = cuda.empty(Shape.of(n, 4, 32, 32)), eps = cuda.empty(Shape.of(n, c.nz(), 1, 1)), loss = cuda.empty(Shape.of(1));
+            Runnable forwardBackward = () -> {
+                opt.zeroGrad();
+                Var l = vae.loss(Var.constant(cuda.affine(pixels, 1 / 255.0, 0)), Var.constant(pixels), eps, 1.0).loss();
+                l.backward();
+                cuda.copyInto(l.value(), loss);
+            };
+            refresh(pixels, eps, r);
+            try (Scope warm = Scope.open()) { forwardBackward.run(); }
+            try (StepGraph g = cuda.capture(forwardBackward)) {
+                for (int round = 0; round < 3; round++) {
+                    refresh(pixels, eps, r);
+                    try (Scope run = Scope.open()) { forwardBackward.run(); }
+                    double want = loss.item();
+                    Map<String, double[]> grads = new java.util.TreeMap<>();
+                    vae.namedParameters().forEach((name, p) -> grads.put(name, p.grad().toDoubles()));
+                    cuda.fill(loss, 0);
+                    g.replay();
+                    String what = "round " + round + ": ";
+                    close(new double[] {want}, new double[] {loss.item()}, what + "loss");
+                    vae.namedParameters().forEach((name, p) -> close(grads.get(name), p.grad().toDoubles(), what + "gradient of " + name));
+                    opt.step();   // the next round starts from other weights
+                }
+            }
+        }
+    }
+
+    private static void refresh(Tensor pixels, Tensor eps, Random r) {
+        float[] px = new float[Math.toIntExact(pixels.numel())], e = new float[Math.toIntExact(eps.numel())];
+        for (int i = 0; i < px.length; i++) px[i] = r.nextInt(256);
+        for (int i = 0; i < e.length; i++) e[i] = (float) r.nextGaussian();
+        pixels.copyFrom(px);
+        eps.copyFrom(e);
     }
 
     private static double[] step(Backend be, Vae vae, Adam opt, float[] px, double[] eps, int n) {

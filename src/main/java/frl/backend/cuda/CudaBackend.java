@@ -56,6 +56,9 @@ public final class CudaBackend implements Backend {
 
     @Override public void synchronize() { ctx.synchronize(); }
 
+    /** A CUDA graph of the step (see {@link CudaGraph}); run the step once eagerly first. */
+    @Override public frl.backend.StepGraph capture(Runnable step) { return CudaGraph.capture(ctx, step); }
+
     static Tensor alloc(Shape s) { return Tensor.wrap(new DeviceStorage(CudaContext.get(), s.numel() * 4), s, DType.F32); }
 
     static Tensor in(String op, Tensor t) {

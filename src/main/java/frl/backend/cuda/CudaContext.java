@@ -82,6 +82,9 @@ public final class CudaContext {
             Cuda.checkCublas(cublas.cublasSetStream_v2(h, stream), "cublasSetStream");
             // Plain FP32 FMA math: no TF32 unless asked for (-Dfrl.cuda.tf32=true).
             Cuda.checkCublas(cublas.cublasSetMathMode(h, CudaBackend.TF32 ? cublas.CUBLAS_TF32_TENSOR_OP_MATH : cublas.CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+            // cuBLAS's own workspace, from the caching allocator: no allocation inside a captured graph
+            long bytes = 32L << 20;
+            Cuda.checkCublas(cublas.cublasSetWorkspace_v2(h, new DevicePointer(allocator.allocate(bytes)), bytes), "cublasSetWorkspace");
             cublasHandle = h;
         }
         return cublasHandle;
@@ -119,16 +122,43 @@ public final class CudaContext {
      * kernel, so validation never stalls the stream: the kernel writes the first bad flat position into
      * {@code flag} (8 bytes, preset to −1); {@code raise} turns a position into the exception.
      */
-    record DeferredCheck(DeviceStorage flag, java.util.function.LongConsumer raise) {}
+    record DeferredCheck(DeviceStorage flag, java.util.function.LongConsumer raise, boolean ownsFlag) {
+        DeferredCheck(DeviceStorage flag, java.util.function.LongConsumer raise) { this(flag, raise, true); }
+    }
 
     private final java.util.List<DeferredCheck> pending = new java.util.ArrayList<>();
     /** How many checks were ever deferred; pending holds the last pending.size() of them, in order. */
     private long deferred;
+    /** The checks of the graph being captured (null when none is): they run at each replay, not now. */
+    private java.util.List<DeferredCheck> captured;
 
     void defer(DeferredCheck check) {
         synchronized (pending) {
+            if (captured != null) {
+                captured.add(check);
+                return;
+            }
             pending.add(check);
             deferred++;
+        }
+    }
+
+    /** Whether a graph is being captured on the stream: nothing may wait for the stream or copy from the host. */
+    boolean capturing() {
+        synchronized (pending) { return captured != null; }
+    }
+
+    /** Checks deferred from now on belong to the graph being captured, until {@link #endCaptureChecks}. */
+    void beginCaptureChecks() {
+        synchronized (pending) { captured = new java.util.ArrayList<>(); }
+    }
+
+    /** The captured graph's checks, to be deferred again (not owning their flags) after each replay. */
+    java.util.List<DeferredCheck> endCaptureChecks() {
+        synchronized (pending) {
+            java.util.List<DeferredCheck> c = captured;
+            captured = null;
+            return c;
         }
     }
 
@@ -139,6 +169,7 @@ public final class CudaContext {
 
     /** Waits for every queued op; raises the first asynchronous error, naming {@code what}, then any failed deferred check. */
     void sync(String what) {
+        if (capturing()) throw new IllegalStateException(what + " waits for the GPU, which a CUDA graph cannot capture: read results after replaying the graph");
         Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize after " + what);
         settleChecks(Long.MAX_VALUE);
     }
@@ -164,7 +195,7 @@ public final class CudaContext {
                 Cuda.check(cudart.cudaMemcpy(host, new DevicePointer(c.flag().address()), 8, cudart.cudaMemcpyDeviceToHost), "cudaMemcpy(check flag)");
                 first[0] = host.get(0);
             }
-            c.flag().close();
+            if (c.ownsFlag()) c.flag().close();
             if (first[0] != -1 && failure == null) {
                 try {
                     c.raise().accept(first[0]);

@@ -12,11 +12,42 @@ import java.util.Map;
  * again, so a training step costs no cudaMalloc once the first step has run. Every op runs on the context's one
  * stream, so a block freed while a kernel still reads it is only reused by work queued after that kernel.
  * When cudaMalloc fails, the cache is returned to the driver and the allocation is tried once more.
+ * <p>
+ * While a CUDA graph is captured, a {@link Pool} takes every allocation and every free: a captured graph replays
+ * with the addresses it was captured with, so the blocks it touches must not be handed to anyone else while the
+ * graph lives. Closing the pool returns its free blocks to the cache; a block still live then goes there when it
+ * is freed.
  */
 final class DeviceAllocator {
     private static final long SMALL = 1 << 20;
     private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();
+    /** The pool of every block a live graph owns, by address. */
+    private final Map<Long, Pool> owner = new HashMap<>();
+    private Pool capturing;
     private long live, peak, cached, mallocs;
+
+    /** The blocks of one captured graph. */
+    final class Pool {
+        private final Map<Long, ArrayDeque<Long>> idle = new HashMap<>();
+        private final java.util.List<Long> blocks = new java.util.ArrayList<>();
+        private boolean closed;
+
+        /** Returns the pool's free blocks to the cache; live ones go there when freed. Needs the stream idle. */
+        void close() {
+            synchronized (DeviceAllocator.this) {
+                if (closed) return;
+                closed = true;
+                if (capturing == this) capturing = null;
+                for (var e : idle.entrySet())
+                    for (long p : e.getValue()) {
+                        free.computeIfAbsent(e.getKey(), s -> new ArrayDeque<>()).push(p);
+                        cached += e.getKey();
+                    }
+                for (long p : blocks) owner.remove(p);
+                idle.clear();
+            }
+        }
+    }
 
     /** Small blocks in 512-byte steps, large ones in 2 MiB steps: few distinct sizes, little waste. */
     static long rounded(long bytes) {
@@ -24,32 +55,59 @@ final class DeviceAllocator {
         return b < SMALL ? (b + 511) & ~511L : (b + (2 * SMALL - 1)) & ~(2 * SMALL - 1);
     }
 
+    /** From now until {@link #endCapture}, allocations and frees go to a new pool (a graph is being captured). */
+    synchronized Pool beginCapture() {
+        if (capturing != null) throw new IllegalStateException("a graph is already being captured");
+        capturing = new Pool();
+        return capturing;
+    }
+
+    /** Allocations go to the cache again; the pool keeps its blocks until it is closed. */
+    synchronized void endCapture() { capturing = null; }
+
     synchronized long allocate(long bytes) {
         long size = rounded(bytes);
-        ArrayDeque<Long> q = free.get(size);
-        long ptr;
-        if (q != null && !q.isEmpty()) {
-            ptr = q.pop();
-            cached -= size;
-        } else {
+        long ptr = capturing != null ? pop(capturing.idle, size) : 0;
+        if (ptr == 0 && (ptr = pop(free, size)) != 0) cached -= size;
+        if (ptr == 0) {
             ptr = malloc(size);
-            if (ptr == 0) {
+            if (ptr == 0 && capturing == null) {   // no synchronising while a graph is captured
                 CudaContext.get().sync("allocation of " + size + " bytes");
                 releaseCache();
                 ptr = malloc(size);
-                if (ptr == 0) throw new CudaException("cudaMalloc(" + size + " bytes) failed: out of device memory (" + describe() + ")");
             }
+            if (ptr == 0) throw new CudaException("cudaMalloc(" + size + " bytes) failed: out of device memory (" + describe() + ")");
             mallocs++;
+        }
+        if (capturing != null && !owner.containsKey(ptr)) {
+            owner.put(ptr, capturing);
+            capturing.blocks.add(ptr);
         }
         live += size;
         peak = Math.max(peak, live);
         return ptr;
     }
 
+    private static long pop(Map<Long, ArrayDeque<Long>> lists, long size) {
+        ArrayDeque<Long> q = lists.get(size);
+        return q == null || q.isEmpty() ? 0 : q.pop();
+    }
+
     synchronized void free(long ptr, long bytes) {
         long size = rounded(bytes);
-        free.computeIfAbsent(size, s -> new ArrayDeque<>()).push(ptr);
         live -= size;
+        Pool pool = owner.get(ptr);
+        if (pool == null && capturing != null) {
+            // a block from before the capture, freed during it: the graph may read it, so the graph keeps it
+            pool = capturing;
+            owner.put(ptr, pool);
+            pool.blocks.add(ptr);
+        }
+        if (pool != null) {
+            pool.idle.computeIfAbsent(size, s -> new ArrayDeque<>()).push(ptr);
+            return;
+        }
+        free.computeIfAbsent(size, s -> new ArrayDeque<>()).push(ptr);
         cached += size;
     }
 
@@ -73,6 +131,9 @@ final class DeviceAllocator {
     }
 
     synchronized long liveBytes() { return live; }
+
+    /** cudaMalloc calls so far. */
+    synchronized long mallocs() { return mallocs; }
 
     /** The high-water mark of live bytes since start (or the last {@link #resetPeak}). */
     synchronized long peakBytes() { return peak; }

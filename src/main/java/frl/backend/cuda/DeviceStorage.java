@@ -72,6 +72,8 @@ final class DeviceStorage extends Storage {
 
     private void checkRange(long offset, long count) {
         checkLive();
+        if (ctx.capturing())
+            throw new IllegalStateException("a copy between the host and the GPU cannot be captured in a CUDA graph: fill the graph's inputs before replaying it, read its outputs after");
         if (offset < 0 || count < 0 || offset + count > bytes())
             throw new IndexOutOfBoundsException("copy of " + count + " bytes at " + offset + " outside a device block of " + bytes() + " bytes");
     }

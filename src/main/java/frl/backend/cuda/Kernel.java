@@ -60,7 +60,7 @@ final class Kernel {
         }
         CudaContext ctx = CudaContext.get();
         Cuda.checkDriver(cudart.cuLaunchKernel(function(ctx), gx, gy, gz, bx, by, bz, sharedBytes, ctx.stream(), params, null), launchCall);
-        if (CudaContext.SYNC_EACH_LAUNCH) ctx.sync(name);
+        if (CudaContext.SYNC_EACH_LAUNCH && !ctx.capturing()) ctx.sync(name);
     }
 
     private long bits(int i, Object a) {
