@@ -43,7 +43,7 @@ final class CudaBlas {
                     ZERO, floats(c), Math.max(1, n)),
                     "cublasSgemm(" + a.shape() + (transA ? "ᵀ" : "") + " × " + b.shape() + (transB ? "ᵀ" : "") + ")");
         }
-        if (CudaContext.SYNC_EACH_LAUNCH) ctx.sync("cublasSgemm");
+        ctx.syncIfDebugging("cublasSgemm");
         return c;
     }
 
@@ -67,7 +67,7 @@ final class CudaBlas {
                     ? cublas.cublasSgemm_v2(h, opA, opB, m, n, k, ONE, pa, lda, pb, ldb, ZERO, pc, ldc)
                     : cublas.cublasSgemmStridedBatched(h, opA, opB, m, n, k, ONE, pa, lda, strideA, pb, ldb, strideB, ZERO, pc, ldc, strideC, batch), call);
         }
-        if (CudaContext.SYNC_EACH_LAUNCH) ctx.sync(call);
+        ctx.syncIfDebugging(call);
     }
 
     /** The device address of a tensor as the FloatPointer cuBLAS' signatures take (no copy, owns nothing). */

@@ -122,24 +122,23 @@ public final class CudaContext {
      * kernel, so validation never stalls the stream: the kernel writes the first bad flat position into
      * {@code flag} (8 bytes, preset to −1); {@code raise} turns a position into the exception.
      */
-    record DeferredCheck(DeviceStorage flag, java.util.function.LongConsumer raise, boolean ownsFlag) {
-        DeferredCheck(DeviceStorage flag, java.util.function.LongConsumer raise) { this(flag, raise, true); }
-    }
+    record DeferredCheck(DeviceStorage flag, java.util.function.LongConsumer raise) {}
 
     private final java.util.List<DeferredCheck> pending = new java.util.ArrayList<>();
     /** How many checks were ever deferred; pending holds the last pending.size() of them, in order. */
     private long deferred;
-    /** The checks of the graph being captured (null when none is): they run at each replay, not now. */
+    /** The checks of the graph being captured (null when none is). */
     private java.util.List<DeferredCheck> captured;
+    /** The checks of live graphs: their flags keep the first failure of any replay until a full synchronisation. */
+    private final java.util.List<DeferredCheck> graphChecks = new java.util.ArrayList<>();
 
     void defer(DeferredCheck check) {
         synchronized (pending) {
-            if (captured != null) {
-                captured.add(check);
-                return;
+            if (captured != null) captured.add(check);
+            else {
+                pending.add(check);
+                deferred++;
             }
-            pending.add(check);
-            deferred++;
         }
     }
 
@@ -153,7 +152,7 @@ public final class CudaContext {
         synchronized (pending) { captured = new java.util.ArrayList<>(); }
     }
 
-    /** The captured graph's checks, to be deferred again (not owning their flags) after each replay. */
+    /** The captured graph's checks; {@link #addGraphChecks} makes every full synchronisation read them. */
     java.util.List<DeferredCheck> endCaptureChecks() {
         synchronized (pending) {
             java.util.List<DeferredCheck> c = captured;
@@ -162,21 +161,51 @@ public final class CudaContext {
         }
     }
 
+    void addGraphChecks(java.util.List<DeferredCheck> checks) {
+        synchronized (pending) { graphChecks.addAll(checks); }
+    }
+
+    void removeGraphChecks(java.util.List<DeferredCheck> checks) {
+        synchronized (pending) { graphChecks.removeAll(checks); }
+    }
+
     /** The number of checks deferred so far: a mark for {@link #settleChecks}. */
     long checksDeferred() {
         synchronized (pending) { return deferred; }
     }
 
-    /** Waits for every queued op; raises the first asynchronous error, naming {@code what}, then any failed deferred check. */
+    /** With -Dfrl.cuda.sync=true, waits after an op so that a fault is named where it happens (not while capturing). */
+    void syncIfDebugging(String what) {
+        if (SYNC_EACH_LAUNCH && !capturing()) sync(what);
+    }
+
+    /**
+     * Waits for every queued op; raises the first asynchronous error, naming {@code what}, then any failed deferred
+     * check, those of live graphs included (a graph's failed flag is set back to −1 once read).
+     */
     void sync(String what) {
         if (capturing()) throw new IllegalStateException(what + " waits for the GPU, which a CUDA graph cannot capture: read results after replaying the graph");
         Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize after " + what);
-        settleChecks(Long.MAX_VALUE);
+        java.util.List<DeferredCheck> graphs;
+        synchronized (pending) { graphs = new java.util.ArrayList<>(graphChecks); }
+        RuntimeException failure = null;
+        try {
+            settleChecks(Long.MAX_VALUE);
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        for (DeferredCheck c : graphs) {
+            long first = readFlag(c);
+            if (first == -1) continue;
+            Cuda.check(cudart.cudaMemset(new DevicePointer(c.flag().address()), 0xFF, 8), "cudaMemset(graph check flag)");
+            failure = firstFailure(failure, c, first);
+        }
+        if (failure != null) throw failure;
     }
 
     /**
      * Reads the flags of the checks deferred before {@code mark} (the caller has waited for the work that wrote
-     * them) and raises the first that failed.
+     * them), frees them, and raises the first that failed.
      */
     void settleChecks(long mark) {
         java.util.List<DeferredCheck> due;
@@ -188,23 +217,36 @@ public final class CudaContext {
             due = new java.util.ArrayList<>(head);
             head.clear();
         }
-        long[] first = new long[1];
         RuntimeException failure = null;
         for (DeferredCheck c : due) {
-            try (org.bytedeco.javacpp.LongPointer host = new org.bytedeco.javacpp.LongPointer(1)) {
-                Cuda.check(cudart.cudaMemcpy(host, new DevicePointer(c.flag().address()), 8, cudart.cudaMemcpyDeviceToHost), "cudaMemcpy(check flag)");
-                first[0] = host.get(0);
-            }
-            if (c.ownsFlag()) c.flag().close();
-            if (first[0] != -1 && failure == null) {
-                try {
-                    c.raise().accept(first[0]);
-                } catch (RuntimeException e) {
-                    failure = e;
-                }
+            try {
+                long first = readFlag(c);
+                if (first != -1) failure = firstFailure(failure, c, first);
+            } catch (RuntimeException e) {
+                if (failure == null) failure = e;
+            } finally {
+                c.flag().close();
             }
         }
         if (failure != null) throw failure;
+    }
+
+    /** The flag's value (blocking copy on the legacy stream: the work that wrote it is done, ours does not wait). */
+    private static long readFlag(DeferredCheck c) {
+        try (org.bytedeco.javacpp.LongPointer host = new org.bytedeco.javacpp.LongPointer(1)) {
+            Cuda.check(cudart.cudaMemcpy(host, new DevicePointer(c.flag().address()), 8, cudart.cudaMemcpyDeviceToHost), "cudaMemcpy(check flag)");
+            return host.get(0);
+        }
+    }
+
+    private static RuntimeException firstFailure(RuntimeException failure, DeferredCheck c, long first) {
+        if (failure != null) return failure;
+        try {
+            c.raise().accept(first);
+            return new IllegalStateException("an input check failed at flat position " + first);
+        } catch (RuntimeException e) {
+            return e;
+        }
     }
 
     /** Waits for every queued op. */

@@ -178,6 +178,7 @@ final class CudaConv {
         synchronized (LOCK) { // one cuDNN handle for the process: plan creation and the call go together
             Plan plan = PLANS.get(key);
             if (plan == null) {
+                if (ctx.capturing()) throw firstSeenWhileCapturing(key.toString());
                 plan = createPlan(ctx, h, key, x, w, y);
                 PLANS.put(key, plan);
             }
@@ -188,7 +189,13 @@ final class CudaConv {
                 if (ws != 0) ctx.allocator().free(ws, plan.workspace()); // stream-ordered: reused only by later work
             }
         }
-        if (CudaContext.SYNC_EACH_LAUNCH) ctx.sync(key.toString());
+        ctx.syncIfDebugging(key.toString());
+    }
+
+    /** Choosing an algorithm times the candidates, which a CUDA graph cannot record. */
+    static IllegalStateException firstSeenWhileCapturing(String what) {
+        return new IllegalStateException(what + " is first seen while a CUDA graph is recorded, and choosing its algorithm waits for the GPU:"
+                + " run the step once before recording it");
     }
 
     private static void execute(cudnnContext h, Plan p, int algo, Tensor x, Tensor w, Tensor y, long ws, long wsBytes) {

@@ -10,9 +10,10 @@ import java.util.List;
 
 /**
  * A step recorded by stream capture and replayed with one cudaGraphLaunch. While the step is captured its
- * allocations come from a pool the graph keeps (the replay uses the captured addresses), its input checks are
- * kept to be deferred again after each replay, and anything that would wait for the stream or copy to or from
- * the host fails with a message saying so: the capture is then abandoned and nothing was run.
+ * allocations come from a pool the graph keeps (a replay uses the captured addresses), and anything that would
+ * wait for the stream or copy to or from the host fails with a message saying so; the capture is then abandoned
+ * and nothing was run. The step's input checks run at every replay: a failure stays in its flag until the next
+ * full synchronisation raises it.
  */
 final class CudaGraph implements StepGraph {
     private final CudaContext ctx;
@@ -36,38 +37,46 @@ final class CudaGraph implements StepGraph {
         DeviceAllocator.Pool pool = ctx.allocator().beginCapture();
         ctx.beginCaptureChecks();
         CUgraph_st graph = new CUgraph_st();
-        RuntimeException failure = null;
-        int begin = cudart.cudaStreamBeginCapture(ctx.stream(), cudart.cudaStreamCaptureModeRelaxed);
-        if (begin == cudart.cudaSuccess) {
-            try (Scope s = Scope.open()) {
-                step.run();
-            } catch (RuntimeException e) {
-                failure = e;
+        Throwable failure = null;
+        int begin = cudart.cudaSuccess, end = cudart.cudaSuccess;
+        List<CudaContext.DeferredCheck> checks;
+        try {
+            begin = cudart.cudaStreamBeginCapture(ctx.stream(), cudart.cudaStreamCaptureModeRelaxed);
+            if (begin == cudart.cudaSuccess) {
+                try (Scope s = Scope.open()) {
+                    step.run();
+                } catch (Throwable t) {
+                    failure = t;
+                }
+                end = cudart.cudaStreamEndCapture(ctx.stream(), graph);
             }
+        } finally {
+            checks = ctx.endCaptureChecks();
+            ctx.allocator().endCapture();
         }
-        int end = begin == cudart.cudaSuccess ? cudart.cudaStreamEndCapture(ctx.stream(), graph) : begin;
-        List<CudaContext.DeferredCheck> checks = ctx.endCaptureChecks();
-        ctx.allocator().endCapture();
         try {
             if (failure != null) throw failure;
             Cuda.check(begin, "cudaStreamBeginCapture");
             Cuda.check(end, "cudaStreamEndCapture (a call of the step broke the capture)");
             CUgraphExec_st exec = new CUgraphExec_st();
             Cuda.check(cudart.cudaGraphInstantiate(exec, graph, 0L), "cudaGraphInstantiate");
+            for (CudaContext.DeferredCheck c : checks)
+                Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(c.flag().address()), 0xFF, 8, ctx.stream()), "cudaMemsetAsync(graph check flag)");
+            ctx.addGraphChecks(checks);
             return new CudaGraph(ctx, graph, exec, pool, checks);
-        } catch (RuntimeException e) {
+        } catch (Throwable t) {
             cudart.cudaGetLastError();   // a broken capture leaves its error behind
             if (!graph.isNull()) cudart.cudaGraphDestroy(graph);
             for (CudaContext.DeferredCheck c : checks) c.flag().close();
             pool.close();
-            throw new IllegalStateException("the step could not be recorded as a CUDA graph: " + e.getMessage(), e);
+            if (t instanceof Error e) throw e;
+            throw new IllegalStateException("the step could not be recorded as a CUDA graph: " + t.getMessage(), t);
         }
     }
 
     @Override public synchronized void replay() {
         if (closed) throw new IllegalStateException("this CUDA graph was closed");
         Cuda.check(cudart.cudaGraphLaunch(exec, ctx.stream()), "cudaGraphLaunch");
-        for (CudaContext.DeferredCheck c : checks) ctx.defer(new CudaContext.DeferredCheck(c.flag(), c.raise(), false));
     }
 
     @Override public boolean recorded() { return true; }
@@ -76,8 +85,9 @@ final class CudaGraph implements StepGraph {
         if (closed) return;
         closed = true;
         try {
-            ctx.synchronize();   // the replays are done; a failed input check of the last one is raised here
+            ctx.synchronize();   // the replays are done; a failed input check of one of them is raised here
         } finally {
+            ctx.removeGraphChecks(checks);
             for (CudaContext.DeferredCheck c : checks) c.flag().close();
             Cuda.check(cudart.cudaGraphExecDestroy(exec), "cudaGraphExecDestroy");
             Cuda.check(cudart.cudaGraphDestroy(graph), "cudaGraphDestroy");

@@ -55,7 +55,9 @@ final class CudaLoss {
         if (positions == 0) return;
         CudaContext ctx = CudaContext.get();
         DeviceStorage bad = new DeviceStorage(ctx, 8);
-        Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(bad.address()), 0xFF, 8, ctx.stream()), "cudaMemsetAsync(crossEntropy flag)");
+        // a graph's flag is set once when it is recorded, so a failure survives later replays until read
+        if (!ctx.capturing())
+            Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(bad.address()), 0xFF, 8, ctx.stream()), "cudaMemsetAsync(crossEntropy flag)");
         ctx.defer(new CudaContext.DeferredCheck(bad, first -> {
             throw new IllegalArgumentException((dloss == null ? "crossEntropy" : "crossEntropyBackward") + ": the target at flat position "
                     + first + " is not a class index in [0, " + classes + ")");

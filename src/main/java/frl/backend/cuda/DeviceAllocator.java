@@ -43,7 +43,7 @@ final class DeviceAllocator {
                         free.computeIfAbsent(e.getKey(), s -> new ArrayDeque<>()).push(p);
                         cached += e.getKey();
                     }
-                for (long p : blocks) owner.remove(p);
+                for (long p : blocks) owner.remove(p, this);   // a block another graph took over stays that graph's
                 idle.clear();
             }
         }
@@ -97,8 +97,9 @@ final class DeviceAllocator {
         long size = rounded(bytes);
         live -= size;
         Pool pool = owner.get(ptr);
-        if (pool == null && capturing != null) {
-            // a block from before the capture, freed during it: the graph may read it, so the graph keeps it
+        if (capturing != null && pool != capturing) {
+            // a block from before the capture (or another graph's), freed during it: the graph being recorded may
+            // read it, so it keeps it; an older graph that also used it has finished with it by its own order
             pool = capturing;
             owner.put(ptr, pool);
             pool.blocks.add(ptr);

@@ -56,6 +56,7 @@ final class FasterPath {
     private synchronized Choice measure(String key, Function<Path, Tensor> body) {
         Choice known = choices.get(key);
         if (known != null) return known;
+        if (CudaContext.get().capturing()) throw CudaConv.firstSeenWhileCapturing(key);
         try (CudaTimer timer = new CudaTimer()) {
             float kernel = timer.median(() -> body.apply(Path.KERNEL).close(), 1, 3), cudnn;
             try {

@@ -60,7 +60,7 @@ final class Kernel {
         }
         CudaContext ctx = CudaContext.get();
         Cuda.checkDriver(cudart.cuLaunchKernel(function(ctx), gx, gy, gz, bx, by, bz, sharedBytes, ctx.stream(), params, null), launchCall);
-        if (CudaContext.SYNC_EACH_LAUNCH && !ctx.capturing()) ctx.sync(name);
+        ctx.syncIfDebugging(name);
     }
 
     private long bits(int i, Object a) {

@@ -6,7 +6,6 @@ import org.bytedeco.javacpp.PointerPointer;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
-import java.util.Iterator;
 import java.util.function.Supplier;
 
 /**
@@ -20,6 +19,8 @@ final class PinnedStaging {
     /** Copies up to this size go through a pinned block. */
     static final long MAX_BYTES = 16L << 20;
     private static final long MIN_BLOCK = 64L << 10;
+    /** Blocks made before a copy waits for an old one rather than taking a new block (a step has a few copies in flight). */
+    private static final int MAX_BLOCKS = 16;
 
     private static final class Block {
         final long address, bytes;
@@ -39,17 +40,21 @@ final class PinnedStaging {
     private final CudaContext ctx;
     /** Blocks not handed out, in the order their last copy was queued. */
     private final ArrayDeque<Block> idle = new ArrayDeque<>();
+    private int blocks;
 
     PinnedStaging(CudaContext ctx) { this.ctx = ctx; }
 
     /** Queues a copy of {@code count} bytes of {@code src} to device address {@code dst}; returns once src may change. */
     void upload(MemorySegment src, long dst, long count) {
         Block b = take(count);
-        MemorySegment.copy(src, 0, b.segment(count), 0, count);
-        Cuda.check(cudart.cudaMemcpyAsync(new DevicePointer(dst), new DevicePointer(b.address), count,
-                cudart.cudaMemcpyHostToDevice, ctx.stream()), "cudaMemcpyAsync(host to device, " + count + " bytes, pinned)");
-        Cuda.check(cudart.cudaEventRecord(b.done, ctx.stream()), "cudaEventRecord");
-        giveBack(b);
+        try {
+            MemorySegment.copy(src, 0, b.segment(count), 0, count);
+            Cuda.check(cudart.cudaMemcpyAsync(new DevicePointer(dst), new DevicePointer(b.address), count,
+                    cudart.cudaMemcpyHostToDevice, ctx.stream()), "cudaMemcpyAsync(host to device, " + count + " bytes, pinned)");
+            Cuda.check(cudart.cudaEventRecord(b.done, ctx.stream()), "cudaEventRecord");
+        } finally {
+            giveBack(b);
+        }
     }
 
     /**
@@ -79,22 +84,27 @@ final class PinnedStaging {
         };
     }
 
-    /** The oldest idle block of at least {@code count} bytes once its last copy is done, or a new one. */
+    /**
+     * An idle block of at least {@code count} bytes whose last copy is done (the smallest), else a new block, or,
+     * once there are {@link #MAX_BLOCKS}, the oldest fitting idle one when its copy is done (the host waits then).
+     */
     private Block take(long count) {
-        Block found = null;
+        Block chosen = null;
         synchronized (this) {
-            for (Iterator<Block> it = idle.iterator(); it.hasNext(); ) {
-                Block b = it.next();
-                if (b.bytes >= count) {
-                    it.remove();
-                    found = b;
-                    break;
-                }
-            }
+            for (Block b : idle)
+                if (b.bytes >= count && (chosen == null || b.bytes < chosen.bytes) && cudart.cudaEventQuery(b.done) == cudart.cudaSuccess) chosen = b;
+            if (chosen == null && blocks >= MAX_BLOCKS)
+                for (Block b : idle)
+                    if (b.bytes >= count) {
+                        chosen = b;
+                        break;
+                    }
+            if (chosen != null) idle.remove(chosen);
+            else blocks++;
         }
-        if (found == null) return new Block(Math.max(MIN_BLOCK, Long.highestOneBit(Math.max(1, count - 1)) << 1));
-        Cuda.check(cudart.cudaEventSynchronize(found.done), "cudaEventSynchronize (pinned block reuse)");
-        return found;
+        if (chosen == null) return new Block(Math.max(MIN_BLOCK, Long.highestOneBit(Math.max(1, count - 1)) << 1));
+        Cuda.check(cudart.cudaEventSynchronize(chosen.done), "cudaEventSynchronize (pinned block reuse)");   // at once if it was ready
+        return chosen;
     }
 
     private synchronized void giveBack(Block b) { idle.addLast(b); }

@@ -74,7 +74,13 @@ class CudaGraphTest {
                 assertTrue(e.getMessage().contains("flat position 4 is"), e.getMessage());
                 targets.copyFrom(new float[6]);
                 g.replay();
-                cuda.synchronize();   // the flag is set again by each replay: nothing left to raise
+                cuda.synchronize();   // raised once: nothing left to raise
+                targets.copyFrom(bad);
+                g.replay();
+                targets.copyFrom(new float[6]);
+                g.replay();           // a good replay after a bad one does not hide the failure
+                e = assertThrows(IllegalArgumentException.class, cuda::synchronize);
+                assertTrue(e.getMessage().contains("flat position 4 is"), e.getMessage());
             }
         }
     }
@@ -101,6 +107,7 @@ class CudaGraphTest {
         try (Scope s = Scope.open()) {
             Tensor x = cuda.fromHost(shape(1 << 16), new float[1 << 16]);
             Runnable step = () -> cuda.copyInto(cuda.unary(UnaryOp.EXP, cuda.affine(x, 1, 1), 0, 0), x);
+            cuda.synchronize();   // settles earlier tests' input checks, whose flags are live until then
             long live = alloc.liveBytes();
             StepGraph g = cuda.capture(step);
             g.replay();

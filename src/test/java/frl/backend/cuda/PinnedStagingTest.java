@@ -73,7 +73,10 @@ class PinnedStagingTest {
             Tensor logits = cuda.fromHost(shape(2, 5, 3), new float[30]);
             float[] t = new float[6];
             t[4] = 5;
+            Tensor before = cuda.fromHost(shape(2), new float[] {1, 2});
+            Supplier<double[]> earlier = before.toDoublesLater();
             Tensor loss = cuda.crossEntropy(logits, cuda.fromHost(shape(2, 3), t), 1);
+            assertArrayEquals(new double[] {1, 2}, earlier.get(), "a read queued before the failing op does not raise its check");
             Supplier<double[]> read = loss.toDoublesLater();
             var e = assertThrows(IllegalArgumentException.class, read::get);
             assertTrue(e.getMessage().contains("flat position 4 is"), e.getMessage());
