@@ -35,6 +35,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set).") long maxImages;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
     @Option(names = "--resume", description = "Continue from the checkpoint at --out.") boolean resume;
+    @Option(names = "--graph", description = "On a GPU, record the training step's forward and backward as a CUDA graph after its first run and replay it (Adam runs after each replay). A step that cannot be recorded runs as usual, with a warning.") boolean graph;
     @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {
@@ -42,16 +43,16 @@ final class TrainCommand implements Callable<Integer> {
         ModelSpec spec = ModelSpec.of(channels, noHf ? 0 : hfKernel, ngf, nz);
         ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, channels);
         TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, run.seed, maxImages);
-        train(be, spec, set, config, out, resume);
+        train(be, spec, set, config, out, resume, graph);
         return 0;
     }
 
     /** Trains with a progress line; shared with the demo. */
-    static void train(Backend be, ModelSpec spec, ImageSet set, TrainConfig config, Path out, boolean resume) throws Exception {
+    static void train(Backend be, ModelSpec spec, ImageSet set, TrainConfig config, Path out, boolean resume, boolean graph) throws Exception {
         String kind = spec.highFrequency() ? "FRL (x + HF k=" + spec.hfKernel() + ")" : "plain";
         System.err.printf(Locale.ROOT, "training %s VAE on %s (%d images, %s backend) → %s%n", kind, set.name(), set.size(), be.name(), out);
         try (Vae vae = new Vae(be, spec.vae(), new Rng(config.seed()));
-             Trainer trainer = new Trainer(be, vae, spec.batches(), config, spec.toMap())) {
+             Trainer trainer = new Trainer(be, vae, spec.batches(), config, spec.toMap()).recordSteps(graph)) {
             if (resume) {
                 if (!Files.exists(out)) throw new IllegalArgumentException("--resume: no checkpoint at " + out);
                 trainer.resume(out);

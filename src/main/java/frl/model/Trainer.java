@@ -3,6 +3,7 @@ package frl.model;
 import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Rng;
+import frl.backend.StepGraph;
 import frl.data.ImageSet;
 import frl.io.Checkpoint;
 import frl.nn.Adam;
@@ -36,6 +37,8 @@ public final class Trainer implements AutoCloseable {
     private final Map<String, String> modelInfo;
     private Rng rng;
     private int epochsDone;
+    private boolean recordSteps;
+    private Recorded recorded;
 
     /** @param modelInfo what a loader needs to rebuild the model (saved in each checkpoint's config). */
     public Trainer(Backend backend, Vae model, Batches batches, TrainConfig config, Map<String, String> modelInfo) {
@@ -92,17 +95,88 @@ public final class Trainer implements AutoCloseable {
             try (Scope scope = Scope.open()) {
                 Batches.Batch b = batches.gather(backend, data, idx, flip);
                 var eps = backend.normal(Shape.of(idx.length, model.config().nz(), 1, 1), 0, 1, rng);
-                optimizer.zeroGrad();
-                Vae.LossParts parts = model.loss(Var.constant(b.x()), Var.constant(b.targets()), eps, config.beta());
-                parts.loss().backward();
+                Tensor parts;
+                if (recorded != null) {
+                    parts = recorded.replay(b, eps);
+                } else {
+                    parts = forwardBackward(b.x(), b.targets(), eps);
+                    if (recordSteps) record(b, eps);
+                }
                 optimizer.step();
-                current = backend.concat(new Tensor[] {parts.loss().value().reshape(1), parts.reconstructionTerm().value().reshape(1),
-                        parts.klTerm().value().reshape(1)}, 0).toDoublesLater();
+                current = parts.toDoublesLater();
             }
             if (previous != null) report(epoch, s - 1, steps, previous.get(), sums, start, progress);
             previous = current;
         }
         if (previous != null) report(epoch, steps - 1, steps, previous.get(), sums, start, progress);
+    }
+
+    /** A training step's forward and backward; returns [loss, reconstruction, KL]. */
+    private Tensor forwardBackward(Tensor x, Tensor targets, Tensor eps) {
+        optimizer.zeroGrad();
+        Vae.LossParts p = model.loss(Var.constant(x), Var.constant(targets), eps, config.beta());
+        p.loss().backward();
+        return backend.concat(new Tensor[] {p.loss().value().reshape(1), p.reconstructionTerm().value().reshape(1), p.klTerm().value().reshape(1)}, 0);
+    }
+
+    /**
+     * On a GPU, training steps from the next one on replay a recorded graph of the forward and backward (Adam runs
+     * after each replay, as its step count changes). A step that cannot be recorded is run as usual, with a warning.
+     */
+    public Trainer recordSteps(boolean on) {
+        recordSteps = on;
+        return this;
+    }
+
+    /** Records the step after its first run (which chose every algorithm) with inputs shaped like this batch's. */
+    private void record(Batches.Batch b, Tensor eps) {
+        recordSteps = false;
+        try {
+            recorded = Scope.unscoped(() -> new Recorded(b.x().shape(), b.targets().shape(), eps.shape()));
+        } catch (IllegalStateException e) {
+            System.err.println("frl: training steps are not recorded as a graph (" + e.getMessage() + "); running them as usual");
+        }
+    }
+
+    /** The step's graph over persistent inputs, filled before each replay, and its output. */
+    private final class Recorded implements AutoCloseable {
+        private final Tensor x, targets, eps, parts;
+        private final StepGraph graph;
+
+        Recorded(Shape xs, Shape ts, Shape es) {
+            x = backend.empty(xs);
+            targets = backend.empty(ts);
+            eps = backend.empty(es);
+            parts = backend.empty(Shape.of(3));
+            StepGraph g;
+            try {
+                g = backend.capture(() -> backend.copyInto(forwardBackward(x, targets, eps), parts));
+            } catch (RuntimeException e) {
+                closeInputs();
+                throw e;
+            }
+            graph = g;
+        }
+
+        Tensor replay(Batches.Batch b, Tensor newEps) {
+            backend.copyInto(b.x(), x);
+            backend.copyInto(b.targets(), targets);
+            backend.copyInto(newEps, eps);
+            graph.replay();
+            return parts;
+        }
+
+        private void closeInputs() {
+            for (Tensor t : new Tensor[] {x, targets, eps, parts}) t.close();
+        }
+
+        @Override public void close() {
+            try {
+                graph.close();
+            } finally {
+                closeInputs();
+            }
+        }
     }
 
     /** Adds step s's parts (loss, reconstruction, KL) and reports the epoch's running means. */
@@ -134,5 +208,11 @@ public final class Trainer implements AutoCloseable {
         Checkpoint.save(checkpoint, model, optimizer, rng, c);
     }
 
-    @Override public void close() { optimizer.close(); }
+    @Override public void close() {
+        try {
+            if (recorded != null) recorded.close();
+        } finally {
+            optimizer.close();
+        }
+    }
 }

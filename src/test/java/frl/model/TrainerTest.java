@@ -27,8 +27,12 @@ class TrainerTest {
     }
 
     private static List<Double> train(Backend be, TrainConfig c, Path checkpoint, Path resumeFrom, Map<String, float[]> weightsOut) throws Exception {
+        return train(be, c, checkpoint, resumeFrom, weightsOut, false);
+    }
+
+    private static List<Double> train(Backend be, TrainConfig c, Path checkpoint, Path resumeFrom, Map<String, float[]> weightsOut, boolean record) throws Exception {
         List<Double> losses = new ArrayList<>();
-        try (Vae vae = new Vae(be, TINY.vae(), new Rng(c.seed())); Trainer t = new Trainer(be, vae, TINY.batches(), c, TINY.toMap())) {
+        try (Vae vae = new Vae(be, TINY.vae(), new Rng(c.seed())); Trainer t = new Trainer(be, vae, TINY.batches(), c, TINY.toMap()).recordSteps(record)) {
             if (resumeFrom != null) t.resume(resumeFrom);
             t.run(tinySet(), checkpoint, p -> { if (p.epochDone()) losses.add(p.loss()); });
             vae.stateDict().forEach((k, v) -> weightsOut.put(k, v.toFloats()));
@@ -62,6 +66,36 @@ class TrainerTest {
             for (float v : a) scale = Math.max(scale, Math.abs(v));
             for (int i = 0; i < a.length; i++) assertEquals(a[i], b[i], 1e-5 * scale, k + "[" + i + "] differs after resume");
         }
+    }
+
+    /** On the CPU a recorded step reruns its code over the persistent inputs: the same weights and losses, bit for bit. */
+    @Test void recordedStepsTrainAsTheStepsRun() throws Exception {
+        TrainConfig c = new TrainConfig(2, 16, 1e-3, 0, 1, 0.5, 1, true, 4, 64);
+        Map<String, float[]> plain = new java.util.HashMap<>(), recorded = new java.util.HashMap<>();
+        List<Double> a = train(Backends.cpu(), c, null, null, plain, false), b = train(Backends.cpu(), c, null, null, recorded, true);
+        assertEquals(a, b);
+        assertEquals(plain.keySet(), recorded.keySet());
+        for (String k : plain.keySet()) org.junit.jupiter.api.Assertions.assertArrayEquals(plain.get(k), recorded.get(k), k);
+    }
+
+    /** On a GPU the recorded step is a CUDA graph: the same losses and weights as running the steps, to rounding. */
+    @org.junit.jupiter.api.Tag("gpu")
+    @Test void recordedStepsTrainAsTheStepsRunOnCuda() throws Exception {
+        Backend cuda = frl.backend.cuda.GpuTests.cudaOrSkip();
+        TrainConfig c = new TrainConfig(2, 16, 1e-3, 0, 1, 0.5, 1, true, 4, 64);
+        Map<String, float[]> plain = new java.util.HashMap<>(), recorded = new java.util.HashMap<>();
+        List<Double> a = train(cuda, c, null, null, plain, false), b = train(cuda, c, null, null, recorded, true);
+        for (int e = 0; e < a.size(); e++) assertEquals(a.get(e), b.get(e), 1e-5 * Math.abs(a.get(e)), "epoch " + (e + 1) + " loss");
+        for (String k : plain.keySet()) {
+            double nmse = frl.backend.OpHarness.nmse(toDoubles(recorded.get(k)), toDoubles(plain.get(k)));
+            assertTrue(nmse < 1e-8, k + ": NMSE " + nmse);
+        }
+    }
+
+    private static double[] toDoubles(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
     }
 
     @Test void resumeRejectsAFileThatIsNotATrainingCheckpoint(@TempDir Path dir) throws Exception {
