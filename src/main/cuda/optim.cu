@@ -1,16 +1,17 @@
 // Fused in-place Adam and Adamax steps (CPU twin: frl.backend.cpu.CpuOptim), PyTorch semantics: weight decay
 // added to the gradient, bias-corrected moments. Each element is computed in double and rounded once per
 // stored value, with the CPU's operation order and explicitly rounded operations (__dmul_rn, __dadd_rn, ...)
-// so that nvcc cannot contract them into FMAs: the results match the CPU bit for bit. The host passes the
-// step-dependent factors it computed in double: stepSize = lr / (1 − β1ᵗ) and sqrtBc2 = √(1 − β2ᵗ).
+// so that nvcc cannot contract them into FMAs: the results match the CPU bit for bit. The step-dependent
+// factors the host computed in double, stepSize = lr / (1 − β1ᵗ) and sqrtBc2 = √(1 − β2ᵗ), are read from device
+// memory (factors[0], factors[1]), so a recorded CUDA graph replays the update with each new step's factors.
 #include "frl_cuda.cuh"
 #include <math.h>
 
 // g ← grad + wd·p; m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − stepSize · m / (√v / sqrtBc2 + eps).
 extern "C" __global__ void adam_step(float* __restrict__ p, const float* __restrict__ grad, float* __restrict__ m,
                                      float* __restrict__ v, long long n, double b1, double b2, double eps, double wd,
-                                     double stepSize, double sqrtBc2) {
-    const double c1 = 1.0 - b1, c2 = 1.0 - b2;
+                                     const double* __restrict__ factors) {
+    const double c1 = 1.0 - b1, c2 = 1.0 - b2, stepSize = factors[0], sqrtBc2 = factors[1];
     FRL_FOR(i, n) {
         double pi = (double)p[i];
         double gi = __dadd_rn((double)grad[i], __dmul_rn(wd, pi));
@@ -34,8 +35,8 @@ __device__ __forceinline__ double java_max(double a, double b) {
 // g ← grad + wd·p; m ← β1·m + (1−β1)·g; u ← max(β2·u, |g| + eps); p ← p − stepSize · m / u.
 extern "C" __global__ void adamax_step(float* __restrict__ p, const float* __restrict__ grad, float* __restrict__ m,
                                        float* __restrict__ u, long long n, double b1, double b2, double eps, double wd,
-                                       double stepSize) {
-    const double c1 = 1.0 - b1;
+                                       const double* __restrict__ factors) {
+    const double c1 = 1.0 - b1, stepSize = factors[0];
     FRL_FOR(i, n) {
         double pi = (double)p[i];
         double gi = __dadd_rn((double)grad[i], __dmul_rn(wd, pi));

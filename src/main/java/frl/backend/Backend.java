@@ -34,6 +34,9 @@ public interface Backend {
 
     @NotDifferentiable("allocation") Tensor full(Shape shape, double value);
 
+    /** An uninitialised float64 tensor of this backend: values its kernels read in double (optimizer factors). */
+    @NotDifferentiable("allocation") Tensor empty64(Shape shape);
+
     /** A tensor of this backend holding the given values (converted to {@link #dtype()}). */
     Tensor fromHost(Shape shape, double[] values);
 
@@ -159,11 +162,26 @@ public interface Backend {
 
     // ---- optimizers (in place) ------------------------------------------------------------------
 
-    /** One Adam step (PyTorch semantics: weight decay is added to the gradient; bias-corrected). */
-    @NotDifferentiable("optimizer update") void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, long step);
+    /**
+     * One Adam step (PyTorch semantics: weight decay is added to the gradient; bias-corrected) whose step factors
+     * ({@link AdamConfig#factors}) are row {@code row} of {@code factors}, a float64 [rows, 2] tensor of this
+     * backend ({@link #empty64}). The factors are read where the update runs, so a recorded step ({@link #capture})
+     * replays the update with the factors written for each new step.
+     */
+    @NotDifferentiable("optimizer update") void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, Tensor factors, int row);
 
-    /** One Adamax step (PyTorch semantics: u = max(β2·u, |g| + eps)). */
-    @NotDifferentiable("optimizer update") void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, long step);
+    /** One Adamax step (PyTorch semantics: u = max(β2·u, |g| + eps)); factors as for {@link #adamStep} (the second is unused). */
+    @NotDifferentiable("optimizer update") void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, Tensor factors, int row);
+
+    /** One Adam step at step count {@code step} (from 1). */
+    default void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, long step) {
+        try (Tensor f = empty64(Shape.of(1, 2)).copyFrom(c.factors("adamStep", step))) { adamStep(param, grad, m, v, c, f, 0); }
+    }
+
+    /** One Adamax step at step count {@code step} (from 1). */
+    default void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, long step) {
+        try (Tensor f = empty64(Shape.of(1, 2)).copyFrom(c.factors("adamaxStep", step))) { adamaxStep(param, grad, m, u, c, f, 0); }
+    }
 
     record AdamConfig(double lr, double beta1, double beta2, double eps, double weightDecay) {
         public AdamConfig {
@@ -173,5 +191,11 @@ public interface Backend {
         }
 
         public AdamConfig withLr(double newLr) { return new AdamConfig(newLr, beta1, beta2, eps, weightDecay); }
+
+        /** The factors of step {@code step} (from 1): lr/(1−β1ᵗ) and √(1−β2ᵗ), in double as every backend uses them. */
+        public double[] factors(String op, long step) {
+            if (step < 1) throw new IllegalArgumentException(op + ": step counts from 1, got " + step);
+            return new double[] {lr / (1 - Math.pow(beta1, step)), Math.sqrt(1 - Math.pow(beta2, step))};
+        }
     }
 }

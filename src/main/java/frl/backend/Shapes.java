@@ -20,6 +20,15 @@ public final class Shapes {
         if (a.numel() != b.numel()) throw new IllegalArgumentException(op + ": sizes differ: " + a.shape() + " vs " + b.shape());
     }
 
+    /** factors: float64 [rows, 2] with 0 ≤ row < rows (an optimizer step's factors, {@link Backend#adamStep}). */
+    public static void requireFactorRow(String op, Tensor factors, int row) {
+        requireDType(op + " (factors)", factors, DType.F64);
+        if (factors.rank() != 2 || factors.dim(1) != 2)
+            throw new IllegalArgumentException(op + ": factors must be [rows, 2], got " + factors.shape());
+        if (row < 0 || row >= factors.dim(0))
+            throw new IllegalArgumentException(op + ": factor row " + row + " outside [0, " + factors.dim(0) + ")");
+    }
+
     public static void requireDType(String op, Tensor t, DType dtype) {
         if (t.dtype() != dtype) throw new IllegalArgumentException(op + ": expected " + dtype + ", got " + t.dtype() + " " + t.shape());
     }

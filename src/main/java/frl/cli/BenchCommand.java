@@ -35,7 +35,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed training steps and scoring passes first (cuDNN picks its algorithms there).") int warmup;
     @Option(names = "--repeats", defaultValue = "1", description = "Timed repeats; the median is reported.") int repeats;
     @Option(names = "--json", description = "Also write the result as JSON to this file.") Path json;
-    @Option(names = "--graph", description = "After the warm-up, record a training step's forward and backward as a CUDA graph and replay it (Adam runs after each replay, on the stream as usual). On the CPU the step runs as usual.") boolean graph;
+    @Option(names = "--graph", description = "After the warm-up, record a training step (forward, backward, Adam update) as a CUDA graph and replay it. On the CPU the step runs as usual.") boolean graph;
     @Option(names = "--profile", description = "After timing, profile training steps per op (host time to queue each op, then each op waited for) and print the tables as JSON lines.") boolean profile;
 
     @Override public Integer call() throws Exception {
@@ -94,7 +94,7 @@ final class BenchCommand implements Callable<Integer> {
             System.getProperties().forEach((key, v) -> { if (key.toString().startsWith("frl.cuda.")) flags.put(key.toString(), v); });
             r.put("cuda_flags", flags);
         }
-        if (graph) r.put("graph", recorded ? "cuda graph of forward + backward" : "asked for; this backend runs the step");
+        if (graph) r.put("graph", recorded ? "cuda graph of the training step" : "asked for; this backend runs the step");
         r.put("train_img_s", Math.round(trainMedian * 100) / 100.0);
         r.put("score_img_s", Math.round(scoreMedian * 1000) / 1000.0);
         String out = Json.write(r);
@@ -133,7 +133,10 @@ final class BenchCommand implements Callable<Integer> {
             be.fill(pixels, 0);
             be.fill(eps, 0);
             try (Scope s = Scope.open()) { forwardBackward(be, vae, opt, pixels, eps); }   // every algorithm chosen before recording
-            graph = be.capture(() -> forwardBackward(be, vae, opt, pixels, eps));
+            graph = be.capture(() -> {
+                forwardBackward(be, vae, opt, pixels, eps);
+                opt.apply();
+            });
         }
 
         void step(Rng rng) {
@@ -141,8 +144,8 @@ final class BenchCommand implements Callable<Integer> {
                 be.copyInto(randomPixels(be, batch, c, rng), pixels);
                 be.copyInto(be.normal(eps.shape(), 0, 1, rng), eps);
             }
+            opt.prepare();
             graph.replay();
-            opt.step();
         }
 
         @Override public void close() {

@@ -35,7 +35,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set).") long maxImages;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
     @Option(names = "--resume", description = "Continue from the checkpoint at --out.") boolean resume;
-    @Option(names = "--graph", description = "On a GPU, record the training step's forward and backward as a CUDA graph after its first run and replay it (Adam runs after each replay). A step that cannot be recorded runs as usual, with a warning.") boolean graph;
+    @Option(names = "--graph", description = "On a GPU, record the training step (forward, backward, Adam update) as a CUDA graph after its first run and replay it. A step that cannot be recorded runs as usual, with a warning.") boolean graph;
     @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {

@@ -100,9 +100,9 @@ public final class Trainer implements AutoCloseable {
                     parts = recorded.replay(b, eps);
                 } else {
                     parts = forwardBackward(b.x(), b.targets(), eps);
+                    optimizer.step();
                     if (recordSteps) record(b, eps);
                 }
-                optimizer.step();
                 current = parts.toDoublesLater();
             }
             if (previous != null) report(epoch, s - 1, steps, previous.get(), sums, start, progress);
@@ -120,8 +120,9 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * On a GPU, training steps from the next one on replay a recorded graph of the forward and backward (Adam runs
-     * after each replay, as its step count changes). A step that cannot be recorded is run as usual, with a warning.
+     * On a GPU, training steps from the next one on replay a recorded graph of the forward, the backward and the
+     * Adam update (whose step factors the host writes before each replay). A step that cannot be recorded is run
+     * as usual, with a warning.
      */
     public Trainer recordSteps(boolean on) {
         recordSteps = on;
@@ -150,7 +151,10 @@ public final class Trainer implements AutoCloseable {
             parts = backend.empty(Shape.of(3));
             StepGraph g;
             try {
-                g = backend.capture(() -> backend.copyInto(forwardBackward(x, targets, eps), parts));
+                g = backend.capture(() -> {
+                    backend.copyInto(forwardBackward(x, targets, eps), parts);
+                    optimizer.apply();
+                });
             } catch (RuntimeException e) {
                 closeInputs();
                 throw e;
@@ -162,6 +166,7 @@ public final class Trainer implements AutoCloseable {
             backend.copyInto(b.x(), x);
             backend.copyInto(b.targets(), targets);
             backend.copyInto(newEps, eps);
+            optimizer.prepare();
             graph.replay();
             return parts;
         }

@@ -16,7 +16,7 @@ public final class Adam extends Optimizer {
 
     @Override protected String secondName() { return "exp_avg_sq"; }
 
-    @Override protected void update(Backend be, Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, long step) {
-        be.adamStep(param, grad, m, v, c, step);
+    @Override protected void update(Backend be, Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, Tensor factors, int row) {
+        be.adamStep(param, grad, m, v, c, factors, row);
     }
 }

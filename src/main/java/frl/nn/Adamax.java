@@ -16,7 +16,7 @@ public final class Adamax extends Optimizer {
 
     @Override protected String secondName() { return "exp_inf"; }
 
-    @Override protected void update(Backend be, Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, long step) {
-        be.adamaxStep(param, grad, m, u, c, step);
+    @Override protected void update(Backend be, Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, Tensor factors, int row) {
+        be.adamaxStep(param, grad, m, u, c, factors, row);
     }
 }

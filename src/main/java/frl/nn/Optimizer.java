@@ -3,6 +3,7 @@ package frl.nn;
 import frl.backend.Backend;
 import frl.backend.Backend.AdamConfig;
 import frl.tensor.Scope;
+import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
 import java.util.Collections;
@@ -13,7 +14,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Adam-family optimizers over a list of parameters, each step one fused backend call per parameter.
+ * Adam-family optimizers over a list of parameters, each step one fused backend call per parameter. A step is
+ * {@link #prepare} (count the step, write every parameter's factors into one float64 tensor of the backend: one
+ * copy) then {@link #apply} (the updates, which read their factors there), so a recorded step can hold the
+ * updates while the host prepares each new step before replaying it.
  * The optimizer owns two moment tensors per parameter and a per-parameter step count (as torch: a
  * parameter without a gradient is skipped and its count does not advance). {@link #state()} exposes
  * them under torch's names ({@code 0.exp_avg}, {@code 0.exp_avg_sq} / {@code 0.exp_inf}) for checkpoints.
@@ -22,6 +26,8 @@ public abstract sealed class Optimizer implements AutoCloseable permits Adam, Ad
     private final List<Parameter> params;
     private final Tensor[] first, second;
     private final long[] steps;
+    /** Row i: the factors of parameter i's current step (float64 [n, 2] on the parameters' backend). */
+    private final Tensor factors;
     private AdamConfig config;
     private boolean closed;
 
@@ -34,6 +40,10 @@ public abstract sealed class Optimizer implements AutoCloseable permits Adam, Ad
         first = new Tensor[n];
         second = new Tensor[n];
         steps = new long[n];
+        for (Parameter p : params)
+            if (!p.value().device().equals(params.get(0).value().device()))
+                throw new IllegalArgumentException(kind() + ": parameters on " + params.get(0).value().device() + " and " + p.value().device());
+        factors = n == 0 ? null : Scope.unscoped(() -> params.get(0).backend().empty64(Shape.of(n, 2)));
         for (int i = 0; i < n; i++) {
             Backend be = params.get(i).backend();
             var shape = params.get(i).shape();
@@ -48,15 +58,33 @@ public abstract sealed class Optimizer implements AutoCloseable permits Adam, Ad
     /** torch's name of the second state tensor. */
     protected abstract String secondName();
 
-    protected abstract void update(Backend be, Tensor param, Tensor grad, Tensor m, Tensor s, AdamConfig c, long step);
+    protected abstract void update(Backend be, Tensor param, Tensor grad, Tensor m, Tensor s, AdamConfig c, Tensor factors, int row);
 
     /** Updates every parameter that has a gradient. */
     public void step() {
+        prepare();
+        apply();
+    }
+
+    /** Counts a step for every parameter that has a gradient and writes its factors for {@link #apply}. */
+    public void prepare() {
+        if (factors == null) return;
+        double[] f = new double[2 * params.size()];
+        for (int i = 0; i < params.size(); i++) {
+            if (params.get(i).grad() == null) continue;
+            double[] row = config.factors(kind(), ++steps[i]);
+            f[2 * i] = row[0];
+            f[2 * i + 1] = row[1];
+        }
+        factors.copyFrom(f);
+    }
+
+    /** The updates of the step {@link #prepare} counted: device work only (a recorded step may hold it). */
+    public void apply() {
         for (int i = 0; i < params.size(); i++) {
             Parameter p = params.get(i);
             Tensor g = p.grad();
-            if (g == null) continue;
-            update(p.backend(), p.value(), g, first[i], second[i], config, ++steps[i]);
+            if (g != null) update(p.backend(), p.value(), g, first[i], second[i], config, factors, i);
         }
     }
 
@@ -106,5 +134,6 @@ public abstract sealed class Optimizer implements AutoCloseable permits Adam, Ad
         if (closed) return;
         closed = true;
         for (int i = 0; i < params.size(); i++) { first[i].close(); second[i].close(); }
+        if (factors != null) factors.close();
     }
 }

@@ -49,6 +49,14 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor empty(Shape shape) { return alloc(shape); }
 
+    @Override public Tensor empty64(Shape shape) { return Tensor.host(shape, DType.F64, Device.CPU); }
+
+    /** A tensor of any dtype on this backend's device. */
+    private static Tensor on(String op, Tensor t) {
+        if (!t.device().equals(Device.CPU)) throw new IllegalArgumentException(op + ": the cpu backend takes cpu tensors, got " + t);
+        return t;
+    }
+
     @Override public Tensor full(Shape shape, double value) {
         Tensor t = alloc(shape);
         CpuPointwise.fill(t, (float) value);
@@ -146,11 +154,11 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor normal(Shape shape, double mean, double std, Rng rng) { return CpuRandom.normal(shape, mean, std, rng); }
 
-    @Override public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, long step) {
-        CpuOptim.adam(in("adamStep", param), in("adamStep", grad), in("adamStep", m), in("adamStep", v), c, step);
+    @Override public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, Tensor factors, int row) {
+        CpuOptim.adam(in("adamStep", param), in("adamStep", grad), in("adamStep", m), in("adamStep", v), c, on("adamStep", factors), row);
     }
 
-    @Override public void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, long step) {
-        CpuOptim.adamax(in("adamaxStep", param), in("adamaxStep", grad), in("adamaxStep", m), in("adamaxStep", u), c, step);
+    @Override public void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, Tensor factors, int row) {
+        CpuOptim.adamax(in("adamaxStep", param), in("adamaxStep", grad), in("adamaxStep", m), in("adamaxStep", u), c, on("adamaxStep", factors), row);
     }
 }

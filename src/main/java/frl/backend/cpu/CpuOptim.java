@@ -6,6 +6,7 @@ import frl.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
 
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
@@ -23,11 +24,11 @@ final class CpuOptim {
      * g ← grad + wd·p; m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
      * p ← p − lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + eps).
      */
-    static void adam(Tensor p, Tensor g, Tensor m, Tensor v, AdamConfig c, long step) {
-        int n = check("adamStep", p, g, m, v, step);
+    static void adam(Tensor p, Tensor g, Tensor m, Tensor v, AdamConfig c, Tensor factors, int row) {
+        int n = check("adamStep", p, g, m, v, factors, row);
         double b1 = c.beta1(), b2 = c.beta2(), wd = c.weightDecay(), eps = c.eps();
-        double stepSize = c.lr() / (1 - Math.pow(b1, step));
-        double sqrtBc2 = Math.sqrt(1 - Math.pow(b2, step));
+        double stepSize = factors.segment().getAtIndex(JAVA_DOUBLE, 2L * row);
+        double sqrtBc2 = factors.segment().getAtIndex(JAVA_DOUBLE, 2L * row + 1);
         MemorySegment ps = p.segment(), gs = g.segment(), ms = m.segment(), vs = v.segment();
         Parallel.forRange(n, GRAIN, (from, to) -> {
             for (int i = from; i < to; i++) {
@@ -43,10 +44,10 @@ final class CpuOptim {
     }
 
     /** g ← grad + wd·p; m ← β1·m + (1−β1)·g; u ← max(β2·u, |g| + eps); p ← p − lr/(1−β1ᵗ) · m / u. */
-    static void adamax(Tensor p, Tensor g, Tensor m, Tensor u, AdamConfig c, long step) {
-        int n = check("adamaxStep", p, g, m, u, step);
+    static void adamax(Tensor p, Tensor g, Tensor m, Tensor u, AdamConfig c, Tensor factors, int row) {
+        int n = check("adamaxStep", p, g, m, u, factors, row);
         double b1 = c.beta1(), b2 = c.beta2(), wd = c.weightDecay(), eps = c.eps();
-        double stepSize = c.lr() / (1 - Math.pow(b1, step));
+        double stepSize = factors.segment().getAtIndex(JAVA_DOUBLE, 2L * row);
         MemorySegment ps = p.segment(), gs = g.segment(), ms = m.segment(), us = u.segment();
         Parallel.forRange(n, GRAIN, (from, to) -> {
             for (int i = from; i < to; i++) {
@@ -61,11 +62,11 @@ final class CpuOptim {
         });
     }
 
-    private static int check(String op, Tensor p, Tensor g, Tensor m, Tensor v, long step) {
+    private static int check(String op, Tensor p, Tensor g, Tensor m, Tensor v, Tensor factors, int row) {
         Shapes.requireSameShape(op + " (param vs grad)", p, g);
         Shapes.requireSameShape(op + " (param vs first moment)", p, m);
         Shapes.requireSameShape(op + " (param vs second moment)", p, v);
-        if (step < 1) throw new IllegalArgumentException(op + ": step counts from 1, got " + step);
+        Shapes.requireFactorRow(op, factors, row);
         if (p.numel() > Integer.MAX_VALUE) throw new IllegalArgumentException(op + ": " + p.shape() + " exceeds 2^31 − 1 elements");
         return (int) p.numel();
     }

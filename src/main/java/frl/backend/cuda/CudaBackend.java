@@ -69,6 +69,14 @@ public final class CudaBackend implements Backend {
 
     @Override public Tensor empty(Shape shape) { return alloc(shape); }
 
+    @Override public Tensor empty64(Shape shape) { return Tensor.wrap(new DeviceStorage(ctx, shape.numel() * 8), shape, DType.F64); }
+
+    /** A tensor of any dtype on this backend's device. */
+    private static Tensor on(String op, Tensor t) {
+        if (!t.device().equals(Device.CUDA)) throw new IllegalArgumentException(op + ": the cuda backend takes cuda tensors, got " + t);
+        return t;
+    }
+
     @Override public Tensor full(Shape shape, double value) {
         Tensor t = alloc(shape);
         CudaPointwise.fill(t, (float) value);
@@ -168,11 +176,11 @@ public final class CudaBackend implements Backend {
 
     @Override public Tensor normal(Shape shape, double mean, double std, Rng rng) { return CudaRandom.normal(shape, mean, std, rng); }
 
-    @Override public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, long step) {
-        CudaOptim.adam(in("adamStep", param), in("adamStep", grad), in("adamStep", m), in("adamStep", v), c, step);
+    @Override public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, Tensor factors, int row) {
+        CudaOptim.adam(in("adamStep", param), in("adamStep", grad), in("adamStep", m), in("adamStep", v), c, on("adamStep", factors), row);
     }
 
-    @Override public void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, long step) {
-        CudaOptim.adamax(in("adamaxStep", param), in("adamaxStep", grad), in("adamaxStep", m), in("adamaxStep", u), c, step);
+    @Override public void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, Tensor factors, int row) {
+        CudaOptim.adamax(in("adamaxStep", param), in("adamaxStep", grad), in("adamaxStep", m), in("adamaxStep", u), c, on("adamaxStep", factors), row);
     }
 }

@@ -6,35 +6,35 @@ import frl.tensor.Tensor;
 
 /**
  * Fused in-place Adam and Adamax steps (src/main/cuda/optim.cu; CPU twin {@code CpuOptim}): one pass reads
- * param, grad and both moments once and writes param and the moments back. The bias corrections are computed
- * here in double exactly as the CPU does, and the kernels repeat the CPU's double arithmetic operation by
+ * param, grad and both moments once and writes param and the moments back. The step's factors (bias corrections,
+ * computed in double on the host as the CPU's) are read from a float64 row on the device, so a recorded graph
+ * replays the update with each new step's factors; the kernels repeat the CPU's double arithmetic operation by
  * operation (no FMA contraction), so both backends produce the same floats.
  */
 final class CudaOptim {
-    private static final Kernel ADAM = new Kernel("optim", "adam_step", "ppppldddddd");
-    private static final Kernel ADAMAX = new Kernel("optim", "adamax_step", "pppplddddd");
+    private static final Kernel ADAM = new Kernel("optim", "adam_step", "pppplddddp");
+    private static final Kernel ADAMAX = new Kernel("optim", "adamax_step", "pppplddddp");
 
     private CudaOptim() {}
 
-    static void adam(Tensor p, Tensor g, Tensor m, Tensor v, AdamConfig c, long step) {
-        long n = check("adamStep", p, g, m, v, step);
-        double stepSize = c.lr() / (1 - Math.pow(c.beta1(), step));
-        double sqrtBc2 = Math.sqrt(1 - Math.pow(c.beta2(), step));
-        if (n > 0) ADAM.launchN(n, p, g, m, v, n, c.beta1(), c.beta2(), c.eps(), c.weightDecay(), stepSize, sqrtBc2);
+    static void adam(Tensor p, Tensor g, Tensor m, Tensor v, AdamConfig c, Tensor factors, int row) {
+        long n = check("adamStep", p, g, m, v, factors, row);
+        if (n > 0) ADAM.launchN(n, p, g, m, v, n, c.beta1(), c.beta2(), c.eps(), c.weightDecay(), rowAddress(factors, row));
     }
 
-    static void adamax(Tensor p, Tensor g, Tensor m, Tensor u, AdamConfig c, long step) {
-        long n = check("adamaxStep", p, g, m, u, step);
-        double stepSize = c.lr() / (1 - Math.pow(c.beta1(), step));
-        if (n > 0) ADAMAX.launchN(n, p, g, m, u, n, c.beta1(), c.beta2(), c.eps(), c.weightDecay(), stepSize);
+    static void adamax(Tensor p, Tensor g, Tensor m, Tensor u, AdamConfig c, Tensor factors, int row) {
+        long n = check("adamaxStep", p, g, m, u, factors, row);
+        if (n > 0) ADAMAX.launchN(n, p, g, m, u, n, c.beta1(), c.beta2(), c.eps(), c.weightDecay(), rowAddress(factors, row));
     }
+
+    private static long rowAddress(Tensor factors, int row) { return factors.storage().address() + 16L * row; }
 
     /** The CPU's checks and messages. */
-    private static long check(String op, Tensor p, Tensor g, Tensor m, Tensor v, long step) {
+    private static long check(String op, Tensor p, Tensor g, Tensor m, Tensor v, Tensor factors, int row) {
         Shapes.requireSameShape(op + " (param vs grad)", p, g);
         Shapes.requireSameShape(op + " (param vs first moment)", p, m);
         Shapes.requireSameShape(op + " (param vs second moment)", p, v);
-        if (step < 1) throw new IllegalArgumentException(op + ": step counts from 1, got " + step);
+        Shapes.requireFactorRow(op, factors, row);
         return p.numel();
     }
 }

@@ -74,6 +74,34 @@ class CpuOptimTest {
         }
     }
 
+    /** The update reads its factors from a row of a float64 tensor: row 1 of two steps' rows is step 2 exactly. */
+    @Test void factorsFromARowAreThoseOfTheStepCount() {
+        try (Scope _ = Scope.open()) {
+            AdamConfig c = new AdamConfig(0.01, 0.9, 0.999, 1e-8, 0.1);
+            Tensor f = be.empty64(Shape.of(2, 2));
+            double[] one = c.factors("adamStep", 1), two = c.factors("adamStep", 2);
+            f.copyFrom(new double[] {one[0], one[1], two[0], two[1]});
+            for (boolean adamax : new boolean[] {false, true}) {
+                Tensor p1 = be.fromHost(Shape.of(3), P0), m1 = be.fromHost(Shape.of(3), new double[] {0.1, 0.2, 0.3}), v1 = be.fromHost(Shape.of(3), new double[] {1, 2, 3});
+                Tensor p2 = be.fromHost(Shape.of(3), P0), m2 = be.fromHost(Shape.of(3), new double[] {0.1, 0.2, 0.3}), v2 = be.fromHost(Shape.of(3), new double[] {1, 2, 3});
+                Tensor g = be.fromHost(Shape.of(3), GRADS[0]);
+                if (adamax) {
+                    be.adamaxStep(p1, g, m1, v1, c, 2);
+                    be.adamaxStep(p2, g, m2, v2, c, f, 1);
+                } else {
+                    be.adamStep(p1, g, m1, v1, c, 2);
+                    be.adamStep(p2, g, m2, v2, c, f, 1);
+                }
+                org.junit.jupiter.api.Assertions.assertArrayEquals(p1.toFloats(), p2.toFloats(), adamax ? "adamax" : "adam");
+                org.junit.jupiter.api.Assertions.assertArrayEquals(v1.toFloats(), v2.toFloats(), adamax ? "adamax" : "adam");
+            }
+            Tensor p = be.fromHost(Shape.of(3), P0), z = be.fromHost(Shape.of(3), new double[3]);
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> be.adamStep(p, z, z, z, c, f, 2)).getMessage().contains("factor row 2 outside [0, 2)"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> be.adamStep(p, z, z, z, c, be.empty(Shape.of(1, 2)), 0)).getMessage().contains("(factors): expected F64"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> be.adamaxStep(p, z, z, z, c, be.empty64(Shape.of(2)), 0)).getMessage().contains("factors must be [rows, 2]"));
+        }
+    }
+
     @Test void rejectsBadArguments() {
         try (Scope _ = Scope.open()) {
             Tensor p = be.fromHost(Shape.of(3), P0), g2 = be.fromHost(Shape.of(2), new double[2]), z = be.fromHost(Shape.of(3), new double[3]);

@@ -31,6 +31,8 @@ public final class ReferenceBackend implements Backend {
 
     @Override public Tensor empty(Shape shape) { return make(shape, new double[(int) shape.numel()]); }
 
+    @Override public Tensor empty64(Shape shape) { return empty(shape); }
+
     @Override public Tensor full(Shape shape, double value) {
         double[] v = new double[(int) shape.numel()];
         java.util.Arrays.fill(v, value);
@@ -352,11 +354,11 @@ public final class ReferenceBackend implements Backend {
         return make(shape, o);
     }
 
-    @Override public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, long step) {
+    @Override public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, Tensor factors, int row) {
         throw new UnsupportedOperationException("the reference backend has no optimizer; optimizers are tested against hand-computed values");
     }
 
-    @Override public void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, long step) {
+    @Override public void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, Tensor factors, int row) {
         throw new UnsupportedOperationException("the reference backend has no optimizer; optimizers are tested against hand-computed values");
     }
 }
