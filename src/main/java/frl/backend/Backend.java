@@ -175,12 +175,14 @@ public interface Backend {
 
     /** One Adam step at step count {@code step} (from 1). */
     default void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, long step) {
-        try (Tensor f = empty64(Shape.of(1, 2)).copyFrom(c.factors("adamStep", step))) { adamStep(param, grad, m, v, c, f, 0); }
+        double[] factors = c.factors("adamStep", step);
+        try (Tensor f = empty64(Shape.of(1, 2)).copyFrom(factors)) { adamStep(param, grad, m, v, c, f, 0); }
     }
 
     /** One Adamax step at step count {@code step} (from 1). */
     default void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, long step) {
-        try (Tensor f = empty64(Shape.of(1, 2)).copyFrom(c.factors("adamaxStep", step))) { adamaxStep(param, grad, m, u, c, f, 0); }
+        double[] factors = c.factors("adamaxStep", step);
+        try (Tensor f = empty64(Shape.of(1, 2)).copyFrom(factors)) { adamaxStep(param, grad, m, u, c, f, 0); }
     }
 
     record AdamConfig(double lr, double beta1, double beta2, double eps, double weightDecay) {

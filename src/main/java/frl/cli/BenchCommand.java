@@ -128,15 +128,22 @@ final class BenchCommand implements Callable<Integer> {
             this.be = be;
             this.opt = opt;
             this.c = c;
-            pixels = Scope.unscoped(() -> be.empty(Shape.of(batch, c.channels(), c.imageSize(), c.imageSize())));
-            eps = Scope.unscoped(() -> be.empty(Shape.of(batch, c.nz(), 1, 1)));
-            be.fill(pixels, 0);
-            be.fill(eps, 0);
-            try (Scope s = Scope.open()) { forwardBackward(be, vae, opt, pixels, eps); }   // every algorithm chosen before recording
-            graph = be.capture(() -> {
+            pixels = Scope.unscoped(() -> be.full(Shape.of(batch, c.channels(), c.imageSize(), c.imageSize()), 0));
+            eps = Scope.unscoped(() -> be.full(Shape.of(batch, c.nz(), 1, 1), 0));
+            try (Scope s = Scope.open()) {   // one whole step first: every algorithm and kernel chosen before recording
                 forwardBackward(be, vae, opt, pixels, eps);
-                opt.apply();
-            });
+                opt.step();
+            }
+            try {
+                graph = be.capture(() -> {
+                    forwardBackward(be, vae, opt, pixels, eps);
+                    opt.apply();
+                });
+            } catch (RuntimeException e) {
+                pixels.close();
+                eps.close();
+                throw e;
+            }
         }
 
         void step(Rng rng) {

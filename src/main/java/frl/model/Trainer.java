@@ -92,19 +92,21 @@ public final class Trainer implements AutoCloseable {
             boolean[] flip = new boolean[idx.length];
             if (config.flips()) for (int i = 0; i < flip.length; i++) flip[i] = rng.nextInt(2) == 1;
             Supplier<double[]> current;
+            Shape[] inputs;
             try (Scope scope = Scope.open()) {
                 Batches.Batch b = batches.gather(backend, data, idx, flip);
                 var eps = backend.normal(Shape.of(idx.length, model.config().nz(), 1, 1), 0, 1, rng);
+                inputs = new Shape[] {b.x().shape(), b.targets().shape(), eps.shape()};
                 Tensor parts;
                 if (recorded != null) {
                     parts = recorded.replay(b, eps);
                 } else {
                     parts = forwardBackward(b.x(), b.targets(), eps);
                     optimizer.step();
-                    if (recordSteps) record(b, eps);
                 }
                 current = parts.toDoublesLater();
             }
+            if (recordSteps && recorded == null) record(inputs);   // after the scope: the graph reuses the step's memory
             if (previous != null) report(epoch, s - 1, steps, previous.get(), sums, start, progress);
             previous = current;
         }
@@ -129,15 +131,20 @@ public final class Trainer implements AutoCloseable {
         return this;
     }
 
-    /** Records the step after its first run (which chose every algorithm) with inputs shaped like this batch's. */
-    private void record(Batches.Batch b, Tensor eps) {
+    /** Records the step after its first run (which chose every algorithm), for inputs of these shapes (x, targets, eps). */
+    private void record(Shape[] inputs) {
         recordSteps = false;
         try {
-            recorded = Scope.unscoped(() -> new Recorded(b.x().shape(), b.targets().shape(), eps.shape()));
+            recorded = Scope.unscoped(() -> new Recorded(inputs[0], inputs[1], inputs[2]));
+            if (!recorded.graph.recorded())
+                System.err.println("frl: the " + backend.name() + " backend runs each step as it comes; --graph records nothing here");
         } catch (IllegalStateException e) {
             System.err.println("frl: training steps are not recorded as a graph (" + e.getMessage() + "); running them as usual");
         }
     }
+
+    /** Whether training steps replay a recorded device graph (only after the first step, on a GPU, when asked). */
+    public boolean stepsRecorded() { return recorded != null && recorded.graph.recorded(); }
 
     /** The step's graph over persistent inputs, filled before each replay, and its output. */
     private final class Recorded implements AutoCloseable {
@@ -145,18 +152,23 @@ public final class Trainer implements AutoCloseable {
         private final StepGraph graph;
 
         Recorded(Shape xs, Shape ts, Shape es) {
-            x = backend.empty(xs);
-            targets = backend.empty(ts);
-            eps = backend.empty(es);
-            parts = backend.empty(Shape.of(3));
+            Tensor[] made = new Tensor[4];
             StepGraph g;
             try {
+                made[0] = backend.empty(xs);
+                made[1] = backend.empty(ts);
+                made[2] = backend.empty(es);
+                made[3] = backend.empty(Shape.of(3));
+                x = made[0];
+                targets = made[1];
+                eps = made[2];
+                parts = made[3];
                 g = backend.capture(() -> {
                     backend.copyInto(forwardBackward(x, targets, eps), parts);
                     optimizer.apply();
                 });
             } catch (RuntimeException e) {
-                closeInputs();
+                for (Tensor t : made) if (t != null) t.close();
                 throw e;
             }
             graph = g;

@@ -66,7 +66,11 @@ public abstract sealed class Optimizer implements AutoCloseable permits Adam, Ad
         apply();
     }
 
-    /** Counts a step for every parameter that has a gradient and writes its factors for {@link #apply}. */
+    /**
+     * Counts a step for every parameter that has a gradient and writes its factors for {@link #apply}. Before the
+     * replay of a recorded step, the parameters with a gradient are those the recorded {@code apply} updates, as
+     * long as nothing between replays forgets gradients ({@code zeroGrad} belongs inside the recorded step).
+     */
     public void prepare() {
         if (factors == null) return;
         double[] f = new double[2 * params.size()];
@@ -79,7 +83,7 @@ public abstract sealed class Optimizer implements AutoCloseable permits Adam, Ad
         factors.copyFrom(f);
     }
 
-    /** The updates of the step {@link #prepare} counted: device work only (a recorded step may hold it). */
+    /** The updates of the step {@link #prepare} counted (call that first): device work only, so a recorded step may hold it. */
     public void apply() {
         for (int i = 0; i < params.size(); i++) {
             Parameter p = params.get(i);

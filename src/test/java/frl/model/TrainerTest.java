@@ -35,6 +35,8 @@ class TrainerTest {
         try (Vae vae = new Vae(be, TINY.vae(), new Rng(c.seed())); Trainer t = new Trainer(be, vae, TINY.batches(), c, TINY.toMap()).recordSteps(record)) {
             if (resumeFrom != null) t.resume(resumeFrom);
             t.run(tinySet(), checkpoint, p -> { if (p.epochDone()) losses.add(p.loss()); });
+            // a GPU records the step; a backend that runs ops at once never does
+            assertEquals(record && !be.device().isHost(), t.stepsRecorded(), "steps recorded as a graph");
             vae.stateDict().forEach((k, v) -> weightsOut.put(k, v.toFloats()));
         }
         return losses;
@@ -78,7 +80,10 @@ class TrainerTest {
         for (String k : plain.keySet()) org.junit.jupiter.api.Assertions.assertArrayEquals(plain.get(k), recorded.get(k), k);
     }
 
-    /** On a GPU the recorded step is a CUDA graph: the same losses and weights as running the steps, to rounding. */
+    /**
+     * On a GPU the recorded step is a CUDA graph: the same losses and weights as running the steps, to rounding
+     * (cuDNN may pick a non-deterministic algorithm; Adam's first steps turn tiny differences into ±lr).
+     */
     @org.junit.jupiter.api.Tag("gpu")
     @Test void recordedStepsTrainAsTheStepsRunOnCuda() throws Exception {
         Backend cuda = frl.backend.cuda.GpuTests.cudaOrSkip();
@@ -88,7 +93,7 @@ class TrainerTest {
         for (int e = 0; e < a.size(); e++) assertEquals(a.get(e), b.get(e), 1e-5 * Math.abs(a.get(e)), "epoch " + (e + 1) + " loss");
         for (String k : plain.keySet()) {
             double nmse = frl.backend.OpHarness.nmse(toDoubles(recorded.get(k)), toDoubles(plain.get(k)));
-            assertTrue(nmse < 1e-8, k + ": NMSE " + nmse);
+            assertTrue(nmse < 1e-6, k + ": NMSE " + nmse);
         }
     }
 

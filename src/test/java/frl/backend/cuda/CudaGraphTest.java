@@ -55,6 +55,35 @@ class CudaGraphTest {
         }
     }
 
+    /** A recorded Adam update reads the factors written before each replay: the CPU's steps 1, 2, 3, bit for bit. */
+    @Test void aRecordedAdamUpdateTakesEachReplaysFactors() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        Random r = new Random(3);
+        Backend.AdamConfig c = new Backend.AdamConfig(1e-2, 0.9, 0.999, 1e-8, 0.01);
+        int n = 1000;
+        float[] p0 = uniform(r, n, -1, 1), g0 = uniform(r, n, -1, 1);
+        try (Scope s = Scope.open()) {
+            Tensor p = cuda.fromHost(shape(n), p0), g = cuda.fromHost(shape(n), g0), m = cuda.full(shape(n), 0), v = cuda.full(shape(n), 0);
+            Tensor pc = CudaVsCpu.CPU.fromHost(shape(n), p0), gc = CudaVsCpu.CPU.fromHost(shape(n), g0),
+                    mc = CudaVsCpu.CPU.full(shape(n), 0), vc = CudaVsCpu.CPU.full(shape(n), 0);
+            try (Scope warm = Scope.open()) {   // the kernel loaded before recording, on scratch tensors
+                Tensor z = cuda.full(shape(n), 0);
+                cuda.adamStep(z, z, cuda.full(shape(n), 0), cuda.full(shape(n), 0), c, 1);
+            }
+            Tensor factors = cuda.empty64(shape(2, 2));
+            try (StepGraph graph = cuda.capture(() -> cuda.adamStep(p, g, m, v, c, factors, 1))) {
+                for (int t = 1; t <= 3; t++) {
+                    double[] f = c.factors("adamStep", t);
+                    factors.copyFrom(new double[] {0, 0, f[0], f[1]});
+                    graph.replay();
+                    CudaVsCpu.CPU.adamStep(pc, gc, mc, vc, c, t);
+                    assertArrayEquals(floats(pc), floats(p), "param after step " + t);
+                    assertArrayEquals(floats(vc), floats(v), "second moment after step " + t);
+                }
+            }
+        }
+    }
+
     @Test void theStepsInputChecksRunAtEachReplay() {
         Backend cuda = GpuTests.cudaOrSkip();
         try (Scope s = Scope.open()) {
