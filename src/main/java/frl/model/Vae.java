@@ -18,6 +18,10 @@ import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
 /**
  * The DCGAN VAE of the Likelihood-Regret / FRL reference code with a 256-way categorical decoder per
  * sub-pixel. Module names match the reference ({@code encoder.main.input-conv.weight}, ...), so a PyTorch
@@ -97,21 +101,23 @@ public final class Vae extends Module {
             Encoder.Posterior q = encoder.forward(Var.constant(x));
             Backend be = q.mu().backend();
             Var logq0 = Reduce.sumTo(Pointwise.scale(q.logvar(), -0.5), Shape.of(n, 1, 1, 1));
-            double[] logqBase = logq0.value().toDoubles();
-            Tensor[] parts = new Tensor[k]; // per sample: [n, 3] = (Σ CE, Σ z², Σ ε²), read once all are queued
+            // every read is queued with the work and waited for once all samples are queued (no GPU stall between)
+            Supplier<double[]> logqBaseLater = logq0.value().toDoublesLater();
+            List<Supplier<double[]>> parts = new ArrayList<>(k); // per sample: [n, 3] = (Σ CE, Σ z², Σ ε²)
             for (int j = 0; j < k; j++) {
                 try (Scope step = Scope.open()) {
                     Var e = Var.constant(be.narrow(eps, 0, j, 1).reshape(n, nz, 1, 1));
                     Var z = q.sample(e);
                     Var ce = Loss.crossEntropy(decoder.logits(z), Var.constant(targets), 2);
-                    parts[j] = Scope.keep(be.concat(new Tensor[] {
+                    parts.add(be.concat(new Tensor[] {
                             Reduce.sumTo(ce, Shape.of(n, 1, 1, 1)).value().reshape(n, 1),
                             Reduce.sumTo(Pointwise.square(z), Shape.of(n, 1, 1, 1)).value().reshape(n, 1),
-                            Reduce.sumTo(Pointwise.square(e), Shape.of(n, 1, 1, 1)).value().reshape(n, 1)}, 1));
+                            Reduce.sumTo(Pointwise.square(e), Shape.of(n, 1, 1, 1)).value().reshape(n, 1)}, 1).toDoublesLater());
                 }
             }
+            double[] logqBase = logqBaseLater.get();
             for (int j = 0; j < k; j++) {
-                double[] v = parts[j].toDoubles();
+                double[] v = parts.get(j).get();
                 for (int i = 0; i < n; i++) {
                     double logPz = -0.5 * v[3 * i + 1] - nz * HALF_LOG_2PI;
                     double logQz = -0.5 * v[3 * i + 2] - nz * HALF_LOG_2PI + logqBase[i];
