@@ -19,7 +19,15 @@ import java.util.Map;
  * is freed.
  */
 final class DeviceAllocator {
+    /** Where blocks come from and go back to: cudaMalloc (0 when out of memory) and cudaFree. */
+    interface Blocks {
+        long malloc(long bytes);
+
+        void free(long address);
+    }
+
     private static final long SMALL = 1 << 20;
+    private final Blocks device;
     private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();
     /** The pool of every block a live graph owns, by address. */
     private final Map<Long, Pool> owner = new HashMap<>();
@@ -49,6 +57,15 @@ final class DeviceAllocator {
         }
     }
 
+    DeviceAllocator() { this(new Blocks() {
+        @Override public long malloc(long bytes) { return DeviceAllocator.malloc(bytes); }
+
+        @Override public void free(long address) { Cuda.check(cudart.cudaFree(new DevicePointer(address)), "cudaFree"); }
+    }); }
+
+    /** For tests of the bookkeeping on machines without a GPU. */
+    DeviceAllocator(Blocks device) { this.device = device; }
+
     /** Small blocks in 512-byte steps, large ones in 2 MiB steps: few distinct sizes, little waste. */
     static long rounded(long bytes) {
         long b = Math.max(bytes, 1);
@@ -70,11 +87,11 @@ final class DeviceAllocator {
         long ptr = capturing != null ? pop(capturing.idle, size) : 0;
         if (ptr == 0 && (ptr = pop(free, size)) != 0) cached -= size;
         if (ptr == 0) {
-            ptr = malloc(size);
+            ptr = device.malloc(size);
             if (ptr == 0 && capturing == null) {   // no synchronising while a graph is captured
                 CudaContext.get().sync("allocation of " + size + " bytes");
                 releaseCache();
-                ptr = malloc(size);
+                ptr = device.malloc(size);
             }
             if (ptr == 0) throw new CudaException("cudaMalloc(" + size + " bytes) failed: out of device memory (" + describe() + ")");
             mallocs++;
@@ -115,7 +132,7 @@ final class DeviceAllocator {
     /** Returns every cached block to the driver (the caller has synchronised the stream). */
     synchronized void releaseCache() {
         for (ArrayDeque<Long> q : free.values())
-            for (long p : q) Cuda.check(cudart.cudaFree(new DevicePointer(p)), "cudaFree");
+            for (long p : q) device.free(p);
         free.clear();
         cached = 0;
     }
@@ -132,6 +149,9 @@ final class DeviceAllocator {
     }
 
     synchronized long liveBytes() { return live; }
+
+    /** Bytes in the cache (freed, not in a graph's pool). */
+    synchronized long cachedBytes() { return cached; }
 
     /** cudaMalloc calls so far. */
     synchronized long mallocs() { return mallocs; }

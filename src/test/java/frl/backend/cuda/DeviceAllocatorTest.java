@@ -2,10 +2,99 @@ package frl.backend.cuda;
 
 import org.junit.jupiter.api.Test;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import java.util.ArrayList;
+import java.util.List;
 
-/** The size classes of the caching allocator (pure arithmetic; the allocation itself needs a GPU). */
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+/**
+ * The caching allocator's bookkeeping: size classes, reuse, and the pools of CUDA graphs. The blocks come from a
+ * counter here (this machine has no GPU; on one they come from cudaMalloc, and CudaGraphTest checks the same).
+ */
 class DeviceAllocatorTest {
+    /** Distinct fake addresses; what was handed back to the "driver". */
+    private static final class Counter implements DeviceAllocator.Blocks {
+        long next = 1 << 20;
+        final List<Long> released = new ArrayList<>();
+
+        @Override public long malloc(long bytes) {
+            long p = next;
+            next += bytes;
+            return p;
+        }
+
+        @Override public void free(long address) { released.add(address); }
+    }
+
+    @Test void freedBlocksAreReusedBySize() {
+        Counter c = new Counter();
+        DeviceAllocator a = new DeviceAllocator(c);
+        long p = a.allocate(1000), q = a.allocate(1000);
+        a.free(p, 1000);
+        assertEquals(p, a.allocate(900), "same size class: the cached block");
+        assertNotEquals(p, a.allocate(5000), "another size class: a new block");
+        assertEquals(3, a.mallocs());
+        assertEquals(0, a.cachedBytes());
+        a.free(q, 1000);
+        assertEquals(1024, a.cachedBytes());
+        a.releaseCache();
+        assertEquals(List.of(q), c.released);
+    }
+
+    /** What a graph's step frees stays the graph's until the graph closes; then the cache has it again. */
+    @Test void aGraphKeepsTheBlocksItsStepUsed() {
+        DeviceAllocator a = new DeviceAllocator(new Counter());
+        long input = a.allocate(4096), cachedBefore = a.allocate(2048);
+        a.free(cachedBefore, 2048);
+        DeviceAllocator.Pool pool = a.beginCapture();
+        long temp = a.allocate(2048);
+        assertEquals(cachedBefore, temp, "the capture takes a cached block into its pool");
+        a.free(temp, 2048);
+        assertEquals(temp, a.allocate(2048), "reused within the capture");
+        a.free(temp, 2048);
+        a.free(input, 4096);   // freed during the capture: the graph may read it
+        a.endCapture();
+        assertEquals(0, a.cachedBytes(), "nothing of the graph's is in the cache");
+        long other = a.allocate(2048), other2 = a.allocate(4096);
+        assertNotEquals(temp, other);
+        assertNotEquals(input, other2);
+        pool.close();
+        assertEquals(2048 + 4096, a.cachedBytes());
+        assertEquals(temp, a.allocate(2048), "back in the cache once the graph closed");
+        assertEquals(input, a.allocate(4096));
+    }
+
+    @Test void aBlockStillLiveWhenItsGraphClosesGoesToTheCacheWhenFreed() {
+        DeviceAllocator a = new DeviceAllocator(new Counter());
+        DeviceAllocator.Pool pool = a.beginCapture();
+        long kept = a.allocate(512);   // an output the caller keeps
+        a.endCapture();
+        pool.close();
+        assertEquals(0, a.cachedBytes());
+        a.free(kept, 512);
+        assertEquals(512, a.cachedBytes());
+        assertEquals(kept, a.allocate(512));
+        assertEquals(512, a.liveBytes());
+    }
+
+    /** A block of graph A freed while graph B is recorded belongs to B: A closing does not hand it out. */
+    @Test void aBlockFreedWhileAnotherGraphIsRecordedBelongsToThatGraph() {
+        DeviceAllocator a = new DeviceAllocator(new Counter());
+        DeviceAllocator.Pool first = a.beginCapture();
+        long kept = a.allocate(512);
+        a.endCapture();
+        DeviceAllocator.Pool second = a.beginCapture();
+        a.free(kept, 512);
+        a.endCapture();
+        first.close();
+        assertEquals(0, a.cachedBytes(), "still the second graph's");
+        assertNotEquals(kept, a.allocate(512));
+        second.close();
+        assertEquals(512, a.cachedBytes());
+        assertEquals(kept, a.allocate(512));
+    }
+
     @Test void smallBlocksIn512ByteStepsLargeOnesIn2MiB() {
         assertEquals(512, DeviceAllocator.rounded(0));
         assertEquals(512, DeviceAllocator.rounded(1));
