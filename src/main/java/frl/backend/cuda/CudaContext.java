@@ -124,55 +124,25 @@ public final class CudaContext {
      */
     record DeferredCheck(DeviceStorage flag, java.util.function.LongConsumer raise) {}
 
-    private final java.util.List<DeferredCheck> pending = new java.util.ArrayList<>();
-    /** How many checks were ever deferred; pending holds the last pending.size() of them, in order. */
-    private long deferred;
-    /** The checks of the graph being captured (null when none is). */
-    private java.util.List<DeferredCheck> captured;
-    /** The checks of live graphs: their flags keep the first failure of any replay until a full synchronisation. */
-    private final java.util.List<DeferredCheck> graphChecks = new java.util.ArrayList<>();
+    private final CheckQueue<DeferredCheck> checks = new CheckQueue<>();
 
-    void defer(DeferredCheck check) {
-        synchronized (pending) {
-            if (captured != null) captured.add(check);
-            else {
-                pending.add(check);
-                deferred++;
-            }
-        }
-    }
+    void defer(DeferredCheck check) { checks.add(check); }
 
     /** Whether a graph is being captured on the stream: nothing may wait for the stream or copy from the host. */
-    boolean capturing() {
-        synchronized (pending) { return captured != null; }
-    }
+    boolean capturing() { return checks.recording(); }
 
     /** Checks deferred from now on belong to the graph being captured, until {@link #endCaptureChecks}. */
-    void beginCaptureChecks() {
-        synchronized (pending) { captured = new java.util.ArrayList<>(); }
-    }
+    void beginCaptureChecks() { checks.beginRecording(); }
 
     /** The captured graph's checks; {@link #addGraphChecks} makes every full synchronisation read them. */
-    java.util.List<DeferredCheck> endCaptureChecks() {
-        synchronized (pending) {
-            java.util.List<DeferredCheck> c = captured;
-            captured = null;
-            return c;
-        }
-    }
+    java.util.List<DeferredCheck> endCaptureChecks() { return checks.endRecording(); }
 
-    void addGraphChecks(java.util.List<DeferredCheck> checks) {
-        synchronized (pending) { graphChecks.addAll(checks); }
-    }
+    void addGraphChecks(java.util.List<DeferredCheck> graph) { checks.addGraph(graph); }
 
-    void removeGraphChecks(java.util.List<DeferredCheck> checks) {
-        synchronized (pending) { graphChecks.removeAll(checks); }
-    }
+    void removeGraphChecks(java.util.List<DeferredCheck> graph) { checks.removeGraph(graph); }
 
     /** The number of checks deferred so far: a mark for {@link #settleChecks}. */
-    long checksDeferred() {
-        synchronized (pending) { return deferred; }
-    }
+    long checksDeferred() { return checks.mark(); }
 
     /** With -Dfrl.cuda.sync=true, waits after an op so that a fault is named where it happens (not while capturing). */
     void syncIfDebugging(String what) {
@@ -186,8 +156,7 @@ public final class CudaContext {
     void sync(String what) {
         if (capturing()) throw new IllegalStateException(what + " waits for the GPU, which a CUDA graph cannot capture: read results after replaying the graph");
         Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize after " + what);
-        java.util.List<DeferredCheck> graphs;
-        synchronized (pending) { graphs = new java.util.ArrayList<>(graphChecks); }
+        java.util.List<DeferredCheck> graphs = checks.graphs();
         RuntimeException failure = null;
         try {
             settleChecks(Long.MAX_VALUE);
@@ -208,16 +177,8 @@ public final class CudaContext {
      * them), frees them, and raises the first that failed.
      */
     void settleChecks(long mark) {
-        java.util.List<DeferredCheck> due;
-        synchronized (pending) {
-            long firstPending = deferred - pending.size();
-            int n = (int) Math.max(0, Math.min(mark, deferred) - firstPending);
-            if (n == 0) return;
-            java.util.List<DeferredCheck> head = pending.subList(0, n);
-            due = new java.util.ArrayList<>(head);
-            head.clear();
-        }
         RuntimeException failure = null;
+        java.util.List<DeferredCheck> due = checks.takeBefore(mark);
         for (DeferredCheck c : due) {
             try {
                 long first = readFlag(c);
