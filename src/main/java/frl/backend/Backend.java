@@ -22,6 +22,9 @@ public interface Backend {
     /** Waits until every op queued so far has finished (a no-op where ops run synchronously); for timing. */
     default void synchronize() {}
 
+    /** A clock on this backend's stream, or null where ops run at once (then host time is device time). */
+    default DeviceClock clock() { return null; }
+
     /**
      * Records a step's device work for replay (see {@link StepGraph} for what the step may do). Nothing runs
      * until the first replay. Here each replay runs the step; the CUDA backend records a CUDA graph.

@@ -36,7 +36,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "1", description = "Timed repeats; the median is reported.") int repeats;
     @Option(names = "--json", description = "Also write the result as JSON to this file.") Path json;
     @Option(names = "--graph", description = "After the warm-up, record a training step (forward, backward, Adam update) as a CUDA graph and replay it. On the CPU the step runs as usual.") boolean graph;
-    @Option(names = "--profile", description = "After timing, profile training steps per op (host time to queue each op, then each op waited for) and print the tables as JSON lines.") boolean profile;
+    @Option(names = "--profile", description = "After timing, profile training steps per op (host time to queue each op and, on a GPU, its device time between events; then each op waited for) and print the tables as JSON lines.") boolean profile;
 
     @Override public Integer call() throws Exception {
         if (!model.equals("vae")) throw new IllegalArgumentException("--model " + model + ": only vae is implemented");
@@ -175,8 +175,17 @@ final class BenchCommand implements Callable<Integer> {
                 long t = System.nanoTime();
                 for (int s = 0; s < steps; s++) step(prof.backend(), vae, opt, c, rng);
                 be.synchronize();
-                System.out.println(Json.write(Map.of("profile", syncEach ? "each op waited for" : "queued", "ms_per_step",
-                        Math.round((System.nanoTime() - t) / 1e4 / steps) / 100.0)));
+                double ms = (System.nanoTime() - t) / 1e6 / steps;
+                prof.harvest();
+                Map<String, Object> head = new LinkedHashMap<>();
+                head.put("profile", syncEach ? "each op waited for" : "queued");
+                head.put("ms_per_step", Math.round(ms * 100) / 100.0);
+                if (!syncEach && be.clock() != null) {   // how much of the step the device spends in ops: the rest it waits
+                    double device = prof.deviceMillis() / steps;
+                    head.put("device_ms_per_step", Math.round(device * 100) / 100.0);
+                    head.put("device_busy", Math.round(device / ms * 1000) / 1000.0);
+                }
+                System.out.println(Json.write(head));
                 for (Map<String, Object> row : prof.table(steps)) System.out.println(Json.write(row));
             } finally {
                 Backends.register(be);

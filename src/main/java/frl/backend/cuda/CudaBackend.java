@@ -23,9 +23,11 @@ public final class CudaBackend implements Backend {
     static final boolean TF32 = Boolean.getBoolean("frl.cuda.tf32");
     private static volatile CudaBackend instance;
     private final CudaContext ctx;
+    private final CudaClock clock;
 
     private CudaBackend(CudaContext ctx) {
         this.ctx = ctx;
+        this.clock = new CudaClock(ctx);
         // Fail here, with the reason, rather than in the middle of a run: a build without kernels, or a
         // machine without cuBLAS, cuDNN or cuFFT (then --device auto falls back to the CPU).
         ctx.module("pointwise");
@@ -55,6 +57,8 @@ public final class CudaBackend implements Backend {
     @Override public DType dtype() { return DType.F32; }
 
     @Override public void synchronize() { ctx.synchronize(); }
+
+    @Override public frl.backend.DeviceClock clock() { return clock; }
 
     /** A CUDA graph of the step (see {@link CudaGraph}); run the step once eagerly first. */
     @Override public frl.backend.StepGraph capture(Runnable step) { return CudaGraph.capture(ctx, step); }

@@ -1,0 +1,33 @@
+package frl.backend.cuda;
+
+import frl.backend.DeviceClock;
+import org.bytedeco.cuda.cudart.CUevent_st;
+import org.bytedeco.cuda.global.cudart;
+
+import java.util.ArrayDeque;
+
+/** CUDA events recorded on the context's stream, reused once read (a profile takes hundreds per step). */
+final class CudaClock implements DeviceClock {
+    private final CudaContext ctx;
+    private final ArrayDeque<CUevent_st> spare = new ArrayDeque<>();
+    private final float[] ms = new float[1];
+
+    CudaClock(CudaContext ctx) { this.ctx = ctx; }
+
+    @Override public synchronized Object mark() {
+        CUevent_st e = spare.poll();
+        if (e == null) {
+            e = new CUevent_st();
+            Cuda.check(cudart.cudaEventCreate(e), "cudaEventCreate");
+        }
+        Cuda.check(cudart.cudaEventRecord(e, ctx.stream()), "cudaEventRecord");
+        return e;
+    }
+
+    @Override public synchronized double millisBetween(Object a, Object b) {
+        Cuda.check(cudart.cudaEventElapsedTime(ms, (CUevent_st) a, (CUevent_st) b), "cudaEventElapsedTime");
+        spare.add((CUevent_st) a);
+        spare.add((CUevent_st) b);
+        return ms[0];
+    }
+}
