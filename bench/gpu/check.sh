@@ -5,6 +5,7 @@
 # With science, also trains the FRL and plain VAEs for 15 epochs on FashionMNIST-train (the IDX file carried
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here.
 #   bash bench/gpu/check.sh [tests] [bench] [kernels] [science]      (no argument: tests bench kernels)
+# Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-kernels.txt, results.jsonl, {frl,plain}-vae.part.*
 set -uo pipefail
 steps=${*:-tests bench kernels}
@@ -14,10 +15,9 @@ run=.gpu/run.sh
 export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
-has() { [[ " $steps " == *" $1 "* ]]; }
 bash $run frl.cli.Main info >> "$log" 2>&1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv >> "$log" 2>&1
-if has tests; then
+tests() {
   # -Dfrl.cuda.sync: a failing kernel is named where it fails, not at the next copy
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-package frl \
       --include-tag gpu --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
@@ -28,8 +28,8 @@ if has tests; then
       --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \
       --details=tree --disable-ansi-colors > "$OUT/junit-kernels.txt" 2>&1
   say "junit (kernels forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-kernels.txt" | tr -s ' ' | paste -sd' ')"
-fi
-if has bench; then
+}
+bench() {
   for cfg in cifar fmnist; do
     args=(--config $cfg --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
     prof=; [ $cfg = cifar ] && prof=--profile
@@ -39,7 +39,7 @@ if has bench; then
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.subpixel=auto" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 \
         2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (subpixel=auto) exit $?"
-    # the step's forward and backward recorded as a CUDA graph: how much the launches and the host cost
+    # the whole training step recorded as a CUDA graph: how much the launches and the host cost
     timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (--graph) exit $?"
     # with --profile (cifar): the twin's kernels per step, to set beside the engine's per-op profile
@@ -47,12 +47,12 @@ if has bench; then
         | grep '^{' >> "$res"
     say "pytorch bench $cfg exit $?"
   done
-fi
-if has kernels; then
+}
+kernels() {
   timeout 240 bash $run frl.cli.Main bench-kernels --device cuda 2>> "$log" >> "$res"
   say "kernel benches exit $?"
-fi
-if has science; then
+}
+science() {
   s=/tmp/frl-science; mkdir -p $s
   for m in frl plain; do
     flag=; [ $m = plain ] && flag=--no-hf
@@ -61,7 +61,13 @@ if has science; then
     say "train $m exit $?: $(tr '\r' '\n' < $s/train-$m.log | grep -v '^$' | tail -2 | paste -sd' ')"
     [ -f $s/$m-vae.safetensors ] && split -b 15m $s/$m-vae.safetensors "$OUT/$m-vae.part."
   done
-fi
+}
+for step in $steps; do
+  case $step in
+    tests|bench|kernels|science) $step ;;
+    *) say "unknown step '$step' (expected tests, bench, kernels or science)" ;;
+  esac
+done
 echo "== summary (${SECONDS}s) =="
 grep -E "^(gpu|cuda|cublas|cudnn|cufft|tf32) " "$log"
 grep -E "✘|\[X\]" "$OUT/junit.txt" "$OUT/junit-kernels.txt" 2>/dev/null | head -40
