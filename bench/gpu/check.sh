@@ -6,6 +6,7 @@
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here.
 #   bash bench/gpu/check.sh [tests] [bench] [kernels] [science]      (no argument: tests bench kernels)
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
+# SCIENCE_FLAGS adds options to its `frl train` (--graph, say).
 # Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-kernels.txt, results.jsonl, {frl,plain}-vae.part.*
 set -uo pipefail
 steps=${*:-tests bench kernels}
@@ -57,7 +58,7 @@ science() {
   for m in frl plain; do
     flag=; [ $m = plain ] && flag=--no-hf
     timeout ${SCIENCE_TIMEOUT:-200} bash $run frl.cli.Main train --device cuda --data data/train-images-idx3-ubyte.gz $flag \
-        --epochs 15 --out $s/$m-vae.safetensors > $s/train-$m.log 2>&1
+        --epochs 15 ${SCIENCE_FLAGS:-} --out $s/$m-vae.safetensors > $s/train-$m.log 2>&1
     say "train $m exit $?: $(tr '\r' '\n' < $s/train-$m.log | grep -v '^$' | tail -2 | paste -sd' ')"
     [ -f $s/$m-vae.safetensors ] && split -b 15m $s/$m-vae.safetensors "$OUT/$m-vae.part."
   done
