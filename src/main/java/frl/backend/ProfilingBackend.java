@@ -56,7 +56,9 @@ public final class ProfilingBackend {
 
     public Backend backend() { return proxy; }
 
+    /** Forgets everything counted so far (waits for the device first, so that its marks can be read and reused). */
     public void reset() {
+        if (clock != null) inner.synchronize();
         harvest();
         stats.clear();
     }
