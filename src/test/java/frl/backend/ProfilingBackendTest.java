@@ -15,17 +15,25 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 /** Per-op calls and host time, and device time from clock marks around each op where the backend has a clock. */
 class ProfilingBackendTest {
-    /** The CPU backend with a clock whose marks count up by one: every op then "takes" 1 ms of device time. */
+    /**
+     * The CPU backend with a clock whose marks count up by one: every op then "takes" 1 ms of device time. As on
+     * a GPU, a mark can be read only once the backend has been synchronised after it.
+     */
     private static Backend withCountingClock(Backend cpu) {
+        long[] synced = {-1};
         DeviceClock clock = new DeviceClock() {
             long next;
 
             @Override public Object mark() { return next++; }
 
-            @Override public double millisBetween(Object a, Object b) { return (Long) b - (Long) a; }
+            @Override public double millisBetween(Object a, Object b) {
+                if ((Long) b > synced[0]) throw new IllegalStateException("mark " + b + " not reached yet");
+                return (Long) b - (Long) a;
+            }
         };
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (p, m, args) -> {
             if (m.getName().equals("clock")) return clock;
+            if (m.getName().equals("synchronize")) synced[0] = Long.MAX_VALUE;
             try {
                 return m.invoke(cpu, args);
             } catch (InvocationTargetException e) {
@@ -60,6 +68,10 @@ class ProfilingBackendTest {
     @Test void addsTheDeviceTimeBetweenTheMarksAroundEachOp() {
         ProfilingBackend prof = new ProfilingBackend(withCountingClock(Backends.cpu()), false);
         someOps(prof.backend());
+        prof.reset();   // waits for the device before it reads the warm-up's marks
+        assertEquals(0.0, prof.deviceMillis());
+        someOps(prof.backend());
+        prof.backend().synchronize();
         prof.harvest();
         List<Map<String, Object>> table = prof.table(1);
         assertEquals(3000.0, row(table, "affine").get("device_us_per"));
