@@ -57,6 +57,7 @@ science() {
   s=/tmp/frl-science; mkdir -p $s
   for m in frl plain; do
     flag=; [ $m = plain ] && flag=--no-hf
+    rm -f $s/$m-vae.safetensors $s/train-$m.log   # a warm machine keeps /tmp: never return an older call's model
     timeout ${SCIENCE_TIMEOUT:-200} bash $run frl.cli.Main train --device cuda --data data/train-images-idx3-ubyte.gz $flag \
         --epochs 15 ${SCIENCE_FLAGS:-} --out $s/$m-vae.safetensors > $s/train-$m.log 2>&1
     say "train $m exit $?: $(tr '\r' '\n' < $s/train-$m.log | grep -v '^$' | tail -2 | paste -sd' ')"

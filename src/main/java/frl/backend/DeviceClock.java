@@ -2,12 +2,18 @@ package frl.backend;
 
 /**
  * Marks queued on a device's stream and the device time between two of them, so an op's device time can be
- * taken without waiting after it. Read a pair only after the device has passed both (a synchronisation).
+ * taken without waiting after it.
  */
 public interface DeviceClock {
     /** A mark queued now. */
     Object mark();
 
-    /** Milliseconds of device time from mark a to mark b; both are released. */
+    /** Milliseconds of device time from mark a to mark b, once the device has passed b (waits for it); both are released. */
     double millisBetween(Object a, Object b);
+
+    /**
+     * Keeps the device busy for about {@code millis} from when it gets here, so the work queued meanwhile then runs
+     * back to back: marks around each op then time the op, not the host's queueing of it.
+     */
+    void hold(double millis);
 }

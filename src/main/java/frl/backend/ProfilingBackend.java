@@ -3,44 +3,61 @@ package frl.backend;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Wraps a backend and counts, per op, the calls and the host time spent in them. On an asynchronous device that
- * time is what it costs to queue the op, and marks on the device's clock around each op give its device time
- * ({@link #harvest} after a synchronisation); with {@code syncEach} every op also waits for the device, so the
- * host time is the op's whole cost (device work plus launch latency). Register the wrapper with {@link Backends#register}
- * so the autograd layer, which looks backends up by device, goes through it too.
+ * Wraps a backend and counts, per op, the calls and the time spent in them (see {@link Mode}). Register the wrapper
+ * with {@link Backends#register} so the autograd layer, which looks backends up by device, goes through it too.
  */
 public final class ProfilingBackend {
-    /** Calls and nanoseconds of one op. */
-    public static final class Stat {
+    /** What is timed. */
+    public enum Mode {
+        /** Host time per op: on an asynchronous device, what it costs to queue the op. */
+        QUEUED("queued"),
+        /**
+         * Device time per op, from marks on the device's clock around each op ({@link #harvest} reads them). Marks
+         * only time the op alone when the device is not waiting for the host: hold the device
+         * ({@link DeviceClock#hold}) while a step is queued.
+         */
+        DEVICE("device"),
+        /** Host time per op with a wait for the device after each: the op's whole cost, launch latency included. */
+        WAIT_EACH("each op waited for");
+
+        public final String label;
+
+        Mode(String label) { this.label = label; }
+    }
+
+    /** Calls and time of one op. */
+    private static final class Stat {
         long calls, nanos;
         double deviceMillis;
     }
 
     private final Backend inner, proxy;
-    private final boolean syncEach;
+    private final Mode mode;
     private final Map<String, Stat> stats = new ConcurrentHashMap<>();
-    /** The inner backend's clock when ops are not waited for (device time from marks around each op), else null. */
+    /** The inner backend's clock in DEVICE mode, else null. */
     private final DeviceClock clock;
     /** Ops queued since the last {@link #harvest}: name and the marks around it. */
     private final List<Object[]> marked = new ArrayList<>();
 
-    public ProfilingBackend(Backend inner, boolean syncEach) {
+    public ProfilingBackend(Backend inner, Mode mode) {
         this.inner = inner;
-        this.syncEach = syncEach;
-        this.clock = syncEach ? null : inner.clock();
+        this.mode = mode;
+        this.clock = mode == Mode.DEVICE ? inner.clock() : null;
+        if (mode == Mode.DEVICE && clock == null) throw new IllegalArgumentException("the " + inner.name() + " backend has no device clock to time ops with");
         this.proxy = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (p, m, args) -> {
             boolean timed = !m.getName().equals("synchronize") && m.getDeclaringClass() == Backend.class && args != null;
-            long t = System.nanoTime();
             Object before = timed && clock != null ? clock.mark() : null;
+            long t = System.nanoTime();
             try {
                 Object r = m.invoke(inner, args);
-                if (timed && syncEach) inner.synchronize();
+                if (timed && mode == Mode.WAIT_EACH) inner.synchronize();
                 if (before != null) synchronized (marked) { marked.add(new Object[] {m.getName(), before, clock.mark()}); }
                 return r;
             } catch (InvocationTargetException e) {
@@ -56,26 +73,26 @@ public final class ProfilingBackend {
 
     public Backend backend() { return proxy; }
 
-    /** Forgets everything counted so far (waits for the device first, so that its marks can be read and reused). */
+    /** Forgets everything counted so far (reading, so reusing, the marks of ops still pending). */
     public void reset() {
-        if (clock != null) inner.synchronize();
         harvest();
         stats.clear();
     }
 
-    /** Adds the device time of the ops queued since the last call; the caller has synchronised the backend. */
+    /** Adds the device time of the ops queued since the last call (waiting for each to finish). */
     public void harvest() {
         synchronized (marked) {
-            for (Object[] e : marked) {
+            for (Iterator<Object[]> it = marked.iterator(); it.hasNext(); ) {
+                Object[] e = it.next();
+                it.remove();   // first: a mark is read once, even if reading it fails
                 double ms = clock.millisBetween(e[1], e[2]);
                 Stat s = stats.computeIfAbsent((String) e[0], k -> new Stat());
                 synchronized (s) { s.deviceMillis += ms; }
             }
-            marked.clear();
         }
     }
 
-    /** Device milliseconds summed over every op harvested so far (0 without a device clock). */
+    /** Device milliseconds summed over every op harvested so far (0 outside DEVICE mode). */
     public double deviceMillis() {
         double sum = 0;
         for (Stat s : stats.values()) sum += s.deviceMillis;
@@ -83,22 +100,22 @@ public final class ProfilingBackend {
     }
 
     /**
-     * One row per op, most time first: calls and host microseconds per {@code per} (e.g. per training step), and
-     * with a device clock the device microseconds (sorted by those).
+     * One row per op, most time first, per {@code per} calls of the profiled code (per training step, say): the
+     * calls, and the host microseconds or, in DEVICE mode, the device microseconds.
      */
     public List<Map<String, Object>> table(int per) {
         List<Map.Entry<String, Stat>> e = new ArrayList<>(stats.entrySet());
-        if (clock != null) e.sort((a, b) -> Double.compare(b.getValue().deviceMillis, a.getValue().deviceMillis));
+        if (mode == Mode.DEVICE) e.sort((a, b) -> Double.compare(b.getValue().deviceMillis, a.getValue().deviceMillis));
         else e.sort((a, b) -> Long.compare(b.getValue().nanos, a.getValue().nanos));
         List<Map<String, Object>> rows = new ArrayList<>();
         for (var x : e) {
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("op", x.getKey());
             r.put("device", inner.name());
-            r.put("sync_each", syncEach);
+            r.put("profile", mode.label);
             r.put("calls_per", Math.round(x.getValue().calls * 10.0 / per) / 10.0);
-            r.put("us_per", Math.round(x.getValue().nanos / 1e3 / per * 10) / 10.0);
-            if (clock != null) r.put("device_us_per", Math.round(x.getValue().deviceMillis * 1e3 / per * 10) / 10.0);
+            if (mode == Mode.DEVICE) r.put("device_us_per", Math.round(x.getValue().deviceMillis * 1e3 / per * 10) / 10.0);
+            else r.put("us_per", Math.round(x.getValue().nanos / 1e3 / per * 10) / 10.0);
             rows.add(r);
         }
         return rows;

@@ -3,6 +3,7 @@ package frl.cli;
 import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Backends;
+import frl.backend.ProfilingBackend;
 import frl.backend.Rng;
 import frl.backend.StepGraph;
 import frl.io.AtomicFile;
@@ -36,7 +37,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "1", description = "Timed repeats; the median is reported.") int repeats;
     @Option(names = "--json", description = "Also write the result as JSON to this file.") Path json;
     @Option(names = "--graph", description = "After the warm-up, record a training step (forward, backward, Adam update) as a CUDA graph and replay it. On the CPU the step runs as usual.") boolean graph;
-    @Option(names = "--profile", description = "After timing, profile training steps per op (host time to queue each op and, on a GPU, its device time between events; then each op waited for) and print the tables as JSON lines.") boolean profile;
+    @Option(names = "--profile", description = "After timing, profile training steps per op (host time to queue each op; on a GPU, each op's device time and the share of a step the GPU is busy; then host time with each op waited for) and print the tables as JSON lines.") boolean profile;
 
     @Override public Integer call() throws Exception {
         if (!model.equals("vae")) throw new IllegalArgumentException("--model " + model + ": only vae is implemented");
@@ -162,29 +163,41 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** Per-op host time of training steps, queued normally and then with every op waited for. */
+    /**
+     * Where training steps go, per op: host time to queue each; on a device with a clock, device time with the
+     * device held while each step is queued (so ops run back to back and each is timed alone), and the share of
+     * the queued step's wall time the device spends in ops; then host time with every op waited for.
+     */
     private void profileSteps(Backend be, VaeConfig c, Rng rng) {
-        for (boolean syncEach : new boolean[] {false, true}) {
-            frl.backend.ProfilingBackend prof = new frl.backend.ProfilingBackend(be, syncEach);
+        double queuedMs = 0;
+        for (ProfilingBackend.Mode mode : ProfilingBackend.Mode.values()) {
+            if (mode == ProfilingBackend.Mode.DEVICE && be.clock() == null) continue;
+            ProfilingBackend prof = new ProfilingBackend(be, mode);
             Backends.register(prof.backend());
             try (Vae vae = new Vae(prof.backend(), c, rng); Adam opt = new Adam(vae.parameters(), 1e-3)) {
                 vae.train(true);
                 for (int s = 0; s < warmup; s++) step(prof.backend(), vae, opt, c, rng);
-                prof.reset();
                 be.synchronize();
+                prof.reset();
                 long t = System.nanoTime();
-                for (int s = 0; s < steps; s++) step(prof.backend(), vae, opt, c, rng);
+                for (int s = 0; s < steps; s++) {
+                    // longer than the host takes to queue a step (at most a queued step's wall time)
+                    if (mode == ProfilingBackend.Mode.DEVICE) be.clock().hold(2 * queuedMs + 5);
+                    step(prof.backend(), vae, opt, c, rng);
+                }
                 be.synchronize();
                 double ms = (System.nanoTime() - t) / 1e6 / steps;
                 prof.harvest();
                 Map<String, Object> head = new LinkedHashMap<>();
-                head.put("profile", syncEach ? "each op waited for" : "queued");
-                head.put("ms_per_step", Math.round(ms * 100) / 100.0);
-                if (!syncEach && be.clock() != null) {   // how much of the step the device spends in ops: the rest it waits
+                head.put("profile", mode.label);
+                if (mode == ProfilingBackend.Mode.DEVICE) {   // the share of a queued step the device is busy: the rest it waits for the host
                     double device = prof.deviceMillis() / steps;
                     head.put("device_ms_per_step", Math.round(device * 100) / 100.0);
-                    head.put("device_busy", Math.round(device / ms * 1000) / 1000.0);
+                    head.put("device_busy", Math.round(device / queuedMs * 1000) / 1000.0);
+                } else {
+                    head.put("ms_per_step", Math.round(ms * 100) / 100.0);
                 }
+                if (mode == ProfilingBackend.Mode.QUEUED) queuedMs = ms;
                 System.out.println(Json.write(head));
                 for (Map<String, Object> row : prof.table(steps)) System.out.println(Json.write(row));
             } finally {

@@ -12,28 +12,33 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Per-op calls and host time, and device time from clock marks around each op where the backend has a clock. */
+/** Per-op calls and host time, and in DEVICE mode device time from clock marks around each op. */
 class ProfilingBackendTest {
-    /**
-     * The CPU backend with a clock whose marks count up by one: every op then "takes" 1 ms of device time. As on
-     * a GPU, a mark can be read only once the backend has been synchronised after it.
-     */
-    private static Backend withCountingClock(Backend cpu) {
-        long[] synced = {-1};
-        DeviceClock clock = new DeviceClock() {
-            long next;
+    /** Marks that count up by one, so every op "takes" 1 ms of device time; reading mark {@code failAt} fails once. */
+    private static final class CountingClock implements DeviceClock {
+        long next, failAt = -1, reads;
 
-            @Override public Object mark() { return next++; }
+        @Override public Object mark() { return next++; }
 
-            @Override public double millisBetween(Object a, Object b) {
-                if ((Long) b > synced[0]) throw new IllegalStateException("mark " + b + " not reached yet");
-                return (Long) b - (Long) a;
+        @Override public double millisBetween(Object a, Object b) {
+            reads++;
+            if ((Long) b == failAt) {
+                failAt = -1;
+                throw new IllegalStateException("mark " + b + " unreadable");
             }
-        };
+            return (Long) b - (Long) a;
+        }
+
+        @Override public void hold(double millis) {}
+    }
+
+    /** The CPU backend with that clock. */
+    private static Backend withClock(Backend cpu, DeviceClock clock) {
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (p, m, args) -> {
             if (m.getName().equals("clock")) return clock;
-            if (m.getName().equals("synchronize")) synced[0] = Long.MAX_VALUE;
             try {
                 return m.invoke(cpu, args);
             } catch (InvocationTargetException e) {
@@ -55,23 +60,28 @@ class ProfilingBackendTest {
     }
 
     @Test void countsCallsAndHostTimePerOp() {
-        ProfilingBackend prof = new ProfilingBackend(Backends.cpu(), false);
-        someOps(prof.backend());
-        prof.harvest();
-        List<Map<String, Object>> table = prof.table(1);
-        assertEquals(3.0, row(table, "affine").get("calls_per"));
-        assertEquals(2.0, row(table, "unary").get("calls_per"));
-        assertFalse(row(table, "affine").containsKey("device_us_per"), "no clock on the CPU");
-        assertEquals(0.0, prof.deviceMillis());
+        for (ProfilingBackend.Mode mode : new ProfilingBackend.Mode[] {ProfilingBackend.Mode.QUEUED, ProfilingBackend.Mode.WAIT_EACH}) {
+            ProfilingBackend prof = new ProfilingBackend(Backends.cpu(), mode);
+            someOps(prof.backend());
+            List<Map<String, Object>> table = prof.table(1);
+            assertEquals(3.0, row(table, "affine").get("calls_per"));
+            assertEquals(2.0, row(table, "unary").get("calls_per"));
+            assertTrue(row(table, "affine").containsKey("us_per"));
+            assertFalse(row(table, "affine").containsKey("device_us_per"));
+            assertEquals(mode.label, row(table, "affine").get("profile"));
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> new ProfilingBackend(Backends.cpu(), ProfilingBackend.Mode.DEVICE));
+        assertTrue(e.getMessage().contains("no device clock"), e.getMessage());
     }
 
     @Test void addsTheDeviceTimeBetweenTheMarksAroundEachOp() {
-        ProfilingBackend prof = new ProfilingBackend(withCountingClock(Backends.cpu()), false);
+        CountingClock clock = new CountingClock();
+        ProfilingBackend prof = new ProfilingBackend(withClock(Backends.cpu(), clock), ProfilingBackend.Mode.DEVICE);
         someOps(prof.backend());
-        prof.reset();   // waits for the device before it reads the warm-up's marks
+        prof.reset();
+        assertEquals(6, clock.reads, "reset reads (so frees) the warm-up's marks");
         assertEquals(0.0, prof.deviceMillis());
         someOps(prof.backend());
-        prof.backend().synchronize();
         prof.harvest();
         List<Map<String, Object>> table = prof.table(1);
         assertEquals(3000.0, row(table, "affine").get("device_us_per"));
@@ -80,5 +90,16 @@ class ProfilingBackendTest {
         assertEquals(6.0, prof.deviceMillis(), "full, 3 affine, 2 exp");
         prof.harvest();
         assertEquals(6.0, prof.deviceMillis(), "each op harvested once");
+    }
+
+    @Test void aMarkIsReadOnceEvenWhenReadingItFails() {
+        CountingClock clock = new CountingClock();
+        ProfilingBackend prof = new ProfilingBackend(withClock(Backends.cpu(), clock), ProfilingBackend.Mode.DEVICE);
+        someOps(prof.backend());
+        clock.failAt = 3;   // the second op's closing mark
+        assertThrows(IllegalStateException.class, prof::harvest);
+        prof.harvest();
+        assertEquals(6, clock.reads, "each of the six ops' pairs read once");
+        assertEquals(5.0, prof.deviceMillis(), "the unreadable op is left out, the others counted once");
     }
 }

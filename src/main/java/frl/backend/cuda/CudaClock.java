@@ -8,11 +8,14 @@ import java.util.ArrayDeque;
 
 /** CUDA events recorded on the context's stream, reused once read (a profile takes hundreds per step). */
 final class CudaClock implements DeviceClock {
+    private static final Kernel HOLD = new Kernel("clock", "hold_ns", "l");
     private final CudaContext ctx;
     private final ArrayDeque<CUevent_st> spare = new ArrayDeque<>();
     private final float[] ms = new float[1];
 
     CudaClock(CudaContext ctx) { this.ctx = ctx; }
+
+    @Override public void hold(double millis) { HOLD.launch(1, 1, 1, 1, 1, 1, 0, Math.round(millis * 1e6)); }
 
     @Override public synchronized Object mark() {
         CUevent_st e = spare.poll();
@@ -25,6 +28,7 @@ final class CudaClock implements DeviceClock {
     }
 
     @Override public synchronized double millisBetween(Object a, Object b) {
+        Cuda.check(cudart.cudaEventSynchronize((CUevent_st) b), "cudaEventSynchronize");
         Cuda.check(cudart.cudaEventElapsedTime(ms, (CUevent_st) a, (CUevent_st) b), "cudaEventElapsedTime");
         spare.add((CUevent_st) a);
         spare.add((CUevent_st) b);

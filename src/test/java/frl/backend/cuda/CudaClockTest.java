@@ -10,9 +10,26 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Device time between marks on the stream: more for more work, and marks reused once read. */
+/** Device time between marks on the stream: more for more work, marks reused once read, and holds. */
 @Tag("gpu")
 class CudaClockTest {
+    @Test void aHoldKeepsTheDeviceBusyThatLong() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        DeviceClock clock = cuda.clock();
+        try (Scope s = Scope.open()) {
+            Tensor x = cuda.full(Shape.of(1 << 20), 1);
+            clock.hold(1);   // the kernel loaded before timing
+            Object a = clock.mark();
+            clock.hold(20);
+            Object b = clock.mark(), c = clock.mark();
+            cuda.affine(x, 2, 1);   // queued while the device is held: timed alone afterwards
+            Object d = clock.mark();
+            double held = clock.millisBetween(a, b), op = clock.millisBetween(c, d);
+            assertTrue(held >= 19 && held < 200, "held " + held + " ms for 20");
+            assertTrue(op < 5, "an affine over 1 Mi floats took " + op + " ms");
+        }
+    }
+
     @Test void marksAroundWorkTimeIt() {
         Backend cuda = GpuTests.cudaOrSkip();
         DeviceClock clock = cuda.clock();

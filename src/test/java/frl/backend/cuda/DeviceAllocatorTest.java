@@ -95,6 +95,23 @@ class DeviceAllocatorTest {
         assertEquals(kept, a.allocate(512));
     }
 
+    /** The same, with the block live again in the second graph: the first closing must not let its free reach the cache. */
+    @Test void aBlockTakenOverByAnotherGraphStaysItsWhenTheFirstCloses() {
+        DeviceAllocator a = new DeviceAllocator(new Counter());
+        DeviceAllocator.Pool first = a.beginCapture();
+        long kept = a.allocate(512);
+        a.endCapture();
+        DeviceAllocator.Pool second = a.beginCapture();
+        a.free(kept, 512);
+        assertEquals(kept, a.allocate(512), "reused within the second recording");
+        a.endCapture();
+        first.close();
+        a.free(kept, 512);
+        assertEquals(0, a.cachedBytes(), "freed after the first graph closed: still the second graph's");
+        second.close();
+        assertEquals(512, a.cachedBytes());
+    }
+
     @Test void smallBlocksIn512ByteStepsLargeOnesIn2MiB() {
         assertEquals(512, DeviceAllocator.rounded(0));
         assertEquals(512, DeviceAllocator.rounded(1));
