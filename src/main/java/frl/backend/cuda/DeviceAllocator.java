@@ -19,11 +19,14 @@ import java.util.Map;
  * is freed.
  */
 final class DeviceAllocator {
-    /** Where blocks come from and go back to: cudaMalloc (0 when out of memory) and cudaFree. */
+    /** Where blocks come from and go back to: cudaMalloc (0 when out of memory) and cudaFree, and the stream's wait. */
     interface Blocks {
         long malloc(long bytes);
 
         void free(long address);
+
+        /** Waits until no queued work can still use a cached block. */
+        void waitIdle();
     }
 
     private static final long SMALL = 1 << 20;
@@ -61,6 +64,9 @@ final class DeviceAllocator {
         @Override public long malloc(long bytes) { return DeviceAllocator.malloc(bytes); }
 
         @Override public void free(long address) { Cuda.check(cudart.cudaFree(new DevicePointer(address)), "cudaFree"); }
+
+        // only the wait: an input check of some other op, raised here, would stop the retry
+        @Override public void waitIdle() { Cuda.check(cudart.cudaStreamSynchronize(CudaContext.get().stream()), "cudaStreamSynchronize (before returning cached blocks)"); }
     }); }
 
     /** For tests of the bookkeeping on machines without a GPU. */
@@ -89,7 +95,7 @@ final class DeviceAllocator {
         if (ptr == 0) {
             ptr = device.malloc(size);
             if (ptr == 0 && capturing == null) {   // no synchronising while a graph is captured
-                CudaContext.get().sync("allocation of " + size + " bytes");
+                device.waitIdle();
                 releaseCache();
                 ptr = device.malloc(size);
             }

@@ -13,18 +13,27 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
  * counter here (this machine has no GPU; on one they come from cudaMalloc, and CudaGraphTest checks the same).
  */
 class DeviceAllocatorTest {
-    /** Distinct fake addresses; what was handed back to the "driver". */
+    /** Distinct fake addresses within a memory of {@code capacity} bytes; what was handed back to the "driver". */
     private static final class Counter implements DeviceAllocator.Blocks {
-        long next = 1 << 20;
+        long next = 1 << 20, capacity = Long.MAX_VALUE, used, waits;
         final List<Long> released = new ArrayList<>();
+        final java.util.Map<Long, Long> sizes = new java.util.HashMap<>();
 
         @Override public long malloc(long bytes) {
+            if (used + bytes > capacity) return 0;
             long p = next;
             next += bytes;
+            used += bytes;
+            sizes.put(p, bytes);
             return p;
         }
 
-        @Override public void free(long address) { released.add(address); }
+        @Override public void free(long address) {
+            released.add(address);
+            used -= sizes.remove(address);
+        }
+
+        @Override public void waitIdle() { waits++; }
     }
 
     @Test void freedBlocksAreReusedBySize() {
@@ -40,6 +49,22 @@ class DeviceAllocatorTest {
         assertEquals(1024, a.cachedBytes());
         a.releaseCache();
         assertEquals(List.of(q), c.released);
+    }
+
+    /** Out of memory, the cache goes back to the driver (after a wait for the stream) and the allocation is tried again. */
+    @Test void outOfMemoryReturnsTheCacheAndTriesAgain() {
+        Counter c = new Counter();
+        c.capacity = 8 << 20;
+        DeviceAllocator a = new DeviceAllocator(c);
+        long small = a.allocate(4 << 20);
+        a.free(small, 4 << 20);
+        long big = a.allocate(6 << 20);
+        assertEquals(1, c.waits);
+        assertEquals(List.of(small), c.released);
+        assertEquals(6 << 20, a.liveBytes());
+        var e = org.junit.jupiter.api.Assertions.assertThrows(CudaException.class, () -> a.allocate(4 << 20));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("out of device memory"), e.getMessage());
+        a.free(big, 6 << 20);
     }
 
     /** What a graph's step frees stays the graph's until the graph closes; then the cache has it again. */
