@@ -46,7 +46,7 @@ final class DeviceStorage extends Storage {
     /** Small copies are queued through a pinned block and return without waiting for the stream; large ones wait. */
     @Override public void copyFromHost(MemorySegment src, long offset, long count) {
         checkRange(offset, count);
-        if (count <= PinnedStaging.MAX_BYTES) {
+        if (PinnedStaging.ON && count <= PinnedStaging.MAX_BYTES) {
             ctx.staging().upload(src, address + offset, count);
             return;
         }
@@ -66,7 +66,7 @@ final class DeviceStorage extends Storage {
     /** Small reads wait for their own copy only (a pinned block and an event); large ones for the stream. */
     @Override public Supplier<MemorySegment> copyToHostLater(long offset, long count) {
         checkRange(offset, count);
-        if (count > PinnedStaging.MAX_BYTES) return super.copyToHostLater(offset, count);
+        if (!PinnedStaging.ON || count > PinnedStaging.MAX_BYTES) return super.copyToHostLater(offset, count);
         return ctx.staging().download(address + offset, count);
     }
 

@@ -18,6 +18,8 @@ import java.util.function.Supplier;
 final class PinnedStaging {
     /** Copies up to this size go through a pinned block. */
     static final long MAX_BYTES = 16L << 20;
+    /** -Dfrl.cuda.pinned=false: every copy waits for the stream, as before this class (to rule it out). */
+    static final boolean ON = !"false".equals(System.getProperty("frl.cuda.pinned"));
     private static final long MIN_BLOCK = 64L << 10;
     /** Blocks made before a copy waits for an old one rather than taking a new block (a step has a few copies in flight). */
     private static final int MAX_BLOCKS = 16;
