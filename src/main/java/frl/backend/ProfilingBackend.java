@@ -2,8 +2,8 @@ package frl.backend;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,7 +44,7 @@ public final class ProfilingBackend {
     /** The inner backend's clock in DEVICE mode, else null. */
     private final DeviceClock clock;
     /** Ops queued since the last {@link #harvest}: name and the marks around it. */
-    private final List<Object[]> marked = new ArrayList<>();
+    private final ArrayDeque<Object[]> marked = new ArrayDeque<>();
 
     public ProfilingBackend(Backend inner, Mode mode) {
         this.inner = inner;
@@ -58,11 +58,12 @@ public final class ProfilingBackend {
             try {
                 Object r = m.invoke(inner, args);
                 if (timed && mode == Mode.WAIT_EACH) inner.synchronize();
-                if (before != null) synchronized (marked) { marked.add(new Object[] {m.getName(), before, clock.mark()}); }
                 return r;
             } catch (InvocationTargetException e) {
                 throw e.getCause();
             } finally {
+                // paired even when the op failed, so every mark is read (and its event reused) once
+                if (before != null) synchronized (marked) { marked.add(new Object[] {m.getName(), before, clock.mark()}); }
                 if (timed) {
                     Stat s = stats.computeIfAbsent(m.getName(), k -> new Stat());
                     synchronized (s) { s.calls++; s.nanos += System.nanoTime() - t; }
@@ -82,9 +83,7 @@ public final class ProfilingBackend {
     /** Adds the device time of the ops queued since the last call (waiting for each to finish). */
     public void harvest() {
         synchronized (marked) {
-            for (Iterator<Object[]> it = marked.iterator(); it.hasNext(); ) {
-                Object[] e = it.next();
-                it.remove();   // first: a mark is read once, even if reading it fails
+            for (Object[] e; (e = marked.poll()) != null; ) {   // taken off first: a mark is read once, even if reading it fails
                 double ms = clock.millisBetween(e[1], e[2]);
                 Stat s = stats.computeIfAbsent((String) e[0], k -> new Stat());
                 synchronized (s) { s.deviceMillis += ms; }

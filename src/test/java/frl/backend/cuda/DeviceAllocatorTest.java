@@ -62,8 +62,13 @@ class DeviceAllocatorTest {
         assertEquals(1, c.waits);
         assertEquals(List.of(small), c.released);
         assertEquals(6 << 20, a.liveBytes());
-        var e = org.junit.jupiter.api.Assertions.assertThrows(CudaException.class, () -> a.allocate(4 << 20));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(CudaException.class, () -> a.allocate((3 << 20) + 1));   // 4 MiB rounded
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("out of device memory"), e.getMessage());
+        assertEquals(2, c.waits, "waited once more before failing");
+        a.beginCapture();   // while a graph is recorded nothing may wait: out of memory fails at once
+        org.junit.jupiter.api.Assertions.assertThrows(CudaException.class, () -> a.allocate(4 << 20));
+        assertEquals(2, c.waits);
+        a.endCapture();
         a.free(big, 6 << 20);
     }
 
