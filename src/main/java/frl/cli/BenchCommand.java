@@ -5,12 +5,12 @@ import frl.backend.Backend;
 import frl.backend.Backends;
 import frl.backend.ProfilingBackend;
 import frl.backend.Rng;
-import frl.backend.StepGraph;
 import frl.io.AtomicFile;
 import frl.io.Json;
 import frl.model.Vae;
 import frl.model.VaeConfig;
 import frl.nn.Adam;
+import frl.nn.RecordedStep;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
@@ -53,8 +53,8 @@ final class BenchCommand implements Callable<Integer> {
         try (Vae vae = new Vae(be, c, rng); Adam opt = new Adam(vae.parameters(), 1e-3)) {
             vae.train(true);
             for (int s = 0; s < warmup; s++) step(be, vae, opt, c, rng);
-            try (Replayed replayed = graph ? new Replayed(be, vae, opt, c) : null) {
-                Runnable timedStep = replayed != null ? () -> replayed.step(rng) : () -> step(be, vae, opt, c, rng);
+            try (RecordedStep replayed = graph ? record(be, vae, opt, c, rng) : null) {
+                Runnable timedStep = replayed != null ? () -> replay(be, replayed, c, rng) : () -> step(be, vae, opt, c, rng);
                 for (int r = 0; r < repeats; r++) {
                     be.synchronize();
                     long t = System.nanoTime();
@@ -62,7 +62,7 @@ final class BenchCommand implements Callable<Integer> {
                     be.synchronize();
                     train[r] = (double) steps * batch / ((System.nanoTime() - t) / 1e9);
                 }
-                recorded = replayed != null && replayed.graph.recorded();
+                recorded = replayed != null && replayed.recorded();
             }
             vae.eval();
             try (Scope scope = Scope.open()) {
@@ -121,49 +121,16 @@ final class BenchCommand implements Callable<Integer> {
         vae.loss(Var.constant(be.affine(pixels, 1 / 255.0, 0)), Var.constant(pixels), eps, 1.0).loss().backward();
     }
 
-    /** The training step as a recorded graph over persistent inputs, refreshed before each replay. */
-    private final class Replayed implements AutoCloseable {
-        final Tensor pixels, eps;
-        final StepGraph graph;
-        final Backend be;
-        final Adam opt;
-        final VaeConfig c;
+    /** The training step recorded over persistent pixels and noise, after one whole step run as usual. */
+    private RecordedStep record(Backend be, Vae vae, Adam opt, VaeConfig c, Rng rng) {
+        step(be, vae, opt, c, rng);   // every algorithm and kernel chosen before recording
+        Shape[] inputs = {Shape.of(batch, c.channels(), c.imageSize(), c.imageSize()), Shape.of(batch, c.nz(), 1, 1)};
+        return new RecordedStep(be, opt, inputs, in -> forwardBackward(be, vae, opt, in[0], in[1]));
+    }
 
-        Replayed(Backend be, Vae vae, Adam opt, VaeConfig c) {
-            this.be = be;
-            this.opt = opt;
-            this.c = c;
-            pixels = Scope.unscoped(() -> be.full(Shape.of(batch, c.channels(), c.imageSize(), c.imageSize()), 0));
-            eps = Scope.unscoped(() -> be.full(Shape.of(batch, c.nz(), 1, 1), 0));
-            try (Scope s = Scope.open()) {   // one whole step first: every algorithm and kernel chosen before recording
-                forwardBackward(be, vae, opt, pixels, eps);
-                opt.step();
-            }
-            try {
-                graph = be.capture(() -> {
-                    forwardBackward(be, vae, opt, pixels, eps);
-                    opt.apply();
-                });
-            } catch (RuntimeException e) {
-                pixels.close();
-                eps.close();
-                throw e;
-            }
-        }
-
-        void step(Rng rng) {
-            try (Scope scope = Scope.open()) {
-                be.copyInto(randomPixels(be, batch, c, rng), pixels);
-                be.copyInto(be.normal(eps.shape(), 0, 1, rng), eps);
-            }
-            opt.prepare();
-            graph.replay();
-        }
-
-        @Override public void close() {
-            graph.close();
-            pixels.close();
-            eps.close();
+    private void replay(Backend be, RecordedStep step, VaeConfig c, Rng rng) {
+        try (Scope scope = Scope.open()) {
+            step.replay(randomPixels(be, batch, c, rng), be.normal(Shape.of(batch, c.nz(), 1, 1), 0, 1, rng));
         }
     }
 

@@ -3,11 +3,11 @@ package frl.model;
 import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Rng;
-import frl.backend.StepGraph;
 import frl.data.ImageSet;
 import frl.io.Checkpoint;
 import frl.nn.Adam;
 import frl.nn.LrSchedule;
+import frl.nn.RecordedStep;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
@@ -38,7 +38,9 @@ public final class Trainer implements AutoCloseable {
     private Rng rng;
     private int epochsDone;
     private boolean recordSteps;
-    private Recorded recorded;
+    private RecordedStep recorded;
+    /** What the recorded step writes [loss, reconstruction, KL] into. */
+    private Tensor recordedParts;
 
     /** @param modelInfo what a loader needs to rebuild the model (saved in each checkpoint's config). */
     public Trainer(Backend backend, Vae model, Batches batches, TrainConfig config, Map<String, String> modelInfo) {
@@ -99,7 +101,8 @@ public final class Trainer implements AutoCloseable {
                 inputs = new Shape[] {b.x().shape(), b.targets().shape(), eps.shape()};
                 Tensor parts;
                 if (recorded != null) {
-                    parts = recorded.replay(b, eps);
+                    recorded.replay(b.x(), b.targets(), eps);
+                    parts = recordedParts;
                 } else {
                     parts = forwardBackward(b.x(), b.targets(), eps);
                     optimizer.step();
@@ -134,67 +137,20 @@ public final class Trainer implements AutoCloseable {
     /** Records the step after its first run (which chose every algorithm), for inputs of these shapes (x, targets, eps). */
     private void record(Shape[] inputs) {
         recordSteps = false;
+        Tensor parts = Scope.unscoped(() -> backend.empty(Shape.of(3)));
         try {
-            recorded = Scope.unscoped(() -> new Recorded(inputs[0], inputs[1], inputs[2]));
-            if (!recorded.graph.recorded())
+            recorded = new RecordedStep(backend, optimizer, inputs, in -> backend.copyInto(forwardBackward(in[0], in[1], in[2]), parts));
+            recordedParts = parts;
+            if (!recorded.recorded())
                 System.err.println("frl: the " + backend.name() + " backend runs each step as it comes; --graph records nothing here");
         } catch (IllegalStateException e) {
+            parts.close();
             System.err.println("frl: training steps are not recorded as a graph (" + e.getMessage() + "); running them as usual");
         }
     }
 
     /** Whether training steps replay a recorded device graph (only after the first step, on a GPU, when asked). */
-    public boolean stepsRecorded() { return recorded != null && recorded.graph.recorded(); }
-
-    /** The step's graph over persistent inputs, filled before each replay, and its output. */
-    private final class Recorded implements AutoCloseable {
-        private final Tensor x, targets, eps, parts;
-        private final StepGraph graph;
-
-        Recorded(Shape xs, Shape ts, Shape es) {
-            Tensor[] made = new Tensor[4];
-            StepGraph g;
-            try {
-                made[0] = backend.empty(xs);
-                made[1] = backend.empty(ts);
-                made[2] = backend.empty(es);
-                made[3] = backend.empty(Shape.of(3));
-                x = made[0];
-                targets = made[1];
-                eps = made[2];
-                parts = made[3];
-                g = backend.capture(() -> {
-                    backend.copyInto(forwardBackward(x, targets, eps), parts);
-                    optimizer.apply();
-                });
-            } catch (RuntimeException e) {
-                for (Tensor t : made) if (t != null) t.close();
-                throw e;
-            }
-            graph = g;
-        }
-
-        Tensor replay(Batches.Batch b, Tensor newEps) {
-            backend.copyInto(b.x(), x);
-            backend.copyInto(b.targets(), targets);
-            backend.copyInto(newEps, eps);
-            optimizer.prepare();
-            graph.replay();
-            return parts;
-        }
-
-        private void closeInputs() {
-            for (Tensor t : new Tensor[] {x, targets, eps, parts}) t.close();
-        }
-
-        @Override public void close() {
-            try {
-                graph.close();
-            } finally {
-                closeInputs();
-            }
-        }
-    }
+    public boolean stepsRecorded() { return recorded != null && recorded.recorded(); }
 
     /** Adds step s's parts (loss, reconstruction, KL) and reports the epoch's running means. */
     private void report(int epoch, int s, int steps, double[] parts, double[] sums, long start, Consumer<Progress> progress) {
@@ -227,7 +183,10 @@ public final class Trainer implements AutoCloseable {
 
     @Override public void close() {
         try {
-            if (recorded != null) recorded.close();
+            if (recorded != null) {
+                recorded.close();
+                recordedParts.close();
+            }
         } finally {
             optimizer.close();
         }
