@@ -20,8 +20,16 @@ public final class Shapes {
         if (a.numel() != b.numel()) throw new IllegalArgumentException(op + ": sizes differ: " + a.shape() + " vs " + b.shape());
     }
 
+    /** An Adam-family step's arguments: param, grad and both moments of one shape, and a factor row. */
+    public static void requireOptimizerStep(String op, Tensor p, Tensor g, Tensor m, Tensor v, Tensor factors, int row) {
+        requireSameShape(op + " (param vs grad)", p, g);
+        requireSameShape(op + " (param vs first moment)", p, m);
+        requireSameShape(op + " (param vs second moment)", p, v);
+        requireFactorRow(op, factors, row);
+    }
+
     /** factors: float64 [rows, 2] with 0 ≤ row < rows (an optimizer step's factors, {@link Backend#adamStep}). */
-    public static void requireFactorRow(String op, Tensor factors, int row) {
+    private static void requireFactorRow(String op, Tensor factors, int row) {
         requireDType(op + " (factors)", factors, DType.F64);
         if (factors.rank() != 2 || factors.dim(1) != 2)
             throw new IllegalArgumentException(op + ": factors must be [rows, 2], got " + factors.shape());

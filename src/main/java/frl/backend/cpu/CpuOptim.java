@@ -63,10 +63,7 @@ final class CpuOptim {
     }
 
     private static int check(String op, Tensor p, Tensor g, Tensor m, Tensor v, Tensor factors, int row) {
-        Shapes.requireSameShape(op + " (param vs grad)", p, g);
-        Shapes.requireSameShape(op + " (param vs first moment)", p, m);
-        Shapes.requireSameShape(op + " (param vs second moment)", p, v);
-        Shapes.requireFactorRow(op, factors, row);
+        Shapes.requireOptimizerStep(op, p, g, m, v, factors, row);
         if (p.numel() > Integer.MAX_VALUE) throw new IllegalArgumentException(op + ": " + p.shape() + " exceeds 2^31 − 1 elements");
         return (int) p.numel();
     }

@@ -18,23 +18,16 @@ final class CudaOptim {
     private CudaOptim() {}
 
     static void adam(Tensor p, Tensor g, Tensor m, Tensor v, AdamConfig c, Tensor factors, int row) {
-        long n = check("adamStep", p, g, m, v, factors, row);
+        Shapes.requireOptimizerStep("adamStep", p, g, m, v, factors, row);
+        long n = p.numel();
         if (n > 0) ADAM.launchN(n, p, g, m, v, n, c.beta1(), c.beta2(), c.eps(), c.weightDecay(), rowAddress(factors, row));
     }
 
     static void adamax(Tensor p, Tensor g, Tensor m, Tensor u, AdamConfig c, Tensor factors, int row) {
-        long n = check("adamaxStep", p, g, m, u, factors, row);
+        Shapes.requireOptimizerStep("adamaxStep", p, g, m, u, factors, row);
+        long n = p.numel();
         if (n > 0) ADAMAX.launchN(n, p, g, m, u, n, c.beta1(), c.beta2(), c.eps(), c.weightDecay(), rowAddress(factors, row));
     }
 
     private static long rowAddress(Tensor factors, int row) { return factors.storage().address() + 16L * row; }
-
-    /** The CPU's checks and messages. */
-    private static long check(String op, Tensor p, Tensor g, Tensor m, Tensor v, Tensor factors, int row) {
-        Shapes.requireSameShape(op + " (param vs grad)", p, g);
-        Shapes.requireSameShape(op + " (param vs first moment)", p, m);
-        Shapes.requireSameShape(op + " (param vs second moment)", p, v);
-        Shapes.requireFactorRow(op, factors, row);
-        return p.numel();
-    }
 }
