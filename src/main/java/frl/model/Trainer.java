@@ -109,7 +109,7 @@ public final class Trainer implements AutoCloseable {
                 }
                 current = parts.toDoublesLater();
             }
-            if (recordSteps && recorded == null) record(inputs);   // after the scope: the graph reuses the step's memory
+            if (recordSteps) record(inputs);   // after the scope: the graph reuses the step's memory (record turns recordSteps off)
             if (previous != null) report(epoch, s - 1, steps, previous.get(), sums, start, progress);
             previous = current;
         }
