@@ -56,18 +56,22 @@ __device__ inline long long subpixel_pixel(long long plane, int a, int b, int h,
     return (plane * h + y) * w + x;
 }
 
-// dx[phase pixel (a, b) of plane img·C + c] = part[img, c, (a, b)]: one phase's pixels, part [N, C, q].
+// dx[phase pixel (a, b) of plane img·C + c] = part[img·imgStride + c·cStride + (a, b)]: one phase's pixels.
+// (C·q, q) reads part as [N, C, q], (q, N·q) as [C, N·q].
 extern "C" __global__ void subpixel_scatter(const float* __restrict__ part, float* __restrict__ dx, int N, int C, int h, int w,
-                                            int qy0, int qh, int qx0, int qw, int sh, int sw, int ry, int rx, int padH, int padW) {
+                                            int qy0, int qh, int qx0, int qw, int sh, int sw, int ry, int rx, int padH, int padW,
+                                            long long imgStride, long long cStride) {
     const int q = qh * qw;
     const long long n = (long long)N * C * q;
     FRL_FOR(i, n) {
         const int col = (int)(i % q);
-        dx[subpixel_pixel(i / q, col / qw, col % qw, h, w, qy0, qx0, sh, sw, ry, rx, padH, padW)] = part[i];
+        const long long plane = i / q;
+        const int ci = (int)(plane % C), img = (int)(plane / C);
+        dx[subpixel_pixel(plane, col / qw, col % qw, h, w, qy0, qx0, sh, sw, ry, rx, padH, padW)] = part[img * imgStride + ci * cStride + col];
     }
 }
 
-// The inverse: part[img·imgStride + c·cStride + (a, b)] = x[phase pixel (a, b) of plane img·C + c].
+// Its inverse: part[img·imgStride + c·cStride + (a, b)] = x[phase pixel (a, b) of plane img·C + c].
 // (C·q, q) lays part out as [N, C, q], (q, N·q) as [C, N·q].
 extern "C" __global__ void subpixel_gather_pixels(const float* __restrict__ x, float* __restrict__ part, int N, int C, int h, int w,
                                                   int qy0, int qh, int qx0, int qw, int sh, int sw, int ry, int rx, int padH, int padW,
@@ -83,12 +87,14 @@ extern "C" __global__ void subpixel_gather_pixels(const float* __restrict__ x, f
 }
 
 // conv2d's output from the phase GEMMs: y[img, o, oy, ox] = Σ over phases r, taps t < th, u < tw of
-// outs_r[img, (o, t, u), (oy + t − qy0_r, ox + u − qx0_r)] where that lies inside the phase's qh_r × qw_r pixels
-// (outside: x's padding). outs_r [N, depth, qh_r·qw_r] starts at outs + (ry·sw + rx)·slot; rows holds (qy0, qh)
-// for each ry, cols (qx0, qw) for each rx (qh or qw 0 for a phase that owns no pixel). Fixed order, no atomics.
+// outs_r[img, (o, t, u), (oy + t − qy0_r, ox + u − qx0_r)] where that lies inside the phase's qh_r × qw_r = q_r pixels
+// (outside: x's padding). outs_r starts at outs + (ry·sw + rx)·slot and holds (img, row, (a, b)) at
+// (img·imgStride + row·rowStride)·q_r + a·qw_r + b: strides in units of q_r, since one launch reads phases of different
+// sizes; (1, N) reads [depth, N·q_r], (depth, 1) [N, depth, q_r]. rows holds (qy0, qh) for each ry, cols (qx0, qw)
+// for each rx (qh or qw 0 for a phase that owns no pixel). Fixed order, no atomics.
 extern "C" __global__ void subpixel_sum_phases(const float* __restrict__ outs, float* __restrict__ y, int N, int K, int oh, int ow,
-                                               int th, int tw, int sh, int sw, long long slot, FrlInts rows, FrlInts cols) {
-    const int depth = K * th * tw;
+                                               int th, int tw, int sh, int sw, long long slot, long long imgStride, long long rowStride,
+                                               FrlInts rows, FrlInts cols) {
     const long long n = (long long)N * K * oh * ow;
     FRL_FOR(i, n) {
         const int ox = (int)(i % ow), oy = (int)((i / ow) % oh);
@@ -106,7 +112,8 @@ extern "C" __global__ void subpixel_sum_phases(const float* __restrict__ outs, f
                     for (int u = 0; u < tw; u++) {
                         const int b = ox + u - qx0;
                         if (b < 0 || b >= qw) continue;
-                        sum += out[(((long long)img * depth + (o * th + t) * tw + u) * qh + a) * qw + b];
+                        const long long row = (o * th + t) * tw + u;
+                        sum += out[(img * imgStride + row * rowStride) * (qh * qw) + a * qw + b];
                     }
                 }
             }

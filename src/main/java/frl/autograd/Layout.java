@@ -1,6 +1,7 @@
 package frl.autograd;
 
 import frl.backend.Backend;
+import frl.backend.ConvGeometry;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
@@ -86,5 +87,18 @@ public final class Layout {
     public static Var unsqueeze(Var x, int f) {
         Backend be = x.backend();
         return Var.result(be.depthToSpace(x.value(), f), "depthToSpace", dy -> x.accumulate(be.spaceToDepth(dy, f)), x);
+    }
+
+    /** x [N,C,H,W] in the sub-pixel phases of g, [sh·sw, C, N, Q] (see {@link Backend#toPhases}). */
+    public static Var toPhases(Var x, ConvGeometry g) {
+        Backend be = x.backend();
+        Shape xs = x.shape();
+        return Var.result(be.toPhases(x.value(), g), "toPhases", dy -> x.accumulate(be.fromPhases(dy, xs, g)), x);
+    }
+
+    /** Phases [sh·sw, C, N, Q] back to [N,C,H,W] = {@code xShape}. */
+    public static Var fromPhases(Var p, Shape xShape, ConvGeometry g) {
+        Backend be = p.backend();
+        return Var.result(be.fromPhases(p.value(), xShape, g), "fromPhases", dy -> p.accumulate(be.toPhases(dy, g)), p);
     }
 }

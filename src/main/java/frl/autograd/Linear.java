@@ -59,19 +59,37 @@ public final class Linear {
      */
     public static Var convTranspose2d(Var x, Var w, Var bias, ConvGeometry g, int outPadH, int outPadW) {
         Backend be = x.backend();
-        Shape xs = x.shape(), ws = w.shape();
+        Shape out = convTransposeOutput(x.shape(), w.shape(), g, outPadH, outPadW);
+        Var y = Var.result(be.conv2dBackwardInput(x.value(), w.value(), out, g), "convTranspose2d", dy -> {
+            if (x.requiresGrad()) x.accumulate(be.conv2d(dy, w.value(), g));
+            if (w.requiresGrad()) w.accumulate(be.conv2dBackwardWeight(dy, x.value(), w.shape(), g));
+        }, x, w);
+        return bias == null ? y : addChannelBias(y, bias);
+    }
+
+    /**
+     * convTranspose2d without output padding, its output in the sub-pixel phases of g ({@link Backend#toPhases}):
+     * [sh·sw, Cout, N, Q]. A loss that only sums over pixels (the VAE's cross-entropy) reads it as it is, so a
+     * strided transposed conv never writes its output as NCHW, nor reads its gradient back from NCHW.
+     */
+    public static Var convTranspose2dToPhases(Var x, Var w, Var bias, ConvGeometry g) {
+        Backend be = x.backend();
+        Shape out = convTransposeOutput(x.shape(), w.shape(), g, 0, 0);
+        Var y = Var.result(be.conv2dBackwardInputToPhases(x.value(), w.value(), out, g), "convTranspose2dToPhases", dy -> {
+            if (x.requiresGrad()) x.accumulate(be.conv2dFromPhases(dy, w.value(), out, g));
+            if (w.requiresGrad()) w.accumulate(be.conv2dBackwardWeightFromPhases(dy, x.value(), out, w.shape(), g));
+        }, x, w);
+        return bias == null ? y : addChannelBias(y, bias); // channels are axis 1 in phases too
+    }
+
+    /** [N, Cout, H, W] of a transposed conv of x [N,C,h,w] by w [C,Cout,kh,kw], checked. */
+    private static Shape convTransposeOutput(Shape xs, Shape ws, ConvGeometry g, int outPadH, int outPadW) {
         if (xs.rank() != 4 || ws.rank() != 4 || xs.dim(1) != ws.dim(0))
             throw new IllegalArgumentException("convTranspose2d: x " + xs + " and w " + ws + " (expected w [" + (xs.rank() == 4 ? xs.dim(1) : "C") + ",Cout,kh,kw])");
         if (outPadH < 0 || outPadW < 0 || outPadH >= g.strideH() || outPadW >= g.strideW())
             throw new IllegalArgumentException("convTranspose2d: output padding must be smaller than the stride");
         int h = (xs.dim(2) - 1) * g.strideH() - 2 * g.padH() + ws.dim(2) + outPadH;
         int wd = (xs.dim(3) - 1) * g.strideW() - 2 * g.padW() + ws.dim(3) + outPadW;
-        Shape out = Shape.of(xs.dim(0), ws.dim(1), h, wd);
-        Tensor yv = be.conv2dBackwardInput(x.value(), w.value(), out, g);
-        Var y = Var.result(yv, "convTranspose2d", dy -> {
-            if (x.requiresGrad()) x.accumulate(be.conv2d(dy, w.value(), g));
-            if (w.requiresGrad()) w.accumulate(be.conv2dBackwardWeight(dy, x.value(), ws, g));
-        }, x, w);
-        return bias == null ? y : addChannelBias(y, bias);
+        return Shape.of(xs.dim(0), ws.dim(1), h, wd);
     }
 }

@@ -112,6 +112,35 @@ public interface Backend {
     /** Gradient of shiftedConv2d wrt its weight, of shape {@code wShape}. */
     Tensor shiftedConv2dBackwardWeight(Tensor x, Tensor dy, Shape wShape, Shift s);
 
+    // ---- a strided transposed convolution's output in its sub-pixel phases ------------------------
+
+    /**
+     * x [N,C,H,W] cut into the sub-pixel phases of g: [sh·sw, C, N, qh·qw], phase ry·sw + rx holding pixel
+     * ((qy0 + a)·sh + ry − padH, (qx0 + b)·sw + rx − padW) at (a, b) row-major ({@link ConvGeometry#subPixelPhases};
+     * all phases must be the same size, {@link ConvGeometry#uniformPhases}). A transposed conv whose stride divides
+     * its kernel computes each phase as one GEMM, so a loss that only sums over pixels can read its output in this
+     * layout and nothing is scattered to NCHW and gathered back. Backward: fromPhases.
+     */
+    Tensor toPhases(Tensor x, ConvGeometry g);
+
+    /** The inverse of {@link #toPhases}, back to [N,C,H,W] = {@code xShape}. Backward: toPhases. */
+    Tensor fromPhases(Tensor phases, Shape xShape, ConvGeometry g);
+
+    /**
+     * Whether this backend computes the three phase convolutions below for weights of shape w directly; if not,
+     * they are the NCHW op plus a layout change, and a caller that can take either layout should take NCHW.
+     */
+    default boolean convolvesInPhases(Shape w, ConvGeometry g) { return false; }
+
+    /** toPhases(conv2dBackwardInput(dy, w, xShape, g), g), without the NCHW tensor where the backend can. */
+    Tensor conv2dBackwardInputToPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g);
+
+    /** conv2d(fromPhases(xPhases, xShape, g), w, g), likewise. */
+    Tensor conv2dFromPhases(Tensor xPhases, Tensor w, Shape xShape, ConvGeometry g);
+
+    /** conv2dBackwardWeight(fromPhases(xPhases, xShape, g), dy, wShape, g), likewise. */
+    Tensor conv2dBackwardWeightFromPhases(Tensor xPhases, Tensor dy, Shape xShape, Shape wShape, ConvGeometry g);
+
     // ---- normalisation --------------------------------------------------------------------------
 
     /** Training-mode batch norm over every axis but 1: y, and the batch mean and biased variance [C]. */

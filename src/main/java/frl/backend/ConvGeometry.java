@@ -34,6 +34,15 @@ public record ConvGeometry(int strideH, int strideW, int padH, int padW) {
         return out;
     }
 
+    /**
+     * Whether every one of the strideH·strideW phases of an h × w output owns the same number of pixels (true when
+     * the stride divides h and w): then the phases stack into one tensor, {@link Backend#toPhases}.
+     */
+    public boolean uniformPhases(int h, int w) {
+        java.util.List<Phase> phases = subPixelPhases(h, w);
+        return phases.size() == strideH * strideW && phases.stream().allMatch(p -> p.qh() == phases.get(0).qh() && p.qw() == phases.get(0).qw());
+    }
+
     private static int checked(int out, int in, int k, String what) {
         if (out < 1) throw new IllegalArgumentException("convolution " + what + ": input " + in + " with kernel " + k + " gives no output");
         return out;

@@ -127,6 +127,23 @@ public final class Shapes {
         return Shape.of(x.dim(0), x.dim(1) / (f * f), x.dim(2) * f, x.dim(3) * f);
     }
 
+    /** The phases layout of x [N,C,H,W] under g: [sh·sw, C, N, qh·qw] ({@link Backend#toPhases}). */
+    public static Shape phases(String op, Shape x, ConvGeometry g) {
+        if (x.rank() != 4 || !g.uniformPhases(x.dim(2), x.dim(3)))
+            throw new IllegalArgumentException(op + ": need [N,C,H,W] whose " + g.strideH() + "×" + g.strideW() + " sub-pixel phases under padding "
+                    + g.padH() + "×" + g.padW() + " are all the same size (H and W divisible by the stride), got " + x);
+        ConvGeometry.Phase p = g.subPixelPhases(x.dim(2), x.dim(3)).get(0);
+        return Shape.of(g.strideH() * g.strideW(), x.dim(1), x.dim(0), p.q());
+    }
+
+    /** Checks that {@code phases} is x of shape xShape in phases, and returns xShape's phases shape. */
+    public static Shape requirePhases(String op, Tensor phases, Shape xShape, ConvGeometry g) {
+        Shape want = phases(op, xShape, g);
+        if (!phases.shape().equals(want))
+            throw new IllegalArgumentException(op + ": phases " + phases.shape() + " do not hold x " + xShape + " under " + g + " (expected " + want + ")");
+        return want;
+    }
+
     public static Shape crossEntropy(Tensor logits, Tensor targets, int axis) {
         Shape out = logits.shape().without(axis);
         if (!targets.shape().equals(out))

@@ -110,6 +110,25 @@ public final class CpuBackend implements Backend {
         return CpuConv.backwardWeight(in("conv2dBackwardWeight", x), in("conv2dBackwardWeight", dy), wShape, g);
     }
 
+    @Override public Tensor toPhases(Tensor x, ConvGeometry g) { return CpuLayout.toPhases(in("toPhases", x), g); }
+
+    @Override public Tensor fromPhases(Tensor phases, Shape xShape, ConvGeometry g) { return CpuLayout.fromPhases(in("fromPhases", phases), xShape, g); }
+
+    @Override public boolean convolvesInPhases(Shape w, ConvGeometry g) { return SubPixelPhases.applies(w, g); }
+
+    @Override public Tensor conv2dBackwardInputToPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
+        return SubPixelPhases.backwardInputToPhases(this, Gemm.active(), in("conv2dBackwardInputToPhases", dy), in("conv2dBackwardInputToPhases", w), xShape, g);
+    }
+
+    @Override public Tensor conv2dFromPhases(Tensor xPhases, Tensor w, Shape xShape, ConvGeometry g) {
+        return SubPixelPhases.conv2dFromPhases(this, Gemm.active(), in("conv2dFromPhases", xPhases), in("conv2dFromPhases", w), xShape, g);
+    }
+
+    @Override public Tensor conv2dBackwardWeightFromPhases(Tensor xPhases, Tensor dy, Shape xShape, Shape wShape, ConvGeometry g) {
+        return SubPixelPhases.backwardWeightFromPhases(this, Gemm.active(), in("conv2dBackwardWeightFromPhases", xPhases),
+                in("conv2dBackwardWeightFromPhases", dy), xShape, wShape, g);
+    }
+
     @Override public Tensor shiftedConv2d(Tensor x, Tensor w, Shift s) { return CpuConv.shiftedConv2d(in("shiftedConv2d", x), in("shiftedConv2d", w), s); }
 
     @Override public Tensor shiftedConv2dBackwardInput(Tensor dy, Tensor w, Shape xShape, Shift s) {

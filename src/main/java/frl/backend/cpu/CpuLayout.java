@@ -1,5 +1,6 @@
 package frl.backend.cpu;
 
+import frl.backend.ConvGeometry;
 import frl.backend.Shapes;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
@@ -128,6 +129,42 @@ final class CpuLayout {
                 long dBase = (long) r * wo, sBase = nc * plane + (long) (f * h + i) * w + j;
                 if (toDepth) for (int q = 0; q < wo; q++) d.setAtIndex(FLOAT, dBase + q, s.getAtIndex(FLOAT, sBase + (long) f * q));
                 else for (int q = 0; q < wo; q++) s.setAtIndex(FLOAT, sBase + (long) f * q, d.getAtIndex(FLOAT, dBase + q));
+            }
+        });
+    }
+
+    static Tensor toPhases(Tensor x, ConvGeometry g) {
+        Tensor out = CpuBackend.alloc(Shapes.phases("toPhases", x.shape(), g));
+        movePhases(x, out, g, true);
+        return out;
+    }
+
+    static Tensor fromPhases(Tensor phases, Shape xShape, ConvGeometry g) {
+        Shapes.requirePhases("fromPhases", phases, xShape, g);
+        Tensor x = CpuBackend.alloc(xShape);
+        movePhases(x, phases, g, false);
+        return x;
+    }
+
+    /** Between x [N,C,H,W] and its phases [R, C, N, q]: row (r, c, n) of the phases is phase r of plane (n, c) of x. */
+    private static void movePhases(Tensor x, Tensor phases, ConvGeometry g, boolean toPhases) {
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        java.util.List<ConvGeometry.Phase> all = g.subPixelPhases(h, w);
+        int q = all.get(0).q();
+        MemorySegment xs = x.segment(), ps = phases.segment();
+        Parallel.forRange(all.size() * c * n, rowGrain(q), (from, to) -> {
+            for (int row = from; row < to; row++) {
+                ConvGeometry.Phase p = all.get(row / (c * n));
+                int img = row % n, ci = row / n % c, x0 = p.qx0() * g.strideW() + p.rx() - g.padW();
+                long plane = ((long) img * c + ci) * h * w, at = (long) row * q;
+                for (int a = 0; a < p.qh(); a++) {
+                    long src = plane + (long) ((p.qy0() + a) * g.strideH() + p.ry() - g.padH()) * w + x0;
+                    for (int b = 0; b < p.qw(); b++, at++) {
+                        long xi = src + (long) b * g.strideW();
+                        if (toPhases) ps.setAtIndex(FLOAT, at, xs.getAtIndex(FLOAT, xi));
+                        else xs.setAtIndex(FLOAT, xi, ps.getAtIndex(FLOAT, at));
+                    }
+                }
             }
         });
     }

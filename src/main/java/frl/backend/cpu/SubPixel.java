@@ -52,7 +52,7 @@ final class SubPixel {
                         MemorySegment.copy(dys, F, (long) img * dyImage.length * Float.BYTES, dyImage, 0, dyImage.length);
                         for (ConvGeometry.Phase p : g.subPixelPhases(h, wd)) {
                             int q = p.q(), qh = p.qh(), qw = p.qw();
-                            gather(dyImage, k, oh, ow, th, tw, p.qy0(), qh, p.qx0(), qw, cols);
+                            gather(dyImage, 0, k, oh, ow, th, tw, p.qy0(), qh, p.qx0(), qw, cols, q, 0);
                             MemorySegment.copy(cols, 0, colsMem.segment(), F, 0, depth * q);
                             gemm.sgemm(false, false, c, q, depth, 1f, wp, (long) (p.ry() * sw + p.rx()) * c * depth, depth,
                                     colsMem.segment(), 0, q, 0f, outMem.segment(), 0, q);
@@ -72,7 +72,12 @@ final class SubPixel {
     }
 
     /** W_r[c, (o, t, u)] = w[o, c, ry + s·t, rx + s·u] for every phase r = (ry, rx), phases one after another. */
-    private static void splitWeights(MemorySegment w, int k, int c, int kh, int kw, int sh, int sw, MemorySegment out) {
+    static void splitWeights(MemorySegment w, int k, int c, int kh, int kw, int sh, int sw, MemorySegment out) { moveWeights(true, w, k, c, kh, kw, sh, sw, out); }
+
+    /** The inverse of {@link #splitWeights}: w from its phases' taps. */
+    static void unsplitWeights(MemorySegment split, int k, int c, int kh, int kw, int sh, int sw, MemorySegment w) { moveWeights(false, w, k, c, kh, kw, sh, sw, split); }
+
+    private static void moveWeights(boolean split, MemorySegment w, int k, int c, int kh, int kw, int sh, int sw, MemorySegment phases) {
         int th = kh / sh, tw = kw / sw;
         long at = 0;
         for (int ry = 0; ry < sh; ry++)
@@ -80,26 +85,44 @@ final class SubPixel {
                 for (int ci = 0; ci < c; ci++)
                     for (int o = 0; o < k; o++)
                         for (int t = 0; t < th; t++)
-                            for (int u = 0; u < tw; u++)
-                                out.setAtIndex(F, at++, w.getAtIndex(F, ((long) (o * c + ci) * kh + ry + sh * t) * kw + rx + sw * u));
+                            for (int u = 0; u < tw; u++, at++) {
+                                long wi = ((long) (o * c + ci) * kh + ry + sh * t) * kw + rx + sw * u;
+                                if (split) phases.setAtIndex(F, at, w.getAtIndex(F, wi));
+                                else w.setAtIndex(F, wi, phases.getAtIndex(F, at));
+                            }
     }
 
-    /** cols[(o, t, u), (a, b)] = dy[o, qy0 + a − t, qx0 + b − u], 0 outside dy. */
-    private static void gather(float[] dy, int k, int oh, int ow, int th, int tw, int qy0, int qh, int qx0, int qw, float[] cols) {
-        int q = qh * qw, row = 0;
-        for (int o = 0; o < k; o++)
+    /** cols[(o, t, u)·ld + at + (a, b)] = dy[dyAt + (o, qy0 + a − t, qx0 + b − u)], 0 outside dy (one image [K, oh, ow]). */
+    static void gather(float[] dy, int dyAt, int k, int oh, int ow, int th, int tw, int qy0, int qh, int qx0, int qw, float[] cols, int ld, int at) {
+        for (int o = 0, row = 0; o < k; o++)
             for (int t = 0; t < th; t++)
                 for (int u = 0; u < tw; u++, row++)
                     for (int a = 0; a < qh; a++) {
-                        int oy = qy0 + a - t, at = row * q + a * qw;
+                        int oy = qy0 + a - t, dst = row * ld + at + a * qw;
                         if (oy < 0 || oy >= oh) {
-                            java.util.Arrays.fill(cols, at, at + qw, 0f);
+                            java.util.Arrays.fill(cols, dst, dst + qw, 0f);
                             continue;
                         }
-                        int base = (o * oh + oy) * ow;
+                        int base = dyAt + (o * oh + oy) * ow;
                         for (int b = 0; b < qw; b++) {
                             int ox = qx0 + b - u;
-                            cols[at + b] = ox >= 0 && ox < ow ? dy[base + ox] : 0f;
+                            cols[dst + b] = ox >= 0 && ox < ow ? dy[base + ox] : 0f;
+                        }
+                    }
+    }
+
+    /** The adjoint of {@link #gather}: dy[dyAt + (o, qy0 + a − t, qx0 + b − u)] += cols[(o, t, u)·ld + at + (a, b)] inside dy. */
+    static void scatterAdd(float[] cols, int ld, int at, int k, int oh, int ow, int th, int tw, int qy0, int qh, int qx0, int qw, float[] dy, int dyAt) {
+        for (int o = 0, row = 0; o < k; o++)
+            for (int t = 0; t < th; t++)
+                for (int u = 0; u < tw; u++, row++)
+                    for (int a = 0; a < qh; a++) {
+                        int oy = qy0 + a - t, src = row * ld + at + a * qw;
+                        if (oy < 0 || oy >= oh) continue;
+                        int base = dyAt + (o * oh + oy) * ow;
+                        for (int b = 0; b < qw; b++) {
+                            int ox = qx0 + b - u;
+                            if (ox >= 0 && ox < ow) dy[base + ox] += cols[src + b];
                         }
                     }
     }

@@ -134,6 +134,24 @@ public final class CudaBackend implements Backend {
         return CudaConv.backwardWeight(in("conv2dBackwardWeight", x), in("conv2dBackwardWeight", dy), wShape, g);
     }
 
+    @Override public Tensor toPhases(Tensor x, ConvGeometry g) { return CudaSubPixel.toPhases(in("toPhases", x), g); }
+
+    @Override public Tensor fromPhases(Tensor phases, Shape xShape, ConvGeometry g) { return CudaSubPixel.fromPhases(in("fromPhases", phases), xShape, g); }
+
+    @Override public boolean convolvesInPhases(Shape w, ConvGeometry g) { return CudaSubPixel.convolvesInPhases(w, g); }
+
+    @Override public Tensor conv2dBackwardInputToPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
+        return CudaConv.backwardInputToPhases(in("conv2dBackwardInputToPhases", dy), in("conv2dBackwardInputToPhases", w), xShape, g);
+    }
+
+    @Override public Tensor conv2dFromPhases(Tensor xPhases, Tensor w, Shape xShape, ConvGeometry g) {
+        return CudaConv.conv2dFromPhases(in("conv2dFromPhases", xPhases), in("conv2dFromPhases", w), xShape, g);
+    }
+
+    @Override public Tensor conv2dBackwardWeightFromPhases(Tensor xPhases, Tensor dy, Shape xShape, Shape wShape, ConvGeometry g) {
+        return CudaConv.backwardWeightFromPhases(in("conv2dBackwardWeightFromPhases", xPhases), in("conv2dBackwardWeightFromPhases", dy), xShape, wShape, g);
+    }
+
     @Override public Tensor shiftedConv2d(Tensor x, Tensor w, Shift s) {
         return CudaShiftedConv.forward(in("shiftedConv2d", x), in("shiftedConv2d", w), s);
     }

@@ -1,6 +1,7 @@
 package frl.backend.cuda;
 
 import frl.backend.ConvGeometry;
+import frl.backend.PhasesByComposition;
 import frl.backend.Shapes;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
@@ -106,7 +107,7 @@ final class CudaConv {
      * (CudaSubPixel); with -Dfrl.cuda.subpixel=auto the faster is kept per op and shape (default cudnn until a GPU
      * run has checked them).
      */
-    private static final FasterPath SUB_PIXEL = new FasterPath("frl.cuda.subpixel", "cudnn");
+    private static final FasterPath SUB_PIXEL = CudaSubPixel.CHOICE;
 
     static Map<String, FasterPath.Choice> subPixelChoices() { return SUB_PIXEL.choices(); }
 
@@ -141,6 +142,49 @@ final class CudaConv {
         if (!CudaConv1x1.applies(x.shape(), wShape, g)) return backwardWeight(x, dy, wShape, g, Policy.DEFAULT);
         return ONE_BY_ONE.run(() -> "conv2dBackwardWeight x" + x.shape() + " w" + wShape,
                 p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.backwardWeight(x, dy, wShape) : backwardWeight(x, dy, wShape, g, Policy.DEFAULT));
+    }
+
+    /**
+     * The phase ops (x the large tensor in {@link frl.backend.Backend#toPhases}'s layout) under the same choice: the
+     * direct per-phase GEMMs, or their definition ({@link PhasesByComposition}) over cuDNN's NCHW op, which is also
+     * what runs where CudaSubPixel does not apply.
+     */
+    static Tensor backwardInputToPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
+        Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
+        Shapes.phases("conv2dBackwardInputToPhases", xShape, g);
+        if (!CudaSubPixel.applies(xShape, w.shape(), g)) return PhasesByComposition.conv2dBackwardInputToPhases(CudaBackend.instance(), dy, w, xShape, g);
+        return SUB_PIXEL.run(() -> "conv2dBackwardInputToPhases x" + xShape + " w" + w.shape() + " " + g,
+                p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.backwardInputToPhases(dy, w, xShape, g)
+                        : inPhases(backwardInput(dy, w, xShape, g, Policy.DEFAULT), g));
+    }
+
+    static Tensor conv2dFromPhases(Tensor xPhases, Tensor w, Shape xShape, ConvGeometry g) {
+        Shapes.requirePhases("conv2dFromPhases", xPhases, xShape, g);
+        Shapes.conv2d(xShape, w.shape(), g);
+        if (!CudaSubPixel.applies(xShape, w.shape(), g)) return PhasesByComposition.conv2dFromPhases(CudaBackend.instance(), xPhases, w, xShape, g);
+        return SUB_PIXEL.run(() -> "conv2dFromPhases x" + xShape + " w" + w.shape() + " " + g,
+                p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.conv2dFromPhases(xPhases, w, xShape, g)
+                        : onNchw(xPhases, xShape, g, x -> conv2d(x, w, g, Policy.DEFAULT)));
+    }
+
+    static Tensor backwardWeightFromPhases(Tensor xPhases, Tensor dy, Shape xShape, Shape wShape, ConvGeometry g) {
+        Shapes.requirePhases("conv2dBackwardWeightFromPhases", xPhases, xShape, g);
+        Shapes.conv2dBackward(dy.shape(), xShape, wShape, g);
+        if (!CudaSubPixel.applies(xShape, wShape, g))
+            return PhasesByComposition.conv2dBackwardWeightFromPhases(CudaBackend.instance(), xPhases, dy, xShape, wShape, g);
+        return SUB_PIXEL.run(() -> "conv2dBackwardWeightFromPhases x" + xShape + " w" + wShape + " " + g,
+                p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.backwardWeightFromPhases(xPhases, dy, xShape, wShape, g)
+                        : onNchw(xPhases, xShape, g, x -> backwardWeight(x, dy, wShape, g, Policy.DEFAULT)));
+    }
+
+    /** The cuDNN path's layout change after the NCHW op (the backend's own NCHW op might take the sub-pixel path). */
+    private static Tensor inPhases(Tensor x, ConvGeometry g) {
+        try (x) { return CudaSubPixel.toPhases(x, g); }
+    }
+
+    /** The cuDNN path's layout change before the NCHW op {@code op}. */
+    private static Tensor onNchw(Tensor xPhases, Shape xShape, ConvGeometry g, java.util.function.Function<Tensor, Tensor> op) {
+        try (Tensor x = CudaSubPixel.fromPhases(xPhases, xShape, g)) { return op.apply(x); }
     }
 
     static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g, Policy policy) {

@@ -2,36 +2,53 @@ package frl.backend.cuda;
 
 import frl.backend.ConvGeometry;
 import frl.backend.ConvGeometry.Phase;
+import frl.backend.Shapes;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 import org.bytedeco.cuda.global.cudart;
 
+import java.util.function.Consumer;
+import java.util.function.ToLongFunction;
+
 /**
- * The three ops of a strided convolution whose stride divides its kernel, as cuBLAS GEMMs per phase of the large
+ * The three ops of a strided convolution whose stride divides its kernel, as one cuBLAS GEMM per phase of the large
  * tensor x [N,C,H,W] (its pixel y = q·s + r − pad only meets the taps i = r + s·t, against row q − t of the small
- * tensor dy [N,K,OH,OW]); src/main/cuda/subpixel.cu gathers and scatters. With W_r [C, K·T²] the phase's taps:
+ * tensor dy [N,K,OH,OW]); src/main/cuda/subpixel.cu gathers and scatters. Every GEMM sees phase r of x as one
+ * row-major block x_r [C, N·q] (all images side by side) and W_r [C, depth = K·T²] the phase's taps:
  * <ul>
- *   <li>{@link #backwardInput} (a transposed convolution): dx_r[img] = W_r · cols_r[img], strided batched over
- *       the images, cols_r the gathered dy, scattered into dx;</li>
- *   <li>{@link #conv2d}: out_r[img] = W_rᵀ · x_r[img] likewise, x_r the gathered phase pixels; one kernel sums
- *       every phase's and tap's share of each output pixel (no atomics);</li>
- *   <li>{@link #backwardWeight}: dW_r = x_r · cols_rᵀ, one GEMM over all images (image index outside the pixel),
- *       its phases put back into dw's taps.</li>
+ *   <li>{@link #transposed} (backwardInput, a transposed convolution): x_r = W_r · cols_r, cols_r [depth, N·q] the
+ *       gathered dy;</li>
+ *   <li>{@link #forward} (conv2d): outs_r = W_rᵀ · x_r, then one kernel sums every phase's and tap's share of each
+ *       output pixel (no atomics);</li>
+ *   <li>{@link #weightGradient} (backwardWeight): dW_r = x_r · cols_rᵀ, its phases put back into dw's taps.</li>
  * </ul>
- * CPU twin of the first: frl.backend.cpu.SubPixel, same decomposition. For the VAE's last decoder layer (64→1024
- * channels, 16→32) cuDNN ran these at 17–24 TFLOP/s on the H100 (FMA math), cuBLAS reached 48 on 2048³. CudaConv takes them
- * only under -Dfrl.cuda.subpixel=auto|kernel until a GPU run has checked and timed them.
+ * x_r lies either in the phases layout ({@link frl.backend.Backend#toPhases}: phase r's block is x_r itself, read
+ * and written in place) or, for NCHW x, in one scratch block that each phase is gathered into or scattered from.
+ * CPU twins: frl.backend.cpu.SubPixel and SubPixelPhases, same decomposition. For the VAE's last decoder layer
+ * (64→1024 channels, 16→32) cuDNN ran these at 17–24 TFLOP/s on the H100 (FMA math), cuBLAS reached 48 on 2048³.
+ * CudaConv takes them only under -Dfrl.cuda.subpixel=auto|kernel until a GPU run has checked and timed them.
  */
 final class CudaSubPixel {
     private static final String FAMILY = "subpixel";
     private static final Kernel SPLIT = new Kernel(FAMILY, "subpixel_split_weights", "ppiiiiii");
     private static final Kernel UNSPLIT = new Kernel(FAMILY, "subpixel_unsplit_weights", "ppiiiiii");
     private static final Kernel GATHER = new Kernel(FAMILY, "subpixel_gather", "ppiiiiiiiiiill");
-    private static final Kernel SCATTER = new Kernel(FAMILY, "subpixel_scatter", "ppiiiiiiiiiiiiii");
+    private static final Kernel SCATTER = new Kernel(FAMILY, "subpixel_scatter", "ppiiiiiiiiiiiiiill");
     private static final Kernel GATHER_PIXELS = new Kernel(FAMILY, "subpixel_gather_pixels", "ppiiiiiiiiiiiiiill");
-    private static final Kernel SUM = new Kernel(FAMILY, "subpixel_sum_phases", "ppiiiiiiiilaa");
+    private static final Kernel SUM = new Kernel(FAMILY, "subpixel_sum_phases", "ppiiiiiiiilllaa");
 
     private CudaSubPixel() {}
+
+    /** This path or cuDNN, per op and shape: -Dfrl.cuda.subpixel (CudaConv takes it; here so no GPU is needed to ask it). */
+    static final FasterPath CHOICE = new FasterPath("frl.cuda.subpixel", "cudnn");
+
+    /**
+     * Whether the phase ops for weights w may take the direct GEMMs (the choice is not forced to cuDNN, and the stride
+     * divides the kernel); else they would be cuDNN's NCHW op plus a layout change, and a caller should stay in NCHW.
+     */
+    static boolean convolvesInPhases(Shape w, ConvGeometry g) {
+        return CHOICE.forced() != FasterPath.Path.CUDNN && w.rank() == 4 && applies(Shape.of(1, w.dim(1), g.strideH(), g.strideW()), w, g);
+    }
 
     /**
      * x [N,C,H,W] and w [K,C,kh,kw] non-empty, a stride of at most 16 (subpixel_sum_phases takes the phases'
@@ -41,7 +58,7 @@ final class CudaSubPixel {
         int sh = g.strideH(), sw = g.strideW();
         return x.rank() == 4 && w.rank() == 4 && (sh > 1 || sw > 1) && sh <= 16 && sw <= 16 && w.dim(2) % sh == 0 && w.dim(3) % sw == 0
                 && x.numel() > 0 && w.numel() > 0
-                // the weight gradient's GEMM sums over n·q pixels, an int for cuBLAS
+                // every GEMM spans n·q columns, an int for cuBLAS
                 && (long) x.dim(0) * Math.ceilDiv(x.dim(2), sh) * Math.ceilDiv(x.dim(3), sw) <= Integer.MAX_VALUE;
     }
 
@@ -51,6 +68,8 @@ final class CudaSubPixel {
             return new Dims(x.dim(0), x.dim(1), x.dim(2), x.dim(3), wt.dim(0), wt.dim(2), wt.dim(3), g.outH(x.dim(2), wt.dim(2)),
                     g.outW(x.dim(3), wt.dim(3)), g);
         }
+
+        Shape x() { return Shape.of(n, c, h, w); }
 
         int sh() { return g.strideH(); }
 
@@ -66,12 +85,17 @@ final class CudaSubPixel {
         /** Pixels of the largest phase. */
         int qMax() { return Math.ceilDiv(h, sh()) * Math.ceilDiv(w, sw()); }
 
+        /** Columns of phase p's GEMMs, every image's pixels: an int ({@link #applies}). */
+        int nq(Phase p) { return n * p.q(); }
+
+        long nqMax() { return (long) n * qMax(); }
+
         java.util.List<Phase> phases() { return g.subPixelPhases(h, w); }
 
         /** Where W_r [c, depth] starts in the split weights [sh·sw, c, depth] at {@code base}. */
-        long weights(long base, Phase p) { return base + 4L * (p.ry() * sw() + p.rx()) * c * depth(); }
+        long weights(long base, Phase p) { return base + 4L * index(g, p) * c * depth(); }
 
-        long splitBytes() { return 4L * sh() * sw() * c * depth(); }
+        long splitFloats() { return (long) sh() * sw() * c * depth(); }
 
         /** subpixel_sum_phases' FrlInts: (qy0, qh) for each ry, or (qx0, qw) for each rx; 0, 0 where no phase has it. */
         int[] ranges(boolean rows) {
@@ -85,23 +109,20 @@ final class CudaSubPixel {
         }
     }
 
+    /** Phase p's place r = ry·sw + rx among all sh·sw, in the split weights and the phases layout. */
+    static int index(ConvGeometry g, Phase p) { return p.ry() * g.strideW() + p.rx(); }
+
+    /** Where phase p's block [C, N·q] starts in the phases [R, C, N, q] at {@code base} of x [N,C,H,W] (tests share it). */
+    static long block(long base, Shape x, ConvGeometry g, Phase p) { return base + 4L * index(g, p) * x.dim(1) * x.dim(0) * p.q(); }
+
+    // ---- the NCHW ops: each phase of x gathered into, or scattered from, one scratch block [C, N·q] ----------------
+
     /** dy [N,K,OH,OW], w [K,C,kh,kw] → dx of shape xShape [N,C,H,W] (shapes already checked, applies). */
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
         Dims d = Dims.of(xShape, w.shape(), g);
         Tensor dx = CudaBackend.alloc(xShape);
-        CudaContext ctx = CudaContext.get();
-        try (DeviceStorage phases = new DeviceStorage(ctx, d.splitBytes());
-             DeviceStorage cols = new DeviceStorage(ctx, 4L * d.n() * d.depth() * d.qMax());
-             DeviceStorage part = new DeviceStorage(ctx, 4L * d.n() * d.c() * d.qMax())) {
-            SPLIT.launchN(w.numel(), w, phases.address(), d.k(), d.c(), d.kh(), d.kw(), d.sh(), d.sw());
-            for (Phase p : d.phases()) {
-                int q = p.q();
-                gather(d, p, dy, cols.address(), (long) d.depth() * q, q);
-                // part[img] [c, q] = W_r [c, depth] · cols[img] [depth, q], all images in one call
-                CudaBlas.gemm(false, false, q, d.c(), d.depth(), cols.address(), q, (long) d.depth() * q, d.weights(phases.address(), p), d.depth(), 0,
-                        part.address(), q, (long) d.c() * q, d.n());
-                SCATTER.launchN((long) d.n() * d.c() * q, pixelArgs(d, p, part.address(), dx));
-            }
+        try (DeviceStorage part = scratch(d.c() * d.nqMax())) {
+            transposed(d, dy, w, p -> part.address(), p -> movePixels(xShape, g, p, dx, part.address(), false));
         } // freed blocks are reused only by work queued after these kernels (one stream)
         return dx;
     }
@@ -109,61 +130,145 @@ final class CudaSubPixel {
     /** x [N,C,H,W] ⋆ w [K,C,kh,kw] → y [N,K,OH,OW] (shapes already checked, applies). */
     static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) {
         Dims d = Dims.of(x.shape(), w.shape(), g);
-        Tensor y = CudaBackend.alloc(Shape.of(d.n(), d.k(), d.oh(), d.ow()));
-        long slot = (long) d.n() * d.depth() * d.qMax();
-        CudaContext ctx = CudaContext.get();
-        try (DeviceStorage phases = new DeviceStorage(ctx, d.splitBytes());
-             DeviceStorage part = new DeviceStorage(ctx, 4L * d.n() * d.c() * d.qMax());
-             DeviceStorage outs = new DeviceStorage(ctx, 4L * d.sh() * d.sw() * slot)) {
-            SPLIT.launchN(w.numel(), w, phases.address(), d.k(), d.c(), d.kh(), d.kw(), d.sh(), d.sw());
-            for (Phase p : d.phases()) {
-                int q = p.q();
-                GATHER_PIXELS.launchN((long) d.n() * d.c() * q, pixelArgs(d, p, x, part.address(), (long) d.c() * q, (long) q));
-                // outs_r[img] [depth, q] = W_rᵀ [depth, c] · part[img] [c, q], all images in one call
-                CudaBlas.gemm(false, true, q, d.depth(), d.c(), part.address(), q, (long) d.c() * q, d.weights(phases.address(), p), d.depth(), 0,
-                        outs.address() + 4L * (p.ry() * d.sw() + p.rx()) * slot, q, (long) d.depth() * q, d.n());
-            }
-            SUM.launchN(y.numel(), outs.address(), y, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), d.sh(), d.sw(), slot,
-                    d.ranges(true), d.ranges(false));
+        try (DeviceStorage part = scratch(d.c() * d.nqMax())) {
+            return forward(d, w, gatheredInto(part.address(), x, g));
         }
-        return y;
     }
 
     /** x [N,C,H,W], dy [N,K,OH,OW] → dw of shape wShape [K,C,kh,kw] (shapes already checked, applies). */
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
         Dims d = Dims.of(x.shape(), wShape, g);
-        Tensor dw = CudaBackend.alloc(wShape);
-        long most = (long) d.n() * d.qMax();
-        CudaContext ctx = CudaContext.get();
-        try (DeviceStorage phases = new DeviceStorage(ctx, d.splitBytes());
-             DeviceStorage part = new DeviceStorage(ctx, 4L * d.c() * most);
-             DeviceStorage cols = new DeviceStorage(ctx, 4L * d.depth() * most)) {
-            // a phase that owns no pixel of x (x smaller than the stride) leaves its taps' gradient 0
-            Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(phases.address()), 0, d.splitBytes(), ctx.stream()), "cudaMemsetAsync(sub-pixel dw)");
+        try (DeviceStorage part = scratch(d.c() * d.nqMax())) {
+            return weightGradient(d, dy, wShape, gatheredInto(part.address(), x, g));
+        }
+    }
+
+    // ---- the phase ops (Backend#conv2dBackwardInputToPhases and the two FromPhases): the GEMMs use x's blocks in place
+
+    /** dy, w → x of shape xShape in phases [R, C, N, q] (shapes already checked, uniform phases, applies). */
+    static Tensor backwardInputToPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
+        Tensor x = CudaBackend.alloc(Shapes.phases("conv2dBackwardInputToPhases", xShape, g));
+        transposed(Dims.of(xShape, w.shape(), g), dy, w, inPlace(x, xShape, g), p -> {});
+        return x;
+    }
+
+    /** x of shape xShape in phases ⋆ w → y [N,K,OH,OW] (shapes already checked, applies). */
+    static Tensor conv2dFromPhases(Tensor xPhases, Tensor w, Shape xShape, ConvGeometry g) {
+        return forward(Dims.of(xShape, w.shape(), g), w, inPlace(xPhases, xShape, g));
+    }
+
+    /** x of shape xShape in phases, dy → dw of shape wShape (shapes already checked, applies). */
+    static Tensor backwardWeightFromPhases(Tensor xPhases, Tensor dy, Shape xShape, Shape wShape, ConvGeometry g) {
+        return weightGradient(Dims.of(xShape, wShape, g), dy, wShape, inPlace(xPhases, xShape, g));
+    }
+
+    /** For x in phases: phase p's block itself. */
+    private static ToLongFunction<Phase> inPlace(Tensor phases, Shape x, ConvGeometry g) {
+        return p -> block(phases.storage().address(), x, g, p);
+    }
+
+    /** For NCHW x: phase p gathered into the scratch block {@code part} first. */
+    private static ToLongFunction<Phase> gatheredInto(long part, Tensor x, ConvGeometry g) {
+        return p -> {
+            movePixels(x.shape(), g, p, x, part, true);
+            return part;
+        };
+    }
+
+    // ---- the three plans, over phase p's block x_r [C, N·q] at blockOf(p) ------------------------------------------
+
+    /** x_r = W_r · cols_r per phase, written at blockOf(p), then handed to {@code written} (NCHW: the scatter). */
+    private static void transposed(Dims d, Tensor dy, Tensor w, ToLongFunction<Phase> blockOf, Consumer<Phase> written) {
+        try (DeviceStorage split = scratch(d.splitFloats()); DeviceStorage cols = scratch(d.depth() * d.nqMax())) {
+            SPLIT.launchN(w.numel(), w, split.address(), d.k(), d.c(), d.kh(), d.kw(), d.sh(), d.sw());
             for (Phase p : d.phases()) {
-                int q = p.q(), nq = d.n() * q;
-                GATHER_PIXELS.launchN((long) nq * d.c(), pixelArgs(d, p, x, part.address(), (long) q, (long) nq)); // [c, n·q]
-                gather(d, p, dy, cols.address(), q, nq);                                                            // [depth, n·q]
-                // dW_r [c, depth] = part [c, n·q] · colsᵀ [n·q, depth]: every image and pixel summed by one GEMM
-                CudaBlas.gemm(true, false, d.depth(), d.c(), nq, cols.address(), nq, 0, part.address(), nq, 0, d.weights(phases.address(), p),
-                        d.depth(), 0, 1);
+                int nq = d.nq(p);
+                long x = blockOf.applyAsLong(p);
+                gather(d, p, dy, cols.address());
+                // row-major x_r [c, nq] = W_r [c, depth] · cols [depth, nq]: column-major x_rᵀ = colsᵀ · W_rᵀ
+                CudaBlas.gemm(false, false, nq, d.c(), d.depth(), cols.address(), nq, 0, d.weights(split.address(), p), d.depth(), 0, x, nq, 0, 1);
+                written.accept(p);
             }
-            UNSPLIT.launchN(dw.numel(), phases.address(), dw, d.k(), d.c(), d.kh(), d.kw(), d.sh(), d.sw());
+        }
+    }
+
+    /** y [N,K,OH,OW] = Σ over phases and taps of outs_r = W_rᵀ · x_r, x_r read at blockOf(p). */
+    private static Tensor forward(Dims d, Tensor w, ToLongFunction<Phase> blockOf) {
+        Tensor y = CudaBackend.alloc(Shape.of(d.n(), d.k(), d.oh(), d.ow()));
+        long slot = d.depth() * d.nqMax(); // outs_r [depth, N·q] at outs + r·slot
+        try (DeviceStorage split = scratch(d.splitFloats()); DeviceStorage outs = scratch(d.sh() * d.sw() * slot)) {
+            SPLIT.launchN(w.numel(), w, split.address(), d.k(), d.c(), d.kh(), d.kw(), d.sh(), d.sw());
+            for (Phase p : d.phases()) {
+                int nq = d.nq(p);
+                long x = blockOf.applyAsLong(p);
+                // row-major outs_r [depth, nq] = W_rᵀ [depth, c] · x_r [c, nq]: column-major outs_rᵀ = x_rᵀ · W_r
+                CudaBlas.gemm(false, true, nq, d.depth(), d.c(), x, nq, 0, d.weights(split.address(), p), d.depth(), 0,
+                        outs.address() + 4L * index(d.g(), p) * slot, nq, 0, 1);
+            }
+            // outs_r's strides in units of the phase's q: image 1, row N
+            SUM.launchN(y.numel(), outs.address(), y, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), d.sh(), d.sw(), slot, 1L, (long) d.n(),
+                    d.ranges(true), d.ranges(false));
+        }
+        return y;
+    }
+
+    /** dW_r = x_r · cols_rᵀ per phase, x_r read at blockOf(p), then the phases back into dw [K,C,kh,kw]. */
+    private static Tensor weightGradient(Dims d, Tensor dy, Shape wShape, ToLongFunction<Phase> blockOf) {
+        Tensor dw = CudaBackend.alloc(wShape);
+        try (DeviceStorage split = scratch(d.splitFloats()); DeviceStorage cols = scratch(d.depth() * d.nqMax())) {
+            if (d.phases().size() < d.sh() * d.sw()) // a phase that owns no pixel of x (x smaller than the stride): its taps get 0
+                Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(split.address()), 0, 4L * d.splitFloats(), CudaContext.get().stream()),
+                        "cudaMemsetAsync(sub-pixel dw)");
+            for (Phase p : d.phases()) {
+                int nq = d.nq(p);
+                long x = blockOf.applyAsLong(p);
+                gather(d, p, dy, cols.address());
+                // row-major dW_r [c, depth] = x_r [c, nq] · colsᵀ [nq, depth]: column-major dW_rᵀ = cols · x_rᵀ, every image and pixel summed
+                CudaBlas.gemm(true, false, d.depth(), d.c(), nq, cols.address(), nq, 0, x, nq, 0, d.weights(split.address(), p), d.depth(), 0, 1);
+            }
+            UNSPLIT.launchN(dw.numel(), split.address(), dw, d.k(), d.c(), d.kh(), d.kw(), d.sh(), d.sw());
         }
         return dw;
     }
 
-    /** cols[img·imgStride + (o, t, u)·rowStride + (a, b)] = dy[img, o, qy0 + a − t, qx0 + b − u], 0 outside dy. */
-    private static void gather(Dims d, Phase p, Tensor dy, long cols, long imgStride, long rowStride) {
-        GATHER.launchN((long) d.n() * d.depth() * p.q(), dy, cols, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), p.qy0(), p.qh(), p.qx0(), p.qw(),
-                imgStride, rowStride);
+    private static DeviceStorage scratch(long floats) { return new DeviceStorage(CudaContext.get(), 4L * floats); }
+
+    /** cols_r [depth, N·q]: cols[(o, t, u), img·q + (a, b)] = dy[img, o, qy0 + a − t, qx0 + b − u], 0 outside dy. */
+    private static void gather(Dims d, Phase p, Tensor dy, long cols) {
+        GATHER.launchN((long) d.depth() * d.nq(p), dy, cols, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), p.qy0(), p.qh(), p.qx0(), p.qw(),
+                (long) p.q(), (long) d.nq(p));
     }
 
-    /** The arguments of subpixel_scatter and subpixel_gather_pixels: source, destination, the phase's place in x, then {@code more}. */
-    private static Object[] pixelArgs(Dims d, Phase p, Object from, Object to, Object... more) {
-        Object[] head = {from, to, d.n(), d.c(), d.h(), d.w(), p.qy0(), p.qh(), p.qx0(), p.qw(), d.sh(), d.sw(), p.ry(), p.rx(), d.g().padH(), d.g().padW()};
-        Object[] all = java.util.Arrays.copyOf(head, head.length + more.length);
-        System.arraycopy(more, 0, all, head.length, more.length);
-        return all;
+    // ---- the layout: toPhases, fromPhases --------------------------------------------------------------------------
+
+    /** x [N,C,H,W] → its phases [R, C, N, q] ({@link frl.backend.Backend#toPhases}), one gather per phase. */
+    static Tensor toPhases(Tensor x, ConvGeometry g) {
+        Tensor out = CudaBackend.alloc(Shapes.phases("toPhases", x.shape(), g));
+        movePhases(x, out, g, true);
+        return out;
+    }
+
+    static Tensor fromPhases(Tensor phases, Shape xShape, ConvGeometry g) {
+        Shapes.requirePhases("fromPhases", phases, xShape, g);
+        Tensor x = CudaBackend.alloc(xShape);
+        movePhases(x, phases, g, false);
+        return x;
+    }
+
+    private static void movePhases(Tensor x, Tensor phases, ConvGeometry g, boolean toPhases) {
+        if (x.numel() == 0) return;
+        for (Phase p : g.subPixelPhases(x.dim(2), x.dim(3)))
+            movePixels(x.shape(), g, p, x, block(phases.storage().address(), x.shape(), g, p), toPhases);
+    }
+
+    /**
+     * Phase p of x [N,C,H,W] (a tensor or address) into the block [C, N·q] at {@code block} (subpixel_gather_pixels), or
+     * back (subpixel_scatter): strides (q, N·q) for image and channel.
+     */
+    private static void movePixels(Shape x, ConvGeometry g, Phase p, Object nchw, long block, boolean toBlock) {
+        long count = (long) x.dim(0) * x.dim(1) * p.q();
+        Object from = toBlock ? nchw : block, to = toBlock ? block : nchw;
+        (toBlock ? GATHER_PIXELS : SCATTER).launchN(count, from, to, x.dim(0), x.dim(1), x.dim(2), x.dim(3), p.qy0(), p.qh(), p.qx0(), p.qw(),
+                g.strideH(), g.strideW(), p.ry(), p.rx(), g.padH(), g.padW(), (long) p.q(), (long) x.dim(0) * p.q());
     }
 }

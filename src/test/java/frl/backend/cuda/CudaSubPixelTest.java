@@ -4,24 +4,29 @@ import frl.backend.Backend;
 import frl.backend.Backends;
 import frl.backend.ConvGeometry;
 import frl.backend.ConvGeometry.Phase;
+import frl.backend.Shapes;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The sub-pixel convolution ops against the CPU's conv2d, conv2dBackwardInput and conv2dBackwardWeight: on the GPU
- * (tagged gpu), and, everywhere, a host emulation of their plans (the kernels of subpixel.cu ported loop for loop,
- * float offsets for device addresses, and the GEMMs with the exact column-major arguments CudaSubPixel passes to
- * CudaBlas.gemm). The emulated GEMM sums in double, the kernels in float as on the device.
+ * The sub-pixel convolution ops against the CPU's: conv2d, conv2dBackwardInput and conv2dBackwardWeight, and, where x's
+ * phases are all the same size, toPhases, fromPhases and the three phase ops. On the GPU (tagged gpu), and, everywhere,
+ * a host emulation of CudaSubPixel's plans (the kernels of subpixel.cu ported loop for loop, arrays and float offsets
+ * for device addresses, and the GEMMs with the exact column-major arguments CudaSubPixel passes to CudaBlas.gemm). The
+ * emulated GEMM sums in double, the kernels in float as on the device.
  */
 class CudaSubPixelTest {
     /** x (the large tensor: the transposed conv's output) [N,C,H,W], w [K,C,kh,kw], geometry. */
@@ -32,7 +37,11 @@ class CudaSubPixelTest {
 
         Shape dy() { return Shape.of(n, k, g.outH(h, kh), g.outW(w, kw)); }
 
+        Shape phases() { return Shapes.phases("test", x(), g); }
+
         CudaSubPixel.Dims dims() { return CudaSubPixel.Dims.of(x(), wt(), g); }
+
+        boolean uniform() { return g.uniformPhases(h, w); }
 
         @Override public String toString() { return "x" + x() + " w" + wt() + " " + g; }
     }
@@ -44,6 +53,7 @@ class CudaSubPixelTest {
         new Case(3, 6, 15, 14, 2, 6, 3, new ConvGeometry(3, 3, 2, 1)),
         new Case(2, 3, 8, 10, 5, 4, 2, new ConvGeometry(2, 1, 1, 0)), // stride 1 across
         new Case(2, 4, 2, 5, 3, 3, 3, ConvGeometry.of(3, 1)),         // x 2 rows high: phase row 0 owns no pixel
+        new Case(1, 5, 12, 9, 4, 6, 3, new ConvGeometry(3, 3, 2, 1)), // stride 3 divides x: phases all 4 × 3
     };
 
     /** The VAE's last layer (1024 channels from 64) at batch 2, emulated too; the GPU test runs it at batch 64. */
@@ -55,49 +65,80 @@ class CudaSubPixelTest {
         return v;
     }
 
-    /** Emulation and CPU over every case plus the VAE's; one op's inputs are x, w and dy (each op reads two). */
-    private interface Op {
-        Tensor cpu(Backend cpu, Case c, Tensor x, Tensor w, Tensor dy);
+    /** An op on the CPU backend, and its emulation; the inputs are x, w and dy (each op reads two). */
+    private interface OnCpu { Tensor run(Backend cpu, Case c, Tensor x, Tensor w, Tensor dy); }
 
-        float[] emulate(Case c, float[] x, float[] w, float[] dy);
+    private interface Emulated { float[] run(Case c, float[] x, float[] w, float[] dy); }
+
+    /** The CASES and the VAE's; only those whose phases are all the same size for the ops on the phases layout. */
+    private static Case[] cases(boolean uniformOnly) {
+        Case[] all = Arrays.copyOf(CASES, CASES.length + 1);
+        all[CASES.length] = VAE;
+        return Arrays.stream(all).filter(c -> !uniformOnly || c.uniform()).toArray(Case[]::new);
     }
 
-    private static void checkEmulation(String name, Op op) {
+    private static void checkEmulation(String name, boolean uniformOnly, OnCpu onCpu, Emulated emulated) {
         Backend cpu = Backends.cpu();
         Random r = new Random(3);
-        Case[] cases = java.util.Arrays.copyOf(CASES, CASES.length + 1);
-        cases[CASES.length] = VAE;
-        for (Case c : cases) {
+        for (Case c : cases(uniformOnly)) {
             try (Scope s = Scope.open()) {
                 float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
-                float[] want = op.cpu(cpu, c, cpu.fromHost(c.x(), x), cpu.fromHost(c.wt(), w), cpu.fromHost(c.dy(), dy)).toFloats();
-                CudaVsCpu.assertClose(name + " " + c, op.emulate(c, x, w, dy), want, 1e-10);
+                float[] want = onCpu.run(cpu, c, cpu.fromHost(c.x(), x), cpu.fromHost(c.wt(), w), cpu.fromHost(c.dy(), dy)).toFloats();
+                CudaVsCpu.assertClose(name + " " + c, emulated.run(c, x, w, dy), want, 1e-10);
             }
         }
     }
 
-    @Test void hostEmulationOfBackwardInputMatchesTheCpu() {
-        checkEmulation("conv2dBackwardInput", new Op() {
-            public Tensor cpu(Backend cpu, Case c, Tensor x, Tensor w, Tensor dy) { return cpu.conv2dBackwardInput(dy, w, c.x(), c.g()); }
+    /** The same random floats as x in phases [R, C, N, q] (the phase ops' input). */
+    private static Tensor inPhases(Backend cpu, Case c, Tensor x) { return cpu.fromHost(c.phases(), x.toFloats()); }
 
-            public float[] emulate(Case c, float[] x, float[] w, float[] dy) { return emulateBackwardInput(c.dims(), dy, w); }
-        });
+    @Test void theCasesIncludeUniformPhases() {
+        assertEquals(4, cases(true).length, Arrays.toString(cases(true)));
+    }
+
+    @Test void hostEmulationOfBackwardInputMatchesTheCpu() {
+        checkEmulation("conv2dBackwardInput", false,
+                (cpu, c, x, w, dy) -> cpu.conv2dBackwardInput(dy, w, c.x(), c.g()),
+                (c, x, w, dy) -> emulateBackwardInput(c.dims(), dy, w));
     }
 
     @Test void hostEmulationOfConv2dMatchesTheCpu() {
-        checkEmulation("conv2d", new Op() {
-            public Tensor cpu(Backend cpu, Case c, Tensor x, Tensor w, Tensor dy) { return cpu.conv2d(x, w, c.g()); }
-
-            public float[] emulate(Case c, float[] x, float[] w, float[] dy) { return emulateConv2d(c.dims(), x, w); }
-        });
+        checkEmulation("conv2d", false,
+                (cpu, c, x, w, dy) -> cpu.conv2d(x, w, c.g()),
+                (c, x, w, dy) -> emulateConv2d(c.dims(), x, w));
     }
 
     @Test void hostEmulationOfBackwardWeightMatchesTheCpu() {
-        checkEmulation("conv2dBackwardWeight", new Op() {
-            public Tensor cpu(Backend cpu, Case c, Tensor x, Tensor w, Tensor dy) { return cpu.conv2dBackwardWeight(x, dy, c.wt(), c.g()); }
+        checkEmulation("conv2dBackwardWeight", false,
+                (cpu, c, x, w, dy) -> cpu.conv2dBackwardWeight(x, dy, c.wt(), c.g()),
+                (c, x, w, dy) -> emulateBackwardWeight(c.dims(), x, dy));
+    }
 
-            public float[] emulate(Case c, float[] x, float[] w, float[] dy) { return emulateBackwardWeight(c.dims(), x, dy); }
-        });
+    @Test void hostEmulationOfToPhasesAndFromPhasesMatchesTheCpu() {
+        checkEmulation("toPhases", true,
+                (cpu, c, x, w, dy) -> cpu.toPhases(x, c.g()),
+                (c, x, w, dy) -> emulateMovePhases(c.dims(), x, true));
+        checkEmulation("fromPhases", true,
+                (cpu, c, x, w, dy) -> cpu.fromPhases(inPhases(cpu, c, x), c.x(), c.g()),
+                (c, x, w, dy) -> emulateMovePhases(c.dims(), x, false));
+    }
+
+    @Test void hostEmulationOfBackwardInputToPhasesMatchesTheCpu() {
+        checkEmulation("conv2dBackwardInputToPhases", true,
+                (cpu, c, x, w, dy) -> cpu.conv2dBackwardInputToPhases(dy, w, c.x(), c.g()),
+                (c, x, w, dy) -> emulateBackwardInputToPhases(c.dims(), dy, w));
+    }
+
+    @Test void hostEmulationOfConv2dFromPhasesMatchesTheCpu() {
+        checkEmulation("conv2dFromPhases", true,
+                (cpu, c, x, w, dy) -> cpu.conv2dFromPhases(inPhases(cpu, c, x), w, c.x(), c.g()),
+                (c, x, w, dy) -> emulateConv2dFromPhases(c.dims(), x, w));
+    }
+
+    @Test void hostEmulationOfBackwardWeightFromPhasesMatchesTheCpu() {
+        checkEmulation("conv2dBackwardWeightFromPhases", true,
+                (cpu, c, x, w, dy) -> cpu.conv2dBackwardWeightFromPhases(inPhases(cpu, c, x), dy, c.x(), c.wt(), c.g()),
+                (c, x, w, dy) -> emulateBackwardWeightFromPhases(c.dims(), x, dy));
     }
 
     @Test void theSplitOfTheWeightsIsABijection() {
@@ -105,6 +146,24 @@ class CudaSubPixelTest {
             CudaSubPixel.Dims d = c.dims();
             float[] w = random(new Random(5), c.wt());
             assertEquals(java.util.Arrays.toString(w), java.util.Arrays.toString(unsplit(d, split(d, w))), c.toString());
+        }
+    }
+
+    /** The VAE computes its loss in phases only where the direct GEMMs may run: not under the default (cudnn), nor for a stride not dividing the kernel. */
+    @Test void convolvesInPhasesOnlyWhereTheDirectPathMayRun() {
+        Shape w = Shape.of(64, 1024, 4, 4);
+        String before = System.getProperty("frl.cuda.subpixel");
+        try {
+            System.clearProperty("frl.cuda.subpixel");
+            assertFalse(CudaSubPixel.convolvesInPhases(w, ConvGeometry.of(2, 1)), "default cudnn");
+            System.setProperty("frl.cuda.subpixel", "auto");
+            assertTrue(CudaSubPixel.convolvesInPhases(w, ConvGeometry.of(2, 1)));
+            assertFalse(CudaSubPixel.convolvesInPhases(Shape.of(64, 1024, 3, 3), ConvGeometry.of(2, 1)), "3×3 stride 2");
+            System.setProperty("frl.cuda.subpixel", "kernel");
+            assertTrue(CudaSubPixel.convolvesInPhases(w, new ConvGeometry(2, 1, 1, 0)));
+        } finally {
+            if (before == null) System.clearProperty("frl.cuda.subpixel");
+            else System.setProperty("frl.cuda.subpixel", before);
         }
     }
 
@@ -117,13 +176,17 @@ class CudaSubPixelTest {
         assertFalse(CudaSubPixel.applies(Shape.of(32768, 8, 512, 512), w, g));   // 2^31 do not
     }
 
+    /** The cases, the VAE's at batch 2, and at batch 64 (the cifar VAE's last layer), on the GPU. */
+    private static Case[] gpuCases(boolean uniformOnly) {
+        Case[] all = Arrays.copyOf(cases(uniformOnly), cases(uniformOnly).length + 1);
+        all[all.length - 1] = new Case(64, 1024, 32, 32, 64, 4, 4, ConvGeometry.of(2, 1));
+        return all;
+    }
+
     @Test @Tag("gpu") void matchesTheCpuOnTheGpu() {
         Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
         Random r = new Random(4);
-        Case[] cases = java.util.Arrays.copyOf(CASES, CASES.length + 2);
-        cases[CASES.length] = VAE;
-        cases[CASES.length + 1] = new Case(64, 1024, 32, 32, 64, 4, 4, ConvGeometry.of(2, 1)); // the cifar VAE's last layer
-        for (Case c : cases) {
+        for (Case c : gpuCases(false)) {
             try (Scope s = Scope.open()) {
                 float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
                 Tensor cx = cpu.fromHost(c.x(), x), cw = cpu.fromHost(c.wt(), w), cdy = cpu.fromHost(c.dy(), dy);
@@ -136,85 +199,167 @@ class CudaSubPixelTest {
         }
     }
 
+    /** toPhases and fromPhases bit for bit, the three phase ops' direct path close to the CPU's. */
+    @Test @Tag("gpu") void thePhaseOpsMatchTheCpuOnTheGpu() {
+        Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
+        Random r = new Random(7);
+        for (Case c : gpuCases(true)) {
+            try (Scope s = Scope.open()) {
+                float[] x = random(r, c.x()), xp = random(r, c.phases()), w = random(r, c.wt()), dy = random(r, c.dy());
+                Tensor cx = cpu.fromHost(c.x(), x), cxp = cpu.fromHost(c.phases(), xp), cw = cpu.fromHost(c.wt(), w), cdy = cpu.fromHost(c.dy(), dy);
+                Tensor gx = cuda.fromHost(c.x(), x), gxp = cuda.fromHost(c.phases(), xp), gw = cuda.fromHost(c.wt(), w), gdy = cuda.fromHost(c.dy(), dy);
+                CudaVsCpu.assertExact("toPhases " + c, cuda.toPhases(gx, c.g()), cpu.toPhases(cx, c.g()));
+                CudaVsCpu.assertExact("fromPhases " + c, cuda.fromPhases(gxp, c.x(), c.g()), cpu.fromPhases(cxp, c.x(), c.g()));
+                CudaVsCpu.assertClose("conv2dBackwardInputToPhases " + c, CudaSubPixel.backwardInputToPhases(gdy, gw, c.x(), c.g()),
+                        cpu.conv2dBackwardInputToPhases(cdy, cw, c.x(), c.g()));
+                CudaVsCpu.assertClose("conv2dFromPhases " + c, CudaSubPixel.conv2dFromPhases(gxp, gw, c.x(), c.g()),
+                        cpu.conv2dFromPhases(cxp, cw, c.x(), c.g()));
+                CudaVsCpu.assertClose("conv2dBackwardWeightFromPhases " + c, CudaSubPixel.backwardWeightFromPhases(gxp, gdy, c.x(), c.wt(), c.g()),
+                        cpu.conv2dBackwardWeightFromPhases(cxp, cdy, c.x(), c.wt(), c.g()));
+            }
+        }
+    }
+
     /** Under -Dfrl.cuda.subpixel=auto the backend's three ops time both paths per shape and match the CPU either way. */
     @Test @Tag("gpu") void theBackendChoosesPerOpUnderAuto() {
         Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
         Case c = CASES[3];
         Random r = new Random(6);
-        String before = System.getProperty("frl.cuda.subpixel");
-        System.setProperty("frl.cuda.subpixel", "auto");
-        try (Scope s = Scope.open()) {
+        underAuto(() -> {
             float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
             Tensor cx = cpu.fromHost(c.x(), x), cw = cpu.fromHost(c.wt(), w), cdy = cpu.fromHost(c.dy(), dy);
             Tensor gx = cuda.fromHost(c.x(), x), gw = cuda.fromHost(c.wt(), w), gdy = cuda.fromHost(c.dy(), dy);
             CudaVsCpu.assertClose("conv2dBackwardInput", cuda.conv2dBackwardInput(gdy, gw, c.x(), c.g()), cpu.conv2dBackwardInput(cdy, cw, c.x(), c.g()));
             CudaVsCpu.assertClose("conv2d", cuda.conv2d(gx, gw, c.g()), cpu.conv2d(cx, cw, c.g()));
             CudaVsCpu.assertClose("conv2dBackwardWeight", cuda.conv2dBackwardWeight(gx, gdy, c.wt(), c.g()), cpu.conv2dBackwardWeight(cx, cdy, c.wt(), c.g()));
-            Map<String, FasterPath.Choice> chosen = CudaConv.subPixelChoices();
-            for (String op : new String[] {"conv2d ", "conv2dBackwardInput ", "conv2dBackwardWeight "})
-                assertEquals(1, chosen.keySet().stream().filter(k -> k.startsWith(op + "x" + c.x())).count(), op + "not timed: " + chosen);
+            assertTimedOnce(c, "conv2d ", "conv2dBackwardInput ", "conv2dBackwardWeight ");
+        });
+    }
+
+    /** Likewise the phase ops, each timed once against cuDNN's NCHW op and the layout change. */
+    @Test @Tag("gpu") void theBackendChoosesPerPhaseOpUnderAuto() {
+        Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
+        Case c = CASES[0];
+        Random r = new Random(8);
+        underAuto(() -> {
+            float[] xp = random(r, c.phases()), w = random(r, c.wt()), dy = random(r, c.dy());
+            Tensor cxp = cpu.fromHost(c.phases(), xp), cw = cpu.fromHost(c.wt(), w), cdy = cpu.fromHost(c.dy(), dy);
+            Tensor gxp = cuda.fromHost(c.phases(), xp), gw = cuda.fromHost(c.wt(), w), gdy = cuda.fromHost(c.dy(), dy);
+            CudaVsCpu.assertClose("conv2dBackwardInputToPhases", cuda.conv2dBackwardInputToPhases(gdy, gw, c.x(), c.g()),
+                    cpu.conv2dBackwardInputToPhases(cdy, cw, c.x(), c.g()));
+            CudaVsCpu.assertClose("conv2dFromPhases", cuda.conv2dFromPhases(gxp, gw, c.x(), c.g()), cpu.conv2dFromPhases(cxp, cw, c.x(), c.g()));
+            CudaVsCpu.assertClose("conv2dBackwardWeightFromPhases", cuda.conv2dBackwardWeightFromPhases(gxp, gdy, c.x(), c.wt(), c.g()),
+                    cpu.conv2dBackwardWeightFromPhases(cxp, cdy, c.x(), c.wt(), c.g()));
+            assertTimedOnce(c, "conv2dBackwardInputToPhases ", "conv2dFromPhases ", "conv2dBackwardWeightFromPhases ");
+        });
+    }
+
+    private static void underAuto(Runnable body) {
+        String before = System.getProperty("frl.cuda.subpixel");
+        System.setProperty("frl.cuda.subpixel", "auto");
+        try (Scope s = Scope.open()) {
+            body.run();
         } finally {
             if (before == null) System.clearProperty("frl.cuda.subpixel");
             else System.setProperty("frl.cuda.subpixel", before);
         }
     }
 
-    // ---- CudaSubPixel's three plans on the host: each line one kernel launch or GEMM of the Java ------------------
+    private static void assertTimedOnce(Case c, String... ops) {
+        Map<String, FasterPath.Choice> chosen = CudaConv.subPixelChoices();
+        for (String op : ops) assertEquals(1, chosen.keySet().stream().filter(k -> k.startsWith(op + "x" + c.x())).count(), op + "not timed: " + chosen);
+    }
+
+    // ---- CudaSubPixel's plans on the host: each line one kernel launch or GEMM of the Java ---------------------------
+
+    /** An emulated device address: an array and a float offset into it. */
+    private record At(float[] mem, long off) {}
 
     private static float[] emulateBackwardInput(CudaSubPixel.Dims d, float[] dy, float[] w) {
-        float[] dx = new float[d.n() * d.c() * d.h() * d.w()], phases = split(d, w);
-        float[] cols = new float[d.n() * d.depth() * d.qMax()], part = new float[d.n() * d.c() * d.qMax()];
-        for (Phase p : d.phases()) {
-            int q = p.q();
-            gather(d, p, dy, cols, (long) d.depth() * q, q);
-            gemm(false, false, q, d.c(), d.depth(), cols, 0, q, (long) d.depth() * q, phases, weights(d, p), d.depth(), 0,
-                    part, 0, q, (long) d.c() * q, d.n());
-            for (int i = 0; i < d.n() * d.c() * q; i++) dx[pixel(d, p, i)] = part[i]; // subpixel_scatter
-        }
+        float[] dx = new float[d.n() * d.c() * d.h() * d.w()], part = new float[(int) (d.c() * d.nqMax())];
+        transposed(d, dy, w, p -> new At(part, 0), p -> movePixels(d, p, dx, new At(part, 0), false));
         return dx;
     }
 
     private static float[] emulateConv2d(CudaSubPixel.Dims d, float[] x, float[] w) {
-        float[] y = new float[d.n() * d.k() * d.oh() * d.ow()], phases = split(d, w);
-        long slot = (long) d.n() * d.depth() * d.qMax();
-        int[] rows = d.ranges(true), cols = d.ranges(false);
-        float[] part = new float[d.n() * d.c() * d.qMax()], outs = new float[(int) (d.sh() * d.sw() * slot)];
-        for (Phase p : d.phases()) {
-            int q = p.q();
-            gatherPixels(d, p, x, part, (long) d.c() * q, q);
-            gemm(false, true, q, d.depth(), d.c(), part, 0, q, (long) d.c() * q, phases, weights(d, p), d.depth(), 0,
-                    outs, (p.ry() * d.sw() + p.rx()) * slot, q, (long) d.depth() * q, d.n());
-        }
-        for (int i = 0; i < y.length; i++) { // subpixel_sum_phases
-            int ox = i % d.ow(), oy = i / d.ow() % d.oh(), plane = i / (d.oh() * d.ow()), o = plane % d.k(), img = plane / d.k();
-            float sum = 0f;
-            for (int ry = 0; ry < d.sh(); ry++)
-                for (int rx = 0; rx < d.sw(); rx++)
-                    for (int t = 0; t < d.th(); t++) {
-                        int a = oy + t - rows[2 * ry], qh = rows[2 * ry + 1], qw = cols[2 * rx + 1];
-                        if (a < 0 || a >= qh) continue;
-                        for (int u = 0; u < d.tw(); u++) {
-                            int b = ox + u - cols[2 * rx];
-                            if (b >= 0 && b < qw)
-                                sum += outs[(int) ((ry * d.sw() + rx) * slot + (((long) img * d.depth() + (o * d.th() + t) * d.tw() + u) * qh + a) * qw + b)];
-                        }
-                    }
-            y[i] = sum;
-        }
-        return y;
+        return forward(d, w, gatheredInto(new float[(int) (d.c() * d.nqMax())], x, d));
     }
 
     private static float[] emulateBackwardWeight(CudaSubPixel.Dims d, float[] x, float[] dy) {
-        long most = (long) d.n() * d.qMax();
-        float[] phases = new float[d.sh() * d.sw() * d.c() * d.depth()]; // zeroed, as by cudaMemsetAsync
-        float[] part = new float[(int) (d.c() * most)], cols = new float[(int) (d.depth() * most)];
+        return weightGradient(d, dy, gatheredInto(new float[(int) (d.c() * d.nqMax())], x, d));
+    }
+
+    private static float[] emulateBackwardInputToPhases(CudaSubPixel.Dims d, float[] dy, float[] w) {
+        float[] x = new float[d.n() * d.c() * d.h() * d.w()];
+        transposed(d, dy, w, inPlace(x, d), p -> {});
+        return x;
+    }
+
+    private static float[] emulateConv2dFromPhases(CudaSubPixel.Dims d, float[] xPhases, float[] w) { return forward(d, w, inPlace(xPhases, d)); }
+
+    private static float[] emulateBackwardWeightFromPhases(CudaSubPixel.Dims d, float[] xPhases, float[] dy) {
+        return weightGradient(d, dy, inPlace(xPhases, d));
+    }
+
+    private static float[] emulateMovePhases(CudaSubPixel.Dims d, float[] from, boolean toPhases) {
+        float[] to = new float[from.length];
         for (Phase p : d.phases()) {
-            int q = p.q(), nq = d.n() * q;
-            gatherPixels(d, p, x, part, q, nq);
-            gather(d, p, dy, cols, q, nq);
-            gemm(true, false, d.depth(), d.c(), nq, cols, 0, nq, 0, part, 0, nq, 0, phases, weights(d, p), d.depth(), 0, 1);
+            float[] phases = toPhases ? to : from, x = toPhases ? from : to;
+            movePixels(d, p, x, new At(phases, CudaSubPixel.block(0, d.x(), d.g(), p) / 4), toPhases);
         }
-        return unsplit(d, phases);
+        return to;
+    }
+
+    private static Function<Phase, At> inPlace(float[] phases, CudaSubPixel.Dims d) {
+        return p -> new At(phases, CudaSubPixel.block(0, d.x(), d.g(), p) / 4);
+    }
+
+    private static Function<Phase, At> gatheredInto(float[] part, float[] x, CudaSubPixel.Dims d) {
+        return p -> {
+            movePixels(d, p, x, new At(part, 0), true);
+            return new At(part, 0);
+        };
+    }
+
+    private static void transposed(CudaSubPixel.Dims d, float[] dy, float[] w, Function<Phase, At> blockOf, Consumer<Phase> written) {
+        float[] split = split(d, w), cols = new float[(int) (d.depth() * d.nqMax())];
+        for (Phase p : d.phases()) {
+            int nq = d.nq(p);
+            At x = blockOf.apply(p);
+            gather(d, p, dy, cols, p.q(), nq);
+            gemm(false, false, nq, d.c(), d.depth(), cols, 0, nq, 0, split, weights(d, p), d.depth(), 0, x.mem(), x.off(), nq, 0, 1);
+            written.accept(p);
+        }
+    }
+
+    private static float[] forward(CudaSubPixel.Dims d, float[] w, Function<Phase, At> blockOf) {
+        long slot = d.depth() * d.nqMax();
+        float[] split = split(d, w), outs = new float[(int) (d.sh() * d.sw() * slot)];
+        for (Phase p : d.phases()) {
+            int nq = d.nq(p);
+            At x = blockOf.apply(p);
+            gemm(false, true, nq, d.depth(), d.c(), x.mem(), x.off(), nq, 0, split, weights(d, p), d.depth(), 0,
+                    outs, CudaSubPixel.index(d.g(), p) * slot, nq, 0, 1);
+        }
+        return sumPhases(d, outs, slot, 1, d.n());
+    }
+
+    private static float[] weightGradient(CudaSubPixel.Dims d, float[] dy, Function<Phase, At> blockOf) {
+        float[] split = new float[(int) d.splitFloats()]; // zeroed, as by cudaMemsetAsync where a phase owns no pixel
+        float[] cols = new float[(int) (d.depth() * d.nqMax())];
+        for (Phase p : d.phases()) {
+            int nq = d.nq(p);
+            At x = blockOf.apply(p);
+            gather(d, p, dy, cols, p.q(), nq);
+            gemm(true, false, d.depth(), d.c(), nq, cols, 0, nq, 0, x.mem(), x.off(), nq, 0, split, weights(d, p), d.depth(), 0, 1);
+        }
+        return unsplit(d, split);
+    }
+
+    /** CudaSubPixel.movePixels: subpixel_gather_pixels into the block or subpixel_scatter out of it, strides (q, N·q). */
+    private static void movePixels(CudaSubPixel.Dims d, Phase p, float[] nchw, At block, boolean toBlock) {
+        if (toBlock) gatherPixels(d, p, nchw, block.mem(), block.off(), p.q(), d.nq(p));
+        else scatter(d, p, block.mem(), block.off(), nchw, p.q(), d.nq(p));
     }
 
     // ---- the kernels of subpixel.cu --------------------------------------------------------------------------
@@ -258,11 +403,41 @@ class CudaSubPixelTest {
         return (plane * d.h() + y) * d.w() + x;
     }
 
-    private static void gatherPixels(CudaSubPixel.Dims d, Phase p, float[] x, float[] part, long imgStride, long cStride) { // subpixel_gather_pixels
+    private static void gatherPixels(CudaSubPixel.Dims d, Phase p, float[] x, float[] part, long off, long imgStride, long cStride) { // subpixel_gather_pixels
         for (int i = 0; i < d.n() * d.c() * p.q(); i++) {
             int plane = i / p.q();
-            part[(int) (plane / d.c() * imgStride + plane % d.c() * cStride + i % p.q())] = x[pixel(d, p, i)];
+            part[(int) (off + plane / d.c() * imgStride + plane % d.c() * cStride + i % p.q())] = x[pixel(d, p, i)];
         }
+    }
+
+    private static void scatter(CudaSubPixel.Dims d, Phase p, float[] part, long off, float[] x, long imgStride, long cStride) { // subpixel_scatter
+        for (int i = 0; i < d.n() * d.c() * p.q(); i++) {
+            int plane = i / p.q();
+            x[pixel(d, p, i)] = part[(int) (off + plane / d.c() * imgStride + plane % d.c() * cStride + i % p.q())];
+        }
+    }
+
+    /** subpixel_sum_phases: outs_r at r·slot, its strides (image, row) in units of the phase's q. */
+    private static float[] sumPhases(CudaSubPixel.Dims d, float[] outs, long slot, long imgStride, long rowStride) {
+        float[] y = new float[d.n() * d.k() * d.oh() * d.ow()];
+        int[] rows = d.ranges(true), cols = d.ranges(false);
+        for (int i = 0; i < y.length; i++) {
+            int ox = i % d.ow(), oy = i / d.ow() % d.oh(), plane = i / (d.oh() * d.ow()), o = plane % d.k(), img = plane / d.k();
+            float sum = 0f;
+            for (int ry = 0; ry < d.sh(); ry++)
+                for (int rx = 0; rx < d.sw(); rx++)
+                    for (int t = 0; t < d.th(); t++) {
+                        int a = oy + t - rows[2 * ry], qh = rows[2 * ry + 1], qw = cols[2 * rx + 1];
+                        if (a < 0 || a >= qh) continue;
+                        for (int u = 0; u < d.tw(); u++) {
+                            int b = ox + u - cols[2 * rx];
+                            long row = (o * d.th() + t) * d.tw() + u;
+                            if (b >= 0 && b < qw) sum += outs[(int) ((ry * d.sw() + rx) * slot + (img * imgStride + row * rowStride) * (qh * qw) + a * qw + b)];
+                        }
+                    }
+            y[i] = sum;
+        }
+        return y;
     }
 
     /**

@@ -3,6 +3,7 @@ package frl.backend.reference;
 import frl.backend.Backend;
 import frl.backend.BinaryOp;
 import frl.backend.ConvGeometry;
+import frl.backend.PhasesByComposition;
 import frl.backend.Rng;
 import frl.backend.Shapes;
 import frl.backend.Shift;
@@ -312,6 +313,49 @@ public final class ReferenceBackend implements Backend {
             o[i] = v[(int) flat(q, x.shape())];
         }
         return make(out, o);
+    }
+
+    @Override public Tensor toPhases(Tensor x, ConvGeometry g) {
+        Shape out = Shapes.phases("toPhases", x.shape(), g);
+        double[] v = d(x), o = new double[v.length];
+        int[] map = phaseIndex(x.shape(), g);
+        for (int i = 0; i < o.length; i++) o[i] = v[map[i]];
+        return make(out, o);
+    }
+
+    @Override public Tensor fromPhases(Tensor phases, Shape xShape, ConvGeometry g) {
+        Shapes.requirePhases("fromPhases", phases, xShape, g);
+        double[] v = d(phases), o = new double[v.length];
+        int[] map = phaseIndex(xShape, g);
+        for (int i = 0; i < v.length; i++) o[map[i]] = v[i];
+        return make(xShape, o);
+    }
+
+    /** For each element (r, c, n, (a, b)) of the phases of x, its flat index in x: pixel ((qy0 + a)·sh + ry − padH, ...). */
+    private static int[] phaseIndex(Shape x, ConvGeometry g) {
+        int[] map = new int[(int) x.numel()];
+        int at = 0;
+        for (ConvGeometry.Phase p : g.subPixelPhases(x.dim(2), x.dim(3)))
+            for (int c = 0; c < x.dim(1); c++)
+                for (int n = 0; n < x.dim(0); n++)
+                    for (int a = 0; a < p.qh(); a++)
+                        for (int b = 0; b < p.qw(); b++) {
+                            int y = (p.qy0() + a) * g.strideH() + p.ry() - g.padH(), xx = (p.qx0() + b) * g.strideW() + p.rx() - g.padW();
+                            map[at++] = (int) flat(new int[] {n, c, y, xx}, x);
+                        }
+        return map;
+    }
+
+    @Override public Tensor conv2dBackwardInputToPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
+        return PhasesByComposition.conv2dBackwardInputToPhases(this, dy, w, xShape, g);
+    }
+
+    @Override public Tensor conv2dFromPhases(Tensor xPhases, Tensor w, Shape xShape, ConvGeometry g) {
+        return PhasesByComposition.conv2dFromPhases(this, xPhases, w, xShape, g);
+    }
+
+    @Override public Tensor conv2dBackwardWeightFromPhases(Tensor xPhases, Tensor dy, Shape xShape, Shape wShape, ConvGeometry g) {
+        return PhasesByComposition.conv2dBackwardWeightFromPhases(this, xPhases, dy, xShape, wShape, g);
     }
 
     @Override public Tensor crossEntropy(Tensor logits, Tensor targets, int axis) {
