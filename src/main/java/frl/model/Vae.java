@@ -45,6 +45,8 @@ public final class Vae extends Module {
 
     public VaeConfig config() { return config; }
 
+    Decoder decoder() { return decoder; }
+
     /** The reference's weights_init: conv weights N(0, 0.02), batch-norm weights N(1, 0.02) and biases 0. */
     private void referenceInit(Backend be, Rng rng) {
         for (var e : namedParameters().entrySet()) {
@@ -78,7 +80,7 @@ public final class Vae extends Module {
         int n = x.shape().dim(0);
         Encoder.Posterior q = encoder.forward(x);
         Var z = q.sample(Var.constant(eps));
-        Var ce = Loss.crossEntropy(decoder.logits(z), targets, 2);
+        Var ce = decoder.pixelNll(z, decoder.targetsFor(targets));
         Var rec = Pointwise.scale(Reduce.sumAll(ce), 1.0 / n);
         Var kl = Pointwise.scale(Reduce.sumAll(klTerms(q)), -0.5 / n);
         Var loss = Pointwise.add(rec, Pointwise.scale(kl, beta));
@@ -100,6 +102,7 @@ public final class Vae extends Module {
         try (Var.NoGrad ng = Var.noGrad(); Scope s = Scope.open()) {
             Encoder.Posterior q = encoder.forward(Var.constant(x));
             Backend be = q.mu().backend();
+            Var laidOut = decoder.targetsFor(Var.constant(targets));
             Var logq0 = Reduce.sumTo(Pointwise.scale(q.logvar(), -0.5), Shape.of(n, 1, 1, 1));
             // every read is queued with the work and waited for once all samples are queued (no GPU stall between)
             Supplier<double[]> logqBaseLater = logq0.value().toDoublesLater();
@@ -108,9 +111,9 @@ public final class Vae extends Module {
                 try (Scope step = Scope.open()) {
                     Var e = Var.constant(be.narrow(eps, 0, j, 1).reshape(n, nz, 1, 1));
                     Var z = q.sample(e);
-                    Var ce = Loss.crossEntropy(decoder.logits(z), Var.constant(targets), 2);
+                    Var ce = decoder.pixelNll(z, laidOut);
                     parts.add(be.concat(new Tensor[] {
-                            Reduce.sumTo(ce, Shape.of(n, 1, 1, 1)).value().reshape(n, 1),
+                            Decoder.perImage(ce, n).value(),
                             Reduce.sumTo(Pointwise.square(z), Shape.of(n, 1, 1, 1)).value().reshape(n, 1),
                             Reduce.sumTo(Pointwise.square(e), Shape.of(n, 1, 1, 1)).value().reshape(n, 1)}, 1).toDoublesLater());
                 }
@@ -203,6 +206,7 @@ public final class Vae extends Module {
     /** The decoder: a 4×4 transposed conv from z, stride-2 transposed convs, then channels × 256 logits. */
     static final class Decoder extends Module {
         private final Sequential main;
+        private final ConvTranspose2d last;
         private final VaeConfig c;
 
         Decoder(Backend be, VaeConfig c, Rng rng) {
@@ -217,14 +221,42 @@ public final class Vae extends Module {
                 main.add("pyramid:" + cngf / 2 + ":batchnorm", new BatchNorm2d(be, cngf / 2));
                 main.add("pyramid:" + cngf / 2 + ":relu", new ReLU());
             }
-            main.add("final:" + cngf + "-" + c.channels() + ":convt", new ConvTranspose2d(be, rng, cngf, c.channels() * 256, 4, 2, 1, 0, false));
+            last = new ConvTranspose2d(be, rng, cngf, c.channels() * 256, 4, 2, 1, 0, false);
+            main.add("final:" + cngf + "-" + c.channels() + ":convt", last);
         }
 
         /** Logits [N, C, 256, H, W]: classes on axis 2, as the reference's view. */
-        Var logits(Var z) {
-            Var out = main.forward(z);
-            int n = z.shape().dim(0);
-            return Layout.reshape(out, n, c.channels(), 256, c.imageSize(), c.imageSize());
+        Var logits(Var z) { return asClasses(main.forward(z)); }
+
+        private Var asClasses(Var out) { return Layout.reshape(out, out.shape().dim(0), c.channels(), 256, c.imageSize(), c.imageSize()); }
+
+        /**
+         * −log p(x|z) per sub-pixel, for targets as {@link #targetsFor} gives them. Where the backend convolves in
+         * phases, that is [R, C, N·Q] in the last layer's sub-pixel phases (R = 4 phases of Q pixels, see
+         * {@link frl.backend.Backend#toPhases}): the losses only sum over pixels, so the 256-way logits, the largest
+         * tensor of a step, are computed and differentiated in the layout their GEMMs produce. Else [N, C, H, W].
+         */
+        Var pixelNll(Var z, Var targets) {
+            Var h = main.forwardUpTo(z, main.size() - 1);
+            if (targets.shape().rank() == 4) return Loss.crossEntropy(asClasses(last.forward(h)), targets, 2);
+            Var out = last.forwardToPhases(h);   // [R, C·256, N, Q]
+            Shape s = out.shape();
+            return Loss.crossEntropy(Layout.reshape(out, s.dim(0), c.channels(), 256, s.dim(2) * s.dim(3)), targets, 2);
+        }
+
+        /** Targets [N, C, H, W] in the layout of {@link #pixelNll}: [R, C, N·Q] where the backend convolves in phases. */
+        Var targetsFor(Var targets) {
+            if (!targets.backend().convolvesInPhases(last.weight.shape(), last.geometry())) return targets;
+            Var p = Layout.toPhases(targets, last.geometry());
+            Shape s = p.shape();
+            return Layout.reshape(p, s.dim(0), s.dim(1), s.dim(2) * s.dim(3));
+        }
+
+        /** Sums {@link #pixelNll} per image: [n, 1]. */
+        static Var perImage(Var nll, int n) {
+            Shape s = nll.shape();
+            if (s.rank() == 4) return Layout.reshape(Reduce.sumTo(nll, Shape.of(n, 1, 1, 1)), n, 1);
+            return Layout.reshape(Reduce.sumTo(Layout.reshape(nll, s.dim(0), s.dim(1), n, s.dim(2) / n), Shape.of(1, 1, n, 1)), n, 1);
         }
     }
 }

@@ -28,8 +28,11 @@ public final class Sequential extends Layer {
 
     public int size() { return layers.size(); }
 
-    @Override public Var forward(Var x) {
-        for (Layer l : layers) x = l.forward(x);
+    @Override public Var forward(Var x) { return forwardUpTo(x, layers.size()); }
+
+    /** The first {@code end} layers applied to x. */
+    public Var forwardUpTo(Var x, int end) {
+        for (Layer l : layers.subList(0, end)) x = l.forward(x);
         return x;
     }
 }

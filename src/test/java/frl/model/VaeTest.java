@@ -1,10 +1,17 @@
 package frl.model;
 
+import frl.autograd.Loss;
+import frl.autograd.Reduce;
+import frl.autograd.Var;
+import frl.backend.Backend;
 import frl.backend.Backends;
 import frl.backend.Rng;
 import frl.nn.Parameter;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,6 +33,34 @@ class VaeTest {
             int distinct = 0;
             for (int s : seen) if (s > 0) distinct++;
             assertTrue(distinct > 240, "most byte values appear among 4096 uniform draws, saw " + distinct);
+        }
+    }
+
+    /** The loss reads the last layer's output in its sub-pixel phases: the same sums, per image, and the same gradients as over NCHW logits. */
+    @Test void theDecoderSumsTheSameNllInPhasesAsOverNchwLogits() {
+        Backend be = Backends.cpu();
+        int n = 3;
+        try (Vae vae = new Vae(be, TINY, new Rng(1)); Scope s = Scope.open()) {
+            Vae.Decoder d = vae.decoder();
+            Var z = Var.constant(be.normal(Shape.of(n, TINY.nz(), 1, 1), 0, 1, new Rng(2)));
+            Shape ts = Shape.of(n, TINY.channels(), TINY.imageSize(), TINY.imageSize());
+            double[] t = new double[(int) ts.numel()];
+            Rng rng = new Rng(4);
+            for (int i = 0; i < t.length; i++) t[i] = Math.floor(rng.nextDouble() * 256);
+            Var targets = Var.constant(be.fromHost(ts, t));
+            Var phases = d.pixelNll(z, d.targetsFor(targets)), nchw = Loss.crossEntropy(d.logits(z), targets, 2);
+            assertEquals(3, phases.shape().rank(), "the CPU convolves the last layer in phases");
+            assertArrayEquals(Vae.Decoder.perImage(nchw, n).value().toDoubles(), Vae.Decoder.perImage(phases, n).value().toDoubles(), 1e-3);
+            Parameter w = vae.namedParameters().entrySet().stream().filter(e -> e.getKey().startsWith("decoder.main.final")).findFirst().orElseThrow().getValue();
+            double[][] grads = new double[2][];
+            Var[] losses = {Reduce.sumAll(nchw), Reduce.sumAll(phases)};
+            for (int i = 0; i < 2; i++) {
+                vae.zeroGrad();
+                losses[i].backward();
+                grads[i] = w.grad().toDoubles();
+            }
+            assertTrue(frl.backend.OpHarness.nmse(grads[1], grads[0]) < 1e-10, "last layer's weight gradient");
+            assertTrue(Math.abs(grads[0][7]) > 0, "a gradient that could differ");
         }
     }
 
