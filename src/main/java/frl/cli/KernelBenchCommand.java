@@ -117,6 +117,12 @@ final class KernelBenchCommand implements Callable<Integer> {
         flops(name + " backward-input", xs, f,
                 transposed ? () -> be.conv2d(x, w, geo).close() : () -> be.conv2dBackwardInput(dy, w, xs, geo).close());
         flops(name + " backward-weight", ws, f, () -> be.conv2dBackwardWeight(x, dy, ws, geo).close());
+        if (!transposed || !geo.uniformPhases(s, s)) return;
+        // the same layer with its output in sub-pixel phases (the VAE's loss reads it so)
+        Tensor xp = be.toPhases(x, geo);
+        flops(name + " to phases forward", ys, f, () -> be.conv2dBackwardInputToPhases(dy, w, xs, geo).close());
+        flops(name + " to phases backward-input", xs, f, () -> be.conv2dFromPhases(xp, w, xs, geo).close());
+        flops(name + " to phases backward-weight", ws, f, () -> be.conv2dBackwardWeightFromPhases(xp, dy, xs, ws, geo).close());
     }
 
     /** PixelCNN++'s causal convolution over x (C in, C out, 2 rows × kw), all three directions. */
