@@ -48,24 +48,18 @@ final class CudaBlas {
     }
 
     /**
-     * Column-major C_i [m, n] = op(A_i) · op(B_i) for i &lt; batch, raw device addresses: op(A_i) [m, k] is A_i (stored
-     * [m, k], leading dimension lda) or, with transA, its transpose (A_i stored [k, m]); A_i lies at a + 4·i·strideA
-     * bytes, likewise B and C. One cublasSgemm when batch is 1 (the strides are then unused), else
-     * cublasSgemmStridedBatched. In row-major terms: C_i [n, m] = op(B_i)ᵀ · op(A_i)ᵀ.
+     * Column-major C [m, n] = op(A) · op(B), raw device addresses: op(A) [m, k] is A (stored [m, k], leading dimension
+     * lda) or, with transA, its transpose (A stored [k, m]); likewise B. In row-major terms: C [n, m] = op(B)ᵀ · op(A)ᵀ.
      */
-    static void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb, long strideB,
-                     long c, int ldc, long strideC, int batch) {
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc) {
         CudaContext ctx = CudaContext.get();
         cublasContext h = ctx.cublas();
         int opA = transA ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N, opB = transB ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
         FloatPointer pa = new FloatPointer(new DevicePointer(a)), pb = new FloatPointer(new DevicePointer(b)), pc = new FloatPointer(new DevicePointer(c));
-        String call = (batch == 1 ? "cublasSgemm(" : "cublasSgemmStridedBatched(") + m + "×" + k + (transA ? " (Aᵀ)" : "") + " · " + k + "×" + n
-                + (transB ? " (Bᵀ)" : "") + (batch == 1 ? ")" : ", batch " + batch + ")");
+        String call = "cublasSgemm(" + m + "×" + k + (transA ? " (Aᵀ)" : "") + " · " + k + "×" + n + (transB ? " (Bᵀ)" : "") + ")";
         synchronized (h) { // one handle for the process: its pointer mode and the call go together
             Cuda.checkCublas(cublas.cublasSetPointerMode_v2(h, cublas.CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
-            Cuda.checkCublas(batch == 1
-                    ? cublas.cublasSgemm_v2(h, opA, opB, m, n, k, ONE, pa, lda, pb, ldb, ZERO, pc, ldc)
-                    : cublas.cublasSgemmStridedBatched(h, opA, opB, m, n, k, ONE, pa, lda, strideA, pb, ldb, strideB, ZERO, pc, ldc, strideC, batch), call);
+            Cuda.checkCublas(cublas.cublasSgemm_v2(h, opA, opB, m, n, k, ONE, pa, lda, pb, ldb, ZERO, pc, ldc), call);
         }
         ctx.syncIfDebugging(call);
     }

@@ -186,7 +186,7 @@ final class CudaSubPixel {
                 long x = blockOf.applyAsLong(p);
                 gather(d, p, dy, cols.address());
                 // row-major x_r [c, nq] = W_r [c, depth] · cols [depth, nq]: column-major x_rᵀ = colsᵀ · W_rᵀ
-                CudaBlas.gemm(false, false, nq, d.c(), d.depth(), cols.address(), nq, 0, d.weights(split.address(), p), d.depth(), 0, x, nq, 0, 1);
+                CudaBlas.gemm(false, false, nq, d.c(), d.depth(), cols.address(), nq, d.weights(split.address(), p), d.depth(), x, nq);
                 written.accept(p);
             }
         }
@@ -202,8 +202,7 @@ final class CudaSubPixel {
                 int nq = d.nq(p);
                 long x = blockOf.applyAsLong(p);
                 // row-major outs_r [depth, nq] = W_rᵀ [depth, c] · x_r [c, nq]: column-major outs_rᵀ = x_rᵀ · W_r
-                CudaBlas.gemm(false, true, nq, d.depth(), d.c(), x, nq, 0, d.weights(split.address(), p), d.depth(), 0,
-                        outs.address() + 4L * index(d.g(), p) * slot, nq, 0, 1);
+                CudaBlas.gemm(false, true, nq, d.depth(), d.c(), x, nq, d.weights(split.address(), p), d.depth(), outs.address() + 4L * index(d.g(), p) * slot, nq);
             }
             // outs_r's strides in units of the phase's q: image 1, row N
             SUM.launchN(y.numel(), outs.address(), y, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), d.sh(), d.sw(), slot, 1L, (long) d.n(),
@@ -224,7 +223,7 @@ final class CudaSubPixel {
                 long x = blockOf.applyAsLong(p);
                 gather(d, p, dy, cols.address());
                 // row-major dW_r [c, depth] = x_r [c, nq] · colsᵀ [nq, depth]: column-major dW_rᵀ = cols · x_rᵀ, every image and pixel summed
-                CudaBlas.gemm(true, false, d.depth(), d.c(), nq, cols.address(), nq, 0, x, nq, 0, d.weights(split.address(), p), d.depth(), 0, 1);
+                CudaBlas.gemm(true, false, d.depth(), d.c(), nq, cols.address(), nq, x, nq, d.weights(split.address(), p), d.depth());
             }
             UNSPLIT.launchN(dw.numel(), split.address(), dw, d.k(), d.c(), d.kh(), d.kw(), d.sh(), d.sw());
         }
