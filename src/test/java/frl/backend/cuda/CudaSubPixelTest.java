@@ -49,7 +49,7 @@ class CudaSubPixelTest {
     private static final Case[] CASES = {
         new Case(4, 64, 32, 32, 16, 4, 4, ConvGeometry.of(2, 1)),     // the VAE's last layer, narrower
         new Case(2, 8, 17, 9, 3, 4, 4, ConvGeometry.of(2, 1)),        // odd sizes: a row no window reaches
-        new Case(1, 5, 9, 12, 4, 2, 2, ConvGeometry.of(2, 0)),        // batch 1: plain cublasSgemm
+        new Case(1, 5, 9, 12, 4, 2, 2, ConvGeometry.of(2, 0)),        // batch 1
         new Case(3, 6, 15, 14, 2, 6, 3, new ConvGeometry(3, 3, 2, 1)),
         new Case(2, 3, 8, 10, 5, 4, 2, new ConvGeometry(2, 1, 1, 0)), // stride 1 across
         new Case(2, 4, 2, 5, 3, 3, 3, ConvGeometry.of(3, 1)),         // x 2 rows high: phase row 0 owns no pixel
@@ -225,7 +225,7 @@ class CudaSubPixelTest {
         Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
         Case c = CASES[3];
         Random r = new Random(6);
-        underAuto(() -> {
+        withSubPixel("auto", () -> {
             float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
             Tensor cx = cpu.fromHost(c.x(), x), cw = cpu.fromHost(c.wt(), w), cdy = cpu.fromHost(c.dy(), dy);
             Tensor gx = cuda.fromHost(c.x(), x), gw = cuda.fromHost(c.wt(), w), gdy = cuda.fromHost(c.dy(), dy);
@@ -241,7 +241,7 @@ class CudaSubPixelTest {
         Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
         Case c = CASES[0];
         Random r = new Random(8);
-        underAuto(() -> {
+        withSubPixel("auto", () -> {
             float[] xp = random(r, c.phases()), w = random(r, c.wt()), dy = random(r, c.dy());
             Tensor cxp = cpu.fromHost(c.phases(), xp), cw = cpu.fromHost(c.wt(), w), cdy = cpu.fromHost(c.dy(), dy);
             Tensor gxp = cuda.fromHost(c.phases(), xp), gw = cuda.fromHost(c.wt(), w), gdy = cuda.fromHost(c.dy(), dy);
@@ -254,9 +254,28 @@ class CudaSubPixelTest {
         });
     }
 
-    private static void underAuto(Runnable body) {
+    /** The backend's phase ops under each forced path: the direct GEMMs, and cuDNN's NCHW op with the layout change. */
+    @Test @Tag("gpu") void theBackendsPhaseOpsMatchTheCpuOnEitherForcedPath() {
+        Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
+        Case c = CASES[0];
+        for (String mode : new String[] {"kernel", "cudnn"}) {
+            Random r = new Random(9);
+            withSubPixel(mode, () -> {
+                float[] xp = random(r, c.phases()), w = random(r, c.wt()), dy = random(r, c.dy());
+                Tensor cxp = cpu.fromHost(c.phases(), xp), cw = cpu.fromHost(c.wt(), w), cdy = cpu.fromHost(c.dy(), dy);
+                Tensor gxp = cuda.fromHost(c.phases(), xp), gw = cuda.fromHost(c.wt(), w), gdy = cuda.fromHost(c.dy(), dy);
+                CudaVsCpu.assertClose(mode + " conv2dBackwardInputToPhases", cuda.conv2dBackwardInputToPhases(gdy, gw, c.x(), c.g()),
+                        cpu.conv2dBackwardInputToPhases(cdy, cw, c.x(), c.g()));
+                CudaVsCpu.assertClose(mode + " conv2dFromPhases", cuda.conv2dFromPhases(gxp, gw, c.x(), c.g()), cpu.conv2dFromPhases(cxp, cw, c.x(), c.g()));
+                CudaVsCpu.assertClose(mode + " conv2dBackwardWeightFromPhases", cuda.conv2dBackwardWeightFromPhases(gxp, gdy, c.x(), c.wt(), c.g()),
+                        cpu.conv2dBackwardWeightFromPhases(cxp, cdy, c.x(), c.wt(), c.g()));
+            });
+        }
+    }
+
+    private static void withSubPixel(String mode, Runnable body) {
         String before = System.getProperty("frl.cuda.subpixel");
-        System.setProperty("frl.cuda.subpixel", "auto");
+        System.setProperty("frl.cuda.subpixel", mode);
         try (Scope s = Scope.open()) {
             body.run();
         } finally {
@@ -276,21 +295,21 @@ class CudaSubPixelTest {
     private record At(float[] mem, long off) {}
 
     private static float[] emulateBackwardInput(CudaSubPixel.Dims d, float[] dy, float[] w) {
-        float[] dx = new float[d.n() * d.c() * d.h() * d.w()], part = new float[(int) (d.c() * d.nqMax())];
+        float[] dx = scratch((long) d.n() * d.c() * d.h() * d.w()), part = scratch(d.c() * d.nqMax());
         transposed(d, dy, w, p -> new At(part, 0), p -> movePixels(d, p, dx, new At(part, 0), false));
         return dx;
     }
 
     private static float[] emulateConv2d(CudaSubPixel.Dims d, float[] x, float[] w) {
-        return forward(d, w, gatheredInto(new float[(int) (d.c() * d.nqMax())], x, d));
+        return forward(d, w, gatheredInto(scratch(d.c() * d.nqMax()), x, d));
     }
 
     private static float[] emulateBackwardWeight(CudaSubPixel.Dims d, float[] x, float[] dy) {
-        return weightGradient(d, dy, gatheredInto(new float[(int) (d.c() * d.nqMax())], x, d));
+        return weightGradient(d, dy, gatheredInto(scratch(d.c() * d.nqMax()), x, d));
     }
 
     private static float[] emulateBackwardInputToPhases(CudaSubPixel.Dims d, float[] dy, float[] w) {
-        float[] x = new float[d.n() * d.c() * d.h() * d.w()];
+        float[] x = scratch((long) d.n() * d.c() * d.h() * d.w());
         transposed(d, dy, w, inPlace(x, d), p -> {});
         return x;
     }
@@ -302,7 +321,7 @@ class CudaSubPixelTest {
     }
 
     private static float[] emulateMovePhases(CudaSubPixel.Dims d, float[] from, boolean toPhases) {
-        float[] to = new float[from.length];
+        float[] to = scratch(from.length);
         for (Phase p : d.phases()) {
             float[] phases = toPhases ? to : from, x = toPhases ? from : to;
             movePixels(d, p, x, new At(phases, CudaSubPixel.block(0, d.x(), d.g(), p) / 4), toPhases);
@@ -322,36 +341,35 @@ class CudaSubPixelTest {
     }
 
     private static void transposed(CudaSubPixel.Dims d, float[] dy, float[] w, Function<Phase, At> blockOf, Consumer<Phase> written) {
-        float[] split = split(d, w), cols = new float[(int) (d.depth() * d.nqMax())];
+        float[] split = split(d, w), cols = scratch(d.depth() * d.nqMax());
         for (Phase p : d.phases()) {
             int nq = d.nq(p);
             At x = blockOf.apply(p);
             gather(d, p, dy, cols, p.q(), nq);
-            gemm(false, false, nq, d.c(), d.depth(), cols, 0, nq, 0, split, weights(d, p), d.depth(), 0, x.mem(), x.off(), nq, 0, 1);
+            gemm(false, false, nq, d.c(), d.depth(), cols, 0, nq, split, weights(d, p), d.depth(), x.mem(), x.off(), nq);
             written.accept(p);
         }
     }
 
     private static float[] forward(CudaSubPixel.Dims d, float[] w, Function<Phase, At> blockOf) {
         long slot = d.depth() * d.nqMax();
-        float[] split = split(d, w), outs = new float[(int) (d.sh() * d.sw() * slot)];
+        float[] split = split(d, w), outs = scratch(d.sh() * d.sw() * slot);
         for (Phase p : d.phases()) {
             int nq = d.nq(p);
             At x = blockOf.apply(p);
-            gemm(false, true, nq, d.depth(), d.c(), x.mem(), x.off(), nq, 0, split, weights(d, p), d.depth(), 0,
-                    outs, CudaSubPixel.index(d.g(), p) * slot, nq, 0, 1);
+            gemm(false, true, nq, d.depth(), d.c(), x.mem(), x.off(), nq, split, weights(d, p), d.depth(), outs, CudaSubPixel.index(d.g(), p) * slot, nq);
         }
         return sumPhases(d, outs, slot, 1, d.n());
     }
 
     private static float[] weightGradient(CudaSubPixel.Dims d, float[] dy, Function<Phase, At> blockOf) {
-        float[] split = new float[(int) d.splitFloats()]; // zeroed, as by cudaMemsetAsync where a phase owns no pixel
-        float[] cols = new float[(int) (d.depth() * d.nqMax())];
+        float[] split = scratch(d.splitFloats()), cols = scratch(d.depth() * d.nqMax());
+        if (d.phases().size() < d.sh() * d.sw()) Arrays.fill(split, 0f); // cudaMemsetAsync
         for (Phase p : d.phases()) {
             int nq = d.nq(p);
             At x = blockOf.apply(p);
             gather(d, p, dy, cols, p.q(), nq);
-            gemm(true, false, d.depth(), d.c(), nq, cols, 0, nq, 0, x.mem(), x.off(), nq, 0, split, weights(d, p), d.depth(), 0, 1);
+            gemm(true, false, d.depth(), d.c(), nq, cols, 0, nq, x.mem(), x.off(), nq, split, weights(d, p), d.depth());
         }
         return unsplit(d, split);
     }
@@ -441,21 +459,31 @@ class CudaSubPixelTest {
     }
 
     /**
-     * CudaBlas.gemm: column-major C_i [m, n] = op(A_i) · op(B_i), A_i at aOff + i·strideA (floats) stored [m, k] or,
-     * transposed, [k, m] with leading dimension lda, likewise B ([k, n] or [n, k]); batch 1 ignores the strides.
+     * CudaBlas.gemm: column-major C [m, n] = op(A) · op(B), A at aOff (floats) stored [m, k] or, transposed, [k, m] with
+     * leading dimension lda, likewise B ([k, n] or [n, k]). Refuses what cuBLAS refuses (a leading dimension below the
+     * stored rows) and any operand reaching past its array.
      */
-    private static void gemm(boolean transA, boolean transB, int m, int n, int k, float[] a, long aOff, int lda, long strideA,
-                             float[] b, long bOff, int ldb, long strideB, float[] c, long cOff, int ldc, long strideC, int batch) {
-        for (int i = 0; i < batch; i++) {
-            long ai = aOff + (batch == 1 ? 0 : i * strideA), bi = bOff + (batch == 1 ? 0 : i * strideB), ci = cOff + (batch == 1 ? 0 : i * strideC);
-            for (int col = 0; col < n; col++)
-                for (int row = 0; row < m; row++) {
-                    double sum = 0;
-                    for (int l = 0; l < k; l++)
-                        sum += (double) a[(int) (ai + (transA ? (long) row * lda + l : (long) l * lda + row))]
-                                * b[(int) (bi + (transB ? (long) l * ldb + col : (long) col * ldb + l))];
-                    c[(int) (ci + (long) col * ldc + row)] = (float) sum;
-                }
-        }
+    private static void gemm(boolean transA, boolean transB, int m, int n, int k, float[] a, long aOff, int lda,
+                             float[] b, long bOff, int ldb, float[] c, long cOff, int ldc) {
+        assertTrue(lda >= Math.max(1, transA ? k : m) && ldb >= Math.max(1, transB ? n : k) && ldc >= Math.max(1, m),
+                "cuBLAS would refuse lda " + lda + ", ldb " + ldb + ", ldc " + ldc + " for m " + m + ", n " + n + ", k " + k);
+        assertTrue(aOff + (long) lda * ((transA ? m : k) - 1) + (transA ? k : m) <= a.length, "A reaches past its block");
+        assertTrue(bOff + (long) ldb * ((transB ? k : n) - 1) + (transB ? n : k) <= b.length, "B reaches past its block");
+        assertTrue(cOff + (long) ldc * (n - 1) + m <= c.length, "C reaches past its block");
+        for (int col = 0; col < n; col++)
+            for (int row = 0; row < m; row++) {
+                double sum = 0;
+                for (int l = 0; l < k; l++)
+                    sum += (double) a[(int) (aOff + (transA ? (long) row * lda + l : (long) l * lda + row))]
+                            * b[(int) (bOff + (transB ? (long) l * ldb + col : (long) col * ldb + l))];
+                c[(int) (cOff + (long) col * ldc + row)] = (float) sum;
+            }
+    }
+
+    /** Device scratch as the allocator hands it out: not zeroed (NaN here, so a read of anything unwritten shows). */
+    private static float[] scratch(long floats) {
+        float[] v = new float[Math.toIntExact(floats)];
+        Arrays.fill(v, Float.NaN);
+        return v;
     }
 }
