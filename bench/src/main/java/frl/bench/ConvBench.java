@@ -32,7 +32,9 @@ public class ConvBench {
         enc2("Conv2d(64→128, 4, 2, 1) 16→8", false, 64, 64, 16, 128),
         enc2fm("Conv2d(32→64, 4, 2, 1) 16→8 [fmnist]", false, 64, 32, 16, 64),
         dec64("ConvTranspose2d(64→1024, 4, 2, 1) 16→32 [cifar ngf 64, nc 4]", true, 64, 1024, 32, 64),
-        dec32("ConvTranspose2d(32→512, 4, 2, 1) 16→32 [fmnist ngf 32, nc 2]", true, 64, 512, 32, 32);
+        dec32("ConvTranspose2d(32→512, 4, 2, 1) 16→32 [fmnist ngf 32, nc 2]", true, 64, 512, 32, 32),
+        dec64p("ConvTranspose2d(64→1024, 4, 2, 1) 16→32, output in phases [cifar]", true, 64, 1024, 32, 64),
+        dec32p("ConvTranspose2d(32→512, 4, 2, 1) 16→32, output in phases [fmnist]", true, 64, 512, 32, 32);
 
         final String what;
         final boolean transposed;
@@ -47,6 +49,9 @@ public class ConvBench {
             y = Shape.of(n, k, hw / 2, hw / 2);
         }
 
+        /** The large tensor x in its sub-pixel phases (Backend#toPhases), as the VAE's loss reads the last layer. */
+        boolean phases() { return name().endsWith("p"); }
+
         /** 2 · (output elements) · (C·kh·kw): the same for all three ops. */
         double flops() { return 2.0 * y.numel() * (w.numel() / w.dim(0)); }
     }
@@ -59,7 +64,8 @@ public class ConvBench {
 
     @Setup public void setup() {
         // only what the op reads: dec64's x alone is 256 MB
-        if (!op.equals("backwardInput")) x = Fill.uniform(backend.empty(layer.x), 1);
+        Shape xs = layer.phases() ? frl.backend.Shapes.phases("ConvBench", layer.x, Layer.G) : layer.x;
+        if (!op.equals("backwardInput")) x = Fill.uniform(backend.empty(xs), 1);
         if (!op.equals("backwardWeight")) w = Fill.uniform(backend.empty(layer.w), 2);
         if (!op.equals("forward")) dy = Fill.uniform(backend.empty(layer.y), 3);
     }
@@ -70,7 +76,7 @@ public class ConvBench {
 
     @Benchmark public double run() {
         try (frl.tensor.Scope s = frl.tensor.Scope.open()) {
-            Tensor out = switch (op) {
+            Tensor out = layer.phases() ? inPhases() : switch (op) {
                 case "forward" -> backend.conv2d(x, w, Layer.G);
                 case "backwardInput" -> backend.conv2dBackwardInput(dy, w, layer.x, Layer.G);
                 case "backwardWeight" -> backend.conv2dBackwardWeight(x, dy, layer.w, Layer.G);
@@ -78,6 +84,15 @@ public class ConvBench {
             };
             return out.get(out.numel() - 1);
         }
+    }
+
+    private Tensor inPhases() {
+        return switch (op) {
+            case "forward" -> backend.conv2dFromPhases(x, w, layer.x, Layer.G);
+            case "backwardInput" -> backend.conv2dBackwardInputToPhases(dy, w, layer.x, Layer.G);
+            case "backwardWeight" -> backend.conv2dBackwardWeightFromPhases(x, dy, layer.x, layer.w, Layer.G);
+            default -> throw new IllegalArgumentException("op " + op);
+        };
     }
 
     static double flops(BenchmarkParams p) { return Layer.valueOf(p.getParam("layer")).flops(); }
