@@ -36,13 +36,14 @@ bench() {
     prof=; [ $cfg = cifar ] && prof=--profile
     timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 $prof 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg exit $?"
-    # the hand-written paths that are opt-in until measured: the same bench with them allowed to win
+    # the hand-written paths that are opt-in until measured, allowed to win (the VAE's last layer then in phases)
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.subpixel=auto" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 \
-        2>> "$log" | grep '^{' >> "$res"
+        $prof 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (subpixel=auto) exit $?"
-    # the whole training step recorded as a CUDA graph: how much the launches and the host cost
-    timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
-    say "engine bench $cfg (--graph) exit $?"
+    # and the whole training step recorded as a CUDA graph: how much the launches and the host cost
+    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.subpixel=auto" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 \
+        --graph 2>> "$log" | grep '^{' >> "$res"
+    say "engine bench $cfg (subpixel=auto, --graph) exit $?"
     # with --profile (cifar): the twin's kernels per step, to set beside the engine's per-op profile
     timeout 240 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 $prof 2>> "$log" \
         | grep '^{' >> "$res"
