@@ -103,11 +103,10 @@ final class SubPixel {
                             java.util.Arrays.fill(cols, dst, dst + qw, 0f);
                             continue;
                         }
-                        int base = dyAt + (o * oh + oy) * ow;
-                        for (int b = 0; b < qw; b++) {
-                            int ox = qx0 + b - u;
-                            cols[dst + b] = ox >= 0 && ox < ow ? dy[base + ox] : 0f;
-                        }
+                        int base = dyAt + (o * oh + oy) * ow + qx0 - u, b0 = Math.clamp(u - qx0, 0, qw), b1 = Math.clamp(ow + u - qx0, b0, qw);
+                        java.util.Arrays.fill(cols, dst, dst + b0, 0f);    // ox = qx0 + b − u outside dy
+                        System.arraycopy(dy, base + b0, cols, dst + b0, b1 - b0);
+                        java.util.Arrays.fill(cols, dst + b1, dst + qw, 0f);
                     }
     }
 
@@ -119,11 +118,8 @@ final class SubPixel {
                     for (int a = 0; a < qh; a++) {
                         int oy = qy0 + a - t, src = row * ld + at + a * qw;
                         if (oy < 0 || oy >= oh) continue;
-                        int base = dyAt + (o * oh + oy) * ow;
-                        for (int b = 0; b < qw; b++) {
-                            int ox = qx0 + b - u;
-                            if (ox >= 0 && ox < ow) dy[base + ox] += cols[src + b];
-                        }
+                        int base = dyAt + (o * oh + oy) * ow + qx0 - u, b0 = Math.clamp(u - qx0, 0, qw), b1 = Math.clamp(ow + u - qx0, b0, qw);
+                        for (int b = b0; b < b1; b++) dy[base + b] += cols[src + b];   // ox = qx0 + b − u inside dy
                     }
     }
 }
