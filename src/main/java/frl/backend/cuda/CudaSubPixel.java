@@ -45,6 +45,8 @@ final class CudaSubPixel {
     /**
      * Whether the phase ops for weights w may take the direct GEMMs (the choice is not forced to cuDNN, and the stride
      * divides the kernel); else they would be cuDNN's NCHW op plus a layout change, and a caller should stay in NCHW.
+     * Decided by the switch alone, not by auto's timings: a step recorded as a graph after the first one must issue
+     * the same ops, whose timings that first step made (under auto, cuDNN may still win a phase op, layout change and all).
      */
     static boolean convolvesInPhases(Shape w, ConvGeometry g) {
         return CHOICE.forced() != FasterPath.Path.CUDNN && w.rank() == 4 && applies(Shape.of(1, w.dim(1), g.strideH(), g.strideW()), w, g);
