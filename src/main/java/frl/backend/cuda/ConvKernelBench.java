@@ -15,7 +15,7 @@ import java.util.function.Supplier;
  * Microbenchmark of the hand-written convolution kernels against their cuDNN alternative, timed with CUDA events on
  * the context's stream (3 warm-up calls, median of 20): PixelCNN++'s shifted convolutions (both paths, forward and
  * both gradients), Glow's small 1×1 convolutions (the kernels against {@code CudaBackend.conv2d} and its
- * backward ops) and the FRL-VAE's last transposed convolution (CudaSubPixel's GEMMs, all three ops). Prints one line per measurement with GFLOP/s (and GB/s for the memory-bound 1×1) and returns the
+ * backward ops) and the FRL-VAE's last transposed convolution (CudaSubPixel's GEMMs, all three ops, output as NCHW and in phases). Prints one line per measurement with GFLOP/s (and GB/s for the memory-bound 1×1) and returns the
  * same rows by name. Call it only where a GPU is present.
  */
 public final class ConvKernelBench {
@@ -59,22 +59,27 @@ public final class ConvKernelBench {
         }
     }
 
-    /** The transposed conv k→c (its forward, then the gradients of its input and weight) through cuDNN and CudaSubPixel. */
+    /**
+     * The transposed conv k→c (its forward, then the gradients of its input and weight) through cuDNN and CudaSubPixel,
+     * with its output as NCHW and in sub-pixel phases (the layout the VAE's loss reads under -Dfrl.cuda.subpixel=auto).
+     */
     private static void subPixel(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, int n, int c, int k) {
         Shape xs = Shape.of(n, c, 32, 32), ws = Shape.of(k, c, 4, 4), ys = Shape.of(n, k, 16, 16);
         Tensor x = random(be, xs, r), w = random(be, ws, r), dy = random(be, ys, r);
         ConvGeometry g = ConvGeometry.of(2, 1);
+        Tensor xp = CudaSubPixel.toPhases(x, g);
         CudaConv.Policy cudnn = CudaConv.Policy.DEFAULT;
         double flop = 2.0 * n * k * 16 * 16 * c * 16;
         String name = "transposed conv " + k + "→" + c + " 4×4 s2 16→32 batch " + n;
-        for (boolean sub : new boolean[] {false, true}) {
-            String tag = sub ? " subpixel" : " cudnn";
-            measure(rows, timer, name + " forward" + tag, flop, 0,
-                    () -> sub ? CudaSubPixel.backwardInput(dy, w, xs, g) : CudaConv.backwardInput(dy, w, xs, g, cudnn));
-            measure(rows, timer, name + " input-gradient" + tag, flop, 0, () -> sub ? CudaSubPixel.conv2d(x, w, g) : CudaConv.conv2d(x, w, g, cudnn));
-            measure(rows, timer, name + " weight-gradient" + tag, flop, 0,
-                    () -> sub ? CudaSubPixel.backwardWeight(x, dy, ws, g) : CudaConv.backwardWeight(x, dy, ws, g, cudnn));
-        }
+        measure(rows, timer, name + " forward cudnn", flop, 0, () -> CudaConv.backwardInput(dy, w, xs, g, cudnn));
+        measure(rows, timer, name + " input-gradient cudnn", flop, 0, () -> CudaConv.conv2d(x, w, g, cudnn));
+        measure(rows, timer, name + " weight-gradient cudnn", flop, 0, () -> CudaConv.backwardWeight(x, dy, ws, g, cudnn));
+        measure(rows, timer, name + " forward subpixel", flop, 0, () -> CudaSubPixel.backwardInput(dy, w, xs, g));
+        measure(rows, timer, name + " input-gradient subpixel", flop, 0, () -> CudaSubPixel.conv2d(x, w, g));
+        measure(rows, timer, name + " weight-gradient subpixel", flop, 0, () -> CudaSubPixel.backwardWeight(x, dy, ws, g));
+        measure(rows, timer, name + " forward subpixel in phases", flop, 0, () -> CudaSubPixel.backwardInputToPhases(dy, w, xs, g));
+        measure(rows, timer, name + " input-gradient subpixel in phases", flop, 0, () -> CudaSubPixel.conv2dFromPhases(xp, w, xs, g));
+        measure(rows, timer, name + " weight-gradient subpixel in phases", flop, 0, () -> CudaSubPixel.backwardWeightFromPhases(xp, dy, xs, ws, g));
     }
 
     private static void oneByOne(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, int n, int c, int size) {
