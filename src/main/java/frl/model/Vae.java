@@ -226,9 +226,10 @@ public final class Vae extends Module {
         }
 
         /** Logits [N, C, 256, H, W]: classes on axis 2, as the reference's view. */
-        Var logits(Var z) { return asClasses(main.forward(z)); }
-
-        private Var asClasses(Var out) { return Layout.reshape(out, out.shape().dim(0), c.channels(), 256, c.imageSize(), c.imageSize()); }
+        Var logits(Var z) {
+            Var out = main.forward(z);
+            return Layout.reshape(out, out.shape().dim(0), c.channels(), 256, c.imageSize(), c.imageSize());
+        }
 
         /**
          * −log p(x|z) per sub-pixel, for targets as {@link #targetsFor} gives them. Where the backend convolves in
@@ -237,9 +238,8 @@ public final class Vae extends Module {
          * tensor of a step, are computed and differentiated in the layout their GEMMs produce. Else [N, C, H, W].
          */
         Var pixelNll(Var z, Var targets) {
-            Var h = main.forwardUpTo(z, main.size() - 1);
-            if (targets.shape().rank() == 4) return Loss.crossEntropy(asClasses(last.forward(h)), targets, 2);
-            Var out = last.forwardToPhases(h);   // [R, C·256, N, Q]
+            if (targets.shape().rank() == 4) return Loss.crossEntropy(logits(z), targets, 2);
+            Var out = last.forwardToPhases(main.forwardUpTo(z, main.size() - 1));   // [R, C·256, N, Q]
             Shape s = out.shape();
             return Loss.crossEntropy(Layout.reshape(out, s.dim(0), c.channels(), 256, s.dim(2) * s.dim(3)), targets, 2);
         }
