@@ -153,32 +153,29 @@ final class CpuConv {
         Plan plan = Plan.of(columns, wShape.dim(0));
         Im2col geo = plan.geo;
         int n = x.dim(0), k = plan.k, rows = geo.rows(), p = geo.cols(), rpc = geo.rowsPerChannel();
-        int parts = Math.max(1, Math.min(Parallel.threads(), n / plan.group));
+        int parts = Parallel.parts(n, plan.group);
         long size = (long) k * rows;
         MemorySegment xs = x.segment(), dys = dy.segment(), dws = dw.segment();
         try (HostStorage partials = HostStorage.allocate((parts - 1) * size * Float.BYTES, Device.CPU)) {
             MemorySegment ps = partials.segment();
-            Parallel.forRange(parts, 1, (part0, part1) -> {
-                for (int part = part0; part < part1; part++) {
-                    MemorySegment acc = part == 0 ? dws : ps;
-                    long accAt = part == 0 ? 0 : (part - 1) * size;
-                    int from = (int) ((long) n * part / parts), to = (int) ((long) n * (part + 1) / parts);
-                    try (HostStorage colsMem = plan.colsScratch(); HostStorage dyMem = plan.groupScratch()) {
-                        MemorySegment cols = colsMem.segment(), dyGroup = dyMem.segment();
-                        for (int n0 = from; n0 < to; n0 += plan.group) {
-                            int count = Math.min(plan.group, to - n0), width = count * p;
-                            float beta = n0 == from ? 0f : 1f;
-                            MemorySegment a = count == 1 ? dys : plan.gather(dys, n0, count, dyGroup);
-                            long aAt = count == 1 ? (long) n0 * k * p : 0;
-                            if (plan.direct()) {
-                                gemm.sgemm(false, true, k, rows, p, 1f, a, aAt, p, xs, n0 * geo.imageSize(), p, beta, acc, accAt, rows);
-                                continue;
-                            }
-                            for (int c0 = 0; c0 < geo.channels(); c0 += plan.channelBlock) {
-                                int c1 = Math.min(geo.channels(), c0 + plan.channelBlock);
-                                for (int i = 0; i < count; i++) geo.toColumns(xs, (n0 + i) * geo.imageSize(), c0, c1, cols, (long) i * p, width);
-                                gemm.sgemm(false, true, k, (c1 - c0) * rpc, width, 1f, a, aAt, width, cols, 0, width, beta, acc, accAt + (long) c0 * rpc, rows);
-                            }
+            Parallel.forParts(n, parts, (part, from, to) -> {
+                MemorySegment acc = part == 0 ? dws : ps;
+                long accAt = part == 0 ? 0 : (part - 1) * size;
+                try (HostStorage colsMem = plan.colsScratch(); HostStorage dyMem = plan.groupScratch()) {
+                    MemorySegment cols = colsMem.segment(), dyGroup = dyMem.segment();
+                    for (int n0 = from; n0 < to; n0 += plan.group) {
+                        int count = Math.min(plan.group, to - n0), width = count * p;
+                        float beta = n0 == from ? 0f : 1f;
+                        MemorySegment a = count == 1 ? dys : plan.gather(dys, n0, count, dyGroup);
+                        long aAt = count == 1 ? (long) n0 * k * p : 0;
+                        if (plan.direct()) {
+                            gemm.sgemm(false, true, k, rows, p, 1f, a, aAt, p, xs, n0 * geo.imageSize(), p, beta, acc, accAt, rows);
+                            continue;
+                        }
+                        for (int c0 = 0; c0 < geo.channels(); c0 += plan.channelBlock) {
+                            int c1 = Math.min(geo.channels(), c0 + plan.channelBlock);
+                            for (int i = 0; i < count; i++) geo.toColumns(xs, (n0 + i) * geo.imageSize(), c0, c1, cols, (long) i * p, width);
+                            gemm.sgemm(false, true, k, (c1 - c0) * rpc, width, 1f, a, aAt, width, cols, 0, width, beta, acc, accAt + (long) c0 * rpc, rows);
                         }
                     }
                 }

@@ -226,27 +226,24 @@ final class PhaseConv {
         Tensor dw = CpuBackend.alloc(wShape);
         Plan plan = Plan.of(columns, wShape.dim(0));
         int n = x.dim(0), k = plan.k(), depth = plan.depth(), ld = plan.ld();
-        int parts = Math.max(1, Math.min(Parallel.threads(), n / plan.group()));
+        int parts = Parallel.parts(n, plan.group());
         long size = wShape.numel();
         MemorySegment xs = x.segment(), dys = dy.segment();
         try (HostStorage partials = scratch(parts * size)) {
             MemorySegment acc = partials.segment();
-            Parallel.forRange(parts, 1, (part0, part1) -> {
-                for (int part = part0; part < part1; part++) {
-                    int from = (int) ((long) n * part / parts), to = (int) ((long) n * (part + 1) / parts);
-                    long accAt = part * size;
-                    try (HostStorage planesMem = plan.planes(); HostStorage dyMem = plan.outputs()) {
-                        MemorySegment planes = planesMem.segment(), wide = dyMem.segment();
-                        for (int n0 = from; n0 < to; n0 += plan.group()) {
-                            int count = Math.min(plan.group(), to - n0), span = plan.span(count);
-                            plan.widen(dys, n0, count, wide);
-                            for (int c0 = 0; c0 < columns.channels(); c0 += plan.channelBlock()) {
-                                int c1 = Math.min(columns.channels(), c0 + plan.channelBlock()), rows = (c1 - c0) * plan.phases();
-                                plan.movePlanes(true, xs, n0, count, c0, c1, planes);
-                                for (int tap = 0; tap < plan.taps(); tap++)
-                                    gemm.sgemm(false, true, k, rows, span, 1f, wide, 0, ld, planes, plan.shift(tap), ld,
-                                            n0 == from ? 0f : 1f, acc, accAt + plan.weightsAt(tap, c0), depth);
-                            }
+            Parallel.forParts(n, parts, (part, from, to) -> {
+                long accAt = part * size;
+                try (HostStorage planesMem = plan.planes(); HostStorage dyMem = plan.outputs()) {
+                    MemorySegment planes = planesMem.segment(), wide = dyMem.segment();
+                    for (int n0 = from; n0 < to; n0 += plan.group()) {
+                        int count = Math.min(plan.group(), to - n0), span = plan.span(count);
+                        plan.widen(dys, n0, count, wide);
+                        for (int c0 = 0; c0 < columns.channels(); c0 += plan.channelBlock()) {
+                            int c1 = Math.min(columns.channels(), c0 + plan.channelBlock()), rows = (c1 - c0) * plan.phases();
+                            plan.movePlanes(true, xs, n0, count, c0, c1, planes);
+                            for (int tap = 0; tap < plan.taps(); tap++)
+                                gemm.sgemm(false, true, k, rows, span, 1f, wide, 0, ld, planes, plan.shift(tap), ld,
+                                        n0 == from ? 0f : 1f, acc, accAt + plan.weightsAt(tap, c0), depth);
                         }
                     }
                 }

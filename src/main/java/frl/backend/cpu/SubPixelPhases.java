@@ -141,26 +141,23 @@ final class SubPixelPhases {
         Shapes.conv2dBackward(dy.shape(), xShape, wShape, g);
         if (!applies(wShape, g)) return PhasesByComposition.conv2dBackwardWeightFromPhases(be, xPhases, dy, xShape, wShape, g);
         Dims d = Dims.of(xShape, wShape, g);
-        int group = d.group(WEIGHT_COLUMNS), parts = Math.max(1, Math.min(Parallel.threads(), d.n() / group));
+        int group = d.group(WEIGHT_COLUMNS), parts = Parallel.parts(d.n(), group);
         long size = wShape.numel();
         MemorySegment xs = xPhases.segment(), dys = dy.segment();
         Tensor dw = CpuBackend.alloc(wShape);
         try (HostStorage partials = scratch(parts * size)) {
             MemorySegment acc = partials.segment();
-            Parallel.forRange(parts, 1, (part0, part1) -> {
+            Parallel.forParts(d.n(), parts, (part, from, to) -> {
                 float[] images = new float[group * d.small()], cols = new float[d.depth() * group * d.q()];
                 try (HostStorage colsMem = scratch(cols.length)) {
-                    for (int part = part0; part < part1; part++) {
-                        int from = (int) ((long) d.n() * part / parts), to = (int) ((long) d.n() * (part + 1) / parts);
-                        for (int n0 = from; n0 < to; n0 += group) {
-                            int count = Math.min(group, to - n0), width = count * d.q();
-                            MemorySegment.copy(dys, F, (long) n0 * d.small() * Float.BYTES, images, 0, count * d.small());
-                            for (int r = 0; r < d.phases().size(); r++) {
-                                d.gather(images, count, r, cols);
-                                MemorySegment.copy(cols, 0, colsMem.segment(), F, 0, d.depth() * width);
-                                gemm.sgemm(false, true, d.c(), d.depth(), width, 1f, xs, d.at(r, n0), d.ld(), colsMem.segment(), 0, width,
-                                        n0 == from ? 0f : 1f, acc, part * size + d.weightsAt(r), d.depth());
-                            }
+                    for (int n0 = from; n0 < to; n0 += group) {
+                        int count = Math.min(group, to - n0), width = count * d.q();
+                        MemorySegment.copy(dys, F, (long) n0 * d.small() * Float.BYTES, images, 0, count * d.small());
+                        for (int r = 0; r < d.phases().size(); r++) {
+                            d.gather(images, count, r, cols);
+                            MemorySegment.copy(cols, 0, colsMem.segment(), F, 0, d.depth() * width);
+                            gemm.sgemm(false, true, d.c(), d.depth(), width, 1f, xs, d.at(r, n0), d.ld(), colsMem.segment(), 0, width,
+                                    n0 == from ? 0f : 1f, acc, part * size + d.weightsAt(r), d.depth());
                         }
                     }
                 }
