@@ -77,15 +77,17 @@ final class SubPixelPhases {
             }
         }
 
-        /** cols [depth, count·q] of phase r for the {@code count} images of dy in {@code images}. */
-        void gather(float[] images, int count, int r, float[] cols) {
+        /** cols [depth, count·q] of phase r for the {@code count} images of dy in {@code images}, built in cols and copied to colsMem for a GEMM. */
+        void gather(float[] images, int count, int r, float[] cols, MemorySegment colsMem) {
             ConvGeometry.Phase p = phases.get(r);
             for (int i = 0; i < count; i++)
                 SubPixel.gather(images, i * small(), k, oh, ow, th(), tw(), p.qy0(), p.qh(), p.qx0(), p.qw(), cols, count * q(), i * q());
+            MemorySegment.copy(cols, 0, colsMem, F, 0, depth() * count * q());
         }
 
-        /** The adjoint of {@link #gather}: adds cols [depth, count·q] of phase r into the images' dy. */
-        void scatterAdd(float[] cols, int count, int r, float[] images) {
+        /** The adjoint of {@link #gather}: adds a GEMM's cols [depth, count·q] of phase r (in colsMem, read via cols) into the images' dy. */
+        void scatterAdd(MemorySegment colsMem, float[] cols, int count, int r, float[] images) {
+            MemorySegment.copy(colsMem, F, 0, cols, 0, depth() * count * q());
             ConvGeometry.Phase p = phases.get(r);
             for (int i = 0; i < count; i++)
                 SubPixel.scatterAdd(cols, count * q(), i * q(), k, oh, ow, th(), tw(), p.qy0(), p.qh(), p.qx0(), p.qw(), images, i * small());
@@ -106,8 +108,7 @@ final class SubPixelPhases {
             int width = count * d.q();
             MemorySegment.copy(dys, F, (long) n0 * d.small() * Float.BYTES, images, 0, count * d.small());
             for (int r = 0; r < d.phases().size(); r++) {
-                d.gather(images, count, r, cols);
-                MemorySegment.copy(cols, 0, colsMem, F, 0, d.depth() * width);
+                d.gather(images, count, r, cols, colsMem);
                 gemm.sgemm(false, false, d.c(), width, d.depth(), 1f, wp, d.weightsAt(r), d.depth(), colsMem, 0, width, 0f, xs, d.at(r, n0), d.ld());
             }
         });
@@ -127,8 +128,7 @@ final class SubPixelPhases {
             Arrays.fill(images, 0f);
             for (int r = 0; r < d.phases().size(); r++) {
                 gemm.sgemm(true, false, d.depth(), width, d.c(), 1f, wp, d.weightsAt(r), d.depth(), xs, d.at(r, n0), d.ld(), 0f, colsMem, 0, width);
-                MemorySegment.copy(colsMem, F, 0, cols, 0, d.depth() * width);
-                d.scatterAdd(cols, count, r, images);
+                d.scatterAdd(colsMem, cols, count, r, images);
             }
             MemorySegment.copy(images, 0, ys, F, (long) n0 * d.small() * Float.BYTES, count * d.small());
         });
@@ -154,8 +154,7 @@ final class SubPixelPhases {
                         int count = Math.min(group, to - n0), width = count * d.q();
                         MemorySegment.copy(dys, F, (long) n0 * d.small() * Float.BYTES, images, 0, count * d.small());
                         for (int r = 0; r < d.phases().size(); r++) {
-                            d.gather(images, count, r, cols);
-                            MemorySegment.copy(cols, 0, colsMem.segment(), F, 0, d.depth() * width);
+                            d.gather(images, count, r, cols, colsMem.segment());
                             gemm.sgemm(false, true, d.c(), d.depth(), width, 1f, xs, d.at(r, n0), d.ld(), colsMem.segment(), 0, width,
                                     n0 == from ? 0f : 1f, acc, part * size + d.weightsAt(r), d.depth());
                         }
