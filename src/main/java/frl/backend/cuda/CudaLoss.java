@@ -54,8 +54,9 @@ final class CudaLoss {
         int classes = view[1];
         if (positions == 0) return;
         CudaContext ctx = CudaContext.get();
-        DeviceStorage bad = new DeviceStorage(ctx, 8);
-        // a graph's flag is set once when it is recorded, so a failure survives later replays until read
+        // a graph's flag is set once when it is recorded, so a failure survives later replays until read; so
+        // it must not share a block with the step's earlier temporaries, which each replay writes again
+        DeviceStorage bad = DeviceStorage.apart(ctx, 8);
         if (!ctx.capturing())
             Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(bad.address()), 0xFF, 8, ctx.stream()), "cudaMemsetAsync(crossEntropy flag)");
         ctx.defer(new CudaContext.DeferredCheck(bad, first -> {

@@ -88,9 +88,18 @@ final class DeviceAllocator {
     /** Allocations go to the cache again; the pool keeps its blocks until it is closed. */
     synchronized void endCapture() { capturing = null; }
 
-    synchronized long allocate(long bytes) {
+    synchronized long allocate(long bytes) { return allocate(bytes, true); }
+
+    /**
+     * A block that, while a graph is captured, none of the graph's earlier temporaries used: the graph keeps it,
+     * but it is not one its step freed. For memory set outside the graph, such as an input check's flag preset
+     * once at recording: a replay would otherwise write a temporary's data over the preset before the check runs.
+     */
+    synchronized long allocateApart(long bytes) { return allocate(bytes, false); }
+
+    private long allocate(long bytes, boolean reuseCaptured) {
         long size = rounded(bytes);
-        long ptr = capturing != null ? pop(capturing.idle, size) : 0;
+        long ptr = capturing != null && reuseCaptured ? pop(capturing.idle, size) : 0;
         if (ptr == 0 && (ptr = pop(free, size)) != 0) cached -= size;
         if (ptr == 0) {
             ptr = device.malloc(size);

@@ -13,11 +13,16 @@ final class DeviceStorage extends Storage {
     private final CudaContext ctx;
     private final long address;
 
-    DeviceStorage(CudaContext ctx, long bytes) {
+    DeviceStorage(CudaContext ctx, long bytes) { this(ctx, bytes, ctx.allocator().allocate(bytes)); }
+
+    private DeviceStorage(CudaContext ctx, long bytes, long address) {
         super(bytes, Device.CUDA);
         this.ctx = ctx;
-        this.address = ctx.allocator().allocate(bytes);
+        this.address = address;
     }
+
+    /** A block apart from the temporaries of a graph being captured ({@link DeviceAllocator#allocateApart}). */
+    static DeviceStorage apart(CudaContext ctx, long bytes) { return new DeviceStorage(ctx, bytes, ctx.allocator().allocateApart(bytes)); }
 
     @Override public long address() {
         checkLive();

@@ -95,6 +95,22 @@ class DeviceAllocatorTest {
         assertEquals(input, a.allocate(4096));
     }
 
+    /** A check flag recorded in a graph is preset once, outside it: no temporary the step freed may hold it. */
+    @Test void aBlockApartIsNoneOfTheCapturedStepsTemporaries() {
+        DeviceAllocator a = new DeviceAllocator(new Counter());
+        DeviceAllocator.Pool pool = a.beginCapture();
+        long temp = a.allocate(8);
+        a.free(temp, 8);
+        long flag = a.allocateApart(8);
+        assertNotEquals(temp, flag, "a replay writes the temporary before the check reads its flag");
+        assertEquals(temp, a.allocate(8), "other allocations still reuse the step's temporaries");
+        a.endCapture();
+        assertNotEquals(flag, a.allocate(8), "the graph keeps the flag's block");
+        a.free(flag, 8);
+        pool.close();
+        assertEquals(flag, a.allocate(8), "back in the cache once the graph closed");
+    }
+
     @Test void aBlockStillLiveWhenItsGraphClosesGoesToTheCacheWhenFreed() {
         DeviceAllocator a = new DeviceAllocator(new Counter());
         DeviceAllocator.Pool pool = a.beginCapture();
