@@ -46,7 +46,7 @@ public final class Sources {
                 yield cache.fashionMnist(arg.equals("train"), limit > 0 ? limit : Integer.MAX_VALUE);
             }
             case "mnist" -> cache.mnist();
-            case "letters" -> Synthetic.letters(Synthetic.fonts(), seed);
+            case "letters" -> Letters.render(Letters.fonts(), seed);
             case "noise" -> Synthetic.noise(count(name, arg, limit), channels, size, size, seed);
             case "constant" -> Synthetic.constant(count(name, arg, limit), channels, size, size, seed + 1);
             default -> fromPath(Path.of(name), channels);
