@@ -39,6 +39,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--graph", description = "After the warm-up, record a training step (forward, backward, Adam update) as a CUDA graph and replay it. On the CPU the step runs as usual.") boolean graph;
     @Option(names = "--profile", description = "After timing, profile training steps per op (host time to queue each op; on a GPU, each op's device time and the share of a step the GPU is busy; then host time with each op waited for) and print the tables as JSON lines.") boolean profile;
 
+    /** The training batch, random 8-bit values made once before the warm-up. */
+    private Tensor trainPixels;
+
     @Override public Integer call() throws Exception {
         if (!model.equals("vae")) throw new IllegalArgumentException("--model " + model + ": only vae is implemented");
         VaeConfig c = switch (config) {
@@ -50,36 +53,40 @@ final class BenchCommand implements Callable<Integer> {
         Rng rng = new Rng(run.seed);
         double[] train = new double[repeats], score = new double[repeats];
         boolean recorded = false;
-        try (Vae vae = new Vae(be, c, rng); Adam opt = new Adam(vae.parameters(), 1e-3)) {
-            vae.train(true);
-            for (int s = 0; s < warmup; s++) step(be, vae, opt, c, rng);
-            try (RecordedStep replayed = graph ? record(be, vae, opt, c, rng) : null) {
-                Runnable timedStep = replayed != null ? () -> replay(be, replayed, c, rng) : () -> step(be, vae, opt, c, rng);
-                for (int r = 0; r < repeats; r++) {
-                    be.synchronize();
-                    long t = System.nanoTime();
-                    for (int s = 0; s < steps; s++) timedStep.run();
-                    be.synchronize();
-                    train[r] = (double) steps * batch / ((System.nanoTime() - t) / 1e9);
+        try (Scope data = Scope.open()) {
+            // one batch for every step, the noise drawn on the device each step: as the PyTorch twin does
+            trainPixels = randomPixels(be, batch, c, rng);
+            try (Vae vae = new Vae(be, c, rng); Adam opt = new Adam(vae.parameters(), 1e-3)) {
+                vae.train(true);
+                for (int s = 0; s < warmup; s++) step(be, vae, opt, c, rng);
+                try (RecordedStep replayed = graph ? record(be, vae, opt, c, rng) : null) {
+                    Runnable timedStep = replayed != null ? () -> replay(be, replayed, c, rng) : () -> step(be, vae, opt, c, rng);
+                    for (int r = 0; r < repeats; r++) {
+                        be.synchronize();
+                        long t = System.nanoTime();
+                        for (int s = 0; s < steps; s++) timedStep.run();
+                        be.synchronize();
+                        train[r] = (double) steps * batch / ((System.nanoTime() - t) / 1e9);
+                    }
+                    recorded = replayed != null && replayed.recorded();
                 }
-                recorded = replayed != null && replayed.recorded();
-            }
-            vae.eval();
-            try (Scope scope = Scope.open()) {
-                Tensor pixels = randomPixels(be, scoreBatch, c, rng);
-                Tensor x = be.affine(pixels, 1 / 255.0, 0);
-                Tensor eps = be.normal(Shape.of(k, scoreBatch, c.nz()), 0, 1, rng);
-                for (int w = 0; w < Math.min(warmup, 1); w++) vae.iwaeTerms(x, pixels, eps);
-                for (int r = 0; r < repeats; r++) {
-                    be.synchronize();
-                    long t = System.nanoTime();
-                    vae.iwaeTerms(x, pixels, eps);
-                    score[r] = scoreBatch / ((System.nanoTime() - t) / 1e9);
+                vae.eval();
+                try (Scope scope = Scope.open()) {
+                    Tensor pixels = randomPixels(be, scoreBatch, c, rng);
+                    Tensor x = be.affine(pixels, 1 / 255.0, 0);
+                    Tensor eps = be.normal(Shape.of(k, scoreBatch, c.nz()), 0, 1, rng);
+                    for (int w = 0; w < Math.min(warmup, 1); w++) vae.iwaeTerms(x, pixels, eps);
+                    for (int r = 0; r < repeats; r++) {
+                        be.synchronize();
+                        long t = System.nanoTime();
+                        vae.iwaeTerms(x, pixels, eps);
+                        score[r] = scoreBatch / ((System.nanoTime() - t) / 1e9);
+                    }
                 }
             }
+            if (profile) profileSteps(be, c, rng);
         }
         double trainMedian = median(train), scoreMedian = median(score);
-        if (profile) profileSteps(be, c, rng);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", model);
         r.put("config", config);
@@ -109,7 +116,7 @@ final class BenchCommand implements Callable<Integer> {
     /** One training step: the batch and noise made on {@code be}, then, after {@code beforeOps}, the step's ops on {@code ops}. */
     private void step(Backend be, Backend ops, Vae vae, Adam opt, VaeConfig c, Rng rng, Runnable beforeOps) {
         try (Scope scope = Scope.open()) {
-            Tensor pixels = randomPixels(be, batch, c, rng), eps = be.normal(Shape.of(batch, c.nz(), 1, 1), 0, 1, rng);
+            Tensor pixels = trainPixels, eps = be.normal(Shape.of(batch, c.nz(), 1, 1), 0, 1, rng);
             beforeOps.run();
             forwardBackward(ops, vae, opt, pixels, eps);
             opt.step();
@@ -130,7 +137,7 @@ final class BenchCommand implements Callable<Integer> {
 
     private void replay(Backend be, RecordedStep step, VaeConfig c, Rng rng) {
         try (Scope scope = Scope.open()) {
-            step.replay(randomPixels(be, batch, c, rng), be.normal(Shape.of(batch, c.nz(), 1, 1), 0, 1, rng));
+            step.replay(trainPixels, be.normal(Shape.of(batch, c.nz(), 1, 1), 0, 1, rng));
         }
     }
 
