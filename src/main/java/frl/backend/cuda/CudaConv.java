@@ -95,17 +95,16 @@ final class CudaConv {
 
     /**
      * 1×1 convolutions over few channels (Glow's invertible 1×1) also have a hand-written kernel; with
-     * -Dfrl.cuda.conv1x1=auto the faster is kept per shape (default cudnn until a GPU run has checked the kernel).
+     * -Dfrl.cuda.conv1x1=auto (the default) the faster is kept per shape.
      */
-    private static final FasterPath ONE_BY_ONE = new FasterPath("frl.cuda.conv1x1", "cudnn");
+    private static final FasterPath ONE_BY_ONE = new FasterPath("frl.cuda.conv1x1");
 
     static Map<String, FasterPath.Choice> oneByOneChoices() { return ONE_BY_ONE.choices(); }
 
     /**
      * Convolutions whose stride divides the kernel (the VAE decoders' transposed ones: their forward is our
      * backwardInput, their gradients our conv2d and backwardWeight) also run as per-phase cuBLAS GEMMs
-     * (CudaSubPixel); with -Dfrl.cuda.subpixel=auto the faster is kept per op and shape (default cudnn until a GPU
-     * run has checked them).
+     * (CudaSubPixel); with -Dfrl.cuda.subpixel=auto (the default) the faster is kept per op and shape.
      */
     private static final FasterPath SUB_PIXEL = CudaSubPixel.CHOICE;
 

@@ -16,9 +16,9 @@ import java.util.function.Function;
 /**
  * PixelCNN++'s shifted (causal) convolutions on the GPU, two ways: hand-written implicit-GEMM kernels with the
  * causal padding fused into their loads (src/main/cuda/masked_conv.cu), or the backend's own pad and cuDNN
- * convolution. With {@code -Dfrl.cuda.shifted=auto} the first call per (op, shift, shapes) times both with CUDA
- * events and keeps the faster; {@code kernel} or {@code cudnn} forces one. The default is cudnn until a GPU run
- * has checked the kernels. CPU twin: CpuConv's shifted convolutions.
+ * convolution. With {@code -Dfrl.cuda.shifted=auto} (the default) the first call per (op, shift, shapes) times both
+ * with CUDA events and keeps the faster; {@code kernel} or {@code cudnn} forces one. CPU twin: CpuConv's shifted
+ * convolutions.
  *
  * <p>The cuDNN path: forward pads x (kh−1 rows on top, the shift's columns) and runs a valid convolution. The
  * backward ops use that the shifted output is the top-left H×W corner of a symmetric convolution with padding
@@ -33,7 +33,7 @@ final class CudaShiftedConv {
     private static final Kernel SUM_PARTS = new Kernel(FAMILY, "shifted_sum_parts", "ppli");
     /** Tile of the kernels (64 rows × 64 columns, 256 threads) and their reduction step. */
     private static final int TILE = 64, STEP = 16, THREADS = 256;
-    private static final FasterPath CHOOSER = new FasterPath("frl.cuda.shifted", "cudnn");
+    private static final FasterPath CHOOSER = new FasterPath("frl.cuda.shifted");
 
     private CudaShiftedConv() {}
 

@@ -26,7 +26,7 @@ import java.util.function.ToLongFunction;
  * and written in place) or, for NCHW x, in one scratch block that each phase is gathered into or scattered from.
  * CPU twins: frl.backend.cpu.SubPixel and SubPixelPhases, same decomposition. For the VAE's last decoder layer
  * (64→1024 channels, 16→32) cuDNN ran these at 17–24 TFLOP/s on the H100 (FMA math), cuBLAS reached 48 on 2048³.
- * CudaConv takes them only under -Dfrl.cuda.subpixel=auto|kernel until a GPU run has checked and timed them.
+ * There, in phases, they ran at 36–41 (2026-11-27); -Dfrl.cuda.subpixel=cudnn turns them off.
  */
 final class CudaSubPixel {
     private static final String FAMILY = "subpixel";
@@ -40,7 +40,7 @@ final class CudaSubPixel {
     private CudaSubPixel() {}
 
     /** This path or cuDNN, per op and shape: -Dfrl.cuda.subpixel (CudaConv takes it; here so no GPU is needed to ask it). */
-    static final FasterPath CHOICE = new FasterPath("frl.cuda.subpixel", "cudnn");
+    static final FasterPath CHOICE = new FasterPath("frl.cuda.subpixel");
 
     /**
      * Whether the phase ops for weights w may take the direct GEMMs (the choice is not forced to cuDNN, and the stride

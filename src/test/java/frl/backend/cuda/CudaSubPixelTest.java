@@ -149,15 +149,15 @@ class CudaSubPixelTest {
         }
     }
 
-    /** The VAE computes its loss in phases only where the direct GEMMs may run: not under the default (cudnn), nor for a stride not dividing the kernel. */
+    /** The VAE computes its loss in phases only where the direct GEMMs may run: not when cudnn is forced, nor for a stride not dividing the kernel. */
     @Test void convolvesInPhasesOnlyWhereTheDirectPathMayRun() {
         Shape w = Shape.of(64, 1024, 4, 4);
         String before = System.getProperty("frl.cuda.subpixel");
         try {
+            System.setProperty("frl.cuda.subpixel", "cudnn");
+            assertFalse(CudaSubPixel.convolvesInPhases(w, ConvGeometry.of(2, 1)), "cudnn forced");
             System.clearProperty("frl.cuda.subpixel");
-            assertFalse(CudaSubPixel.convolvesInPhases(w, ConvGeometry.of(2, 1)), "default cudnn");
-            System.setProperty("frl.cuda.subpixel", "auto");
-            assertTrue(CudaSubPixel.convolvesInPhases(w, ConvGeometry.of(2, 1)));
+            assertTrue(CudaSubPixel.convolvesInPhases(w, ConvGeometry.of(2, 1)), "the default, auto");
             assertFalse(CudaSubPixel.convolvesInPhases(Shape.of(64, 1024, 3, 3), ConvGeometry.of(2, 1)), "3×3 stride 2");
             System.setProperty("frl.cuda.subpixel", "kernel");
             assertTrue(CudaSubPixel.convolvesInPhases(w, new ConvGeometry(2, 1, 1, 0)));

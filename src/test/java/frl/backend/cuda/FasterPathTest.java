@@ -14,9 +14,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class FasterPathTest {
     @Test void defaultAndPropertyChooseThePath() {
         String property = "frl.test.fasterPath";
-        FasterPath p = new FasterPath(property, "cudnn");
+        FasterPath p = new FasterPath(property);
         try (Scope s = Scope.open()) {
             System.clearProperty(property);
+            assertNull(p.forced(), "auto unless told otherwise");
+            System.setProperty(property, " cudnn ");
             assertEquals(FasterPath.Path.CUDNN, p.forced());
             assertEquals(2.0, p.run(() -> "op", path -> Backends.cpu().full(Shape.of(1), path == FasterPath.Path.CUDNN ? 2 : 1)).item());
             assertEquals(2.0, p.run(() -> { throw new AssertionError("a forced path needs no key"); }, path -> Backends.cpu().full(Shape.of(1), 2)).item());
