@@ -45,8 +45,9 @@ final class DemoCommand implements Callable<Integer> {
         int epochs = full ? 15 : 1, perSet = full ? 1000 : evalImages;
         TrainConfig config = TrainConfig.reference(epochs, run.seed).withMaxImagesPerEpoch(full ? 0 : trainImages);
         Path frlModel = out.resolve("frl-vae.safetensors"), plainModel = out.resolve("plain-vae.safetensors");
-        TrainCommand.train(be, ModelSpec.of(1, 5, 32, 200), train, config, frlModel, false, false);
-        TrainCommand.train(be, ModelSpec.of(1, 0, 32, 200), train, config, plainModel, false, false);
+        boolean graph = !be.device().isHost();   // as frl train does by default
+        TrainCommand.train(be, ModelSpec.of(1, 5, 32, 200), train, config, frlModel, false, graph);
+        TrainCommand.train(be, ModelSpec.of(1, 0, 32, 200), train, config, plainModel, false, graph);
 
         ImageSet in = sources.load("fashion-mnist:test@" + perSet, 1);
         List<ImageSet> oods = new ArrayList<>();

@@ -35,7 +35,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set).") long maxImages;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
     @Option(names = "--resume", description = "Continue from the checkpoint at --out.") boolean resume;
-    @Option(names = "--graph", description = "On a GPU, record the training step (forward, backward, Adam update) as a CUDA graph after its first run and replay it. A step that cannot be recorded runs as usual, with a warning.") boolean graph;
+    @Option(names = "--graph", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "On a GPU (default; --no-graph turns it off), record the training step (forward, backward, Adam update) as a CUDA graph after its first run and replay it: the same weights, fewer launches. A step that cannot be recorded runs as usual, with a warning. The CPU runs each step as it comes.") boolean graph;
     @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {
@@ -43,7 +44,7 @@ final class TrainCommand implements Callable<Integer> {
         ModelSpec spec = ModelSpec.of(channels, noHf ? 0 : hfKernel, ngf, nz);
         ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, channels);
         TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, run.seed, maxImages);
-        train(be, spec, set, config, out, resume, graph);
+        train(be, spec, set, config, out, resume, graph && !be.device().isHost());
         return 0;
     }
 
