@@ -7,7 +7,7 @@
 #   bash bench/gpu/check.sh [tests] [bench] [kernels] [science]      (no argument: tests bench kernels)
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say).
-# Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-kernels.txt, results.jsonl, {frl,plain}-vae.part.*
+# Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-forced.txt, results.jsonl, {frl,plain}-vae.part.*
 set -uo pipefail
 steps=${*:-tests bench kernels}
 OUT=${OUT:-/tmp/frl-gpu}; mkdir -p "$OUT"
@@ -23,27 +23,29 @@ tests() {
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-package frl \
       --include-tag gpu --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
   say "junit exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
-  # the hand-written paths behind FasterPath, forced on, through the whole backend and the whole model
-  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.subpixel=kernel -Dfrl.cuda.conv1x1=kernel -Dfrl.cuda.shifted=kernel" \
-      timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
-      --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \
-      --details=tree --disable-ansi-colors > "$OUT/junit-kernels.txt" 2>&1
-  say "junit (kernels forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-kernels.txt" | tr -s ' ' | paste -sd' ')"
+  # each path behind FasterPath forced (the default, auto, takes either per shape), through the whole backend and model
+  for path in kernel cudnn; do
+    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path" \
+        timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
+        --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \
+        --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
+    say "junit ($path forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
+  done
 }
 bench() {
   for cfg in cifar fmnist; do
     args=(--config $cfg --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
     prof=; [ $cfg = cifar ] && prof=--profile
+    # cuDNN for every convolution, as before the hand-written paths were checked
+    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.subpixel=cudnn -Dfrl.cuda.conv1x1=cudnn -Dfrl.cuda.shifted=cudnn" timeout 240 bash $run \
+        frl.cli.Main bench --device cuda "${args[@]}" -k 20 $prof 2>> "$log" | grep '^{' >> "$res"
+    say "engine bench $cfg (cudnn) exit $?"
+    # the defaults: each hand-written path where it is faster (the VAE's last layer then in phases)
     timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 $prof 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg exit $?"
-    # the hand-written paths that are opt-in until measured, allowed to win (the VAE's last layer then in phases)
-    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.subpixel=auto" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 \
-        $prof 2>> "$log" | grep '^{' >> "$res"
-    say "engine bench $cfg (subpixel=auto) exit $?"
     # and the whole training step recorded as a CUDA graph: how much the launches and the host cost
-    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.subpixel=auto" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 \
-        --graph 2>> "$log" | grep '^{' >> "$res"
-    say "engine bench $cfg (subpixel=auto, --graph) exit $?"
+    timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
+    say "engine bench $cfg (--graph) exit $?"
     # with --profile (cifar): the twin's kernels per step, to set beside the engine's per-op profile
     timeout 240 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 $prof 2>> "$log" \
         | grep '^{' >> "$res"
@@ -73,5 +75,5 @@ for step in $steps; do
 done
 echo "== summary (${SECONDS}s) =="
 grep -E "^(gpu|cuda|cublas|cudnn|cufft|tf32) " "$log"
-grep -E "✘|\[X\]" "$OUT/junit.txt" "$OUT/junit-kernels.txt" 2>/dev/null | head -40
+grep -E "✘|\[X\]" "$OUT/junit.txt" "$OUT/junit-forced.txt" 2>/dev/null | head -40
 cat "$res" 2>/dev/null
