@@ -36,7 +36,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
     @Option(names = "--resume", description = "Continue from the checkpoint at --out.") boolean resume;
     @Option(names = "--graph", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "On a GPU (default; --no-graph turns it off), record the training step (forward, backward, Adam update) as a CUDA graph after its first run and replay it: the same weights, fewer launches. A step that cannot be recorded runs as usual, with a warning. The CPU runs each step as it comes.") boolean graph;
+            description = "On a GPU (default; --no-graph turns it off), record the training step (forward, backward, Adam update) as a CUDA graph after its first run and replay it: the same ops, one launch per step. A step that cannot be recorded runs as usual, with a warning. The CPU runs each step as it comes.") boolean graph;
     @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {
