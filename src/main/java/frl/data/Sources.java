@@ -46,11 +46,18 @@ public final class Sources {
                 yield cache.fashionMnist(arg.equals("train"), limit > 0 ? limit : Integer.MAX_VALUE);
             }
             case "mnist" -> cache.mnist();
-            case "letters" -> Letters.render(Letters.fonts(), seed);
+            case "letters" -> letters(seed);
             case "noise" -> Synthetic.noise(count(name, arg, limit), channels, size, size, seed);
             case "constant" -> Synthetic.constant(count(name, arg, limit), channels, size, size, seed + 1);
             default -> fromPath(Path.of(name), channels);
         };
+    }
+
+    /** The letters need AWT: a runtime without java.desktop (a jlinked one, say) gets a clear error, not a NoClassDefFoundError. */
+    private static ImageSet letters(long seed) {
+        if (ModuleLayer.boot().findModule("java.desktop").isEmpty())
+            throw new IllegalArgumentException("data set 'letters': drawing the letters needs the java.desktop module (AWT), which this Java runtime lacks; run a full JDK, or leave letters out");
+        return Letters.render(Letters.fonts(), seed);
     }
 
     private static ImageSet fromPath(Path p, int channels) {
