@@ -61,28 +61,11 @@ final class BenchCommand implements Callable<Integer> {
                 for (int s = 0; s < warmup; s++) step(be, vae, opt, c, rng);
                 try (RecordedStep replayed = graph ? record(be, vae, opt, c, rng) : null) {
                     Runnable timedStep = replayed != null ? () -> replay(be, replayed, c, rng) : () -> step(be, vae, opt, c, rng);
-                    for (int r = 0; r < repeats; r++) {
-                        be.synchronize();
-                        long t = System.nanoTime();
-                        for (int s = 0; s < steps; s++) timedStep.run();
-                        be.synchronize();
-                        train[r] = (double) steps * batch / ((System.nanoTime() - t) / 1e9);
-                    }
+                    for (int r = 0; r < repeats; r++) train[r] = (double) steps * batch / seconds(be, steps, timedStep);
                     recorded = replayed != null && replayed.recorded();
                 }
                 vae.eval();
-                try (Scope scope = Scope.open()) {
-                    Tensor pixels = randomPixels(be, scoreBatch, c, rng);
-                    Tensor x = be.affine(pixels, 1 / 255.0, 0);
-                    Tensor eps = be.normal(Shape.of(k, scoreBatch, c.nz()), 0, 1, rng);
-                    for (int w = 0; w < Math.min(warmup, 1); w++) vae.iwaeTerms(x, pixels, eps);
-                    for (int r = 0; r < repeats; r++) {
-                        be.synchronize();
-                        long t = System.nanoTime();
-                        vae.iwaeTerms(x, pixels, eps);
-                        score[r] = scoreBatch / ((System.nanoTime() - t) / 1e9);
-                    }
-                }
+                timeScoring(be, vae, c, rng, score);
             }
             if (profile) profileSteps(be, c, rng);
         }
@@ -109,6 +92,26 @@ final class BenchCommand implements Callable<Integer> {
         System.out.println(out);
         if (json != null) AtomicFile.writeString(json, out + "\n");
         return 0;
+    }
+
+    /** Wall seconds for {@code runs} runs of {@code body}, the device idle before and after. */
+    private static double seconds(Backend be, int runs, Runnable body) {
+        be.synchronize();
+        long t = System.nanoTime();
+        for (int i = 0; i < runs; i++) body.run();
+        be.synchronize();
+        return (System.nanoTime() - t) / 1e9;
+    }
+
+    /** IWAE-K scoring of one random batch per repeat, after one untimed pass: images/s into {@code rates}. */
+    private void timeScoring(Backend be, Vae vae, VaeConfig c, Rng rng, double[] rates) {
+        try (Scope scope = Scope.open()) {
+            Tensor pixels = randomPixels(be, scoreBatch, c, rng);
+            Tensor x = be.affine(pixels, 1 / 255.0, 0);
+            Tensor eps = be.normal(Shape.of(k, scoreBatch, c.nz()), 0, 1, rng);
+            for (int w = 0; w < Math.min(warmup, 1); w++) vae.iwaeTerms(x, pixels, eps);
+            for (int r = 0; r < rates.length; r++) rates[r] = scoreBatch / seconds(be, 1, () -> vae.iwaeTerms(x, pixels, eps));
+        }
     }
 
     private void step(Backend be, Vae vae, Adam opt, VaeConfig c, Rng rng) { step(be, be, vae, opt, c, rng, () -> {}); }
