@@ -1,5 +1,9 @@
 package frl.backend.cpu;
 
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
 /**
  * Splits a loop over n elements into at most {@link Parallel#threads()} contiguous ranges of at least
  * {@link #GRAIN} elements and runs them with {@link Parallel#forRange}. The split depends only on n, so
@@ -18,7 +22,10 @@ final class Chunks {
     private Chunks() {}
 
     /** How many chunks a loop over n elements is split into. */
-    static int count(long n) { return (int) Math.max(1, Math.min(Parallel.threads(), n / GRAIN)); }
+    static int count(long n) { return count(n, GRAIN); }
+
+    /** How many chunks of at least {@code grain} elements (at most {@link Parallel#threads()}, at least 1). */
+    static int count(long n, long grain) { return (int) Math.max(1, Math.min(Parallel.threads(), n / Math.max(1, grain))); }
 
     /** Runs body on chunk c = 0 … chunks−1, covering [n·c/chunks, n·(c+1)/chunks). */
     static void run(long n, int chunks, Body body) {
@@ -28,4 +35,17 @@ final class Chunks {
     }
 
     static void run(long n, Range body) { run(n, count(n), (c, from, to) -> body.run(from, to)); }
+
+    /**
+     * dst[i] += parts[partsAt + j·size + i] for j = 0 … count−1 in that order, for i &lt; size: per-chunk partial sums
+     * combined in a fixed order, so the same bits whatever the timing.
+     */
+    static void addParts(MemorySegment dst, MemorySegment parts, long partsAt, int count, long size) {
+        if (count > 0) run(size, (from, to) -> {
+            for (int j = 0; j < count; j++) {
+                long at = partsAt + j * size;
+                for (long i = from; i < to; i++) dst.setAtIndex(JAVA_FLOAT, i, dst.getAtIndex(JAVA_FLOAT, i) + parts.getAtIndex(JAVA_FLOAT, at + i));
+            }
+        });
+    }
 }

@@ -8,7 +8,6 @@ import frl.tensor.HostStorage;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Matmul and 2-D convolutions as GEMMs over im2col column matrices, parallel over the batch. Images with
@@ -153,18 +152,18 @@ final class CpuConv {
         Plan plan = Plan.of(columns, wShape.dim(0));
         Im2col geo = plan.geo;
         int n = x.dim(0), k = plan.k, rows = geo.rows(), p = geo.cols(), rpc = geo.rowsPerChannel();
-        int parts = Parallel.parts(n, plan.group);
+        int parts = Chunks.count(n, plan.group);
         long size = (long) k * rows;
         MemorySegment xs = x.segment(), dys = dy.segment(), dws = dw.segment();
         try (HostStorage partials = HostStorage.allocate((parts - 1) * size * Float.BYTES, Device.CPU)) {
             MemorySegment ps = partials.segment();
-            Parallel.forParts(n, parts, (part, from, to) -> {
+            Chunks.run(n, parts, (part, from, to) -> {
                 MemorySegment acc = part == 0 ? dws : ps;
                 long accAt = part == 0 ? 0 : (part - 1) * size;
                 try (HostStorage colsMem = plan.colsScratch(); HostStorage dyMem = plan.groupScratch()) {
                     MemorySegment cols = colsMem.segment(), dyGroup = dyMem.segment();
-                    for (int n0 = from; n0 < to; n0 += plan.group) {
-                        int count = Math.min(plan.group, to - n0), width = count * p;
+                    for (int n0 = (int) from; n0 < to; n0 += plan.group) {
+                        int count = (int) Math.min(plan.group, to - n0), width = count * p;
                         float beta = n0 == from ? 0f : 1f;
                         MemorySegment a = count == 1 ? dys : plan.gather(dys, n0, count, dyGroup);
                         long aAt = count == 1 ? (long) n0 * k * p : 0;
@@ -180,16 +179,7 @@ final class CpuConv {
                     }
                 }
             });
-            if (parts > 1) {
-                Parallel.forRange((int) size, 1 << 14, (i0, i1) -> {
-                    for (int part = 1; part < parts; part++) {
-                        long at = (part - 1) * size;
-                        for (int i = i0; i < i1; i++)
-                            dws.setAtIndex(ValueLayout.JAVA_FLOAT, i, dws.getAtIndex(ValueLayout.JAVA_FLOAT, i)
-                                    + ps.getAtIndex(ValueLayout.JAVA_FLOAT, at + i));
-                    }
-                });
-            }
+            Chunks.addParts(dws, ps, 0, parts - 1, size);
         }
         return dw;
     }

@@ -23,26 +23,9 @@ public final class Parallel {
     @FunctionalInterface
     public interface Range { void run(int from, int to); }
 
-    /** Body of one part of a loop: its index and its range [from, to). */
-    @FunctionalInterface
-    public interface Part { void run(int part, int from, int to); }
-
     private Parallel() {}
 
     public static int threads() { return THREADS; }
-
-    /** Into how many parts of at least {@code grain} items {@link #forParts} cuts [0, n): at most {@link #threads()}, at least 1. */
-    public static int parts(int n, int grain) { return Math.max(1, Math.min(THREADS, n / Math.max(1, grain))); }
-
-    /**
-     * Runs body on each of {@code parts} contiguous ranges of [0, n) at once, part p over [n·p/parts, n·(p+1)/parts):
-     * for sums that each part keeps apart and that are then added in a fixed order (the same bits whatever the timing).
-     */
-    public static void forParts(int n, int parts, Part body) {
-        forRange(parts, 1, (p0, p1) -> {
-            for (int p = p0; p < p1; p++) body.run(p, (int) ((long) n * p / parts), (int) ((long) n * (p + 1) / parts));
-        });
-    }
 
     /**
      * Splits [0, n) into at most {@link #threads()} contiguous chunks and runs them at once; loops with less

@@ -226,17 +226,17 @@ final class PhaseConv {
         Tensor dw = CpuBackend.alloc(wShape);
         Plan plan = Plan.of(columns, wShape.dim(0));
         int n = x.dim(0), k = plan.k(), depth = plan.depth(), ld = plan.ld();
-        int parts = Parallel.parts(n, plan.group());
+        int parts = Chunks.count(n, plan.group());
         long size = wShape.numel();
         MemorySegment xs = x.segment(), dys = dy.segment();
         try (HostStorage partials = scratch(parts * size)) {
             MemorySegment acc = partials.segment();
-            Parallel.forParts(n, parts, (part, from, to) -> {
+            Chunks.run(n, parts, (part, from, to) -> {
                 long accAt = part * size;
                 try (HostStorage planesMem = plan.planes(); HostStorage dyMem = plan.outputs()) {
                     MemorySegment planes = planesMem.segment(), wide = dyMem.segment();
-                    for (int n0 = from; n0 < to; n0 += plan.group()) {
-                        int count = Math.min(plan.group(), to - n0), span = plan.span(count);
+                    for (int n0 = (int) from; n0 < to; n0 += plan.group()) {
+                        int count = (int) Math.min(plan.group(), to - n0), span = plan.span(count);
                         plan.widen(dys, n0, count, wide);
                         for (int c0 = 0; c0 < columns.channels(); c0 += plan.channelBlock()) {
                             int c1 = Math.min(columns.channels(), c0 + plan.channelBlock()), rows = (c1 - c0) * plan.phases();

@@ -141,17 +141,17 @@ final class SubPixelPhases {
         Shapes.conv2dBackward(dy.shape(), xShape, wShape, g);
         if (!applies(wShape, g)) return PhasesByComposition.conv2dBackwardWeightFromPhases(be, xPhases, dy, xShape, wShape, g);
         Dims d = Dims.of(xShape, wShape, g);
-        int group = d.group(WEIGHT_COLUMNS), parts = Parallel.parts(d.n(), group);
+        int group = d.group(WEIGHT_COLUMNS), parts = Chunks.count(d.n(), group);
         long size = wShape.numel();
         MemorySegment xs = xPhases.segment(), dys = dy.segment();
         Tensor dw = CpuBackend.alloc(wShape);
         try (HostStorage partials = scratch(parts * size)) {
             MemorySegment acc = partials.segment();
-            Parallel.forParts(d.n(), parts, (part, from, to) -> {
+            Chunks.run(d.n(), parts, (part, from, to) -> {
                 float[] images = new float[group * d.small()], cols = new float[d.depth() * group * d.q()];
                 try (HostStorage colsMem = scratch(cols.length)) {
-                    for (int n0 = from; n0 < to; n0 += group) {
-                        int count = Math.min(group, to - n0), width = count * d.q();
+                    for (int n0 = (int) from; n0 < to; n0 += group) {
+                        int count = (int) Math.min(group, to - n0), width = count * d.q();
                         MemorySegment.copy(dys, F, (long) n0 * d.small() * Float.BYTES, images, 0, count * d.small());
                         for (int r = 0; r < d.phases().size(); r++) {
                             d.gather(images, count, r, cols, colsMem.segment());
@@ -161,8 +161,7 @@ final class SubPixelPhases {
                     }
                 }
             });
-            for (int part = 1; part < parts; part++) // fixed order: the same bits whatever the timing
-                for (long i = 0; i < size; i++) acc.setAtIndex(F, i, acc.getAtIndex(F, i) + acc.getAtIndex(F, part * size + i));
+            Chunks.addParts(acc, acc, size, parts - 1, size);
             SubPixel.unsplitWeights(acc, d.k(), d.c(), d.kh(), d.kw(), g.strideH(), g.strideW(), dw.segment());
         }
         return dw;
