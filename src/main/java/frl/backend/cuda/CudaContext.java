@@ -126,7 +126,19 @@ public final class CudaContext {
 
     private final CheckQueue<DeferredCheck> checks = new CheckQueue<>();
 
-    void defer(DeferredCheck check) { checks.add(check); }
+    /**
+     * A new input check's flag, preset to −1 and read at the next synchronisation ({@code raise} turns a failed
+     * position into the exception). In a graph being captured, the flag is preset once when the capture ends, so
+     * a failure survives later replays until read; so it never shares a block with the step's earlier
+     * temporaries, which each replay writes again ({@link DeviceAllocator#allocateApart}).
+     */
+    DeviceStorage checkFlag(java.util.function.LongConsumer raise) {
+        DeviceStorage flag = DeviceStorage.apart(this, 8);
+        if (!capturing())
+            Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(flag.address()), 0xFF, 8, stream), "cudaMemsetAsync(check flag)");
+        checks.add(new DeferredCheck(flag, raise));
+        return flag;
+    }
 
     /** Whether a graph is being captured on the stream: nothing may wait for the stream or copy from the host. */
     boolean capturing() { return checks.recording(); }

@@ -3,7 +3,6 @@ package frl.backend.cuda;
 import frl.backend.Shapes;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
-import org.bytedeco.cuda.global.cudart;
 
 
 /**
@@ -53,17 +52,10 @@ final class CudaLoss {
         long outer = view[0], inner = view[2], positions = outer * inner;
         int classes = view[1];
         if (positions == 0) return;
-        CudaContext ctx = CudaContext.get();
-        // a graph's flag is set once when it is recorded, so a failure survives later replays until read; so
-        // it must not share a block with the step's earlier temporaries, which each replay writes again
-        DeviceStorage bad = DeviceStorage.apart(ctx, 8);
-        if (!ctx.capturing())
-            Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(bad.address()), 0xFF, 8, ctx.stream()), "cudaMemsetAsync(crossEntropy flag)");
-        ctx.defer(new CudaContext.DeferredCheck(bad, first -> {
+        Long flag = CudaContext.get().checkFlag(first -> {
             throw new IllegalArgumentException((dloss == null ? "crossEntropy" : "crossEntropyBackward") + ": the target at flat position "
                     + first + " is not a class index in [0, " + classes + ")");
-        }));
-        Long flag = bad.address();
+        }).address();
         if (inner == 1) {
             int grid = (int) Math.min(positions, MAX_BLOCKS);
             if (dloss == null) ROWS_FORWARD.launch(grid, 1, 1, ROW_THREADS, 1, 1, 0, x, targets, out, flag, positions, classes);
