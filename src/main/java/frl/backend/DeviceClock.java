@@ -16,4 +16,7 @@ public interface DeviceClock {
      * back to back: marks around each op then time the op, not the host's queueing of it.
      */
     void hold(double millis);
+
+    /** Why {@link #hold} would not keep ops back to back here (the host waits inside a held step), or null. */
+    default String holdDefeatedBy() { return null; }
 }

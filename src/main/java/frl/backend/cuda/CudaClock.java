@@ -17,6 +17,10 @@ final class CudaClock implements DeviceClock {
 
     @Override public void hold(double millis) { HOLD.launch(1, 1, 1, 1, 1, 1, 0, Math.round(millis * 1e6)); }
 
+    @Override public String holdDefeatedBy() {
+        return CudaContext.SYNC_EACH_LAUNCH || !PinnedStaging.ON ? "-Dfrl.cuda.sync or -Dfrl.cuda.pinned=false make the host wait inside a held step" : null;
+    }
+
     @Override public synchronized Object mark() {
         CUevent_st e = spare.poll();
         if (e == null) {
