@@ -162,6 +162,102 @@ HF_DIRECT(11)
 HF_DIRECT(13)
 HF_DIRECT(15)
 
+// Warp path, for planes at most 32 wide (-Dfrl.cuda.hf=warp): one warp per image, lane = column x, streaming down
+// the rows. A row's gray values live in registers, the horizontal pass reads the neighbouring columns by shuffles,
+// the vertical pass keeps the last K horizontal results of its column in registers. No shared memory, no
+// barriers: the block kernel above waits on three phases per image, this one keeps HF_AHEAD rows of loads in
+// flight per warp. Same arithmetic and order as hf_direct_body, so the same bits (+0 past the borders).
+#define HF_AHEAD 8
+
+template <int K, int C>
+__device__ __forceinline__ void hf_warp_body(const float* __restrict__ in, float* __restrict__ out,
+                                             const HfTaps& kk, const FrlInts& g) {
+    constexpr int R = K / 2, D = HF_AHEAD;
+    const int H = g.v[2], W = g.v[3], outStride = g.v[4], outOff = g.v[5], copyIn = g.v[6];
+    const long long N = g.v[0];
+    const int hw = H * W, lane = threadIdx.x & 31;
+    const bool column = lane < W;
+    const long long warps = (long long)gridDim.x * (blockDim.x >> 5);
+    for (long long n = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); n < N; n += warps) {
+        const float* img = in + n * C * (long long)hw + lane;
+        float* oimg = out + n * (long long)outStride + lane;
+        float ahead[D][C];  // rows yy .. yy + D - 1 of this column, 0 past the last row
+#pragma unroll
+        for (int d = 0; d < D; d++)
+#pragma unroll
+            for (int c = 0; c < C; c++) ahead[d][c] = (d < H && column) ? img[c * hw + d * W] : 0.f;
+        double t[K], gq[R + 1];  // t[j] = tmp(yy - 2R + j, x), gq[j] = g(yy - R + j, x); 0 outside the image
+#pragma unroll
+        for (int j = 0; j < K; j++) t[j] = 0.0;
+#pragma unroll
+        for (int j = 0; j <= R; j++) gq[j] = 0.0;
+        for (int yy = 0; yy < H + R; yy++) {
+            float v[C];
+#pragma unroll
+            for (int c = 0; c < C; c++) v[c] = ahead[0][c];
+#pragma unroll
+            for (int d = 0; d + 1 < D; d++)
+#pragma unroll
+                for (int c = 0; c < C; c++) ahead[d][c] = ahead[d + 1][c];
+            const int next = yy + D;
+#pragma unroll
+            for (int c = 0; c < C; c++) ahead[D - 1][c] = (next < H && column) ? img[c * hw + next * W] : 0.f;
+            double gv = 0.0;
+            if (yy < H) {
+                gv = hf_gray3(C, v[0], v[C > 1 ? 1 : 0], v[C > 2 ? 2 : 0]);
+                if (copyIn && column)
+#pragma unroll
+                    for (int c = 0; c < C; c++) oimg[c * hw + yy * W] = v[c];
+            }
+            // horizontal: tmp(yy, x) = sum_j kk[j] * g(yy, x + j - R), 0 for columns outside [0, W) and rows past H
+            double s = 0.0;
+#pragma unroll
+            for (int j = 0; j < K; j++) {
+                const int src = lane + j - R;
+                double nb = __shfl_sync(0xffffffffu, gv, src & 31);
+                if (src < 0 || src >= W) nb = 0.0;
+                s = __dadd_rn(s, __dmul_rn(kk.v[j], nb));
+            }
+            if (yy >= H) s = 0.0;
+#pragma unroll
+            for (int j = 0; j + 1 < K; j++) t[j] = t[j + 1];
+            t[K - 1] = s;
+#pragma unroll
+            for (int j = 0; j < R; j++) gq[j] = gq[j + 1];
+            gq[R] = gv;
+            // vertical, for row y = yy - R: blur(y, x) = sum_j kk[j] * tmp(y + j - R, x)
+            if (yy >= R && column) {
+                double b = 0.0;
+#pragma unroll
+                for (int j = 0; j < K; j++) b = __dadd_rn(b, __dmul_rn(kk.v[j], t[j]));
+                oimg[outOff + (yy - R) * W] = hf_out(gq[0], b);
+            }
+        }
+    }
+}
+
+// 4 blocks of 256 threads per SM (64 registers) where that does not spill: 32 warps, 32 KB of loads in flight.
+#define HF_WARP_BLOCKS(C, K) ((K) <= ((C) == 1 ? 7 : 5) ? 4 : 2)
+#define HF_WARP_C1(K)                                                                                     \
+    extern "C" __global__ void __launch_bounds__(FRL_BLOCK, HF_WARP_BLOCKS(1, K))                        \
+    hf_warp_c1_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) {     \
+        hf_warp_body<K, 1>(in, out, taps, g);                                                             \
+    }
+#define HF_WARP_C3(K)                                                                                     \
+    extern "C" __global__ void __launch_bounds__(FRL_BLOCK, HF_WARP_BLOCKS(3, K))                        \
+    hf_warp_c3_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) {     \
+        hf_warp_body<K, 3>(in, out, taps, g);                                                             \
+    }
+#define HF_WARP(K) HF_WARP_C1(K) HF_WARP_C3(K)
+HF_WARP(1)
+HF_WARP(3)
+HF_WARP(5)
+HF_WARP(7)
+HF_WARP(9)
+HF_WARP(11)
+HF_WARP(13)
+HF_WARP(15)
+
 // Fallback for any k or plane size (the plane does not fit in shared memory, or k > 15): HighPass's loops
 // one output per thread, grid-stride, with a global double scratch tmp [N, H, W].
 extern "C" __global__ void hf_rows_global(const float* __restrict__ in, double* __restrict__ tmp,

@@ -24,7 +24,8 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>Direct ({@link #highPass}, {@link #frlInput}): the separable Gaussian with zero padding, in double, in
  *       {@link HighPass}'s order: the result is HighPass's bit for bit. One block per image through shared
- *       memory for k ≤ 15 and planes up to ~50×50; otherwise two grid-stride passes through a global scratch.</li>
+ *       memory for k ≤ 15 and planes up to ~50×50, or with -Dfrl.cuda.hf=warp one warp per image in registers
+ *       for planes at most 32 wide; otherwise two grid-stride passes through a global scratch.</li>
  *   <li>FFT ({@link #highPassFft}, {@link #frlInputFft}): any {@link FilterSpec}; batched cuFFT R2C over the
  *       zero-padded gray planes, times the gain (computed by FilterSpec in double, shared with the CPU twin
  *       frl.freq.FrequencyFilter), C2R, crop. Plans are cached per (hp, wp, batch) and bound to the context's
@@ -47,6 +48,13 @@ public final class CudaFrequency {
     private static final Kernel[] DIRECT = new Kernel[16];
     static {
         for (int k = 1; k <= 15; k += 2) DIRECT[k] = new Kernel(FAMILY, "hf_direct_k" + k, "ppaa");
+    }
+    private static final Kernel[][] WARP = new Kernel[2][16]; // [C == 3][k]
+    static {
+        for (int k = 1; k <= 15; k += 2) {
+            WARP[0][k] = new Kernel(FAMILY, "hf_warp_c1_k" + k, "ppaa");
+            WARP[1][k] = new Kernel(FAMILY, "hf_warp_c3_k" + k, "ppaa");
+        }
     }
     private static final Kernel ROWS = new Kernel(FAMILY, "hf_rows_global", "pppa");
     private static final Kernel COLS = new Kernel(FAMILY, "hf_cols_global", "ppppa");
@@ -72,6 +80,26 @@ public final class CudaFrequency {
         return spec.taps();
     }
 
+    /**
+     * The kernel of the direct path where both apply: BLOCK (one block per image through shared memory, the
+     * default) or WARP (one warp per image, no shared memory: -Dfrl.cuda.hf=warp).
+     */
+    enum Direct {
+        BLOCK, WARP;
+
+        static Direct chosen() {
+            String v = System.getProperty("frl.cuda.hf", "block").trim();
+            return switch (v) {
+                case "block" -> BLOCK;
+                case "warp" -> WARP;
+                default -> throw new IllegalArgumentException("-Dfrl.cuda.hf must be block or warp, got '" + v + "'");
+            };
+        }
+    }
+
+    /** Whether the one-warp-per-image kernel takes this shape: a lane per column, k ≤ 15. */
+    static boolean warpPath(int w, int k) { return w <= 32 && k < WARP[0].length && WARP[0][k] != null; }
+
     /** Whether the one-block-per-image kernel takes this shape (else the two global passes run). */
     static boolean sharedPath(int h, int w, int k) {
         return k < DIRECT.length && DIRECT[k] != null && sharedBytes(h, w, k) <= SHARED_LIMIT;
@@ -85,7 +113,10 @@ public final class CudaFrequency {
         return 8 * (wRows * hPitch + hRows * wPitch);
     }
 
-    private static Tensor direct(String op, Tensor x, double[] taps, boolean withInput) {
+    private static Tensor direct(String op, Tensor x, double[] taps, boolean withInput) { return direct(op, x, taps, withInput, Direct.chosen()); }
+
+    /** The direct path with its kernel chosen (tests run both). */
+    static Tensor direct(String op, Tensor x, double[] taps, boolean withInput, Direct kernel) {
         int[] d = images(op, x);
         int n = d[0], c = d[1], h = d[2], w = d[3], k = taps.length, plane = h * w, outC = withInput ? c + 1 : 1;
         if (k % 2 == 0) throw new IllegalArgumentException("HighPass: kernel size must be odd and positive, got " + k);
@@ -94,7 +125,9 @@ public final class CudaFrequency {
         int r = k / 2;
         int[] g = {n, c, h, w, outC * plane, withInput ? c * plane : 0, withInput ? 1 : 0, k,
                    h | 1, w | 1, ceilDiv(w, P) * P + 2 * r, ceilDiv(h, P) * P + 2 * r};
-        if (sharedPath(h, w, k)) {
+        if (kernel == Direct.WARP && warpPath(w, k)) {
+            WARP[c / 3][k].launch(ceilDiv(n, Kernel.BLOCK / 32), 1, 1, Kernel.BLOCK, 1, 1, 0, x, out, tapBits(taps), g);
+        } else if (sharedPath(h, w, k)) {
             DIRECT[k].launch(n, 1, 1, Kernel.BLOCK, 1, 1, (int) sharedBytes(h, w, k), x, out, tapBits(taps), g);
         } else {
             synchronized (CudaFrequency.class) { // the taps stay cached until both kernels are queued

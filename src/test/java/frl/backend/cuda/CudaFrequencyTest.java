@@ -88,17 +88,23 @@ class CudaFrequencyTest {
         for (int[] s : SHAPES) {
             int n = s[0], c = s[1], h = s[2], w = s[3];
             float[] x = images(rng, n, c, h, w);
-            for (int k : new int[] {1, 3, 5, 7, 9, 11, 13, 15, 17, 31}) {
-                try (Scope scope = Scope.open()) {
-                    Tensor xd = cuda.fromHost(Shape.of(n, c, h, w), x);
-                    Tensor y = CudaFrequency.highPass(xd, k);
-                    assertEquals(Shape.of(n, 1, h, w), y.shape());
-                    HighPass hp = new HighPass(k);
-                    assertBitwise(cpu(hp::apply, x, n, c, h, w), y.toFloats(), "highPass " + n + "x" + c + "x" + h + "x" + w + " k=" + k
-                            + (CudaFrequency.sharedPath(h, w, k) ? " (shared-memory kernel)" : " (global passes)"));
+            for (int k : new int[] {1, 3, 5, 7, 9, 11, 13, 15, 17, 31})
+                for (CudaFrequency.Direct kernel : CudaFrequency.Direct.values()) {
+                    try (Scope scope = Scope.open()) {
+                        Tensor xd = cuda.fromHost(Shape.of(n, c, h, w), x);
+                        Tensor y = CudaFrequency.direct("highPass", xd, HighPass.gaussianKernel(k), false, kernel);
+                        assertEquals(Shape.of(n, 1, h, w), y.shape());
+                        HighPass hp = new HighPass(k);
+                        assertBitwise(cpu(hp::apply, x, n, c, h, w), y.toFloats(), "highPass " + n + "x" + c + "x" + h + "x" + w + " k=" + k
+                                + " (" + ranBy(kernel, h, w, k) + ")");
+                    }
                 }
-            }
         }
+    }
+
+    private static String ranBy(CudaFrequency.Direct kernel, int h, int w, int k) {
+        if (kernel == CudaFrequency.Direct.WARP && CudaFrequency.warpPath(w, k)) return "warp kernel";
+        return CudaFrequency.sharedPath(h, w, k) ? "shared-memory kernel" : "global passes";
     }
 
     @Test
@@ -115,10 +121,12 @@ class CudaFrequencyTest {
         Backend cuda = GpuTests.cudaOrSkip();
         int n = 4096, c = 1, h = 32, w = 32;
         float[] x = images(new SplittableRandom(2), n, c, h, w);
-        try (Scope scope = Scope.open()) {
-            Tensor y = CudaFrequency.highPass(cuda.fromHost(Shape.of(n, c, h, w), x), 5);
-            assertBitwise(cpu(new HighPass(5)::apply, x, n, c, h, w), y.toFloats(), "highPass 4096x1x32x32 k=5");
-        }
+        float[] want = cpu(new HighPass(5)::apply, x, n, c, h, w);
+        for (CudaFrequency.Direct kernel : CudaFrequency.Direct.values())
+            try (Scope scope = Scope.open()) {
+                Tensor y = CudaFrequency.direct("highPass", cuda.fromHost(Shape.of(n, c, h, w), x), HighPass.gaussianKernel(5), false, kernel);
+                assertBitwise(want, y.toFloats(), "highPass 4096x1x32x32 k=5 (" + ranBy(kernel, h, w, 5) + ")");
+            }
     }
 
     @Test
@@ -132,9 +140,11 @@ class CudaFrequencyTest {
             new FrlInput(5).build(x, n, c, h, w, want);
             try (Scope scope = Scope.open()) {
                 Tensor xd = cuda.fromHost(Shape.of(n, c, h, w), x);
-                Tensor xf = CudaFrequency.frlInput(xd, 5);
-                assertEquals(Shape.of(n, c + 1, h, w), xf.shape());
-                assertBitwise(want, xf.toFloats(), "frlInput " + n + "x" + c + "x" + h + "x" + w);
+                for (CudaFrequency.Direct kernel : CudaFrequency.Direct.values()) {
+                    Tensor xf = CudaFrequency.direct("frlInput", xd, HighPass.gaussianKernel(5), true, kernel);
+                    assertEquals(Shape.of(n, c + 1, h, w), xf.shape());
+                    assertBitwise(want, xf.toFloats(), "frlInput " + n + "x" + c + "x" + h + "x" + w + " (" + ranBy(kernel, h, w, 5) + ")");
+                }
                 // the FFT path builds the same x_F: image channels exact, x_H to float rounding
                 float[] fft = CudaFrequency.frlInputFft(xd, FilterSpec.gaussian(5)).toFloats();
                 int img = c * h * w, outSize = img + h * w;
@@ -254,7 +264,7 @@ class CudaFrequencyTest {
         GpuTests.cudaOrSkip();
         var r = FrequencyBench.run(1024, 5, 3);
         System.out.println("CudaFrequencyTest bench(1024): " + r);
-        for (String key : new String[] {"copy_GBps", "direct_GBps", "fft_GBps", "direct_over_copy"})
+        for (String key : new String[] {"copy_GBps", "direct_GBps", "direct_warp_GBps", "fft_GBps", "direct_over_copy"})
             assertTrue(((Number) r.get(key)).doubleValue() > 0, key + " in " + r);
     }
 }
