@@ -23,9 +23,11 @@ tests() {
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-package frl \
       --include-tag gpu --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
   say "junit exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
-  # each path behind FasterPath forced (the default, auto, takes either per shape), through the whole backend and model
+  # each path behind FasterPath forced (the default, auto, takes either per shape), through the whole backend and model;
+  # the kernel pass also with the 3xTF32 GEMMs and the warp HF kernel (the default pass has SGEMM and the block kernel)
   for path in kernel cudnn; do
-    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path" \
+    extra=; [ $path = kernel ] && extra="-Dfrl.cuda.gemm=3xtf32 -Dfrl.cuda.hf=warp"
+    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path $extra" \
         timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
         --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \
         --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
@@ -46,6 +48,10 @@ bench() {
     # and the whole training step recorded as a CUDA graph: how much the launches and the host cost
     timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (--graph) exit $?"
+    # the sub-pixel GEMMs on TF32 tensor cores at float32's accuracy (3xTF32), graph and all
+    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.gemm=3xtf32" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph \
+        2>> "$log" | grep '^{' >> "$res"
+    say "engine bench $cfg (3xtf32, --graph) exit $?"
     # with --profile (cifar): the twin's kernels per step, to set beside the engine's per-op profile
     timeout 240 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 $prof 2>> "$log" \
         | grep '^{' >> "$res"

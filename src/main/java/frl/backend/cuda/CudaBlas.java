@@ -52,14 +52,30 @@ final class CudaBlas {
      * lda) or, with transA, its transpose (A stored [k, m]); likewise B. In row-major terms: C [n, m] = op(B)ᵀ · op(A)ᵀ.
      */
     static void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc) {
+        gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, false);
+    }
+
+    /**
+     * The same, adding to C where {@code accumulate} (beta 1); with {@code tf32} on TF32 tensor cores with float
+     * accumulation (cublasGemmEx, CUBLAS_COMPUTE_32F_FAST_TF32), for operands TF32 holds exactly (tf32.cu's parts),
+     * else cuBLAS SGEMM.
+     */
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc,
+                     boolean accumulate, boolean tf32) {
         CudaContext ctx = CudaContext.get();
         cublasContext h = ctx.cublas();
         int opA = transA ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N, opB = transB ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
         FloatPointer pa = new FloatPointer(new DevicePointer(a)), pb = new FloatPointer(new DevicePointer(b)), pc = new FloatPointer(new DevicePointer(c));
-        String call = "cublasSgemm(" + m + "×" + k + (transA ? " (Aᵀ)" : "") + " · " + k + "×" + n + (transB ? " (Bᵀ)" : "") + ")";
+        FloatPointer beta = accumulate ? ONE : ZERO;
+        String call = (tf32 ? "cublasGemmEx(TF32, " : "cublasSgemm(") + m + "×" + k + (transA ? " (Aᵀ)" : "") + " · " + k + "×" + n + (transB ? " (Bᵀ)" : "")
+                + (accumulate ? ", + C)" : ")");
         synchronized (h) { // one handle for the process: its pointer mode and the call go together
             Cuda.checkCublas(cublas.cublasSetPointerMode_v2(h, cublas.CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
-            Cuda.checkCublas(cublas.cublasSgemm_v2(h, opA, opB, m, n, k, ONE, pa, lda, pb, ldb, ZERO, pc, ldc), call);
+            int rc = tf32
+                    ? cublas.cublasGemmEx(h, opA, opB, m, n, k, ONE, pa, cudart.CUDA_R_32F, lda, pb, cudart.CUDA_R_32F, ldb, beta, pc, cudart.CUDA_R_32F, ldc,
+                            cublas.CUBLAS_COMPUTE_32F_FAST_TF32, cublas.CUBLAS_GEMM_DEFAULT)
+                    : cublas.cublasSgemm_v2(h, opA, opB, m, n, k, ONE, pa, lda, pb, ldb, beta, pc, ldc);
+            Cuda.checkCublas(rc, call);
         }
         ctx.syncIfDebugging(call);
     }

@@ -87,14 +87,7 @@ public final class CudaFrequency {
     enum Direct {
         BLOCK, WARP;
 
-        static Direct chosen() {
-            String v = System.getProperty("frl.cuda.hf", "block").trim();
-            return switch (v) {
-                case "block" -> BLOCK;
-                case "warp" -> WARP;
-                default -> throw new IllegalArgumentException("-Dfrl.cuda.hf must be block or warp, got '" + v + "'");
-            };
-        }
+        static Direct chosen() { return CudaFlags.oneOf("frl.cuda.hf", "block", "block", "warp").equals("block") ? BLOCK : WARP; }
     }
 
     /** Whether the one-warp-per-image kernel takes this shape: a lane per column, k ≤ 15. */

@@ -28,12 +28,10 @@ final class FasterPath {
 
     /** The path forced by the property, or null to choose by timing. */
     Path forced() {
-        String v = System.getProperty(property, "auto").trim();
-        return switch (v) {
-            case "auto" -> null;
+        return switch (CudaFlags.oneOf(property, "auto", "kernel", "cudnn", "auto")) {
             case "kernel" -> Path.KERNEL;
             case "cudnn" -> Path.CUDNN;
-            default -> throw new IllegalArgumentException("-D" + property + " must be kernel, cudnn or auto, got '" + v + "'");
+            default -> null;
         };
     }
 

@@ -11,22 +11,23 @@ import frl.tensor.Tensor;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.function.Consumer;
-import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The sub-pixel convolution ops against the CPU's: conv2d, conv2dBackwardInput and conv2dBackwardWeight, and, where x's
  * phases are all the same size, toPhases, fromPhases and the three phase ops. On the GPU (tagged gpu), and, everywhere,
- * a host emulation of CudaSubPixel's plans (the kernels of subpixel.cu ported loop for loop, arrays and float offsets
- * for device addresses, and the GEMMs with the exact column-major arguments CudaSubPixel passes to CudaBlas.gemm). The
- * emulated GEMM sums in double, the kernels in float as on the device.
+ * SubPixelPlans' own plans run over {@link Host}, a host emulation of their steps (the kernels of subpixel.cu and
+ * tf32.cu ported loop for loop, the GEMMs with cuBLAS's column-major arguments and bounds, summed in double), in both
+ * GEMM modes: SGEMM and 3xTF32.
  */
 class CudaSubPixelTest {
     /** x (the large tensor: the transposed conv's output) [N,C,H,W], w [K,C,kh,kw], geometry. */
@@ -39,7 +40,7 @@ class CudaSubPixelTest {
 
         Shape phases() { return Shapes.phases("test", x(), g); }
 
-        CudaSubPixel.Dims dims() { return CudaSubPixel.Dims.of(x(), wt(), g); }
+        SubPixelPlans.Dims dims() { return SubPixelPlans.Dims.of(x(), wt(), g); }
 
         boolean uniform() { return g.uniformPhases(h, w); }
 
@@ -68,7 +69,8 @@ class CudaSubPixelTest {
     /** An op on the CPU backend, and its emulation; the inputs are x, w and dy (each op reads two). */
     private interface OnCpu { Tensor run(Backend cpu, Case c, Tensor x, Tensor w, Tensor dy); }
 
-    private interface Emulated { float[] run(Case c, float[] x, float[] w, float[] dy); }
+    /** A plan on the host: x, w, dy and the output (of c's shape for the op) at emulated addresses. */
+    private interface Emulated { void run(Host h, SubPixelPlans.Gemm gemm, SubPixelPlans.Dims d, long x, long w, long dy, long out); }
 
     /** The CASES and the VAE's; only those whose phases are all the same size for the ops on the phases layout. */
     private static Case[] cases(boolean uniformOnly) {
@@ -79,12 +81,18 @@ class CudaSubPixelTest {
 
     private static void checkEmulation(String name, boolean uniformOnly, OnCpu onCpu, Emulated emulated) {
         Backend cpu = Backends.cpu();
-        Random r = new Random(3);
-        for (Case c : cases(uniformOnly)) {
-            try (Scope s = Scope.open()) {
-                float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
-                float[] want = onCpu.run(cpu, c, cpu.fromHost(c.x(), x), cpu.fromHost(c.wt(), w), cpu.fromHost(c.dy(), dy)).toFloats();
-                CudaVsCpu.assertClose(name + " " + c, emulated.run(c, x, w, dy), want, 1e-10);
+        for (SubPixelPlans.Gemm gemm : SubPixelPlans.Gemm.values()) {
+            Random r = new Random(3);
+            for (Case c : cases(uniformOnly)) {
+                if (gemm == SubPixelPlans.Gemm.TF32X3 && c == VAE) continue; // the same plan at 3× the GEMM work; the GPU test runs it
+                try (Scope s = Scope.open()) {
+                    float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
+                    float[] want = onCpu.run(cpu, c, cpu.fromHost(c.x(), x), cpu.fromHost(c.wt(), w), cpu.fromHost(c.dy(), dy)).toFloats();
+                    Host h = new Host();
+                    long out = h.put(Host.unwritten(want.length));
+                    emulated.run(h, gemm, c.dims(), h.put(x), h.put(w), h.put(dy), out);
+                    CudaVsCpu.assertClose(name + " " + gemm + " " + c, h.mem(out), want, 1e-10);
+                }
             }
         }
     }
@@ -99,53 +107,57 @@ class CudaSubPixelTest {
     @Test void hostEmulationOfBackwardInputMatchesTheCpu() {
         checkEmulation("conv2dBackwardInput", false,
                 (cpu, c, x, w, dy) -> cpu.conv2dBackwardInput(dy, w, c.x(), c.g()),
-                (c, x, w, dy) -> emulateBackwardInput(c.dims(), dy, w));
+                (h, gemm, d, x, w, dy, out) -> SubPixelPlans.backwardInput(h, gemm, d, dy, w, out));
     }
 
     @Test void hostEmulationOfConv2dMatchesTheCpu() {
         checkEmulation("conv2d", false,
                 (cpu, c, x, w, dy) -> cpu.conv2d(x, w, c.g()),
-                (c, x, w, dy) -> emulateConv2d(c.dims(), x, w));
+                (h, gemm, d, x, w, dy, out) -> SubPixelPlans.conv2d(h, gemm, d, x, w, out));
     }
 
     @Test void hostEmulationOfBackwardWeightMatchesTheCpu() {
         checkEmulation("conv2dBackwardWeight", false,
                 (cpu, c, x, w, dy) -> cpu.conv2dBackwardWeight(x, dy, c.wt(), c.g()),
-                (c, x, w, dy) -> emulateBackwardWeight(c.dims(), x, dy));
+                (h, gemm, d, x, w, dy, out) -> SubPixelPlans.backwardWeight(h, gemm, d, x, dy, out));
     }
 
     @Test void hostEmulationOfToPhasesAndFromPhasesMatchesTheCpu() {
         checkEmulation("toPhases", true,
                 (cpu, c, x, w, dy) -> cpu.toPhases(x, c.g()),
-                (c, x, w, dy) -> emulateMovePhases(c.dims(), x, true));
+                (h, gemm, d, x, w, dy, out) -> SubPixelPlans.movePhases(h, d.x(), d.g(), x, out, true));
         checkEmulation("fromPhases", true,
                 (cpu, c, x, w, dy) -> cpu.fromPhases(inPhases(cpu, c, x), c.x(), c.g()),
-                (c, x, w, dy) -> emulateMovePhases(c.dims(), x, false));
+                (h, gemm, d, x, w, dy, out) -> SubPixelPlans.movePhases(h, d.x(), d.g(), out, x, false));
     }
 
     @Test void hostEmulationOfBackwardInputToPhasesMatchesTheCpu() {
         checkEmulation("conv2dBackwardInputToPhases", true,
                 (cpu, c, x, w, dy) -> cpu.conv2dBackwardInputToPhases(dy, w, c.x(), c.g()),
-                (c, x, w, dy) -> emulateBackwardInputToPhases(c.dims(), dy, w));
+                (h, gemm, d, x, w, dy, out) -> SubPixelPlans.backwardInputToPhases(h, gemm, d, dy, w, out));
     }
 
     @Test void hostEmulationOfConv2dFromPhasesMatchesTheCpu() {
         checkEmulation("conv2dFromPhases", true,
                 (cpu, c, x, w, dy) -> cpu.conv2dFromPhases(inPhases(cpu, c, x), w, c.x(), c.g()),
-                (c, x, w, dy) -> emulateConv2dFromPhases(c.dims(), x, w));
+                (h, gemm, d, x, w, dy, out) -> SubPixelPlans.conv2dFromPhases(h, gemm, d, x, w, out));
     }
 
     @Test void hostEmulationOfBackwardWeightFromPhasesMatchesTheCpu() {
         checkEmulation("conv2dBackwardWeightFromPhases", true,
                 (cpu, c, x, w, dy) -> cpu.conv2dBackwardWeightFromPhases(inPhases(cpu, c, x), dy, c.x(), c.wt(), c.g()),
-                (c, x, w, dy) -> emulateBackwardWeightFromPhases(c.dims(), x, dy));
+                (h, gemm, d, x, w, dy, out) -> SubPixelPlans.backwardWeightFromPhases(h, gemm, d, x, dy, out));
     }
 
     @Test void theSplitOfTheWeightsIsABijection() {
         for (Case c : CASES) {
-            CudaSubPixel.Dims d = c.dims();
+            SubPixelPlans.Dims d = c.dims();
             float[] w = random(new Random(5), c.wt());
-            assertEquals(java.util.Arrays.toString(w), java.util.Arrays.toString(unsplit(d, split(d, w))), c.toString());
+            Host h = new Host();
+            long at = h.put(w), split = h.put(Host.unwritten(w.length)), back = h.put(Host.unwritten(w.length));
+            h.splitWeights(d, at, split);
+            h.unsplitWeights(d, split, back);
+            assertEquals(Arrays.toString(w), Arrays.toString(h.mem(back)), c.toString());
         }
     }
 
@@ -184,6 +196,11 @@ class CudaSubPixelTest {
     }
 
     @Test @Tag("gpu") void matchesTheCpuOnTheGpu() {
+        GpuTests.cudaOrSkip();
+        for (String gemm : new String[] {"sgemm", "3xtf32"}) withGemm(gemm, () -> matchesTheCpuOnTheGpu(gemm));
+    }
+
+    private static void matchesTheCpuOnTheGpu(String gemm) {
         Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
         Random r = new Random(4);
         for (Case c : gpuCases(false)) {
@@ -191,16 +208,21 @@ class CudaSubPixelTest {
                 float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
                 Tensor cx = cpu.fromHost(c.x(), x), cw = cpu.fromHost(c.wt(), w), cdy = cpu.fromHost(c.dy(), dy);
                 Tensor gx = cuda.fromHost(c.x(), x), gw = cuda.fromHost(c.wt(), w), gdy = cuda.fromHost(c.dy(), dy);
-                CudaVsCpu.assertClose("conv2dBackwardInput " + c, CudaSubPixel.backwardInput(gdy, gw, c.x(), c.g()), cpu.conv2dBackwardInput(cdy, cw, c.x(), c.g()));
-                CudaVsCpu.assertClose("conv2d " + c, CudaSubPixel.conv2d(gx, gw, c.g()), cpu.conv2d(cx, cw, c.g()));
-                CudaVsCpu.assertClose("conv2dBackwardWeight " + c, CudaSubPixel.backwardWeight(gx, gdy, c.wt(), c.g()),
-                        cpu.conv2dBackwardWeight(cx, cdy, c.wt(), c.g()));
+                CudaVsCpu.assertClose(gemm + " conv2dBackwardInput " + c, CudaSubPixel.backwardInput(gdy, gw, c.x(), c.g()), cpu.conv2dBackwardInput(cdy, cw, c.x(), c.g()), tol(gemm));
+                CudaVsCpu.assertClose(gemm + " conv2d " + c, CudaSubPixel.conv2d(gx, gw, c.g()), cpu.conv2d(cx, cw, c.g()), tol(gemm));
+                CudaVsCpu.assertClose(gemm + " conv2dBackwardWeight " + c, CudaSubPixel.backwardWeight(gx, gdy, c.wt(), c.g()),
+                        cpu.conv2dBackwardWeight(cx, cdy, c.wt(), c.g()), tol(gemm));
             }
         }
     }
 
     /** toPhases and fromPhases bit for bit, the three phase ops' direct path close to the CPU's. */
     @Test @Tag("gpu") void thePhaseOpsMatchTheCpuOnTheGpu() {
+        GpuTests.cudaOrSkip();
+        for (String gemm : new String[] {"sgemm", "3xtf32"}) withGemm(gemm, () -> thePhaseOpsMatchTheCpuOnTheGpu(gemm));
+    }
+
+    private static void thePhaseOpsMatchTheCpuOnTheGpu(String gemm) {
         Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
         Random r = new Random(7);
         for (Case c : gpuCases(true)) {
@@ -210,12 +232,12 @@ class CudaSubPixelTest {
                 Tensor gx = cuda.fromHost(c.x(), x), gxp = cuda.fromHost(c.phases(), xp), gw = cuda.fromHost(c.wt(), w), gdy = cuda.fromHost(c.dy(), dy);
                 CudaVsCpu.assertExact("toPhases " + c, cuda.toPhases(gx, c.g()), cpu.toPhases(cx, c.g()));
                 CudaVsCpu.assertExact("fromPhases " + c, cuda.fromPhases(gxp, c.x(), c.g()), cpu.fromPhases(cxp, c.x(), c.g()));
-                CudaVsCpu.assertClose("conv2dBackwardInputToPhases " + c, CudaSubPixel.backwardInputToPhases(gdy, gw, c.x(), c.g()),
-                        cpu.conv2dBackwardInputToPhases(cdy, cw, c.x(), c.g()));
-                CudaVsCpu.assertClose("conv2dFromPhases " + c, CudaSubPixel.conv2dFromPhases(gxp, gw, c.x(), c.g()),
-                        cpu.conv2dFromPhases(cxp, cw, c.x(), c.g()));
-                CudaVsCpu.assertClose("conv2dBackwardWeightFromPhases " + c, CudaSubPixel.backwardWeightFromPhases(gxp, gdy, c.x(), c.wt(), c.g()),
-                        cpu.conv2dBackwardWeightFromPhases(cxp, cdy, c.x(), c.wt(), c.g()));
+                CudaVsCpu.assertClose(gemm + " conv2dBackwardInputToPhases " + c, CudaSubPixel.backwardInputToPhases(gdy, gw, c.x(), c.g()),
+                        cpu.conv2dBackwardInputToPhases(cdy, cw, c.x(), c.g()), tol(gemm));
+                CudaVsCpu.assertClose(gemm + " conv2dFromPhases " + c, CudaSubPixel.conv2dFromPhases(gxp, gw, c.x(), c.g()),
+                        cpu.conv2dFromPhases(cxp, cw, c.x(), c.g()), tol(gemm));
+                CudaVsCpu.assertClose(gemm + " conv2dBackwardWeightFromPhases " + c, CudaSubPixel.backwardWeightFromPhases(gxp, gdy, c.x(), c.wt(), c.g()),
+                        cpu.conv2dBackwardWeightFromPhases(cxp, cdy, c.x(), c.wt(), c.g()), tol(gemm));
             }
         }
     }
@@ -273,14 +295,22 @@ class CudaSubPixelTest {
         }
     }
 
-    private static void withSubPixel(String mode, Runnable body) {
-        String before = System.getProperty("frl.cuda.subpixel");
-        System.setProperty("frl.cuda.subpixel", mode);
+    /** NMSE against the CPU: float32's class for 3xTF32 too (one TF32 pass gives ~1e-7). */
+    private static double tol(String gemm) { return gemm.equals("3xtf32") ? 1e-10 : 1e-7; }
+
+    private static void withGemm(String mode, Runnable body) { withProperty("frl.cuda.gemm", mode, body); }
+
+    private static void withSubPixel(String mode, Runnable body) { withProperty("frl.cuda.subpixel", mode, body); }
+
+    /** body under -Dname=value, the property restored after. */
+    private static void withProperty(String name, String value, Runnable body) {
+        String before = System.getProperty(name);
+        System.setProperty(name, value);
         try (Scope s = Scope.open()) {
             body.run();
         } finally {
-            if (before == null) System.clearProperty("frl.cuda.subpixel");
-            else System.setProperty("frl.cuda.subpixel", before);
+            if (before == null) System.clearProperty(name);
+            else System.setProperty(name, before);
         }
     }
 
@@ -289,201 +319,164 @@ class CudaSubPixelTest {
         for (String op : ops) assertEquals(1, chosen.keySet().stream().filter(k -> k.startsWith(op + "x" + c.x())).count(), op + "not timed: " + chosen);
     }
 
-    // ---- CudaSubPixel's plans on the host: each line one kernel launch or GEMM of the Java ---------------------------
-
-    /** An emulated device address: an array and a float offset into it. */
-    private record At(float[] mem, long off) {}
-
-    private static float[] emulateBackwardInput(CudaSubPixel.Dims d, float[] dy, float[] w) {
-        float[] dx = scratch((long) d.n() * d.c() * d.h() * d.w()), part = scratch(d.c() * d.nqMax());
-        transposed(d, dy, w, p -> new At(part, 0), p -> movePixels(d, p, dx, new At(part, 0), false));
-        return dx;
-    }
-
-    private static float[] emulateConv2d(CudaSubPixel.Dims d, float[] x, float[] w) {
-        return forward(d, w, gatheredInto(scratch(d.c() * d.nqMax()), x, d));
-    }
-
-    private static float[] emulateBackwardWeight(CudaSubPixel.Dims d, float[] x, float[] dy) {
-        return weightGradient(d, dy, gatheredInto(scratch(d.c() * d.nqMax()), x, d));
-    }
-
-    private static float[] emulateBackwardInputToPhases(CudaSubPixel.Dims d, float[] dy, float[] w) {
-        float[] x = scratch((long) d.n() * d.c() * d.h() * d.w());
-        transposed(d, dy, w, inPlace(x, d), p -> {});
-        return x;
-    }
-
-    private static float[] emulateConv2dFromPhases(CudaSubPixel.Dims d, float[] xPhases, float[] w) { return forward(d, w, inPlace(xPhases, d)); }
-
-    private static float[] emulateBackwardWeightFromPhases(CudaSubPixel.Dims d, float[] xPhases, float[] dy) {
-        return weightGradient(d, dy, inPlace(xPhases, d));
-    }
-
-    private static float[] emulateMovePhases(CudaSubPixel.Dims d, float[] from, boolean toPhases) {
-        float[] to = scratch(from.length);
-        for (Phase p : d.phases()) {
-            float[] phases = toPhases ? to : from, x = toPhases ? from : to;
-            movePixels(d, p, x, new At(phases, CudaSubPixel.block(0, d.x(), d.g(), p) / 4), toPhases);
+    /** tf32_round's port: big and small are TF32 (13 low bits clear) and big + small is x to 2^-21, where big alone is off by up to 2^-11. */
+    @Test void theTf32PartsCarryWhatOneTf32Drops() {
+        Random r = new Random(11);
+        double worstBig = 0;
+        for (int i = 0; i < 100_000; i++) {
+            float x = (float) (r.nextGaussian() * Math.pow(2, r.nextInt(40) - 20)), big = Host.tf32(x), small = Host.tf32(x - big);
+            assertEquals(0, Float.floatToRawIntBits(big) & 0x1FFF, "big part of " + x);
+            assertEquals(0, Float.floatToRawIntBits(small) & 0x1FFF, "small part of " + x);
+            assertTrue(Math.abs((double) big + small - x) <= Math.abs(x) * 0x1p-21, x + " = " + big + " + " + small);
+            worstBig = Math.max(worstBig, Math.abs(((double) big - x) / x));
         }
-        return to;
-    }
-
-    private static Function<Phase, At> inPlace(float[] phases, CudaSubPixel.Dims d) {
-        return p -> new At(phases, CudaSubPixel.block(0, d.x(), d.g(), p) / 4);
-    }
-
-    private static Function<Phase, At> gatheredInto(float[] part, float[] x, CudaSubPixel.Dims d) {
-        return p -> {
-            movePixels(d, p, x, new At(part, 0), true);
-            return new At(part, 0);
-        };
-    }
-
-    private static void transposed(CudaSubPixel.Dims d, float[] dy, float[] w, Function<Phase, At> blockOf, Consumer<Phase> written) {
-        float[] split = split(d, w), cols = scratch(d.depth() * d.nqMax());
-        for (Phase p : d.phases()) {
-            int nq = d.nq(p);
-            At x = blockOf.apply(p);
-            gather(d, p, dy, cols, p.q(), nq);
-            gemm(false, false, nq, d.c(), d.depth(), cols, 0, nq, split, weights(d, p), d.depth(), x.mem(), x.off(), nq);
-            written.accept(p);
-        }
-    }
-
-    private static float[] forward(CudaSubPixel.Dims d, float[] w, Function<Phase, At> blockOf) {
-        long slot = d.depth() * d.nqMax();
-        float[] split = split(d, w), outs = scratch(d.sh() * d.sw() * slot);
-        for (Phase p : d.phases()) {
-            int nq = d.nq(p);
-            At x = blockOf.apply(p);
-            gemm(false, true, nq, d.depth(), d.c(), x.mem(), x.off(), nq, split, weights(d, p), d.depth(), outs, CudaSubPixel.index(d.g(), p) * slot, nq);
-        }
-        return sumPhases(d, outs, slot, 1, d.n());
-    }
-
-    private static float[] weightGradient(CudaSubPixel.Dims d, float[] dy, Function<Phase, At> blockOf) {
-        float[] split = scratch(d.splitFloats()), cols = scratch(d.depth() * d.nqMax());
-        if (d.phases().size() < d.sh() * d.sw()) Arrays.fill(split, 0f); // cudaMemsetAsync
-        for (Phase p : d.phases()) {
-            int nq = d.nq(p);
-            At x = blockOf.apply(p);
-            gather(d, p, dy, cols, p.q(), nq);
-            gemm(true, false, d.depth(), d.c(), nq, cols, 0, nq, x.mem(), x.off(), nq, split, weights(d, p), d.depth());
-        }
-        return unsplit(d, split);
-    }
-
-    /** CudaSubPixel.movePixels: subpixel_gather_pixels into the block or subpixel_scatter out of it, strides (q, N·q). */
-    private static void movePixels(CudaSubPixel.Dims d, Phase p, float[] nchw, At block, boolean toBlock) {
-        if (toBlock) gatherPixels(d, p, nchw, block.mem(), block.off(), p.q(), d.nq(p));
-        else scatter(d, p, block.mem(), block.off(), nchw, p.q(), d.nq(p));
-    }
-
-    // ---- the kernels of subpixel.cu --------------------------------------------------------------------------
-
-    /** subpixel_weight_index: where element i of the split weights [sh·sw, C, depth] lies in w [K, C, kh, kw]. */
-    private static int weightIndex(CudaSubPixel.Dims d, int i) {
-        int depth = d.depth(), row = i % depth, rest = i / depth, ci = rest % d.c(), r = rest / d.c(), ry = r / d.sw(), rx = r % d.sw();
-        int u = row % d.tw(), t = row / d.tw() % d.th(), o = row / (d.th() * d.tw());
-        return ((o * d.c() + ci) * d.kh() + ry + d.sh() * t) * d.kw() + rx + d.sw() * u;
-    }
-
-    private static float[] split(CudaSubPixel.Dims d, float[] w) { // subpixel_split_weights
-        float[] out = new float[w.length];
-        for (int i = 0; i < w.length; i++) out[i] = w[weightIndex(d, i)];
-        return out;
-    }
-
-    private static float[] unsplit(CudaSubPixel.Dims d, float[] phases) { // subpixel_unsplit_weights
-        float[] w = new float[phases.length];
-        for (int i = 0; i < w.length; i++) w[weightIndex(d, i)] = phases[i];
-        return w;
-    }
-
-    /** Dims.weights as a float offset. */
-    private static long weights(CudaSubPixel.Dims d, Phase p) { return d.weights(0, p) / 4; }
-
-    private static void gather(CudaSubPixel.Dims d, Phase p, float[] dy, float[] cols, long imgStride, long rowStride) { // subpixel_gather
-        int q = p.q(), depth = d.depth();
-        for (int i = 0; i < d.n() * depth * q; i++) {
-            int col = i % q, rest = i / q, row = rest % depth, img = rest / depth, a = col / p.qw(), b = col % p.qw();
-            int u = row % d.tw(), t = row / d.tw() % d.th(), o = row / (d.th() * d.tw()), oy = p.qy0() + a - t, ox = p.qx0() + b - u;
-            cols[(int) (img * imgStride + row * rowStride + col)] =
-                    oy >= 0 && oy < d.oh() && ox >= 0 && ox < d.ow() ? dy[((img * d.k() + o) * d.oh() + oy) * d.ow() + ox] : 0f;
-        }
-    }
-
-    /** subpixel_pixel: where element i = (plane, (a, b)) of a phase's [N·C, q] pixels lies in x [N, C, h, w]. */
-    private static int pixel(CudaSubPixel.Dims d, Phase p, int i) {
-        int col = i % p.q(), plane = i / p.q();
-        int y = (p.qy0() + col / p.qw()) * d.sh() + p.ry() - d.g().padH(), x = (p.qx0() + col % p.qw()) * d.sw() + p.rx() - d.g().padW();
-        return (plane * d.h() + y) * d.w() + x;
-    }
-
-    private static void gatherPixels(CudaSubPixel.Dims d, Phase p, float[] x, float[] part, long off, long imgStride, long cStride) { // subpixel_gather_pixels
-        for (int i = 0; i < d.n() * d.c() * p.q(); i++) {
-            int plane = i / p.q();
-            part[(int) (off + plane / d.c() * imgStride + plane % d.c() * cStride + i % p.q())] = x[pixel(d, p, i)];
-        }
-    }
-
-    private static void scatter(CudaSubPixel.Dims d, Phase p, float[] part, long off, float[] x, long imgStride, long cStride) { // subpixel_scatter
-        for (int i = 0; i < d.n() * d.c() * p.q(); i++) {
-            int plane = i / p.q();
-            x[pixel(d, p, i)] = part[(int) (off + plane / d.c() * imgStride + plane % d.c() * cStride + i % p.q())];
-        }
-    }
-
-    /** subpixel_sum_phases: outs_r at r·slot, its strides (image, row) in units of the phase's q. */
-    private static float[] sumPhases(CudaSubPixel.Dims d, float[] outs, long slot, long imgStride, long rowStride) {
-        float[] y = new float[d.n() * d.k() * d.oh() * d.ow()];
-        int[] rows = d.ranges(true), cols = d.ranges(false);
-        for (int i = 0; i < y.length; i++) {
-            int ox = i % d.ow(), oy = i / d.ow() % d.oh(), plane = i / (d.oh() * d.ow()), o = plane % d.k(), img = plane / d.k();
-            float sum = 0f;
-            for (int ry = 0; ry < d.sh(); ry++)
-                for (int rx = 0; rx < d.sw(); rx++)
-                    for (int t = 0; t < d.th(); t++) {
-                        int a = oy + t - rows[2 * ry], qh = rows[2 * ry + 1], qw = cols[2 * rx + 1];
-                        if (a < 0 || a >= qh) continue;
-                        for (int u = 0; u < d.tw(); u++) {
-                            int b = ox + u - cols[2 * rx];
-                            long row = (o * d.th() + t) * d.tw() + u;
-                            if (b >= 0 && b < qw) sum += outs[(int) ((ry * d.sw() + rx) * slot + (img * imgStride + row * rowStride) * (qh * qw) + a * qw + b)];
-                        }
-                    }
-            y[i] = sum;
-        }
-        return y;
+        assertTrue(worstBig > 0x1p-13 && worstBig <= 0x1p-11, "one TF32 rounding is off by " + worstBig);
+        assertEquals(Float.intBitsToFloat(0x3F802000), Host.tf32(Float.intBitsToFloat(0x3F801000)), "a tie rounds away from zero");
     }
 
     /**
-     * CudaBlas.gemm: column-major C [m, n] = op(A) · op(B), A at aOff (floats) stored [m, k] or, transposed, [k, m] with
-     * leading dimension lda, likewise B ([k, n] or [n, k]). Refuses what cuBLAS refuses (a leading dimension below the
-     * stored rows) and any operand reaching past its array.
+     * SubPixelPlans' steps on the host. A device address is (block number + 1) · 2^40 + the byte offset, so every block
+     * is checked for bounds; scratch starts NaN (a read of anything unwritten shows) and turns NaN again when closed.
      */
-    private static void gemm(boolean transA, boolean transB, int m, int n, int k, float[] a, long aOff, int lda,
-                             float[] b, long bOff, int ldb, float[] c, long cOff, int ldc) {
-        assertTrue(lda >= Math.max(1, transA ? k : m) && ldb >= Math.max(1, transB ? n : k) && ldc >= Math.max(1, m),
-                "cuBLAS would refuse lda " + lda + ", ldb " + ldb + ", ldc " + ldc + " for m " + m + ", n " + n + ", k " + k);
-        assertTrue(aOff + (long) lda * ((transA ? m : k) - 1) + (transA ? k : m) <= a.length, "A reaches past its block");
-        assertTrue(bOff + (long) ldb * ((transB ? k : n) - 1) + (transB ? n : k) <= b.length, "B reaches past its block");
-        assertTrue(cOff + (long) ldc * (n - 1) + m <= c.length, "C reaches past its block");
-        for (int col = 0; col < n; col++)
-            for (int row = 0; row < m; row++) {
-                double sum = 0;
-                for (int l = 0; l < k; l++)
-                    sum += (double) a[(int) (aOff + (transA ? (long) row * lda + l : (long) l * lda + row))]
-                            * b[(int) (bOff + (transB ? (long) l * ldb + col : (long) col * ldb + l))];
-                c[(int) (cOff + (long) col * ldc + row)] = (float) sum;
-            }
-    }
+    private static final class Host implements SubPixelPlans.Steps {
+        private final List<float[]> blocks = new ArrayList<>();
 
-    /** Device scratch as the allocator hands it out: not zeroed (NaN here, so a read of anything unwritten shows). */
-    private static float[] scratch(long floats) {
-        float[] v = new float[Math.toIntExact(floats)];
-        Arrays.fill(v, Float.NaN);
-        return v;
+        static float[] unwritten(long floats) {
+            float[] v = new float[Math.toIntExact(floats)];
+            Arrays.fill(v, Float.NaN);
+            return v;
+        }
+
+        long put(float[] v) {
+            blocks.add(v);
+            return (long) blocks.size() << 40;
+        }
+
+        /** The block an address lies in (the whole array). */
+        float[] mem(long address) { return blocks.get((int) (address >>> 40) - 1); }
+
+        /** The float offset of an address in its block. */
+        static int off(long address) {
+            long bytes = address & ((1L << 40) - 1);
+            if (bytes % 4 != 0) fail("a misaligned address: byte " + bytes);
+            return Math.toIntExact(bytes / 4);
+        }
+
+        float get(long address, long i) { return mem(address)[Math.toIntExact(off(address) + i)]; }
+
+        void set(long address, long i, float v) { mem(address)[Math.toIntExact(off(address) + i)] = v; }
+
+        /** tf32_round: to a 10-bit mantissa, nearest, ties away from zero (cvt.rna.tf32.f32). */
+        static float tf32(float x) {
+            if (!Float.isFinite(x)) return x;
+            return Float.intBitsToFloat((Float.floatToRawIntBits(x) + 0x1000) & ~0x1FFF);
+        }
+
+        @Override public SubPixelPlans.Scratch scratch(long floats) {
+            float[] v = unwritten(floats);
+            long at = put(v);
+            return new SubPixelPlans.Scratch() {
+                @Override public long address() { return at; }
+
+                @Override public void close() { Arrays.fill(v, Float.NaN); }
+            };
+        }
+
+        @Override public void zero(long address, long floats) { for (long i = 0; i < floats; i++) set(address, i, 0f); }
+
+        /** subpixel_weight_index: where element i of the split weights [sh·sw, C, depth] lies in w [K, C, kh, kw]. */
+        private static int weightIndex(SubPixelPlans.Dims d, int i) {
+            int depth = d.depth(), row = i % depth, rest = i / depth, ci = rest % d.c(), r = rest / d.c(), ry = r / d.sw(), rx = r % d.sw();
+            int u = row % d.tw(), t = row / d.tw() % d.th(), o = row / (d.th() * d.tw());
+            return ((o * d.c() + ci) * d.kh() + ry + d.sh() * t) * d.kw() + rx + d.sw() * u;
+        }
+
+        @Override public void splitWeights(SubPixelPlans.Dims d, long w, long split) {
+            for (int i = 0; i < d.splitFloats(); i++) set(split, i, get(w, weightIndex(d, i)));
+        }
+
+        @Override public void unsplitWeights(SubPixelPlans.Dims d, long split, long dw) {
+            for (int i = 0; i < d.splitFloats(); i++) set(dw, weightIndex(d, i), get(split, i));
+        }
+
+        @Override public void gather(SubPixelPlans.Dims d, Phase p, long dy, long cols) { // subpixel_gather, strides (q, N·q)
+            int q = p.q(), depth = d.depth();
+            long imgStride = q, rowStride = d.nq(p);
+            for (int i = 0; i < d.n() * depth * q; i++) {
+                int col = i % q, rest = i / q, row = rest % depth, img = rest / depth, a = col / p.qw(), b = col % p.qw();
+                int u = row % d.tw(), t = row / d.tw() % d.th(), o = row / (d.th() * d.tw()), oy = p.qy0() + a - t, ox = p.qx0() + b - u;
+                set(cols, img * imgStride + row * rowStride + col,
+                        oy >= 0 && oy < d.oh() && ox >= 0 && ox < d.ow() ? get(dy, ((img * d.k() + o) * d.oh() + oy) * d.ow() + ox) : 0f);
+            }
+        }
+
+        /** subpixel_gather_pixels into the block, or subpixel_scatter out of it: strides (q, N·q). */
+        @Override public void movePixels(Shape x, ConvGeometry g, Phase p, long nchw, long block, boolean toBlock) {
+            int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), q = p.q();
+            for (int i = 0; i < n * c * q; i++) {
+                int col = i % q, plane = i / q; // subpixel_pixel
+                int y = (p.qy0() + col / p.qw()) * g.strideH() + p.ry() - g.padH(), xx = (p.qx0() + col % p.qw()) * g.strideW() + p.rx() - g.padW();
+                long pixel = ((long) plane * h + y) * w + xx, inBlock = (long) plane / c * q + (long) plane % c * n * q + col;
+                if (toBlock) set(block, inBlock, get(nchw, pixel));
+                else set(nchw, pixel, get(block, inBlock));
+            }
+        }
+
+        /** subpixel_sum_phases: outs_r at r·slot, its strides (image 1, row N) in units of the phase's q. */
+        @Override public void sumPhases(SubPixelPlans.Dims d, long outs, long slot, long y) {
+            int[] rows = d.ranges(true), cols = d.ranges(false);
+            for (int i = 0; i < d.n() * d.k() * d.oh() * d.ow(); i++) {
+                int ox = i % d.ow(), oy = i / d.ow() % d.oh(), plane = i / (d.oh() * d.ow()), o = plane % d.k(), img = plane / d.k();
+                float sum = 0f;
+                for (int ry = 0; ry < d.sh(); ry++)
+                    for (int rx = 0; rx < d.sw(); rx++)
+                        for (int t = 0; t < d.th(); t++) {
+                            int a = oy + t - rows[2 * ry], qh = rows[2 * ry + 1], qw = cols[2 * rx + 1];
+                            if (a < 0 || a >= qh) continue;
+                            for (int u = 0; u < d.tw(); u++) {
+                                int b = ox + u - cols[2 * rx];
+                                long row = (o * d.th() + t) * d.tw() + u;
+                                if (b >= 0 && b < qw) sum += get(outs, (ry * d.sw() + rx) * slot + (img + row * d.n()) * (qh * qw) + a * qw + b);
+                            }
+                        }
+                set(y, i, sum);
+            }
+        }
+
+        /**
+         * CudaBlas.gemm: column-major C [m, n] = op(A) · op(B) (+ C), A stored [m, k] or, transposed, [k, m] with leading
+         * dimension lda, likewise B. Refuses what cuBLAS refuses (a leading dimension below the stored rows), any operand
+         * reaching past its block, and, on TF32 tensor cores, an operand TF32 does not hold exactly (the hardware would
+         * drop its low bits).
+         */
+        @Override public void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc,
+                                   boolean accumulate, boolean tf32) {
+            assertTrue(lda >= Math.max(1, transA ? k : m) && ldb >= Math.max(1, transB ? n : k) && ldc >= Math.max(1, m),
+                    "cuBLAS would refuse lda " + lda + ", ldb " + ldb + ", ldc " + ldc + " for m " + m + ", n " + n + ", k " + k);
+            assertTrue(off(a) + (long) lda * ((transA ? m : k) - 1) + (transA ? k : m) <= mem(a).length, "A reaches past its block");
+            assertTrue(off(b) + (long) ldb * ((transB ? k : n) - 1) + (transB ? n : k) <= mem(b).length, "B reaches past its block");
+            assertTrue(off(c) + (long) ldc * (n - 1) + m <= mem(c).length, "C reaches past its block");
+            float[] am = mem(a), bm = mem(b), cm = mem(c);
+            int ao = off(a), bo = off(b), co = off(c);
+            for (int col = 0; col < n; col++)
+                for (int row = 0; row < m; row++) {
+                    double sum = accumulate ? cm[co + col * ldc + row] : 0;
+                    for (int l = 0; l < k; l++) {
+                        float av = am[ao + (transA ? row * lda + l : l * lda + row)], bv = bm[bo + (transB ? l * ldb + col : col * ldb + l)];
+                        if (tf32 && (Float.floatToRawIntBits(av) & 0x1FFF | Float.floatToRawIntBits(bv) & 0x1FFF) != 0)
+                            fail("a TF32 GEMM read " + av + " or " + bv + ", which TF32 does not hold");
+                        sum += (double) av * bv;
+                    }
+                    cm[co + col * ldc + row] = (float) sum;
+                }
+        }
+
+        @Override public void tf32Parts(long src, long dst, long rows, int cols, String parts, long partStride, long rowStride) { // tf32_parts
+            for (long r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) {
+                    float x = get(src, r * cols + c), big = tf32(x), small = tf32(x - big);
+                    for (int j = 0; j < parts.length(); j++) set(dst, j * partStride + r * rowStride + c, parts.charAt(j) == 's' ? small : big);
+                }
+        }
     }
 }

@@ -28,7 +28,7 @@ class FasterPathTest {
             assertNull(p.forced(), "auto times both paths");
             System.setProperty(property, "fastest");
             var e = assertThrows(IllegalArgumentException.class, p::forced);
-            assertTrue(e.getMessage().contains("-D" + property + " must be kernel, cudnn or auto, got 'fastest'"), e.getMessage());
+            assertTrue(e.getMessage().contains("-D" + property + " must be one of kernel, cudnn, auto; got 'fastest'"), e.getMessage());
             assertTrue(p.choices().isEmpty(), "nothing was timed");
         } finally {
             System.clearProperty(property);

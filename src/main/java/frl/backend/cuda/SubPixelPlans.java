@@ -1,0 +1,259 @@
+package frl.backend.cuda;
+
+import frl.backend.ConvGeometry;
+import frl.backend.ConvGeometry.Phase;
+import frl.tensor.Shape;
+
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.ToLongFunction;
+
+/**
+ * CudaSubPixel's plans: which kernel and GEMM runs on which block, in what order, over a {@link Steps} that does the
+ * work (the GPU's kernels and cuBLAS in CudaSubPixel, a host emulation in the tests, so the plans a GPU runs are the
+ * plans tested everywhere). Addresses are in bytes. x [N,C,H,W] is the large tensor, w [K,C,kh,kw], dy [N,K,OH,OW];
+ * phase r of x is one row-major block x_r [C, N·q] and W_r [C, depth = K·T²] the phase's taps:
+ * <ul>
+ *   <li>{@link #transposed}: x_r = W_r · cols_r, cols_r [depth, N·q] the gathered dy (backwardInput);</li>
+ *   <li>{@link #forward}: outs_r = W_rᵀ · x_r, then one kernel sums every phase's and tap's share (conv2d);</li>
+ *   <li>{@link #weightGradient}: dW_r = x_r · cols_rᵀ, its phases put back into dw's taps (backwardWeight).</li>
+ * </ul>
+ * In {@link Gemm#TF32X3} each GEMM runs on TF32 tensor cores over parts that TF32 holds exactly (tf32.cu): a·b as
+ * big·big' + big·small' + small·big', float32's accuracy (~2^-22 per product) at tensor-core speed. The three products
+ * are stacked along the inner size where the operand to split is small, else summed by accumulating GEMMs.
+ */
+final class SubPixelPlans {
+    private SubPixelPlans() {}
+
+    /** How the GEMMs multiply: cuBLAS SGEMM (FP32 FMA), or 3xTF32. */
+    enum Gemm {
+        SGEMM, TF32X3;
+
+        /** -Dfrl.cuda.gemm = sgemm (the default) or 3xtf32. */
+        static Gemm chosen() { return CudaFlags.oneOf("frl.cuda.gemm", "sgemm", "sgemm", "3xtf32").equals("sgemm") ? SGEMM : TF32X3; }
+    }
+
+    /** Scratch memory, freed on close (on the GPU: reused only by work queued after what was queued on it). */
+    interface Scratch extends AutoCloseable {
+        long address();
+
+        @Override void close();
+    }
+
+    /** The device work of a plan: one method per kernel launch or GEMM. */
+    interface Steps {
+        Scratch scratch(long floats);
+
+        void zero(long address, long floats);
+
+        /** subpixel_split_weights: w [K,C,kh,kw] → the phases' W_r [sh·sw, C, depth]. */
+        void splitWeights(Dims d, long w, long split);
+
+        /** subpixel_unsplit_weights: the inverse. */
+        void unsplitWeights(Dims d, long split, long dw);
+
+        /** subpixel_gather: cols_r [depth, N·q] of phase p from dy. */
+        void gather(Dims d, Phase p, long dy, long cols);
+
+        /** Phase p of x [N,C,H,W] into the block [C, N·q] (subpixel_gather_pixels), or back (subpixel_scatter). */
+        void movePixels(Shape x, ConvGeometry g, Phase p, long nchw, long block, boolean toBlock);
+
+        /** subpixel_sum_phases: y [N,K,OH,OW] from outs_r [depth, N·q] at outs + r·slot floats. */
+        void sumPhases(Dims d, long outs, long slot, long y);
+
+        /** CudaBlas.gemm: column-major C = op(A)·op(B) (+ C where accumulate), on TF32 tensor cores where tf32. */
+        void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc, boolean accumulate, boolean tf32);
+
+        /**
+         * tf32_parts: src [rows, cols] row-major → one copy per letter of parts ('b' the big part, 's' the small), copy
+         * j of element (r, c) at dst + 4·(j·partStride + r·rowStride + c).
+         */
+        void tf32Parts(long src, long dst, long rows, int cols, String parts, long partStride, long rowStride);
+    }
+
+    /** The sizes of a call: x [n,c,h,w] the large tensor, w [k,c,kh,kw], dy [n,k,oh,ow]; th × tw taps per phase. */
+    record Dims(int n, int c, int h, int w, int k, int kh, int kw, int oh, int ow, ConvGeometry g) {
+        static Dims of(Shape x, Shape wt, ConvGeometry g) {
+            return new Dims(x.dim(0), x.dim(1), x.dim(2), x.dim(3), wt.dim(0), wt.dim(2), wt.dim(3), g.outH(x.dim(2), wt.dim(2)),
+                    g.outW(x.dim(3), wt.dim(3)), g);
+        }
+
+        Shape x() { return Shape.of(n, c, h, w); }
+
+        int sh() { return g.strideH(); }
+
+        int sw() { return g.strideW(); }
+
+        int th() { return kh / sh(); }
+
+        int tw() { return kw / sw(); }
+
+        /** Rows of cols_r: (o, t, u). */
+        int depth() { return k * th() * tw(); }
+
+        /** Pixels of the largest phase. */
+        int qMax() { return Math.ceilDiv(h, sh()) * Math.ceilDiv(w, sw()); }
+
+        /** Columns of phase p's GEMMs, every image's pixels: an int (CudaSubPixel.applies). */
+        int nq(Phase p) { return n * p.q(); }
+
+        long nqMax() { return (long) n * qMax(); }
+
+        List<Phase> phases() { return g.subPixelPhases(h, w); }
+
+        /** Where W_r [c, depth] starts in the split weights [sh·sw, c, depth] at {@code base}. */
+        long weights(long base, Phase p) { return base + 4L * index(g, p) * c * depth(); }
+
+        long splitFloats() { return (long) sh() * sw() * c * depth(); }
+
+        /** subpixel_sum_phases' FrlInts: (qy0, qh) for each ry, or (qx0, qw) for each rx; 0, 0 where no phase has it. */
+        int[] ranges(boolean rows) {
+            int[] out = new int[2 * (rows ? sh() : sw())];
+            for (Phase p : phases()) {
+                int r = rows ? p.ry() : p.rx();
+                out[2 * r] = rows ? p.qy0() : p.qx0();
+                out[2 * r + 1] = rows ? p.qh() : p.qw();
+            }
+            return out;
+        }
+    }
+
+    /** Phase p's place r = ry·sw + rx among all sh·sw, in the split weights and the phases layout. */
+    static int index(ConvGeometry g, Phase p) { return p.ry() * g.strideW() + p.rx(); }
+
+    /** Where phase p's block [C, N·q] starts in the phases [R, C, N, q] at {@code base} of x [N,C,H,W]. */
+    static long block(long base, Shape x, ConvGeometry g, Phase p) { return base + 4L * index(g, p) * x.dim(1) * x.dim(0) * p.q(); }
+
+    // ---- the six ops over addresses: x in NCHW (each phase gathered into, or scattered from, one scratch block) or in phases
+
+    static void backwardInput(Steps s, Gemm gemm, Dims d, long dy, long w, long dx) {
+        try (Scratch part = s.scratch(d.c() * d.nqMax())) {
+            transposed(s, gemm, d, dy, w, p -> part.address(), p -> s.movePixels(d.x(), d.g(), p, dx, part.address(), false));
+        }
+    }
+
+    static void conv2d(Steps s, Gemm gemm, Dims d, long x, long w, long y) {
+        try (Scratch part = s.scratch(d.c() * d.nqMax())) {
+            forward(s, gemm, d, w, gatheredInto(s, d, part.address(), x), y);
+        }
+    }
+
+    static void backwardWeight(Steps s, Gemm gemm, Dims d, long x, long dy, long dw) {
+        try (Scratch part = s.scratch(d.c() * d.nqMax())) {
+            weightGradient(s, gemm, d, dy, gatheredInto(s, d, part.address(), x), dw);
+        }
+    }
+
+    static void backwardInputToPhases(Steps s, Gemm gemm, Dims d, long dy, long w, long xPhases) {
+        transposed(s, gemm, d, dy, w, inPlace(d, xPhases), p -> {});
+    }
+
+    static void conv2dFromPhases(Steps s, Gemm gemm, Dims d, long xPhases, long w, long y) { forward(s, gemm, d, w, inPlace(d, xPhases), y); }
+
+    static void backwardWeightFromPhases(Steps s, Gemm gemm, Dims d, long xPhases, long dy, long dw) {
+        weightGradient(s, gemm, d, dy, inPlace(d, xPhases), dw);
+    }
+
+    /** x [N,C,H,W] to its phases [R, C, N, q] at {@code phases}, or back: one move per phase. */
+    static void movePhases(Steps s, Shape xShape, ConvGeometry g, long x, long phases, boolean toPhases) {
+        for (Phase p : g.subPixelPhases(xShape.dim(2), xShape.dim(3))) s.movePixels(xShape, g, p, x, block(phases, xShape, g, p), toPhases);
+    }
+
+    /** For x in phases: phase p's block itself. */
+    private static ToLongFunction<Phase> inPlace(Dims d, long phases) { return p -> block(phases, d.x(), d.g(), p); }
+
+    /** For NCHW x: phase p gathered into the scratch block {@code part} first. */
+    private static ToLongFunction<Phase> gatheredInto(Steps s, Dims d, long part, long x) {
+        return p -> {
+            s.movePixels(d.x(), d.g(), p, x, part, true);
+            return part;
+        };
+    }
+
+    // ---- the three plans, over phase p's block x_r [C, N·q] at blockOf(p) ------------------------------------------
+
+    /**
+     * x_r = W_r · cols_r per phase, written at blockOf(p), then handed to {@code written} (NCHW: the scatter). 3xTF32:
+     * one GEMM over the inner size 3·depth, [W_b | W_b | W_s] · [cols_b; cols_s; cols_b] (both operands small).
+     */
+    private static void transposed(Steps s, Gemm gemm, Dims d, long dy, long w, ToLongFunction<Phase> blockOf, Consumer<Phase> written) {
+        boolean x3 = gemm == Gemm.TF32X3;
+        int depth = d.depth(), inner = x3 ? 3 * depth : depth;
+        long colsFloats = depth * d.nqMax();
+        try (Scratch split = s.scratch(d.splitFloats() * (x3 ? 4 : 1)); Scratch cols = s.scratch(colsFloats * (x3 ? 4 : 1))) {
+            long weights = split.address() + (x3 ? 4L * d.splitFloats() : 0), stacked = cols.address() + 4L * colsFloats;
+            s.splitWeights(d, w, split.address());
+            if (x3) s.tf32Parts(split.address(), weights, (long) d.sh() * d.sw() * d.c(), depth, "bbs", depth, 3L * depth); // [R·C, 3·depth]
+            for (Phase p : d.phases()) {
+                int nq = d.nq(p);
+                long x = blockOf.applyAsLong(p), wr = weights + 4L * index(d.g(), p) * d.c() * inner;
+                s.gather(d, p, dy, cols.address());
+                if (x3) s.tf32Parts(cols.address(), stacked, depth, nq, "bsb", (long) depth * nq, nq); // [3·depth, nq]
+                // row-major x_r [c, nq] = W_r [c, inner] · cols [inner, nq]: column-major x_rᵀ = colsᵀ · W_rᵀ
+                s.gemm(false, false, nq, d.c(), inner, x3 ? stacked : cols.address(), nq, wr, inner, x, nq, false, x3);
+                written.accept(p);
+            }
+        }
+    }
+
+    /**
+     * y [N,K,OH,OW] = Σ over phases and taps of outs_r = W_rᵀ · x_r, x_r read at blockOf(p). 3xTF32: x_r split into
+     * [x_b; x_s] (2·C rows), then [W_b; W_b]ᵀ · [x_b; x_s] over the inner size 2·C, plus W_sᵀ · x_b accumulated.
+     */
+    private static void forward(Steps s, Gemm gemm, Dims d, long w, ToLongFunction<Phase> blockOf, long y) {
+        boolean x3 = gemm == Gemm.TF32X3;
+        int depth = d.depth(), c = d.c();
+        long slot = depth * d.nqMax(); // outs_r [depth, N·q] at outs + r·slot
+        try (Scratch split = s.scratch(d.splitFloats() * (x3 ? 4 : 1)); Scratch outs = s.scratch(d.sh() * d.sw() * slot);
+             Scratch parts = x3 ? s.scratch(2L * c * d.nqMax()) : null) {
+            long stackedW = split.address() + 4L * d.splitFloats(); // per phase [3·C, depth] = [W_b; W_b; W_s]
+            s.splitWeights(d, w, split.address());
+            for (Phase p : d.phases()) {
+                int nq = d.nq(p);
+                long x = blockOf.applyAsLong(p), out = outs.address() + 4L * index(d.g(), p) * slot;
+                if (!x3) { // row-major outs_r [depth, nq] = W_rᵀ [depth, c] · x_r [c, nq]: column-major outs_rᵀ = x_rᵀ · W_r
+                    s.gemm(false, true, nq, depth, c, x, nq, d.weights(split.address(), p), depth, out, nq, false, false);
+                    continue;
+                }
+                long wr = stackedW + 4L * index(d.g(), p) * 3L * c * depth, wSmall = wr + 4L * 2 * c * depth;
+                s.tf32Parts(d.weights(split.address(), p), wr, c, depth, "bbs", (long) c * depth, depth);
+                s.tf32Parts(x, parts.address(), c, nq, "bs", (long) c * nq, nq);
+                s.gemm(false, true, nq, depth, 2 * c, parts.address(), nq, wr, depth, out, nq, false, true);
+                s.gemm(false, true, nq, depth, c, parts.address(), nq, wSmall, depth, out, nq, true, true);
+            }
+            s.sumPhases(d, outs.address(), slot, y);
+        }
+    }
+
+    /**
+     * dW_r = x_r · cols_rᵀ per phase, x_r read at blockOf(p), then the phases back into dw [K,C,kh,kw]. 3xTF32: x_r and
+     * cols_r each split in two, then x_s·cols_bᵀ + x_b·cols_sᵀ + x_b·cols_bᵀ by three GEMMs into W_r (it is small).
+     */
+    private static void weightGradient(Steps s, Gemm gemm, Dims d, long dy, ToLongFunction<Phase> blockOf, long dw) {
+        boolean x3 = gemm == Gemm.TF32X3;
+        int depth = d.depth(), c = d.c();
+        long colsFloats = depth * d.nqMax();
+        try (Scratch split = s.scratch(d.splitFloats()); Scratch cols = s.scratch(colsFloats * (x3 ? 3 : 1));
+             Scratch parts = x3 ? s.scratch(2L * c * d.nqMax()) : null) {
+            if (d.phases().size() < d.sh() * d.sw()) s.zero(split.address(), d.splitFloats()); // a phase that owns no pixel of x: its taps get 0
+            for (Phase p : d.phases()) {
+                int nq = d.nq(p);
+                long x = blockOf.applyAsLong(p), wr = d.weights(split.address(), p);
+                s.gather(d, p, dy, cols.address());
+                // row-major dW_r [c, depth] = x_r [c, nq] · colsᵀ [nq, depth]: column-major dW_rᵀ = cols · x_rᵀ, every image and pixel summed
+                if (!x3) {
+                    s.gemm(true, false, depth, c, nq, cols.address(), nq, x, nq, wr, depth, false, false);
+                    continue;
+                }
+                long colsB = cols.address() + 4L * colsFloats, colsS = colsB + 4L * depth * nq;
+                long xB = parts.address(), xS = xB + 4L * c * nq;
+                s.tf32Parts(cols.address(), colsB, depth, nq, "bs", (long) depth * nq, nq);
+                s.tf32Parts(x, xB, c, nq, "bs", (long) c * nq, nq);
+                s.gemm(true, false, depth, c, nq, colsB, nq, xS, nq, wr, depth, false, true);
+                s.gemm(true, false, depth, c, nq, colsS, nq, xB, nq, wr, depth, true, true);
+                s.gemm(true, false, depth, c, nq, colsB, nq, xB, nq, wr, depth, true, true);
+            }
+            s.unsplitWeights(d, split.address(), dw);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package frl.backend.cuda;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CudaFlagsTest {
+    private static final String P = "frl.cuda.test.flag";
+
+    @Test void takesTheFallbackWhenUnsetAndAnAllowedWordTrimmed() {
+        System.clearProperty(P);
+        assertEquals("block", CudaFlags.oneOf(P, "block", "block", "warp"));
+        System.setProperty(P, " warp ");
+        try {
+            assertEquals("warp", CudaFlags.oneOf(P, "block", "block", "warp"));
+        } finally {
+            System.clearProperty(P);
+        }
+    }
+
+    @Test void refusesAnyOtherWordNamingTheSwitchAndItsWords() {
+        System.setProperty(P, "3xTF32");
+        try {
+            var e = assertThrows(IllegalArgumentException.class, () -> CudaFlags.oneOf(P, "sgemm", "sgemm", "3xtf32"));
+            assertTrue(e.getMessage().contains("-D" + P + " must be one of sgemm, 3xtf32; got '3xTF32'"), e.getMessage());
+        } finally {
+            System.clearProperty(P);
+        }
+    }
+
+    @Test void theGemmAndHfSwitchesDefaultToTheirCheckedPaths() {
+        System.clearProperty("frl.cuda.gemm");
+        System.clearProperty("frl.cuda.hf");
+        assertEquals(SubPixelPlans.Gemm.SGEMM, SubPixelPlans.Gemm.chosen());
+        assertEquals(CudaFrequency.Direct.BLOCK, CudaFrequency.Direct.chosen());
+    }
+}
