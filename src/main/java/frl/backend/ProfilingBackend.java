@@ -41,6 +41,8 @@ public final class ProfilingBackend {
     private final Backend inner, proxy;
     private final Mode mode;
     private final Map<String, Stat> stats = new ConcurrentHashMap<>();
+    /** DEVICE mode: the same per op and the shapes it was called with ("conv2d [64, 3, 32, 32] [64, 3, 4, 4]"). */
+    private final Map<String, Stat> byShapes = new ConcurrentHashMap<>();
     /** The inner backend's clock in DEVICE mode, else null. */
     private final DeviceClock clock;
     /** Ops queued since the last {@link #harvest}: name and the marks around it. */
@@ -63,10 +65,12 @@ public final class ProfilingBackend {
                 throw e.getCause();
             } finally {
                 // paired even when the op failed, so every mark is read (and its event reused) once
-                if (before != null) synchronized (marked) { marked.add(new Object[] {m.getName(), before, clock.mark()}); }
+                String shaped = before != null ? withShapes(m.getName(), args) : null;
+                if (before != null) synchronized (marked) { marked.add(new Object[] {m.getName(), before, clock.mark(), shaped}); }
                 if (timed) {
-                    Stat s = stats.computeIfAbsent(m.getName(), k -> new Stat());
-                    synchronized (s) { s.calls++; s.nanos += System.nanoTime() - t; }
+                    long nanos = System.nanoTime() - t;
+                    for (Stat s : shaped == null ? new Stat[] {stat(stats, m.getName())} : new Stat[] {stat(stats, m.getName()), stat(byShapes, shaped)})
+                        synchronized (s) { s.calls++; s.nanos += nanos; }
                 }
             }
         });
@@ -74,10 +78,23 @@ public final class ProfilingBackend {
 
     public Backend backend() { return proxy; }
 
+    private static Stat stat(Map<String, Stat> in, String key) { return in.computeIfAbsent(key, k -> new Stat()); }
+
+    /** The op's name and the shapes among its arguments (tensors' and shapes themselves), in order. */
+    private static String withShapes(String op, Object[] args) {
+        StringBuilder b = new StringBuilder(op);
+        for (Object a : args) {
+            if (a instanceof frl.tensor.Tensor t) b.append(' ').append(t.shape());
+            else if (a instanceof frl.tensor.Shape sh) b.append(' ').append(sh);
+        }
+        return b.toString();
+    }
+
     /** Forgets everything counted so far (reading, so reusing, the marks of ops still pending). */
     public void reset() {
         harvest();
         stats.clear();
+        byShapes.clear();
     }
 
     /** Adds the device time of the ops queued since the last call (waiting for each to finish). */
@@ -85,8 +102,8 @@ public final class ProfilingBackend {
         synchronized (marked) {
             for (Object[] e; (e = marked.poll()) != null; ) {   // taken off first: a mark is read once, even if reading it fails
                 double ms = clock.millisBetween(e[1], e[2]);
-                Stat s = stats.computeIfAbsent((String) e[0], k -> new Stat());
-                synchronized (s) { s.deviceMillis += ms; }
+                for (Stat s : new Stat[] {stat(stats, (String) e[0]), stat(byShapes, (String) e[3])})
+                    synchronized (s) { s.deviceMillis += ms; }
             }
         }
     }
@@ -102,14 +119,19 @@ public final class ProfilingBackend {
      * One row per op, most time first, per {@code per} calls of the profiled code (per training step, say): the
      * calls, and the host microseconds or, in DEVICE mode, the device microseconds.
      */
-    public List<Map<String, Object>> table(int per) {
-        List<Map.Entry<String, Stat>> e = new ArrayList<>(stats.entrySet());
+    public List<Map<String, Object>> table(int per) { return rows(stats, "op", per, Integer.MAX_VALUE); }
+
+    /** DEVICE mode: the same per op and argument shapes, the {@code most} slowest (empty in the other modes). */
+    public List<Map<String, Object>> shapeTable(int per, int most) { return rows(byShapes, "op_shapes", per, most); }
+
+    private List<Map<String, Object>> rows(Map<String, Stat> from, String key, int per, int most) {
+        List<Map.Entry<String, Stat>> e = new ArrayList<>(from.entrySet());
         if (mode == Mode.DEVICE) e.sort((a, b) -> Double.compare(b.getValue().deviceMillis, a.getValue().deviceMillis));
         else e.sort((a, b) -> Long.compare(b.getValue().nanos, a.getValue().nanos));
         List<Map<String, Object>> rows = new ArrayList<>();
-        for (var x : e) {
+        for (var x : e.subList(0, Math.min(most, e.size()))) {
             Map<String, Object> r = new LinkedHashMap<>();
-            r.put("op", x.getKey());
+            r.put(key, x.getKey());
             r.put("device", inner.name());
             r.put("profile", mode.label);
             r.put("calls_per", Math.round(x.getValue().calls * 10.0 / per) / 10.0);

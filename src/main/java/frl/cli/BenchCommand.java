@@ -186,6 +186,7 @@ final class BenchCommand implements Callable<Integer> {
                 if (mode == ProfilingBackend.Mode.QUEUED) queuedMs = ms;
                 System.out.println(Json.write(head));
                 for (Map<String, Object> row : prof.table(steps)) System.out.println(Json.write(row));
+                for (Map<String, Object> row : prof.shapeTable(steps, 40)) System.out.println(Json.write(row));
             } finally {
                 Backends.register(be);
             }

@@ -92,6 +92,26 @@ class ProfilingBackendTest {
         assertEquals(6.0, prof.deviceMillis(), "each op harvested once");
     }
 
+    @Test void splitsTheDeviceTimeByTheShapesAnOpWasCalledWith() {
+        CountingClock clock = new CountingClock();
+        ProfilingBackend prof = new ProfilingBackend(withClock(Backends.cpu(), clock), ProfilingBackend.Mode.DEVICE);
+        Backend be = prof.backend();
+        try (Scope s = Scope.open()) {
+            Tensor small = be.full(Shape.of(8), 1), large = be.full(Shape.of(2, 16), 1);
+            for (int i = 0; i < 3; i++) be.affine(large, 2, 1);
+            be.affine(small, 2, 1);
+        }
+        prof.harvest();
+        List<Map<String, Object>> shapes = prof.shapeTable(1, 1);
+        assertEquals(List.of("affine [2, 16]"), shapes.stream().map(r -> r.get("op_shapes")).toList(), "the slowest");
+        assertEquals(3.0, shapes.get(0).get("calls_per"));
+        assertEquals(3000.0, shapes.get(0).get("device_us_per"));
+        assertEquals(List.of("affine [2, 16]", "affine [8]", "full [2, 16]", "full [8]"),
+                prof.shapeTable(1, 10).stream().map(r -> (String) r.get("op_shapes")).sorted().toList());
+        assertEquals(4000.0, row(prof.table(1), "affine").get("device_us_per"), "the per-op row still sums every shape");
+        assertTrue(new ProfilingBackend(Backends.cpu(), ProfilingBackend.Mode.QUEUED).shapeTable(1, 5).isEmpty(), "only in DEVICE mode");
+    }
+
     @Test void aMarkIsReadOnceEvenWhenReadingItFails() {
         CountingClock clock = new CountingClock();
         ProfilingBackend prof = new ProfilingBackend(withClock(Backends.cpu(), clock), ProfilingBackend.Mode.DEVICE);
