@@ -181,14 +181,10 @@ public final class Trainer implements AutoCloseable {
         Checkpoint.save(checkpoint, model, optimizer, rng, c);
     }
 
+    /** Frees the recorded step, its parts and the optimizer's state, each even if freeing one before it failed. */
     @Override public void close() {
-        try {
-            if (recorded != null) {
-                recorded.close();
-                recordedParts.close();
-            }
-        } finally {
-            optimizer.close();
+        try (Adam o = optimizer; Tensor parts = recordedParts; RecordedStep step = recorded) {
+            // closed in reverse order: the graph, its parts, then the optimizer
         }
     }
 }

@@ -115,6 +115,12 @@ public abstract sealed class Optimizer implements AutoCloseable permits Adam, Ad
     /** Steps taken per parameter (a copy). */
     public long[] steps() { return steps.clone(); }
 
+    /** Puts back step counts read by {@link #steps} (a replay that failed after {@link #prepare} counted it). */
+    void setSteps(long[] counts) {
+        if (counts.length != steps.length) throw new IllegalArgumentException(kind() + ": " + counts.length + " step counts for " + steps.length + " parameters");
+        System.arraycopy(counts, 0, steps, 0, steps.length);
+    }
+
     /** Restores state saved from an optimizer of the same kind over parameters of the same shapes. */
     public void loadState(Map<String, Tensor> state, long[] savedSteps, double lr) {
         if (savedSteps.length != params.size())

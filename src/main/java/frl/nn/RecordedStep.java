@@ -44,8 +44,14 @@ public final class RecordedStep implements AutoCloseable {
     public void replay(Tensor... fresh) {
         if (fresh.length != inputs.length) throw new IllegalArgumentException("the step was recorded with " + inputs.length + " inputs, got " + fresh.length);
         for (int i = 0; i < inputs.length; i++) backend.copyInto(fresh[i], inputs[i]);
+        long[] counted = optimizer.steps();
         optimizer.prepare();
-        graph.replay();
+        try {
+            graph.replay();
+        } catch (RuntimeException e) { // the update did not run: the step counts (saved with a checkpoint) must not say it did
+            optimizer.setSteps(counted);
+            throw e;
+        }
     }
 
     /** Whether a device graph was recorded (false: each replay runs the step's code). */

@@ -54,4 +54,32 @@ class RecordedStepTest {
             }
         }
     }
+
+    @Test void aReplayThatFailsCountsNoStep() {
+        Backend cpu = Backends.cpu();
+        boolean[] fail = {false};
+        try (Parameter w = Parameter.full(cpu, Shape.of(3), 0.5); Adam opt = new Adam(List.of(w), 0.1)) {
+            try (Scope s = Scope.open()) {
+                forwardBackward(w, opt, cpu.fromHost(Shape.of(3), INPUTS[0]));
+                opt.step();
+            }
+            try (RecordedStep step = new RecordedStep(cpu, opt, new Shape[] {Shape.of(3)}, in -> {
+                if (fail[0]) throw new IllegalStateException("the device refused the graph");
+                forwardBackward(w, opt, in[0]);
+            })) {
+                long[] before = opt.steps();
+                float[] weights = w.value().toFloats();
+                fail[0] = true;
+                try (Scope s = Scope.open()) {
+                    Tensor x = cpu.fromHost(Shape.of(3), INPUTS[1]);
+                    assertThrows(IllegalStateException.class, () -> step.replay(x));
+                }
+                assertArrayEquals(before, opt.steps(), "no update ran, so no step is counted");
+                assertArrayEquals(weights, w.value().toFloats());
+                fail[0] = false;
+                try (Scope s = Scope.open()) { step.replay(cpu.fromHost(Shape.of(3), INPUTS[1])); }
+                assertArrayEquals(new long[] {before[0] + 1}, opt.steps());
+            }
+        }
+    }
 }
