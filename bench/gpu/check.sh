@@ -24,14 +24,14 @@ tests() {
       --include-tag gpu --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
   say "junit exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
   # each path behind FasterPath forced (the default, auto, takes either per shape), through the whole backend and model;
-  # the kernel pass also with the 3xTF32 GEMMs and the warp HF kernel (the default pass has SGEMM and the block kernel)
-  for path in kernel cudnn; do
-    extra=; [ $path = kernel ] && extra="-Dfrl.cuda.gemm=3xtf32 -Dfrl.cuda.hf=warp"
+  # kernel3x: the kernels again with the 3xTF32 GEMMs and the warp HF kernel (not yet defaults)
+  for path in kernel cudnn kernel3x; do
+    extra=; [ $path = kernel3x ] && path=kernel && extra="-Dfrl.cuda.gemm=3xtf32 -Dfrl.cuda.hf=warp"
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path $extra" \
         timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
         --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \
         --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
-    say "junit ($path forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
+    say "junit ($path forced${extra:+, $extra}) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
   done
 }
 bench() {

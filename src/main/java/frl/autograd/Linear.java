@@ -76,8 +76,15 @@ public final class Linear {
         Backend be = x.backend();
         Shape out = convTransposeOutput(x.shape(), w.shape(), g, 0, 0);
         Var y = Var.result(be.conv2dBackwardInputToPhases(x.value(), w.value(), out, g), "convTranspose2dToPhases", dy -> {
-            if (x.requiresGrad()) x.accumulate(be.conv2dFromPhases(dy, w.value(), out, g));
-            if (w.requiresGrad()) w.accumulate(be.conv2dBackwardWeightFromPhases(dy, x.value(), out, w.shape(), g));
+            if (x.requiresGrad() && w.requiresGrad()) { // together: a backend may share work between them
+                Tensor[] grads = be.conv2dFromPhasesWithWeightGrad(dy, w.value(), x.value(), out, g);
+                x.accumulate(grads[0]);
+                w.accumulate(grads[1]);
+            } else if (x.requiresGrad()) {
+                x.accumulate(be.conv2dFromPhases(dy, w.value(), out, g));
+            } else if (w.requiresGrad()) {
+                w.accumulate(be.conv2dBackwardWeightFromPhases(dy, x.value(), out, w.shape(), g));
+            }
         }, x, w);
         return bias == null ? y : addChannelBias(y, bias); // channels are axis 1 in phases too
     }

@@ -141,6 +141,15 @@ public interface Backend {
     /** conv2dBackwardWeight(fromPhases(xPhases, xShape, g), dy, wShape, g), likewise. */
     Tensor conv2dBackwardWeightFromPhases(Tensor xPhases, Tensor dy, Shape xShape, Shape wShape, ConvGeometry g);
 
+    /**
+     * {conv2dFromPhases(xPhases, w, xShape, g), conv2dBackwardWeightFromPhases(xPhases, dy, xShape, w.shape(), g)}:
+     * a transposed convolution's two gradients from its output's gradient in phases, which a backend may compute
+     * together (the CUDA backend's 3xTF32 GEMMs then split xPhases once).
+     */
+    default Tensor[] conv2dFromPhasesWithWeightGrad(Tensor xPhases, Tensor w, Tensor dy, Shape xShape, ConvGeometry g) {
+        return new Tensor[] {conv2dFromPhases(xPhases, w, xShape, g), conv2dBackwardWeightFromPhases(xPhases, dy, xShape, w.shape(), g)};
+    }
+
     // ---- normalisation --------------------------------------------------------------------------
 
     /** Training-mode batch norm over every axis but 1: y, and the batch mean and biased variance [C]. */

@@ -73,6 +73,9 @@ public class BackendOpsTest {
         c.add(named("convT 4×4 s1 p0 (1→4)").in(2, 6, 1, 1).in(6, 3, 4, 4).of(x -> Linear.convTranspose2d(x[0], x[1], null, ConvGeometry.of(1, 0), 0, 0)));
         c.add(named("convT 4×4 s2 p1 to phases").in(2, 3, 4, 5).in(3, 2, 4, 4).in(2).of(x -> Linear.convTranspose2dToPhases(x[0], x[1], x[2], ConvGeometry.of(2, 1))));
         c.add(named("convT 4×2 s(2,1) p(1,0) to phases").in(3, 2, 3, 4).in(2, 3, 4, 2).of(x -> Linear.convTranspose2dToPhases(x[0], x[1], null, new ConvGeometry(2, 1, 1, 0))));
+        // one gradient alone (the other input constant): conv2dFromPhases, conv2dBackwardWeightFromPhases; both: the two together
+        c.add(named("convT 4×4 s2 p1 to phases, w fixed").in(2, 3, 4, 5).fixed(3, 2, 4, 4).of(x -> Linear.convTranspose2dToPhases(x[0], x[1], null, ConvGeometry.of(2, 1))));
+        c.add(named("convT 4×4 s2 p1 to phases, x fixed").fixed(2, 3, 4, 5).in(3, 2, 4, 4).of(x -> Linear.convTranspose2dToPhases(x[0], x[1], null, ConvGeometry.of(2, 1))));
         c.add(named("convT 4×4 s3 p2 to phases (stride not dividing the kernel)").in(1, 2, 3, 3).in(2, 3, 4, 4)
                 .of(x -> Linear.convTranspose2dToPhases(x[0], x[1], null, ConvGeometry.of(3, 2))));
         c.add(named("toPhases s2 p1").in(2, 3, 6, 4).of(x -> Layout.toPhases(x[0], ConvGeometry.of(2, 1))));

@@ -14,14 +14,14 @@ import java.util.function.Function;
  */
 public record OpCase(String name, List<Input> inputs, Function<Var[], Var> f, double nmseTol) {
 
-    /** How an input is drawn; constants (class targets) get no gradient. */
+    /** How an input is drawn; constants (class targets, FIXED inputs) get no gradient. */
     public record Input(Shape shape, Kind kind, int classes) {
-        public boolean differentiable() { return kind != Kind.CLASSES; }
+        public boolean differentiable() { return kind != Kind.CLASSES && kind != Kind.FIXED; }
 
         double[] draw(Random r) {
             double[] v = new double[(int) shape.numel()];
             for (int i = 0; i < v.length; i++) v[i] = switch (kind) {
-                case NORMAL -> r.nextGaussian();
+                case NORMAL, FIXED -> r.nextGaussian();
                 case POSITIVE -> 0.5 + 1.5 * r.nextDouble();
                 case AWAY_FROM_ZERO -> (r.nextBoolean() ? 1 : -1) * (0.1 + r.nextDouble());
                 case CLASSES -> r.nextInt(classes);
@@ -30,7 +30,8 @@ public record OpCase(String name, List<Input> inputs, Function<Var[], Var> f, do
         }
     }
 
-    public enum Kind { NORMAL, POSITIVE, AWAY_FROM_ZERO, CLASSES }
+    /** FIXED: drawn as NORMAL, but a constant (an op's gradient for the other inputs alone). */
+    public enum Kind { NORMAL, POSITIVE, AWAY_FROM_ZERO, CLASSES, FIXED }
 
     public static Builder named(String name) { return new Builder(name); }
 
@@ -44,6 +45,8 @@ public record OpCase(String name, List<Input> inputs, Function<Var[], Var> f, do
         public Builder in(int... dims) { return in(Kind.NORMAL, dims); }
 
         public Builder in(Kind kind, int... dims) { inputs.add(new Input(Shape.of(dims), kind, 0)); return this; }
+
+        public Builder fixed(int... dims) { return in(Kind.FIXED, dims); }
 
         public Builder classes(int k, int... dims) { inputs.add(new Input(Shape.of(dims), Kind.CLASSES, k)); return this; }
 

@@ -148,6 +148,11 @@ public final class CudaBackend implements Backend {
         return CudaConv.conv2dFromPhases(in("conv2dFromPhases", xPhases), in("conv2dFromPhases", w), xShape, g);
     }
 
+    @Override public Tensor[] conv2dFromPhasesWithWeightGrad(Tensor xPhases, Tensor w, Tensor dy, Shape xShape, ConvGeometry g) {
+        String op = "conv2dFromPhasesWithWeightGrad";
+        return CudaConv.conv2dFromPhasesWithWeightGrad(in(op, xPhases), in(op, w), in(op, dy), xShape, g);
+    }
+
     @Override public Tensor conv2dBackwardWeightFromPhases(Tensor xPhases, Tensor dy, Shape xShape, Shape wShape, ConvGeometry g) {
         return CudaConv.backwardWeightFromPhases(in("conv2dBackwardWeightFromPhases", xPhases), in("conv2dBackwardWeightFromPhases", dy), xShape, wShape, g);
     }

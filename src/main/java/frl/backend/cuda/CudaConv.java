@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The three 2-D convolution ops through cuDNN's legacy API (NCHW float32, cross-correlation, no dilation or
@@ -161,9 +162,7 @@ final class CudaConv {
         Shapes.requirePhases("conv2dFromPhases", xPhases, xShape, g);
         Shapes.conv2d(xShape, w.shape(), g);
         if (!CudaSubPixel.applies(xShape, w.shape(), g)) return PhasesByComposition.conv2dFromPhases(CudaBackend.instance(), xPhases, w, xShape, g);
-        return SUB_PIXEL.run(() -> "conv2dFromPhases x" + xShape + " w" + w.shape() + " " + g,
-                p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.conv2dFromPhases(xPhases, w, xShape, g)
-                        : onNchw(xPhases, xShape, g, x -> conv2d(x, w, g, Policy.DEFAULT)));
+        return SUB_PIXEL.run(() -> key("conv2dFromPhases", xShape, w.shape(), g), fromPhases(xPhases, w, xShape, g));
     }
 
     static Tensor backwardWeightFromPhases(Tensor xPhases, Tensor dy, Shape xShape, Shape wShape, ConvGeometry g) {
@@ -171,9 +170,37 @@ final class CudaConv {
         Shapes.conv2dBackward(dy.shape(), xShape, wShape, g);
         if (!CudaSubPixel.applies(xShape, wShape, g))
             return PhasesByComposition.conv2dBackwardWeightFromPhases(CudaBackend.instance(), xPhases, dy, xShape, wShape, g);
-        return SUB_PIXEL.run(() -> "conv2dBackwardWeightFromPhases x" + xShape + " w" + wShape + " " + g,
-                p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.backwardWeightFromPhases(xPhases, dy, xShape, wShape, g)
-                        : onNchw(xPhases, xShape, g, x -> backwardWeight(x, dy, wShape, g, Policy.DEFAULT)));
+        return SUB_PIXEL.run(() -> key("conv2dBackwardWeightFromPhases", xShape, wShape, g), weightFromPhases(xPhases, dy, xShape, wShape, g));
+    }
+
+    /**
+     * Both: in 3xTF32 mode, where both take the sub-pixel GEMMs, one plan that splits xPhases once for both
+     * (CudaSubPixel.gradsFromPhases); otherwise each as above.
+     */
+    static Tensor[] conv2dFromPhasesWithWeightGrad(Tensor xPhases, Tensor w, Tensor dy, Shape xShape, ConvGeometry g) {
+        Shape ws = w.shape();
+        if (SubPixelPlans.Gemm.chosen() == SubPixelPlans.Gemm.TF32X3 && CudaSubPixel.applies(xShape, ws, g)) {
+            Shapes.requirePhases("conv2dFromPhasesWithWeightGrad", xPhases, xShape, g);
+            Shapes.conv2d(xShape, ws, g);
+            Shapes.conv2dBackward(dy.shape(), xShape, ws, g);
+            FasterPath.Path input = SUB_PIXEL.choose(() -> key("conv2dFromPhases", xShape, ws, g), fromPhases(xPhases, w, xShape, g));
+            FasterPath.Path weight = SUB_PIXEL.choose(() -> key("conv2dBackwardWeightFromPhases", xShape, ws, g), weightFromPhases(xPhases, dy, xShape, ws, g));
+            if (input == FasterPath.Path.KERNEL && weight == FasterPath.Path.KERNEL) return CudaSubPixel.gradsFromPhases(xPhases, w, dy, xShape, g);
+        }
+        return new Tensor[] {conv2dFromPhases(xPhases, w, xShape, g), backwardWeightFromPhases(xPhases, dy, xShape, ws, g)};
+    }
+
+    /** A sub-pixel op's key among FasterPath's choices. */
+    private static String key(String op, Shape xShape, Shape wShape, ConvGeometry g) { return op + " x" + xShape + " w" + wShape + " " + g; }
+
+    private static Function<FasterPath.Path, Tensor> fromPhases(Tensor xPhases, Tensor w, Shape xShape, ConvGeometry g) {
+        return p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.conv2dFromPhases(xPhases, w, xShape, g)
+                : onNchw(xPhases, xShape, g, x -> conv2d(x, w, g, Policy.DEFAULT));
+    }
+
+    private static Function<FasterPath.Path, Tensor> weightFromPhases(Tensor xPhases, Tensor dy, Shape xShape, Shape wShape, ConvGeometry g) {
+        return p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.backwardWeightFromPhases(xPhases, dy, xShape, wShape, g)
+                : onNchw(xPhases, xShape, g, x -> backwardWeight(x, dy, wShape, g, Policy.DEFAULT));
     }
 
     /** The cuDNN path's layout change after the NCHW op (the backend's own NCHW op might take the sub-pixel path). */
@@ -182,7 +209,7 @@ final class CudaConv {
     }
 
     /** The cuDNN path's layout change before the NCHW op {@code op}. */
-    private static Tensor onNchw(Tensor xPhases, Shape xShape, ConvGeometry g, java.util.function.Function<Tensor, Tensor> op) {
+    private static Tensor onNchw(Tensor xPhases, Shape xShape, ConvGeometry g, Function<Tensor, Tensor> op) {
         try (Tensor x = CudaSubPixel.fromPhases(xPhases, xShape, g)) { return op.apply(x); }
     }
 

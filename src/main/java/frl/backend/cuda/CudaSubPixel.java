@@ -103,6 +103,14 @@ final class CudaSubPixel {
         return dw;
     }
 
+    /** conv2dFromPhases and backwardWeightFromPhases of one xPhases by one plan, which splits it once in 3xTF32 mode: {y, dw}. */
+    static Tensor[] gradsFromPhases(Tensor xPhases, Tensor w, Tensor dy, Shape xShape, ConvGeometry g) {
+        Dims d = Dims.of(xShape, w.shape(), g);
+        Tensor y = CudaBackend.alloc(Shape.of(d.n(), d.k(), d.oh(), d.ow())), dw = CudaBackend.alloc(w.shape());
+        SubPixelPlans.gradsFromPhases(GPU, Gemm.chosen(), d, at(xPhases), at(w), at(dy), at(y), at(dw));
+        return new Tensor[] {y, dw};
+    }
+
     /** x [N,C,H,W] → its phases [R, C, N, q] ({@link frl.backend.Backend#toPhases}), one gather per phase. */
     static Tensor toPhases(Tensor x, ConvGeometry g) {
         Tensor out = CudaBackend.alloc(Shapes.phases("toPhases", x.shape(), g));

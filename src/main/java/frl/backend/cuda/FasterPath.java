@@ -35,14 +35,17 @@ final class FasterPath {
         };
     }
 
-    /** The op by the forced path, else by the faster one for its key (built only then: this is on every conv call). */
-    Tensor run(Supplier<String> key, Function<Path, Tensor> body) {
+    /** The op by the forced path, else by the faster one for its key. */
+    Tensor run(Supplier<String> key, Function<Path, Tensor> body) { return body.apply(choose(key, body)); }
+
+    /** The forced path, else the faster for the op's key (the key built only then: this is on every conv call). */
+    Path choose(Supplier<String> key, Function<Path, Tensor> body) {
         Path forced = forced();
-        if (forced != null) return body.apply(forced);
+        if (forced != null) return forced;
         String k = key.get();
         Choice c = choices.get(k);
         if (c == null) c = measure(k, body);
-        return body.apply(c.path());
+        return c.path();
     }
 
     /** The choices made so far, by key (sorted, a copy). */

@@ -4,6 +4,7 @@ import frl.backend.ConvGeometry;
 import frl.backend.ConvGeometry.Phase;
 import frl.tensor.Shape;
 
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
@@ -196,64 +197,185 @@ final class SubPixelPlans {
         }
     }
 
-    /**
-     * y [N,K,OH,OW] = Σ over phases and taps of outs_r = W_rᵀ · x_r, x_r read at blockOf(p). 3xTF32: x_r split into
-     * [x_b; x_s] (2·C rows), then [W_b; W_b]ᵀ · [x_b; x_s] over the inner size 2·C, plus W_sᵀ · x_b accumulated.
-     */
+    /** y [N,K,OH,OW] = Σ over phases and taps of outs_r = W_rᵀ · x_r, x_r read at blockOf(p) ({@link Forward}). */
     private static void forward(Steps s, Gemm gemm, Dims d, long w, ToLongFunction<Phase> blockOf, long y) {
-        boolean x3 = gemm == Gemm.TF32X3;
-        int depth = d.depth(), c = d.c();
-        long slot = depth * d.nqMax(); // outs_r [depth, N·q] at outs + r·slot
-        try (Scratch split = s.scratch(d.splitFloats() * (x3 ? 4 : 1)); Scratch outs = s.scratch(d.sh() * d.sw() * slot);
-             Scratch parts = x3 ? s.scratch(2L * c * d.nqMax()) : null) {
-            long stackedW = split.address() + 4L * d.splitFloats(); // per phase [3·C, depth] = [W_b; W_b; W_s]
-            s.splitWeights(d, w, split.address());
-            for (Phase p : d.phases()) {
-                int nq = d.nq(p);
-                long x = blockOf.applyAsLong(p), out = outs.address() + 4L * index(d.g(), p) * slot;
-                if (!x3) { // row-major outs_r [depth, nq] = W_rᵀ [depth, c] · x_r [c, nq]: column-major outs_rᵀ = x_rᵀ · W_r
-                    s.gemm(false, true, nq, depth, c, x, nq, d.weights(split.address(), p), depth, out, nq, false, false);
-                    continue;
-                }
-                long wr = stackedW + 4L * index(d.g(), p) * 3L * c * depth, wSmall = wr + 4L * 2 * c * depth;
-                s.tf32Parts(d.weights(split.address(), p), wr, c, depth, "bbs", (long) c * depth, depth);
-                s.tf32Parts(x, parts.address(), c, nq, "bs", (long) c * nq, nq);
-                s.gemm(false, true, nq, depth, 2 * c, parts.address(), nq, wr, depth, out, nq, false, true);
-                s.gemm(false, true, nq, depth, c, parts.address(), nq, wSmall, depth, out, nq, true, true);
-            }
-            s.sumPhases(d, outs.address(), slot, y);
+        try (Forward f = new Forward(s, gemm, d, w)) {
+            overPhases(s, gemm, d, blockOf, f);
+            f.finish(y);
+        }
+    }
+
+    /** dW_r = x_r · cols_rᵀ per phase, x_r read at blockOf(p), then the phases back into dw [K,C,kh,kw] ({@link WeightGradient}). */
+    private static void weightGradient(Steps s, Gemm gemm, Dims d, long dy, ToLongFunction<Phase> blockOf, long dw) {
+        try (WeightGradient g = new WeightGradient(s, gemm, d, dy)) {
+            overPhases(s, gemm, d, blockOf, g);
+            g.finish(dw);
         }
     }
 
     /**
-     * dW_r = x_r · cols_rᵀ per phase, x_r read at blockOf(p), then the phases back into dw [K,C,kh,kw]. 3xTF32: x_r and
-     * cols_r each split in two, then x_s·cols_bᵀ + x_b·cols_sᵀ + x_b·cols_bᵀ by three GEMMs into W_r (it is small).
+     * conv2dFromPhases into y and backwardWeightFromPhases into dw over the same x in phases (a transposed
+     * convolution's two gradients from its output's): in 3xTF32 mode each phase of x is split once for both.
      */
-    private static void weightGradient(Steps s, Gemm gemm, Dims d, long dy, ToLongFunction<Phase> blockOf, long dw) {
-        boolean x3 = gemm == Gemm.TF32X3;
-        int depth = d.depth(), c = d.c();
-        long colsFloats = depth * d.nqMax();
-        try (Scratch split = s.scratch(d.splitFloats()); Scratch cols = s.scratch(colsFloats * (x3 ? 3 : 1));
-             Scratch parts = x3 ? s.scratch(2L * c * d.nqMax()) : null) {
-            if (d.phases().size() < d.sh() * d.sw()) s.zero(split.address(), d.splitFloats()); // a phase that owns no pixel of x: its taps get 0
-            for (Phase p : d.phases()) {
-                int nq = d.nq(p);
-                long x = blockOf.applyAsLong(p), wr = d.weights(split.address(), p);
-                s.gather(d, p, dy, cols.address());
-                // row-major dW_r [c, depth] = x_r [c, nq] · colsᵀ [nq, depth]: column-major dW_rᵀ = cols · x_rᵀ, every image and pixel summed
-                if (!x3) {
-                    s.gemm(true, false, depth, c, nq, cols.address(), nq, x, nq, wr, depth, false, false);
-                    continue;
-                }
-                long colsB = cols.address() + 4L * colsFloats, colsS = colsB + 4L * depth * nq;
-                long xB = parts.address(), xS = xB + 4L * c * nq;
-                s.tf32Parts(cols.address(), colsB, depth, nq, "bs", (long) depth * nq, nq);
-                s.tf32Parts(x, xB, c, nq, "bs", (long) c * nq, nq);
-                s.gemm(true, false, depth, c, nq, colsB, nq, xS, nq, wr, depth, false, true);
-                s.gemm(true, false, depth, c, nq, colsS, nq, xB, nq, wr, depth, true, true);
-                s.gemm(true, false, depth, c, nq, colsB, nq, xB, nq, wr, depth, true, true);
-            }
-            s.unsplitWeights(d, split.address(), dw);
+    static void gradsFromPhases(Steps s, Gemm gemm, Dims d, long xPhases, long w, long dy, long y, long dw) {
+        try (Forward f = new Forward(s, gemm, d, w); WeightGradient g = new WeightGradient(s, gemm, d, dy)) {
+            overPhases(s, gemm, d, inPlace(d, xPhases), f, g);
+            f.finish(y);
+            g.finish(dw);
         }
+    }
+
+    /** The GEMMs of one phase over x_r at x (its TF32 parts at xParts in 3xTF32 mode). */
+    private interface Pass {
+        void phase(Phase p, long x, long xParts);
+    }
+
+    /** Each pass over every phase's x_r at blockOf(p), split into its TF32 parts once per phase in 3xTF32 mode. */
+    private static void overPhases(Steps s, Gemm gemm, Dims d, ToLongFunction<Phase> blockOf, Pass... passes) {
+        try (XParts parts = new XParts(s, gemm, d)) {
+            for (Phase p : d.phases()) {
+                long x = blockOf.applyAsLong(p), split = parts.of(p, x);
+                for (Pass pass : passes) pass.phase(p, x, split);
+            }
+        }
+    }
+
+    /** Scratch blocks freed together, the last made first (so a failure while making them frees those made). */
+    private static final class Blocks implements AutoCloseable {
+        private final ArrayDeque<Scratch> held = new ArrayDeque<>();
+        private final Steps s;
+
+        Blocks(Steps s) { this.s = s; }
+
+        long add(long floats) {
+            Scratch b = s.scratch(floats);
+            held.push(b);
+            return b.address();
+        }
+
+        @Override public void close() {
+            while (!held.isEmpty()) held.pop().close();
+        }
+    }
+
+    /** In 3xTF32 mode, x_r's TF32 parts [x_b; x_s] (2·C rows of N·q), split per phase into one block; else nothing. */
+    private static final class XParts implements AutoCloseable {
+        private final Steps s;
+        private final Dims d;
+        private final Blocks blocks;
+        private final long block;
+
+        XParts(Steps s, Gemm gemm, Dims d) {
+            this.s = s;
+            this.d = d;
+            blocks = new Blocks(s);
+            block = gemm == Gemm.TF32X3 ? blocks.add(2L * d.c() * d.nqMax()) : 0;
+        }
+
+        /** The parts of phase p's x_r at x (0 in SGEMM mode). */
+        long of(Phase p, long x) {
+            if (block == 0) return 0;
+            int nq = d.nq(p);
+            s.tf32Parts(x, block, d.c(), nq, "bs", (long) d.c() * nq, nq);
+            return block;
+        }
+
+        @Override public void close() { blocks.close(); }
+    }
+
+    /**
+     * conv2d's GEMMs, phase by phase: outs_r [depth, N·q] = W_rᵀ · x_r, summed over phases and taps at the end.
+     * 3xTF32: [W_b; W_b]ᵀ · [x_b; x_s] over the inner size 2·C, plus W_sᵀ · x_b accumulated.
+     */
+    private static final class Forward implements Pass, AutoCloseable {
+        private final Steps s;
+        private final Dims d;
+        private final boolean x3;
+        private final Blocks blocks;
+        private final long split, stacked, outs, slot;
+
+        Forward(Steps s, Gemm gemm, Dims d, long w) {
+            this.s = s;
+            this.d = d;
+            x3 = gemm == Gemm.TF32X3;
+            slot = d.depth() * d.nqMax(); // outs_r at outs + r·slot
+            blocks = new Blocks(s);
+            try {
+                split = blocks.add(d.splitFloats() * (x3 ? 4 : 1));
+                stacked = split + 4L * d.splitFloats(); // 3xTF32: per phase [3·C, depth] = [W_b; W_b; W_s]
+                outs = blocks.add(d.sh() * d.sw() * slot);
+                s.splitWeights(d, w, split);
+            } catch (RuntimeException e) {
+                blocks.close();
+                throw e;
+            }
+        }
+
+        @Override public void phase(Phase p, long x, long xParts) {
+            int nq = d.nq(p), depth = d.depth(), c = d.c();
+            long out = outs + 4L * index(d.g(), p) * slot;
+            if (!x3) { // row-major outs_r [depth, nq] = W_rᵀ [depth, c] · x_r [c, nq]: column-major outs_rᵀ = x_rᵀ · W_r
+                s.gemm(false, true, nq, depth, c, x, nq, d.weights(split, p), depth, out, nq, false, false);
+                return;
+            }
+            long wr = stacked + 4L * index(d.g(), p) * 3L * c * depth, wSmall = wr + 4L * 2 * c * depth;
+            s.tf32Parts(d.weights(split, p), wr, c, depth, "bbs", (long) c * depth, depth);
+            s.gemm(false, true, nq, depth, 2 * c, xParts, nq, wr, depth, out, nq, false, true);
+            s.gemm(false, true, nq, depth, c, xParts, nq, wSmall, depth, out, nq, true, true);
+        }
+
+        void finish(long y) { s.sumPhases(d, outs, slot, y); }
+
+        @Override public void close() { blocks.close(); }
+    }
+
+    /**
+     * conv2dBackwardWeight's GEMMs, phase by phase: dW_r [C, depth] = x_r · cols_rᵀ, the phases put back into dw at
+     * the end. 3xTF32: cols_r split too, then x_s·cols_bᵀ + x_b·cols_sᵀ + x_b·cols_bᵀ by three GEMMs into W_r (small).
+     */
+    private static final class WeightGradient implements Pass, AutoCloseable {
+        private final Steps s;
+        private final Dims d;
+        private final boolean x3;
+        private final long dy;
+        private final Blocks blocks;
+        private final long split, cols, colsFloats;
+
+        WeightGradient(Steps s, Gemm gemm, Dims d, long dy) {
+            this.s = s;
+            this.d = d;
+            this.dy = dy;
+            x3 = gemm == Gemm.TF32X3;
+            colsFloats = d.depth() * d.nqMax();
+            blocks = new Blocks(s);
+            try {
+                split = blocks.add(d.splitFloats());
+                cols = blocks.add(colsFloats * (x3 ? 3 : 1)); // 3xTF32: cols, then [cols_b; cols_s]
+                if (d.phases().size() < d.sh() * d.sw()) s.zero(split, d.splitFloats()); // a phase that owns no pixel of x: its taps get 0
+            } catch (RuntimeException e) {
+                blocks.close();
+                throw e;
+            }
+        }
+
+        @Override public void phase(Phase p, long x, long xParts) {
+            int nq = d.nq(p), depth = d.depth(), c = d.c();
+            long wr = d.weights(split, p);
+            s.gather(d, p, dy, cols);
+            // row-major dW_r [c, depth] = x_r [c, nq] · colsᵀ [nq, depth]: column-major dW_rᵀ = cols · x_rᵀ, every image and pixel summed
+            if (!x3) {
+                s.gemm(true, false, depth, c, nq, cols, nq, x, nq, wr, depth, false, false);
+                return;
+            }
+            long colsB = cols + 4L * colsFloats, colsS = colsB + 4L * depth * nq, xB = xParts, xS = xB + 4L * c * nq;
+            s.tf32Parts(cols, colsB, depth, nq, "bs", (long) depth * nq, nq);
+            s.gemm(true, false, depth, c, nq, colsB, nq, xS, nq, wr, depth, false, true);
+            s.gemm(true, false, depth, c, nq, colsS, nq, xB, nq, wr, depth, true, true);
+            s.gemm(true, false, depth, c, nq, colsB, nq, xB, nq, wr, depth, true, true);
+        }
+
+        void finish(long dw) { s.unsplitWeights(d, split, dw); }
+
+        @Override public void close() { blocks.close(); }
     }
 }
