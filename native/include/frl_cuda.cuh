@@ -28,3 +28,8 @@ __device__ inline T frl_block_sum(T v) {
 
 // Up to 32 ints by value (shapes, strides): Java's Kernel passes an int[] for a parameter of kind 'a'.
 struct FrlInts { int v[32]; };
+
+// Up to 384 long longs by value (a table of device addresses and sizes, as Java's Kernel passes a long[] for a
+// parameter of kind 't'): 3 KB, inside the 4 KB a kernel's parameters may take on every architecture built.
+#define FRL_TABLE 384
+struct FrlTable { long long v[FRL_TABLE]; };

@@ -214,6 +214,19 @@ public interface Backend {
     /** One Adamax step (PyTorch semantics: u = max(β2·u, |g| + eps)); factors as for {@link #adamStep} (the second is unused). */
     @NotDifferentiable("optimizer update") void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, Tensor factors, int row);
 
+    /**
+     * adamStep (or, with {@code max}, adamaxStep) for several parameters at once: param i with grad i and moments
+     * first i, second i, its factors in row rows[i]. A GPU updates them all in one launch, not one per parameter.
+     */
+    @NotDifferentiable("optimizer update")
+    default void adamSteps(boolean max, Tensor[] params, Tensor[] grads, Tensor[] first, Tensor[] second, AdamConfig c, Tensor factors, int[] rows) {
+        Shapes.requireSameCount("adamSteps", params.length, grads.length, first.length, second.length, rows.length);
+        for (int i = 0; i < params.length; i++) {
+            if (max) adamaxStep(params[i], grads[i], first[i], second[i], c, factors, rows[i]);
+            else adamStep(params[i], grads[i], first[i], second[i], c, factors, rows[i]);
+        }
+    }
+
     /** One Adam step at step count {@code step} (from 1). */
     default void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, long step) {
         double[] factors = c.factors("adamStep", step);

@@ -28,6 +28,12 @@ public final class Shapes {
         requireFactorRow(op, factors, row);
     }
 
+    /** Arrays that pair up element by element (an optimizer's parameters, gradients, moments, factor rows). */
+    public static void requireSameCount(String op, int... counts) {
+        for (int c : counts)
+            if (c != counts[0]) throw new IllegalArgumentException(op + ": the lists differ in length: " + java.util.Arrays.toString(counts));
+    }
+
     /** factors: float64 [rows, 2] with 0 ≤ row < rows (an optimizer step's factors, {@link Backend#adamStep}). */
     private static void requireFactorRow(String op, Tensor factors, int row) {
         requireDType(op + " (factors)", factors, DType.F64);

@@ -1,8 +1,6 @@
 package frl.nn;
 
-import frl.backend.Backend;
 import frl.backend.Backend.AdamConfig;
-import frl.tensor.Tensor;
 
 import java.util.List;
 
@@ -16,7 +14,5 @@ public final class Adam extends Optimizer {
 
     @Override protected String secondName() { return "exp_avg_sq"; }
 
-    @Override protected void update(Backend be, Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, Tensor factors, int row) {
-        be.adamStep(param, grad, m, v, c, factors, row);
-    }
+    @Override protected boolean infinityNorm() { return false; }
 }

@@ -1,8 +1,6 @@
 package frl.nn;
 
-import frl.backend.Backend;
 import frl.backend.Backend.AdamConfig;
-import frl.tensor.Tensor;
 
 import java.util.List;
 
@@ -16,7 +14,5 @@ public final class Adamax extends Optimizer {
 
     @Override protected String secondName() { return "exp_inf"; }
 
-    @Override protected void update(Backend be, Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, Tensor factors, int row) {
-        be.adamaxStep(param, grad, m, u, c, factors, row);
-    }
+    @Override protected boolean infinityNorm() { return true; }
 }

@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Adam-family optimizers over a list of parameters, each step one fused backend call per parameter. A step is
+ * Adam-family optimizers over a list of parameters, each step one fused backend call for all of them. A step is
  * {@link #prepare} (count the step, write every parameter's factors into one float64 tensor of the backend: one
  * copy) then {@link #apply} (the updates, which read their factors there), so a recorded step can hold the
  * updates while the host prepares each new step before replaying it.
@@ -58,7 +58,8 @@ public abstract sealed class Optimizer implements AutoCloseable permits Adam, Ad
     /** torch's name of the second state tensor. */
     protected abstract String secondName();
 
-    protected abstract void update(Backend be, Tensor param, Tensor grad, Tensor m, Tensor s, AdamConfig c, Tensor factors, int row);
+    /** Whether the second moment is Adamax's infinity norm (else Adam's squared gradients). */
+    protected abstract boolean infinityNorm();
 
     /** Updates every parameter that has a gradient. */
     public void step() {
@@ -83,13 +84,25 @@ public abstract sealed class Optimizer implements AutoCloseable permits Adam, Ad
         factors.copyFrom(f);
     }
 
-    /** The updates of the step {@link #prepare} counted (call that first): device work only, so a recorded step may hold it. */
+    /**
+     * The updates of the step {@link #prepare} counted (call that first): device work only, so a recorded step may
+     * hold it. One backend call for every parameter with a gradient (one launch on a GPU).
+     */
     public void apply() {
-        for (int i = 0; i < params.size(); i++) {
-            Parameter p = params.get(i);
-            Tensor g = p.grad();
-            if (g != null) update(p.backend(), p.value(), g, first[i], second[i], config, factors, i);
+        int n = 0;
+        for (Parameter p : params) if (p.grad() != null) n++;
+        if (n == 0) return;
+        Tensor[] p = new Tensor[n], g = new Tensor[n], m = new Tensor[n], s = new Tensor[n];
+        int[] rows = new int[n];
+        for (int i = 0, k = 0; i < params.size(); i++) {
+            if (params.get(i).grad() == null) continue;
+            p[k] = params.get(i).value();
+            g[k] = params.get(i).grad();
+            m[k] = first[i];
+            s[k] = second[i];
+            rows[k++] = i;
         }
+        params.get(0).backend().adamSteps(infinityNorm(), p, g, m, s, config, factors, rows);
     }
 
     public void zeroGrad() { for (Parameter p : params) p.zeroGrad(); }

@@ -207,6 +207,12 @@ public final class CudaBackend implements Backend {
         CudaOptim.adam(in("adamStep", param), in("adamStep", grad), in("adamStep", m), in("adamStep", v), c, on("adamStep", factors), row);
     }
 
+    @Override public void adamSteps(boolean max, Tensor[] params, Tensor[] grads, Tensor[] first, Tensor[] second, AdamConfig c, Tensor factors, int[] rows) {
+        String op = max ? "adamaxSteps" : "adamSteps";
+        for (Tensor[] list : new Tensor[][] {params, grads, first, second}) for (Tensor t : list) in(op, t);
+        CudaOptim.steps(max, params, grads, first, second, c, on(op, factors), rows);
+    }
+
     @Override public void adamaxStep(Tensor param, Tensor grad, Tensor m, Tensor u, AdamConfig c, Tensor factors, int row) {
         CudaOptim.adamax(in("adamaxStep", param), in("adamaxStep", grad), in("adamaxStep", m), in("adamaxStep", u), c, on("adamaxStep", factors), row);
     }

@@ -14,6 +14,9 @@ import frl.tensor.Tensor;
 final class CudaOptim {
     private static final Kernel ADAM = new Kernel("optim", "adam_step", "pppplddddp");
     private static final Kernel ADAMAX = new Kernel("optim", "adamax_step", "pppplddddp");
+    private static final Kernel STEPS = new Kernel("optim", "adam_steps", "tiliddddp");
+    /** Table rows per launch: (param, grad, first, second, n, factor row, start) each. */
+    static final int ROWS_PER_LAUNCH = Kernel.MAX_LONGS / 7;
 
     private CudaOptim() {}
 
@@ -28,6 +31,30 @@ final class CudaOptim {
         long n = p.numel();
         if (n > 0) ADAMAX.launchN(n, p, g, m, u, n, c.beta1(), c.beta2(), c.eps(), c.weightDecay(), rowAddress(factors, row));
     }
+
+    /**
+     * Backend#adamSteps: the parameters' elements as one range in one launch (of up to {@link #ROWS_PER_LAUNCH}
+     * parameters; more take more), each element computed as adam_step or adamax_step computes it.
+     */
+    static void steps(boolean max, Tensor[] p, Tensor[] g, Tensor[] m, Tensor[] s, AdamConfig c, Tensor factors, int[] rows) {
+        String op = max ? "adamaxSteps" : "adamSteps";
+        Shapes.requireSameCount(op, p.length, g.length, m.length, s.length, rows.length);
+        for (int i = 0; i < p.length; i++) Shapes.requireOptimizerStep(op, p[i], g[i], m[i], s[i], factors, rows[i]);
+        for (int from = 0; from < p.length; from += ROWS_PER_LAUNCH) {
+            int count = Math.min(ROWS_PER_LAUNCH, p.length - from);
+            long[] table = new long[7 * count];
+            long total = 0;
+            for (int k = 0; k < count; k++) {
+                int i = from + k;
+                long[] row = {at(p[i]), at(g[i]), at(m[i]), at(s[i]), p[i].numel(), rows[i], total};
+                System.arraycopy(row, 0, table, 7 * k, 7);
+                total += p[i].numel();
+            }
+            if (total > 0) STEPS.launchN(total, table, count, total, max ? 1 : 0, c.beta1(), c.beta2(), c.eps(), c.weightDecay(), factors);
+        }
+    }
+
+    private static long at(Tensor t) { return t.storage().address(); }
 
     private static long rowAddress(Tensor factors, int row) { return factors.storage().address() + 16L * row; }
 }

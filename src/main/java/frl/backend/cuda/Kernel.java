@@ -10,13 +10,16 @@ import org.bytedeco.javacpp.PointerPointer;
 /**
  * A typed launcher for one {@code extern "C"} kernel of src/main/cuda/{family}.cu. The signature spells the
  * kernel's parameters, one letter each: p = device pointer (a cuda Tensor or a raw address), i = int,
- * l = long long, f = float, d = double, a = {@code FrlInts} by value (an int[] of at most 32: shapes, strides). Every launch checks the count and the kinds of its arguments, so a
+ * l = long long, f = float, d = double, a = {@code FrlInts} by value (an int[] of at most 32: shapes, strides),
+ * t = {@code FrlTable} by value (a long[] of at most 384: addresses and sizes). Every launch checks the count and the kinds of its arguments, so a
  * Java call that drifts from the kernel fails here, by name, rather than on the GPU.
  */
 final class Kernel {
     static final int BLOCK = 256;
     /** Ints in native/include/frl_cuda.cuh's FrlInts. */
     static final int MAX_INTS = 32;
+    /** Long longs in frl_cuda.cuh's FrlTable. */
+    static final int MAX_LONGS = 384;
     private final String family, name, signature;
     /** The call's name in a launch failure, built once: a launch is on the hot path of every op. */
     private final String launchCall;
@@ -35,7 +38,11 @@ final class Kernel {
         long size = 0;
         for (int i = 0; i < n; i++) {
             offsets[i] = size;
-            size += signature.charAt(i) == 'a' ? 4L * MAX_INTS : 8;
+            size += switch (signature.charAt(i)) {
+                case 'a' -> 4L * MAX_INTS;
+                case 't' -> 8L * MAX_LONGS;
+                default -> 8;
+            };
         }
         values = new BytePointer(Math.max(8, size));
         params = new PointerPointer<>(Math.max(1, n));
@@ -55,8 +62,11 @@ final class Kernel {
         if (args.length != signature.length())
             throw new IllegalArgumentException(name + ": the kernel takes " + signature.length() + " arguments (" + signature + "), got " + args.length);
         for (int i = 0; i < args.length; i++) {
-            if (signature.charAt(i) == 'a') putInts(i, args[i]);
-            else values.putLong(offsets[i], bits(i, args[i]));
+            switch (signature.charAt(i)) {
+                case 'a' -> putInts(i, args[i]);
+                case 't' -> putLongs(i, args[i]);
+                default -> values.putLong(offsets[i], bits(i, args[i]));
+            }
         }
         CudaContext ctx = CudaContext.get();
         Cuda.checkDriver(cudart.cuLaunchKernel(function(ctx), gx, gy, gz, bx, by, bz, sharedBytes, ctx.stream(), params, null), launchCall);
@@ -86,6 +96,11 @@ final class Kernel {
     private void putInts(int i, Object a) {
         if (!(a instanceof int[] v) || v.length > MAX_INTS) throw badArg(i, a, "an int[] of at most " + MAX_INTS);
         for (int k = 0; k < MAX_INTS; k++) values.putInt(offsets[i] + 4L * k, k < v.length ? v[k] : 0);
+    }
+
+    private void putLongs(int i, Object a) {
+        if (!(a instanceof long[] v) || v.length > MAX_LONGS) throw badArg(i, a, "a long[] of at most " + MAX_LONGS);
+        for (int k = 0; k < MAX_LONGS; k++) values.putLong(offsets[i] + 8L * k, k < v.length ? v[k] : 0);
     }
 
     private IllegalArgumentException badArg(int i, Object a, String want) {

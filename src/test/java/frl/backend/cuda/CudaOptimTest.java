@@ -93,4 +93,42 @@ class CudaOptimTest {
                     .startsWith("adamaxStep (param vs grad)"));
         }
     }
+
+    /**
+     * Backend#adamSteps over many parameters in one call (more than one launch takes: 130 against 54 a launch),
+     * some empty, each with its own factor row and step count, against the CPU's one-by-one steps, bit for bit.
+     */
+    @Test void manyParametersInOneCallMatchTheCpuBitForBit() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        Random r = new Random(7);
+        int count = 130;
+        assertTrue(count > 2 * CudaOptim.ROWS_PER_LAUNCH);
+        for (boolean max : new boolean[] {false, true}) {
+            AdamConfig c = CONFIGS[1];
+            try (Scope sc = Scope.open()) {
+                Tensor[][] gpu = new Tensor[4][count], cpu = new Tensor[4][count];
+                int[] rows = new int[count];
+                double[] f = new double[2 * count];
+                for (int i = 0; i < count; i++) {
+                    Shape s = i % 17 == 5 ? shape(0) : i == 3 ? shape(70_001) : shape(1 + r.nextInt(300));
+                    int n = Math.toIntExact(s.numel());
+                    float[][] v = {uniform(r, n, -1, 1), uniform(r, n, -1, 1), uniform(r, n, -0.1, 0.1), uniform(r, n, 0, 0.01)};
+                    for (int k = 0; k < 4; k++) {
+                        gpu[k][i] = cuda.fromHost(s, v[k]);
+                        cpu[k][i] = CPU.fromHost(s, v[k]);
+                    }
+                    rows[i] = count - 1 - i; // rows in another order than the tensors
+                    double[] row = c.factors(max ? "adamaxStep" : "adamStep", 1 + i % 9);
+                    f[2 * rows[i]] = row[0];
+                    f[2 * rows[i] + 1] = row[1];
+                }
+                Tensor fg = cuda.empty64(Shape.of(count, 2)).copyFrom(f), fc = CPU.empty64(Shape.of(count, 2)).copyFrom(f);
+                cuda.adamSteps(max, gpu[0], gpu[1], gpu[2], gpu[3], c, fg, rows);
+                CPU.adamSteps(max, cpu[0], cpu[1], cpu[2], cpu[3], c, fc, rows);
+                for (int i = 0; i < count; i++)
+                    for (int k : new int[] {0, 2, 3})
+                        assertSameFloats((max ? "adamaxSteps" : "adamSteps") + " tensor " + i + " state " + k, floats(gpu[k][i]), floats(cpu[k][i]));
+            }
+        }
+    }
 }

@@ -29,7 +29,7 @@ class KernelSignaturesTest {
     private static final Pattern LAUNCHER = Pattern.compile("new Kernel\\((\\w+|\"\\w+\"), \"(\\w+)\"( \\+ \\w+)?, \"(\\w*)\"\\)");
     private static final Pattern FAMILY = Pattern.compile("String FAMILY = \"(\\w+)\";");
 
-    /** A kernel's parameters as Kernel's letters: p pointer, i int, l long long, f float, d double, a FrlInts (or HfTaps, its size). */
+    /** A kernel's parameters as Kernel's letters: p pointer, i int, l long long, f float, d double, a FrlInts (or HfTaps, its size), t FrlTable. */
     static String letters(String kernel, String params) {
         StringBuilder out = new StringBuilder();
         for (String p : params.split(",")) {
@@ -37,7 +37,7 @@ class KernelSignaturesTest {
             if (t.isEmpty()) continue;
             out.append(t.contains("*") ? 'p' : t.startsWith("long long ") || t.startsWith("const long long ") ? 'l'
                     : t.startsWith("int ") || t.startsWith("const int ") ? 'i' : t.startsWith("float ") || t.startsWith("const float ") ? 'f'
-                    : t.startsWith("double ") || t.startsWith("const double ") ? 'd' : t.startsWith("FrlInts ") || t.startsWith("HfTaps ") ? 'a' : '?');
+                    : t.startsWith("double ") || t.startsWith("const double ") ? 'd' : t.startsWith("FrlInts ") || t.startsWith("HfTaps ") ? 'a' : t.startsWith("FrlTable ") ? 't' : '?');
             assertTrue(out.charAt(out.length() - 1) != '?', kernel + ": parameter '" + t + "' has no Kernel letter");
         }
         return out.toString();

@@ -42,4 +42,12 @@ class KernelTest {
         String m = refused(new Kernel("reduce", "broadcast_to", "ppla"), 0L, 0L, 4L, new int[Kernel.MAX_INTS + 1]);
         assertTrue(m.contains("argument 3 must be an int[] of at most " + Kernel.MAX_INTS), m);
     }
+
+    @Test void oversizedOrWrongTablesAreRefused() {
+        Kernel k = new Kernel("optim", "adam_steps", "tiliddddp");
+        String m = refused(k, new long[Kernel.MAX_LONGS + 1], 1, 0L, 0, 0.9, 0.999, 1e-8, 0.0, 0L);
+        assertTrue(m.contains("argument 0 must be a long[] of at most " + Kernel.MAX_LONGS), m);
+        m = refused(k, new int[7], 1, 0L, 0, 0.9, 0.999, 1e-8, 0.0, 0L);
+        assertTrue(m.contains("argument 0 must be a long[]") && m.contains("int[]"), m);
+    }
 }
