@@ -14,6 +14,7 @@ OUT=${OUT:-/tmp/frl-gpu}; mkdir -p "$OUT"
 log=$OUT/log.txt res=$OUT/results.jsonl
 run=.gpu/run.sh
 export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
+NEW_PATHS="-Dfrl.cuda.gemm=3xtf32 -Dfrl.cuda.optimizer=one-launch -Dfrl.cuda.hf=warp"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1
@@ -24,9 +25,9 @@ tests() {
       --include-tag gpu --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
   say "junit exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
   # each path behind FasterPath forced (the default, auto, takes either per shape), through the whole backend and model;
-  # kernel3x: the kernels again with the 3xTF32 GEMMs and the warp HF kernel (not yet defaults)
+  # kernel3x: the kernels again with the paths written since the last GPU run (NEW_PATHS, not yet defaults)
   for path in kernel cudnn kernel3x; do
-    extra=; [ $path = kernel3x ] && path=kernel && extra="-Dfrl.cuda.gemm=3xtf32 -Dfrl.cuda.hf=warp"
+    extra=; [ $path = kernel3x ] && path=kernel && extra="$NEW_PATHS"
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path $extra" \
         timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
         --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \
@@ -48,10 +49,10 @@ bench() {
     # and the whole training step recorded as a CUDA graph: how much the launches and the host cost
     timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (--graph) exit $?"
-    # the sub-pixel GEMMs on TF32 tensor cores at float32's accuracy (3xTF32), graph and all
-    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.gemm=3xtf32" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph \
+    # the paths not yet defaults: 3xTF32 sub-pixel GEMMs (float32's accuracy), one-launch Adam, warp HF kernel
+    JAVA_OPTS="$JAVA_OPTS $NEW_PATHS" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph \
         2>> "$log" | grep '^{' >> "$res"
-    say "engine bench $cfg (3xtf32, --graph) exit $?"
+    say "engine bench $cfg ($NEW_PATHS, --graph) exit $?"
     # with --profile (cifar): the twin's kernels per step, to set beside the engine's per-op profile
     timeout 240 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 $prof 2>> "$log" \
         | grep '^{' >> "$res"

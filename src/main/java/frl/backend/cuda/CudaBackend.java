@@ -207,7 +207,12 @@ public final class CudaBackend implements Backend {
         CudaOptim.adam(in("adamStep", param), in("adamStep", grad), in("adamStep", m), in("adamStep", v), c, on("adamStep", factors), row);
     }
 
+    /** -Dfrl.cuda.optimizer=one-launch: every parameter's update in one launch (not yet run on a GPU: off by default). */
     @Override public void adamSteps(boolean max, Tensor[] params, Tensor[] grads, Tensor[] first, Tensor[] second, AdamConfig c, Tensor factors, int[] rows) {
+        if (CudaFlags.oneOf("frl.cuda.optimizer", "per-tensor", "per-tensor", "one-launch").equals("per-tensor")) {
+            Backend.super.adamSteps(max, params, grads, first, second, c, factors, rows);
+            return;
+        }
         String op = max ? "adamaxSteps" : "adamSteps";
         for (Tensor[] list : new Tensor[][] {params, grads, first, second}) for (Tensor t : list) in(op, t);
         CudaOptim.steps(max, params, grads, first, second, c, on(op, factors), rows);

@@ -123,7 +123,7 @@ class CudaOptimTest {
                     f[2 * rows[i] + 1] = row[1];
                 }
                 Tensor fg = cuda.empty64(Shape.of(count, 2)).copyFrom(f), fc = CPU.empty64(Shape.of(count, 2)).copyFrom(f);
-                cuda.adamSteps(max, gpu[0], gpu[1], gpu[2], gpu[3], c, fg, rows);
+                CudaOptim.steps(max, gpu[0], gpu[1], gpu[2], gpu[3], c, fg, rows);
                 CPU.adamSteps(max, cpu[0], cpu[1], cpu[2], cpu[3], c, fc, rows);
                 for (int i = 0; i < count; i++)
                     for (int k : new int[] {0, 2, 3})
