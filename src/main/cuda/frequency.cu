@@ -210,11 +210,12 @@ __device__ __forceinline__ void hf_warp_body(const float* __restrict__ in, float
                     for (int c = 0; c < C; c++) oimg[c * hw + yy * W] = v[c];
             }
             // horizontal: tmp(yy, x) = sum_j kk[j] * g(yy, x + j - R), 0 for columns outside [0, W) and rows past H
+            // (one gray plane: shuffle the float, half the shuffles of a double; it is 0 past H and exact in double)
             double s = 0.0;
 #pragma unroll
             for (int j = 0; j < K; j++) {
                 const int src = lane + j - R;
-                double nb = __shfl_sync(0xffffffffu, gv, src & 31);
+                double nb = C == 1 ? (double)__shfl_sync(0xffffffffu, v[0], src & 31) : __shfl_sync(0xffffffffu, gv, src & 31);
                 if (src < 0 || src >= W) nb = 0.0;
                 s = __dadd_rn(s, __dmul_rn(kk.v[j], nb));
             }
