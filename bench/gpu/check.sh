@@ -62,6 +62,9 @@ bench() {
 kernels() {
   timeout 240 bash $run frl.cli.Main bench-kernels --device cuda 2>> "$log" >> "$res"
   say "kernel benches exit $?"
+  echo "{\"kernels_below_with\": \"$NEW_PATHS\"}" >> "$res"
+  JAVA_OPTS="$JAVA_OPTS $NEW_PATHS" timeout 240 bash $run frl.cli.Main bench-kernels --device cuda 2>> "$log" >> "$res"
+  say "kernel benches ($NEW_PATHS) exit $?"
 }
 science() {
   s=/tmp/frl-science; mkdir -p $s

@@ -123,6 +123,11 @@ final class KernelBenchCommand implements Callable<Integer> {
         flops(name + " to phases forward", ys, f, () -> be.conv2dBackwardInputToPhases(dy, w, xs, geo).close());
         flops(name + " to phases backward-input", xs, f, () -> be.conv2dFromPhases(xp, w, xs, geo).close());
         flops(name + " to phases backward-weight", ws, f, () -> be.conv2dBackwardWeightFromPhases(xp, dy, xs, ws, geo).close());
+        flops(name + " to phases both gradients", ws, 2 * f, () -> {
+            Tensor[] both = be.conv2dFromPhasesWithWeightGrad(xp, w, dy, xs, geo);
+            both[0].close();
+            both[1].close();
+        });
     }
 
     /** PixelCNN++'s causal convolution over x (C in, C out, 2 rows × kw), all three directions. */
