@@ -7,6 +7,14 @@ import java.util.SplittableRandom;
 public final class Synthetic {
     private Synthetic() {}
 
+    /**
+     * The side a generated set is drawn at before it is resized to the model's like every set: that of the data it
+     * stands beside, 28 for gray images (the MNIST family, as the letters) and 32 for color (CIFAR). Uniform noise
+     * drawn at 28×28 and resized is smoother than noise drawn at 32×32; the reference's ic on noise (0.024) is
+     * matched by the former (0.029 on our 15-epoch models, against 0.292 for the latter).
+     */
+    public static int side(int channels) { return channels == 1 ? 28 : 32; }
+
     /** Every byte i.i.d. uniform on 0..255. */
     public static ImageSet noise(int n, int c, int h, int w, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);

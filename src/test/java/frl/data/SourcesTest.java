@@ -1,0 +1,39 @@
+package frl.data;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The generated sets: drawn at their family's side (28 gray, 32 color), then brought to the model's size like every set. */
+class SourcesTest {
+    private static final Sources SOURCES = new Sources(DataCache.fromEnvironment(m -> {}), 11);
+
+    @Test void grayNoiseIsDrawnAt28AndResized() {
+        ImageSet got = SOURCES.load("noise:6", 1);
+        assertEquals(6, got.size());
+        assertEquals(Transforms.MODEL_SIZE, got.height());
+        ImageSet drawn = Synthetic.noise(6, 1, 28, 28, 11);
+        assertArrayEquals(Transforms.toModelSize(drawn).image(4), got.image(4));
+        // bilinear upsampling smooths it: neighbours differ less than independent bytes do (85 on average)
+        long diff = 0;
+        for (int y = 0; y < 32; y++) for (int x = 0; x + 1 < 32; x++) diff += Math.abs(got.pixel(0, 0, y, x) - got.pixel(0, 0, y, x + 1));
+        assertTrue(diff / (32.0 * 31) < 70, "mean neighbour difference " + diff / (32.0 * 31));
+    }
+
+    @Test void colorNoiseIsDrawnAtTheModelsSize() {
+        assertArrayEquals(Synthetic.noise(3, 3, 32, 32, 11).image(2), SOURCES.load("noise:3", 3).image(2));
+    }
+
+    @Test void constantImagesStayConstantThroughTheResize() {
+        ImageSet s = SOURCES.load("constant@5", 1);
+        assertEquals(5, s.size());
+        for (int i = 0; i < s.size(); i++) {
+            int v = s.pixel(i, 0, 0, 0);
+            for (int y = 0; y < 32; y++) for (int x = 0; x < 32; x++) assertEquals(v, s.pixel(i, 0, y, x), "image " + i);
+        }
+        assertFalse(s.pixel(0, 0, 0, 0) == s.pixel(1, 0, 0, 0) && s.pixel(1, 0, 0, 0) == s.pixel(2, 0, 0, 0), "drawn, not one value");
+    }
+}
