@@ -6,7 +6,8 @@
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here.
 #   bash bench/gpu/check.sh [tests] [bench] [kernels] [science]      (no argument: tests bench kernels)
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
-# SCIENCE_FLAGS adds options to its `frl train` (--graph, say).
+# SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
+# the last GPU run, off by default until they pass here: tests runs them forced, bench and kernels time them too.
 # Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-forced.txt, results.jsonl, {frl,plain}-vae.part.*
 set -uo pipefail
 steps=${*:-tests bench kernels}

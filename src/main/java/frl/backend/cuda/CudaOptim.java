@@ -4,6 +4,9 @@ import frl.backend.Backend.AdamConfig;
 import frl.backend.Shapes;
 import frl.tensor.Tensor;
 
+import java.util.HashSet;
+import java.util.Set;
+
 /**
  * Fused in-place Adam and Adamax steps (src/main/cuda/optim.cu; CPU twin {@code CpuOptim}): one pass reads
  * param, grad and both moments once and writes param and the moments back. The step's factors (bias corrections,
@@ -39,7 +42,13 @@ final class CudaOptim {
     static void steps(boolean max, Tensor[] p, Tensor[] g, Tensor[] m, Tensor[] s, AdamConfig c, Tensor factors, int[] rows) {
         String op = max ? "adamaxSteps" : "adamSteps";
         Shapes.requireSameCount(op, p.length, g.length, m.length, s.length, rows.length);
-        for (int i = 0; i < p.length; i++) Shapes.requireOptimizerStep(op, p[i], g[i], m[i], s[i], factors, rows[i]);
+        Set<Long> seen = new HashSet<>();
+        for (int i = 0; i < p.length; i++) {
+            Shapes.requireOptimizerStep(op, p[i], g[i], m[i], s[i], factors, rows[i]);
+            // one launch updates them all at once: two parameters in one storage (tied weights) would race
+            if (p[i].numel() > 0 && !seen.add(p[i].storage().address()))
+                throw new IllegalArgumentException(op + ": parameter " + i + " shares its memory with an earlier one; update tied weights once");
+        }
         for (int from = 0; from < p.length; from += ROWS_PER_LAUNCH) {
             int count = Math.min(ROWS_PER_LAUNCH, p.length - from);
             long[] table = new long[7 * count];

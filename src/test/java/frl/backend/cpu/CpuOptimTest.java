@@ -118,4 +118,35 @@ class CpuOptimTest {
         for (int i = 0; i < want.length; i++)
             assertEquals(want[i], g[i], 2e-7 * Math.max(1e-3, Math.abs(want[i])) + 1e-12, what + " [" + i + "]");
     }
+
+    /** Backend.adamSteps: the parameters in turn, as adamStep each; one bad argument anywhere updates none. */
+    @Test void manyStepsAreTheOneByOneStepsAndCheckedFirst() {
+        AdamConfig c = new AdamConfig(0.01, 0.9, 0.999, 1e-8, 0.1);
+        try (Scope s = Scope.open()) {
+            Tensor f = be.empty64(Shape.of(2, 2)).copyFrom(new double[] {c.factors("adamStep", 1)[0], c.factors("adamStep", 1)[1],
+                    c.factors("adamStep", 3)[0], c.factors("adamStep", 3)[1]});
+            Tensor[] p = {be.fromHost(Shape.of(3), new float[] {0.5f, -1, 2}), be.fromHost(Shape.of(2), new float[] {1, 3})};
+            Tensor[] g = {be.fromHost(Shape.of(3), new float[] {0.1f, -0.2f, 0.3f}), be.fromHost(Shape.of(2), new float[] {-1, 0.5f})};
+            Tensor[] m = {be.full(Shape.of(3), 0), be.full(Shape.of(2), 0.1)}, v = {be.full(Shape.of(3), 0), be.full(Shape.of(2), 0.2)};
+            Tensor[] p2 = copies(p), m2 = copies(m), v2 = copies(v);
+            be.adamSteps(false, p, g, m, v, c, f, new int[] {1, 0});
+            be.adamStep(p2[0], g[0], m2[0], v2[0], c, f, 1);
+            be.adamStep(p2[1], g[1], m2[1], v2[1], c, f, 0);
+            for (int i = 0; i < 2; i++) {
+                assertArrayEquals(p2[i].toFloats(), p[i].toFloats());
+                assertArrayEquals(v2[i].toFloats(), v[i].toFloats());
+            }
+            float[] before = p[0].toFloats();
+            Tensor[] badGrads = {g[0], be.full(Shape.of(5), 0)};
+            var e = assertThrows(IllegalArgumentException.class, () -> be.adamSteps(false, p, badGrads, m, v, c, f, new int[] {1, 0}));
+            assertTrue(e.getMessage().contains("param vs grad"), e.getMessage());
+            assertArrayEquals(before, p[0].toFloats(), "the first parameter was not updated");
+        }
+    }
+
+    private Tensor[] copies(Tensor[] ts) {
+        Tensor[] out = new Tensor[ts.length];
+        for (int i = 0; i < ts.length; i++) out[i] = be.fromHost(ts[i].shape(), ts[i].toFloats());
+        return out;
+    }
 }
