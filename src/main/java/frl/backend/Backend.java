@@ -216,7 +216,8 @@ public interface Backend {
 
     /**
      * adamStep (or, with {@code max}, adamaxStep) for several parameters at once: param i with grad i and moments
-     * first i, second i, its factors in row rows[i]. A GPU updates them all in one launch, not one per parameter.
+     * first i, second i, its factors in row rows[i]; all checked before any is updated. The CUDA backend can update
+     * them all in one launch instead of one per parameter (-Dfrl.cuda.optimizer=one-launch).
      */
     @NotDifferentiable("optimizer update")
     default void adamSteps(boolean max, Tensor[] params, Tensor[] grads, Tensor[] first, Tensor[] second, AdamConfig c, Tensor factors, int[] rows) {
