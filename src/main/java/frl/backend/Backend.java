@@ -221,9 +221,8 @@ public interface Backend {
      */
     @NotDifferentiable("optimizer update")
     default void adamSteps(boolean max, Tensor[] params, Tensor[] grads, Tensor[] first, Tensor[] second, AdamConfig c, Tensor factors, int[] rows) {
-        Shapes.requireSameCount("adamSteps", params.length, grads.length, first.length, second.length, rows.length);
-        for (int i = 0; i < params.length; i++) Shapes.requireOptimizerStep("adamSteps", params[i], grads[i], first[i], second[i], factors, rows[i]);
-        for (int i = 0; i < params.length; i++) { // all checked first: a bad one updates none
+        Shapes.requireOptimizerSteps("adamSteps", params, grads, first, second, factors, rows); // all checked first: a bad one updates none
+        for (int i = 0; i < params.length; i++) {
             if (max) adamaxStep(params[i], grads[i], first[i], second[i], c, factors, rows[i]);
             else adamStep(params[i], grads[i], first[i], second[i], c, factors, rows[i]);
         }

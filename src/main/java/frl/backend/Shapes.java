@@ -28,10 +28,12 @@ public final class Shapes {
         requireFactorRow(op, factors, row);
     }
 
-    /** Arrays that pair up element by element (an optimizer's parameters, gradients, moments, factor rows). */
-    public static void requireSameCount(String op, int... counts) {
+    /** Several Adam-family steps' arguments (Backend#adamSteps): lists of one length, each entry as requireOptimizerStep. */
+    public static void requireOptimizerSteps(String op, Tensor[] p, Tensor[] g, Tensor[] m, Tensor[] v, Tensor factors, int[] rows) {
+        int[] counts = {p.length, g.length, m.length, v.length, rows.length};
         for (int c : counts)
             if (c != counts[0]) throw new IllegalArgumentException(op + ": the lists differ in length: " + java.util.Arrays.toString(counts));
+        for (int i = 0; i < p.length; i++) requireOptimizerStep(op, p[i], g[i], m[i], v[i], factors, rows[i]);
     }
 
     /** factors: float64 [rows, 2] with 0 ≤ row < rows (an optimizer step's factors, {@link Backend#adamStep}). */

@@ -38,6 +38,7 @@ public final class Sources {
     private ImageSet raw(String name, int channels, int limit) {
         String base = name.contains(":") ? name.substring(0, name.indexOf(':')) : name;
         String arg = name.contains(":") ? name.substring(name.indexOf(':') + 1) : "";
+        int side = Synthetic.side(channels);
         return switch (base) {
             case "fashion-mnist" -> {
                 if (!arg.isEmpty() && !arg.equals("train") && !arg.equals("test"))
@@ -46,8 +47,8 @@ public final class Sources {
             }
             case "mnist" -> cache.mnist();
             case "letters" -> letters(seed);
-            case "noise" -> Synthetic.noise(count(name, arg, limit), channels, Synthetic.side(channels), Synthetic.side(channels), seed);
-            case "constant" -> Synthetic.constant(count(name, arg, limit), channels, Synthetic.side(channels), Synthetic.side(channels), seed + 1);
+            case "noise" -> Synthetic.noise(count(name, arg, limit), channels, side, side, seed);
+            case "constant" -> Synthetic.constant(count(name, arg, limit), channels, side, side, seed + 1);
             default -> fromPath(Path.of(name), channels);
         };
     }

@@ -41,14 +41,11 @@ final class CudaOptim {
      */
     static void steps(boolean max, Tensor[] p, Tensor[] g, Tensor[] m, Tensor[] s, AdamConfig c, Tensor factors, int[] rows) {
         String op = max ? "adamaxSteps" : "adamSteps";
-        Shapes.requireSameCount(op, p.length, g.length, m.length, s.length, rows.length);
-        Set<Long> seen = new HashSet<>();
-        for (int i = 0; i < p.length; i++) {
-            Shapes.requireOptimizerStep(op, p[i], g[i], m[i], s[i], factors, rows[i]);
-            // one launch updates them all at once: two parameters in one storage (tied weights) would race
+        Shapes.requireOptimizerSteps(op, p, g, m, s, factors, rows);
+        Set<Long> seen = new HashSet<>(); // one launch updates them all at once: two parameters in one storage (tied weights) would race
+        for (int i = 0; i < p.length; i++)
             if (p[i].numel() > 0 && !seen.add(p[i].storage().address()))
                 throw new IllegalArgumentException(op + ": parameter " + i + " shares its memory with an earlier one; update tied weights once");
-        }
         for (int from = 0; from < p.length; from += ROWS_PER_LAUNCH) {
             int count = Math.min(ROWS_PER_LAUNCH, p.length - from);
             long[] table = new long[7 * count];
