@@ -7,9 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 parts=${1:?usage: bench/gpu/eval-science.sh PARTS_DIR [OUT_DIR]}; out=${2:-frl-science-gpu}; n=1000
 mkdir -p "$out"
+./frl data fetch   # the font packages the letters are drawn with (as root; else it says what to run)
 for m in frl plain; do
   ls "$parts"/$m-vae.part.* > /dev/null || { echo "no $m-vae.part.* in $parts" >&2; exit 1; }
   cat "$parts"/$m-vae.part.* > "$out/$m-vae.safetensors.tmp" && mv "$out/$m-vae.safetensors.tmp" "$out/$m-vae.safetensors"
 done
 ./frl eval --frl "$out/frl-vae.safetensors" --plain "$out/plain-vae.safetensors" \
-  --in "fashion-mnist:test@$n" --ood "mnist@$n,letters,noise:$n,constant:$n" --out "$out"
+  --in "fashion-mnist:test@$n" --ood "mnist@$n,letters@$n,noise:$n,constant:$n" --out "$out"

@@ -40,6 +40,7 @@ final class DemoCommand implements Callable<Integer> {
         Backend be = Backends.select(run.device);
         DataCache cache = DataCache.fromEnvironment(System.err::println);
         System.err.println("data: " + cache.fetchFashionMnist() + ", " + cache.fetchMnist());
+        cache.fetchFonts();
         Sources sources = new Sources(cache, run.seed);
         ImageSet train = sources.load("fashion-mnist:train", 1);
         int epochs = full ? 15 : 1, perSet = full ? 1000 : evalImages;

