@@ -15,7 +15,7 @@ OUT=${OUT:-/tmp/frl-gpu}; mkdir -p "$OUT"
 log=$OUT/log.txt res=$OUT/results.jsonl
 run=.gpu/run.sh
 export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
-NEW_PATHS="-Dfrl.cuda.gemm=3xtf32 -Dfrl.cuda.optimizer=one-launch -Dfrl.cuda.hf=warp"
+NEW_PATHS="-Dfrl.cuda.gemm=3xtf32 -Dfrl.cuda.optimizer=one-launch -Dfrl.cuda.hf=warp -Dfrl.cuda.dense=auto"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1
@@ -29,7 +29,7 @@ tests() {
   # kernel3x: the kernels again with the paths written since the last GPU run (NEW_PATHS, not yet defaults)
   for path in kernel cudnn kernel3x; do
     extra=; [ $path = kernel3x ] && path=kernel && extra="$NEW_PATHS"
-    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path $extra" \
+    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path -Dfrl.cuda.dense=$path $extra" \
         timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
         --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \
         --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
@@ -41,7 +41,7 @@ bench() {
     args=(--config $cfg --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
     prof=; [ $cfg = cifar ] && prof=--profile
     # cuDNN for every convolution, as before the hand-written paths were checked
-    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.subpixel=cudnn -Dfrl.cuda.conv1x1=cudnn -Dfrl.cuda.shifted=cudnn" timeout 240 bash $run \
+    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.subpixel=cudnn -Dfrl.cuda.conv1x1=cudnn -Dfrl.cuda.shifted=cudnn -Dfrl.cuda.dense=cudnn" timeout 240 bash $run \
         frl.cli.Main bench --device cuda "${args[@]}" -k 20 $prof 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (cudnn) exit $?"
     # the defaults: each hand-written path where it is faster (the VAE's last layer then in phases)

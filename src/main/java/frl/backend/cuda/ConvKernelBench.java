@@ -39,10 +39,14 @@ public final class ConvKernelBench {
             // The FRL-VAE's last decoder layer (transposed conv 4×4 stride 2, 16→32), all three ops: cuDNN vs sub-pixel GEMMs.
             subPixel(rows, timer, be, random, 64, 1024, 64);
             subPixel(rows, timer, be, random, 64, 512, 32);
+            // The FRL-VAE's dense layers (cifar, ngf 64): the heads 256·4·4 → 200, the first decoder layer 200 → 512·4·4.
+            dense(rows, timer, be, random, 64, 256, 200);
+            dense(rows, timer, be, random, 64, 512, 200);
         }
         rows.put("shifted conv choices", CudaShiftedConv.choices().toString());
         rows.put("1×1 conv choices", CudaConv.oneByOneChoices().toString());
         rows.put("sub-pixel choices", CudaConv.subPixelChoices().toString());
+        rows.put("dense conv choices", CudaConv.denseChoices().toString());
         return rows;
     }
 
@@ -80,6 +84,22 @@ public final class ConvKernelBench {
         measure(rows, timer, name + " forward subpixel in phases", flop, 0, () -> CudaSubPixel.backwardInputToPhases(dy, w, xs, g));
         measure(rows, timer, name + " input-gradient subpixel in phases", flop, 0, () -> CudaSubPixel.conv2dFromPhases(xp, w, xs, g));
         measure(rows, timer, name + " weight-gradient subpixel in phases", flop, 0, () -> CudaSubPixel.backwardWeightFromPhases(xp, dy, xs, ws, g));
+    }
+
+    /** A 4×4 convolution over a 4×4 input (one output pixel), c → k channels: cuDNN against one GEMM (CudaDenseConv). */
+    private static void dense(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, int n, int c, int k) {
+        Shape xs = Shape.of(n, c, 4, 4), ws = Shape.of(k, c, 4, 4), ys = Shape.of(n, k, 1, 1);
+        Tensor x = random(be, xs, r), w = random(be, ws, r), dy = random(be, ys, r);
+        ConvGeometry g = ConvGeometry.of(1, 0);
+        CudaConv.Policy cudnn = CudaConv.Policy.DEFAULT;
+        double flop = 2.0 * n * k * c * 16;
+        String name = "dense 4×4 conv " + c + "→" + k + " batch " + n;
+        measure(rows, timer, name + " forward gemm", flop, 0, () -> CudaDenseConv.conv2d(x, w, g));
+        measure(rows, timer, name + " forward cudnn", flop, 0, () -> CudaConv.conv2d(x, w, g, cudnn));
+        measure(rows, timer, name + " backward-input gemm", flop, 0, () -> CudaDenseConv.backwardInput(dy, w, xs, g));
+        measure(rows, timer, name + " backward-input cudnn", flop, 0, () -> CudaConv.backwardInput(dy, w, xs, g, cudnn));
+        measure(rows, timer, name + " backward-weight gemm", flop, 0, () -> CudaDenseConv.backwardWeight(x, dy, ws, g));
+        measure(rows, timer, name + " backward-weight cudnn", flop, 0, () -> CudaConv.backwardWeight(x, dy, ws, g, cudnn));
     }
 
     private static void oneByOne(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, int n, int c, int size) {

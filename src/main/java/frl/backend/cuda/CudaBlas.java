@@ -21,15 +21,23 @@ final class CudaBlas {
     static final FloatPointer ONE = new FloatPointer(1f), ZERO = new FloatPointer(0f);
 
     static Tensor matmul(Tensor a, boolean transA, Tensor b, boolean transB) {
+        Tensor c = CudaBackend.alloc(Shapes.matmul(a, transA, b, transB));
+        matmulInto(a, transA, b, transB, c);
+        return c;
+    }
+
+    /** op(a) · op(b) written into c, any tensor of as many elements as the product (a view of another shape, say). */
+    static void matmulInto(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c) {
         Shape s = Shapes.matmul(a, transA, b, transB);
+        if (c.numel() != s.numel())
+            throw new IllegalArgumentException("matmul: the product is " + s + ", the output " + c.shape() + " holds " + c.numel() + " values");
         int m = s.dim(0), n = s.dim(1), k = transA ? a.dim(0) : a.dim(1);
-        Tensor c = CudaBackend.alloc(s);
-        if (m == 0 || n == 0) return c;
+        if (m == 0 || n == 0) return;
         CudaContext ctx = CudaContext.get();
         if (k == 0) { // an empty sum: C = 0 (do not rely on SGEMM's quick return for k = 0)
             Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(c.storage().address()), 0, c.numel() * Float.BYTES, ctx.stream()),
                     "cudaMemsetAsync(matmul with inner size 0)");
-            return c;
+            return;
         }
         cublasContext h = ctx.cublas();
         synchronized (h) { // one handle for the process: its pointer mode and the call go together
@@ -44,7 +52,6 @@ final class CudaBlas {
                     "cublasSgemm(" + a.shape() + (transA ? "ᵀ" : "") + " × " + b.shape() + (transB ? "ᵀ" : "") + ")");
         }
         ctx.syncIfDebugging("cublasSgemm");
-        return c;
     }
 
     /**

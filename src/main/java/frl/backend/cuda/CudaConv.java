@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The three 2-D convolution ops through cuDNN's legacy API (NCHW float32, cross-correlation, no dilation or
@@ -111,37 +112,57 @@ final class CudaConv {
 
     static Map<String, FasterPath.Choice> subPixelChoices() { return SUB_PIXEL.choices(); }
 
+    /**
+     * Convolutions whose kernel covers the whole unpadded input (the VAE's heads and first decoder layer) also run as
+     * one cuBLAS GEMM (CudaDenseConv). cuDNN by default until that path has passed on a GPU; -Dfrl.cuda.dense=auto
+     * keeps the faster per op and shape.
+     */
+    private static final FasterPath DENSE = new FasterPath("frl.cuda.dense", "cudnn");
+
+    static Map<String, FasterPath.Choice> denseChoices() { return DENSE.choices(); }
+
     static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) {
-        if (CudaSubPixel.applies(x.shape(), w.shape(), g)) {
-            Shapes.conv2d(x.shape(), w.shape(), g);
-            return SUB_PIXEL.run(() -> "conv2d x" + x.shape() + " w" + w.shape() + " " + g,
-                    p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.conv2d(x, w, g) : conv2d(x, w, g, Policy.DEFAULT));
+        Shape xs = x.shape(), ws = w.shape();
+        Supplier<String> key = () -> key("conv2d", xs, ws, g);
+        Supplier<Tensor> cudnn = () -> conv2d(x, w, g, Policy.DEFAULT);
+        if (CudaSubPixel.applies(xs, ws, g)) {
+            Shapes.conv2d(xs, ws, g);
+            return either(SUB_PIXEL, key, () -> CudaSubPixel.conv2d(x, w, g), cudnn);
         }
-        if (!CudaConv1x1.applies(x.shape(), w.shape(), g)) return conv2d(x, w, g, Policy.DEFAULT);
-        return ONE_BY_ONE.run(() -> "conv2d x" + x.shape() + " w" + w.shape(),
-                p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.forward(x, w) : conv2d(x, w, g, Policy.DEFAULT));
+        if (CudaConv1x1.applies(xs, ws, g)) return either(ONE_BY_ONE, key, () -> CudaConv1x1.forward(x, w), cudnn);
+        if (CudaDenseConv.applies(xs, ws, g)) return either(DENSE, key, () -> CudaDenseConv.conv2d(x, w, g), cudnn);
+        return cudnn.get();
     }
 
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
-        if (CudaSubPixel.applies(xShape, w.shape(), g)) {
-            Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
-            return SUB_PIXEL.run(() -> "conv2dBackwardInput x" + xShape + " w" + w.shape() + " " + g,
-                    p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.backwardInput(dy, w, xShape, g) : backwardInput(dy, w, xShape, g, Policy.DEFAULT));
+        Shape ws = w.shape();
+        Supplier<String> key = () -> key("conv2dBackwardInput", xShape, ws, g);
+        Supplier<Tensor> cudnn = () -> backwardInput(dy, w, xShape, g, Policy.DEFAULT);
+        if (CudaSubPixel.applies(xShape, ws, g)) {
+            Shapes.conv2dBackward(dy.shape(), xShape, ws, g);
+            return either(SUB_PIXEL, key, () -> CudaSubPixel.backwardInput(dy, w, xShape, g), cudnn);
         }
-        if (!CudaConv1x1.applies(xShape, w.shape(), g)) return backwardInput(dy, w, xShape, g, Policy.DEFAULT);
-        return ONE_BY_ONE.run(() -> "conv2dBackwardInput x" + xShape + " w" + w.shape(),
-                p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.backwardInput(dy, w, xShape) : backwardInput(dy, w, xShape, g, Policy.DEFAULT));
+        if (CudaConv1x1.applies(xShape, ws, g)) return either(ONE_BY_ONE, key, () -> CudaConv1x1.backwardInput(dy, w, xShape), cudnn);
+        if (CudaDenseConv.applies(xShape, ws, g)) return either(DENSE, key, () -> CudaDenseConv.backwardInput(dy, w, xShape, g), cudnn);
+        return cudnn.get();
     }
 
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
-        if (CudaSubPixel.applies(x.shape(), wShape, g)) {
-            Shapes.conv2dBackward(dy.shape(), x.shape(), wShape, g);
-            return SUB_PIXEL.run(() -> "conv2dBackwardWeight x" + x.shape() + " w" + wShape + " " + g,
-                    p -> p == FasterPath.Path.KERNEL ? CudaSubPixel.backwardWeight(x, dy, wShape, g) : backwardWeight(x, dy, wShape, g, Policy.DEFAULT));
+        Shape xs = x.shape();
+        Supplier<String> key = () -> key("conv2dBackwardWeight", xs, wShape, g);
+        Supplier<Tensor> cudnn = () -> backwardWeight(x, dy, wShape, g, Policy.DEFAULT);
+        if (CudaSubPixel.applies(xs, wShape, g)) {
+            Shapes.conv2dBackward(dy.shape(), xs, wShape, g);
+            return either(SUB_PIXEL, key, () -> CudaSubPixel.backwardWeight(x, dy, wShape, g), cudnn);
         }
-        if (!CudaConv1x1.applies(x.shape(), wShape, g)) return backwardWeight(x, dy, wShape, g, Policy.DEFAULT);
-        return ONE_BY_ONE.run(() -> "conv2dBackwardWeight x" + x.shape() + " w" + wShape,
-                p -> p == FasterPath.Path.KERNEL ? CudaConv1x1.backwardWeight(x, dy, wShape) : backwardWeight(x, dy, wShape, g, Policy.DEFAULT));
+        if (CudaConv1x1.applies(xs, wShape, g)) return either(ONE_BY_ONE, key, () -> CudaConv1x1.backwardWeight(x, dy, wShape), cudnn);
+        if (CudaDenseConv.applies(xs, wShape, g)) return either(DENSE, key, () -> CudaDenseConv.backwardWeight(x, dy, wShape, g), cudnn);
+        return cudnn.get();
+    }
+
+    /** The op by the path {@code choice} forces or finds faster for its key: a hand-written way or cuDNN's. */
+    private static Tensor either(FasterPath choice, Supplier<String> key, Supplier<Tensor> kernel, Supplier<Tensor> cudnn) {
+        return choice.run(key, p -> p == FasterPath.Path.KERNEL ? kernel.get() : cudnn.get());
     }
 
     /**
@@ -190,7 +211,7 @@ final class CudaConv {
         return new Tensor[] {conv2dFromPhases(xPhases, w, xShape, g), backwardWeightFromPhases(xPhases, dy, xShape, ws, g)};
     }
 
-    /** A sub-pixel op's key among FasterPath's choices. */
+    /** An op's key among FasterPath's choices. */
     private static String key(String op, Shape xShape, Shape wShape, ConvGeometry g) { return op + " x" + xShape + " w" + wShape + " " + g; }
 
     private static Function<FasterPath.Path, Tensor> fromPhases(Tensor xPhases, Tensor w, Shape xShape, ConvGeometry g) {

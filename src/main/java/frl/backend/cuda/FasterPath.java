@@ -21,14 +21,20 @@ final class FasterPath {
     /** What the first call of a key measured, in milliseconds, and what it chose. */
     record Choice(Path path, float kernelMs, float cudnnMs) {}
 
-    private final String property;
+    private final String property, fallback;
     private final Map<String, Choice> choices = new ConcurrentHashMap<>();
 
-    FasterPath(String property) { this.property = property; }
+    FasterPath(String property) { this(property, "auto"); }
+
+    /** With another mode than auto where the property is not set (cudnn for a kernel not yet run on a GPU). */
+    FasterPath(String property, String fallback) {
+        this.property = property;
+        this.fallback = fallback;
+    }
 
     /** The path forced by the property, or null to choose by timing. */
     Path forced() {
-        return switch (CudaFlags.oneOf(property, "auto", "kernel", "cudnn", "auto")) {
+        return switch (CudaFlags.oneOf(property, fallback, "kernel", "cudnn", "auto")) {
             case "kernel" -> Path.KERNEL;
             case "cudnn" -> Path.CUDNN;
             default -> null;
