@@ -29,7 +29,7 @@ tests() {
   # kernel3x: the kernels again with the paths written since the last GPU run (NEW_PATHS, not yet defaults)
   for path in kernel cudnn kernel3x; do
     extra=; [ $path = kernel3x ] && path=kernel && extra="$NEW_PATHS"
-    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path -Dfrl.cuda.dense=$path $extra" \
+    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $extra -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path -Dfrl.cuda.dense=$path" \
         timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
         --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \
         --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1

@@ -15,11 +15,11 @@ final class DataCommand implements Runnable {
     static final class Fetch implements Runnable {
         @Override public void run() {
             DataCache cache = DataCache.fromEnvironment(System.err::println);
-            System.out.println("fashion-mnist: " + cache.fetchFashionMnist());
-            System.out.println("mnist:         " + cache.fetchMnist());
-            List<String> missing = cache.fetchFonts();
+            List<String> missing = cache.fetchFonts();   // first: it only warns, so its advice shows even if a step below fails
             System.out.println("fonts:         " + (missing.isEmpty() ? "all " + DataCache.FONT_PACKAGES.size() + " packages installed"
                     : missing.size() + " of " + DataCache.FONT_PACKAGES.size() + " packages missing (see above)"));
+            System.out.println("fashion-mnist: " + cache.fetchFashionMnist());
+            System.out.println("mnist:         " + cache.fetchMnist());
         }
     }
 

