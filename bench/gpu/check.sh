@@ -15,7 +15,7 @@ OUT=${OUT:-/tmp/frl-gpu}; mkdir -p "$OUT"
 log=$OUT/log.txt res=$OUT/results.jsonl
 run=.gpu/run.sh
 export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
-NEW_PATHS="-Dfrl.cuda.gemm=3xtf32 -Dfrl.cuda.optimizer=one-launch -Dfrl.cuda.hf=warp -Dfrl.cuda.dense=auto"
+NEW_PATHS="-Dfrl.cuda.gemm=3xtf32 -Dfrl.cuda.optimizer=one-launch -Dfrl.cuda.hf=warp -Dfrl.cuda.dense=auto -Dfrl.cuda.bnstats=one-launch"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1

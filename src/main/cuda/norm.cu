@@ -162,3 +162,20 @@ extern "C" __global__ void bn_bwd_apply(const float* __restrict__ x, const float
         dbeta[c] = (float)sumDy;
     }
 }
+
+// BatchNorm2d's running statistics in one launch, with the arithmetic of the axpys it replaces (pointwise.cu's
+// axpy: y = fmaf(alpha, x, y), alpha as float): r = fmaf(-m, r, r); r = fmaf(m·scale, batch, r); count + 1.
+// One thread per channel; thread 0 also counts. Launch: any 1-D grid covering C.
+extern "C" __global__ void bn_running_stats(float* __restrict__ runMean, float* __restrict__ runVar, float* __restrict__ count,
+                                            const float* __restrict__ mean, const float* __restrict__ var, int C,
+                                            float negMomentum, float meanMomentum, float varMomentum) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c < C) {
+        float rm = runMean[c], rv = runVar[c];
+        rm = fmaf(negMomentum, rm, rm);
+        runMean[c] = fmaf(meanMomentum, mean[c], rm);
+        rv = fmaf(negMomentum, rv, rv);
+        runVar[c] = fmaf(varMomentum, var[c], rv);
+    }
+    if (c == 0) count[0] = count[0] + 1.0f;
+}

@@ -157,6 +157,22 @@ public interface Backend {
 
     BatchNormGrads batchNormBackward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy);
 
+    /**
+     * Folds a batch's statistics into running ones, in place: running ← running − momentum·running + momentum·batch
+     * (the variance's batch term times {@code varScale}: n/(n−1) for the unbiased one), and count ← count + 1
+     * (BatchNorm2d's num_batches_tracked). Here as the two axpys per statistic and the increment it stands for; CUDA
+     * can do all of it in one launch (-Dfrl.cuda.bnstats=one-launch), with the same arithmetic.
+     */
+    @NotDifferentiable("in-place running statistics")
+    default void batchNormRunningStats(Tensor runningMean, Tensor runningVar, Tensor count, Tensor mean, Tensor var, double momentum, double varScale) {
+        Shapes.batchNormRunningStats(runningMean, runningVar, count, mean, var);
+        axpy(-momentum, runningMean, runningMean);
+        axpy(momentum, mean, runningMean);
+        axpy(-momentum, runningVar, runningVar);
+        axpy(momentum * varScale, var, runningVar);
+        try (Tensor next = affine(count, 1, 1)) { copyInto(next, count); }
+    }
+
     record BatchNormResult(Tensor y, Tensor mean, Tensor var) {}
 
     record BatchNormGrads(Tensor dx, Tensor dgamma, Tensor dbeta) {}

@@ -203,6 +203,17 @@ public final class Shapes {
         return v;
     }
 
+    /** batchNormRunningStats' checks: running mean and var, batch mean and var all [C]; one count. */
+    public static void batchNormRunningStats(Tensor runningMean, Tensor runningVar, Tensor count, Tensor mean, Tensor var) {
+        String[] names = {"running var", "batch mean", "batch var"};
+        Tensor[] ts = {runningVar, mean, var};
+        if (runningMean.rank() != 1) throw new IllegalArgumentException("batchNormRunningStats: running mean must be [C], got " + runningMean.shape());
+        for (int i = 0; i < ts.length; i++)
+            if (!ts[i].shape().equals(runningMean.shape()))
+                throw new IllegalArgumentException("batchNormRunningStats: running mean is " + runningMean.shape() + " but " + names[i] + " is " + ts[i].shape());
+        if (count.numel() != 1) throw new IllegalArgumentException("batchNormRunningStats: the count must be one value, got " + count.shape());
+    }
+
     /** binaryBackward's checks: out and dy have the broadcast shape of a and b, which is returned. */
     public static Shape binaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor out, Tensor dy) {
         Shape shape = Shape.broadcast(a.shape(), b.shape());

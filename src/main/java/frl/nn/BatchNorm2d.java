@@ -54,19 +54,8 @@ public final class BatchNorm2d extends Layer {
         long n = x.shape().numel() / channels;
         if (n < 2) throw new IllegalArgumentException("BatchNorm2d: training needs more than one value per channel, input is " + x.shape());
         Norm.Result r = Norm.batchNorm(x, weight, bias, eps);
-        Backend be = x.backend();
-        try (Scope _ = Scope.open()) {
-            blend(be, runningMean, r.mean().value(), 1);
-            blend(be, runningVar, r.var().value(), n / (n - 1.0));
-            be.copyInto(be.affine(numBatchesTracked, 1, 1), numBatchesTracked);
-        }
+        x.backend().batchNormRunningStats(runningMean, runningVar, numBatchesTracked, r.mean().value(), r.var().value(), momentum, n / (n - 1.0));
         return r.y();
-    }
-
-    /** running ← (1 − momentum)·running + momentum·scale·batch, in place: two axpys, no temporary. */
-    private void blend(Backend be, Tensor running, Tensor batch, double scale) {
-        be.axpy(-momentum, running, running);
-        be.axpy(momentum * scale, batch, running);
     }
 
     private Var evalForward(Var x) {

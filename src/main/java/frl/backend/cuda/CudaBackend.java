@@ -173,6 +173,16 @@ public final class CudaBackend implements Backend {
         return CudaNorm.forward(in("batchNorm", x), in("batchNorm", gamma), in("batchNorm", beta), eps);
     }
 
+    /** -Dfrl.cuda.bnstats=one-launch: the running statistics in one launch, not six (not yet run on a GPU: off by default). */
+    @Override public void batchNormRunningStats(Tensor runningMean, Tensor runningVar, Tensor count, Tensor mean, Tensor var, double momentum, double varScale) {
+        if (CudaFlags.oneOf("frl.cuda.bnstats", "per-op", "per-op", "one-launch").equals("per-op")) {
+            Backend.super.batchNormRunningStats(runningMean, runningVar, count, mean, var, momentum, varScale);
+            return;
+        }
+        String op = "batchNormRunningStats";
+        CudaNorm.runningStats(in(op, runningMean), in(op, runningVar), in(op, count), in(op, mean), in(op, var), momentum, varScale);
+    }
+
     @Override public BatchNormGrads batchNormBackward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy) {
         return CudaNorm.backward(in("batchNormBackward", x), in("batchNormBackward", gamma), in("batchNormBackward", mean),
                 in("batchNormBackward", var), eps, in("batchNormBackward", dy));

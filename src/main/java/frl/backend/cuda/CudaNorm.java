@@ -22,6 +22,7 @@ final class CudaNorm {
     private static final Kernel APPLY = new Kernel("norm", "bn_apply", "ppppppppdiii");
     private static final Kernel BWD_SUMS = new Kernel("norm", "bn_bwd_sums", "pppppdiii");
     private static final Kernel BWD_APPLY = new Kernel("norm", "bn_bwd_apply", "pppppppppdiii");
+    private static final Kernel RUNNING = new Kernel("norm", "bn_running_stats", "pppppifff");
 
     private CudaNorm() {}
 
@@ -57,6 +58,14 @@ final class CudaNorm {
             }
         }
         return new Backend.BatchNormGrads(dx, dgamma, dbeta);
+    }
+
+    /** Backend#batchNormRunningStats in one launch: the same float arithmetic as its axpys, so the same bits. */
+    static void runningStats(Tensor runningMean, Tensor runningVar, Tensor count, Tensor mean, Tensor var, double momentum, double varScale) {
+        Shapes.batchNormRunningStats(runningMean, runningVar, count, mean, var);
+        int c = runningMean.dim(0);
+        RUNNING.launchN(Math.max(1, c), runningMean, runningVar, count, mean, var, c,
+                (float) -momentum, (float) momentum, (float) (momentum * varScale));
     }
 
     /** x as [n, c, inner] with m = n·inner elements per channel; the CPU's checks and messages. */

@@ -176,4 +176,21 @@ class CpuNormTest {
         assertRejects("var has shape [2]", () -> be.batchNormBackward(x, c3, c3, c2, EPS, x));
         assertRejects("gamma has shape [2]", () -> be.batchNormBackward(x, c2, c3, c3, EPS, x));
     }
+
+    /** batchNormRunningStats: r ← r − 0.1·r + 0.1·batch (the variance's batch term scaled), count + 1; shapes checked first. */
+    @Test void runningStatsBlendAndCount() {
+        Tensor rm = be.fromHost(Shape.of(2), new double[] {1, -2}), rv = be.fromHost(Shape.of(2), new double[] {4, 0.25});
+        Tensor count = be.fromHost(Shape.of(), new double[] {7});
+        Tensor m = be.fromHost(Shape.of(2), new double[] {3, 0}), v = be.fromHost(Shape.of(2), new double[] {1, 2});
+        be.batchNormRunningStats(rm, rv, count, m, v, 0.1, 2.0);
+        assertArrayEquals(new double[] {1.2, -1.8}, rm.toDoubles(), 1e-6);
+        assertArrayEquals(new double[] {3.8, 0.625}, rv.toDoubles(), 1e-6);
+        assertEquals(8.0, count.item());
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> be.batchNormRunningStats(rm, rv, count, be.fromHost(Shape.of(3), new double[3]), v, 0.1, 1));
+        assertEquals("batchNormRunningStats: running mean is [2] but batch mean is [3]", e.getMessage());
+        assertArrayEquals(new double[] {1.2, -1.8}, rm.toDoubles(), 1e-6, "a bad call changes nothing");
+        e = assertThrows(IllegalArgumentException.class, () -> be.batchNormRunningStats(rm, rv, m, m, v, 0.1, 1));
+        assertEquals("batchNormRunningStats: the count must be one value, got [2]", e.getMessage());
+    }
 }

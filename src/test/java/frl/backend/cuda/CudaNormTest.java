@@ -116,4 +116,45 @@ class CudaNormTest {
                     .getMessage().contains("no elements per channel"));
         }
     }
+
+    /**
+     * Backend#batchNormRunningStats in one launch (-Dfrl.cuda.bnstats=one-launch): bit for bit the CUDA axpys it
+     * replaces, and within NMSE 1e-7 of the CPU's (which rounds through double); one channel, the VAE's widths, a
+     * width not a multiple of the block.
+     */
+    @Test void runningStatsInOneLaunchMatchTheAxpys() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        Random r = new Random(11);
+        String[] names = {"running mean", "running var", "count"};
+        for (int c : new int[] {1, 64, 256, 1000}) {
+            float[] rm = uniform(r, c, -1, 1), rv = uniform(r, c, 0.5, 2), m = uniform(r, c, -3, 3), v = uniform(r, c, 0, 4);
+            float[][] cpu = runningStats(CPU, rm, rv, m, v);
+            String before = System.getProperty("frl.cuda.bnstats");
+            try {
+                System.setProperty("frl.cuda.bnstats", "per-op");
+                float[][] perOp = runningStats(cuda, rm, rv, m, v);
+                System.setProperty("frl.cuda.bnstats", "one-launch");
+                float[][] oneLaunch = runningStats(cuda, rm, rv, m, v);
+                for (int i = 0; i < 3; i++) {
+                    assertSameFloats("C=" + c + " " + names[i] + ": one launch vs the axpys", oneLaunch[i], perOp[i]);
+                    assertClose("C=" + c + " " + names[i] + ": one launch vs the CPU", oneLaunch[i], cpu[i], TOL);
+                }
+                assertEquals(43f, oneLaunch[2][0], "counted twice");
+            } finally {
+                if (before == null) System.clearProperty("frl.cuda.bnstats");
+                else System.setProperty("frl.cuda.bnstats", before);
+            }
+        }
+    }
+
+    /** Two updates (momentum 0.1, n = 64·16·16) from the given state: the running mean, var and count after them. */
+    private static float[][] runningStats(Backend be, float[] rm, float[] rv, float[] m, float[] v) {
+        Shape s = shape(rm.length);
+        try (Scope sc = Scope.open()) {
+            Tensor runMean = be.fromHost(s, rm), runVar = be.fromHost(s, rv), count = be.fromHost(shape(), new float[] {41});
+            for (int i = 0; i < 2; i++)
+                be.batchNormRunningStats(runMean, runVar, count, be.fromHost(s, m), be.fromHost(s, v), 0.1, 16384 / 16383.0);
+            return new float[][] {floats(runMean), floats(runVar), floats(count)};
+        }
+    }
 }
