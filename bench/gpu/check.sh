@@ -5,6 +5,7 @@
 # With science, also trains the FRL and plain VAEs for 15 epochs on FashionMNIST-train (the IDX file carried
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here.
 #   bash bench/gpu/check.sh [tests] [bench] [kernels] [science]      (no argument: tests bench kernels)
+# Read what comes back with `python3 bench/gpu/summary.py DIR`.
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
 # the last GPU run, off by default until they pass here: tests runs them forced, bench and kernels time them too.

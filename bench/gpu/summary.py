@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""After `bench/gpu/check.sh`: the numbers a decision needs, from the folder it returned.
+
+    python3 bench/gpu/summary.py RESULTS_DIR
+
+Prints the test verdicts from log.txt; per config, training and scoring img/s for each set of switches next to
+the PyTorch twin (with the ratio the targets are stated in); the bench-kernels rows whose time changed between
+the default run and the run with NEW_PATHS; each device profile's slowest ops and (op, shapes) pairs. Reads
+results.jsonl and log.txt.
+"""
+import json
+import sys
+from pathlib import Path
+
+
+def rows(path):
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                print(f"(skipped a line of {path.name} that is not JSON: {line[:60]}...)")
+
+
+def flags(row):
+    f = row.get("cuda_flags") or {}
+    label = " ".join(f"{k.removeprefix('frl.cuda.')}={v}" for k, v in sorted(f.items())) or "defaults"
+    return label + (" --graph" if row.get("graph") else "")
+
+
+def main(folder):
+    folder = Path(folder)
+    log = folder / "log.txt"
+    if log.exists():
+        print("== tests and steps (log.txt)")
+        for line in log.read_text().splitlines():
+            if line.startswith("[") and ("exit" in line or "junit" in line):
+                print("  " + line[:220])
+    results = folder / "results.jsonl"
+    if not results.exists():
+        sys.exit(f"no results.jsonl in {folder}")
+    data = list(rows(results))
+
+    print("\n== training / IWAE-20 scoring img/s (engine vs the PyTorch twin of the same run)")
+    for config in sorted({r["config"] for r in data if "train_img_s" in r and "config" in r}):
+        twin = [r for r in data if r.get("config") == config and "framework" in r and "train_img_s" in r and not r.get("tf32")]
+        t = twin[-1] if twin else None
+        print(f"  {config}: PyTorch " + (f"{t['train_img_s']:,.0f} / {t['score_img_s']:,.0f}" if t else "(no twin row)"))
+        for r in data:
+            if r.get("config") != config or "framework" in r or "train_img_s" not in r:
+                continue
+            ratio = f"  ({r['train_img_s'] / t['train_img_s']:.2f}× / {r['score_img_s'] / t['score_img_s']:.2f}×)" if t else ""
+            print(f"    {r['train_img_s']:>9,.0f} / {r['score_img_s']:>7,.0f}{ratio}  {flags(r)}")
+
+    print("\n== bench-kernels: rows that moved with NEW_PATHS (ms, default → with)")
+    marker = next((i for i, r in enumerate(data) if "kernels_below_with" in r), None)
+    if marker is None:
+        print("  (no kernels_below_with marker: the kernels step did not run)")
+    else:
+        def kernel_rows(part):
+            return {(r["op"], r.get("shape", "")): r for r in part if "op" in r and "ms" in r and "profile" not in r}
+        before, after = kernel_rows(data[:marker]), kernel_rows(data[marker + 1:])
+        for key, b in before.items():
+            a = after.get(key)
+            if a and abs(a["ms"] - b["ms"]) > 0.02 * max(b["ms"], 1e-9):
+                print(f"  {b['ms']:>8.3f} → {a['ms']:>8.3f}  {key[0]} {key[1]}")
+        for r in data:
+            if r.get("op") == "HF filter vs copy":
+                print("  HF: " + json.dumps({k: v for k, v in r.items() if k != "op"}))
+
+    for n, block in enumerate(device_profiles(data), 1):
+        print(f"\n== device profile {n}: {block['ms']} ms a step; top ops, then top (op, shapes)")
+        for r in block["ops"][:10]:
+            print(f"  {r['device_us_per']:>8.1f} µs  {r['calls_per']:>4.0f} calls  {r['op']}")
+        for r in block["shapes"][:15]:
+            print(f"  {r['device_us_per']:>8.1f} µs  {r['calls_per']:>4.0f} calls  {r['op_shapes'][:150]}")
+
+
+def device_profiles(data):
+    """The engine's DEVICE-mode profiles, in run order: a head row, then its per-op and per-shape rows."""
+    blocks = []
+    for r in data:
+        if r.get("profile") == "device" and "device_ms_per_step" in r:
+            blocks.append({"ms": r["device_ms_per_step"], "ops": [], "shapes": []})
+        elif r.get("profile") == "device" and blocks:
+            if "op" in r:
+                blocks[-1]["ops"].append(r)
+            elif "op_shapes" in r:
+                blocks[-1]["shapes"].append(r)
+    return blocks
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: bench/gpu/summary.py RESULTS_DIR")
+    main(sys.argv[1])
