@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-frl-science}; epochs=${2:-1}; n=${3:-1000}
 ./frl data fetch   # the data, and the font packages the letters are drawn with (as root; else it says what to run)
-./frl train --data fashion-mnist:train --epochs "$epochs" --out "$out/frl-vae.safetensors"
-./frl train --data fashion-mnist:train --no-hf --epochs "$epochs" --out "$out/plain-vae.safetensors"
+./frl train --data fashion-mnist:train --epochs "$epochs" --overwrite --out "$out/frl-vae.safetensors"
+./frl train --data fashion-mnist:train --no-hf --epochs "$epochs" --overwrite --out "$out/plain-vae.safetensors"
 ./frl eval --frl "$out/frl-vae.safetensors" --plain "$out/plain-vae.safetensors" \
   --in "fashion-mnist:test@$n" --ood "mnist@$n,letters@$n,noise:$n,constant:$n" --out "$out"

@@ -35,12 +35,18 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (frl == null && plain == null) throw new IllegalArgumentException("give --frl, --plain or both");
+        if (k < 1) throw new IllegalArgumentException("-k must be ≥ 1 importance sample, got " + k);
         Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded f = frl == null ? null : ModelSpec.load(be, frl);
              ModelSpec.Loaded p = plain == null ? null : ModelSpec.load(be, plain)) {
+            if (f != null && !f.spec().highFrequency())
+                throw new IllegalArgumentException("--frl " + frl + " has no HF channel: a plain model (trained with --no-hf)? give it as --plain");
+            if (p != null && p.spec().highFrequency())
+                throw new IllegalArgumentException("--plain " + plain + " has an HF channel: an FRL model? give it as --frl");
             int channels = (f != null ? f : p).spec().imageChannels();
             if (f != null && p != null && f.spec().imageChannels() != p.spec().imageChannels())
-                throw new IllegalArgumentException("--frl and --plain models take different image channels");
+                throw new IllegalArgumentException("--frl " + frl + " takes " + f.spec().imageChannels() + " image channels, --plain " + plain
+                        + " takes " + p.spec().imageChannels() + ": models of one data set are needed");
             Sources sources = new Sources(DataCache.fromEnvironment(System.err::println), run.seed);
             ImageSet inSet = sources.load(in, channels);
             List<ImageSet> oodSets = new ArrayList<>();

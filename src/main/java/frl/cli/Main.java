@@ -1,6 +1,9 @@
 package frl.cli;
 
+import frl.io.Problems;
 import picocli.CommandLine;
+
+import java.nio.file.FileSystemException;
 import picocli.CommandLine.Command;
 
 /** The frl-engine command line: {@code java -jar frl-engine.jar <command>}. */
@@ -16,10 +19,18 @@ public final class Main implements Runnable {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            cmd.getErr().println("frl " + cmd.getCommandName() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            cmd.getErr().println("frl " + cmd.getCommandName() + ": " + message(e));
             if (Boolean.getBoolean("frl.trace")) e.printStackTrace(cmd.getErr());
             return 1;
         });
         return cli.execute(args);
+    }
+
+    /** The error's message; where Java's says only a path (file-system errors), the path and what went wrong. */
+    static String message(Throwable e) {
+        String m = e.getMessage();
+        for (Throwable t = e; t != null; t = t.getCause())
+            if (t instanceof FileSystemException f && (m == null || m.equals(f.getFile()) || m.equals(f.getMessage()))) return Problems.reason(f);
+        return m == null ? e.toString() : m;
     }
 }

@@ -27,9 +27,11 @@ final class ScoreCommand implements Callable<Integer> {
     @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {
+        if (k < 1) throw new IllegalArgumentException("-k must be ≥ 1 importance sample, got " + k);
         Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded m = ModelSpec.load(be, model)) {
             ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, m.spec().imageChannels());
+            if (set.size() == 0) throw new IllegalArgumentException("data set '" + data + "' holds no images");
             double[] nll = new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be)).nll(set, run.seed, done ->
                     Console.status("scoring " + set.name() + ": " + done + "/" + set.size(), done == set.size()));
             double[] l = Scorer.complexity(set);

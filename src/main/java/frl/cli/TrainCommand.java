@@ -6,6 +6,7 @@ import frl.backend.Rng;
 import frl.data.DataCache;
 import frl.data.ImageSet;
 import frl.data.Sources;
+import frl.io.Checkpoint;
 import frl.model.ModelSpec;
 import frl.model.TrainConfig;
 import frl.model.Trainer;
@@ -17,7 +18,10 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** Trains an FRL (image + HF channel) or plain VAE and checkpoints it after every epoch. */
@@ -29,23 +33,41 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-hf", description = "Train a plain model of the image channels (for Input Complexity).") boolean noHf;
     @Option(names = "--ngf", defaultValue = "32", description = "Base width (32 for 28/32-px gray data, 64 for RGB).") int ngf;
     @Option(names = "--nz", defaultValue = "200", description = "Latent size.") int nz;
-    @Option(names = "--epochs", defaultValue = "15") int epochs;
-    @Option(names = "--batch", defaultValue = "64") int batch;
-    @Option(names = "--lr", defaultValue = "1e-3") double lr;
+    @Option(names = "--epochs", defaultValue = "15", description = "Passes over the set. Default: ${DEFAULT-VALUE}.") int epochs;
+    @Option(names = "--batch", defaultValue = "64", description = "Images per step. Default: ${DEFAULT-VALUE}.") int batch;
+    @Option(names = "--lr", defaultValue = "1e-3", description = "Adam's learning rate (halved every 30 epochs). Default: ${DEFAULT-VALUE}.") double lr;
     @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set).") long maxImages;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
     @Option(names = "--resume", description = "Continue from the checkpoint at --out.") boolean resume;
+    @Option(names = "--overwrite", description = "Start over even if --out holds a model (else that is refused).") boolean overwrite;
     @Option(names = "--graph", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "On a GPU (default; --no-graph turns it off), record the training step (forward, backward, Adam update) as a CUDA graph after its first run and replay it: the same ops, one launch per step. A step that cannot be recorded runs as usual, with a warning. The CPU runs each step as it comes.") boolean graph;
     @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {
+        if (!noHf && (hfKernel < 3 || hfKernel % 2 == 0))
+            throw new IllegalArgumentException("--hf-kernel must be odd and at least 3 (the blur the HF channel subtracts), got " + hfKernel);
+        if (maxImages < 0) throw new IllegalArgumentException("--max-images must be ≥ 0 (0 = the whole set), got " + maxImages);
+        if (maxImages > 0 && maxImages < batch) throw new IllegalArgumentException("--max-images " + maxImages + " is fewer than one --batch of " + batch + ": no step would run");
+        if (Files.exists(out) && !resume && !overwrite)
+            throw new IllegalArgumentException(out + " exists: --resume continues it, --overwrite starts over in its place");
         Backend be = Backends.select(run.device);
         ModelSpec spec = ModelSpec.of(channels, noHf ? 0 : hfKernel, ngf, nz);
         ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, channels);
         TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, run.seed, maxImages);
         train(be, spec, set, config, out, resume, graph && !be.device().isHost());
         return 0;
+    }
+
+    /** --resume with other model options: name the options that differ, before any weight is read. */
+    private static void requireSameModel(Path checkpoint, ModelSpec spec) throws java.io.IOException {
+        Map<String, String> saved = Checkpoint.peek(checkpoint).config(), asked = spec.toMap();
+        List<String> differ = new ArrayList<>();
+        for (var e : asked.entrySet())
+            if (!e.getValue().equals(saved.get(e.getKey()))) differ.add(e.getKey() + " " + saved.get(e.getKey()) + " (asked: " + e.getValue() + ")");
+        if (!differ.isEmpty())
+            throw new IllegalArgumentException("--resume: " + checkpoint + " holds another model: " + String.join(", ", differ)
+                    + "; give the options it was trained with");
     }
 
     /** Trains with a progress line; shared with the demo. */
@@ -56,6 +78,7 @@ final class TrainCommand implements Callable<Integer> {
              Trainer trainer = new Trainer(be, vae, spec.batches(), config, spec.toMap()).recordSteps(graph)) {
             if (resume) {
                 if (!Files.exists(out)) throw new IllegalArgumentException("--resume: no checkpoint at " + out);
+                requireSameModel(out, spec);
                 trainer.resume(out);
                 System.err.printf("resuming after epoch %d of %d%n", trainer.epochsDone(), config.epochs());
             }

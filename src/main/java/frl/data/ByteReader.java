@@ -46,7 +46,8 @@ final class ByteReader implements Closeable {
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException(file + ": expected a data file, found no such file", e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot open " + file + ": " + (e instanceof java.io.EOFException
+                    ? "it ends before its gzip header does" : frl.io.Problems.reason(e)), e);
         }
     }
 

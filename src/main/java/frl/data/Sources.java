@@ -23,6 +23,8 @@ public final class Sources {
     }
 
     public ImageSet load(String spec, int channels) {
+        if (spec.isBlank())   // an empty path would read the current folder
+            throw new IllegalArgumentException("data set '" + spec + "': an empty name; expected fashion-mnist, mnist, letters, noise, constant or a path");
         String name = spec;
         int limit = -1, at = spec.lastIndexOf('@');
         if (at > 0) {
@@ -39,6 +41,8 @@ public final class Sources {
         String base = name.contains(":") ? name.substring(0, name.indexOf(':')) : name;
         String arg = name.contains(":") ? name.substring(name.indexOf(':') + 1) : "";
         int side = Synthetic.side(channels);
+        if ((base.equals("mnist") || base.equals("letters")) && name.contains(":"))   // not read as the whole set
+            throw new IllegalArgumentException("data set '" + name + "': " + base + " takes no ':" + arg + "'");
         return switch (base) {
             case "fashion-mnist" -> {
                 if (!arg.isEmpty() && !arg.equals("train") && !arg.equals("test"))

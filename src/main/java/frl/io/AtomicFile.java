@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Writes a file so that a crash leaves either the old file or the new one, never a torn one: a temporary
@@ -17,6 +19,21 @@ import java.nio.file.StandardOpenOption;
 public final class AtomicFile {
     private AtomicFile() {}
 
+    /** Temporary files being written: a process stopped by a signal (SIGTERM, Ctrl-C) deletes them on its way out. */
+    private static final Set<Path> IN_PROGRESS = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (Path p : IN_PROGRESS) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // exiting anyway: a leftover hidden .tmp beside the target is all that remains
+                }
+            }
+        }, "frl-atomic-file-cleanup"));
+    }
+
     /** Body of an atomic write. */
     @FunctionalInterface
     public interface Writer { void write(FileChannel ch) throws IOException; }
@@ -24,8 +41,14 @@ public final class AtomicFile {
     public static void write(Path file, Writer body) throws IOException {
         Path target = file.toAbsolutePath();
         Path dir = target.getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+        Path tmp;
+        try {
+            Files.createDirectories(dir);
+            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+        } catch (IOException e) {   // name the file asked for, not the temporary one
+            throw new IOException("cannot write " + file + ": " + Problems.reason(e), e);
+        }
+        IN_PROGRESS.add(tmp);
         try {
             keepOrDefaultPermissions(tmp, target);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -40,6 +63,8 @@ public final class AtomicFile {
         } catch (IOException | RuntimeException | Error x) {
             Files.deleteIfExists(tmp);
             throw x;
+        } finally {
+            IN_PROGRESS.remove(tmp);
         }
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);   // makes the rename itself durable

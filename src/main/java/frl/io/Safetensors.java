@@ -14,6 +14,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -69,14 +70,24 @@ public final class Safetensors {
     // ---- reading --------------------------------------------------------------------------------
 
     /** Reads and checks the header only (cheap: the data is not touched). */
+    /** The file, open for reading; a folder, a missing file or one we may not read, said so with its path. */
+    private static FileChannel openToRead(Path file) throws IOException {
+        if (Files.isDirectory(file)) throw new IOException("'" + file + "' is a folder, expected a .safetensors file");
+        try {
+            return FileChannel.open(file, StandardOpenOption.READ);
+        } catch (java.nio.file.FileSystemException e) {
+            throw new IOException("cannot read " + Problems.reason(e), e);
+        }
+    }
+
     public static Header readHeader(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel ch = openToRead(file)) {
             return readHeader(file, ch);
         }
     }
 
     public static Contents read(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
+        try (FileChannel ch = openToRead(file); Arena arena = Arena.ofConfined()) {
             Header h = readHeader(file, ch);
             long dataBytes = ch.size() - h.dataStart();
             MemorySegment data = dataBytes == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, h.dataStart(), dataBytes, arena);

@@ -11,6 +11,9 @@ public record TrainConfig(int epochs, int batch, double lr, double weightDecay, 
         if (epochs < 1 || batch < 2) throw new IllegalArgumentException("need epochs ≥ 1 and batch ≥ 2 (batch norm), got " + epochs + " and " + batch);
         if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be > 0, got " + lr);
         if (stepEpochs < 1) throw new IllegalArgumentException("StepLR step must be ≥ 1 epoch, got " + stepEpochs);
+        if (maxImagesPerEpoch < 0) throw new IllegalArgumentException("images per epoch: need ≥ 0 (0 = the whole set), got " + maxImagesPerEpoch);
+        if (maxImagesPerEpoch > 0 && maxImagesPerEpoch < batch)   // not one step would run
+            throw new IllegalArgumentException("images per epoch " + maxImagesPerEpoch + " is fewer than one batch of " + batch);
     }
 
     public static TrainConfig reference(int epochs, long seed) {

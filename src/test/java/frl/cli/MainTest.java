@@ -66,4 +66,72 @@ class MainTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains("unknown device 'tpu'"), r.err());
     }
+
+    @Test void trainRefusesOptionsThatWouldTrainNothingOrNoHfChannel(@TempDir Path dir) {
+        String out = dir.resolve("m.safetensors").toString();
+        String[][] cases = {
+                {"--max-images", "32", "--max-images 32 is fewer than one --batch of 64: no step would run"},
+                {"--max-images", "-5", "--max-images must be ≥ 0 (0 = the whole set), got -5"},
+                {"--hf-kernel", "4", "--hf-kernel must be odd and at least 3"},
+                {"--hf-kernel", "1", "--hf-kernel must be odd and at least 3"}};
+        for (String[] c : cases) {
+            Run r = run("train", "--data", "noise:64", c[0], c[1], "--out", out, "--device", "cpu");
+            assertEquals(1, r.code(), c[0] + " " + c[1]);
+            assertTrue(r.err().contains(c[2]), r.err());
+        }
+        assertFalse(Files.exists(dir.resolve("m.safetensors")));
+    }
+
+    @Test void trainNeverReplacesAModelUnlessTold(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("m.safetensors");
+        Files.writeString(out, "a model the user keeps");
+        Run r = run("train", "--data", "noise:64", "--out", out.toString(), "--device", "cpu");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains(out + " exists: --resume continues it, --overwrite starts over in its place"), r.err());
+        assertEquals("a model the user keeps", Files.readString(out));
+    }
+
+    /** Two tiny models (ngf 8, nz 8, one step on 64 noise images): FRL and plain. */
+    private static Path[] tinyModels(Path dir) {
+        Path frl = dir.resolve("frl.safetensors"), plain = dir.resolve("plain.safetensors");
+        String[] common = {"--data", "noise:64", "--ngf", "8", "--nz", "8", "--epochs", "1", "--device", "cpu"};
+        assertEquals(0, run(concat(new String[] {"train", "--out", frl.toString()}, common)).code());
+        assertEquals(0, run(concat(new String[] {"train", "--no-hf", "--out", plain.toString()}, common)).code());
+        return new Path[] {frl, plain};
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
+    @Test void modelsGivenInTheWrongPlaceAreNamed(@TempDir Path dir) {
+        Path[] m = tinyModels(dir);
+        Run swapped = run("eval", "--frl", m[1].toString(), "--plain", m[0].toString(), "--in", "noise:8", "--ood", "constant:8",
+                "--out", dir.resolve("e").toString(), "--device", "cpu");
+        assertEquals(1, swapped.code());
+        assertTrue(swapped.err().contains("--frl " + m[1] + " has no HF channel"), swapped.err());
+        Run resumed = run("train", "--data", "noise:64", "--ngf", "16", "--nz", "8", "--epochs", "2", "--resume", "--out", m[0].toString(), "--device", "cpu");
+        assertEquals(1, resumed.code());
+        assertTrue(resumed.err().contains("--resume: " + m[0] + " holds another model: ngf 8 (asked: 16)"), resumed.err());
+        assertTrue(resumed.err().length() < 400, "one short line, not the list of tensors: " + resumed.err());
+    }
+
+    @Test void missingModelsAndUnwritableOutputsSayWhy(@TempDir Path dir) throws Exception {
+        Path missing = dir.resolve("none.safetensors");
+        Run r = run("score", "--model", missing.toString(), "--data", "noise:4", "--out", dir.resolve("s.csv").toString(), "--device", "cpu");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("cannot read " + missing + ": no such file or folder"), r.err());
+        r = run("score", "--model", dir.toString(), "--data", "noise:4", "--out", dir.resolve("s.csv").toString(), "--device", "cpu");
+        assertTrue(r.err().contains("'" + dir + "' is a folder, expected a .safetensors file"), r.err());
+
+        Path[] m = tinyModels(dir);
+        Path file = Files.writeString(dir.resolve("a-file"), "x"), out = file.resolve("s.csv");
+        r = run("score", "--model", m[0].toString(), "--data", "noise:4", "-k", "2", "--out", out.toString(), "--device", "cpu");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("cannot write " + out + ": " + file + ": exists and is not a folder"), r.err());
+        r = run("score", "--model", m[0].toString(), "--data", "", "--out", dir.resolve("s.csv").toString(), "--device", "cpu");
+        assertTrue(r.err().contains("data set '': an empty name"), r.err());
+    }
 }

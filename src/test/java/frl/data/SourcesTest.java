@@ -36,4 +36,15 @@ class SourcesTest {
         }
         assertFalse(s.pixel(0, 0, 0, 0) == s.pixel(1, 0, 0, 0) && s.pixel(1, 0, 0, 0) == s.pixel(2, 0, 0, 0), "drawn, not one value");
     }
+
+    @Test void namesThatWouldReadSomethingElseAreRefused() {
+        for (String[] c : new String[][] {
+                {"", "data set '': an empty name"},
+                {" ", "data set ' ': an empty name"},
+                {"mnist:foo", "data set 'mnist:foo': mnist takes no ':foo'"},
+                {"letters:xyz@5", "data set 'letters:xyz': letters takes no ':xyz'"}}) {
+            var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> SOURCES.load(c[0], 1));
+            assertTrue(e.getMessage().startsWith(c[1]), e.getMessage());
+        }
+    }
 }
