@@ -44,6 +44,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (!model.equals("vae")) throw new IllegalArgumentException("--model " + model + ": only vae is implemented");
+        if (batch < 2 || scoreBatch < 1 || k < 1 || steps < 1 || warmup < 0 || repeats < 1)
+            throw new IllegalArgumentException("need --batch ≥ 2 (batch norm), --score-batch ≥ 1, -k ≥ 1, --steps ≥ 1, --warmup ≥ 0 and --repeats ≥ 1; got "
+                    + batch + ", " + scoreBatch + ", " + k + ", " + steps + ", " + warmup + ", " + repeats);
         VaeConfig c = switch (config) {
             case "fmnist" -> VaeConfig.fmnist(2);
             case "cifar" -> VaeConfig.cifar(4);

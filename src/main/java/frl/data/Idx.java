@@ -50,7 +50,7 @@ public final class Idx {
 
     private static void checkMagic(ByteReader r, int magic, String what) {
         int m = r.readIntBE("IDX magic");
-        if (m != magic) throw r.errorAt(0, "IDX " + what + " magic " + hex(magic), hex(m));
+        if (m != magic) throw r.errorAt(0, "IDX " + what + " magic " + hex(magic), hex(m) + frl.io.Problems.looksLike(m));
     }
 
     private static int readDim(ByteReader r, String what, boolean zeroOk) {

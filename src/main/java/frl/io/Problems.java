@@ -32,4 +32,15 @@ public final class Problems {
         if (fixed != null) return fixed;
         return f.getReason() != null ? f.getReason() : f.getClass().getSimpleName();
     }
+
+    /**
+     * What a file whose first four bytes (big-endian) are {@code head} looks like, as " (a PNG image)", or "" when it
+     * is none of the common kinds: for format errors, where a file of another kind is the usual mistake.
+     */
+    public static String looksLike(int head) {
+        String kind = head == 0x89504E47 ? "a PNG image" : (head >>> 8) == 0xFFD8FF ? "a JPEG image"
+                : (head >>> 16) == 0x1F8B ? "a gzip file" : head == 0x504B0304 ? "a zip archive"
+                : head == 0x25504446 ? "a PDF" : (head >>> 8) == 0x7B0A20 || (head >>> 24) == '{' ? "JSON text" : null;
+        return kind == null ? "" : " (this looks like " + kind + ")";
+    }
 }

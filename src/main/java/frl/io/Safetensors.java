@@ -139,7 +139,8 @@ public final class Safetensors {
         readFully(ch, lenBuf, 0);
         long n = lenBuf.getLong(0);
         if (n < 0 || n > size - 8)
-            throw bad(file, "header length " + Long.toUnsignedString(n) + " exceeds the " + (size - 8) + " bytes after the length field (truncated or not safetensors)");
+            throw bad(file, "header length " + Long.toUnsignedString(n) + " exceeds the " + (size - 8) + " bytes after the length field (truncated or not safetensors)"
+                    + Problems.looksLike(Integer.reverseBytes((int) n)));
         if (n > MAX_HEADER) throw bad(file, "header length " + n + " is above the " + MAX_HEADER + "-byte limit");
         ByteBuffer hb = ByteBuffer.allocate((int) n);
         readFully(ch, hb, 8);

@@ -61,6 +61,12 @@ class MainTest {
         assertFalse(Files.exists(dir.resolve("s.csv")), "no output is written when scoring fails");
     }
 
+    @Test void benchRefusesCountsThatMeasureNothing() {
+        Run r = run("bench", "--device", "cpu", "-k", "0");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("-k ≥ 1") && r.err().contains("got 64, 32, 0, 5, 2, 1"), r.err());
+    }
+
     @Test void unknownDeviceIsRejected(@TempDir Path dir) {
         Run r = run("bench", "--device", "tpu");
         assertEquals(1, r.code());

@@ -121,4 +121,13 @@ class IdxTest {
         }
         assertTrue(corner < s.size() * 2L && centre > s.size() * 60L, "corner " + corner + " centre " + centre);
     }
+
+    @Test
+    void aPngGivenAsIdxIsRecognised() throws Exception {
+        Path png = dir.resolve("a1.png");
+        javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(4, 4, java.awt.image.BufferedImage.TYPE_BYTE_GRAY), "png", png.toFile());
+        var e = assertThrows(IllegalArgumentException.class, () -> Idx.read("a1", png, null));
+        assertTrue(e.getMessage().contains("found 0x89504e47 (this looks like a PNG image)"), e.getMessage());
+        assertTrue(e.getMessage().contains(png.toString()), e.getMessage());
+    }
 }

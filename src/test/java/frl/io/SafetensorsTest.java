@@ -146,4 +146,11 @@ class SafetensorsTest {
         b.putLong(h.length).put(h).put(data);
         return raw(b.array());
     }
+
+    @Test void aPngGivenAsAModelIsRecognised(@TempDir Path dir) throws Exception {
+        Path png = dir.resolve("model.safetensors");
+        javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(4, 4, java.awt.image.BufferedImage.TYPE_BYTE_GRAY), "png", png.toFile());
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> Safetensors.read(png));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains(png + ": ") && e.getMessage().endsWith("(this looks like a PNG image)"), e.getMessage());
+    }
 }
