@@ -53,7 +53,7 @@ public final class Sources {
             case "letters" -> letters(seed);
             case "noise" -> Synthetic.noise(count(name, arg, limit), channels, side, side, seed);
             case "constant" -> Synthetic.constant(count(name, arg, limit), channels, side, side, seed + 1);
-            default -> fromPath(Path.of(name), channels);
+            default -> fromPath(Path.of(name), channels, limit);
         };
     }
 
@@ -64,7 +64,8 @@ public final class Sources {
         return Letters.render(Letters.fonts(), seed);
     }
 
-    private static ImageSet fromPath(Path p, int channels) {
+    /** A file or folder; an IDX file is read no further than {@code limit} images (all where it is negative). */
+    private static ImageSet fromPath(Path p, int channels, int limit) {
         if (!Files.exists(p))
             throw new IllegalArgumentException("data set '" + p + "': no such file or folder, and not one of fashion-mnist, mnist, letters, noise, constant");
         String file = p.getFileName().toString();
@@ -79,7 +80,7 @@ public final class Sources {
             return ImageFolder.read(file, p, channels, Transforms.MODEL_SIZE, Transforms.MODEL_SIZE);
         }
         if (file.endsWith(".bin")) return Cifar.read(file, List.of(p), false);
-        return Idx.read(file, p, null);
+        return Idx.read(file, p, null, limit >= 0 ? limit : Integer.MAX_VALUE);
     }
 
     /** Size of a generated set: noise:N, else the @N limit, else 1000. */

@@ -47,4 +47,15 @@ class SourcesTest {
             assertTrue(e.getMessage().startsWith(c[1]), e.getMessage());
         }
     }
+
+    /** path@N reads an IDX file's first N images only: a file whose header promises more than it holds still gives them. */
+    @Test void anIdxPathWithALimitIsReadNoFurther(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        byte[] px = new byte[3 * 28 * 28];
+        for (int i = 0; i < px.length; i++) px[i] = (byte) i;
+        java.nio.file.Path f = dir.resolve("short.idx");
+        TestFiles.write(f, TestFiles.idxImages(100_000, 28, 28, px));
+        assertEquals(2, SOURCES.load(f + "@2", 1).size());
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> SOURCES.load(f.toString(), 1));
+        assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
+    }
 }
