@@ -22,19 +22,26 @@ say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv >> "$log" 2>&1
 tests() {
-  # -Dfrl.cuda.sync: a failing kernel is named where it fails, not at the next copy
-  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-package frl \
+  # -Dfrl.cuda.sync: a failing kernel is named where it fails, not at the next copy. The suite first without the
+  # paths not yet run on a GPU (a faulting kernel poisons its JVM's context), then their tests alone, in a JVM of their own
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.test.newPaths=false" timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-package frl \
       --include-tag gpu --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
-  say "junit exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
+  say "junit (verified paths) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-300} bash $run junit --include-tag gpu \
+      --select-class frl.backend.cuda.CudaFrequencyTest --select-class frl.backend.cuda.CudaSubPixelTest \
+      --select-class frl.backend.cuda.CudaOptimTest --select-class frl.backend.cuda.CudaDenseConvTest \
+      --select-class frl.backend.cuda.CudaNormTest --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
+  say "junit (new paths' tests) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
   # each path behind FasterPath forced (the default, auto, takes either per shape), through the whole backend and model;
   # kernel3x: the kernels again with the paths written since the last GPU run (NEW_PATHS, not yet defaults)
   for path in kernel cudnn kernel3x; do
-    extra=; [ $path = kernel3x ] && path=kernel && extra="$NEW_PATHS"
-    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $extra -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path -Dfrl.cuda.dense=$path" \
+    # kernel and cudnn: the verified paths only (new ones at their defaults, off); kernel3x: NEW_PATHS, dense forced too
+    extra="-Dfrl.test.newPaths=false"; [ $path = kernel3x ] && path=kernel && extra="$NEW_PATHS -Dfrl.cuda.dense=kernel"
+    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $extra -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path" \
         timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
         --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \
         --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
-    say "junit ($path forced${extra:+, $extra}) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
+    say "junit ($path forced, $extra) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
   done
 }
 bench() {

@@ -89,7 +89,7 @@ class CudaFrequencyTest {
             int n = s[0], c = s[1], h = s[2], w = s[3];
             float[] x = images(rng, n, c, h, w);
             for (int k : new int[] {1, 3, 5, 7, 9, 11, 13, 15, 17, 31})
-                for (CudaFrequency.Direct kernel : CudaFrequency.Direct.values()) {
+                for (CudaFrequency.Direct kernel : kernels()) {
                     try (Scope scope = Scope.open()) {
                         Tensor xd = cuda.fromHost(Shape.of(n, c, h, w), x);
                         Tensor y = CudaFrequency.direct("highPass", xd, HighPass.gaussianKernel(k), false, kernel);
@@ -122,7 +122,7 @@ class CudaFrequencyTest {
         int n = 4096, c = 1, h = 32, w = 32;
         float[] x = images(new SplittableRandom(2), n, c, h, w);
         float[] want = cpu(new HighPass(5)::apply, x, n, c, h, w);
-        for (CudaFrequency.Direct kernel : CudaFrequency.Direct.values())
+        for (CudaFrequency.Direct kernel : kernels())
             try (Scope scope = Scope.open()) {
                 Tensor y = CudaFrequency.direct("highPass", cuda.fromHost(Shape.of(n, c, h, w), x), HighPass.gaussianKernel(5), false, kernel);
                 assertBitwise(want, y.toFloats(), "highPass 4096x1x32x32 k=5 (" + ranBy(kernel, h, w, 5) + ")");
@@ -140,7 +140,7 @@ class CudaFrequencyTest {
             new FrlInput(5).build(x, n, c, h, w, want);
             try (Scope scope = Scope.open()) {
                 Tensor xd = cuda.fromHost(Shape.of(n, c, h, w), x);
-                for (CudaFrequency.Direct kernel : CudaFrequency.Direct.values()) {
+                for (CudaFrequency.Direct kernel : kernels()) {
                     Tensor xf = CudaFrequency.direct("frlInput", xd, HighPass.gaussianKernel(5), true, kernel);
                     assertEquals(Shape.of(n, c + 1, h, w), xf.shape());
                     assertBitwise(want, xf.toFloats(), "frlInput " + n + "x" + c + "x" + h + "x" + w + " (" + ranBy(kernel, h, w, 5) + ")");
@@ -262,9 +262,15 @@ class CudaFrequencyTest {
     @Test
     void benchRuns() {
         GpuTests.cudaOrSkip();
+        GpuTests.newPathsOrSkip();   // it times the warp kernel too
         var r = FrequencyBench.run(1024, 5, 3);
         System.out.println("CudaFrequencyTest bench(1024): " + r);
         for (String key : new String[] {"copy_GBps", "direct_GBps", "direct_warp_GBps", "fft_GBps", "direct_over_copy"})
             assertTrue(((Number) r.get(key)).doubleValue() > 0, key + " in " + r);
+    }
+
+    /** The direct kernels to test: the warp kernel only where new paths are (GpuTests.newPaths). */
+    private static java.util.List<CudaFrequency.Direct> kernels() {
+        return java.util.Arrays.stream(CudaFrequency.Direct.values()).filter(k -> k != CudaFrequency.Direct.WARP || GpuTests.newPaths()).toList();
     }
 }

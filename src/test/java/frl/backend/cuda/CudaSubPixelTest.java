@@ -207,7 +207,7 @@ class CudaSubPixelTest {
 
     @Test @Tag("gpu") void matchesTheCpuOnTheGpu() {
         GpuTests.cudaOrSkip();
-        for (String gemm : new String[] {"sgemm", "3xtf32"}) withGemm(gemm, () -> matchesTheCpuOnTheGpu(gemm));
+        for (String gemm : gemmModes()) withGemm(gemm, () -> matchesTheCpuOnTheGpu(gemm));
     }
 
     private static void matchesTheCpuOnTheGpu(String gemm) {
@@ -229,7 +229,7 @@ class CudaSubPixelTest {
     /** toPhases and fromPhases bit for bit, the three phase ops' direct path close to the CPU's. */
     @Test @Tag("gpu") void thePhaseOpsMatchTheCpuOnTheGpu() {
         GpuTests.cudaOrSkip();
-        for (String gemm : new String[] {"sgemm", "3xtf32"}) withGemm(gemm, () -> thePhaseOpsMatchTheCpuOnTheGpu(gemm));
+        for (String gemm : gemmModes()) withGemm(gemm, () -> thePhaseOpsMatchTheCpuOnTheGpu(gemm));
     }
 
     private static void thePhaseOpsMatchTheCpuOnTheGpu(String gemm) {
@@ -305,7 +305,7 @@ class CudaSubPixelTest {
                 CudaVsCpu.assertClose(mode + " conv2dFromPhases", cuda.conv2dFromPhases(gxp, gw, c.x(), c.g()), cpu.conv2dFromPhases(cxp, cw, c.x(), c.g()));
                 CudaVsCpu.assertClose(mode + " conv2dBackwardWeightFromPhases", cuda.conv2dBackwardWeightFromPhases(gxp, gdy, c.x(), c.wt(), c.g()),
                         cpu.conv2dBackwardWeightFromPhases(cxp, cdy, c.x(), c.wt(), c.g()));
-                for (String gemm : new String[] {"sgemm", "3xtf32"})
+                for (String gemm : gemmModes())
                     withGemm(gemm, () -> {
                         Tensor[] both = cuda.conv2dFromPhasesWithWeightGrad(gxp, gw, gdy, c.x(), c.g());
                         CudaVsCpu.assertClose(mode + " " + gemm + " both: conv2dFromPhases", both[0], cpu.conv2dFromPhases(cxp, cw, c.x(), c.g()));
@@ -503,4 +503,7 @@ class CudaSubPixelTest {
                 }
         }
     }
+
+    /** The GEMM modes to test on the GPU: 3xTF32 only where new paths are (GpuTests.newPaths). */
+    private static String[] gemmModes() { return GpuTests.newPaths() ? new String[] {"sgemm", "3xtf32"} : new String[] {"sgemm"}; }
 }
