@@ -26,15 +26,15 @@ import java.util.concurrent.Callable;
 /** Times training steps and IWAE scoring of the FRL-VAE on random 8-bit data (end-to-end img/s). */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Time FRL-VAE training steps and IWAE-K scoring on random 8-bit images.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "vae", description = "Model (only vae for now).") String model;
-    @Option(names = "--config", defaultValue = "fmnist", description = "fmnist (ngf 32, 2 channels) or cifar (ngf 64, 4 channels); 32×32, nz 200.") String config;
+    @Option(names = "--model", defaultValue = "vae", description = "Model (only vae for now). Default: ${DEFAULT-VALUE}.") String model;
+    @Option(names = "--config", defaultValue = "fmnist", description = "fmnist (ngf 32, 2 channels) or cifar (ngf 64, 4 channels); 32×32, nz 200. Default: ${DEFAULT-VALUE}.") String config;
     @Mixin RunOptions run;
-    @Option(names = "--batch", defaultValue = "64", description = "Training batch.") int batch;
-    @Option(names = "--score-batch", defaultValue = "32", description = "Images per IWAE scoring batch.") int scoreBatch;
-    @Option(names = "-k", defaultValue = "20", description = "Importance samples per image.") int k;
-    @Option(names = "--steps", defaultValue = "5", description = "Timed training steps per repeat (after --warmup steps).") int steps;
-    @Option(names = "--warmup", defaultValue = "2", description = "Untimed training steps and scoring passes first (cuDNN picks its algorithms there).") int warmup;
-    @Option(names = "--repeats", defaultValue = "1", description = "Timed repeats; the median is reported.") int repeats;
+    @Option(names = "--batch", defaultValue = "64", description = "Training batch. Default: ${DEFAULT-VALUE}.") int batch;
+    @Option(names = "--score-batch", defaultValue = "32", description = "Images per IWAE scoring batch. Default: ${DEFAULT-VALUE}.") int scoreBatch;
+    @Option(names = "-k", defaultValue = "20", description = "Importance samples per image. Default: ${DEFAULT-VALUE}.") int k;
+    @Option(names = "--steps", defaultValue = "5", description = "Timed training steps per repeat (after --warmup steps). Default: ${DEFAULT-VALUE}.") int steps;
+    @Option(names = "--warmup", defaultValue = "2", description = "Untimed training steps and scoring passes first (cuDNN picks its algorithms there). Default: ${DEFAULT-VALUE}.") int warmup;
+    @Option(names = "--repeats", defaultValue = "1", description = "Timed repeats; the median is reported. Default: ${DEFAULT-VALUE}.") int repeats;
     @Option(names = "--json", description = "Also write the result as JSON to this file.") Path json;
     @Option(names = "--graph", description = "After the warm-up, record a training step (forward, backward, Adam update) as a CUDA graph and replay it. On the CPU the step runs as usual.") boolean graph;
     @Option(names = "--profile", description = "After timing, profile training steps per op (host time to queue each op; on a GPU, each op's device time and the share of a step the GPU is busy; then host time with each op waited for) and print the tables as JSON lines.") boolean profile;

@@ -32,7 +32,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--full", description = "Reference budget: 15 epochs over all 60k images, 1000 images per evaluation set.") boolean full;
     @Option(names = "--train-images", defaultValue = "19200", description = "Training images per model in the short budget. Default: ${DEFAULT-VALUE}.") int trainImages;
     @Option(names = "--eval-images", defaultValue = "200", description = "Images per evaluation set in the short budget. Default: ${DEFAULT-VALUE}.") int evalImages;
-    @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples.") int k;
+    @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples. Default: ${DEFAULT-VALUE}.") int k;
     @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {

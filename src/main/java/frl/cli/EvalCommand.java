@@ -28,9 +28,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--plain", description = "Checkpoint of the plain model (image only), for nll and ic.") Path plain;
     @Option(names = "--in", defaultValue = "fashion-mnist:test@1000", description = "In-distribution test set. Default: ${DEFAULT-VALUE}.") String in;
     @Option(names = "--ood", split = ",", defaultValue = "mnist@1000,letters@1000,noise:1000,constant:1000", description = "OOD sets, comma-separated. Default: ${DEFAULT-VALUE}.") List<String> ood;
-    @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples.") int k;
-    @Option(names = "-r", defaultValue = "1", description = "Weight of the complexity term.") double r;
-    @Option(names = "--out", defaultValue = "frl-eval", description = "Report folder.") Path out;
+    @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples. Default: ${DEFAULT-VALUE}.") int k;
+    @Option(names = "-r", defaultValue = "1", description = "Weight of the complexity term. Default: ${DEFAULT-VALUE}.") double r;
+    @Option(names = "--out", defaultValue = "frl-eval", description = "Report folder. Default: ${DEFAULT-VALUE}.") Path out;
     @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {

@@ -32,8 +32,8 @@ import java.util.concurrent.Callable;
 @Command(name = "bench-kernels", mixinStandardHelpOptions = true, description = "Time the engine's hot ops (GB/s, GFLOP/s) on one backend.")
 final class KernelBenchCommand implements Callable<Integer> {
     @Mixin RunOptions run;
-    @Option(names = "--repeats", defaultValue = "20", description = "Timed calls per op; the median is reported.") int repeats;
-    @Option(names = "--batch", defaultValue = "64", description = "Batch of the VAE-shaped ops.") int batch;
+    @Option(names = "--repeats", defaultValue = "20", description = "Timed calls per op; the median is reported. Default: ${DEFAULT-VALUE}.") int repeats;
+    @Option(names = "--batch", defaultValue = "64", description = "Batch of the VAE-shaped ops. Default: ${DEFAULT-VALUE}.") int batch;
 
     private Backend be;
     private final List<Map<String, Object>> rows = new ArrayList<>();

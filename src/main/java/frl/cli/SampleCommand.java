@@ -17,8 +17,8 @@ import java.util.concurrent.Callable;
 @Command(name = "sample", mixinStandardHelpOptions = true, description = "Sample images from a model into a PNG grid.")
 final class SampleCommand implements Callable<Integer> {
     @Option(names = "--model", required = true) Path model;
-    @Option(names = "-n", defaultValue = "64", description = "Number of images (laid out in a square grid).") int n;
-    @Option(names = "--out", defaultValue = "samples.png") Path out;
+    @Option(names = "-n", defaultValue = "64", description = "Number of images (laid out in a square grid). Default: ${DEFAULT-VALUE}.") int n;
+    @Option(names = "--out", defaultValue = "samples.png", description = "PNG file for the grid. Default: ${DEFAULT-VALUE}.") Path out;
     @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {

@@ -21,8 +21,8 @@ import java.util.concurrent.Callable;
 final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Checkpoint to score with.") Path model;
     @Option(names = "--data", required = true, description = "Set to score (see `frl data list`, or a path).") String data;
-    @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples.") int k;
-    @Option(names = "-r", defaultValue = "1", description = "Weight of the complexity term.") double r;
+    @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples. Default: ${DEFAULT-VALUE}.") int k;
+    @Option(names = "-r", defaultValue = "1", description = "Weight of the complexity term. Default: ${DEFAULT-VALUE}.") double r;
     @Option(names = "--out", required = true, description = "CSV file (written atomically).") Path out;
     @Mixin RunOptions run;
 

@@ -28,15 +28,15 @@ import java.util.concurrent.Callable;
 @Command(name = "train", mixinStandardHelpOptions = true, description = "Train an FRL-VAE (or a plain VAE with --no-hf) on a data set.")
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", defaultValue = "fashion-mnist:train", description = "Training set (see `frl data list`, or a path). Default: ${DEFAULT-VALUE}.") String data;
-    @Option(names = "--channels", defaultValue = "1", description = "Image channels: 1 (gray) or 3 (RGB).") int channels;
-    @Option(names = "--hf-kernel", defaultValue = "5", description = "Gaussian kernel size of the HF channel (odd).") int hfKernel;
+    @Option(names = "--channels", defaultValue = "1", description = "Image channels: 1 (gray) or 3 (RGB). Default: ${DEFAULT-VALUE}.") int channels;
+    @Option(names = "--hf-kernel", defaultValue = "5", description = "Gaussian kernel size of the HF channel (odd, at least 3). Default: ${DEFAULT-VALUE}.") int hfKernel;
     @Option(names = "--no-hf", description = "Train a plain model of the image channels (for Input Complexity).") boolean noHf;
-    @Option(names = "--ngf", defaultValue = "32", description = "Base width (32 for 28/32-px gray data, 64 for RGB).") int ngf;
-    @Option(names = "--nz", defaultValue = "200", description = "Latent size.") int nz;
+    @Option(names = "--ngf", defaultValue = "32", description = "Base width (32 for 28/32-px gray data, 64 for RGB). Default: ${DEFAULT-VALUE}.") int ngf;
+    @Option(names = "--nz", defaultValue = "200", description = "Latent size. Default: ${DEFAULT-VALUE}.") int nz;
     @Option(names = "--epochs", defaultValue = "15", description = "Passes over the set. Default: ${DEFAULT-VALUE}.") int epochs;
     @Option(names = "--batch", defaultValue = "64", description = "Images per step. Default: ${DEFAULT-VALUE}.") int batch;
     @Option(names = "--lr", defaultValue = "1e-3", description = "Adam's learning rate (halved every 30 epochs). Default: ${DEFAULT-VALUE}.") double lr;
-    @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set).") long maxImages;
+    @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set). Default: ${DEFAULT-VALUE}.") long maxImages;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
     @Option(names = "--resume", description = "Continue from the checkpoint at --out.") boolean resume;
     @Option(names = "--overwrite", description = "Start over even if --out holds a model (else that is refused).") boolean overwrite;
