@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
 /** Draws images from a trained model and writes them as one PNG grid (image channels only). */
 @Command(name = "sample", mixinStandardHelpOptions = true, description = "Sample images from a model into a PNG grid.")
 final class SampleCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true) Path model;
+    @Option(names = "--model", required = true, description = "Checkpoint to sample from (frl train writes one).") Path model;
     @Option(names = "-n", defaultValue = "64", description = "Number of images (laid out in a square grid). Default: ${DEFAULT-VALUE}.") int n;
     @Option(names = "--out", defaultValue = "samples.png", description = "PNG file for the grid. Default: ${DEFAULT-VALUE}.") Path out;
     @Mixin RunOptions run;
