@@ -12,35 +12,93 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
-/** Writes per-image scores of a set to CSV: nll (nats), complexity L (bits), score = nll − r·L. */
+/**
+ * Writes per-image scores of a set to CSV: nll (nats), complexity L (bits), score = nll − r·L, and for a folder of
+ * images each file's path. A folder is read part by part (--read-chunk images at a time), so its size is bounded by
+ * the disk, not the memory; the scores are the same for any part size.
+ */
 @Command(name = "score", mixinStandardHelpOptions = true, description = "Score every image of a set with a model; write a CSV.")
 final class ScoreCommand implements Callable<Integer> {
+    static final String HEADER = "index,file,nll_nats,complexity_bits,score\n";
+
     @Option(names = "--model", required = true, description = "Checkpoint to score with.") Path model;
     @Option(names = "--data", required = true, description = "Set to score (see `frl data list`, or a path).") String data;
     @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples. Default: ${DEFAULT-VALUE}.") int k;
     @Option(names = "-r", defaultValue = "1", description = "Weight of the complexity term. Default: ${DEFAULT-VALUE}.") double r;
+    @Option(names = "--read-chunk", defaultValue = "4096", description = "Images of a folder read and scored at a time. Default: ${DEFAULT-VALUE}.") int readChunk;
     @Option(names = "--out", required = true, description = "CSV file (written atomically).") Path out;
     @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {
         if (k < 1) throw new IllegalArgumentException("-k must be ≥ 1 importance sample, got " + k);
+        if (readChunk < 1) throw new IllegalArgumentException("--read-chunk must be ≥ 1 image, got " + readChunk);
         Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded m = ModelSpec.load(be, model)) {
-            ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, m.spec().imageChannels());
-            if (set.size() == 0) throw new IllegalArgumentException("data set '" + data + "' holds no images");
-            double[] nll = new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be)).nll(set, run.seed, done ->
-                    Console.status("scoring " + set.name() + ": " + done + "/" + set.size(), done == set.size()));
-            double[] l = Scorer.complexity(set);
-            StringBuilder csv = new StringBuilder("index,nll_nats,complexity_bits,score\n");
-            for (int i = 0; i < nll.length; i++)
-                csv.append(String.format(Locale.ROOT, "%d,%.4f,%.0f,%.4f%n", i, nll[i], l[i], nll[i] - r * l[i]));
-            AtomicFile.writeString(out, csv.toString());
-            System.out.println("wrote " + nll.length + " scores to " + out);
+            Sources sources = new Sources(DataCache.fromEnvironment(System.err::println), run.seed);
+            Scorer scorer = new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be));
+            int channels = m.spec().imageChannels();
+            Optional<List<Path>> files = sources.imageFiles(data);
+            long written;
+            if (files.isPresent()) {
+                written = scoreFolder(sources, scorer, channels, files.get());
+            } else {
+                ImageSet set = sources.load(data, channels);
+                if (set.size() == 0) throw new IllegalArgumentException("data set '" + data + "' holds no images");
+                double[] nll = scorer.nll(set, run.seed, done -> Console.status("scoring " + set.name() + ": " + done + "/" + set.size(), done == set.size()));
+                StringBuilder csv = new StringBuilder(HEADER);
+                appendRows(csv, 0, null, nll, Scorer.complexity(set));
+                AtomicFile.writeString(out, csv.toString());
+                written = nll.length;
+            }
+            System.out.println("wrote " + written + " scores to " + out);
         }
         return 0;
+    }
+
+    /** The folder's files, --read-chunk at a time, each part's rows appended to the (atomically written) CSV. */
+    private long scoreFolder(Sources sources, Scorer scorer, int channels, List<Path> files) throws IOException {
+        if (files.isEmpty()) throw new IllegalArgumentException("data set '" + data + "' holds no PNG or JPEG images");
+        Path root = Path.of(data.contains("@") ? data.substring(0, data.lastIndexOf('@')) : data);
+        int total = files.size();
+        AtomicFile.write(out, ch -> {
+            write(ch, HEADER);
+            for (int first = 0; first < total; first += readChunk) {
+                List<Path> part = files.subList(first, Math.min(total, first + readChunk));
+                ImageSet set = sources.loadFiles(root.toString(), part, channels);
+                int from = first;
+                double[] nll = scorer.nll(set, run.seed, first, total, done ->
+                        Console.status("scoring " + root + ": " + (from + done) + "/" + total, from + done == total));
+                StringBuilder rows = new StringBuilder();
+                appendRows(rows, first, part.stream().map(f -> root.relativize(f).toString()).toList(), nll, Scorer.complexity(set));
+                write(ch, rows.toString());
+            }
+        });
+        return total;
+    }
+
+    private void appendRows(StringBuilder csv, long first, List<String> names, double[] nll, double[] l) {
+        for (int i = 0; i < nll.length; i++)
+            csv.append(String.format(Locale.ROOT, "%d,%s,%.4f,%.0f,%.4f%n", first + i, names == null ? "" : csvField(names.get(i)),
+                    nll[i], l[i], nll[i] - r * l[i]));
+    }
+
+    /** A CSV field (RFC 4180): quoted, its quotes doubled, where it holds a comma, a quote or a line break. */
+    static String csvField(String s) {
+        return s.matches("[^,\"\r\n]*") ? s : "\"" + s.replace("\"", "\"\"") + "\"";
+    }
+
+    private static void write(FileChannel ch, String text) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+        while (b.hasRemaining()) ch.write(b);
     }
 }

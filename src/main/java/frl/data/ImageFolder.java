@@ -31,14 +31,23 @@ public final class ImageFolder {
     private ImageFolder() {}
 
     public static ImageSet read(String name, Path dir, int channels, int outH, int outW) {
-        if (channels != 0 && channels != 1 && channels != 3)
-            throw new IllegalArgumentException("ImageFolder " + dir + ": channels must be 0, 1 or 3, got " + channels);
-        if ((outH > 0) != (outW > 0) || outH < 0 || outW < 0)
-            throw new IllegalArgumentException("ImageFolder " + dir + ": size must be both positive or both 0, got "
-                    + outH + "x" + outW);
-        List<Path> files = list(dir);
+        List<Path> files = files(dir);
         if (files.isEmpty()) throw new IllegalArgumentException(dir + ": expected PNG or JPEG files, found none");
-        int[] labels = labels(dir, files);
+        return read(name, files, labels(dir, files), channels, outH, outW);
+    }
+
+    /** These image files by the same rules, without labels: a part of a folder too large to hold at once, say. */
+    public static ImageSet readFiles(String name, List<Path> files, int channels, int outH, int outW) {
+        if (files.isEmpty()) throw new IllegalArgumentException(name + ": no image files to read");
+        return read(name, files, null, channels, outH, outW);
+    }
+
+    private static ImageSet read(String name, List<Path> files, int[] labels, int channels, int outH, int outW) {
+        if (channels != 0 && channels != 1 && channels != 3)
+            throw new IllegalArgumentException("ImageFolder " + name + ": channels must be 0, 1 or 3, got " + channels);
+        if ((outH > 0) != (outW > 0) || outH < 0 || outW < 0)
+            throw new IllegalArgumentException("ImageFolder " + name + ": size must be both positive or both 0, got "
+                    + outH + "x" + outW);
         byte[] px = null;
         int c = channels, h = outH, w = outW;
         for (int i = 0; i < files.size(); i++) {
@@ -68,7 +77,8 @@ public final class ImageFolder {
         return new ImageSet(name, files.size(), c, h, w, px, labels);
     }
 
-    private static List<Path> list(Path dir) {
+    /** The PNG/JPEG files under dir, recursively, in sorted path order (the order {@link #read} takes them in). */
+    public static List<Path> files(Path dir) {
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": expected a folder of images, found none");
         try (Stream<Path> s = Files.walk(dir)) {
             return s.filter(Files::isRegularFile).filter(ImageFolder::isImageName).sorted().toList();

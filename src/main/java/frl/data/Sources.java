@@ -2,8 +2,8 @@ package frl.data;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -35,6 +35,27 @@ public final class Sources {
         if (limit >= 0 && limit < set.size()) set = set.slice(0, limit);
         set = Transforms.toModelSize(Transforms.channels(set, channels));
         return set.withName(name.replaceFirst(":\\d+$", ""));
+    }
+
+    /**
+     * The image files of a spec that names a folder of PNG/JPEG images ({@code DIR} or {@code DIR@N}), in the order
+     * {@link #load} takes them, so that a caller can read a large folder part by part ({@link #loadFiles}); empty for
+     * any other kind of set.
+     */
+    public Optional<List<Path>> imageFiles(String spec) {
+        int at = spec.lastIndexOf('@');
+        String name = at > 0 ? spec.substring(0, at) : spec;
+        Path dir = Path.of(name);
+        if (spec.isBlank() || !Files.isDirectory(dir) || !binFiles(dir).isEmpty()) return Optional.empty();
+        List<Path> files = ImageFolder.files(dir);
+        if (at > 0) files = files.subList(0, Math.min(files.size(), parseCount(spec, spec.substring(at + 1))));
+        return Optional.of(files);
+    }
+
+    /** Some of a folder's image files ({@link #imageFiles}), brought to the model's size and channels as {@link #load} does. */
+    public ImageSet loadFiles(String name, List<Path> files, int channels) {
+        ImageSet set = ImageFolder.readFiles(name, files, channels, Transforms.MODEL_SIZE, Transforms.MODEL_SIZE);
+        return Transforms.toModelSize(Transforms.channels(set, channels));
     }
 
     private ImageSet raw(String name, int channels, int limit) {
@@ -70,17 +91,21 @@ public final class Sources {
             throw new IllegalArgumentException("data set '" + p + "': no such file or folder, and not one of fashion-mnist, mnist, letters, noise, constant");
         String file = p.getFileName().toString();
         if (Files.isDirectory(p)) {
-            List<Path> bins = new ArrayList<>();
-            try (Stream<Path> s = Files.list(p)) {
-                s.filter(f -> f.getFileName().toString().endsWith(".bin")).sorted().forEach(bins::add);
-            } catch (java.io.IOException e) {
-                throw new IllegalArgumentException("cannot list " + p + ": " + e.getMessage(), e);
-            }
+            List<Path> bins = binFiles(p);
             if (!bins.isEmpty()) return Cifar.read(file, bins, false);
             return ImageFolder.read(file, p, channels, Transforms.MODEL_SIZE, Transforms.MODEL_SIZE);
         }
         if (file.endsWith(".bin")) return Cifar.read(file, List.of(p), false);
         return Idx.read(file, p, null, limit >= 0 ? limit : Integer.MAX_VALUE);
+    }
+
+    /** The CIFAR binary files (*.bin) directly in a folder, sorted. */
+    private static List<Path> binFiles(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(f -> f.getFileName().toString().endsWith(".bin")).sorted().toList();
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot list " + dir + ": " + e.getMessage(), e);
+        }
     }
 
     /** Size of a generated set: noise:N, else the @N limit, else 1000. */

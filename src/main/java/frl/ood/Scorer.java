@@ -41,21 +41,29 @@ public final class Scorer {
     }
 
     /** IWAE NLL per image in nats; {@code done} hears how many images are finished. Deterministic for a seed. */
-    public synchronized double[] nll(ImageSet set, long seed, IntConsumer done) {
+    public double[] nll(ImageSet set, long seed, IntConsumer done) { return nll(set, seed, 0, set.size(), done); }
+
+    /**
+     * The same for images {@code first}.. of a set of {@code total} that is scored part by part: each image gets the
+     * noise it would get were the whole set scored at once, so the parts' scores are the whole's.
+     */
+    public synchronized double[] nll(ImageSet set, long seed, long first, long total, IntConsumer done) {
+        if (first < 0 || first + set.size() > total)
+            throw new IllegalArgumentException("images " + first + ".." + (first + set.size()) + " are not within a set of " + total);
         if (set.channels() != spec.imageChannels() || set.height() != spec.vae().imageSize() || set.width() != spec.vae().imageSize())
             throw new IllegalArgumentException("set " + set.name() + " has images " + set.channels() + "×" + set.height() + "×" + set.width()
                     + ", the model expects " + spec.imageChannels() + "×" + spec.vae().imageSize() + "×" + spec.vae().imageSize());
         model.eval();
         int size = set.size(), nz = spec.vae().nz();
-        long base = new Rng(seed).reserveNormals((long) samples * size * nz);
+        long base = new Rng(seed).reserveNormals(samples * total * nz);
         double[] out = new double[size];
         for (int from = 0; from < size; from += chunk) {
             int n = Math.min(chunk, size - from);
             try (Scope s = Scope.open()) {
                 Batches.Batch b = batches.of(backend, set, from, n);
-                Tensor[] perSample = new Tensor[samples]; // sample k of image i: normals from base + (k·size + i)·nz
+                Tensor[] perSample = new Tensor[samples]; // sample k of image i: normals from base + (k·total + i)·nz
                 for (int k = 0; k < samples; k++)
-                    perSample[k] = backend.normal(Shape.of(1, n, nz), 0, 1, Rng.atNormal(seed, base + ((long) k * size + from) * nz));
+                    perSample[k] = backend.normal(Shape.of(1, n, nz), 0, 1, Rng.atNormal(seed, base + (k * total + first + from) * nz));
                 Tensor eps = samples == 1 ? perSample[0] : backend.concat(perSample, 0);
                 double[] nll = Vae.nllFromTerms(model.iwaeTerms(b.x(), b.targets(), eps));
                 System.arraycopy(nll, 0, out, from, n);

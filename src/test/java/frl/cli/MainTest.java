@@ -140,4 +140,39 @@ class MainTest {
         r = run("score", "--model", m[0].toString(), "--data", "", "--out", dir.resolve("s.csv").toString(), "--device", "cpu");
         assertTrue(r.err().contains("data set '': an empty name"), r.err());
     }
+
+    /** A folder is scored part by part, each row with its file's path; any part size gives the same scores. */
+    @Test void aFolderIsScoredPartByPartWithItsFileNames(@TempDir Path dir) throws Exception {
+        Path[] m = tinyModels(dir);
+        Path images = Files.createDirectories(dir.resolve("imgs/sub"));
+        java.util.Random r = new java.util.Random(5);
+        for (int i = 0; i < 7; i++) {
+            var img = new java.awt.image.BufferedImage(28, 28, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+            for (int y = 0; y < 28; y++) for (int x = 0; x < 28; x++) img.getRaster().setSample(x, y, 0, r.nextInt(256));
+            javax.imageio.ImageIO.write(img, "png", images.resolve(i == 3 ? "a,\"odd\".png" : "img" + i + ".png").toFile());
+        }
+        String folder = dir.resolve("imgs").toString();
+        Path whole = dir.resolve("whole.csv"), parts = dir.resolve("parts.csv");
+        assertEquals(0, run("score", "--model", m[0].toString(), "--data", folder, "-k", "3", "--out", whole.toString(), "--device", "cpu").code());
+        Run p = run("score", "--model", m[0].toString(), "--data", folder, "-k", "3", "--read-chunk", "3", "--out", parts.toString(), "--device", "cpu");
+        assertEquals(0, p.code(), p.err());
+        assertTrue(p.out().contains("wrote 7 scores"), p.out());
+        java.util.List<String> rows = Files.readAllLines(whole), partRows = Files.readAllLines(parts);
+        assertEquals(rows.size(), partRows.size());
+        for (int i = 1; i < rows.size(); i++) {   // the same noise per image; batches of other sizes may round apart
+            String[] a = rows.get(i).split(",(?=[-0-9.]+,[-0-9.]+,[-0-9.]+$)"), b = partRows.get(i).split(",(?=[-0-9.]+,[-0-9.]+,[-0-9.]+$)");
+            assertEquals(a[0], b[0], "index and file");
+            double na = Double.parseDouble(a[1].split(",")[0]), nb = Double.parseDouble(b[1].split(",")[0]);
+            assertEquals(na, nb, 1e-4 * Math.abs(na), "row " + i + ": the same nll for any part size");
+        }
+        assertEquals("index,file,nll_nats,complexity_bits,score", rows.get(0));
+        assertTrue(rows.get(1).startsWith("0,\"sub/a,\"\"odd\"\".png\","), rows.get(1));
+        assertTrue(rows.get(2).startsWith("1,sub/img0.png,"), rows.get(2));
+        assertEquals(8, rows.size());
+        Path first2 = dir.resolve("first2.csv");
+        assertEquals(0, run("score", "--model", m[0].toString(), "--data", folder + "@2", "-k", "3", "--out", first2.toString(), "--device", "cpu").code());
+        java.util.List<String> two = Files.readAllLines(first2);
+        assertEquals(3, two.size(), "@2: the first two files");
+        assertTrue(two.get(2).startsWith("1,sub/img0.png,"), two.get(2));
+    }
 }

@@ -28,4 +28,22 @@ class ScorerTest {
             assertNotEquals(one[0], otherSeed[0], "another seed draws other noise");
         }
     }
+
+    /** A set scored in parts (first, total) gets each image the noise the whole set gives it. */
+    @Test void partsOfASetScoreAsTheWhole() {
+        ModelSpec spec = ModelSpec.of(1, 5, 4, 8);
+        try (Vae vae = new Vae(Backends.cpu(), spec.vae(), new Rng(1))) {
+            ImageSet set = Synthetic.noise(7, 1, 32, 32, 3);
+            Scorer s = new Scorer(Backends.cpu(), spec, vae, 3, 2);
+            double[] whole = s.nll(set, 11, d -> {});
+            double[] head = s.nll(set.slice(0, 4), 11, 0, 7, d -> {}), tail = s.nll(set.slice(4, 7), 11, 4, 7, d -> {});
+            for (int i = 0; i < 7; i++) {
+                double part = i < 4 ? head[i] : tail[i - 4];
+                assertEquals(whole[i], part, 1e-4 * Math.abs(whole[i]), "image " + i);
+            }
+            double[] alone = s.nll(set.slice(4, 7), 11, d -> {});
+            assertNotEquals(whole[4], alone[0], "scored as a set of its own, image 4 would draw image 0's noise");
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> s.nll(set.slice(4, 7), 11, 5, 7, d -> {}));
+        }
+    }
 }
