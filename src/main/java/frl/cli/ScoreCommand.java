@@ -27,7 +27,8 @@ import java.util.concurrent.Callable;
  * images each file's path. A folder is read part by part (--read-chunk images at a time), so its size is bounded by
  * the disk, not the memory; the scores are the same for any part size.
  */
-@Command(name = "score", mixinStandardHelpOptions = true, description = "Score every image of a set with a model; write a CSV.")
+@Command(name = "score", mixinStandardHelpOptions = true, description = {"Score every image of a set with a model; write a CSV.",
+        "The IWAE noise of image i is fixed by --seed, i and the set's size, so a score is repeatable, and the same whichever part of a folder it was read in."})
 final class ScoreCommand implements Callable<Integer> {
     static final String HEADER = "index,file,nll_nats,complexity_bits,score\n";
 
@@ -41,16 +42,17 @@ final class ScoreCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (k < 1) throw new IllegalArgumentException("-k must be ≥ 1 importance sample, got " + k);
+        if (java.nio.file.Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + " is a folder; give a file name for the CSV");
         if (readChunk < 1) throw new IllegalArgumentException("--read-chunk must be ≥ 1 image, got " + readChunk);
         Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded m = ModelSpec.load(be, model)) {
             Sources sources = new Sources(DataCache.fromEnvironment(System.err::println), run.seed);
             Scorer scorer = new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be));
             int channels = m.spec().imageChannels();
-            Optional<List<Path>> files = sources.imageFiles(data);
+            Optional<Sources.Folder> folder = sources.imageFolder(data);
             long written;
-            if (files.isPresent()) {
-                written = scoreFolder(sources, scorer, channels, files.get());
+            if (folder.isPresent()) {
+                written = scoreFolder(sources, scorer, channels, folder.get());
             } else {
                 ImageSet set = sources.load(data, channels);
                 if (set.size() == 0) throw new IllegalArgumentException("data set '" + data + "' holds no images");
@@ -66,9 +68,10 @@ final class ScoreCommand implements Callable<Integer> {
     }
 
     /** The folder's files, --read-chunk at a time, each part's rows appended to the (atomically written) CSV. */
-    private long scoreFolder(Sources sources, Scorer scorer, int channels, List<Path> files) throws IOException {
+    private long scoreFolder(Sources sources, Scorer scorer, int channels, Sources.Folder folder) throws IOException {
+        List<Path> files = folder.files();
         if (files.isEmpty()) throw new IllegalArgumentException("data set '" + data + "' holds no PNG or JPEG images");
-        Path root = Path.of(data.contains("@") ? data.substring(0, data.lastIndexOf('@')) : data);
+        Path root = folder.dir();
         int total = files.size();
         AtomicFile.write(out, ch -> {
             write(ch, HEADER);

@@ -14,7 +14,9 @@ import frl.model.Vae;
 import frl.tensor.HostStorage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,25 +40,44 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "1e-3", description = "Adam's learning rate (halved every 30 epochs). Default: ${DEFAULT-VALUE}.") double lr;
     @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set). Default: ${DEFAULT-VALUE}.") long maxImages;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
-    @Option(names = "--resume", description = "Continue from the checkpoint at --out.") boolean resume;
+    @Option(names = "--resume", description = "Continue from the checkpoint at --out, with its model options (any given must agree).") boolean resume;
     @Option(names = "--overwrite", description = "Start over even if --out holds a model (else that is refused).") boolean overwrite;
     @Option(names = "--graph", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "On a GPU (default; --no-graph turns it off), record the training step (forward, backward, Adam update) as a CUDA graph after its first run and replay it: the same ops, one launch per step. A step that cannot be recorded runs as usual, with a warning. The CPU runs each step as it comes.") boolean graph;
     @Mixin RunOptions run;
+    @Spec CommandSpec command;
 
     @Override public Integer call() throws Exception {
         if (!noHf && (hfKernel < 3 || hfKernel % 2 == 0))
             throw new IllegalArgumentException("--hf-kernel must be odd and at least 3 (the blur the HF channel subtracts), got " + hfKernel);
         if (maxImages < 0) throw new IllegalArgumentException("--max-images must be ≥ 0 (0 = the whole set), got " + maxImages);
         if (maxImages > 0 && maxImages < batch) throw new IllegalArgumentException("--max-images " + maxImages + " is fewer than one --batch of " + batch + ": no step would run");
+        if (resume && overwrite) throw new IllegalArgumentException("--resume continues the model at --out, --overwrite replaces it: give one");
+        if (Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + " is a folder; give a file name for the checkpoint");
         if (Files.exists(out) && !resume && !overwrite)
             throw new IllegalArgumentException(out + " exists: --resume continues it, --overwrite starts over in its place");
         Backend be = Backends.select(run.device);
-        ModelSpec spec = ModelSpec.of(channels, noHf ? 0 : hfKernel, ngf, nz);
-        ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, channels);
+        ModelSpec spec = resume && Files.exists(out) ? resumedModel() : ModelSpec.of(channels, noHf ? 0 : hfKernel, ngf, nz);
+        ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, spec.imageChannels());
         TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, run.seed, maxImages);
         train(be, spec, set, config, out, resume, graph && !be.device().isHost());
         return 0;
+    }
+
+    /** --resume: the checkpoint's model; a model option given on the command line must agree with it. */
+    private ModelSpec resumedModel() throws java.io.IOException {
+        ModelSpec saved = ModelSpec.fromMap(out, Checkpoint.peek(out).config());
+        var parsed = command.commandLine().getParseResult();
+        List<String> differ = new ArrayList<>();
+        if (parsed.hasMatchedOption("--channels") && channels != saved.imageChannels()) differ.add("--channels " + saved.imageChannels());
+        if (parsed.hasMatchedOption("--no-hf") && saved.highFrequency()) differ.add("an HF channel (k " + saved.hfKernel() + ", not --no-hf)");
+        if (parsed.hasMatchedOption("--hf-kernel") && hfKernel != saved.hfKernel())
+            differ.add(saved.highFrequency() ? "--hf-kernel " + saved.hfKernel() : "no HF channel (--no-hf)");
+        if (parsed.hasMatchedOption("--ngf") && ngf != saved.vae().ngf()) differ.add("--ngf " + saved.vae().ngf());
+        if (parsed.hasMatchedOption("--nz") && nz != saved.vae().nz()) differ.add("--nz " + saved.vae().nz());
+        if (!differ.isEmpty())
+            throw new IllegalArgumentException("--resume: " + out + " was trained with " + String.join(", ", differ) + "; leave the model options out to take its own");
+        return saved;
     }
 
     /** --resume with other model options: name the options that differ, before any weight is read. */

@@ -22,34 +22,48 @@ public final class Sources {
         this.seed = seed;
     }
 
-    public ImageSet load(String spec, int channels) {
-        if (spec.isBlank())   // an empty path would read the current folder
-            throw new IllegalArgumentException("data set '" + spec + "': an empty name; expected fashion-mnist, mnist, letters, noise, constant or a path");
-        String name = spec;
-        int limit = -1, at = spec.lastIndexOf('@');
-        if (at > 0) {
-            limit = parseCount(spec, spec.substring(at + 1));
-            name = spec.substring(0, at);
+    /** A spec taken apart: the set's name and the {@code @N} limit (-1: none). */
+    private record Spec(String name, int limit) {
+        /** An existing path is a path, '@' and all; else a trailing {@code @N} is a limit. */
+        static Spec of(String spec) {
+            if (spec.isBlank())   // an empty path would read the current folder
+                throw new IllegalArgumentException("data set '" + spec + "': an empty name; expected fashion-mnist, mnist, letters, noise, constant or a path");
+            int at = spec.lastIndexOf('@');
+            if (at <= 0 || Files.exists(Path.of(spec))) return new Spec(spec, -1);
+            return new Spec(spec.substring(0, at), parseCount(spec, spec.substring(at + 1)));
         }
+
+        /** One of the sets the engine names itself (these win over a file or folder of the same name). */
+        boolean builtIn() {
+            String base = name.contains(":") ? name.substring(0, name.indexOf(':')) : name;
+            return List.of("fashion-mnist", "mnist", "letters", "noise", "constant").contains(base);
+        }
+    }
+
+    public ImageSet load(String spec, int channels) {
+        Spec sp = Spec.of(spec);
+        String name = sp.name();
+        int limit = sp.limit();
         ImageSet set = raw(name, channels, limit);
         if (limit >= 0 && limit < set.size()) set = set.slice(0, limit);
         set = Transforms.toModelSize(Transforms.channels(set, channels));
         return set.withName(name.replaceFirst(":\\d+$", ""));
     }
 
+    /** A folder of PNG/JPEG images as a spec names it: the folder, and its image files in the order {@link #load} reads them. */
+    public record Folder(Path dir, List<Path> files) {}
+
     /**
-     * The image files of a spec that names a folder of PNG/JPEG images ({@code DIR} or {@code DIR@N}), in the order
-     * {@link #load} takes them, so that a caller can read a large folder part by part ({@link #loadFiles}); empty for
-     * any other kind of set.
+     * The folder and image files of a spec that names a folder of PNG/JPEG images ({@code DIR} or {@code DIR@N}), so
+     * that a caller can read a large folder part by part ({@link #loadFiles}); empty for any other kind of set.
      */
-    public Optional<List<Path>> imageFiles(String spec) {
-        int at = spec.lastIndexOf('@');
-        String name = at > 0 ? spec.substring(0, at) : spec;
-        Path dir = Path.of(name);
-        if (spec.isBlank() || !Files.isDirectory(dir) || !binFiles(dir).isEmpty()) return Optional.empty();
+    public Optional<Folder> imageFolder(String spec) {
+        Spec sp = Spec.of(spec);
+        Path dir = Path.of(sp.name());
+        if (sp.builtIn() || !Files.isDirectory(dir) || !binFiles(dir).isEmpty()) return Optional.empty();
         List<Path> files = ImageFolder.files(dir);
-        if (at > 0) files = files.subList(0, Math.min(files.size(), parseCount(spec, spec.substring(at + 1))));
-        return Optional.of(files);
+        if (sp.limit() >= 0) files = files.subList(0, Math.min(files.size(), sp.limit()));
+        return Optional.of(new Folder(dir, files));
     }
 
     /** Some of a folder's image files ({@link #imageFiles}), brought to the model's size and channels as {@link #load} does. */
@@ -119,7 +133,8 @@ public final class Sources {
             if (n < 1) throw new NumberFormatException();
             return n;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("data set '" + spec + "': '" + s + "' is not a positive image count");
+            throw new IllegalArgumentException("data set '" + spec + "': '" + s + "' is not a positive image count"
+                    + (spec.endsWith("@" + s) ? " (and no file or folder '" + spec + "' exists)" : ""));
         }
     }
 }

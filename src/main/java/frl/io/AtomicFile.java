@@ -41,6 +41,7 @@ public final class AtomicFile {
     public static void write(Path file, Writer body) throws IOException {
         Path target = file.toAbsolutePath();
         Path dir = target.getParent();
+        if (Files.isDirectory(target)) throw new IOException("cannot write " + file + ": it is a folder");
         Path tmp;
         try {
             Files.createDirectories(dir);
@@ -59,6 +60,8 @@ public final class AtomicFile {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException x) {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            } catch (java.nio.file.FileSystemException x) {   // say the target, not the temporary file Java names
+                throw new IOException("cannot write " + file + ": " + (x.getReason() != null ? x.getReason() : x.getClass().getSimpleName()), x);
             }
         } catch (IOException | RuntimeException | Error x) {
             Files.deleteIfExists(tmp);

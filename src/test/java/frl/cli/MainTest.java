@@ -118,10 +118,17 @@ class MainTest {
                 "--out", dir.resolve("e").toString(), "--device", "cpu");
         assertEquals(1, swapped.code());
         assertTrue(swapped.err().contains("--frl " + m[1] + " has no HF channel"), swapped.err());
-        Run resumed = run("train", "--data", "noise:64", "--ngf", "16", "--nz", "8", "--epochs", "2", "--resume", "--out", m[0].toString(), "--device", "cpu");
+        Run resumed = run("train", "--data", "noise:64", "--ngf", "16", "--epochs", "2", "--resume", "--out", m[0].toString(), "--device", "cpu");
         assertEquals(1, resumed.code());
-        assertTrue(resumed.err().contains("--resume: " + m[0] + " holds another model: ngf 8 (asked: 16)"), resumed.err());
+        assertTrue(resumed.err().contains("--resume: " + m[0] + " was trained with --ngf 8; leave the model options out"), resumed.err());
         assertTrue(resumed.err().length() < 400, "one short line, not the list of tensors: " + resumed.err());
+        Run plainAsFrl = run("train", "--data", "noise:64", "--hf-kernel", "5", "--epochs", "2", "--resume", "--out", m[1].toString(), "--device", "cpu");
+        assertTrue(plainAsFrl.err().contains("was trained with no HF channel (--no-hf)"), plainAsFrl.err());
+        Run own = run("train", "--data", "noise:64", "--epochs", "2", "--resume", "--out", m[0].toString(), "--device", "cpu");
+        assertEquals(0, own.code(), "the model options come from the checkpoint (ngf 8, nz 8): " + own.err());
+        assertTrue(own.err().contains("resuming after epoch 1 of 2"), own.err());
+        Run both = run("train", "--data", "noise:64", "--resume", "--overwrite", "--out", m[0].toString(), "--device", "cpu");
+        assertTrue(both.err().contains("--resume continues the model at --out, --overwrite replaces it: give one"), both.err());
     }
 
     @Test void missingModelsAndUnwritableOutputsSayWhy(@TempDir Path dir) throws Exception {
@@ -139,6 +146,8 @@ class MainTest {
         assertTrue(r.err().contains("cannot write " + out + ": " + file + ": exists and is not a folder"), r.err());
         r = run("score", "--model", m[0].toString(), "--data", "", "--out", dir.resolve("s.csv").toString(), "--device", "cpu");
         assertTrue(r.err().contains("data set '': an empty name"), r.err());
+        r = run("score", "--model", m[0].toString(), "--data", "noise:4", "--out", dir.toString(), "--device", "cpu");
+        assertTrue(r.err().contains("--out " + dir + " is a folder; give a file name for the CSV"), r.err());
     }
 
     /** A folder is scored part by part, each row with its file's path; any part size gives the same scores. */
@@ -163,7 +172,7 @@ class MainTest {
             String[] a = rows.get(i).split(",(?=[-0-9.]+,[-0-9.]+,[-0-9.]+$)"), b = partRows.get(i).split(",(?=[-0-9.]+,[-0-9.]+,[-0-9.]+$)");
             assertEquals(a[0], b[0], "index and file");
             double na = Double.parseDouble(a[1].split(",")[0]), nb = Double.parseDouble(b[1].split(",")[0]);
-            assertEquals(na, nb, 1e-4 * Math.abs(na), "row " + i + ": the same nll for any part size");
+            assertEquals(na, nb, 1e-3, "row " + i + ": the same nll for any part size (other noise moves it ~0.1 nats)");
         }
         assertEquals("index,file,nll_nats,complexity_bits,score", rows.get(0));
         assertTrue(rows.get(1).startsWith("0,\"sub/a,\"\"odd\"\".png\","), rows.get(1));

@@ -58,4 +58,20 @@ class SourcesTest {
         var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> SOURCES.load(f.toString(), 1));
         assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
     }
+
+    /** The engine's own set names win over a folder of that name; an existing path with '@' in it is a path. */
+    @Test void builtInNamesWinAndPathsMayHoldAnAt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path noise = java.nio.file.Files.createDirectories(dir.resolve("noise"));
+        javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(4, 4, java.awt.image.BufferedImage.TYPE_BYTE_GRAY), "png", noise.resolve("a.png").toFile());
+        java.nio.file.Path at = java.nio.file.Files.createDirectories(dir.resolve("u@corp"));
+        javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(4, 4, java.awt.image.BufferedImage.TYPE_BYTE_GRAY), "png", at.resolve("b.png").toFile());
+        String cwd = System.getProperty("user.dir");
+        assertTrue(SOURCES.imageFolder("noise").isEmpty(), "noise is generated, whatever folder the working directory holds");
+        assertEquals(1, SOURCES.imageFolder(at.toString()).orElseThrow().files().size());
+        assertEquals(1, SOURCES.load(at.toString(), 1).size());
+        assertEquals(1, SOURCES.imageFolder(at + "@1").orElseThrow().files().size());
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> SOURCES.load(dir.resolve("x@y").toString(), 1));
+        assertTrue(e.getMessage().contains("'y' is not a positive image count (and no file or folder"), e.getMessage());
+        assertEquals(cwd, System.getProperty("user.dir"));
+    }
 }

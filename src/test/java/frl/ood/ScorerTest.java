@@ -21,8 +21,9 @@ class ScorerTest {
             double[] three = new Scorer(Backends.cpu(), spec, vae, 3, 3).nll(set, 11, d -> {});
             double[] all = new Scorer(Backends.cpu(), spec, vae, 3, 256).nll(set, 11, d -> {});
             for (int i = 0; i < one.length; i++) {
-                assertEquals(one[i], three[i], 1e-4 * Math.abs(one[i]), "image " + i + ": chunks of 1 vs 3");
-                assertEquals(one[i], all[i], 1e-4 * Math.abs(one[i]), "image " + i + ": chunks of 1 vs 256");
+                // other batches may round apart; other noise would move an NLL by ~0.1 nats
+                assertEquals(one[i], three[i], 1e-3, "image " + i + ": chunks of 1 vs 3");
+                assertEquals(one[i], all[i], 1e-3, "image " + i + ": chunks of 1 vs 256");
             }
             double[] otherSeed = new Scorer(Backends.cpu(), spec, vae, 3, 3).nll(set, 12, d -> {});
             assertNotEquals(one[0], otherSeed[0], "another seed draws other noise");
@@ -39,7 +40,7 @@ class ScorerTest {
             double[] head = s.nll(set.slice(0, 4), 11, 0, 7, d -> {}), tail = s.nll(set.slice(4, 7), 11, 4, 7, d -> {});
             for (int i = 0; i < 7; i++) {
                 double part = i < 4 ? head[i] : tail[i - 4];
-                assertEquals(whole[i], part, 1e-4 * Math.abs(whole[i]), "image " + i);
+                assertEquals(whole[i], part, 0.0, "image " + i + ": the same noise, and chunks of the same images");
             }
             double[] alone = s.nll(set.slice(4, 7), 11, d -> {});
             assertNotEquals(whole[4], alone[0], "scored as a set of its own, image 4 would draw image 0's noise");
