@@ -2,9 +2,9 @@ package frl.cli;
 
 import frl.io.Problems;
 import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 import java.nio.file.FileSystemException;
-import picocli.CommandLine.Command;
 
 /** The frl-engine command line: {@code java -jar frl-engine.jar <command>}. */
 @Command(name = "frl", mixinStandardHelpOptions = true, version = "frl-engine 0.1.0",

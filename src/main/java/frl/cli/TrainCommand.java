@@ -23,7 +23,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** Trains an FRL (image + HF channel) or plain VAE and checkpoints it after every epoch. */
@@ -80,17 +79,6 @@ final class TrainCommand implements Callable<Integer> {
         return saved;
     }
 
-    /** --resume with other model options: name the options that differ, before any weight is read. */
-    private static void requireSameModel(Path checkpoint, ModelSpec spec) throws java.io.IOException {
-        Map<String, String> saved = Checkpoint.peek(checkpoint).config(), asked = spec.toMap();
-        List<String> differ = new ArrayList<>();
-        for (var e : asked.entrySet())
-            if (!e.getValue().equals(saved.get(e.getKey()))) differ.add(e.getKey() + " " + saved.get(e.getKey()) + " (asked: " + e.getValue() + ")");
-        if (!differ.isEmpty())
-            throw new IllegalArgumentException("--resume: " + checkpoint + " holds another model: " + String.join(", ", differ)
-                    + "; give the options it was trained with");
-    }
-
     /** Trains with a progress line; shared with the demo. */
     static void train(Backend be, ModelSpec spec, ImageSet set, TrainConfig config, Path out, boolean resume, boolean graph) throws Exception {
         String kind = spec.highFrequency() ? "FRL (x + HF k=" + spec.hfKernel() + ")" : "plain";
@@ -99,7 +87,6 @@ final class TrainCommand implements Callable<Integer> {
              Trainer trainer = new Trainer(be, vae, spec.batches(), config, spec.toMap()).recordSteps(graph)) {
             if (resume) {
                 if (!Files.exists(out)) throw new IllegalArgumentException("--resume: no checkpoint at " + out);
-                requireSameModel(out, spec);
                 trainer.resume(out);
                 System.err.printf("resuming after epoch %d of %d%n", trainer.epochsDone(), config.epochs());
             }

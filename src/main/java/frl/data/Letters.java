@@ -44,7 +44,7 @@ public final class Letters {
         SplittableRandom rng = new SplittableRandom(seed);
         int side = 28, n = fonts.size() * LETTERS.length();
         byte[] px = new byte[n * side * side];
-        int[] labels = new int[n], order = shuffled(n, new SplittableRandom(~seed));   // apart from the sizes' draws
+        int[] labels = new int[n], order = Permutation.of(n, new SplittableRandom(~seed)::nextInt);   // apart from the sizes' draws
         BufferedImage img = new BufferedImage(side, side, BufferedImage.TYPE_BYTE_GRAY);
         int i = 0;
         for (Font font : fonts)
@@ -56,18 +56,6 @@ public final class Letters {
                 labels[at] = l;
             }
         return new ImageSet("letters", n, 1, side, side, px, labels);
-    }
-
-    /** 0..n-1 in a random order (Fisher–Yates). */
-    private static int[] shuffled(int n, SplittableRandom rng) {
-        int[] order = new int[n];
-        for (int i = 0; i < n; i++) order[i] = i;
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1), t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
-        return order;
     }
 
     private static void render(BufferedImage img, Font font, char letter, double height, double maxWidth) {

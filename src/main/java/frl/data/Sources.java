@@ -33,18 +33,20 @@ public final class Sources {
             return new Spec(spec.substring(0, at), parseCount(spec, spec.substring(at + 1)));
         }
 
+        /** The name before its ':argument' (fashion-mnist of fashion-mnist:train), and the argument ("" if none). */
+        String base() { return name.contains(":") ? name.substring(0, name.indexOf(':')) : name; }
+
+        String arg() { return name.contains(":") ? name.substring(name.indexOf(':') + 1) : ""; }
+
         /** One of the sets the engine names itself (these win over a file or folder of the same name). */
-        boolean builtIn() {
-            String base = name.contains(":") ? name.substring(0, name.indexOf(':')) : name;
-            return List.of("fashion-mnist", "mnist", "letters", "noise", "constant").contains(base);
-        }
+        boolean builtIn() { return List.of("fashion-mnist", "mnist", "letters", "noise", "constant").contains(base()); }
     }
 
     public ImageSet load(String spec, int channels) {
         Spec sp = Spec.of(spec);
         String name = sp.name();
         int limit = sp.limit();
-        ImageSet set = raw(name, channels, limit);
+        ImageSet set = raw(sp, channels);
         if (limit >= 0 && limit < set.size()) set = set.slice(0, limit);
         set = Transforms.toModelSize(Transforms.channels(set, channels));
         return set.withName(name.replaceFirst(":\\d+$", ""));
@@ -66,16 +68,15 @@ public final class Sources {
         return Optional.of(new Folder(dir, files));
     }
 
-    /** Some of a folder's image files ({@link #imageFiles}), brought to the model's size and channels as {@link #load} does. */
+    /** Some of a folder's image files ({@link #imageFolder}), brought to the model's size and channels as {@link #load} does. */
     public ImageSet loadFiles(String name, List<Path> files, int channels) {
         ImageSet set = ImageFolder.readFiles(name, files, channels, Transforms.MODEL_SIZE, Transforms.MODEL_SIZE);
         return Transforms.toModelSize(Transforms.channels(set, channels));
     }
 
-    private ImageSet raw(String name, int channels, int limit) {
-        String base = name.contains(":") ? name.substring(0, name.indexOf(':')) : name;
-        String arg = name.contains(":") ? name.substring(name.indexOf(':') + 1) : "";
-        int side = Synthetic.side(channels);
+    private ImageSet raw(Spec sp, int channels) {
+        String name = sp.name(), base = sp.base(), arg = sp.arg();
+        int limit = sp.limit(), side = Synthetic.side(channels);
         if ((base.equals("mnist") || base.equals("letters")) && name.contains(":"))   // not read as the whole set
             throw new IllegalArgumentException("data set '" + name + "': " + base + " takes no ':" + arg + "'");
         return switch (base) {

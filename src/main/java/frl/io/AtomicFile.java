@@ -61,7 +61,7 @@ public final class AtomicFile {
             } catch (AtomicMoveNotSupportedException x) {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
             } catch (java.nio.file.FileSystemException x) {   // say the target, not the temporary file Java names
-                throw new IOException("cannot write " + file + ": " + (x.getReason() != null ? x.getReason() : x.getClass().getSimpleName()), x);
+                throw new IOException("cannot write " + file + ": " + Problems.what(x), x);
             }
         } catch (IOException | RuntimeException | Error x) {
             Files.deleteIfExists(tmp);

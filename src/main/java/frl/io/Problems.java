@@ -20,7 +20,8 @@ public final class Problems {
         return e.getMessage() == null ? e.toString() : e.getMessage();
     }
 
-    private static String what(FileSystemException f) {
+    /** What went wrong, in words, without the path. */
+    static String what(FileSystemException f) {
         String fixed = switch (f) {
             case NoSuchFileException x -> "no such file or folder";
             case AccessDeniedException x -> "permission denied";

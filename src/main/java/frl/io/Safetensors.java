@@ -69,7 +69,6 @@ public final class Safetensors {
 
     // ---- reading --------------------------------------------------------------------------------
 
-    /** Reads and checks the header only (cheap: the data is not touched). */
     /** The file, open for reading; a folder, a missing file or one we may not read, said so with its path. */
     private static FileChannel openToRead(Path file) throws IOException {
         if (Files.isDirectory(file)) throw new IOException("'" + file + "' is a folder, expected a .safetensors file");
@@ -80,6 +79,7 @@ public final class Safetensors {
         }
     }
 
+    /** Reads and checks the header only (cheap: the data is not touched). */
     public static Header readHeader(Path file) throws IOException {
         try (FileChannel ch = openToRead(file)) {
             return readHeader(file, ch);

@@ -4,6 +4,7 @@ import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Rng;
 import frl.data.ImageSet;
+import frl.data.Permutation;
 import frl.io.Checkpoint;
 import frl.nn.Adam;
 import frl.nn.LrSchedule;
@@ -83,7 +84,7 @@ public final class Trainer implements AutoCloseable {
      * waiting for it (progress is reported one step late; the numbers are the same).
      */
     private void runEpoch(ImageSet data, int epoch, Consumer<Progress> progress) {
-        int[] order = permutation(data.size());
+        int[] order = Permutation.of(data.size(), rng::nextInt);   // from the training RNG: a resumed run draws the same order
         long limit = config.maxImagesPerEpoch() > 0 ? Math.min(config.maxImagesPerEpoch(), data.size()) : data.size();
         int steps = (int) (limit / config.batch());
         double[] sums = new double[3];   // loss, reconstruction, KL
@@ -159,17 +160,6 @@ public final class Trainer implements AutoCloseable {
         long images = (long) (s + 1) * config.batch();
         progress.accept(new Progress(epoch + 1, config.epochs(), images, (long) steps * config.batch(), sums[0] / (s + 1),
                 sums[1] / (s + 1), sums[2] / (s + 1), images / seconds, s == steps - 1));
-    }
-
-    /** Fisher–Yates from the training RNG, so a resumed run draws the same order. */
-    private int[] permutation(int n) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = p[i]; p[i] = p[j]; p[j] = t;
-        }
-        return p;
     }
 
     private void save(Path checkpoint) throws IOException {
