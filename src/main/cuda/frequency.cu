@@ -54,97 +54,129 @@ __device__ __forceinline__ float hf_out(double g, double s) {
 // (3) vertical pass: the strips of (1), lanes = consecutive x, a register window down a ts column; x_H is
 //     written coalesced along x. (Keeping g of the strip in registers from (1) would save the gT reads but
 //     spills at the 40 registers that 6 blocks per SM allow.)
+struct HfPlane {
+    int C, H, W, hw, outStride, outOff, copyIn, HP, WP, WR, HR, nch, ncw;
+    __device__ HfPlane(const FrlInts& g, int P)
+        : C(g.v[1]), H(g.v[2]), W(g.v[3]), hw(g.v[2] * g.v[3]), outStride(g.v[4]), outOff(g.v[5]), copyIn(g.v[6]),
+          HP(g.v[8]), WP(g.v[9]), WR(g.v[10]), HR(g.v[11]), nch((g.v[2] + P - 1) / P), ncw((g.v[3] + P - 1) / P) {}
+};
+
+// The halo rows of gT and ts to zero (the passes never write them: once per block is enough).
+template <int R>
+__device__ __forceinline__ void hf_zero_halos(double* gT, double* ts, const HfPlane& q) {
+    const int tid = threadIdx.x, nt = blockDim.x;
+    const int lowG = R * q.HP, highG = (q.WR - q.W - R) * q.HP;  // rows [0, R) and [W + R, WR) of gT
+    for (int i = tid; i < lowG + highG; i += nt) gT[i < lowG ? i : (q.W + R) * q.HP + (i - lowG)] = 0.0;
+    const int lowT = R * q.WP, highT = (q.HR - q.H - R) * q.WP;  // rows [0, R) and [H + R, HR) of ts
+    for (int i = tid; i < lowT + highT; i += nt) ts[i < lowT ? i : (q.H + R) * q.WP + (i - lowT)] = 0.0;
+}
+
+// Step (1a): strip ch of column x of image img into registers (0 past the last row); C3 false: channel 0 only.
+template <int P, bool C3>
+__device__ __forceinline__ void hf_load_strip(const float* __restrict__ img, const HfPlane& q, int ch, int x,
+                                              float (&v0)[P], float (&v1)[P], float (&v2)[P]) {
+    const int y0 = ch * P;
+#pragma unroll
+    for (int u = 0; u < P; u++) {
+        const int p = (y0 + u) * q.W + x;
+        v0[u] = v1[u] = v2[u] = 0.f;
+        if (y0 + u < q.H) {
+            v0[u] = img[p];
+            if (C3) {
+                v1[u] = img[q.hw + p];
+                v2[u] = img[2 * q.hw + p];
+            }
+        }
+    }
+}
+
+// Step (1b): the strip's gray values into gT, and with copyIn its channels into the output image.
+template <int P, int R, bool C3>
+__device__ __forceinline__ void hf_store_strip(double* gT, float* __restrict__ oimg, const HfPlane& q, int ch, int x,
+                                               const float (&v0)[P], const float (&v1)[P], const float (&v2)[P]) {
+#pragma unroll
+    for (int u = 0; u < P; u++) {
+        const int y = ch * P + u, p = y * q.W + x;
+        if (y < q.H) {
+            gT[(x + R) * q.HP + y] = hf_gray3(C3 ? 3 : 1, v0[u], v1[u], v2[u]);
+            if (q.copyIn) {
+                oimg[p] = v0[u];
+                if (C3) {
+                    oimg[q.hw + p] = v1[u];
+                    oimg[2 * q.hw + p] = v2[u];
+                }
+            }
+        }
+    }
+}
+
+// Steps (2) and (3) over the plane in gT, x_H into oimg; ends with ts read and gT still needed by nobody.
+template <int K, int P>
+__device__ __forceinline__ void hf_passes(const double* gT, double* ts, float* __restrict__ oimg, const HfTaps& kk, const HfPlane& q) {
+    constexpr int R = K / 2, WIN = P + K - 1;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    // (2) horizontal: tmp(y, x) = sum_j kk[j] * g(y, x + j - R) = sum_j kk[j] * gT[x + j][y]
+    for (int cw = warp; cw < q.ncw; cw += warps)
+        for (int y = lane; y < q.H; y += 32) {
+            const int x0 = cw * P;
+            double w[WIN];
+#pragma unroll
+            for (int j = 0; j < WIN; j++) w[j] = gT[(x0 + j) * q.HP + y];
+#pragma unroll
+            for (int t = 0; t < P; t++) {
+                double s = 0.0;
+#pragma unroll
+                for (int j = 0; j < K; j++) s = __dadd_rn(s, __dmul_rn(kk.v[j], w[t + j]));
+                if (x0 + t < q.W) ts[(y + R) * q.WP + x0 + t] = s;
+            }
+        }
+    __syncthreads();
+    // (3) vertical: blur(y, x) = sum_j kk[j] * tmp(y + j - R, x) = sum_j kk[j] * ts[y + j][x]
+    for (int ch = warp; ch < q.nch; ch += warps)
+        for (int x = lane; x < q.W; x += 32) {
+            const int y0 = ch * P;
+            double w[WIN];
+#pragma unroll
+            for (int j = 0; j < WIN; j++) w[j] = ts[(y0 + j) * q.WP + x];
+#pragma unroll
+            for (int t = 0; t < P; t++) {
+                const int y = y0 + t;
+                if (y < q.H) {
+                    double s = 0.0;
+#pragma unroll
+                    for (int j = 0; j < K; j++) s = __dadd_rn(s, __dmul_rn(kk.v[j], w[t + j]));
+                    oimg[q.outOff + y * q.W + x] = hf_out(gT[(x + R) * q.HP + y], s);
+                }
+            }
+        }
+}
+
 template <int K>
 __device__ __forceinline__ void hf_direct_body(const float* __restrict__ in, float* __restrict__ out,
                                                const HfTaps& kk, const FrlInts& g) {
     extern __shared__ double hf_smem[];
-    constexpr int R = K / 2, P = HF_P, WIN = P + K - 1;
-    const int C = g.v[1], H = g.v[2], W = g.v[3], outStride = g.v[4], outOff = g.v[5], copyIn = g.v[6];
-    const int HP = g.v[8], WP = g.v[9], WR = g.v[10], HR = g.v[11];
-    const int hw = H * W, tid = threadIdx.x, nt = blockDim.x, lane = tid & 31, warp = tid >> 5, warps = nt >> 5;
-    const int ncw = (W + P - 1) / P, nch = (H + P - 1) / P;
+    constexpr int R = K / 2, P = HF_P;
+    const HfPlane q(g, P);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     double* gT = hf_smem;
-    double* ts = hf_smem + (long long)WR * HP;
+    double* ts = hf_smem + (long long)q.WR * q.HP;
     const long long n = blockIdx.x;
-    const float* img = in + n * C * (long long)hw;
-    float* oimg = out + n * (long long)outStride;
-
-    // (1) halos to zero, g into gT
-    {
-        const int lowG = R * HP, highG = (WR - W - R) * HP;  // rows [0, R) and [W + R, WR) of gT
-        for (int i = tid; i < lowG + highG; i += nt) gT[i < lowG ? i : (W + R) * HP + (i - lowG)] = 0.0;
-        const int lowT = R * WP, highT = (HR - H - R) * WP;  // rows [0, R) and [H + R, HR) of ts
-        for (int i = tid; i < lowT + highT; i += nt) ts[i < lowT ? i : (H + R) * WP + (i - lowT)] = 0.0;
-    }
-    for (int ch = warp; ch < nch; ch += warps)
-        for (int x = lane; x < W; x += 32) {
-            const int y0 = ch * P;
+    const float* img = in + n * q.C * (long long)q.hw;
+    float* oimg = out + n * (long long)q.outStride;
+    hf_zero_halos<R>(gT, ts, q);
+    for (int ch = warp; ch < q.nch; ch += warps)
+        for (int x = lane; x < q.W; x += 32) {
             float v0[P], v1[P], v2[P];
-#pragma unroll
-            for (int u = 0; u < P; u++) {
-                const int p = (y0 + u) * W + x;
-                v0[u] = v1[u] = v2[u] = 0.f;
-                if (y0 + u < H) {
-                    v0[u] = img[p];
-                    if (C == 3) {
-                        v1[u] = img[hw + p];
-                        v2[u] = img[2 * hw + p];
-                    }
-                }
-            }
-#pragma unroll
-            for (int u = 0; u < P; u++) {
-                const int y = y0 + u, p = y * W + x;
-                if (y < H) {
-                    const double gv = hf_gray3(C, v0[u], v1[u], v2[u]);
-                    gT[(x + R) * HP + y] = gv;
-                    if (copyIn) {
-                        oimg[p] = v0[u];
-                        if (C == 3) {
-                            oimg[hw + p] = v1[u];
-                            oimg[2 * hw + p] = v2[u];
-                        }
-                    }
-                }
+            if (q.C == 3) {
+                hf_load_strip<P, true>(img, q, ch, x, v0, v1, v2);
+                hf_store_strip<P, R, true>(gT, oimg, q, ch, x, v0, v1, v2);
+            } else {
+                hf_load_strip<P, false>(img, q, ch, x, v0, v1, v2);
+                hf_store_strip<P, R, false>(gT, oimg, q, ch, x, v0, v1, v2);
             }
         }
     __syncthreads();
-
-    // (2) horizontal: tmp(y, x) = sum_j kk[j] * g(y, x + j - R) = sum_j kk[j] * gT[x + j][y]
-    for (int cw = warp; cw < ncw; cw += warps)
-        for (int y = lane; y < H; y += 32) {
-            const int x0 = cw * P;
-            double w[WIN];
-#pragma unroll
-            for (int j = 0; j < WIN; j++) w[j] = gT[(x0 + j) * HP + y];
-#pragma unroll
-            for (int q = 0; q < P; q++) {
-                double s = 0.0;
-#pragma unroll
-                for (int j = 0; j < K; j++) s = __dadd_rn(s, __dmul_rn(kk.v[j], w[q + j]));
-                if (x0 + q < W) ts[(y + R) * WP + x0 + q] = s;
-            }
-        }
-    __syncthreads();
-
-    // (3) vertical: blur(y, x) = sum_j kk[j] * tmp(y + j - R, x) = sum_j kk[j] * ts[y + j][x]
-    for (int ch = warp; ch < nch; ch += warps)
-        for (int x = lane; x < W; x += 32) {
-            const int y0 = ch * P;
-            double w[WIN];
-#pragma unroll
-            for (int j = 0; j < WIN; j++) w[j] = ts[(y0 + j) * WP + x];
-#pragma unroll
-            for (int q = 0; q < P; q++) {
-                const int y = y0 + q;
-                if (y < H) {
-                    double s = 0.0;
-#pragma unroll
-                    for (int j = 0; j < K; j++) s = __dadd_rn(s, __dmul_rn(kk.v[j], w[q + j]));
-                    oimg[outOff + y * W + x] = hf_out(gT[(x + R) * HP + y], s);
-                }
-            }
-        }
+    hf_passes<K, P>(gT, ts, oimg, kk, q);
 }
 
 // At most 40 registers for k <= 9: 6 blocks of 256 threads per SM (no spills on sm_80/sm_90).
@@ -162,102 +194,56 @@ HF_DIRECT(11)
 HF_DIRECT(13)
 HF_DIRECT(15)
 
-// Warp path, for planes at most 32 wide (-Dfrl.cuda.hf=warp): one warp per image, lane = column x, streaming down
-// the rows. A row's gray values live in registers, the horizontal pass reads the neighbouring columns by shuffles,
-// the vertical pass keeps the last K horizontal results of its column in registers. No shared memory, no
-// barriers: the block kernel above waits on three phases per image, this one keeps HF_AHEAD rows of loads in
-// flight per warp. Same arithmetic and order as hf_direct_body, so the same bits (+0 past the borders).
-#define HF_AHEAD 8
-
-template <int K, int C>
-__device__ __forceinline__ void hf_warp_body(const float* __restrict__ in, float* __restrict__ out,
-                                             const HfTaps& kk, const FrlInts& g) {
-    constexpr int R = K / 2, D = HF_AHEAD;
-    const int H = g.v[2], W = g.v[3], outStride = g.v[4], outOff = g.v[5], copyIn = g.v[6];
-    const long long N = g.v[0];
-    const int hw = H * W, lane = threadIdx.x & 31;
-    const bool column = lane < W;
-    const long long warps = (long long)gridDim.x * (blockDim.x >> 5);
-    for (long long n = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); n < N; n += warps) {
-        const float* img = in + n * C * (long long)hw + lane;
-        float* oimg = out + n * (long long)outStride + lane;
-        float ahead[D][C];  // rows yy .. yy + D - 1 of this column, 0 past the last row
-#pragma unroll
-        for (int d = 0; d < D; d++)
-#pragma unroll
-            for (int c = 0; c < C; c++) ahead[d][c] = (d < H && column) ? img[c * hw + d * W] : 0.f;
-        double t[K], gq[R + 1];  // t[j] = tmp(yy - 2R + j, x), gq[j] = g(yy - R + j, x); 0 outside the image
-#pragma unroll
-        for (int j = 0; j < K; j++) t[j] = 0.0;
-#pragma unroll
-        for (int j = 0; j <= R; j++) gq[j] = 0.0;
-        for (int yy = 0; yy < H + R; yy++) {
-            float v[C];
-#pragma unroll
-            for (int c = 0; c < C; c++) v[c] = ahead[0][c];
-#pragma unroll
-            for (int d = 0; d + 1 < D; d++)
-#pragma unroll
-                for (int c = 0; c < C; c++) ahead[d][c] = ahead[d + 1][c];
-            const int next = yy + D;
-#pragma unroll
-            for (int c = 0; c < C; c++) ahead[D - 1][c] = (next < H && column) ? img[c * hw + next * W] : 0.f;
-            double gv = 0.0;
-            if (yy < H) {
-                gv = hf_gray3(C, v[0], v[C > 1 ? 1 : 0], v[C > 2 ? 2 : 0]);
-                if (copyIn && column)
-#pragma unroll
-                    for (int c = 0; c < C; c++) oimg[c * hw + yy * W] = v[c];
-            }
-            // horizontal: tmp(yy, x) = sum_j kk[j] * g(yy, x + j - R), 0 for columns outside [0, W) and rows past H
-            // (one gray plane: shuffle the float, half the shuffles of a double; it is 0 past H and exact in double)
-            double s = 0.0;
-#pragma unroll
-            for (int j = 0; j < K; j++) {
-                const int src = lane + j - R;
-                double nb = C == 1 ? (double)__shfl_sync(0xffffffffu, v[0], src & 31) : __shfl_sync(0xffffffffu, gv, src & 31);
-                if (src < 0 || src >= W) nb = 0.0;
-                s = __dadd_rn(s, __dmul_rn(kk.v[j], nb));
-            }
-            if (yy >= H) s = 0.0;
-#pragma unroll
-            for (int j = 0; j + 1 < K; j++) t[j] = t[j + 1];
-            t[K - 1] = s;
-#pragma unroll
-            for (int j = 0; j < R; j++) gq[j] = gq[j + 1];
-            gq[R] = gv;
-            // vertical, for row y = yy - R: blur(y, x) = sum_j kk[j] * tmp(y + j - R, x)
-            if (yy >= R && column) {
-                double b = 0.0;
-#pragma unroll
-                for (int j = 0; j < K; j++) b = __dadd_rn(b, __dmul_rn(kk.v[j], t[j]));
-                oimg[outOff + (yy - R) * W] = hf_out(gq[0], b);
-            }
-        }
+// Streaming path, for planes of at most 32 x 32 (-Dfrl.cuda.hf=stream): the block kernel's steps, but each block
+// stays resident and walks images n = blockIdx.x, + gridDim.x, ...; the next image's strip is loaded into registers
+// while the passes of this one run, so the global loads' latency hides behind the shared-memory work instead of
+// stalling every block at the start of each image. One strip per thread (nch <= warps, W <= 32). Same bits.
+template <int K, bool C3>
+__device__ __forceinline__ void hf_stream_body(const float* __restrict__ in, float* __restrict__ out,
+                                               const HfTaps& kk, const FrlInts& g) {
+    extern __shared__ double hf_smem[];
+    constexpr int R = K / 2, P = HF_P;
+    const HfPlane q(g, P);
+    const long long N = g.v[0], imageIn = (long long)q.C * q.hw;
+    const int ch = threadIdx.x >> 5, x = threadIdx.x & 31;
+    const bool strip = ch < q.nch && x < q.W;
+    double* gT = hf_smem;
+    double* ts = hf_smem + (long long)q.WR * q.HP;
+    hf_zero_halos<R>(gT, ts, q);
+    float v0[P], v1[P], v2[P];
+    long long n = blockIdx.x;
+    if (strip && n < N) hf_load_strip<P, C3>(in + n * imageIn, q, ch, x, v0, v1, v2);
+    for (; n < N; n += gridDim.x) {
+        float* oimg = out + n * (long long)q.outStride;
+        if (strip) hf_store_strip<P, R, C3>(gT, oimg, q, ch, x, v0, v1, v2);
+        __syncthreads();
+        const long long next = n + gridDim.x;
+        if (strip && next < N) hf_load_strip<P, C3>(in + next * imageIn, q, ch, x, v0, v1, v2);
+        hf_passes<K, P>(gT, ts, oimg, kk, q);
+        __syncthreads();  // the vertical pass has read gT and ts before the next image writes them
     }
 }
 
-// 4 blocks of 256 threads per SM (64 registers) where that does not spill: 32 warps, 32 KB of loads in flight.
-#define HF_WARP_BLOCKS(C, K) ((K) <= ((C) == 1 ? 7 : 5) ? 4 : 2)
-#define HF_WARP_C1(K)                                                                                     \
-    extern "C" __global__ void __launch_bounds__(FRL_BLOCK, HF_WARP_BLOCKS(1, K))                        \
-    hf_warp_c1_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) {     \
-        hf_warp_body<K, 1>(in, out, taps, g);                                                             \
+#define HF_STREAM_BLOCKS(C3, K) ((K) <= 7 && !(C3) ? 6 : (K) <= 9 ? 4 : 3)  // no spills on sm_80/sm_90
+#define HF_STREAM_C1(K)                                                                                   \
+    extern "C" __global__ void __launch_bounds__(FRL_BLOCK, HF_STREAM_BLOCKS(false, K))                  \
+    hf_stream_c1_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) {   \
+        hf_stream_body<K, false>(in, out, taps, g);                                                       \
     }
-#define HF_WARP_C3(K)                                                                                     \
-    extern "C" __global__ void __launch_bounds__(FRL_BLOCK, HF_WARP_BLOCKS(3, K))                        \
-    hf_warp_c3_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) {     \
-        hf_warp_body<K, 3>(in, out, taps, g);                                                             \
+#define HF_STREAM_C3(K)                                                                                   \
+    extern "C" __global__ void __launch_bounds__(FRL_BLOCK, HF_STREAM_BLOCKS(true, K))                   \
+    hf_stream_c3_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) {   \
+        hf_stream_body<K, true>(in, out, taps, g);                                                        \
     }
-#define HF_WARP(K) HF_WARP_C1(K) HF_WARP_C3(K)
-HF_WARP(1)
-HF_WARP(3)
-HF_WARP(5)
-HF_WARP(7)
-HF_WARP(9)
-HF_WARP(11)
-HF_WARP(13)
-HF_WARP(15)
+#define HF_STREAM(K) HF_STREAM_C1(K) HF_STREAM_C3(K)
+HF_STREAM(1)
+HF_STREAM(3)
+HF_STREAM(5)
+HF_STREAM(7)
+HF_STREAM(9)
+HF_STREAM(11)
+HF_STREAM(13)
+HF_STREAM(15)
 
 // Fallback for any k or plane size (the plane does not fit in shared memory, or k > 15): HighPass's loops
 // one output per thread, grid-stride, with a global double scratch tmp [N, H, W].

@@ -161,7 +161,7 @@ public interface Backend {
      * Folds a batch's statistics into running ones, in place: running ← running − momentum·running + momentum·batch
      * (the variance's batch term times {@code varScale}: n/(n−1) for the unbiased one), and count ← count + 1
      * (BatchNorm2d's num_batches_tracked). Here as the two axpys per statistic and the increment it stands for; CUDA
-     * can do all of it in one launch (-Dfrl.cuda.bnstats=one-launch), with the same arithmetic.
+     * does all of it in one launch, with the same arithmetic (-Dfrl.cuda.bnstats=per-op: these ops).
      */
     @NotDifferentiable("in-place running statistics")
     default void batchNormRunningStats(Tensor runningMean, Tensor runningVar, Tensor count, Tensor mean, Tensor var, double momentum, double varScale) {
@@ -233,7 +233,7 @@ public interface Backend {
     /**
      * adamStep (or, with {@code max}, adamaxStep) for several parameters at once: param i with grad i and moments
      * first i, second i, its factors in row rows[i]; all checked before any is updated. The CUDA backend can update
-     * them all in one launch instead of one per parameter (-Dfrl.cuda.optimizer=one-launch).
+     * them all in one launch instead of one per parameter (-Dfrl.cuda.optimizer=per-tensor: one each).
      */
     @NotDifferentiable("optimizer update")
     default void adamSteps(boolean max, Tensor[] params, Tensor[] grads, Tensor[] first, Tensor[] second, AdamConfig c, Tensor factors, int[] rows) {

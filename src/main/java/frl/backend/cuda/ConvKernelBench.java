@@ -47,6 +47,7 @@ public final class ConvKernelBench {
         rows.put("1×1 conv choices", CudaConv.oneByOneChoices().toString());
         rows.put("sub-pixel choices", CudaConv.subPixelChoices().toString());
         rows.put("dense conv choices", CudaConv.denseChoices().toString());
+        rows.put("sub-pixel GEMM choices (-Dfrl.cuda.gemm=auto)", CudaSubPixel.gemmChoices().toString());
         return rows;
     }
 
@@ -84,7 +85,34 @@ public final class ConvKernelBench {
         measure(rows, timer, name + " forward subpixel in phases", flop, 0, () -> CudaSubPixel.backwardInputToPhases(dy, w, xs, g));
         measure(rows, timer, name + " input-gradient subpixel in phases", flop, 0, () -> CudaSubPixel.conv2dFromPhases(xp, w, xs, g));
         measure(rows, timer, name + " weight-gradient subpixel in phases", flop, 0, () -> CudaSubPixel.backwardWeightFromPhases(xp, dy, xs, ws, g));
+        planSteps(rows, name, x, w, dy, xp, g);
     }
+
+    /** Where the plans in phases (the forward, both gradients) spend their time, step by step, in each GEMM mode: ms per call, 3 calls after one. */
+    private static void planSteps(Map<String, Object> rows, String name, Tensor x, Tensor w, Tensor dy, Tensor xp, ConvGeometry g) {
+        SubPixelPlans.Dims d = SubPixelPlans.Dims.of(x.shape(), w.shape(), g);
+        StepTimes steps = new StepTimes(CudaSubPixel.GPU);
+        for (SubPixelPlans.Gemm gemm : SubPixelPlans.Gemm.values()) {
+            try (Scope s = Scope.open()) {
+                Tensor out = CudaBackend.alloc(xp.shape()), y = CudaBackend.alloc(dy.shape()), dw = CudaBackend.alloc(w.shape());
+                Map<String, Runnable> plans = new LinkedHashMap<>();
+                plans.put("forward", () -> SubPixelPlans.backwardInputToPhases(steps, gemm, d, at(dy), at(w), at(out)));
+                plans.put("both gradients", () -> SubPixelPlans.gradsFromPhases(steps, gemm, d, at(xp), at(w), at(dy), at(y), at(dw)));
+                plans.forEach((plan, run) -> {
+                    run.run();
+                    steps.drain();
+                    for (int i = 0; i < 3; i++) run.run();
+                    steps.drain().forEach((step, ms) -> {
+                        String row = name + " " + plan + " " + gemm + " step " + step;
+                        rows.put(row, round(ms / 3));
+                        System.out.printf("%-100s %9.4f ms%n", row, ms / 3);
+                    });
+                });
+            }
+        }
+    }
+
+    private static long at(Tensor t) { return t.storage().address(); }
 
     /** A 4×4 convolution over a 4×4 input (one output pixel), c → k channels: cuDNN against one GEMM (CudaDenseConv). */
     private static void dense(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, int n, int c, int k) {

@@ -173,9 +173,9 @@ public final class CudaBackend implements Backend {
         return CudaNorm.forward(in("batchNorm", x), in("batchNorm", gamma), in("batchNorm", beta), eps);
     }
 
-    /** -Dfrl.cuda.bnstats=one-launch: the running statistics in one launch, not six (not yet run on a GPU: off by default). */
+    /** The running statistics in one launch, not six (-Dfrl.cuda.bnstats=per-op: the axpys; both passed on an H200, 2026-11-27). */
     @Override public void batchNormRunningStats(Tensor runningMean, Tensor runningVar, Tensor count, Tensor mean, Tensor var, double momentum, double varScale) {
-        if (CudaFlags.oneOf("frl.cuda.bnstats", "per-op", "per-op", "one-launch").equals("per-op")) {
+        if (CudaFlags.oneOf("frl.cuda.bnstats", "one-launch", "per-op", "one-launch").equals("per-op")) {
             Backend.super.batchNormRunningStats(runningMean, runningVar, count, mean, var, momentum, varScale);
             return;
         }
@@ -217,9 +217,9 @@ public final class CudaBackend implements Backend {
         CudaOptim.adam(in("adamStep", param), in("adamStep", grad), in("adamStep", m), in("adamStep", v), c, on("adamStep", factors), row);
     }
 
-    /** -Dfrl.cuda.optimizer=one-launch: every parameter's update in one launch (not yet run on a GPU: off by default). */
+    /** Every parameter's update in one launch (-Dfrl.cuda.optimizer=per-tensor: one each; both passed on an H200, 2026-11-27). */
     @Override public void adamSteps(boolean max, Tensor[] params, Tensor[] grads, Tensor[] first, Tensor[] second, AdamConfig c, Tensor factors, int[] rows) {
-        if (CudaFlags.oneOf("frl.cuda.optimizer", "per-tensor", "per-tensor", "one-launch").equals("per-tensor")) {
+        if (CudaFlags.oneOf("frl.cuda.optimizer", "one-launch", "per-tensor", "one-launch").equals("per-tensor")) {
             Backend.super.adamSteps(max, params, grads, first, second, c, factors, rows);
             return;
         }

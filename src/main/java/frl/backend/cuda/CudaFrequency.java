@@ -24,8 +24,8 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>Direct ({@link #highPass}, {@link #frlInput}): the separable Gaussian with zero padding, in double, in
  *       {@link HighPass}'s order: the result is HighPass's bit for bit. One block per image through shared
- *       memory for k ≤ 15 and planes up to ~50×50, or with -Dfrl.cuda.hf=warp one warp per image in registers
- *       for planes at most 32 wide; otherwise two grid-stride passes through a global scratch.</li>
+ *       memory for k ≤ 15 and planes up to ~50×50 (with -Dfrl.cuda.hf=stream, for planes up to 32×32, resident
+ *       blocks that load the next image during the passes); otherwise two grid-stride passes through a global scratch.</li>
  *   <li>FFT ({@link #highPassFft}, {@link #frlInputFft}): any {@link FilterSpec}; batched cuFFT R2C over the
  *       zero-padded gray planes, times the gain (computed by FilterSpec in double, shared with the CPU twin
  *       frl.freq.FrequencyFilter), C2R, crop. Plans are cached per (hp, wp, batch) and bound to the context's
@@ -49,11 +49,11 @@ public final class CudaFrequency {
     static {
         for (int k = 1; k <= 15; k += 2) DIRECT[k] = new Kernel(FAMILY, "hf_direct_k" + k, "ppaa");
     }
-    private static final Kernel[][] WARP = new Kernel[2][16]; // [C == 3][k]
+    private static final Kernel[][] STREAM = new Kernel[2][16]; // [C == 3][k]
     static {
         for (int k = 1; k <= 15; k += 2) {
-            WARP[0][k] = new Kernel(FAMILY, "hf_warp_c1_k" + k, "ppaa");
-            WARP[1][k] = new Kernel(FAMILY, "hf_warp_c3_k" + k, "ppaa");
+            STREAM[0][k] = new Kernel(FAMILY, "hf_stream_c1_k" + k, "ppaa");
+            STREAM[1][k] = new Kernel(FAMILY, "hf_stream_c3_k" + k, "ppaa");
         }
     }
     private static final Kernel ROWS = new Kernel(FAMILY, "hf_rows_global", "pppa");
@@ -82,16 +82,20 @@ public final class CudaFrequency {
 
     /**
      * The kernel of the direct path where both apply: BLOCK (one block per image through shared memory, the
-     * default) or WARP (one warp per image, no shared memory: -Dfrl.cuda.hf=warp).
+     * default) or STREAM (the same steps in resident blocks that walk the images, loading the next while working on
+     * this one: -Dfrl.cuda.hf=stream).
      */
     enum Direct {
-        BLOCK, WARP;
+        BLOCK, STREAM;
 
-        static Direct chosen() { return CudaFlags.oneOf("frl.cuda.hf", "block", "block", "warp").equals("block") ? BLOCK : WARP; }
+        static Direct chosen() { return CudaFlags.oneOf("frl.cuda.hf", "block", "block", "stream").equals("block") ? BLOCK : STREAM; }
     }
 
-    /** Whether the one-warp-per-image kernel takes this shape: a lane per column, k ≤ 15. */
-    static boolean warpPath(int w, int k) { return w <= 32 && k < WARP[0].length && WARP[0][k] != null; }
+    /** Whether the streaming kernel takes this shape: one strip of P rows per warp and one column per lane. */
+    static boolean streamPath(int h, int w, int k) { return h <= P * Kernel.BLOCK / 32 && w <= 32 && sharedPath(h, w, k); }
+
+    /** Resident blocks per SM of the streaming kernels (HF_STREAM_BLOCKS in frequency.cu). */
+    private static int streamBlocksPerSm(int c, int k) { return k <= 7 && c == 1 ? 6 : k <= 9 ? 4 : 3; }
 
     /** Whether the one-block-per-image kernel takes this shape (else the two global passes run). */
     static boolean sharedPath(int h, int w, int k) {
@@ -118,8 +122,9 @@ public final class CudaFrequency {
         int r = k / 2;
         int[] g = {n, c, h, w, outC * plane, withInput ? c * plane : 0, withInput ? 1 : 0, k,
                    h | 1, w | 1, ceilDiv(w, P) * P + 2 * r, ceilDiv(h, P) * P + 2 * r};
-        if (kernel == Direct.WARP && warpPath(w, k)) {
-            WARP[c / 3][k].launch(ceilDiv(n, Kernel.BLOCK / 32), 1, 1, Kernel.BLOCK, 1, 1, 0, x, out, tapBits(taps), g);
+        if (kernel == Direct.STREAM && streamPath(h, w, k)) {
+            int blocks = Math.min(n, CudaContext.get().multiprocessors() * streamBlocksPerSm(c, k));
+            STREAM[c / 3][k].launch(blocks, 1, 1, Kernel.BLOCK, 1, 1, (int) sharedBytes(h, w, k), x, out, tapBits(taps), g);
         } else if (sharedPath(h, w, k)) {
             DIRECT[k].launch(n, 1, 1, Kernel.BLOCK, 1, 1, (int) sharedBytes(h, w, k), x, out, tapBits(taps), g);
         } else {

@@ -12,7 +12,7 @@ import java.util.function.Supplier;
  * For an op with a hand-written kernel and a cuDNN way to compute it: in "auto" mode the first call per key (op
  * and shapes) times both with CUDA events (one warm-up, median of 3) and every later call takes the faster. A
  * system property (kernel, cudnn or auto) chooses the mode; auto without it (each kernel behind one passed the
- * CUDA parity suite forced on, on an H100, 2026-11-27).
+ * CUDA parity suite forced on: on an H100, 2026-11-27; the dense GEMM on an H200, the same day).
  */
 final class FasterPath {
     /** Which implementation runs an op. */
@@ -21,20 +21,14 @@ final class FasterPath {
     /** What the first call of a key measured, in milliseconds, and what it chose. */
     record Choice(Path path, float kernelMs, float cudnnMs) {}
 
-    private final String property, fallback;
+    private final String property;
     private final Map<String, Choice> choices = new ConcurrentHashMap<>();
 
-    FasterPath(String property) { this(property, "auto"); }
-
-    /** With another mode than auto where the property is not set (cudnn for a kernel not yet run on a GPU). */
-    FasterPath(String property, String fallback) {
-        this.property = property;
-        this.fallback = fallback;
-    }
+    FasterPath(String property) { this.property = property; }
 
     /** The path forced by the property, or null to choose by timing. */
     Path forced() {
-        return switch (CudaFlags.oneOf(property, fallback, "kernel", "cudnn", "auto")) {
+        return switch (CudaFlags.oneOf(property, "auto", "kernel", "cudnn", "auto")) {
             case "kernel" -> Path.KERNEL;
             case "cudnn" -> Path.CUDNN;
             default -> null;

@@ -30,8 +30,14 @@ final class SubPixelPlans {
     enum Gemm {
         SGEMM, TF32X3;
 
-        /** -Dfrl.cuda.gemm = sgemm (the default) or 3xtf32. */
-        static Gemm chosen() { return CudaFlags.oneOf("frl.cuda.gemm", "sgemm", "sgemm", "3xtf32").equals("sgemm") ? SGEMM : TF32X3; }
+        /** -Dfrl.cuda.gemm = sgemm (the default), 3xtf32, or auto: null (CudaSubPixel times both per op and shape). */
+        static Gemm forced() {
+            return switch (CudaFlags.oneOf("frl.cuda.gemm", "sgemm", "sgemm", "3xtf32", "auto")) {
+                case "sgemm" -> SGEMM;
+                case "3xtf32" -> TF32X3;
+                default -> null;
+            };
+        }
     }
 
     /** Scratch memory, freed on close (on the GPU: reused only by work queued after what was queued on it). */

@@ -50,7 +50,6 @@ class CudaDenseConvTest {
     @Tag("gpu")
     void matchesTheCpuConvolution(Case c) {
         Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
-        GpuTests.newPathsOrSkip();
         Random r = new Random(c.hashCode());
         float[] x = gauss(r, c.x()), w = gauss(r, c.wt()), dy = gauss(r, c.y());
         try (Scope scope = Scope.open()) {

@@ -33,7 +33,7 @@ class CudaFlagsTest {
     @Test void theGemmAndHfSwitchesDefaultToTheirCheckedPaths() {
         System.clearProperty("frl.cuda.gemm");
         System.clearProperty("frl.cuda.hf");
-        assertEquals(SubPixelPlans.Gemm.SGEMM, SubPixelPlans.Gemm.chosen());
+        assertEquals(SubPixelPlans.Gemm.SGEMM, SubPixelPlans.Gemm.forced());
         assertEquals(CudaFrequency.Direct.BLOCK, CudaFrequency.Direct.chosen());
     }
 }

@@ -79,7 +79,8 @@ class CudaFrequencyTest {
 
     private static final int[][] SHAPES = { // n, c, h, w
         {64, 1, 32, 32}, {64, 3, 32, 32}, {7, 1, 28, 28}, {1, 1, 1, 1}, {5, 3, 17, 33}, {3, 1, 33, 17},
-        {2, 1, 5, 200}, {4, 3, 2, 3}, {2, 3, 64, 64}, {1, 1, 40, 1}};
+        {2, 1, 5, 200}, {4, 3, 2, 3}, {2, 3, 64, 64}, {1, 1, 40, 1},
+        {1700, 1, 32, 32}, {2500, 3, 5, 7}};   // more images than the streaming kernel has resident blocks: each walks several
 
     @Test
     void directPathIsHighPassBitForBit() {
@@ -103,7 +104,7 @@ class CudaFrequencyTest {
     }
 
     private static String ranBy(CudaFrequency.Direct kernel, int h, int w, int k) {
-        if (kernel == CudaFrequency.Direct.WARP && CudaFrequency.warpPath(w, k)) return "warp kernel";
+        if (kernel == CudaFrequency.Direct.STREAM && CudaFrequency.streamPath(h, w, k)) return "streaming kernel";
         return CudaFrequency.sharedPath(h, w, k) ? "shared-memory kernel" : "global passes";
     }
 
@@ -262,15 +263,15 @@ class CudaFrequencyTest {
     @Test
     void benchRuns() {
         GpuTests.cudaOrSkip();
-        GpuTests.newPathsOrSkip();   // it times the warp kernel too
+        GpuTests.newPathsOrSkip();   // it times the streaming kernel too
         var r = FrequencyBench.run(1024, 5, 3);
         System.out.println("CudaFrequencyTest bench(1024): " + r);
-        for (String key : new String[] {"copy_GBps", "direct_GBps", "direct_warp_GBps", "fft_GBps", "direct_over_copy"})
+        for (String key : new String[] {"copy_GBps", "direct_GBps", "direct_stream_GBps", "fft_GBps", "direct_over_copy"})
             assertTrue(((Number) r.get(key)).doubleValue() > 0, key + " in " + r);
     }
 
-    /** The direct kernels to test: the warp kernel only where new paths are (GpuTests.newPaths). */
+    /** The direct kernels to test: the streaming kernel only where new paths are (GpuTests.newPaths). */
     private static java.util.List<CudaFrequency.Direct> kernels() {
-        return java.util.Arrays.stream(CudaFrequency.Direct.values()).filter(k -> k != CudaFrequency.Direct.WARP || GpuTests.newPaths()).toList();
+        return java.util.Arrays.stream(CudaFrequency.Direct.values()).filter(k -> k != CudaFrequency.Direct.STREAM || GpuTests.newPaths()).toList();
     }
 }

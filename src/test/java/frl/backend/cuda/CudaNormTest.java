@@ -124,7 +124,6 @@ class CudaNormTest {
      */
     @Test void runningStatsInOneLaunchMatchTheAxpys() {
         Backend cuda = GpuTests.cudaOrSkip();
-        GpuTests.newPathsOrSkip();
         Random r = new Random(11);
         String[] names = {"running mean", "running var", "count"};
         for (int c : new int[] {1, 64, 256, 1000}) {

@@ -100,7 +100,6 @@ class CudaOptimTest {
      */
     @Test void manyParametersInOneCallMatchTheCpuBitForBit() {
         Backend cuda = GpuTests.cudaOrSkip();
-        GpuTests.newPathsOrSkip();
         Random r = new Random(7);
         int count = 130;
         assertTrue(count > 2 * CudaOptim.ROWS_PER_LAUNCH);

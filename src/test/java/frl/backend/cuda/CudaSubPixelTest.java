@@ -224,6 +224,9 @@ class CudaSubPixelTest {
                         cpu.conv2dBackwardWeight(cx, cdy, c.wt(), c.g()), tol(gemm));
             }
         }
+        if (gemm.equals("auto"))
+            for (String op : new String[] {"backwardInput ", "conv2d ", "backwardWeight "})
+                assertTrue(CudaSubPixel.gemmChoices().keySet().stream().anyMatch(k -> k.startsWith(op)), op + "not timed: " + CudaSubPixel.gemmChoices());
     }
 
     /** toPhases and fromPhases bit for bit, the three phase ops' direct path close to the CPU's. */
@@ -504,6 +507,6 @@ class CudaSubPixelTest {
         }
     }
 
-    /** The GEMM modes to test on the GPU: 3xTF32 only where new paths are (GpuTests.newPaths). */
-    private static String[] gemmModes() { return GpuTests.newPaths() ? new String[] {"sgemm", "3xtf32"} : new String[] {"sgemm"}; }
+    /** The GEMM modes to test on the GPU: 3xTF32 and auto only where new paths are (GpuTests.newPaths). */
+    private static String[] gemmModes() { return GpuTests.newPaths() ? new String[] {"sgemm", "3xtf32", "auto"} : new String[] {"sgemm"}; }
 }
