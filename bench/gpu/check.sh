@@ -16,7 +16,7 @@ OUT=${OUT:-/tmp/frl-gpu}; mkdir -p "$OUT"
 log=$OUT/log.txt res=$OUT/results.jsonl
 run=.gpu/run.sh
 export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
-NEW_PATHS="-Dfrl.cuda.gemm=auto -Dfrl.cuda.hf=stream"
+NEW_PATHS="-Dfrl.cuda.hf=stream"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1
@@ -28,14 +28,13 @@ tests() {
       --include-tag gpu --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
   say "junit (verified paths) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-300} bash $run junit --include-tag gpu \
-      --select-class frl.backend.cuda.CudaFrequencyTest --select-class frl.backend.cuda.CudaSubPixelTest \
-      --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
+      --select-class frl.backend.cuda.CudaFrequencyTest --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
   say "junit (new paths' tests) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
   # each path behind FasterPath forced (the default, auto, takes either per shape), through the whole backend and model;
-  # kernel3x: the kernels again with the paths written since the last GPU run (NEW_PATHS, not yet defaults)
-  for path in kernel cudnn kernel3x; do
-    # kernel and cudnn: the verified paths only (new ones at their defaults, off), dense forced likewise; kernel3x: NEW_PATHS
-    extra="-Dfrl.test.newPaths=false -Dfrl.cuda.dense=$path"; [ $path = kernel3x ] && path=kernel && extra="$NEW_PATHS -Dfrl.cuda.dense=kernel"
+  # kernel-new: the kernels again with the paths written since the last GPU run (NEW_PATHS, not yet defaults)
+  for path in kernel cudnn kernel-new; do
+    # kernel and cudnn: the verified paths only (new ones at their defaults, off), dense forced likewise; kernel-new: NEW_PATHS
+    extra="-Dfrl.test.newPaths=false -Dfrl.cuda.dense=$path"; [ $path = kernel-new ] && path=kernel && extra="$NEW_PATHS -Dfrl.cuda.dense=kernel"
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $extra -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path" \
         timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
         --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \
@@ -57,14 +56,14 @@ bench() {
     # and the whole training step recorded as a CUDA graph: how much the launches and the host cost
     timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (--graph) exit $?"
-    # the paths not yet defaults: sub-pixel GEMMs in the faster of SGEMM and 3xTF32 per op, the streaming HF kernel;
-    # then every GEMM in 3xTF32, and the new paths' profile
+    # the paths not yet defaults (the streaming HF kernel); then the sub-pixel GEMMs all in SGEMM (auto, the default,
+    # takes 3xTF32 where faster), and the new paths' profile
     JAVA_OPTS="$JAVA_OPTS $NEW_PATHS" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph \
         2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg ($NEW_PATHS, --graph) exit $?"
-    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.gemm=3xtf32" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph \
+    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.gemm=sgemm" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph \
         2>> "$log" | grep '^{' >> "$res"
-    say "engine bench $cfg (3xtf32, --graph) exit $?"
+    say "engine bench $cfg (sgemm, --graph) exit $?"
     if [ -n "$prof" ]; then
       JAVA_OPTS="$JAVA_OPTS $NEW_PATHS" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 $prof \
           2>> "$log" | grep '^{' >> "$res"

@@ -10,6 +10,12 @@
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); \
          i += (long long)blockDim.x * gridDim.x)
 
+// A 2-D launch over planes (Kernel.launchPlanes): y over the planes, x over the elements of a plane, both grid-stride.
+// A plane's own index math (which image, channel, tap) then runs once per plane and thread, in 32 bits, not as a
+// 64-bit division per element. The host keeps planes and elements per plane below 2^31.
+#define FRL_PLANES(plane, planes) for (int plane = blockIdx.y; plane < (planes); plane += gridDim.y)
+#define FRL_PLANE_ELEMENTS(e, count) for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < (count); e += blockDim.x * gridDim.x)
+
 // Sum of v over the block (blockDim.x a multiple of 32, ≤ 1024) by a fixed butterfly, so the result does not
 // depend on scheduling; every thread gets the total. T is float or double (the accumulator type).
 template <typename T>

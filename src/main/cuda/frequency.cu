@@ -15,6 +15,7 @@
 //   fft:                    v[8] hp, v[9] wp (the zero-padded FFT size)
 // The shared-memory kernels take the taps by value (HfTaps), the global ones a device pointer.
 #include "frl_cuda.cuh"
+#include <type_traits>
 
 #define HF_P 4   // outputs per thread along the pass direction (a register window of HF_P + k - 1 values)
 
@@ -62,11 +63,11 @@ struct HfPlane {
 };
 
 // The halo rows of gT and ts to zero (the passes never write them: once per block is enough).
-template <int R>
-__device__ __forceinline__ void hf_zero_halos(double* gT, double* ts, const HfPlane& q) {
+template <int R, typename G>
+__device__ __forceinline__ void hf_zero_halos(G* gT, double* ts, const HfPlane& q) {
     const int tid = threadIdx.x, nt = blockDim.x;
     const int lowG = R * q.HP, highG = (q.WR - q.W - R) * q.HP;  // rows [0, R) and [W + R, WR) of gT
-    for (int i = tid; i < lowG + highG; i += nt) gT[i < lowG ? i : (q.W + R) * q.HP + (i - lowG)] = 0.0;
+    for (int i = tid; i < lowG + highG; i += nt) gT[i < lowG ? i : (q.W + R) * q.HP + (i - lowG)] = G(0);
     const int lowT = R * q.WP, highT = (q.HR - q.H - R) * q.WP;  // rows [0, R) and [H + R, HR) of ts
     for (int i = tid; i < lowT + highT; i += nt) ts[i < lowT ? i : (q.H + R) * q.WP + (i - lowT)] = 0.0;
 }
@@ -90,15 +91,16 @@ __device__ __forceinline__ void hf_load_strip(const float* __restrict__ img, con
     }
 }
 
-// Step (1b): the strip's gray values into gT, and with copyIn its channels into the output image.
-template <int P, int R, bool C3>
-__device__ __forceinline__ void hf_store_strip(double* gT, float* __restrict__ oimg, const HfPlane& q, int ch, int x,
+// Step (1b): the strip's gray values into gT, and with copyIn its channels into the output image. G = float holds
+// one channel's gray value (the float itself) exactly; three channels' BT.601 sum needs G = double.
+template <int P, int R, bool C3, typename G>
+__device__ __forceinline__ void hf_store_strip(G* gT, float* __restrict__ oimg, const HfPlane& q, int ch, int x,
                                                const float (&v0)[P], const float (&v1)[P], const float (&v2)[P]) {
 #pragma unroll
     for (int u = 0; u < P; u++) {
         const int y = ch * P + u, p = y * q.W + x;
         if (y < q.H) {
-            gT[(x + R) * q.HP + y] = hf_gray3(C3 ? 3 : 1, v0[u], v1[u], v2[u]);
+            gT[(x + R) * q.HP + y] = (G)hf_gray3(C3 ? 3 : 1, v0[u], v1[u], v2[u]);
             if (q.copyIn) {
                 oimg[p] = v0[u];
                 if (C3) {
@@ -111,8 +113,8 @@ __device__ __forceinline__ void hf_store_strip(double* gT, float* __restrict__ o
 }
 
 // Steps (2) and (3) over the plane in gT, x_H into oimg; ends with ts read and gT still needed by nobody.
-template <int K, int P>
-__device__ __forceinline__ void hf_passes(const double* gT, double* ts, float* __restrict__ oimg, const HfTaps& kk, const HfPlane& q) {
+template <int K, int P, typename G>
+__device__ __forceinline__ void hf_passes(const G* gT, double* ts, float* __restrict__ oimg, const HfTaps& kk, const HfPlane& q) {
     constexpr int R = K / 2, WIN = P + K - 1;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     // (2) horizontal: tmp(y, x) = sum_j kk[j] * g(y, x + j - R) = sum_j kk[j] * gT[x + j][y]
@@ -121,7 +123,7 @@ __device__ __forceinline__ void hf_passes(const double* gT, double* ts, float* _
             const int x0 = cw * P;
             double w[WIN];
 #pragma unroll
-            for (int j = 0; j < WIN; j++) w[j] = gT[(x0 + j) * q.HP + y];
+            for (int j = 0; j < WIN; j++) w[j] = (double)gT[(x0 + j) * q.HP + y];
 #pragma unroll
             for (int t = 0; t < P; t++) {
                 double s = 0.0;
@@ -145,7 +147,7 @@ __device__ __forceinline__ void hf_passes(const double* gT, double* ts, float* _
                     double s = 0.0;
 #pragma unroll
                     for (int j = 0; j < K; j++) s = __dadd_rn(s, __dmul_rn(kk.v[j], w[t + j]));
-                    oimg[q.outOff + y * q.W + x] = hf_out(gT[(x + R) * q.HP + y], s);
+                    oimg[q.outOff + y * q.W + x] = hf_out((double)gT[(x + R) * q.HP + y], s);
                 }
             }
         }
@@ -169,14 +171,14 @@ __device__ __forceinline__ void hf_direct_body(const float* __restrict__ in, flo
             float v0[P], v1[P], v2[P];
             if (q.C == 3) {
                 hf_load_strip<P, true>(img, q, ch, x, v0, v1, v2);
-                hf_store_strip<P, R, true>(gT, oimg, q, ch, x, v0, v1, v2);
+                hf_store_strip<P, R, true, double>(gT, oimg, q, ch, x, v0, v1, v2);
             } else {
                 hf_load_strip<P, false>(img, q, ch, x, v0, v1, v2);
-                hf_store_strip<P, R, false>(gT, oimg, q, ch, x, v0, v1, v2);
+                hf_store_strip<P, R, false, double>(gT, oimg, q, ch, x, v0, v1, v2);
             }
         }
     __syncthreads();
-    hf_passes<K, P>(gT, ts, oimg, kk, q);
+    hf_passes<K, P, double>(gT, ts, oimg, kk, q);
 }
 
 // At most 40 registers for k <= 9: 6 blocks of 256 threads per SM (no spills on sm_80/sm_90).
@@ -197,7 +199,8 @@ HF_DIRECT(15)
 // Streaming path, for planes of at most 32 x 32 (-Dfrl.cuda.hf=stream): the block kernel's steps, but each block
 // stays resident and walks images n = blockIdx.x, + gridDim.x, ...; the next image's strip is loaded into registers
 // while the passes of this one run, so the global loads' latency hides behind the shared-memory work instead of
-// stalling every block at the start of each image. One strip per thread (nch <= warps, W <= 32). Same bits.
+// stalling every block at the start of each image. One strip per thread (nch <= warps, W <= 32). One channel keeps
+// gT in floats (exact: g is the input value), a third less shared-memory traffic per output. Same bits.
 template <int K, bool C3>
 __device__ __forceinline__ void hf_stream_body(const float* __restrict__ in, float* __restrict__ out,
                                                const HfTaps& kk, const FrlInts& g) {
@@ -207,19 +210,20 @@ __device__ __forceinline__ void hf_stream_body(const float* __restrict__ in, flo
     const long long N = g.v[0], imageIn = (long long)q.C * q.hw;
     const int ch = threadIdx.x >> 5, x = threadIdx.x & 31;
     const bool strip = ch < q.nch && x < q.W;
-    double* gT = hf_smem;
-    double* ts = hf_smem + (long long)q.WR * q.HP;
+    using G = typename std::conditional<C3, double, float>::type;
+    G* gT = reinterpret_cast<G*>(hf_smem);
+    double* ts = hf_smem + (long long)q.WR * q.HP;  // where it lies for a double gT (the host sizes for that)
     hf_zero_halos<R>(gT, ts, q);
     float v0[P], v1[P], v2[P];
     long long n = blockIdx.x;
     if (strip && n < N) hf_load_strip<P, C3>(in + n * imageIn, q, ch, x, v0, v1, v2);
     for (; n < N; n += gridDim.x) {
         float* oimg = out + n * (long long)q.outStride;
-        if (strip) hf_store_strip<P, R, C3>(gT, oimg, q, ch, x, v0, v1, v2);
+        if (strip) hf_store_strip<P, R, C3, G>(gT, oimg, q, ch, x, v0, v1, v2);
         __syncthreads();
         const long long next = n + gridDim.x;
         if (strip && next < N) hf_load_strip<P, C3>(in + next * imageIn, q, ch, x, v0, v1, v2);
-        hf_passes<K, P>(gT, ts, oimg, kk, q);
+        hf_passes<K, P, G>(gT, ts, oimg, kk, q);
         __syncthreads();  // the vertical pass has read gT and ts before the next image writes them
     }
 }

@@ -7,45 +7,40 @@
 // Where element i of the split weights [sh·sw, C, K·th·tw] lies in w [K, C, kh, kw]:
 // W_r[c, (o, t, u)] = w[o, c, ry + sh·t, rx + sw·u] for every phase r = (ry, rx), phases one after another.
 // A bijection (sh·th = kh, sw·tw = kw): the split and its inverse share it.
-__device__ inline long long subpixel_weight_index(long long i, int K, int C, int kh, int kw, int sh, int sw) {
+__device__ inline int subpixel_weight_index(int i, int K, int C, int kh, int kw, int sh, int sw) {
     const int th = kh / sh, tw = kw / sw, depth = K * th * tw;
-    const int row = (int)(i % depth);
-    const long long rest = i / depth;
-    const int ci = (int)(rest % C), r = (int)(rest / C);
+    const int row = i % depth, rest = i / depth;
+    const int ci = rest % C, r = rest / C;
     const int ry = r / sw, rx = r % sw;
     const int u = row % tw, t = (row / tw) % th, o = row / (th * tw);
-    return (((long long)o * C + ci) * kh + ry + sh * t) * kw + rx + sw * u;
+    return ((o * C + ci) * kh + ry + sh * t) * kw + rx + sw * u;
 }
 
-// w [K, C, kh, kw] → out [sh·sw, C, K·th·tw].
+// w [K, C, kh, kw] → out [sh·sw, C, K·th·tw]; fewer than 2^31 weights (the host checks).
 extern "C" __global__ void subpixel_split_weights(const float* __restrict__ w, float* __restrict__ out,
                                                   int K, int C, int kh, int kw, int sh, int sw) {
-    const long long n = (long long)K * C * kh * kw;
-    FRL_FOR(i, n) out[i] = w[subpixel_weight_index(i, K, C, kh, kw, sh, sw)];
+    FRL_FOR(i, K * C * kh * kw) out[i] = w[subpixel_weight_index((int)i, K, C, kh, kw, sh, sw)];
 }
 
 // The inverse: phases [sh·sw, C, K·th·tw] → w [K, C, kh, kw] (every element of w written once).
 extern "C" __global__ void subpixel_unsplit_weights(const float* __restrict__ phases, float* __restrict__ w,
                                                     int K, int C, int kh, int kw, int sh, int sw) {
-    const long long n = (long long)K * C * kh * kw;
-    FRL_FOR(i, n) w[subpixel_weight_index(i, K, C, kh, kw, sh, sw)] = phases[i];
+    FRL_FOR(i, K * C * kh * kw) w[subpixel_weight_index((int)i, K, C, kh, kw, sh, sw)] = phases[i];
 }
 
 // cols[img·imgStride + (o, t, u)·rowStride + (a, b)] = dy[img, o, qy0 + a − t, qx0 + b − u], 0 outside dy.
 // dy [N, K, oh, ow]; (depth·q, q) lays cols out as [N, depth, q], (q, N·q) as [depth, N·q].
 extern "C" __global__ void subpixel_gather(const float* __restrict__ dy, float* __restrict__ cols, int N, int K, int oh, int ow,
                                            int th, int tw, int qy0, int qh, int qx0, int qw, long long imgStride, long long rowStride) {
-    const int q = qh * qw, depth = K * th * tw;
-    const long long n = (long long)N * depth * q;
-    FRL_FOR(i, n) {
-        const int col = (int)(i % q);
-        const long long rest = i / q;
-        const int row = (int)(rest % depth), img = (int)(rest / depth);
-        const int a = col / qw, b = col % qw;
-        const int u = row % tw, t = (row / tw) % th, o = row / (th * tw);
-        const int oy = qy0 + a - t, ox = qx0 + b - u;
-        cols[img * imgStride + row * rowStride + col] =
-            (oy >= 0 && oy < oh && ox >= 0 && ox < ow) ? dy[(((long long)img * K + o) * oh + oy) * ow + ox] : 0.f;
+    const int q = qh * qw, taps = th * tw, depth = K * taps;
+    FRL_PLANES(line, N * depth) {  // line = (img, row): one row of cols_r for one image
+        const int img = line / depth, row = line - img * depth, o = row / taps, t = (row - o * taps) / tw, u = row % tw;
+        const float* plane = dy + ((long long)img * K + o) * oh * ow;
+        float* out = cols + img * imgStride + row * rowStride;
+        FRL_PLANE_ELEMENTS(col, q) {
+            const int a = col / qw, b = col - a * qw, oy = qy0 + a - t, ox = qx0 + b - u;
+            out[col] = (oy >= 0 && oy < oh && ox >= 0 && ox < ow) ? plane[oy * ow + ox] : 0.f;
+        }
     }
 }
 
@@ -62,12 +57,10 @@ extern "C" __global__ void subpixel_scatter(const float* __restrict__ part, floa
                                             int qy0, int qh, int qx0, int qw, int sh, int sw, int ry, int rx, int padH, int padW,
                                             long long imgStride, long long cStride) {
     const int q = qh * qw;
-    const long long n = (long long)N * C * q;
-    FRL_FOR(i, n) {
-        const int col = (int)(i % q);
-        const long long plane = i / q;
-        const int ci = (int)(plane % C), img = (int)(plane / C);
-        dx[subpixel_pixel(plane, col / qw, col % qw, h, w, qy0, qx0, sh, sw, ry, rx, padH, padW)] = part[img * imgStride + ci * cStride + col];
+    FRL_PLANES(plane, N * C) {
+        const int img = plane / C, ci = plane - img * C;
+        const float* src = part + img * imgStride + ci * cStride;
+        FRL_PLANE_ELEMENTS(col, q) dx[subpixel_pixel(plane, col / qw, col % qw, h, w, qy0, qx0, sh, sw, ry, rx, padH, padW)] = src[col];
     }
 }
 
@@ -77,12 +70,10 @@ extern "C" __global__ void subpixel_gather_pixels(const float* __restrict__ x, f
                                                   int qy0, int qh, int qx0, int qw, int sh, int sw, int ry, int rx, int padH, int padW,
                                                   long long imgStride, long long cStride) {
     const int q = qh * qw;
-    const long long n = (long long)N * C * q;
-    FRL_FOR(i, n) {
-        const int col = (int)(i % q);
-        const long long plane = i / q;
-        const int ci = (int)(plane % C), img = (int)(plane / C);
-        part[img * imgStride + ci * cStride + col] = x[subpixel_pixel(plane, col / qw, col % qw, h, w, qy0, qx0, sh, sw, ry, rx, padH, padW)];
+    FRL_PLANES(plane, N * C) {
+        const int img = plane / C, ci = plane - img * C;
+        float* dst = part + img * imgStride + ci * cStride;
+        FRL_PLANE_ELEMENTS(col, q) dst[col] = x[subpixel_pixel(plane, col / qw, col % qw, h, w, qy0, qx0, sh, sw, ry, rx, padH, padW)];
     }
 }
 
@@ -95,29 +86,30 @@ extern "C" __global__ void subpixel_gather_pixels(const float* __restrict__ x, f
 extern "C" __global__ void subpixel_sum_phases(const float* __restrict__ outs, float* __restrict__ y, int N, int K, int oh, int ow,
                                                int th, int tw, int sh, int sw, long long slot, long long imgStride, long long rowStride,
                                                FrlInts rows, FrlInts cols) {
-    const long long n = (long long)N * K * oh * ow;
-    FRL_FOR(i, n) {
-        const int ox = (int)(i % ow), oy = (int)((i / ow) % oh);
-        const long long plane = i / ((long long)oh * ow); // img·K + o
-        const int o = (int)(plane % K), img = (int)(plane / K);
-        float sum = 0.f;
-        for (int ry = 0; ry < sh; ry++) {
-            const int qy0 = rows.v[2 * ry], qh = rows.v[2 * ry + 1];
-            for (int rx = 0; rx < sw; rx++) {
-                const int qx0 = cols.v[2 * rx], qw = cols.v[2 * rx + 1];
-                const float* out = outs + (long long)(ry * sw + rx) * slot;
-                for (int t = 0; t < th; t++) {
-                    const int a = oy + t - qy0;
-                    if (a < 0 || a >= qh) continue;
-                    for (int u = 0; u < tw; u++) {
-                        const int b = ox + u - qx0;
-                        if (b < 0 || b >= qw) continue;
-                        const long long row = (o * th + t) * tw + u;
-                        sum += out[(img * imgStride + row * rowStride) * (qh * qw) + a * qw + b];
+    const int hw = oh * ow;
+    FRL_PLANES(plane, N * K) {  // plane = img·K + o
+        const int img = plane / K, o = plane - img * K;
+        FRL_PLANE_ELEMENTS(p, hw) {
+            const int oy = p / ow, ox = p - oy * ow;
+            float sum = 0.f;
+            for (int ry = 0; ry < sh; ry++) {
+                const int qy0 = rows.v[2 * ry], qh = rows.v[2 * ry + 1];
+                for (int rx = 0; rx < sw; rx++) {
+                    const int qx0 = cols.v[2 * rx], qw = cols.v[2 * rx + 1];
+                    const float* out = outs + (long long)(ry * sw + rx) * slot;
+                    for (int t = 0; t < th; t++) {
+                        const int a = oy + t - qy0;
+                        if (a < 0 || a >= qh) continue;
+                        for (int u = 0; u < tw; u++) {
+                            const int b = ox + u - qx0;
+                            if (b < 0 || b >= qw) continue;
+                            const long long row = (o * th + t) * tw + u;
+                            sum += out[(img * imgStride + row * rowStride) * (qh * qw) + a * qw + b];
+                        }
                     }
                 }
             }
+            y[(long long)plane * hw + p] = sum;
         }
-        y[i] = sum;
     }
 }

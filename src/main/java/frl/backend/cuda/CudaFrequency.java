@@ -177,20 +177,16 @@ public final class CudaFrequency {
                 Plan p = plan(hp, wp, b);
                 long in = in0 + 4L * s * c * plane, o = out0 + 4L * s * outC * plane;
                 int[] g = {b, c, h, w, outC * plane, withInput ? c * plane : 0, withInput ? 1 : 0, 0, hp, wp};
-                perPlane(PAD, hp * wp, b, in, real, g);
+                PAD.launchPlanes(hp * wp, b, in, real, g);
                 Cuda.checkCufft(cufft.cufftExecR2C(p.r2c, realPtr, specPtr), "cufftExecR2C(" + hp + "x" + wp + " x" + b + ")");
-                perPlane(MULTIPLY, hp * wc, b, spectrum, gain, b, hp * wc);
+                MULTIPLY.launchPlanes(hp * wc, b, spectrum, gain, b, hp * wc);
                 Cuda.checkCufft(cufft.cufftExecC2R(p.c2r, specPtr, realPtr), "cufftExecC2R(" + hp + "x" + wp + " x" + b + ")");
-                perPlane(CROP, plane, b, real, in, o, g);
+                CROP.launchPlanes(plane, b, real, in, o, g);
             }
         } // both buffers back to the cache, stream-ordered
         return out;
     }
 
-    /** A 2-D launch of the FFT kernels: x over the elements of a plane, y over the images (grid-stride both). */
-    private static void perPlane(Kernel k, int perPlane, int planes, Object... args) {
-        k.launch(Math.max(1, ceilDiv(perPlane, Kernel.BLOCK)), Math.max(1, Math.min(planes, 65535)), 1, Kernel.BLOCK, 1, 1, 0, args);
-    }
 
     /** The gain on cuFFT's half spectrum [hp][wp/2+1], scaled by 1/(hp·wp) (the inverse's normalisation). */
     static double[] halfGain(FilterSpec spec, int hp, int wp) {

@@ -137,6 +137,13 @@ final class CudaSubPixel {
 
     private static long at(Tensor t) { return t.storage().address(); }
 
+    /** The weights' count, which subpixel.cu indexes in 32 bits. */
+    private static long weights(Dims d) {
+        long n = d.splitFloats();
+        if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("sub-pixel convolution: " + n + " weights; at most 2^31 - 1");
+        return n;
+    }
+
     /** Under -Dfrl.cuda.gemm=auto, the GEMM mode each op and size took: both timed at its first call, the faster kept. */
     private static final Map<String, Gemm> GEMMS = new ConcurrentHashMap<>();
 
@@ -186,29 +193,29 @@ final class CudaSubPixel {
         }
 
         @Override public void splitWeights(Dims d, long w, long split) {
-            SPLIT.launchN(d.splitFloats(), w, split, d.k(), d.c(), d.kh(), d.kw(), d.sh(), d.sw());
+            SPLIT.launchN(weights(d), w, split, d.k(), d.c(), d.kh(), d.kw(), d.sh(), d.sw());
         }
 
         @Override public void unsplitWeights(Dims d, long split, long dw) {
-            UNSPLIT.launchN(d.splitFloats(), split, dw, d.k(), d.c(), d.kh(), d.kw(), d.sh(), d.sw());
+            UNSPLIT.launchN(weights(d), split, dw, d.k(), d.c(), d.kh(), d.kw(), d.sh(), d.sw());
         }
 
         /** cols_r [depth, N·q]: cols[(o, t, u), img·q + (a, b)] = dy[img, o, qy0 + a − t, qx0 + b − u], 0 outside dy. */
         @Override public void gather(Dims d, Phase p, long dy, long cols) {
-            GATHER.launchN((long) d.depth() * d.nq(p), dy, cols, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), p.qy0(), p.qh(), p.qx0(), p.qw(),
+            GATHER.launchPlanes(p.q(), (long) d.n() * d.depth(), dy, cols, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), p.qy0(), p.qh(), p.qx0(), p.qw(),
                     (long) p.q(), (long) d.nq(p));
         }
 
         /** Strides (q, N·q) for image and channel. */
         @Override public void movePixels(Shape x, ConvGeometry g, Phase p, long nchw, long block, boolean toBlock) {
-            long count = (long) x.dim(0) * x.dim(1) * p.q(), from = toBlock ? nchw : block, to = toBlock ? block : nchw;
-            (toBlock ? GATHER_PIXELS : SCATTER).launchN(count, from, to, x.dim(0), x.dim(1), x.dim(2), x.dim(3), p.qy0(), p.qh(), p.qx0(), p.qw(),
+            long from = toBlock ? nchw : block, to = toBlock ? block : nchw;
+            (toBlock ? GATHER_PIXELS : SCATTER).launchPlanes(p.q(), (long) x.dim(0) * x.dim(1), from, to, x.dim(0), x.dim(1), x.dim(2), x.dim(3), p.qy0(), p.qh(), p.qx0(), p.qw(),
                     g.strideH(), g.strideW(), p.ry(), p.rx(), g.padH(), g.padW(), (long) p.q(), (long) x.dim(0) * p.q());
         }
 
         /** outs_r's strides in units of the phase's q: image 1, row N. */
         @Override public void sumPhases(Dims d, long outs, long slot, long y) {
-            SUM.launchN((long) d.n() * d.k() * d.oh() * d.ow(), outs, y, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), d.sh(), d.sw(), slot, 1L,
+            SUM.launchPlanes((long) d.oh() * d.ow(), (long) d.n() * d.k(), outs, y, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), d.sh(), d.sw(), slot, 1L,
                     (long) d.n(), d.ranges(true), d.ranges(false));
         }
 

@@ -58,6 +58,16 @@ final class Kernel {
     /** A 1-D launch over n elements: grid-stride kernels. */
     void launchN(long n, Object... args) { launch(blocksFor(n), 1, 1, BLOCK, 1, 1, 0, args); }
 
+    /**
+     * A 2-D launch over planes (FRL_PLANES in frl_cuda.cuh): x over the perPlane elements of a plane in blocks of
+     * {@link #BLOCK}, y over the planes (at most 65535 blocks, grid-stride). Both counts below 2^31.
+     */
+    void launchPlanes(long perPlane, long planes, Object... args) {
+        if (perPlane > Integer.MAX_VALUE || planes > Integer.MAX_VALUE)
+            throw new IllegalArgumentException(name + ": " + planes + " planes of " + perPlane + " elements; each count must stay below 2^31");
+        launch((int) Math.max(1, Math.ceilDiv(perPlane, BLOCK)), (int) Math.max(1, Math.min(planes, 65535)), 1, BLOCK, 1, 1, 0, args);
+    }
+
     synchronized void launch(int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, Object... args) {
         if (args.length != signature.length())
             throw new IllegalArgumentException(name + ": the kernel takes " + signature.length() + " arguments (" + signature + "), got " + args.length);

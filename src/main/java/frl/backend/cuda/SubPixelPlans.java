@@ -30,9 +30,9 @@ final class SubPixelPlans {
     enum Gemm {
         SGEMM, TF32X3;
 
-        /** -Dfrl.cuda.gemm = sgemm (the default), 3xtf32, or auto: null (CudaSubPixel times both per op and shape). */
+        /** -Dfrl.cuda.gemm = sgemm, 3xtf32, or auto (the default): null (CudaSubPixel times both per op and shape). */
         static Gemm forced() {
-            return switch (CudaFlags.oneOf("frl.cuda.gemm", "sgemm", "sgemm", "3xtf32", "auto")) {
+            return switch (CudaFlags.oneOf("frl.cuda.gemm", "auto", "sgemm", "3xtf32", "auto")) {
                 case "sgemm" -> SGEMM;
                 case "3xtf32" -> TF32X3;
                 default -> null;

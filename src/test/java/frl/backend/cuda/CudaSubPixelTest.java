@@ -507,6 +507,6 @@ class CudaSubPixelTest {
         }
     }
 
-    /** The GEMM modes to test on the GPU: 3xTF32 and auto only where new paths are (GpuTests.newPaths). */
-    private static String[] gemmModes() { return GpuTests.newPaths() ? new String[] {"sgemm", "3xtf32", "auto"} : new String[] {"sgemm"}; }
+    /** The GEMM modes to test on the GPU. */
+    private static String[] gemmModes() { return new String[] {"sgemm", "3xtf32", "auto"}; }
 }
