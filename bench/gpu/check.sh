@@ -16,7 +16,10 @@ OUT=${OUT:-/tmp/frl-gpu}; mkdir -p "$OUT"
 log=$OUT/log.txt res=$OUT/results.jsonl
 run=.gpu/run.sh
 export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
-NEW_PATHS="-Dfrl.cuda.hf=stream"
+# NEW_PATH_TESTS: the test classes of those paths (run alone, forced on). Both empty since the 2026-11-27 H200 run;
+# the steps for new paths are skipped while they are.
+NEW_PATHS=""
+NEW_PATH_TESTS=""
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1
@@ -27,12 +30,14 @@ tests() {
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.test.newPaths=false" timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-package frl \
       --include-tag gpu --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
   say "junit (verified paths) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
-  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-300} bash $run junit --include-tag gpu \
-      --select-class frl.backend.cuda.CudaFrequencyTest --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
-  say "junit (new paths' tests) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
+  if [ -n "$NEW_PATH_TESTS" ]; then
+    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $NEW_PATHS" timeout ${TESTS_TIMEOUT:-300} bash $run junit --include-tag gpu \
+        $(for c in $NEW_PATH_TESTS; do echo --select-class $c; done) --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
+    say "junit (new paths' tests) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
+  fi
   # each path behind FasterPath forced (the default, auto, takes either per shape), through the whole backend and model;
   # kernel-new: the kernels again with the paths written since the last GPU run (NEW_PATHS, not yet defaults)
-  for path in kernel cudnn kernel-new; do
+  for path in kernel cudnn ${NEW_PATHS:+kernel-new}; do
     # kernel and cudnn: the verified paths only (new ones at their defaults, off), dense forced likewise; kernel-new: NEW_PATHS
     extra="-Dfrl.test.newPaths=false -Dfrl.cuda.dense=$path"; [ $path = kernel-new ] && path=kernel && extra="$NEW_PATHS -Dfrl.cuda.dense=kernel"
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $extra -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path" \
@@ -56,15 +61,17 @@ bench() {
     # and the whole training step recorded as a CUDA graph: how much the launches and the host cost
     timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (--graph) exit $?"
-    # the paths not yet defaults (the streaming HF kernel); then the sub-pixel GEMMs all in SGEMM (auto, the default,
+    # the paths not yet defaults (NEW_PATHS, if any); then the sub-pixel GEMMs all in SGEMM (auto, the default,
     # takes 3xTF32 where faster), and the new paths' profile
-    JAVA_OPTS="$JAVA_OPTS $NEW_PATHS" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph \
-        2>> "$log" | grep '^{' >> "$res"
-    say "engine bench $cfg ($NEW_PATHS, --graph) exit $?"
+    if [ -n "$NEW_PATHS" ]; then
+      JAVA_OPTS="$JAVA_OPTS $NEW_PATHS" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph \
+          2>> "$log" | grep '^{' >> "$res"
+      say "engine bench $cfg ($NEW_PATHS, --graph) exit $?"
+    fi
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.gemm=sgemm" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph \
         2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (sgemm, --graph) exit $?"
-    if [ -n "$prof" ]; then
+    if [ -n "$prof" ] && [ -n "$NEW_PATHS" ]; then
       JAVA_OPTS="$JAVA_OPTS $NEW_PATHS" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 $prof \
           2>> "$log" | grep '^{' >> "$res"
       say "engine bench $cfg ($NEW_PATHS, $prof) exit $?"
@@ -78,6 +85,7 @@ bench() {
 kernels() {
   timeout 240 bash $run frl.cli.Main bench-kernels --device cuda 2>> "$log" >> "$res"
   say "kernel benches exit $?"
+  [ -n "$NEW_PATHS" ] || return 0
   echo "{\"kernels_below_with\": \"$NEW_PATHS\"}" >> "$res"
   JAVA_OPTS="$JAVA_OPTS $NEW_PATHS" timeout 240 bash $run frl.cli.Main bench-kernels --device cuda 2>> "$log" >> "$res"
   say "kernel benches ($NEW_PATHS) exit $?"

@@ -86,30 +86,29 @@ extern "C" __global__ void subpixel_gather_pixels(const float* __restrict__ x, f
 extern "C" __global__ void subpixel_sum_phases(const float* __restrict__ outs, float* __restrict__ y, int N, int K, int oh, int ow,
                                                int th, int tw, int sh, int sw, long long slot, long long imgStride, long long rowStride,
                                                FrlInts rows, FrlInts cols) {
-    const int hw = oh * ow;
-    FRL_PLANES(plane, N * K) {  // plane = img·K + o
-        const int img = plane / K, o = plane - img * K;
-        FRL_PLANE_ELEMENTS(p, hw) {
-            const int oy = p / ow, ox = p - oy * ow;
-            float sum = 0.f;
-            for (int ry = 0; ry < sh; ry++) {
-                const int qy0 = rows.v[2 * ry], qh = rows.v[2 * ry + 1];
-                for (int rx = 0; rx < sw; rx++) {
-                    const int qx0 = cols.v[2 * rx], qw = cols.v[2 * rx + 1];
-                    const float* out = outs + (long long)(ry * sw + rx) * slot;
-                    for (int t = 0; t < th; t++) {
-                        const int a = oy + t - qy0;
-                        if (a < 0 || a >= qh) continue;
-                        for (int u = 0; u < tw; u++) {
-                            const int b = ox + u - qx0;
-                            if (b < 0 || b >= qw) continue;
-                            const long long row = (o * th + t) * tw + u;
-                            sum += out[(img * imgStride + row * rowStride) * (qh * qw) + a * qw + b];
-                        }
+    const long long n = (long long)N * K * oh * ow;
+    FRL_FOR(i, n) {
+        const int ox = (int)(i % ow), oy = (int)((i / ow) % oh);
+        const long long plane = i / ((long long)oh * ow); // img·K + o
+        const int o = (int)(plane % K), img = (int)(plane / K);
+        float sum = 0.f;
+        for (int ry = 0; ry < sh; ry++) {
+            const int qy0 = rows.v[2 * ry], qh = rows.v[2 * ry + 1];
+            for (int rx = 0; rx < sw; rx++) {
+                const int qx0 = cols.v[2 * rx], qw = cols.v[2 * rx + 1];
+                const float* out = outs + (long long)(ry * sw + rx) * slot;
+                for (int t = 0; t < th; t++) {
+                    const int a = oy + t - qy0;
+                    if (a < 0 || a >= qh) continue;
+                    for (int u = 0; u < tw; u++) {
+                        const int b = ox + u - qx0;
+                        if (b < 0 || b >= qw) continue;
+                        const long long row = (o * th + t) * tw + u;
+                        sum += out[(img * imgStride + row * rowStride) * (qh * qw) + a * qw + b];
                     }
                 }
             }
-            y[(long long)plane * hw + p] = sum;
         }
+        y[i] = sum;
     }
 }

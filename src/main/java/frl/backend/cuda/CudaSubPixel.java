@@ -215,7 +215,7 @@ final class CudaSubPixel {
 
         /** outs_r's strides in units of the phase's q: image 1, row N. */
         @Override public void sumPhases(Dims d, long outs, long slot, long y) {
-            SUM.launchPlanes((long) d.oh() * d.ow(), (long) d.n() * d.k(), outs, y, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), d.sh(), d.sw(), slot, 1L,
+            SUM.launchN((long) d.n() * d.k() * d.oh() * d.ow(), outs, y, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), d.sh(), d.sw(), slot, 1L,
                     (long) d.n(), d.ranges(true), d.ranges(false));
         }
 

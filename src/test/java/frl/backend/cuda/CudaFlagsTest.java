@@ -34,6 +34,6 @@ class CudaFlagsTest {
         System.clearProperty("frl.cuda.gemm");
         System.clearProperty("frl.cuda.hf");
         assertEquals(null, SubPixelPlans.Gemm.forced(), "auto: each op and size takes the faster");
-        assertEquals(CudaFrequency.Direct.BLOCK, CudaFrequency.Direct.chosen());
+        assertEquals(CudaFrequency.Direct.STREAM, CudaFrequency.Direct.chosen());
     }
 }

@@ -263,15 +263,14 @@ class CudaFrequencyTest {
     @Test
     void benchRuns() {
         GpuTests.cudaOrSkip();
-        GpuTests.newPathsOrSkip();   // it times the streaming kernel too
         var r = FrequencyBench.run(1024, 5, 3);
         System.out.println("CudaFrequencyTest bench(1024): " + r);
         for (String key : new String[] {"copy_GBps", "direct_GBps", "direct_stream_GBps", "fft_GBps", "direct_over_copy"})
             assertTrue(((Number) r.get(key)).doubleValue() > 0, key + " in " + r);
     }
 
-    /** The direct kernels to test: the streaming kernel only where new paths are (GpuTests.newPaths). */
+    /** The direct kernels to test: both. */
     private static java.util.List<CudaFrequency.Direct> kernels() {
-        return java.util.Arrays.stream(CudaFrequency.Direct.values()).filter(k -> k != CudaFrequency.Direct.STREAM || GpuTests.newPaths()).toList();
+        return java.util.List.of(CudaFrequency.Direct.values());
     }
 }
