@@ -16,10 +16,10 @@ OUT=${OUT:-/tmp/frl-gpu}; mkdir -p "$OUT"
 log=$OUT/log.txt res=$OUT/results.jsonl
 run=.gpu/run.sh
 export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
-# NEW_PATH_TESTS: the test classes of those paths (run alone, forced on). Both empty since the 2026-11-27 H200 run;
-# the steps for new paths are skipped while they are.
-NEW_PATHS=""
-NEW_PATH_TESTS=""
+# NEW_PATH_TESTS: the test classes of those paths (run alone, forced on). The steps for new paths are skipped while
+# NEW_PATHS is empty.
+NEW_PATHS="-Dfrl.cuda.phaseIndex=batched"
+NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1

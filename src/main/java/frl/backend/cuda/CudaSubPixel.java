@@ -31,9 +31,13 @@ final class CudaSubPixel {
     private static final Kernel SPLIT = new Kernel(FAMILY, "subpixel_split_weights", "ppiiiiii");
     private static final Kernel UNSPLIT = new Kernel(FAMILY, "subpixel_unsplit_weights", "ppiiiiii");
     private static final Kernel GATHER = new Kernel(FAMILY, "subpixel_gather", "ppiiiiiiiiiill");
+    private static final Kernel GATHER_LINES = new Kernel(FAMILY, "subpixel_gather_lines", "ppiiiiiiiiiill");
+    /** SUBPIXEL_LINES in subpixel.cu: the lines of cols one thread of subpixel_gather_lines fills. */
+    private static final int LINES = 8;
     private static final Kernel SCATTER = new Kernel(FAMILY, "subpixel_scatter", "ppiiiiiiiiiiiiiill");
     private static final Kernel GATHER_PIXELS = new Kernel(FAMILY, "subpixel_gather_pixels", "ppiiiiiiiiiiiiiill");
     private static final Kernel SUM = new Kernel(FAMILY, "subpixel_sum_phases", "ppiiiiiiiilllaa");
+    private static final Kernel SUM_S2T2 = new Kernel(FAMILY, "subpixel_sum_phases_s2t2", "ppiiiiiiiilllaa");
     private static final Kernel TF32_PARTS = new Kernel("tf32", "tf32_parts", "ppliiill");
 
     private CudaSubPixel() {}
@@ -137,6 +141,12 @@ final class CudaSubPixel {
 
     private static long at(Tensor t) { return t.storage().address(); }
 
+    /**
+     * -Dfrl.cuda.phaseIndex=batched: the gather and the stride-2 phase sum with several loads in flight per thread
+     * (subpixel_gather_lines, subpixel_sum_phases_s2t2); plain, the default, until a GPU has run them.
+     */
+    static boolean batched() { return CudaFlags.oneOf("frl.cuda.phaseIndex", "plain", "plain", "batched").equals("batched"); }
+
     /** The weights' count, which subpixel.cu indexes in 32 bits. */
     private static long weights(Dims d) {
         long n = d.splitFloats();
@@ -202,8 +212,10 @@ final class CudaSubPixel {
 
         /** cols_r [depth, N·q]: cols[(o, t, u), img·q + (a, b)] = dy[img, o, qy0 + a − t, qx0 + b − u], 0 outside dy. */
         @Override public void gather(Dims d, Phase p, long dy, long cols) {
-            GATHER.launchPlanes(p.q(), (long) d.n() * d.depth(), dy, cols, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), p.qy0(), p.qh(), p.qx0(), p.qw(),
-                    (long) p.q(), (long) d.nq(p));
+            boolean batched = batched();
+            long lines = (long) d.n() * d.depth();
+            (batched ? GATHER_LINES : GATHER).launchPlanes(p.q(), batched ? Math.ceilDiv(lines, LINES) : lines, dy, cols, d.n(), d.k(), d.oh(), d.ow(),
+                    d.th(), d.tw(), p.qy0(), p.qh(), p.qx0(), p.qw(), (long) p.q(), (long) d.nq(p));
         }
 
         /** Strides (q, N·q) for image and channel. */
@@ -215,7 +227,8 @@ final class CudaSubPixel {
 
         /** outs_r's strides in units of the phase's q: image 1, row N. */
         @Override public void sumPhases(Dims d, long outs, long slot, long y) {
-            SUM.launchN((long) d.n() * d.k() * d.oh() * d.ow(), outs, y, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), d.sh(), d.sw(), slot, 1L,
+            boolean s2t2 = batched() && d.sh() == 2 && d.sw() == 2 && d.th() == 2 && d.tw() == 2;
+            (s2t2 ? SUM_S2T2 : SUM).launchN((long) d.n() * d.k() * d.oh() * d.ow(), outs, y, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), d.sh(), d.sw(), slot, 1L,
                     (long) d.n(), d.ranges(true), d.ranges(false));
         }
 

@@ -3,6 +3,7 @@ package frl.backend.cuda;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,5 +36,7 @@ class CudaFlagsTest {
         System.clearProperty("frl.cuda.hf");
         assertEquals(null, SubPixelPlans.Gemm.forced(), "auto: each op and size takes the faster");
         assertEquals(CudaFrequency.Direct.STREAM, CudaFrequency.Direct.chosen());
+        System.clearProperty("frl.cuda.phaseIndex");
+        assertFalse(CudaSubPixel.batched(), "the batched phase kernels wait for a GPU run");
     }
 }
