@@ -103,6 +103,13 @@ extern "C" __global__ void subpixel_gather_pixels(const float* __restrict__ x, f
     }
 }
 
+// Element i of y [N, K, oh, ow] as (img, o, oy, ox).
+struct SubpixelOut { int img, o, oy, ox; };
+__device__ __forceinline__ SubpixelOut subpixel_out(long long i, int K, int oh, int ow) {
+    const long long plane = i / ((long long)oh * ow);  // img·K + o
+    return {(int)(plane / K), (int)(plane % K), (int)((i / ow) % oh), (int)(i % ow)};
+}
+
 // conv2d's output from the phase GEMMs: y[img, o, oy, ox] = Σ over phases r, taps t < th, u < tw of
 // outs_r[img, (o, t, u), (oy + t − qy0_r, ox + u − qx0_r)] where that lies inside the phase's qh_r × qw_r = q_r pixels
 // (outside: x's padding). outs_r starts at outs + (ry·sw + rx)·slot and holds (img, row, (a, b)) at
@@ -112,11 +119,9 @@ extern "C" __global__ void subpixel_gather_pixels(const float* __restrict__ x, f
 extern "C" __global__ void subpixel_sum_phases(const float* __restrict__ outs, float* __restrict__ y, int N, int K, int oh, int ow,
                                                int th, int tw, int sh, int sw, long long slot, long long imgStride, long long rowStride,
                                                FrlInts rows, FrlInts cols) {
-    const long long n = (long long)N * K * oh * ow;
-    FRL_FOR(i, n) {
-        const int ox = (int)(i % ow), oy = (int)((i / ow) % oh);
-        const long long plane = i / ((long long)oh * ow); // img·K + o
-        const int o = (int)(plane % K), img = (int)(plane / K);
+    FRL_FOR(i, (long long)N * K * oh * ow) {
+        const SubpixelOut e = subpixel_out(i, K, oh, ow);
+        const int img = e.img, o = e.o, oy = e.oy, ox = e.ox;
         float sum = 0.f;
         for (int ry = 0; ry < sh; ry++) {
             const int qy0 = rows.v[2 * ry], qh = rows.v[2 * ry + 1];
@@ -145,11 +150,9 @@ extern "C" __global__ void subpixel_sum_phases(const float* __restrict__ outs, f
 extern "C" __global__ void subpixel_sum_phases_s2t2(const float* __restrict__ outs, float* __restrict__ y, int N, int K, int oh, int ow,
                                                     int th, int tw, int sh, int sw, long long slot, long long imgStride, long long rowStride,
                                                     FrlInts rows, FrlInts cols) {
-    const long long n = (long long)N * K * oh * ow;
-    FRL_FOR(i, n) {
-        const int ox = (int)(i % ow), oy = (int)((i / ow) % oh);
-        const long long plane = i / ((long long)oh * ow); // img·K + o
-        const int o = (int)(plane % K), img = (int)(plane / K);
+    FRL_FOR(i, (long long)N * K * oh * ow) {
+        const SubpixelOut e = subpixel_out(i, K, oh, ow);
+        const int img = e.img, o = e.o, oy = e.oy, ox = e.ox;
         float v[16];
 #pragma unroll
         for (int r = 0; r < 4; r++) {
