@@ -19,6 +19,12 @@ public interface Backend {
     /** The element type this backend computes in. */
     DType dtype();
 
+    /**
+     * The memory this backend's tensors live in, in bytes: here the host's (MemTotal of /proc/meminfo), or
+     * Long.MAX_VALUE where that cannot be read; the CUDA backend gives its GPU's.
+     */
+    default long memoryBytes() { return HostMemory.totalBytes(); }
+
     /** Waits until every op queued so far has finished (a no-op where ops run synchronously); for timing. */
     default void synchronize() {}
 

@@ -11,6 +11,7 @@ import frl.model.ModelSpec;
 import frl.model.TrainConfig;
 import frl.model.Trainer;
 import frl.model.Vae;
+import frl.model.VaeConfig;
 import frl.tensor.HostStorage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -79,8 +80,24 @@ final class TrainCommand implements Callable<Integer> {
         return saved;
     }
 
+    /**
+     * Refuses a model whose training cannot fit in the backend's memory, before any of it is allocated (the host
+     * kernel would otherwise kill the process, or the GPU fail deep in a step).
+     */
+    static void requireMemory(Backend be, VaeConfig vae, int batch) {
+        long need = vae.trainingBytesAtLeast(batch), have = be.memoryBytes();
+        if (need > have)
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "this model (ngf %d, nz %d: %,d parameters) needs at least %.1f GiB to train at batch %d (weights, gradients, Adam's moments, the logits),"
+                            + " more than the %.1f GiB of memory the %s backend has; a smaller --ngf or --batch fits",
+                    vae.ngf(), vae.nz(), vae.parameterCount(), need / GIB, batch, have / GIB, be.name()));
+    }
+
+    private static final double GIB = 1024.0 * 1024 * 1024;
+
     /** Trains with a progress line; shared with the demo. */
     static void train(Backend be, ModelSpec spec, ImageSet set, TrainConfig config, Path out, boolean resume, boolean graph) throws Exception {
+        requireMemory(be, spec.vae(), config.batch());
         String kind = spec.highFrequency() ? "FRL (x + HF k=" + spec.hfKernel() + ")" : "plain";
         System.err.printf(Locale.ROOT, "training %s VAE on %s (%d images, %s backend) → %s%n", kind, set.name(), set.size(), be.name(), out);
         try (Vae vae = new Vae(be, spec.vae(), new Rng(config.seed()));

@@ -73,6 +73,14 @@ class MainTest {
         assertTrue(r.err().contains("unknown device 'tpu'"), r.err());
     }
 
+    @Test void trainRefusesAModelTooBigForTheMachineBeforeAllocatingIt(@TempDir Path dir) {
+        Path out = dir.resolve("m.safetensors");
+        Run r = run("train", "--data", "noise:64", "--ngf", "100000", "--out", out.toString(), "--device", "cpu");
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("this model (ngf 100000, nz 200:") && r.err().contains("GiB of memory the cpu backend has; a smaller --ngf or --batch fits"), r.err());
+        assertFalse(Files.exists(out));
+    }
+
     @Test void trainRefusesOptionsThatWouldTrainNothingOrNoHfChannel(@TempDir Path dir) {
         String out = dir.resolve("m.safetensors").toString();
         String[][] cases = {

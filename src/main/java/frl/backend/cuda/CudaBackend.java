@@ -54,6 +54,8 @@ public final class CudaBackend implements Backend {
 
     @Override public Device device() { return Device.CUDA; }
 
+    @Override public long memoryBytes() { return ctx.totalMemory(); }
+
     @Override public DType dtype() { return DType.F32; }
 
     @Override public void synchronize() { ctx.synchronize(); }
