@@ -18,19 +18,20 @@ run=.gpu/run.sh
 export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 # NEW_PATH_TESTS: the test classes of those paths (run alone, forced on). The steps for new paths are skipped while
 # NEW_PATHS is empty.
-NEW_PATHS="-Dfrl.cuda.phaseIndex=batched"
+NEW_PATHS="-Dfrl.cuda.phaseLoads=batched"
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv >> "$log" 2>&1
 tests() {
-  # -Dfrl.cuda.sync: a failing kernel is named where it fails, not at the next copy. The suite first without the
-  # paths not yet run on a GPU (a faulting kernel poisons its JVM's context), then their tests alone, in a JVM of their own
-  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.test.newPaths=false" timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-package frl \
+  # -Dfrl.cuda.sync: a failing kernel is named where it fails, not at the next copy. The suite first with the paths
+  # not yet run on a GPU off (their switches' defaults; a faulting kernel poisons its JVM's context), then their tests
+  # with NEW_PATHS on, in a JVM of their own
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-package frl \
       --include-tag gpu --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
   say "junit (verified paths) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
-  if [ -n "$NEW_PATH_TESTS" ]; then
+  if [ -n "$NEW_PATHS" ] && [ -n "$NEW_PATH_TESTS" ]; then
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $NEW_PATHS" timeout ${TESTS_TIMEOUT:-300} bash $run junit --include-tag gpu \
         $(for c in $NEW_PATH_TESTS; do echo --select-class $c; done) --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
     say "junit (new paths' tests) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
@@ -39,7 +40,7 @@ tests() {
   # kernel-new: the kernels again with the paths written since the last GPU run (NEW_PATHS, not yet defaults)
   for path in kernel cudnn ${NEW_PATHS:+kernel-new}; do
     # kernel and cudnn: the verified paths only (new ones at their defaults, off), dense forced likewise; kernel-new: NEW_PATHS
-    extra="-Dfrl.test.newPaths=false -Dfrl.cuda.dense=$path"; [ $path = kernel-new ] && path=kernel && extra="$NEW_PATHS -Dfrl.cuda.dense=kernel"
+    extra="-Dfrl.cuda.dense=$path"; [ $path = kernel-new ] && path=kernel && extra="$NEW_PATHS -Dfrl.cuda.dense=kernel"
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $extra -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path" \
         timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
         --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \

@@ -4,8 +4,9 @@
     python3 bench/gpu/summary.py RESULTS_DIR
 
 Prints the test verdicts from log.txt; per config, training and scoring img/s for each set of switches next to
-the PyTorch twin (with the ratio the targets are stated in); the bench-kernels rows whose time changed between
-the default run and the run with NEW_PATHS; each device profile's slowest ops and (op, shapes) pairs. Reads
+the PyTorch twin (with the ratio the targets are stated in); the bench-kernels rows (conv kernels and the last
+layer's plan steps included) whose time changed between the default run and the run with NEW_PATHS; the HF filter
+against a copy; each device profile's slowest ops and (op, shapes) pairs. Reads
 results.jsonl and log.txt.
 """
 import json
@@ -56,18 +57,16 @@ def main(folder):
     print("\n== bench-kernels: rows that moved with NEW_PATHS (ms, default → with)")
     marker = next((i for i, r in enumerate(data) if "kernels_below_with" in r), None)
     if marker is None:
-        print("  (no kernels_below_with marker: the kernels step did not run)")
+        print("  (no kernels_below_with marker: NEW_PATHS was empty, or the kernels step did not run)")
     else:
-        def kernel_rows(part):
-            return {(r["op"], r.get("shape", "")): r for r in part if "op" in r and "ms" in r and "profile" not in r}
         before, after = kernel_rows(data[:marker]), kernel_rows(data[marker + 1:])
         for key, b in before.items():
             a = after.get(key)
-            if a and abs(a["ms"] - b["ms"]) > 0.02 * max(b["ms"], 1e-9):
-                print(f"  {b['ms']:>8.3f} → {a['ms']:>8.3f}  {key[0]} {key[1]}")
-        for r in data:
-            if r.get("op") == "HF filter vs copy":
-                print("  HF: " + json.dumps({k: v for k, v in r.items() if k != "op"}))
+            if a is not None and abs(a - b) > 0.02 * max(b, 1e-9):
+                print(f"  {b:>8.3f} → {a:>8.3f}  {key}")
+    for r in data:
+        if r.get("op") == "HF filter vs copy":
+            print("  HF: " + json.dumps({k: v for k, v in r.items() if k != "op"}))
 
     for n, block in enumerate(device_profiles(data), 1):
         print(f"\n== device profile {n}: {block['ms']} ms a step; top ops, then top (op, shapes)")
@@ -75,6 +74,22 @@ def main(folder):
             print(f"  {r['device_us_per']:>8.1f} µs  {r['calls_per']:>4.0f} calls  {r['op']}")
         for r in block["shapes"][:15]:
             print(f"  {r['device_us_per']:>8.1f} µs  {r['calls_per']:>4.0f} calls  {r['op_shapes'][:150]}")
+
+
+def kernel_rows(part):
+    """Milliseconds by row name: the one-op rows ({"op", "shape", "ms"}), and the named rows inside a grouped row
+    (conv kernels: {"ms": …} values; StepTimes' plan steps: plain numbers)."""
+    out = {}
+    for r in part:
+        if "op" in r and "ms" in r and "profile" not in r:
+            out[f"{r['op']} {r.get('shape', '')}"] = r["ms"]
+        elif "op" in r and "profile" not in r:
+            for name, v in r.items():
+                if isinstance(v, dict) and isinstance(v.get("ms"), (int, float)):
+                    out[name] = v["ms"]
+                elif isinstance(v, (int, float)) and " step " in name:
+                    out[name] = v
+    return out
 
 
 def device_profiles(data):

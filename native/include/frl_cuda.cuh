@@ -12,7 +12,8 @@
 
 // A 2-D launch over planes (Kernel.launchPlanes): y over the planes, x over the elements of a plane, both grid-stride.
 // A plane's own index math (which image, channel, tap) then runs once per plane and thread, in 32 bits, not as a
-// 64-bit division per element. The host keeps planes and elements per plane below 2^31.
+// 64-bit division per element. The host keeps elements per plane at most 2^30 and planes below 2^31 - 2^16, so
+// the int indices cannot wrap while they stride.
 #define FRL_PLANES(plane, planes) for (int plane = blockIdx.y; plane < (planes); plane += gridDim.y)
 #define FRL_PLANE_ELEMENTS(e, count) for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < (count); e += blockDim.x * gridDim.x)
 

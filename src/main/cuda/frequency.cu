@@ -196,7 +196,7 @@ HF_DIRECT(11)
 HF_DIRECT(13)
 HF_DIRECT(15)
 
-// Streaming path, for planes of at most 32 x 32 (-Dfrl.cuda.hf=stream): the block kernel's steps, but each block
+// Streaming path, for planes of at most 32 x 32 (the default; -Dfrl.cuda.hf=block turns it off): the block kernel's steps, but each block
 // stays resident and walks images n = blockIdx.x, + gridDim.x, ...; the next image's strip is loaded into registers
 // while the passes of this one run, so the global loads' latency hides behind the shared-memory work instead of
 // stalling every block at the start of each image. One strip per thread (nch <= warps, W <= 32). One channel keeps

@@ -46,7 +46,7 @@ extern "C" __global__ void subpixel_gather(const float* __restrict__ dy, float* 
 
 // The gather with SUBPIXEL_LINES lines per thread, every load issued before the first store. Above, each thread has
 // one load in flight, and the GPU waits on their latency: 0.14 ms for the 64 MB of the VAE's last layer on an H200,
-// a tenth of the copy bandwidth. -Dfrl.cuda.phaseIndex=batched until a GPU has run it. Same values.
+// a tenth of the copy bandwidth. -Dfrl.cuda.phaseLoads=batched until a GPU has run it. Same values.
 #define SUBPIXEL_LINES 8
 extern "C" __global__ void subpixel_gather_lines(const float* __restrict__ dy, float* __restrict__ cols, int N, int K, int oh, int ow,
                                                  int th, int tw, int qy0, int qh, int qx0, int qw, long long imgStride, long long rowStride) {
@@ -55,18 +55,20 @@ extern "C" __global__ void subpixel_gather_lines(const float* __restrict__ dy, f
         FRL_PLANE_ELEMENTS(col, q) {
             const int a = col / qw, b = col - a * qw;
             float v[SUBPIXEL_LINES];
-            long long at[SUBPIXEL_LINES];
+            // line = (img, row), row = (o, t, u): stepped from `first` by carries, no division per line
+            int img = first / depth, row = first - img * depth, o = row / taps, t = (row - o * taps) / tw, u = row % tw;
 #pragma unroll
             for (int j = 0; j < SUBPIXEL_LINES; j++) {
-                const int line = min(first + j, lines - 1);  // past the last line: the last again, not stored
-                const int img = line / depth, row = line - img * depth, o = row / taps, t = (row - o * taps) / tw, u = row % tw;
                 const int oy = qy0 + a - t, ox = qx0 + b - u;
-                v[j] = (oy >= 0 && oy < oh && ox >= 0 && ox < ow) ? dy[((long long)img * K + o) * oh * ow + oy * ow + ox] : 0.f;
-                at[j] = img * imgStride + row * rowStride + col;
+                v[j] = (first + j < lines && oy >= 0 && oy < oh && ox >= 0 && ox < ow) ? dy[((long long)img * K + o) * oh * ow + oy * ow + ox] : 0.f;
+                if (++u == tw) { u = 0; if (++t == th) { t = 0; if (++o == K) { o = 0; img++; } } }
             }
+            img = first / depth, row = first - img * depth;
 #pragma unroll
-            for (int j = 0; j < SUBPIXEL_LINES; j++)
-                if (first + j < lines) cols[at[j]] = v[j];
+            for (int j = 0; j < SUBPIXEL_LINES; j++) {
+                if (first + j < lines) cols[img * imgStride + row * rowStride + col] = v[j];
+                if (++row == depth) { row = 0; img++; }
+            }
         }
 }
 
@@ -146,7 +148,7 @@ extern "C" __global__ void subpixel_sum_phases(const float* __restrict__ outs, f
 
 // subpixel_sum_phases for stride 2 with 2 taps a side (4×4 kernels, the VAE's): the 16 terms' loads unrolled and
 // issued together, then added in the same order (a term outside its phase adds +0). The loop above has one load in
-// flight per thread (0.12 ms for 67 MB on an H200). -Dfrl.cuda.phaseIndex=batched until a GPU has run it.
+// flight per thread (0.12 ms for 67 MB on an H200). -Dfrl.cuda.phaseLoads=batched until a GPU has run it.
 extern "C" __global__ void subpixel_sum_phases_s2t2(const float* __restrict__ outs, float* __restrict__ y, int N, int K, int oh, int ow,
                                                     int th, int tw, int sh, int sw, long long slot, long long imgStride, long long rowStride,
                                                     FrlInts rows, FrlInts cols) {

@@ -187,7 +187,6 @@ public final class CudaFrequency {
         return out;
     }
 
-
     /** The gain on cuFFT's half spectrum [hp][wp/2+1], scaled by 1/(hp·wp) (the inverse's normalisation). */
     static double[] halfGain(FilterSpec spec, int hp, int wp) {
         int wc = wp / 2 + 1;

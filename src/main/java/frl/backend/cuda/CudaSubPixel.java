@@ -22,9 +22,10 @@ import java.util.function.Consumer;
  * phases layout ({@link frl.backend.Backend#toPhases}: phase r's block [C, N·q] is read and written in place).
  * CPU twins: frl.backend.cpu.SubPixel and SubPixelPhases, same decomposition. For the VAE's last decoder layer
  * (64→1024 channels, 16→32) cuDNN ran these at 17–24 TFLOP/s on the H100 (FMA math), cuBLAS reached 48 on 2048³.
- * There, in phases, they ran at 36–41 (2026-11-27); -Dfrl.cuda.subpixel=cudnn turns them off. -Dfrl.cuda.gemm=3xtf32
- * runs their GEMMs on TF32 tensor cores at float32's accuracy: on an H200 (2026-11-27) the layer's forward took 0.62 ms
- * instead of 0.94, its two gradients 1.84 instead of 1.77; gemm=auto times both per op and size and keeps the faster.
+ * There, in phases, they ran at 36–41 (2026-11-27); -Dfrl.cuda.subpixel=cudnn turns them off. -Dfrl.cuda.gemm: the
+ * GEMMs in SGEMM, in 3xTF32 (TF32 tensor cores at float32's accuracy), or auto, the default, which times both per op
+ * and size and keeps the faster. On an H200 (2026-11-27) 3xTF32 took the layer's forward in 0.62 ms instead of 0.94,
+ * its two gradients in 1.84 instead of 1.77.
  */
 final class CudaSubPixel {
     private static final String FAMILY = "subpixel";
@@ -142,10 +143,14 @@ final class CudaSubPixel {
     private static long at(Tensor t) { return t.storage().address(); }
 
     /**
-     * -Dfrl.cuda.phaseIndex=batched: the gather and the stride-2 phase sum with several loads in flight per thread
-     * (subpixel_gather_lines, subpixel_sum_phases_s2t2); plain, the default, until a GPU has run them.
+     * -Dfrl.cuda.phaseLoads=batched: the gather and the phase sum of stride 2 with 2×2 taps per phase keep several
+     * loads in flight per thread (subpixel_gather_lines, subpixel_sum_phases_s2t2); plain, the default, until a GPU
+     * has run them.
      */
-    static boolean batched() { return CudaFlags.oneOf("frl.cuda.phaseIndex", "plain", "plain", "batched").equals("batched"); }
+    static boolean batched() { return CudaFlags.oneOf("frl.cuda.phaseLoads", "plain", "plain", "batched").equals("batched"); }
+
+    /** Forgets the GEMM modes auto chose (tests: so a test sees its own timings). */
+    static void forgetGemmChoices() { GEMMS.clear(); }
 
     /** The weights' count, which subpixel.cu indexes in 32 bits. */
     private static long weights(Dims d) {
@@ -213,7 +218,9 @@ final class CudaSubPixel {
         /** cols_r [depth, N·q]: cols[(o, t, u), img·q + (a, b)] = dy[img, o, qy0 + a − t, qx0 + b − u], 0 outside dy. */
         @Override public void gather(Dims d, Phase p, long dy, long cols) {
             boolean batched = batched();
-            long lines = (long) d.n() * d.depth();
+            long lines = (long) d.n() * d.depth();   // an int in both kernels
+            if (lines > Integer.MAX_VALUE - 65536L * LINES)
+                throw new IllegalArgumentException("sub-pixel gather: " + lines + " lines of cols (images × kernel rows × taps); at most 2^31 - 2^19");
             (batched ? GATHER_LINES : GATHER).launchPlanes(p.q(), batched ? Math.ceilDiv(lines, LINES) : lines, dy, cols, d.n(), d.k(), d.oh(), d.ow(),
                     d.th(), d.tw(), p.qy0(), p.qh(), p.qx0(), p.qw(), (long) p.q(), (long) d.nq(p));
         }

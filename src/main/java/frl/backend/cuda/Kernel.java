@@ -60,11 +60,12 @@ final class Kernel {
 
     /**
      * A 2-D launch over planes (FRL_PLANES in frl_cuda.cuh): x over the perPlane elements of a plane in blocks of
-     * {@link #BLOCK}, y over the planes (at most 65535 blocks, grid-stride). Both counts below 2^31.
+     * {@link #BLOCK}, y over the planes (at most 65535 blocks, grid-stride). The kernels index both in int: at most
+     * 2^30 elements per plane and 2^31 - 2^16 planes, so an index plus its stride cannot wrap.
      */
     void launchPlanes(long perPlane, long planes, Object... args) {
-        if (perPlane > Integer.MAX_VALUE || planes > Integer.MAX_VALUE)
-            throw new IllegalArgumentException(name + ": " + planes + " planes of " + perPlane + " elements; each count must stay below 2^31");
+        if (perPlane > 1L << 30 || planes > Integer.MAX_VALUE - 65536L)
+            throw new IllegalArgumentException(name + ": " + planes + " planes of " + perPlane + " elements; at most 2^31 - 2^16 planes of 2^30");
         launch((int) Math.max(1, Math.ceilDiv(perPlane, BLOCK)), (int) Math.max(1, Math.min(planes, 65535)), 1, BLOCK, 1, 1, 0, args);
     }
 

@@ -36,7 +36,7 @@ class CudaFlagsTest {
         System.clearProperty("frl.cuda.hf");
         assertEquals(null, SubPixelPlans.Gemm.forced(), "auto: each op and size takes the faster");
         assertEquals(CudaFrequency.Direct.STREAM, CudaFrequency.Direct.chosen());
-        System.clearProperty("frl.cuda.phaseIndex");
+        System.clearProperty("frl.cuda.phaseLoads");
         assertFalse(CudaSubPixel.batched(), "the batched phase kernels wait for a GPU run");
     }
 }
