@@ -14,9 +14,11 @@ import java.util.function.Supplier;
 /**
  * Microbenchmark of the hand-written convolution kernels against their cuDNN alternative, timed with CUDA events on
  * the context's stream (3 warm-up calls, median of 20): PixelCNN++'s shifted convolutions (both paths, forward and
- * both gradients), Glow's small 1×1 convolutions (the kernels against {@code CudaBackend.conv2d} and its
- * backward ops) and the FRL-VAE's last transposed convolution (CudaSubPixel's GEMMs, all three ops, output as NCHW and in phases). Prints one line per measurement with GFLOP/s (and GB/s for the memory-bound 1×1) and returns the
- * same rows by name. Call it only where a GPU is present.
+ * both gradients), Glow's small 1×1 convolutions (the kernels against {@code CudaBackend.conv2d} and its backward
+ * ops), the FRL-VAE's last transposed convolution (CudaSubPixel's GEMMs, all three ops, output as NCHW and in phases)
+ * and its dense heads (one GEMM). Prints one line per measurement with GFLOP/s (and GB/s for the memory-bound 1×1)
+ * and returns the same rows by name. For the last layer it also times its plans in phases step by step in each GEMM
+ * mode ({@link StepTimes}: one warm-up, the mean of 3). Call it only where a GPU is present.
  */
 public final class ConvKernelBench {
     private static final int WARMUPS = 3, REPEATS = 20;
