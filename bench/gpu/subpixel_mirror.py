@@ -209,6 +209,40 @@ def check_sum(name, N, K, h, w, s=2, pad=1, caps=(None, 1, 3)):
     for m in msgs[:6]: print("   ", m)
     return ok
 
+def tf32_parts(variant, src, rows, cols, parts, small_mask, part_stride, row_stride, dst_n):
+    """tf32_parts (variant 1) or tf32_parts4 (4) with the grid CudaSubPixel.GPU.tf32Parts launches; the parts are
+    marked, not rounded: big = the value, small = -(the value) - 0.5 (the rounding is the same function in both)."""
+    dst = np.full(dst_n, np.nan); cnt = np.zeros(dst_n, np.int64)
+    gx = max(1, min(ceil_div(cols // variant, BLOCK), 1024)); gy = max(1, min(rows, 65535))
+    for by in range(gy):
+        for bx in range(gx):
+            for tx in range(BLOCK):
+                r = by
+                while r < rows:
+                    c = bx * BLOCK + tx
+                    while c < cols // variant:
+                        for i in range(variant):
+                            col = c * variant + i
+                            x = src[r * cols + col]
+                            for j in range(parts):
+                                at = j * part_stride + r * row_stride + col
+                                dst[at] = -x - 0.5 if (small_mask >> j) & 1 else x; cnt[at] += 1
+                        c += BLOCK * gx
+                    r += gy
+    return dst, cnt
+
+
+def check_tf32_parts(name, rows, cols, letters, part_stride, row_stride):
+    mask = sum(1 << j for j, p in enumerate(letters) if p == "s")
+    n = (len(letters) - 1) * part_stride + (rows - 1) * row_stride + cols + 64
+    src = np.arange(rows * cols, dtype=np.float64)
+    a, ca = tf32_parts(1, src, rows, cols, len(letters), mask, part_stride, row_stride, n)
+    b, cb = tf32_parts(4, src, rows, cols, len(letters), mask, part_stride, row_stride, n)
+    ok = np.array_equal(ca, cb) and (ca <= 1).all() and np.array_equal(np.nan_to_num(a, nan=-1e30), np.nan_to_num(b, nan=-1e30))
+    print("TF32   %-58s %s" % (name, "PASS" if ok else "FAIL"))
+    return ok
+
+
 def cases():
     res = []
     # gather: x [N, C, h, w] large, dy [N, K, oh, ow] small; kernel 4x4, stride 2
@@ -228,6 +262,10 @@ def cases():
     res.append(check_sum("phase 20x20 x40x40 p1 N=1 K=2", 1, 2, 40, 40))
     res.append(check_sum("x41x39 p1 N=1 K=3", 1, 3, 41, 39))
     res.append(check_sum("x 8x8 p0 N=2 K=5", 2, 5, 8, 8, pad=0))
+    # the TF32 splits of the plans: x_r into [x_b; x_s], cols stacked [b; s; b] along the inner size, the weights
+    res.append(check_tf32_parts("bs 6x1040 (x_r [C, N·q], rows stacked)", 6, 1040, "bs", 6 * 1040, 1040))
+    res.append(check_tf32_parts("bsb 5x1024 (cols, three copies)", 5, 1024, "bsb", 5 * 1024, 1024))
+    res.append(check_tf32_parts("bbs 8x16 ([R·C, 3·depth], interleaved)", 8, 16, "bbs", 16, 48))
     print("ALL PASS" if all(res) else "SOME FAIL")
 
 
@@ -238,7 +276,8 @@ MUTANTS = [("first += gy * LINES", "first += gy"),
            ("row = (o * 2 + t) * 2 + u", "row = (o * 2 + u) * 2 + t"),
            ("qx0, qw = rows[2 * (r >> 1)], rows[2 * (r >> 1) + 1], cols[2 * (r & 1)], cols[2 * (r & 1) + 1]",
             "qx0, qw = rows[2 * (r & 1)], rows[2 * (r & 1) + 1], cols[2 * (r >> 1)], cols[2 * (r >> 1) + 1]"),
-           ("for j in range(16): s = np.float32(s + v[j])", "for j in reversed(range(16)): s = np.float32(s + v[j])")]
+           ("for j in range(16): s = np.float32(s + v[j])", "for j in reversed(range(16)): s = np.float32(s + v[j])"),
+           ("col = c * variant + i", "col = c + i")]
 
 
 def mutants():
@@ -250,7 +289,8 @@ def mutants():
         ns = {"__name__": "mutant"}
         exec(src.replace(a, b, 1), ns)
         r = [ns["check_gather"]("odd 7x9", 3, 5, 7, 9, 4, 4, 2, 1), ns["check_gather"]("N*depth=4", 1, 1, 5, 5, 4, 4, 2, 1),
-             ns["check_sum"]("odd 7x9", 2, 3, 7, 9), ns["check_sum"]("x41x39", 1, 3, 41, 39)]
+             ns["check_sum"]("odd 7x9", 2, 3, 7, 9), ns["check_sum"]("x41x39", 1, 3, 41, 39),
+             ns["check_tf32_parts"]("bs", 6, 1040, "bs", 6 * 1040, 1040)]
         caught.append(not all(r))
         print("MUTANT", b, "->", "caught" if caught[-1] else "NOT caught")
     print("ALL MUTANTS CAUGHT" if all(caught) else "SOME MUTANT NOT CAUGHT")

@@ -40,6 +40,7 @@ final class CudaSubPixel {
     private static final Kernel SUM = new Kernel(FAMILY, "subpixel_sum_phases", "ppiiiiiiiilllaa");
     private static final Kernel SUM_S2T2 = new Kernel(FAMILY, "subpixel_sum_phases_s2t2", "ppiiiiiiiilllaa");
     private static final Kernel TF32_PARTS = new Kernel("tf32", "tf32_parts", "ppliiill");
+    private static final Kernel TF32_PARTS4 = new Kernel("tf32", "tf32_parts4", "ppliiill");
 
     private CudaSubPixel() {}
 
@@ -143,9 +144,9 @@ final class CudaSubPixel {
     private static long at(Tensor t) { return t.storage().address(); }
 
     /**
-     * -Dfrl.cuda.phaseLoads=batched: the gather and the phase sum of stride 2 with 2×2 taps per phase keep several
-     * loads in flight per thread (subpixel_gather_lines, subpixel_sum_phases_s2t2); plain, the default, until a GPU
-     * has run them.
+     * -Dfrl.cuda.phaseLoads=batched: the gather, the phase sum of stride 2 with 2×2 taps per phase, and the TF32
+     * split keep several loads in flight per thread (subpixel_gather_lines, subpixel_sum_phases_s2t2, tf32_parts4 for
+     * aligned rows of 4·n floats); plain, the default, until a GPU has run them.
      */
     static boolean batched() { return CudaFlags.oneOf("frl.cuda.phaseLoads", "plain", "plain", "batched").equals("batched"); }
 
@@ -247,8 +248,10 @@ final class CudaSubPixel {
         @Override public void tf32Parts(long src, long dst, long rows, int cols, String parts, long partStride, long rowStride) {
             int small = 0;
             for (int j = 0; j < parts.length(); j++) if (parts.charAt(j) == 's') small |= 1 << j;
-            TF32_PARTS.launch(Math.max(1, Math.min(Math.ceilDiv(cols, Kernel.BLOCK), 1024)), (int) Math.max(1, Math.min(rows, 65535)), 1,
-                    Kernel.BLOCK, 1, 1, 0, src, dst, rows, cols, parts.length(), small, partStride, rowStride);
+            boolean quads = batched() && cols % 4 == 0 && partStride % 4 == 0 && rowStride % 4 == 0 && src % 16 == 0 && dst % 16 == 0;
+            int perThread = quads ? 4 : 1;
+            (quads ? TF32_PARTS4 : TF32_PARTS).launch(Math.max(1, Math.min(Math.ceilDiv(cols / perThread, Kernel.BLOCK), 1024)),
+                    (int) Math.max(1, Math.min(rows, 65535)), 1, Kernel.BLOCK, 1, 1, 0, src, dst, rows, cols, parts.length(), small, partStride, rowStride);
         }
     };
 }
