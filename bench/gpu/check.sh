@@ -4,7 +4,10 @@
 # next to the PyTorch twin (same configs, same machine, same run), and the kernel microbenchmarks.
 # With science, also trains the FRL and plain VAEs for 15 epochs on FashionMNIST-train (the IDX file carried
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here.
-#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science]      (no argument: tests bench kernels)
+#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick]      (no argument: tests bench kernels)
+# quick (about 2.5 min on an H200, for a short device budget): only the new paths' tests and the forced model
+# classes with NEW_PATHS on, cifar --graph by the defaults and with NEW_PATHS beside the twin, and bench-kernels
+# both ways; it needs NEW_PATHS.
 # Read what comes back with `python3 bench/gpu/summary.py DIR`.
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
@@ -102,10 +105,25 @@ science() {
     [ -f $s/$m-vae.safetensors ] && split -b 15m $s/$m-vae.safetensors "$OUT/$m-vae.part."
   done
 }
+quick() {
+  [ -n "$NEW_PATHS" ] || { say "quick: NEW_PATHS is empty, nothing new to check"; return 0; }
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $NEW_PATHS" timeout ${TESTS_TIMEOUT:-200} bash $run junit --include-tag gpu \
+      $(for c in $NEW_PATH_TESTS frl.backend.cuda.CudaBackendOpsTest frl.model.VaeCudaParityTest frl.backend.cuda.CudaGraphTest; do echo --select-class $c; done) \
+      --details=tree --disable-ansi-colors > "$OUT/junit-forced.txt" 2>&1
+  say "junit (new paths on) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tr -s ' ' | paste -sd' ')"
+  args=(--config cifar --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
+  for opts in "" "$NEW_PATHS"; do
+    JAVA_OPTS="$JAVA_OPTS $opts" timeout 120 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
+    say "engine bench cifar (${opts:-defaults}, --graph) exit $?"
+  done
+  timeout 120 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 2>> "$log" | grep '^{' >> "$res"
+  say "pytorch bench cifar exit $?"
+  kernels
+}
 for step in $steps; do
   case $step in
-    tests|bench|kernels|science) $step ;;
-    *) say "unknown step '$step' (expected tests, bench, kernels or science)" ;;
+    tests|bench|kernels|science|quick) $step ;;
+    *) say "unknown step '$step' (expected tests, bench, kernels, science or quick)" ;;
   esac
 done
 echo "== summary (${SECONDS}s) =="
