@@ -5,7 +5,7 @@
 # With science, also trains the FRL and plain VAEs for 15 epochs on FashionMNIST-train (the IDX file carried
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here.
 #   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick]      (no argument: tests bench kernels)
-# quick (about 2.5 min on an H200, for a short device budget): only the new paths' tests and the forced model
+# quick (about 3 min on an H200, estimated from the parts timed there; for a short device budget): only the new paths' tests and the forced model
 # classes with NEW_PATHS on, cifar --graph by the defaults and with NEW_PATHS beside the twin, and bench-kernels
 # both ways; it needs NEW_PATHS.
 # Read what comes back with `python3 bench/gpu/summary.py DIR`.
