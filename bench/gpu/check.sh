@@ -5,9 +5,9 @@
 # With science, also trains the FRL and plain VAEs for 15 epochs on FashionMNIST-train (the IDX file carried
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here.
 #   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick]      (no argument: tests bench kernels)
-# quick (about 3 min on an H200, estimated from the parts timed there; for a short device budget): only the new paths' tests and the forced model
-# classes with NEW_PATHS on, cifar --graph by the defaults and with NEW_PATHS beside the twin, and bench-kernels
-# both ways; it needs NEW_PATHS.
+# quick (about 3 min on an H200, estimated from the parts timed there; for a short device budget): only the new
+# paths' tests and the forced model classes with NEW_PATHS on, cifar --graph by the defaults and with NEW_PATHS
+# beside the twin, and bench-kernels both ways; it needs NEW_PATHS.
 # Read what comes back with `python3 bench/gpu/summary.py DIR`.
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
