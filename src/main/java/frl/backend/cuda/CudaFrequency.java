@@ -95,7 +95,7 @@ public final class CudaFrequency {
     static boolean streamPath(int h, int w, int k) { return h <= P * Kernel.BLOCK / 32 && w <= 32 && sharedPath(h, w, k); }
 
     /** Resident blocks per SM of the streaming kernels (HF_STREAM_BLOCKS in frequency.cu). */
-    private static int streamBlocksPerSm(int c, int k) { return k <= 7 && c == 1 ? 6 : k <= 9 ? 4 : 3; }
+    static int streamBlocksPerSm(int c, int k) { return k <= 7 && c == 1 ? 6 : k <= 9 ? 4 : 3; }
 
     /** Whether the one-block-per-image kernel takes this shape (else the two global passes run). */
     static boolean sharedPath(int h, int w, int k) {

@@ -259,6 +259,23 @@ class CudaFrequencyTest {
         }
     }
 
+    /**
+     * CudaFrequency sizes the streaming kernel's grid by the blocks per SM its launch bounds ask for
+     * (HF_STREAM_BLOCKS in frequency.cu): a tripwire for a change to one side only. Runs without a GPU.
+     */
+    @Test void theStreamingGridFollowsTheKernelsLaunchBounds() throws java.io.IOException {
+        String src = java.nio.file.Files.readString(java.nio.file.Path.of("src/main/cuda/frequency.cu"));
+        var m = java.util.regex.Pattern.compile("#define HF_STREAM_BLOCKS\\(C3, K\\) (\\(.*\\))\\s*//").matcher(src);
+        assertTrue(m.find(), "no HF_STREAM_BLOCKS(C3, K) in frequency.cu");
+        assertEquals("((K) <= 7 && !(C3) ? 6 : (K) <= 9 ? 4 : 3)", m.group(1).trim(),
+                "HF_STREAM_BLOCKS changed: change CudaFrequency.streamBlocksPerSm with it, then this line");
+        int[][] expected = {{1, 6, 4}, {3, 6, 4}, {5, 6, 4}, {7, 6, 4}, {9, 4, 4}, {11, 3, 3}, {13, 3, 3}, {15, 3, 3}}; // k, C = 1, C = 3
+        for (int[] e : expected) {
+            assertEquals(e[1], CudaFrequency.streamBlocksPerSm(1, e[0]), "k " + e[0] + ", one channel");
+            assertEquals(e[2], CudaFrequency.streamBlocksPerSm(3, e[0]), "k " + e[0] + ", three channels");
+        }
+    }
+
     /** The microbenchmark entry point runs and reports its numbers (a small batch: this is a smoke test). */
     @Test
     void benchRuns() {
