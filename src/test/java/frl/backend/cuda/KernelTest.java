@@ -50,4 +50,13 @@ class KernelTest {
         m = refused(k, new int[7], 1, 0L, 0, 0.9, 0.999, 1e-8, 0.0, 0L);
         assertTrue(m.contains("argument 0 must be a long[]") && m.contains("int[]"), m);
     }
+
+    /** A launch over planes whose int indices could wrap while they stride is refused before any CUDA call. */
+    @Test void planeCountsThatCouldWrapAreRefused() {
+        Kernel k = new Kernel("subpixel", "subpixel_gather", "ppiiiiiiiiiill");
+        String m = assertThrows(IllegalArgumentException.class, () -> k.launchPlanes((1L << 30) + 1, 1)).getMessage();
+        assertTrue(m.contains("subpixel_gather") && m.contains("at most 2^31 - 2^16 planes of 2^30"), m);
+        m = assertThrows(IllegalArgumentException.class, () -> k.launchPlanes(256, Integer.MAX_VALUE - 65535L)).getMessage();
+        assertTrue(m.contains(Integer.MAX_VALUE - 65535L + " planes of 256 elements"), m);
+    }
 }
