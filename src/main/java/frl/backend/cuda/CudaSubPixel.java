@@ -10,8 +10,6 @@ import frl.tensor.Tensor;
 import org.bytedeco.cuda.global.cudart;
 
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
@@ -161,9 +159,9 @@ final class CudaSubPixel {
     }
 
     /** Under -Dfrl.cuda.gemm=auto, the GEMM mode each op and size took: both timed at its first call, the faster kept. */
-    private static final Map<String, Gemm> GEMMS = new ConcurrentHashMap<>();
+    private static final TimedChoices<Gemm> GEMMS = new TimedChoices<>();
 
-    static Map<String, Gemm> gemmChoices() { return new TreeMap<>(GEMMS); }
+    static Map<String, Gemm> gemmChoices() { return GEMMS.snapshot(); }
 
     /**
      * A plan in the forced GEMM mode, or under auto in the faster for this op and size. A plan writes its outputs
@@ -175,20 +173,14 @@ final class CudaSubPixel {
             plan.accept(forced);
             return;
         }
-        String key = op + " " + d;
-        Gemm chosen = GEMMS.get(key);
-        plan.accept(chosen != null ? chosen : timed(key, plan));
+        plan.accept(GEMMS.get(op + " " + d, () -> faster(plan)));
     }
 
-    private static synchronized Gemm timed(String key, Consumer<Gemm> plan) {
-        Gemm known = GEMMS.get(key);
-        if (known != null) return known;
-        if (CudaContext.get().capturing()) throw CudaConv.firstSeenWhileCapturing(key);
+    /** The plan timed in both modes (one warm-up, median of 3 each): the faster. */
+    private static Gemm faster(Consumer<Gemm> plan) {
         try (CudaTimer timer = new CudaTimer()) {
             float sgemm = timer.median(() -> plan.accept(Gemm.SGEMM), 1, 3), tf32x3 = timer.median(() -> plan.accept(Gemm.TF32X3), 1, 3);
-            Gemm faster = tf32x3 < sgemm ? Gemm.TF32X3 : Gemm.SGEMM;
-            GEMMS.put(key, faster);
-            return faster;
+            return tf32x3 < sgemm ? Gemm.TF32X3 : Gemm.SGEMM;
         }
     }
 

@@ -3,8 +3,6 @@ package frl.backend.cuda;
 import frl.tensor.Tensor;
 
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -22,7 +20,7 @@ final class FasterPath {
     record Choice(Path path, float kernelMs, float cudnnMs) {}
 
     private final String property;
-    private final Map<String, Choice> choices = new ConcurrentHashMap<>();
+    private final TimedChoices<Choice> choices = new TimedChoices<>();
 
     FasterPath(String property) { this.property = property; }
 
@@ -43,18 +41,13 @@ final class FasterPath {
         Path forced = forced();
         if (forced != null) return forced;
         String k = key.get();
-        Choice c = choices.get(k);
-        if (c == null) c = measure(k, body);
-        return c.path();
+        return choices.get(k, () -> measure(k, body)).path();
     }
 
     /** The choices made so far, by key (sorted, a copy). */
-    Map<String, Choice> choices() { return new TreeMap<>(choices); }
+    Map<String, Choice> choices() { return choices.snapshot(); }
 
-    private synchronized Choice measure(String key, Function<Path, Tensor> body) {
-        Choice known = choices.get(key);
-        if (known != null) return known;
-        if (CudaContext.get().capturing()) throw CudaConv.firstSeenWhileCapturing(key);
+    private static Choice measure(String key, Function<Path, Tensor> body) {
         try (CudaTimer timer = new CudaTimer()) {
             float kernel = timer.median(() -> body.apply(Path.KERNEL).close(), 1, 3), cudnn;
             try {
@@ -63,9 +56,7 @@ final class FasterPath {
                 System.err.println(key + ": the cuDNN path failed (" + e.getMessage() + "); using the kernel");
                 cudnn = Float.POSITIVE_INFINITY;
             }
-            Choice c = new Choice(kernel <= cudnn ? Path.KERNEL : Path.CUDNN, kernel, cudnn);
-            choices.put(key, c);
-            return c;
+            return new Choice(kernel <= cudnn ? Path.KERNEL : Path.CUDNN, kernel, cudnn);
         }
     }
 }
