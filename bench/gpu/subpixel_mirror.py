@@ -213,7 +213,7 @@ def tf32_parts(variant, src, rows, cols, parts, small_mask, part_stride, row_str
     """tf32_parts (variant 1) or tf32_parts4 (4) with the grid CudaSubPixel.GPU.tf32Parts launches; the parts are
     marked, not rounded: big = the value, small = -(the value) - 0.5 (the rounding is the same function in both)."""
     dst = np.full(dst_n, np.nan); cnt = np.zeros(dst_n, np.int64)
-    gx = max(1, min(ceil_div(cols // variant, BLOCK), 1024)); gy = max(1, min(rows, 65535))
+    gx = max(1, ceil_div(cols // variant, BLOCK)); gy = max(1, min(rows, 65535))  # Kernel.launchPlanes
     for by in range(gy):
         for bx in range(gx):
             for tx in range(BLOCK):

@@ -13,8 +13,8 @@ __device__ __forceinline__ float tf32_round(float x) {
 }
 
 // src [rows, cols] row-major → `parts` copies: copy j of element (r, c) at dst[j·partStride + r·rowStride + c], the
-// small part where bit j of smallMask is set, else the big part. 2-D grid: x over a row's columns (no 64-bit
-// division per element), y over the rows, both grid-stride.
+// small part where bit j of smallMask is set, else the big part. 2-D grid (Kernel.launchPlanes): x over a row's
+// columns (no 64-bit division per element), y over the rows, both grid-stride.
 extern "C" __global__ void tf32_parts(const float* __restrict__ src, float* __restrict__ dst, long long rows, int cols,
                                       int parts, int smallMask, long long partStride, long long rowStride) {
     for (long long r = blockIdx.y; r < rows; r += gridDim.y)

@@ -241,9 +241,7 @@ final class CudaSubPixel {
             int small = 0;
             for (int j = 0; j < parts.length(); j++) if (parts.charAt(j) == 's') small |= 1 << j;
             boolean quads = batched() && cols % 4 == 0 && partStride % 4 == 0 && rowStride % 4 == 0 && src % 16 == 0 && dst % 16 == 0;
-            int perThread = quads ? 4 : 1;
-            (quads ? TF32_PARTS4 : TF32_PARTS).launch(Math.max(1, Math.min(Math.ceilDiv(cols / perThread, Kernel.BLOCK), 1024)),
-                    (int) Math.max(1, Math.min(rows, 65535)), 1, Kernel.BLOCK, 1, 1, 0, src, dst, rows, cols, parts.length(), small, partStride, rowStride);
+            (quads ? TF32_PARTS4 : TF32_PARTS).launchPlanes(quads ? cols / 4 : cols, rows, src, dst, rows, cols, parts.length(), small, partStride, rowStride);
         }
     };
 }
