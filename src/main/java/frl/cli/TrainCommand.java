@@ -58,8 +58,9 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException(out + " exists: --resume continues it, --overwrite starts over in its place");
         Backend be = Backends.select(run.device);
         ModelSpec spec = resume && Files.exists(out) ? resumedModel() : ModelSpec.of(channels, noHf ? 0 : hfKernel, ngf, nz);
-        ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, spec.imageChannels());
         TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, run.seed, maxImages);
+        requireMemory(be, spec.vae(), config.batch());   // before the data is read
+        ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, spec.imageChannels());
         train(be, spec, set, config, out, resume, graph && !be.device().isHost());
         return 0;
     }
@@ -84,7 +85,7 @@ final class TrainCommand implements Callable<Integer> {
      * Refuses a model whose training cannot fit in the backend's memory, before any of it is allocated (the host
      * kernel would otherwise kill the process, or the GPU fail deep in a step).
      */
-    static void requireMemory(Backend be, VaeConfig vae, int batch) {
+    private static void requireMemory(Backend be, VaeConfig vae, int batch) {
         long need = vae.trainingBytesAtLeast(batch), have = be.memoryBytes();
         if (need > have)
             throw new IllegalArgumentException(String.format(Locale.ROOT,
@@ -97,7 +98,6 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Trains with a progress line; shared with the demo. */
     static void train(Backend be, ModelSpec spec, ImageSet set, TrainConfig config, Path out, boolean resume, boolean graph) throws Exception {
-        requireMemory(be, spec.vae(), config.batch());
         String kind = spec.highFrequency() ? "FRL (x + HF k=" + spec.hfKernel() + ")" : "plain";
         System.err.printf(Locale.ROOT, "training %s VAE on %s (%d images, %s backend) → %s%n", kind, set.name(), set.size(), be.name(), out);
         try (Vae vae = new Vae(be, spec.vae(), new Rng(config.seed()));
