@@ -1,7 +1,9 @@
 """A Python mirror of subpixel_gather / subpixel_gather_lines and subpixel_sum_phases / subpixel_sum_phases_s2t2
-(src/main/cuda/subpixel.cu) that simulates every (block, thread) of the launch geometry CudaSubPixel uses, grid-stride
-loops included, and compares the batched kernels with the plain ones (verified on a GPU): values bit for bit, each
-element written once, no read or write out of range. For index changes made without a GPU.
+(src/main/cuda/subpixel.cu) and of the TF32 split (tf32.cu) that simulates every (block, thread) of the launch geometry
+CudaSubPixel uses, grid-stride loops included, and compares the batched kernels with the plain ones (verified on a
+GPU): values bit for bit, each element written once, no read or write out of range. Launches over planes run both one
+plane per block (verified) and packed (Kernel.planeGrid under -Dfrl.cuda.planes=packed). For index changes made
+without a GPU.
     python3 bench/gpu/subpixel_mirror.py              the cases
     python3 bench/gpu/subpixel_mirror.py --mutants    planted bugs, each of which must be caught (needs numpy)"""
 import numpy as np, sys
@@ -35,23 +37,34 @@ def ranges(ph, rows, s):  # Dims.ranges
         out[2 * r + 1] = qh if rows else qw
     return out
 
+def plane_grid(per_plane, planes, packed):  # Kernel.planeGrid: (gx, gy, bx, by)
+    pow2 = 1 if per_plane <= 1 else 1 << (per_plane - 1).bit_length()
+    bx = min(BLOCK, pow2) if packed else BLOCK; by = BLOCK // bx
+    return max(1, ceil_div(per_plane, bx)), max(1, min(ceil_div(planes, by), 65535)), bx, by
+
+def threads(gx, gy, bx, by):
+    """Every thread of a launch over planes as (FRL_PLANE_FIRST, FRL_PLANE_STRIDE, first element, element stride)."""
+    for byi in range(gy):
+        for ty in range(by):
+            for bxi in range(gx):
+                for tx in range(bx):
+                    yield byi * by + ty, gy * by, bxi * bx + tx, bx * gx
+
 def cdiv_trunc(a, b):  # C integer division (operands here are non-negative anyway)
     assert a >= 0 and b > 0
     return a // b
 
 # ---------------------------------------------------------------- gather
-def gather_ref(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, imgStride, rowStride, gx, gy):
+def gather_ref(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, imgStride, rowStride, geo):
     cols = np.full(colsN, np.float32(np.nan), np.float32); cnt = np.zeros(colsN, np.int64)
     q, taps = qh * qw, th * tw; depth = K * taps
-    for by in range(gy):
-        for bx in range(gx):
-            for tx in range(BLOCK):
-                line = by
+    for first_plane, plane_stride, first_col, col_stride in threads(*geo):
+                line = first_plane
                 while line < N * depth:
                     img = line // depth; row = line - img * depth; o = row // taps; t = (row - o * taps) // tw; u = row % tw
                     plane = (img * K + o) * oh * ow
                     out = img * imgStride + row * rowStride
-                    col = bx * BLOCK + tx
+                    col = first_col
                     while col < q:
                         a = col // qw; b = col - a * qw; oy = qy0 + a - t; ox = qx0 + b - u
                         if 0 <= oy < oh and 0 <= ox < ow:
@@ -59,19 +72,17 @@ def gather_ref(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, imgStride, row
                         else: v = np.float32(0)
                         assert 0 <= out + col < colsN, ("ref write out of range", out + col)
                         cols[out + col] = v; cnt[out + col] += 1
-                        col += BLOCK * gx
-                    line += gy
+                        col += col_stride
+                    line += plane_stride
     return cols, cnt
 
-def gather_lines(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, imgStride, rowStride, gx, gy, bad_reads):
+def gather_lines(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, imgStride, rowStride, geo, bad_reads):
     cols = np.full(colsN, np.float32(np.nan), np.float32); cnt = np.zeros(colsN, np.int64); oob = []
     q, taps = qh * qw, th * tw; depth = K * taps; lines = N * depth
-    for by in range(gy):
-        for bx in range(gx):
-            for tx in range(BLOCK):
-                first = by * LINES
+    for first_plane, plane_stride, first_col, col_stride in threads(*geo):
+                first = first_plane * LINES
                 while first < lines:
-                    col = bx * BLOCK + tx
+                    col = first_col
                     while col < q:
                         a = col // qw; b = col - a * qw
                         v = [None] * LINES
@@ -97,8 +108,8 @@ def gather_lines(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, imgStride, r
                                 else: oob.append(at)
                             row += 1
                             if row == depth: row = 0; img += 1
-                        col += BLOCK * gx
-                    first += gy * LINES
+                        col += col_stride
+                    first += plane_stride * LINES
     return cols, cnt, oob
 
 def check_gather(name, N, K, h, w, kh, kw, s, pad, caps=(None, 3, 5), xcaps=(None,)):
@@ -113,14 +124,17 @@ def check_gather(name, N, K, h, w, kh, kw, s, pad, caps=(None, 3, 5), xcaps=(Non
     ok = True; msgs = []
     for (ry, rx, qy0, qh, qx0, qw) in ph:
         q = qh * qw; lines = N * depth
-        for cap in caps:
-            for xcap in xcaps:
-                gx = max(1, ceil_div(q, BLOCK)); gx = min(gx, xcap) if xcap else gx
-                gyR = max(1, min(lines, 65535)); gyN = max(1, min(ceil_div(lines, LINES), 65535))
-                if cap: gyR, gyN = min(gyR, cap), min(gyN, cap)
-                r, rc = gather_ref(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, q, N * q, gx, gyR)
+        # the reference: subpixel_gather launched one plane per block (verified on a GPU); then subpixel_gather (new
+        # geometry) and subpixel_gather_lines under both geometries, each with the grid capped as well (striding)
+        gR = plane_grid(q, lines, False)
+        r, rc = gather_ref(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, q, N * q, gR)
+        for packed, cap, xcap in [(p, c, x) for p in (False, True) for c in caps for x in xcaps]:
+                gx, gy, bx, by = plane_grid(q, lines, packed); gxN, gyN, _, _ = plane_grid(q, ceil_div(lines, LINES), packed)
+                gx, gxN = (min(gx, xcap), min(gxN, xcap)) if xcap else (gx, gxN)
+                if cap: gy, gyN = min(gy, cap), min(gyN, cap)
+                n0, n0c = gather_ref(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, q, N * q, (gx, gy, bx, by))
                 bad = []
-                n, nc, oob = gather_lines(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, q, N * q, gx, gyN, bad)
+                n, nc, oob = gather_lines(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, q, N * q, (gxN, gyN, bx, by), bad)
                 refw = rc > 0
                 e = []
                 if (rc[refw] != 1).any(): e.append("ref writes some element %d times" % rc.max())
@@ -134,7 +148,9 @@ def check_gather(name, N, K, h, w, kh, kw, s, pad, caps=(None, 3, 5), xcaps=(Non
                 if diff.size:
                     i = np.flatnonzero(refw)[diff[0]]
                     e.append("value mismatch at cols[%d]: ref %r new %r (%d mismatches)" % (i, r[i], n[i], diff.size))
-                tag = "phase(%d,%d) q=%dx%d gx=%d gyRef=%d gyNew=%d" % (ry, rx, qh, qw, gx, gyR, gyN)
+                if not np.array_equal(rc, n0c) or not np.array_equal(r.view(np.uint32), n0.view(np.uint32)):
+                    e.append("subpixel_gather differs under this geometry")
+                tag = "phase(%d,%d) q=%dx%d block %dx%d gx=%d gy=%d gyLines=%d" % (ry, rx, qh, qw, bx, by, gx, gy, gyN)
                 if e: ok = False; msgs.append(tag + ": " + "; ".join(e))
     print("GATHER %-58s %s  phases=%s" % (name, "PASS" if ok else "FAIL", [(p[2], p[3], p[4], p[5]) for p in ph]))
     for m in msgs[:6]: print("   ", m)
@@ -209,17 +225,14 @@ def check_sum(name, N, K, h, w, s=2, pad=1, caps=(None, 1, 3)):
     for m in msgs[:6]: print("   ", m)
     return ok
 
-def tf32_parts(variant, src, rows, cols, parts, small_mask, part_stride, row_stride, dst_n):
+def tf32_parts(variant, src, rows, cols, parts, small_mask, part_stride, row_stride, dst_n, packed=False):
     """tf32_parts (variant 1) or tf32_parts4 (4) with the grid CudaSubPixel.GPU.tf32Parts launches; the parts are
     marked, not rounded: big = the value, small = -(the value) - 0.5 (the rounding is the same function in both)."""
     dst = np.full(dst_n, np.nan); cnt = np.zeros(dst_n, np.int64)
-    gx = max(1, ceil_div(cols // variant, BLOCK)); gy = max(1, min(rows, 65535))  # Kernel.launchPlanes
-    for by in range(gy):
-        for bx in range(gx):
-            for tx in range(BLOCK):
-                r = by
+    for first_row, row_step, first_col, col_step in threads(*plane_grid(cols // variant, rows, packed)):  # Kernel.launchPlanes
+                r = first_row
                 while r < rows:
-                    c = bx * BLOCK + tx
+                    c = first_col
                     while c < cols // variant:
                         for i in range(variant):
                             col = c * variant + i
@@ -227,8 +240,8 @@ def tf32_parts(variant, src, rows, cols, parts, small_mask, part_stride, row_str
                             for j in range(parts):
                                 at = j * part_stride + r * row_stride + col
                                 dst[at] = -x - 0.5 if (small_mask >> j) & 1 else x; cnt[at] += 1
-                        c += BLOCK * gx
-                    r += gy
+                        c += col_step
+                    r += row_step
     return dst, cnt
 
 
@@ -237,14 +250,42 @@ def check_tf32_parts(name, rows, cols, letters, part_stride, row_stride):
     n = (len(letters) - 1) * part_stride + (rows - 1) * row_stride + cols + 64
     src = np.arange(rows * cols, dtype=np.float64)
     a, ca = tf32_parts(1, src, rows, cols, len(letters), mask, part_stride, row_stride, n)
-    b, cb = tf32_parts(4, src, rows, cols, len(letters), mask, part_stride, row_stride, n)
-    ok = np.array_equal(ca, cb) and (ca <= 1).all() and np.array_equal(np.nan_to_num(a, nan=-1e30), np.nan_to_num(b, nan=-1e30))
+    ok = (ca <= 1).all()
+    for variant, packed in [(1, True), (4, False), (4, True)]:
+        b, cb = tf32_parts(variant, src, rows, cols, len(letters), mask, part_stride, row_stride, n, packed)
+        ok = ok and np.array_equal(ca, cb) and np.array_equal(np.nan_to_num(a, nan=-1e30), np.nan_to_num(b, nan=-1e30))
     print("TF32   %-58s %s" % (name, "PASS" if ok else "FAIL"))
+    return ok
+
+
+def check_plane_loops(name, per_plane, planes, caps=(None, 1, 3)):
+    """FRL_PLANES × FRL_PLANE_ELEMENTS (subpixel_scatter, subpixel_gather_pixels, the FFT steps) visit every (plane,
+    element) exactly once under both geometries, the grid capped too."""
+    ok = True
+    for packed in (False, True):
+        for cap in caps:
+            gx, gy, bx, by = plane_grid(per_plane, planes, packed)
+            if cap: gy = min(gy, cap)
+            seen = np.zeros((planes, per_plane), np.int64)
+            for first_plane, plane_stride, first_e, e_stride in threads(gx, gy, bx, by):
+                for plane in range(first_plane, planes, plane_stride):
+                    for e in range(first_e, per_plane, e_stride): seen[plane, e] += 1
+            ok = ok and (seen == 1).all()
+    print("PLANES %-58s %s" % (name, "PASS" if ok else "FAIL"))
     return ok
 
 
 def cases():
     res = []
+    res.append(check_plane_loops("16 elements × 100 planes", 16, 100))
+    res.append(check_plane_loops("1 element × 300 planes", 1, 300))
+    res.append(check_plane_loops("17 elements × 33 planes", 17, 33))
+    res.append(check_plane_loops("600 elements × 5 planes", 600, 5))
+    # small phases, as in the VAE's middle layers (x 8×8: phases of 4×4 pixels; x 2×2: of one pixel)
+    res.append(check_gather("x 8x8 p1 (q=16) N=3 K=5", 3, 5, 8, 8, 4, 4, 2, 1))
+    res.append(check_gather("x 2x2 p1 (q=1) N=4 K=9", 4, 9, 2, 2, 4, 4, 2, 1))
+    res.append(check_sum("x 8x8 p1 (q=16) N=3 K=5", 3, 5, 8, 8))
+    res.append(check_tf32_parts("bs 40x16 (short rows)", 40, 16, "bs", 40 * 16, 16))
     # gather: x [N, C, h, w] large, dy [N, K, oh, ow] small; kernel 4x4, stride 2
     res.append(check_gather("VAE last layer N=2 K=3 x32x32 (dy 16x16) p1", 2, 3, 32, 32, 4, 4, 2, 1))
     res.append(check_gather("odd x 7x9 p1 N=2 K=3", 2, 3, 7, 9, 4, 4, 2, 1))
@@ -269,7 +310,8 @@ def cases():
     print("ALL PASS" if all(res) else "SOME FAIL")
 
 
-MUTANTS = [("first += gy * LINES", "first += gy"),
+MUTANTS = [("first += plane_stride * LINES", "first += plane_stride"),
+           ("yield byi * by + ty,", "yield byi * by,"),
            ("if first + jj < lines:", "if True:"),
            ("if row == depth: row = 0; img += 1", "if row == depth: row = 0"),
            ("if o == K: o = 0; img += 1", "if o == K: o = 0"),

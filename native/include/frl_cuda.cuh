@@ -12,9 +12,12 @@
 
 // A 2-D launch over planes (Kernel.launchPlanes): y over the planes, x over the elements of a plane, both grid-stride.
 // A plane's own index math (which image, channel, tap) then runs once per plane and thread, in 32 bits, not as a
-// 64-bit division per element. The host keeps elements per plane at most 2^30 and planes below 2^31 - 2^16, so
-// the int indices cannot wrap while they stride.
-#define FRL_PLANES(plane, planes) for (int plane = blockIdx.y; plane < (planes); plane += gridDim.y)
+// 64-bit division per element. A block holds blockDim.y planes side by side (1 unless -Dfrl.cuda.planes=packed gives
+// planes shorter than a block several rows of threads). The host keeps elements per plane at most 2^30 and planes
+// below 2^31 - 2^24 (a stride of gridDim.y·blockDim.y < 2^24), so the int indices cannot wrap while they stride.
+#define FRL_PLANE_FIRST (blockIdx.y * blockDim.y + threadIdx.y)
+#define FRL_PLANE_STRIDE (gridDim.y * blockDim.y)
+#define FRL_PLANES(plane, planes) for (int plane = FRL_PLANE_FIRST; plane < (planes); plane += FRL_PLANE_STRIDE)
 #define FRL_PLANE_ELEMENTS(e, count) for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < (count); e += blockDim.x * gridDim.x)
 
 // Sum of v over the block (blockDim.x a multiple of 32, ≤ 1024) by a fixed butterfly, so the result does not

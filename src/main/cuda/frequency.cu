@@ -284,11 +284,11 @@ extern "C" __global__ void hf_cols_global(const float* __restrict__ in, const do
     }
 }
 
-// FFT path. Grids are 2-D: x over the elements of one plane (int index, no 64-bit division), y over the
-// images (grid-stride, gridDim.y <= 65535).
+// FFT path. Grids are 2-D (Kernel.launchPlanes): x over the elements of one plane (int index, no 64-bit division),
+// y over the images (grid-stride, gridDim.y <= 65535).
 #define FFT_PLANE_LOOP(e, count)                                                          \
     for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < (count); e += blockDim.x * gridDim.x) \
-        for (long long n = blockIdx.y; n < N; n += gridDim.y)
+        for (long long n = FRL_PLANE_FIRST; n < N; n += FRL_PLANE_STRIDE)
 
 // Step 1: the gray plane (float) at the top left of a zero hp x wp plane, buf [N, hp, wp].
 extern "C" __global__ void fft_pad(const float* __restrict__ in, float* __restrict__ buf, FrlInts g) {
@@ -306,7 +306,7 @@ extern "C" __global__ void fft_pad(const float* __restrict__ in, float* __restri
 extern "C" __global__ void fft_multiply(float2* __restrict__ spec, const double* __restrict__ tf, int N, int per) {
     for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < per; e += blockDim.x * gridDim.x) {
         const double t = tf[e];
-        for (long long n = blockIdx.y; n < N; n += gridDim.y) {
+        for (long long n = FRL_PLANE_FIRST; n < N; n += FRL_PLANE_STRIDE) {
             float2 c = spec[n * per + e];
             c.x = (float)((double)c.x * t);
             c.y = (float)((double)c.y * t);

@@ -51,7 +51,7 @@ extern "C" __global__ void subpixel_gather(const float* __restrict__ dy, float* 
 extern "C" __global__ void subpixel_gather_lines(const float* __restrict__ dy, float* __restrict__ cols, int N, int K, int oh, int ow,
                                                  int th, int tw, int qy0, int qh, int qx0, int qw, long long imgStride, long long rowStride) {
     const int q = qh * qw, taps = th * tw, depth = K * taps, lines = N * depth;
-    for (int first = blockIdx.y * SUBPIXEL_LINES; first < lines; first += gridDim.y * SUBPIXEL_LINES)
+    for (int first = FRL_PLANE_FIRST * SUBPIXEL_LINES; first < lines; first += FRL_PLANE_STRIDE * SUBPIXEL_LINES)
         FRL_PLANE_ELEMENTS(col, q) {
             const int a = col / qw, b = col - a * qw;
             float v[SUBPIXEL_LINES];

@@ -17,7 +17,7 @@ __device__ __forceinline__ float tf32_round(float x) {
 // columns (no 64-bit division per element), y over the rows, both grid-stride.
 extern "C" __global__ void tf32_parts(const float* __restrict__ src, float* __restrict__ dst, long long rows, int cols,
                                       int parts, int smallMask, long long partStride, long long rowStride) {
-    for (long long r = blockIdx.y; r < rows; r += gridDim.y)
+    for (long long r = FRL_PLANE_FIRST; r < rows; r += FRL_PLANE_STRIDE)
         for (long long c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += blockDim.x * gridDim.x) {
             const float x = src[r * cols + c], big = tf32_round(x), small = tf32_round(x - big);
             float* d = dst + r * rowStride + c;
@@ -32,7 +32,7 @@ extern "C" __global__ void tf32_parts(const float* __restrict__ src, float* __re
 extern "C" __global__ void tf32_parts4(const float* __restrict__ src, float* __restrict__ dst, long long rows, int cols,
                                        int parts, int smallMask, long long partStride, long long rowStride) {
     const int quads = cols >> 2;
-    for (long long r = blockIdx.y; r < rows; r += gridDim.y)
+    for (long long r = FRL_PLANE_FIRST; r < rows; r += FRL_PLANE_STRIDE)
         for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < quads; c += blockDim.x * gridDim.x) {
             const float4 x = reinterpret_cast<const float4*>(src + r * cols)[c];
             float4 big, small;

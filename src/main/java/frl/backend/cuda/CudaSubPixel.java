@@ -211,9 +211,9 @@ final class CudaSubPixel {
         /** cols_r [depth, N·q]: cols[(o, t, u), img·q + (a, b)] = dy[img, o, qy0 + a − t, qx0 + b − u], 0 outside dy. */
         @Override public void gather(Dims d, Phase p, long dy, long cols) {
             boolean batched = batched();
-            long lines = (long) d.n() * d.depth();   // an int in both kernels
-            if (lines > Integer.MAX_VALUE - 65536L * LINES)
-                throw new IllegalArgumentException("sub-pixel gather: " + lines + " lines of cols (images × kernel rows × taps); at most 2^31 - 2^19");
+            long lines = (long) d.n() * d.depth();   // an int in both kernels, which stride it by less than 2^24 · LINES
+            if (lines > Integer.MAX_VALUE - (1L << 27))
+                throw new IllegalArgumentException("sub-pixel gather: " + lines + " lines of cols (images × kernel rows × taps); at most 2^31 - 2^27");
             (batched ? GATHER_LINES : GATHER).launchPlanes(p.q(), batched ? Math.ceilDiv(lines, LINES) : lines, dy, cols, d.n(), d.k(), d.oh(), d.ow(),
                     d.th(), d.tw(), p.qy0(), p.qh(), p.qx0(), p.qw(), (long) p.q(), (long) d.nq(p));
         }

@@ -59,15 +59,36 @@ final class Kernel {
     void launchN(long n, Object... args) { launch(blocksFor(n), 1, 1, BLOCK, 1, 1, 0, args); }
 
     /**
-     * A 2-D launch over planes (FRL_PLANES in frl_cuda.cuh): x over the perPlane elements of a plane in blocks of
-     * {@link #BLOCK}, y over the planes (at most 65535 blocks, grid-stride). The kernels index both in int: at most
-     * 2^30 elements per plane and 2^31 - 2^16 planes, so an index plus its stride cannot wrap.
+     * A 2-D launch over planes (FRL_PLANES in frl_cuda.cuh): x over the perPlane elements of a plane, y over the planes
+     * (at most 65535 blocks, grid-stride). The kernels index both in int: at most 2^30 elements per plane and
+     * {@link #MAX_PLANES} planes, so an index plus its stride cannot wrap.
      */
     void launchPlanes(long perPlane, long planes, Object... args) {
-        if (perPlane > 1L << 30 || planes > Integer.MAX_VALUE - 65536L)
-            throw new IllegalArgumentException(name + ": " + planes + " planes of " + perPlane + " elements; at most 2^31 - 2^16 planes of 2^30");
-        launch((int) Math.max(1, Math.ceilDiv(perPlane, BLOCK)), (int) Math.max(1, Math.min(planes, 65535)), 1, BLOCK, 1, 1, 0, args);
+        if (perPlane > 1L << 30 || planes > MAX_PLANES)
+            throw new IllegalArgumentException(name + ": " + planes + " planes of " + perPlane + " elements; at most 2^31 - 2^24 planes of 2^30");
+        int[] g = planeGrid(perPlane, planes, packedPlanes());
+        launch(g[0], g[1], 1, g[2], g[3], 1, 0, args);
     }
+
+    /** Planes a launch over planes takes: the kernels' plane stride, gridDim.y · blockDim.y, stays below 2^24. */
+    static final long MAX_PLANES = Integer.MAX_VALUE - (1L << 24) + 1;
+
+    /**
+     * The launch over planes as {gx, gy, bx, by}. One plane per row of {@link #BLOCK} threads; packed, a plane shorter
+     * than that takes a row of the next power of two at least its size and a block holds BLOCK / that planes, so a
+     * phase of 4×4 pixels keeps 16 of 16 threads busy instead of 16 of 256 (and a launch has a sixteenth of the blocks).
+     */
+    static int[] planeGrid(long perPlane, long planes, boolean packed) {
+        long pow2 = perPlane <= 1 ? 1 : Long.highestOneBit(perPlane - 1) << 1;
+        int bx = packed ? (int) Math.min(BLOCK, pow2) : BLOCK, by = BLOCK / bx;
+        return new int[] {(int) Math.max(1, Math.ceilDiv(perPlane, bx)), (int) Math.max(1, Math.min(Math.ceilDiv(planes, by), 65535)), bx, by};
+    }
+
+    /**
+     * -Dfrl.cuda.planes=packed: launches over planes pack planes shorter than a block into one block (planeGrid);
+     * one, the default, until a GPU has run it. Same values.
+     */
+    static boolean packedPlanes() { return CudaFlags.oneOf("frl.cuda.planes", "one", "one", "packed").equals("packed"); }
 
     synchronized void launch(int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, Object... args) {
         if (args.length != signature.length())

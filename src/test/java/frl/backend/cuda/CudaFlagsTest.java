@@ -38,5 +38,7 @@ class CudaFlagsTest {
         assertEquals(CudaFrequency.Direct.STREAM, CudaFrequency.Direct.chosen());
         System.clearProperty("frl.cuda.phaseLoads");
         assertFalse(CudaSubPixel.batched(), "the batched phase kernels wait for a GPU run");
+        System.clearProperty("frl.cuda.planes");
+        assertFalse(Kernel.packedPlanes(), "packed plane launches wait for a GPU run");
     }
 }

@@ -5,6 +5,10 @@ import frl.tensor.Shape;
 import frl.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -55,8 +59,35 @@ class KernelTest {
     @Test void planeCountsThatCouldWrapAreRefused() {
         Kernel k = new Kernel("subpixel", "subpixel_gather", "ppiiiiiiiiiill");
         String m = assertThrows(IllegalArgumentException.class, () -> k.launchPlanes((1L << 30) + 1, 1)).getMessage();
-        assertTrue(m.contains("subpixel_gather") && m.contains("at most 2^31 - 2^16 planes of 2^30"), m);
-        m = assertThrows(IllegalArgumentException.class, () -> k.launchPlanes(256, Integer.MAX_VALUE - 65535L)).getMessage();
-        assertTrue(m.contains(Integer.MAX_VALUE - 65535L + " planes of 256 elements"), m);
+        assertTrue(m.contains("subpixel_gather") && m.contains("at most 2^31 - 2^24 planes of 2^30"), m);
+        m = assertThrows(IllegalArgumentException.class, () -> k.launchPlanes(256, Kernel.MAX_PLANES + 1)).getMessage();
+        assertTrue(m.contains(Kernel.MAX_PLANES + 1 + " planes of 256 elements"), m);
+    }
+
+    /**
+     * The grid of a launch over planes, {gx, gy, bx, by}: covers every element of every plane (gx·bx ≥ perPlane,
+     * gy·by ≥ planes up to the grid's cap, where the kernels stride), with the largest plane index plus the kernels'
+     * stride gy·by below 2^31.
+     */
+    @Test void planeGridsCoverEveryPlaneAndStrideInInt() {
+        for (boolean packed : new boolean[] {false, true})
+            for (long perPlane : new long[] {0, 1, 2, 3, 16, 17, 100, 255, 256, 257, 1024, 1L << 30})
+                for (long planes : new long[] {0, 1, 15, 16, 17, 65535, 65536, 1L << 20, Kernel.MAX_PLANES}) {
+                    int[] g = Kernel.planeGrid(perPlane, planes, packed);
+                    String at = (packed ? "packed " : "one ") + perPlane + " × " + planes + ": " + Arrays.toString(g);
+                    assertEquals(Kernel.BLOCK, g[2] * g[3], at);
+                    assertTrue(g[0] >= 1 && (long) g[0] * g[2] >= perPlane, at);
+                    assertTrue(g[1] >= 1 && g[1] <= 65535 && ((long) g[1] * g[3] >= planes || g[1] == 65535), at);
+                    assertTrue(planes - 1 + (long) g[1] * g[3] <= Integer.MAX_VALUE, at);
+                }
+    }
+
+    /** One plane per block row unless packed; packed, a short plane takes the next power of two, and no more rows than planes need. */
+    @Test void packedGridsGiveShortPlanesRowsOfTheirSize() {
+        assertArrayEquals(new int[] {1, 16384, 256, 1}, Kernel.planeGrid(16, 16384, false));
+        assertArrayEquals(new int[] {1, 1024, 16, 16}, Kernel.planeGrid(16, 16384, true));
+        assertArrayEquals(new int[] {1, 2, 32, 8}, Kernel.planeGrid(17, 9, true));
+        assertArrayEquals(new int[] {4, 3, 256, 1}, Kernel.planeGrid(1024, 3, true));
+        assertArrayEquals(new int[] {1, 65535, 1, 256}, Kernel.planeGrid(1, Kernel.MAX_PLANES, true));
     }
 }
