@@ -117,10 +117,11 @@ __device__ __forceinline__ SubpixelOut subpixel_out(long long i, int K, int oh, 
 // (outside: x's padding). outs_r starts at outs + (ry·sw + rx)·slot and holds (img, row, (a, b)) at
 // (img·imgStride + row·rowStride)·q_r + a·qw_r + b: strides in units of q_r, since one launch reads phases of different
 // sizes; (1, N) reads [depth, N·q_r], (depth, 1) [N, depth, q_r]. rows holds (qy0, qh) for each ry, cols (qx0, qw)
-// for each rx (qh or qw 0 for a phase that owns no pixel). Fixed order, no atomics.
+// for each rx (qh or qw 0 for a phase that owns no pixel). Fixed order, no atomics. Both tables are __grid_constant__:
+// indexed at run time, a by-value copy sat on each thread's stack (a 256-byte frame written per thread).
 extern "C" __global__ void subpixel_sum_phases(const float* __restrict__ outs, float* __restrict__ y, int N, int K, int oh, int ow,
                                                int th, int tw, int sh, int sw, long long slot, long long imgStride, long long rowStride,
-                                               FrlInts rows, FrlInts cols) {
+                                               const __grid_constant__ FrlInts rows, const __grid_constant__ FrlInts cols) {
     FRL_FOR(i, (long long)N * K * oh * ow) {
         const SubpixelOut e = subpixel_out(i, K, oh, ow);
         const int img = e.img, o = e.o, oy = e.oy, ox = e.ox;
@@ -151,7 +152,7 @@ extern "C" __global__ void subpixel_sum_phases(const float* __restrict__ outs, f
 // flight per thread (0.12 ms for 67 MB on an H200). -Dfrl.cuda.phaseLoads=batched until a GPU has run it.
 extern "C" __global__ void subpixel_sum_phases_s2t2(const float* __restrict__ outs, float* __restrict__ y, int N, int K, int oh, int ow,
                                                     int th, int tw, int sh, int sw, long long slot, long long imgStride, long long rowStride,
-                                                    FrlInts rows, FrlInts cols) {
+                                                    const __grid_constant__ FrlInts rows, const __grid_constant__ FrlInts cols) {
     FRL_FOR(i, (long long)N * K * oh * ow) {
         const SubpixelOut e = subpixel_out(i, K, oh, ow);
         const int img = e.img, o = e.o, oy = e.oy, ox = e.ox;

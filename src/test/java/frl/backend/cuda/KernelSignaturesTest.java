@@ -33,11 +33,11 @@ class KernelSignaturesTest {
     static String letters(String kernel, String params) {
         StringBuilder out = new StringBuilder();
         for (String p : params.split(",")) {
-            String t = p.trim().replaceAll("\\s+", " ");
+            String t = p.replace("__grid_constant__", "").trim().replaceAll("\\s+", " ");
             if (t.isEmpty()) continue;
-            out.append(t.contains("*") ? 'p' : t.startsWith("long long ") || t.startsWith("const long long ") ? 'l'
-                    : t.startsWith("int ") || t.startsWith("const int ") ? 'i' : t.startsWith("float ") || t.startsWith("const float ") ? 'f'
-                    : t.startsWith("double ") || t.startsWith("const double ") ? 'd' : t.startsWith("FrlInts ") || t.startsWith("HfTaps ") ? 'a' : t.startsWith("FrlTable ") ? 't' : '?');
+            String v = t.startsWith("const ") && !t.contains("*") ? t.substring(6) : t;   // a by-value parameter, const or not
+            out.append(t.contains("*") ? 'p' : v.startsWith("long long ") ? 'l' : v.startsWith("int ") ? 'i' : v.startsWith("float ") ? 'f'
+                    : v.startsWith("double ") ? 'd' : v.startsWith("FrlInts ") || v.startsWith("HfTaps ") ? 'a' : v.startsWith("FrlTable ") ? 't' : '?');
             assertTrue(out.charAt(out.length() - 1) != '?', kernel + ": parameter '" + t + "' has no Kernel letter");
         }
         return out.toString();
@@ -95,5 +95,6 @@ class KernelSignaturesTest {
 
     @Test void readsKernelParametersAsKernelsLetters() {
         assertEquals("ppilfda", letters("k", "const float* __restrict__ x, float* y, int n, long long at, float s, double d, FrlInts shape"));
+        assertEquals("pia", letters("k", "const float* x, const int n, const __grid_constant__ FrlInts rows"));
     }
 }
