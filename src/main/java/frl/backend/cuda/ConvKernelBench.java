@@ -16,9 +16,9 @@ import java.util.function.Supplier;
  * the context's stream (3 warm-up calls, median of 20): PixelCNN++'s shifted convolutions (both paths, forward and
  * both gradients), Glow's small 1×1 convolutions (the kernels against {@code CudaBackend.conv2d} and its backward
  * ops), the FRL-VAE's last transposed convolution (CudaSubPixel's GEMMs, all three ops, output as NCHW and in phases)
- * and its dense heads (one GEMM). Prints one line per measurement with GFLOP/s (and GB/s for the memory-bound 1×1)
- * and returns the same rows by name. For the last layer it also times its plans in phases step by step in each GEMM
- * mode ({@link StepTimes}: one warm-up, the mean of 3). Call it only where a GPU is present.
+ * and its middle ones, and its dense heads (one GEMM). Prints one line per measurement with GFLOP/s (and GB/s for the
+ * memory-bound 1×1) and returns the same rows by name. For the transposed convolutions it also times the sub-pixel
+ * plans step by step in each GEMM mode ({@link StepTimes}: one warm-up, the mean of 3). Call it only where a GPU is present.
  */
 public final class ConvKernelBench {
     private static final int WARMUPS = 3, REPEATS = 20;
@@ -38,9 +38,12 @@ public final class ConvKernelBench {
             shifted(rows, timer, be, random, Shift.DOWN, 32, 160, 8, 80, 2, 3);
             // Glow: batch 64, C = 12 / 24 / 48 after the squeezes.
             for (int[] s : new int[][] {{12, 16}, {24, 16}, {48, 16}, {12, 8}, {24, 8}, {48, 8}}) oneByOne(rows, timer, be, random, 64, s[0], s[1]);
-            // The FRL-VAE's last decoder layer (transposed conv 4×4 stride 2, 16→32), all three ops: cuDNN vs sub-pixel GEMMs.
-            subPixel(rows, timer, be, random, 64, 1024, 64);
-            subPixel(rows, timer, be, random, 64, 512, 32);
+            // The FRL-VAE's last decoder layer (transposed conv 4×4 stride 2, 16→32), all three ops: cuDNN vs sub-pixel GEMMs;
+            // then cifar's middle layers (8↔4 and 16↔8), where auto has kept cuDNN: phases of 4×4 and 8×8 pixels.
+            subPixel(rows, timer, be, random, 64, 1024, 64, 32);
+            subPixel(rows, timer, be, random, 64, 512, 32, 32);
+            subPixel(rows, timer, be, random, 64, 128, 256, 8);
+            subPixel(rows, timer, be, random, 64, 64, 128, 16);
             // The FRL-VAE's dense layers (cifar, ngf 64): the heads 256·4·4 → 200, the first decoder layer 200 → 512·4·4.
             dense(rows, timer, be, random, 64, 256, 200);
             dense(rows, timer, be, random, 64, 512, 200);
@@ -70,14 +73,15 @@ public final class ConvKernelBench {
      * The transposed conv k→c (its forward, then the gradients of its input and weight) through cuDNN and CudaSubPixel,
      * with its output as NCHW and in sub-pixel phases (the layout the VAE's loss reads under -Dfrl.cuda.subpixel=auto).
      */
-    private static void subPixel(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, int n, int c, int k) {
-        Shape xs = Shape.of(n, c, 32, 32), ws = Shape.of(k, c, 4, 4), ys = Shape.of(n, k, 16, 16);
+    private static void subPixel(Map<String, Object> rows, CudaTimer timer, CudaBackend be, Random r, int n, int c, int k, int size) {
+        int half = size / 2;
+        Shape xs = Shape.of(n, c, size, size), ws = Shape.of(k, c, 4, 4), ys = Shape.of(n, k, half, half);
         Tensor x = random(be, xs, r), w = random(be, ws, r), dy = random(be, ys, r);
         ConvGeometry g = ConvGeometry.of(2, 1);
         Tensor xp = CudaSubPixel.toPhases(x, g);
         CudaConv.Policy cudnn = CudaConv.Policy.DEFAULT;
-        double flop = 2.0 * n * k * 16 * 16 * c * 16;
-        String name = "transposed conv " + k + "→" + c + " 4×4 s2 16→32 batch " + n;
+        double flop = 2.0 * n * k * half * half * c * 16;
+        String name = "transposed conv " + k + "→" + c + " 4×4 s2 " + half + "→" + size + " batch " + n;
         measure(rows, timer, name + " forward cudnn", flop, 0, () -> CudaConv.backwardInput(dy, w, xs, g, cudnn));
         measure(rows, timer, name + " input-gradient cudnn", flop, 0, () -> CudaConv.conv2d(x, w, g, cudnn));
         measure(rows, timer, name + " weight-gradient cudnn", flop, 0, () -> CudaConv.backwardWeight(x, dy, ws, g, cudnn));
@@ -90,7 +94,10 @@ public final class ConvKernelBench {
         planSteps(rows, name, x, w, dy, xp, g);
     }
 
-    /** Where the plans in phases (the forward, both gradients) spend their time, step by step, in each GEMM mode: ms per call, 3 calls after one. */
+    /**
+     * Where the plans spend their time, step by step, in each GEMM mode (ms per call, 3 calls after one): in phases (the
+     * forward, both gradients) as the VAE's last layer runs, and with x in NCHW (the three ops) as the others would.
+     */
     private static void planSteps(Map<String, Object> rows, String name, Tensor x, Tensor w, Tensor dy, Tensor xp, ConvGeometry g) {
         SubPixelPlans.Dims d = SubPixelPlans.Dims.of(x.shape(), w.shape(), g);
         StepTimes steps = new StepTimes(CudaSubPixel.GPU);
@@ -100,6 +107,10 @@ public final class ConvKernelBench {
                 Map<String, Runnable> plans = new LinkedHashMap<>();
                 plans.put("forward", () -> SubPixelPlans.backwardInputToPhases(steps, gemm, d, at(dy), at(w), at(out)));
                 plans.put("both gradients", () -> SubPixelPlans.gradsFromPhases(steps, gemm, d, at(xp), at(w), at(dy), at(y), at(dw)));
+                Tensor dx = CudaBackend.alloc(x.shape());
+                plans.put("NCHW forward", () -> SubPixelPlans.backwardInput(steps, gemm, d, at(dy), at(w), at(dx)));
+                plans.put("NCHW input gradient", () -> SubPixelPlans.conv2d(steps, gemm, d, at(x), at(w), at(y)));
+                plans.put("NCHW weight gradient", () -> SubPixelPlans.backwardWeight(steps, gemm, d, at(x), at(dy), at(dw)));
                 plans.forEach((plan, run) -> {
                     run.run();
                     steps.drain();
