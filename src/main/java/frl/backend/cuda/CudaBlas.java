@@ -87,6 +87,30 @@ final class CudaBlas {
         ctx.syncIfDebugging(call);
     }
 
+    /**
+     * {@link #gemm} on {@code batch} triples, the i-th operands at a + 4·i·strideA, b + 4·i·strideB, c + 4·i·strideC
+     * (strides in floats): one cublasSgemmStridedBatched, or cublasGemmStridedBatchedEx on TF32 tensor cores.
+     */
+    static void gemmBatched(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb, long strideB,
+                            long c, int ldc, long strideC, int batch, boolean accumulate, boolean tf32) {
+        CudaContext ctx = CudaContext.get();
+        cublasContext h = ctx.cublas();
+        int opA = transA ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N, opB = transB ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
+        FloatPointer pa = new FloatPointer(new DevicePointer(a)), pb = new FloatPointer(new DevicePointer(b)), pc = new FloatPointer(new DevicePointer(c));
+        FloatPointer beta = accumulate ? ONE : ZERO;
+        String call = (tf32 ? "cublasGemmStridedBatchedEx(TF32, " : "cublasSgemmStridedBatched(") + batch + " × " + m + "×" + k + (transA ? " (Aᵀ)" : "")
+                + " · " + k + "×" + n + (transB ? " (Bᵀ)" : "") + (accumulate ? ", + C)" : ")");
+        synchronized (h) {
+            Cuda.checkCublas(cublas.cublasSetPointerMode_v2(h, cublas.CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
+            int rc = tf32
+                    ? cublas.cublasGemmStridedBatchedEx(h, opA, opB, m, n, k, ONE, pa, cudart.CUDA_R_32F, lda, strideA, pb, cudart.CUDA_R_32F, ldb, strideB,
+                            beta, pc, cudart.CUDA_R_32F, ldc, strideC, batch, cublas.CUBLAS_COMPUTE_32F_FAST_TF32, cublas.CUBLAS_GEMM_DEFAULT)
+                    : cublas.cublasSgemmStridedBatched(h, opA, opB, m, n, k, ONE, pa, lda, strideA, pb, ldb, strideB, beta, pc, ldc, strideC, batch);
+            Cuda.checkCublas(rc, call);
+        }
+        ctx.syncIfDebugging(call);
+    }
+
     /** The device address of a tensor as the FloatPointer cuBLAS' signatures take (no copy, owns nothing). */
     static FloatPointer floats(Tensor t) { return new FloatPointer(new DevicePointer(t.storage().address())); }
 }

@@ -237,6 +237,11 @@ final class CudaSubPixel {
             CudaBlas.gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, tf32);
         }
 
+        @Override public void gemmBatched(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb,
+                                          long strideB, long c, int ldc, long strideC, int batch, boolean accumulate, boolean tf32) {
+            CudaBlas.gemmBatched(transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch, accumulate, tf32);
+        }
+
         @Override public void tf32Parts(long src, long dst, long rows, int cols, String parts, long partStride, long rowStride) {
             int small = 0;
             for (int j = 0; j < parts.length(); j++) if (parts.charAt(j) == 's') small |= 1 << j;

@@ -80,6 +80,12 @@ final class StepTimes implements SubPixelPlans.Steps {
         timed(label, () -> on.gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, tf32));
     }
 
+    @Override public void gemmBatched(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb, long strideB,
+                                      long c, int ldc, long strideC, int batch, boolean accumulate, boolean tf32) {
+        String label = (tf32 ? "gemm tf32 " : "gemm sgemm ") + batch + "× " + (transA ? "T" : "N") + (transB ? "T" : "N") + " m" + m + " n" + n + " k" + k;
+        timed(label, () -> on.gemmBatched(transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch, accumulate, tf32));
+    }
+
     @Override public void tf32Parts(long src, long dst, long rows, int cols, String parts, long partStride, long rowStride) {
         timed("tf32Parts " + parts + " " + rows + "×" + cols, () -> on.tf32Parts(src, dst, rows, cols, parts, partStride, rowStride));
     }

@@ -72,6 +72,16 @@ final class SubPixelPlans {
         void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc, boolean accumulate, boolean tf32);
 
         /**
+         * The same GEMM on {@code batch} operand triples, the i-th at a + 4·i·strideA, b + 4·i·strideB and c + 4·i·strideC
+         * (strides in floats): on the GPU one cuBLAS strided-batched call, here its meaning.
+         */
+        default void gemmBatched(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb, long strideB,
+                                 long c, int ldc, long strideC, int batch, boolean accumulate, boolean tf32) {
+            for (int i = 0; i < batch; i++)
+                gemm(transA, transB, m, n, k, a + 4L * i * strideA, lda, b + 4L * i * strideB, ldb, c + 4L * i * strideC, ldc, accumulate, tf32);
+        }
+
+        /**
          * tf32_parts: src [rows, cols] row-major → one copy per letter of parts ('b' the big part, 's' the small), copy
          * j of element (r, c) at dst + 4·(j·partStride + r·rowStride + c).
          */
@@ -113,6 +123,20 @@ final class SubPixelPlans {
 
         long splitFloats() { return (long) sh() * sw() * c * depth(); }
 
+        /**
+         * Whether this call's GEMMs run once for every phase ({@link #phaseGemmsBatched}): asked for, and all sh·sw phases
+         * own the same pixels, so each operand's phases lie one stride apart (phase r in slot r of its scratch).
+         */
+        boolean batched() { return phaseGemmsBatched() && g.uniformPhases(h, w); }
+
+        /** Phase p's slot in a plan's scratch: its index when batched, else 0 (one block reused phase after phase). */
+        int slot(Phase p) { return batched() ? index(g, p) : 0; }
+
+        int slots() { return batched() ? sh() * sw() : 1; }
+
+        /** Floats of one phase's block of x, [c, N·q] (the largest phase's): the stride between phases, in place or in scratch. */
+        long xBlockFloats() { return c * nqMax(); }
+
         /** subpixel_sum_phases' FrlInts: (qy0, qh) for each ry, or (qx0, qw) for each rx; 0, 0 where no phase has it. */
         int[] ranges(boolean rows) {
             int[] out = new int[2 * (rows ? sh() : sw())];
@@ -125,6 +149,14 @@ final class SubPixelPlans {
         }
     }
 
+    /**
+     * -Dfrl.cuda.phaseGemms=batched: where the phases are uniform, each GEMM of a plan runs once for all of them (cuBLAS
+     * strided batched: sh·sw times the tiles of one phase's GEMM in one launch, for the VAE's middle layers whose
+     * phase GEMMs leave most SMs idle), their gathers and splits first into a slot per phase; each, the default, until
+     * a GPU has timed it. Same sums.
+     */
+    static boolean phaseGemmsBatched() { return CudaFlags.oneOf("frl.cuda.phaseGemms", "each", "each", "batched").equals("batched"); }
+
     /** Phase p's place r = ry·sw + rx among all sh·sw, in the split weights and the phases layout. */
     static int index(ConvGeometry g, Phase p) { return p.ry() * g.strideW() + p.rx(); }
 
@@ -134,20 +166,20 @@ final class SubPixelPlans {
     // ---- the six ops over addresses: x in NCHW (each phase gathered into, or scattered from, one scratch block) or in phases
 
     static void backwardInput(Steps s, Gemm gemm, Dims d, long dy, long w, long dx) {
-        try (Scratch part = s.scratch(d.c() * d.nqMax())) {
-            transposed(s, gemm, d, dy, w, p -> part.address(), p -> s.movePixels(d.x(), d.g(), p, dx, part.address(), false));
+        try (Scratch part = s.scratch(d.xBlockFloats() * d.slots())) {
+            transposed(s, gemm, d, dy, w, p -> inSlot(d, part, p), p -> s.movePixels(d.x(), d.g(), p, dx, inSlot(d, part, p), false));
         }
     }
 
     static void conv2d(Steps s, Gemm gemm, Dims d, long x, long w, long y) {
-        try (Scratch part = s.scratch(d.c() * d.nqMax())) {
-            forward(s, gemm, d, w, gatheredInto(s, d, part.address(), x), y);
+        try (Scratch part = s.scratch(d.xBlockFloats() * d.slots())) {
+            forward(s, gemm, d, w, gatheredInto(s, d, part, x), y);
         }
     }
 
     static void backwardWeight(Steps s, Gemm gemm, Dims d, long x, long dy, long dw) {
-        try (Scratch part = s.scratch(d.c() * d.nqMax())) {
-            weightGradient(s, gemm, d, dy, gatheredInto(s, d, part.address(), x), dw);
+        try (Scratch part = s.scratch(d.xBlockFloats() * d.slots())) {
+            weightGradient(s, gemm, d, dy, gatheredInto(s, d, part, x), dw);
         }
     }
 
@@ -169,13 +201,17 @@ final class SubPixelPlans {
     /** For x in phases: phase p's block itself. */
     private static ToLongFunction<Phase> inPlace(Dims d, long phases) { return p -> block(phases, d.x(), d.g(), p); }
 
-    /** For NCHW x: phase p gathered into the scratch block {@code part} first. */
-    private static ToLongFunction<Phase> gatheredInto(Steps s, Dims d, long part, long x) {
+    /** For NCHW x: phase p gathered into its slot of the scratch {@code part} first. */
+    private static ToLongFunction<Phase> gatheredInto(Steps s, Dims d, Scratch part, long x) {
         return p -> {
-            s.movePixels(d.x(), d.g(), p, x, part, true);
-            return part;
+            long block = inSlot(d, part, p);
+            s.movePixels(d.x(), d.g(), p, x, block, true);
+            return block;
         };
     }
+
+    /** Phase p's block of x in its slot of the scratch {@code part}. */
+    private static long inSlot(Dims d, Scratch part, Phase p) { return part.address() + 4L * d.slot(p) * d.xBlockFloats(); }
 
     // ---- the three plans, over phase p's block x_r [C, N·q] at blockOf(p) ------------------------------------------
 
@@ -184,22 +220,31 @@ final class SubPixelPlans {
      * one GEMM over the inner size 3·depth, [W_b | W_b | W_s] · [cols_b; cols_s; cols_b] (both operands small).
      */
     private static void transposed(Steps s, Gemm gemm, Dims d, long dy, long w, ToLongFunction<Phase> blockOf, Consumer<Phase> written) {
-        boolean x3 = gemm == Gemm.TF32X3;
+        boolean x3 = gemm == Gemm.TF32X3, batched = d.batched();
         int depth = d.depth(), inner = x3 ? 3 * depth : depth;
-        long colsFloats = depth * d.nqMax();
-        try (Scratch split = s.scratch(d.splitFloats() * (x3 ? 4 : 1)); Scratch cols = s.scratch(colsFloats * (x3 ? 4 : 1))) {
-            long weights = split.address() + (x3 ? 4L * d.splitFloats() : 0), stacked = cols.address() + 4L * colsFloats;
+        long colsFloats = depth * d.nqMax(), slotFloats = colsFloats * (x3 ? 4 : 1); // a slot: cols, then 3xTF32's [3·depth, nq]
+        try (Scratch split = s.scratch(d.splitFloats() * (x3 ? 4 : 1)); Scratch cols = s.scratch(slotFloats * d.slots())) {
+            long weights = split.address() + (x3 ? 4L * d.splitFloats() : 0);
             s.splitWeights(d, w, split.address());
             if (x3) s.tf32Parts(split.address(), weights, (long) d.sh() * d.sw() * d.c(), depth, "bbs", depth, 3L * depth); // [R·C, 3·depth]
+            long x0 = 0;
             for (Phase p : d.phases()) {
                 int nq = d.nq(p);
                 long x = blockOf.applyAsLong(p), wr = weights + 4L * index(d.g(), p) * d.c() * inner;
-                s.gather(d, p, dy, cols.address());
-                if (x3) s.tf32Parts(cols.address(), stacked, depth, nq, "bsb", (long) depth * nq, nq); // [3·depth, nq]
+                long at = cols.address() + 4L * d.slot(p) * slotFloats, stacked = at + 4L * colsFloats;
+                s.gather(d, p, dy, at);
+                if (x3) s.tf32Parts(at, stacked, depth, nq, "bsb", (long) depth * nq, nq); // [3·depth, nq]
+                if (index(d.g(), p) == 0) x0 = x;
+                if (batched) continue;
                 // row-major x_r [c, nq] = W_r [c, inner] · cols [inner, nq]: column-major x_rᵀ = colsᵀ · W_rᵀ
-                s.gemm(false, false, nq, d.c(), inner, x3 ? stacked : cols.address(), nq, wr, inner, x, nq, false, x3);
+                s.gemm(false, false, nq, d.c(), inner, x3 ? stacked : at, nq, wr, inner, x, nq, false, x3);
                 written.accept(p);
             }
+            if (!batched) return;
+            int nq = d.nq(d.phases().getFirst());
+            s.gemmBatched(false, false, nq, d.c(), inner, cols.address() + (x3 ? 4L * colsFloats : 0), nq, slotFloats, weights, inner,
+                    (long) d.c() * inner, x0, nq, d.xBlockFloats(), d.sh() * d.sw(), false, x3);
+            d.phases().forEach(written);
         }
     }
 
@@ -231,19 +276,36 @@ final class SubPixelPlans {
         }
     }
 
-    /** The GEMMs of one phase over x_r at x (its TF32 parts at xParts in 3xTF32 mode). */
+    /** A plan's work over x_r at x (its TF32 parts at xParts in 3xTF32 mode). */
     private interface Pass {
+        /** Phase p's own steps, then its GEMMs unless batched. */
         void phase(Phase p, long x, long xParts);
+
+        /** Batched: the GEMMs of every phase at once, phase 0's x_r at x0 and its parts at parts0, the others a slot apart. */
+        void gemms(long x0, long parts0);
     }
 
     /** Each pass over every phase's x_r at blockOf(p), split into its TF32 parts once per phase in 3xTF32 mode. */
     private static void overPhases(Steps s, Gemm gemm, Dims d, ToLongFunction<Phase> blockOf, Pass... passes) {
         try (XParts parts = new XParts(s, gemm, d)) {
+            long x0 = 0, parts0 = 0;
             for (Phase p : d.phases()) {
                 long x = blockOf.applyAsLong(p), split = parts.of(p, x);
+                if (index(d.g(), p) == 0) {
+                    x0 = x;
+                    parts0 = split;
+                }
                 for (Pass pass : passes) pass.phase(p, x, split);
             }
+            if (d.batched()) for (Pass pass : passes) pass.gemms(x0, parts0);
         }
+    }
+
+    /** One GEMM (batch 1: the call of the phase-by-phase plans, unchanged) or a strided batch of them, strides in floats. */
+    private static void gemm(Steps s, int batch, boolean transA, boolean transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb,
+                             long strideB, long c, int ldc, long strideC, boolean accumulate, boolean tf32) {
+        if (batch == 1) s.gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, tf32);
+        else s.gemmBatched(transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch, accumulate, tf32);
     }
 
     /** Scratch blocks freed together, the last made first (so a failure while making them frees those made). */
@@ -264,7 +326,7 @@ final class SubPixelPlans {
         }
     }
 
-    /** In 3xTF32 mode, x_r's TF32 parts [x_b; x_s] (2·C rows of N·q), split per phase into one block; else nothing. */
+    /** In 3xTF32 mode, x_r's TF32 parts [x_b; x_s] (2·C rows of N·q), split per phase into its slot of one block; else nothing. */
     private static final class XParts implements AutoCloseable {
         private final Steps s;
         private final Dims d;
@@ -275,15 +337,16 @@ final class SubPixelPlans {
             this.s = s;
             this.d = d;
             blocks = new Blocks(s);
-            block = gemm == Gemm.TF32X3 ? blocks.add(2L * d.c() * d.nqMax()) : 0;
+            block = gemm == Gemm.TF32X3 ? blocks.add(2L * d.xBlockFloats() * d.slots()) : 0;
         }
 
         /** The parts of phase p's x_r at x (0 in SGEMM mode). */
         long of(Phase p, long x) {
             if (block == 0) return 0;
             int nq = d.nq(p);
-            s.tf32Parts(x, block, d.c(), nq, "bs", (long) d.c() * nq, nq);
-            return block;
+            long at = block + 4L * d.slot(p) * 2 * d.xBlockFloats();
+            s.tf32Parts(x, at, d.c(), nq, "bs", (long) d.c() * nq, nq);
+            return at;
         }
 
         @Override public void close() { blocks.close(); }
@@ -318,16 +381,24 @@ final class SubPixelPlans {
         }
 
         @Override public void phase(Phase p, long x, long xParts) {
-            int nq = d.nq(p), depth = d.depth(), c = d.c();
-            long out = outs + 4L * index(d.g(), p) * slot;
+            int c = d.c(), depth = d.depth();
+            long wr = stacked + 4L * index(d.g(), p) * 3L * c * depth;
+            if (x3) s.tf32Parts(d.weights(split, p), wr, c, depth, "bbs", (long) c * depth, depth);
+            if (!d.batched()) gemms(d.nq(p), 1, x, xParts, d.weights(split, p), wr, outs + 4L * index(d.g(), p) * slot);
+        }
+
+        @Override public void gemms(long x0, long parts0) { gemms(d.nq(d.phases().getFirst()), d.sh() * d.sw(), x0, parts0, split, stacked, outs); }
+
+        /** The GEMMs of `batch` phases from the first's operands (W_r at w, stacked at wr), the others a slot apart. */
+        private void gemms(int nq, int batch, long x, long xParts, long w, long wr, long out) {
+            int depth = d.depth(), c = d.c();
+            long xs = d.xBlockFloats(), ws = (long) c * depth;
             if (!x3) { // row-major outs_r [depth, nq] = W_rᵀ [depth, c] · x_r [c, nq]: column-major outs_rᵀ = x_rᵀ · W_r
-                s.gemm(false, true, nq, depth, c, x, nq, d.weights(split, p), depth, out, nq, false, false);
+                gemm(s, batch, false, true, nq, depth, c, x, nq, xs, w, depth, ws, out, nq, slot, false, false);
                 return;
             }
-            long wr = stacked + 4L * index(d.g(), p) * 3L * c * depth, wSmall = wr + 4L * 2 * c * depth;
-            s.tf32Parts(d.weights(split, p), wr, c, depth, "bbs", (long) c * depth, depth);
-            s.gemm(false, true, nq, depth, 2 * c, xParts, nq, wr, depth, out, nq, false, true);
-            s.gemm(false, true, nq, depth, c, xParts, nq, wSmall, depth, out, nq, true, true);
+            gemm(s, batch, false, true, nq, depth, 2 * c, xParts, nq, 2 * xs, wr, depth, 3 * ws, out, nq, slot, false, true);
+            gemm(s, batch, false, true, nq, depth, c, xParts, nq, 2 * xs, wr + 4L * 2 * ws, depth, 3 * ws, out, nq, slot, true, true);
         }
 
         void finish(long y) { s.sumPhases(d, outs, slot, y); }
@@ -345,7 +416,7 @@ final class SubPixelPlans {
         private final boolean x3;
         private final long dy;
         private final Blocks blocks;
-        private final long split, cols, colsFloats;
+        private final long split, cols, colsFloats, slotFloats;
 
         WeightGradient(Steps s, Gemm gemm, Dims d, long dy) {
             this.s = s;
@@ -353,10 +424,11 @@ final class SubPixelPlans {
             this.dy = dy;
             x3 = gemm == Gemm.TF32X3;
             colsFloats = d.depth() * d.nqMax();
+            slotFloats = colsFloats * (x3 ? 3 : 1); // 3xTF32: cols, then [cols_b; cols_s]
             blocks = new Blocks(s);
             try {
                 split = blocks.add(d.splitFloats());
-                cols = blocks.add(colsFloats * (x3 ? 3 : 1)); // 3xTF32: cols, then [cols_b; cols_s]
+                cols = blocks.add(slotFloats * d.slots());
                 if (d.phases().size() < d.sh() * d.sw()) s.zero(split, d.splitFloats()); // a phase that owns no pixel of x: its taps get 0
             } catch (RuntimeException e) {
                 blocks.close();
@@ -365,19 +437,28 @@ final class SubPixelPlans {
         }
 
         @Override public void phase(Phase p, long x, long xParts) {
-            int nq = d.nq(p), depth = d.depth(), c = d.c();
-            long wr = d.weights(split, p);
-            s.gather(d, p, dy, cols);
+            int nq = d.nq(p), depth = d.depth();
+            long at = cols + 4L * d.slot(p) * slotFloats;
+            s.gather(d, p, dy, at);
+            if (x3) s.tf32Parts(at, at + 4L * colsFloats, depth, nq, "bs", (long) depth * nq, nq);
+            if (!d.batched()) gemms(nq, 1, at, x, xParts, d.weights(split, p));
+        }
+
+        @Override public void gemms(long x0, long parts0) { gemms(d.nq(d.phases().getFirst()), d.sh() * d.sw(), cols, x0, parts0, split); }
+
+        /** The GEMMs of `batch` phases from the first's operands (cols at at, dW_r at wr), the others a slot apart. */
+        private void gemms(int nq, int batch, long at, long x, long xParts, long wr) {
+            int depth = d.depth(), c = d.c();
+            long xs = d.xBlockFloats(), ws = (long) c * depth;
             // row-major dW_r [c, depth] = x_r [c, nq] · colsᵀ [nq, depth]: column-major dW_rᵀ = cols · x_rᵀ, every image and pixel summed
             if (!x3) {
-                s.gemm(true, false, depth, c, nq, cols, nq, x, nq, wr, depth, false, false);
+                gemm(s, batch, true, false, depth, c, nq, at, nq, slotFloats, x, nq, xs, wr, depth, ws, false, false);
                 return;
             }
-            long colsB = cols + 4L * colsFloats, colsS = colsB + 4L * depth * nq, xB = xParts, xS = xB + 4L * c * nq;
-            s.tf32Parts(cols, colsB, depth, nq, "bs", (long) depth * nq, nq);
-            s.gemm(true, false, depth, c, nq, colsB, nq, xS, nq, wr, depth, false, true);
-            s.gemm(true, false, depth, c, nq, colsS, nq, xB, nq, wr, depth, true, true);
-            s.gemm(true, false, depth, c, nq, colsB, nq, xB, nq, wr, depth, true, true);
+            long colsB = at + 4L * colsFloats, colsS = colsB + 4L * depth * nq, xB = xParts, xS = xB + 4L * c * nq;
+            gemm(s, batch, true, false, depth, c, nq, colsB, nq, slotFloats, xS, nq, 2 * xs, wr, depth, ws, false, true);
+            gemm(s, batch, true, false, depth, c, nq, colsS, nq, slotFloats, xB, nq, 2 * xs, wr, depth, ws, true, true);
+            gemm(s, batch, true, false, depth, c, nq, colsB, nq, slotFloats, xB, nq, 2 * xs, wr, depth, ws, true, true);
         }
 
         void finish(long dw) { s.unsplitWeights(d, split, dw); }

@@ -40,5 +40,7 @@ class CudaFlagsTest {
         assertFalse(CudaSubPixel.batched(), "the batched phase kernels wait for a GPU run");
         System.clearProperty("frl.cuda.planes");
         assertFalse(Kernel.packedPlanes(), "packed plane launches wait for a GPU run");
+        System.clearProperty("frl.cuda.phaseGemms");
+        assertFalse(SubPixelPlans.phaseGemmsBatched(), "phase GEMMs batched wait for a GPU run");
     }
 }

@@ -79,22 +79,33 @@ class CudaSubPixelTest {
         return Arrays.stream(all).filter(c -> !uniformOnly || c.uniform()).toArray(Case[]::new);
     }
 
+    /**
+     * Each case in each GEMM mode, with the GEMMs phase by phase and under -Dfrl.cuda.phaseGemms=batched: then, where
+     * the phases are uniform, no GEMM runs for one phase alone (elsewhere none is batched).
+     */
     private static void checkEmulation(String name, boolean uniformOnly, OnCpu onCpu, Emulated emulated) {
         Backend cpu = Backends.cpu();
-        for (SubPixelPlans.Gemm gemm : SubPixelPlans.Gemm.values()) {
-            Random r = new Random(3);
-            for (Case c : cases(uniformOnly)) {
-                if (gemm == SubPixelPlans.Gemm.TF32X3 && c == VAE) continue; // the same plan at 3× the GEMM work; the GPU test runs it
-                try (Scope s = Scope.open()) {
-                    float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
-                    float[] want = onCpu.run(cpu, c, cpu.fromHost(c.x(), x), cpu.fromHost(c.wt(), w), cpu.fromHost(c.dy(), dy)).toFloats();
-                    Host h = new Host();
-                    long out = h.put(Host.unwritten(want.length));
-                    emulated.run(h, gemm, c.dims(), h.put(x), h.put(w), h.put(dy), out);
-                    CudaVsCpu.assertClose(name + " " + gemm + " " + c, h.mem(out), want, 1e-10);
+        for (String phaseGemms : new String[] {"each", "batched"})
+            withProperty("frl.cuda.phaseGemms", phaseGemms, () -> {
+                for (SubPixelPlans.Gemm gemm : SubPixelPlans.Gemm.values()) {
+                    Random r = new Random(3);
+                    for (Case c : cases(uniformOnly)) {
+                        boolean batched = phaseGemms.equals("batched") && c.uniform(); // else the phases one by one
+                        if (gemm == SubPixelPlans.Gemm.TF32X3 && c == VAE) continue; // the same plan at 3× the GEMM work; the GPU test runs it
+                        if (phaseGemms.equals("batched") && c == VAE) continue;
+                        try (Scope s = Scope.open()) {
+                            float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
+                            float[] want = onCpu.run(cpu, c, cpu.fromHost(c.x(), x), cpu.fromHost(c.wt(), w), cpu.fromHost(c.dy(), dy)).toFloats();
+                            Host h = new Host();
+                            long out = h.put(Host.unwritten(want.length));
+                            emulated.run(h, gemm, c.dims(), h.put(x), h.put(w), h.put(dy), out);
+                            String at = name + " " + gemm + " " + phaseGemms + " " + c;
+                            CudaVsCpu.assertClose(at, h.mem(out), want, 1e-10);
+                            assertEquals(0, batched ? h.singleGemms : h.batchedGemms, at + ": GEMMs of one phase alone, or batched");
+                        }
+                    }
                 }
-            }
-        }
+            });
     }
 
     /** The same random floats as x in phases [R, C, N, q] (the phase ops' input). */
@@ -368,6 +379,8 @@ class CudaSubPixelTest {
      */
     private static final class Host implements SubPixelPlans.Steps {
         private final List<float[]> blocks = new ArrayList<>();
+        /** GEMM calls for one operand triple, and strided-batched calls. */
+        int singleGemms, batchedGemms;
 
         static float[] unwritten(long floats) {
             float[] v = new float[Math.toIntExact(floats)];
@@ -479,6 +492,21 @@ class CudaSubPixelTest {
          */
         @Override public void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc,
                                    boolean accumulate, boolean tf32) {
+            singleGemms++;
+            multiply(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, tf32);
+        }
+
+        /** Steps' own meaning of a batch (one GEMM per triple), each triple checked as a GEMM is. */
+        @Override public void gemmBatched(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb,
+                                          long strideB, long c, int ldc, long strideC, int batch, boolean accumulate, boolean tf32) {
+            batchedGemms++;
+            int singles = singleGemms;
+            SubPixelPlans.Steps.super.gemmBatched(transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch, accumulate, tf32);
+            singleGemms = singles;
+        }
+
+        private void multiply(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc,
+                              boolean accumulate, boolean tf32) {
             assertTrue(lda >= Math.max(1, transA ? k : m) && ldb >= Math.max(1, transB ? n : k) && ldc >= Math.max(1, m),
                     "cuBLAS would refuse lda " + lda + ", ldb " + ldb + ", ldc " + ldc + " for m " + m + ", n " + n + ", k " + k);
             assertTrue(off(a) + (long) lda * ((transA ? m : k) - 1) + (transA ? k : m) <= mem(a).length, "A reaches past its block");
