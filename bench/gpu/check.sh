@@ -57,10 +57,10 @@ bench() {
     prof=; [ $cfg = cifar ] && prof=--profile
     # cuDNN for every convolution, as before the hand-written paths were checked
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.subpixel=cudnn -Dfrl.cuda.conv1x1=cudnn -Dfrl.cuda.shifted=cudnn -Dfrl.cuda.dense=cudnn" timeout 240 bash $run \
-        frl.cli.Main bench --device cuda "${args[@]}" -k 20 $prof 2>> "$log" | grep '^{' >> "$res"
+        frl.cli.Main bench --device cuda "${args[@]}" -k 20 --no-graph $prof 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (cudnn) exit $?"
     # the defaults: each hand-written path where it is faster (the VAE's last layer then in phases)
-    timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 $prof 2>> "$log" | grep '^{' >> "$res"
+    timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --no-graph $prof 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg exit $?"
     # and the whole training step recorded as a CUDA graph: how much the launches and the host cost
     timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
@@ -76,7 +76,7 @@ bench() {
         2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (sgemm, --graph) exit $?"
     if [ -n "$prof" ] && [ -n "$NEW_PATHS" ]; then
-      JAVA_OPTS="$JAVA_OPTS $NEW_PATHS" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 $prof \
+      JAVA_OPTS="$JAVA_OPTS $NEW_PATHS" timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --no-graph $prof \
           2>> "$log" | grep '^{' >> "$res"
       say "engine bench $cfg ($NEW_PATHS, $prof) exit $?"
     fi

@@ -67,6 +67,15 @@ class MainTest {
         assertTrue(r.err().contains("-k ≥ 1") && r.err().contains("got 64, 32, 0, 5, 2, 1"), r.err());
     }
 
+    /** The CPU runs each step as it comes: no graph is recorded, or reported, whether or not one is asked for. */
+    @Test void benchOnTheCpuRecordsNoGraph() {
+        for (String graph : new String[] {"--graph", "--no-graph"}) {
+            Run r = run("bench", "--device", "cpu", "--batch", "2", "--score-batch", "1", "-k", "1", "--steps", "1", "--warmup", "0", graph);
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.out().contains("\"train_img_s\"") && !r.out().contains("\"graph\""), r.out());
+        }
+    }
+
     @Test void unknownDeviceIsRejected(@TempDir Path dir) {
         Run r = run("bench", "--device", "tpu");
         assertEquals(1, r.code());
