@@ -9,8 +9,8 @@ import frl.tensor.Tensor;
  * Softmax cross-entropy with class targets, fused (src/main/cuda/loss.cu; CPU twin {@code CpuLoss}). The
  * logits are viewed as [outer, C, inner]. For inner &gt; 1 a block of 32 × 8 threads takes 32 consecutive
  * positions (coalesced along inner) and loops over the classes, keeping its C × 32 logits in shared memory when
- * they fit, so the forward reads the logits once and the backward reads them once and writes dlogits once. For
- * inner = 1 (classes contiguous) one block takes one row.
+ * they fit (or, under -Dfrl.cuda.ce=registers, up to 256 classes in registers), so the forward reads the logits once
+ * and the backward reads them once and writes dlogits once. For inner = 1 (classes contiguous) one block takes one row.
  * <p>
  * Targets are checked on the device: a bad one gets a NaN loss, and its position is recorded in an 8-byte
  * flag that the context reads at its next synchronisation (no stall here); it then throws an
@@ -28,6 +28,10 @@ final class CudaLoss {
     private static final Kernel TILE_BACKWARD = new Kernel("loss", "ce_tile_backward", "ppppplili");
     private static final Kernel ROWS_FORWARD = new Kernel("loss", "ce_rows_forward", "ppppli");
     private static final Kernel ROWS_BACKWARD = new Kernel("loss", "ce_rows_backward", "pppppli");
+    private static final Kernel REGS_FORWARD = new Kernel("loss", "ce_regs_forward", "pppplil");
+    private static final Kernel REGS_BACKWARD = new Kernel("loss", "ce_regs_backward", "ppppplil");
+    /** Classes up to which a tile's logits fit in its threads' registers: CE_ROWS · CE_REGS in loss.cu. */
+    static final int MAX_REGISTER_CLASSES = ROWS * 32;
 
     private CudaLoss() {}
 
@@ -62,6 +66,11 @@ final class CudaLoss {
             else ROWS_BACKWARD.launch(grid, 1, 1, ROW_THREADS, 1, 1, 0, x, targets, dloss, out, flag, positions, classes);
         } else {
             int grid = (int) Math.min((positions + LANES - 1) / LANES, MAX_BLOCKS);
+            if (inRegisters(classes)) {
+                if (dloss == null) REGS_FORWARD.launch(grid, 1, 1, LANES, ROWS, 1, 0, x, targets, out, flag, positions, classes, inner);
+                else REGS_BACKWARD.launch(grid, 1, 1, LANES, ROWS, 1, 0, x, targets, dloss, out, flag, positions, classes, inner);
+                return;
+            }
             boolean cached = classes <= MAX_CACHED_CLASSES;
             int shared = cached ? classes * LANES * Float.BYTES : 0;
             if (dloss == null)
@@ -71,9 +80,17 @@ final class CudaLoss {
         }
     }
 
-    /** For tests: whether a logits shape with classes on axis runs through the shared-memory tile path. */
+    /**
+     * -Dfrl.cuda.ce=registers: a tile of up to {@link #MAX_REGISTER_CLASSES} classes keeps its logits in registers
+     * (ce_regs_*, the same bits as the cached tile); shared, the default, until a GPU has run it.
+     */
+    static boolean registers() { return CudaFlags.oneOf("frl.cuda.ce", "shared", "shared", "registers").equals("registers"); }
+
+    private static boolean inRegisters(int classes) { return classes <= MAX_REGISTER_CLASSES && registers(); }
+
+    /** For tests: which kernels a logits shape with classes on axis runs through. */
     static String path(Shape logits, int axis) {
         int[] v = Shapes.aroundAxis(logits, axis);
-        return v[2] == 1 ? "rows" : v[1] <= MAX_CACHED_CLASSES ? "tile (cached)" : "tile (global)";
+        return v[2] == 1 ? "rows" : inRegisters(v[1]) ? "tile (registers)" : v[1] <= MAX_CACHED_CLASSES ? "tile (cached)" : "tile (global)";
     }
 }

@@ -42,5 +42,7 @@ class CudaFlagsTest {
         assertFalse(Kernel.packedPlanes(), "packed plane launches wait for a GPU run");
         System.clearProperty("frl.cuda.phaseGemms");
         assertFalse(SubPixelPlans.phaseGemmsBatched(), "phase GEMMs batched wait for a GPU run");
+        System.clearProperty("frl.cuda.ce");
+        assertFalse(CudaLoss.registers(), "cross-entropy tiles in registers wait for a GPU run");
     }
 }

@@ -127,4 +127,40 @@ class CudaLossTest {
             assertTrue(e.getMessage().startsWith("crossEntropy: targets [2, 5]"), e.getMessage());
         }
     }
+    /**
+     * -Dfrl.cuda.ce=registers gives the cached tile's bits, loss and dlogits, with finite, extreme and non-finite
+     * logits, partial tiles and class counts from 1 to 256 (and 257, which keeps the shared tile); the VAE's logits as
+     * [256 = batch 64 · 4 channels, 256 classes, 1024 pixels].
+     */
+    @Test void registersGiveTheCachedTilesBits() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        Random r = new Random(5);
+        for (Shape s : new Shape[] {shape(256, 256, 1024), shape(3, 1, 45), shape(2, 7, 33), shape(1, 256, 1000), shape(2, 255, 31),
+                shape(2, 257, 40)}) {
+            float[] x = uniform(r, s.numel(), -80, 80);
+            for (int i = 0; i < x.length; i += 997) x[i] = i % 3 == 0 ? Float.NaN : i % 3 == 1 ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY;
+            Shape ts = s.without(1);
+            float[] t = new float[Math.toIntExact(ts.numel())], g = uniform(r, ts.numel(), -1, 1);
+            for (int i = 0; i < t.length; i++) t[i] = r.nextInt(s.dim(1));
+            float[][] shared = lossAndGrad(cuda, s, x, t, g, "shared"), regs = lossAndGrad(cuda, s, x, t, g, "registers");
+            for (int k = 0; k < 2; k++)
+                for (int i = 0; i < shared[k].length; i++)
+                    if (Float.floatToIntBits(shared[k][i]) != Float.floatToIntBits(regs[k][i]))
+                        throw new AssertionError(s + (k == 0 ? " loss" : " dlogits") + " at " + i + ": shared " + shared[k][i] + ", registers " + regs[k][i]);
+        }
+    }
+
+    private static float[][] lossAndGrad(Backend cuda, Shape s, float[] x, float[] t, float[] g, String ce) {
+        String before = System.getProperty("frl.cuda.ce");
+        System.setProperty("frl.cuda.ce", ce);
+        try (Scope sc = Scope.open()) {
+            Shape ts = s.without(1);
+            Tensor xc = cuda.fromHost(s, x), tc = cuda.fromHost(ts, t), gc = cuda.fromHost(ts, g);
+            assertTrue(CudaLoss.path(s, 1).equals(ce.equals("registers") && s.dim(1) <= 256 ? "tile (registers)" : "tile (cached)"), CudaLoss.path(s, 1));
+            return new float[][] {floats(cuda.crossEntropy(xc, tc, 1)), floats(cuda.crossEntropyBackward(xc, tc, gc, 1))};
+        } finally {
+            if (before == null) System.clearProperty("frl.cuda.ce");
+            else System.setProperty("frl.cuda.ce", before);
+        }
+    }
 }
