@@ -67,6 +67,10 @@ def main(folder):
     for r in data:
         if r.get("op") == "HF filter vs copy":
             print("  HF: " + json.dumps({k: v for k, v in r.items() if k != "op"}))
+    for line in results.read_text().splitlines():
+        if line.startswith("cuBLAS TF32 GEMM"):
+            print("  " + line)   # how TF32 GEMMs read floats: decides whether x can be its own big part in 3xTF32
+            break
 
     for n, block in enumerate(device_profiles(data), 1):
         print(f"\n== device profile {n}: {block['ms']} ms a step; top ops, then top (op, shapes)")

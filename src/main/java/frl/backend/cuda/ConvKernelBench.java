@@ -53,6 +53,9 @@ public final class ConvKernelBench {
         rows.put("sub-pixel choices", CudaConv.subPixelChoices().toString());
         rows.put("dense conv choices", CudaConv.denseChoices().toString());
         rows.put("sub-pixel GEMM choices (-Dfrl.cuda.gemm=auto)", CudaSubPixel.gemmChoices().toString());
+        String tf32 = CudaBlas.tf32InputConversion();
+        rows.put("cuBLAS TF32 GEMM on floats TF32 does not hold", tf32);
+        System.out.println("cuBLAS TF32 GEMM on floats TF32 does not hold: " + tf32);
         return rows;
     }
 

@@ -111,6 +111,28 @@ final class CudaBlas {
         ctx.syncIfDebugging(call);
     }
 
+    /**
+     * How a TF32 GEMM ({@link #gemm} with tf32) reads float operands that TF32 does not hold: "truncates", "rounds to
+     * nearest", or what it did. cuBLAS does not say, so the 3xTF32 plans split both parts exactly; if it truncates, a
+     * float operand is already its own big part and only the small one, x − trunc(x), would need writing. Measured
+     * on a 1024³ product of a = 1 + 2⁻¹¹ + 2⁻¹² by ones: 1024 if truncated, 1025 if rounded, 1024.75 exact (not on
+     * tensor cores).
+     */
+    static String tf32InputConversion() {
+        int n = 1024;
+        float a = 1f + 0x1p-11f + 0x1p-12f;
+        float[] av = new float[n * n], ones = new float[n * n];
+        java.util.Arrays.fill(av, a);
+        java.util.Arrays.fill(ones, 1f);
+        try (frl.tensor.Scope s = frl.tensor.Scope.open()) {
+            CudaBackend be = CudaBackend.instance();
+            Tensor ta = be.fromHost(Shape.of(n, n), av), tb = be.fromHost(Shape.of(n, n), ones), tc = CudaBackend.alloc(Shape.of(n, n));
+            gemm(false, false, n, n, n, ta.storage().address(), n, tb.storage().address(), n, tc.storage().address(), n, false, true);
+            float c = tc.toFloats()[0];
+            return c == n ? "truncates" : c == n + 1 ? "rounds to nearest" : "gave " + c + " (exact: " + n * (double) a + ")";
+        }
+    }
+
     /** The device address of a tensor as the FloatPointer cuBLAS' signatures take (no copy, owns nothing). */
     static FloatPointer floats(Tensor t) { return new FloatPointer(new DevicePointer(t.storage().address())); }
 }
