@@ -1,4 +1,4 @@
-"""A Python mirror of subpixel_gather / subpixel_gather_lines and subpixel_sum_phases / subpixel_sum_phases_s2t2
+"""A Python mirror of subpixel_gather / subpixel_gather_lines / subpixel_gather_parts and subpixel_sum_phases / subpixel_sum_phases_s2t2
 (src/main/cuda/subpixel.cu) and of the TF32 split (tf32.cu) that simulates every (block, thread) of the launch geometry
 CudaSubPixel uses, grid-stride loops included, and compares the batched kernels with the plain ones (verified on a
 GPU): values bit for bit, each element written once, no read or write out of range. Launches over planes run both one
@@ -76,7 +76,9 @@ def gather_ref(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, imgStride, row
                     line += plane_stride
     return cols, cnt
 
-def gather_lines(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, imgStride, rowStride, geo, bad_reads):
+def gather_lines(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, imgStride, rowStride, geo, bad_reads, parts=None, partStride=0):
+    """subpixel_gather_lines, or with parts (letters 'b'/'s') subpixel_gather_parts: the parts marked as the TF32
+    mirror marks them (big = the value, small = -(the value) - 0.5), the k-th at + k·partStride."""
     cols = np.full(colsN, np.float32(np.nan), np.float32); cnt = np.zeros(colsN, np.int64); oob = []
     q, taps = qh * qw, th * tw; depth = K * taps; lines = N * depth
     for first_plane, plane_stride, first_col, col_stride in threads(*geo):
@@ -104,8 +106,10 @@ def gather_lines(dy, colsN, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, imgStride, r
                         for jj in range(LINES):
                             if first + jj < lines:
                                 at = img * imgStride + row * rowStride + col
-                                if 0 <= at < colsN: cols[at] = v[jj]; cnt[at] += 1
-                                else: oob.append(at)
+                                for k, letter in enumerate(parts or "-"):
+                                    val = v[jj] if letter != "s" else np.float32(-v[jj] - np.float32(0.5))
+                                    if 0 <= at + k * partStride < colsN: cols[at + k * partStride] = val; cnt[at + k * partStride] += 1
+                                    else: oob.append(at + k * partStride)
                             row += 1
                             if row == depth: row = 0; img += 1
                         col += col_stride
@@ -150,6 +154,15 @@ def check_gather(name, N, K, h, w, kh, kw, s, pad, caps=(None, 3, 5), xcaps=(Non
                     e.append("value mismatch at cols[%d]: ref %r new %r (%d mismatches)" % (i, r[i], n[i], diff.size))
                 if not np.array_equal(rc, n0c) or not np.array_equal(r.view(np.uint32), n0.view(np.uint32)):
                     e.append("subpixel_gather differs under this geometry")
+                # subpixel_gather_parts "bsb" against the reference's cols split (tf32_parts' rows depth, cols N·q)
+                ps = depth * N * q
+                pp, pc, poob = gather_lines(dy, 3 * ps + 300, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, q, N * q, (gxN, gyN, bx, by), bad, "bsb", ps)
+                want = np.full(3 * ps + 300, np.float32(np.nan), np.float32); wc = np.zeros(3 * ps + 300, np.int64)
+                src = r[:ps]
+                for k, letter in enumerate("bsb"):
+                    want[k * ps:(k + 1) * ps] = src if letter == "b" else (-src - np.float32(0.5)).astype(np.float32); wc[k * ps:(k + 1) * ps] += 1
+                if poob or not np.array_equal(pc, wc) or not np.array_equal(np.nan_to_num(pp, nan=-1e30), np.nan_to_num(want, nan=-1e30)):
+                    e.append("subpixel_gather_parts differs from the gather then the split")
                 tag = "phase(%d,%d) q=%dx%d block %dx%d gx=%d gy=%d gyLines=%d" % (ry, rx, qh, qw, bx, by, gx, gy, gyN)
                 if e: ok = False; msgs.append(tag + ": " + "; ".join(e))
     print("GATHER %-58s %s  phases=%s" % (name, "PASS" if ok else "FAIL", [(p[2], p[3], p[4], p[5]) for p in ph]))
@@ -311,6 +324,7 @@ def cases():
 
 
 MUTANTS = [("first += plane_stride * LINES", "first += plane_stride"),
+           ("val = v[jj] if letter != \"s\" else", "val = v[jj] if letter != \"b\" else"),
            ("yield byi * by + ty,", "yield byi * by,"),
            ("if first + jj < lines:", "if True:"),
            ("if row == depth: row = 0; img += 1", "if row == depth: row = 0"),

@@ -20,6 +20,14 @@
 #define FRL_PLANES(plane, planes) for (int plane = FRL_PLANE_FIRST; plane < (planes); plane += FRL_PLANE_STRIDE)
 #define FRL_PLANE_ELEMENTS(e, count) for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < (count); e += blockDim.x * gridDim.x)
 
+// x rounded to TF32 (a 10-bit mantissa: nearest, ties away from zero), as a float: the big part of the 3xTF32 split
+// (tf32.cu), the small one being tf32_round(x − big).
+__device__ __forceinline__ float tf32_round(float x) {
+    unsigned r;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+    return __uint_as_float(r);
+}
+
 // Sum of v over the block (blockDim.x a multiple of 32, ≤ 1024) by a fixed butterfly, so the result does not
 // depend on scheduling; every thread gets the total. T is float or double (the accumulator type).
 template <typename T>

@@ -47,9 +47,13 @@ extern "C" __global__ void subpixel_gather(const float* __restrict__ dy, float* 
 // The gather with SUBPIXEL_LINES lines per thread, every load issued before the first store. Above, each thread has
 // one load in flight, and the GPU waits on their latency: 0.14 ms for the 64 MB of the VAE's last layer on an H200,
 // a tenth of the copy bandwidth. -Dfrl.cuda.phaseLoads=batched until a GPU has run it. Same values.
+// PARTS: instead of cols, its 3xTF32 parts (tf32.cu's tf32_parts of cols, in one pass): `parts` copies, the j-th at
+// cols + j·partStride, the small part where bit j of smallMask is set, else the big one.
 #define SUBPIXEL_LINES 8
-extern "C" __global__ void subpixel_gather_lines(const float* __restrict__ dy, float* __restrict__ cols, int N, int K, int oh, int ow,
-                                                 int th, int tw, int qy0, int qh, int qx0, int qw, long long imgStride, long long rowStride) {
+template <bool PARTS>
+__device__ __forceinline__ void subpixel_gather_lines_body(const float* __restrict__ dy, float* __restrict__ cols, int N, int K, int oh,
+                                                           int ow, int th, int tw, int qy0, int qh, int qx0, int qw, long long imgStride,
+                                                           long long rowStride, int parts, int smallMask, long long partStride) {
     const int q = qh * qw, taps = th * tw, depth = K * taps, lines = N * depth;
     for (int first = FRL_PLANE_FIRST * SUBPIXEL_LINES; first < lines; first += FRL_PLANE_STRIDE * SUBPIXEL_LINES)
         FRL_PLANE_ELEMENTS(col, q) {
@@ -66,10 +70,28 @@ extern "C" __global__ void subpixel_gather_lines(const float* __restrict__ dy, f
             img = first / depth, row = first - img * depth;
 #pragma unroll
             for (int j = 0; j < SUBPIXEL_LINES; j++) {
-                if (first + j < lines) cols[img * imgStride + row * rowStride + col] = v[j];
+                if (first + j < lines) {
+                    float* out = cols + img * imgStride + row * rowStride + col;
+                    if (!PARTS) *out = v[j];
+                    else {
+                        const float big = tf32_round(v[j]), small = tf32_round(v[j] - big);
+                        for (int k = 0; k < parts; k++) out[k * partStride] = ((smallMask >> k) & 1) ? small : big;
+                    }
+                }
                 if (++row == depth) { row = 0; img++; }
             }
         }
+}
+
+extern "C" __global__ void subpixel_gather_lines(const float* __restrict__ dy, float* __restrict__ cols, int N, int K, int oh, int ow,
+                                                 int th, int tw, int qy0, int qh, int qx0, int qw, long long imgStride, long long rowStride) {
+    subpixel_gather_lines_body<false>(dy, cols, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, imgStride, rowStride, 0, 0, 0);
+}
+
+extern "C" __global__ void subpixel_gather_parts(const float* __restrict__ dy, float* __restrict__ cols, int N, int K, int oh, int ow,
+                                                 int th, int tw, int qy0, int qh, int qx0, int qw, long long imgStride, long long rowStride,
+                                                 int parts, int smallMask, long long partStride) {
+    subpixel_gather_lines_body<true>(dy, cols, N, K, oh, ow, th, tw, qy0, qh, qx0, qw, imgStride, rowStride, parts, smallMask, partStride);
 }
 
 // Where the phase pixel (a, b) of plane img·C + c lies in x [N, C, h, w]: ((qy0 + a)·sh + ry − padH, (qx0 + b)·sw + rx − padW).

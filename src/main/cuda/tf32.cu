@@ -4,13 +4,8 @@
 // small·big' carries each product to ~2^-22 relative (the dropped small·small' and the roundings), float32's class,
 // where one TF32 GEMM carries ~2^-11. Inf or NaN give a NaN part, and so does a value within 2^-11 of FLT_MAX
 // (its big part rounds to Inf): fine for activations and gradients, not for data near the float range's end.
-#include "frl_cuda.cuh"
+#include "frl_cuda.cuh"  // tf32_round
 
-__device__ __forceinline__ float tf32_round(float x) {
-    unsigned r;
-    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
-    return __uint_as_float(r);
-}
 
 // src [rows, cols] row-major → `parts` copies: copy j of element (r, c) at dst[j·partStride + r·rowStride + c], the
 // small part where bit j of smallMask is set, else the big part. 2-D grid (Kernel.launchPlanes): x over a row's

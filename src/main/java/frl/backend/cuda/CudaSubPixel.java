@@ -31,6 +31,7 @@ final class CudaSubPixel {
     private static final Kernel UNSPLIT = new Kernel(FAMILY, "subpixel_unsplit_weights", "ppiiiiii");
     private static final Kernel GATHER = new Kernel(FAMILY, "subpixel_gather", "ppiiiiiiiiiill");
     private static final Kernel GATHER_LINES = new Kernel(FAMILY, "subpixel_gather_lines", "ppiiiiiiiiiill");
+    private static final Kernel GATHER_PARTS = new Kernel(FAMILY, "subpixel_gather_parts", "ppiiiiiiiiiilliil");
     /** SUBPIXEL_LINES in subpixel.cu: the lines of cols one thread of subpixel_gather_lines fills. */
     private static final int LINES = 8;
     private static final Kernel SCATTER = new Kernel(FAMILY, "subpixel_scatter", "ppiiiiiiiiiiiiiill");
@@ -144,7 +145,8 @@ final class CudaSubPixel {
     /**
      * -Dfrl.cuda.phaseLoads=batched: the gather, the phase sum of stride 2 with 2×2 taps per phase, and the TF32
      * split keep several loads in flight per thread (subpixel_gather_lines, subpixel_sum_phases_s2t2, tf32_parts4 for
-     * aligned rows of 4·n floats); plain, the default, until a GPU has run them.
+     * aligned rows of 4·n floats), and in 3xTF32 the gather writes cols' TF32 parts itself (subpixel_gather_parts: the
+     * forward's 64 MB of cols are no longer written, read back and split); plain, the default, until a GPU has run them.
      */
     static boolean batched() { return CudaFlags.oneOf("frl.cuda.phaseLoads", "plain", "plain", "batched").equals("batched"); }
 
@@ -211,11 +213,32 @@ final class CudaSubPixel {
         /** cols_r [depth, N·q]: cols[(o, t, u), img·q + (a, b)] = dy[img, o, qy0 + a − t, qx0 + b − u], 0 outside dy. */
         @Override public void gather(Dims d, Phase p, long dy, long cols) {
             boolean batched = batched();
-            long lines = (long) d.n() * d.depth();   // an int in both kernels, which stride it by less than 2^24 · LINES
-            if (lines > Integer.MAX_VALUE - (1L << 27))
-                throw new IllegalArgumentException("sub-pixel gather: " + lines + " lines of cols (images × kernel rows × taps); at most 2^31 - 2^27");
+            long lines = lines(d);
             (batched ? GATHER_LINES : GATHER).launchPlanes(p.q(), batched ? Math.ceilDiv(lines, LINES) : lines, dy, cols, d.n(), d.k(), d.oh(), d.ow(),
                     d.th(), d.tw(), p.qy0(), p.qh(), p.qx0(), p.qw(), (long) p.q(), (long) d.nq(p));
+        }
+
+        /** Under -Dfrl.cuda.phaseLoads=batched: the gather writes the TF32 parts itself. */
+        @Override public boolean gathersParts() { return batched(); }
+
+        @Override public void gatherParts(Dims d, Phase p, long dy, long dst, String parts, long partStride) {
+            GATHER_PARTS.launchPlanes(p.q(), Math.ceilDiv(lines(d), LINES), dy, dst, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), p.qy0(), p.qh(),
+                    p.qx0(), p.qw(), (long) p.q(), (long) d.nq(p), parts.length(), smallMask(parts), partStride);
+        }
+
+        /** The lines of cols (images × kernel rows × taps): an int in the gathers, which stride it by less than 2^24 · LINES. */
+        private static long lines(Dims d) {
+            long lines = (long) d.n() * d.depth();
+            if (lines > Integer.MAX_VALUE - (1L << 27))
+                throw new IllegalArgumentException("sub-pixel gather: " + lines + " lines of cols (images × kernel rows × taps); at most 2^31 - 2^27");
+            return lines;
+        }
+
+        /** Bit j set where letter j of parts is 's' (the small part). */
+        private static int smallMask(String parts) {
+            int small = 0;
+            for (int j = 0; j < parts.length(); j++) if (parts.charAt(j) == 's') small |= 1 << j;
+            return small;
         }
 
         /** Strides (q, N·q) for image and channel. */
@@ -243,8 +266,7 @@ final class CudaSubPixel {
         }
 
         @Override public void tf32Parts(long src, long dst, long rows, int cols, String parts, long partStride, long rowStride) {
-            int small = 0;
-            for (int j = 0; j < parts.length(); j++) if (parts.charAt(j) == 's') small |= 1 << j;
+            int small = smallMask(parts);
             boolean quads = batched() && cols % 4 == 0 && partStride % 4 == 0 && rowStride % 4 == 0 && src % 16 == 0 && dst % 16 == 0;
             (quads ? TF32_PARTS4 : TF32_PARTS).launchPlanes(quads ? cols / 4 : cols, rows, src, dst, rows, cols, parts.length(), small, partStride, rowStride);
         }

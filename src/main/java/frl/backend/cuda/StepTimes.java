@@ -68,6 +68,12 @@ final class StepTimes implements SubPixelPlans.Steps {
 
     @Override public void gather(Dims d, Phase p, long dy, long cols) { timed("gather", () -> on.gather(d, p, dy, cols)); }
 
+    @Override public boolean gathersParts() { return on.gathersParts(); }
+
+    @Override public void gatherParts(Dims d, Phase p, long dy, long dst, String parts, long partStride) {
+        timed("gather " + parts, () -> on.gatherParts(d, p, dy, dst, parts, partStride));
+    }
+
     @Override public void movePixels(Shape x, ConvGeometry g, Phase p, long nchw, long block, boolean toBlock) {
         timed("movePixels", () -> on.movePixels(x, g, p, nchw, block, toBlock));
     }

@@ -62,6 +62,17 @@ final class SubPixelPlans {
         /** subpixel_gather: cols_r [depth, N·q] of phase p from dy. */
         void gather(Dims d, Phase p, long dy, long cols);
 
+        /** Whether {@link #gatherParts} runs as one step: then the 3xTF32 plans gather straight into the TF32 parts. */
+        default boolean gathersParts() { return false; }
+
+        /**
+         * subpixel_gather_parts: what gather then tf32Parts (rows depth, cols N·q, row stride N·q) would write, cols_r
+         * itself never written: one copy per letter of parts, the j-th at dst + 4·j·partStride.
+         */
+        default void gatherParts(Dims d, Phase p, long dy, long dst, String parts, long partStride) {
+            throw new UnsupportedOperationException("gatherParts: these steps gather, then split");
+        }
+
         /** Phase p of x [N,C,H,W] into the block [C, N·q] (subpixel_gather_pixels), or back (subpixel_scatter). */
         void movePixels(Shape x, ConvGeometry g, Phase p, long nchw, long block, boolean toBlock);
 
@@ -232,8 +243,11 @@ final class SubPixelPlans {
                 int nq = d.nq(p);
                 long x = blockOf.applyAsLong(p), wr = weights + 4L * index(d.g(), p) * d.c() * inner;
                 long at = cols.address() + 4L * d.slot(p) * slotFloats, stacked = at + 4L * colsFloats;
-                s.gather(d, p, dy, at);
-                if (x3) s.tf32Parts(at, stacked, depth, nq, "bsb", (long) depth * nq, nq); // [3·depth, nq]
+                if (x3 && s.gathersParts()) s.gatherParts(d, p, dy, stacked, "bsb", (long) depth * nq); // [3·depth, nq]
+                else {
+                    s.gather(d, p, dy, at);
+                    if (x3) s.tf32Parts(at, stacked, depth, nq, "bsb", (long) depth * nq, nq);
+                }
                 if (index(d.g(), p) == 0) x0 = x;
                 if (batched) continue;
                 // row-major x_r [c, nq] = W_r [c, inner] · cols [inner, nq]: column-major x_rᵀ = colsᵀ · W_rᵀ
@@ -439,8 +453,11 @@ final class SubPixelPlans {
         @Override public void phase(Phase p, long x, long xParts) {
             int nq = d.nq(p), depth = d.depth();
             long at = cols + 4L * d.slot(p) * slotFloats;
-            s.gather(d, p, dy, at);
-            if (x3) s.tf32Parts(at, at + 4L * colsFloats, depth, nq, "bs", (long) depth * nq, nq);
+            if (x3 && s.gathersParts()) s.gatherParts(d, p, dy, at + 4L * colsFloats, "bs", (long) depth * nq);
+            else {
+                s.gather(d, p, dy, at);
+                if (x3) s.tf32Parts(at, at + 4L * colsFloats, depth, nq, "bs", (long) depth * nq, nq);
+            }
             if (!d.batched()) gemms(nq, 1, at, x, xParts, d.weights(split, p));
         }
 

@@ -81,7 +81,8 @@ class CudaSubPixelTest {
 
     /**
      * Each case in each GEMM mode, with the GEMMs phase by phase and under -Dfrl.cuda.phaseGemms=batched: then, where
-     * the phases are uniform, no GEMM runs for one phase alone (elsewhere none is batched).
+     * the phases are uniform, no GEMM runs for one phase alone (elsewhere none is batched). The second pass also
+     * gathers straight into the TF32 parts (as -Dfrl.cuda.phaseLoads=batched does on the GPU): no plain gather in 3xTF32.
      */
     private static void checkEmulation(String name, boolean uniformOnly, OnCpu onCpu, Emulated emulated) {
         Backend cpu = Backends.cpu();
@@ -97,11 +98,14 @@ class CudaSubPixelTest {
                             float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
                             float[] want = onCpu.run(cpu, c, cpu.fromHost(c.x(), x), cpu.fromHost(c.wt(), w), cpu.fromHost(c.dy(), dy)).toFloats();
                             Host h = new Host();
+                            h.fusesGathers = phaseGemms.equals("batched");
                             long out = h.put(Host.unwritten(want.length));
                             emulated.run(h, gemm, c.dims(), h.put(x), h.put(w), h.put(dy), out);
-                            String at = name + " " + gemm + " " + phaseGemms + " " + c;
+                            String at = name + " " + gemm + " " + phaseGemms + (h.fusesGathers ? " (gathers into parts)" : "") + " " + c;
                             CudaVsCpu.assertClose(at, h.mem(out), want, 1e-10);
                             assertEquals(0, batched ? h.singleGemms : h.batchedGemms, at + ": GEMMs of one phase alone, or batched");
+                            boolean fused = h.fusesGathers && gemm == SubPixelPlans.Gemm.TF32X3;
+                            assertEquals(0, fused ? h.gathers : h.partGathers, at + ": a plain gather where the parts are gathered, or the reverse");
                         }
                     }
                 }
@@ -379,8 +383,10 @@ class CudaSubPixelTest {
      */
     private static final class Host implements SubPixelPlans.Steps {
         private final List<float[]> blocks = new ArrayList<>();
-        /** GEMM calls for one operand triple, and strided-batched calls. */
-        int singleGemms, batchedGemms;
+        /** GEMM calls for one operand triple, and strided-batched calls; gathers of cols, and gathers into TF32 parts. */
+        int singleGemms, batchedGemms, gathers, partGathers;
+        /** Whether these steps gather straight into the TF32 parts, as the GPU's do under -Dfrl.cuda.phaseLoads=batched. */
+        boolean fusesGathers;
 
         static float[] unwritten(long floats) {
             float[] v = new float[Math.toIntExact(floats)];
@@ -440,7 +446,20 @@ class CudaSubPixelTest {
             for (int i = 0; i < d.splitFloats(); i++) set(dw, weightIndex(d, i), get(split, i));
         }
 
+        @Override public boolean gathersParts() { return fusesGathers; }
+
+        /** subpixel_gather_parts: what gather then tf32Parts would write (here computed so, through a block of its own). */
+        @Override public void gatherParts(SubPixelPlans.Dims d, Phase p, long dy, long dst, String parts, long partStride) {
+            partGathers++;
+            int plain = gathers;
+            long cols = put(unwritten((long) d.depth() * d.nq(p)));
+            gather(d, p, dy, cols);
+            tf32Parts(cols, dst, d.depth(), d.nq(p), parts, partStride, d.nq(p));
+            gathers = plain;
+        }
+
         @Override public void gather(SubPixelPlans.Dims d, Phase p, long dy, long cols) { // subpixel_gather, strides (q, N·q)
+            gathers++;
             int q = p.q(), depth = d.depth();
             long imgStride = q, rowStride = d.nq(p);
             for (int i = 0; i < d.n() * depth * q; i++) {
