@@ -38,6 +38,24 @@ __device__ __forceinline__ void ce_flag(unsigned long long* bad, long long p) {
     atomicMin(bad, (unsigned long long)p);
 }
 
+// The 8 rows' partial max (NaN winning) or Σ of each lane's position, combined in a fixed order: every thread gets
+// its lane's total. Ends synchronised for the arrays' next use only after the caller's next barrier.
+__device__ __forceinline__ float ce_rows_max(float m, float (*redM)[CE_LANES]) {
+    redM[threadIdx.y][threadIdx.x] = m;
+    __syncthreads();
+    m = redM[0][threadIdx.x];
+    for (int k = 1; k < CE_ROWS; k++) m = ce_max(m, redM[k][threadIdx.x]);
+    return m;
+}
+
+__device__ __forceinline__ float ce_rows_sum(float s, float (*redS)[CE_LANES]) {
+    redS[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    s = redS[0][threadIdx.x];
+    for (int k = 1; k < CE_ROWS; k++) s += redS[k][threadIdx.x];
+    return s;
+}
+
 // One tile of 32 positions: max and Σ exp over the classes, combined over the 8 warps in a fixed order.
 // Leaves every thread with max, shift and sum of its lane's position; the block is synchronised on return.
 // With `storeExp`, the cached tile holds exp(x − shift) instead of x afterwards.
@@ -55,10 +73,7 @@ __device__ __forceinline__ void ce_tile_stats(const float* __restrict__ base, bo
             m = ce_max(m, v);
         }
     }
-    redM[ly][lx] = m;
-    __syncthreads();
-    m = redM[0][lx];
-    for (int k = 1; k < CE_ROWS; k++) m = ce_max(m, redM[k][lx]);
+    m = ce_rows_max(m, redM);
     float sh = isfinite(m) ? m : 0.f;
     float s = 0.f;
     if (live) {
@@ -70,100 +85,36 @@ __device__ __forceinline__ void ce_tile_stats(const float* __restrict__ base, bo
             s += e;
         }
     }
-    redS[ly][lx] = s;
-    __syncthreads();
-    s = redS[0][lx];
-    for (int k = 1; k < CE_ROWS; k++) s += redS[k][lx];
     max = m;
     shift = sh;
-    sum = s;
-}
-
-// loss[p] for every position; blockDim = (32, 8); dynamic shared memory C·32 floats when cached.
-extern "C" __global__ void ce_tile_forward(const float* __restrict__ x, const float* __restrict__ targets,
-                                           float* __restrict__ loss, unsigned long long* bad,
-                                           long long positions, int C, long long inner, int cached) {
-    extern __shared__ float tile[];
-    __shared__ float redM[CE_ROWS][CE_LANES], redS[CE_ROWS][CE_LANES];
-    const int lx = threadIdx.x, ly = threadIdx.y;
-    for (long long t = blockIdx.x; t * CE_LANES < positions; t += gridDim.x) {
-        long long p = t * CE_LANES + lx;
-        bool live = p < positions;
-        long long o = live ? p / inner : 0, j = live ? p - o * inner : 0;
-        const float* base = x + o * (long long)C * inner + j;
-        float max, shift, sum;
-        ce_tile_stats(base, live, C, inner, cached != 0, false, tile, redM, redS, max, shift, sum);
-        if (live && ly == 0) {
-            int target = ce_class(targets[p], C);
-            if (target < 0) {
-                ce_flag(bad, p);
-                loss[p] = NAN;
-            } else {
-                float picked = cached ? tile[target * CE_LANES + lx] : base[(long long)target * inner];
-                double lse = isfinite(max) ? (double)max + log((double)sum) : (double)max;
-                loss[p] = (float)(lse - (double)picked);
-            }
-        }
-        __syncthreads(); // the tile and the reduction arrays are reused by the next tile
-    }
-}
-
-// dx = (softmax − onehot) · dloss for every logit; same layout and launch as ce_tile_forward.
-extern "C" __global__ void ce_tile_backward(const float* __restrict__ x, const float* __restrict__ targets,
-                                            const float* __restrict__ dloss, float* __restrict__ dx,
-                                            unsigned long long* bad, long long positions, int C, long long inner,
-                                            int cached) {
-    extern __shared__ float tile[];
-    __shared__ float redM[CE_ROWS][CE_LANES], redS[CE_ROWS][CE_LANES];
-    const int lx = threadIdx.x, ly = threadIdx.y;
-    for (long long t = blockIdx.x; t * CE_LANES < positions; t += gridDim.x) {
-        long long p = t * CE_LANES + lx;
-        bool live = p < positions;
-        long long o = live ? p / inner : 0, j = live ? p - o * inner : 0;
-        long long offset = o * (long long)C * inner + j;
-        const float* base = x + offset;
-        float max, shift, sum;
-        ce_tile_stats(base, live, C, inner, cached != 0, true, tile, redM, redS, max, shift, sum);
-        if (live) {
-            int target = ce_class(targets[p], C);
-            if (target < 0 && ly == 0) ce_flag(bad, p);
-            float g = dloss[p];
-            float scale = g / sum;
-            float* out = dx + offset;
-#pragma unroll 4
-            for (int c = ly; c < C; c += CE_ROWS) {
-                float e = cached ? tile[c * CE_LANES + lx] : expf(base[(long long)c * inner] - shift);
-                float v = __fmul_rn(e, scale);
-                if (c == target) v = __fsub_rn(v, g);
-                out[(long long)c * inner] = v;
-            }
-        }
-        __syncthreads();
-    }
+    sum = ce_rows_sum(s, redS);
 }
 
 // ---- inner > 1, C <= CE_ROWS · CE_REGS: the tile's logits in registers ----------------------------------------
-// The tile kernels above keep a block's C × 32 logits in 32 KB of shared memory and read them back after each
+// The tile kernels keep a block's C × 32 logits in 32 KB of shared memory and read them back after each
 // reduction: while a block reduces, its loads stop, and six blocks per SM kept the VAE's 268 MB of logits at
-// 2.0 TB/s forward and 2.9 TB/s backward on an H200 (a copy: 4.1). Here each thread holds its C / 8 classes in
-// registers, all its loads issued before the first use, and no tile is kept. The values, the reductions and their
-// order are those of the cached tile kernels, so the results are the same bits. -Dfrl.cuda.ce=registers until a
-// GPU has run it.
+// 2.0 TB/s forward and 2.9 TB/s backward on an H200 (a copy: 4.1). The register kernels (ce_regs_*) hold each
+// thread's C / 8 classes in registers, all its loads issued before the first use, and keep no tile. The values,
+// the reductions and their order are the cached tile's, so the results are the same bits. -Dfrl.cuda.ce=registers
+// until a GPU has run it.
 #define CE_REGS 32
 
-// ce_tile_stats over the thread's classes c = ly + 8·i in v (loaded, -INFINITY past C); with storeExp v then holds
-// exp(x − shift) (0 past C).
+// The thread's classes c = ly + 8·i of one position (live) into v, -INFINITY past C: every load before the first use.
+__device__ __forceinline__ void ce_reg_load(const float* __restrict__ base, bool live, int C, long long inner, float (&v)[CE_REGS]) {
+    const int ly = threadIdx.y;
+#pragma unroll
+    for (int i = 0; i < CE_REGS; i++) v[i] = (live && ly + CE_ROWS * i < C) ? base[(long long)(ly + CE_ROWS * i) * inner] : -INFINITY;
+}
+
+// ce_tile_stats over v; with storeExp v then holds exp(x − shift).
 __device__ __forceinline__ void ce_reg_stats(float (&v)[CE_REGS], int C, bool storeExp, float (*redM)[CE_LANES],
                                              float (*redS)[CE_LANES], float& max, float& shift, float& sum) {
-    const int lx = threadIdx.x, ly = threadIdx.y;
+    const int ly = threadIdx.y;
     float m = -INFINITY;
 #pragma unroll
     for (int i = 0; i < CE_REGS; i++)
         if (ly + CE_ROWS * i < C) m = ce_max(m, v[i]);
-    redM[ly][lx] = m;
-    __syncthreads();
-    m = redM[0][lx];
-    for (int k = 1; k < CE_ROWS; k++) m = ce_max(m, redM[k][lx]);
+    m = ce_rows_max(m, redM);
     float sh = isfinite(m) ? m : 0.f;
     float s = 0.f;
 #pragma unroll
@@ -173,26 +124,17 @@ __device__ __forceinline__ void ce_reg_stats(float (&v)[CE_REGS], int C, bool st
             if (storeExp) v[i] = e;
             s += e;
         }
-    redS[ly][lx] = s;
-    __syncthreads();
-    s = redS[0][lx];
-    for (int k = 1; k < CE_ROWS; k++) s += redS[k][lx];
     max = m;
     shift = sh;
-    sum = s;
+    sum = ce_rows_sum(s, redS);
 }
 
-// The thread's classes of one position (live) into v: every load issued before the first use.
-__device__ __forceinline__ void ce_reg_load(const float* __restrict__ base, bool live, int C, long long inner, float (&v)[CE_REGS]) {
-    const int ly = threadIdx.y;
-#pragma unroll
-    for (int i = 0; i < CE_REGS; i++) v[i] = (live && ly + CE_ROWS * i < C) ? base[(long long)(ly + CE_ROWS * i) * inner] : -INFINITY;
-}
-
-// ce_tile_forward with the logits in registers; blockDim = (32, 8), no dynamic shared memory, C <= 256.
-extern "C" __global__ void __launch_bounds__(CE_LANES * CE_ROWS, 4) ce_regs_forward(const float* __restrict__ x, const float* __restrict__ targets,
-                                           float* __restrict__ loss, unsigned long long* bad,
-                                           long long positions, int C, long long inner) {
+// loss[p] for every position; blockDim = (32, 8). REGS: the logits in registers (C <= 256); else dynamic shared
+// memory of C·32 floats when cached.
+template <bool REGS>
+__device__ __forceinline__ void ce_forward_t(const float* __restrict__ x, const float* __restrict__ targets, float* __restrict__ loss,
+                                             unsigned long long* bad, long long positions, int C, long long inner, bool cached) {
+    extern __shared__ float tile[];
     __shared__ float redM[CE_ROWS][CE_LANES], redS[CE_ROWS][CE_LANES];
     const int lx = threadIdx.x, ly = threadIdx.y;
     for (long long t = blockIdx.x; t * CE_LANES < positions; t += gridDim.x) {
@@ -200,27 +142,35 @@ extern "C" __global__ void __launch_bounds__(CE_LANES * CE_ROWS, 4) ce_regs_forw
         bool live = p < positions;
         long long o = live ? p / inner : 0, j = live ? p - o * inner : 0;
         const float* base = x + o * (long long)C * inner + j;
-        float v[CE_REGS], max, shift, sum;
-        ce_reg_load(base, live, C, inner, v);
-        ce_reg_stats(v, C, false, redM, redS, max, shift, sum);
+        float max, shift, sum;
+        if constexpr (REGS) {
+            float v[CE_REGS];
+            ce_reg_load(base, live, C, inner, v);
+            ce_reg_stats(v, C, false, redM, redS, max, shift, sum);
+        } else {
+            ce_tile_stats(base, live, C, inner, cached, false, tile, redM, redS, max, shift, sum);
+        }
         if (live && ly == 0) {
             int target = ce_class(targets[p], C);
             if (target < 0) {
                 ce_flag(bad, p);
                 loss[p] = NAN;
             } else {
+                float picked = !REGS && cached ? tile[target * CE_LANES + lx] : base[(long long)target * inner];
                 double lse = isfinite(max) ? (double)max + log((double)sum) : (double)max;
-                loss[p] = (float)(lse - (double)base[(long long)target * inner]);
+                loss[p] = (float)(lse - (double)picked);
             }
         }
-        __syncthreads(); // the reduction arrays are reused by the next tile
+        __syncthreads(); // the tile and the reduction arrays are reused by the next tile
     }
 }
 
-// ce_tile_backward with the logits in registers; same launch as ce_regs_forward.
-extern "C" __global__ void __launch_bounds__(CE_LANES * CE_ROWS, 4) ce_regs_backward(const float* __restrict__ x, const float* __restrict__ targets,
-                                            const float* __restrict__ dloss, float* __restrict__ dx,
-                                            unsigned long long* bad, long long positions, int C, long long inner) {
+// dx = (softmax − onehot) · dloss for every logit; same layout and launch as ce_forward_t.
+template <bool REGS>
+__device__ __forceinline__ void ce_backward_t(const float* __restrict__ x, const float* __restrict__ targets, const float* __restrict__ dloss,
+                                              float* __restrict__ dx, unsigned long long* bad, long long positions, int C, long long inner,
+                                              bool cached) {
+    extern __shared__ float tile[];
     __shared__ float redM[CE_ROWS][CE_LANES], redS[CE_ROWS][CE_LANES];
     const int lx = threadIdx.x, ly = threadIdx.y;
     for (long long t = blockIdx.x; t * CE_LANES < positions; t += gridDim.x) {
@@ -228,20 +178,31 @@ extern "C" __global__ void __launch_bounds__(CE_LANES * CE_ROWS, 4) ce_regs_back
         bool live = p < positions;
         long long o = live ? p / inner : 0, j = live ? p - o * inner : 0;
         long long offset = o * (long long)C * inner + j;
-        float v[CE_REGS], max, shift, sum;
-        ce_reg_load(x + offset, live, C, inner, v);
-        ce_reg_stats(v, C, true, redM, redS, max, shift, sum);
+        const float* base = x + offset;
+        float max, shift, sum, v[REGS ? CE_REGS : 1];
+        if constexpr (REGS) {
+            ce_reg_load(base, live, C, inner, v);
+            ce_reg_stats(v, C, true, redM, redS, max, shift, sum);
+        } else {
+            ce_tile_stats(base, live, C, inner, cached, true, tile, redM, redS, max, shift, sum);
+        }
         if (live) {
             int target = ce_class(targets[p], C);
             if (target < 0 && ly == 0) ce_flag(bad, p);
             float g = dloss[p];
             float scale = g / sum;
             float* out = dx + offset;
+            if constexpr (REGS) {
 #pragma unroll
-            for (int i = 0; i < CE_REGS; i++) {
-                const int c = ly + CE_ROWS * i;
-                if (c < C) {
-                    float val = __fmul_rn(v[i], scale);
+                for (int i = 0; i < CE_REGS; i++) {
+                    const int c = ly + CE_ROWS * i;
+                    if (c < C) out[(long long)c * inner] = c == target ? __fsub_rn(__fmul_rn(v[i], scale), g) : __fmul_rn(v[i], scale);
+                }
+            } else {
+#pragma unroll 4
+                for (int c = ly; c < C; c += CE_ROWS) {
+                    float e = cached ? tile[c * CE_LANES + lx] : expf(base[(long long)c * inner] - shift);
+                    float val = __fmul_rn(e, scale);
                     if (c == target) val = __fsub_rn(val, g);
                     out[(long long)c * inner] = val;
                 }
@@ -249,6 +210,32 @@ extern "C" __global__ void __launch_bounds__(CE_LANES * CE_ROWS, 4) ce_regs_back
         }
         __syncthreads();
     }
+}
+
+extern "C" __global__ void ce_tile_forward(const float* __restrict__ x, const float* __restrict__ targets,
+                                           float* __restrict__ loss, unsigned long long* bad,
+                                           long long positions, int C, long long inner, int cached) {
+    ce_forward_t<false>(x, targets, loss, bad, positions, C, inner, cached != 0);
+}
+
+extern "C" __global__ void ce_tile_backward(const float* __restrict__ x, const float* __restrict__ targets,
+                                            const float* __restrict__ dloss, float* __restrict__ dx,
+                                            unsigned long long* bad, long long positions, int C, long long inner,
+                                            int cached) {
+    ce_backward_t<false>(x, targets, dloss, dx, bad, positions, C, inner, cached != 0);
+}
+
+// The register kernels: no dynamic shared memory; at most 64 registers (4 blocks of 256 threads an SM, no spills).
+extern "C" __global__ void __launch_bounds__(CE_LANES * CE_ROWS, 4) ce_regs_forward(const float* __restrict__ x, const float* __restrict__ targets,
+                                           float* __restrict__ loss, unsigned long long* bad,
+                                           long long positions, int C, long long inner) {
+    ce_forward_t<true>(x, targets, loss, bad, positions, C, inner, false);
+}
+
+extern "C" __global__ void __launch_bounds__(CE_LANES * CE_ROWS, 4) ce_regs_backward(const float* __restrict__ x, const float* __restrict__ targets,
+                                            const float* __restrict__ dloss, float* __restrict__ dx,
+                                            unsigned long long* bad, long long positions, int C, long long inner) {
+    ce_backward_t<true>(x, targets, dloss, dx, bad, positions, C, inner, false);
 }
 
 // ---- inner == 1: one block per row of C contiguous classes ------------------------------------------------
