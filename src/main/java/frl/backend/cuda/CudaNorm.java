@@ -17,14 +17,25 @@ final class CudaNorm {
     /** Aim for about this many blocks over all channels, each with at least MIN_PER_BLOCK elements. */
     private static final int TARGET_BLOCKS = 1024, MIN_PER_BLOCK = 4096;
 
-    private static final Kernel SUM = new Kernel("norm", "bn_sum", "ppiii");
-    private static final Kernel SQDEV = new Kernel("norm", "bn_sqdev", "pppiii");
+    /** norm.cu's kernels with BN_U loads in flight per thread (-Dfrl.cuda.bnLoads=batched): the same sums, term for term. */
+    private static final String BATCHED = "_batched";
+    private static final Kernel SUM = new Kernel("norm", "bn_sum", "ppiii"), SUM_B = new Kernel("norm", "bn_sum" + BATCHED, "ppiii");
+    private static final Kernel SQDEV = new Kernel("norm", "bn_sqdev", "pppiii"), SQDEV_B = new Kernel("norm", "bn_sqdev" + BATCHED, "pppiii");
     private static final Kernel APPLY = new Kernel("norm", "bn_apply", "ppppppppdiii");
+    private static final Kernel APPLY_B = new Kernel("norm", "bn_apply" + BATCHED, "ppppppppdiii");
     private static final Kernel BWD_SUMS = new Kernel("norm", "bn_bwd_sums", "pppppdiii");
+    private static final Kernel BWD_SUMS_B = new Kernel("norm", "bn_bwd_sums" + BATCHED, "pppppdiii");
     private static final Kernel BWD_APPLY = new Kernel("norm", "bn_bwd_apply", "pppppppppdiii");
+    private static final Kernel BWD_APPLY_B = new Kernel("norm", "bn_bwd_apply" + BATCHED, "pppppppppdiii");
     private static final Kernel RUNNING = new Kernel("norm", "bn_running_stats", "pppppifff");
 
     private CudaNorm() {}
+
+    /**
+     * -Dfrl.cuda.bnLoads=batched: each thread issues BN_U loads before it adds them, in the same order (the same bits);
+     * plain, the default, until a GPU has run it.
+     */
+    static boolean batchedLoads() { return CudaFlags.oneOf("frl.cuda.bnLoads", "plain", "plain", "batched").equals("batched"); }
 
     static Backend.BatchNormResult forward(Tensor x, Tensor gamma, Tensor beta, double eps) {
         Shapes.batchNorm(x, gamma, beta);
@@ -36,9 +47,10 @@ final class CudaNorm {
             try (DeviceStorage sums = new DeviceStorage(CudaContext.get(), 8L * g.c * s);
                  DeviceStorage sqs = new DeviceStorage(CudaContext.get(), 8L * g.c * s)) {
                 Long ps = sums.address(), pq = sqs.address();
-                SUM.launch(g.c, s, 1, THREADS, 1, 1, 0, x, ps, g.c, g.inner, g.m);
-                SQDEV.launch(g.c, s, 1, THREADS, 1, 1, 0, x, ps, pq, g.c, g.inner, g.m);
-                APPLY.launch(g.c, s, 1, THREADS, 1, 1, 0, x, gamma, beta, ps, pq, y, mean, var, eps, g.c, g.inner, g.m);
+                boolean b = batchedLoads();
+                (b ? SUM_B : SUM).launch(g.c, s, 1, THREADS, 1, 1, 0, x, ps, g.c, g.inner, g.m);
+                (b ? SQDEV_B : SQDEV).launch(g.c, s, 1, THREADS, 1, 1, 0, x, ps, pq, g.c, g.inner, g.m);
+                (b ? APPLY_B : APPLY).launch(g.c, s, 1, THREADS, 1, 1, 0, x, gamma, beta, ps, pq, y, mean, var, eps, g.c, g.inner, g.m);
             } // freed blocks are only reused by work queued after these kernels (one stream)
         }
         return new Backend.BatchNormResult(y, mean, var);
@@ -53,8 +65,9 @@ final class CudaNorm {
             int s = g.segments();
             try (DeviceStorage part = new DeviceStorage(CudaContext.get(), 16L * g.c * s)) {
                 Long pp = part.address();
-                BWD_SUMS.launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, mean, var, pp, eps, g.c, g.inner, g.m);
-                BWD_APPLY.launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, gamma, mean, var, pp, dx, dgamma, dbeta, eps, g.c, g.inner, g.m);
+                boolean b = batchedLoads();
+                (b ? BWD_SUMS_B : BWD_SUMS).launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, mean, var, pp, eps, g.c, g.inner, g.m);
+                (b ? BWD_APPLY_B : BWD_APPLY).launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, gamma, mean, var, pp, dx, dgamma, dbeta, eps, g.c, g.inner, g.m);
             }
         }
         return new Backend.BatchNormGrads(dx, dgamma, dbeta);

@@ -44,5 +44,7 @@ class CudaFlagsTest {
         assertFalse(SubPixelPlans.phaseGemmsBatched(), "phase GEMMs batched wait for a GPU run");
         System.clearProperty("frl.cuda.ce");
         assertFalse(CudaLoss.registers(), "cross-entropy tiles in registers wait for a GPU run");
+        System.clearProperty("frl.cuda.bnLoads");
+        assertFalse(CudaNorm.batchedLoads(), "batch norm's batched loads wait for a GPU run");
     }
 }

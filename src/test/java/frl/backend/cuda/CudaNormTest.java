@@ -90,6 +90,36 @@ class CudaNormTest {
         }
     }
 
+    /** -Dfrl.cuda.bnLoads=batched adds the same terms in the same order: the plain kernels' bits, on every shape. */
+    @Test void batchedLoadsGiveThePlainBits() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        Random r = new Random(4);
+        for (int[] dims : SHAPES) {
+            Shape s = Shape.of(dims);
+            int c = s.dim(1);
+            float[] x = uniform(r, s.numel(), -2, 5), gamma = uniform(r, c, 0.5, 1.5), beta = uniform(r, c, -1, 1), dy = uniform(r, s.numel(), -1, 1);
+            float[][] plain = normBits(cuda, s, x, gamma, beta, dy, "plain"), batched = normBits(cuda, s, x, gamma, beta, dy, "batched");
+            String[] names = {"y", "mean", "var", "dx", "dgamma", "dbeta"};
+            for (int i = 0; i < names.length; i++) assertSameFloats(s + " " + names[i], batched[i], plain[i]);
+        }
+    }
+
+    /** y, mean, var, dx, dgamma, dbeta with -Dfrl.cuda.bnLoads set to loads. */
+    private static float[][] normBits(Backend cuda, Shape s, float[] x, float[] gamma, float[] beta, float[] dy, String loads) {
+        String before = System.getProperty("frl.cuda.bnLoads");
+        System.setProperty("frl.cuda.bnLoads", loads);
+        try (Scope sc = Scope.open()) {
+            int c = s.dim(1);
+            Tensor xc = cuda.fromHost(s, x), gc = cuda.fromHost(shape(c), gamma);
+            Backend.BatchNormResult f = cuda.batchNorm(xc, gc, cuda.fromHost(shape(c), beta), EPS);
+            Backend.BatchNormGrads g = cuda.batchNormBackward(xc, gc, f.mean(), f.var(), EPS, cuda.fromHost(s, dy));
+            return new float[][] {floats(f.y()), floats(f.mean()), floats(f.var()), floats(g.dx()), floats(g.dgamma()), floats(g.dbeta())};
+        } finally {
+            if (before == null) System.clearProperty("frl.cuda.bnLoads");
+            else System.setProperty("frl.cuda.bnLoads", before);
+        }
+    }
+
     /** A constant channel has variance 0: y = beta exactly, as on the CPU. */
     @Test void constantChannel() {
         Backend cuda = GpuTests.cudaOrSkip();
