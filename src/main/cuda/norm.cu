@@ -59,7 +59,7 @@ __device__ double bn_total(const double* __restrict__ part, unsigned c) {
 // blockDim.x, U at a time: the U loads of a group are issued before any is used, then the group is used in that
 // order. U = 1 is the plain loop; U = BN_U (-Dfrl.cuda.bnLoads=batched) gives the same sums, term for term: with
 // M / S elements per block spread over 256 threads, the VAE's layers left each thread 16 loads in a row, one in
-// flight: a forward over [64, 64, 16, 16] took 23 µs on an H200, for 16 MB that a copy moves in 4).
+// flight: a forward over [64, 64, 16, 16] took 23 µs on an H200, for 16 MB that a copy moves in 4.
 #define BN_U 4
 
 // f(at, x[at], y[at]) for the block's elements [begin, end) of channel c in order, each group's loads first (y may
