@@ -164,7 +164,7 @@ final class SubPixelPlans {
      * -Dfrl.cuda.phaseGemms=batched: where the phases are uniform, each GEMM of a plan runs once for all of them (cuBLAS
      * strided batched: sh·sw times the tiles of one phase's GEMM in one launch, for the VAE's middle layers whose
      * phase GEMMs leave most SMs idle), their gathers and splits first into a slot per phase; each, the default, until
-     * a GPU has timed it. Same sums.
+     * a GPU has timed it. The same products; cuBLAS may order a batch's sums otherwise than one GEMM's.
      */
     static boolean phaseGemmsBatched() { return CudaFlags.oneOf("frl.cuda.phaseGemms", "each", "each", "batched").equals("batched"); }
 
