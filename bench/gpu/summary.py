@@ -5,7 +5,8 @@
 
 Prints the test verdicts from log.txt; per config, training and scoring img/s for each set of switches next to
 the PyTorch twin (with the ratio the targets are stated in); the bench-kernels rows (conv kernels and the last
-layer's plan steps included) whose time changed between the default run and the run with NEW_PATHS; the HF filter
+layer's plan steps included) whose time changed between the default run and the run with NEW_PATHS, each plan's
+steps summed (new paths rename some steps) and the steps found on one side only; the HF filter
 against a copy; each device profile's slowest ops and (op, shapes) pairs. Reads
 results.jsonl and log.txt.
 """
@@ -64,6 +65,15 @@ def main(folder):
             a = after.get(key)
             if a is not None and abs(a - b) > 0.02 * max(b, 1e-9):
                 print(f"  {b:>8.3f} → {a:>8.3f}  {key}")
+        # the new paths rename some plan steps (a fused gather, a batched GEMM): whole plans by their steps' sum,
+        # then the steps found on one side only
+        print("\n== plans step by step: the sum of their steps (ms, default → with NEW_PATHS)")
+        for plan, b in plan_sums(before).items():
+            a = plan_sums(after).get(plan)
+            print(f"  {b:>8.3f} → " + (f"{a:>8.3f}" if a is not None else "       –") + f"  {plan}")
+        for side, mine, other in (("default only", before, after), ("NEW_PATHS only", after, before)):
+            for key in [k for k in mine if k not in other and " step " in k][:40]:
+                print(f"  {side}: {mine[key]:>8.3f}  {key}")
     for r in data:
         if r.get("op") == "HF filter vs copy":
             print("  HF: " + json.dumps({k: v for k, v in r.items() if k != "op"}))
@@ -93,6 +103,16 @@ def kernel_rows(part):
                     out[name] = v["ms"]
                 elif isinstance(v, (int, float)) and " step " in name:
                     out[name] = v
+    return out
+
+
+def plan_sums(rows):
+    """StepTimes' rows ("<layer> <plan> <GEMM mode> step <step>") summed per layer, plan and GEMM mode."""
+    out = {}
+    for key, ms in rows.items():
+        if " step " in key:
+            plan = key.split(" step ", 1)[0]
+            out[plan] = out.get(plan, 0.0) + ms
     return out
 
 
