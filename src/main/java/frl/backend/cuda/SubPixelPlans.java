@@ -22,6 +22,8 @@ import java.util.function.ToLongFunction;
  * In {@link Gemm#TF32X3} each GEMM runs on TF32 tensor cores over parts that TF32 holds exactly (tf32.cu): a·b as
  * big·big' + big·small' + small·big', float32's accuracy (~2^-22 per product) at tensor-core speed. The three products
  * are stacked along the inner size where the operand to split is small, else summed by accumulating GEMMs.
+ * Phase by phase, one scratch block serves every phase; where the phases are uniform and {@link #phaseGemmsBatched},
+ * each phase has a slot of its own ({@link Dims#slot}) and each GEMM runs once for all of them.
  */
 final class SubPixelPlans {
     private SubPixelPlans() {}
