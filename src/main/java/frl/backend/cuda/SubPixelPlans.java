@@ -245,11 +245,7 @@ final class SubPixelPlans {
                 int nq = d.nq(p);
                 long x = blockOf.applyAsLong(p), wr = weights + 4L * index(d.g(), p) * d.c() * inner;
                 long at = cols.address() + 4L * d.slot(p) * slotFloats, stacked = at + 4L * colsFloats;
-                if (x3 && s.gathersParts()) s.gatherParts(d, p, dy, stacked, "bsb", (long) depth * nq); // [3·depth, nq]
-                else {
-                    s.gather(d, p, dy, at);
-                    if (x3) s.tf32Parts(at, stacked, depth, nq, "bsb", (long) depth * nq, nq);
-                }
+                gatherCols(s, d, p, dy, at, colsFloats, x3 ? "bsb" : null); // 3xTF32: [3·depth, nq] at stacked
                 if (index(d.g(), p) == 0) x0 = x;
                 if (batched) continue;
                 // row-major x_r [c, nq] = W_r [c, inner] · cols [inner, nq]: column-major x_rᵀ = colsᵀ · W_rᵀ
@@ -314,6 +310,20 @@ final class SubPixelPlans {
                 for (Pass pass : passes) pass.phase(p, x, split);
             }
             if (d.batched()) for (Pass pass : passes) pass.gemms(x0, parts0);
+        }
+    }
+
+    /**
+     * Phase p's cols_r [depth, N·q] gathered at {@code at}; with parts (3xTF32), its TF32 parts after the colsFloats of
+     * cols' room, one copy per letter: gathered straight where the steps can, else split from cols.
+     */
+    private static void gatherCols(Steps s, Dims d, Phase p, long dy, long at, long colsFloats, String parts) {
+        int nq = d.nq(p), depth = d.depth();
+        long partsAt = at + 4L * colsFloats;
+        if (parts != null && s.gathersParts()) s.gatherParts(d, p, dy, partsAt, parts, (long) depth * nq);
+        else {
+            s.gather(d, p, dy, at);
+            if (parts != null) s.tf32Parts(at, partsAt, depth, nq, parts, (long) depth * nq, nq);
         }
     }
 
@@ -453,13 +463,9 @@ final class SubPixelPlans {
         }
 
         @Override public void phase(Phase p, long x, long xParts) {
-            int nq = d.nq(p), depth = d.depth();
+            int nq = d.nq(p);
             long at = cols + 4L * d.slot(p) * slotFloats;
-            if (x3 && s.gathersParts()) s.gatherParts(d, p, dy, at + 4L * colsFloats, "bs", (long) depth * nq);
-            else {
-                s.gather(d, p, dy, at);
-                if (x3) s.tf32Parts(at, at + 4L * colsFloats, depth, nq, "bs", (long) depth * nq, nq);
-            }
+            gatherCols(s, d, p, dy, at, colsFloats, x3 ? "bs" : null);
             if (!d.batched()) gemms(nq, 1, at, x, xParts, d.weights(split, p));
         }
 
