@@ -36,12 +36,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed training steps and scoring passes first (cuDNN picks its algorithms there). Default: ${DEFAULT-VALUE}.") int warmup;
     @Option(names = "--repeats", defaultValue = "1", description = "Timed repeats; the median is reported. Default: ${DEFAULT-VALUE}.") int repeats;
     @Option(names = "--json", description = "Also write the result as JSON to this file.") Path json;
-    @Option(names = "--graph", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "On a GPU (default, as frl train; --no-graph times the step run op by op), record a training step (forward, backward, Adam update) after the warm-up as a CUDA graph and replay it. The CPU runs each step as it comes.") boolean graph;
+    @Mixin GraphOption graph;
     @Option(names = "--profile", description = "After timing, profile training steps per op (host time to queue each op; on a GPU, each op's device time and the share of a step the GPU is busy; then host time with each op waited for) and print the tables as JSON lines.") boolean profile;
-
-    /** Whether the timed steps replay a recorded graph: asked for (the default) and on a GPU. */
-    private boolean recordsGraph(Backend be) { return graph && !be.device().isHost(); }
 
     /** The training batch, random 8-bit values made once before the warm-up. */
     private Tensor trainPixels;
@@ -66,7 +62,7 @@ final class BenchCommand implements Callable<Integer> {
             try (Vae vae = new Vae(be, c, rng); Adam opt = new Adam(vae.parameters(), 1e-3)) {
                 vae.train(true);
                 for (int s = 0; s < warmup; s++) step(be, vae, opt, c, rng);
-                try (RecordedStep replayed = recordsGraph(be) ? record(be, vae, opt, c, rng) : null) {
+                try (RecordedStep replayed = graph.records(be) ? record(be, vae, opt, c, rng) : null) {
                     Runnable timedStep = replayed != null ? () -> replay(be, replayed, c, rng) : () -> step(be, vae, opt, c, rng);
                     for (int r = 0; r < repeats; r++) train[r] = (double) steps * batch / seconds(be, steps, timedStep);
                     recorded = replayed != null && replayed.recorded();
@@ -92,7 +88,7 @@ final class BenchCommand implements Callable<Integer> {
             System.getProperties().forEach((key, v) -> { if (key.toString().startsWith("frl.cuda.")) flags.put(key.toString(), v); });
             r.put("cuda_flags", flags);
         }
-        if (recordsGraph(be)) r.put("graph", recorded ? "cuda graph of the training step" : "asked for; the step could not be recorded and ran op by op");
+        if (graph.records(be)) r.put("graph", recorded ? "cuda graph of the training step" : "asked for; the step could not be recorded and ran op by op");
         r.put("train_img_s", Math.round(trainMedian * 100) / 100.0);
         r.put("score_img_s", Math.round(scoreMedian * 1000) / 1000.0);
         String out = Json.write(r);

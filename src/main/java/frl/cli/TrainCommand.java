@@ -42,8 +42,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
     @Option(names = "--resume", description = "Continue from the checkpoint at --out, with its model options (any given must agree).") boolean resume;
     @Option(names = "--overwrite", description = "Start over even if --out holds a model (else that is refused).") boolean overwrite;
-    @Option(names = "--graph", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "On a GPU (default; --no-graph turns it off), record the training step (forward, backward, Adam update) as a CUDA graph after its first run and replay it: the same ops, one launch per step. A step that cannot be recorded runs as usual, with a warning. The CPU runs each step as it comes.") boolean graph;
+    @Mixin GraphOption graph;
     @Mixin RunOptions run;
     @Spec CommandSpec command;
 
@@ -61,7 +60,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, run.seed, maxImages);
         requireMemory(be, spec.vae(), config.batch());   // before the data is read
         ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, spec.imageChannels());
-        train(be, spec, set, config, out, resume, graph && !be.device().isHost());
+        train(be, spec, set, config, out, resume, graph.records(be));
         return 0;
     }
 
