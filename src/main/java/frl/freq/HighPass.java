@@ -92,6 +92,34 @@ public final class HighPass {
         }
     }
 
+    /** Nonzero magnitudes below this are not multiples of 2^-31 as floats: {@link #exactSumsBelow} excludes them. */
+    public static final float EXACT_SUMS_FLOOR = 0x1p-8f;
+
+    /**
+     * Where {@link #apply} rounds nowhere but at its final cast, so that any order of exact operations gives its
+     * bits: for one-channel images whose values are all 0 or of magnitude in [{@link #EXACT_SUMS_FLOOR}, bound),
+     * the returned bound, 2^(20−2s), where every tap is a multiple of 2^-s (s ≤ 10) and their magnitudes sum to
+     * at most 1 (OpenCV's tables for k ≤ 9: bound 2^16, 2^12, 2^8, 2^4 for k = 3, 5, 7, 9). Else 0: the taps of
+     * the larger Gaussians are not dyadic.
+     * <p>
+     * Why: such a value is a multiple of 2^-31, so every product and partial sum of the horizontal pass is a
+     * multiple of 2^-(31+s), of the vertical pass 2^-(31+2s), all of magnitude below the bound; g − blur + 1
+     * stays below 2^(21−2s) + 1. Each is then a whole number of its unit under 2^53: a double holds it exactly.
+     */
+    public static float exactSumsBelow(double[] taps) {
+        for (int s = 0; s <= 10; s++) {
+            long sum = 0;
+            boolean whole = true;
+            for (double t : taps) {
+                double a = Math.scalb(t, s);
+                whole &= a == Math.rint(a) && Math.abs(a) <= 1 << s;
+                sum += whole ? (long) Math.abs(a) : 0;
+            }
+            if (whole) return sum <= 1L << s ? Math.scalb(1f, 20 - 2 * s) : 0f;
+        }
+        return 0f;
+    }
+
     /** BT.601 gray of c = 1 or 3 planes. */
     static void gray(float[] src, int off, int c, int plane, double[] g) {
         requireChannels(c);

@@ -152,6 +152,126 @@ class HighPassTest {
         return c == 1 ? img[p] : 0.299 * img[p] + 0.587 * img[plane + p] + 0.114 * img[2 * plane + p];
     }
 
+    /**
+     * The GPU's order where {@link HighPass#exactSumsBelow} holds (frequency.cu, hf_tap_sum): symmetric taps folded,
+     * t_R·w_R + Σ_j t_j·(w_j + w_(k−1−j)) by FMAs, pixels outside the image as zeros, then (g − blur)·½ + ½ by an
+     * FMA. Returned before the cast to float.
+     */
+    private static double[] foldedSums(double[] t, float[] img, int h, int w) {
+        int k = t.length, r = k / 2;
+        double[] rows = new double[h * w], out = new double[h * w];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                final int xx = x, yy = y;
+                rows[y * w + x] = folded(t, j -> xx + j - r >= 0 && xx + j - r < w ? img[yy * w + xx + j - r] : 0);
+            }
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                final int xx = x, yy = y;
+                double blur = folded(t, j -> yy + j - r >= 0 && yy + j - r < h ? rows[(yy + j - r) * w + xx] : 0);
+                out[y * w + x] = Math.fma(img[y * w + x] - blur, 0.5, 0.5);
+            }
+        return out;
+    }
+
+    private static double folded(double[] t, java.util.function.IntToDoubleFunction v) {
+        int k = t.length, r = k / 2;
+        double s = t[r] * v.applyAsDouble(r);
+        for (int j = 0; j < r; j++) s = Math.fma(t[j], v.applyAsDouble(j) + v.applyAsDouble(k - 1 - j), s);
+        return s;
+    }
+
+    /** (g − blur(g) + 1) / 2 of a gray image in exact decimal arithmetic. */
+    private static java.math.BigDecimal[] exactValues(double[] t, float[] img, int h, int w) {
+        int k = t.length, r = k / 2;
+        var rows = new java.math.BigDecimal[h * w];
+        var out = new java.math.BigDecimal[h * w];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                var s = java.math.BigDecimal.ZERO;
+                for (int j = 0; j < k; j++)
+                    if (x + j - r >= 0 && x + j - r < w) s = s.add(new java.math.BigDecimal(t[j]).multiply(new java.math.BigDecimal(img[y * w + x + j - r])));
+                rows[y * w + x] = s;
+            }
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                var s = java.math.BigDecimal.ZERO;
+                for (int j = 0; j < k; j++)
+                    if (y + j - r >= 0 && y + j - r < h) s = s.add(new java.math.BigDecimal(t[j]).multiply(rows[(y + j - r) * w + x]));
+                out[y * w + x] = new java.math.BigDecimal(img[y * w + x]).subtract(s).add(java.math.BigDecimal.ONE)
+                        .divide(java.math.BigDecimal.valueOf(2));
+            }
+        return out;
+    }
+
+    /** Gray values at the edges of exactSumsBelow's domain: 0, ±floor, just under ±bound, and random ones between. */
+    private static float[] edgeImage(SplittableRandom rng, float bound, int n) {
+        float floor = HighPass.EXACT_SUMS_FLOOR, top = Math.nextDown(bound);
+        float[] img = new float[n];
+        for (int i = 0; i < n; i++) {
+            float v = switch (rng.nextInt(5)) {
+                case 0 -> 0f;
+                case 1 -> floor;
+                case 2 -> top;
+                case 3 -> Math.nextDown(Math.scalb(1f, rng.nextInt(-7, Math.getExponent(bound) + 1))); // a full mantissa
+                default -> (float) Math.exp(rng.nextDouble(Math.log(floor), Math.log(top)));
+            };
+            img[i] = rng.nextBoolean() ? v : -v;
+        }
+        return img;
+    }
+
+    @Test
+    void exactSumsHoldForTheTablesOnly() {
+        float[] want = {0x1p20f, 0x1p16f, 0x1p12f, 0x1p8f, 0x1p4f};
+        for (int k = 1; k <= 9; k += 2) assertEquals(want[k / 2], HighPass.exactSumsBelow(HighPass.gaussianKernel(k)), "k " + k);
+        assertEquals(0f, HighPass.exactSumsBelow(HighPass.gaussianKernel(11)), "k 11: taps from exp, not dyadic");
+        assertEquals(0f, HighPass.exactSumsBelow(new double[] {0.5, 0.5, 0.5}), "magnitudes sum to 1.5");
+        assertEquals(0x1p16f, HighPass.exactSumsBelow(new double[] {-0.25, 0.5, -0.25}), "a dyadic high-pass");
+        assertEquals(0f, HighPass.exactSumsBelow(new double[] {0x1p-11, 1 - 0x1p-10, 0x1p-11}), "needs 2^-11");
+        assertEquals(0x1p0f, HighPass.exactSumsBelow(new double[] {0x1p-10, 1 - 0x1p-9, 0x1p-10}), "2^-10 is the finest step");
+    }
+
+    /**
+     * The claim behind the GPU's exact sums: on exactSumsBelow's domain apply() rounds only at its cast, so the
+     * folded order gives the exact value (checked in BigDecimal) and apply's bits.
+     */
+    @Test
+    void foldedSumsAreExactAndGiveApplysBitsOnTheDomain() {
+        SplittableRandom rng = new SplittableRandom(11);
+        int[][] sizes = {{32, 32}, {28, 28}, {5, 17}, {1, 1}, {9, 2}};
+        for (int k = 1; k <= 9; k += 2) {
+            double[] taps = HighPass.gaussianKernel(k);
+            float bound = HighPass.exactSumsBelow(taps);
+            for (int[] hw : sizes)
+                for (int trial = 0; trial < 3; trial++) {
+                    int h = hw[0], w = hw[1];
+                    float[] img = new float[h * w];
+                    if (trial == 0) for (int i = 0; i < img.length; i++) img[i] = rng.nextInt(256) / 255f;
+                    else img = edgeImage(rng, bound, h * w);
+                    if (trial == 2) java.util.Arrays.fill(img, 0, img.length / 2, Math.nextDown(bound)); // the largest sums
+                    double[] folded = foldedSums(taps, img, h, w);
+                    java.math.BigDecimal[] exact = exactValues(taps, img, h, w);
+                    float[] want = apply(k, img, 1, h, w);
+                    for (int p = 0; p < h * w; p++) {
+                        String at = "k " + k + ", " + h + "x" + w + ", trial " + trial + ", pixel " + p;
+                        assertEquals(0, new java.math.BigDecimal(folded[p]).compareTo(exact[p]), at + ": folded sum not exact");
+                        assertEquals(Float.floatToRawIntBits(want[p]), Float.floatToRawIntBits((float) folded[p]), at);
+                    }
+                }
+        }
+    }
+
+    /** Below the floor a value has finer steps than 2^-31, and the sums round: the domain's floor is needed. */
+    @Test
+    void belowTheFloorTheSumsRound() {
+        float[] img = {1 - 0x1p-24f, 0x1p-40f * (1 + 0x1p-23f), 1 - 0x1p-24f};
+        double[] taps = HighPass.gaussianKernel(5);
+        double[] folded = foldedSums(taps, img, 1, 3);
+        java.math.BigDecimal[] exact = exactValues(taps, img, 1, 3);
+        assertNotEquals(0, new java.math.BigDecimal(folded[1]).compareTo(exact[1]), "a sum spanning 2^0 to 2^-67 cannot be exact in double");
+    }
+
     @Test
     void byteTargetFloorsAndClamps() {
         assertEquals(127, HighPass.toByte(0.5f));
