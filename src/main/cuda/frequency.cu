@@ -12,6 +12,7 @@
 // each output image (x_F = [x, x_H]), v[7] k (taps), then per kernel:
 //   direct (shared memory): v[8] HP pitch of gT (odd, >= H), v[9] WP pitch of ts (odd, >= W),
 //                           v[10] WR rows of gT, v[11] HR rows of ts
+//   direct, with exact sums: v[12] the bits of HighPass.exactSumsBelow(taps) as a float (0: always in order)
 //   fft:                    v[8] hp, v[9] wp (the zero-padded FFT size)
 // The shared-memory kernels take the taps by value (HfTaps), the global ones a device pointer.
 #include "frl_cuda.cuh"
@@ -37,9 +38,44 @@ __device__ __forceinline__ double hf_gray3(int C, float r, float g, float b) {
     return __dadd_rn(__dadd_rn(__dmul_rn(0.299, (double)r), __dmul_rn(0.587, (double)g)), __dmul_rn(0.114, (double)b));
 }
 
+// EXACT: every value and partial sum is exact (HighPass.exactSumsBelow: one channel, dyadic taps, all values 0 or of
+// magnitude in [2^-8, bound)), so any order of exact operations gives HighPass's value: (g - s) / 2 + 1/2 by an FMA.
+template <bool EXACT>
 __device__ __forceinline__ float hf_out(double g, double s) {
+    if (EXACT) return __double2float_rn(__fma_rn(__dsub_rn(g, s), 0.5, 0.5));
     // Java: (float) ((g - s + 1) / 2); halving is exact, so * 0.5 is the same value
     return __double2float_rn(__dmul_rn(__dadd_rn(__dsub_rn(g, s), 1.0), 0.5));
+}
+
+// One output of a pass from the K values w[0..K) under the taps. In order: HighPass's sum from 0, taps ascending,
+// each step rounded. EXACT (see hf_out): the symmetric taps folded, t_R w_R + sum_j t_j (w_j + w_(K-1-j)), by FMAs:
+// K + 1 operations instead of 2K.
+template <int K, bool EXACT>
+__device__ __forceinline__ double hf_tap_sum(const HfTaps& kk, const double* w) {
+    constexpr int R = K / 2;
+    double s;
+    if (EXACT) {
+        s = __dmul_rn(kk.v[R], w[R]);
+#pragma unroll
+        for (int j = 0; j < R; j++) s = __fma_rn(kk.v[j], __dadd_rn(w[j], w[K - 1 - j]), s);
+    } else {
+        s = 0.0;
+#pragma unroll
+        for (int j = 0; j < K; j++) s = __dadd_rn(s, __dmul_rn(kk.v[j], w[j]));
+    }
+    return s;
+}
+
+// Whether a strip's values allow the exact sums: each 0 or of magnitude in [2^-8, below) (below: float bits, 0 = never).
+template <int P>
+__device__ __forceinline__ bool hf_exact_strip(const float (&v)[P], unsigned below) {
+    bool ok = below != 0u;
+#pragma unroll
+    for (int u = 0; u < P; u++) {
+        const unsigned a = __float_as_uint(v[u]) & 0x7fffffffu;
+        ok &= a == 0u || (a >= 0x3B800000u && a < below);  // 0x3B800000: 2^-8 (HighPass.EXACT_SUMS_FLOOR)
+    }
+    return ok;
 }
 
 // One block of FRL_BLOCK threads (a multiple of 32) per image. Shared memory (doubles):
@@ -57,9 +93,11 @@ __device__ __forceinline__ float hf_out(double g, double s) {
 //     spills at the 40 registers that 6 blocks per SM allow.)
 struct HfPlane {
     int C, H, W, hw, outStride, outOff, copyIn, HP, WP, WR, HR, nch, ncw;
+    unsigned exactBelow;
     __device__ HfPlane(const FrlInts& g, int P)
         : C(g.v[1]), H(g.v[2]), W(g.v[3]), hw(g.v[2] * g.v[3]), outStride(g.v[4]), outOff(g.v[5]), copyIn(g.v[6]),
-          HP(g.v[8]), WP(g.v[9]), WR(g.v[10]), HR(g.v[11]), nch((g.v[2] + P - 1) / P), ncw((g.v[3] + P - 1) / P) {}
+          HP(g.v[8]), WP(g.v[9]), WR(g.v[10]), HR(g.v[11]), nch((g.v[2] + P - 1) / P), ncw((g.v[3] + P - 1) / P),
+          exactBelow((unsigned)g.v[12]) {}
 };
 
 // The halo rows of gT and ts to zero (the passes never write them: once per block is enough).
@@ -113,7 +151,7 @@ __device__ __forceinline__ void hf_store_strip(G* gT, float* __restrict__ oimg, 
 }
 
 // Steps (2) and (3) over the plane in gT, x_H into oimg; ends with ts read and gT still needed by nobody.
-template <int K, int P, typename G>
+template <int K, int P, typename G, bool EXACT>
 __device__ __forceinline__ void hf_passes(const G* gT, double* ts, float* __restrict__ oimg, const HfTaps& kk, const HfPlane& q) {
     constexpr int R = K / 2, WIN = P + K - 1;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
@@ -125,12 +163,8 @@ __device__ __forceinline__ void hf_passes(const G* gT, double* ts, float* __rest
 #pragma unroll
             for (int j = 0; j < WIN; j++) w[j] = (double)gT[(x0 + j) * q.HP + y];
 #pragma unroll
-            for (int t = 0; t < P; t++) {
-                double s = 0.0;
-#pragma unroll
-                for (int j = 0; j < K; j++) s = __dadd_rn(s, __dmul_rn(kk.v[j], w[t + j]));
-                if (x0 + t < q.W) ts[(y + R) * q.WP + x0 + t] = s;
-            }
+            for (int t = 0; t < P; t++)
+                if (x0 + t < q.W) ts[(y + R) * q.WP + x0 + t] = hf_tap_sum<K, EXACT>(kk, w + t);
         }
     __syncthreads();
     // (3) vertical: blur(y, x) = sum_j kk[j] * tmp(y + j - R, x) = sum_j kk[j] * ts[y + j][x]
@@ -143,12 +177,7 @@ __device__ __forceinline__ void hf_passes(const G* gT, double* ts, float* __rest
 #pragma unroll
             for (int t = 0; t < P; t++) {
                 const int y = y0 + t;
-                if (y < q.H) {
-                    double s = 0.0;
-#pragma unroll
-                    for (int j = 0; j < K; j++) s = __dadd_rn(s, __dmul_rn(kk.v[j], w[t + j]));
-                    oimg[q.outOff + y * q.W + x] = hf_out((double)gT[(x + R) * q.HP + y], s);
-                }
+                if (y < q.H) oimg[q.outOff + y * q.W + x] = hf_out<EXACT>((double)gT[(x + R) * q.HP + y], hf_tap_sum<K, EXACT>(kk, w + t));
             }
         }
 }
@@ -166,6 +195,7 @@ __device__ __forceinline__ void hf_direct_body(const float* __restrict__ in, flo
     const float* img = in + n * q.C * (long long)q.hw;
     float* oimg = out + n * (long long)q.outStride;
     hf_zero_halos<R>(gT, ts, q);
+    bool ok = q.C == 1;  // every strip of this thread allows exact sums
     for (int ch = warp; ch < q.nch; ch += warps)
         for (int x = lane; x < q.W; x += 32) {
             float v0[P], v1[P], v2[P];
@@ -174,11 +204,12 @@ __device__ __forceinline__ void hf_direct_body(const float* __restrict__ in, flo
                 hf_store_strip<P, R, true, double>(gT, oimg, q, ch, x, v0, v1, v2);
             } else {
                 hf_load_strip<P, false>(img, q, ch, x, v0, v1, v2);
+                ok &= hf_exact_strip<P>(v0, q.exactBelow);
                 hf_store_strip<P, R, false, double>(gT, oimg, q, ch, x, v0, v1, v2);
             }
         }
-    __syncthreads();
-    hf_passes<K, P, double>(gT, ts, oimg, kk, q);
+    if (__syncthreads_and(ok && q.exactBelow != 0u)) hf_passes<K, P, double, true>(gT, ts, oimg, kk, q);
+    else hf_passes<K, P, double, false>(gT, ts, oimg, kk, q);
 }
 
 // At most 40 registers for k <= 9: 6 blocks of 256 threads per SM (no spills on sm_80/sm_90).
@@ -219,11 +250,14 @@ __device__ __forceinline__ void hf_stream_body(const float* __restrict__ in, flo
     if (strip && n < N) hf_load_strip<P, C3>(in + n * imageIn, q, ch, x, v0, v1, v2);
     for (; n < N; n += gridDim.x) {
         float* oimg = out + n * (long long)q.outStride;
+        // exact sums for this image where every strip allows them (never for three channels: BT.601 rounds)
+        const bool ok = !C3 && q.exactBelow != 0u && (!strip || hf_exact_strip<P>(v0, q.exactBelow));
         if (strip) hf_store_strip<P, R, C3, G>(gT, oimg, q, ch, x, v0, v1, v2);
-        __syncthreads();
+        const bool exact = __syncthreads_and(ok);
         const long long next = n + gridDim.x;
         if (strip && next < N) hf_load_strip<P, C3>(in + next * imageIn, q, ch, x, v0, v1, v2);
-        hf_passes<K, P, G>(gT, ts, oimg, kk, q);
+        if (exact) hf_passes<K, P, G, true>(gT, ts, oimg, kk, q);
+        else hf_passes<K, P, G, false>(gT, ts, oimg, kk, q);
         __syncthreads();  // the vertical pass has read gT and ts before the next image writes them
     }
 }
@@ -278,7 +312,7 @@ extern "C" __global__ void hf_cols_global(const float* __restrict__ in, const do
         const int j0 = max(0, r - y), j1 = min(k, H + r - y);
         double s = 0.0;
         for (int j = j0; j < j1; j++) s = __dadd_rn(s, __dmul_rn(taps[j], t[(y + j - r) * W + x]));
-        oimg[outOff + p] = hf_out(hf_gray(img, C, hw, p), s);
+        oimg[outOff + p] = hf_out<false>(hf_gray(img, C, hw, p), s);
         if (copyIn)
             for (int c = 0; c < C; c++) oimg[c * hw + p] = img[c * hw + p];
     }

@@ -272,6 +272,18 @@ class HighPassTest {
         assertNotEquals(0, new java.math.BigDecimal(folded[1]).compareTo(exact[1]), "a sum spanning 2^0 to 2^-67 cannot be exact in double");
     }
 
+    /**
+     * Above the bound the order shows in the floats: ±2^40 beside a pixel swallow its low bits in apply's sums
+     * (1.1e12 + 0.375·g), while folded they cancel first. A GPU test sends such an image to check the fallback.
+     */
+    @Test
+    void aboveTheBoundTheOrderShowsInTheFloats() {
+        float[] img = {0x1p40f, 0.3f, -0x1p40f};
+        float[] want = apply(5, img, 1, 1, 3);
+        double[] folded = foldedSums(HighPass.gaussianKernel(5), img, 1, 3);
+        assertTrue(Math.abs(want[1] - (float) folded[1]) > 1e-6, "apply " + want[1] + " vs folded " + (float) folded[1]);
+    }
+
     @Test
     void byteTargetFloorsAndClamps() {
         assertEquals(127, HighPass.toByte(0.5f));

@@ -25,7 +25,9 @@ import java.util.function.Supplier;
  *   <li>Direct ({@link #highPass}, {@link #frlInput}): the separable Gaussian with zero padding, in double, in
  *       {@link HighPass}'s order: the result is HighPass's bit for bit. One block per image through shared
  *       memory for k ≤ 15 and planes up to ~50×50 (for planes up to 32×32 by resident blocks that load the next
- *       image during the passes; -Dfrl.cuda.hf=block turns that off); otherwise two grid-stride passes through a global scratch.</li>
+ *       image during the passes; -Dfrl.cuda.hf=block turns that off); otherwise two grid-stride passes through a global scratch.
+ *       With -Dfrl.cuda.hfSums=exact the shared-memory kernels take a cheaper order for each image on which no sum
+ *       rounds ({@link HighPass#exactSumsBelow}): the same bits.</li>
  *   <li>FFT ({@link #highPassFft}, {@link #frlInputFft}): any {@link FilterSpec}; batched cuFFT R2C over the
  *       zero-padded gray planes, times the gain (computed by FilterSpec in double, shared with the CPU twin
  *       frl.freq.FrequencyFilter), C2R, crop. Plans are cached per (hp, wp, batch) and bound to the context's
@@ -91,6 +93,22 @@ public final class CudaFrequency {
         static Direct chosen() { return CudaFlags.oneOf("frl.cuda.hf", "stream", "block", "stream").equals("block") ? BLOCK : STREAM; }
     }
 
+    /**
+     * Whether the shared-memory kernels sum in the cheaper order where that is exact: -Dfrl.cuda.hfSums=exact (off,
+     * "ordered", until a GPU has run it). On a one-channel image whose values are all 0 or of magnitude in
+     * [2^-8, {@link HighPass#exactSumsBelow}) (8-bit images qualify) and with symmetric dyadic taps (OpenCV's for
+     * k ≤ 9), no sum of HighPass rounds, so its value comes out of any exact order: the taps folded by FMAs, 12
+     * double operations a pixel for k = 5 instead of 43. The kernel checks the values of each image.
+     */
+    static boolean exactSums() { return CudaFlags.oneOf("frl.cuda.hfSums", "ordered", "ordered", "exact").equals("exact"); }
+
+    /** The bits of the bound under which a kernel may sum exactly (frequency.cu's v[12]); 0: always in order. */
+    static int exactSumsBits(int c, double[] taps, boolean exactSums) {
+        if (!exactSums || c != 1) return 0;
+        for (int j = 0; j < taps.length / 2; j++) if (taps[j] != taps[taps.length - 1 - j]) return 0; // the kernel folds
+        return Float.floatToRawIntBits(HighPass.exactSumsBelow(taps));
+    }
+
     /** Whether the streaming kernel takes this shape: one strip of P rows per warp and one column per lane. */
     static boolean streamPath(int h, int w, int k) { return h <= P * Kernel.BLOCK / 32 && w <= 32 && sharedPath(h, w, k); }
 
@@ -110,10 +128,12 @@ public final class CudaFrequency {
         return 8 * (wRows * hPitch + hRows * wPitch);
     }
 
-    private static Tensor direct(String op, Tensor x, double[] taps, boolean withInput) { return direct(op, x, taps, withInput, Direct.chosen()); }
+    private static Tensor direct(String op, Tensor x, double[] taps, boolean withInput) {
+        return direct(op, x, taps, withInput, Direct.chosen(), exactSums());
+    }
 
-    /** The direct path with its kernel chosen (tests run both). */
-    static Tensor direct(String op, Tensor x, double[] taps, boolean withInput, Direct kernel) {
+    /** The direct path with its kernel and order chosen (tests run each). */
+    static Tensor direct(String op, Tensor x, double[] taps, boolean withInput, Direct kernel, boolean exactSums) {
         int[] d = images(op, x);
         int n = d[0], c = d[1], h = d[2], w = d[3], k = taps.length, plane = h * w, outC = withInput ? c + 1 : 1;
         if (k % 2 == 0) throw new IllegalArgumentException("HighPass: kernel size must be odd and positive, got " + k);
@@ -121,7 +141,7 @@ public final class CudaFrequency {
         if (out.numel() == 0) return out;   // a launch with no blocks is an error
         int r = k / 2;
         int[] g = {n, c, h, w, outC * plane, withInput ? c * plane : 0, withInput ? 1 : 0, k,
-                   h | 1, w | 1, ceilDiv(w, P) * P + 2 * r, ceilDiv(h, P) * P + 2 * r};
+                   h | 1, w | 1, ceilDiv(w, P) * P + 2 * r, ceilDiv(h, P) * P + 2 * r, exactSumsBits(c, taps, exactSums)};
         if (kernel == Direct.STREAM && streamPath(h, w, k)) {
             int blocks = Math.min(n, CudaContext.get().multiprocessors() * streamBlocksPerSm(c, k));
             STREAM[c / 3][k].launch(blocks, 1, 1, Kernel.BLOCK, 1, 1, (int) sharedBytes(h, w, k), x, out, tapBits(taps), g);

@@ -16,7 +16,8 @@ import java.util.Map;
 /**
  * Microbenchmark of the HF channel on n gray 32×32 images (n = 65536: 256 MiB in, 256 MiB out): a
  * device-to-device cudaMemcpyAsync of the batch (the napkin floor), the direct path (k = 5, FRL's
- * default) and the fused x_F build, each by the block and the streaming kernel, and the cuFFT path with the same Gaussian. CUDA events around each call
+ * default) and the fused x_F build, each by the block and the streaming kernel (and by the streaming kernel with
+ * exact sums: the inputs are 8-bit values, on which no sum rounds), and the cuFFT path with the same Gaussian. CUDA events around each call
  * after warm-up, the median of the repeats. GB/s counts the bytes each op must read and write (the logical
  * traffic: for the FFT path that is the same 512 MiB, not its padded intermediates).
  * {@code java ... frl.backend.cuda.FrequencyBench [n] [k] [repeats]}.
@@ -50,21 +51,27 @@ public final class FrequencyBench {
                     new DevicePointer(x.storage().address()), bytes, cudart.cudaMemcpyDeviceToDevice, ctx.stream()), "cudaMemcpyAsync(device to device)"));
             double[] taps = HighPass.gaussianKernel(k);
             CudaFrequency.Direct block = CudaFrequency.Direct.BLOCK, stream = CudaFrequency.Direct.STREAM;
-            double direct = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, block).close());
-            double frl = time(ctx, repeats, () -> CudaFrequency.direct("frlInput", x, taps, true, block).close());
-            double directStream = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, stream).close());
-            double frlStream = time(ctx, repeats, () -> CudaFrequency.direct("frlInput", x, taps, true, stream).close());
+            double direct = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, block, false).close());
+            double frl = time(ctx, repeats, () -> CudaFrequency.direct("frlInput", x, taps, true, block, false).close());
+            double directStream = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, stream, false).close());
+            double frlStream = time(ctx, repeats, () -> CudaFrequency.direct("frlInput", x, taps, true, stream, false).close());
+            double directExact = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, stream, true).close());
+            double frlExact = time(ctx, repeats, () -> CudaFrequency.direct("frlInput", x, taps, true, stream, true).close());
             double fft = time(ctx, repeats, () -> CudaFrequency.highPassFft(x, spec).close());
             put(r, "copy", copy, 2 * bytes);
             put(r, "direct", direct, 2 * bytes);
             put(r, "frl_input", frl, 3 * bytes);
             put(r, "direct_stream", directStream, 2 * bytes);
             put(r, "frl_input_stream", frlStream, 3 * bytes);
+            put(r, "direct_stream_exact", directExact, 2 * bytes);
+            put(r, "frl_input_stream_exact", frlExact, 3 * bytes);
             put(r, "fft", fft, 2 * bytes);
             r.put("direct_over_copy", round(copy / direct, 3));
             r.put("frl_input_over_copy", round(copy * 1.5 / frl, 3));
             r.put("direct_stream_over_copy", round(copy / directStream, 3));
             r.put("frl_input_stream_over_copy", round(copy * 1.5 / frlStream, 3));
+            r.put("direct_stream_exact_over_copy", round(copy / directExact, 3));
+            r.put("frl_input_stream_exact_over_copy", round(copy * 1.5 / frlExact, 3));
             r.put("fft_over_copy", round(copy / fft, 3));
         }
         return r;

@@ -46,5 +46,7 @@ class CudaFlagsTest {
         assertFalse(CudaLoss.registers(), "cross-entropy tiles in registers wait for a GPU run");
         System.clearProperty("frl.cuda.bnLoads");
         assertFalse(CudaNorm.batchedLoads(), "batch norm's batched loads wait for a GPU run");
+        System.clearProperty("frl.cuda.hfSums");
+        assertFalse(CudaFrequency.exactSums(), "the HF channel's exact sums wait for a GPU run");
     }
 }

@@ -90,22 +90,70 @@ class CudaFrequencyTest {
             int n = s[0], c = s[1], h = s[2], w = s[3];
             float[] x = images(rng, n, c, h, w);
             for (int k : new int[] {1, 3, 5, 7, 9, 11, 13, 15, 17, 31})
-                for (CudaFrequency.Direct kernel : kernels()) {
+                for (Way way : ways()) {
                     try (Scope scope = Scope.open()) {
                         Tensor xd = cuda.fromHost(Shape.of(n, c, h, w), x);
-                        Tensor y = CudaFrequency.direct("highPass", xd, HighPass.gaussianKernel(k), false, kernel);
+                        Tensor y = way.run("highPass", xd, HighPass.gaussianKernel(k), false);
                         assertEquals(Shape.of(n, 1, h, w), y.shape());
                         HighPass hp = new HighPass(k);
                         assertBitwise(cpu(hp::apply, x, n, c, h, w), y.toFloats(), "highPass " + n + "x" + c + "x" + h + "x" + w + " k=" + k
-                                + " (" + ranBy(kernel, h, w, k) + ")");
+                                + " (" + way.by(h, w, k) + ")");
                     }
                 }
         }
     }
 
-    private static String ranBy(CudaFrequency.Direct kernel, int h, int w, int k) {
-        if (kernel == CudaFrequency.Direct.STREAM && CudaFrequency.streamPath(h, w, k)) return "streaming kernel";
-        return CudaFrequency.sharedPath(h, w, k) ? "shared-memory kernel" : "global passes";
+    /** A direct-path kernel and its order of sums: each test runs every combination. */
+    private record Way(CudaFrequency.Direct kernel, boolean exactSums) {
+        Tensor run(String op, Tensor x, double[] taps, boolean withInput) {
+            return CudaFrequency.direct(op, x, taps, withInput, kernel, exactSums);
+        }
+
+        String by(int h, int w, int k) {
+            String by = kernel == CudaFrequency.Direct.STREAM && CudaFrequency.streamPath(h, w, k) ? "streaming kernel"
+                    : CudaFrequency.sharedPath(h, w, k) ? "shared-memory kernel" : "global passes";
+            return exactSums ? by + ", exact sums where they hold" : by;
+        }
+    }
+
+    private static java.util.List<Way> ways() {
+        var ways = new java.util.ArrayList<Way>();
+        for (CudaFrequency.Direct kernel : CudaFrequency.Direct.values())
+            for (boolean exact : new boolean[] {false, true}) ways.add(new Way(kernel, exact));
+        return ways;
+    }
+
+    /**
+     * The exact sums are taken image by image: in one batch, 8-bit images (in [0,1] and in [-1,1]) beside images the
+     * kernels must sum in order, with ±2^40 beside a pixel (above the bound: there the order shows in the floats,
+     * see HighPassTest) or with values under 2^-8. Both kernels, more images than resident blocks, and a plane for
+     * the one-block-per-image kernel only.
+     */
+    @Test
+    void exactSumsAreTakenImageByImage() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        SplittableRandom rng = new SplittableRandom(4);
+        for (int[] s : new int[][] {{2000, 32, 32}, {300, 28, 28}, {40, 40, 40}}) {
+            int n = s[0], h = s[1], w = s[2], plane = h * w;
+            float[] x = images(rng, n, 1, h, w);
+            for (int i = 0; i < n; i++) {
+                int at = i * plane + rng.nextInt(1, plane - 1);
+                switch (i % 4) {
+                    case 1 -> { for (int p = 0; p < plane; p++) x[i * plane + p] = 2 * x[i * plane + p] - 1; }
+                    case 2 -> { x[at - 1] = 0x1p40f; x[at] = 0.3f; x[at + 1] = -0x1p40f; }
+                    case 3 -> x[at] = (float) rng.nextDouble(1e-7, 0x1p-8);
+                    default -> { }
+                }
+            }
+            for (int k : new int[] {3, 5, 7, 9}) {
+                float[] want = cpu(new HighPass(k)::apply, x, n, 1, h, w);
+                for (Way way : ways())
+                    try (Scope scope = Scope.open()) {
+                        Tensor y = way.run("highPass", cuda.fromHost(Shape.of(n, 1, h, w), x), HighPass.gaussianKernel(k), false);
+                        assertBitwise(want, y.toFloats(), "mixed batch " + n + "x1x" + h + "x" + w + " k=" + k + " (" + way.by(h, w, k) + ")");
+                    }
+            }
+        }
     }
 
     @Test
@@ -123,10 +171,10 @@ class CudaFrequencyTest {
         int n = 4096, c = 1, h = 32, w = 32;
         float[] x = images(new SplittableRandom(2), n, c, h, w);
         float[] want = cpu(new HighPass(5)::apply, x, n, c, h, w);
-        for (CudaFrequency.Direct kernel : kernels())
+        for (Way way : ways())
             try (Scope scope = Scope.open()) {
-                Tensor y = CudaFrequency.direct("highPass", cuda.fromHost(Shape.of(n, c, h, w), x), HighPass.gaussianKernel(5), false, kernel);
-                assertBitwise(want, y.toFloats(), "highPass 4096x1x32x32 k=5 (" + ranBy(kernel, h, w, 5) + ")");
+                Tensor y = way.run("highPass", cuda.fromHost(Shape.of(n, c, h, w), x), HighPass.gaussianKernel(5), false);
+                assertBitwise(want, y.toFloats(), "highPass 4096x1x32x32 k=5 (" + way.by(h, w, 5) + ")");
             }
     }
 
@@ -141,10 +189,10 @@ class CudaFrequencyTest {
             new FrlInput(5).build(x, n, c, h, w, want);
             try (Scope scope = Scope.open()) {
                 Tensor xd = cuda.fromHost(Shape.of(n, c, h, w), x);
-                for (CudaFrequency.Direct kernel : kernels()) {
-                    Tensor xf = CudaFrequency.direct("frlInput", xd, HighPass.gaussianKernel(5), true, kernel);
+                for (Way way : ways()) {
+                    Tensor xf = way.run("frlInput", xd, HighPass.gaussianKernel(5), true);
                     assertEquals(Shape.of(n, c + 1, h, w), xf.shape());
-                    assertBitwise(want, xf.toFloats(), "frlInput " + n + "x" + c + "x" + h + "x" + w + " (" + ranBy(kernel, h, w, 5) + ")");
+                    assertBitwise(want, xf.toFloats(), "frlInput " + n + "x" + c + "x" + h + "x" + w + " (" + way.by(h, w, 5) + ")");
                 }
                 // the FFT path builds the same x_F: image channels exact, x_H to float rounding
                 float[] fft = CudaFrequency.frlInputFft(xd, FilterSpec.gaussian(5)).toFloats();
@@ -276,6 +324,17 @@ class CudaFrequencyTest {
         }
     }
 
+    /** Which launches may sum exactly: one channel, symmetric dyadic taps, the switch on. Runs without a GPU. */
+    @Test void exactSumsNeedOneChannelSymmetricDyadicTapsAndTheSwitch() {
+        double[] k5 = HighPass.gaussianKernel(5);
+        assertEquals(Float.floatToRawIntBits(0x1p12f), CudaFrequency.exactSumsBits(1, k5, true));
+        assertEquals(0, CudaFrequency.exactSumsBits(1, k5, false), "switch off");
+        assertEquals(0, CudaFrequency.exactSumsBits(3, k5, true), "BT.601 gray rounds");
+        assertEquals(0, CudaFrequency.exactSumsBits(1, HighPass.gaussianKernel(11), true), "taps not dyadic");
+        assertEquals(0, CudaFrequency.exactSumsBits(1, new double[] {0.25, 0.5, 0.125, 0.125, 0}, true), "not symmetric: the kernel folds");
+        assertEquals(Float.floatToRawIntBits(0x1p16f), CudaFrequency.exactSumsBits(1, new double[] {-0.25, 0.5, -0.25}, true));
+    }
+
     /** The microbenchmark entry point runs and reports its numbers (a small batch: this is a smoke test). */
     @Test
     void benchRuns() {
@@ -284,10 +343,5 @@ class CudaFrequencyTest {
         System.out.println("CudaFrequencyTest bench(1024): " + r);
         for (String key : new String[] {"copy_GBps", "direct_GBps", "direct_stream_GBps", "fft_GBps", "direct_over_copy"})
             assertTrue(((Number) r.get(key)).doubleValue() > 0, key + " in " + r);
-    }
-
-    /** The direct kernels to test: both. */
-    private static java.util.List<CudaFrequency.Direct> kernels() {
-        return java.util.List.of(CudaFrequency.Direct.values());
     }
 }
