@@ -28,6 +28,17 @@ extern "C" __global__ void subpixel_unsplit_weights(const float* __restrict__ ph
     FRL_FOR(i, K * C * kh * kw) w[subpixel_weight_index((int)i, K, C, kh, kw, sh, sw)] = phases[i];
 }
 
+// A weight gradient summed over its pixels in chunks (SubPixelPlans, -Dfrl.cuda.splitK=auto): dst[e] = the sum over
+// j ascending, from 0, of src[j·floats + e], the chunks' partial products.
+extern "C" __global__ void subpixel_sum_slices(const float* __restrict__ src, float* __restrict__ dst, int slices, long long floats) {
+    FRL_FOR(e, floats) {
+        float s = 0.f;
+#pragma unroll 8
+        for (int j = 0; j < slices; j++) s += src[j * floats + e];
+        dst[e] = s;
+    }
+}
+
 // cols[img·imgStride + (o, t, u)·rowStride + (a, b)] = dy[img, o, qy0 + a − t, qx0 + b − u], 0 outside dy.
 // dy [N, K, oh, ow]; (depth·q, q) lays cols out as [N, depth, q], (q, N·q) as [depth, N·q].
 extern "C" __global__ void subpixel_gather(const float* __restrict__ dy, float* __restrict__ cols, int N, int K, int oh, int ow,

@@ -38,6 +38,7 @@ final class CudaSubPixel {
     private static final Kernel GATHER_PIXELS = new Kernel(FAMILY, "subpixel_gather_pixels", "ppiiiiiiiiiiiiiill");
     private static final Kernel SUM = new Kernel(FAMILY, "subpixel_sum_phases", "ppiiiiiiiilllaa");
     private static final Kernel SUM_S2T2 = new Kernel(FAMILY, "subpixel_sum_phases_s2t2", "ppiiiiiiiilllaa");
+    private static final Kernel SUM_SLICES = new Kernel(FAMILY, "subpixel_sum_slices", "ppil");
     private static final Kernel TF32_PARTS = new Kernel("tf32", "tf32_parts", "ppliiill");
     private static final Kernel TF32_PARTS4 = new Kernel("tf32", "tf32_parts4", "ppliiill");
 
@@ -254,6 +255,12 @@ final class CudaSubPixel {
             (s2t2 ? SUM_S2T2 : SUM).launchN((long) d.n() * d.k() * d.oh() * d.ow(), outs, y, d.n(), d.k(), d.oh(), d.ow(), d.th(), d.tw(), d.sh(), d.sw(), slot, 1L,
                     (long) d.n(), d.ranges(true), d.ranges(false));
         }
+
+        @Override public int weightSplits(int m, int n, int k) {
+            return SubPixelPlans.splitK() ? SubPixelPlans.splits(m, n, k, CudaContext.get().multiprocessors(), SubPixelPlans.minChunk) : 1;
+        }
+
+        @Override public void sumSlices(long src, int slices, long floats, long dst) { SUM_SLICES.launchN(floats, src, dst, slices, floats); }
 
         @Override public void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc,
                                    boolean accumulate, boolean tf32) {

@@ -80,6 +80,12 @@ final class StepTimes implements SubPixelPlans.Steps {
 
     @Override public void sumPhases(Dims d, long outs, long slot, long y) { timed("sumPhases", () -> on.sumPhases(d, outs, slot, y)); }
 
+    @Override public int weightSplits(int m, int n, int k) { return on.weightSplits(m, n, k); }
+
+    @Override public void sumSlices(long src, int slices, long floats, long dst) {
+        timed("sumSlices " + slices + "×" + floats, () -> on.sumSlices(src, slices, floats, dst));
+    }
+
     @Override public void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc,
                                boolean accumulate, boolean tf32) {
         String label = (tf32 ? "gemm tf32 " : "gemm sgemm ") + (transA ? "T" : "N") + (transB ? "T" : "N") + " m" + m + " n" + n + " k" + k;

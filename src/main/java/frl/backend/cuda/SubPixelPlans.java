@@ -78,6 +78,17 @@ final class SubPixelPlans {
         /** Phase p of x [N,C,H,W] into the block [C, N·q] (subpixel_gather_pixels), or back (subpixel_scatter). */
         void movePixels(Shape x, ConvGeometry g, Phase p, long nchw, long block, boolean toBlock);
 
+        /**
+         * The chunks a weight gradient's GEMM, column-major [m, n] over the inner size k (every image's pixels), runs
+         * in: 1, or S dividing k (then S partial products by one strided-batched GEMM, added up by {@link #sumSlices}).
+         */
+        default int weightSplits(int m, int n, int k) { return 1; }
+
+        /** subpixel_sum_slices: dst[e] = Σ_j src[j·floats + e], j ascending, for e below floats. */
+        default void sumSlices(long src, int slices, long floats, long dst) {
+            throw new UnsupportedOperationException("sumSlices: these steps never split a weight gradient");
+        }
+
         /** subpixel_sum_phases: y [N,K,OH,OW] from outs_r [depth, N·q] at outs + r·slot floats. */
         void sumPhases(Dims d, long outs, long slot, long y);
 
@@ -169,6 +180,31 @@ final class SubPixelPlans {
      * a GPU has timed it. The same products; cuBLAS may order a batch's sums otherwise than one GEMM's.
      */
     static boolean phaseGemmsBatched() { return CudaFlags.oneOf("frl.cuda.phaseGemms", "each", "each", "batched").equals("batched"); }
+
+    /**
+     * -Dfrl.cuda.splitK=auto: a weight gradient whose GEMM has too few output tiles to fill the GPU sums its pixels in
+     * chunks ({@link #splits}); off, the default, until a GPU has timed it. The VAE's last layer: dW_r [1024, 256] over
+     * 16,384 pixels is 16 tiles of 128×128 for 132 SMs, and its TF32 GEMMs ran at 175 TFLOP/s on the H200, a third of
+     * what its tensor cores do.
+     */
+    static boolean splitK() { return CudaFlags.oneOf("frl.cuda.splitK", "off", "off", "auto").equals("auto"); }
+
+    /** The most chunks a split makes. */
+    static final int MAX_SPLITS = 16;
+    /** The shortest chunk of the inner size a split leaves on the GPU (tests lower it, to split small cases). */
+    static volatile int minChunk = 1024;
+
+    /**
+     * The chunks for an [m, n] output over the inner size k on {@code sms} SMs: the largest power of two S at most
+     * {@link #MAX_SPLITS} with S times the output's 128×128 tiles at most two per SM, S dividing k, and chunks of at
+     * least {@code minChunk}; 1 where the output alone has that many tiles.
+     */
+    static int splits(int m, int n, int k, int sms, int minChunk) {
+        long tiles = (long) Math.ceilDiv(m, 128) * Math.ceilDiv(n, 128);
+        int s = 1;
+        while (2 * s <= MAX_SPLITS && tiles * 2 * s <= 2L * sms && k % (2 * s) == 0 && k / (2 * s) >= minChunk) s *= 2;
+        return s;
+    }
 
     /** Phase p's place r = ry·sw + rx among all sh·sw, in the split weights and the phases layout. */
     static int index(ConvGeometry g, Phase p) { return p.ry() * g.strideW() + p.rx(); }
@@ -473,8 +509,12 @@ final class SubPixelPlans {
 
         /** The GEMMs of `batch` phases from the first's operands (cols at at, dW_r at wr), the others a slot apart. */
         private void gemms(int nq, int batch, long at, long x, long xParts, long wr) {
-            int depth = d.depth(), c = d.c();
+            int depth = d.depth(), c = d.c(), splits = s.weightSplits(depth, c, nq);
             long xs = d.xBlockFloats(), ws = (long) c * depth;
+            if (splits > 1) {
+                for (int r = 0; r < batch; r++) inChunks(nq, splits, at + 4L * r * slotFloats, x + 4L * r * xs, xParts + 4L * r * 2 * xs, wr + 4L * r * ws);
+                return;
+            }
             // row-major dW_r [c, depth] = x_r [c, nq] · colsᵀ [nq, depth]: column-major dW_rᵀ = cols · x_rᵀ, every image and pixel summed
             if (!x3) {
                 gemm(s, batch, true, false, depth, c, nq, at, nq, slotFloats, x, nq, xs, wr, depth, ws, false, false);
@@ -484,6 +524,22 @@ final class SubPixelPlans {
             gemm(s, batch, true, false, depth, c, nq, colsB, nq, slotFloats, xS, nq, 2 * xs, wr, depth, ws, false, true);
             gemm(s, batch, true, false, depth, c, nq, colsS, nq, slotFloats, xB, nq, 2 * xs, wr, depth, ws, true, true);
             gemm(s, batch, true, false, depth, c, nq, colsB, nq, slotFloats, xB, nq, 2 * xs, wr, depth, ws, true, true);
+        }
+
+        /**
+         * One phase's products in `splits` chunks of its nq pixels: each product (one, or 3xTF32's three) by one
+         * strided-batched GEMM into a partial dW_r per chunk, then the partials added up into dW_r at wr.
+         */
+        private void inChunks(int nq, int splits, long at, long x, long xParts, long wr) {
+            int depth = d.depth(), c = d.c(), chunk = nq / splits;
+            long ws = (long) c * depth, colsB = at + 4L * colsFloats, xB = xParts, xS = xB + 4L * c * nq;
+            long[][] products = x3 ? new long[][] {{colsB, xS}, {colsB + 4L * depth * nq, xB}, {colsB, xB}} : new long[][] {{at, x}};
+            try (Scratch partials = s.scratch(products.length * splits * ws)) {
+                for (int i = 0; i < products.length; i++)
+                    s.gemmBatched(true, false, depth, c, chunk, products[i][0], nq, chunk, products[i][1], nq, chunk,
+                            partials.address() + 4L * i * splits * ws, depth, ws, splits, false, x3);
+                s.sumSlices(partials.address(), products.length * splits, ws, wr);
+            }
         }
 
         void finish(long dw) { s.unsplitWeights(d, split, dw); }

@@ -48,5 +48,7 @@ class CudaFlagsTest {
         assertFalse(CudaNorm.batchedLoads(), "batch norm's batched loads wait for a GPU run");
         System.clearProperty("frl.cuda.hfSums");
         assertFalse(CudaFrequency.exactSums(), "the HF channel's exact sums wait for a GPU run");
+        System.clearProperty("frl.cuda.splitK");
+        assertFalse(SubPixelPlans.splitK(), "weight gradients in chunks wait for a GPU run");
     }
 }

@@ -85,6 +85,14 @@ class CudaSubPixelTest {
      * gathers straight into the TF32 parts (as -Dfrl.cuda.phaseLoads=batched does on the GPU): no plain gather in 3xTF32.
      */
     private static void checkEmulation(String name, boolean uniformOnly, OnCpu onCpu, Emulated emulated) {
+        checkEmulation(name, uniformOnly, 1, onCpu, emulated);
+    }
+
+    /**
+     * The same, with weight gradients in up to {@code splits} chunks of their pixels (-Dfrl.cuda.splitK=auto on the GPU):
+     * then each sums its chunks' partial products ({@link Host#sumSlices}), and its GEMMs are chunk batches.
+     */
+    private static void checkEmulation(String name, boolean uniformOnly, int splits, OnCpu onCpu, Emulated emulated) {
         Backend cpu = Backends.cpu();
         for (String phaseGemms : new String[] {"each", "batched"})
             withProperty("frl.cuda.phaseGemms", phaseGemms, () -> {
@@ -99,11 +107,14 @@ class CudaSubPixelTest {
                             float[] want = onCpu.run(cpu, c, cpu.fromHost(c.x(), x), cpu.fromHost(c.wt(), w), cpu.fromHost(c.dy(), dy)).toFloats();
                             Host h = new Host();
                             h.fusesGathers = phaseGemms.equals("batched");
+                            h.splits = splits;
                             long out = h.put(Host.unwritten(want.length));
                             emulated.run(h, gemm, c.dims(), h.put(x), h.put(w), h.put(dy), out);
-                            String at = name + " " + gemm + " " + phaseGemms + (h.fusesGathers ? " (gathers into parts)" : "") + " " + c;
+                            String at = name + " " + gemm + " " + phaseGemms + (h.fusesGathers ? " (gathers into parts)" : "")
+                                    + (splits > 1 ? " in chunks" : "") + " " + c;
                             CudaVsCpu.assertClose(at, h.mem(out), want, 1e-10);
-                            assertEquals(0, batched ? h.singleGemms : h.batchedGemms, at + ": GEMMs of one phase alone, or batched");
+                            if (splits > 1) assertTrue(h.sums > 0, at + ": no weight gradient in chunks");
+                            else assertEquals(0, batched ? h.singleGemms : h.batchedGemms, at + ": GEMMs of one phase alone, or batched");
                             boolean fused = h.fusesGathers && gemm == SubPixelPlans.Gemm.TF32X3;
                             assertEquals(0, fused ? h.gathers : h.partGathers, at + ": a plain gather where the parts are gathered, or the reverse");
                         }
@@ -135,6 +146,9 @@ class CudaSubPixelTest {
         checkEmulation("conv2dBackwardWeight", false,
                 (cpu, c, x, w, dy) -> cpu.conv2dBackwardWeight(x, dy, c.wt(), c.g()),
                 (h, gemm, d, x, w, dy, out) -> SubPixelPlans.backwardWeight(h, gemm, d, x, dy, out));
+        checkEmulation("conv2dBackwardWeight", false, 4,
+                (cpu, c, x, w, dy) -> cpu.conv2dBackwardWeight(x, dy, c.wt(), c.g()),
+                (h, gemm, d, x, w, dy, out) -> SubPixelPlans.backwardWeight(h, gemm, d, x, dy, out));
     }
 
     @Test void hostEmulationOfToPhasesAndFromPhasesMatchesTheCpu() {
@@ -159,9 +173,10 @@ class CudaSubPixelTest {
     }
 
     @Test void hostEmulationOfBackwardWeightFromPhasesMatchesTheCpu() {
-        checkEmulation("conv2dBackwardWeightFromPhases", true,
-                (cpu, c, x, w, dy) -> cpu.conv2dBackwardWeightFromPhases(inPhases(cpu, c, x), dy, c.x(), c.wt(), c.g()),
-                (h, gemm, d, x, w, dy, out) -> SubPixelPlans.backwardWeightFromPhases(h, gemm, d, x, dy, out));
+        for (int splits : new int[] {1, 4})
+            checkEmulation("conv2dBackwardWeightFromPhases", true, splits,
+                    (cpu, c, x, w, dy) -> cpu.conv2dBackwardWeightFromPhases(inPhases(cpu, c, x), dy, c.x(), c.wt(), c.g()),
+                    (h, gemm, d, x, w, dy, out) -> SubPixelPlans.backwardWeightFromPhases(h, gemm, d, x, dy, out));
     }
 
     /** The two gradients by one plan (3xTF32 splits x once for both) match the CPU's two ops. */
@@ -169,9 +184,49 @@ class CudaSubPixelTest {
         checkEmulation("conv2dFromPhasesWithWeightGrad: conv2dFromPhases", true,
                 (cpu, c, x, w, dy) -> cpu.conv2dFromPhases(inPhases(cpu, c, x), w, c.x(), c.g()),
                 (h, gemm, d, x, w, dy, out) -> SubPixelPlans.gradsFromPhases(h, gemm, d, x, w, dy, out, h.put(Host.unwritten(d.splitFloats()))));
-        checkEmulation("conv2dFromPhasesWithWeightGrad: conv2dBackwardWeightFromPhases", true,
-                (cpu, c, x, w, dy) -> cpu.conv2dBackwardWeightFromPhases(inPhases(cpu, c, x), dy, c.x(), c.wt(), c.g()),
-                (h, gemm, d, x, w, dy, out) -> SubPixelPlans.gradsFromPhases(h, gemm, d, x, w, dy, h.put(Host.unwritten((long) d.n() * d.k() * d.oh() * d.ow())), out));
+        for (int splits : new int[] {1, 4})
+            checkEmulation("conv2dFromPhasesWithWeightGrad: conv2dBackwardWeightFromPhases", true, splits,
+                    (cpu, c, x, w, dy) -> cpu.conv2dBackwardWeightFromPhases(inPhases(cpu, c, x), dy, c.x(), c.wt(), c.g()),
+                    (h, gemm, d, x, w, dy, out) -> SubPixelPlans.gradsFromPhases(h, gemm, d, x, w, dy, h.put(Host.unwritten((long) d.n() * d.k() * d.oh() * d.ow())), out));
+    }
+
+    /** -Dfrl.cuda.splitK=auto with chunks down to 64 pixels, so the small cases split too: the weight gradients match the CPU. */
+    @Test @Tag("gpu") void weightGradientsInChunksMatchTheCpu() {
+        Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
+        int before = SubPixelPlans.minChunk;
+        SubPixelPlans.minChunk = 64;
+        try {
+            withProperty("frl.cuda.splitK", "auto", () -> withSubPixel("kernel", () -> {
+                for (Case c : new Case[] {CASES[0], CASES[1], CASES[6]})
+                    for (String gemm : gemmModes())
+                        withGemm(gemm, () -> {
+                            Random r = new Random(12);
+                            float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
+                            Tensor cx = cpu.fromHost(c.x(), x), cw = cpu.fromHost(c.wt(), w), cdy = cpu.fromHost(c.dy(), dy);
+                            Tensor gx = cuda.fromHost(c.x(), x), gw = cuda.fromHost(c.wt(), w), gdy = cuda.fromHost(c.dy(), dy);
+                            CudaVsCpu.assertClose(gemm + " in chunks: conv2dBackwardWeight " + c, cuda.conv2dBackwardWeight(gx, gdy, c.wt(), c.g()),
+                                    cpu.conv2dBackwardWeight(cx, cdy, c.wt(), c.g()));
+                            if (!c.uniform()) return;
+                            Tensor cxp = inPhases(cpu, c, cx), gxp = cuda.fromHost(c.phases(), x);
+                            Tensor[] both = cuda.conv2dFromPhasesWithWeightGrad(gxp, gw, gdy, c.x(), c.g());
+                            CudaVsCpu.assertClose(gemm + " in chunks: both: conv2dBackwardWeightFromPhases " + c, both[1],
+                                    cpu.conv2dBackwardWeightFromPhases(cxp, cdy, c.x(), c.wt(), c.g()));
+                        });
+            }));
+        } finally {
+            SubPixelPlans.minChunk = before;
+        }
+    }
+
+    /** How many chunks a weight gradient's pixels are summed in: enough tiles for two per SM, chunks of 1024 pixels or more. */
+    @Test void weightGradientsSplitWhereTheirTilesLeaveSmsIdle() {
+        assertEquals(16, SubPixelPlans.splits(256, 1024, 16384, 132, 1024), "the VAE's last layer on an H100 or H200: 16 tiles");
+        assertEquals(8, SubPixelPlans.splits(256, 1024, 16384, 114, 1024), "fewer SMs");
+        assertEquals(4, SubPixelPlans.splits(256, 1024, 4096, 132, 1024), "chunks of at least 1024");
+        assertEquals(2, SubPixelPlans.splits(256, 1024, 3 * 1024, 132, 1024), "S divides k");
+        assertEquals(1, SubPixelPlans.splits(16384, 256, 1024, 132, 1024), "256 tiles fill the SMs alone");
+        assertEquals(1, SubPixelPlans.splits(256, 1024, 1024, 132, 1024), "nothing to split");
+        assertEquals(SubPixelPlans.MAX_SPLITS, SubPixelPlans.splits(64, 64, 1 << 20, 132, 1024), "at most MAX_SPLITS");
     }
 
     @Test void theSplitOfTheWeightsIsABijection() {
@@ -387,6 +442,8 @@ class CudaSubPixelTest {
         int singleGemms, batchedGemms, gathers, partGathers;
         /** Whether these steps gather straight into the TF32 parts, as the GPU's do under -Dfrl.cuda.phaseLoads=batched. */
         boolean fusesGathers;
+        /** The most chunks a weight gradient is split in (the largest power of two up to it dividing the pixels); sums of chunks. */
+        int splits = 1, sums;
 
         static float[] unwritten(long floats) {
             float[] v = new float[Math.toIntExact(floats)];
@@ -430,6 +487,23 @@ class CudaSubPixelTest {
         }
 
         @Override public void zero(long address, long floats) { for (long i = 0; i < floats; i++) set(address, i, 0f); }
+
+        @Override public int weightSplits(int m, int n, int k) {
+            int s = Integer.highestOneBit(splits);
+            while (k % s != 0) s /= 2;
+            return s;
+        }
+
+        /** subpixel_sum_slices, in float like the kernel, each slice checked to lie in its block. */
+        @Override public void sumSlices(long src, int slices, long floats, long dst) {
+            sums++;
+            assertTrue(off(src) + slices * floats <= mem(src).length && off(dst) + floats <= mem(dst).length, "sumSlices reaches past a block");
+            for (long e = 0; e < floats; e++) {
+                float sum = 0f;
+                for (int j = 0; j < slices; j++) sum += get(src, j * floats + e);
+                set(dst, e, sum);
+            }
+        }
 
         /** subpixel_weight_index: where element i of the split weights [sh·sw, C, depth] lies in w [K, C, kh, kw]. */
         private static int weightIndex(SubPixelPlans.Dims d, int i) {
