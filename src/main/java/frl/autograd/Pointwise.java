@@ -3,6 +3,7 @@ package frl.autograd;
 import frl.backend.Backend;
 import frl.backend.BinaryOp;
 import frl.backend.UnaryOp;
+import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
 /** Elementwise ops on Vars: unary functions, broadcasting binary arithmetic, affine scaling. */
@@ -41,9 +42,14 @@ public final class Pointwise {
         Backend be = a.backend();
         Tensor out = be.binary(op, a.value(), b.value());
         return Var.result(out, op.name().toLowerCase(), dy -> {
-            if (a.requiresGrad()) a.accumulate(be.sumTo(be.binaryBackward(op, a.value(), b.value(), out, dy, true), a.shape()));
-            if (b.requiresGrad()) b.accumulate(be.sumTo(be.binaryBackward(op, a.value(), b.value(), out, dy, false), b.shape()));
+            if (a.requiresGrad()) a.accumulate(reducedTo(be, be.binaryBackward(op, a.value(), b.value(), out, dy, true), a.shape()));
+            if (b.requiresGrad()) b.accumulate(reducedTo(be, be.binaryBackward(op, a.value(), b.value(), out, dy, false), b.shape()));
         }, a, b);
+    }
+
+    /** A broadcast operand's gradient: g summed down to its shape, or g itself where nothing is broadcast (sumTo would copy it). */
+    private static Tensor reducedTo(Backend be, Tensor g, Shape shape) {
+        return g.numel() == shape.numel() ? g.reshape(shape) : be.sumTo(g, shape);
     }
 
     public static Var add(Var a, Var b) { return binary(BinaryOp.ADD, a, b); }
