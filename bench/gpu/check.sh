@@ -4,10 +4,10 @@
 # next to the PyTorch twin (same configs, same machine, same run), and the kernel microbenchmarks.
 # With science, also trains the FRL and plain VAEs for 15 epochs on FashionMNIST-train (the IDX file carried
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here.
-#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick]      (no argument: tests bench kernels)
+#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each]      (no argument: tests bench kernels)
 # quick (about 3 min on an H200, estimated from the parts timed there; for a short device budget): only the new
 # paths' tests and the forced model classes with NEW_PATHS on, cifar --graph by the defaults and with NEW_PATHS
-# beside the twin, and bench-kernels both ways; it needs NEW_PATHS.
+# beside the twin, and bench-kernels both ways; it needs NEW_PATHS. each: cifar --graph with each NEW_PATHS switch alone.
 # Read what comes back with `python3 bench/gpu/summary.py DIR`.
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
@@ -122,10 +122,20 @@ quick() {
   say "pytorch bench cifar exit $?"
   kernels
 }
+# each switch of NEW_PATHS alone, cifar --graph (about 15 s each on an H200): which of them the gain or loss of
+# NEW_PATHS together comes from, to flip each on its own evidence
+each() {
+  [ -n "$NEW_PATHS" ] || { say "each: NEW_PATHS is empty"; return 0; }
+  args=(--config cifar --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
+  for opt in $NEW_PATHS; do
+    JAVA_OPTS="$JAVA_OPTS $opt" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
+    say "engine bench cifar ($opt alone, --graph) exit $?"
+  done
+}
 for step in $steps; do
   case $step in
-    tests|bench|kernels|science|quick) $step ;;
-    *) say "unknown step '$step' (expected tests, bench, kernels, science or quick)" ;;
+    tests|bench|kernels|science|quick|each) $step ;;
+    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick or each)" ;;
   esac
 done
 echo "== summary (${SECONDS}s) =="
