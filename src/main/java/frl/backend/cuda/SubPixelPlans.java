@@ -527,18 +527,19 @@ final class SubPixelPlans {
         }
 
         /**
-         * One phase's products in `splits` chunks of its nq pixels: each product (one, or 3xTF32's three) by one
-         * strided-batched GEMM into a partial dW_r per chunk, then the partials added up into dW_r at wr.
+         * One phase's products in `splits` chunks of its nq pixels: each product (one, or 3xTF32's three, the later
+         * two accumulated onto the first) by one strided-batched GEMM into a partial dW_r per chunk, then the
+         * partials added up into dW_r at wr.
          */
         private void inChunks(int nq, int splits, long at, long x, long xParts, long wr) {
             int depth = d.depth(), c = d.c(), chunk = nq / splits;
             long ws = (long) c * depth, colsB = at + 4L * colsFloats, xB = xParts, xS = xB + 4L * c * nq;
             long[][] products = x3 ? new long[][] {{colsB, xS}, {colsB + 4L * depth * nq, xB}, {colsB, xB}} : new long[][] {{at, x}};
-            try (Scratch partials = s.scratch(products.length * splits * ws)) {
+            try (Scratch partials = s.scratch(splits * ws)) {
                 for (int i = 0; i < products.length; i++)
                     s.gemmBatched(true, false, depth, c, chunk, products[i][0], nq, chunk, products[i][1], nq, chunk,
-                            partials.address() + 4L * i * splits * ws, depth, ws, splits, false, x3);
-                s.sumSlices(partials.address(), products.length * splits, ws, wr);
+                            partials.address(), depth, ws, splits, i > 0, x3);
+                s.sumSlices(partials.address(), splits, ws, wr);
             }
         }
 
