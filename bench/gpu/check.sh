@@ -22,7 +22,7 @@ export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 # NEW_PATH_TESTS: the test classes of those paths (run alone, forced on). The steps for new paths are skipped while
 # NEW_PATHS is empty.
 NEW_PATHS="-Dfrl.cuda.phaseLoads=batched -Dfrl.cuda.planes=packed -Dfrl.cuda.phaseGemms=batched"
-NEW_PATHS+=" -Dfrl.cuda.ce=registers -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.splitK=auto"
+NEW_PATHS+=" -Dfrl.cuda.ce=registers -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.splitK=on"
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest frl.backend.cuda.CudaFrequencyTest"
 NEW_PATH_TESTS+=" frl.backend.cuda.CudaLossTest frl.backend.cuda.CudaNormTest"
 SECONDS=0
@@ -123,11 +123,12 @@ quick() {
   kernels
 }
 # each switch of NEW_PATHS alone, cifar --graph (about 15 s each on an H200): which of them the gain or loss of
-# NEW_PATHS together comes from, to flip each on its own evidence
+# NEW_PATHS together comes from, to flip each on its own evidence; then phaseGemms and splitK as auto (each op and
+# size times both ways at its first call and keeps the faster)
 each() {
   [ -n "$NEW_PATHS" ] || { say "each: NEW_PATHS is empty"; return 0; }
   args=(--config cifar --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
-  for opt in $NEW_PATHS; do
+  for opt in $NEW_PATHS -Dfrl.cuda.phaseGemms=auto -Dfrl.cuda.splitK=auto; do
     [ "$opt" = -Dfrl.cuda.hfSums=exact ] && continue   # cifar's HF channel is of RGB, never summed exactly: FrequencyBench times it
     JAVA_OPTS="$JAVA_OPTS $opt" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench cifar ($opt alone, --graph) exit $?"

@@ -52,7 +52,7 @@ public final class ConvKernelBench {
         rows.put("1×1 conv choices", CudaConv.oneByOneChoices().toString());
         rows.put("sub-pixel choices", CudaConv.subPixelChoices().toString());
         rows.put("dense conv choices", CudaConv.denseChoices().toString());
-        rows.put("sub-pixel GEMM choices (-Dfrl.cuda.gemm=auto)", CudaSubPixel.gemmChoices().toString());
+        rows.put("sub-pixel plan modes (-Dfrl.cuda.gemm, phaseGemms, splitK where auto)", CudaSubPixel.modeChoices().toString());
         String tf32 = CudaBlas.tf32InputConversion();
         rows.put("cuBLAS TF32 GEMM on floats TF32 does not hold", tf32);
         System.out.println("cuBLAS TF32 GEMM on floats TF32 does not hold: " + tf32);
@@ -99,10 +99,12 @@ public final class ConvKernelBench {
 
     /**
      * Where the plans spend their time, step by step, in each GEMM mode (ms per call, 3 calls after one): in phases (the
-     * forward, both gradients) as the VAE's last layer runs, and with x in NCHW (the three ops) as the others would.
+     * forward, both gradients) as the VAE's last layer runs, and with x in NCHW (the three ops) as the others would;
+     * phases batched and weight gradients split where their switches are on or auto.
      */
     private static void planSteps(Map<String, Object> rows, String name, Tensor x, Tensor w, Tensor dy, Tensor xp, ConvGeometry g) {
-        SubPixelPlans.Dims d = SubPixelPlans.Dims.of(x.shape(), w.shape(), g);
+        SubPixelPlans.Dims d = SubPixelPlans.Dims.of(x.shape(), w.shape(), g)
+                .running(SubPixelPlans.phaseGemms() != SubPixelPlans.Option.OFF, SubPixelPlans.splitK() != SubPixelPlans.Option.OFF);
         StepTimes steps = new StepTimes(CudaSubPixel.GPU);
         for (SubPixelPlans.Gemm gemm : SubPixelPlans.Gemm.values()) {
             try (Scope s = Scope.open()) {

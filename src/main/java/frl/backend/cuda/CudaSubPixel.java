@@ -9,8 +9,9 @@ import frl.tensor.Shape;
 import frl.tensor.Tensor;
 import org.bytedeco.cuda.global.cudart;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 /**
  * The three ops of a strided convolution whose stride divides its kernel, as one cuBLAS GEMM per phase of the large
@@ -75,7 +76,7 @@ final class CudaSubPixel {
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
         Tensor dx = CudaBackend.alloc(xShape);
         Dims d = Dims.of(xShape, w.shape(), g);
-        run("backwardInput", d, gemm -> SubPixelPlans.backwardInput(GPU, gemm, d, at(dy), at(w), at(dx)));
+        run("backwardInput", d, false, (gemm, m) -> SubPixelPlans.backwardInput(GPU, gemm, m, at(dy), at(w), at(dx)));
         return dx;
     }
 
@@ -83,7 +84,7 @@ final class CudaSubPixel {
     static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) {
         Dims d = Dims.of(x.shape(), w.shape(), g);
         Tensor y = CudaBackend.alloc(Shape.of(d.n(), d.k(), d.oh(), d.ow()));
-        run("conv2d", d, gemm -> SubPixelPlans.conv2d(GPU, gemm, d, at(x), at(w), at(y)));
+        run("conv2d", d, false, (gemm, m) -> SubPixelPlans.conv2d(GPU, gemm, m, at(x), at(w), at(y)));
         return y;
     }
 
@@ -91,7 +92,7 @@ final class CudaSubPixel {
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
         Tensor dw = CudaBackend.alloc(wShape);
         Dims d = Dims.of(x.shape(), wShape, g);
-        run("backwardWeight", d, gemm -> SubPixelPlans.backwardWeight(GPU, gemm, d, at(x), at(dy), at(dw)));
+        run("backwardWeight", d, true, (gemm, m) -> SubPixelPlans.backwardWeight(GPU, gemm, m, at(x), at(dy), at(dw)));
         return dw;
     }
 
@@ -99,7 +100,7 @@ final class CudaSubPixel {
     static Tensor backwardInputToPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
         Tensor x = CudaBackend.alloc(Shapes.phases("conv2dBackwardInputToPhases", xShape, g));
         Dims d = Dims.of(xShape, w.shape(), g);
-        run("backwardInputToPhases", d, gemm -> SubPixelPlans.backwardInputToPhases(GPU, gemm, d, at(dy), at(w), at(x)));
+        run("backwardInputToPhases", d, false, (gemm, m) -> SubPixelPlans.backwardInputToPhases(GPU, gemm, m, at(dy), at(w), at(x)));
         return x;
     }
 
@@ -107,7 +108,7 @@ final class CudaSubPixel {
     static Tensor conv2dFromPhases(Tensor xPhases, Tensor w, Shape xShape, ConvGeometry g) {
         Dims d = Dims.of(xShape, w.shape(), g);
         Tensor y = CudaBackend.alloc(Shape.of(d.n(), d.k(), d.oh(), d.ow()));
-        run("conv2dFromPhases", d, gemm -> SubPixelPlans.conv2dFromPhases(GPU, gemm, d, at(xPhases), at(w), at(y)));
+        run("conv2dFromPhases", d, false, (gemm, m) -> SubPixelPlans.conv2dFromPhases(GPU, gemm, m, at(xPhases), at(w), at(y)));
         return y;
     }
 
@@ -115,7 +116,7 @@ final class CudaSubPixel {
     static Tensor backwardWeightFromPhases(Tensor xPhases, Tensor dy, Shape xShape, Shape wShape, ConvGeometry g) {
         Tensor dw = CudaBackend.alloc(wShape);
         Dims d = Dims.of(xShape, wShape, g);
-        run("backwardWeightFromPhases", d, gemm -> SubPixelPlans.backwardWeightFromPhases(GPU, gemm, d, at(xPhases), at(dy), at(dw)));
+        run("backwardWeightFromPhases", d, true, (gemm, m) -> SubPixelPlans.backwardWeightFromPhases(GPU, gemm, m, at(xPhases), at(dy), at(dw)));
         return dw;
     }
 
@@ -123,7 +124,7 @@ final class CudaSubPixel {
     static Tensor[] gradsFromPhases(Tensor xPhases, Tensor w, Tensor dy, Shape xShape, ConvGeometry g) {
         Dims d = Dims.of(xShape, w.shape(), g);
         Tensor y = CudaBackend.alloc(Shape.of(d.n(), d.k(), d.oh(), d.ow())), dw = CudaBackend.alloc(w.shape());
-        run("gradsFromPhases", d, gemm -> SubPixelPlans.gradsFromPhases(GPU, gemm, d, at(xPhases), at(w), at(dy), at(y), at(dw)));
+        run("gradsFromPhases", d, true, (gemm, m) -> SubPixelPlans.gradsFromPhases(GPU, gemm, m, at(xPhases), at(w), at(dy), at(y), at(dw)));
         return new Tensor[] {y, dw};
     }
 
@@ -151,8 +152,8 @@ final class CudaSubPixel {
      */
     static boolean batched() { return CudaFlags.oneOf("frl.cuda.phaseLoads", "plain", "plain", "batched").equals("batched"); }
 
-    /** Forgets the GEMM modes auto chose (tests: so a test sees its own timings). */
-    static void forgetGemmChoices() { GEMMS.clear(); }
+    /** Forgets the modes auto chose (tests: so a test sees its own timings). */
+    static void forgetModeChoices() { MODES.clear(); }
 
     /** The weights' count, which subpixel.cu indexes in 32 bits. */
     private static long weights(Dims d) {
@@ -161,29 +162,56 @@ final class CudaSubPixel {
         return n;
     }
 
-    /** Under -Dfrl.cuda.gemm=auto, the GEMM mode each op and size took: both timed at its first call, the faster kept. */
-    private static final TimedChoices<Gemm> GEMMS = new TimedChoices<>();
-
-    static Map<String, Gemm> gemmChoices() { return GEMMS.snapshot(); }
-
-    /**
-     * A plan in the forced GEMM mode, or under auto in the faster for this op and size. A plan writes its outputs
-     * whole (no accumulation across calls), so the timed runs leave nothing behind that the last run does not overwrite.
-     */
-    private static void run(String op, Dims d, Consumer<Gemm> plan) {
-        Gemm forced = Gemm.forced();
-        if (forced != null) {
-            plan.accept(forced);
-            return;
-        }
-        plan.accept(GEMMS.get(op + " " + d, () -> faster(plan)));
+    /** How a plan runs: its GEMMs' arithmetic, and the two ways of {@link Dims} (phases batched, weight gradients split). */
+    record Mode(Gemm gemm, boolean batchPhases, boolean splitK) {
+        @Override public String toString() { return gemm + (batchPhases ? " phases batched" : "") + (splitK ? " split" : ""); }
     }
 
-    /** The plan timed in both modes (one warm-up, median of 3 each): the faster. */
-    private static Gemm faster(Consumer<Gemm> plan) {
+    /** A plan over its GEMM mode and its Dims' ways. */
+    private interface Plan { void run(Gemm gemm, Dims d); }
+
+    /** Where more than one mode may run (an auto switch), the mode each op and size took: all timed at its first call. */
+    private static final TimedChoices<Mode> MODES = new TimedChoices<>();
+
+    static Map<String, Mode> modeChoices() { return MODES.snapshot(); }
+
+    /**
+     * The modes the switches allow for this call: -Dfrl.cuda.gemm (auto: SGEMM and 3xTF32), -Dfrl.cuda.phaseGemms where
+     * the phases are uniform, -Dfrl.cuda.splitK for a plan with a weight gradient.
+     */
+    static List<Mode> modes(Dims d, boolean weightGradient) {
+        Gemm forced = Gemm.forced();
+        List<Mode> modes = new ArrayList<>();
+        for (Gemm gemm : forced != null ? List.of(forced) : List.of(Gemm.values()))
+            for (boolean batch : d.g().uniformPhases(d.h(), d.w()) ? SubPixelPlans.phaseGemms().candidates() : List.of(false))
+                for (boolean split : weightGradient ? SubPixelPlans.splitK().candidates() : List.of(false))
+                    modes.add(new Mode(gemm, batch, split));
+        return modes;
+    }
+
+    /**
+     * A plan in the one mode the switches allow, or in the fastest for this op and size. A plan writes its outputs
+     * whole (no accumulation across calls), so the timed runs leave nothing behind that the last run does not overwrite.
+     */
+    private static void run(String op, Dims d, boolean weightGradient, Plan plan) {
+        List<Mode> modes = modes(d, weightGradient);
+        Mode m = modes.size() == 1 ? modes.getFirst() : MODES.get(op + " " + d.sizes(), () -> fastest(modes, d, plan));
+        plan.run(m.gemm(), d.running(m.batchPhases(), m.splitK()));
+    }
+
+    /** The plan timed in each mode (one warm-up, median of 3 each): the fastest, the first of equals. */
+    private static Mode fastest(List<Mode> modes, Dims d, Plan plan) {
         try (CudaTimer timer = new CudaTimer()) {
-            float sgemm = timer.median(() -> plan.accept(Gemm.SGEMM), 1, 3), tf32x3 = timer.median(() -> plan.accept(Gemm.TF32X3), 1, 3);
-            return tf32x3 < sgemm ? Gemm.TF32X3 : Gemm.SGEMM;
+            Mode best = null;
+            float bestMs = Float.POSITIVE_INFINITY;
+            for (Mode m : modes) {
+                float ms = timer.median(() -> plan.run(m.gemm(), d.running(m.batchPhases(), m.splitK())), 1, 3);
+                if (ms < bestMs) {
+                    best = m;
+                    bestMs = ms;
+                }
+            }
+            return best;
         }
     }
 
@@ -257,7 +285,7 @@ final class CudaSubPixel {
         }
 
         @Override public int weightSplits(int m, int n, int k) {
-            return SubPixelPlans.splitK() ? SubPixelPlans.splits(m, n, k, CudaContext.get().multiprocessors(), SubPixelPlans.minChunk) : 1;
+            return SubPixelPlans.splits(m, n, k, CudaContext.get().multiprocessors(), SubPixelPlans.minChunk);
         }
 
         @Override public void sumSlices(long src, int slices, long floats, long dst) { SUM_SLICES.launchN(floats, src, dst, slices, floats); }

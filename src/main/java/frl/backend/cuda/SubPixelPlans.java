@@ -22,7 +22,7 @@ import java.util.function.ToLongFunction;
  * In {@link Gemm#TF32X3} each GEMM runs on TF32 tensor cores over parts that TF32 holds exactly (tf32.cu): a·b as
  * big·big' + big·small' + small·big', float32's accuracy (~2^-22 per product) at tensor-core speed. The three products
  * are stacked along the inner size where the operand to split is small, else summed by accumulating GEMMs.
- * Phase by phase, one scratch block serves every phase; where the phases are uniform and {@link #phaseGemmsBatched},
+ * Phase by phase, one scratch block serves every phase; where the phases are uniform and {@link Dims#batchPhases},
  * each phase has a slot of its own ({@link Dims#slot}) and each GEMM runs once for all of them.
  */
 final class SubPixelPlans {
@@ -80,7 +80,8 @@ final class SubPixelPlans {
 
         /**
          * The chunks a weight gradient's GEMM, column-major [m, n] over the inner size k (every image's pixels), runs
-         * in: 1, or S dividing k (then S partial products by one strided-batched GEMM, added up by {@link #sumSlices}).
+         * in where its Dims ask for splitK: 1, or S dividing k (then S partial products by one strided-batched GEMM,
+         * added up by {@link #sumSlices}).
          */
         default int weightSplits(int m, int n, int k) { return 1; }
 
@@ -112,12 +113,22 @@ final class SubPixelPlans {
         void tf32Parts(long src, long dst, long rows, int cols, String parts, long partStride, long rowStride);
     }
 
-    /** The sizes of a call: x [n,c,h,w] the large tensor, w [k,c,kh,kw], dy [n,k,oh,ow]; th × tw taps per phase. */
-    record Dims(int n, int c, int h, int w, int k, int kh, int kw, int oh, int ow, ConvGeometry g) {
+    /**
+     * The sizes of a call: x [n,c,h,w] the large tensor, w [k,c,kh,kw], dy [n,k,oh,ow]; th × tw taps per phase. And two
+     * ways to run it: batchPhases (uniform phases share each GEMM call, {@link #batched}) and splitK (weight gradients
+     * sum their pixels in chunks, {@link #splits}); {@link #of} leaves both off.
+     */
+    record Dims(int n, int c, int h, int w, int k, int kh, int kw, int oh, int ow, ConvGeometry g, boolean batchPhases, boolean splitK) {
         static Dims of(Shape x, Shape wt, ConvGeometry g) {
             return new Dims(x.dim(0), x.dim(1), x.dim(2), x.dim(3), wt.dim(0), wt.dim(2), wt.dim(3), g.outH(x.dim(2), wt.dim(2)),
-                    g.outW(x.dim(3), wt.dim(3)), g);
+                    g.outW(x.dim(3), wt.dim(3)), g, false, false);
         }
+
+        /** The same sizes, run the given ways. */
+        Dims running(boolean batchPhases, boolean splitK) { return new Dims(n, c, h, w, k, kh, kw, oh, ow, g, batchPhases, splitK); }
+
+        /** The sizes alone, for keys: x, w's kernel and channels, the geometry. */
+        String sizes() { return "x" + x() + " w[" + k + ", " + c + ", " + kh + ", " + kw + "] " + g; }
 
         Shape x() { return Shape.of(n, c, h, w); }
 
@@ -148,10 +159,10 @@ final class SubPixelPlans {
         long splitFloats() { return (long) sh() * sw() * c * depth(); }
 
         /**
-         * Whether this call's GEMMs run once for every phase ({@link #phaseGemmsBatched}): asked for, and all sh·sw phases
-         * own the same pixels, so each operand's phases lie one stride apart (phase r in slot r of its scratch).
+         * Whether this call's GEMMs run once for every phase: batchPhases, and all sh·sw phases own the same pixels, so
+         * each operand's phases lie one stride apart (phase r in slot r of its scratch).
          */
-        boolean batched() { return phaseGemmsBatched() && g.uniformPhases(h, w); }
+        boolean batched() { return batchPhases && g.uniformPhases(h, w); }
 
         /** Phase p's slot in a plan's scratch: its index when batched, else 0 (one block reused phase after phase). */
         int slot(Phase p) { return batched() ? index(g, p) : 0; }
@@ -173,21 +184,36 @@ final class SubPixelPlans {
         }
     }
 
-    /**
-     * -Dfrl.cuda.phaseGemms=batched: where the phases are uniform, each GEMM of a plan runs once for all of them (cuBLAS
-     * strided batched: sh·sw times the tiles of one phase's GEMM in one launch, for the VAE's middle layers whose
-     * phase GEMMs leave most SMs idle), their gathers and splits first into a slot per phase; each, the default, until
-     * a GPU has timed it. The same products; cuBLAS may order a batch's sums otherwise than one GEMM's.
-     */
-    static boolean phaseGemmsBatched() { return CudaFlags.oneOf("frl.cuda.phaseGemms", "each", "each", "batched").equals("batched"); }
+    /** A switch for one way of running the plans: off, on, or auto (CudaSubPixel times both per op and size). */
+    enum Option {
+        OFF, ON, AUTO;
+
+        /** -Dproperty as one of the words for off, on and "auto"; unset: off. */
+        static Option of(String property, String off, String on) {
+            String v = CudaFlags.oneOf(property, off, off, on, "auto");
+            return v.equals(off) ? OFF : v.equals(on) ? ON : AUTO;
+        }
+
+        /** The values to run: one, or both where auto. */
+        List<Boolean> candidates() { return this == AUTO ? List.of(false, true) : List.of(this == ON); }
+    }
 
     /**
-     * -Dfrl.cuda.splitK=auto: a weight gradient whose GEMM has too few output tiles to fill the GPU sums its pixels in
-     * chunks ({@link #splits}); off, the default, until a GPU has timed it. The VAE's last layer: dW_r [1024, 256] over
-     * 16,384 pixels is 16 tiles of 128×128 for 132 SMs, and its TF32 GEMMs ran at 175 TFLOP/s on the H200, a third of
-     * what its tensor cores do.
+     * -Dfrl.cuda.phaseGemms=batched|auto: where the phases are uniform, each GEMM of a plan runs once for all of them
+     * (cuBLAS strided batched: sh·sw times the tiles of one phase's GEMM in one launch, for the VAE's middle layers
+     * whose phase GEMMs leave most SMs idle), their gathers and splits first into a slot per phase; auto times both
+     * ways per op and size; each, the default, until a GPU has timed it. The same products; cuBLAS may order a
+     * batch's sums otherwise than one GEMM's.
      */
-    static boolean splitK() { return CudaFlags.oneOf("frl.cuda.splitK", "off", "off", "auto").equals("auto"); }
+    static Option phaseGemms() { return Option.of("frl.cuda.phaseGemms", "each", "batched"); }
+
+    /**
+     * -Dfrl.cuda.splitK=on|auto: a weight gradient whose GEMM has too few output tiles to fill the GPU sums its pixels
+     * in chunks ({@link #splits}); auto times both ways per op and size; off, the default, until a GPU has timed it.
+     * The VAE's last layer: dW_r [1024, 256] over 16,384 pixels is 16 tiles of 128×128 for 132 SMs, and its TF32
+     * GEMMs ran at 175 TFLOP/s on the H200, a third of what its tensor cores do.
+     */
+    static Option splitK() { return Option.of("frl.cuda.splitK", "off", "on"); }
 
     /** The most chunks a split makes. */
     static final int MAX_SPLITS = 16;
@@ -509,7 +535,7 @@ final class SubPixelPlans {
 
         /** The GEMMs of `batch` phases from the first's operands (cols at at, dW_r at wr), the others a slot apart. */
         private void gemms(int nq, int batch, long at, long x, long xParts, long wr) {
-            int depth = d.depth(), c = d.c(), splits = s.weightSplits(depth, c, nq);
+            int depth = d.depth(), c = d.c(), splits = d.splitK() ? s.weightSplits(depth, c, nq) : 1;
             long xs = d.xBlockFloats(), ws = (long) c * depth;
             if (splits > 1) {
                 for (int r = 0; r < batch; r++) inChunks(nq, splits, at + 4L * r * slotFloats, x + 4L * r * xs, xParts + 4L * r * 2 * xs, wr + 4L * r * ws);

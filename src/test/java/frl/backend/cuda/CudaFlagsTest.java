@@ -41,7 +41,7 @@ class CudaFlagsTest {
         System.clearProperty("frl.cuda.planes");
         assertFalse(Kernel.packedPlanes(), "packed plane launches wait for a GPU run");
         System.clearProperty("frl.cuda.phaseGemms");
-        assertFalse(SubPixelPlans.phaseGemmsBatched(), "phase GEMMs batched wait for a GPU run");
+        assertEquals(SubPixelPlans.Option.OFF, SubPixelPlans.phaseGemms(), "phase GEMMs batched wait for a GPU run");
         System.clearProperty("frl.cuda.ce");
         assertFalse(CudaLoss.registers(), "cross-entropy tiles in registers wait for a GPU run");
         System.clearProperty("frl.cuda.bnLoads");
@@ -49,6 +49,6 @@ class CudaFlagsTest {
         System.clearProperty("frl.cuda.hfSums");
         assertFalse(CudaFrequency.exactSums(), "the HF channel's exact sums wait for a GPU run");
         System.clearProperty("frl.cuda.splitK");
-        assertFalse(SubPixelPlans.splitK(), "weight gradients in chunks wait for a GPU run");
+        assertEquals(SubPixelPlans.Option.OFF, SubPixelPlans.splitK(), "weight gradients in chunks wait for a GPU run");
     }
 }

@@ -19,6 +19,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -80,47 +81,47 @@ class CudaSubPixelTest {
     }
 
     /**
-     * Each case in each GEMM mode, with the GEMMs phase by phase and under -Dfrl.cuda.phaseGemms=batched: then, where
-     * the phases are uniform, no GEMM runs for one phase alone (elsewhere none is batched). The second pass also
-     * gathers straight into the TF32 parts (as -Dfrl.cuda.phaseLoads=batched does on the GPU): no plain gather in 3xTF32.
+     * Each case in each GEMM mode, with the GEMMs phase by phase and with phases batched (Dims.batchPhases, as
+     * -Dfrl.cuda.phaseGemms=batched asks on the GPU): then, where the phases are uniform, no GEMM runs for one phase
+     * alone (elsewhere none is batched). The second pass also gathers straight into the TF32 parts (as
+     * -Dfrl.cuda.phaseLoads=batched does on the GPU): no plain gather in 3xTF32.
      */
     private static void checkEmulation(String name, boolean uniformOnly, OnCpu onCpu, Emulated emulated) {
         checkEmulation(name, uniformOnly, 1, onCpu, emulated);
     }
 
     /**
-     * The same, with weight gradients in up to {@code splits} chunks of their pixels (-Dfrl.cuda.splitK=auto on the GPU):
-     * then each sums its chunks' partial products ({@link Host#sumSlices}), and its GEMMs are chunk batches.
+     * The same, with weight gradients in up to {@code splits} chunks of their pixels (Dims.splitK, as -Dfrl.cuda.splitK=on
+     * asks on the GPU): then each sums its chunks' partial products ({@link Host#sumSlices}), and its GEMMs are chunk batches.
      */
     private static void checkEmulation(String name, boolean uniformOnly, int splits, OnCpu onCpu, Emulated emulated) {
         Backend cpu = Backends.cpu();
-        for (String phaseGemms : new String[] {"each", "batched"})
-            withProperty("frl.cuda.phaseGemms", phaseGemms, () -> {
-                for (SubPixelPlans.Gemm gemm : SubPixelPlans.Gemm.values()) {
-                    Random r = new Random(3);
-                    for (Case c : cases(uniformOnly)) {
-                        boolean batched = phaseGemms.equals("batched") && c.uniform(); // else the phases one by one
-                        if (gemm == SubPixelPlans.Gemm.TF32X3 && c == VAE) continue; // the same plan at 3× the GEMM work; the GPU test runs it
-                        if (phaseGemms.equals("batched") && c == VAE) continue;
-                        try (Scope s = Scope.open()) {
-                            float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
-                            float[] want = onCpu.run(cpu, c, cpu.fromHost(c.x(), x), cpu.fromHost(c.wt(), w), cpu.fromHost(c.dy(), dy)).toFloats();
-                            Host h = new Host();
-                            h.fusesGathers = phaseGemms.equals("batched");
-                            h.splits = splits;
-                            long out = h.put(Host.unwritten(want.length));
-                            emulated.run(h, gemm, c.dims(), h.put(x), h.put(w), h.put(dy), out);
-                            String at = name + " " + gemm + " " + phaseGemms + (h.fusesGathers ? " (gathers into parts)" : "")
-                                    + (splits > 1 ? " in chunks" : "") + " " + c;
-                            CudaVsCpu.assertClose(at, h.mem(out), want, 1e-10);
-                            if (splits > 1) assertTrue(h.sums > 0, at + ": no weight gradient in chunks");
-                            else assertEquals(0, batched ? h.singleGemms : h.batchedGemms, at + ": GEMMs of one phase alone, or batched");
-                            boolean fused = h.fusesGathers && gemm == SubPixelPlans.Gemm.TF32X3;
-                            assertEquals(0, fused ? h.gathers : h.partGathers, at + ": a plain gather where the parts are gathered, or the reverse");
-                        }
+        for (boolean batchPhases : new boolean[] {false, true})
+            for (SubPixelPlans.Gemm gemm : SubPixelPlans.Gemm.values()) {
+                Random r = new Random(3);
+                for (Case c : cases(uniformOnly)) {
+                    boolean batched = batchPhases && c.uniform(); // else the phases one by one
+                    if (gemm == SubPixelPlans.Gemm.TF32X3 && c == VAE) continue; // the same plan at 3× the GEMM work; the GPU test runs it
+                    if (batchPhases && c == VAE) continue;
+                    try (Scope s = Scope.open()) {
+                        float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
+                        float[] want = onCpu.run(cpu, c, cpu.fromHost(c.x(), x), cpu.fromHost(c.wt(), w), cpu.fromHost(c.dy(), dy)).toFloats();
+                        Host h = new Host();
+                        h.fusesGathers = batchPhases;
+                        h.splits = splits;
+                        long out = h.put(Host.unwritten(want.length));
+                        emulated.run(h, gemm, c.dims().running(batchPhases, splits > 1), h.put(x), h.put(w), h.put(dy), out);
+                        String at = name + " " + gemm + (batchPhases ? " phases batched" : " phase by phase") + (h.fusesGathers ? " (gathers into parts)" : "")
+                                + (splits > 1 ? " in chunks" : "") + " " + c;
+                        CudaVsCpu.assertClose(at, h.mem(out), want, 1e-10);
+                        if (splits > 1) assertTrue(h.sums > 0, at + ": no weight gradient in chunks");
+                        else assertEquals(0, batched ? h.singleGemms : h.batchedGemms, at + ": GEMMs of one phase alone, or batched");
+                        if (splits == 1) assertEquals(0, h.sums, at + ": a weight gradient in chunks, not asked for");
+                        boolean fused = h.fusesGathers && gemm == SubPixelPlans.Gemm.TF32X3;
+                        assertEquals(0, fused ? h.gathers : h.partGathers, at + ": a plain gather where the parts are gathered, or the reverse");
                     }
                 }
-            });
+            }
     }
 
     /** The same random floats as x in phases [R, C, N, q] (the phase ops' input). */
@@ -190,13 +191,16 @@ class CudaSubPixelTest {
                     (h, gemm, d, x, w, dy, out) -> SubPixelPlans.gradsFromPhases(h, gemm, d, x, w, dy, h.put(Host.unwritten((long) d.n() * d.k() * d.oh() * d.ow())), out));
     }
 
-    /** -Dfrl.cuda.splitK=auto with chunks down to 64 pixels, so the small cases split too: the weight gradients match the CPU. */
+    /**
+     * -Dfrl.cuda.splitK=on (and auto, which times both ways) with chunks down to 64 pixels, so the small cases split
+     * too: the weight gradients match the CPU.
+     */
     @Test @Tag("gpu") void weightGradientsInChunksMatchTheCpu() {
         Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
         int before = SubPixelPlans.minChunk;
         SubPixelPlans.minChunk = 64;
         try {
-            withProperty("frl.cuda.splitK", "auto", () -> withSubPixel("kernel", () -> {
+            for (String split : new String[] {"on", "auto"}) withProperty("frl.cuda.splitK", split, () -> withSubPixel("kernel", () -> {
                 for (Case c : new Case[] {CASES[0], CASES[1], CASES[6]})
                     for (String gemm : gemmModes())
                         withGemm(gemm, () -> {
@@ -204,7 +208,7 @@ class CudaSubPixelTest {
                             float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
                             Tensor cx = cpu.fromHost(c.x(), x), cw = cpu.fromHost(c.wt(), w), cdy = cpu.fromHost(c.dy(), dy);
                             Tensor gx = cuda.fromHost(c.x(), x), gw = cuda.fromHost(c.wt(), w), gdy = cuda.fromHost(c.dy(), dy);
-                            CudaVsCpu.assertClose(gemm + " in chunks: conv2dBackwardWeight " + c, cuda.conv2dBackwardWeight(gx, gdy, c.wt(), c.g()),
+                            CudaVsCpu.assertClose(gemm + " in chunks (" + System.getProperty("frl.cuda.splitK") + "): conv2dBackwardWeight " + c, cuda.conv2dBackwardWeight(gx, gdy, c.wt(), c.g()),
                                     cpu.conv2dBackwardWeight(cx, cdy, c.wt(), c.g()));
                             if (!c.uniform()) return;
                             Tensor cxp = inPhases(cpu, c, cx), gxp = cuda.fromHost(c.phases(), x);
@@ -216,6 +220,23 @@ class CudaSubPixelTest {
         } finally {
             SubPixelPlans.minChunk = before;
         }
+    }
+
+    /** The modes auto times: SGEMM and 3xTF32, each way of an auto switch that applies (batched phases where uniform, splits for weight gradients). */
+    @Test void theSwitchesGiveTheModesToTime() {
+        SubPixelPlans.Dims uniform = CASES[0].dims(), ragged = CASES[1].dims();
+        assertTrue(uniform.g().uniformPhases(uniform.h(), uniform.w()) && !ragged.g().uniformPhases(ragged.h(), ragged.w()));
+        withProperty("frl.cuda.gemm", "auto", () -> withProperty("frl.cuda.phaseGemms", "each", () -> withProperty("frl.cuda.splitK", "off", () ->
+                assertEquals("[SGEMM, TF32X3]", CudaSubPixel.modes(uniform, true).toString()))));
+        withProperty("frl.cuda.gemm", "sgemm", () -> withProperty("frl.cuda.phaseGemms", "auto", () -> withProperty("frl.cuda.splitK", "auto", () -> {
+            assertEquals("[SGEMM, SGEMM split, SGEMM phases batched, SGEMM phases batched split]", CudaSubPixel.modes(uniform, true).toString());
+            assertEquals("[SGEMM, SGEMM phases batched]", CudaSubPixel.modes(uniform, false).toString(), "no weight gradient: nothing to split");
+            assertEquals("[SGEMM, SGEMM split]", CudaSubPixel.modes(ragged, true).toString(), "phases of different sizes: never batched");
+        })));
+        withProperty("frl.cuda.gemm", "3xtf32", () -> withProperty("frl.cuda.phaseGemms", "batched", () -> withProperty("frl.cuda.splitK", "on", () ->
+                assertEquals("[TF32X3 phases batched split]", CudaSubPixel.modes(uniform, true).toString()))));
+        withProperty("frl.cuda.splitK", "yes", () ->
+                assertThrows(IllegalArgumentException.class, () -> CudaSubPixel.modes(uniform, true), "-Dfrl.cuda.splitK must be off, on or auto"));
     }
 
     /** How many chunks a weight gradient's pixels are summed in: enough tiles for two per SM, chunks of 1024 pixels or more. */
@@ -277,7 +298,7 @@ class CudaSubPixelTest {
 
     @Test @Tag("gpu") void matchesTheCpuOnTheGpu() {
         GpuTests.cudaOrSkip();
-        CudaSubPixel.forgetGemmChoices();   // so auto's assertion below sees this test's timings
+        CudaSubPixel.forgetModeChoices();   // so auto's assertion below sees this test's timings
         for (String gemm : gemmModes()) withGemm(gemm, () -> matchesTheCpuOnTheGpu(gemm));
     }
 
@@ -297,7 +318,7 @@ class CudaSubPixelTest {
         }
         if (gemm.equals("auto"))
             for (String op : new String[] {"backwardInput ", "conv2d ", "backwardWeight "})
-                assertTrue(CudaSubPixel.gemmChoices().keySet().stream().anyMatch(k -> k.startsWith(op)), op + "not timed: " + CudaSubPixel.gemmChoices());
+                assertTrue(CudaSubPixel.modeChoices().keySet().stream().anyMatch(k -> k.startsWith(op)), op + "not timed: " + CudaSubPixel.modeChoices());
     }
 
     /** toPhases and fromPhases bit for bit, the three phase ops' direct path close to the CPU's. */

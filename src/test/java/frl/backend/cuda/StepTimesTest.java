@@ -21,7 +21,11 @@ class StepTimesTest {
         Backend cuda = GpuTests.cudaOrSkip();
         Shape xs = Shape.of(2, 8, 8, 8), ws = Shape.of(4, 8, 4, 4), ys = Shape.of(2, 4, 4, 4);
         ConvGeometry g = ConvGeometry.of(2, 1);
-        SubPixelPlans.Dims d = SubPixelPlans.Dims.of(xs, ws, g);
+        for (boolean batch : new boolean[] {false, true}) timesEachStep(cuda, xs, ws, ys, SubPixelPlans.Dims.of(xs, ws, g).running(batch, false));
+    }
+
+    /** d's plan of backwardInput directly and through StepTimes: the same floats, and each step timed. */
+    private static void timesEachStep(Backend cuda, Shape xs, Shape ws, Shape ys, SubPixelPlans.Dims d) {
         Random r = new Random(3);
         try (Scope s = Scope.open()) {
             Tensor w = cuda.fromHost(ws, gauss(r, ws)), dy = cuda.fromHost(ys, gauss(r, ys));
@@ -31,7 +35,7 @@ class StepTimesTest {
             SubPixelPlans.backwardInput(steps, SubPixelPlans.Gemm.SGEMM, d, at(dy), at(w), at(timed));
             Map<String, Double> ms = steps.drain();
             assertArrayEquals(direct.toFloats(), timed.toFloats());
-            String gemm = d.batched() ? "gemm sgemm 4× NN m32 n8 k16" : "gemm sgemm NN m32 n8 k16"; // -Dfrl.cuda.phaseGemms=batched: one for the 4 phases
+            String gemm = d.batched() ? "gemm sgemm 4× NN m32 n8 k16" : "gemm sgemm NN m32 n8 k16"; // phases batched: one for the 4 phases
             for (String step : new String[] {"splitWeights", "gather", gemm, "movePixels"})
                 assertTrue(ms.containsKey(step), step + " not timed: " + ms);
             ms.forEach((step, t) -> assertTrue(t >= 0, step + ": " + t + " ms"));
