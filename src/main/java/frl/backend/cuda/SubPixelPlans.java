@@ -217,8 +217,12 @@ final class SubPixelPlans {
 
     /** The most chunks a split makes. */
     static final int MAX_SPLITS = 16;
-    /** The shortest chunk of the inner size a split leaves on the GPU (tests lower it, to split small cases). */
-    static volatile int minChunk = 1024;
+    /**
+     * The shortest chunk of the inner size a split leaves on the GPU (tests lower it, to split small cases). 128: the
+     * VAE's middle weight gradients, 4 to 8 tiles over 1,024 to 4,096 pixels, where cuDNN ran at 7–15 TFLOP/s on the
+     * H200 and the sub-pixel plan slower still, split 8 and 16 ways.
+     */
+    static volatile int minChunk = 128;
 
     /**
      * The chunks for an [m, n] output over the inner size k on {@code sms} SMs: the largest power of two S at most

@@ -239,7 +239,7 @@ class CudaSubPixelTest {
                 assertThrows(IllegalArgumentException.class, () -> CudaSubPixel.modes(uniform, true), "-Dfrl.cuda.splitK must be off, on or auto"));
     }
 
-    /** How many chunks a weight gradient's pixels are summed in: enough tiles for two per SM, chunks of 1024 pixels or more. */
+    /** How many chunks a weight gradient's pixels are summed in: enough tiles for two per SM, chunks of at least minChunk pixels. */
     @Test void weightGradientsSplitWhereTheirTilesLeaveSmsIdle() {
         assertEquals(16, SubPixelPlans.splits(256, 1024, 16384, 132, 1024), "the VAE's last layer on an H100 or H200: 16 tiles");
         assertEquals(8, SubPixelPlans.splits(256, 1024, 16384, 114, 1024), "fewer SMs");
@@ -248,6 +248,8 @@ class CudaSubPixelTest {
         assertEquals(1, SubPixelPlans.splits(16384, 256, 1024, 132, 1024), "256 tiles fill the SMs alone");
         assertEquals(1, SubPixelPlans.splits(256, 1024, 1024, 132, 1024), "nothing to split");
         assertEquals(SubPixelPlans.MAX_SPLITS, SubPixelPlans.splits(64, 64, 1 << 20, 132, 1024), "at most MAX_SPLITS");
+        assertEquals(8, SubPixelPlans.splits(1024, 128, 1024, 132, SubPixelPlans.minChunk), "the encoder's 128→256 weight gradient, 8 tiles");
+        assertEquals(16, SubPixelPlans.splits(512, 64, 4096, 132, SubPixelPlans.minChunk), "the decoder's 128→64, 4 tiles");
     }
 
     @Test void theSplitOfTheWeightsIsABijection() {
