@@ -22,9 +22,9 @@ export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 # NEW_PATH_TESTS: the test classes of those paths (run alone, forced on). The steps for new paths are skipped while
 # NEW_PATHS is empty.
 NEW_PATHS="-Dfrl.cuda.phaseLoads=batched -Dfrl.cuda.planes=packed -Dfrl.cuda.phaseGemms=batched"
-NEW_PATHS+=" -Dfrl.cuda.ce=registers -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.splitK=on"
+NEW_PATHS+=" -Dfrl.cuda.ce=registers -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.splitK=on -Dfrl.cuda.unfold=auto"
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest frl.backend.cuda.CudaFrequencyTest"
-NEW_PATH_TESTS+=" frl.backend.cuda.CudaLossTest frl.backend.cuda.CudaNormTest"
+NEW_PATH_TESTS+=" frl.backend.cuda.CudaLossTest frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1
@@ -43,9 +43,11 @@ tests() {
   fi
   # each path behind FasterPath forced (the default, auto, takes either per shape), through the whole backend and model;
   # kernel-new: the kernels again with the paths written since the last GPU run (NEW_PATHS, not yet defaults)
-  for path in kernel cudnn ${NEW_PATHS:+kernel-new}; do
-    # kernel and cudnn: the verified paths only (new ones at their defaults, off), dense forced likewise; kernel-new: NEW_PATHS
+  for path in kernel cudnn ${NEW_PATHS:+kernel-new unfold}; do
+    # kernel and cudnn: the verified paths only (new ones at their defaults, off), dense forced likewise; kernel-new: NEW_PATHS;
+    # unfold: every convolution that unfolds as unfolded GEMMs (in chunks where the rule splits), the other paths off
     extra="-Dfrl.cuda.dense=$path"; [ $path = kernel-new ] && path=kernel && extra="$NEW_PATHS -Dfrl.cuda.dense=kernel"
+    [ $path = unfold ] && path=cudnn && extra="-Dfrl.cuda.unfold=kernel -Dfrl.cuda.splitK=on -Dfrl.cuda.dense=cudnn"
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $extra -Dfrl.cuda.subpixel=$path -Dfrl.cuda.conv1x1=$path -Dfrl.cuda.shifted=$path" \
         timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-class frl.backend.cuda.CudaBackendOpsTest \
         --select-class frl.model.VaeCudaParityTest --select-class frl.nn.ActNormInvConvTest --select-class frl.backend.cuda.CudaGraphTest --include-tag gpu \
@@ -113,6 +115,11 @@ quick() {
       $(for c in $NEW_PATH_TESTS frl.backend.cuda.CudaBackendOpsTest frl.model.VaeCudaParityTest frl.backend.cuda.CudaGraphTest; do echo --select-class $c; done) \
       --details=tree --disable-ansi-colors > "$OUT/junit-forced.txt" 2>&1
   say "junit (new paths on) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tr -s ' ' | paste -sd' ')"
+  # the whole model with every convolution that unfolds as unfolded GEMMs (the sub-pixel GEMMs and cuDNN out of the way)
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.unfold=kernel -Dfrl.cuda.splitK=on -Dfrl.cuda.subpixel=cudnn -Dfrl.cuda.dense=cudnn" \
+      timeout ${TESTS_TIMEOUT:-200} bash $run junit --include-tag gpu --select-class frl.model.VaeCudaParityTest --select-class frl.backend.cuda.CudaGraphTest \
+      --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
+  say "junit (unfold forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
   args=(--config cifar --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
   for opts in "" "$NEW_PATHS"; do
     JAVA_OPTS="$JAVA_OPTS $opts" timeout 120 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"

@@ -39,11 +39,13 @@ public final class ConvKernelBench {
             // Glow: batch 64, C = 12 / 24 / 48 after the squeezes.
             for (int[] s : new int[][] {{12, 16}, {24, 16}, {48, 16}, {12, 8}, {24, 8}, {48, 8}}) oneByOne(rows, timer, be, random, 64, s[0], s[1]);
             // The FRL-VAE's last decoder layer (transposed conv 4×4 stride 2, 16→32), all three ops: cuDNN vs sub-pixel GEMMs;
-            // then cifar's middle layers (8↔4 and 16↔8), where auto has kept cuDNN: phases of 4×4 and 8×8 pixels.
+            // then cifar's middle layers (8↔4 and 16↔8), where auto has kept cuDNN: phases of 4×4 and 8×8 pixels; there and
+            // for the encoder's first layer also as unfolded GEMMs (CudaUnfold).
             subPixel(rows, timer, be, random, 64, 1024, 64, 32);
             subPixel(rows, timer, be, random, 64, 512, 32, 32);
             subPixel(rows, timer, be, random, 64, 128, 256, 8);
             subPixel(rows, timer, be, random, 64, 64, 128, 16);
+            subPixel(rows, timer, be, random, 64, 4, 64, 32);   // the encoder's first convolution (its "input-gradient" rows), 4 channels in
             // The FRL-VAE's dense layers (cifar, ngf 64): the heads 256·4·4 → 200, the first decoder layer 200 → 512·4·4.
             dense(rows, timer, be, random, 64, 256, 200);
             dense(rows, timer, be, random, 64, 512, 200);
@@ -51,6 +53,7 @@ public final class ConvKernelBench {
         rows.put("shifted conv choices", CudaShiftedConv.choices().toString());
         rows.put("1×1 conv choices", CudaConv.oneByOneChoices().toString());
         rows.put("sub-pixel choices", CudaConv.subPixelChoices().toString());
+        rows.put("unfold choices", CudaConv.unfoldChoices().toString());
         rows.put("dense conv choices", CudaConv.denseChoices().toString());
         rows.put("sub-pixel plan modes (-Dfrl.cuda.gemm, phaseGemms, splitK where auto)", CudaSubPixel.modeChoices().toString());
         String tf32 = CudaBlas.tf32InputConversion();
@@ -91,6 +94,11 @@ public final class ConvKernelBench {
         measure(rows, timer, name + " forward subpixel", flop, 0, () -> CudaSubPixel.backwardInput(dy, w, xs, g));
         measure(rows, timer, name + " input-gradient subpixel", flop, 0, () -> CudaSubPixel.conv2d(x, w, g));
         measure(rows, timer, name + " weight-gradient subpixel", flop, 0, () -> CudaSubPixel.backwardWeight(x, dy, ws, g));
+        if (CudaUnfold.applies(xs, ws, g)) { // as unfolded GEMMs, in chunks under -Dfrl.cuda.splitK=on or auto
+            measure(rows, timer, name + " forward unfold", flop, 0, () -> CudaUnfold.backwardInput(dy, w, xs, g));
+            measure(rows, timer, name + " input-gradient unfold", flop, 0, () -> CudaUnfold.conv2d(x, w, g));
+            measure(rows, timer, name + " weight-gradient unfold", flop, 0, () -> CudaUnfold.backwardWeight(x, dy, ws, g));
+        }
         measure(rows, timer, name + " forward subpixel in phases", flop, 0, () -> CudaSubPixel.backwardInputToPhases(dy, w, xs, g));
         measure(rows, timer, name + " input-gradient subpixel in phases", flop, 0, () -> CudaSubPixel.conv2dFromPhases(xp, w, xs, g));
         measure(rows, timer, name + " weight-gradient subpixel in phases", flop, 0, () -> CudaSubPixel.backwardWeightFromPhases(xp, dy, xs, ws, g));

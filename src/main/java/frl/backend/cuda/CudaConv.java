@@ -121,10 +121,24 @@ final class CudaConv {
 
     static Map<String, FasterPath.Choice> denseChoices() { return DENSE.choices(); }
 
+    /**
+     * Any convolution whose unfolded input fits (UnfoldPlans.MAX_COLS) may also run as unfolded GEMMs (CudaUnfold):
+     * -Dfrl.cuda.unfold=auto times them against cuDNN per op and shape, and the faster is what the hand-written paths
+     * above are timed against; cudnn, the default, until a GPU has run them.
+     */
+    private static final FasterPath UNFOLD = CudaUnfold.CHOICE;
+
+    static Map<String, FasterPath.Choice> unfoldChoices() { return UNFOLD.choices(); }
+
+    /** cuDNN's op, or where the unfolded GEMMs apply, the one of the two that UNFOLD forces or finds faster. */
+    private static Supplier<Tensor> cudnnOrUnfold(Supplier<String> key, boolean unfolds, Supplier<Tensor> unfold, Supplier<Tensor> cudnn) {
+        return unfolds ? () -> either(UNFOLD, key, unfold, cudnn) : cudnn;
+    }
+
     static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) {
         Shape xs = x.shape(), ws = w.shape();
         Supplier<String> key = () -> key("conv2d", xs, ws, g);
-        Supplier<Tensor> cudnn = () -> conv2d(x, w, g, Policy.DEFAULT);
+        Supplier<Tensor> cudnn = cudnnOrUnfold(key, CudaUnfold.applies(xs, ws, g), () -> CudaUnfold.conv2d(x, w, g), () -> conv2d(x, w, g, Policy.DEFAULT));
         if (CudaSubPixel.applies(xs, ws, g)) {
             Shapes.conv2d(xs, ws, g);
             return either(SUB_PIXEL, key, () -> CudaSubPixel.conv2d(x, w, g), cudnn);
@@ -137,7 +151,8 @@ final class CudaConv {
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
         Shape ws = w.shape();
         Supplier<String> key = () -> key("conv2dBackwardInput", xShape, ws, g);
-        Supplier<Tensor> cudnn = () -> backwardInput(dy, w, xShape, g, Policy.DEFAULT);
+        Supplier<Tensor> cudnn = cudnnOrUnfold(key, CudaUnfold.applies(xShape, ws, g), () -> CudaUnfold.backwardInput(dy, w, xShape, g),
+                () -> backwardInput(dy, w, xShape, g, Policy.DEFAULT));
         if (CudaSubPixel.applies(xShape, ws, g)) {
             Shapes.conv2dBackward(dy.shape(), xShape, ws, g);
             return either(SUB_PIXEL, key, () -> CudaSubPixel.backwardInput(dy, w, xShape, g), cudnn);
@@ -150,7 +165,8 @@ final class CudaConv {
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
         Shape xs = x.shape();
         Supplier<String> key = () -> key("conv2dBackwardWeight", xs, wShape, g);
-        Supplier<Tensor> cudnn = () -> backwardWeight(x, dy, wShape, g, Policy.DEFAULT);
+        Supplier<Tensor> cudnn = cudnnOrUnfold(key, CudaUnfold.applies(xs, wShape, g), () -> CudaUnfold.backwardWeight(x, dy, wShape, g),
+                () -> backwardWeight(x, dy, wShape, g, Policy.DEFAULT));
         if (CudaSubPixel.applies(xs, wShape, g)) {
             Shapes.conv2dBackward(dy.shape(), xs, wShape, g);
             return either(SUB_PIXEL, key, () -> CudaSubPixel.backwardWeight(x, dy, wShape, g), cudnn);

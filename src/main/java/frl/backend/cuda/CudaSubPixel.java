@@ -284,6 +284,21 @@ final class CudaSubPixel {
                     (long) d.n(), d.ranges(true), d.ranges(false));
         }
 
+        /** Rows (c, i, j) as planes, the N·OH·OW columns as elements. */
+        @Override public void unfold(UnfoldPlans.Dims d, long x, long cols) { CudaUnfold.IM2COL.launchPlanes(d.np(), d.ckk(), x, cols, d.ints()); }
+
+        @Override public void fold(UnfoldPlans.Dims d, long dcols, long dx) {
+            CudaUnfold.COL2IM.launchPlanes((long) d.h() * d.w(), (long) d.n() * d.c(), dcols, dx, d.ints());
+        }
+
+        @Override public void rowsToNchw(UnfoldPlans.Dims d, long partials, int slices, long y) {
+            CudaUnfold.ROWS_TO_NCHW.launchPlanes((long) d.oh() * d.ow(), (long) d.n() * d.k(), partials, y, slices, d.ints());
+        }
+
+        @Override public void nchwToRows(UnfoldPlans.Dims d, long dy, long rows) {
+            CudaUnfold.NCHW_TO_ROWS.launchPlanes((long) d.oh() * d.ow(), (long) d.n() * d.k(), dy, rows, d.ints());
+        }
+
         @Override public int weightSplits(int m, int n, int k) {
             return SubPixelPlans.splits(m, n, k, CudaContext.get().multiprocessors(), SubPixelPlans.minChunk);
         }

@@ -19,14 +19,20 @@ final class FasterPath {
     /** What the first call of a key measured, in milliseconds, and what it chose. */
     record Choice(Path path, float kernelMs, float cudnnMs) {}
 
-    private final String property;
+    private final String property, fallback;
     private final TimedChoices<Choice> choices = new TimedChoices<>();
 
-    FasterPath(String property) { this.property = property; }
+    FasterPath(String property) { this(property, "auto"); }
+
+    /** With the property unset, {@code fallback}: "auto", or "cudnn" for a kernel no GPU has run yet. */
+    FasterPath(String property, String fallback) {
+        this.property = property;
+        this.fallback = fallback;
+    }
 
     /** The path forced by the property, or null to choose by timing. */
     Path forced() {
-        return switch (CudaFlags.oneOf(property, "auto", "kernel", "cudnn", "auto")) {
+        return switch (CudaFlags.oneOf(property, fallback, "kernel", "cudnn", "auto")) {
             case "kernel" -> Path.KERNEL;
             case "cudnn" -> Path.CUDNN;
             default -> null;

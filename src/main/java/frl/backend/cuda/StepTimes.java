@@ -82,6 +82,16 @@ final class StepTimes implements SubPixelPlans.Steps {
 
     @Override public int weightSplits(int m, int n, int k) { return on.weightSplits(m, n, k); }
 
+    @Override public void unfold(UnfoldPlans.Dims d, long x, long cols) { timed("unfold", () -> on.unfold(d, x, cols)); }
+
+    @Override public void fold(UnfoldPlans.Dims d, long dcols, long dx) { timed("fold", () -> on.fold(d, dcols, dx)); }
+
+    @Override public void rowsToNchw(UnfoldPlans.Dims d, long partials, int slices, long y) {
+        timed("rowsToNchw " + slices, () -> on.rowsToNchw(d, partials, slices, y));
+    }
+
+    @Override public void nchwToRows(UnfoldPlans.Dims d, long dy, long rows) { timed("nchwToRows", () -> on.nchwToRows(d, dy, rows)); }
+
     @Override public void sumSlices(long src, int slices, long floats, long dst) {
         timed("sumSlices " + slices + "×" + floats, () -> on.sumSlices(src, slices, floats, dst));
     }

@@ -49,7 +49,7 @@ final class SubPixelPlans {
         @Override void close();
     }
 
-    /** The device work of a plan: one method per kernel launch or GEMM. */
+    /** The device work of a plan (and of {@link UnfoldPlans}'): one method per kernel launch or GEMM. */
     interface Steps {
         Scratch scratch(long floats);
 
@@ -88,6 +88,22 @@ final class SubPixelPlans {
         /** subpixel_sum_slices: dst[e] = Σ_j src[j·floats + e], j ascending, for e below floats. */
         default void sumSlices(long src, int slices, long floats, long dst) {
             throw new UnsupportedOperationException("sumSlices: these steps never split a weight gradient");
+        }
+
+        /** unfold_im2col: cols [C·kh·kw, N·OH·OW] of x, 0 in the padding. */
+        default void unfold(UnfoldPlans.Dims d, long x, long cols) { throw new UnsupportedOperationException("unfold: not a step of these plans"); }
+
+        /** unfold_col2im: dx, each pixel the sum of the dcols its taps reached, taps ascending. */
+        default void fold(UnfoldPlans.Dims d, long dcols, long dx) { throw new UnsupportedOperationException("fold: not a step of these plans"); }
+
+        /** unfold_rows_to_nchw: y [N,K,OH,OW] = the sum over j ascending of the slices [K, N·OH·OW] at partials + j·K·N·OH·OW. */
+        default void rowsToNchw(UnfoldPlans.Dims d, long partials, int slices, long y) {
+            throw new UnsupportedOperationException("rowsToNchw: not a step of these plans");
+        }
+
+        /** unfold_nchw_to_rows: rows [K, N·OH·OW] from dy [N,K,OH,OW]. */
+        default void nchwToRows(UnfoldPlans.Dims d, long dy, long rows) {
+            throw new UnsupportedOperationException("nchwToRows: not a step of these plans");
         }
 
         /** subpixel_sum_phases: y [N,K,OH,OW] from outs_r [depth, N·q] at outs + r·slot floats. */

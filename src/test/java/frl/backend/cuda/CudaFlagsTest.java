@@ -50,5 +50,7 @@ class CudaFlagsTest {
         assertFalse(CudaFrequency.exactSums(), "the HF channel's exact sums wait for a GPU run");
         System.clearProperty("frl.cuda.splitK");
         assertEquals(SubPixelPlans.Option.OFF, SubPixelPlans.splitK(), "weight gradients in chunks wait for a GPU run");
+        System.clearProperty("frl.cuda.unfold");
+        assertEquals(FasterPath.Path.CUDNN, CudaUnfold.CHOICE.forced(), "convolutions as unfolded GEMMs wait for a GPU run");
     }
 }

@@ -459,7 +459,7 @@ class CudaSubPixelTest {
      * SubPixelPlans' steps on the host. A device address is (block number + 1) · 2^40 + the byte offset, so every block
      * is checked for bounds; scratch starts NaN (a read of anything unwritten shows) and turns NaN again when closed.
      */
-    private static final class Host implements SubPixelPlans.Steps {
+    static final class Host implements SubPixelPlans.Steps {
         private final List<float[]> blocks = new ArrayList<>();
         /** GEMM calls for one operand triple, and strided-batched calls; gathers of cols, and gathers into TF32 parts. */
         int singleGemms, batchedGemms, gathers, partGathers;
@@ -515,6 +515,53 @@ class CudaSubPixelTest {
             int s = Integer.highestOneBit(splits);
             while (k % s != 0) s /= 2;
             return s;
+        }
+
+        /** unfold_im2col: row (c, i, j), column (img, oy, ox). */
+        @Override public void unfold(UnfoldPlans.Dims d, long x, long cols) {
+            int np = d.np(), p = d.oh() * d.ow();
+            for (int row = 0; row < d.ckk(); row++)
+                for (int col = 0; col < np; col++) {
+                    int j = row % d.kw(), i = row / d.kw() % d.kh(), c = row / (d.kw() * d.kh()), img = col / p, oy = col % p / d.ow(), ox = col % d.ow();
+                    int iy = oy * d.g().strideH() - d.g().padH() + i, ix = ox * d.g().strideW() - d.g().padW() + j;
+                    boolean inside = iy >= 0 && iy < d.h() && ix >= 0 && ix < d.w();
+                    set(cols, (long) row * np + col, inside ? get(x, (((long) img * d.c() + c) * d.h() + iy) * d.w() + ix) : 0f);
+                }
+        }
+
+        /** unfold_col2im: each pixel the sum of the columns its taps reached, taps ascending, in float. */
+        @Override public void fold(UnfoldPlans.Dims d, long dcols, long dx) {
+            int np = d.np(), p = d.oh() * d.ow(), sh = d.g().strideH(), sw = d.g().strideW();
+            for (int plane = 0; plane < d.n() * d.c(); plane++)
+                for (int y = 0; y < d.h(); y++)
+                    for (int x = 0; x < d.w(); x++) {
+                        int img = plane / d.c(), c = plane % d.c();
+                        float sum = 0f;
+                        for (int i = 0; i < d.kh(); i++)
+                            for (int j = 0; j < d.kw(); j++) {
+                                int ty = y + d.g().padH() - i, tx = x + d.g().padW() - j;
+                                if (ty < 0 || tx < 0 || ty % sh != 0 || tx % sw != 0 || ty / sh >= d.oh() || tx / sw >= d.ow()) continue;
+                                sum += get(dcols, (long) ((c * d.kh() + i) * d.kw() + j) * np + img * p + ty / sh * d.ow() + tx / sw);
+                            }
+                        set(dx, ((long) plane * d.h() + y) * d.w() + x, sum);
+                    }
+        }
+
+        @Override public void rowsToNchw(UnfoldPlans.Dims d, long partials, int slices, long y) {
+            int np = d.np(), p = d.oh() * d.ow();
+            for (int plane = 0; plane < d.n() * d.k(); plane++)
+                for (int q = 0; q < p; q++) {
+                    int img = plane / d.k(), k = plane % d.k();
+                    float sum = 0f;
+                    for (int j = 0; j < slices; j++) sum += get(partials, (long) j * d.k() * np + (long) k * np + img * p + q);
+                    set(y, (long) plane * p + q, sum);
+                }
+        }
+
+        @Override public void nchwToRows(UnfoldPlans.Dims d, long dy, long rows) {
+            int np = d.np(), p = d.oh() * d.ow();
+            for (int plane = 0; plane < d.n() * d.k(); plane++)
+                for (int q = 0; q < p; q++) set(rows, (long) plane % d.k() * np + (long) plane / d.k() * p + q, get(dy, (long) plane * p + q));
         }
 
         /** subpixel_sum_slices, in float like the kernel, each slice checked to lie in its block. */
