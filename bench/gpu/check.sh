@@ -140,6 +140,10 @@ each() {
     JAVA_OPTS="$JAVA_OPTS $opt" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench cifar ($opt alone, --graph) exit $?"
   done
+  # and all of NEW_PATHS with phaseGemms and splitK as auto: the set the defaults would become if each pays
+  autos=$(echo "$NEW_PATHS" | sed 's/phaseGemms=batched/phaseGemms=auto/; s/splitK=on/splitK=auto/')
+  JAVA_OPTS="$JAVA_OPTS $autos" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
+  say "engine bench cifar ($autos, --graph) exit $?"
 }
 for step in $steps; do
   case $step in
