@@ -49,7 +49,7 @@ __device__ __forceinline__ float hf_out(double g, double s) {
 
 // One output of a pass from the K values w[0..K) under the taps. In order: HighPass's sum from 0, taps ascending,
 // each step rounded. EXACT (see hf_out): the symmetric taps folded, t_R w_R + sum_j t_j (w_j + w_(K-1-j)), by FMAs:
-// K + 1 operations instead of 2K.
+// K operations instead of 2K.
 template <int K, bool EXACT>
 __device__ __forceinline__ double hf_tap_sum(const HfTaps& kk, const double* w) {
     constexpr int R = K / 2;

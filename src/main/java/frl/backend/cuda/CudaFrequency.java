@@ -98,7 +98,7 @@ public final class CudaFrequency {
      * "ordered", until a GPU has run it). On a one-channel image whose values are all 0 or of magnitude in
      * [2^-8, {@link HighPass#exactSumsBelow}) (8-bit images qualify) and with symmetric dyadic taps (OpenCV's for
      * k ≤ 9), no sum of HighPass rounds, so its value comes out of any exact order: the taps folded by FMAs, 12
-     * double operations a pixel for k = 5 instead of 43. The kernel checks the values of each image.
+     * double operations a pixel for k = 5 instead of 23. The kernel checks the values of each image.
      */
     static boolean exactSums() { return CudaFlags.oneOf("frl.cuda.hfSums", "ordered", "ordered", "exact").equals("exact"); }
 
