@@ -22,7 +22,7 @@ export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 # NEW_PATH_TESTS: the test classes of those paths (run alone, forced on). The steps for new paths are skipped while
 # NEW_PATHS is empty.
 NEW_PATHS="-Dfrl.cuda.phaseLoads=batched -Dfrl.cuda.planes=packed -Dfrl.cuda.phaseGemms=batched"
-NEW_PATHS+=" -Dfrl.cuda.ce=registers -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.splitK=on -Dfrl.cuda.unfold=auto"
+NEW_PATHS+=" -Dfrl.cuda.ce=registers -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.splitK=on -Dfrl.cuda.unfold=auto -Dfrl.cuda.hf=warp"
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest frl.backend.cuda.CudaFrequencyTest"
 NEW_PATH_TESTS+=" frl.backend.cuda.CudaLossTest frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest"
 SECONDS=0
@@ -136,7 +136,7 @@ each() {
   [ -n "$NEW_PATHS" ] || { say "each: NEW_PATHS is empty"; return 0; }
   args=(--config cifar --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
   for opt in $NEW_PATHS -Dfrl.cuda.phaseGemms=auto -Dfrl.cuda.splitK=auto; do
-    [ "$opt" = -Dfrl.cuda.hfSums=exact ] && continue   # cifar's HF channel is of RGB, never summed exactly: FrequencyBench times it
+    case $opt in -Dfrl.cuda.hfSums=*|-Dfrl.cuda.hf=*) continue ;; esac   # the HF kernels: FrequencyBench (kernels) times them
     JAVA_OPTS="$JAVA_OPTS $opt" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench cifar ($opt alone, --graph) exit $?"
   done

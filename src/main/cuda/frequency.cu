@@ -19,6 +19,8 @@
 #include <type_traits>
 
 #define HF_P 4   // outputs per thread along the pass direction (a register window of HF_P + k - 1 values)
+// The kernel sizes each family is instantiated for (CudaFrequency: k <= 15, odd).
+#define HF_EACH_K(M) M(1) M(3) M(5) M(7) M(9) M(11) M(13) M(15)
 
 // The taps of the shared-memory kernels (k <= 15) by value: Java passes their bits as an int[32] (kind 'a',
 // FrlInts' size); in the kernel's parameter space they are constant-bank operands, no registers.
@@ -218,14 +220,7 @@ __device__ __forceinline__ void hf_direct_body(const float* __restrict__ in, flo
     hf_direct_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) {      \
         hf_direct_body<K>(in, out, taps, g);                                                              \
     }
-HF_DIRECT(1)
-HF_DIRECT(3)
-HF_DIRECT(5)
-HF_DIRECT(7)
-HF_DIRECT(9)
-HF_DIRECT(11)
-HF_DIRECT(13)
-HF_DIRECT(15)
+HF_EACH_K(HF_DIRECT)
 
 // Streaming path, for planes of at most 32 x 32 (the default; -Dfrl.cuda.hf=block turns it off): the block kernel's steps, but each block
 // stays resident and walks images n = blockIdx.x, + gridDim.x, ...; the next image's strip is loaded into registers
@@ -274,14 +269,71 @@ __device__ __forceinline__ void hf_stream_body(const float* __restrict__ in, flo
         hf_stream_body<K, true>(in, out, taps, g);                                                        \
     }
 #define HF_STREAM(K) HF_STREAM_C1(K) HF_STREAM_C3(K)
-HF_STREAM(1)
-HF_STREAM(3)
-HF_STREAM(5)
-HF_STREAM(7)
-HF_STREAM(9)
-HF_STREAM(11)
-HF_STREAM(13)
-HF_STREAM(15)
+HF_EACH_K(HF_STREAM)
+
+// Warp path, for one-channel planes of at most 32 × 32 (-Dfrl.cuda.hf=warp until a GPU has run it): one warp per image,
+// no shared memory and no barrier. Lane x holds column x: its H values loaded at once (H loads in flight), then the
+// rows in order: the horizontal pass reads the row's neighbours by shuffles (0 past the edges), a register window
+// keeps the last K horizontal sums, and row y − R is written as soon as row y is summed. The sums and their order are
+// the block kernel's (a tap outside the image adds tap · 0 = +0), so the same bits; with exact sums (each image's
+// values checked by a warp vote) the folded order.
+template <int K, bool EXACT>
+__device__ __forceinline__ void hf_warp_rows(const float (&v)[32], float* __restrict__ oimg, const HfTaps& kk, int H, int W, int lane) {
+    constexpr int R = K / 2;
+    double hw[K];  // horizontal sums of rows y − 2R .. y, the newest last (0 for rows outside the image)
+#pragma unroll
+    for (int j = 0; j < K; j++) hw[j] = 0.0;
+#pragma unroll
+    for (int y = 0; y < 32 + R; y++) {
+        double h = 0.0;
+        if (y < H) {  // warp-uniform: every lane shuffles
+            const double g = (double)v[y < 32 ? y : 31];
+            double w[K];
+#pragma unroll
+            for (int j = 0; j < K; j++) {
+                const int src = lane + j - R;
+                const double n = __shfl_sync(0xffffffffu, g, src & 31);
+                w[j] = src >= 0 && src < W ? n : 0.0;
+            }
+            h = hf_tap_sum<K, EXACT>(kk, w);
+        }
+#pragma unroll
+        for (int j = 0; j + 1 < K; j++) hw[j] = hw[j + 1];
+        hw[K - 1] = h;
+        const int yo = y - R;
+        if (yo >= 0 && yo < H && lane < W) oimg[yo * W + lane] = hf_out<EXACT>((double)v[yo >= 0 ? yo : 0], hf_tap_sum<K, EXACT>(kk, hw));
+    }
+}
+
+template <int K>
+__device__ __forceinline__ void hf_warp_body(const float* __restrict__ in, float* __restrict__ out, const HfTaps& kk, const FrlInts& g) {
+    const long long N = g.v[0];
+    const int H = g.v[2], W = g.v[3], hw = H * W, outStride = g.v[4], outOff = g.v[5], copyIn = g.v[6];
+    const unsigned below = (unsigned)g.v[12];
+    const int lane = threadIdx.x & 31;
+    const long long warps = (long long)gridDim.x * (blockDim.x >> 5);
+    for (long long n = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); n < N; n += warps) {  // warp-uniform
+        const float* img = in + n * hw;
+        float* oimg = out + n * (long long)outStride;
+        float v[32];
+#pragma unroll
+        for (int y = 0; y < 32; y++) v[y] = y < H && lane < W ? img[y * W + lane] : 0.f;
+        if (copyIn)
+#pragma unroll
+            for (int y = 0; y < 32; y++)
+                if (y < H && lane < W) oimg[y * W + lane] = v[y];
+        if (__all_sync(0xffffffffu, hf_exact_strip<32>(v, below))) hf_warp_rows<K, true>(v, oimg + outOff, kk, H, W, lane);
+        else hf_warp_rows<K, false>(v, oimg + outOff, kk, H, W, lane);
+    }
+}
+
+#define HF_WARP_BLOCKS(K) ((K) <= 5 ? 3 : 2)  // no spills on sm_80/sm_90: 32 column values and two windows of K doubles
+#define HF_WARP(K)                                                                                        \
+    extern "C" __global__ void __launch_bounds__(FRL_BLOCK, HF_WARP_BLOCKS(K))                           \
+    hf_warp_c1_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) {      \
+        hf_warp_body<K>(in, out, taps, g);                                                                \
+    }
+HF_EACH_K(HF_WARP)
 
 // Fallback for any k or plane size (the plane does not fit in shared memory, or k > 15): HighPass's loops
 // one output per thread, grid-stride, with a global double scratch tmp [N, H, W].

@@ -25,7 +25,8 @@ import java.util.function.Supplier;
  *   <li>Direct ({@link #highPass}, {@link #frlInput}): the separable Gaussian with zero padding, in double, in
  *       {@link HighPass}'s order: the result is HighPass's bit for bit. One block per image through shared
  *       memory for k ≤ 15 and planes up to ~50×50 (for planes up to 32×32 by resident blocks that load the next
- *       image during the passes; -Dfrl.cuda.hf=block turns that off); otherwise two grid-stride passes through a global scratch.
+ *       image during the passes; -Dfrl.cuda.hf=block turns that off; -Dfrl.cuda.hf=warp takes one warp per one-channel
+ *       image instead); otherwise two grid-stride passes through a global scratch.
  *       With -Dfrl.cuda.hfSums=exact the shared-memory kernels take a cheaper order for each image on which no sum
  *       rounds ({@link HighPass#exactSumsBelow}): the same bits.</li>
  *   <li>FFT ({@link #highPassFft}, {@link #frlInputFft}): any {@link FilterSpec}; batched cuFFT R2C over the
@@ -58,6 +59,10 @@ public final class CudaFrequency {
             STREAM[1][k] = new Kernel(FAMILY, "hf_stream_c3_k" + k, "ppaa");
         }
     }
+    private static final Kernel[] WARP = new Kernel[16]; // one-channel planes up to 32 × 32, by k
+    static {
+        for (int k = 1; k <= 15; k += 2) WARP[k] = new Kernel(FAMILY, "hf_warp_c1_k" + k, "ppaa");
+    }
     private static final Kernel ROWS = new Kernel(FAMILY, "hf_rows_global", "pppa");
     private static final Kernel COLS = new Kernel(FAMILY, "hf_cols_global", "ppppa");
     private static final Kernel PAD = new Kernel(FAMILY, "fft_pad", "ppa");
@@ -83,15 +88,33 @@ public final class CudaFrequency {
     }
 
     /**
-     * The kernel of the direct path where both apply: STREAM (the default: resident blocks that walk the images,
+     * The kernel of the direct path where they apply: STREAM (the default: resident blocks that walk the images,
      * loading the next while working on this one; on an H200, 2026-11-27, 0.30 ms for 65,536 gray 32×32 planes) or
-     * BLOCK (one block per image through shared memory: 0.33 ms; -Dfrl.cuda.hf=block). Both bit for bit HighPass.
+     * BLOCK (one block per image through shared memory: 0.33 ms; -Dfrl.cuda.hf=block), or WARP (one warp per
+     * one-channel image, {@link #warpPath}; -Dfrl.cuda.hf=warp). All bit for bit HighPass.
      */
     enum Direct {
-        BLOCK, STREAM;
+        BLOCK, STREAM, WARP;
 
-        static Direct chosen() { return CudaFlags.oneOf("frl.cuda.hf", "stream", "block", "stream").equals("block") ? BLOCK : STREAM; }
+        static Direct chosen() {
+            return switch (CudaFlags.oneOf("frl.cuda.hf", "stream", "block", "stream", "warp")) {
+                case "block" -> BLOCK;
+                case "warp" -> WARP;
+                default -> STREAM;
+            };
+        }
     }
+
+    /**
+     * Whether the warp kernel takes this shape (-Dfrl.cuda.hf=warp, until a GPU has run it; elsewhere the streaming
+     * kernel's rule): one channel, planes up to 32 × 32, one lane per column and one warp per image, no shared memory
+     * and no barrier, where the block kernels wait at three barriers per image (0.307 ms on the H200, 1,200 SM cycles
+     * an image, for a copy's 455).
+     */
+    static boolean warpPath(int c, int h, int w, int k) { return c == 1 && h <= 32 && w <= 32 && k < WARP.length && WARP[k] != null; }
+
+    /** Resident blocks per SM of the warp kernels (HF_WARP_BLOCKS in frequency.cu). */
+    static int warpBlocksPerSm(int k) { return k <= 5 ? 3 : 2; }
 
     /**
      * Whether the shared-memory kernels sum in the cheaper order where that is exact: -Dfrl.cuda.hfSums=exact (off,
@@ -142,7 +165,11 @@ public final class CudaFrequency {
         int r = k / 2;
         int[] g = {n, c, h, w, outC * plane, withInput ? c * plane : 0, withInput ? 1 : 0, k,
                    h | 1, w | 1, ceilDiv(w, P) * P + 2 * r, ceilDiv(h, P) * P + 2 * r, exactSumsBits(c, taps, exactSums)};
-        if (kernel == Direct.STREAM && streamPath(h, w, k)) {
+        if (kernel == Direct.WARP && warpPath(c, h, w, k)) {
+            long perBlock = Kernel.BLOCK / 32;
+            int blocks = (int) Math.min(Math.ceilDiv(n, perBlock), (long) CudaContext.get().multiprocessors() * warpBlocksPerSm(k));
+            WARP[k].launch(blocks, 1, 1, Kernel.BLOCK, 1, 1, 0, x, out, tapBits(taps), g);
+        } else if (kernel != Direct.BLOCK && streamPath(h, w, k)) {
             int blocks = Math.min(n, CudaContext.get().multiprocessors() * streamBlocksPerSm(c, k));
             STREAM[c / 3][k].launch(blocks, 1, 1, Kernel.BLOCK, 1, 1, (int) sharedBytes(h, w, k), x, out, tapBits(taps), g);
         } else if (sharedPath(h, w, k)) {

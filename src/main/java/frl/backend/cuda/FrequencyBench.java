@@ -17,7 +17,8 @@ import java.util.Map;
  * Microbenchmark of the HF channel on n gray 32×32 images (n = 65536: 256 MiB in, 256 MiB out): a
  * device-to-device cudaMemcpyAsync of the batch (the napkin floor), the direct path (k = 5, FRL's
  * default) and the fused x_F build, each by the block and the streaming kernel (and by the streaming kernel with
- * exact sums: the inputs are 8-bit values, on which no sum rounds), and the cuFFT path with the same Gaussian. CUDA events around each call
+ * exact sums: the inputs are 8-bit values, on which no sum rounds), by the warp kernel (in order and exact), and the
+ * cuFFT path with the same Gaussian. CUDA events around each call
  * after warm-up, the median of the repeats. GB/s counts the bytes each op must read and write (the logical
  * traffic: for the FFT path that is the same 512 MiB, not its padded intermediates).
  * {@code java ... frl.backend.cuda.FrequencyBench [n] [k] [repeats]}.
@@ -57,6 +58,10 @@ public final class FrequencyBench {
             double frlStream = time(ctx, repeats, () -> CudaFrequency.direct("frlInput", x, taps, true, stream, false).close());
             double directExact = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, stream, true).close());
             double frlExact = time(ctx, repeats, () -> CudaFrequency.direct("frlInput", x, taps, true, stream, true).close());
+            CudaFrequency.Direct warp = CudaFrequency.Direct.WARP;
+            double directWarp = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, warp, false).close());
+            double directWarpExact = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, warp, true).close());
+            double frlWarpExact = time(ctx, repeats, () -> CudaFrequency.direct("frlInput", x, taps, true, warp, true).close());
             double fft = time(ctx, repeats, () -> CudaFrequency.highPassFft(x, spec).close());
             put(r, "copy", copy, 2 * bytes);
             put(r, "direct", direct, 2 * bytes);
@@ -65,6 +70,9 @@ public final class FrequencyBench {
             put(r, "frl_input_stream", frlStream, 3 * bytes);
             put(r, "direct_stream_exact", directExact, 2 * bytes);
             put(r, "frl_input_stream_exact", frlExact, 3 * bytes);
+            put(r, "direct_warp", directWarp, 2 * bytes);
+            put(r, "direct_warp_exact", directWarpExact, 2 * bytes);
+            put(r, "frl_input_warp_exact", frlWarpExact, 3 * bytes);
             put(r, "fft", fft, 2 * bytes);
             r.put("direct_over_copy", round(copy / direct, 3));
             r.put("frl_input_over_copy", round(copy * 1.5 / frl, 3));
@@ -72,6 +80,9 @@ public final class FrequencyBench {
             r.put("frl_input_stream_over_copy", round(copy * 1.5 / frlStream, 3));
             r.put("direct_stream_exact_over_copy", round(copy / directExact, 3));
             r.put("frl_input_stream_exact_over_copy", round(copy * 1.5 / frlExact, 3));
+            r.put("direct_warp_over_copy", round(copy / directWarp, 3));
+            r.put("direct_warp_exact_over_copy", round(copy / directWarpExact, 3));
+            r.put("frl_input_warp_exact_over_copy", round(copy * 1.5 / frlWarpExact, 3));
             r.put("fft_over_copy", round(copy / fft, 3));
         }
         return r;

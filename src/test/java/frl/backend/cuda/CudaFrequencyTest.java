@@ -97,7 +97,7 @@ class CudaFrequencyTest {
                         assertEquals(Shape.of(n, 1, h, w), y.shape());
                         HighPass hp = new HighPass(k);
                         assertBitwise(cpu(hp::apply, x, n, c, h, w), y.toFloats(), "highPass " + n + "x" + c + "x" + h + "x" + w + " k=" + k
-                                + " (" + way.by(h, w, k) + ")");
+                                + " (" + way.by(c, h, w, k) + ")");
                     }
                 }
         }
@@ -109,8 +109,9 @@ class CudaFrequencyTest {
             return CudaFrequency.direct(op, x, taps, withInput, kernel, exactSums);
         }
 
-        String by(int h, int w, int k) {
-            String by = kernel == CudaFrequency.Direct.STREAM && CudaFrequency.streamPath(h, w, k) ? "streaming kernel"
+        String by(int c, int h, int w, int k) {
+            String by = kernel == CudaFrequency.Direct.WARP && CudaFrequency.warpPath(c, h, w, k) ? "warp kernel"
+                    : kernel != CudaFrequency.Direct.BLOCK && CudaFrequency.streamPath(h, w, k) ? "streaming kernel"
                     : CudaFrequency.sharedPath(h, w, k) ? "shared-memory kernel" : "global passes";
             return exactSums ? by + ", exact sums where they hold" : by;
         }
@@ -150,7 +151,7 @@ class CudaFrequencyTest {
                 for (Way way : ways())
                     try (Scope scope = Scope.open()) {
                         Tensor y = way.run("highPass", cuda.fromHost(Shape.of(n, 1, h, w), x), HighPass.gaussianKernel(k), false);
-                        assertBitwise(want, y.toFloats(), "mixed batch " + n + "x1x" + h + "x" + w + " k=" + k + " (" + way.by(h, w, k) + ")");
+                        assertBitwise(want, y.toFloats(), "mixed batch " + n + "x1x" + h + "x" + w + " k=" + k + " (" + way.by(1, h, w, k) + ")");
                     }
             }
         }
@@ -174,7 +175,7 @@ class CudaFrequencyTest {
         for (Way way : ways())
             try (Scope scope = Scope.open()) {
                 Tensor y = way.run("highPass", cuda.fromHost(Shape.of(n, c, h, w), x), HighPass.gaussianKernel(5), false);
-                assertBitwise(want, y.toFloats(), "highPass 4096x1x32x32 k=5 (" + way.by(h, w, 5) + ")");
+                assertBitwise(want, y.toFloats(), "highPass 4096x1x32x32 k=5 (" + way.by(c, h, w, 5) + ")");
             }
     }
 
@@ -192,7 +193,7 @@ class CudaFrequencyTest {
                 for (Way way : ways()) {
                     Tensor xf = way.run("frlInput", xd, HighPass.gaussianKernel(5), true);
                     assertEquals(Shape.of(n, c + 1, h, w), xf.shape());
-                    assertBitwise(want, xf.toFloats(), "frlInput " + n + "x" + c + "x" + h + "x" + w + " (" + way.by(h, w, 5) + ")");
+                    assertBitwise(want, xf.toFloats(), "frlInput " + n + "x" + c + "x" + h + "x" + w + " (" + way.by(c, h, w, 5) + ")");
                 }
                 // the FFT path builds the same x_F: image channels exact, x_H to float rounding
                 float[] fft = CudaFrequency.frlInputFft(xd, FilterSpec.gaussian(5)).toFloats();
@@ -333,6 +334,20 @@ class CudaFrequencyTest {
         assertEquals(0, CudaFrequency.exactSumsBits(1, HighPass.gaussianKernel(11), true), "taps not dyadic");
         assertEquals(0, CudaFrequency.exactSumsBits(1, new double[] {0.25, 0.5, 0.125, 0.125, 0}, true), "not symmetric: the kernel folds");
         assertEquals(Float.floatToRawIntBits(0x1p16f), CudaFrequency.exactSumsBits(1, new double[] {-0.25, 0.5, -0.25}, true));
+    }
+
+    /** CudaFrequency sizes the warp kernel's grid by HF_WARP_BLOCKS in frequency.cu: a tripwire for a change to one side only. Runs without a GPU. */
+    @Test void theWarpGridFollowsTheKernelsLaunchBounds() throws java.io.IOException {
+        String src = java.nio.file.Files.readString(java.nio.file.Path.of("src/main/cuda/frequency.cu"));
+        var m = java.util.regex.Pattern.compile("#define HF_WARP_BLOCKS\\(K\\) (\\(.*\\))\\s*//").matcher(src);
+        assertTrue(m.find(), "no HF_WARP_BLOCKS(K) in frequency.cu");
+        assertEquals("((K) <= 5 ? 3 : 2)", m.group(1).trim(), "HF_WARP_BLOCKS changed: change CudaFrequency.warpBlocksPerSm with it, then this line");
+        for (int k = 1; k <= 15; k += 2) assertEquals(k <= 5 ? 3 : 2, CudaFrequency.warpBlocksPerSm(k), "k " + k);
+        assertTrue(CudaFrequency.warpPath(1, 32, 32, 5) && CudaFrequency.warpPath(1, 28, 28, 15) && CudaFrequency.warpPath(1, 1, 1, 1));
+        assertFalse(CudaFrequency.warpPath(3, 32, 32, 5), "three channels");
+        assertFalse(CudaFrequency.warpPath(1, 33, 32, 5), "33 rows");
+        assertFalse(CudaFrequency.warpPath(1, 32, 40, 5), "40 columns: one lane each");
+        assertFalse(CudaFrequency.warpPath(1, 32, 32, 17), "k 17");
     }
 
     /** The microbenchmark entry point runs and reports its numbers (a small batch: this is a smoke test). */
