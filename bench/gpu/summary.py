@@ -7,7 +7,8 @@ Prints the test verdicts from log.txt; per config, training and scoring img/s fo
 the PyTorch twin (with the ratio the targets are stated in); the bench-kernels rows (conv kernels and the last
 layer's plan steps included) whose time changed between the default run and the run with NEW_PATHS, each plan's
 steps summed (new paths rename some steps) and the steps found on one side only; the HF filter
-against a copy; each device profile's slowest ops and (op, shapes) pairs. Reads
+against a copy; the choices auto made (sub-pixel, unfold, dense, 1×1, shifted; plan modes), one line each, for the
+default and the NEW_PATHS kernel runs; each device profile's slowest ops and (op, shapes) pairs. Reads
 results.jsonl and log.txt.
 """
 import json
@@ -77,6 +78,13 @@ def main(folder):
     for r in data:
         if r.get("op") == "HF filter vs copy":
             print("  HF: " + json.dumps({k: v for k, v in r.items() if k != "op"}))
+    for n, (label, part) in enumerate(kernel_runs(data)):
+        for r in part:
+            for key, v in r.items():
+                if isinstance(v, str) and ("choices" in key or "plan modes" in key) and v not in ("{}", ""):
+                    print(f"\n== {key} ({label})")
+                    for entry in choice_entries(v):
+                        print("  " + entry)
     for line in results.read_text().splitlines():
         if line.startswith("cuBLAS TF32 GEMM"):
             print("  " + line)   # how TF32 GEMMs read floats: decides whether x can be its own big part in 3xTF32
@@ -88,6 +96,25 @@ def main(folder):
             print(f"  {r['device_us_per']:>8.1f} µs  {r['calls_per']:>4.0f} calls  {r['op']}")
         for r in block["shapes"][:15]:
             print(f"  {r['device_us_per']:>8.1f} µs  {r['calls_per']:>4.0f} calls  {r['op_shapes'][:150]}")
+
+
+def kernel_runs(data):
+    """The bench-kernels rows by run: before the kernels_below_with marker (the defaults) and after it (NEW_PATHS)."""
+    marker = next((i for i, r in enumerate(data) if "kernels_below_with" in r), None)
+    return [("defaults", data)] if marker is None else [("defaults", data[:marker]), ("NEW_PATHS", data[marker + 1:])]
+
+
+def choice_entries(text):
+    """A Java map's toString ({key=value, ...}) as one line per entry, FasterPath's choices shortened to their path and times."""
+    import re
+    body = text.strip()[1:-1]
+    entries = re.split(r", (?=[A-Za-z]\w* )", body)   # a new entry starts with an op's name and a space
+    out = []
+    for e in entries:
+        key, _, value = e.rpartition("=Choice[") if "=Choice[" in e else e.rpartition("=")
+        m = re.match(r"path=(\w+), kernelMs=([\d.]+), cudnnMs=([\d.E-]+|Infinity)", value)
+        out.append(f"{m.group(1):>6}  kernel {float(m.group(2)):.3f} / cudnn {float(m.group(3)):.3f} ms  {key}" if m else f"{value:>24}  {key}")
+    return out
 
 
 def kernel_rows(part):
