@@ -5,6 +5,10 @@ import frl.backend.Shapes;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
 /**
  * Convolutions as unfolded GEMMs on the GPU ({@link UnfoldPlans} over CudaSubPixel's steps, kernels in
  * src/main/cuda/unfold.cu): a third way beside cuDNN and the sub-pixel GEMMs, which CudaConv times per op and shape
@@ -25,29 +29,44 @@ final class CudaUnfold {
 
     static boolean applies(Shape x, Shape w, ConvGeometry g) { return UnfoldPlans.applies(x, w, g); }
 
-    /** The sizes, chunked where -Dfrl.cuda.splitK is on or auto (the split is then the rule's: no second timing here). */
-    private static UnfoldPlans.Dims dims(Shape x, Shape w, ConvGeometry g) {
-        return UnfoldPlans.Dims.of(x, w, g, SubPixelPlans.splitK() != SubPixelPlans.Option.OFF);
-    }
-
     static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) {
         Tensor y = CudaBackend.alloc(Shapes.conv2d(x.shape(), w.shape(), g));
-        UnfoldPlans.conv2d(CudaSubPixel.GPU, dims(x.shape(), w.shape(), g), at(x), at(w), at(y));
+        run("conv2d", x.shape(), w.shape(), g, d -> UnfoldPlans.conv2d(CudaSubPixel.GPU, d, at(x), at(w), at(y)));
         return y;
     }
 
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
         Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
         Tensor dx = CudaBackend.alloc(xShape);
-        UnfoldPlans.backwardInput(CudaSubPixel.GPU, dims(xShape, w.shape(), g), at(dy), at(w), at(dx));
+        UnfoldPlans.backwardInput(CudaSubPixel.GPU, UnfoldPlans.Dims.of(xShape, w.shape(), g, false), at(dy), at(w), at(dx)); // nothing to split
         return dx;
     }
 
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
         Shapes.conv2dBackward(dy.shape(), x.shape(), wShape, g);
         Tensor dw = CudaBackend.alloc(wShape);
-        UnfoldPlans.backwardWeight(CudaSubPixel.GPU, dims(x.shape(), wShape, g), at(x), at(dy), at(dw));
+        run("backwardWeight", x.shape(), wShape, g, d -> UnfoldPlans.backwardWeight(CudaSubPixel.GPU, d, at(x), at(dy), at(dw)));
         return dw;
+    }
+
+    /** Under -Dfrl.cuda.splitK=auto, whether each op and shape sums in chunks: both ways timed at its first call. */
+    private static final TimedChoices<Boolean> SPLITS = new TimedChoices<>();
+
+    static Map<String, Boolean> splitChoices() { return SPLITS.snapshot(); }
+
+    /**
+     * A plan whole or in chunks as -Dfrl.cuda.splitK says (auto: the faster for this op and shape, one warm-up and the
+     * median of 3 each). The plans write their outputs whole, so a timed run leaves nothing the last does not overwrite.
+     */
+    private static void run(String op, Shape x, Shape w, ConvGeometry g, Consumer<UnfoldPlans.Dims> plan) {
+        List<Boolean> ways = SubPixelPlans.splitK().candidates();
+        boolean split = ways.size() == 1 ? ways.getFirst() : SPLITS.get(op + " x" + x + " w" + w + " " + g, () -> {
+            try (CudaTimer timer = new CudaTimer()) {
+                float whole = timer.median(() -> plan.accept(UnfoldPlans.Dims.of(x, w, g, false)), 1, 3);
+                return timer.median(() -> plan.accept(UnfoldPlans.Dims.of(x, w, g, true)), 1, 3) < whole;
+            }
+        });
+        plan.accept(UnfoldPlans.Dims.of(x, w, g, split));
     }
 
     private static long at(Tensor t) { return t.storage().address(); }

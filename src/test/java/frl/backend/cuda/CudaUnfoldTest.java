@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Convolutions as unfolded GEMMs on the GPU against the CPU backend's (NMSE ≤ 1e-7): UnfoldPlansTest's cases and the
- * VAE's middle layers at batch 64, whole and in chunks (-Dfrl.cuda.splitK=on), directly and through the backend with
+ * VAE's middle layers at batch 64, whole, in chunks (-Dfrl.cuda.splitK=on) and the faster (auto), directly and through the backend with
  * -Dfrl.cuda.unfold forced to them and under auto.
  */
 @Tag("gpu")
@@ -42,7 +42,7 @@ class CudaUnfoldTest {
                     float[] dy = gauss(r, y.shape());
                     Tensor dyc = cpu.fromHost(y.shape(), dy), dyg = cuda.fromHost(y.shape(), dy);
                     Tensor dx = cpu.conv2dBackwardInput(dyc, wc, xs, g), dw = cpu.conv2dBackwardWeight(xc, dyc, ws, g);
-                    for (String split : new String[] {"off", "on"})
+                    for (String split : new String[] {"off", "on", "auto"})
                         withProperty("frl.cuda.splitK", split, () -> {
                             String at = "x" + xs + " w" + ws + " " + g + " splitK=" + split;
                             Tensor gy = CudaUnfold.conv2d(xg, wg, g);
