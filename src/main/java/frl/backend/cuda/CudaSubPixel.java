@@ -215,7 +215,8 @@ final class CudaSubPixel {
         }
     }
 
-    // ---- the plans' steps on the GPU: stream-ordered, so a freed scratch block is reused only by later work ------------
+    // ---- the plans' steps on the GPU (SubPixelPlans', and UnfoldPlans' with CudaUnfold's kernels): stream-ordered, so a
+    // freed scratch block is reused only by later work
 
     static final SubPixelPlans.Steps GPU = new SubPixelPlans.Steps() {
         @Override public SubPixelPlans.Scratch scratch(long floats) {
