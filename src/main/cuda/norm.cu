@@ -63,10 +63,11 @@ __device__ double bn_total(const double* __restrict__ part, unsigned c) {
 #define BN_U 4
 
 // f(at, x[at], y[at]) for the block's elements [begin, end) of channel c in order, each group's loads first (y may
-// be null: then 0 is passed for it).
+// be null: then 0 is passed for it). With act (a ReLU's output, or null), y[at] is passed only where act[at] > 0, else
+// 0: the ReLU's gradient (pointwise.cu: x > 0 ? dy : 0, and act > 0 exactly where its input was) folded into the read.
 template <int U, typename F>
 __device__ __forceinline__ void bn_visit(const float* __restrict__ x, const float* __restrict__ y, unsigned begin, unsigned end,
-                                         unsigned c, unsigned C, unsigned inner, F f) {
+                                         unsigned c, unsigned C, unsigned inner, F f, const float* __restrict__ act = nullptr) {
     for (unsigned e = begin + threadIdx.x; e < end; e += U * blockDim.x) {
         unsigned at[U];
         float xv[U], yv[U];
@@ -76,6 +77,7 @@ __device__ __forceinline__ void bn_visit(const float* __restrict__ x, const floa
             at[u] = in ? bn_at(e + u * blockDim.x, c, C, inner) : 0;
             xv[u] = in ? x[at[u]] : 0.f;
             yv[u] = in && y ? y[at[u]] : 0.f;
+            if (act && in) yv[u] = act[at[u]] > 0.f ? yv[u] : 0.f;
         }
 #pragma unroll
         for (int u = 0; u < U; u++)
@@ -108,27 +110,33 @@ __device__ void bn_sqdev_t(const float* __restrict__ x, const double* __restrict
     if (threadIdx.x == 0) sqs[(unsigned long long)c * gridDim.y + blockIdx.y] = t;
 }
 
-// y = (x − μ)·γ/√(var + eps) + β; block (c, 0) also stores mean[c] and the biased var[c].
+// y = (x − μ)·γ/√(var + eps) + β, through a ReLU where relu (pointwise.cu's: y > 0 ? y : 0); block (c, 0) also stores
+// mean[c] and the biased var[c].
 template <int U>
 __device__ void bn_apply_t(const float* __restrict__ x, const float* __restrict__ gamma, const float* __restrict__ beta,
                            const double* __restrict__ sums, const double* __restrict__ sqs, float* __restrict__ y,
-                           float* __restrict__ mean, float* __restrict__ var, double eps, int C, int inner, int m) {
+                           float* __restrict__ mean, float* __restrict__ var, double eps, int C, int inner, int m, int relu) {
     unsigned c = blockIdx.x, begin, end;
     bn_range((unsigned)m, &begin, &end);
     double mu = bn_total(sums, c) / (double)m;
     double v = bn_total(sqs, c) / (double)m;
     double scale = (double)gamma[c] / sqrt(v + eps), shift = (double)beta[c];
-    bn_visit<U>(x, nullptr, begin, end, c, C, inner, [&](unsigned at, float xv, float) { y[at] = (float)(((double)xv - mu) * scale + shift); });
+    bn_visit<U>(x, nullptr, begin, end, c, C, inner, [&](unsigned at, float xv, float) {
+        const float o = (float)(((double)xv - mu) * scale + shift);
+        y[at] = relu ? (o > 0.f ? o : 0.f) : o;
+    });
     if (blockIdx.y == 0 && threadIdx.x == 0) {
         mean[c] = (float)mu;
         var[c] = (float)v;
     }
 }
 
-// Partial Σdy and Σdy·x̂ with x̂ = (x − mean)·invstd, into part2[2·(c·S + s)] and part2[2·(c·S + s) + 1].
+// Partial Σdy and Σdy·x̂ with x̂ = (x − mean)·invstd, into part2[2·(c·S + s)] and part2[2·(c·S + s) + 1]; with act,
+// dy through the ReLU whose output act is (bn_visit).
 template <int U>
 __device__ void bn_bwd_sums_t(const float* __restrict__ x, const float* __restrict__ dy, const float* __restrict__ mean,
-                              const float* __restrict__ var, double* __restrict__ part2, double eps, int C, int inner, int m) {
+                              const float* __restrict__ var, double* __restrict__ part2, double eps, int C, int inner, int m,
+                              const float* __restrict__ act) {
     unsigned c = blockIdx.x, begin, end;
     bn_range((unsigned)m, &begin, &end);
     double mu = (double)mean[c], invstd = 1.0 / sqrt((double)var[c] + eps);
@@ -137,7 +145,7 @@ __device__ void bn_bwd_sums_t(const float* __restrict__ x, const float* __restri
         double d = (double)dv;
         sumDy += d;
         sumDyXhat += d * ((double)xv - mu) * invstd;
-    });
+    }, act);
     double a = bn_block_sum(sumDy);
     double b = bn_block_sum(sumDyXhat);
     if (threadIdx.x == 0) {
@@ -166,12 +174,13 @@ __device__ void bn_total2(const double* __restrict__ part2, unsigned c, double* 
     __syncthreads();
 }
 
-// dx = γ·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M); block (c, 0) also stores dgamma[c] = Σdy·x̂ and dbeta[c] = Σdy.
+// dx = γ·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M); block (c, 0) also stores dgamma[c] = Σdy·x̂ and dbeta[c] = Σdy. With act,
+// dy through the ReLU whose output act is (bn_visit).
 template <int U>
 __device__ void bn_bwd_apply_t(const float* __restrict__ x, const float* __restrict__ dy, const float* __restrict__ gamma,
                                const float* __restrict__ mean, const float* __restrict__ var, const double* __restrict__ part2,
                                float* __restrict__ dx, float* __restrict__ dgamma, float* __restrict__ dbeta, double eps,
-                               int C, int inner, int m) {
+                               int C, int inner, int m, const float* __restrict__ act) {
     unsigned c = blockIdx.x, begin, end;
     bn_range((unsigned)m, &begin, &end);
     double sumDy, sumDyXhat;
@@ -181,7 +190,7 @@ __device__ void bn_bwd_apply_t(const float* __restrict__ x, const float* __restr
     bn_visit<U>(x, dy, begin, end, c, C, inner, [&](unsigned at, float xv, float dv) {
         double xhat = ((double)xv - mu) * invstd;
         dx[at] = (float)(scale * ((double)dv - meanDy - xhat * meanDyXhat));
-    });
+    }, act);
     if (blockIdx.y == 0 && threadIdx.x == 0) {
         dgamma[c] = (float)sumDyXhat;
         dbeta[c] = (float)sumDy;
@@ -203,22 +212,24 @@ __device__ void bn_bwd_apply_t(const float* __restrict__ x, const float* __restr
                                                 const float* __restrict__ beta, const double* __restrict__ sums,     \
                                                 const double* __restrict__ sqs, float* __restrict__ y,               \
                                                 float* __restrict__ mean, float* __restrict__ var, double eps, int C, \
-                                                int inner, int m) {                                                  \
-        bn_apply_t<U>(x, gamma, beta, sums, sqs, y, mean, var, eps, C, inner, m);                                    \
+                                                int inner, int m, int relu) {                                        \
+        bn_apply_t<U>(x, gamma, beta, sums, sqs, y, mean, var, eps, C, inner, m, relu);                              \
     }
 #define BN_BWD_SUMS(suffix, U)                                                                                       \
     extern "C" __global__ void bn_bwd_sums##suffix(const float* __restrict__ x, const float* __restrict__ dy,        \
                                                    const float* __restrict__ mean, const float* __restrict__ var,    \
-                                                   double* __restrict__ part2, double eps, int C, int inner, int m) { \
-        bn_bwd_sums_t<U>(x, dy, mean, var, part2, eps, C, inner, m);                                                 \
+                                                   double* __restrict__ part2, double eps, int C, int inner, int m, \
+                                                   const float* __restrict__ act) {                                  \
+        bn_bwd_sums_t<U>(x, dy, mean, var, part2, eps, C, inner, m, act);                                            \
     }
 #define BN_BWD_APPLY(suffix, U)                                                                                      \
     extern "C" __global__ void bn_bwd_apply##suffix(const float* __restrict__ x, const float* __restrict__ dy,       \
                                                     const float* __restrict__ gamma, const float* __restrict__ mean, \
                                                     const float* __restrict__ var, const double* __restrict__ part2, \
                                                     float* __restrict__ dx, float* __restrict__ dgamma,              \
-                                                    float* __restrict__ dbeta, double eps, int C, int inner, int m) { \
-        bn_bwd_apply_t<U>(x, dy, gamma, mean, var, part2, dx, dgamma, dbeta, eps, C, inner, m);                      \
+                                                    float* __restrict__ dbeta, double eps, int C, int inner, int m, \
+                                                    const float* __restrict__ act) {                                 \
+        bn_bwd_apply_t<U>(x, dy, gamma, mean, var, part2, dx, dgamma, dbeta, eps, C, inner, m, act);                 \
     }
 BN_SUM(, 1) BN_SUM(_batched, BN_U)
 BN_SQDEV(, 1) BN_SQDEV(_batched, BN_U)

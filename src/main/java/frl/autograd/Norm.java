@@ -12,8 +12,22 @@ public final class Norm {
     public static Result batchNorm(Var x, Var gamma, Var beta, double eps) {
         Backend be = x.backend();
         Backend.BatchNormResult r = be.batchNorm(x.value(), gamma.value(), beta.value(), eps);
-        Var y = Var.result(r.y(), "batchNorm", dy -> {
-            Backend.BatchNormGrads g = be.batchNormBackward(x.value(), gamma.value(), r.mean(), r.var(), eps, dy);
+        return result("batchNorm", r, x, gamma, beta, dy -> be.batchNormBackward(x.value(), gamma.value(), r.mean(), r.var(), eps, dy));
+    }
+
+    /** relu(batchNorm(x)) as one op (Backend#batchNormRelu): the values and gradients of the two, bit for bit on the CPU. */
+    public static Result batchNormRelu(Var x, Var gamma, Var beta, double eps) {
+        Backend be = x.backend();
+        Backend.BatchNormResult r = be.batchNormRelu(x.value(), gamma.value(), beta.value(), eps);
+        return result("batchNormRelu", r, x, gamma, beta,
+                dy -> be.batchNormReluBackward(x.value(), gamma.value(), r.mean(), r.var(), eps, r.y(), dy));
+    }
+
+    /** The op's output Var, whose backward hands x, gamma and beta their gradients, and its statistics as constants. */
+    private static Result result(String op, Backend.BatchNormResult r, Var x, Var gamma, Var beta,
+                                 java.util.function.Function<frl.tensor.Tensor, Backend.BatchNormGrads> grads) {
+        Var y = Var.result(r.y(), op, dy -> {
+            Backend.BatchNormGrads g = grads.apply(dy);
             x.accumulate(g.dx());
             gamma.accumulate(g.dgamma());
             beta.accumulate(g.dbeta());

@@ -163,6 +163,23 @@ public interface Backend {
 
     BatchNormGrads batchNormBackward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy);
 
+    /** Whether {@link #batchNormRelu} is one op here (so that a BatchNorm2d then ReLU in training takes it); no: its two ops. */
+    default boolean fusesBatchNormRelu() { return false; }
+
+    /** relu(batchNorm(x)) (UnaryOp.RELU) and the batch statistics: here the two ops, bit for bit; a backend may fuse them. */
+    default BatchNormResult batchNormRelu(Tensor x, Tensor gamma, Tensor beta, double eps) {
+        BatchNormResult r = batchNorm(x, gamma, beta, eps);
+        return new BatchNormResult(unary(UnaryOp.RELU, r.y(), 0, 0), r.mean(), r.var());
+    }
+
+    /**
+     * batchNormBackward of the gradient through the ReLU whose output is y (ReLU's unaryBackward: dy where its input,
+     * so y, is positive, else 0): here the two ops, bit for bit; a backend may fuse them.
+     */
+    default BatchNormGrads batchNormReluBackward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor y, Tensor dy) {
+        return batchNormBackward(x, gamma, mean, var, eps, unaryBackward(UnaryOp.RELU, y, y, dy, 0, 0));
+    }
+
     /**
      * Folds a batch's statistics into running ones, in place: running ← running − momentum·running + momentum·batch
      * (the variance's batch term times {@code varScale}: n/(n−1) for the unbiased one), and count ← count + 1

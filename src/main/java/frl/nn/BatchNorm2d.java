@@ -45,15 +45,30 @@ public final class BatchNorm2d extends Layer {
     public Tensor numBatchesTracked() { return numBatchesTracked; }
 
     @Override public Var forward(Var x) {
-        if (x.shape().rank() != 4 || x.shape().dim(1) != channels)
-            throw new IllegalArgumentException("BatchNorm2d(" + channels + "): expected input [N," + channels + ",H,W], got " + x.shape());
-        return isTraining() ? trainForward(x) : evalForward(x);
+        requireInput(x);
+        return isTraining() ? trainForward(x, false) : evalForward(x);
     }
 
-    private Var trainForward(Var x) {
+    /**
+     * relu(forward(x)): one op (Norm.batchNormRelu) where this layer trains and the backend fuses the two
+     * (Backend#fusesBatchNormRelu), else the two ops. The same values either way (Sequential takes this for a
+     * BatchNorm2d followed by a ReLU).
+     */
+    public Var forwardRelu(Var x) {
+        if (!isTraining() || !x.backend().fusesBatchNormRelu()) return Pointwise.relu(forward(x));
+        requireInput(x);
+        return trainForward(x, true);
+    }
+
+    private void requireInput(Var x) {
+        if (x.shape().rank() != 4 || x.shape().dim(1) != channels)
+            throw new IllegalArgumentException("BatchNorm2d(" + channels + "): expected input [N," + channels + ",H,W], got " + x.shape());
+    }
+
+    private Var trainForward(Var x, boolean relu) {
         long n = x.shape().numel() / channels;
         if (n < 2) throw new IllegalArgumentException("BatchNorm2d: training needs more than one value per channel, input is " + x.shape());
-        Norm.Result r = Norm.batchNorm(x, weight, bias, eps);
+        Norm.Result r = relu ? Norm.batchNormRelu(x, weight, bias, eps) : Norm.batchNorm(x, weight, bias, eps);
         x.backend().batchNormRunningStats(runningMean, runningVar, numBatchesTracked, r.mean().value(), r.var().value(), momentum, n / (n - 1.0));
         return r.y();
     }

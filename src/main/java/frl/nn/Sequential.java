@@ -30,9 +30,14 @@ public final class Sequential extends Layer {
 
     @Override public Var forward(Var x) { return forwardUpTo(x, layers.size()); }
 
-    /** The first {@code end} layers applied to x. */
+    /** The first {@code end} layers applied to x; a BatchNorm2d followed by a ReLU as {@link BatchNorm2d#forwardRelu}. */
     public Var forwardUpTo(Var x, int end) {
-        for (Layer l : layers.subList(0, end)) x = l.forward(x);
+        for (int i = 0; i < end; i++) {
+            Layer l = layers.get(i);
+            boolean withRelu = l instanceof BatchNorm2d && i + 1 < end && layers.get(i + 1) instanceof ReLU;
+            x = withRelu ? ((BatchNorm2d) l).forwardRelu(x) : l.forward(x);
+            if (withRelu) i++;   // the ReLU is applied
+        }
         return x;
     }
 }

@@ -82,6 +82,7 @@ public class BackendOpsTest {
         c.add(named("fromPhases s(3,2) p(1,0)").in(6, 2, 3, 4).of(x -> Layout.fromPhases(x[0], Shape.of(3, 2, 6, 4), new ConvGeometry(3, 2, 1, 0))));
         c.add(named("batchNorm 4-D").in(3, 3, 5, 4).in(POSITIVE, 3).in(3).of(x -> Norm.batchNorm(x[0], x[1], x[2], 1e-5).y()));
         c.add(named("batchNorm 2-D").in(5, 17).in(POSITIVE, 17).in(17).of(x -> Norm.batchNorm(x[0], x[1], x[2], 1e-5).y()));
+        c.add(named("batchNorm+ReLU 4-D").in(3, 3, 5, 4).in(POSITIVE, 3).in(3).of(x -> Norm.batchNormRelu(x[0], x[1], x[2], 1e-5).y()));
         c.add(named("concat channels").in(2, 3, 4, 5).in(2, 1, 4, 5).of(x -> Layout.concat(1, x[0], x[1])));
         c.add(named("concat last").in(3, 2).in(3, 5).in(3, 1).of(x -> Layout.concat(-1, x[0], x[1], x[2])));
         c.add(named("split").in(2, 5, 3).of(x -> {

@@ -35,6 +35,37 @@ class BatchNorm2dTest {
         }
     }
 
+    /**
+     * Norm.batchNormRelu (the op a fusing backend runs for a BatchNorm2d then ReLU) gives the two ops' values and
+     * gradients bit for bit: here by the Backend's composition, through the op's own backward (which passes the ReLU's
+     * output, not its input, for the mask). And a Sequential of the two gives the same in training and in eval.
+     */
+    @Test void batchNormWithReluIsTheTwoOpsBitForBit() {
+        java.util.Random r = new java.util.Random(9);
+        double[] xv = new double[2 * 3 * 4 * 5], gv = {0.5, -1.25, 2}, bv = {0.1, 0.3, -0.7}, dyv = new double[xv.length];
+        for (int i = 0; i < xv.length; i++) { xv[i] = r.nextGaussian(); dyv[i] = r.nextGaussian(); }
+        Shape s = Shape.of(2, 3, 4, 5);
+        double[][] got = new double[4][], want = new double[4][];
+        for (int fused = 0; fused < 2; fused++)
+            try (Scope _ = Scope.open()) {
+                Var x = Var.leaf(be.fromHost(s, xv)), g = Var.leaf(be.fromHost(Shape.of(3), gv)), b = Var.leaf(be.fromHost(Shape.of(3), bv));
+                Var y = fused == 1 ? frl.autograd.Norm.batchNormRelu(x, g, b, 1e-5).y() : frl.autograd.Pointwise.relu(frl.autograd.Norm.batchNorm(x, g, b, 1e-5).y());
+                y.backward(be.fromHost(s, dyv));
+                double[][] out = {y.value().toDoubles(), x.grad().toDoubles(), g.grad().toDoubles(), b.grad().toDoubles()};
+                if (fused == 1) got = out; else want = out;
+            }
+        String[] names = {"y", "dx", "dgamma", "dbeta"};
+        for (int i = 0; i < 4; i++) assertArrayEquals(want[i], got[i], 0, names[i]);
+        assertTrue(java.util.Arrays.stream(want[0]).anyMatch(v -> v == 0) && java.util.Arrays.stream(want[0]).anyMatch(v -> v > 0), "the ReLU cuts somewhere");
+        try (BatchNorm2d bn = new BatchNorm2d(be, 3); Scope _ = Scope.open()) {
+            Sequential seq = new Sequential(bn, new ReLU());
+            Var x = Var.constant(be.fromHost(s, xv));
+            assertArrayEquals(frl.autograd.Pointwise.relu(bn.forward(x)).value().toDoubles(), seq.forward(x).value().toDoubles(), 0, "training");
+            seq.eval();
+            assertArrayEquals(frl.autograd.Pointwise.relu(bn.forward(x)).value().toDoubles(), seq.forward(x).value().toDoubles(), 0, "eval");
+        }
+    }
+
     @Test void evalUsesRunningStatsAndPassesGradientsToGammaAndBeta() {
         try (BatchNorm2d bn = new BatchNorm2d(be, 2); Scope _ = Scope.open()) {
             be.copyInto(be.fromHost(Shape.of(2), new double[] {1, -2}), bn.runningMean());

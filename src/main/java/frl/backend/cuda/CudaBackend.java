@@ -185,6 +185,17 @@ public final class CudaBackend implements Backend {
         CudaNorm.runningStats(in(op, runningMean), in(op, runningVar), in(op, count), in(op, mean), in(op, var), momentum, varScale);
     }
 
+    @Override public boolean fusesBatchNormRelu() { return CudaNorm.fusedRelu(); }
+
+    @Override public BatchNormResult batchNormRelu(Tensor x, Tensor gamma, Tensor beta, double eps) {
+        return CudaNorm.forward(in("batchNormRelu", x), in("batchNormRelu", gamma), in("batchNormRelu", beta), eps, true);
+    }
+
+    @Override public BatchNormGrads batchNormReluBackward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor y, Tensor dy) {
+        String op = "batchNormReluBackward";
+        return CudaNorm.backward(in(op, x), in(op, gamma), in(op, mean), in(op, var), eps, in(op, y), in(op, dy));
+    }
+
     @Override public BatchNormGrads batchNormBackward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy) {
         return CudaNorm.backward(in("batchNormBackward", x), in("batchNormBackward", gamma), in("batchNormBackward", mean),
                 in("batchNormBackward", var), eps, in("batchNormBackward", dy));

@@ -21,12 +21,12 @@ final class CudaNorm {
     private static final String BATCHED = "_batched";
     private static final Kernel SUM = new Kernel("norm", "bn_sum", "ppiii"), SUM_B = new Kernel("norm", "bn_sum" + BATCHED, "ppiii");
     private static final Kernel SQDEV = new Kernel("norm", "bn_sqdev", "pppiii"), SQDEV_B = new Kernel("norm", "bn_sqdev" + BATCHED, "pppiii");
-    private static final Kernel APPLY = new Kernel("norm", "bn_apply", "ppppppppdiii");
-    private static final Kernel APPLY_B = new Kernel("norm", "bn_apply" + BATCHED, "ppppppppdiii");
-    private static final Kernel BWD_SUMS = new Kernel("norm", "bn_bwd_sums", "pppppdiii");
-    private static final Kernel BWD_SUMS_B = new Kernel("norm", "bn_bwd_sums" + BATCHED, "pppppdiii");
-    private static final Kernel BWD_APPLY = new Kernel("norm", "bn_bwd_apply", "pppppppppdiii");
-    private static final Kernel BWD_APPLY_B = new Kernel("norm", "bn_bwd_apply" + BATCHED, "pppppppppdiii");
+    private static final Kernel APPLY = new Kernel("norm", "bn_apply", "ppppppppdiiii");
+    private static final Kernel APPLY_B = new Kernel("norm", "bn_apply" + BATCHED, "ppppppppdiiii");
+    private static final Kernel BWD_SUMS = new Kernel("norm", "bn_bwd_sums", "pppppdiiip");
+    private static final Kernel BWD_SUMS_B = new Kernel("norm", "bn_bwd_sums" + BATCHED, "pppppdiiip");
+    private static final Kernel BWD_APPLY = new Kernel("norm", "bn_bwd_apply", "pppppppppdiiip");
+    private static final Kernel BWD_APPLY_B = new Kernel("norm", "bn_bwd_apply" + BATCHED, "pppppppppdiiip");
     private static final Kernel RUNNING = new Kernel("norm", "bn_running_stats", "pppppifff");
 
     private CudaNorm() {}
@@ -37,7 +37,17 @@ final class CudaNorm {
      */
     static boolean batchedLoads() { return CudaFlags.oneOf("frl.cuda.bnLoads", "plain", "plain", "batched").equals("batched"); }
 
-    static Backend.BatchNormResult forward(Tensor x, Tensor gamma, Tensor beta, double eps) {
+    /**
+     * -Dfrl.cuda.bnRelu=fused: a training BatchNorm2d followed by a ReLU (the VAE's every BN) runs as one op, the ReLU in
+     * the normalising pass and its gradient in the backward's two reads of dy (the same bits as the two ops, each pass
+     * over the activation and its launch saved); apart, the default, until a GPU has run it.
+     */
+    static boolean fusedRelu() { return CudaFlags.oneOf("frl.cuda.bnRelu", "apart", "apart", "fused").equals("fused"); }
+
+    static Backend.BatchNormResult forward(Tensor x, Tensor gamma, Tensor beta, double eps) { return forward(x, gamma, beta, eps, false); }
+
+    /** Batch norm, its output through a ReLU where relu (y > 0 ? y : 0, pointwise.cu's). */
+    static Backend.BatchNormResult forward(Tensor x, Tensor gamma, Tensor beta, double eps, boolean relu) {
         Shapes.batchNorm(x, gamma, beta);
         Geometry g = Geometry.of("batchNorm", Shapes.batchNorm("batchNorm", x.shape(), eps), x);
         Tensor y = CudaBackend.alloc(x.shape());
@@ -50,7 +60,7 @@ final class CudaNorm {
                 boolean b = batchedLoads();
                 (b ? SUM_B : SUM).launch(g.c, s, 1, THREADS, 1, 1, 0, x, ps, g.c, g.inner, g.m);
                 (b ? SQDEV_B : SQDEV).launch(g.c, s, 1, THREADS, 1, 1, 0, x, ps, pq, g.c, g.inner, g.m);
-                (b ? APPLY_B : APPLY).launch(g.c, s, 1, THREADS, 1, 1, 0, x, gamma, beta, ps, pq, y, mean, var, eps, g.c, g.inner, g.m);
+                (b ? APPLY_B : APPLY).launch(g.c, s, 1, THREADS, 1, 1, 0, x, gamma, beta, ps, pq, y, mean, var, eps, g.c, g.inner, g.m, relu ? 1 : 0);
             } // freed blocks are only reused by work queued after these kernels (one stream)
         }
         return new Backend.BatchNormResult(y, mean, var);
@@ -58,7 +68,14 @@ final class CudaNorm {
 
     /** dbeta = Σdy, dgamma = Σdy·x̂, dx = gamma·invstd/M·(M·dy − Σdy − x̂·Σdy·x̂), sums over the channel. */
     static Backend.BatchNormGrads backward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor dy) {
+        return backward(x, gamma, mean, var, eps, null, dy);
+    }
+
+    /** The same with dy through the ReLU whose output is act (dy where act > 0, else 0), where act is not null. */
+    static Backend.BatchNormGrads backward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor act, Tensor dy) {
         Geometry g = Geometry.of("batchNormBackward", Shapes.batchNormBackward(x, gamma, mean, var, eps, dy), x);
+        if (act != null) Shapes.requireSameShape("batchNormReluBackward", x, act);
+        Long pa = act == null ? 0L : act.storage().address();
         Tensor dx = CudaBackend.alloc(x.shape());
         Tensor dgamma = CudaBackend.alloc(gamma.shape()), dbeta = CudaBackend.alloc(gamma.shape());
         if (g.c > 0) {
@@ -66,8 +83,8 @@ final class CudaNorm {
             try (DeviceStorage part = new DeviceStorage(CudaContext.get(), 16L * g.c * s)) {
                 Long pp = part.address();
                 boolean b = batchedLoads();
-                (b ? BWD_SUMS_B : BWD_SUMS).launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, mean, var, pp, eps, g.c, g.inner, g.m);
-                (b ? BWD_APPLY_B : BWD_APPLY).launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, gamma, mean, var, pp, dx, dgamma, dbeta, eps, g.c, g.inner, g.m);
+                (b ? BWD_SUMS_B : BWD_SUMS).launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, mean, var, pp, eps, g.c, g.inner, g.m, pa);
+                (b ? BWD_APPLY_B : BWD_APPLY).launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, gamma, mean, var, pp, dx, dgamma, dbeta, eps, g.c, g.inner, g.m, pa);
             }
         }
         return new Backend.BatchNormGrads(dx, dgamma, dbeta);

@@ -2,6 +2,8 @@ package frl.backend.cuda;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -31,26 +33,25 @@ class CudaFlagsTest {
         }
     }
 
-    @Test void theGemmAndHfSwitchesDefaultToTheirCheckedPaths() {
-        System.clearProperty("frl.cuda.gemm");
-        System.clearProperty("frl.cuda.hf");
-        assertEquals(null, SubPixelPlans.Gemm.forced(), "auto: each op and size takes the faster");
-        assertEquals(CudaFrequency.Direct.STREAM, CudaFrequency.Direct.chosen());
-        System.clearProperty("frl.cuda.phaseLoads");
-        assertFalse(CudaSubPixel.batched(), "the batched phase kernels wait for a GPU run");
-        System.clearProperty("frl.cuda.planes");
-        assertFalse(Kernel.packedPlanes(), "packed plane launches wait for a GPU run");
-        System.clearProperty("frl.cuda.phaseGemms");
-        assertEquals(SubPixelPlans.Option.OFF, SubPixelPlans.phaseGemms(), "phase GEMMs batched wait for a GPU run");
-        System.clearProperty("frl.cuda.ce");
-        assertFalse(CudaLoss.registers(), "cross-entropy tiles in registers wait for a GPU run");
-        System.clearProperty("frl.cuda.bnLoads");
-        assertFalse(CudaNorm.batchedLoads(), "batch norm's batched loads wait for a GPU run");
-        System.clearProperty("frl.cuda.hfSums");
-        assertFalse(CudaFrequency.exactSums(), "the HF channel's exact sums wait for a GPU run");
-        System.clearProperty("frl.cuda.splitK");
-        assertEquals(SubPixelPlans.Option.OFF, SubPixelPlans.splitK(), "weight gradients in chunks wait for a GPU run");
-        System.clearProperty("frl.cuda.unfold");
-        assertEquals(FasterPath.Path.CUDNN, CudaUnfold.CHOICE.forced(), "convolutions as unfolded GEMMs wait for a GPU run");
+    /** A -D switch, what the code reads from it, and what that must be while the switch is unset. */
+    private record Switch(String property, java.util.function.Supplier<Object> read, Object unset, String why) {}
+
+    @Test void theSwitchesDefaultToTheirCheckedPaths() {
+        List<Switch> switches = List.of(
+                new Switch("frl.cuda.gemm", SubPixelPlans.Gemm::forced, null, "auto: each op and size takes the faster"),
+                new Switch("frl.cuda.hf", CudaFrequency.Direct::chosen, CudaFrequency.Direct.STREAM, "the streaming kernel"),
+                new Switch("frl.cuda.phaseLoads", CudaSubPixel::batched, false, "the batched phase kernels wait for a GPU run"),
+                new Switch("frl.cuda.planes", Kernel::packedPlanes, false, "packed plane launches wait for a GPU run"),
+                new Switch("frl.cuda.phaseGemms", SubPixelPlans::phaseGemms, SubPixelPlans.Option.OFF, "phase GEMMs batched wait for a GPU run"),
+                new Switch("frl.cuda.ce", CudaLoss::registers, false, "cross-entropy tiles in registers wait for a GPU run"),
+                new Switch("frl.cuda.bnLoads", CudaNorm::batchedLoads, false, "batch norm's batched loads wait for a GPU run"),
+                new Switch("frl.cuda.hfSums", CudaFrequency::exactSums, false, "the HF channel's exact sums wait for a GPU run"),
+                new Switch("frl.cuda.splitK", SubPixelPlans::splitK, SubPixelPlans.Option.OFF, "weight gradients in chunks wait for a GPU run"),
+                new Switch("frl.cuda.bnRelu", CudaNorm::fusedRelu, false, "batch norm with its ReLU in one op waits for a GPU run"),
+                new Switch("frl.cuda.unfold", CudaUnfold.CHOICE::forced, FasterPath.Path.CUDNN, "convolutions as unfolded GEMMs wait for a GPU run"));
+        for (Switch sw : switches) {
+            System.clearProperty(sw.property());
+            assertEquals(sw.unset(), sw.read().get(), "-D" + sw.property() + " unset: " + sw.why());
+        }
     }
 }

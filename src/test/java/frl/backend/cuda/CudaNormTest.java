@@ -107,6 +107,40 @@ class CudaNormTest {
         }
     }
 
+    /**
+     * Batch norm with its ReLU in one op (norm.cu's relu flag and act mask) gives the bits of the two ops on the GPU, y
+     * and the three gradients, with either load pattern. Runs always: the fused op is only reached through it.
+     */
+    @Test void fusedReluGivesTheBitsOfTheTwoOps() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        Random r = new Random(5);
+        for (int[] dims : SHAPES) {
+            Shape s = Shape.of(dims);
+            int c = s.dim(1);
+            float[] x = uniform(r, s.numel(), -2, 5), gamma = uniform(r, c, -1.5, 1.5), beta = uniform(r, c, -1, 1), dy = uniform(r, s.numel(), -1, 1);
+            for (String loads : new String[] {"plain", "batched"}) {
+                if (loads.equals("batched") && !CudaNorm.batchedLoads()) continue; // not yet run on a GPU: only where switched on
+                String before = System.getProperty("frl.cuda.bnLoads");
+                System.setProperty("frl.cuda.bnLoads", loads);
+                try (Scope sc = Scope.open()) {
+                    Tensor xc = cuda.fromHost(s, x), gc = cuda.fromHost(shape(c), gamma), bc = cuda.fromHost(shape(c), beta), dyc = cuda.fromHost(s, dy);
+                    Backend.BatchNormResult two = cuda.batchNorm(xc, gc, bc, EPS), one = cuda.batchNormRelu(xc, gc, bc, EPS);
+                    Tensor y = cuda.unary(frl.backend.UnaryOp.RELU, two.y(), 0, 0);
+                    assertSameFloats(s + " " + loads + " y", floats(one.y()), floats(y));
+                    Backend.BatchNormGrads apart = cuda.batchNormBackward(xc, gc, two.mean(), two.var(), EPS,
+                            cuda.unaryBackward(frl.backend.UnaryOp.RELU, two.y(), y, dyc, 0, 0));
+                    Backend.BatchNormGrads fused = cuda.batchNormReluBackward(xc, gc, one.mean(), one.var(), EPS, one.y(), dyc);
+                    assertSameFloats(s + " " + loads + " dx", floats(fused.dx()), floats(apart.dx()));
+                    assertSameFloats(s + " " + loads + " dgamma", floats(fused.dgamma()), floats(apart.dgamma()));
+                    assertSameFloats(s + " " + loads + " dbeta", floats(fused.dbeta()), floats(apart.dbeta()));
+                } finally {
+                    if (before == null) System.clearProperty("frl.cuda.bnLoads");
+                    else System.setProperty("frl.cuda.bnLoads", before);
+                }
+            }
+        }
+    }
+
     /** y, mean, var, dx, dgamma, dbeta with -Dfrl.cuda.bnLoads set to loads. */
     private static float[][] normBits(Backend cuda, Shape s, float[] x, float[] gamma, float[] beta, float[] dy, String loads) {
         String before = System.getProperty("frl.cuda.bnLoads");
