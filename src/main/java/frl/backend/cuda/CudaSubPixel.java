@@ -194,25 +194,13 @@ final class CudaSubPixel {
      * whole (no accumulation across calls), so the timed runs leave nothing behind that the last run does not overwrite.
      */
     private static void run(String op, Dims d, boolean weightGradient, Plan plan) {
-        List<Mode> modes = modes(d, weightGradient);
-        Mode m = modes.size() == 1 ? modes.getFirst() : MODES.get(op + " " + d.sizes(), () -> fastest(modes, d, plan));
-        plan.run(m.gemm(), d.running(m.batchPhases(), m.splitK()));
+        Mode m = MODES.fastest(() -> op + " " + d.sizes(), modes(d, weightGradient), mode -> run(plan, d, mode));
+        run(plan, d, m);
     }
 
-    /** The plan timed in each mode (one warm-up, median of 3 each): the fastest, the first of equals. */
-    private static Mode fastest(List<Mode> modes, Dims d, Plan plan) {
-        try (CudaTimer timer = new CudaTimer()) {
-            Mode best = null;
-            float bestMs = Float.POSITIVE_INFINITY;
-            for (Mode m : modes) {
-                float ms = timer.median(() -> plan.run(m.gemm(), d.running(m.batchPhases(), m.splitK())), 1, 3);
-                if (ms < bestMs) {
-                    best = m;
-                    bestMs = ms;
-                }
-            }
-            return best;
-        }
+    /** The plan in a mode: its GEMM arithmetic, and d run its ways. */
+    private static void run(Plan plan, Dims d, Mode m) {
+        plan.run(m.gemm(), d.running(m.batchPhases(), m.splitK()));
     }
 
     // ---- the plans' steps on the GPU (SubPixelPlans', and UnfoldPlans' with CudaUnfold's kernels): stream-ordered, so a

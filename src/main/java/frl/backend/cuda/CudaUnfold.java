@@ -5,7 +5,6 @@ import frl.backend.Shapes;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
-import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -59,13 +58,8 @@ final class CudaUnfold {
      * median of 3 each). The plans write their outputs whole, so a timed run leaves nothing the last does not overwrite.
      */
     private static void run(String op, Shape x, Shape w, ConvGeometry g, Consumer<UnfoldPlans.Dims> plan) {
-        List<Boolean> ways = SubPixelPlans.splitK().candidates();
-        boolean split = ways.size() == 1 ? ways.getFirst() : SPLITS.get(op + " x" + x + " w" + w + " " + g, () -> {
-            try (CudaTimer timer = new CudaTimer()) {
-                float whole = timer.median(() -> plan.accept(UnfoldPlans.Dims.of(x, w, g, false)), 1, 3);
-                return timer.median(() -> plan.accept(UnfoldPlans.Dims.of(x, w, g, true)), 1, 3) < whole;
-            }
-        });
+        boolean split = SPLITS.fastest(() -> op + " x" + x + " w" + w + " " + g, SubPixelPlans.splitK().candidates(),
+                s -> plan.accept(UnfoldPlans.Dims.of(x, w, g, s)));
         plan.accept(UnfoldPlans.Dims.of(x, w, g, split));
     }
 

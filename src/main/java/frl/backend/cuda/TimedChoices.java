@@ -1,14 +1,16 @@
 package frl.backend.cuda;
 
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
  * Choices made once per key (an op and its sizes) by timing on the GPU, and kept: the first call of a key measures,
  * every later one reads. Measuring waits for the GPU, so a key first seen while a CUDA graph is recorded is refused.
- * FasterPath (a kernel or cuDNN) and CudaSubPixel (SGEMM or 3xTF32) keep theirs here.
+ * FasterPath (a kernel or cuDNN), CudaSubPixel (its plans' modes) and CudaUnfold (in chunks or not) keep theirs here.
  */
 final class TimedChoices<V> {
     private final Map<String, V> made = new ConcurrentHashMap<>();
@@ -26,6 +28,29 @@ final class TimedChoices<V> {
         V v = measure.get();
         made.put(key, v);
         return v;
+    }
+
+    /**
+     * The one candidate, or for the key the fastest of the candidates, each run by {@code run} after one warm-up, the
+     * median of 3 (the first of equals), chosen at the key's first call (the key built only then). The runs must leave
+     * nothing that the chosen one's next run does not overwrite.
+     */
+    V fastest(Supplier<String> key, List<V> candidates, Consumer<V> run) {
+        if (candidates.size() == 1) return candidates.getFirst();
+        return get(key.get(), () -> {
+            try (CudaTimer timer = new CudaTimer()) {
+                V best = null;
+                float bestMs = Float.POSITIVE_INFINITY;
+                for (V v : candidates) {
+                    float ms = timer.median(() -> run.accept(v), 1, 3);
+                    if (ms < bestMs) {
+                        best = v;
+                        bestMs = ms;
+                    }
+                }
+                return best;
+            }
+        });
     }
 
     /** The choices made so far, by key (sorted, a copy). */
