@@ -28,7 +28,7 @@ extern "C" __global__ void subpixel_unsplit_weights(const float* __restrict__ ph
     FRL_FOR(i, K * C * kh * kw) w[subpixel_weight_index((int)i, K, C, kh, kw, sh, sw)] = phases[i];
 }
 
-// A weight gradient summed over its pixels in chunks (SubPixelPlans, -Dfrl.cuda.splitK=auto): dst[e] = the sum over
+// A weight gradient summed over its pixels in chunks (SubPixelPlans and UnfoldPlans, -Dfrl.cuda.splitK): dst[e] = the sum over
 // j ascending, from 0, of src[j·floats + e], the chunks' partial products.
 extern "C" __global__ void subpixel_sum_slices(const float* __restrict__ src, float* __restrict__ dst, int slices, long long floats) {
     FRL_FOR(e, floats) {

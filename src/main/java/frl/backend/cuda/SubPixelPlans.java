@@ -410,7 +410,7 @@ final class SubPixelPlans {
     }
 
     /** One GEMM (batch 1: the call of the phase-by-phase plans, unchanged) or a strided batch of them, strides in floats. */
-    private static void gemm(Steps s, int batch, boolean transA, boolean transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb,
+    static void gemm(Steps s, int batch, boolean transA, boolean transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb,
                              long strideB, long c, int ldc, long strideC, boolean accumulate, boolean tf32) {
         if (batch == 1) s.gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, tf32);
         else s.gemmBatched(transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch, accumulate, tf32);

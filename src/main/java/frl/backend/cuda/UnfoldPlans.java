@@ -55,9 +55,8 @@ final class UnfoldPlans {
         int np = d.np(), k = d.k(), ckk = d.ckk(), splits = d.splitK() ? s.weightSplits(np, k, ckk) : 1, chunk = ckk / splits;
         try (Scratch cols = s.scratch(d.colsFloats()); Scratch partials = s.scratch((long) splits * k * np)) {
             s.unfold(d, x, cols.address());
-            if (splits == 1) s.gemm(false, false, np, k, ckk, cols.address(), np, w, ckk, partials.address(), np, false, false);
-            else s.gemmBatched(false, false, np, k, chunk, cols.address(), np, (long) chunk * np, w, ckk, chunk, partials.address(), np,
-                    (long) k * np, splits, false, false);
+            SubPixelPlans.gemm(s, splits, false, false, np, k, chunk, cols.address(), np, (long) chunk * np, w, ckk, chunk,
+                    partials.address(), np, (long) k * np, false, false);
             s.rowsToNchw(d, partials.address(), splits, y);
         }
     }
