@@ -23,6 +23,7 @@ export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 # NEW_PATHS is empty.
 NEW_PATHS="-Dfrl.cuda.phaseLoads=batched -Dfrl.cuda.planes=packed -Dfrl.cuda.phaseGemms=batched"
 NEW_PATHS+=" -Dfrl.cuda.ce=registers -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.splitK=on -Dfrl.cuda.unfold=auto -Dfrl.cuda.hf=warp -Dfrl.cuda.bnRelu=fused"
+NEW_PATHS+=" -Dfrl.cuda.ceParts=fused"
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest frl.backend.cuda.CudaFrequencyTest"
 NEW_PATH_TESTS+=" frl.backend.cuda.CudaLossTest frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest"
 SECONDS=0

@@ -165,11 +165,26 @@ __device__ __forceinline__ void ce_forward_t(const float* __restrict__ x, const 
     }
 }
 
+// One logit's gradient: as it is, or its TF32 parts (big at out, small one block on).
+template <bool PARTS>
+__device__ __forceinline__ void ce_store(float* out, long long block, float v) {
+    if constexpr (PARTS) {
+        const float big = tf32_round(v);
+        out[0] = big;
+        out[block] = tf32_round(v - big);
+    } else {
+        out[0] = v;
+    }
+}
+
 // dx = (softmax − onehot) · dloss for every logit; same layout and launch as ce_forward_t.
-template <bool REGS>
+// PARTS (the logits a transposed convolution's output in phases, [R, partsC, C, inner], read as R blocks of B =
+// partsC·C·inner floats): instead of dx, its 3xTF32 parts as tf32_parts writes them, block r's big part at dx + 2r·B and
+// its small part at dx + (2r + 1)·B, the layout that SubPixelPlans.gradsFromPhaseParts reads; dx itself never written.
+template <bool REGS, bool PARTS>
 __device__ __forceinline__ void ce_backward_t(const float* __restrict__ x, const float* __restrict__ targets, const float* __restrict__ dloss,
                                               float* __restrict__ dx, unsigned long long* bad, long long positions, int C, long long inner,
-                                              bool cached) {
+                                              bool cached, int partsC) {
     extern __shared__ float tile[];
     __shared__ float redM[CE_ROWS][CE_LANES], redS[CE_ROWS][CE_LANES];
     const int lx = threadIdx.x, ly = threadIdx.y;
@@ -192,11 +207,16 @@ __device__ __forceinline__ void ce_backward_t(const float* __restrict__ x, const
             float g = dloss[p];
             float scale = g / sum;
             float* out = dx + offset;
+            long long block = 0;
+            if constexpr (PARTS) {
+                block = (long long)partsC * C * inner;
+                out += (o / partsC) * block;  // block r's big part starts at 2r·B, where r·B started
+            }
             if constexpr (REGS) {
 #pragma unroll
                 for (int i = 0; i < CE_REGS; i++) {
                     const int c = ly + CE_ROWS * i;
-                    if (c < C) out[(long long)c * inner] = c == target ? __fsub_rn(__fmul_rn(v[i], scale), g) : __fmul_rn(v[i], scale);
+                    if (c < C) ce_store<PARTS>(out + (long long)c * inner, block, c == target ? __fsub_rn(__fmul_rn(v[i], scale), g) : __fmul_rn(v[i], scale));
                 }
             } else {
 #pragma unroll 4
@@ -204,7 +224,7 @@ __device__ __forceinline__ void ce_backward_t(const float* __restrict__ x, const
                     float e = cached ? tile[c * CE_LANES + lx] : expf(base[(long long)c * inner] - shift);
                     float val = __fmul_rn(e, scale);
                     if (c == target) val = __fsub_rn(val, g);
-                    out[(long long)c * inner] = val;
+                    ce_store<PARTS>(out + (long long)c * inner, block, val);
                 }
             }
         }
@@ -222,7 +242,14 @@ extern "C" __global__ void ce_tile_backward(const float* __restrict__ x, const f
                                             const float* __restrict__ dloss, float* __restrict__ dx,
                                             unsigned long long* bad, long long positions, int C, long long inner,
                                             int cached) {
-    ce_backward_t<false>(x, targets, dloss, dx, bad, positions, C, inner, cached != 0);
+    ce_backward_t<false, false>(x, targets, dloss, dx, bad, positions, C, inner, cached != 0, 0);
+}
+
+extern "C" __global__ void ce_tile_backward_parts(const float* __restrict__ x, const float* __restrict__ targets,
+                                                  const float* __restrict__ dloss, float* __restrict__ parts,
+                                                  unsigned long long* bad, long long positions, int C, long long inner,
+                                                  int cached, int partsC) {
+    ce_backward_t<false, true>(x, targets, dloss, parts, bad, positions, C, inner, cached != 0, partsC);
 }
 
 // The register kernels: no dynamic shared memory; at most 64 registers (4 blocks of 256 threads an SM, no spills).
@@ -235,7 +262,13 @@ extern "C" __global__ void __launch_bounds__(CE_LANES * CE_ROWS, 4) ce_regs_forw
 extern "C" __global__ void __launch_bounds__(CE_LANES * CE_ROWS, 4) ce_regs_backward(const float* __restrict__ x, const float* __restrict__ targets,
                                             const float* __restrict__ dloss, float* __restrict__ dx,
                                             unsigned long long* bad, long long positions, int C, long long inner) {
-    ce_backward_t<true>(x, targets, dloss, dx, bad, positions, C, inner, false);
+    ce_backward_t<true, false>(x, targets, dloss, dx, bad, positions, C, inner, false, 0);
+}
+
+extern "C" __global__ void __launch_bounds__(CE_LANES * CE_ROWS, 4) ce_regs_backward_parts(const float* __restrict__ x, const float* __restrict__ targets,
+                                            const float* __restrict__ dloss, float* __restrict__ parts,
+                                            unsigned long long* bad, long long positions, int C, long long inner, int partsC) {
+    ce_backward_t<true, true>(x, targets, dloss, parts, bad, positions, C, inner, false, partsC);
 }
 
 // ---- inner == 1: one block per row of C contiguous classes ------------------------------------------------

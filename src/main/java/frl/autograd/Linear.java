@@ -90,7 +90,7 @@ public final class Linear {
     }
 
     /** [N, Cout, H, W] of a transposed conv of x [N,C,h,w] by w [C,Cout,kh,kw], checked. */
-    private static Shape convTransposeOutput(Shape xs, Shape ws, ConvGeometry g, int outPadH, int outPadW) {
+    static Shape convTransposeOutput(Shape xs, Shape ws, ConvGeometry g, int outPadH, int outPadW) {
         if (xs.rank() != 4 || ws.rank() != 4 || xs.dim(1) != ws.dim(0))
             throw new IllegalArgumentException("convTranspose2d: x " + xs + " and w " + ws + " (expected w [" + (xs.rank() == 4 ? xs.dim(1) : "C") + ",Cout,kh,kw])");
         if (outPadH < 0 || outPadW < 0 || outPadH >= g.strideH() || outPadW >= g.strideW())

@@ -1,6 +1,9 @@
 package frl.autograd;
 
 import frl.backend.Backend;
+import frl.backend.ConvGeometry;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
 
 /** Losses on Vars. */
 public final class Loss {
@@ -12,5 +15,34 @@ public final class Loss {
         int a = logits.shape().axis(axis);
         return Var.result(be.crossEntropy(logits.value(), targets.value(), a), "crossEntropy",
                 dy -> logits.accumulate(be.crossEntropyBackward(logits.value(), targets.value(), dy, a)), logits);
+    }
+
+    /**
+     * crossEntropy(logits, targets, 2) for the logits [R, C, classes, N·Q] that the transposed convolution of x by w
+     * (no bias, no output padding) gives in phases ({@link Linear#convTranspose2dToPhases}: [R, C·classes, N, Q]), the
+     * C·classes output channels as C groups of classes; targets [R, C, N·Q]. Where x and w both take gradients, one
+     * node whose backward is {@link Backend#crossEntropyOfPhasesBackward} (the same ops on a backend that does not fuse
+     * them, so the same bits); else the two nodes.
+     */
+    public static Var crossEntropyOfPhases(Var x, Var w, ConvGeometry g, Var targets, int classes) {
+        if (!x.requiresGrad() || !w.requiresGrad()) {
+            Var phases = Linear.convTranspose2dToPhases(x, w, null, g);
+            return crossEntropy(Layout.reshape(phases, logitsShape(phases.shape(), classes).dims()), targets, 2);
+        }
+        Backend be = x.backend();
+        Shape out = Linear.convTransposeOutput(x.shape(), w.shape(), g, 0, 0);
+        Tensor phases = be.conv2dBackwardInputToPhases(x.value(), w.value(), out, g), logits = phases.reshape(logitsShape(phases.shape(), classes));
+        return Var.result(be.crossEntropy(logits, targets.value(), 2), "crossEntropyOfPhases", dy -> {
+            Tensor[] grads = be.crossEntropyOfPhasesBackward(logits, targets.value(), dy, 2, w.value(), x.value(), out, g);
+            x.accumulate(grads[0]);
+            w.accumulate(grads[1]);
+        }, x, w);
+    }
+
+    /** The logits [R, C, classes, N·Q] of phases [R, C·classes, N, Q]. */
+    private static Shape logitsShape(Shape s, int classes) {
+        if (s.rank() != 4 || classes < 1 || s.dim(1) % classes != 0)
+            throw new IllegalArgumentException("crossEntropyOfPhases: the output in phases " + s + " does not hold " + classes + " classes per channel");
+        return Shape.of(s.dim(0), s.dim(1) / classes, classes, s.dim(2) * s.dim(3));
     }
 }

@@ -232,6 +232,18 @@ public interface Backend {
     /** dlogits = (softmax(logits) − onehot(target)) · dloss, in one pass. */
     Tensor crossEntropyBackward(Tensor logits, Tensor targets, Tensor dloss, int axis);
 
+    /**
+     * The gradients {d(dy), dw} of Σ dloss · crossEntropy(logits, targets, axis), where the logits are a transposed
+     * convolution's output in phases, conv2dBackwardInputToPhases(dy, w, xShape, g), viewed with the classes on axis:
+     * crossEntropyBackward, viewed as the phases again, then conv2dFromPhasesWithWeightGrad. One op, so that a backend
+     * need not write the logits' gradient as such (the CUDA backend may write it straight as its 3xTF32 GEMMs' parts).
+     */
+    default Tensor[] crossEntropyOfPhasesBackward(Tensor logits, Tensor targets, Tensor dloss, int axis, Tensor w, Tensor dy, Shape xShape,
+                                                  ConvGeometry g) {
+        Tensor dlogits = crossEntropyBackward(logits, targets, dloss, axis);
+        return conv2dFromPhasesWithWeightGrad(dlogits.reshape(Shapes.phases("crossEntropyOfPhasesBackward", xShape, g)), w, dy, xShape, g);
+    }
+
     // ---- random ---------------------------------------------------------------------------------
 
     /** Uniform in [lo, hi) from {@link Rng#uniform} at consecutive counters. */

@@ -128,6 +128,15 @@ final class KernelBenchCommand implements Callable<Integer> {
             both[0].close();
             both[1].close();
         });
+        if (c % 256 != 0) return;
+        // and as the VAE's loss runs it: the cross-entropy's backward over the output as 256-way logits, then both gradients
+        Shape ps = xp.shape(), ls = Shape.of(ps.dim(0), c / 256, 256, ps.dim(2) * ps.dim(3)), ts = Shape.of(ps.dim(0), c / 256, ps.dim(2) * ps.dim(3));
+        Tensor logits = xp.reshape(ls), targets = be.fromHost(ts, randomClasses(Math.toIntExact(ts.numel()), rng)), dloss = be.full(ts, 1.0 / n);
+        flops(name + " cross-entropy backward and both gradients", ws, 2 * f, () -> {
+            Tensor[] both = be.crossEntropyOfPhasesBackward(logits, targets, dloss, 2, w, dy, xs, geo);
+            both[0].close();
+            both[1].close();
+        });
     }
 
     /** PixelCNN++'s causal convolution over x (C in, C out, 2 rows × kw), all three directions. */

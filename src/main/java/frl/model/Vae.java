@@ -239,9 +239,8 @@ public final class Vae extends Module {
          */
         Var pixelNll(Var z, Var targets) {
             if (targets.shape().rank() == 4) return Loss.crossEntropy(logits(z), targets, 2);
-            Var out = last.forwardToPhases(main.forwardUpTo(z, main.size() - 1));   // [R, C·256, N, Q]
-            Shape s = out.shape();
-            return Loss.crossEntropy(Layout.reshape(out, s.dim(0), c.channels(), 256, s.dim(2) * s.dim(3)), targets, 2);
+            // the last layer's output in phases [R, C·256, N, Q] read as logits [R, C, 256, N·Q]
+            return Loss.crossEntropyOfPhases(main.forwardUpTo(z, main.size() - 1), last.weight, last.geometry(), targets, 256);
         }
 
         /** Targets [N, C, H, W] in the layout of {@link #pixelNll}: [R, C, N·Q] where the backend convolves in phases. */

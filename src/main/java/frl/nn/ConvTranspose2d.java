@@ -30,11 +30,5 @@ public final class ConvTranspose2d extends Layer {
 
     @Override public Var forward(Var x) { return Linear.convTranspose2d(x, weight, bias, geometry, outputPadding, outputPadding); }
 
-    /** The output in its sub-pixel phases [stride², out, N, Q] ({@link Linear#convTranspose2dToPhases}); no output padding. */
-    public Var forwardToPhases(Var x) {
-        if (outputPadding != 0) throw new IllegalStateException("ConvTranspose2d: an output in phases needs output padding 0, this layer has " + outputPadding);
-        return Linear.convTranspose2dToPhases(x, weight, bias, geometry);
-    }
-
     public ConvGeometry geometry() { return geometry; }
 }

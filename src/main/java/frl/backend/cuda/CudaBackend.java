@@ -222,6 +222,16 @@ public final class CudaBackend implements Backend {
         return CudaLoss.crossEntropyBackward(in("crossEntropyBackward", logits), in("crossEntropyBackward", targets), in("crossEntropyBackward", dloss), axis);
     }
 
+    /** Under -Dfrl.cuda.ceParts=fused, by one sub-pixel plan where it takes both gradients (CudaSubPixel.crossEntropyGrads); else the two ops. */
+    @Override public Tensor[] crossEntropyOfPhasesBackward(Tensor logits, Tensor targets, Tensor dloss, int axis, Tensor w, Tensor dy, Shape xShape,
+                                                           ConvGeometry g) {
+        String op = "crossEntropyOfPhasesBackward";
+        if (CudaSubPixel.crossEntropyFused() && axis == 2 && logits.shape().rank() == 4 && xShape.rank() == 4 && g.uniformPhases(xShape.dim(2), xShape.dim(3))
+                && CudaConv.bothBySubPixel(op, in(op, logits).reshape(Shapes.phases(op, xShape, g)), in(op, w), in(op, dy), xShape, g))
+            return CudaSubPixel.crossEntropyGrads(logits, in(op, targets), in(op, dloss), w, dy, xShape, g);
+        return Backend.super.crossEntropyOfPhasesBackward(logits, targets, dloss, axis, w, dy, xShape, g);
+    }
+
     @Override public Tensor uniform(Shape shape, double lo, double hi, Rng rng) { return CudaRandom.uniform(shape, lo, hi, rng); }
 
     @Override public Tensor normal(Shape shape, double mean, double std, Rng rng) { return CudaRandom.normal(shape, mean, std, rng); }

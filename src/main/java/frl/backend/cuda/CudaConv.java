@@ -215,16 +215,23 @@ final class CudaConv {
      * both (CudaSubPixel.gradsFromPhases; auto times the pair in each mode); otherwise each as above.
      */
     static Tensor[] conv2dFromPhasesWithWeightGrad(Tensor xPhases, Tensor w, Tensor dy, Shape xShape, ConvGeometry g) {
+        if (bothBySubPixel("conv2dFromPhasesWithWeightGrad", xPhases, w, dy, xShape, g)) return CudaSubPixel.gradsFromPhases(xPhases, w, dy, xShape, g);
+        return new Tensor[] {conv2dFromPhases(xPhases, w, xShape, g), backwardWeightFromPhases(xPhases, dy, xShape, w.shape(), g)};
+    }
+
+    /**
+     * Whether a transposed convolution's two gradients from xPhases (checked) run as one sub-pixel plan: the GEMMs
+     * not forced to SGEMM, the plans apply, and both ops take them (FasterPath, timed on xPhases at their first call).
+     */
+    static boolean bothBySubPixel(String op, Tensor xPhases, Tensor w, Tensor dy, Shape xShape, ConvGeometry g) {
         Shape ws = w.shape();
-        if (SubPixelPlans.Gemm.forced() != SubPixelPlans.Gemm.SGEMM && CudaSubPixel.applies(xShape, ws, g)) {
-            Shapes.requirePhases("conv2dFromPhasesWithWeightGrad", xPhases, xShape, g);
-            Shapes.conv2d(xShape, ws, g);
-            Shapes.conv2dBackward(dy.shape(), xShape, ws, g);
-            FasterPath.Path input = SUB_PIXEL.choose(() -> key("conv2dFromPhases", xShape, ws, g), fromPhases(xPhases, w, xShape, g));
-            FasterPath.Path weight = SUB_PIXEL.choose(() -> key("conv2dBackwardWeightFromPhases", xShape, ws, g), weightFromPhases(xPhases, dy, xShape, ws, g));
-            if (input == FasterPath.Path.KERNEL && weight == FasterPath.Path.KERNEL) return CudaSubPixel.gradsFromPhases(xPhases, w, dy, xShape, g);
-        }
-        return new Tensor[] {conv2dFromPhases(xPhases, w, xShape, g), backwardWeightFromPhases(xPhases, dy, xShape, ws, g)};
+        if (SubPixelPlans.Gemm.forced() == SubPixelPlans.Gemm.SGEMM || !CudaSubPixel.applies(xShape, ws, g)) return false;
+        Shapes.requirePhases(op, xPhases, xShape, g);
+        Shapes.conv2d(xShape, ws, g);
+        Shapes.conv2dBackward(dy.shape(), xShape, ws, g);
+        FasterPath.Path input = SUB_PIXEL.choose(() -> key("conv2dFromPhases", xShape, ws, g), fromPhases(xPhases, w, xShape, g));
+        FasterPath.Path weight = SUB_PIXEL.choose(() -> key("conv2dBackwardWeightFromPhases", xShape, ws, g), weightFromPhases(xPhases, dy, xShape, ws, g));
+        return input == FasterPath.Path.KERNEL && weight == FasterPath.Path.KERNEL;
     }
 
     /** An op's key among FasterPath's choices. */

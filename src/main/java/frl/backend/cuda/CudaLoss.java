@@ -30,6 +30,8 @@ final class CudaLoss {
     private static final Kernel ROWS_BACKWARD = new Kernel("loss", "ce_rows_backward", "pppppli");
     private static final Kernel REGS_FORWARD = new Kernel("loss", "ce_regs_forward", "pppplil");
     private static final Kernel REGS_BACKWARD = new Kernel("loss", "ce_regs_backward", "ppppplil");
+    private static final Kernel TILE_BACKWARD_PARTS = new Kernel("loss", "ce_tile_backward_parts", "ppppplilii");
+    private static final Kernel REGS_BACKWARD_PARTS = new Kernel("loss", "ce_regs_backward_parts", "ppppplili");
     /** Classes up to which a tile's logits fit in its threads' registers: CE_ROWS · CE_REGS in loss.cu. */
     static final int MAX_REGISTER_CLASSES = ROWS * 32;
 
@@ -38,7 +40,7 @@ final class CudaLoss {
     /** loss = logsumexp(logits) − logits[target], per position of the [outer, inner] view. */
     static Tensor crossEntropy(Tensor logits, Tensor targets, int axis) {
         Tensor loss = CudaBackend.alloc(Shapes.crossEntropy(logits, targets, axis));
-        run(logits, targets, null, loss, Shapes.aroundAxis(logits.shape(), axis));
+        run(logits, targets, null, loss, 0, Shapes.aroundAxis(logits.shape(), axis));
         return loss;
     }
 
@@ -47,12 +49,25 @@ final class CudaLoss {
         Shapes.crossEntropy(logits, targets, axis);
         Shapes.requireSameShape("crossEntropyBackward (targets vs dloss)", targets, dloss);
         Tensor dx = CudaBackend.alloc(logits.shape());
-        run(logits, targets, dloss, dx, Shapes.aroundAxis(logits.shape(), axis));
+        run(logits, targets, dloss, dx, 0, Shapes.aroundAxis(logits.shape(), axis));
         return dx;
     }
 
-    /** Forward when dloss is null, else backward; then the target check. */
-    private static void run(Tensor x, Tensor targets, Tensor dloss, Tensor out, int[] view) {
+    /**
+     * crossEntropyBackward's dlogits as its 3xTF32 parts (tf32.cu's split, the same bits), dlogits never written: for
+     * logits [R, partsC, classes, inner] with classes on axis 2, block r = [partsC·classes, inner] of them has its big
+     * part at {@code parts} + 2r·B floats and its small part at + (2r + 1)·B, B = partsC·classes·inner (the layout of
+     * SubPixelPlans.gradsFromPhaseParts).
+     */
+    static void crossEntropyBackwardParts(Tensor logits, Tensor targets, Tensor dloss, long parts) {
+        Shapes.crossEntropy(logits, targets, 2);
+        Shapes.requireSameShape("crossEntropyBackward (targets vs dloss)", targets, dloss);
+        if (logits.shape().rank() != 4) throw new IllegalArgumentException("crossEntropyBackward in parts: logits [R, C, classes, inner], got " + logits.shape());
+        run(logits, targets, dloss, parts, logits.dim(1), Shapes.aroundAxis(logits.shape(), 2));
+    }
+
+    /** Forward when dloss is null, else backward (into out, a tensor or an address; its TF32 parts where partsC &gt; 0); then the target check. */
+    private static void run(Tensor x, Tensor targets, Tensor dloss, Object out, int partsC, int[] view) {
         long outer = view[0], inner = view[2], positions = outer * inner;
         int classes = view[1];
         if (positions == 0) return;
@@ -60,6 +75,16 @@ final class CudaLoss {
             throw new IllegalArgumentException((dloss == null ? "crossEntropy" : "crossEntropyBackward") + ": the target at flat position "
                     + first + " is not a class index in [0, " + classes + ")");
         }).address();
+        if (partsC > 0) { // the tile kernels, which take any inner
+            int grid = (int) Math.min((positions + LANES - 1) / LANES, MAX_BLOCKS);
+            if (inRegisters(classes)) REGS_BACKWARD_PARTS.launch(grid, 1, 1, LANES, ROWS, 1, 0, x, targets, dloss, out, flag, positions, classes, inner, partsC);
+            else {
+                boolean cached = classes <= MAX_CACHED_CLASSES;
+                TILE_BACKWARD_PARTS.launch(grid, 1, 1, LANES, ROWS, 1, cached ? classes * LANES * Float.BYTES : 0, x, targets, dloss, out, flag, positions,
+                        classes, inner, cached ? 1 : 0, partsC);
+            }
+            return;
+        }
         if (inner == 1) {
             int grid = (int) Math.min(positions, MAX_BLOCKS);
             if (dloss == null) ROWS_FORWARD.launch(grid, 1, 1, ROW_THREADS, 1, 1, 0, x, targets, out, flag, positions, classes);

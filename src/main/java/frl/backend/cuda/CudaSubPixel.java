@@ -128,6 +128,36 @@ final class CudaSubPixel {
         return new Tensor[] {y, dw};
     }
 
+    /**
+     * Backend#crossEntropyOfPhasesBackward by one plan: logits [R, C, classes, N·q] (x of shape xShape in phases, its
+     * C·classes channels as C groups) → {the gradient of dy, dw}. SGEMM: crossEntropyBackward, then gradsFromPhases.
+     * 3xTF32: the cross-entropy's backward writes the logits' gradient as its TF32 parts, which gradsFromPhaseParts
+     * reads (the VAE's 268 MB gradient never written as such, nor read back to be split). Auto times each mode whole.
+     */
+    static Tensor[] crossEntropyGrads(Tensor logits, Tensor targets, Tensor dloss, Tensor w, Tensor dy, Shape xShape, ConvGeometry g) {
+        Dims d = Dims.of(xShape, w.shape(), g);
+        Tensor y = CudaBackend.alloc(Shape.of(d.n(), d.k(), d.oh(), d.ow())), dw = CudaBackend.alloc(w.shape());
+        run("crossEntropyGrads", d, true, (gemm, m) -> {
+            if (gemm == Gemm.SGEMM) {
+                try (Tensor dx = CudaLoss.crossEntropyBackward(logits, targets, dloss, 2)) {
+                    SubPixelPlans.gradsFromPhases(GPU, gemm, m, at(dx), at(w), at(dy), at(y), at(dw));
+                }
+                return;
+            }
+            try (SubPixelPlans.Scratch parts = GPU.scratch(2L * d.xBlockFloats() * d.sh() * d.sw())) {
+                CudaLoss.crossEntropyBackwardParts(logits, targets, dloss, parts.address());
+                SubPixelPlans.gradsFromPhaseParts(GPU, m, parts.address(), at(w), at(dy), at(y), at(dw));
+            }
+        });
+        return new Tensor[] {y, dw};
+    }
+
+    /**
+     * -Dfrl.cuda.ceParts=fused: Backend#crossEntropyOfPhasesBackward by {@link #crossEntropyGrads} where the sub-pixel
+     * plans take both gradients; two, the default (crossEntropyBackward, then the gradients' op), until a GPU has run it.
+     */
+    static boolean crossEntropyFused() { return CudaFlags.oneOf("frl.cuda.ceParts", "two", "two", "fused").equals("fused"); }
+
     /** x [N,C,H,W] → its phases [R, C, N, q] ({@link frl.backend.Backend#toPhases}), one gather per phase. */
     static Tensor toPhases(Tensor x, ConvGeometry g) {
         Tensor out = CudaBackend.alloc(Shapes.phases("toPhases", x.shape(), g));

@@ -345,7 +345,7 @@ final class SubPixelPlans {
     /** y [N,K,OH,OW] = Σ over phases and taps of outs_r = W_rᵀ · x_r, x_r read at blockOf(p) ({@link Forward}). */
     private static void forward(Steps s, Gemm gemm, Dims d, long w, ToLongFunction<Phase> blockOf, long y) {
         try (Forward f = new Forward(s, gemm, d, w)) {
-            overPhases(s, gemm, d, blockOf, f);
+            overPhases(s, gemm, d, blockOf, 0, f);
             f.finish(y);
         }
     }
@@ -353,7 +353,7 @@ final class SubPixelPlans {
     /** dW_r = x_r · cols_rᵀ per phase, x_r read at blockOf(p), then the phases back into dw [K,C,kh,kw] ({@link WeightGradient}). */
     private static void weightGradient(Steps s, Gemm gemm, Dims d, long dy, ToLongFunction<Phase> blockOf, long dw) {
         try (WeightGradient g = new WeightGradient(s, gemm, d, dy)) {
-            overPhases(s, gemm, d, blockOf, g);
+            overPhases(s, gemm, d, blockOf, 0, g);
             g.finish(dw);
         }
     }
@@ -364,7 +364,21 @@ final class SubPixelPlans {
      */
     static void gradsFromPhases(Steps s, Gemm gemm, Dims d, long xPhases, long w, long dy, long y, long dw) {
         try (Forward f = new Forward(s, gemm, d, w); WeightGradient g = new WeightGradient(s, gemm, d, dy)) {
-            overPhases(s, gemm, d, inPlace(d, xPhases), f, g);
+            overPhases(s, gemm, d, inPlace(d, xPhases), 0, f, g);
+            f.finish(y);
+            g.finish(dw);
+        }
+    }
+
+    /**
+     * gradsFromPhases in 3xTF32 from x's TF32 parts alone, written by the caller: phase r's [x_b; x_s] at
+     * {@code parts} + r·2·xBlockFloats floats (CudaLoss.crossEntropyBackwardParts writes the logits' gradient so), x
+     * itself never read. The phases uniform.
+     */
+    static void gradsFromPhaseParts(Steps s, Dims d, long parts, long w, long dy, long y, long dw) {
+        if (!d.g().uniformPhases(d.h(), d.w())) throw new IllegalArgumentException("gradsFromPhaseParts: the phases of x" + d.x() + " differ in size");
+        try (Forward f = new Forward(s, Gemm.TF32X3, d, w); WeightGradient g = new WeightGradient(s, Gemm.TF32X3, d, dy)) {
+            overPhases(s, Gemm.TF32X3, d, p -> 0L, parts, f, g); // 3xTF32 passes read x's parts only
             f.finish(y);
             g.finish(dw);
         }
@@ -379,9 +393,12 @@ final class SubPixelPlans {
         void gemms(long x0, long parts0);
     }
 
-    /** Each pass over every phase's x_r at blockOf(p), split into its TF32 parts once per phase in 3xTF32 mode. */
-    private static void overPhases(Steps s, Gemm gemm, Dims d, ToLongFunction<Phase> blockOf, Pass... passes) {
-        try (XParts parts = new XParts(s, gemm, d)) {
+    /**
+     * Each pass over every phase's x_r at blockOf(p), split into its TF32 parts once per phase in 3xTF32 mode (unless
+     * given: where not 0, every phase's parts already at given + r·2·xBlockFloats).
+     */
+    private static void overPhases(Steps s, Gemm gemm, Dims d, ToLongFunction<Phase> blockOf, long given, Pass... passes) {
+        try (XParts parts = new XParts(s, gemm, d, given)) {
             long x0 = 0, parts0 = 0;
             for (Phase p : d.phases()) {
                 long x = blockOf.applyAsLong(p), split = parts.of(p, x);
@@ -434,22 +451,27 @@ final class SubPixelPlans {
         }
     }
 
-    /** In 3xTF32 mode, x_r's TF32 parts [x_b; x_s] (2·C rows of N·q), split per phase into its slot of one block; else nothing. */
+    /**
+     * In 3xTF32 mode, x_r's TF32 parts [x_b; x_s] (2·C rows of N·q), split per phase into its slot of one block, or
+     * given (phase r's at given + r·2·xBlockFloats); else nothing.
+     */
     private static final class XParts implements AutoCloseable {
         private final Steps s;
         private final Dims d;
         private final Blocks blocks;
-        private final long block;
+        private final long block, given;
 
-        XParts(Steps s, Gemm gemm, Dims d) {
+        XParts(Steps s, Gemm gemm, Dims d, long given) {
             this.s = s;
             this.d = d;
+            this.given = given;
             blocks = new Blocks(s);
-            block = gemm == Gemm.TF32X3 ? blocks.add(2L * d.xBlockFloats() * d.slots()) : 0;
+            block = gemm == Gemm.TF32X3 && given == 0 ? blocks.add(2L * d.xBlockFloats() * d.slots()) : 0;
         }
 
         /** The parts of phase p's x_r at x (0 in SGEMM mode). */
         long of(Phase p, long x) {
+            if (given != 0) return given + 4L * index(d.g(), p) * 2 * d.xBlockFloats();
             if (block == 0) return 0;
             int nq = d.nq(p);
             long at = block + 4L * d.slot(p) * 2 * d.xBlockFloats();

@@ -153,6 +153,42 @@ class CudaLossTest {
         }
     }
 
+    /**
+     * -Dfrl.cuda.ceParts=fused: crossEntropyBackwardParts writes what tf32Parts of crossEntropyBackward would, bit for
+     * bit, block r's big part at 2r·B and its small part at (2r + 1)·B: the VAE's logits [4 phases, 4 channels, 256,
+     * batch 64 · 256 pixels], partial tiles, classes cached, in registers and in global memory (400), extreme logits.
+     */
+    @Test void backwardInPartsIsTheSplitOfTheBackward() {
+        Backend cuda = GpuTests.cudaOrSkip();
+        assumeTrue(CudaSubPixel.crossEntropyFused(), "runs with -Dfrl.cuda.ceParts=fused on (bench/gpu/check.sh's NEW_PATHS)");
+        Random r = new Random(6);
+        for (String ce : new String[] {"shared", "registers"})
+            for (Shape s : new Shape[] {shape(4, 4, 256, 16384), shape(4, 3, 7, 45), shape(2, 2, 400, 33), shape(4, 1, 256, 31)}) {
+                float[] x = uniform(r, s.numel(), -80, 80);
+                Shape ts = s.without(2);
+                float[] t = new float[Math.toIntExact(ts.numel())], g = uniform(r, ts.numel(), -1, 1);
+                for (int i = 0; i < t.length; i++) t[i] = r.nextInt(s.dim(2));
+                String before = System.getProperty("frl.cuda.ce");
+                System.setProperty("frl.cuda.ce", ce);
+                try (Scope sc = Scope.open()) {
+                    Tensor xc = cuda.fromHost(s, x), tc = cuda.fromHost(ts, t), gc = cuda.fromHost(ts, g), dx = cuda.crossEntropyBackward(xc, tc, gc, 2);
+                    long block = s.numel() / s.dim(0);
+                    Tensor want = CudaBackend.alloc(shape(Math.toIntExact(2 * s.numel()))), got = CudaBackend.alloc(want.shape());
+                    for (int b = 0; b < s.dim(0); b++)
+                        CudaSubPixel.GPU.tf32Parts(dx.storage().address() + 4L * b * block, want.storage().address() + 4L * 2 * b * block, 1, (int) block, "bs",
+                                block, block);
+                    CudaLoss.crossEntropyBackwardParts(xc, tc, gc, got.storage().address());
+                    float[] w = floats(want), o = floats(got);
+                    for (int i = 0; i < w.length; i++)
+                        if (Float.floatToIntBits(w[i]) != Float.floatToIntBits(o[i]))
+                            throw new AssertionError(ce + " " + s + " at " + i + ": split " + w[i] + ", written as parts " + o[i]);
+                } finally {
+                    if (before == null) System.clearProperty("frl.cuda.ce");
+                    else System.setProperty("frl.cuda.ce", before);
+                }
+            }
+    }
+
     private static float[][] lossAndGrad(Backend cuda, Shape s, float[] x, float[] t, float[] g, String ce) {
         String before = System.getProperty("frl.cuda.ce");
         System.setProperty("frl.cuda.ce", ce);

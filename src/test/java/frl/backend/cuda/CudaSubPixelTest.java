@@ -22,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The sub-pixel convolution ops against the CPU's: conv2d, conv2dBackwardInput and conv2dBackwardWeight, and, where x's
@@ -192,6 +193,48 @@ class CudaSubPixelTest {
     }
 
     /**
+     * gradsFromPhaseParts (the plan of -Dfrl.cuda.ceParts=fused, whose cross-entropy backward writes the logits'
+     * gradient as its TF32 parts, phase r's big part at 2r·B and small part at (2r + 1)·B) gives gradsFromPhases'
+     * 3xTF32 bits, phase by phase and batched, whole and in chunks, the x it was split from never at hand.
+     */
+    @Test void hostEmulationOfGradsFromGivenPartsIsTheSplitPlan() {
+        Random r = new Random(5);
+        for (Case c : cases(true)) {
+            if (c == VAE) continue;
+            float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy());
+            for (boolean batchPhases : new boolean[] {false, true})
+                for (int splits : new int[] {1, 4}) {
+                    SubPixelPlans.Dims d = c.dims().running(batchPhases, splits > 1);
+                    long yFloats = (long) d.n() * d.k() * d.oh() * d.ow(), block = d.xBlockFloats();
+                    float[][] got = new float[2][], gotW = new float[2][];
+                    for (int given = 0; given < 2; given++) {
+                        Host h = new Host();
+                        h.splits = splits;
+                        long y = h.put(Host.unwritten(yFloats)), dw = h.put(Host.unwritten(c.wt().numel()));
+                        if (given == 0) SubPixelPlans.gradsFromPhases(h, SubPixelPlans.Gemm.TF32X3, d, h.put(x), h.put(w), h.put(dy), y, dw);
+                        else {
+                            long xAt = h.put(x.clone()), parts = h.put(Host.unwritten(2 * block * d.sh() * d.sw()));
+                            for (int ph = 0; ph < d.sh() * d.sw(); ph++) // as ce_*_backward_parts lays them out
+                                h.tf32Parts(xAt + 4L * ph * block, parts + 4L * 2 * ph * block, c.c(), d.nq(d.phases().get(0)), "bs", block, d.nq(d.phases().get(0)));
+                            Arrays.fill(h.mem(xAt), Float.NaN); // x itself is never read
+                            SubPixelPlans.gradsFromPhaseParts(h, d, parts, h.put(w), h.put(dy), y, dw);
+                        }
+                        got[given] = h.mem(y).clone();
+                        gotW[given] = h.mem(dw).clone();
+                    }
+                    String at = c + (batchPhases ? " phases batched" : " phase by phase") + (splits > 1 ? " in chunks" : "");
+                    assertTrue(Arrays.equals(got[0], got[1]), "y: " + at);
+                    assertTrue(Arrays.equals(gotW[0], gotW[1]), "dw: " + at);
+                    assertFalse(Float.isNaN(got[1][0]), "y written: " + at);
+                    assertFalse(Float.isNaN(gotW[1][0]), "dw written: " + at);
+                }
+        }
+        Case odd = cases(false)[1];
+        assertFalse(odd.uniform());
+        assertThrows(IllegalArgumentException.class, () -> SubPixelPlans.gradsFromPhaseParts(new Host(), odd.dims(), 1L << 40, 1L << 40, 1L << 40, 1L << 40, 1L << 40));
+    }
+
+    /**
      * -Dfrl.cuda.splitK=on (and auto, which times both ways) with chunks down to 64 pixels, so the small cases split
      * too: the weight gradients match the CPU.
      */
@@ -296,6 +339,41 @@ class CudaSubPixelTest {
         Case[] all = Arrays.copyOf(cases(uniformOnly), cases(uniformOnly).length + 1);
         all[all.length - 1] = new Case(64, 1024, 32, 32, 64, 4, 4, ConvGeometry.of(2, 1));
         return all;
+    }
+
+    /**
+     * -Dfrl.cuda.ceParts=fused: the backend's crossEntropyOfPhasesBackward (the cross-entropy's backward written as the
+     * 3xTF32 parts, then the gradients' plan) against the CPU's, in each GEMM mode, on the uniform cases and the cifar
+     * VAE's last layer (256 classes a channel, the cases' channels in groups of 4 classes where 256 do not divide them);
+     * and under 3xTF32 the bits of the two ops it fuses.
+     */
+    @Test @Tag("gpu") void crossEntropyOfPhasesMatchesTheCpu() {
+        Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
+        assumeTrue(CudaSubPixel.crossEntropyFused(), "runs with -Dfrl.cuda.ceParts=fused on (bench/gpu/check.sh's NEW_PATHS)");
+        CudaSubPixel.forgetModeChoices();
+        for (String gemm : gemmModes())
+            withGemm(gemm, () -> {
+                Random r = new Random(8);
+                for (Case c : gpuCases(true)) {
+                    int classes = c.c() % 256 == 0 ? 256 : c.c() % 4 == 0 ? 4 : 1;
+                    Shape p = c.phases(), logits = Shape.of(p.dim(0), p.dim(1) / classes, classes, p.dim(2) * p.dim(3)), ts = logits.without(2);
+                    float[] x = random(r, c.x()), w = random(r, c.wt()), dy = random(r, c.dy()), t = new float[Math.toIntExact(ts.numel())], g = random(r, ts);
+                    for (int i = 0; i < t.length; i++) t[i] = r.nextInt(classes);
+                    try (Scope s = Scope.open()) {
+                        Tensor[] want = cpu.crossEntropyOfPhasesBackward(cpu.fromHost(logits, x), cpu.fromHost(ts, t), cpu.fromHost(ts, g), 2,
+                                cpu.fromHost(c.wt(), w), cpu.fromHost(c.dy(), dy), c.x(), c.g());
+                        Tensor gl = cuda.fromHost(logits, x), gt = cuda.fromHost(ts, t), gg = cuda.fromHost(ts, g), gw = cuda.fromHost(c.wt(), w), gdy = cuda.fromHost(c.dy(), dy);
+                        Tensor[] got = cuda.crossEntropyOfPhasesBackward(gl, gt, gg, 2, gw, gdy, c.x(), c.g());
+                        String at = gemm + " " + c + " " + classes + " classes";
+                        CudaVsCpu.assertClose(at + " d(dy)", got[0], want[0], tol(gemm));
+                        CudaVsCpu.assertClose(at + " dw", got[1], want[1], tol(gemm));
+                        if (!gemm.equals("3xtf32")) continue;
+                        Tensor[] two = cuda.conv2dFromPhasesWithWeightGrad(cuda.crossEntropyBackward(gl, gt, gg, 2).reshape(p), gw, gdy, c.x(), c.g());
+                        for (int k = 0; k < 2; k++)
+                            assertTrue(Arrays.equals(CudaVsCpu.floats(two[k]), CudaVsCpu.floats(got[k])), at + (k == 0 ? " d(dy)" : " dw") + ": not the two ops' bits");
+                    }
+                }
+            });
     }
 
     @Test @Tag("gpu") void matchesTheCpuOnTheGpu() {
