@@ -363,11 +363,7 @@ final class SubPixelPlans {
      * convolution's two gradients from its output's): in 3xTF32 mode each phase of x is split once for both.
      */
     static void gradsFromPhases(Steps s, Gemm gemm, Dims d, long xPhases, long w, long dy, long y, long dw) {
-        try (Forward f = new Forward(s, gemm, d, w); WeightGradient g = new WeightGradient(s, gemm, d, dy)) {
-            overPhases(s, gemm, d, inPlace(d, xPhases), 0, f, g);
-            f.finish(y);
-            g.finish(dw);
-        }
+        grads(s, gemm, d, inPlace(d, xPhases), 0, w, dy, y, dw);
     }
 
     /**
@@ -377,8 +373,13 @@ final class SubPixelPlans {
      */
     static void gradsFromPhaseParts(Steps s, Dims d, long parts, long w, long dy, long y, long dw) {
         if (!d.g().uniformPhases(d.h(), d.w())) throw new IllegalArgumentException("gradsFromPhaseParts: the phases of x" + d.x() + " differ in size");
-        try (Forward f = new Forward(s, Gemm.TF32X3, d, w); WeightGradient g = new WeightGradient(s, Gemm.TF32X3, d, dy)) {
-            overPhases(s, Gemm.TF32X3, d, p -> 0L, parts, f, g); // 3xTF32 passes read x's parts only
+        grads(s, Gemm.TF32X3, d, p -> 0L, parts, w, dy, y, dw); // 3xTF32 passes read x's parts only
+    }
+
+    /** Both gradients' passes over x_r at blockOf(p) (its parts given where not 0, as in {@link #overPhases}). */
+    private static void grads(Steps s, Gemm gemm, Dims d, ToLongFunction<Phase> blockOf, long given, long w, long dy, long y, long dw) {
+        try (Forward f = new Forward(s, gemm, d, w); WeightGradient g = new WeightGradient(s, gemm, d, dy)) {
+            overPhases(s, gemm, d, blockOf, given, f, g);
             f.finish(y);
             g.finish(dw);
         }
