@@ -23,8 +23,13 @@
 // x rounded to TF32 (a 10-bit mantissa: nearest, ties away from zero), as a float: the big part of the 3xTF32 split
 // (tf32.cu), the small one being tf32_round(x − big).
 __device__ __forceinline__ float tf32_round(float x) {
+#ifdef FRL_HOST_SHIM  // the kernels compiled for the host in the tests (src/test/native): cvt.rna's rounding on the bits
+    unsigned r = __float_as_uint(x);
+    if ((r & 0x7F800000u) != 0x7F800000u) r = (r + 0x1000u) & ~0x1FFFu;
+#else
     unsigned r;
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+#endif
     return __uint_as_float(r);
 }
 

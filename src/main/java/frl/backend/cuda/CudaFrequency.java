@@ -162,19 +162,8 @@ public final class CudaFrequency {
         if (k % 2 == 0) throw new IllegalArgumentException("HighPass: kernel size must be odd and positive, got " + k);
         Tensor out = CudaBackend.alloc(Shape.of(n, outC, h, w));
         if (out.numel() == 0) return out;   // a launch with no blocks is an error
-        int r = k / 2;
-        int[] g = {n, c, h, w, outC * plane, withInput ? c * plane : 0, withInput ? 1 : 0, k,
-                   h | 1, w | 1, ceilDiv(w, P) * P + 2 * r, ceilDiv(h, P) * P + 2 * r, exactSumsBits(c, taps, exactSums)};
-        if (kernel == Direct.WARP && warpPath(c, h, w, k)) {
-            long perBlock = Kernel.BLOCK / 32;
-            int blocks = (int) Math.min(Math.ceilDiv(n, perBlock), (long) CudaContext.get().multiprocessors() * warpBlocksPerSm(k));
-            WARP[k].launch(blocks, 1, 1, Kernel.BLOCK, 1, 1, 0, x, out, tapBits(taps), g);
-        } else if (kernel != Direct.BLOCK && streamPath(h, w, k)) {
-            int blocks = Math.min(n, CudaContext.get().multiprocessors() * streamBlocksPerSm(c, k));
-            STREAM[c / 3][k].launch(blocks, 1, 1, Kernel.BLOCK, 1, 1, (int) sharedBytes(h, w, k), x, out, tapBits(taps), g);
-        } else if (sharedPath(h, w, k)) {
-            DIRECT[k].launch(n, 1, 1, Kernel.BLOCK, 1, 1, (int) sharedBytes(h, w, k), x, out, tapBits(taps), g);
-        } else {
+        int[] g = geometry(n, c, h, w, withInput, taps, exactSums);
+        if (!launchDirect(x, out, taps, g, kernel)) {
             synchronized (CudaFrequency.class) { // the taps stay cached until both kernels are queued
                 long tapsDev = constant("taps" + Arrays.toString(taps), () -> taps);
                 try (Tensor tmp = Scope.detach(CudaBackend.alloc(Shape.of(n, h, w, 2)))) { // doubles [N, H, W]
@@ -184,6 +173,32 @@ public final class CudaFrequency {
             }
         }
         return out;
+    }
+
+    /** The direct kernels' FrlInts for n images [c, h, w] (frequency.cu's HfPlane reads them). */
+    static int[] geometry(int n, int c, int h, int w, boolean withInput, double[] taps, boolean exactSums) {
+        int k = taps.length, r = k / 2, plane = h * w;
+        return new int[] {n, c, h, w, (withInput ? c + 1 : 1) * plane, withInput ? c * plane : 0, withInput ? 1 : 0, k,
+                          h | 1, w | 1, ceilDiv(w, P) * P + 2 * r, ceilDiv(h, P) * P + 2 * r, exactSumsBits(c, taps, exactSums)};
+    }
+
+    /**
+     * The one-kernel paths over x and out (tensors or device addresses) for the images of g: the warp, streaming or
+     * one-block-per-image kernel as kernel and the shape allow; false where none takes the shape (the two passes then).
+     */
+    static boolean launchDirect(Object x, Object out, double[] taps, int[] g, Direct kernel) {
+        int n = g[0], c = g[1], h = g[2], w = g[3], k = taps.length;
+        if (kernel == Direct.WARP && warpPath(c, h, w, k)) {
+            long perBlock = Kernel.BLOCK / 32;
+            int blocks = (int) Math.min(Math.ceilDiv(n, perBlock), (long) Kernel.multiprocessors() * warpBlocksPerSm(k));
+            WARP[k].launch(blocks, 1, 1, Kernel.BLOCK, 1, 1, 0, x, out, tapBits(taps), g);
+        } else if (kernel != Direct.BLOCK && streamPath(h, w, k)) {
+            int blocks = Math.min(n, Kernel.multiprocessors() * streamBlocksPerSm(c, k));
+            STREAM[c / 3][k].launch(blocks, 1, 1, Kernel.BLOCK, 1, 1, (int) sharedBytes(h, w, k), x, out, tapBits(taps), g);
+        } else if (sharedPath(h, w, k)) {
+            DIRECT[k].launch(n, 1, 1, Kernel.BLOCK, 1, 1, (int) sharedBytes(h, w, k), x, out, tapBits(taps), g);
+        } else return false;
+        return true;
     }
 
     /** Up to 16 doubles as the int[32] of a kind-'a' parameter (frequency.cu's HfTaps): low word first, as in memory. */

@@ -68,13 +68,22 @@ final class CudaLoss {
 
     /** Forward when dloss is null, else backward (into out, a tensor or an address; its TF32 parts where partsC &gt; 0); then the target check. */
     private static void run(Tensor x, Tensor targets, Tensor dloss, Object out, int partsC, int[] view) {
+        long positions = (long) view[0] * view[2];
+        if (positions == 0) return;
+        long flag = CudaContext.get().checkFlag(first -> {
+            throw new IllegalArgumentException((dloss == null ? "crossEntropy" : "crossEntropyBackward") + ": the target at flat position "
+                    + first + " is not a class index in [0, " + view[1] + ")");
+        }).address();
+        launch(x, targets, dloss, out, flag, partsC, view);
+    }
+
+    /**
+     * The launch of {@link #run} over its arguments (tensors or device addresses; dloss null for the forward), the first
+     * bad target's position going to the 8 bytes at flag.
+     */
+    static void launch(Object x, Object targets, Object dloss, Object out, long flag, int partsC, int[] view) {
         long outer = view[0], inner = view[2], positions = outer * inner;
         int classes = view[1];
-        if (positions == 0) return;
-        Long flag = CudaContext.get().checkFlag(first -> {
-            throw new IllegalArgumentException((dloss == null ? "crossEntropy" : "crossEntropyBackward") + ": the target at flat position "
-                    + first + " is not a class index in [0, " + classes + ")");
-        }).address();
         if (partsC > 0) { // the tile kernels, which take any inner
             int grid = (int) Math.min((positions + LANES - 1) / LANES, MAX_BLOCKS);
             if (inRegisters(classes)) REGS_BACKWARD_PARTS.launch(grid, 1, 1, LANES, ROWS, 1, 0, x, targets, dloss, out, flag, positions, classes, inner, partsC);

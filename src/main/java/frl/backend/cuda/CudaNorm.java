@@ -56,14 +56,23 @@ final class CudaNorm {
             int s = g.segments();
             try (DeviceStorage sums = new DeviceStorage(CudaContext.get(), 8L * g.c * s);
                  DeviceStorage sqs = new DeviceStorage(CudaContext.get(), 8L * g.c * s)) {
-                Long ps = sums.address(), pq = sqs.address();
-                boolean b = batchedLoads();
-                (b ? SUM_B : SUM).launch(g.c, s, 1, THREADS, 1, 1, 0, x, ps, g.c, g.inner, g.m);
-                (b ? SQDEV_B : SQDEV).launch(g.c, s, 1, THREADS, 1, 1, 0, x, ps, pq, g.c, g.inner, g.m);
-                (b ? APPLY_B : APPLY).launch(g.c, s, 1, THREADS, 1, 1, 0, x, gamma, beta, ps, pq, y, mean, var, eps, g.c, g.inner, g.m, relu ? 1 : 0);
+                launchForward(g, x, gamma, beta, y, mean, var, sums.address(), sqs.address(), eps, relu);
             } // freed blocks are only reused by work queued after these kernels (one stream)
         }
         return new Backend.BatchNormResult(y, mean, var);
+    }
+
+    /**
+     * The forward's three launches over tensors or device addresses (sums and sqs: 8·c·segments bytes of scratch each),
+     * with the kernels -Dfrl.cuda.bnLoads picks.
+     */
+    static void launchForward(Geometry g, Object x, Object gamma, Object beta, Object y, Object mean, Object var, long sums, long sqs, double eps,
+                              boolean relu) {
+        int s = g.segments();
+        boolean b = batchedLoads();
+        (b ? SUM_B : SUM).launch(g.c, s, 1, THREADS, 1, 1, 0, x, sums, g.c, g.inner, g.m);
+        (b ? SQDEV_B : SQDEV).launch(g.c, s, 1, THREADS, 1, 1, 0, x, sums, sqs, g.c, g.inner, g.m);
+        (b ? APPLY_B : APPLY).launch(g.c, s, 1, THREADS, 1, 1, 0, x, gamma, beta, sums, sqs, y, mean, var, eps, g.c, g.inner, g.m, relu ? 1 : 0);
     }
 
     /** dbeta = Σdy, dgamma = Σdy·x̂, dx = gamma·invstd/M·(M·dy − Σdy − x̂·Σdy·x̂), sums over the channel. */
@@ -75,19 +84,24 @@ final class CudaNorm {
     static Backend.BatchNormGrads backward(Tensor x, Tensor gamma, Tensor mean, Tensor var, double eps, Tensor act, Tensor dy) {
         Geometry g = Geometry.of("batchNormBackward", Shapes.batchNormBackward(x, gamma, mean, var, eps, dy), x);
         if (act != null) Shapes.requireSameShape("batchNormReluBackward", x, act);
-        Long pa = act == null ? 0L : act.storage().address();
+        long pa = act == null ? 0L : act.storage().address();
         Tensor dx = CudaBackend.alloc(x.shape());
         Tensor dgamma = CudaBackend.alloc(gamma.shape()), dbeta = CudaBackend.alloc(gamma.shape());
         if (g.c > 0) {
-            int s = g.segments();
-            try (DeviceStorage part = new DeviceStorage(CudaContext.get(), 16L * g.c * s)) {
-                Long pp = part.address();
-                boolean b = batchedLoads();
-                (b ? BWD_SUMS_B : BWD_SUMS).launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, mean, var, pp, eps, g.c, g.inner, g.m, pa);
-                (b ? BWD_APPLY_B : BWD_APPLY).launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, gamma, mean, var, pp, dx, dgamma, dbeta, eps, g.c, g.inner, g.m, pa);
+            try (DeviceStorage part = new DeviceStorage(CudaContext.get(), 16L * g.c * g.segments())) {
+                launchBackward(g, x, dy, gamma, mean, var, pa, dx, dgamma, dbeta, part.address(), eps);
             }
         }
         return new Backend.BatchNormGrads(dx, dgamma, dbeta);
+    }
+
+    /** The backward's two launches over tensors or device addresses (part: 16·c·segments bytes of scratch; act 0: no ReLU). */
+    static void launchBackward(Geometry g, Object x, Object dy, Object gamma, Object mean, Object var, long act, Object dx, Object dgamma, Object dbeta,
+                               long part, double eps) {
+        int s = g.segments();
+        boolean b = batchedLoads();
+        (b ? BWD_SUMS_B : BWD_SUMS).launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, mean, var, part, eps, g.c, g.inner, g.m, act);
+        (b ? BWD_APPLY_B : BWD_APPLY).launch(g.c, s, 1, THREADS, 1, 1, 0, x, dy, gamma, mean, var, part, dx, dgamma, dbeta, eps, g.c, g.inner, g.m, act);
     }
 
     /** Backend#batchNormRunningStats in one launch: the same float arithmetic as its axpys, so the same bits. */
@@ -99,7 +113,7 @@ final class CudaNorm {
     }
 
     /** x as [n, c, inner] with m = n·inner elements per channel; the CPU's checks and messages. */
-    private record Geometry(int n, int c, int inner, int m) {
+    record Geometry(int n, int c, int inner, int m) {
         static Geometry of(String op, Shapes.NormView v, Tensor x) {
             if (x.numel() > Integer.MAX_VALUE)
                 throw new IllegalArgumentException(op + ": x " + x.shape() + " exceeds the cuda kernels' 2^31 − 1 elements");
@@ -115,9 +129,12 @@ final class CudaNorm {
     }
 
     /** For tests: the (C, S) grid a shape runs on. */
-    static int[] grid(Shape x) {
+    static int[] grid(Shape x) { return new int[] {x.dim(1), geometry(x).segments()}; }
+
+    /** For tests: x [N, C, ...] as the kernels take it. */
+    static Geometry geometry(Shape x) {
         long inner = x.size(2, x.rank());
-        return new int[] {x.dim(1), new Geometry(x.dim(0), x.dim(1), (int) inner, (int) (x.dim(0) * inner)).segments()};
+        return new Geometry(x.dim(0), x.dim(1), (int) inner, (int) (x.dim(0) * inner));
     }
 
 }

@@ -49,10 +49,29 @@ final class Kernel {
         for (int i = 0; i < n; i++) params.put(i, new DevicePointer(values.address() + offsets[i]));
     }
 
+    /**
+     * Where launches go instead of the GPU: the tests' HostKernels, the kernels' source compiled for the host, which
+     * takes cuLaunchKernel's arguments (the grid, the block, the parameters' addresses) as they are packed here.
+     */
+    interface Launcher {
+        int multiprocessors();
+
+        void launch(String family, String name, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, long params);
+    }
+
+    /** The launcher in place of the GPU; null (the GPU) but in tests. */
+    static volatile Launcher onHost;
+
+    /** The SMs that grids are sized for: the GPU's, or the host launcher's stand-in. */
+    static int multiprocessors() {
+        Launcher host = onHost;
+        return host != null ? host.multiprocessors() : CudaContext.get().multiprocessors();
+    }
+
     /** Enough blocks of {@link #BLOCK} threads for n elements, capped (the kernels loop grid-stride). */
     static int blocksFor(long n) {
         long want = (n + BLOCK - 1) / BLOCK;
-        return (int) Math.max(1, Math.min(want, 32L * CudaContext.get().multiprocessors()));
+        return (int) Math.max(1, Math.min(want, 32L * multiprocessors()));
     }
 
     /** A 1-D launch over n elements: grid-stride kernels. */
@@ -99,6 +118,11 @@ final class Kernel {
                 case 't' -> putLongs(i, args[i]);
                 default -> values.putLong(offsets[i], bits(i, args[i]));
             }
+        }
+        Launcher host = onHost;
+        if (host != null) {
+            host.launch(family, name, gx, gy, gz, bx, by, bz, sharedBytes, params.address());
+            return;
         }
         CudaContext ctx = CudaContext.get();
         Cuda.checkDriver(cudart.cuLaunchKernel(function(ctx), gx, gy, gz, bx, by, bz, sharedBytes, ctx.stream(), params, null), launchCall);

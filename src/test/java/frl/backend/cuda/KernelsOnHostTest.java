@@ -1,0 +1,350 @@
+package frl.backend.cuda;
+
+import frl.backend.ConvGeometry;
+import frl.backend.ConvGeometry.Phase;
+import frl.tensor.Shape;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The sub-pixel, unfold and TF32 kernels' own source (subpixel.cu, unfold.cu, tf32.cu), compiled for the host
+ * ({@link HostKernels}) and launched by the CUDA backend's own steps (CudaSubPixel.GPU: its grids, blocks and packed
+ * arguments), against the host emulation that the plans' tests run on (CudaSubPixelTest.Host), bit for bit, every
+ * output element compared (what a kernel leaves unwritten must be left unwritten by both). Under each setting of the
+ * switches that pick other kernels or other launches: -Dfrl.cuda.phaseLoads (plain, batched) and -Dfrl.cuda.planes
+ * (one, packed). So the kernels behind those switches, which no GPU has run yet, are checked here as they are written.
+ */
+class KernelsOnHostTest {
+    private static final String[] FAMILIES = {"subpixel", "unfold", "tf32"};
+
+    /** x (the large tensor) [N,C,H,W], w [K,C,kh,kw], geometry: the VAE's last layer narrowed, odd sizes, stride 3, a phase with no pixel. */
+    private static final List<SubPixelPlans.Dims> CASES = List.of(
+            dims(2, 64, 32, 32, 16, 4, 4, ConvGeometry.of(2, 1)),
+            dims(2, 8, 17, 9, 3, 4, 4, ConvGeometry.of(2, 1)),
+            dims(3, 6, 15, 14, 2, 6, 3, new ConvGeometry(3, 3, 2, 1)),
+            dims(2, 3, 8, 10, 5, 4, 2, new ConvGeometry(2, 1, 1, 0)),
+            dims(2, 4, 2, 5, 3, 3, 3, ConvGeometry.of(3, 1)),
+            dims(1, 5, 12, 9, 4, 6, 3, new ConvGeometry(3, 3, 2, 1)));
+
+    private static SubPixelPlans.Dims dims(int n, int c, int h, int w, int k, int kh, int kw, ConvGeometry g) {
+        return SubPixelPlans.Dims.of(Shape.of(n, c, h, w), Shape.of(k, c, kh, kw), g);
+    }
+
+    /** A step on the emulation and on the kernels: (steps, addresses of the inputs then the output). */
+    private interface Step { void run(SubPixelPlans.Steps s, long[] at); }
+
+    /**
+     * One step both ways: inputs of these sizes (random floats), an output of outFloats (NaN until written), and the two
+     * outputs compared bit for bit.
+     */
+    private static void check(HostKernels gpu, String what, long outFloats, long[] inFloats, Random r, Step step) {
+        CudaSubPixelTest.Host host = new CudaSubPixelTest.Host();
+        long[] hostAt = new long[inFloats.length + 1], gpuAt = new long[inFloats.length + 1];
+        for (int i = 0; i < inFloats.length; i++) {
+            float[] v = new float[Math.toIntExact(inFloats[i])];
+            for (int j = 0; j < v.length; j++) v[j] = (float) r.nextGaussian();
+            hostAt[i] = host.put(v.clone());
+            gpuAt[i] = gpu.floats(v).address();
+        }
+        float[] unwritten = CudaSubPixelTest.Host.unwritten(outFloats);
+        hostAt[inFloats.length] = host.put(unwritten.clone());
+        MemorySegment out = gpu.floats(unwritten);
+        gpuAt[inFloats.length] = out.address();
+        step.run(host, hostAt);
+        step.run(CudaSubPixel.GPU, gpuAt);
+        float[] want = host.mem(hostAt[inFloats.length]), got = out.toArray(ValueLayout.JAVA_FLOAT);
+        for (int i = 0; i < want.length; i++)
+            if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i]))
+                throw new AssertionError(what + " " + switches() + ": element " + i + " of " + want.length + " is " + got[i] + " on the kernels, "
+                        + want[i] + " on the emulation");
+    }
+
+    private static String switches() { return "(phaseLoads " + CudaSubPixel.batched() + ", planes packed " + Kernel.packedPlanes() + ")"; }
+
+    /** body under each setting of -Dfrl.cuda.phaseLoads and -Dfrl.cuda.planes, the properties restored after. */
+    private static void underEachSwitch(Runnable body) {
+        String loads = System.getProperty("frl.cuda.phaseLoads"), planes = System.getProperty("frl.cuda.planes");
+        try {
+            for (String l : new String[] {"plain", "batched"})
+                for (String p : new String[] {"one", "packed"}) {
+                    System.setProperty("frl.cuda.phaseLoads", l);
+                    System.setProperty("frl.cuda.planes", p);
+                    body.run();
+                }
+        } finally {
+            restore("frl.cuda.phaseLoads", loads);
+            restore("frl.cuda.planes", planes);
+        }
+    }
+
+    private static void restore(String name, String value) {
+        if (value == null) System.clearProperty(name);
+        else System.setProperty(name, value);
+    }
+
+    @Test void subPixelKernelsMatchTheEmulation() {
+        try (HostKernels gpu = HostKernels.of(FAMILIES)) {
+            subPixelKernels(gpu);
+        }
+    }
+
+    private static void subPixelKernels(HostKernels gpu) {
+        underEachSwitch(() -> {
+            Random r = new Random(1);
+            for (SubPixelPlans.Dims d : CASES) {
+                long x = d.x().numel(), w = (long) d.k() * d.c() * d.kh() * d.kw(), dy = (long) d.n() * d.k() * d.oh() * d.ow();
+                check(gpu, "splitWeights " + d, d.splitFloats(), new long[] {w}, r, (s, at) -> s.splitWeights(d, at[0], at[1]));
+                check(gpu, "unsplitWeights " + d, w, new long[] {d.splitFloats()}, r, (s, at) -> s.unsplitWeights(d, at[0], at[1]));
+                for (Phase p : d.phases()) {
+                    long cols = (long) d.depth() * d.nq(p), block = (long) d.c() * d.nq(p);
+                    check(gpu, "gather " + p + " " + d, cols, new long[] {dy}, r, (s, at) -> s.gather(d, p, at[0], at[1]));
+                    for (String parts : new String[] {"bsb", "bs"})
+                        check(gpu, "gatherParts " + parts + " " + p + " " + d, parts.length() * cols, new long[] {dy}, r,
+                                (s, at) -> s.gatherParts(d, p, at[0], at[1], parts, cols));
+                    check(gpu, "movePixels to the block " + p + " " + d, block, new long[] {x}, r, (s, at) -> s.movePixels(d.x(), d.g(), p, at[0], at[1], true));
+                    check(gpu, "movePixels from the block " + p + " " + d, x, new long[] {block}, r, (s, at) -> s.movePixels(d.x(), d.g(), p, at[1], at[0], false));
+                }
+                long slot = d.depth() * d.nqMax();
+                check(gpu, "sumPhases " + d, dy, new long[] {d.sh() * d.sw() * slot}, r, (s, at) -> s.sumPhases(d, at[0], slot, at[1]));
+            }
+        });
+    }
+
+    @Test void tf32AndSliceKernelsMatchTheEmulation() {
+        try (HostKernels gpu = HostKernels.of(FAMILIES)) {
+            underEachSwitch(() -> {
+                Random r = new Random(2);
+                // rows × cols, both parts' layouts, cols a multiple of 4 or not (tf32_parts4 takes aligned rows of quads)
+                for (int[] rc : new int[][] {{3, 64}, {5, 37}, {1, 4096}, {7, 12}})
+                    for (String parts : new String[] {"bs", "bsb", "bbs"}) {
+                        int rows = rc[0], cols = rc[1];
+                        long n = (long) rows * cols;
+                        check(gpu, "tf32Parts " + parts + " " + rows + "×" + cols, parts.length() * n, new long[] {n}, r,
+                                (s, at) -> s.tf32Parts(at[0], at[1], rows, cols, parts, n, cols));
+                        check(gpu, "tf32Parts " + parts + " " + rows + "×" + cols + " in rows of 3·cols", 3 * parts.length() * n, new long[] {n}, r,
+                                (s, at) -> s.tf32Parts(at[0], at[1], rows, cols, parts, 3 * n, 3L * cols));
+                    }
+                for (int slices : new int[] {1, 3, 16})
+                    check(gpu, "sumSlices " + slices, 1000, new long[] {slices * 1000L}, r, (s, at) -> s.sumSlices(at[0], slices, 1000, at[1]));
+            });
+        }
+    }
+
+    @Test void unfoldKernelsMatchTheEmulation() {
+        try (HostKernels gpu = HostKernels.of(FAMILIES)) {
+            underEachSwitch(() -> {
+                Random r = new Random(3);
+                for (SubPixelPlans.Dims c : CASES) {
+                    UnfoldPlans.Dims d = UnfoldPlans.Dims.of(c.x(), Shape.of(c.k(), c.c(), c.kh(), c.kw()), c.g(), false);
+                    long x = c.x().numel(), y = (long) d.n() * d.k() * d.oh() * d.ow(), rows = (long) d.k() * d.np();
+                    check(gpu, "unfold " + c, d.colsFloats(), new long[] {x}, r, (s, at) -> s.unfold(d, at[0], at[1]));
+                    check(gpu, "fold " + c, x, new long[] {d.colsFloats()}, r, (s, at) -> s.fold(d, at[0], at[1]));
+                    for (int slices : new int[] {1, 4})
+                        check(gpu, "rowsToNchw " + slices + " " + c, y, new long[] {slices * rows}, r, (s, at) -> s.rowsToNchw(d, at[0], slices, at[1]));
+                    check(gpu, "nchwToRows " + c, rows, new long[] {y}, r, (s, at) -> s.nchwToRows(d, at[0], at[1]));
+                }
+            });
+        }
+    }
+
+    /** What loss.cu's forward and backward gave: the loss, dlogits, and the first bad target's position (-1: none). */
+    private record Ce(float[] loss, float[] dlogits, long bad) {}
+
+    /** logits of shape s (classes on axis) through loss.cu on the host, each kind of kernel as the switch -Dfrl.cuda.ce picks. */
+    private static Ce crossEntropy(HostKernels gpu, Shape s, int axis, float[] x, float[] t, float[] g, String ce) {
+        String before = System.getProperty("frl.cuda.ce");
+        System.setProperty("frl.cuda.ce", ce);
+        try {
+            int[] view = frl.backend.Shapes.aroundAxis(s, axis);
+            MemorySegment xs = gpu.floats(x), ts = gpu.floats(t), gs = gpu.floats(g), loss = gpu.floats(t.length), dx = gpu.floats(x.length), flag = gpu.floats(2);
+            flag.fill((byte) 0xFF);
+            CudaLoss.launch(xs.address(), ts.address(), null, loss.address(), flag.address(), 0, view);
+            CudaLoss.launch(xs.address(), ts.address(), gs.address(), dx.address(), flag.address(), 0, view);
+            return new Ce(loss.toArray(ValueLayout.JAVA_FLOAT), dx.toArray(ValueLayout.JAVA_FLOAT), flag.get(ValueLayout.JAVA_LONG, 0));
+        } finally {
+            restore("frl.cuda.ce", before);
+        }
+    }
+
+    /**
+     * loss.cu's kernels (their threads meet at barriers: run as fibers) against the CPU backend's cross-entropy (NMSE
+     * ≤ 1e-7; exp and log are the host's), rows, cached and global tiles, partial tiles, non-finite logits; under
+     * -Dfrl.cuda.ce=registers the cached tiles' bits; a bad target's position flagged; and the backward written as its
+     * TF32 parts (-Dfrl.cuda.ceParts=fused's kernels) the bits of tf32_parts over the backward, block by block.
+     */
+    @Test void crossEntropyKernelsMatchTheCpu() {
+        frl.backend.Backend cpu = frl.backend.Backends.cpu();
+        try (HostKernels gpu = HostKernels.of("loss", "tf32"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+            Random r = new Random(5);
+            Object[][] cases = {{Shape.of(3, 7), 1}, {Shape.of(17, 300), 1}, {Shape.of(2, 5, 3, 4), 1}, {Shape.of(1, 2, 256, 45), 2},
+                    {Shape.of(2, 321, 33), 1}, {Shape.of(4, 1, 256, 31), 2}, {Shape.of(2, 3, 256, 70), 2}};
+            for (Object[] c : cases) {
+                Shape s = (Shape) c[0];
+                int axis = (int) c[1], classes = s.dim(axis);
+                Shape ts = s.without(axis);
+                float[] x = CudaVsCpu.uniform(r, s.numel(), -20, 20), t = new float[Math.toIntExact(ts.numel())], g = CudaVsCpu.uniform(r, ts.numel(), -1, 1);
+                for (int i = 0; i < t.length; i++) t[i] = r.nextInt(classes);
+                x[0] = Float.NEGATIVE_INFINITY;
+                x[x.length / 2] = Float.NaN;
+                Ce shared = crossEntropy(gpu, s, axis, x, t, g, "shared"), regs = crossEntropy(gpu, s, axis, x, t, g, "registers");
+                String at = s + " axis " + axis;
+                CudaVsCpu.assertClose(at + " loss", shared.loss(), cpu.crossEntropy(cpu.fromHost(s, x), cpu.fromHost(ts, t), axis).toFloats(), 1e-7);
+                CudaVsCpu.assertClose(at + " dlogits", shared.dlogits(), cpu.crossEntropyBackward(cpu.fromHost(s, x), cpu.fromHost(ts, t), cpu.fromHost(ts, g), axis).toFloats(), 1e-7);
+                assertTrue(Arrays.equals(shared.loss(), regs.loss()) && Arrays.equals(shared.dlogits(), regs.dlogits()), at + ": registers are not the cached tile's bits");
+                assertTrue(shared.bad() == -1 && regs.bad() == -1, at + ": a bad target flagged where there is none");
+                if (axis == 2 && s.rank() == 4) parts(gpu, s, x, t, g, at);
+            }
+            float[] t = {0, 1, 7, 2, -1, 1.5f};   // positions 2, 4 and 5 are bad: the flag names 2
+            Ce bad = crossEntropy(gpu, Shape.of(6, 7), 1, new float[42], t, new float[6], "shared");
+            assertTrue(bad.bad() == 2 && Float.isNaN(bad.loss()[2]) && !Float.isNaN(bad.loss()[1]), "the first bad target, 2, flagged and its loss NaN: " + bad.bad());
+        }
+    }
+
+    /** The backward as TF32 parts: block b's big part at 2b·B and its small part at (2b + 1)·B, B = C·classes·inner. */
+    private static void parts(HostKernels gpu, Shape s, float[] x, float[] t, float[] g, String at) {
+        int[] view = frl.backend.Shapes.aroundAxis(s, 2);
+        long block = s.numel() / s.dim(0);
+        MemorySegment xs = gpu.floats(x), ts = gpu.floats(t), gs = gpu.floats(g), dx = gpu.floats(x.length), flag = gpu.floats(2);
+        MemorySegment want = gpu.floats(CudaSubPixelTest.Host.unwritten(2 * s.numel())), got = gpu.floats(CudaSubPixelTest.Host.unwritten(2 * s.numel()));
+        for (String ce : new String[] {"shared", "registers"}) {
+            String before = System.getProperty("frl.cuda.ce");
+            System.setProperty("frl.cuda.ce", ce);
+            try {
+                CudaLoss.launch(xs.address(), ts.address(), gs.address(), dx.address(), flag.address(), 0, view);
+                for (int b = 0; b < s.dim(0); b++)
+                    CudaSubPixel.GPU.tf32Parts(dx.address() + 4L * b * block, want.address() + 4L * 2 * b * block, 1, (int) block, "bs", block, block);
+                CudaLoss.launch(xs.address(), ts.address(), gs.address(), got.address(), flag.address(), s.dim(1), view);
+            } finally {
+                restore("frl.cuda.ce", before);
+            }
+            float[] w = want.toArray(ValueLayout.JAVA_FLOAT), o = got.toArray(ValueLayout.JAVA_FLOAT);
+            for (int i = 0; i < w.length; i++)
+                if (Float.floatToRawIntBits(w[i]) != Float.floatToRawIntBits(o[i]))
+                    throw new AssertionError(at + " " + ce + ": parts element " + i + " is " + o[i] + ", the split of the backward " + w[i]);
+        }
+    }
+
+    /** norm.cu's forward then backward on the host: {y, mean, var, dx, dgamma, dbeta}, act the ReLU's output for the backward (or null). */
+    private static float[][] batchNorm(HostKernels gpu, Shape s, float[] x, float[] gamma, float[] beta, float[] dy, boolean relu, boolean reluBackward) {
+        CudaNorm.Geometry g = CudaNorm.geometry(s);
+        int c = s.dim(1), segments = g.segments();
+        MemorySegment xs = gpu.floats(x), gs = gpu.floats(gamma), bs = gpu.floats(beta), y = gpu.floats(x.length), mean = gpu.floats(c), var = gpu.floats(c);
+        MemorySegment sums = gpu.floats(2L * c * segments), sqs = gpu.floats(2L * c * segments), part = gpu.floats(4L * c * segments);
+        MemorySegment dys = gpu.floats(dy), dx = gpu.floats(x.length), dgamma = gpu.floats(c), dbeta = gpu.floats(c);
+        CudaNorm.launchForward(g, xs.address(), gs.address(), bs.address(), y.address(), mean.address(), var.address(), sums.address(), sqs.address(), 1e-5, relu);
+        CudaNorm.launchBackward(g, xs.address(), dys.address(), gs.address(), mean.address(), var.address(), reluBackward ? y.address() : 0L, dx.address(),
+                dgamma.address(), dbeta.address(), part.address(), 1e-5);
+        return new float[][] {y.toArray(ValueLayout.JAVA_FLOAT), mean.toArray(ValueLayout.JAVA_FLOAT), var.toArray(ValueLayout.JAVA_FLOAT),
+                dx.toArray(ValueLayout.JAVA_FLOAT), dgamma.toArray(ValueLayout.JAVA_FLOAT), dbeta.toArray(ValueLayout.JAVA_FLOAT)};
+    }
+
+    /**
+     * norm.cu's kernels (block sums by warp shuffles and barriers: fibers) against the CPU backend's batch norm (NMSE
+     * ≤ 1e-7), a channel split over several blocks among the shapes; under -Dfrl.cuda.bnLoads=batched the same bits;
+     * with the ReLU fused (-Dfrl.cuda.bnRelu's kernels) the bits of the ReLU of y and of the backward of dy masked by it.
+     */
+    @Test void batchNormKernelsMatchTheCpu() {
+        frl.backend.Backend cpu = frl.backend.Backends.cpu();
+        String[] names = {"y", "mean", "var", "dx", "dgamma", "dbeta"};
+        try (HostKernels gpu = HostKernels.of("norm"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+            Random r = new Random(6);
+            for (Shape s : new Shape[] {Shape.of(2, 3, 5, 4), Shape.of(8, 16, 9, 7), Shape.of(64, 2, 32, 32), Shape.of(5, 7)}) {
+                int c = s.dim(1);
+                float[] x = CudaVsCpu.uniform(r, s.numel(), -3, 2), gamma = CudaVsCpu.uniform(r, c, 0.5, 2), beta = CudaVsCpu.uniform(r, c, -1, 1),
+                        dy = CudaVsCpu.uniform(r, s.numel(), -1, 1);
+                String before = System.getProperty("frl.cuda.bnLoads");
+                float[][][] got = new float[2][][];
+                try {
+                    for (int b = 0; b < 2; b++) {
+                        System.setProperty("frl.cuda.bnLoads", b == 0 ? "plain" : "batched");
+                        got[b] = batchNorm(gpu, s, x, gamma, beta, dy, false, false);
+                    }
+                    for (int k = 0; k < names.length; k++) assertTrue(Arrays.equals(got[0][k], got[1][k]), s + " " + names[k] + ": batched loads change the bits");
+                    var want = cpu.batchNorm(cpu.fromHost(s, x), cpu.fromHost(Shape.of(c), gamma), cpu.fromHost(Shape.of(c), beta), 1e-5);
+                    var grads = cpu.batchNormBackward(cpu.fromHost(s, x), cpu.fromHost(Shape.of(c), gamma), want.mean(), want.var(), 1e-5, cpu.fromHost(s, dy));
+                    float[][] cpuOut = {want.y().toFloats(), want.mean().toFloats(), want.var().toFloats(), grads.dx().toFloats(), grads.dgamma().toFloats(),
+                            grads.dbeta().toFloats()};
+                    for (int k = 0; k < names.length; k++) CudaVsCpu.assertClose(s + " " + names[k], got[0][k], cpuOut[k], 1e-7);
+                    // the ReLU fused: y through it, dy masked where it cut
+                    float[] masked = dy.clone();
+                    for (int i = 0; i < masked.length; i++) if (!(got[0][0][i] > 0)) masked[i] = 0;
+                    float[][] fused = batchNorm(gpu, s, x, gamma, beta, dy, true, true), two = batchNorm(gpu, s, x, gamma, beta, masked, false, false);
+                    for (int i = 0; i < two[0].length; i++) two[0][i] = two[0][i] > 0 ? two[0][i] : 0;
+                    for (int k = 0; k < names.length; k++) assertTrue(Arrays.equals(two[k], fused[k]), s + " " + names[k] + ": the fused ReLU is not the two ops' bits");
+                } finally {
+                    restore("frl.cuda.bnLoads", before);
+                }
+            }
+        }
+    }
+
+    /**
+     * frequency.cu's direct kernels (the one-block-per-image and streaming kernels' barriers and the warp kernel's
+     * shuffles and votes: fibers) against HighPass bit for bit, as the GPU tests ask: each kernel in each order of sums
+     * (-Dfrl.cuda.hf=warp and -Dfrl.cuda.hfSums=exact's kernels among them), gray and RGB, odd sizes, k from 1 to 15,
+     * and a batch mixing 8-bit images with images the exact sums must leave to the ordered ones (values past the bound
+     * or under 2^-8), image by image.
+     */
+    @Test void highPassKernelsAreHighPassBitForBit() {
+        try (HostKernels gpu = HostKernels.of("frequency")) {
+            java.util.SplittableRandom rng = new java.util.SplittableRandom(7);
+            for (int[] s : new int[][] {{12, 1, 32, 32}, {3, 3, 32, 32}, {5, 1, 28, 28}, {1, 1, 1, 1}, {2, 3, 17, 31}, {3, 1, 33, 17}, {2, 1, 5, 30}}) {
+                int n = s[0], c = s[1], h = s[2], w = s[3], plane = h * w;
+                float[] x = new float[n * c * plane];
+                for (int i = 0; i < x.length; i++) x[i] = rng.nextInt(256) / 255f;
+                if (c == 1 && n >= 4)
+                    for (int i = 1; i < n; i += 2) { // every other image off the exact domain, one way or the other
+                        int at = i * plane + rng.nextInt(1, plane - 1);
+                        if (i % 4 == 1) { x[at - 1] = 0x1p40f; x[at] = 0.3f; x[at + 1] = -0x1p40f; }
+                        else x[at] = (float) rng.nextDouble(1e-7, 0x1p-8);
+                    }
+                for (int k : new int[] {1, 3, 5, 7, 9, 15}) {
+                    float[] want = new float[n * plane];
+                    frl.freq.HighPass hp = new frl.freq.HighPass(k);
+                    for (int i = 0; i < n; i++) hp.apply(x, i * c * plane, c, h, w, want, i * plane);
+                    double[] taps = frl.freq.HighPass.gaussianKernel(k);
+                    for (CudaFrequency.Direct kernel : CudaFrequency.Direct.values())
+                        for (boolean exact : new boolean[] {false, true}) {
+                            MemorySegment in = gpu.floats(x), out = gpu.floats(CudaSubPixelTest.Host.unwritten(n * plane));
+                            assertTrue(CudaFrequency.launchDirect(in.address(), out.address(), taps, CudaFrequency.geometry(n, c, h, w, false, taps, exact), kernel),
+                                    "no direct kernel for " + Arrays.toString(s));
+                            float[] got = out.toArray(ValueLayout.JAVA_FLOAT);
+                            for (int i = 0; i < want.length; i++)
+                                if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i]))
+                                    throw new AssertionError(kernel + (exact ? " exact sums" : "") + " " + Arrays.toString(s) + " k=" + k + ": element " + i + " is "
+                                            + got[i] + ", HighPass " + want[i]);
+                        }
+                }
+            }
+        }
+    }
+
+    /**
+     * The check sees a wrong kernel: subpixel.cu compiled from copies each with one edit (a gathered line's tap one
+     * column off, two taps of the stride-2 phase sum swapped, the TF32 parts swapped), each caught.
+     */
+    @Test void anEditedKernelFails() throws java.io.IOException {
+        String src = java.nio.file.Files.readString(java.nio.file.Path.of("src/main/cuda/subpixel.cu"));
+        String[][] edits = {
+                {"const int oy = qy0 + a - t, ox = qx0 + b - u;\n                v[j]", "const int oy = qy0 + a - t, ox = qx0 + b - u + (j == 7);\n                v[j]"},
+                {"const int t = tu >> 1, u = tu & 1, a = oy + t - qy0", "const int t = tu >> 1, u = tu & 1, a = oy + u - qy0"},
+                {"((smallMask >> k) & 1) ? small : big", "((smallMask >> k) & 1) ? big : small"}};
+        for (String[] edit : edits) {
+            assertTrue(src.contains(edit[0]), "the edit's place is gone from subpixel.cu: " + edit[0]);
+            java.util.Map<String, String> sources = new java.util.HashMap<>();
+            sources.put("subpixel", src.replace(edit[0], edit[1]));
+            sources.put("tf32", null);
+            try (HostKernels gpu = HostKernels.of(sources)) {
+                assertThrows(AssertionError.class, () -> subPixelKernels(gpu), "not caught: " + edit[1]);
+            }
+        }
+    }
+}

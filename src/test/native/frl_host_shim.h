@@ -1,0 +1,141 @@
+// The CUDA kernels' source compiled for the host, for tests without a GPU (frl.backend.cuda.HostKernels): g++ force-
+// includes this before a kernel family's .cu (frl_host_launch.cpp). A launch runs the blocks one after another. In a
+// family without barriers each thread runs to its end in turn; with FRL_HOST_FIBERS (a family that waits at barriers,
+// shuffles or shares memory) a block's threads are fibers that a scheduler runs round-robin to their next barrier:
+// __syncthreads waits for the block's live threads, the warp operations for their warp's. Shared memory is one copy
+// per launch (blocks never overlap). Arithmetic is the host's float and double, each operation rounded once
+// (-ffp-contract=off: no FMA unless the source asks for one).
+#pragma once
+#define FRL_HOST_SHIM 1
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+#include <ucontext.h>
+
+struct alignas(8) float2 { float x, y; };
+struct alignas(16) float4 { float x, y, z, w; };
+struct FrlDim3 { unsigned x, y, z; };
+inline thread_local FrlDim3 threadIdx, blockIdx, blockDim, gridDim;
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __restrict__ __restrict
+#define __launch_bounds__(...)
+#define __grid_constant__
+#define __align__(n) __attribute__((aligned(n)))
+#define __shared__ static  // one copy, shared by the fibers of the block that runs (HostKernels rewrites extern __shared__)
+
+struct FrlHostError : std::runtime_error { using std::runtime_error::runtime_error; };
+
+// One block's threads as fibers, and what they exchange at barriers.
+struct FrlFibers {
+    enum State { RUNNING, AT_BLOCK_BARRIER, AT_WARP_BARRIER, DONE };
+    struct Fiber { ucontext_t context; State state; };
+    ucontext_t scheduler;
+    std::vector<Fiber> fibers;
+    std::vector<unsigned long long> exchange;  // a value per thread, read by the others after a barrier
+    int current = 0;
+};
+inline thread_local FrlFibers* frl_fibers = nullptr;  // null: threads run one after another, no barrier allowed
+inline thread_local char* frl_dynamic_shared = nullptr;
+
+inline int frl_thread() { return threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z); }
+
+inline void frl_wait(FrlFibers::State at) {
+    FrlFibers* f = frl_fibers;
+    if (f == nullptr) throw FrlHostError("a barrier in a family compiled without fibers");
+    FrlFibers::Fiber& me = f->fibers[f->current];
+    me.state = at;
+    swapcontext(&me.context, &f->scheduler);
+}
+
+inline void __syncthreads() { frl_wait(FrlFibers::AT_BLOCK_BARRIER); }
+
+// The and of pred over the block's live threads, returned to each.
+inline int __syncthreads_and(int pred) {
+    FrlFibers* f = frl_fibers;
+    if (f == nullptr) throw FrlHostError("a barrier in a family compiled without fibers");
+    f->exchange[frl_thread()] = pred != 0;
+    frl_wait(FrlFibers::AT_BLOCK_BARRIER);
+    int all = 1;
+    for (std::size_t t = 0; t < f->fibers.size(); t++)
+        if (f->fibers[t].state != FrlFibers::DONE) all &= (int)f->exchange[t];
+    frl_wait(FrlFibers::AT_BLOCK_BARRIER);
+    return all;
+}
+
+template <typename T> unsigned long long frl_bits(T v) { unsigned long long b = 0; std::memcpy(&b, &v, sizeof(T)); return b; }
+template <typename T> T frl_value(unsigned long long b) { T v; std::memcpy(&v, &b, sizeof(T)); return v; }
+
+// v of lane src of this warp, every lane of the warp exchanging (the mask is taken to be the whole warp).
+template <typename T> T frl_from_lane(T v, int src) {
+    FrlFibers* f = frl_fibers;
+    if (f == nullptr) throw FrlHostError("a warp shuffle in a family compiled without fibers");
+    int me = frl_thread();
+    f->exchange[me] = frl_bits(v);
+    frl_wait(FrlFibers::AT_WARP_BARRIER);
+    T out = frl_value<T>(f->exchange[(me & ~31) + src]);
+    frl_wait(FrlFibers::AT_WARP_BARRIER);
+    return out;
+}
+
+template <typename T> T __shfl_sync(unsigned, T v, int src, int width = 32) {
+    int lane = frl_thread() & 31;
+    return frl_from_lane(v, lane / width * width + ((src % width) + width) % width);
+}
+template <typename T> T __shfl_xor_sync(unsigned, T v, int mask, int width = 32) {
+    int lane = frl_thread() & 31, to = lane ^ mask;
+    return frl_from_lane(v, to / width == lane / width ? to : lane);
+}
+template <typename T> T __shfl_down_sync(unsigned, T v, unsigned delta, int width = 32) {
+    int lane = frl_thread() & 31;
+    return frl_from_lane(v, lane % width + (int)delta < width ? lane + (int)delta : lane);
+}
+inline int __all_sync(unsigned, int pred) {
+    FrlFibers* f = frl_fibers;
+    if (f == nullptr) throw FrlHostError("a warp vote in a family compiled without fibers");
+    int me = frl_thread(), base = me & ~31, all = 1;
+    f->exchange[me] = pred != 0;
+    frl_wait(FrlFibers::AT_WARP_BARRIER);
+    for (int t = base; t < base + 32 && t < (int)f->fibers.size(); t++)
+        if (f->fibers[t].state != FrlFibers::DONE) all &= (int)f->exchange[t];
+    frl_wait(FrlFibers::AT_WARP_BARRIER);
+    return all;
+}
+
+// One OS thread runs a launch, and fibers switch only at barriers: a read-modify-write is atomic here.
+inline unsigned long long atomicMin(unsigned long long* at, unsigned long long v) {
+    unsigned long long old = *at;
+    if (v < old) *at = v;
+    return old;
+}
+
+inline float __uint_as_float(unsigned u) { float f; std::memcpy(&f, &u, 4); return f; }
+inline unsigned __float_as_uint(float f) { unsigned u; std::memcpy(&u, &f, 4); return u; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
+inline float __fsqrt_rn(float a) { return std::sqrt(a); }
+inline double __dmul_rn(double a, double b) { return a * b; }
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __dsub_rn(double a, double b) { return a - b; }
+inline double __ddiv_rn(double a, double b) { return a / b; }
+inline double __dsqrt_rn(double a) { return std::sqrt(a); }
+inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
+inline float __double2float_rn(double d) { return (float)d; }
+inline int min(int a, int b) { return a < b ? a : b; }
+inline int max(int a, int b) { return a > b ? a : b; }
+inline long long min(long long a, long long b) { return a < b ? a : b; }
+inline long long max(long long a, long long b) { return a > b ? a : b; }
+inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
+inline unsigned max(unsigned a, unsigned b) { return a > b ? a : b; }
+inline float min(float a, float b) { return std::fmin(a, b); }
+inline float max(float a, float b) { return std::fmax(a, b); }
+inline double min(double a, double b) { return std::fmin(a, b); }
+inline double max(double a, double b) { return std::fmax(a, b); }
+inline double __fma_rn(double a, double b, double c) { return std::fma(a, b, c); }
