@@ -31,15 +31,19 @@ __device__ __forceinline__ void tile_fma(const float (*As)[TM + 1], const float 
     }
 }
 
-// Forward. Rows: output channels k (grid y). Columns: output pixels (n, i, j) flattened (grid x).
-// x [N,C,H,W], w [K,C,kh,kw], y [N,K,H,W].
-extern "C" __global__ void __launch_bounds__(THREADS) shifted_fwd(const float* __restrict__ x, const float* __restrict__ w,
-                                                                  float* __restrict__ y, int N, int C, int H, int W, int K,
-                                                                  int kh, int kw, int top, int left) {
+// The forward and the gradient wrt the input, one implicit GEMM (GRAD false: the forward).
+//   forward: rows output channels k (grid y), columns output pixels (n, i, j) flattened (grid x), the reduction over
+//            the input's channels c: y[n,k,i,j] = Σ_{c,p,q} w[k,c,p,q] · x[n,c, i+p−top, j+q−left];
+//   GRAD:    rows input channels c, columns input pixels, the reduction over dy's channels k:
+//            dx[n,c,i,j] = Σ_{k,p,q} w[k,c,p,q] · dy[n,k, i+top−p, j+left−q]     (0 outside the image).
+// src is x [N,C,H,W] (dy [N,K,H,W] for GRAD), w [K,C,kh,kw], dst y [N,K,H,W] (dx [N,C,H,W]).
+template <bool GRAD>
+__device__ __forceinline__ void shifted_gemm(const float* __restrict__ src, const float* __restrict__ w, float* __restrict__ dst,
+                                             int N, int C, int H, int W, int K, int kh, int kw, int top, int left) {
     __shared__ float As[TK][TM + 1];
     __shared__ float Bs[TK][TN + 1];
     const int t = threadIdx.x, tx = t & 15, ty = t >> 4;
-    const int HW = H * W, T = kh * kw;
+    const int HW = H * W, T = kh * kw, rows = GRAD ? C : K, reduced = GRAD ? K : C;
     const long long P = (long long)N * HW;
     const long long p0 = (long long)blockIdx.x * TN;
     const int m0 = blockIdx.y * TM;
@@ -54,7 +58,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) shifted_fwd(const float* _
         const int n = (int)(bp / HW), r = (int)(bp - (long long)n * HW);
         bi = r / W;
         bj = r - bi * W;
-        bimg = (long long)n * C * HW;
+        bimg = (long long)n * reduced * HW;
     }
 
     float acc[4][4];
@@ -65,20 +69,20 @@ extern "C" __global__ void __launch_bounds__(THREADS) shifted_fwd(const float* _
 
     for (int tap = 0; tap < T; tap++) {
         const int p = tap / kw, q = tap - p * kw;
-        const int yy = bi + p - top, xx = bj + q - left;
+        const int yy = GRAD ? bi + top - p : bi + p - top, xx = GRAD ? bj + left - q : bj + q - left;
         const bool inb = bvalid && yy >= 0 && yy < H && xx >= 0 && xx < W;
-        const float* xs = x + bimg + (inb ? (long long)yy * W + xx : 0);
-        for (int c0 = 0; c0 < C; c0 += TK) {
+        const float* srcs = src + bimg + (inb ? (long long)yy * W + xx : 0);
+        for (int r0 = 0; r0 < reduced; r0 += TK) {
 #pragma unroll
-            for (int l = 0; l < 4; l++) {   // As[kk][mm] = w[m0+mm, c0+kk, p, q]
-                const int e = t + THREADS * l, kk = e & (TK - 1), mm = e >> 4;
-                const int k = m0 + mm, c = c0 + kk;
+            for (int l = 0; l < 4; l++) {   // As[kk][mm] = w[m0+mm, r0+kk, p, q], or for GRAD w[r0+kk, m0+mm, p, q]: loads along c
+                const int e = t + THREADS * l, kk = GRAD ? e >> 6 : e & (TK - 1), mm = GRAD ? e & (TM - 1) : e >> 4;
+                const int k = GRAD ? r0 + kk : m0 + mm, c = GRAD ? m0 + mm : r0 + kk;
                 As[kk][mm] = (k < K && c < C) ? w[((long long)k * C + c) * T + tap] : 0.f;
             }
 #pragma unroll
-            for (int l = 0; l < 4; l++) {   // Bs[kk][bn] = x[n, c0+kk, yy, xx]
-                const int kk = bk + 4 * l, c = c0 + kk;
-                Bs[kk][bn] = (inb && c < C) ? xs[(long long)c * HW] : 0.f;
+            for (int l = 0; l < 4; l++) {   // Bs[kk][bn] = src[n, r0+kk, yy, xx]
+                const int kk = bk + 4 * l, r = r0 + kk;
+                Bs[kk][bn] = (inb && r < reduced) ? srcs[(long long)r * HW] : 0.f;
             }
             __syncthreads();
             tile_fma(As, Bs, acc, tx, ty);
@@ -93,78 +97,22 @@ extern "C" __global__ void __launch_bounds__(THREADS) shifted_fwd(const float* _
         const int n = (int)(pp / HW), r = (int)(pp - (long long)n * HW);
 #pragma unroll
         for (int a = 0; a < 4; a++) {
-            const int k = m0 + ty + 16 * a;
-            if (k < K) y[((long long)n * K + k) * HW + r] = acc[a][b];
+            const int m = m0 + ty + 16 * a;
+            if (m < rows) dst[((long long)n * rows + m) * HW + r] = acc[a][b];
         }
     }
 }
 
-// Gradient wrt the input. Rows: input channels c (grid y). Columns: input pixels (n, yi, xj) (grid x).
-//   dx[n,c,yi,xj] = Σ_{k,p,q} w[k,c,p,q] · dy[n,k, yi+top−p, xj+left−q]     (0 outside the image)
-// dy [N,K,H,W], w [K,C,kh,kw], dx [N,C,H,W].
+extern "C" __global__ void __launch_bounds__(THREADS) shifted_fwd(const float* __restrict__ x, const float* __restrict__ w,
+                                                                  float* __restrict__ y, int N, int C, int H, int W, int K,
+                                                                  int kh, int kw, int top, int left) {
+    shifted_gemm<false>(x, w, y, N, C, H, W, K, kh, kw, top, left);
+}
+
 extern "C" __global__ void __launch_bounds__(THREADS) shifted_bwd_input(const float* __restrict__ dy, const float* __restrict__ w,
                                                                         float* __restrict__ dx, int N, int C, int H, int W, int K,
                                                                         int kh, int kw, int top, int left) {
-    __shared__ float As[TK][TM + 1];
-    __shared__ float Bs[TK][TN + 1];
-    const int t = threadIdx.x, tx = t & 15, ty = t >> 4;
-    const int HW = H * W, T = kh * kw;
-    const long long P = (long long)N * HW;
-    const long long p0 = (long long)blockIdx.x * TN;
-    const int m0 = blockIdx.y * TM;
-
-    const int bn = t & (TN - 1), bk = t >> 6;
-    const long long bp = p0 + bn;
-    const bool bvalid = bp < P;
-    int bi = 0, bj = 0;
-    long long bimg = 0;
-    if (bvalid) {
-        const int n = (int)(bp / HW), r = (int)(bp - (long long)n * HW);
-        bi = r / W;
-        bj = r - bi * W;
-        bimg = (long long)n * K * HW;
-    }
-
-    float acc[4][4];
-#pragma unroll
-    for (int a = 0; a < 4; a++)
-#pragma unroll
-        for (int b = 0; b < 4; b++) acc[a][b] = 0.f;
-
-    for (int tap = 0; tap < T; tap++) {
-        const int p = tap / kw, q = tap - p * kw;
-        const int ii = bi + top - p, jj = bj + left - q;
-        const bool inb = bvalid && ii >= 0 && ii < H && jj >= 0 && jj < W;
-        const float* ds = dy + bimg + (inb ? (long long)ii * W + jj : 0);
-        for (int k0 = 0; k0 < K; k0 += TK) {
-#pragma unroll
-            for (int l = 0; l < 4; l++) {   // As[kk][mm] = w[k0+kk, m0+mm, p, q]
-                const int e = t + THREADS * l, mm = e & (TM - 1), kk = e >> 6;
-                const int c = m0 + mm, k = k0 + kk;
-                As[kk][mm] = (c < C && k < K) ? w[((long long)k * C + c) * T + tap] : 0.f;
-            }
-#pragma unroll
-            for (int l = 0; l < 4; l++) {   // Bs[kk][bn] = dy[n, k0+kk, ii, jj]
-                const int kk = bk + 4 * l, k = k0 + kk;
-                Bs[kk][bn] = (inb && k < K) ? ds[(long long)k * HW] : 0.f;
-            }
-            __syncthreads();
-            tile_fma(As, Bs, acc, tx, ty);
-            __syncthreads();
-        }
-    }
-
-#pragma unroll
-    for (int b = 0; b < 4; b++) {
-        const long long pp = p0 + tx + 16 * b;
-        if (pp >= P) continue;
-        const int n = (int)(pp / HW), r = (int)(pp - (long long)n * HW);
-#pragma unroll
-        for (int a = 0; a < 4; a++) {
-            const int c = m0 + ty + 16 * a;
-            if (c < C) dx[((long long)n * C + c) * HW + r] = acc[a][b];
-        }
-    }
+    shifted_gemm<true>(dy, w, dx, N, C, H, W, K, kh, kw, top, left);
 }
 
 // Gradient wrt the weight, one tap per grid-z slice and the pixels split in S chunks of `chunk`:
