@@ -61,37 +61,56 @@ final class CudaConv1x1 {
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape) {
         Shapes.conv2dBackward(dy.shape(), x.shape(), wShape, ONE);
         require("conv1x1 backward weight", x.shape(), wShape);
-        int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3), k = wShape.dim(0);
         Tensor dw = CudaBackend.alloc(wShape);
-        long pixels = (long) n * hw;
+        long pixels = (long) x.dim(0) * x.dim(2) * x.dim(3);
         if (pixels == 0) {
             Cuda.check(cudart.cudaMemsetAsync(new DevicePointer(dw.storage().address()), 0, dw.numel() * Float.BYTES, CudaContext.get().stream()),
                     "cudaMemsetAsync");
             return dw;
         }
-        long blocks = Math.min(CudaContext.get().multiprocessors(), Math.ceilDiv(pixels, DW_TILE));
-        int chunk = (int) (Math.ceilDiv(Math.ceilDiv(pixels, blocks), DW_TILE) * DW_TILE);
-        int parts = (int) Math.ceilDiv(pixels, chunk);
-        if (parts == 1) {
-            DW_PART.launch(1, 1, 1, DW_THREADS, 1, 1, 0, x, dy, dw, n, hw, c, k, chunk);
-            return dw;
-        }
-        try (Scope scope = Scope.open()) {
-            Tensor partial = CudaBackend.alloc(Shape.of(parts, k * c));
-            DW_PART.launch(parts, 1, 1, DW_THREADS, 1, 1, 0, x, dy, partial, n, hw, c, k, chunk);
-            SUM_PARTS.launchN(dw.numel(), partial, dw, dw.numel(), parts);
-        }
+        int parts = dwParts(x.shape())[0];
+        if (parts == 1) launchBackwardWeight(x, dy, dw, 0L, x.shape(), wShape);
+        else
+            try (Scope scope = Scope.open()) {
+                launchBackwardWeight(x, dy, dw, CudaBackend.alloc(Shape.of(parts, (int) dw.numel())).storage().address(), x.shape(), wShape);
+            }
         return dw;
     }
 
-    /** out[n,o,p] = Σ_i M(o,i) · in[n,i,p] with M = w [O,I] or, transposed, w [I,O]. */
+    /** {parts, chunk}: the batch's pixels cut into one chunk (a multiple of DW_TILE) per block, at most one block per SM. */
+    static int[] dwParts(Shape xs) {
+        long pixels = (long) xs.dim(0) * xs.dim(2) * xs.dim(3);
+        long blocks = Math.min(Kernel.multiprocessors(), Math.ceilDiv(pixels, DW_TILE));
+        int chunk = (int) (Math.ceilDiv(Math.ceilDiv(pixels, blocks), DW_TILE) * DW_TILE);
+        return new int[] {(int) Math.ceilDiv(pixels, chunk), chunk};
+    }
+
+    /**
+     * The weight-gradient kernels over tensors or device addresses (pixels non-empty): the chunks of {@link #dwParts}
+     * into dw directly, or into partial (parts · K·C floats) and then added in order, in double, into dw.
+     */
+    static void launchBackwardWeight(Object x, Object dy, Object dw, long partial, Shape xs, Shape ws) {
+        int n = xs.dim(0), c = xs.dim(1), hw = xs.dim(2) * xs.dim(3), k = ws.dim(0);
+        int[] pc = dwParts(xs);
+        int parts = pc[0];
+        DW_PART.launch(parts, 1, 1, DW_THREADS, 1, 1, 0, x, dy, parts == 1 ? dw : (Object) partial, n, hw, c, k, pc[1]);
+        if (parts > 1) SUM_PARTS.launchN((long) k * c, partial, dw, (long) k * c, parts);
+    }
+
     private static void apply(Tensor in, Tensor w, Tensor out, int inChannels, int outChannels, boolean transposed) {
-        long pixels = (long) in.dim(0) * in.dim(2) * in.dim(3);
+        launchApply(in, w, out, in.dim(0), in.dim(2) * in.dim(3), inChannels, outChannels, transposed);
+    }
+
+    /**
+     * out[n,o,p] = Σ_i M(o,i) · in[n,i,p] with M = w [O,I] or, transposed, w [I,O], over tensors or device addresses:
+     * n images of hw pixels.
+     */
+    static void launchApply(Object in, Object w, Object out, int n, int hw, int inChannels, int outChannels, boolean transposed) {
+        long pixels = (long) n * hw;
         if (pixels == 0) return;
         Kernel k = inChannels <= 16 ? APPLY_16 : inChannels <= 32 ? APPLY_32 : APPLY_64;
         int gx = (int) Math.min(Math.ceilDiv(pixels, APPLY_THREADS), 1 << 20);   // the kernel loops grid-stride beyond
-        k.launch(gx, Math.ceilDiv(outChannels, APPLY_OUTS), 1, APPLY_THREADS, 1, 1, 0,
-                in, w, out, in.dim(0), in.dim(2) * in.dim(3), inChannels, outChannels, transposed ? 1 : 0);
+        k.launch(gx, Math.ceilDiv(outChannels, APPLY_OUTS), 1, APPLY_THREADS, 1, 1, 0, in, w, out, n, hw, inChannels, outChannels, transposed ? 1 : 0);
     }
 
     private static void require(String op, Shape x, Shape w) {

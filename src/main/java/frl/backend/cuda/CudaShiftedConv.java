@@ -67,7 +67,7 @@ final class CudaShiftedConv {
 
     static Tensor forward(Tensor x, Tensor w, Shift s, Path path) {
         Shape ys = Shapes.shiftedConv2d(x.shape(), w.shape(), s);
-        int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3), k = w.dim(0), kh = w.dim(2), kw = w.dim(3);
+        int kh = w.dim(2), kw = w.dim(3);
         if (path == Path.CUDNN) {
             CudaBackend be = CudaBackend.instance();
             try (Scope scope = Scope.open()) {
@@ -76,15 +76,19 @@ final class CudaShiftedConv {
             }
         }
         Tensor y = CudaBackend.alloc(ys);
-        if (y.numel() == 0) return y;
-        FORWARD.launch(columnTiles(n, h, wd), Math.ceilDiv(k, TILE), 1, THREADS, 1, 1, 0,
-                x, w, y, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
+        if (y.numel() > 0) launchForward(x, w, y, x.shape(), w.shape(), s);
         return y;
+    }
+
+    /** The forward kernel over tensors or device addresses: y [N,K,H,W] from x [N,C,H,W] and w [K,C,kh,kw] (non-empty). */
+    static void launchForward(Object x, Object w, Object y, Shape xs, Shape ws, Shift s) {
+        int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3);
+        FORWARD.launch(columnTiles(n, h, wd), Math.ceilDiv(k, TILE), 1, THREADS, 1, 1, 0, x, w, y, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
     }
 
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, Shift s, Path path) {
         Shapes.shiftedConv2dBackward(dy.shape(), xShape, w.shape(), s);
-        int n = xShape.dim(0), c = xShape.dim(1), h = xShape.dim(2), wd = xShape.dim(3), k = w.dim(0), kh = w.dim(2), kw = w.dim(3);
+        int h = xShape.dim(2), wd = xShape.dim(3), kh = w.dim(2), kw = w.dim(3);
         if (path == Path.CUDNN) {
             CudaBackend be = CudaBackend.instance();
             ConvGeometry g = symmetric(s, kh, kw);
@@ -95,15 +99,19 @@ final class CudaShiftedConv {
             }
         }
         Tensor dx = CudaBackend.alloc(xShape);
-        if (dx.numel() == 0) return dx;
-        BACKWARD_INPUT.launch(columnTiles(n, h, wd), Math.ceilDiv(c, TILE), 1, THREADS, 1, 1, 0,
-                dy, w, dx, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
+        if (dx.numel() > 0) launchBackwardInput(dy, w, dx, xShape, w.shape(), s);
         return dx;
+    }
+
+    /** The input-gradient kernel over tensors or device addresses: dx [N,C,H,W] from dy [N,K,H,W] and w (non-empty). */
+    static void launchBackwardInput(Object dy, Object w, Object dx, Shape xs, Shape ws, Shift s) {
+        int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3);
+        BACKWARD_INPUT.launch(columnTiles(n, h, wd), Math.ceilDiv(c, TILE), 1, THREADS, 1, 1, 0, dy, w, dx, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
     }
 
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, Shift s, Path path) {
         Shapes.shiftedConv2dBackward(dy.shape(), x.shape(), wShape, s);
-        int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3), k = wShape.dim(0), kh = wShape.dim(2), kw = wShape.dim(3);
+        int n = x.dim(0), h = x.dim(2), wd = x.dim(3), kh = wShape.dim(2), kw = wShape.dim(3);
         if (path == Path.CUDNN) {
             CudaBackend be = CudaBackend.instance();
             ConvGeometry g = symmetric(s, kh, kw);
@@ -115,29 +123,44 @@ final class CudaShiftedConv {
         }
         Tensor dw = CudaBackend.alloc(wShape);
         if (dw.numel() == 0) return dw;
-        long pixels = (long) n * h * wd;
-        if (pixels == 0) return zero(dw);
-        int taps = kh * kw;
-        if (taps > 65535) throw new IllegalArgumentException("shiftedConv2dBackwardWeight: a " + kh + "×" + kw + " kernel has more taps than a grid has z-slices");
+        if ((long) n * h * wd == 0) return zero(dw);
+        int parts = weightParts(x.shape(), wShape)[0];
+        if (parts == 1) launchBackwardWeight(x, dy, dw, 0L, x.shape(), wShape, s);
+        else
+            try (Scope scope = Scope.open()) {
+                launchBackwardWeight(x, dy, dw, CudaBackend.alloc(Shape.of(parts, (int) dw.numel())).storage().address(), x.shape(), wShape, s);
+            }
+        return dw;
+    }
+
+    /**
+     * {parts, chunk}: the pixels split so that about two blocks per SM run, each part summing at least 256 of them
+     * (a multiple of the reduction step); grid z = taps · parts.
+     */
+    static int[] weightParts(Shape xs, Shape ws) {
+        long pixels = (long) xs.dim(0) * xs.dim(2) * xs.dim(3);
+        int taps = ws.dim(2) * ws.dim(3), c = xs.dim(1), k = ws.dim(0);
+        if (taps > 65535) throw new IllegalArgumentException("shiftedConv2dBackwardWeight: a " + ws.dim(2) + "×" + ws.dim(3) + " kernel has more taps than a grid has z-slices");
         int tiles = Math.ceilDiv(k, TILE) * Math.ceilDiv(c, TILE) * taps;
-        // Split the pixels so that about two blocks per SM run; each split sums ≥ 256 pixels; grid z = taps · splits.
-        long want = Math.ceilDiv(2L * CudaContext.get().multiprocessors(), tiles);
+        long want = Math.ceilDiv(2L * Kernel.multiprocessors(), tiles);
         long splits = Math.clamp(want, 1, Math.max(1, Math.min(pixels / 256, 65535 / taps)));
         long chunk = Math.ceilDiv(Math.ceilDiv(pixels, splits), STEP) * STEP;
         if (chunk > Integer.MAX_VALUE) throw new IllegalArgumentException("shiftedConv2dBackwardWeight: " + pixels + " pixels is too many for one call");
-        int parts = (int) Math.ceilDiv(pixels, chunk);
-        if (parts == 1) {
-            BACKWARD_WEIGHT.launch(Math.ceilDiv(c, TILE), Math.ceilDiv(k, TILE), taps, THREADS, 1, 1, 0,
-                    x, dy, dw, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw), (int) chunk);
-            return dw;
-        }
-        try (Scope scope = Scope.open()) {
-            Tensor partial = CudaBackend.alloc(Shape.of(parts, (int) dw.numel()));
-            BACKWARD_WEIGHT.launch(Math.ceilDiv(c, TILE), Math.ceilDiv(k, TILE), taps * parts, THREADS, 1, 1, 0,
-                    x, dy, partial, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw), (int) chunk);
-            SUM_PARTS.launchN(dw.numel(), partial, dw, dw.numel(), parts);
-        }
-        return dw;
+        return new int[] {(int) Math.ceilDiv(pixels, chunk), (int) chunk};
+    }
+
+    /**
+     * The weight-gradient kernels over tensors or device addresses (x, dy and their pixels non-empty): the parts of
+     * {@link #weightParts} into dw directly, or into partial (parts · dw's floats) and then summed in order into dw.
+     */
+    static void launchBackwardWeight(Object x, Object dy, Object dw, long partial, Shape xs, Shape ws, Shift s) {
+        int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3), taps = kh * kw;
+        int[] pc = weightParts(xs, ws);
+        int parts = pc[0], chunk = pc[1];
+        Object out = parts == 1 ? dw : (Object) partial;
+        BACKWARD_WEIGHT.launch(Math.ceilDiv(c, TILE), Math.ceilDiv(k, TILE), taps * parts, THREADS, 1, 1, 0, x, dy, out, n, c, h, wd, k, kh, kw, s.top(kh),
+                s.left(kw), chunk);
+        if (parts > 1) SUM_PARTS.launchN(ws.numel(), partial, dw, ws.numel(), parts);
     }
 
     /** Grid x of the forward and backward-input kernels: one block per 64 pixels of the batch. */

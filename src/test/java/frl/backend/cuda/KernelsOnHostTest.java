@@ -327,6 +327,67 @@ class KernelsOnHostTest {
         }
     }
 
+    /** An op on the host-compiled kernels: the inputs' addresses, then the output's. */
+    private interface OnHost { void run(long[] at); }
+
+    /** A kernel op on the host against the CPU's (NMSE ≤ 1e-7): inputs of these shapes (random floats), an output of outShape. */
+    private static void againstCpu(HostKernels gpu, String what, Shape outShape, Shape[] in, Random r, OnHost kernels,
+                                   java.util.function.Function<frl.tensor.Tensor[], frl.tensor.Tensor> onCpu) {
+        frl.backend.Backend cpu = frl.backend.Backends.cpu();
+        long[] at = new long[in.length + 1];
+        frl.tensor.Tensor[] cpuIn = new frl.tensor.Tensor[in.length];
+        for (int i = 0; i < in.length; i++) {
+            float[] v = CudaVsCpu.uniform(r, in[i].numel(), -1, 1);
+            at[i] = gpu.floats(v).address();
+            cpuIn[i] = cpu.fromHost(in[i], v);
+        }
+        MemorySegment out = gpu.floats(CudaSubPixelTest.Host.unwritten(outShape.numel()));
+        at[in.length] = out.address();
+        kernels.run(at);
+        CudaVsCpu.assertClose(what, out.toArray(ValueLayout.JAVA_FLOAT), onCpu.apply(cpuIn).toFloats(), 1e-7);
+    }
+
+    /**
+     * PixelCNN++'s shifted convolutions (masked_conv.cu: tiled implicit GEMMs with barriers, fibers here) and Glow's
+     * 1×1 convolution (conv1x1.cu) against the CPU's, all three directions, each weight gradient in one part and in
+     * several (then summed in order).
+     */
+    @Test void shiftedAndOneByOneKernelsMatchTheCpu() {
+        try (HostKernels gpu = HostKernels.of("masked_conv", "conv1x1"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+            Random r = new Random(8);
+            Object[][] shifted = {{Shape.of(2, 5, 7, 9), Shape.of(4, 5, 2, 3), frl.backend.Shift.DOWN}, {Shape.of(1, 3, 6, 4), Shape.of(6, 3, 2, 2), frl.backend.Shift.DOWN_RIGHT},
+                    {Shape.of(2, 70, 32, 32), Shape.of(66, 70, 2, 3), frl.backend.Shift.DOWN}, {Shape.of(1, 2, 3, 5), Shape.of(3, 2, 1, 3), frl.backend.Shift.DOWN}};
+            for (Object[] c : shifted) {
+                Shape xs = (Shape) c[0], ws = (Shape) c[1], ys = Shape.of(xs.dim(0), ws.dim(0), xs.dim(2), xs.dim(3));
+                frl.backend.Shift s = (frl.backend.Shift) c[2];
+                String at = s + " x" + xs + " w" + ws;
+                againstCpu(gpu, "shifted forward " + at, ys, new Shape[] {xs, ws}, r, a -> CudaShiftedConv.launchForward(a[0], a[1], a[2], xs, ws, s),
+                        t -> frl.backend.Backends.cpu().shiftedConv2d(t[0], t[1], s));
+                againstCpu(gpu, "shifted backward-input " + at, xs, new Shape[] {ys, ws}, r, a -> CudaShiftedConv.launchBackwardInput(a[0], a[1], a[2], xs, ws, s),
+                        t -> frl.backend.Backends.cpu().shiftedConv2dBackwardInput(t[0], t[1], xs, s));
+                int parts = CudaShiftedConv.weightParts(xs, ws)[0];
+                long partial = gpu.floats((long) parts * ws.numel()).address();
+                againstCpu(gpu, "shifted backward-weight in " + parts + " parts " + at, ws, new Shape[] {xs, ys}, r,
+                        a -> CudaShiftedConv.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws, s), t -> frl.backend.Backends.cpu().shiftedConv2dBackwardWeight(t[0], t[1], ws, s));
+            }
+            frl.backend.ConvGeometry one = frl.backend.ConvGeometry.of(1, 0);
+            for (Shape[] c : new Shape[][] {{Shape.of(2, 12, 5, 7), Shape.of(12, 12, 1, 1)}, {Shape.of(3, 48, 8, 8), Shape.of(48, 48, 1, 1)},
+                    {Shape.of(1, 64, 4, 4), Shape.of(20, 64, 1, 1)}, {Shape.of(1, 5, 1, 3), Shape.of(33, 5, 1, 1)}}) {
+                Shape xs = c[0], ws = c[1], ys = Shape.of(xs.dim(0), ws.dim(0), xs.dim(2), xs.dim(3));
+                int n = xs.dim(0), hw = xs.dim(2) * xs.dim(3), ci = xs.dim(1), k = ws.dim(0);
+                String at = "x" + xs + " w" + ws;
+                againstCpu(gpu, "1×1 forward " + at, ys, new Shape[] {xs, ws}, r, a -> CudaConv1x1.launchApply(a[0], a[1], a[2], n, hw, ci, k, false),
+                        t -> frl.backend.Backends.cpu().conv2d(t[0], t[1], one));
+                againstCpu(gpu, "1×1 backward-input " + at, xs, new Shape[] {ys, ws}, r, a -> CudaConv1x1.launchApply(a[0], a[1], a[2], n, hw, k, ci, true),
+                        t -> frl.backend.Backends.cpu().conv2dBackwardInput(t[0], t[1], xs, one));
+                int parts = CudaConv1x1.dwParts(xs)[0];
+                long partial = gpu.floats((long) parts * ws.numel()).address();
+                againstCpu(gpu, "1×1 backward-weight in " + parts + " parts " + at, ws, new Shape[] {xs, ys}, r,
+                        a -> CudaConv1x1.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws), t -> frl.backend.Backends.cpu().conv2dBackwardWeight(t[0], t[1], ws, one));
+            }
+        }
+    }
+
     /**
      * The check sees a wrong kernel: subpixel.cu compiled from copies each with one edit (a gathered line's tap one
      * column off, two taps of the stride-2 phase sum swapped, the TF32 parts swapped), each caught.
