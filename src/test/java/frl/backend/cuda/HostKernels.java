@@ -124,6 +124,7 @@ final class HostKernels implements Kernel.Launcher, AutoCloseable {
             MemorySegment error = call.allocate(512);
             int rc = (int) h.invokeExact(call.allocateFrom(name), grid, block, sharedBytes, MemorySegment.ofAddress(params), error, 512);
             if (rc != 0) throw new IllegalStateException("host launch of " + family + "." + name + ": " + error.getString(0));
+            checkGuards(family + "." + name);
         } catch (RuntimeException e) {
             throw e;
         } catch (Throwable t) {
@@ -131,11 +132,39 @@ final class HostKernels implements Kernel.Launcher, AutoCloseable {
         }
     }
 
-    /** Host memory for n floats, zeroed, alive until close: its address is a device pointer here. */
-    MemorySegment floats(long n) { return arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(1, n)); }
+    /** Floats of a guard on each side of every block {@link #floats} hands out, and the bits they hold. */
+    private static final int GUARD = 256, GUARD_BITS = 0x7FC0DEAD;
+    private final List<MemorySegment> guarded = new ArrayList<>();
+
+    /**
+     * Host memory for n floats, zeroed, alive until close: its address is a device pointer here. Guards lie on both
+     * sides, and a launch that writes into one fails (a write past the block, which nothing else here would see).
+     */
+    MemorySegment floats(long n) {
+        MemorySegment all = arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(1, n) + 2L * GUARD);
+        for (long i = 0; i < all.byteSize() / 4; i++) all.setAtIndex(ValueLayout.JAVA_INT, i, GUARD_BITS);
+        guarded.add(all);
+        MemorySegment block = all.asSlice(4L * GUARD, 4L * Math.max(1, n));
+        block.fill((byte) 0);
+        return block;
+    }
 
     /** The same, holding v. */
-    MemorySegment floats(float[] v) { return arena.allocateFrom(ValueLayout.JAVA_FLOAT, v); }
+    MemorySegment floats(float[] v) {
+        MemorySegment block = floats(v.length);
+        MemorySegment.copy(v, 0, block, ValueLayout.JAVA_FLOAT, 0, v.length);
+        return block;
+    }
+
+    private void checkGuards(String kernel) {
+        for (MemorySegment all : guarded) {
+            long floats = all.byteSize() / 4;
+            for (long i = 0; i < floats; i = i == GUARD - 1 ? floats - GUARD : i + 1)
+                if (all.getAtIndex(ValueLayout.JAVA_INT, i) != GUARD_BITS)
+                    throw new IllegalStateException(kernel + " wrote outside a block of " + (floats - 2 * GUARD) + " floats at 0x"
+                            + Long.toHexString(all.address() + 4L * GUARD) + ": " + (i < GUARD ? GUARD - i + " before its start" : i - (floats - GUARD) + 1 + " past its end"));
+        }
+    }
 
     @Override public void close() {
         Kernel.onHost = before;
