@@ -54,7 +54,7 @@ public final class ConvKernelBench {
         rows.put("1×1 conv choices", CudaConv.oneByOneChoices().toString());
         rows.put("sub-pixel choices", CudaConv.subPixelChoices().toString());
         rows.put("unfold choices", CudaConv.unfoldChoices().toString());
-        rows.put("unfold split choices (-Dfrl.cuda.splitK=auto)", CudaUnfold.splitChoices().toString());
+        rows.put("unfold plan modes (-Dfrl.cuda.gemm=auto, -Dfrl.cuda.splitK=auto)", CudaUnfold.modeChoices().toString());
         rows.put("dense conv choices", CudaConv.denseChoices().toString());
         rows.put("sub-pixel plan modes (-Dfrl.cuda.gemm, phaseGemms, splitK where auto)", CudaSubPixel.modeChoices().toString());
         String tf32 = CudaBlas.tf32InputConversion();

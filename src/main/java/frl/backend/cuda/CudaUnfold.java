@@ -5,13 +5,15 @@ import frl.backend.Shapes;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 /**
  * Convolutions as unfolded GEMMs on the GPU ({@link UnfoldPlans} over CudaSubPixel's steps, kernels in
  * src/main/cuda/unfold.cu): a third way beside cuDNN and the sub-pixel GEMMs, which CudaConv times per op and shape
- * under -Dfrl.cuda.unfold (cudnn, the other ways, until a GPU has run it). cuDNN ran the VAE's middle convolutions at
+ * under -Dfrl.cuda.unfold (cudnn, the other ways, until a GPU has run it). Its GEMMs run in SGEMM or 3xTF32 as
+ * -Dfrl.cuda.gemm says (auto, the default: the faster per op and shape). cuDNN ran the VAE's middle convolutions at
  * 1–15 TFLOP/s on the H200; there a GEMM of 256 × 1,024 outputs over 2,048 terms, split in 8, fills the SMs.
  */
 final class CudaUnfold {
@@ -30,37 +32,44 @@ final class CudaUnfold {
 
     static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) {
         Tensor y = CudaBackend.alloc(Shapes.conv2d(x.shape(), w.shape(), g));
-        run("conv2d", x.shape(), w.shape(), g, d -> UnfoldPlans.conv2d(CudaSubPixel.GPU, d, at(x), at(w), at(y)));
+        run("conv2d", x.shape(), w.shape(), g, true, (gemm, d) -> UnfoldPlans.conv2d(CudaSubPixel.GPU, gemm, d, at(x), at(w), at(y)));
         return y;
     }
 
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {
         Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
         Tensor dx = CudaBackend.alloc(xShape);
-        UnfoldPlans.backwardInput(CudaSubPixel.GPU, UnfoldPlans.Dims.of(xShape, w.shape(), g, false), at(dy), at(w), at(dx)); // nothing to split
+        run("backwardInput", xShape, w.shape(), g, false, (gemm, d) -> UnfoldPlans.backwardInput(CudaSubPixel.GPU, gemm, d, at(dy), at(w), at(dx)));
         return dx;
     }
 
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g) {
         Shapes.conv2dBackward(dy.shape(), x.shape(), wShape, g);
         Tensor dw = CudaBackend.alloc(wShape);
-        run("backwardWeight", x.shape(), wShape, g, d -> UnfoldPlans.backwardWeight(CudaSubPixel.GPU, d, at(x), at(dy), at(dw)));
+        run("backwardWeight", x.shape(), wShape, g, true, (gemm, d) -> UnfoldPlans.backwardWeight(CudaSubPixel.GPU, gemm, d, at(x), at(dy), at(dw)));
         return dw;
     }
 
-    /** Under -Dfrl.cuda.splitK=auto, whether each op and shape sums in chunks: both ways timed at its first call. */
-    private static final TimedChoices<Boolean> SPLITS = new TimedChoices<>();
+    /** A plan in its GEMM arithmetic over its sizes. */
+    private interface Plan { void run(SubPixelPlans.Gemm gemm, UnfoldPlans.Dims d); }
 
-    static Map<String, Boolean> splitChoices() { return SPLITS.snapshot(); }
+    /** Where more than one mode may run, the mode each op and shape took (SGEMM or 3xTF32, whole or in chunks). */
+    private static final TimedChoices<CudaSubPixel.Mode> MODES = new TimedChoices<>();
+
+    static Map<String, CudaSubPixel.Mode> modeChoices() { return MODES.snapshot(); }
 
     /**
-     * A plan whole or in chunks as -Dfrl.cuda.splitK says (auto: the faster for this op and shape, one warm-up and the
-     * median of 3 each). The plans write their outputs whole, so a timed run leaves nothing the last does not overwrite.
+     * A plan in the mode the switches allow, or the fastest for this op and shape (one warm-up and the median of 3 each):
+     * -Dfrl.cuda.gemm (auto: SGEMM and 3xTF32), and where the plan can sum in chunks, -Dfrl.cuda.splitK. The plans
+     * write their outputs whole, so a timed run leaves nothing the last does not overwrite.
      */
-    private static void run(String op, Shape x, Shape w, ConvGeometry g, Consumer<UnfoldPlans.Dims> plan) {
-        boolean split = SPLITS.fastest(() -> op + " x" + x + " w" + w + " " + g, SubPixelPlans.splitK().candidates(),
-                s -> plan.accept(UnfoldPlans.Dims.of(x, w, g, s)));
-        plan.accept(UnfoldPlans.Dims.of(x, w, g, split));
+    private static void run(String op, Shape x, Shape w, ConvGeometry g, boolean splits, Plan plan) {
+        SubPixelPlans.Gemm forced = SubPixelPlans.Gemm.forced();
+        List<CudaSubPixel.Mode> modes = new ArrayList<>();
+        for (SubPixelPlans.Gemm gemm : forced != null ? List.of(forced) : List.of(SubPixelPlans.Gemm.values()))
+            for (boolean split : splits ? SubPixelPlans.splitK().candidates() : List.of(false)) modes.add(new CudaSubPixel.Mode(gemm, false, split));
+        CudaSubPixel.Mode m = MODES.fastest(() -> op + " x" + x + " w" + w + " " + g, modes, mode -> plan.run(mode.gemm(), UnfoldPlans.Dims.of(x, w, g, mode.splitK())));
+        plan.run(m.gemm(), UnfoldPlans.Dims.of(x, w, g, m.splitK()));
     }
 
     private static long at(Tensor t) { return t.storage().address(); }

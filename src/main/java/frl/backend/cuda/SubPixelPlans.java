@@ -435,7 +435,7 @@ final class SubPixelPlans {
     }
 
     /** Scratch blocks freed together, the last made first (so a failure while making them frees those made). */
-    private static final class Blocks implements AutoCloseable {
+    static final class Blocks implements AutoCloseable {
         private final ArrayDeque<Scratch> held = new ArrayDeque<>();
         private final Steps s;
 

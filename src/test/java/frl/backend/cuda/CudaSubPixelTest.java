@@ -541,6 +541,8 @@ class CudaSubPixelTest {
         private final List<float[]> blocks = new ArrayList<>();
         /** GEMM calls for one operand triple, and strided-batched calls; gathers of cols, and gathers into TF32 parts. */
         int singleGemms, batchedGemms, gathers, partGathers;
+        /** GEMMs on TF32 operands (each triple of a batch counted). */
+        int tf32Gemms;
         /** Whether these steps gather straight into the TF32 parts, as the GPU's do under -Dfrl.cuda.phaseLoads=batched. */
         boolean fusesGathers;
         /** The most chunks a weight gradient is split in (the largest power of two up to it dividing the pixels); sums of chunks. */
@@ -748,6 +750,7 @@ class CudaSubPixelTest {
 
         private void multiply(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc,
                               boolean accumulate, boolean tf32) {
+            if (tf32) tf32Gemms++;
             assertTrue(lda >= Math.max(1, transA ? k : m) && ldb >= Math.max(1, transB ? n : k) && ldc >= Math.max(1, m),
                     "cuBLAS would refuse lda " + lda + ", ldb " + ldb + ", ldc " + ldc + " for m " + m + ", n " + n + ", k " + k);
             assertTrue(off(a) + (long) lda * ((transA ? m : k) - 1) + (transA ? k : m) <= mem(a).length, "A reaches past its block");

@@ -17,8 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Convolutions as unfolded GEMMs on the GPU against the CPU backend's (NMSE ≤ 1e-7): UnfoldPlansTest's cases and the
- * VAE's middle layers at batch 64, whole, in chunks (-Dfrl.cuda.splitK=on) and the faster (auto), directly and through the backend with
- * -Dfrl.cuda.unfold forced to them and under auto.
+ * VAE's middle layers at batch 64, whole, in chunks (-Dfrl.cuda.splitK=on) and the faster (auto), directly (in SGEMM and
+ * in 3xTF32) and through the backend with -Dfrl.cuda.unfold forced to them and under auto.
  */
 @Tag("gpu")
 class CudaUnfoldTest {
@@ -45,11 +45,14 @@ class CudaUnfoldTest {
                     for (String split : new String[] {"off", "on", "auto"})
                         withProperty("frl.cuda.splitK", split, () -> {
                             String at = "x" + xs + " w" + ws + " " + g + " splitK=" + split;
-                            Tensor gy = CudaUnfold.conv2d(xg, wg, g);
-                            assertEquals(y.shape(), gy.shape());
-                            CudaVsCpu.assertClose(at + " forward", gy, y);
-                            CudaVsCpu.assertClose(at + " backward input", CudaUnfold.backwardInput(dyg, wg, xs, g), dx);
-                            CudaVsCpu.assertClose(at + " backward weight", CudaUnfold.backwardWeight(xg, dyg, ws, g), dw);
+                            for (String gemm : new String[] {"sgemm", "3xtf32"})
+                                withProperty("frl.cuda.gemm", gemm, () -> {
+                                    Tensor gy = CudaUnfold.conv2d(xg, wg, g);
+                                    assertEquals(y.shape(), gy.shape());
+                                    CudaVsCpu.assertClose(at + " " + gemm + " forward", gy, y);
+                                    CudaVsCpu.assertClose(at + " " + gemm + " backward input", CudaUnfold.backwardInput(dyg, wg, xs, g), dx);
+                                    CudaVsCpu.assertClose(at + " " + gemm + " backward weight", CudaUnfold.backwardWeight(xg, dyg, ws, g), dw);
+                                });
                             // the other hand-written paths forced off, so that the backend's choice is between these and cuDNN
                             for (String mode : new String[] {"kernel", "auto"})
                                 withProperty("frl.cuda.unfold", mode, () -> withProperty("frl.cuda.subpixel", "cudnn", () ->

@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The unfolded-GEMM plans on the host emulation of their steps (CudaSubPixelTest.Host: every block bounds-checked,
- * scratch NaN until written), against the CPU backend's convolutions: whole and in chunks. The GPU runs the same plans
+ * scratch NaN until written, a TF32 GEMM's operands checked to be TF32), against the CPU backend's convolutions: in SGEMM
+ * and in 3xTF32, whole and in chunks. The GPU runs the same plans
  * (CudaUnfoldTest).
  */
 class UnfoldPlansTest {
@@ -51,23 +52,25 @@ class UnfoldPlansTest {
                 float[] dy = random(r, ys);
                 Tensor cdy = cpu.fromHost(ys, dy);
                 float[] dx = cpu.conv2dBackwardInput(cdy, cw, xs, g).toFloats(), dw = cpu.conv2dBackwardWeight(cx, cdy, ws, g).toFloats();
-                for (int splits : new int[] {1, 4}) {
-                    UnfoldPlans.Dims d = UnfoldPlans.Dims.of(xs, ws, g, splits > 1);
-                    String at = xs + " " + ws + " " + g + (splits > 1 ? " in chunks" : "");
-                    CudaSubPixelTest.Host h = host(splits);
-                    long out = h.put(CudaSubPixelTest.Host.unwritten(y.length));
-                    UnfoldPlans.conv2d(h, d, h.put(x), h.put(w), out);
-                    CudaVsCpu.assertClose("conv2d " + at, h.mem(out), y, 1e-10);
-                    h = host(splits);
-                    out = h.put(CudaSubPixelTest.Host.unwritten(dx.length));
-                    UnfoldPlans.backwardInput(h, d, h.put(dy), h.put(w), out);
-                    CudaVsCpu.assertClose("conv2dBackwardInput " + at, h.mem(out), dx, 1e-10);
-                    h = host(splits);
-                    out = h.put(CudaSubPixelTest.Host.unwritten(dw.length));
-                    UnfoldPlans.backwardWeight(h, d, h.put(x), h.put(dy), out);
-                    CudaVsCpu.assertClose("conv2dBackwardWeight " + at, h.mem(out), dw, 1e-10);
-                    if (h.weightSplits(d.ckk(), d.k(), d.np()) > 1) assertTrue(h.sums > 0, "conv2dBackwardWeight " + at + ": not in chunks");
-                }
+                for (SubPixelPlans.Gemm gemm : SubPixelPlans.Gemm.values())
+                    for (int splits : new int[] {1, 4}) {
+                        UnfoldPlans.Dims d = UnfoldPlans.Dims.of(xs, ws, g, splits > 1);
+                        String at = gemm + " " + xs + " " + ws + " " + g + (splits > 1 ? " in chunks" : "");
+                        CudaSubPixelTest.Host h = host(splits);
+                        long out = h.put(CudaSubPixelTest.Host.unwritten(y.length));
+                        UnfoldPlans.conv2d(h, gemm, d, h.put(x), h.put(w), out);
+                        CudaVsCpu.assertClose("conv2d " + at, h.mem(out), y, 1e-10);
+                        h = host(splits);
+                        out = h.put(CudaSubPixelTest.Host.unwritten(dx.length));
+                        UnfoldPlans.backwardInput(h, gemm, d, h.put(dy), h.put(w), out);
+                        CudaVsCpu.assertClose("conv2dBackwardInput " + at, h.mem(out), dx, 1e-10);
+                        h = host(splits);
+                        out = h.put(CudaSubPixelTest.Host.unwritten(dw.length));
+                        UnfoldPlans.backwardWeight(h, gemm, d, h.put(x), h.put(dy), out);
+                        CudaVsCpu.assertClose("conv2dBackwardWeight " + at, h.mem(out), dw, 1e-10);
+                        if (h.weightSplits(d.ckk(), d.k(), d.np()) > 1) assertTrue(h.sums > 0, "conv2dBackwardWeight " + at + ": not in chunks");
+                        assertEquals(gemm == SubPixelPlans.Gemm.TF32X3, h.tf32Gemms > 0, at + ": TF32 GEMMs in " + gemm + " mode");
+                    }
             }
         }
     }
