@@ -84,15 +84,19 @@ final class CudaReduce {
             return out;
         }
         SumPlan p = sumPlan("sumTo " + x.shape() + " → " + shape, x.shape(), shape);
-        long partials = (long) p.chunks() * p.outN();
-        try (DeviceStorage partial = new DeviceStorage(CudaContext.get(), partials * Double.BYTES)) {
-            // Freed into the cache once queued: only work queued later on the same stream can reuse it.
-            Object[] args = {x, partial.address(), p.outN(), p.rows(), p.chunk(), p.chunks(), p.kept(), p.summed()};
-            if (p.blocks()) SUM_TO_BLOCKS.launch((int) Math.min(partials, MAX_GRID), 1, 1, Kernel.BLOCK, 1, 1, 0, args);
-            else SUM_TO_PARTIALS.launchN(partials, args);
-            SUM_PARTIALS.launchN(p.outN(), partial.address(), out, p.outN(), p.chunks());
+        try (DeviceStorage partial = new DeviceStorage(CudaContext.get(), (long) p.chunks() * p.outN() * Double.BYTES)) {
+            launchSumTo(p, x, partial.address(), out); // freed into the cache once queued: only work queued later can reuse it
         }
         return out;
+    }
+
+    /** A plan's two launches over tensors or device addresses: the partial sums (chunks · outN doubles at partial), then out. */
+    static void launchSumTo(SumPlan p, Object x, long partial, Object out) {
+        long partials = (long) p.chunks() * p.outN();
+        Object[] args = {x, partial, p.outN(), p.rows(), p.chunk(), p.chunks(), p.kept(), p.summed()};
+        if (p.blocks()) SUM_TO_BLOCKS.launch((int) Math.min(partials, MAX_GRID), 1, 1, Kernel.BLOCK, 1, 1, 0, args);
+        else SUM_TO_PARTIALS.launchN(partials, args);
+        SUM_PARTIALS.launchN(p.outN(), partial, out, p.outN(), p.chunks());
     }
 
     private static long ceilDiv(long a, long b) { return (a + b - 1) / b; }
@@ -119,10 +123,15 @@ final class CudaReduce {
             CudaPointwise.fill(out, Float.NEGATIVE_INFINITY);
             return out;
         }
+        launchLogSumExp(x, out, positions, classes, inner);
+        return out;
+    }
+
+    /** logSumExp's launch over tensors or device addresses: a thread per position where there are many, else a block per position. */
+    static void launchLogSumExp(Object x, Object out, int positions, int classes, int inner) {
         if (positions >= THREAD_POSITIONS && (inner > 1 || classes <= WARP))
             LSE_THREADS.launchN(positions, x, out, positions, classes, inner);
         else
             LSE_BLOCKS.launch(Math.min(positions, MAX_GRID), 1, 1, Kernel.BLOCK, 1, 1, 0, x, out, positions, classes, inner);
-        return out;
     }
 }

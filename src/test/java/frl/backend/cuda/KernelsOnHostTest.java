@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -384,6 +385,37 @@ class KernelsOnHostTest {
                 long partial = gpu.floats((long) parts * ws.numel()).address();
                 againstCpu(gpu, "1×1 backward-weight in " + parts + " parts " + at, ws, new Shape[] {xs, ys}, r,
                         a -> CudaConv1x1.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws), t -> frl.backend.Backends.cpu().conv2dBackwardWeight(t[0], t[1], ws, one));
+            }
+        }
+    }
+
+    /**
+     * reduce.cu's sums down to a broadcast shape (by blocks where a summed run is at least a warp long, else by threads;
+     * partials added in order) and log-sum-exp over an axis (a block or a thread per position), against the CPU's.
+     */
+    @Test void reductionKernelsMatchTheCpu() {
+        frl.backend.Backend cpu = frl.backend.Backends.cpu();
+        try (HostKernels gpu = HostKernels.of("reduce"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+            Random r = new Random(9);
+            Shape[][] sums = {{Shape.of(64, 200, 1, 1), Shape.of(1, 200, 1, 1)}, {Shape.of(4, 4, 16384), Shape.of(1)}, {Shape.of(8, 3, 40), Shape.of(8, 1, 1)},
+                    {Shape.of(5, 7, 3), Shape.of(1, 7, 1)}, {Shape.of(64, 64, 16, 16), Shape.of(1, 64, 1, 1)}, {Shape.of(3, 33), Shape.of(3, 1)}};
+            java.util.Set<Boolean> ways = new java.util.HashSet<>();
+            for (Shape[] c : sums) {
+                Shape xs = c[0], to = c[1];
+                CudaReduce.SumPlan p = CudaReduce.sumPlan("test", xs, to);
+                ways.add(p.blocks());
+                long partial = gpu.floats(2L * p.chunks() * p.outN()).address();
+                againstCpu(gpu, "sumTo " + xs + " → " + to + (p.blocks() ? " by blocks" : " by threads"), to, new Shape[] {xs}, r,
+                        a -> CudaReduce.launchSumTo(p, a[0], partial, a[1]), t -> cpu.sumTo(t[0], to));
+            }
+            assertEquals(2, ways.size(), "sums by blocks and by threads");
+            Object[][] lse = {{Shape.of(4, 20), 1}, {Shape.of(2, 7, 3), 1}, {Shape.of(5000, 3), 1}, {Shape.of(64, 300, 17), 1}, {Shape.of(3, 1000), 1}};
+            for (Object[] c : lse) {
+                Shape xs = (Shape) c[0];
+                int axis = (int) c[1];
+                int[] v = frl.backend.Shapes.aroundAxis(xs, axis);
+                againstCpu(gpu, "logSumExp " + xs + " axis " + axis, xs.with(axis, 1), new Shape[] {xs}, r,
+                        a -> CudaReduce.launchLogSumExp(a[0], a[1], v[0] * v[2], v[1], v[2]), t -> cpu.logSumExp(t[0], axis));
             }
         }
     }
