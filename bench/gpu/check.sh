@@ -23,9 +23,9 @@ export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 # NEW_PATHS is empty.
 NEW_PATHS="-Dfrl.cuda.phaseLoads=batched -Dfrl.cuda.planes=packed -Dfrl.cuda.phaseGemms=batched"
 NEW_PATHS+=" -Dfrl.cuda.ce=registers -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.splitK=on -Dfrl.cuda.unfold=auto -Dfrl.cuda.hf=warp -Dfrl.cuda.bnRelu=fused"
-NEW_PATHS+=" -Dfrl.cuda.ceParts=fused"
+NEW_PATHS+=" -Dfrl.cuda.ceParts=fused -Dfrl.cuda.actNormConv=fused"
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest frl.backend.cuda.CudaFrequencyTest"
-NEW_PATH_TESTS+=" frl.backend.cuda.CudaLossTest frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest"
+NEW_PATH_TESTS+=" frl.backend.cuda.CudaLossTest frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest frl.nn.ActNormInvConvTest"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1
@@ -137,7 +137,7 @@ each() {
   [ -n "$NEW_PATHS" ] || { say "each: NEW_PATHS is empty"; return 0; }
   args=(--config cifar --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
   for opt in $NEW_PATHS -Dfrl.cuda.phaseGemms=auto -Dfrl.cuda.splitK=auto; do
-    case $opt in -Dfrl.cuda.hfSums=*|-Dfrl.cuda.hf=*) continue ;; esac   # the HF kernels: FrequencyBench (kernels) times them
+    case $opt in -Dfrl.cuda.hfSums=*|-Dfrl.cuda.hf=*|-Dfrl.cuda.actNormConv=*) continue ;; esac   # not the VAE's: bench-kernels times them
     JAVA_OPTS="$JAVA_OPTS $opt" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench cifar ($opt alone, --graph) exit $?"
   done

@@ -40,6 +40,21 @@ public final class Linear {
     }
 
     /**
+     * Glow's actnorm then 1×1 convolution as one node (Backend#actNormConv1x1): conv2d((x + bias)·exp(logs), w), bias and
+     * logs [1,C,1,1], w [K,C,1,1]; its backward one op too (Backend#actNormConv1x1Backward).
+     */
+    public static Var actNormConv1x1(Var x, Var bias, Var logs, Var w) {
+        Backend be = x.backend();
+        return Var.result(be.actNormConv1x1(x.value(), bias.value(), logs.value(), w.value()), "actNormConv1x1", dy -> {
+            Backend.ActNormConvGrads g = be.actNormConv1x1Backward(x.value(), bias.value(), logs.value(), w.value(), dy);
+            if (x.requiresGrad()) x.accumulate(g.dx());
+            if (bias.requiresGrad()) bias.accumulate(g.dbias());
+            if (logs.requiresGrad()) logs.accumulate(g.dlogs());
+            if (w.requiresGrad()) w.accumulate(g.dw());
+        }, x, bias, logs, w);
+    }
+
+    /**
      * PixelCNN++'s down_shifted_conv2d ({@link Shift#DOWN}, typically 2×3) or down_right_shifted_conv2d
      * ({@link Shift#DOWN_RIGHT}, typically 2×2): a causal stride-1 convolution whose output is as large as x.
      */

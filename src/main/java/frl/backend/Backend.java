@@ -156,6 +156,31 @@ public interface Backend {
         return new Tensor[] {conv2dFromPhases(xPhases, w, xShape, g), conv2dBackwardWeightFromPhases(xPhases, dy, xShape, w.shape(), g)};
     }
 
+    /**
+     * Glow's actnorm then its 1×1 convolution as one op: conv2d((x + bias)·exp(logs), w), x [N,C,H,W], bias and logs
+     * [1,C,1,1], w [K,C,1,1]. By default the ops it is made of, in the order the two layers run them.
+     */
+    default Tensor actNormConv1x1(Tensor x, Tensor bias, Tensor logs, Tensor w) {
+        return conv2d(binary(BinaryOp.MUL, binary(BinaryOp.ADD, x, bias), unary(UnaryOp.EXP, logs, 0, 0)), w, ConvGeometry.of(1, 0));
+    }
+
+    /** Whether {@link #actNormConv1x1} is one op here (so that Glow's folded layer takes it); no: its parts. */
+    default boolean fusesActNormConv1x1() { return false; }
+
+    /**
+     * The gradients of {@link #actNormConv1x1} for dy: with a = x + bias, s = exp(logs) and dn = conv2dBackwardInput(dy,
+     * w): dx = dn·s, dbias = Σ dx over N, H, W, dlogs = s·Σ dn·a, dw = conv2dBackwardWeight(a·s, dy).
+     */
+    default ActNormConvGrads actNormConv1x1Backward(Tensor x, Tensor bias, Tensor logs, Tensor w, Tensor dy) {
+        ConvGeometry one = ConvGeometry.of(1, 0);
+        Tensor a = binary(BinaryOp.ADD, x, bias), s = unary(UnaryOp.EXP, logs, 0, 0), dn = conv2dBackwardInput(dy, w, x.shape(), one);
+        Tensor dx = binary(BinaryOp.MUL, dn, s);
+        return new ActNormConvGrads(dx, sumTo(dx, bias.shape()), binary(BinaryOp.MUL, sumTo(binary(BinaryOp.MUL, dn, a), logs.shape()), s),
+                conv2dBackwardWeight(binary(BinaryOp.MUL, a, s), dy, w.shape(), one));
+    }
+
+    record ActNormConvGrads(Tensor dx, Tensor dbias, Tensor dlogs, Tensor dw) {}
+
     // ---- normalisation --------------------------------------------------------------------------
 
     /** Training-mode batch norm over every axis but 1: y, and the batch mean and biased variance [C]. */

@@ -12,7 +12,7 @@ import frl.tensor.Tensor;
  * The first two layers of a Glow step, actnorm then the invertible 1×1 convolution, run as one convolution:
  * W·(s⊙(x + b)) = W'·x + W'·b with W' = W·diag(s), s = exp(logs). The folding costs a few C×C ops and saves
  * the two full passes over the activations (add, multiply) that actnorm would take forward, and their
- * gradients backward. Parameters and state dict are those of the two layers ({@code actnorm.*}, {@code invconv.*}).
+ * gradients backward. Where the backend runs the two as one pass (Backend#fusesActNormConv1x1), that op instead. Parameters and state dict are those of the two layers ({@code actnorm.*}, {@code invconv.*}).
  */
 public final class ActNormInvConv extends Module implements Flow {
     public final ActNorm actnorm;
@@ -26,7 +26,9 @@ public final class ActNormInvConv extends Module implements Flow {
     @Override public Result forward(Var x) {
         actnorm.ensureInitialized(x.value());
         Var logdet = Pointwise.add(actnorm.logdet(x.shape()), invconv.logdet(x.shape()));
-        return new Result(fold(x, invconv.weight(), actnorm.bias, actnorm.logs), logdet);
+        if (!x.backend().fusesActNormConv1x1()) return new Result(fold(x, invconv.weight(), actnorm.bias, actnorm.logs), logdet);
+        int c = x.shape().dim(1);   // a backend that runs the two as one pass (the CUDA backend's actnorm kernels)
+        return new Result(Linear.actNormConv1x1(x, actnorm.bias, actnorm.logs, Layout.reshape(invconv.weight(), c, c, 1, 1)), logdet);
     }
 
     /** W·(exp(logs)⊙(x + bias)) as one 1×1 convolution with bias W'·b: w is [C, C], bias and logs [1, C, 1, 1]. */

@@ -78,6 +78,8 @@ public class BackendOpsTest {
         c.add(named("convT 4×4 s2 p1 to phases, x fixed").fixed(2, 3, 4, 5).in(3, 2, 4, 4).of(x -> Linear.convTranspose2dToPhases(x[0], x[1], null, ConvGeometry.of(2, 1))));
         c.add(named("convT 4×4 s3 p2 to phases (stride not dividing the kernel)").in(1, 2, 3, 3).in(2, 3, 4, 4)
                 .of(x -> Linear.convTranspose2dToPhases(x[0], x[1], null, ConvGeometry.of(3, 2))));
+        c.add(named("actnorm then 1×1 conv").in(2, 3, 4, 5).in(1, 3, 1, 1).in(1, 3, 1, 1).in(4, 3, 1, 1)
+                .of(x -> Linear.actNormConv1x1(x[0], x[1], x[2], x[3])));
         c.add(named("toPhases s2 p1").in(2, 3, 6, 4).of(x -> Layout.toPhases(x[0], ConvGeometry.of(2, 1))));
         c.add(named("fromPhases s(3,2) p(1,0)").in(6, 2, 3, 4).of(x -> Layout.fromPhases(x[0], Shape.of(3, 2, 6, 4), new ConvGeometry(3, 2, 1, 0))));
         c.add(named("batchNorm 4-D").in(3, 3, 5, 4).in(POSITIVE, 3).in(3).of(x -> Norm.batchNorm(x[0], x[1], x[2], 1e-5).y()));

@@ -222,6 +222,34 @@ public final class CudaBackend implements Backend {
         return CudaLoss.crossEntropyBackward(in("crossEntropyBackward", logits), in("crossEntropyBackward", targets), in("crossEntropyBackward", dloss), axis);
     }
 
+    @Override public boolean fusesActNormConv1x1() { return CudaConv1x1.actNormFused(); }
+
+    /** Under -Dfrl.cuda.actNormConv=fused, where the 1×1 kernels apply, one pass (CudaConv1x1); else its parts. */
+    @Override public Tensor actNormConv1x1(Tensor x, Tensor bias, Tensor logs, Tensor w) {
+        String op = "actNormConv1x1";
+        if (actNormKernels(op, x, bias, logs, w)) return CudaConv1x1.actNormForward(x, bias, logs, w);
+        return Backend.super.actNormConv1x1(x, bias, logs, w);
+    }
+
+    @Override public ActNormConvGrads actNormConv1x1Backward(Tensor x, Tensor bias, Tensor logs, Tensor w, Tensor dy) {
+        String op = "actNormConv1x1Backward";
+        if (actNormKernels(op, x, bias, logs, w)) {
+            Shape ys = Shapes.conv2d(x.shape(), w.shape(), ConvGeometry.of(1, 0));
+            if (!in(op, dy).shape().equals(ys)) throw new IllegalArgumentException(op + ": dy " + dy.shape() + ", expected " + ys);
+            return CudaConv1x1.actNormBackward(x, bias, logs, w, dy);
+        }
+        return Backend.super.actNormConv1x1Backward(x, bias, logs, w, dy);
+    }
+
+    /** The switch on, the 1×1 kernels take x and w, and bias and logs are [1,C,1,1] on the GPU. */
+    private static boolean actNormKernels(String op, Tensor x, Tensor bias, Tensor logs, Tensor w) {
+        if (!CudaConv1x1.actNormFused() || !CudaConv1x1.applies(x.shape(), w.shape(), ConvGeometry.of(1, 0))) return false;
+        Shape perChannel = Shape.of(1, x.dim(1), 1, 1);
+        in(op, x);
+        in(op, w);
+        return in(op, bias).shape().equals(perChannel) && in(op, logs).shape().equals(perChannel);
+    }
+
     /** Under -Dfrl.cuda.ceParts=fused, by one sub-pixel plan where it takes both gradients (CudaSubPixel.crossEntropyGrads); else the two ops. */
     @Override public Tensor[] crossEntropyOfPhasesBackward(Tensor logits, Tensor targets, Tensor dloss, int axis, Tensor w, Tensor dy, Shape xShape,
                                                            ConvGeometry g) {

@@ -1,5 +1,6 @@
 package frl.backend.cuda;
 
+import frl.backend.Backend;
 import frl.backend.ConvGeometry;
 import frl.backend.Shapes;
 import frl.tensor.Scope;
@@ -22,6 +23,11 @@ final class CudaConv1x1 {
     private static final Kernel APPLY_64 = new Kernel(FAMILY, "conv1x1_apply_64", "pppiiiii");
     private static final Kernel DW_PART = new Kernel(FAMILY, "conv1x1_dw_part", "pppiiiii");
     private static final Kernel SUM_PARTS = new Kernel(FAMILY, "conv1x1_sum_parts", "ppli");
+    private static final Kernel ACTNORM_16 = new Kernel(FAMILY, "conv1x1_actnorm_apply_16", "pppppiiiii");
+    private static final Kernel ACTNORM_32 = new Kernel(FAMILY, "conv1x1_actnorm_apply_32", "pppppiiiii");
+    private static final Kernel ACTNORM_64 = new Kernel(FAMILY, "conv1x1_actnorm_apply_64", "pppppiiiii");
+    private static final Kernel ACTNORM_DW_PART = new Kernel(FAMILY, "conv1x1_actnorm_dw_part", "pppppiiiii");
+    private static final Kernel ACTNORM_SUMS = new Kernel(FAMILY, "conv1x1_actnorm_sums", "pppppiii");
     /** Must match conv1x1.cu: pixels per block and output channels per block of the apply kernels; pixels per dw step. */
     private static final int APPLY_THREADS = 128, APPLY_OUTS = 16, DW_THREADS = 256, DW_TILE = 32;
     private static final ConvGeometry ONE = ConvGeometry.of(1, 0);
@@ -111,6 +117,60 @@ final class CudaConv1x1 {
         Kernel k = inChannels <= 16 ? APPLY_16 : inChannels <= 32 ? APPLY_32 : APPLY_64;
         int gx = (int) Math.min(Math.ceilDiv(pixels, APPLY_THREADS), 1 << 20);   // the kernel loops grid-stride beyond
         k.launch(gx, Math.ceilDiv(outChannels, APPLY_OUTS), 1, APPLY_THREADS, 1, 1, 0, in, w, out, n, hw, inChannels, outChannels, transposed ? 1 : 0);
+    }
+
+    // ---- Glow's actnorm and its 1×1 convolution in one pass (Backend#actNormConv1x1) ----------------------------------
+
+    /**
+     * -Dfrl.cuda.actNormConv=fused: Backend#actNormConv1x1 by the actnorm kernels below where the 1×1 kernels apply (one
+     * launch forward, three backward, where the two layers take four and about ten); parts, the default, until a GPU has
+     * timed it.
+     */
+    static boolean actNormFused() { return CudaFlags.oneOf("frl.cuda.actNormConv", "parts", "parts", "fused").equals("fused"); }
+
+    /** y = conv2d((x + bias)·exp(logs), w), bias and logs [1,C,1,1] (shapes checked by the caller: applies, channels). */
+    static Tensor actNormForward(Tensor x, Tensor bias, Tensor logs, Tensor w) {
+        Tensor y = CudaBackend.alloc(Shapes.conv2d(x.shape(), w.shape(), ONE));
+        launchActNorm(x, w, y, bias, logs, x.dim(0), x.dim(2) * x.dim(3), x.dim(1), w.dim(0), false);
+        return y;
+    }
+
+    /** Its gradients: dx = s·Wᵀ·dy, then dbias and dlogs from dx (conv1x1_actnorm_sums), dw over (x + bias)·s. */
+    static Backend.ActNormConvGrads actNormBackward(Tensor x, Tensor bias, Tensor logs, Tensor w, Tensor dy) {
+        int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3), k = w.dim(0);
+        Tensor dx = CudaBackend.alloc(x.shape()), dbias = CudaBackend.alloc(bias.shape()), dlogs = CudaBackend.alloc(logs.shape()), dw = CudaBackend.alloc(w.shape());
+        launchActNorm(dy, w, dx, bias, logs, n, hw, k, c, true);
+        launchActNormSums(x, dx, bias, dbias, dlogs, n, hw, c);
+        int parts = dwParts(x.shape())[0];
+        if (parts == 1) launchActNormWeight(x, dy, dw, 0L, bias, logs, x.shape(), w.shape());
+        else
+            try (Scope scope = Scope.open()) {
+                launchActNormWeight(x, dy, dw, CudaBackend.alloc(Shape.of(parts, k * c)).storage().address(), bias, logs, x.shape(), w.shape());
+            }
+        return new Backend.ActNormConvGrads(dx, dbias, dlogs, dw);
+    }
+
+    /** The actnorm apply over tensors or device addresses: forward (x in, y out), or trans (dy in, dx = s·Wᵀ·dy out). */
+    static void launchActNorm(Object in, Object w, Object out, Object bias, Object logs, int n, int hw, int inChannels, int outChannels, boolean trans) {
+        long pixels = (long) n * hw;
+        if (pixels == 0) return;
+        Kernel k = inChannels <= 16 ? ACTNORM_16 : inChannels <= 32 ? ACTNORM_32 : ACTNORM_64;
+        int gx = (int) Math.min(Math.ceilDiv(pixels, APPLY_THREADS), 1 << 20);
+        k.launch(gx, Math.ceilDiv(outChannels, APPLY_OUTS), 1, APPLY_THREADS, 1, 1, 0, in, w, out, bias, logs, n, hw, inChannels, outChannels, trans ? 1 : 0);
+    }
+
+    /** dbias = Σ dx and dlogs = Σ dx·(x + bias) per channel, over tensors or device addresses (one block a channel). */
+    static void launchActNormSums(Object x, Object dx, Object bias, Object dbias, Object dlogs, int n, int hw, int c) {
+        ACTNORM_SUMS.launch(c, 1, 1, DW_THREADS, 1, 1, 0, x, dx, bias, dbias, dlogs, n, hw, c);
+    }
+
+    /** dw over (x + bias)·exp(logs) in the chunks of {@link #dwParts} (partial as in {@link #launchBackwardWeight}). */
+    static void launchActNormWeight(Object x, Object dy, Object dw, long partial, Object bias, Object logs, Shape xs, Shape ws) {
+        int n = xs.dim(0), c = xs.dim(1), hw = xs.dim(2) * xs.dim(3), k = ws.dim(0);
+        int[] pc = dwParts(xs);
+        int parts = pc[0];
+        ACTNORM_DW_PART.launch(parts, 1, 1, DW_THREADS, 1, 1, 0, x, dy, parts == 1 ? dw : (Object) partial, bias, logs, n, hw, c, k, pc[1]);
+        if (parts > 1) SUM_PARTS.launchN((long) k * c, partial, dw, (long) k * c, parts);
     }
 
     private static void require(String op, Shape x, Shape w) {

@@ -49,6 +49,7 @@ class CudaFlagsTest {
                 new Switch("frl.cuda.splitK", SubPixelPlans::splitK, SubPixelPlans.Option.OFF, "weight gradients in chunks wait for a GPU run"),
                 new Switch("frl.cuda.bnRelu", CudaNorm::fusedRelu, false, "batch norm with its ReLU in one op waits for a GPU run"),
                 new Switch("frl.cuda.ceParts", CudaSubPixel::crossEntropyFused, false, "the cross-entropy's backward as 3xTF32 parts waits for a GPU run"),
+                new Switch("frl.cuda.actNormConv", CudaConv1x1::actNormFused, false, "Glow's actnorm and 1×1 in one pass wait for a GPU run"),
                 new Switch("frl.cuda.unfold", CudaUnfold.CHOICE::forced, FasterPath.Path.CUDNN, "convolutions as unfolded GEMMs wait for a GPU run"));
         for (Switch sw : switches) {
             System.clearProperty(sw.property());

@@ -351,7 +351,7 @@ class KernelsOnHostTest {
     /**
      * PixelCNN++'s shifted convolutions (masked_conv.cu: tiled implicit GEMMs with barriers, fibers here) and Glow's
      * 1×1 convolution (conv1x1.cu) against the CPU's, all three directions, each weight gradient in one part and in
-     * several (then summed in order).
+     * several (then summed in order); and the 1×1 with the actnorm before it fused.
      */
     @Test void shiftedAndOneByOneKernelsMatchTheCpu() {
         try (HostKernels gpu = HostKernels.of("masked_conv", "conv1x1"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
@@ -385,8 +385,37 @@ class KernelsOnHostTest {
                 long partial = gpu.floats((long) parts * ws.numel()).address();
                 againstCpu(gpu, "1×1 backward-weight in " + parts + " parts " + at, ws, new Shape[] {xs, ys}, r,
                         a -> CudaConv1x1.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws), t -> frl.backend.Backends.cpu().conv2dBackwardWeight(t[0], t[1], ws, one));
+                actNorm(gpu, xs, ws, r);
             }
         }
+    }
+
+    /**
+     * Glow's actnorm and 1×1 convolution in one pass (conv1x1.cu's actnorm kernels, -Dfrl.cuda.actNormConv=fused) against
+     * the CPU's Backend#actNormConv1x1 and its backward (the ops it is made of): y, then dx, dbias, dlogs and dw.
+     */
+    private static void actNorm(HostKernels gpu, Shape xs, Shape ws, Random r) {
+        frl.backend.Backend cpu = frl.backend.Backends.cpu();
+        int n = xs.dim(0), c = xs.dim(1), hw = xs.dim(2) * xs.dim(3), k = ws.dim(0);
+        Shape ch = Shape.of(1, c, 1, 1), ys = Shape.of(n, k, xs.dim(2), xs.dim(3));
+        float[] x = CudaVsCpu.uniform(r, xs.numel(), -1, 1), b = CudaVsCpu.uniform(r, c, -0.5, 0.5), l = CudaVsCpu.uniform(r, c, -0.7, 0.7),
+                w = CudaVsCpu.uniform(r, ws.numel(), -1, 1), dy = CudaVsCpu.uniform(r, ys.numel(), -1, 1);
+        frl.tensor.Tensor cx = cpu.fromHost(xs, x), cb = cpu.fromHost(ch, b), cl = cpu.fromHost(ch, l), cw = cpu.fromHost(ws, w);
+        var want = cpu.actNormConv1x1Backward(cx, cb, cl, cw, cpu.fromHost(ys, dy));
+        MemorySegment gx = gpu.floats(x), gb = gpu.floats(b), gl = gpu.floats(l), gw = gpu.floats(w), gdy = gpu.floats(dy);
+        MemorySegment y = gpu.floats(ys.numel()), dx = gpu.floats(xs.numel()), db = gpu.floats(c), dl = gpu.floats(c), dw = gpu.floats(ws.numel());
+        int parts = CudaConv1x1.dwParts(xs)[0];
+        long partial = gpu.floats((long) parts * ws.numel()).address();
+        CudaConv1x1.launchActNorm(gx.address(), gw.address(), y.address(), gb.address(), gl.address(), n, hw, c, k, false);
+        CudaConv1x1.launchActNorm(gdy.address(), gw.address(), dx.address(), gb.address(), gl.address(), n, hw, k, c, true);
+        CudaConv1x1.launchActNormSums(gx.address(), dx.address(), gb.address(), db.address(), dl.address(), n, hw, c);
+        CudaConv1x1.launchActNormWeight(gx.address(), gdy.address(), dw.address(), partial, gb.address(), gl.address(), xs, ws);
+        String at = " x" + xs + " w" + ws;
+        CudaVsCpu.assertClose("actnorm+1×1 forward" + at, y.toArray(ValueLayout.JAVA_FLOAT), cpu.actNormConv1x1(cx, cb, cl, cw).toFloats(), 1e-7);
+        CudaVsCpu.assertClose("actnorm+1×1 dx" + at, dx.toArray(ValueLayout.JAVA_FLOAT), want.dx().toFloats(), 1e-7);
+        CudaVsCpu.assertClose("actnorm+1×1 dbias" + at, db.toArray(ValueLayout.JAVA_FLOAT), want.dbias().toFloats(), 1e-7);
+        CudaVsCpu.assertClose("actnorm+1×1 dlogs" + at, dl.toArray(ValueLayout.JAVA_FLOAT), want.dlogs().toFloats(), 1e-7);
+        CudaVsCpu.assertClose("actnorm+1×1 dw in " + parts + " parts" + at, dw.toArray(ValueLayout.JAVA_FLOAT), want.dw().toFloats(), 1e-7);
     }
 
     /**
