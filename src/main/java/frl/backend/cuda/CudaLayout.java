@@ -18,8 +18,11 @@ final class CudaLayout {
 
     private CudaLayout() {}
 
-    /** rows runs of run floats from src (row stride srcRow, first at srcOff) to dst (dstRow, dstOff). */
-    private static void copyRows(String op, Tensor src, Tensor dst, long rows, long run, long srcRow, long srcOff, long dstRow, long dstOff) {
+    /**
+     * rows runs of run floats from src (row stride srcRow, first at srcOff) to dst (dstRow, dstOff), tensors or device
+     * addresses.
+     */
+    static void copyRows(String op, Object src, Object dst, long rows, long run, long srcRow, long srcOff, long dstRow, long dstOff) {
         long n = rows * run;
         if (n == 0) return;
         IndexSpace.toInt(op, n);
@@ -60,10 +63,16 @@ final class CudaLayout {
         Tensor out = CudaBackend.alloc(outShape);
         long n = out.numel();
         if (n == 0) return out;
-        String op = "pad " + x.shape() + " → " + outShape;
-        IndexSpace.toInt(op, n);
-        PAD.launchN(n, x, out, (int) n, padSpace(op, x.shape(), before, outShape), value);
+        launchPad(x, out, x.shape(), before, outShape, value);
         return out;
+    }
+
+    /** The pad kernel over tensors or device addresses: out of shape os (non-empty) from x of shape xs. */
+    static void launchPad(Object x, Object out, Shape xs, int[] before, Shape os, float value) {
+        long n = os.numel();
+        String op = "pad " + xs + " → " + os;
+        IndexSpace.toInt(op, n);
+        PAD.launchN(n, x, out, (int) n, padSpace(op, xs, before, os), value);
     }
 
     /**
@@ -113,7 +122,13 @@ final class CudaLayout {
             else CudaPointwise.copy(depth, space);
             return;
         }
-        IndexSpace.toInt("squeeze " + space.shape() + " ↔ " + depth.shape(), n);
-        SQUEEZE.launchN(n, depth, space, (int) n, f, depth.dim(2), depth.dim(3), toDepth ? 1 : 0);
+        launchSqueeze(depth, space, depth.shape(), f, toDepth);
+    }
+
+    /** The squeeze kernel over tensors or device addresses, depth of shape ds (non-empty), f > 1. */
+    static void launchSqueeze(Object depth, Object space, Shape ds, int f, boolean toDepth) {
+        long n = ds.numel();
+        IndexSpace.toInt("squeeze ↔ " + ds, n);
+        SQUEEZE.launchN(n, depth, space, (int) n, f, ds.dim(2), ds.dim(3), toDepth ? 1 : 0);
     }
 }

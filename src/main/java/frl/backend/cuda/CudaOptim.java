@@ -56,8 +56,13 @@ final class CudaOptim {
                 System.arraycopy(row, 0, table, 7 * k, 7);
                 total += p[i].numel();
             }
-            if (total > 0) STEPS.launchN(total, table, count, total, max ? 1 : 0, c.beta1(), c.beta2(), c.eps(), c.weightDecay(), factors);
+            launchSteps(table, count, total, max, c, factors);
         }
+    }
+
+    /** One adam_steps launch over a table of rows (param, grad, first, second, n, factor row, start) of device addresses. */
+    static void launchSteps(long[] table, int count, long total, boolean max, AdamConfig c, Object factors) {
+        if (total > 0) STEPS.launchN(total, table, count, total, max ? 1 : 0, c.beta1(), c.beta2(), c.eps(), c.weightDecay(), factors);
     }
 
     private static long at(Tensor t) { return t.storage().address(); }

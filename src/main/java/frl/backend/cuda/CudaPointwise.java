@@ -60,18 +60,26 @@ final class CudaPointwise {
 
     static Tensor unary(UnaryOp op, Tensor x, double a, double b) {
         Tensor y = CudaBackend.alloc(x.shape());
-        long n = x.numel();
-        if (n > 0) UNARY.launchN(n, x, y, n, code(op), a, b);
+        launchUnary(op, x, y, x.numel(), a, b);
         return y;
+    }
+
+    /** y = op(x) over n elements of tensors or device addresses. */
+    static void launchUnary(UnaryOp op, Object x, Object y, long n, double a, double b) {
+        if (n > 0) UNARY.launchN(n, x, y, n, code(op), a, b);
     }
 
     static Tensor unaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, double a, double b) {
         Shapes.requireSameShape("unaryBackward " + op + " (x vs dy)", x, dy);
         Shapes.requireSameShape("unaryBackward " + op + " (y vs dy)", y, dy);
         Tensor dx = CudaBackend.alloc(x.shape());
-        long n = x.numel();
-        if (n > 0) UNARY_BACKWARD.launchN(n, x, y, dy, dx, n, code(op), a, b);
+        launchUnaryBackward(op, x, y, dy, dx, x.numel(), a, b);
         return dx;
+    }
+
+    /** dx = dy · op'(x, y) over n elements of tensors or device addresses. */
+    static void launchUnaryBackward(UnaryOp op, Object x, Object y, Object dy, Object dx, long n, double a, double b) {
+        if (n > 0) UNARY_BACKWARD.launchN(n, x, y, dy, dx, n, code(op), a, b);
     }
 
     static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
@@ -82,19 +90,24 @@ final class CudaPointwise {
 
     /** out = a op b, out having the broadcast shape; out may be a itself when a has that shape. */
     private static void binaryInto(BinaryOp op, Tensor a, Tensor b, Tensor out) {
-        long n = out.numel();
+        launchBinary(op, a, a.shape(), b, b.shape(), out, out.shape());
+    }
+
+    /** out = a op b over tensors or device addresses of these shapes, out's the broadcast of a's and b's. */
+    static void launchBinary(BinaryOp op, Object a, Shape as, Object b, Shape bs, Object out, Shape os) {
+        long n = os.numel();
         if (n == 0) return;
         int c = code(op);
-        if (a.shape().equals(b.shape())) {
+        if (as.equals(bs)) {
             BINARY_SAME.launchN(n, a, b, out, n, c);
             return;
         }
-        IndexSpace s = IndexSpace.of(out.shape(), a.shape(), b.shape());
+        IndexSpace s = IndexSpace.of(os, as, bs);
         if (s.dense(0) && s.dense(1)) {   // the same layout, e.g. [1, 3] and [3]
             BINARY_SAME.launchN(n, a, b, out, n, c);
             return;
         }
-        String name = "binary " + op + " " + a.shape() + " and " + b.shape();
+        String name = "binary " + op + " " + as + " and " + bs;
         IndexSpace.toInt(name, n);
         long[] bAxis = s.dense(0) ? s.singleAxis(1) : null, aAxis = s.dense(1) ? s.singleAxis(0) : null;
         if (bAxis != null) BINARY_AXIS.launchN(n, a, b, out, n, (int) bAxis[0], (int) bAxis[1], 1, c);
@@ -121,14 +134,22 @@ final class CudaPointwise {
 
     static Tensor affine(Tensor x, float alpha, float beta) {
         Tensor y = CudaBackend.alloc(x.shape());
-        long n = x.numel();
-        if (n > 0) AFFINE.launchN(n, x, y, n, alpha, beta);
+        launchAffine(x, y, x.numel(), alpha, beta);
         return y;
+    }
+
+    /** y = alpha·x + beta over n elements of tensors or device addresses. */
+    static void launchAffine(Object x, Object y, long n, float alpha, float beta) {
+        if (n > 0) AFFINE.launchN(n, x, y, n, alpha, beta);
     }
 
     static void axpy(float alpha, Tensor x, Tensor y) {
         Shapes.requireSameShape("axpy", x, y);
-        long n = x.numel();
+        launchAxpy(alpha, x, y, x.numel());
+    }
+
+    /** y += alpha·x over n elements of tensors or device addresses. */
+    static void launchAxpy(float alpha, Object x, Object y, long n) {
         if (n > 0) AXPY.launchN(n, x, y, n, alpha);
     }
 }

@@ -26,10 +26,15 @@ final class CudaRandom {
         long n = shape.numel();
         Tensor out = CudaBackend.alloc(shape);
         long seed = rng.seed(), start = rng.advance(n);
+        launchUniform(out, n, seed, start, lo, hi);
+        return out;
+    }
+
+    /** n uniform draws in [lo, hi) from counter start of seed, into a tensor or a device address. */
+    static void launchUniform(Object out, long n, long seed, long start, double lo, double hi) {
         // float32 rounding can land on hi itself; keep the interval half-open as documented (as the CPU does)
         float top = hi > lo ? Math.max((float) lo, Math.nextDown((float) hi)) : (float) hi;
         if (n > 0) UNIFORM.launchN(n, out, n, seed, start, lo, hi - lo, top);
-        return out;
     }
 
     static Tensor normal(Shape shape, double mean, double std, Rng rng) {
@@ -37,7 +42,12 @@ final class CudaRandom {
         long n = shape.numel();
         Tensor out = CudaBackend.alloc(shape);
         long seed = rng.seed(), first = rng.reserveNormals(n);
-        if (n > 0) NORMAL.launchN(n, out, n, seed, first, mean, std);
+        launchNormal(out, n, seed, first, mean, std);
         return out;
+    }
+
+    /** n normal draws from the reserved index first of seed, into a tensor or a device address. */
+    static void launchNormal(Object out, long n, long seed, long first, double mean, double std) {
+        if (n > 0) NORMAL.launchN(n, out, n, seed, first, mean, std);
     }
 }

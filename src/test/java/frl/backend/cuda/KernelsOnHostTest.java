@@ -450,6 +450,110 @@ class KernelsOnHostTest {
     }
 
     /**
+     * pointwise.cu's kernels against the CPU's ops (NMSE ≤ 1e-7; exp, log, tanh are the host's): every unary op and its
+     * derivative, every binary op same-shaped, along one axis of either operand and strided, affine and axpy.
+     */
+    @Test void pointwiseKernelsMatchTheCpu() {
+        frl.backend.Backend cpu = frl.backend.Backends.cpu();
+        try (HostKernels gpu = HostKernels.of("pointwise"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+            Random r = new Random(10);
+            Shape s = Shape.of(3, 5, 7, 4);
+            for (frl.backend.UnaryOp op : frl.backend.UnaryOp.values()) {
+                double a = op == frl.backend.UnaryOp.CLAMP ? -0.5 : 1.0, b = op == frl.backend.UnaryOp.CLAMP ? 0.7 : 0;
+                float[] xv = CudaVsCpu.uniform(r, s.numel(), 0.05, 2);   // positive: LOG and SQRT defined
+                for (int i = 0; i < xv.length; i += 2) if (op != frl.backend.UnaryOp.LOG && op != frl.backend.UnaryOp.SQRT) xv[i] = -xv[i];
+                frl.tensor.Tensor cx = cpu.fromHost(s, xv), cy = cpu.unary(op, cx, a, b);
+                MemorySegment x = gpu.floats(xv), y = gpu.floats(s.numel()), dy = gpu.floats(CudaVsCpu.uniform(r, s.numel(), -1, 1)), dx = gpu.floats(s.numel());
+                CudaPointwise.launchUnary(op, x.address(), y.address(), s.numel(), a, b);
+                CudaVsCpu.assertClose("unary " + op, y.toArray(ValueLayout.JAVA_FLOAT), cy.toFloats(), 1e-7);
+                CudaPointwise.launchUnaryBackward(op, x.address(), gpu.floats(cy.toFloats()).address(), dy.address(), dx.address(), s.numel(), a, b);
+                CudaVsCpu.assertClose("unary backward " + op, dx.toArray(ValueLayout.JAVA_FLOAT),
+                        cpu.unaryBackward(op, cx, cy, cpu.fromHost(s, dy.toArray(ValueLayout.JAVA_FLOAT)), a, b).toFloats(), 1e-7);
+            }
+            Shape[][] pairs = {{s, s}, {s, Shape.of(1, 5, 1, 1)}, {Shape.of(1, 5, 1, 1), s}, {Shape.of(3, 1, 7, 1), Shape.of(1, 5, 1, 4)}, {Shape.of(7, 4), s}};
+            for (frl.backend.BinaryOp op : frl.backend.BinaryOp.values())
+                for (Shape[] ab : pairs) {
+                    Shape os = Shape.broadcast(ab[0], ab[1]);
+                    againstCpu(gpu, "binary " + op + " " + ab[0] + " and " + ab[1], os, new Shape[] {ab[0], ab[1]}, r,
+                            at -> CudaPointwise.launchBinary(op, at[0], ab[0], at[1], ab[1], at[2], os), t -> cpu.binary(op, t[0], t[1]));
+                }
+            againstCpu(gpu, "affine", s, new Shape[] {s}, r, at -> CudaPointwise.launchAffine(at[0], at[1], s.numel(), -1.7f, 0.3f), t -> cpu.affine(t[0], -1.7, 0.3));
+        }
+    }
+
+    /** layout.cu's kernels against the CPU's ops, bit for bit (they move floats): narrow's rows, pad, and Glow's squeeze both ways. */
+    @Test void layoutKernelsMatchTheCpu() {
+        frl.backend.Backend cpu = frl.backend.Backends.cpu();
+        try (HostKernels gpu = HostKernels.of("layout"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+            Random r = new Random(12);
+            Shape xs = Shape.of(2, 6, 4, 6), narrowed = Shape.of(2, 3, 4, 6);
+            exactly(gpu, "narrow", narrowed, xs, r, at -> CudaLayout.copyRows("narrow", at[0], at[1], 2, 3 * 24, 6 * 24, 2 * 24, 3 * 24, 0),
+                    t -> cpu.narrow(t, 1, 2, 3));
+            int[] before = {0, 1, 2, 0}, after = {1, 0, 3, 1};
+            Shape padded = Shape.of(3, 7, 9, 7);
+            exactly(gpu, "pad", padded, xs, r, at -> CudaLayout.launchPad(at[0], at[1], xs, before, padded, 0.25f), t -> cpu.pad(t, before, after, 0.25));
+            Shape depth = Shape.of(2, 24, 2, 3);
+            exactly(gpu, "spaceToDepth", depth, xs, r, at -> CudaLayout.launchSqueeze(at[1], at[0], depth, 2, true), t -> cpu.spaceToDepth(t, 2));
+            exactly(gpu, "depthToSpace", xs, depth, r, at -> CudaLayout.launchSqueeze(at[0], at[1], depth, 2, false), t -> cpu.depthToSpace(t, 2));
+        }
+    }
+
+    /** One input of shape in (random floats) through the host kernels and through the CPU's op, bit for bit. */
+    private static void exactly(HostKernels gpu, String what, Shape outShape, Shape in, Random r, OnHost kernels,
+                                java.util.function.Function<frl.tensor.Tensor, frl.tensor.Tensor> onCpu) {
+        float[] v = CudaVsCpu.uniform(r, in.numel(), -1, 1);
+        MemorySegment out = gpu.floats(CudaSubPixelTest.Host.unwritten(outShape.numel()));
+        kernels.run(new long[] {gpu.floats(v).address(), out.address()});
+        assertTrue(Arrays.equals(onCpu.apply(frl.backend.Backends.cpu().fromHost(in, v)).toFloats(), out.toArray(ValueLayout.JAVA_FLOAT)), what + " differs from the CPU's");
+    }
+
+    /**
+     * optim.cu's one-launch Adam and Adamax over a table of parameters against the CPU's steps, bit for bit (both
+     * repeat the same double arithmetic), and random.cu's draws against the CPU's: uniform bit for bit, normal within
+     * a float ulp (the host's log and cos, as the GPU's, may differ from the JVM's in a double's last bit).
+     */
+    @Test void optimizerAndRandomKernelsMatchTheCpu() {
+        frl.backend.Backend cpu = frl.backend.Backends.cpu();
+        try (HostKernels gpu = HostKernels.of("optim", "random"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+            Random r = new Random(11);
+            frl.backend.Backend.AdamConfig c = new frl.backend.Backend.AdamConfig(1e-3, 0.9, 0.999, 1e-8, 0.01);
+            int[] sizes = {7, 300, 1};
+            for (boolean max : new boolean[] {false, true}) {
+                frl.tensor.Tensor factors = cpu.empty64(Shape.of(2, 2)).copyFrom(new double[] {0.01, 0.05, 0.002, 0.3});
+                MemorySegment gFactors = gpu.floats(8);
+                MemorySegment.copy(new double[] {0.01, 0.05, 0.002, 0.3}, 0, gFactors, ValueLayout.JAVA_DOUBLE, 0, 4);
+                long[] table = new long[7 * sizes.length];
+                long total = 0;
+                frl.tensor.Tensor[][] onCpu = new frl.tensor.Tensor[4][sizes.length];
+                MemorySegment[][] onHost = new MemorySegment[4][sizes.length];
+                for (int i = 0; i < sizes.length; i++) {
+                    for (int k = 0; k < 4; k++) {
+                        float[] v = CudaVsCpu.uniform(r, sizes[i], k == 3 ? 0 : -1, 1);
+                        onCpu[k][i] = cpu.fromHost(Shape.of(sizes[i]), v);
+                        onHost[k][i] = gpu.floats(v);
+                    }
+                    long[] row = {onHost[0][i].address(), onHost[1][i].address(), onHost[2][i].address(), onHost[3][i].address(), sizes[i], i % 2, total};
+                    System.arraycopy(row, 0, table, 7 * i, 7);
+                    total += sizes[i];
+                }
+                cpu.adamSteps(max, onCpu[0], onCpu[1], onCpu[2], onCpu[3], c, factors, new int[] {0, 1, 0});
+                CudaOptim.launchSteps(table, sizes.length, total, max, c, gFactors.address());
+                for (int k : new int[] {0, 2, 3})
+                    for (int i = 0; i < sizes.length; i++)
+                        assertTrue(Arrays.equals(onCpu[k][i].toFloats(), onHost[k][i].toArray(ValueLayout.JAVA_FLOAT)),
+                                (max ? "adamax" : "adam") + ": tensor " + k + " of parameter " + i + " differs from the CPU's");
+            }
+            MemorySegment u = gpu.floats(1000), nrm = gpu.floats(1000);
+            CudaRandom.launchUniform(u.address(), 1000, 42, 17, -2, 3);
+            assertTrue(Arrays.equals(cpu.uniform(Shape.of(1000), -2, 3, new frl.backend.Rng(42, 17)).toFloats(), u.toArray(ValueLayout.JAVA_FLOAT)), "uniform");
+            CudaRandom.launchNormal(nrm.address(), 1000, 42, 9, 0.5, 2);
+            float[] want = cpu.normal(Shape.of(1000), 0.5, 2, frl.backend.Rng.atNormal(42, 9)).toFloats(), got = nrm.toArray(ValueLayout.JAVA_FLOAT);
+            for (int i = 0; i < want.length; i++)
+                assertTrue(Math.abs(want[i] - got[i]) <= Math.ulp(want[i]), "normal draw " + i + ": " + got[i] + " against the CPU's " + want[i]);
+        }
+    }
+
+    /**
      * The check sees a wrong kernel: subpixel.cu compiled from copies each with one edit (a gathered line's tap one
      * column off, two taps of the stride-2 phase sum swapped, the TF32 parts swapped), each caught.
      */
