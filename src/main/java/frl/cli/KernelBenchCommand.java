@@ -206,7 +206,16 @@ final class KernelBenchCommand implements Callable<Integer> {
 
     private void bytes(String op, Shape shape, long bytes, Runnable body) { bytes(op, shape, bytes, time(body)); }
 
-    private void bytes(String op, Shape shape, long bytes, Timing t) { record(op, shape, t).put("GB/s", round(bytes / t.queued() / 1e9)); }
+    /** The copy's GB/s, once its row is timed (the first): each memory-bound row states its share of it. */
+    private double copyGBs;
+
+    private void bytes(String op, Shape shape, long bytes, Timing t) {
+        double gbs = bytes / t.queued() / 1e9;
+        Map<String, Object> r = record(op, shape, t);
+        r.put("GB/s", round(gbs));
+        if (copyGBs == 0) copyGBs = gbs;
+        else r.put("of_copy", round(gbs / copyGBs));
+    }
 
     private void flops(String op, Shape shape, double flop, Runnable body) {
         Timing t = time(body);
