@@ -1,27 +1,46 @@
 package frl.backend.cuda;
 
+import frl.backend.Backend;
+import frl.backend.Backends;
+import frl.backend.BinaryOp;
 import frl.backend.ConvGeometry;
 import frl.backend.ConvGeometry.Phase;
+import frl.backend.Rng;
+import frl.backend.Shapes;
+import frl.backend.Shift;
+import frl.backend.UnaryOp;
+import frl.freq.HighPass;
+import frl.tensor.Scope;
 import frl.tensor.Shape;
+import frl.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The sub-pixel, unfold and TF32 kernels' own source (subpixel.cu, unfold.cu, tf32.cu), compiled for the host
- * ({@link HostKernels}) and launched by the CUDA backend's own steps (CudaSubPixel.GPU: its grids, blocks and packed
- * arguments), against the host emulation that the plans' tests run on (CudaSubPixelTest.Host), bit for bit, every
- * output element compared (what a kernel leaves unwritten must be left unwritten by both). Under each setting of the
- * switches that pick other kernels or other launches: -Dfrl.cuda.phaseLoads (plain, batched) and -Dfrl.cuda.planes
- * (one, packed). So the kernels behind those switches, which no GPU has run yet, are checked here as they are written.
+ * The CUDA kernels' own source, compiled for the host ({@link HostKernels}) and launched by the backend's own launchers
+ * (their grids, blocks and packed arguments), over host memory: every family but clock's wait. The sub-pixel, unfold
+ * and TF32 kernels against the host emulation the plans' tests run on (CudaSubPixelTest.Host), bit for bit, every
+ * output element compared (what a kernel leaves unwritten must be left unwritten by both); the other families against
+ * the CPU backend, bit for bit where the GPU tests ask for bits. Under each setting of the switches that pick other
+ * kernels or other launches, so the kernels behind those switches, which no GPU has run yet, are checked as written.
  */
 class KernelsOnHostTest {
     private static final String[] FAMILIES = {"subpixel", "unfold", "tf32"};
@@ -164,7 +183,7 @@ class KernelsOnHostTest {
         String before = System.getProperty("frl.cuda.ce");
         System.setProperty("frl.cuda.ce", ce);
         try {
-            int[] view = frl.backend.Shapes.aroundAxis(s, axis);
+            int[] view = Shapes.aroundAxis(s, axis);
             MemorySegment xs = gpu.floats(x), ts = gpu.floats(t), gs = gpu.floats(g), loss = gpu.floats(t.length), dx = gpu.floats(x.length), flag = gpu.floats(2);
             flag.fill((byte) 0xFF);
             CudaLoss.launch(xs.address(), ts.address(), null, loss.address(), flag.address(), 0, view);
@@ -182,8 +201,8 @@ class KernelsOnHostTest {
      * TF32 parts (-Dfrl.cuda.ceParts=fused's kernels) the bits of tf32_parts over the backward, block by block.
      */
     @Test void crossEntropyKernelsMatchTheCpu() {
-        frl.backend.Backend cpu = frl.backend.Backends.cpu();
-        try (HostKernels gpu = HostKernels.of("loss", "tf32"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+        Backend cpu = Backends.cpu();
+        try (HostKernels gpu = HostKernels.of("loss", "tf32"); Scope sc = Scope.open()) {
             Random r = new Random(5);
             Object[][] cases = {{Shape.of(3, 7), 1}, {Shape.of(17, 300), 1}, {Shape.of(2, 5, 3, 4), 1}, {Shape.of(1, 2, 256, 45), 2},
                     {Shape.of(2, 321, 33), 1}, {Shape.of(4, 1, 256, 31), 2}, {Shape.of(2, 3, 256, 70), 2}};
@@ -211,7 +230,7 @@ class KernelsOnHostTest {
 
     /** The backward as TF32 parts: block b's big part at 2b·B and its small part at (2b + 1)·B, B = C·classes·inner. */
     private static void parts(HostKernels gpu, Shape s, float[] x, float[] t, float[] g, String at) {
-        int[] view = frl.backend.Shapes.aroundAxis(s, 2);
+        int[] view = Shapes.aroundAxis(s, 2);
         long block = s.numel() / s.dim(0);
         MemorySegment xs = gpu.floats(x), ts = gpu.floats(t), gs = gpu.floats(g), dx = gpu.floats(x.length), flag = gpu.floats(2);
         MemorySegment want = gpu.floats(CudaSubPixelTest.Host.unwritten(2 * s.numel())), got = gpu.floats(CudaSubPixelTest.Host.unwritten(2 * s.numel()));
@@ -253,9 +272,9 @@ class KernelsOnHostTest {
      * with the ReLU fused (-Dfrl.cuda.bnRelu's kernels) the bits of the ReLU of y and of the backward of dy masked by it.
      */
     @Test void batchNormKernelsMatchTheCpu() {
-        frl.backend.Backend cpu = frl.backend.Backends.cpu();
+        Backend cpu = Backends.cpu();
         String[] names = {"y", "mean", "var", "dx", "dgamma", "dbeta"};
-        try (HostKernels gpu = HostKernels.of("norm"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+        try (HostKernels gpu = HostKernels.of("norm"); Scope sc = Scope.open()) {
             Random r = new Random(6);
             for (Shape s : new Shape[] {Shape.of(2, 3, 5, 4), Shape.of(8, 16, 9, 7), Shape.of(64, 2, 32, 32), Shape.of(5, 7)}) {
                 int c = s.dim(1);
@@ -296,7 +315,7 @@ class KernelsOnHostTest {
      */
     @Test void highPassKernelsAreHighPassBitForBit() {
         try (HostKernels gpu = HostKernels.of("frequency")) {
-            java.util.SplittableRandom rng = new java.util.SplittableRandom(7);
+            SplittableRandom rng = new SplittableRandom(7);
             for (int[] s : new int[][] {{12, 1, 32, 32}, {3, 3, 32, 32}, {5, 1, 28, 28}, {1, 1, 1, 1}, {2, 3, 17, 31}, {3, 1, 33, 17}, {2, 1, 5, 30}}) {
                 int n = s[0], c = s[1], h = s[2], w = s[3], plane = h * w;
                 float[] x = new float[n * c * plane];
@@ -309,9 +328,9 @@ class KernelsOnHostTest {
                     }
                 for (int k : new int[] {1, 3, 5, 7, 9, 15}) {
                     float[] want = new float[n * plane];
-                    frl.freq.HighPass hp = new frl.freq.HighPass(k);
+                    HighPass hp = new HighPass(k);
                     for (int i = 0; i < n; i++) hp.apply(x, i * c * plane, c, h, w, want, i * plane);
-                    double[] taps = frl.freq.HighPass.gaussianKernel(k);
+                    double[] taps = HighPass.gaussianKernel(k);
                     for (CudaFrequency.Direct kernel : CudaFrequency.Direct.values())
                         for (boolean exact : new boolean[] {false, true}) {
                             MemorySegment in = gpu.floats(x), out = gpu.floats(CudaSubPixelTest.Host.unwritten(n * plane));
@@ -333,10 +352,10 @@ class KernelsOnHostTest {
 
     /** A kernel op on the host against the CPU's (NMSE ≤ 1e-7): inputs of these shapes (random floats), an output of outShape. */
     private static void againstCpu(HostKernels gpu, String what, Shape outShape, Shape[] in, Random r, OnHost kernels,
-                                   java.util.function.Function<frl.tensor.Tensor[], frl.tensor.Tensor> onCpu) {
-        frl.backend.Backend cpu = frl.backend.Backends.cpu();
+                                   Function<Tensor[], Tensor> onCpu) {
+        Backend cpu = Backends.cpu();
         long[] at = new long[in.length + 1];
-        frl.tensor.Tensor[] cpuIn = new frl.tensor.Tensor[in.length];
+        Tensor[] cpuIn = new Tensor[in.length];
         for (int i = 0; i < in.length; i++) {
             float[] v = CudaVsCpu.uniform(r, in[i].numel(), -1, 1);
             at[i] = gpu.floats(v).address();
@@ -354,37 +373,37 @@ class KernelsOnHostTest {
      * several (then summed in order); and the 1×1 with the actnorm before it fused.
      */
     @Test void shiftedAndOneByOneKernelsMatchTheCpu() {
-        try (HostKernels gpu = HostKernels.of("masked_conv", "conv1x1"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+        try (HostKernels gpu = HostKernels.of("masked_conv", "conv1x1"); Scope sc = Scope.open()) {
             Random r = new Random(8);
-            Object[][] shifted = {{Shape.of(2, 5, 7, 9), Shape.of(4, 5, 2, 3), frl.backend.Shift.DOWN}, {Shape.of(1, 3, 6, 4), Shape.of(6, 3, 2, 2), frl.backend.Shift.DOWN_RIGHT},
-                    {Shape.of(2, 70, 32, 32), Shape.of(66, 70, 2, 3), frl.backend.Shift.DOWN}, {Shape.of(1, 2, 3, 5), Shape.of(3, 2, 1, 3), frl.backend.Shift.DOWN}};
+            Object[][] shifted = {{Shape.of(2, 5, 7, 9), Shape.of(4, 5, 2, 3), Shift.DOWN}, {Shape.of(1, 3, 6, 4), Shape.of(6, 3, 2, 2), Shift.DOWN_RIGHT},
+                    {Shape.of(2, 70, 32, 32), Shape.of(66, 70, 2, 3), Shift.DOWN}, {Shape.of(1, 2, 3, 5), Shape.of(3, 2, 1, 3), Shift.DOWN}};
             for (Object[] c : shifted) {
                 Shape xs = (Shape) c[0], ws = (Shape) c[1], ys = Shape.of(xs.dim(0), ws.dim(0), xs.dim(2), xs.dim(3));
-                frl.backend.Shift s = (frl.backend.Shift) c[2];
+                Shift s = (Shift) c[2];
                 String at = s + " x" + xs + " w" + ws;
                 againstCpu(gpu, "shifted forward " + at, ys, new Shape[] {xs, ws}, r, a -> CudaShiftedConv.launchForward(a[0], a[1], a[2], xs, ws, s),
-                        t -> frl.backend.Backends.cpu().shiftedConv2d(t[0], t[1], s));
+                        t -> Backends.cpu().shiftedConv2d(t[0], t[1], s));
                 againstCpu(gpu, "shifted backward-input " + at, xs, new Shape[] {ys, ws}, r, a -> CudaShiftedConv.launchBackwardInput(a[0], a[1], a[2], xs, ws, s),
-                        t -> frl.backend.Backends.cpu().shiftedConv2dBackwardInput(t[0], t[1], xs, s));
+                        t -> Backends.cpu().shiftedConv2dBackwardInput(t[0], t[1], xs, s));
                 int parts = CudaShiftedConv.weightParts(xs, ws)[0];
                 long partial = gpu.floats((long) parts * ws.numel()).address();
                 againstCpu(gpu, "shifted backward-weight in " + parts + " parts " + at, ws, new Shape[] {xs, ys}, r,
-                        a -> CudaShiftedConv.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws, s), t -> frl.backend.Backends.cpu().shiftedConv2dBackwardWeight(t[0], t[1], ws, s));
+                        a -> CudaShiftedConv.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws, s), t -> Backends.cpu().shiftedConv2dBackwardWeight(t[0], t[1], ws, s));
             }
-            frl.backend.ConvGeometry one = frl.backend.ConvGeometry.of(1, 0);
+            ConvGeometry one = ConvGeometry.of(1, 0);
             for (Shape[] c : new Shape[][] {{Shape.of(2, 12, 5, 7), Shape.of(12, 12, 1, 1)}, {Shape.of(3, 48, 8, 8), Shape.of(48, 48, 1, 1)},
                     {Shape.of(1, 64, 4, 4), Shape.of(20, 64, 1, 1)}, {Shape.of(1, 5, 1, 3), Shape.of(33, 5, 1, 1)}}) {
                 Shape xs = c[0], ws = c[1], ys = Shape.of(xs.dim(0), ws.dim(0), xs.dim(2), xs.dim(3));
                 int n = xs.dim(0), hw = xs.dim(2) * xs.dim(3), ci = xs.dim(1), k = ws.dim(0);
                 String at = "x" + xs + " w" + ws;
                 againstCpu(gpu, "1×1 forward " + at, ys, new Shape[] {xs, ws}, r, a -> CudaConv1x1.launchApply(a[0], a[1], a[2], n, hw, ci, k, false),
-                        t -> frl.backend.Backends.cpu().conv2d(t[0], t[1], one));
+                        t -> Backends.cpu().conv2d(t[0], t[1], one));
                 againstCpu(gpu, "1×1 backward-input " + at, xs, new Shape[] {ys, ws}, r, a -> CudaConv1x1.launchApply(a[0], a[1], a[2], n, hw, k, ci, true),
-                        t -> frl.backend.Backends.cpu().conv2dBackwardInput(t[0], t[1], xs, one));
+                        t -> Backends.cpu().conv2dBackwardInput(t[0], t[1], xs, one));
                 int parts = CudaConv1x1.dwParts(xs)[0];
                 long partial = gpu.floats((long) parts * ws.numel()).address();
                 againstCpu(gpu, "1×1 backward-weight in " + parts + " parts " + at, ws, new Shape[] {xs, ys}, r,
-                        a -> CudaConv1x1.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws), t -> frl.backend.Backends.cpu().conv2dBackwardWeight(t[0], t[1], ws, one));
+                        a -> CudaConv1x1.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws), t -> Backends.cpu().conv2dBackwardWeight(t[0], t[1], ws, one));
                 actNorm(gpu, xs, ws, r);
             }
         }
@@ -395,12 +414,12 @@ class KernelsOnHostTest {
      * the CPU's Backend#actNormConv1x1 and its backward (the ops it is made of): y, then dx, dbias, dlogs and dw.
      */
     private static void actNorm(HostKernels gpu, Shape xs, Shape ws, Random r) {
-        frl.backend.Backend cpu = frl.backend.Backends.cpu();
+        Backend cpu = Backends.cpu();
         int n = xs.dim(0), c = xs.dim(1), hw = xs.dim(2) * xs.dim(3), k = ws.dim(0);
         Shape ch = Shape.of(1, c, 1, 1), ys = Shape.of(n, k, xs.dim(2), xs.dim(3));
         float[] x = CudaVsCpu.uniform(r, xs.numel(), -1, 1), b = CudaVsCpu.uniform(r, c, -0.5, 0.5), l = CudaVsCpu.uniform(r, c, -0.7, 0.7),
                 w = CudaVsCpu.uniform(r, ws.numel(), -1, 1), dy = CudaVsCpu.uniform(r, ys.numel(), -1, 1);
-        frl.tensor.Tensor cx = cpu.fromHost(xs, x), cb = cpu.fromHost(ch, b), cl = cpu.fromHost(ch, l), cw = cpu.fromHost(ws, w);
+        Tensor cx = cpu.fromHost(xs, x), cb = cpu.fromHost(ch, b), cl = cpu.fromHost(ch, l), cw = cpu.fromHost(ws, w);
         var want = cpu.actNormConv1x1Backward(cx, cb, cl, cw, cpu.fromHost(ys, dy));
         MemorySegment gx = gpu.floats(x), gb = gpu.floats(b), gl = gpu.floats(l), gw = gpu.floats(w), gdy = gpu.floats(dy);
         MemorySegment y = gpu.floats(ys.numel()), dx = gpu.floats(xs.numel()), db = gpu.floats(c), dl = gpu.floats(c), dw = gpu.floats(ws.numel());
@@ -423,12 +442,12 @@ class KernelsOnHostTest {
      * partials added in order) and log-sum-exp over an axis (a block or a thread per position), against the CPU's.
      */
     @Test void reductionKernelsMatchTheCpu() {
-        frl.backend.Backend cpu = frl.backend.Backends.cpu();
-        try (HostKernels gpu = HostKernels.of("reduce"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+        Backend cpu = Backends.cpu();
+        try (HostKernels gpu = HostKernels.of("reduce"); Scope sc = Scope.open()) {
             Random r = new Random(9);
             Shape[][] sums = {{Shape.of(64, 200, 1, 1), Shape.of(1, 200, 1, 1)}, {Shape.of(4, 4, 16384), Shape.of(1)}, {Shape.of(8, 3, 40), Shape.of(8, 1, 1)},
                     {Shape.of(5, 7, 3), Shape.of(1, 7, 1)}, {Shape.of(64, 64, 16, 16), Shape.of(1, 64, 1, 1)}, {Shape.of(3, 33), Shape.of(3, 1)}};
-            java.util.Set<Boolean> ways = new java.util.HashSet<>();
+            Set<Boolean> ways = new HashSet<>();
             for (Shape[] c : sums) {
                 Shape xs = c[0], to = c[1];
                 CudaReduce.SumPlan p = CudaReduce.sumPlan("test", xs, to);
@@ -442,7 +461,7 @@ class KernelsOnHostTest {
             for (Object[] c : lse) {
                 Shape xs = (Shape) c[0];
                 int axis = (int) c[1];
-                int[] v = frl.backend.Shapes.aroundAxis(xs, axis);
+                int[] v = Shapes.aroundAxis(xs, axis);
                 againstCpu(gpu, "logSumExp " + xs + " axis " + axis, xs.with(axis, 1), new Shape[] {xs}, r,
                         a -> CudaReduce.launchLogSumExp(a[0], a[1], v[0] * v[2], v[1], v[2]), t -> cpu.logSumExp(t[0], axis));
             }
@@ -454,15 +473,15 @@ class KernelsOnHostTest {
      * derivative, every binary op same-shaped, along one axis of either operand and strided, affine and axpy.
      */
     @Test void pointwiseKernelsMatchTheCpu() {
-        frl.backend.Backend cpu = frl.backend.Backends.cpu();
-        try (HostKernels gpu = HostKernels.of("pointwise"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+        Backend cpu = Backends.cpu();
+        try (HostKernels gpu = HostKernels.of("pointwise"); Scope sc = Scope.open()) {
             Random r = new Random(10);
             Shape s = Shape.of(3, 5, 7, 4);
-            for (frl.backend.UnaryOp op : frl.backend.UnaryOp.values()) {
-                double a = op == frl.backend.UnaryOp.CLAMP ? -0.5 : 1.0, b = op == frl.backend.UnaryOp.CLAMP ? 0.7 : 0;
+            for (UnaryOp op : UnaryOp.values()) {
+                double a = op == UnaryOp.CLAMP ? -0.5 : 1.0, b = op == UnaryOp.CLAMP ? 0.7 : 0;
                 float[] xv = CudaVsCpu.uniform(r, s.numel(), 0.05, 2);   // positive: LOG and SQRT defined
-                for (int i = 0; i < xv.length; i += 2) if (op != frl.backend.UnaryOp.LOG && op != frl.backend.UnaryOp.SQRT) xv[i] = -xv[i];
-                frl.tensor.Tensor cx = cpu.fromHost(s, xv), cy = cpu.unary(op, cx, a, b);
+                for (int i = 0; i < xv.length; i += 2) if (op != UnaryOp.LOG && op != UnaryOp.SQRT) xv[i] = -xv[i];
+                Tensor cx = cpu.fromHost(s, xv), cy = cpu.unary(op, cx, a, b);
                 MemorySegment x = gpu.floats(xv), y = gpu.floats(s.numel()), dy = gpu.floats(CudaVsCpu.uniform(r, s.numel(), -1, 1)), dx = gpu.floats(s.numel());
                 CudaPointwise.launchUnary(op, x.address(), y.address(), s.numel(), a, b);
                 CudaVsCpu.assertClose("unary " + op, y.toArray(ValueLayout.JAVA_FLOAT), cy.toFloats(), 1e-7);
@@ -471,7 +490,7 @@ class KernelsOnHostTest {
                         cpu.unaryBackward(op, cx, cy, cpu.fromHost(s, dy.toArray(ValueLayout.JAVA_FLOAT)), a, b).toFloats(), 1e-7);
             }
             Shape[][] pairs = {{s, s}, {s, Shape.of(1, 5, 1, 1)}, {Shape.of(1, 5, 1, 1), s}, {Shape.of(3, 1, 7, 1), Shape.of(1, 5, 1, 4)}, {Shape.of(7, 4), s}};
-            for (frl.backend.BinaryOp op : frl.backend.BinaryOp.values())
+            for (BinaryOp op : BinaryOp.values())
                 for (Shape[] ab : pairs) {
                     Shape os = Shape.broadcast(ab[0], ab[1]);
                     againstCpu(gpu, "binary " + op + " " + ab[0] + " and " + ab[1], os, new Shape[] {ab[0], ab[1]}, r,
@@ -483,8 +502,8 @@ class KernelsOnHostTest {
 
     /** layout.cu's kernels against the CPU's ops, bit for bit (they move floats): narrow's rows, pad, and Glow's squeeze both ways. */
     @Test void layoutKernelsMatchTheCpu() {
-        frl.backend.Backend cpu = frl.backend.Backends.cpu();
-        try (HostKernels gpu = HostKernels.of("layout"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+        Backend cpu = Backends.cpu();
+        try (HostKernels gpu = HostKernels.of("layout"); Scope sc = Scope.open()) {
             Random r = new Random(12);
             Shape xs = Shape.of(2, 6, 4, 6), narrowed = Shape.of(2, 3, 4, 6);
             exactly(gpu, "narrow", narrowed, xs, r, at -> CudaLayout.copyRows("narrow", at[0], at[1], 2, 3 * 24, 6 * 24, 2 * 24, 3 * 24, 0),
@@ -500,11 +519,11 @@ class KernelsOnHostTest {
 
     /** One input of shape in (random floats) through the host kernels and through the CPU's op, bit for bit. */
     private static void exactly(HostKernels gpu, String what, Shape outShape, Shape in, Random r, OnHost kernels,
-                                java.util.function.Function<frl.tensor.Tensor, frl.tensor.Tensor> onCpu) {
+                                Function<Tensor, Tensor> onCpu) {
         float[] v = CudaVsCpu.uniform(r, in.numel(), -1, 1);
         MemorySegment out = gpu.floats(CudaSubPixelTest.Host.unwritten(outShape.numel()));
         kernels.run(new long[] {gpu.floats(v).address(), out.address()});
-        assertTrue(Arrays.equals(onCpu.apply(frl.backend.Backends.cpu().fromHost(in, v)).toFloats(), out.toArray(ValueLayout.JAVA_FLOAT)), what + " differs from the CPU's");
+        assertTrue(Arrays.equals(onCpu.apply(Backends.cpu().fromHost(in, v)).toFloats(), out.toArray(ValueLayout.JAVA_FLOAT)), what + " differs from the CPU's");
     }
 
     /**
@@ -513,18 +532,18 @@ class KernelsOnHostTest {
      * a float ulp (the host's log and cos, as the GPU's, may differ from the JVM's in a double's last bit).
      */
     @Test void optimizerAndRandomKernelsMatchTheCpu() {
-        frl.backend.Backend cpu = frl.backend.Backends.cpu();
-        try (HostKernels gpu = HostKernels.of("optim", "random"); frl.tensor.Scope sc = frl.tensor.Scope.open()) {
+        Backend cpu = Backends.cpu();
+        try (HostKernels gpu = HostKernels.of("optim", "random"); Scope sc = Scope.open()) {
             Random r = new Random(11);
-            frl.backend.Backend.AdamConfig c = new frl.backend.Backend.AdamConfig(1e-3, 0.9, 0.999, 1e-8, 0.01);
+            Backend.AdamConfig c = new Backend.AdamConfig(1e-3, 0.9, 0.999, 1e-8, 0.01);
             int[] sizes = {7, 300, 1};
             for (boolean max : new boolean[] {false, true}) {
-                frl.tensor.Tensor factors = cpu.empty64(Shape.of(2, 2)).copyFrom(new double[] {0.01, 0.05, 0.002, 0.3});
+                Tensor factors = cpu.empty64(Shape.of(2, 2)).copyFrom(new double[] {0.01, 0.05, 0.002, 0.3});
                 MemorySegment gFactors = gpu.floats(8);
                 MemorySegment.copy(new double[] {0.01, 0.05, 0.002, 0.3}, 0, gFactors, ValueLayout.JAVA_DOUBLE, 0, 4);
                 long[] table = new long[7 * sizes.length];
                 long total = 0;
-                frl.tensor.Tensor[][] onCpu = new frl.tensor.Tensor[4][sizes.length];
+                Tensor[][] onCpu = new Tensor[4][sizes.length];
                 MemorySegment[][] onHost = new MemorySegment[4][sizes.length];
                 for (int i = 0; i < sizes.length; i++) {
                     for (int k = 0; k < 4; k++) {
@@ -545,9 +564,9 @@ class KernelsOnHostTest {
             }
             MemorySegment u = gpu.floats(1000), nrm = gpu.floats(1000);
             CudaRandom.launchUniform(u.address(), 1000, 42, 17, -2, 3);
-            assertTrue(Arrays.equals(cpu.uniform(Shape.of(1000), -2, 3, new frl.backend.Rng(42, 17)).toFloats(), u.toArray(ValueLayout.JAVA_FLOAT)), "uniform");
+            assertTrue(Arrays.equals(cpu.uniform(Shape.of(1000), -2, 3, new Rng(42, 17)).toFloats(), u.toArray(ValueLayout.JAVA_FLOAT)), "uniform");
             CudaRandom.launchNormal(nrm.address(), 1000, 42, 9, 0.5, 2);
-            float[] want = cpu.normal(Shape.of(1000), 0.5, 2, frl.backend.Rng.atNormal(42, 9)).toFloats(), got = nrm.toArray(ValueLayout.JAVA_FLOAT);
+            float[] want = cpu.normal(Shape.of(1000), 0.5, 2, Rng.atNormal(42, 9)).toFloats(), got = nrm.toArray(ValueLayout.JAVA_FLOAT);
             for (int i = 0; i < want.length; i++)
                 assertTrue(Math.abs(want[i] - got[i]) <= Math.ulp(want[i]), "normal draw " + i + ": " + got[i] + " against the CPU's " + want[i]);
         }
@@ -557,15 +576,15 @@ class KernelsOnHostTest {
      * The check sees a wrong kernel: subpixel.cu compiled from copies each with one edit (a gathered line's tap one
      * column off, two taps of the stride-2 phase sum swapped, the TF32 parts swapped), each caught.
      */
-    @Test void anEditedKernelFails() throws java.io.IOException {
-        String src = java.nio.file.Files.readString(java.nio.file.Path.of("src/main/cuda/subpixel.cu"));
+    @Test void anEditedKernelFails() throws IOException {
+        String src = Files.readString(Path.of("src/main/cuda/subpixel.cu"));
         String[][] edits = {
                 {"const int oy = qy0 + a - t, ox = qx0 + b - u;\n                v[j]", "const int oy = qy0 + a - t, ox = qx0 + b - u + (j == 7);\n                v[j]"},
                 {"const int t = tu >> 1, u = tu & 1, a = oy + t - qy0", "const int t = tu >> 1, u = tu & 1, a = oy + u - qy0"},
                 {"((smallMask >> k) & 1) ? small : big", "((smallMask >> k) & 1) ? big : small"}};
         for (String[] edit : edits) {
             assertTrue(src.contains(edit[0]), "the edit's place is gone from subpixel.cu: " + edit[0]);
-            java.util.Map<String, String> sources = new java.util.HashMap<>();
+            Map<String, String> sources = new HashMap<>();
             sources.put("subpixel", src.replace(edit[0], edit[1]));
             sources.put("tf32", null);
             try (HostKernels gpu = HostKernels.of(sources)) {
