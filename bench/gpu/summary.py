@@ -4,7 +4,7 @@
     python3 bench/gpu/summary.py RESULTS_DIR
 
 Prints the test verdicts from log.txt; per config, training and scoring img/s for each set of switches next to
-the PyTorch twin (with the ratio the targets are stated in); the bench-kernels rows (conv kernels and the last
+the PyTorch twin (with the ratio the targets are stated in); each switch alone against the defaults, with a verdict; the bench-kernels rows (conv kernels and the last
 layer's plan steps included) whose time changed between the default run and the run with NEW_PATHS, each plan's
 steps summed (new paths rename some steps) and the steps found on one side only; the HF filter
 against a copy; the choices auto made (sub-pixel, unfold, dense, 1×1, shifted; plan modes), one line each, for the
@@ -56,6 +56,8 @@ def main(folder):
             ratio = f"  ({r['train_img_s'] / t['train_img_s']:.2f}× / {r['score_img_s'] / t['score_img_s']:.2f}×)" if t else ""
             print(f"    {r['train_img_s']:>9,.0f} / {r['score_img_s']:>7,.0f}{ratio}  {flags(r)}")
 
+    each_alone(data, log)
+
     print("\n== bench-kernels: rows that moved with NEW_PATHS (ms, default → with)")
     marker = next((i for i, r in enumerate(data) if "kernels_below_with" in r), None)
     if marker is None:
@@ -96,6 +98,26 @@ def main(folder):
             print(f"  {r['device_us_per']:>8.1f} µs  {r['calls_per']:>4.0f} calls  {r['op']}")
         for r in block["shapes"][:15]:
             print(f"  {r['device_us_per']:>8.1f} µs  {r['calls_per']:>4.0f} calls  {r['op_shapes'][:150]}")
+
+
+def each_alone(data, log):
+    """check.sh's `each`: cifar --graph training img/s with one switch on, against the defaults' run, and a verdict:
+    flip where the new paths' tests passed and the switch alone is faster by more than 1% (a switch that only the
+    kernel benches time, the HF and Glow ones, is read from their rows instead)."""
+    runs = [r for r in data if r.get("config") == "cifar" and r.get("graph") and "framework" not in r and "train_img_s" in r]
+    base = next((r for r in runs if not r.get("cuda_flags")), None)
+    alone = [r for r in runs if len(r.get("cuda_flags") or {}) == 1]
+    if base is None or not alone:
+        return
+    text = log.read_text() if log.exists() else ""
+    tests_ok = "junit (new paths" in text and all(" 0 tests failed" in l for l in text.splitlines() if "junit (new paths" in l)
+    print(f"\n== each switch alone, cifar --graph training (defaults {base['train_img_s']:,.0f} img/s; new paths' tests "
+          + ("passed" if tests_ok else "FAILED or not run") + ")")
+    for r in alone:
+        (k, v), = r["cuda_flags"].items()
+        gain = r["train_img_s"] / base["train_img_s"]
+        verdict = "flip" if tests_ok and gain > 1.01 else "keep off" if gain < 0.99 else "no change"
+        print(f"  {gain:6.3f}×  {r['train_img_s']:>9,.0f}  {k.removeprefix('frl.cuda.')}={v}  → {verdict}")
 
 
 def kernel_runs(data):
