@@ -61,22 +61,16 @@ class CudaDenseConvTest {
             CudaVsCpu.assertClose(c + " forward", gy, y);
             CudaVsCpu.assertClose(c + " backward input", CudaDenseConv.backwardInput(dyg, wg, c.x(), c.g()), dx);
             CudaVsCpu.assertClose(c + " backward weight", CudaDenseConv.backwardWeight(xg, dyg, c.wt(), c.g()), dw);
-            String before = System.getProperty("frl.cuda.dense");
-            try {
-                for (String mode : new String[] {"kernel", "auto"}) {
-                    System.setProperty("frl.cuda.dense", mode);
+            for (String mode : new String[] {"kernel", "auto"})
+                Switches.with("frl.cuda.dense", mode, () -> {
                     CudaVsCpu.assertClose(c + " " + mode + " backend forward", cuda.conv2d(xg, wg, c.g()), y);
                     CudaVsCpu.assertClose(c + " " + mode + " backend backward input", cuda.conv2dBackwardInput(dyg, wg, c.x(), c.g()), dx);
                     CudaVsCpu.assertClose(c + " " + mode + " backend backward weight", cuda.conv2dBackwardWeight(xg, dyg, c.wt(), c.g()), dw);
-                }
-                // auto timed both paths for each op: the backend did reach CudaDenseConv
-                String shapes = " x" + c.x() + " w" + c.wt() + " " + c.g();
-                for (String op : new String[] {"conv2d", "conv2dBackwardInput", "conv2dBackwardWeight"})
-                    assertTrue(CudaConv.denseChoices().containsKey(op + shapes), op + shapes + " not timed: " + CudaConv.denseChoices());
-            } finally {
-                if (before == null) System.clearProperty("frl.cuda.dense");
-                else System.setProperty("frl.cuda.dense", before);
-            }
+                });
+            // auto timed both paths for each op: the backend did reach CudaDenseConv
+            String shapes = " x" + c.x() + " w" + c.wt() + " " + c.g();
+            for (String op : new String[] {"conv2d", "conv2dBackwardInput", "conv2dBackwardWeight"})
+                assertTrue(CudaConv.denseChoices().containsKey(op + shapes), op + shapes + " not timed: " + CudaConv.denseChoices());
         }
     }
 

@@ -168,38 +168,32 @@ class CudaLossTest {
                 Shape ts = s.without(2);
                 float[] t = new float[Math.toIntExact(ts.numel())], g = uniform(r, ts.numel(), -1, 1);
                 for (int i = 0; i < t.length; i++) t[i] = r.nextInt(s.dim(2));
-                String before = System.getProperty("frl.cuda.ce");
-                System.setProperty("frl.cuda.ce", ce);
-                try (Scope sc = Scope.open()) {
-                    Tensor xc = cuda.fromHost(s, x), tc = cuda.fromHost(ts, t), gc = cuda.fromHost(ts, g), dx = cuda.crossEntropyBackward(xc, tc, gc, 2);
-                    long block = s.numel() / s.dim(0);
-                    Tensor want = CudaBackend.alloc(shape(Math.toIntExact(2 * s.numel()))), got = CudaBackend.alloc(want.shape());
-                    for (int b = 0; b < s.dim(0); b++)
-                        CudaSubPixel.GPU.tf32Parts(dx.storage().address() + 4L * b * block, want.storage().address() + 4L * 2 * b * block, 1, (int) block, "bs",
-                                block, block);
-                    CudaLoss.crossEntropyBackwardParts(xc, tc, gc, got.storage().address());
-                    float[] w = floats(want), o = floats(got);
-                    for (int i = 0; i < w.length; i++)
-                        if (Float.floatToIntBits(w[i]) != Float.floatToIntBits(o[i]))
-                            throw new AssertionError(ce + " " + s + " at " + i + ": split " + w[i] + ", written as parts " + o[i]);
-                } finally {
-                    if (before == null) System.clearProperty("frl.cuda.ce");
-                    else System.setProperty("frl.cuda.ce", before);
-                }
+                Switches.with("frl.cuda.ce", ce, () -> {
+                    try (Scope sc = Scope.open()) {
+                        Tensor xc = cuda.fromHost(s, x), tc = cuda.fromHost(ts, t), gc = cuda.fromHost(ts, g), dx = cuda.crossEntropyBackward(xc, tc, gc, 2);
+                        long block = s.numel() / s.dim(0);
+                        Tensor want = CudaBackend.alloc(shape(Math.toIntExact(2 * s.numel()))), got = CudaBackend.alloc(want.shape());
+                        for (int b = 0; b < s.dim(0); b++)
+                            CudaSubPixel.GPU.tf32Parts(dx.storage().address() + 4L * b * block, want.storage().address() + 4L * 2 * b * block, 1, (int) block, "bs",
+                                    block, block);
+                        CudaLoss.crossEntropyBackwardParts(xc, tc, gc, got.storage().address());
+                        float[] w = floats(want), o = floats(got);
+                        for (int i = 0; i < w.length; i++)
+                            if (Float.floatToIntBits(w[i]) != Float.floatToIntBits(o[i]))
+                                throw new AssertionError(ce + " " + s + " at " + i + ": split " + w[i] + ", written as parts " + o[i]);
+                    }
+                });
             }
     }
 
     private static float[][] lossAndGrad(Backend cuda, Shape s, float[] x, float[] t, float[] g, String ce) {
-        String before = System.getProperty("frl.cuda.ce");
-        System.setProperty("frl.cuda.ce", ce);
-        try (Scope sc = Scope.open()) {
-            Shape ts = s.without(1);
-            Tensor xc = cuda.fromHost(s, x), tc = cuda.fromHost(ts, t), gc = cuda.fromHost(ts, g);
-            assertTrue(CudaLoss.path(s, 1).equals(ce.equals("registers") && s.dim(1) <= 256 ? "tile (registers)" : "tile (cached)"), CudaLoss.path(s, 1));
-            return new float[][] {floats(cuda.crossEntropy(xc, tc, 1)), floats(cuda.crossEntropyBackward(xc, tc, gc, 1))};
-        } finally {
-            if (before == null) System.clearProperty("frl.cuda.ce");
-            else System.setProperty("frl.cuda.ce", before);
-        }
+        return Switches.with("frl.cuda.ce", ce, () -> {
+            try (Scope sc = Scope.open()) {
+                Shape ts = s.without(1);
+                Tensor xc = cuda.fromHost(s, x), tc = cuda.fromHost(ts, t), gc = cuda.fromHost(ts, g);
+                assertTrue(CudaLoss.path(s, 1).equals(ce.equals("registers") && s.dim(1) <= 256 ? "tile (registers)" : "tile (cached)"), CudaLoss.path(s, 1));
+                return new float[][] {floats(cuda.crossEntropy(xc, tc, 1)), floats(cuda.crossEntropyBackward(xc, tc, gc, 1))};
+            }
+        });
     }
 }

@@ -120,41 +120,35 @@ class CudaNormTest {
             float[] x = uniform(r, s.numel(), -2, 5), gamma = uniform(r, c, -1.5, 1.5), beta = uniform(r, c, -1, 1), dy = uniform(r, s.numel(), -1, 1);
             for (String loads : new String[] {"plain", "batched"}) {
                 if (loads.equals("batched") && !CudaNorm.batchedLoads()) continue; // not yet run on a GPU: only where switched on
-                String before = System.getProperty("frl.cuda.bnLoads");
-                System.setProperty("frl.cuda.bnLoads", loads);
-                try (Scope sc = Scope.open()) {
-                    Tensor xc = cuda.fromHost(s, x), gc = cuda.fromHost(shape(c), gamma), bc = cuda.fromHost(shape(c), beta), dyc = cuda.fromHost(s, dy);
-                    Backend.BatchNormResult two = cuda.batchNorm(xc, gc, bc, EPS), one = cuda.batchNormRelu(xc, gc, bc, EPS);
-                    Tensor y = cuda.unary(frl.backend.UnaryOp.RELU, two.y(), 0, 0);
-                    assertSameFloats(s + " " + loads + " y", floats(one.y()), floats(y));
-                    Backend.BatchNormGrads apart = cuda.batchNormBackward(xc, gc, two.mean(), two.var(), EPS,
-                            cuda.unaryBackward(frl.backend.UnaryOp.RELU, two.y(), y, dyc, 0, 0));
-                    Backend.BatchNormGrads fused = cuda.batchNormReluBackward(xc, gc, one.mean(), one.var(), EPS, one.y(), dyc);
-                    assertSameFloats(s + " " + loads + " dx", floats(fused.dx()), floats(apart.dx()));
-                    assertSameFloats(s + " " + loads + " dgamma", floats(fused.dgamma()), floats(apart.dgamma()));
-                    assertSameFloats(s + " " + loads + " dbeta", floats(fused.dbeta()), floats(apart.dbeta()));
-                } finally {
-                    if (before == null) System.clearProperty("frl.cuda.bnLoads");
-                    else System.setProperty("frl.cuda.bnLoads", before);
-                }
+                Switches.with("frl.cuda.bnLoads", loads, () -> {
+                    try (Scope sc = Scope.open()) {
+                        Tensor xc = cuda.fromHost(s, x), gc = cuda.fromHost(shape(c), gamma), bc = cuda.fromHost(shape(c), beta), dyc = cuda.fromHost(s, dy);
+                        Backend.BatchNormResult two = cuda.batchNorm(xc, gc, bc, EPS), one = cuda.batchNormRelu(xc, gc, bc, EPS);
+                        Tensor y = cuda.unary(frl.backend.UnaryOp.RELU, two.y(), 0, 0);
+                        assertSameFloats(s + " " + loads + " y", floats(one.y()), floats(y));
+                        Backend.BatchNormGrads apart = cuda.batchNormBackward(xc, gc, two.mean(), two.var(), EPS,
+                                cuda.unaryBackward(frl.backend.UnaryOp.RELU, two.y(), y, dyc, 0, 0));
+                        Backend.BatchNormGrads fused = cuda.batchNormReluBackward(xc, gc, one.mean(), one.var(), EPS, one.y(), dyc);
+                        assertSameFloats(s + " " + loads + " dx", floats(fused.dx()), floats(apart.dx()));
+                        assertSameFloats(s + " " + loads + " dgamma", floats(fused.dgamma()), floats(apart.dgamma()));
+                        assertSameFloats(s + " " + loads + " dbeta", floats(fused.dbeta()), floats(apart.dbeta()));
+                    }
+                });
             }
         }
     }
 
     /** y, mean, var, dx, dgamma, dbeta with -Dfrl.cuda.bnLoads set to loads. */
     private static float[][] normBits(Backend cuda, Shape s, float[] x, float[] gamma, float[] beta, float[] dy, String loads) {
-        String before = System.getProperty("frl.cuda.bnLoads");
-        System.setProperty("frl.cuda.bnLoads", loads);
-        try (Scope sc = Scope.open()) {
-            int c = s.dim(1);
-            Tensor xc = cuda.fromHost(s, x), gc = cuda.fromHost(shape(c), gamma);
-            Backend.BatchNormResult f = cuda.batchNorm(xc, gc, cuda.fromHost(shape(c), beta), EPS);
-            Backend.BatchNormGrads g = cuda.batchNormBackward(xc, gc, f.mean(), f.var(), EPS, cuda.fromHost(s, dy));
-            return new float[][] {floats(f.y()), floats(f.mean()), floats(f.var()), floats(g.dx()), floats(g.dgamma()), floats(g.dbeta())};
-        } finally {
-            if (before == null) System.clearProperty("frl.cuda.bnLoads");
-            else System.setProperty("frl.cuda.bnLoads", before);
-        }
+        return Switches.with("frl.cuda.bnLoads", loads, () -> {
+            try (Scope sc = Scope.open()) {
+                int c = s.dim(1);
+                Tensor xc = cuda.fromHost(s, x), gc = cuda.fromHost(shape(c), gamma);
+                Backend.BatchNormResult f = cuda.batchNorm(xc, gc, cuda.fromHost(shape(c), beta), EPS);
+                Backend.BatchNormGrads g = cuda.batchNormBackward(xc, gc, f.mean(), f.var(), EPS, cuda.fromHost(s, dy));
+                return new float[][] {floats(f.y()), floats(f.mean()), floats(f.var()), floats(g.dx()), floats(g.dgamma()), floats(g.dbeta())};
+            }
+        });
     }
 
     /** A constant channel has variance 0: y = beta exactly, as on the CPU. */
@@ -196,21 +190,13 @@ class CudaNormTest {
         for (int c : new int[] {1, 64, 256, 1000}) {
             float[] rm = uniform(r, c, -1, 1), rv = uniform(r, c, 0.5, 2), m = uniform(r, c, -3, 3), v = uniform(r, c, 0, 4);
             float[][] cpu = runningStats(CPU, rm, rv, m, v);
-            String before = System.getProperty("frl.cuda.bnstats");
-            try {
-                System.setProperty("frl.cuda.bnstats", "per-op");
-                float[][] perOp = runningStats(cuda, rm, rv, m, v);
-                System.setProperty("frl.cuda.bnstats", "one-launch");
-                float[][] oneLaunch = runningStats(cuda, rm, rv, m, v);
-                for (int i = 0; i < 3; i++) {
-                    assertSameFloats("C=" + c + " " + names[i] + ": one launch vs the axpys", oneLaunch[i], perOp[i]);
-                    assertClose("C=" + c + " " + names[i] + ": one launch vs the CPU", oneLaunch[i], cpu[i], TOL);
-                }
-                assertEquals(43f, oneLaunch[2][0], "counted twice");
-            } finally {
-                if (before == null) System.clearProperty("frl.cuda.bnstats");
-                else System.setProperty("frl.cuda.bnstats", before);
+            float[][] perOp = Switches.with("frl.cuda.bnstats", "per-op", () -> runningStats(cuda, rm, rv, m, v));
+            float[][] oneLaunch = Switches.with("frl.cuda.bnstats", "one-launch", () -> runningStats(cuda, rm, rv, m, v));
+            for (int i = 0; i < 3; i++) {
+                assertSameFloats("C=" + c + " " + names[i] + ": one launch vs the axpys", oneLaunch[i], perOp[i]);
+                assertClose("C=" + c + " " + names[i] + ": one launch vs the CPU", oneLaunch[i], cpu[i], TOL);
             }
+            assertEquals(43f, oneLaunch[2][0], "counted twice");
         }
     }
 

@@ -310,19 +310,12 @@ class CudaSubPixelTest {
     /** The VAE computes its loss in phases only where the direct GEMMs may run: not when cudnn is forced, nor for a stride not dividing the kernel. */
     @Test void convolvesInPhasesOnlyWhereTheDirectPathMayRun() {
         Shape w = Shape.of(64, 1024, 4, 4);
-        String before = System.getProperty("frl.cuda.subpixel");
-        try {
-            System.setProperty("frl.cuda.subpixel", "cudnn");
-            assertFalse(CudaSubPixel.convolvesInPhases(w, ConvGeometry.of(2, 1)), "cudnn forced");
-            System.clearProperty("frl.cuda.subpixel");
+        Switches.with("frl.cuda.subpixel", "cudnn", () -> assertFalse(CudaSubPixel.convolvesInPhases(w, ConvGeometry.of(2, 1)), "cudnn forced"));
+        Switches.with("frl.cuda.subpixel", null, () -> {
             assertTrue(CudaSubPixel.convolvesInPhases(w, ConvGeometry.of(2, 1)), "the default, auto");
             assertFalse(CudaSubPixel.convolvesInPhases(Shape.of(64, 1024, 3, 3), ConvGeometry.of(2, 1)), "3×3 stride 2");
-            System.setProperty("frl.cuda.subpixel", "kernel");
-            assertTrue(CudaSubPixel.convolvesInPhases(w, new ConvGeometry(2, 1, 1, 0)));
-        } finally {
-            if (before == null) System.clearProperty("frl.cuda.subpixel");
-            else System.setProperty("frl.cuda.subpixel", before);
-        }
+        });
+        Switches.with("frl.cuda.subpixel", "kernel", () -> assertTrue(CudaSubPixel.convolvesInPhases(w, new ConvGeometry(2, 1, 1, 0))));
     }
 
     /** Its weight gradient hands cuBLAS n·q as an int: a batch whose pixels per phase overflow it goes to cuDNN. */
@@ -503,14 +496,11 @@ class CudaSubPixelTest {
 
     /** body under -Dname=value, the property restored after. */
     private static void withProperty(String name, String value, Runnable body) {
-        String before = System.getProperty(name);
-        System.setProperty(name, value);
-        try (Scope s = Scope.open()) {
-            body.run();
-        } finally {
-            if (before == null) System.clearProperty(name);
-            else System.setProperty(name, before);
-        }
+        Switches.with(name, value, () -> {
+            try (Scope s = Scope.open()) {
+                body.run();
+            }
+        });
     }
 
     private static void assertTimedOnce(Case c, String... ops) {

@@ -43,10 +43,10 @@ class CudaUnfoldTest {
                     Tensor dyc = cpu.fromHost(y.shape(), dy), dyg = cuda.fromHost(y.shape(), dy);
                     Tensor dx = cpu.conv2dBackwardInput(dyc, wc, xs, g), dw = cpu.conv2dBackwardWeight(xc, dyc, ws, g);
                     for (String split : new String[] {"off", "on", "auto"})
-                        withProperty("frl.cuda.splitK", split, () -> {
+                        Switches.with("frl.cuda.splitK", split, () -> {
                             String at = "x" + xs + " w" + ws + " " + g + " splitK=" + split;
                             for (String gemm : new String[] {"sgemm", "3xtf32"})
-                                withProperty("frl.cuda.gemm", gemm, () -> {
+                                Switches.with("frl.cuda.gemm", gemm, () -> {
                                     Tensor gy = CudaUnfold.conv2d(xg, wg, g);
                                     assertEquals(y.shape(), gy.shape());
                                     CudaVsCpu.assertClose(at + " " + gemm + " forward", gy, y);
@@ -55,8 +55,8 @@ class CudaUnfoldTest {
                                 });
                             // the other hand-written paths forced off, so that the backend's choice is between these and cuDNN
                             for (String mode : new String[] {"kernel", "auto"})
-                                withProperty("frl.cuda.unfold", mode, () -> withProperty("frl.cuda.subpixel", "cudnn", () ->
-                                        withProperty("frl.cuda.conv1x1", "cudnn", () -> withProperty("frl.cuda.dense", "cudnn", () -> {
+                                Switches.with("frl.cuda.unfold", mode, () -> Switches.with("frl.cuda.subpixel", "cudnn", () ->
+                                        Switches.with("frl.cuda.conv1x1", "cudnn", () -> Switches.with("frl.cuda.dense", "cudnn", () -> {
                                     CudaVsCpu.assertClose(at + " " + mode + " backend forward", cuda.conv2d(xg, wg, g), y);
                                     CudaVsCpu.assertClose(at + " " + mode + " backend backward input", cuda.conv2dBackwardInput(dyg, wg, xs, g), dx);
                                     CudaVsCpu.assertClose(at + " " + mode + " backend backward weight", cuda.conv2dBackwardWeight(xg, dyg, ws, g), dw);
@@ -67,17 +67,5 @@ class CudaUnfoldTest {
                         assertTrue(CudaConv.unfoldChoices().containsKey(op + shapes), op + shapes + " not timed under auto: " + CudaConv.unfoldChoices());
                 }
             }
-    }
-
-    /** body under -Dname=value, the property restored after. */
-    private static void withProperty(String name, String value, Runnable body) {
-        String before = System.getProperty(name);
-        System.setProperty(name, value);
-        try {
-            body.run();
-        } finally {
-            if (before == null) System.clearProperty(name);
-            else System.setProperty(name, before);
-        }
     }
 }

@@ -91,23 +91,8 @@ class KernelsOnHostTest {
 
     /** body under each setting of -Dfrl.cuda.phaseLoads and -Dfrl.cuda.planes, the properties restored after. */
     private static void underEachSwitch(Runnable body) {
-        String loads = System.getProperty("frl.cuda.phaseLoads"), planes = System.getProperty("frl.cuda.planes");
-        try {
-            for (String l : new String[] {"plain", "batched"})
-                for (String p : new String[] {"one", "packed"}) {
-                    System.setProperty("frl.cuda.phaseLoads", l);
-                    System.setProperty("frl.cuda.planes", p);
-                    body.run();
-                }
-        } finally {
-            restore("frl.cuda.phaseLoads", loads);
-            restore("frl.cuda.planes", planes);
-        }
-    }
-
-    private static void restore(String name, String value) {
-        if (value == null) System.clearProperty(name);
-        else System.setProperty(name, value);
+        for (String l : new String[] {"plain", "batched"})
+            for (String p : new String[] {"one", "packed"}) Switches.with("frl.cuda.phaseLoads", l, () -> Switches.with("frl.cuda.planes", p, body));
     }
 
     @Test void subPixelKernelsMatchTheEmulation() {
@@ -180,18 +165,14 @@ class KernelsOnHostTest {
 
     /** logits of shape s (classes on axis) through loss.cu on the host, each kind of kernel as the switch -Dfrl.cuda.ce picks. */
     private static Ce crossEntropy(HostKernels gpu, Shape s, int axis, float[] x, float[] t, float[] g, String ce) {
-        String before = System.getProperty("frl.cuda.ce");
-        System.setProperty("frl.cuda.ce", ce);
-        try {
-            int[] view = Shapes.aroundAxis(s, axis);
-            MemorySegment xs = gpu.floats(x), ts = gpu.floats(t), gs = gpu.floats(g), loss = gpu.floats(t.length), dx = gpu.floats(x.length), flag = gpu.floats(2);
-            flag.fill((byte) 0xFF);
+        int[] view = Shapes.aroundAxis(s, axis);
+        MemorySegment xs = gpu.floats(x), ts = gpu.floats(t), gs = gpu.floats(g), loss = gpu.floats(t.length), dx = gpu.floats(x.length), flag = gpu.floats(2);
+        flag.fill((byte) 0xFF);
+        Switches.with("frl.cuda.ce", ce, () -> {
             CudaLoss.launch(xs.address(), ts.address(), null, loss.address(), flag.address(), 0, view);
             CudaLoss.launch(xs.address(), ts.address(), gs.address(), dx.address(), flag.address(), 0, view);
-            return new Ce(loss.toArray(ValueLayout.JAVA_FLOAT), dx.toArray(ValueLayout.JAVA_FLOAT), flag.get(ValueLayout.JAVA_LONG, 0));
-        } finally {
-            restore("frl.cuda.ce", before);
-        }
+        });
+        return new Ce(loss.toArray(ValueLayout.JAVA_FLOAT), dx.toArray(ValueLayout.JAVA_FLOAT), flag.get(ValueLayout.JAVA_LONG, 0));
     }
 
     /**
@@ -235,16 +216,12 @@ class KernelsOnHostTest {
         MemorySegment xs = gpu.floats(x), ts = gpu.floats(t), gs = gpu.floats(g), dx = gpu.floats(x.length), flag = gpu.floats(2);
         MemorySegment want = gpu.floats(CudaSubPixelTest.Host.unwritten(2 * s.numel())), got = gpu.floats(CudaSubPixelTest.Host.unwritten(2 * s.numel()));
         for (String ce : new String[] {"shared", "registers"}) {
-            String before = System.getProperty("frl.cuda.ce");
-            System.setProperty("frl.cuda.ce", ce);
-            try {
+            Switches.with("frl.cuda.ce", ce, () -> {
                 CudaLoss.launch(xs.address(), ts.address(), gs.address(), dx.address(), flag.address(), 0, view);
                 for (int b = 0; b < s.dim(0); b++)
                     CudaSubPixel.GPU.tf32Parts(dx.address() + 4L * b * block, want.address() + 4L * 2 * b * block, 1, (int) block, "bs", block, block);
                 CudaLoss.launch(xs.address(), ts.address(), gs.address(), got.address(), flag.address(), s.dim(1), view);
-            } finally {
-                restore("frl.cuda.ce", before);
-            }
+            });
             float[] w = want.toArray(ValueLayout.JAVA_FLOAT), o = got.toArray(ValueLayout.JAVA_FLOAT);
             for (int i = 0; i < w.length; i++)
                 if (Float.floatToRawIntBits(w[i]) != Float.floatToRawIntBits(o[i]))
@@ -280,28 +257,25 @@ class KernelsOnHostTest {
                 int c = s.dim(1);
                 float[] x = CudaVsCpu.uniform(r, s.numel(), -3, 2), gamma = CudaVsCpu.uniform(r, c, 0.5, 2), beta = CudaVsCpu.uniform(r, c, -1, 1),
                         dy = CudaVsCpu.uniform(r, s.numel(), -1, 1);
-                String before = System.getProperty("frl.cuda.bnLoads");
                 float[][][] got = new float[2][][];
-                try {
-                    for (int b = 0; b < 2; b++) {
-                        System.setProperty("frl.cuda.bnLoads", b == 0 ? "plain" : "batched");
-                        got[b] = batchNorm(gpu, s, x, gamma, beta, dy, false, false);
-                    }
-                    for (int k = 0; k < names.length; k++) assertTrue(Arrays.equals(got[0][k], got[1][k]), s + " " + names[k] + ": batched loads change the bits");
-                    var want = cpu.batchNorm(cpu.fromHost(s, x), cpu.fromHost(Shape.of(c), gamma), cpu.fromHost(Shape.of(c), beta), 1e-5);
-                    var grads = cpu.batchNormBackward(cpu.fromHost(s, x), cpu.fromHost(Shape.of(c), gamma), want.mean(), want.var(), 1e-5, cpu.fromHost(s, dy));
-                    float[][] cpuOut = {want.y().toFloats(), want.mean().toFloats(), want.var().toFloats(), grads.dx().toFloats(), grads.dgamma().toFloats(),
-                            grads.dbeta().toFloats()};
-                    for (int k = 0; k < names.length; k++) CudaVsCpu.assertClose(s + " " + names[k], got[0][k], cpuOut[k], 1e-7);
-                    // the ReLU fused: y through it, dy masked where it cut
-                    float[] masked = dy.clone();
-                    for (int i = 0; i < masked.length; i++) if (!(got[0][0][i] > 0)) masked[i] = 0;
-                    float[][] fused = batchNorm(gpu, s, x, gamma, beta, dy, true, true), two = batchNorm(gpu, s, x, gamma, beta, masked, false, false);
-                    for (int i = 0; i < two[0].length; i++) two[0][i] = two[0][i] > 0 ? two[0][i] : 0;
-                    for (int k = 0; k < names.length; k++) assertTrue(Arrays.equals(two[k], fused[k]), s + " " + names[k] + ": the fused ReLU is not the two ops' bits");
-                } finally {
-                    restore("frl.cuda.bnLoads", before);
-                }
+                for (int b = 0; b < 2; b++)
+                    got[b] = Switches.with("frl.cuda.bnLoads", b == 0 ? "plain" : "batched", () -> batchNorm(gpu, s, x, gamma, beta, dy, false, false));
+                for (int k = 0; k < names.length; k++) assertTrue(Arrays.equals(got[0][k], got[1][k]), s + " " + names[k] + ": batched loads change the bits");
+                var want = cpu.batchNorm(cpu.fromHost(s, x), cpu.fromHost(Shape.of(c), gamma), cpu.fromHost(Shape.of(c), beta), 1e-5);
+                var grads = cpu.batchNormBackward(cpu.fromHost(s, x), cpu.fromHost(Shape.of(c), gamma), want.mean(), want.var(), 1e-5, cpu.fromHost(s, dy));
+                float[][] cpuOut = {want.y().toFloats(), want.mean().toFloats(), want.var().toFloats(), grads.dx().toFloats(), grads.dgamma().toFloats(),
+                        grads.dbeta().toFloats()};
+                for (int k = 0; k < names.length; k++) CudaVsCpu.assertClose(s + " " + names[k], got[0][k], cpuOut[k], 1e-7);
+                // the ReLU fused, with either loads: y through it, dy masked where it cut
+                float[] masked = dy.clone();
+                for (int i = 0; i < masked.length; i++) if (!(got[0][0][i] > 0)) masked[i] = 0;
+                for (String loads : new String[] {"plain", "batched"})
+                    Switches.with("frl.cuda.bnLoads", loads, () -> {
+                        float[][] fused = batchNorm(gpu, s, x, gamma, beta, dy, true, true), two = batchNorm(gpu, s, x, gamma, beta, masked, false, false);
+                        for (int i = 0; i < two[0].length; i++) two[0][i] = two[0][i] > 0 ? two[0][i] : 0;
+                        for (int k = 0; k < names.length; k++)
+                            assertTrue(Arrays.equals(two[k], fused[k]), s + " " + names[k] + " (" + loads + " loads): the fused ReLU is not the two ops' bits");
+                    });
             }
         }
     }
