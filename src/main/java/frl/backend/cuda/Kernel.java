@@ -56,7 +56,8 @@ final class Kernel {
     interface Launcher {
         int multiprocessors();
 
-        void launch(String family, String name, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, long params);
+        /** params: cuLaunchKernel's array, argument i's value at the address in slot i; signature: the kinds (Kernel's letters). */
+        void launch(String family, String name, String signature, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, long params);
     }
 
     /** The launcher in place of the GPU; null (the GPU) but in tests. */
@@ -121,7 +122,7 @@ final class Kernel {
         }
         Launcher host = onHost;
         if (host != null) {
-            host.launch(family, name, gx, gy, gz, bx, by, bz, sharedBytes, params.address());
+            host.launch(family, name, signature, gx, gy, gz, bx, by, bz, sharedBytes, params.address());
             return;
         }
         CudaContext ctx = CudaContext.get();

@@ -116,7 +116,7 @@ final class HostKernels implements Kernel.Launcher, AutoCloseable {
 
     @Override public int multiprocessors() { return MULTIPROCESSORS; }
 
-    @Override public void launch(String family, String name, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, long params) {
+    @Override public void launch(String family, String name, String signature, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, long params) {
         MethodHandle h = launchers.get(family);
         if (h == null) throw new IllegalStateException(name + ": its family " + family + " was not compiled for the host");
         try (Arena call = Arena.ofConfined()) {
@@ -124,7 +124,7 @@ final class HostKernels implements Kernel.Launcher, AutoCloseable {
             MemorySegment error = call.allocate(512);
             int rc = (int) h.invokeExact(call.allocateFrom(name), grid, block, sharedBytes, MemorySegment.ofAddress(params), error, 512);
             if (rc != 0) throw new IllegalStateException("host launch of " + family + "." + name + ": " + error.getString(0));
-            checkGuards(family + "." + name);
+            checkGuards(family + "." + name, pointers(signature, params));
         } catch (RuntimeException e) {
             throw e;
         } catch (Throwable t) {
@@ -138,7 +138,8 @@ final class HostKernels implements Kernel.Launcher, AutoCloseable {
 
     /**
      * Host memory for n floats, zeroed, alive until close: its address is a device pointer here. Guards lie on both
-     * sides, and a launch that writes into one fails (a write past the block, which nothing else here would see).
+     * sides, and a launch that writes into the guards of a block it was given fails (a write past the block, which
+     * nothing else here would see).
      */
     MemorySegment floats(long n) {
         MemorySegment all = arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(1, n) + 2L * GUARD);
@@ -156,8 +157,18 @@ final class HostKernels implements Kernel.Launcher, AutoCloseable {
         return block;
     }
 
-    private void checkGuards(String kernel) {
+    /** The device pointers a launch was given: the values of its 'p' arguments. */
+    private static long[] pointers(String signature, long params) {
+        MemorySegment slots = MemorySegment.ofAddress(params).reinterpret(8L * signature.length());
+        return java.util.stream.IntStream.range(0, signature.length()).filter(i -> signature.charAt(i) == 'p')
+                .mapToLong(i -> MemorySegment.ofAddress(slots.getAtIndex(ValueLayout.JAVA_LONG, i)).reinterpret(8).get(ValueLayout.JAVA_LONG, 0)).toArray();
+    }
+
+    /** The guards of the blocks the launch's pointers lie in (a write past a block lands in its own guards first). */
+    private void checkGuards(String kernel, long[] pointers) {
         for (MemorySegment all : guarded) {
+            long from = all.address() + 4L * GUARD, to = all.address() + all.byteSize() - 4L * GUARD;
+            if (java.util.Arrays.stream(pointers).noneMatch(p -> p >= from && p < to)) continue;
             long floats = all.byteSize() / 4;
             for (long i = 0; i < floats; i = i == GUARD - 1 ? floats - GUARD : i + 1)
                 if (all.getAtIndex(ValueLayout.JAVA_INT, i) != GUARD_BITS)
