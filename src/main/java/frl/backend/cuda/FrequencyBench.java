@@ -11,6 +11,7 @@ import org.bytedeco.cuda.global.cudart;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,6 +28,16 @@ public final class FrequencyBench {
     private FrequencyBench() {}
 
     public static Map<String, Object> run(int n) { return run(n, 5, 20); }
+
+    /** A timed direct-path call: x_H alone, or the x_F build (withInput); its kernel and order of sums. */
+    private record Run(String name, boolean withInput, CudaFrequency.Direct kernel, boolean exact) {}
+
+    private static final List<Run> RUNS = List.of(
+            new Run("direct", false, CudaFrequency.Direct.BLOCK, false), new Run("frl_input", true, CudaFrequency.Direct.BLOCK, false),
+            new Run("direct_stream", false, CudaFrequency.Direct.STREAM, false), new Run("frl_input_stream", true, CudaFrequency.Direct.STREAM, false),
+            new Run("direct_stream_exact", false, CudaFrequency.Direct.STREAM, true), new Run("frl_input_stream_exact", true, CudaFrequency.Direct.STREAM, true),
+            new Run("direct_warp", false, CudaFrequency.Direct.WARP, false), new Run("direct_warp_exact", false, CudaFrequency.Direct.WARP, true),
+            new Run("frl_input_warp_exact", true, CudaFrequency.Direct.WARP, true));
 
     public static Map<String, Object> run(int n, int k, int repeats) {
         if (n <= 0 || repeats <= 0) throw new IllegalArgumentException("FrequencyBench: n and repeats must be positive");
@@ -51,38 +62,15 @@ public final class FrequencyBench {
             double copy = time(ctx, repeats, () -> Cuda.check(cudart.cudaMemcpyAsync(new DevicePointer(y.storage().address()),
                     new DevicePointer(x.storage().address()), bytes, cudart.cudaMemcpyDeviceToDevice, ctx.stream()), "cudaMemcpyAsync(device to device)"));
             double[] taps = HighPass.gaussianKernel(k);
-            CudaFrequency.Direct block = CudaFrequency.Direct.BLOCK, stream = CudaFrequency.Direct.STREAM;
-            double direct = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, block, false).close());
-            double frl = time(ctx, repeats, () -> CudaFrequency.direct("frlInput", x, taps, true, block, false).close());
-            double directStream = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, stream, false).close());
-            double frlStream = time(ctx, repeats, () -> CudaFrequency.direct("frlInput", x, taps, true, stream, false).close());
-            double directExact = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, stream, true).close());
-            double frlExact = time(ctx, repeats, () -> CudaFrequency.direct("frlInput", x, taps, true, stream, true).close());
-            CudaFrequency.Direct warp = CudaFrequency.Direct.WARP;
-            double directWarp = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, warp, false).close());
-            double directWarpExact = time(ctx, repeats, () -> CudaFrequency.direct("highPass", x, taps, false, warp, true).close());
-            double frlWarpExact = time(ctx, repeats, () -> CudaFrequency.direct("frlInput", x, taps, true, warp, true).close());
+            Map<Run, Double> ms = new LinkedHashMap<>();
+            for (Run run : RUNS)
+                ms.put(run, time(ctx, repeats, () -> CudaFrequency.direct(run.withInput() ? "frlInput" : "highPass", x, taps, run.withInput(), run.kernel(),
+                        run.exact()).close()));
             double fft = time(ctx, repeats, () -> CudaFrequency.highPassFft(x, spec).close());
             put(r, "copy", copy, 2 * bytes);
-            put(r, "direct", direct, 2 * bytes);
-            put(r, "frl_input", frl, 3 * bytes);
-            put(r, "direct_stream", directStream, 2 * bytes);
-            put(r, "frl_input_stream", frlStream, 3 * bytes);
-            put(r, "direct_stream_exact", directExact, 2 * bytes);
-            put(r, "frl_input_stream_exact", frlExact, 3 * bytes);
-            put(r, "direct_warp", directWarp, 2 * bytes);
-            put(r, "direct_warp_exact", directWarpExact, 2 * bytes);
-            put(r, "frl_input_warp_exact", frlWarpExact, 3 * bytes);
+            ms.forEach((run, t) -> put(r, run.name(), t, (run.withInput() ? 3 : 2) * bytes));
             put(r, "fft", fft, 2 * bytes);
-            r.put("direct_over_copy", round(copy / direct, 3));
-            r.put("frl_input_over_copy", round(copy * 1.5 / frl, 3));
-            r.put("direct_stream_over_copy", round(copy / directStream, 3));
-            r.put("frl_input_stream_over_copy", round(copy * 1.5 / frlStream, 3));
-            r.put("direct_stream_exact_over_copy", round(copy / directExact, 3));
-            r.put("frl_input_stream_exact_over_copy", round(copy * 1.5 / frlExact, 3));
-            r.put("direct_warp_over_copy", round(copy / directWarp, 3));
-            r.put("direct_warp_exact_over_copy", round(copy / directWarpExact, 3));
-            r.put("frl_input_warp_exact_over_copy", round(copy * 1.5 / frlWarpExact, 3));
+            ms.forEach((run, t) -> r.put(run.name() + "_over_copy", round(copy * (run.withInput() ? 1.5 : 1) / t, 3)));
             r.put("fft_over_copy", round(copy / fft, 3));
         }
         return r;
