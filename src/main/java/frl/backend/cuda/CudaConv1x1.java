@@ -74,13 +74,19 @@ final class CudaConv1x1 {
                     "cudaMemsetAsync");
             return dw;
         }
+        weightInParts(x, dy, dw, null, null);
+        return dw;
+    }
+
+    /** dw by {@link #launchBackwardWeight}, the partial products (where more than one chunk) in scratch of this call's. */
+    private static void weightInParts(Tensor x, Tensor dy, Tensor dw, Tensor bias, Tensor logs) {
         int parts = dwParts(x.shape())[0];
-        if (parts == 1) launchBackwardWeight(x, dy, dw, 0L, x.shape(), wShape);
+        if (parts == 1) launchBackwardWeight(x, dy, dw, 0L, x.shape(), dw.shape(), bias, logs);
         else
             try (Scope scope = Scope.open()) {
-                launchBackwardWeight(x, dy, dw, CudaBackend.alloc(Shape.of(parts, (int) dw.numel())).storage().address(), x.shape(), wShape);
+                long partial = CudaBackend.alloc(Shape.of(parts, (int) dw.numel())).storage().address();
+                launchBackwardWeight(x, dy, dw, partial, x.shape(), dw.shape(), bias, logs);
             }
-        return dw;
     }
 
     /** {parts, chunk}: the batch's pixels cut into one chunk (a multiple of DW_TILE) per block, at most one block per SM. */
@@ -93,30 +99,39 @@ final class CudaConv1x1 {
 
     /**
      * The weight-gradient kernels over tensors or device addresses (pixels non-empty): the chunks of {@link #dwParts}
-     * into dw directly, or into partial (parts · K·C floats) and then added in order, in double, into dw.
+     * into dw directly, or into partial (parts · K·C floats) and then added in order, in double, into dw. With bias and
+     * logs (not null), over x taken as (x + bias)·exp(logs), Glow's actnorm fused.
      */
-    static void launchBackwardWeight(Object x, Object dy, Object dw, long partial, Shape xs, Shape ws) {
+    static void launchBackwardWeight(Object x, Object dy, Object dw, long partial, Shape xs, Shape ws, Object bias, Object logs) {
         int n = xs.dim(0), c = xs.dim(1), hw = xs.dim(2) * xs.dim(3), k = ws.dim(0);
         int[] pc = dwParts(xs);
         int parts = pc[0];
-        DW_PART.launch(parts, 1, 1, DW_THREADS, 1, 1, 0, x, dy, parts == 1 ? dw : (Object) partial, n, hw, c, k, pc[1]);
+        Object out = parts == 1 ? dw : (Object) partial;
+        if (bias == null) DW_PART.launch(parts, 1, 1, DW_THREADS, 1, 1, 0, x, dy, out, n, hw, c, k, pc[1]);
+        else ACTNORM_DW_PART.launch(parts, 1, 1, DW_THREADS, 1, 1, 0, x, dy, out, bias, logs, n, hw, c, k, pc[1]);
         if (parts > 1) SUM_PARTS.launchN((long) k * c, partial, dw, (long) k * c, parts);
     }
 
     private static void apply(Tensor in, Tensor w, Tensor out, int inChannels, int outChannels, boolean transposed) {
-        launchApply(in, w, out, in.dim(0), in.dim(2) * in.dim(3), inChannels, outChannels, transposed);
+        launchApply(in, w, out, in.dim(0), in.dim(2) * in.dim(3), inChannels, outChannels, transposed, null, null);
     }
 
     /**
      * out[n,o,p] = Σ_i M(o,i) · in[n,i,p] with M = w [O,I] or, transposed, w [I,O], over tensors or device addresses:
-     * n images of hw pixels.
+     * n images of hw pixels. With bias and logs (not null), Glow's actnorm fused: forward, each input taken as
+     * (in + bias)·exp(logs); transposed, each output times exp(logs) of its channel (dx = s·Wᵀ·dy).
      */
-    static void launchApply(Object in, Object w, Object out, int n, int hw, int inChannels, int outChannels, boolean transposed) {
+    static void launchApply(Object in, Object w, Object out, int n, int hw, int inChannels, int outChannels, boolean transposed, Object bias,
+                            Object logs) {
         long pixels = (long) n * hw;
         if (pixels == 0) return;
-        Kernel k = inChannels <= 16 ? APPLY_16 : inChannels <= 32 ? APPLY_32 : APPLY_64;
-        int gx = (int) Math.min(Math.ceilDiv(pixels, APPLY_THREADS), 1 << 20);   // the kernel loops grid-stride beyond
-        k.launch(gx, Math.ceilDiv(outChannels, APPLY_OUTS), 1, APPLY_THREADS, 1, 1, 0, in, w, out, n, hw, inChannels, outChannels, transposed ? 1 : 0);
+        int gx = (int) Math.min(Math.ceilDiv(pixels, APPLY_THREADS), 1 << 20), gy = Math.ceilDiv(outChannels, APPLY_OUTS);   // grid-stride beyond gx
+        if (bias == null)
+            (inChannels <= 16 ? APPLY_16 : inChannels <= 32 ? APPLY_32 : APPLY_64)
+                    .launch(gx, gy, 1, APPLY_THREADS, 1, 1, 0, in, w, out, n, hw, inChannels, outChannels, transposed ? 1 : 0);
+        else
+            (inChannels <= 16 ? ACTNORM_16 : inChannels <= 32 ? ACTNORM_32 : ACTNORM_64)
+                    .launch(gx, gy, 1, APPLY_THREADS, 1, 1, 0, in, w, out, bias, logs, n, hw, inChannels, outChannels, transposed ? 1 : 0);
     }
 
     // ---- Glow's actnorm and its 1×1 convolution in one pass (Backend#actNormConv1x1) ----------------------------------
@@ -131,7 +146,7 @@ final class CudaConv1x1 {
     /** y = conv2d((x + bias)·exp(logs), w), bias and logs [1,C,1,1] (shapes checked by the caller: applies, channels). */
     static Tensor actNormForward(Tensor x, Tensor bias, Tensor logs, Tensor w) {
         Tensor y = CudaBackend.alloc(Shapes.conv2d(x.shape(), w.shape(), ONE));
-        launchActNorm(x, w, y, bias, logs, x.dim(0), x.dim(2) * x.dim(3), x.dim(1), w.dim(0), false);
+        launchApply(x, w, y, x.dim(0), x.dim(2) * x.dim(3), x.dim(1), w.dim(0), false, bias, logs);
         return y;
     }
 
@@ -139,38 +154,15 @@ final class CudaConv1x1 {
     static Backend.ActNormConvGrads actNormBackward(Tensor x, Tensor bias, Tensor logs, Tensor w, Tensor dy) {
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3), k = w.dim(0);
         Tensor dx = CudaBackend.alloc(x.shape()), dbias = CudaBackend.alloc(bias.shape()), dlogs = CudaBackend.alloc(logs.shape()), dw = CudaBackend.alloc(w.shape());
-        launchActNorm(dy, w, dx, bias, logs, n, hw, k, c, true);
+        launchApply(dy, w, dx, n, hw, k, c, true, bias, logs);
         launchActNormSums(x, dx, bias, dbias, dlogs, n, hw, c);
-        int parts = dwParts(x.shape())[0];
-        if (parts == 1) launchActNormWeight(x, dy, dw, 0L, bias, logs, x.shape(), w.shape());
-        else
-            try (Scope scope = Scope.open()) {
-                launchActNormWeight(x, dy, dw, CudaBackend.alloc(Shape.of(parts, k * c)).storage().address(), bias, logs, x.shape(), w.shape());
-            }
+        weightInParts(x, dy, dw, bias, logs);
         return new Backend.ActNormConvGrads(dx, dbias, dlogs, dw);
-    }
-
-    /** The actnorm apply over tensors or device addresses: forward (x in, y out), or trans (dy in, dx = s·Wᵀ·dy out). */
-    static void launchActNorm(Object in, Object w, Object out, Object bias, Object logs, int n, int hw, int inChannels, int outChannels, boolean trans) {
-        long pixels = (long) n * hw;
-        if (pixels == 0) return;
-        Kernel k = inChannels <= 16 ? ACTNORM_16 : inChannels <= 32 ? ACTNORM_32 : ACTNORM_64;
-        int gx = (int) Math.min(Math.ceilDiv(pixels, APPLY_THREADS), 1 << 20);
-        k.launch(gx, Math.ceilDiv(outChannels, APPLY_OUTS), 1, APPLY_THREADS, 1, 1, 0, in, w, out, bias, logs, n, hw, inChannels, outChannels, trans ? 1 : 0);
     }
 
     /** dbias = Σ dx and dlogs = Σ dx·(x + bias) per channel, over tensors or device addresses (one block a channel). */
     static void launchActNormSums(Object x, Object dx, Object bias, Object dbias, Object dlogs, int n, int hw, int c) {
         ACTNORM_SUMS.launch(c, 1, 1, DW_THREADS, 1, 1, 0, x, dx, bias, dbias, dlogs, n, hw, c);
-    }
-
-    /** dw over (x + bias)·exp(logs) in the chunks of {@link #dwParts} (partial as in {@link #launchBackwardWeight}). */
-    static void launchActNormWeight(Object x, Object dy, Object dw, long partial, Object bias, Object logs, Shape xs, Shape ws) {
-        int n = xs.dim(0), c = xs.dim(1), hw = xs.dim(2) * xs.dim(3), k = ws.dim(0);
-        int[] pc = dwParts(xs);
-        int parts = pc[0];
-        ACTNORM_DW_PART.launch(parts, 1, 1, DW_THREADS, 1, 1, 0, x, dy, parts == 1 ? dw : (Object) partial, bias, logs, n, hw, c, k, pc[1]);
-        if (parts > 1) SUM_PARTS.launchN((long) k * c, partial, dw, (long) k * c, parts);
     }
 
     private static void require(String op, Shape x, Shape w) {

@@ -370,14 +370,14 @@ class KernelsOnHostTest {
                 Shape xs = c[0], ws = c[1], ys = Shape.of(xs.dim(0), ws.dim(0), xs.dim(2), xs.dim(3));
                 int n = xs.dim(0), hw = xs.dim(2) * xs.dim(3), ci = xs.dim(1), k = ws.dim(0);
                 String at = "x" + xs + " w" + ws;
-                againstCpu(gpu, "1×1 forward " + at, ys, new Shape[] {xs, ws}, r, a -> CudaConv1x1.launchApply(a[0], a[1], a[2], n, hw, ci, k, false),
+                againstCpu(gpu, "1×1 forward " + at, ys, new Shape[] {xs, ws}, r, a -> CudaConv1x1.launchApply(a[0], a[1], a[2], n, hw, ci, k, false, null, null),
                         t -> Backends.cpu().conv2d(t[0], t[1], one));
-                againstCpu(gpu, "1×1 backward-input " + at, xs, new Shape[] {ys, ws}, r, a -> CudaConv1x1.launchApply(a[0], a[1], a[2], n, hw, k, ci, true),
+                againstCpu(gpu, "1×1 backward-input " + at, xs, new Shape[] {ys, ws}, r, a -> CudaConv1x1.launchApply(a[0], a[1], a[2], n, hw, k, ci, true, null, null),
                         t -> Backends.cpu().conv2dBackwardInput(t[0], t[1], xs, one));
                 int parts = CudaConv1x1.dwParts(xs)[0];
                 long partial = gpu.floats((long) parts * ws.numel()).address();
                 againstCpu(gpu, "1×1 backward-weight in " + parts + " parts " + at, ws, new Shape[] {xs, ys}, r,
-                        a -> CudaConv1x1.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws), t -> Backends.cpu().conv2dBackwardWeight(t[0], t[1], ws, one));
+                        a -> CudaConv1x1.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws, null, null), t -> Backends.cpu().conv2dBackwardWeight(t[0], t[1], ws, one));
                 actNorm(gpu, xs, ws, r);
             }
         }
@@ -399,10 +399,10 @@ class KernelsOnHostTest {
         MemorySegment y = gpu.floats(ys.numel()), dx = gpu.floats(xs.numel()), db = gpu.floats(c), dl = gpu.floats(c), dw = gpu.floats(ws.numel());
         int parts = CudaConv1x1.dwParts(xs)[0];
         long partial = gpu.floats((long) parts * ws.numel()).address();
-        CudaConv1x1.launchActNorm(gx.address(), gw.address(), y.address(), gb.address(), gl.address(), n, hw, c, k, false);
-        CudaConv1x1.launchActNorm(gdy.address(), gw.address(), dx.address(), gb.address(), gl.address(), n, hw, k, c, true);
+        CudaConv1x1.launchApply(gx.address(), gw.address(), y.address(), n, hw, c, k, false, gb.address(), gl.address());
+        CudaConv1x1.launchApply(gdy.address(), gw.address(), dx.address(), n, hw, k, c, true, gb.address(), gl.address());
         CudaConv1x1.launchActNormSums(gx.address(), dx.address(), gb.address(), db.address(), dl.address(), n, hw, c);
-        CudaConv1x1.launchActNormWeight(gx.address(), gdy.address(), dw.address(), partial, gb.address(), gl.address(), xs, ws);
+        CudaConv1x1.launchBackwardWeight(gx.address(), gdy.address(), dw.address(), partial, xs, ws, gb.address(), gl.address());
         String at = " x" + xs + " w" + ws;
         CudaVsCpu.assertClose("actnorm+1×1 forward" + at, y.toArray(ValueLayout.JAVA_FLOAT), cpu.actNormConv1x1(cx, cb, cl, cw).toFloats(), 1e-7);
         CudaVsCpu.assertClose("actnorm+1×1 dx" + at, dx.toArray(ValueLayout.JAVA_FLOAT), want.dx().toFloats(), 1e-7);
