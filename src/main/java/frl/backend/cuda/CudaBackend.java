@@ -241,9 +241,9 @@ public final class CudaBackend implements Backend {
         return Backend.super.actNormConv1x1Backward(x, bias, logs, w, dy);
     }
 
-    /** The switch on, the 1×1 kernels take x and w, and bias and logs are [1,C,1,1] on the GPU. */
+    /** The switch on, the 1×1 kernels take x (not empty: its parts handle that) and w, and bias and logs are [1,C,1,1] on the GPU. */
     private static boolean actNormKernels(String op, Tensor x, Tensor bias, Tensor logs, Tensor w) {
-        if (!CudaConv1x1.actNormFused() || !CudaConv1x1.applies(x.shape(), w.shape(), ConvGeometry.of(1, 0))) return false;
+        if (!CudaConv1x1.actNormFused() || x.numel() == 0 || !CudaConv1x1.applies(x.shape(), w.shape(), ConvGeometry.of(1, 0))) return false;
         Shape perChannel = Shape.of(1, x.dim(1), 1, 1);
         in(op, x);
         in(op, w);
