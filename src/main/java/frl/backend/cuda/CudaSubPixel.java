@@ -209,12 +209,15 @@ final class CudaSubPixel {
      * The modes the switches allow for this call: -Dfrl.cuda.gemm (auto: SGEMM and 3xTF32), -Dfrl.cuda.phaseGemms where
      * the phases are uniform, -Dfrl.cuda.splitK for a plan with a weight gradient.
      */
-    static List<Mode> modes(Dims d, boolean weightGradient) {
+    static List<Mode> modes(Dims d, boolean weightGradient) { return modes(d.g().uniformPhases(d.h(), d.w()), weightGradient); }
+
+    /** The modes the switches allow for a plan whose GEMMs may batch phases (batchable) and split (splittable): CudaUnfold's too. */
+    static List<Mode> modes(boolean batchable, boolean splittable) {
         Gemm forced = Gemm.forced();
         List<Mode> modes = new ArrayList<>();
         for (Gemm gemm : forced != null ? List.of(forced) : List.of(Gemm.values()))
-            for (boolean batch : d.g().uniformPhases(d.h(), d.w()) ? SubPixelPlans.phaseGemms().candidates() : List.of(false))
-                for (boolean split : weightGradient ? SubPixelPlans.splitK().candidates() : List.of(false))
+            for (boolean batch : batchable ? SubPixelPlans.phaseGemms().candidates() : List.of(false))
+                for (boolean split : splittable ? SubPixelPlans.splitK().candidates() : List.of(false))
                     modes.add(new Mode(gemm, batch, split));
         return modes;
     }

@@ -5,8 +5,6 @@ import frl.backend.Shapes;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -64,11 +62,8 @@ final class CudaUnfold {
      * write their outputs whole, so a timed run leaves nothing the last does not overwrite.
      */
     private static void run(String op, Shape x, Shape w, ConvGeometry g, boolean splits, Plan plan) {
-        SubPixelPlans.Gemm forced = SubPixelPlans.Gemm.forced();
-        List<CudaSubPixel.Mode> modes = new ArrayList<>();
-        for (SubPixelPlans.Gemm gemm : forced != null ? List.of(forced) : List.of(SubPixelPlans.Gemm.values()))
-            for (boolean split : splits ? SubPixelPlans.splitK().candidates() : List.of(false)) modes.add(new CudaSubPixel.Mode(gemm, false, split));
-        CudaSubPixel.Mode m = MODES.fastest(() -> op + " x" + x + " w" + w + " " + g, modes, mode -> plan.run(mode.gemm(), UnfoldPlans.Dims.of(x, w, g, mode.splitK())));
+        CudaSubPixel.Mode m = MODES.fastest(() -> op + " x" + x + " w" + w + " " + g, CudaSubPixel.modes(false, splits),
+                mode -> plan.run(mode.gemm(), UnfoldPlans.Dims.of(x, w, g, mode.splitK())));
         plan.run(m.gemm(), UnfoldPlans.Dims.of(x, w, g, m.splitK()));
     }
 
