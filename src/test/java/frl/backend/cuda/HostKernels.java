@@ -142,12 +142,11 @@ final class HostKernels implements Kernel.Launcher, AutoCloseable {
      * nothing else here would see).
      */
     MemorySegment floats(long n) {
-        MemorySegment all = arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(1, n) + 2L * GUARD);
-        for (long i = 0; i < all.byteSize() / 4; i++) all.setAtIndex(ValueLayout.JAVA_INT, i, GUARD_BITS);
+        MemorySegment all = arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(1, n) + 2L * GUARD);   // zeroed
+        long floats = all.byteSize() / 4;
+        for (long i = 0; i < floats; i = i == GUARD - 1 ? floats - GUARD : i + 1) all.setAtIndex(ValueLayout.JAVA_INT, i, GUARD_BITS);
         guarded.add(all);
-        MemorySegment block = all.asSlice(4L * GUARD, 4L * Math.max(1, n));
-        block.fill((byte) 0);
-        return block;
+        return all.asSlice(4L * GUARD, 4L * Math.max(1, n));
     }
 
     /** The same, holding v. */
