@@ -1,6 +1,9 @@
 package frl.autograd;
 
 import frl.backend.Backend;
+import frl.tensor.Tensor;
+
+import java.util.function.Function;
 
 /** Batch normalisation on Vars (training mode; eval mode is composed from broadcast ops by nn). */
 public final class Norm {
@@ -25,7 +28,7 @@ public final class Norm {
 
     /** The op's output Var, whose backward hands x, gamma and beta their gradients, and its statistics as constants. */
     private static Result result(String op, Backend.BatchNormResult r, Var x, Var gamma, Var beta,
-                                 java.util.function.Function<frl.tensor.Tensor, Backend.BatchNormGrads> grads) {
+                                 Function<Tensor, Backend.BatchNormGrads> grads) {
         Var y = Var.result(r.y(), op, dy -> {
             Backend.BatchNormGrads g = grads.apply(dy);
             x.accumulate(g.dx());

@@ -12,7 +12,8 @@ import frl.tensor.Tensor;
  * The first two layers of a Glow step, actnorm then the invertible 1×1 convolution, run as one convolution:
  * W·(s⊙(x + b)) = W'·x + W'·b with W' = W·diag(s), s = exp(logs). The folding costs a few C×C ops and saves
  * the two full passes over the activations (add, multiply) that actnorm would take forward, and their
- * gradients backward. Where the backend runs the two as one pass (Backend#fusesActNormConv1x1), that op instead. Parameters and state dict are those of the two layers ({@code actnorm.*}, {@code invconv.*}).
+ * gradients backward. Where the backend runs the two as one pass (Backend#fusesActNormConv1x1), that op instead.
+ * Parameters and state dict are those of the two layers ({@code actnorm.*}, {@code invconv.*}).
  */
 public final class ActNormInvConv extends Module implements Flow {
     public final ActNorm actnorm;
