@@ -280,19 +280,25 @@ HF_EACH_K(HF_STREAM)
 template <int K, bool EXACT>
 __device__ __forceinline__ void hf_warp_rows(const float (&v)[32], float* __restrict__ oimg, const HfTaps& kk, int H, int W, int lane) {
     constexpr int R = K / 2;
-    double hw[K];  // horizontal sums of rows y − 2R .. y, the newest last (0 for rows outside the image)
+    double hw[K];     // horizontal sums of rows y − 2R .. y, the newest last (0 for rows outside the image)
+    // the gray values of rows y − R .. y as doubles, converted once (a 64-bit conversion costs 2 double operations);
+    // for k ≥ 9 the window would spill at 2 blocks per SM, and row y − R's value is converted again instead
+    constexpr bool KEEP_G = K <= 7;
+    double gw[R + 1];
 #pragma unroll
     for (int j = 0; j < K; j++) hw[j] = 0.0;
 #pragma unroll
+    for (int j = 0; j <= R; j++) gw[j] = 0.0;
+#pragma unroll
     for (int y = 0; y < 32 + R; y++) {
-        double h = 0.0;
+        double h = 0.0, g = 0.0;
         if (y < H) {  // warp-uniform: every lane shuffles
-            const double g = (double)v[y < 32 ? y : 31];
+            g = (double)v[y < 32 ? y : 31];
             double w[K];
 #pragma unroll
             for (int j = 0; j < K; j++) {
                 const int src = lane + j - R;
-                const double n = __shfl_sync(0xffffffffu, g, src & 31);
+                const double n = j == R ? g : __shfl_sync(0xffffffffu, g, src & 31);  // its own column: no shuffle
                 w[j] = src >= 0 && src < W ? n : 0.0;
             }
             h = hf_tap_sum<K, EXACT>(kk, w);
@@ -300,8 +306,11 @@ __device__ __forceinline__ void hf_warp_rows(const float (&v)[32], float* __rest
 #pragma unroll
         for (int j = 0; j + 1 < K; j++) hw[j] = hw[j + 1];
         hw[K - 1] = h;
+#pragma unroll
+        for (int j = 0; j < R; j++) gw[j] = gw[j + 1];
+        gw[R] = g;
         const int yo = y - R;
-        if (yo >= 0 && yo < H && lane < W) oimg[yo * W + lane] = hf_out<EXACT>((double)v[yo >= 0 ? yo : 0], hf_tap_sum<K, EXACT>(kk, hw));
+        if (yo >= 0 && yo < H && lane < W) oimg[yo * W + lane] = hf_out<EXACT>(KEEP_G ? gw[0] : (double)v[yo >= 0 ? yo : 0], hf_tap_sum<K, EXACT>(kk, hw));
     }
 }
 
