@@ -7,7 +7,8 @@
 #   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each]      (no argument: tests bench kernels)
 # quick (about 3 min on an H200, estimated from the parts timed there; for a short device budget): only the new
 # paths' tests and the forced model classes with NEW_PATHS on, cifar --graph by the defaults and with NEW_PATHS
-# beside the twin, and bench-kernels both ways; it needs NEW_PATHS. each: cifar --graph with each NEW_PATHS switch alone.
+# beside the twin, and bench-kernels both ways; it needs NEW_PATHS. each: cifar --graph with each NEW_PATHS switch alone, all of them
+# (phaseGemms and splitK as auto), then the winners together (summary.py --winners: tests passed, faster alone).
 # Read what comes back with `python3 bench/gpu/summary.py DIR`.
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
@@ -145,6 +146,12 @@ each() {
   autos=$(echo "$NEW_PATHS" | sed 's/phaseGemms=batched/phaseGemms=auto/; s/splitK=on/splitK=auto/')
   JAVA_OPTS="$JAVA_OPTS $autos" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
   say "engine bench cifar ($autos, --graph) exit $?"
+  # and the winners together: the switches whose tests passed and that were faster alone (summary.py --winners), the
+  # set the defaults become; its row beside the twin's of this run is the README's anchor
+  wins=$(python3 bench/gpu/summary.py --winners "$OUT")
+  [ -n "$wins" ] || { say "each: no switch won alone"; return 0; }
+  JAVA_OPTS="$JAVA_OPTS $wins" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
+  say "engine bench cifar (winners: $wins, --graph) exit $?"
 }
 for step in $steps; do
   case $step in

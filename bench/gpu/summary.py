@@ -2,6 +2,7 @@
 """After `bench/gpu/check.sh`: the numbers a decision needs, from the folder it returned.
 
     python3 bench/gpu/summary.py RESULTS_DIR
+    python3 bench/gpu/summary.py --winners RESULTS_DIR    the switches to flip, as -D options (check.sh each runs them)
 
 Prints the test verdicts from log.txt; per config, training and scoring img/s for each set of switches next to
 the PyTorch twin (with the ratio the targets are stated in); each switch alone against the defaults, with a verdict; the bench-kernels rows (conv kernels and the last
@@ -100,24 +101,48 @@ def main(folder):
             print(f"  {r['device_us_per']:>8.1f} µs  {r['calls_per']:>4.0f} calls  {r['op_shapes'][:150]}")
 
 
-def each_alone(data, log):
-    """check.sh's `each`: cifar --graph training img/s with one switch on, against the defaults' run, and a verdict:
-    flip where the new paths' tests passed and the switch alone is faster by more than 1% (a switch that only the
-    kernel benches time, the HF and Glow ones, is read from their rows instead)."""
+def verdicts(data, log):
+    """check.sh's `each`: (defaults' run, tests passed, [(gain, run, key, value, verdict)]) for each switch alone, cifar
+    --graph training img/s against the defaults' run: flip where the new paths' tests passed and the switch alone is
+    faster by more than 1% (a switch that only the kernel benches time, the HF and Glow ones, is read from their rows
+    instead). None without a defaults' run or a run of one switch."""
     runs = [r for r in data if r.get("config") == "cifar" and r.get("graph") and "framework" not in r and "train_img_s" in r]
     base = next((r for r in runs if not r.get("cuda_flags")), None)
     alone = [r for r in runs if len(r.get("cuda_flags") or {}) == 1]
     if base is None or not alone:
-        return
+        return None
     text = log.read_text() if log.exists() else ""
     tests_ok = "junit (new paths" in text and all(" 0 tests failed" in l for l in text.splitlines() if "junit (new paths" in l)
-    print(f"\n== each switch alone, cifar --graph training (defaults {base['train_img_s']:,.0f} img/s; new paths' tests "
-          + ("passed" if tests_ok else "FAILED or not run") + ")")
+    out = []
     for r in alone:
         (k, v), = r["cuda_flags"].items()
         gain = r["train_img_s"] / base["train_img_s"]
-        verdict = "flip" if tests_ok and gain > 1.01 else "keep off" if gain < 0.99 else "no change"
-        print(f"  {gain:6.3f}×  {r['train_img_s']:>9,.0f}  {k.removeprefix('frl.cuda.')}={v}  → {verdict}")
+        out.append((gain, r, k, v, "flip" if tests_ok and gain > 1.01 else "keep off" if gain < 0.99 else "no change"))
+    return base, tests_ok, out
+
+
+def winners(data, log):
+    """The switches to flip, as -D options: each whose verdict is flip, the faster value where one switch won with two
+    (phaseGemms=batched and =auto, say)."""
+    v = verdicts(data, log)
+    best = {}
+    for gain, _, k, value, verdict in (v[2] if v else []):
+        if verdict == "flip" and gain > best.get(k, (0, None))[0]:
+            best[k] = (gain, value)
+    return [f"-D{k}={value}" for k, (_, value) in best.items()]
+
+
+def each_alone(data, log):
+    """Each switch alone against the defaults, with its verdict, and the winners together (see verdicts, winners)."""
+    v = verdicts(data, log)
+    if v is None:
+        return
+    base, tests_ok, alone = v
+    print(f"\n== each switch alone, cifar --graph training (defaults {base['train_img_s']:,.0f} img/s; new paths' tests "
+          + ("passed" if tests_ok else "FAILED or not run") + ")")
+    for gain, r, k, value, verdict in alone:
+        print(f"  {gain:6.3f}×  {r['train_img_s']:>9,.0f}  {k.removeprefix('frl.cuda.')}={value}  → {verdict}")
+    print("  winners together (check.sh each's last run): " + (" ".join(winners(data, log)) or "none"))
 
 
 def kernel_runs(data):
@@ -179,6 +204,10 @@ def device_profiles(data):
     return blocks
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: bench/gpu/summary.py RESULTS_DIR")
-    main(sys.argv[1])
+    if len(sys.argv) == 3 and sys.argv[1] == "--winners":   # for check.sh on the GPU machine: one line of -D options
+        d = Path(sys.argv[2])
+        print(" ".join(winners(list(rows(d / "results.jsonl")), d / "log.txt")))
+    elif len(sys.argv) == 2:
+        main(sys.argv[1])
+    else:
+        sys.exit("usage: bench/gpu/summary.py RESULTS_DIR | --winners RESULTS_DIR")
