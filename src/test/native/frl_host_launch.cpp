@@ -18,7 +18,11 @@ void call(void (*kernel)(A...), void** params, std::index_sequence<I...>) {
 thread_local std::function<void()> body;
 
 void fiber_main() {
-    body();
+    try {
+        body();
+    } catch (...) {
+        frl_fibers->failure = std::current_exception();
+    }
     frl_fibers->fibers[frl_fibers->current].state = FrlFibers::DONE;
 }
 
@@ -45,6 +49,7 @@ void run_block(FrlFibers& f, std::vector<char>& stacks, std::size_t stack, const
                 f.current = t;
                 set_thread(t, block);
                 swapcontext(&f.scheduler, &f.fibers[t].context);
+                if (f.failure) std::rethrow_exception(std::exchange(f.failure, nullptr));
             }
         int live = 0, atBlock = 0;
         for (auto& fib : f.fibers) { live += fib.state != FrlFibers::DONE; atBlock += fib.state == FrlFibers::AT_BLOCK_BARRIER; }

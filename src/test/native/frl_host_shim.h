@@ -10,14 +10,37 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <stdexcept>
+#include <string>
 #include <vector>
 #include <ucontext.h>
 
-struct alignas(8) float2 { float x, y; };
-struct alignas(16) float4 { float x, y, z, w; };
 struct FrlDim3 { unsigned x, y, z; };
 inline thread_local FrlDim3 threadIdx, blockIdx, blockDim, gridDim;
+
+struct FrlHostError : std::runtime_error { using std::runtime_error::runtime_error; };
+
+// A GPU faults on a vector load or store at an address that is not a multiple of its size, where x86 reads it anyway:
+// the vector types check the address of every copy made from or into memory (locals are aligned by their type).
+inline void frl_aligned(const void* p, unsigned bytes, const char* type) {
+    if (reinterpret_cast<uintptr_t>(p) % bytes != 0) throw FrlHostError(std::string("misaligned ") + type + " access");
+}
+#define FRL_VECTOR(T, A, ...)                                                                      \
+    struct alignas(A) T {                                                                          \
+        float __VA_ARGS__;                                                                         \
+        T() = default;                                                                             \
+        T(const T& o) { frl_aligned(&o, A, #T); std::memcpy((void*)this, (const void*)&o, sizeof(T)); } \
+        T& operator=(const T& o) {                                                                 \
+            frl_aligned(this, A, #T);                                                              \
+            frl_aligned(&o, A, #T);                                                                \
+            std::memcpy((void*)this, (const void*)&o, sizeof(T));                                  \
+            return *this;                                                                          \
+        }                                                                                          \
+    };
+FRL_VECTOR(float2, 8, x, y)
+FRL_VECTOR(float4, 16, x, y, z, w)
+#undef FRL_VECTOR
 
 #define __global__
 #define __device__
@@ -29,8 +52,6 @@ inline thread_local FrlDim3 threadIdx, blockIdx, blockDim, gridDim;
 #define __align__(n) __attribute__((aligned(n)))
 #define __shared__ static  // one copy, shared by the fibers of the block that runs (HostKernels rewrites extern __shared__)
 
-struct FrlHostError : std::runtime_error { using std::runtime_error::runtime_error; };
-
 // One block's threads as fibers, and what they exchange at barriers.
 struct FrlFibers {
     enum State { RUNNING, AT_BLOCK_BARRIER, AT_WARP_BARRIER, DONE };
@@ -39,6 +60,7 @@ struct FrlFibers {
     std::vector<Fiber> fibers;
     std::vector<unsigned long long> exchange;  // a value per thread, read by the others after a barrier
     int current = 0;
+    std::exception_ptr failure;  // what a fiber threw: rethrown by the scheduler (an exception cannot leave a fiber)
 };
 inline thread_local FrlFibers* frl_fibers = nullptr;  // null: threads run one after another, no barrier allowed
 inline thread_local char* frl_dynamic_shared = nullptr;

@@ -125,22 +125,26 @@ class KernelsOnHostTest {
 
     @Test void tf32AndSliceKernelsMatchTheEmulation() {
         try (HostKernels gpu = HostKernels.of(FAMILIES)) {
-            underEachSwitch(() -> {
-                Random r = new Random(2);
-                // rows × cols, both parts' layouts, cols a multiple of 4 or not (tf32_parts4 takes aligned rows of quads)
-                for (int[] rc : new int[][] {{3, 64}, {5, 37}, {1, 4096}, {7, 12}})
-                    for (String parts : new String[] {"bs", "bsb", "bbs"}) {
-                        int rows = rc[0], cols = rc[1];
-                        long n = (long) rows * cols;
-                        check(gpu, "tf32Parts " + parts + " " + rows + "×" + cols, parts.length() * n, new long[] {n}, r,
-                                (s, at) -> s.tf32Parts(at[0], at[1], rows, cols, parts, n, cols));
-                        check(gpu, "tf32Parts " + parts + " " + rows + "×" + cols + " in rows of 3·cols", 3 * parts.length() * n, new long[] {n}, r,
-                                (s, at) -> s.tf32Parts(at[0], at[1], rows, cols, parts, 3 * n, 3L * cols));
-                    }
-                for (int slices : new int[] {1, 3, 16})
-                    check(gpu, "sumSlices " + slices, 1000, new long[] {slices * 1000L}, r, (s, at) -> s.sumSlices(at[0], slices, 1000, at[1]));
-            });
+            tf32AndSliceKernels(gpu);
         }
+    }
+
+    private static void tf32AndSliceKernels(HostKernels gpu) {
+        underEachSwitch(() -> {
+            Random r = new Random(2);
+            // rows × cols, both parts' layouts, cols a multiple of 4 or not (tf32_parts4 takes aligned rows of quads)
+            for (int[] rc : new int[][] {{3, 64}, {5, 37}, {1, 4096}, {7, 12}})
+                for (String parts : new String[] {"bs", "bsb", "bbs"}) {
+                    int rows = rc[0], cols = rc[1];
+                    long n = (long) rows * cols;
+                    check(gpu, "tf32Parts " + parts + " " + rows + "×" + cols, parts.length() * n, new long[] {n}, r,
+                            (s, at) -> s.tf32Parts(at[0], at[1], rows, cols, parts, n, cols));
+                    check(gpu, "tf32Parts " + parts + " " + rows + "×" + cols + " in rows of 3·cols", 3 * parts.length() * n, new long[] {n}, r,
+                            (s, at) -> s.tf32Parts(at[0], at[1], rows, cols, parts, 3 * n, 3L * cols));
+                }
+            for (int slices : new int[] {1, 3, 16})
+                check(gpu, "sumSlices " + slices, 1000, new long[] {slices * 1000L}, r, (s, at) -> s.sumSlices(at[0], slices, 1000, at[1]));
+        });
     }
 
     @Test void unfoldKernelsMatchTheEmulation() {
@@ -550,6 +554,23 @@ class KernelsOnHostTest {
      * The check sees a wrong kernel: subpixel.cu compiled from copies each with one edit (a gathered line's tap one
      * column off, two taps of the stride-2 phase sum swapped, the TF32 parts swapped), each caught.
      */
+    /**
+     * A GPU faults on a vector access at an address that is not a multiple of its size, which x86 reads anyway: the
+     * shim's float2 and float4 check every address they are copied from or into. tf32.cu compiled with its quads read
+     * two floats off (phaseLoads=batched's tf32_parts4) fails so, in place of values that would merely be wrong.
+     */
+    @Test void aMisalignedVectorLoadFails() throws IOException {
+        String src = Files.readString(Path.of("src/main/cuda/tf32.cu")), load = "reinterpret_cast<const float4*>(src + r * cols)[c]";
+        assertTrue(src.contains(load), "the load is gone from tf32.cu: " + load);
+        Map<String, String> sources = new HashMap<>();
+        sources.put("subpixel", null);
+        sources.put("tf32", src.replace(load, "reinterpret_cast<const float4*>(src + r * cols + 2)[c]"));
+        try (HostKernels gpu = HostKernels.of(sources)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> tf32AndSliceKernels(gpu));
+            assertTrue(e.getMessage().contains("tf32_parts4: misaligned float4 access"), e.getMessage());
+        }
+    }
+
     @Test void anEditedKernelFails() throws IOException {
         String src = Files.readString(Path.of("src/main/cuda/subpixel.cu"));
         String[][] edits = {
