@@ -119,6 +119,7 @@ final class HostKernels implements Kernel.Launcher, AutoCloseable {
     @Override public void launch(String family, String name, String signature, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, long params) {
         MethodHandle h = launchers.get(family);
         if (h == null) throw new IllegalStateException(name + ": its family " + family + " was not compiled for the host");
+        checkLimits(family + "." + name, gx, gy, gz, bx, by, bz, sharedBytes);
         try (Arena call = Arena.ofConfined()) {
             MemorySegment grid = call.allocateFrom(ValueLayout.JAVA_INT, gx, gy, gz), block = call.allocateFrom(ValueLayout.JAVA_INT, bx, by, bz);
             MemorySegment error = call.allocate(512);
@@ -132,17 +133,32 @@ final class HostKernels implements Kernel.Launcher, AutoCloseable {
         }
     }
 
+    /**
+     * What cuLaunchKernel refuses on every GPU built for (sm_80, sm_90), which the host would run anyway: an empty or
+     * oversized grid (y and z at most 65535), more than 1024 threads a block (z at most 64), and more dynamic shared
+     * memory than the 48 KB a kernel gets without opting in (no kernel here opts in).
+     */
+    static void checkLimits(String kernel, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes) {
+        String why = gx < 1 || gy < 1 || gz < 1 || bx < 1 || by < 1 || bz < 1 ? "an empty grid or block"
+                : gy > 65535 || gz > 65535 ? "a grid over 65535 blocks in y or z"
+                : (long) bx * by * bz > 1024 || bz > 64 ? "a block over 1024 threads, or 64 in z"
+                : sharedBytes < 0 || sharedBytes > 48 * 1024 ? "dynamic shared memory over 48 KB" : null;
+        if (why != null)
+            throw new IllegalStateException(kernel + ": a GPU refuses the launch of grid (" + gx + ", " + gy + ", " + gz + ") block (" + bx
+                    + ", " + by + ", " + bz + ") with " + sharedBytes + " bytes of shared memory: " + why);
+    }
+
     /** Floats of a guard on each side of every block {@link #floats} hands out, and the bits they hold. */
     private static final int GUARD = 256, GUARD_BITS = 0x7FC0DEAD;
     private final List<MemorySegment> guarded = new ArrayList<>();
 
     /**
-     * Host memory for n floats, zeroed, alive until close: its address is a device pointer here. Guards lie on both
-     * sides, and a launch that writes into the guards of a block it was given fails (a write past the block, which
-     * nothing else here would see).
+     * Host memory for n floats, zeroed, alive until close, 256-byte aligned like a cudaMalloc block: its address is a
+     * device pointer here. Guards lie on both sides, and a launch that writes into the guards of a block it was given
+     * fails (a write past the block, which nothing else here would see).
      */
     MemorySegment floats(long n) {
-        MemorySegment all = arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(1, n) + 2L * GUARD);   // zeroed
+        MemorySegment all = arena.allocate(4 * (Math.max(1, n) + 2L * GUARD), 256);   // zeroed; cudaMalloc's alignment
         long floats = all.byteSize() / 4;
         for (long i = 0; i < floats; i = i == GUARD - 1 ? floats - GUARD : i + 1) all.setAtIndex(ValueLayout.JAVA_INT, i, GUARD_BITS);
         guarded.add(all);

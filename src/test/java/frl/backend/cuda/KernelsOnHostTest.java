@@ -571,6 +571,17 @@ class KernelsOnHostTest {
         }
     }
 
+    /** A launch a GPU would refuse fails here too, where the host would run it: HostKernels.checkLimits. */
+    @Test void aLaunchTheGpuRefusesFails() {
+        HostKernels.checkLimits("k", 1, 65535, 65535, 256, 4, 1, 48 * 1024);   // at every limit: runs
+        for (int[] l : new int[][] {{0, 1, 1, 256, 1, 1, 0}, {1, 65536, 1, 256, 1, 1, 0}, {1, 1, 1, 1025, 1, 1, 0}, {1, 1, 1, 1, 1, 65, 0},
+                                    {1, 1, 1, 256, 1, 1, 48 * 1024 + 1}}) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> HostKernels.checkLimits("k", l[0], l[1], l[2], l[3], l[4], l[5], l[6]),
+                    Arrays.toString(l));
+            assertTrue(e.getMessage().startsWith("k: a GPU refuses the launch"), e.getMessage());
+        }
+    }
+
     @Test void anEditedKernelFails() throws IOException {
         String src = Files.readString(Path.of("src/main/cuda/subpixel.cu"));
         String[][] edits = {
