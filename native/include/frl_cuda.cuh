@@ -33,6 +33,19 @@ __device__ __forceinline__ float tf32_round(float x) {
     return __uint_as_float(r);
 }
 
+// A float's two 3xTF32 parts (tf32.cu): big = x rounded to TF32, small = (x − big) rounded likewise.
+struct Tf32Parts { float big, small; };
+__device__ __forceinline__ Tf32Parts tf32_split(float x) {
+    const float big = tf32_round(x);
+    return {big, tf32_round(x - big)};
+}
+
+// `parts` copies of a value's parts (T: float or float4), the j-th at d[j·stride]: small where bit j of smallMask is set.
+template <typename T>
+__device__ __forceinline__ void tf32_store_parts(T* d, long long stride, int parts, int smallMask, const T& big, const T& small) {
+    for (int j = 0; j < parts; j++) d[j * stride] = ((smallMask >> j) & 1) ? small : big;
+}
+
 // Sum of v over the block (blockDim.x a multiple of 32, ≤ 1024) by a fixed butterfly, so the result does not
 // depend on scheduling; every thread gets the total. T is float or double (the accumulator type).
 template <typename T>

@@ -169,9 +169,9 @@ __device__ __forceinline__ void ce_forward_t(const float* __restrict__ x, const 
 template <bool PARTS>
 __device__ __forceinline__ void ce_store(float* out, long long block, float v) {
     if constexpr (PARTS) {
-        const float big = tf32_round(v);
-        out[0] = big;
-        out[block] = tf32_round(v - big);
+        const Tf32Parts x = tf32_split(v);
+        out[0] = x.big;
+        out[block] = x.small;
     } else {
         out[0] = v;
     }

@@ -85,8 +85,8 @@ __device__ __forceinline__ void subpixel_gather_lines_body(const float* __restri
                     float* out = cols + img * imgStride + row * rowStride + col;
                     if (!PARTS) *out = v[j];
                     else {
-                        const float big = tf32_round(v[j]), small = tf32_round(v[j] - big);
-                        for (int k = 0; k < parts; k++) out[k * partStride] = ((smallMask >> k) & 1) ? small : big;
+                        const Tf32Parts x = tf32_split(v[j]);
+                        tf32_store_parts(out, partStride, parts, smallMask, x.big, x.small);
                     }
                 }
                 if (++row == depth) { row = 0; img++; }

@@ -4,7 +4,7 @@
 // small·big' carries each product to ~2^-22 relative (the dropped small·small' and the roundings), float32's class,
 // where one TF32 GEMM carries ~2^-11. Inf or NaN give a NaN part, and so does a value within 2^-11 of FLT_MAX
 // (its big part rounds to Inf): fine for activations and gradients, not for data near the float range's end.
-#include "frl_cuda.cuh"  // tf32_round
+#include "frl_cuda.cuh"  // tf32_split, tf32_store_parts
 
 
 // src [rows, cols] row-major → `parts` copies: copy j of element (r, c) at dst[j·partStride + r·rowStride + c], the
@@ -14,9 +14,8 @@ extern "C" __global__ void tf32_parts(const float* __restrict__ src, float* __re
                                       int parts, int smallMask, long long partStride, long long rowStride) {
     for (long long r = FRL_PLANE_FIRST; r < rows; r += FRL_PLANE_STRIDE)
         for (long long c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += blockDim.x * gridDim.x) {
-            const float x = src[r * cols + c], big = tf32_round(x), small = tf32_round(x - big);
-            float* d = dst + r * rowStride + c;
-            for (int j = 0; j < parts; j++) d[j * partStride] = ((smallMask >> j) & 1) ? small : big;
+            const Tf32Parts x = tf32_split(src[r * cols + c]);
+            tf32_store_parts(dst + r * rowStride + c, partStride, parts, smallMask, x.big, x.small);
         }
 }
 
@@ -30,12 +29,10 @@ extern "C" __global__ void tf32_parts4(const float* __restrict__ src, float* __r
     for (long long r = FRL_PLANE_FIRST; r < rows; r += FRL_PLANE_STRIDE)
         for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < quads; c += blockDim.x * gridDim.x) {
             const float4 x = reinterpret_cast<const float4*>(src + r * cols)[c];
+            const Tf32Parts px = tf32_split(x.x), py = tf32_split(x.y), pz = tf32_split(x.z), pw = tf32_split(x.w);
             float4 big, small;
-            big.x = tf32_round(x.x), small.x = tf32_round(x.x - big.x);
-            big.y = tf32_round(x.y), small.y = tf32_round(x.y - big.y);
-            big.z = tf32_round(x.z), small.z = tf32_round(x.z - big.z);
-            big.w = tf32_round(x.w), small.w = tf32_round(x.w - big.w);
-            float4* d = reinterpret_cast<float4*>(dst + r * rowStride) + c;
-            for (int j = 0; j < parts; j++) d[j * (partStride >> 2)] = ((smallMask >> j) & 1) ? small : big;
+            big.x = px.big, big.y = py.big, big.z = pz.big, big.w = pw.big;
+            small.x = px.small, small.y = py.small, small.z = pz.small, small.w = pw.small;
+            tf32_store_parts(reinterpret_cast<float4*>(dst + r * rowStride) + c, partStride >> 2, parts, smallMask, big, small);
         }
 }

@@ -587,7 +587,7 @@ class KernelsOnHostTest {
         String[][] edits = {
                 {"const int oy = qy0 + a - t, ox = qx0 + b - u;\n                v[j]", "const int oy = qy0 + a - t, ox = qx0 + b - u + (j == 7);\n                v[j]"},
                 {"const int t = tu >> 1, u = tu & 1, a = oy + t - qy0", "const int t = tu >> 1, u = tu & 1, a = oy + u - qy0"},
-                {"((smallMask >> k) & 1) ? small : big", "((smallMask >> k) & 1) ? big : small"}};
+                {"tf32_store_parts(out, partStride, parts, smallMask, x.big, x.small)", "tf32_store_parts(out, partStride, parts, smallMask, x.small, x.big)"}};
         for (String[] edit : edits) {
             assertTrue(src.contains(edit[0]), "the edit's place is gone from subpixel.cu: " + edit[0]);
             Map<String, String> sources = new HashMap<>();
