@@ -7,7 +7,8 @@
 #   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each]      (no argument: tests bench kernels)
 # quick (about 3 min on an H200, estimated from the parts timed there; for a short device budget): only the new
 # paths' tests and the forced model classes with NEW_PATHS on, cifar --graph by the defaults and with NEW_PATHS
-# beside the twin, and bench-kernels both ways; it needs NEW_PATHS. each: cifar --graph with each NEW_PATHS switch alone, all of them
+# beside the twin, and bench-kernels both ways; it needs NEW_PATHS (where their tests fail, blame finds the switches the
+# failing classes fail under). each: cifar --graph with each NEW_PATHS switch alone, all of them
 # (phaseGemms and splitK as auto), then the winners together (summary.py --winners: tests passed, faster alone).
 # Read what comes back with `python3 bench/gpu/summary.py DIR`.
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
@@ -116,7 +117,9 @@ quick() {
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $NEW_PATHS" timeout ${TESTS_TIMEOUT:-200} bash $run junit --include-tag gpu \
       $(for c in $NEW_PATH_TESTS frl.backend.cuda.CudaBackendOpsTest frl.model.VaeCudaParityTest frl.backend.cuda.CudaGraphTest; do echo --select-class $c; done) \
       --details=tree --disable-ansi-colors > "$OUT/junit-forced.txt" 2>&1
-  say "junit (new paths on) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tr -s ' ' | paste -sd' ')"
+  local rc=$?
+  say "junit (new paths on) exit $rc: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tr -s ' ' | paste -sd' ')"
+  [ $rc -eq 0 ] || blame "$OUT/junit-forced.txt"
   # the whole model with every convolution that unfolds as unfolded GEMMs (the sub-pixel GEMMs and cuDNN out of the way)
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.unfold=kernel -Dfrl.cuda.splitK=on -Dfrl.cuda.subpixel=cudnn -Dfrl.cuda.dense=cudnn" \
       timeout ${TESTS_TIMEOUT:-200} bash $run junit --include-tag gpu --select-class frl.model.VaeCudaParityTest --select-class frl.backend.cuda.CudaGraphTest \
@@ -130,6 +133,37 @@ quick() {
   timeout 120 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 2>> "$log" | grep '^{' >> "$res"
   say "pytorch bench cifar exit $?"
   kernels
+}
+# After a failing run with all of NEW_PATHS on: which switches its failing test classes fail under, by halves of the
+# switches down to single ones (log lines "blame: S fails", or "blame: fails only together: S..." where each half
+# passes apart), within BLAME_SECONDS (default 240). summary.py keeps the blamed switches off and lets the others flip.
+blame() {
+  BLAME_SEL= BLAME_END=$((SECONDS + ${BLAME_SECONDS:-240}))
+  local c f
+  for c in $(sed -nE 's/^│  [├└]─ ([A-Za-z0-9_]+) ✘.*/\1/p' "$1" | sort -u); do
+    f=$(find .gpu/test-classes -name "$c.class" | head -1)
+    [ -n "$f" ] && f=${f#.gpu/test-classes/} && BLAME_SEL+=" --select-class $(echo "${f%.class}" | tr / .)"
+  done
+  [ -n "$BLAME_SEL" ] || { say "blame: no failing test class found in $(basename "$1")"; return 0; }
+  say "blame: rerunning$BLAME_SEL"
+  local all=($NEW_PATHS) half=$(( ${#all[@]} / 2 )) a b
+  blame_set "${all[@]:0:half}"; a=$?
+  blame_set "${all[@]:half}"; b=$?
+  [ $a -eq 0 ] && [ $b -eq 0 ] && say "blame: fails only together: $NEW_PATHS"
+  return 0
+}
+# blame_set S...: 0 where the failing classes pass with S on (and the verified paths), else 1, after blaming S's halves.
+blame_set() {
+  [ $# -gt 0 ] || return 0
+  if [ $SECONDS -ge $BLAME_END ]; then say "blame: out of time before $*"; return 1; fi
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $*" timeout 120 bash $run junit --include-tag gpu $BLAME_SEL \
+      --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1 && return 0
+  [ $# -eq 1 ] && { say "blame: $1 fails"; return 1; }
+  local half=$(( $# / 2 )) a b
+  blame_set "${@:1:half}"; a=$?
+  blame_set "${@:half+1}"; b=$?
+  [ $a -eq 0 ] && [ $b -eq 0 ] && say "blame: fails only together: $*"
+  return 1
 }
 # each switch of NEW_PATHS alone, cifar --graph (about 15 s each on an H200): which of them the gain or loss of
 # NEW_PATHS together comes from, to flip each on its own evidence; then phaseGemms and splitK as auto (each op and

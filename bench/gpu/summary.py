@@ -103,8 +103,8 @@ def main(folder):
 
 def verdicts(data, log):
     """check.sh's `each`: (defaults' run, tests passed, [(gain, run, key, value, verdict)]) for each switch alone, cifar
-    --graph training img/s against the defaults' run: flip where the new paths' tests passed and the switch alone is
-    faster by more than 1% (a switch that only the kernel benches time, the HF and Glow ones, is read from their rows
+    --graph training img/s against the defaults' run: flip where the new paths' tests passed (or, after they failed,
+    check.sh's blame holds others responsible) and the switch alone is faster by more than 1% (a switch that only the kernel benches time, the HF and Glow ones, is read from their rows
     instead). None without a defaults' run or a run of one switch."""
     runs = [r for r in data if r.get("config") == "cifar" and r.get("graph") and "framework" not in r and "train_img_s" in r]
     base = next((r for r in runs if not r.get("cuda_flags")), None)
@@ -113,12 +113,28 @@ def verdicts(data, log):
         return None
     text = log.read_text() if log.exists() else ""
     tests_ok = "junit (new paths" in text and all(" 0 tests failed" in l for l in text.splitlines() if "junit (new paths" in l)
+    blamed = blamed_switches(text)
     out = []
     for r in alone:
         (k, v), = r["cuda_flags"].items()
         gain = r["train_img_s"] / base["train_img_s"]
-        out.append((gain, r, k, v, "flip" if tests_ok and gain > 1.01 else "keep off" if gain < 0.99 else "no change"))
+        ok = tests_ok or (blamed is not None and k not in blamed)
+        out.append((gain, r, k, v, "flip" if ok and gain > 1.01 else "keep off" if gain < 0.99 or not ok else "no change"))
     return base, tests_ok, out
+
+
+def blamed_switches(text):
+    """check.sh's blame, after the new paths' tests failed: the switches (frl.cuda.X) its lines hold responsible (one
+    that fails alone, every one of a set that fails only together, every one it ran out of time before); None where it
+    did not rerun the failing classes (then every switch stays off)."""
+    if "blame: rerunning" not in text:
+        return None
+    keys = set()
+    for line in text.splitlines():
+        _, _, said = line.partition("blame: ")
+        if said.endswith(" fails") or said.startswith(("fails only together: ", "out of time before ")):
+            keys |= {o.removeprefix("-D").split("=")[0] for o in said.split() if o.startswith("-D")}
+    return keys
 
 
 def winners(data, log):
@@ -138,8 +154,10 @@ def each_alone(data, log):
     if v is None:
         return
     base, tests_ok, alone = v
+    blamed = blamed_switches(log.read_text() if log.exists() else "")
     print(f"\n== each switch alone, cifar --graph training (defaults {base['train_img_s']:,.0f} img/s; new paths' tests "
-          + ("passed" if tests_ok else "FAILED or not run") + ")")
+          + ("passed" if tests_ok else "FAILED or not run" + (f"; blamed: {' '.join(sorted(blamed)) or 'none'}" if blamed is not None else ""))
+          + ")")
     for gain, r, k, value, verdict in alone:
         print(f"  {gain:6.3f}×  {r['train_img_s']:>9,.0f}  {k.removeprefix('frl.cuda.')}={value}  → {verdict}")
     print("  winners together (check.sh each's last run): " + (" ".join(winners(data, log)) or "none"))
