@@ -17,10 +17,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -34,16 +32,20 @@ final class KernelBenchCommand implements Callable<Integer> {
     @Mixin RunOptions run;
     @Option(names = "--repeats", defaultValue = "20", description = "Timed calls per op; the median is reported. Default: ${DEFAULT-VALUE}.") int repeats;
     @Option(names = "--batch", defaultValue = "64", description = "Batch of the VAE-shaped ops. Default: ${DEFAULT-VALUE}.") int batch;
+    @Option(names = "--elements", defaultValue = "67108864",
+            description = "Floats of the plain memory-bound rows (copy, add, fill, exp): 256 MiB by default, past any cache. Default: ${DEFAULT-VALUE}.")
+    int elements;
 
     private Backend be;
-    private final List<Map<String, Object>> rows = new ArrayList<>();
 
     @Override public Integer call() {
+        if (repeats < 1 || batch < 2 || elements < 1)
+            throw new IllegalArgumentException("need --repeats ≥ 1, --batch ≥ 2 (batch norm) and --elements ≥ 1; got " + repeats + ", " + batch + ", " + elements);
         be = Backends.select(run.device);
         Rng rng = new Rng(run.seed);
         int n = batch;
         try (Scope scope = Scope.open()) {
-            Tensor big = be.uniform(Shape.of(64 << 20), -1, 1, rng), big2 = be.uniform(Shape.of(64 << 20), 0.5, 1, rng), out = be.empty(big.shape());
+            Tensor big = be.uniform(Shape.of(elements), -1, 1, rng), big2 = be.uniform(big.shape(), 0.5, 1, rng), out = be.empty(big.shape());
             bytes("copy", big.shape(), 8L * big.numel(), () -> be.copyInto(big, out));
             bytes("add", big.shape(), 12L * big.numel(), () -> be.binary(BinaryOp.ADD, big, big2).close());
             bytes("normal fill", big.shape(), 4L * big.numel(), () -> be.normal(big.shape(), 0, 1, rng).close());
@@ -89,7 +91,6 @@ final class KernelBenchCommand implements Callable<Integer> {
             shifted("PixelCNN++ down-right-shifted 2×2", Shape.of(32, 80, 32, 32), 2, Shift.DOWN_RIGHT, rng);
             if (!(be instanceof frl.backend.cuda.CudaBackend)) hostHighPass(16384);
         }
-        for (Map<String, Object> r : rows) System.out.println(Json.write(r));
         if (be instanceof frl.backend.cuda.CudaBackend) { // the GPU-only kernel families, timed with CUDA events
             Map<String, Object> hf = new LinkedHashMap<>(Map.of("op", "HF filter vs copy"));
             hf.putAll(frl.backend.cuda.FrequencyBench.run(65536));
@@ -215,13 +216,17 @@ final class KernelBenchCommand implements Callable<Integer> {
         r.put("GB/s", round(gbs));
         if (copyGBs == 0) copyGBs = gbs;
         else r.put("of_copy", round(gbs / copyGBs));
+        System.out.println(Json.write(r));
     }
 
     private void flops(String op, Shape shape, double flop, Runnable body) {
         Timing t = time(body);
-        record(op, shape, t).put("GFLOP/s", round(flop / t.queued() / 1e9));
+        Map<String, Object> r = record(op, shape, t);
+        r.put("GFLOP/s", round(flop / t.queued() / 1e9));
+        System.out.println(Json.write(r));
     }
 
+    /** A row's common fields; the caller adds its rate and prints it as soon as it is timed (a CPU run takes minutes). */
     private Map<String, Object> record(String op, Shape shape, Timing t) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("op", op);
@@ -229,7 +234,6 @@ final class KernelBenchCommand implements Callable<Integer> {
         r.put("shape", shape.toString());
         r.put("ms", round(t.queued() * 1e3));
         r.put("ms_alone", round(t.alone() * 1e3));
-        rows.add(r);
         return r;
     }
 

@@ -76,6 +76,19 @@ class MainTest {
         }
     }
 
+    /** bench-kernels prints each row as it is timed, every one with its time and a positive rate; the copy comes first. */
+    @Test void benchKernelsTimesEveryOpOnTheCpu() {
+        Run r = run("bench-kernels", "--device", "cpu", "--repeats", "1", "--batch", "2", "--elements", "65536");
+        assertEquals(0, r.code(), r.err());
+        String[] rows = r.out().lines().filter(l -> l.startsWith("{")).toArray(String[]::new);
+        assertTrue(rows.length >= 40 && rows[0].startsWith("{\"op\":\"copy\""), r.out());
+        for (String row : rows)
+            assertTrue(row.matches("\\{\"op\":\"[^\"]+\",\"device\":\"cpu\",.*\"ms\":[0-9.]+,.*\"(GB/s|GFLOP/s)\":[0-9.]*[1-9][0-9.]*(,.*)?}"), row);
+        Run bad = run("bench-kernels", "--device", "cpu", "--repeats", "0");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("need --repeats ≥ 1") && bad.err().contains("got 0, 64, 67108864"), bad.err());
+    }
+
     @Test void unknownDeviceIsRejected(@TempDir Path dir) {
         Run r = run("bench", "--device", "tpu");
         assertEquals(1, r.code());
