@@ -134,17 +134,18 @@ quick() {
   say "pytorch bench cifar exit $?"
   kernels
 }
-# After a failing run with all of NEW_PATHS on: which switches its failing test classes fail under, by halves of the
-# switches down to single ones (log lines "blame: S fails", or "blame: fails only together: S..." where each half
-# passes apart), within BLAME_SECONDS (default 240). summary.py keeps the blamed switches off and lets the others flip.
+# After a failing run with all of NEW_PATHS on: which switches its failing test classes (named in the report's
+# Failures section) fail under, by halves of the switches down to single ones: log lines "blame: S fails", or "blame:
+# fails only together: S..." where each half passes apart. Within BLAME_SECONDS (default 240; each rerun gets what is
+# left, at least 30 s, so at most BLAME_SECONDS + 30 in all); a set it ran out of time on is logged and counts as
+# blamed. summary.py keeps the blamed switches off and lets the others flip.
 blame() {
   BLAME_SEL= BLAME_END=$((SECONDS + ${BLAME_SECONDS:-240}))
-  local c f
-  for c in $(sed -nE 's/^│  [├└]─ ([A-Za-z0-9_]+) ✘.*/\1/p' "$1" | sort -u); do
-    f=$(find .gpu/test-classes -name "$c.class" | head -1)
-    [ -n "$f" ] && f=${f#.gpu/test-classes/} && BLAME_SEL+=" --select-class $(echo "${f%.class}" | tr / .)"
+  local c
+  for c in $(sed -nE "s/.*(Method|Class)Source \[className = '([A-Za-z0-9_.\$]+)'.*/\2/p" "$1" | sort -u); do
+    BLAME_SEL+=" --select-class ${c%%\$*}"
   done
-  [ -n "$BLAME_SEL" ] || { say "blame: no failing test class found in $(basename "$1")"; return 0; }
+  [ -n "$BLAME_SEL" ] || { say "blame: no failing test class named in $(basename "$1")"; return 0; }
   say "blame: rerunning$BLAME_SEL"
   local all=($NEW_PATHS) half=$(( ${#all[@]} / 2 )) a b
   blame_set "${all[@]:0:half}"; a=$?
@@ -155,11 +156,15 @@ blame() {
 # blame_set S...: 0 where the failing classes pass with S on (and the verified paths), else 1, after blaming S's halves.
 blame_set() {
   [ $# -gt 0 ] || return 0
-  if [ $SECONDS -ge $BLAME_END ]; then say "blame: out of time before $*"; return 1; fi
-  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $*" timeout 120 bash $run junit --include-tag gpu $BLAME_SEL \
-      --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1 && return 0
+  local left=$((BLAME_END - SECONDS)) rc half a b
+  if [ $left -le 0 ]; then say "blame: out of time before $*"; return 1; fi
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $*" timeout $((left > 30 ? left : 30)) bash $run junit --include-tag gpu $BLAME_SEL \
+      --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
+  rc=$?
+  [ $rc -eq 0 ] && return 0
+  [ $rc -eq 124 ] && { say "blame: out of time before $*"; return 1; }
   [ $# -eq 1 ] && { say "blame: $1 fails"; return 1; }
-  local half=$(( $# / 2 )) a b
+  half=$(( $# / 2 ))
   blame_set "${@:1:half}"; a=$?
   blame_set "${@:half+1}"; b=$?
   [ $a -eq 0 ] && [ $b -eq 0 ] && say "blame: fails only together: $*"
@@ -182,8 +187,13 @@ each() {
   say "engine bench cifar ($autos, --graph) exit $?"
   # and the winners together: the switches whose tests passed and that were faster alone (summary.py --winners), the
   # set the defaults become; its row beside the twin's of this run is the README's anchor
+  # (the winners' row is marked, so that one winner alone is not read as its own "alone" run)
   wins=$(python3 bench/gpu/summary.py --winners "$OUT")
-  [ -n "$wins" ] || { say "each: no switch won alone"; return 0; }
+  if [ -z "$wins" ]; then
+    grep -q "junit (new paths" "$log" && say "each: no switch won alone" || say "each: no winners: the new paths' tests did not run in this call (quick runs them)"
+    return 0
+  fi
+  echo "{\"winners_below\": \"$wins\"}" >> "$res"
   JAVA_OPTS="$JAVA_OPTS $wins" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
   say "engine bench cifar (winners: $wins, --graph) exit $?"
 }

@@ -24,7 +24,7 @@ def rows(path):
             try:
                 yield json.loads(line)
             except json.JSONDecodeError:
-                print(f"(skipped a line of {path.name} that is not JSON: {line[:60]}...)")
+                print(f"(skipped a line of {path.name} that is not JSON: {line[:60]}...)", file=sys.stderr)
 
 
 def flags(row):
@@ -106,7 +106,8 @@ def verdicts(data, log):
     --graph training img/s against the defaults' run: flip where the new paths' tests passed (or, after they failed,
     check.sh's blame holds others responsible) and the switch alone is faster by more than 1% (a switch that only the kernel benches time, the HF and Glow ones, is read from their rows
     instead). None without a defaults' run or a run of one switch."""
-    runs = [r for r in data if r.get("config") == "cifar" and r.get("graph") and "framework" not in r and "train_img_s" in r]
+    marker = next((i for i, r in enumerate(data) if "winners_below" in r), len(data))   # the winners' run is not one alone
+    runs = [r for r in data[:marker] if r.get("config") == "cifar" and r.get("graph") and "framework" not in r and "train_img_s" in r]
     base = next((r for r in runs if not r.get("cuda_flags")), None)
     alone = [r for r in runs if len(r.get("cuda_flags") or {}) == 1]
     if base is None or not alone:

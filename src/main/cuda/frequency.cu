@@ -336,7 +336,7 @@ __device__ __forceinline__ void hf_warp_body(const float* __restrict__ in, float
     }
 }
 
-#define HF_WARP_BLOCKS(K) ((K) <= 5 ? 3 : 2)  // no spills on sm_80/sm_90: 32 column values and two windows of K doubles
+#define HF_WARP_BLOCKS(K) ((K) <= 5 ? 3 : 2)  // no spills on sm_80/sm_90: 32 column values, windows of K sums and R + 1 values
 #define HF_WARP(K)                                                                                        \
     extern "C" __global__ void __launch_bounds__(FRL_BLOCK, HF_WARP_BLOCKS(K))                           \
     hf_warp_c1_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) {      \

@@ -136,13 +136,14 @@ final class HostKernels implements Kernel.Launcher, AutoCloseable {
     /**
      * What cuLaunchKernel refuses on every GPU built for (sm_80, sm_90), which the host would run anyway: an empty or
      * oversized grid (y and z at most 65535), more than 1024 threads a block (z at most 64), and more dynamic shared
-     * memory than the 48 KB a kernel gets without opting in (no kernel here opts in).
+     * memory than the 48 KB a kernel gets without opting in (no kernel here opts in; its static shared memory, which
+     * counts against the same 48 KB, is not known here).
      */
     static void checkLimits(String kernel, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes) {
         String why = gx < 1 || gy < 1 || gz < 1 || bx < 1 || by < 1 || bz < 1 ? "an empty grid or block"
                 : gy > 65535 || gz > 65535 ? "a grid over 65535 blocks in y or z"
                 : (long) bx * by * bz > 1024 || bz > 64 ? "a block over 1024 threads, or 64 in z"
-                : sharedBytes < 0 || sharedBytes > 48 * 1024 ? "dynamic shared memory over 48 KB" : null;
+                : sharedBytes < 0 ? "negative shared memory" : sharedBytes > 48 * 1024 ? "dynamic shared memory over 48 KB" : null;
         if (why != null)
             throw new IllegalStateException(kernel + ": a GPU refuses the launch of grid (" + gx + ", " + gy + ", " + gz + ") block (" + bx
                     + ", " + by + ", " + bz + ") with " + sharedBytes + " bytes of shared memory: " + why);

@@ -551,10 +551,6 @@ class KernelsOnHostTest {
     }
 
     /**
-     * The check sees a wrong kernel: subpixel.cu compiled from copies each with one edit (a gathered line's tap one
-     * column off, two taps of the stride-2 phase sum swapped, the TF32 parts swapped), each caught.
-     */
-    /**
      * A GPU faults on a vector access at an address that is not a multiple of its size, which x86 reads anyway: the
      * shim's float2 and float4 check every address they are copied from or into. tf32.cu compiled with its quads read
      * two floats off (phaseLoads=batched's tf32_parts4) fails so, in place of values that would merely be wrong.
@@ -582,6 +578,10 @@ class KernelsOnHostTest {
         }
     }
 
+    /**
+     * The check sees a wrong kernel: subpixel.cu compiled from copies each with one edit (a gathered line's tap one
+     * column off, two taps of the stride-2 phase sum swapped, the TF32 parts swapped), each caught.
+     */
     @Test void anEditedKernelFails() throws IOException {
         String src = Files.readString(Path.of("src/main/cuda/subpixel.cu"));
         String[][] edits = {
