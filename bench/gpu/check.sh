@@ -8,8 +8,9 @@
 # quick (about 3 min on an H200, estimated from the parts timed there; for a short device budget): only the new
 # paths' tests and the forced model classes with NEW_PATHS on, cifar --graph by the defaults and with NEW_PATHS
 # beside the twin, and bench-kernels both ways; it needs NEW_PATHS (where their tests fail, blame finds the switches the
-# failing classes fail under). each: cifar --graph with each NEW_PATHS switch alone, all of them
-# (phaseGemms and splitK as auto), then the winners together (summary.py --winners: tests passed, faster alone).
+# failing classes fail under, in at most 3 min more). each: cifar --graph with each NEW_PATHS switch alone, all of them
+# (phaseGemms and splitK as auto), then the winners together (summary.py --winners: tests passed, faster alone);
+# about 4 min, so `quick each` fits one call of 600 s even when blame runs.
 # Read what comes back with `python3 bench/gpu/summary.py DIR`.
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
@@ -136,11 +137,11 @@ quick() {
 }
 # After a failing run with all of NEW_PATHS on: which switches its failing test classes (named in the report's
 # Failures section) fail under, by halves of the switches down to single ones: log lines "blame: S fails", or "blame:
-# fails only together: S..." where each half passes apart. Within BLAME_SECONDS (default 240; each rerun gets what is
+# fails only together: S..." where each half passes apart. Within BLAME_SECONDS (default 150; each rerun gets what is
 # left, at least 30 s, so at most BLAME_SECONDS + 30 in all); a set it ran out of time on is logged and counts as
 # blamed. summary.py keeps the blamed switches off and lets the others flip.
 blame() {
-  BLAME_SEL= BLAME_END=$((SECONDS + ${BLAME_SECONDS:-240}))
+  BLAME_SEL= BLAME_END=$((SECONDS + ${BLAME_SECONDS:-150}))
   local c
   for c in $(sed -nE "s/.*(Method|Class)Source \[className = '([A-Za-z0-9_.\$]+)'.*/\2/p" "$1" | sort -u); do
     BLAME_SEL+=" --select-class ${c%%\$*}"
