@@ -140,11 +140,12 @@ def blamed_switches(text):
 
 def winners(data, log):
     """The switches to flip, as -D options: each whose verdict is flip, the faster value where one switch won with two
-    (phaseGemms=batched and =auto, say)."""
+    (phaseGemms=batched and =auto, say), auto where they are within 0.5% (it keeps the faster way per shape)."""
     v = verdicts(data, log)
     best = {}
     for gain, _, k, value, verdict in (v[2] if v else []):
-        if verdict == "flip" and gain > best.get(k, (0, None))[0]:
+        had = best.get(k, (0, None))[0]
+        if verdict == "flip" and (gain > had + 0.005 or (value == "auto" and gain > had - 0.005)):
             best[k] = (gain, value)
     return [f"-D{k}={value}" for k, (_, value) in best.items()]
 
