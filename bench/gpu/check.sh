@@ -27,6 +27,9 @@ export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 NEW_PATHS="-Dfrl.cuda.phaseLoads=batched -Dfrl.cuda.planes=packed -Dfrl.cuda.phaseGemms=batched"
 NEW_PATHS+=" -Dfrl.cuda.ce=registers -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.splitK=on -Dfrl.cuda.unfold=auto -Dfrl.cuda.hf=warp -Dfrl.cuda.bnRelu=fused"
 NEW_PATHS+=" -Dfrl.cuda.ceParts=fused -Dfrl.cuda.actNormConv=fused"
+# TIMED_PATHS: NEW_PATHS less the switches blame finds failing (quick sets it), for the runs that time them all together
+# (a blamed switch could end such a run before its later rows)
+TIMED_PATHS=$NEW_PATHS
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest frl.backend.cuda.CudaFrequencyTest"
 NEW_PATH_TESTS+=" frl.backend.cuda.CudaLossTest frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest frl.nn.ActNormInvConvTest"
 SECONDS=0
@@ -98,9 +101,9 @@ kernels() {
   timeout 240 bash $run frl.cli.Main bench-kernels --device cuda 2>> "$log" >> "$res"
   say "kernel benches exit $?"
   [ -n "$NEW_PATHS" ] || return 0
-  echo "{\"kernels_below_with\": \"$NEW_PATHS\"}" >> "$res"
-  JAVA_OPTS="$JAVA_OPTS $NEW_PATHS" timeout 240 bash $run frl.cli.Main bench-kernels --device cuda 2>> "$log" >> "$res"
-  say "kernel benches ($NEW_PATHS) exit $?"
+  echo "{\"kernels_below_with\": \"$TIMED_PATHS\"}" >> "$res"
+  JAVA_OPTS="$JAVA_OPTS $TIMED_PATHS" timeout 240 bash $run frl.cli.Main bench-kernels --device cuda 2>> "$log" >> "$res"
+  say "kernel benches ($TIMED_PATHS) exit $?"
 }
 science() {
   s=/tmp/frl-science; mkdir -p $s
@@ -120,14 +123,18 @@ quick() {
       --details=tree --disable-ansi-colors > "$OUT/junit-forced.txt" 2>&1
   local rc=$?
   say "junit (new paths on) exit $rc: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tr -s ' ' | paste -sd' ')"
-  [ $rc -eq 0 ] || blame "$OUT/junit-forced.txt"
+  if [ $rc -ne 0 ]; then
+    blame "$OUT/junit-forced.txt"
+    TIMED_PATHS=$(python3 bench/gpu/summary.py --unblamed "$OUT" $NEW_PATHS)
+    say "timed together from here on: ${TIMED_PATHS:-none}"
+  fi
   # the whole model with every convolution that unfolds as unfolded GEMMs (the sub-pixel GEMMs and cuDNN out of the way)
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.unfold=kernel -Dfrl.cuda.splitK=on -Dfrl.cuda.subpixel=cudnn -Dfrl.cuda.dense=cudnn" \
       timeout ${TESTS_TIMEOUT:-200} bash $run junit --include-tag gpu --select-class frl.model.VaeCudaParityTest --select-class frl.backend.cuda.CudaGraphTest \
       --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
   say "junit (unfold forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
   args=(--config cifar --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
-  for opts in "" "$NEW_PATHS"; do
+  for opts in "" "$TIMED_PATHS"; do
     JAVA_OPTS="$JAVA_OPTS $opts" timeout 120 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench cifar (${opts:-defaults}, --graph) exit $?"
   done
@@ -183,7 +190,7 @@ each() {
     say "engine bench cifar ($opt alone, --graph) exit $?"
   done
   # and all of NEW_PATHS with phaseGemms and splitK as auto: the set the defaults would become if each pays
-  autos=$(echo "$NEW_PATHS" | sed 's/phaseGemms=batched/phaseGemms=auto/; s/splitK=on/splitK=auto/')
+  autos=$(echo "$TIMED_PATHS" | sed 's/phaseGemms=batched/phaseGemms=auto/; s/splitK=on/splitK=auto/')
   JAVA_OPTS="$JAVA_OPTS $autos" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
   say "engine bench cifar ($autos, --graph) exit $?"
   # and the winners together: the switches whose tests passed and that were faster alone (summary.py --winners), the

@@ -3,6 +3,7 @@
 
     python3 bench/gpu/summary.py RESULTS_DIR
     python3 bench/gpu/summary.py --winners RESULTS_DIR    the switches to flip, as -D options (check.sh each runs them)
+    python3 bench/gpu/summary.py --unblamed RESULTS_DIR -D...   those options less the ones check.sh's blame failed
 
 Prints the test verdicts from log.txt; per config, training and scoring img/s for each set of switches next to
 the PyTorch twin (with the ratio the targets are stated in); each switch alone against the defaults, with a verdict; the bench-kernels rows (conv kernels and the last
@@ -227,7 +228,10 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--winners":   # for check.sh on the GPU machine: one line of -D options
         d = Path(sys.argv[2])
         print(" ".join(winners(list(rows(d / "results.jsonl")), d / "log.txt")))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "--unblamed":   # for check.sh: the given -D options less the blamed ones
+        blamed = blamed_switches((Path(sys.argv[2]) / "log.txt").read_text()) or set()
+        print(" ".join(o for o in sys.argv[3:] if o.removeprefix("-D").split("=")[0] not in blamed))
     elif len(sys.argv) == 2:
         main(sys.argv[1])
     else:
-        sys.exit("usage: bench/gpu/summary.py RESULTS_DIR | --winners RESULTS_DIR")
+        sys.exit("usage: bench/gpu/summary.py RESULTS_DIR | --winners RESULTS_DIR | --unblamed RESULTS_DIR -D...")
