@@ -23,10 +23,12 @@ log=$OUT/log.txt res=$OUT/results.jsonl
 run=.gpu/run.sh
 export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 # NEW_PATH_TESTS: the test classes of those paths (run alone, forced on). The steps for new paths are skipped while
-# NEW_PATHS is empty.
-NEW_PATHS="-Dfrl.cuda.phaseLoads=batched -Dfrl.cuda.planes=packed -Dfrl.cuda.phaseGemms=batched"
-NEW_PATHS+=" -Dfrl.cuda.ce=registers -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.splitK=on -Dfrl.cuda.unfold=auto -Dfrl.cuda.hf=warp -Dfrl.cuda.bnRelu=fused"
-NEW_PATHS+=" -Dfrl.cuda.ceParts=fused -Dfrl.cuda.actNormConv=fused"
+# NEW_PATHS is empty. A NEW_PATHS in the environment replaces this list (GpuCheckScriptTest runs the script so).
+if [ -z "${NEW_PATHS+set}" ]; then
+  NEW_PATHS="-Dfrl.cuda.phaseLoads=batched -Dfrl.cuda.planes=packed -Dfrl.cuda.phaseGemms=batched"
+  NEW_PATHS+=" -Dfrl.cuda.ce=registers -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.splitK=on -Dfrl.cuda.unfold=auto -Dfrl.cuda.hf=warp -Dfrl.cuda.bnRelu=fused"
+  NEW_PATHS+=" -Dfrl.cuda.ceParts=fused -Dfrl.cuda.actNormConv=fused"
+fi
 # TIMED_PATHS: NEW_PATHS less the switches blame finds failing (quick sets it), for the runs that time them all together
 # (a blamed switch could end such a run before its later rows)
 TIMED_PATHS=$NEW_PATHS
