@@ -135,14 +135,18 @@ quick() {
       timeout ${TESTS_TIMEOUT:-200} bash $run junit --include-tag gpu --select-class frl.model.VaeCudaParityTest --select-class frl.backend.cuda.CudaGraphTest \
       --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
   say "junit (unfold forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
+  cifar_graph "" defaults 120
+  cifar_graph "$TIMED_PATHS" "${TIMED_PATHS:-defaults}" 120
   args=(--config cifar --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
-  for opts in "" "$TIMED_PATHS"; do
-    JAVA_OPTS="$JAVA_OPTS $opts" timeout 120 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
-    say "engine bench cifar (${opts:-defaults}, --graph) exit $?"
-  done
   timeout 120 python3 bench/pytorch/frl_vae.py bench --device cuda "${args[@]}" --k 20 --threads 16 2>> "$log" | grep '^{' >> "$res"
   say "pytorch bench cifar exit $?"
   kernels
+}
+# cifar_graph OPTS LABEL [SECONDS]: the engine's cifar training and scoring, the step as a CUDA graph, with OPTS (90 s).
+cifar_graph() {
+  JAVA_OPTS="$JAVA_OPTS $1" timeout ${3:-90} bash $run frl.cli.Main bench --device cuda --config cifar --batch 64 --score-batch 256 \
+      --steps 30 --warmup 5 --repeats 3 -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
+  say "engine bench cifar ($2, --graph) exit $?"
 }
 # After a failing run with all of NEW_PATHS on: which switches its failing test classes (named in the report's
 # Failures section) fail under, by halves of the switches down to single ones: log lines "blame: S fails", or "blame:
@@ -157,16 +161,20 @@ blame() {
   done
   [ -n "$BLAME_SEL" ] || { say "blame: no failing test class named in $(basename "$1")"; return 0; }
   say "blame: rerunning$BLAME_SEL"
-  local all=($NEW_PATHS) half=$(( ${#all[@]} / 2 )) a b
-  blame_set "${all[@]:0:half}"; a=$?
-  blame_set "${all[@]:half}"; b=$?
-  [ $a -eq 0 ] && [ $b -eq 0 ] && say "blame: fails only together: $NEW_PATHS"
+  blame_halves $NEW_PATHS
   return 0
+}
+# blame_halves S...: blame_set on each half of a failing set S; where both pass, S fails only together.
+blame_halves() {
+  local half=$(( $# / 2 )) a b
+  blame_set "${@:1:half}"; a=$?
+  blame_set "${@:half+1}"; b=$?
+  [ $a -eq 0 ] && [ $b -eq 0 ] && say "blame: fails only together: $*"
 }
 # blame_set S...: 0 where the failing classes pass with S on (and the verified paths), else 1, after blaming S's halves.
 blame_set() {
   [ $# -gt 0 ] || return 0
-  local left=$((BLAME_END - SECONDS)) rc half a b
+  local left=$((BLAME_END - SECONDS)) rc
   if [ $left -le 0 ]; then say "blame: out of time before $*"; return 1; fi
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true $*" timeout $((left > 30 ? left : 30)) bash $run junit --include-tag gpu $BLAME_SEL \
       --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
@@ -174,10 +182,7 @@ blame_set() {
   [ $rc -eq 0 ] && return 0
   [ $rc -eq 124 ] && { say "blame: out of time before $*"; return 1; }
   [ $# -eq 1 ] && { say "blame: $1 fails"; return 1; }
-  half=$(( $# / 2 ))
-  blame_set "${@:1:half}"; a=$?
-  blame_set "${@:half+1}"; b=$?
-  [ $a -eq 0 ] && [ $b -eq 0 ] && say "blame: fails only together: $*"
+  blame_halves "$@"
   return 1
 }
 # each switch of NEW_PATHS alone, cifar --graph (about 15 s each on an H200): which of them the gain or loss of
@@ -185,16 +190,13 @@ blame_set() {
 # size times both ways at its first call and keeps the faster)
 each() {
   [ -n "$NEW_PATHS" ] || { say "each: NEW_PATHS is empty"; return 0; }
-  args=(--config cifar --batch 64 --score-batch 256 --steps 30 --warmup 5 --repeats 3)
   for opt in $NEW_PATHS -Dfrl.cuda.phaseGemms=auto -Dfrl.cuda.splitK=auto; do
     case $opt in -Dfrl.cuda.hfSums=*|-Dfrl.cuda.hf=*|-Dfrl.cuda.actNormConv=*) continue ;; esac   # not the VAE's: bench-kernels times them
-    JAVA_OPTS="$JAVA_OPTS $opt" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
-    say "engine bench cifar ($opt alone, --graph) exit $?"
+    cifar_graph "$opt" "$opt alone"
   done
   # and all of NEW_PATHS with phaseGemms and splitK as auto: the set the defaults would become if each pays
   autos=$(echo "$TIMED_PATHS" | sed 's/phaseGemms=batched/phaseGemms=auto/; s/splitK=on/splitK=auto/')
-  JAVA_OPTS="$JAVA_OPTS $autos" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
-  say "engine bench cifar ($autos, --graph) exit $?"
+  cifar_graph "$autos" "$autos"
   # and the winners together: the switches whose tests passed and that were faster alone (summary.py --winners), the
   # set the defaults become; its row beside the twin's of this run is the README's anchor
   # (the winners' row is marked, so that one winner alone is not read as its own "alone" run)
@@ -204,8 +206,7 @@ each() {
     return 0
   fi
   echo "{\"winners_below\": \"$wins\"}" >> "$res"
-  JAVA_OPTS="$JAVA_OPTS $wins" timeout 90 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
-  say "engine bench cifar (winners: $wins, --graph) exit $?"
+  cifar_graph "$wins" "winners: $wins"
 }
 for step in $steps; do
   case $step in

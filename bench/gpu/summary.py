@@ -103,10 +103,11 @@ def main(folder):
 
 
 def verdicts(data, log):
-    """check.sh's `each`: (defaults' run, tests passed, [(gain, run, key, value, verdict)]) for each switch alone, cifar
-    --graph training img/s against the defaults' run: flip where the new paths' tests passed (or, after they failed,
-    check.sh's blame holds others responsible) and the switch alone is faster by more than 1% (a switch that only the kernel benches time, the HF and Glow ones, is read from their rows
-    instead). None without a defaults' run or a run of one switch."""
+    """check.sh's `each`: (defaults' run, tests passed, blamed switches, [(gain, run, key, value, verdict)]) for each
+    switch alone, cifar --graph training img/s against the defaults' run: flip where the new paths' tests passed (or,
+    after they failed, check.sh's blame holds others responsible) and the switch alone is faster by more than 1% (a
+    switch that only the kernel benches time, the HF and Glow ones, is read from their rows instead). None without a
+    defaults' run or a run of one switch."""
     marker = next((i for i, r in enumerate(data) if "winners_below" in r), len(data))   # the winners' run is not one alone
     runs = [r for r in data[:marker] if r.get("config") == "cifar" and r.get("graph") and "framework" not in r and "train_img_s" in r]
     base = next((r for r in runs if not r.get("cuda_flags")), None)
@@ -122,7 +123,12 @@ def verdicts(data, log):
         gain = r["train_img_s"] / base["train_img_s"]
         ok = tests_ok or (blamed is not None and k not in blamed)
         out.append((gain, r, k, v, "flip" if ok and gain > 1.01 else "keep off" if gain < 0.99 or not ok else "no change"))
-    return base, tests_ok, out
+    return base, tests_ok, blamed, out
+
+
+def switch_key(option):
+    """-Dfrl.cuda.X=V → frl.cuda.X"""
+    return option.removeprefix("-D").split("=")[0]
 
 
 def blamed_switches(text):
@@ -135,16 +141,16 @@ def blamed_switches(text):
     for line in text.splitlines():
         _, _, said = line.partition("blame: ")
         if said.endswith(" fails") or said.startswith(("fails only together: ", "out of time before ")):
-            keys |= {o.removeprefix("-D").split("=")[0] for o in said.split() if o.startswith("-D")}
+            keys |= {switch_key(o) for o in said.split() if o.startswith("-D")}
     return keys
 
 
-def winners(data, log):
-    """The switches to flip, as -D options: each whose verdict is flip, the faster value where one switch won with two
-    (phaseGemms=batched and =auto, say), auto where they are within 0.5% (it keeps the faster way per shape)."""
-    v = verdicts(data, log)
+def winners(alone):
+    """The switches to flip among verdicts' runs alone, as -D options: each whose verdict is flip, the faster value
+    where one switch won with two (phaseGemms=batched and =auto, say), auto where they are within 0.5% (it keeps the
+    faster way per shape)."""
     best = {}
-    for gain, _, k, value, verdict in (v[2] if v else []):
+    for gain, _, k, value, verdict in alone:
         had = best.get(k, (0, None))[0]
         if verdict == "flip" and (gain > had + 0.005 or (value == "auto" and gain > had - 0.005)):
             best[k] = (gain, value)
@@ -156,14 +162,13 @@ def each_alone(data, log):
     v = verdicts(data, log)
     if v is None:
         return
-    base, tests_ok, alone = v
-    blamed = blamed_switches(log.read_text() if log.exists() else "")
+    base, tests_ok, blamed, alone = v
     print(f"\n== each switch alone, cifar --graph training (defaults {base['train_img_s']:,.0f} img/s; new paths' tests "
           + ("passed" if tests_ok else "FAILED or not run" + (f"; blamed: {' '.join(sorted(blamed)) or 'none'}" if blamed is not None else ""))
           + ")")
     for gain, r, k, value, verdict in alone:
         print(f"  {gain:6.3f}×  {r['train_img_s']:>9,.0f}  {k.removeprefix('frl.cuda.')}={value}  → {verdict}")
-    print("  winners together (check.sh each's last run): " + (" ".join(winners(data, log)) or "none"))
+    print("  winners together (check.sh each's last run): " + (" ".join(winners(alone)) or "none"))
 
 
 def kernel_runs(data):
@@ -227,10 +232,11 @@ def device_profiles(data):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--winners":   # for check.sh on the GPU machine: one line of -D options
         d = Path(sys.argv[2])
-        print(" ".join(winners(list(rows(d / "results.jsonl")), d / "log.txt")))
+        v = verdicts(list(rows(d / "results.jsonl")), d / "log.txt")
+        print(" ".join(winners(v[3] if v else [])))
     elif len(sys.argv) >= 3 and sys.argv[1] == "--unblamed":   # for check.sh: the given -D options less the blamed ones
         blamed = blamed_switches((Path(sys.argv[2]) / "log.txt").read_text()) or set()
-        print(" ".join(o for o in sys.argv[3:] if o.removeprefix("-D").split("=")[0] not in blamed))
+        print(" ".join(o for o in sys.argv[3:] if switch_key(o) not in blamed))
     elif len(sys.argv) == 2:
         main(sys.argv[1])
     else:
