@@ -42,7 +42,7 @@ class ReadmeSnippetTest {
         ModelSpec spec = ModelSpec.of(1, 5, 4, 8);
         Path ckpt = dir.resolve("frl-vae.safetensors");
         try (Vae vae = new Vae(Backends.cpu(), spec.vae(), new Rng(2));
-             Trainer t = new Trainer(Backends.cpu(), vae, spec.batches(), new TrainConfig(1, 16, 1e-3, 0, 1, 0.5, 1, true, 2, 32), spec.toMap())) {
+             Trainer t = new Trainer(Backends.cpu(), vae, spec.batches(), new TrainConfig(1, 16, 1e-3, 0, 1, 0.5, 1, true, 2, 32, 0), spec.toMap())) {
             t.run(Synthetic.constant(64, 1, 32, 32, 4), ckpt, p -> {});
         }
         return ckpt;

@@ -39,6 +39,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "64", description = "Images per step. Default: ${DEFAULT-VALUE}.") int batch;
     @Option(names = "--lr", defaultValue = "1e-3", description = "Adam's learning rate (halved every 30 epochs). Default: ${DEFAULT-VALUE}.") double lr;
     @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set). Default: ${DEFAULT-VALUE}.") long maxImages;
+    @Option(names = "--perturb", defaultValue = "0", description = "Train a Likelihood Ratio background model: replace each sub-pixel with a uniform 8-bit value with this probability (the reference: 0.2). Default: ${DEFAULT-VALUE}.") double perturb;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
     @Option(names = "--resume", description = "Continue from the checkpoint at --out, with its model options (any given must agree).") boolean resume;
     @Option(names = "--overwrite", description = "Start over even if --out holds a model (else that is refused).") boolean overwrite;
@@ -51,13 +52,14 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--hf-kernel must be odd and at least 3 (the blur the HF channel subtracts), got " + hfKernel);
         if (maxImages < 0) throw new IllegalArgumentException("--max-images must be ≥ 0 (0 = the whole set), got " + maxImages);
         if (maxImages > 0 && maxImages < batch) throw new IllegalArgumentException("--max-images " + maxImages + " is fewer than one --batch of " + batch + ": no step would run");
+        if (!(perturb >= 0 && perturb <= 1)) throw new IllegalArgumentException("--perturb is a probability per sub-pixel, within [0, 1], got " + perturb);
         if (resume && overwrite) throw new IllegalArgumentException("--resume continues the model at --out, --overwrite replaces it: give one");
         if (Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + " is a folder; give a file name for the checkpoint");
         if (Files.exists(out) && !resume && !overwrite)
             throw new IllegalArgumentException(out + " exists: --resume continues it, --overwrite starts over in its place");
         Backend be = Backends.select(run.device);
         ModelSpec spec = resume && Files.exists(out) ? resumedModel() : ModelSpec.of(channels, noHf ? 0 : hfKernel, ngf, nz);
-        TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, run.seed, maxImages);
+        TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, run.seed, maxImages, resume && Files.exists(out) ? resumedPerturb() : perturb);
         requireMemory(be, spec.vae(), config.batch());   // before the data is read
         ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, spec.imageChannels());
         train(be, spec, set, config, out, resume, graph.records(be));
@@ -80,6 +82,20 @@ final class TrainCommand implements Callable<Integer> {
         return saved;
     }
 
+    /** --resume: the checkpoint's perturbation rate; a --perturb given must agree with it. */
+    private double resumedPerturb() throws java.io.IOException {
+        String text = Checkpoint.peek(out).config().getOrDefault("perturb", "0");
+        double saved;
+        try {
+            saved = Double.parseDouble(text);
+        } catch (NumberFormatException e) {
+            throw new java.io.IOException(out + ": its config's perturb '" + text + "' is not a number");
+        }
+        if (command.commandLine().getParseResult().hasMatchedOption("--perturb") && perturb != saved)
+            throw new IllegalArgumentException("--resume: " + out + " was trained with --perturb " + saved + "; leave --perturb out to take its own");
+        return saved;
+    }
+
     /**
      * Refuses a model whose training cannot fit in the backend's memory, before any of it is allocated (the host
      * kernel would otherwise kill the process, or the GPU fail deep in a step).
@@ -97,7 +113,8 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Trains with a progress line; shared with the demo. */
     static void train(Backend be, ModelSpec spec, ImageSet set, TrainConfig config, Path out, boolean resume, boolean graph) throws Exception {
-        String kind = spec.highFrequency() ? "FRL (x + HF k=" + spec.hfKernel() + ")" : "plain";
+        String kind = (spec.highFrequency() ? "FRL (x + HF k=" + spec.hfKernel() + ")" : "plain")
+                + (config.perturb() > 0 ? " background (perturb " + config.perturb() + ")" : "");
         System.err.printf(Locale.ROOT, "training %s VAE on %s (%d images, %s backend) → %s%n", kind, set.name(), set.size(), be.name(), out);
         try (Vae vae = new Vae(be, spec.vae(), new Rng(config.seed()));
              Trainer trainer = new Trainer(be, vae, spec.batches(), config, spec.toMap()).recordSteps(graph)) {

@@ -1,6 +1,7 @@
 package frl.model;
 
 import frl.backend.Backend;
+import frl.backend.Rng;
 import frl.data.ImageSet;
 import frl.data.Transforms;
 import frl.freq.FrlInput;
@@ -25,14 +26,19 @@ public final class Batches {
     /** Model tensors of one batch. */
     public record Batch(Tensor x, Tensor targets) {}
 
-    /** Images {@code indices} of a set, each mirrored left-right where {@code flip[i]} (flip may be null). */
-    public Batch gather(Backend be, ImageSet set, int[] indices, boolean[] flip) {
+    /**
+     * Images {@code indices} of a set, each mirrored left-right where {@code flip[i]} (flip may be null), then each
+     * sub-pixel replaced with probability {@code perturb} by a uniform 8-bit value drawn from {@code rng} (which is
+     * not touched when perturb is 0). The HF channel is made from the perturbed image.
+     */
+    public Batch gather(Backend be, ImageSet set, int[] indices, boolean[] flip, double perturb, Rng rng) {
         int n = indices.length, c = set.channels(), h = set.height(), w = set.width(), size = set.imageBytes();
         byte[] pixels = new byte[n * size];
         for (int i = 0; i < n; i++) {
             if (flip != null && flip[i]) Transforms.mirror(set.image(indices[i]), 0, pixels, i * size, c * h, w);
             else set.copyImages(indices[i], 1, pixels, i * size);
         }
+        if (perturb > 0) perturb(pixels, perturb, rng);
         return of(be, new ImageSet(set.name(), n, c, h, w, pixels, null), 0, n);
     }
 
@@ -52,6 +58,13 @@ public final class Batches {
             targets = unsigned(frl.bytes(set, from, n, x));
         }
         return new Batch(be.fromHost(shape, x), be.fromHost(shape, targets));
+    }
+
+    /** Ren et al.'s perturbation: two draws per sub-pixel, whether to replace it and its new value. */
+    static void perturb(byte[] pixels, double rate, Rng rng) {
+        long seed = rng.seed(), base = rng.advance(2L * pixels.length);
+        for (int j = 0; j < pixels.length; j++)
+            if (Rng.uniform(seed, base + 2L * j) < rate) pixels[j] = (byte) (Rng.bits(seed, base + 2L * j + 1) >>> 56);
     }
 
     private static float[] unsigned(byte[] b) {

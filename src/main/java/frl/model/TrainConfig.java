@@ -3,10 +3,11 @@ package frl.model;
 /**
  * How to train: the reference schedule is Adam lr 1e-3, StepLR(30 epochs, ×0.5), batch 64, random
  * horizontal flips, β = 1. {@code maxImages} (0 = no limit) cuts an epoch short for budgeted runs such as
- * the demo.
+ * the demo. {@code perturb} &gt; 0 trains a Likelihood Ratio background model: each sub-pixel of a training
+ * image is replaced by a uniform 8-bit value with that probability (Ren et al. 2019; 0.2 in the reference).
  */
 public record TrainConfig(int epochs, int batch, double lr, double weightDecay, int stepEpochs, double gamma, double beta,
-                          boolean flips, long seed, long maxImagesPerEpoch) {
+                          boolean flips, long seed, long maxImagesPerEpoch, double perturb) {
     public TrainConfig {
         if (epochs < 1 || batch < 2) throw new IllegalArgumentException("need epochs ≥ 1 and batch ≥ 2 (batch norm), got " + epochs + " and " + batch);
         if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be > 0, got " + lr);
@@ -14,13 +15,18 @@ public record TrainConfig(int epochs, int batch, double lr, double weightDecay, 
         if (maxImagesPerEpoch < 0) throw new IllegalArgumentException("images per epoch: need ≥ 0 (0 = the whole set), got " + maxImagesPerEpoch);
         if (maxImagesPerEpoch > 0 && maxImagesPerEpoch < batch)   // not one step would run
             throw new IllegalArgumentException("images per epoch " + maxImagesPerEpoch + " is fewer than one batch of " + batch);
+        if (!(perturb >= 0 && perturb <= 1)) throw new IllegalArgumentException("perturbation rate must be within [0, 1], got " + perturb);
     }
 
     public static TrainConfig reference(int epochs, long seed) {
-        return new TrainConfig(epochs, 64, 1e-3, 0, 30, 0.5, 1.0, true, seed, 0);
+        return new TrainConfig(epochs, 64, 1e-3, 0, 30, 0.5, 1.0, true, seed, 0, 0);
     }
 
     public TrainConfig withMaxImagesPerEpoch(long n) {
-        return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, n);
+        return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, n, perturb);
+    }
+
+    public TrainConfig withPerturb(double rate) {
+        return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, maxImagesPerEpoch, rate);
     }
 }

@@ -22,8 +22,9 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * Trains a VAE epoch by epoch: shuffled batches with random flips, Adam with StepLR, and an atomic checkpoint
- * (weights, optimizer, RNG, config, epoch) after every epoch, from which {@link #resume} continues exactly.
+ * Trains a VAE epoch by epoch: shuffled batches with random flips (and Ren et al.'s perturbation for a background
+ * model), Adam with StepLR, and an atomic checkpoint (weights, optimizer, RNG, config, epoch) after every epoch,
+ * from which {@link #resume} continues exactly.
  */
 public final class Trainer implements AutoCloseable {
     /** One progress report: epoch (1-based), images done in it, running means, throughput. */
@@ -97,7 +98,7 @@ public final class Trainer implements AutoCloseable {
             Supplier<double[]> current;
             Shape[] inputs;
             try (Scope scope = Scope.open()) {
-                Batches.Batch b = batches.gather(backend, data, idx, flip);
+                Batches.Batch b = batches.gather(backend, data, idx, flip, config.perturb(), rng);
                 var eps = backend.normal(Shape.of(idx.length, model.config().nz(), 1, 1), 0, 1, rng);
                 inputs = new Shape[] {b.x().shape(), b.targets().shape(), eps.shape()};
                 Tensor parts;
@@ -166,6 +167,7 @@ public final class Trainer implements AutoCloseable {
         Map<String, String> c = new LinkedHashMap<>(modelInfo);
         c.put("epochs_done", Integer.toString(epochsDone));
         c.put("epochs", Integer.toString(config.epochs()));
+        if (config.perturb() > 0) c.put("perturb", Double.toString(config.perturb()));   // absent for a plain run: its file as before
         Path parent = checkpoint.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
         Checkpoint.save(checkpoint, model, optimizer, rng, c);

@@ -43,7 +43,7 @@ class TrainerTest {
     }
 
     @Test void lossFallsOverEpochs() throws Exception {
-        TrainConfig c = new TrainConfig(4, 16, 3e-3, 0, 30, 0.5, 1, true, 5, 0);
+        TrainConfig c = new TrainConfig(4, 16, 3e-3, 0, 30, 0.5, 1, true, 5, 0, 0);
         List<Double> losses = train(Backends.cpu(), c, null, null, new java.util.HashMap<>());
         assertEquals(4, losses.size());
         for (int e = 1; e < 4; e++) assertTrue(losses.get(e) < losses.get(e - 1), "mean loss per epoch should fall: " + losses);
@@ -52,11 +52,11 @@ class TrainerTest {
 
     @Test void resumeContinuesExactlyWhereTheRunStopped(@TempDir Path dir) throws Exception {
         Backend be = Backends.cpu();
-        TrainConfig two = new TrainConfig(2, 16, 1e-3, 0, 1, 0.5, 1, true, 9, 64);
+        TrainConfig two = new TrainConfig(2, 16, 1e-3, 0, 1, 0.5, 1, true, 9, 64, 0);
         Map<String, float[]> straight = new java.util.HashMap<>(), resumed = new java.util.HashMap<>();
         train(be, two, dir.resolve("straight.safetensors"), null, straight);
 
-        TrainConfig one = new TrainConfig(1, 16, 1e-3, 0, 1, 0.5, 1, true, 9, 64);
+        TrainConfig one = new TrainConfig(1, 16, 1e-3, 0, 1, 0.5, 1, true, 9, 64, 0);
         Path ckpt = dir.resolve("stopped.safetensors");
         train(be, one, ckpt, null, new java.util.HashMap<>());   // the process "dies" after epoch 1
         train(be, two, ckpt, ckpt, resumed);                    // a new one resumes from the file
@@ -72,7 +72,7 @@ class TrainerTest {
 
     /** On the CPU a recorded step reruns its code over the persistent inputs: the same weights and losses, bit for bit. */
     @Test void recordedStepsTrainAsTheStepsRun() throws Exception {
-        TrainConfig c = new TrainConfig(2, 16, 1e-3, 0, 1, 0.5, 1, true, 4, 64);
+        TrainConfig c = new TrainConfig(2, 16, 1e-3, 0, 1, 0.5, 1, true, 4, 64, 0);
         Map<String, float[]> plain = new java.util.HashMap<>(), recorded = new java.util.HashMap<>();
         List<Double> a = train(Backends.cpu(), c, null, null, plain, false), b = train(Backends.cpu(), c, null, null, recorded, true);
         assertEquals(a, b);
@@ -87,7 +87,7 @@ class TrainerTest {
     @org.junit.jupiter.api.Tag("gpu")
     @Test void recordedStepsTrainAsTheStepsRunOnCuda() throws Exception {
         Backend cuda = frl.backend.cuda.GpuTests.cudaOrSkip();
-        TrainConfig c = new TrainConfig(2, 16, 1e-3, 0, 1, 0.5, 1, true, 4, 64);
+        TrainConfig c = new TrainConfig(2, 16, 1e-3, 0, 1, 0.5, 1, true, 4, 64, 0);
         Map<String, float[]> plain = new java.util.HashMap<>(), recorded = new java.util.HashMap<>();
         List<Double> a = train(cuda, c, null, null, plain, false), b = train(cuda, c, null, null, recorded, true);
         for (int e = 0; e < a.size(); e++) assertEquals(a.get(e), b.get(e), 1e-5 * Math.abs(a.get(e)), "epoch " + (e + 1) + " loss");
@@ -108,10 +108,24 @@ class TrainerTest {
         try (Vae vae = new Vae(Backends.cpu(), TINY.vae(), new Rng(1))) {
             frl.io.Checkpoint.save(f, vae, null, null, TINY.toMap());
         }
-        TrainConfig c = new TrainConfig(1, 16, 1e-3, 0, 1, 0.5, 1, true, 9, 64);
+        TrainConfig c = new TrainConfig(1, 16, 1e-3, 0, 1, 0.5, 1, true, 9, 64, 0);
         try (Vae vae = new Vae(Backends.cpu(), TINY.vae(), new Rng(1)); Trainer t = new Trainer(Backends.cpu(), vae, TINY.batches(), c, TINY.toMap())) {
             Exception e = assertThrows(Exception.class, () -> t.resume(f));
             assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
         }
+    }
+
+    /** A background model's checkpoint says how it was perturbed; a plain run's config has no such entry, so its file is as before. */
+    @Test void aPerturbedRunTrainsOnOtherImagesAndSaysSo(@TempDir Path dir) throws Exception {
+        TrainConfig c = new TrainConfig(1, 16, 1e-3, 0, 1, 0.5, 1, true, 9, 64, 0);
+        Map<String, float[]> plain = new java.util.HashMap<>(), background = new java.util.HashMap<>();
+        Path p = dir.resolve("plain.safetensors"), b = dir.resolve("background.safetensors");
+        train(Backends.cpu(), c, p, null, plain);
+        train(Backends.cpu(), c.withPerturb(0.2), b, null, background);
+        assertEquals(null, frl.io.Checkpoint.peek(p).config().get("perturb"));
+        assertEquals("0.2", frl.io.Checkpoint.peek(b).config().get("perturb"));
+        String k = "decoder.main.final:4-2:convt.weight";
+        assertTrue(plain.containsKey(k), plain.keySet().toString());
+        assertTrue(!java.util.Arrays.equals(plain.get(k), background.get(k)), "perturbed images train other weights");
     }
 }
