@@ -10,7 +10,9 @@ import java.util.Map;
 /**
  * Scores an in-distribution test set and OOD sets with every available score and summarises each pair.
  * Scores: {@code nll} (plain model), {@code ic} (plain model NLL − r·L), {@code nll_frl} (FRL model) and
- * {@code frl} (FRL model NLL − r·L); a score whose model is absent is skipped.
+ * {@code frl} (FRL model NLL − r·L); a score whose model is absent is skipped. Two baselines of the plain model
+ * when asked: {@code ratio} (Likelihood Ratio: nll − the NLL of a background model, {@link #withRatio}) and
+ * {@code regret} (Likelihood Regret, {@link #withRegret}).
  */
 public final class Evaluation {
     /** Metrics of one score on one OOD set, against the in-distribution set. */
@@ -22,23 +24,41 @@ public final class Evaluation {
     /** Everything an evaluation produced, plus timing per score (images per second). */
     public record Outcome(String inDistribution, List<SetScores> sets, List<Result> results, Map<String, Double> imagesPerSecond) {}
 
-    private final Scorer plain, frl;
+    private final Scorer plain, frl, background;
+    private final Regret regret;
     private final double r;
     private final long seed;
 
     /** Either scorer may be null (then its scores are skipped), not both. */
-    public Evaluation(Scorer plain, Scorer frl, double r, long seed) {
+    public Evaluation(Scorer plain, Scorer frl, double r, long seed) { this(plain, frl, null, null, r, seed); }
+
+    private Evaluation(Scorer plain, Scorer frl, Scorer background, Regret regret, double r, long seed) {
         if (plain == null && frl == null) throw new IllegalArgumentException("evaluation needs a plain model, an FRL model, or both");
+        if (plain == null && (background != null || regret != null))
+            throw new IllegalArgumentException("Likelihood Ratio and Likelihood Regret are baselines of the plain model: give one");
         this.plain = plain;
         this.frl = frl;
+        this.background = background;
+        this.regret = regret;
         this.r = r;
         this.seed = seed;
+    }
+
+    /** Adds {@code ratio}: the plain model's NLL − the background model's (trained on perturbed images). */
+    public Evaluation withRatio(Scorer backgroundModel) { return new Evaluation(plain, frl, backgroundModel, regret, r, seed); }
+
+    /** Adds {@code regret}: the plain model's Likelihood Regret with these fitting settings. */
+    public Evaluation withRegret(Regret.Config config) {
+        if (plain == null) throw new IllegalArgumentException("Likelihood Regret is a baseline of the plain model: give one");
+        return new Evaluation(plain, frl, background, new Regret(plain, config), r, seed);
     }
 
     /** The score names this evaluation produces, in report order. */
     public List<String> scoreNames() {
         List<String> names = new ArrayList<>();
         if (plain != null) { names.add("nll"); names.add("ic"); }
+        if (background != null) names.add("ratio");
+        if (regret != null) names.add("regret");
         if (frl != null) { names.add("nll_frl"); names.add("frl"); }
         return names;
     }
@@ -72,15 +92,28 @@ public final class Evaluation {
         long t0 = System.nanoTime();
         double[] complexity = Scorer.complexity(set);
         double tL = (System.nanoTime() - t0) / 1e9;
-        scoreWith(plain, "plain", "nll", "ic", set, complexity, tL, s, seconds, images, progress);
+        double nllSeconds = scoreWith(plain, "plain", "nll", "ic", set, complexity, tL, s, seconds, images, progress);
+        if (background != null) {
+            long t = System.nanoTime();
+            double[] nll = s.get("nll"), bg = background.nll(set, seed, done -> progress.update(set.name(), "background", done, set.size()));
+            double[] ratio = new double[nll.length];
+            for (int i = 0; i < ratio.length; i++) ratio[i] = nll[i] - bg[i];
+            s.put("ratio", ratio);
+            add(seconds, images, "ratio", nllSeconds + (System.nanoTime() - t) / 1e9, set.size());
+        }
+        if (regret != null) {
+            long t = System.nanoTime();
+            s.put("regret", regret.regret(set, seed, s.get("nll"), done -> progress.update(set.name(), "plain model's regret", done, set.size())));
+            add(seconds, images, "regret", nllSeconds + (System.nanoTime() - t) / 1e9, set.size());
+        }
         scoreWith(frl, "frl", "nll_frl", "frl", set, complexity, tL, s, seconds, images, progress);
         return new SetScores(set.name(), s);
     }
 
-    /** Adds one model's NLL and NLL − r·L to {@code s} (nothing when the model is absent), with their timing. */
-    private void scoreWith(Scorer scorer, String model, String nllName, String scoreName, ImageSet set, double[] complexity, double tL,
+    /** Adds one model's NLL and NLL − r·L to {@code s} (nothing when the model is absent), with their timing; returns the NLL's seconds. */
+    private double scoreWith(Scorer scorer, String model, String nllName, String scoreName, ImageSet set, double[] complexity, double tL,
                            Map<String, double[]> s, Map<String, Double> seconds, Map<String, Long> images, Progress progress) {
-        if (scorer == null) return;
+        if (scorer == null) return 0;
         long t = System.nanoTime();
         double[] nll = scorer.nll(set, seed, done -> progress.update(set.name(), model, done, set.size()));
         double dt = (System.nanoTime() - t) / 1e9;
@@ -88,6 +121,7 @@ public final class Evaluation {
         s.put(scoreName, Scorer.minusComplexity(nll, complexity, r));
         add(seconds, images, nllName, dt, set.size());
         add(seconds, images, scoreName, dt + tL, set.size());
+        return dt;
     }
 
     private static void add(Map<String, Double> seconds, Map<String, Long> images, String k, double dt, int n) {

@@ -40,6 +40,12 @@ public final class Scorer {
         this.chunk = chunk;
     }
 
+    public Backend backend() { return backend; }
+
+    public ModelSpec spec() { return spec; }
+
+    public Vae model() { return model; }
+
     /** IWAE NLL per image in nats; {@code done} hears how many images are finished. Deterministic for a seed. */
     public double[] nll(ImageSet set, long seed, IntConsumer done) { return nll(set, seed, 0, set.size(), done); }
 

@@ -51,6 +51,31 @@ class EvaluationTest {
         }
     }
 
+    /** Likelihood Ratio and Likelihood Regret join the plain model's scores, each from its definition. */
+    @Test void ratioAndRegretAreThePlainModelsBaselines() {
+        ModelSpec plainSpec = ModelSpec.of(1, 0, 4, 8);
+        try (Vae plain = new Vae(Backends.cpu(), plainSpec.vae(), new Rng(2)); Vae background = new Vae(Backends.cpu(), plainSpec.vae(), new Rng(5))) {
+            Scorer ps = new Scorer(Backends.cpu(), plainSpec, plain, 3, 4), bs = new Scorer(Backends.cpu(), plainSpec, background, 3, 4);
+            ImageSet in = Synthetic.constant(4, 1, 32, 32, 1).withName("in"), noise = Synthetic.noise(3, 1, 32, 32, 2).withName("noise");
+            Regret.Config fit = new Regret.Config(3, 1e-2, 0);
+            Evaluation e = new Evaluation(ps, null, 1.0, 7).withRatio(bs).withRegret(fit);
+            assertEquals(List.of("nll", "ic", "ratio", "regret"), e.scoreNames());
+            Evaluation.Outcome o = e.run(in, List.of(noise), (s, m, d, t) -> {});
+            assertEquals(e.scoreNames(), o.results().stream().map(Evaluation.Result::score).toList());
+            Map<String, double[]> got = o.sets().get(1).scores();
+            double[] nll = ps.nll(noise, 7, d -> {}), bg = bs.nll(noise, 7, d -> {});
+            for (int i = 0; i < nll.length; i++) assertEquals(nll[i] - bg[i], got.get("ratio")[i], 1e-9, "ratio = nll − nll of the background");
+            assertArrayEquals(new Regret(ps, fit).regret(noise, 7, nll, d -> {}), got.get("regret"), "regret as Regret gives it");
+            assertTrue(o.imagesPerSecond().containsKey("ratio") && o.imagesPerSecond().containsKey("regret"), o.imagesPerSecond().toString());
+        }
+        assertThrows(IllegalArgumentException.class, () -> {
+            ModelSpec frlSpec = ModelSpec.of(1, 5, 4, 8);
+            try (Vae frl = new Vae(Backends.cpu(), frlSpec.vae(), new Rng(1))) {
+                new Evaluation(null, new Scorer(Backends.cpu(), frlSpec, frl, 2, 4), 1.0, 7).withRegret(Regret.Config.reference());
+            }
+        }, "regret without a plain model");
+    }
+
     @Test void aSetOfTheWrongSizeIsRejectedWithBothSizes() {
         ModelSpec spec = ModelSpec.of(1, 5, 4, 8);
         try (Vae frl = new Vae(Backends.cpu(), spec.vae(), new Rng(1))) {
