@@ -50,7 +50,7 @@ public class Var {
      */
     public static Var result(Tensor value, String op, BackwardFn backward, Var... parents) {
         boolean needs = false;
-        if (NO_GRAD_DEPTH.get()[0] == 0) for (Var p : parents) needs |= p.requiresGrad;
+        if (NO_GRAD_DEPTH.get()[0] == 0) for (Var p : parents) needs |= p.requiresGrad();
         return needs ? new Var(value, true, op, parents, backward) : new Var(value, false, op, new Var[0], null);
     }
 
@@ -74,6 +74,7 @@ public class Var {
 
     public Backend backend() { return Backends.of(value); }
 
+    /** Whether gradients flow to this Var (a frozen {@code Parameter} says no while it is frozen). */
     public boolean requiresGrad() { return requiresGrad; }
 
     public String op() { return op; }
@@ -86,7 +87,7 @@ public class Var {
 
     /** Adds a gradient contribution; called by the backward functions of this Var's children. */
     public void accumulate(Tensor g) {
-        if (!requiresGrad) return;
+        if (!requiresGrad()) return;
         if (!g.shape().equals(value.shape()))
             throw new IllegalStateException("gradient of shape " + g.shape() + " for a value of shape " + value.shape() + " (op " + op + ")");
         if (grad == null) grad = g;
@@ -101,7 +102,7 @@ public class Var {
 
     /** Backpropagates the given gradient of this Var through the tape, in reverse topological order. */
     public void backward(Tensor seed) {
-        if (!requiresGrad) throw new IllegalStateException("backward through a Var that needs no gradient (op " + op + ")");
+        if (!requiresGrad()) throw new IllegalStateException("backward through a Var that needs no gradient (op " + op + ")");
         accumulate(seed);
         for (Var v : reverseTopological()) {
             if (v.backward != null && v.grad != null) v.backward.apply(v.grad);
@@ -121,7 +122,7 @@ public class Var {
             if (i < v.parents.length) {
                 top[1] = i + 1;
                 Var p = v.parents[i];
-                if (p.requiresGrad && seen.add(p)) stack.push(new Object[] {p, 0});
+                if (p.requiresGrad() && seen.add(p)) stack.push(new Object[] {p, 0});
             } else {
                 stack.pop();
                 order.add(v);

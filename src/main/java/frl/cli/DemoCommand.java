@@ -54,7 +54,7 @@ final class DemoCommand implements Callable<Integer> {
         List<ImageSet> oods = new ArrayList<>();
         for (String s : new String[] {"mnist@" + perSet, "letters@" + perSet, "noise:" + perSet, "constant:" + perSet}) oods.add(sources.load(s, 1));
         try (ModelSpec.Loaded f = ModelSpec.load(be, frlModel); ModelSpec.Loaded p = ModelSpec.load(be, plainModel)) {
-            Evaluation.Outcome o = EvalCommand.evaluate(be, f, p, in, oods, k, 1.0, run.seed);
+            Evaluation.Outcome o = EvalCommand.evaluate(be, f, p, null, null, in, oods, k, 1.0, run.seed);
             Map<String, String> about = new LinkedHashMap<>();
             about.put("training", full ? "15 epochs × 60000 FashionMNIST images" : trainImages + " FashionMNIST images (1 short epoch) per model");
             about.put("models", "DCGAN VAE ngf 32 nz 200; FRL: gray + HF channel (5×5 Gaussian); plain: gray");

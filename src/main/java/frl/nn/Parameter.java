@@ -16,7 +16,7 @@ import frl.tensor.Tensor;
  */
 public final class Parameter extends Var implements AutoCloseable {
     private final Tensor gradBuffer;
-    private boolean hasGrad;
+    private boolean hasGrad, frozen;
 
     private Parameter(Tensor value, Tensor gradBuffer) {
         super(value, true, "parameter", new Var[0], null);
@@ -37,7 +37,16 @@ public final class Parameter extends Var implements AutoCloseable {
 
     @Override public Tensor grad() { return hasGrad ? gradBuffer : null; }
 
+    /**
+     * A frozen parameter takes no gradient (torch's {@code requires_grad_(False)}): ops that read it record nothing
+     * for it, so no backward computes its gradient (Likelihood Regret fits the encoder through a fixed decoder).
+     */
+    public void freeze(boolean on) { frozen = on; }
+
+    @Override public boolean requiresGrad() { return !frozen; }
+
     @Override public void accumulate(Tensor g) {
+        if (frozen) return;
         if (!g.shape().equals(value().shape()))
             throw new IllegalStateException("gradient of shape " + g.shape() + " for a parameter of shape " + value().shape());
         if (hasGrad) backend().axpy(1.0, g, gradBuffer);

@@ -103,7 +103,7 @@ public final class Evaluation {
         }
         if (regret != null) {
             long t = System.nanoTime();
-            s.put("regret", regret.regret(set, seed, s.get("nll"), done -> progress.update(set.name(), "plain model's regret", done, set.size())));
+            s.put("regret", regret.regret(set, seed, s.get("nll"), done -> progress.update(set.name(), "regret-fitted plain", done, set.size())));
             add(seconds, images, "regret", nllSeconds + (System.nanoTime() - t) / 1e9, set.size());
         }
         scoreWith(frl, "frl", "nll_frl", "frl", set, complexity, tL, s, seconds, images, progress);

@@ -61,9 +61,11 @@ public final class Regret {
     public double[] regret(ImageSet set, long seed, double[] nllBefore, IntConsumer done) {
         if (nllBefore.length != set.size())
             throw new IllegalArgumentException("set " + set.name() + " has " + set.size() + " images but " + nllBefore.length + " NLLs before fitting");
-        List<Parameter> encoder = model.encoderParameters();
+        List<Parameter> encoder = model.encoderParameters(), decoder = model.parameters();
+        decoder.removeAll(encoder);
         Tensor[] saved = new Tensor[encoder.size()];
         try {
+            for (Parameter p : decoder) p.freeze(true);   // the decoder's weight gradients would be thrown away
             for (int p = 0; p < saved.length; p++) saved[p] = copyOf(encoder.get(p).value());
             double[] out = new double[set.size()];
             for (int i = 0; i < set.size(); i++) {
@@ -75,6 +77,7 @@ public final class Regret {
             }
             return out;
         } finally {
+            for (Parameter p : decoder) p.freeze(false);
             for (int p = 0; p < saved.length; p++) {
                 if (saved[p] == null) continue;
                 backend.copyInto(saved[p], encoder.get(p).value());   // also when fitting failed half-way

@@ -59,4 +59,23 @@ class ParameterTest {
             assertArrayEquals(new double[] {3, 3, 3, 3}, p.grad().toDoubles(), 1e-6);
         }
     }
+
+    /** loss = Σ a·b: with b frozen only a gets a gradient; with both frozen the loss is off the tape; thawed, b learns again. */
+    @Test void aFrozenParameterTakesNoGradient() {
+        try (Parameter a = Parameter.of(be.fromHost(Shape.of(2), new double[] {1, 2}));
+             Parameter b = Parameter.of(be.fromHost(Shape.of(2), new double[] {3, 4}));
+             Scope _ = Scope.open()) {
+            b.freeze(true);
+            Reduce.sumAll(Pointwise.mul(a, b)).backward();
+            assertArrayEquals(new double[] {3, 4}, a.grad().toDoubles());
+            assertNull(b.grad(), "frozen: no gradient");
+            a.freeze(true);
+            assertFalse(Reduce.sumAll(Pointwise.mul(a, b)).requiresGrad(), "nothing on the tape needs a gradient");
+            a.freeze(false);
+            b.freeze(false);
+            a.zeroGrad();
+            Reduce.sumAll(Pointwise.mul(a, b)).backward();
+            assertArrayEquals(new double[] {1, 2}, b.grad().toDoubles(), "thawed, it learns again");
+        }
+    }
 }

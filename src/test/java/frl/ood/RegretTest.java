@@ -50,6 +50,7 @@ class RegretTest {
             assertEquals(untouched.keySet(), after.keySet());
             untouched.forEach((k, v) -> assertArrayEquals(v, after.get(k), k + " is put back after fitting"));
             assertArrayEquals(before, scorer.nll(set, 7, d -> {}), "the model scores as before");
+            assertTrue(vae.parameters().stream().allMatch(p -> p.requiresGrad()), "the decoder, fixed while fitting, trains again");
             double[] again = new Regret(scorer, new Regret.Config(20, 1e-2, 5e-5)).regret(set, 7, before, d -> {});
             assertArrayEquals(regret, again, "the same seed fits the same way");
         }
