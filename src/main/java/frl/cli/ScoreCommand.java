@@ -7,6 +7,7 @@ import frl.data.ImageSet;
 import frl.data.Sources;
 import frl.io.AtomicFile;
 import frl.model.ModelSpec;
+import frl.ood.Regret;
 import frl.ood.Scorer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,7 +25,8 @@ import java.util.concurrent.Callable;
 
 /**
  * Writes per-image scores of a set to CSV: nll (nats), complexity L (bits), score = nll − r·L, and for a folder of
- * images each file's path. A folder is read part by part (--read-chunk images at a time), so its size is bounded by
+ * images each file's path; with --background the background model's NLL and the Likelihood Ratio, with --regret the
+ * Likelihood Regret. A folder is read part by part (--read-chunk images at a time), so its size is bounded by
  * the disk, not the memory; the scores are the same for any part size.
  */
 @Command(name = "score", mixinStandardHelpOptions = true, description = {"Score every image of a set with a model; write a CSV.",
@@ -37,6 +39,9 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples. Default: ${DEFAULT-VALUE}.") int k;
     @Option(names = "-r", defaultValue = "1", description = "Weight of the complexity term. Default: ${DEFAULT-VALUE}.") double r;
     @Option(names = "--read-chunk", defaultValue = "4096", description = "Images of a folder read and scored at a time. Default: ${DEFAULT-VALUE}.") int readChunk;
+    @Option(names = "--background", description = "A model of --model's kind trained with --perturb: adds the columns nll_background_nats and ratio (nll − nll_background).") Path background;
+    @Option(names = "--regret", description = "Adds the column regret (Likelihood Regret: each image fits a copy of the encoder, --regret-steps Adam steps; about 100× the cost of its nll).") boolean regret;
+    @Option(names = "--regret-steps", defaultValue = "100", description = "Adam steps per image for --regret. Default: ${DEFAULT-VALUE}, as the reference.") int regretSteps;
     @Option(names = "--out", required = true, description = "CSV file (written atomically).") Path out;
     @Mixin RunOptions run;
 
@@ -44,23 +49,28 @@ final class ScoreCommand implements Callable<Integer> {
         if (k < 1) throw new IllegalArgumentException("-k must be ≥ 1 importance sample, got " + k);
         if (java.nio.file.Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + " is a folder; give a file name for the CSV");
         if (readChunk < 1) throw new IllegalArgumentException("--read-chunk must be ≥ 1 image, got " + readChunk);
+        Regret.Config fit = regret ? new Regret.Config(regretSteps, 2e-4, 5e-5) : null;
         Backend be = Backends.select(run.device);
-        try (ModelSpec.Loaded m = ModelSpec.load(be, model)) {
+        try (ModelSpec.Loaded m = ModelSpec.load(be, model); ModelSpec.Loaded b = background == null ? null : ModelSpec.load(be, background)) {
+            if (b != null && !b.spec().equals(m.spec()))
+                throw new IllegalArgumentException("--background " + background + " is not a model of --model " + model + "'s kind (" + b.spec() + " against " + m.spec()
+                        + "): train it as the model was, with --perturb");
             Sources sources = new Sources(DataCache.fromEnvironment(System.err::println), run.seed);
-            Scorer scorer = new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be));
+            columns = new Columns(new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be)),
+                    b == null ? null : new Scorer(be, b.spec(), b.model(), k, Scorer.defaultChunk(be)), fit, run.seed);
             int channels = m.spec().imageChannels();
             Optional<Sources.Folder> folder = sources.imageFolder(data);
             long written;
             if (folder.isPresent()) {
-                written = scoreFolder(sources, scorer, channels, folder.get());
+                written = scoreFolder(sources, channels, folder.get());
             } else {
                 ImageSet set = sources.load(data, channels);
                 if (set.size() == 0) throw new IllegalArgumentException("data set '" + data + "' holds no images");
-                double[] nll = scorer.nll(set, run.seed, done -> Console.status("scoring " + set.name() + ": " + done + "/" + set.size(), done == set.size()));
-                StringBuilder csv = new StringBuilder(HEADER);
-                appendRows(csv, 0, null, nll, Scorer.complexity(set));
+                StringBuilder csv = new StringBuilder(columns.header());
+                appendRows(csv, 0, null, columns.of(set, 0, set.size(), done -> Console.status("scoring " + set.name() + ": " + done, false)));
+                Console.status("scored " + set.name() + ": " + set.size() + " images", true);
                 AtomicFile.writeString(out, csv.toString());
-                written = nll.length;
+                written = set.size();
             }
             System.out.println("wrote " + written + " scores to " + out);
         }
@@ -68,31 +78,52 @@ final class ScoreCommand implements Callable<Integer> {
     }
 
     /** The folder's files, --read-chunk at a time, each part's rows appended to the (atomically written) CSV. */
-    private long scoreFolder(Sources sources, Scorer scorer, int channels, Sources.Folder folder) throws IOException {
+    private long scoreFolder(Sources sources, int channels, Sources.Folder folder) throws IOException {
         List<Path> files = folder.files();
         if (files.isEmpty()) throw new IllegalArgumentException("data set '" + data + "' holds no PNG or JPEG images");
         Path root = folder.dir();
         int total = files.size();
         AtomicFile.write(out, ch -> {
-            write(ch, HEADER);
+            write(ch, columns.header());
             for (int first = 0; first < total; first += readChunk) {
                 List<Path> part = files.subList(first, Math.min(total, first + readChunk));
                 ImageSet set = sources.loadFiles(root.toString(), part, channels);
                 int from = first;
-                double[] nll = scorer.nll(set, run.seed, first, total, done ->
-                        Console.status("scoring " + root + ": " + (from + done) + "/" + total, from + done == total));
+                double[][] scores = columns.of(set, first, total, done -> Console.status("scoring " + root + ": " + (from + done) + "/" + total + " " + done, false));
+                Console.status("scoring " + root + ": " + (from + set.size()) + "/" + total, from + set.size() == total);
                 StringBuilder rows = new StringBuilder();
-                appendRows(rows, first, part.stream().map(f -> root.relativize(f).toString()).toList(), nll, Scorer.complexity(set));
+                appendRows(rows, first, part.stream().map(f -> root.relativize(f).toString()).toList(), scores);
                 write(ch, rows.toString());
             }
         });
         return total;
     }
 
-    private void appendRows(StringBuilder csv, long first, List<String> names, double[] nll, double[] l) {
-        for (int i = 0; i < nll.length; i++)
-            csv.append(String.format(Locale.ROOT, "%d,%s,%.4f,%.0f,%.4f%n", first + i, names == null ? "" : csvField(names.get(i)),
-                    nll[i], l[i], nll[i] - r * l[i]));
+    /** The scorers of the CSV's columns: the model's, and where asked, the background's and the regret's. */
+    private Columns columns;
+
+    private record Columns(Scorer model, Scorer background, Regret.Config fit, long seed) {
+        String header() {
+            return HEADER.stripTrailing() + (background != null ? ",nll_background_nats,ratio" : "") + (fit != null ? ",regret" : "") + "\n";
+        }
+
+        /** Per image: nll, L, then the background's NLL and the regret where asked; {@code done} hears each part's progress. */
+        double[][] of(ImageSet set, long first, long total, java.util.function.Consumer<String> done) {
+            double[] nll = model.nll(set, seed, first, total, d -> done.accept("nll " + d + "/" + set.size()));
+            double[] bg = background == null ? null : background.nll(set, seed, first, total, d -> done.accept("background " + d + "/" + set.size()));
+            double[] regret = fit == null ? null : new Regret(model, fit).regret(set, seed, first, total, nll, d -> done.accept("regret " + d + "/" + set.size()));
+            return new double[][] {nll, Scorer.complexity(set), bg, regret};
+        }
+    }
+
+    private void appendRows(StringBuilder csv, long first, List<String> names, double[][] scores) {
+        double[] nll = scores[0], l = scores[1], bg = scores[2], regret = scores[3];
+        for (int i = 0; i < nll.length; i++) {
+            csv.append(String.format(Locale.ROOT, "%d,%s,%.4f,%.0f,%.4f", first + i, names == null ? "" : csvField(names.get(i)), nll[i], l[i], nll[i] - r * l[i]));
+            if (bg != null) csv.append(String.format(Locale.ROOT, ",%.4f,%.4f", bg[i], nll[i] - bg[i]));
+            if (regret != null) csv.append(String.format(Locale.ROOT, ",%.4f", regret[i]));
+            csv.append('\n');
+        }
     }
 
     /** A CSV field (RFC 4180): quoted, its quotes doubled, where it holds a comma, a quote or a line break. */

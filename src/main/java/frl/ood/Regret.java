@@ -58,7 +58,13 @@ public final class Regret {
      * Regret per image of a set, given its NLL before fitting ({@link Scorer#nll} with the same seed);
      * {@code done} hears how many images are finished. Deterministic for a seed.
      */
-    public double[] regret(ImageSet set, long seed, double[] nllBefore, IntConsumer done) {
+    public double[] regret(ImageSet set, long seed, double[] nllBefore, IntConsumer done) { return regret(set, seed, 0, set.size(), nllBefore, done); }
+
+    /**
+     * The same for images {@code first}.. of a set of {@code total} that is scored part by part (as {@link Scorer#nll}):
+     * each image is fitted and scored with the noise it would get were the whole set scored at once.
+     */
+    public double[] regret(ImageSet set, long seed, long first, long total, double[] nllBefore, IntConsumer done) {
         if (nllBefore.length != set.size())
             throw new IllegalArgumentException("set " + set.name() + " has " + set.size() + " images but " + nllBefore.length + " NLLs before fitting");
         List<Parameter> encoder = model.encoderParameters(), decoder = model.parameters();
@@ -69,8 +75,8 @@ public final class Regret {
             for (int p = 0; p < saved.length; p++) saved[p] = copyOf(encoder.get(p).value());
             double[] out = new double[set.size()];
             for (int i = 0; i < set.size(); i++) {
-                fit(set, i, seed, encoder);
-                double after = scorer.nll(set.slice(i, i + 1), seed, i, set.size(), d -> {})[0];
+                fit(set, i, seed, first + i, encoder);
+                double after = scorer.nll(set.slice(i, i + 1), seed, first + i, total, d -> {})[0];
                 out[i] = nllBefore[i] - after;
                 for (int p = 0; p < saved.length; p++) backend.copyInto(saved[p], encoder.get(p).value());
                 done.accept(i + 1);
@@ -87,14 +93,14 @@ public final class Regret {
         }
     }
 
-    /** Fits the encoder to image i of the set: config.steps() Adam steps on its loss, a fresh z each step. */
-    private void fit(ImageSet set, int i, long seed, List<Parameter> encoder) {
+    /** Fits the encoder to image i of the set (image {@code index} of the whole): Adam steps on its loss, a fresh z each step. */
+    private void fit(ImageSet set, int i, long seed, long index, List<Parameter> encoder) {
         int nz = model.config().nz();
         model.eval();
         try (Scope s = Scope.open(); Adam adam = new Adam(encoder, new Backend.AdamConfig(config.lr(), 0.9, 0.999, 1e-8, config.weightDecay()))) {
             Batches.Batch b = batches.of(backend, set, i, 1);
             Var x = Var.constant(b.x()), targets = Var.constant(b.targets());
-            Rng noise = Rng.atNormal(seed + FIT_STREAM, (long) i * config.steps() * nz);
+            Rng noise = Rng.atNormal(seed + FIT_STREAM, index * config.steps() * nz);
             for (int step = 0; step < config.steps(); step++) {
                 try (Scope stepScope = Scope.open()) {
                     model.zeroGrad();

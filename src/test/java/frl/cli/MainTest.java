@@ -214,4 +214,53 @@ class MainTest {
         assertEquals(3, two.size(), "@2: the first two files");
         assertTrue(two.get(2).startsWith("1,sub/img0.png,"), two.get(2));
     }
+
+    /** Likelihood Ratio and Likelihood Regret from the command line: the background model, eval's columns, score's columns for any part size. */
+    @Test void ratioAndRegretBaselinesFromTheCommandLine(@TempDir Path dir) throws Exception {
+        Path[] m = tinyModels(dir);
+        Path bg = dir.resolve("bg.safetensors");
+        Run t = run("train", "--no-hf", "--perturb", "0.2", "--data", "noise:64", "--ngf", "8", "--nz", "8", "--epochs", "1", "--out", bg.toString(), "--device", "cpu");
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.err().contains("training plain background (perturb 0.2) VAE"), t.err());
+
+        Run e = run("eval", "--plain", m[1].toString(), "--background", bg.toString(), "--regret", "--regret-steps", "2", "-k", "2",
+                "--in", "noise:6", "--ood", "constant:6", "--out", dir.resolve("e").toString(), "--device", "cpu");
+        assertEquals(0, e.code(), e.err());
+        assertTrue(e.out().contains("| OOD set (n_in / n_ood) | nll | ic | ratio | regret |"), e.out());
+        String report = Files.readString(dir.resolve("e/report.md"));
+        assertTrue(report.contains("background model") && report.contains("(perturb 0.2)") && report.contains("2 Adam steps per image"), report);
+
+        Path images = Files.createDirectories(dir.resolve("imgs"));
+        java.util.Random r = new java.util.Random(6);
+        for (int i = 0; i < 5; i++) {
+            var img = new java.awt.image.BufferedImage(32, 32, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+            for (int y = 0; y < 32; y++) for (int x = 0; x < 32; x++) img.getRaster().setSample(x, y, 0, r.nextInt(256));
+            javax.imageio.ImageIO.write(img, "png", images.resolve("img" + i + ".png").toFile());
+        }
+        Path whole = dir.resolve("whole.csv"), parts = dir.resolve("parts.csv");
+        String[] score = {"score", "--model", m[1].toString(), "--background", bg.toString(), "--regret", "--regret-steps", "2", "-k", "2",
+                "--data", images.toString(), "--device", "cpu", "--out"};
+        assertEquals(0, run(concat(score, new String[] {whole.toString()})).code());
+        Run p = run(concat(score, new String[] {parts.toString(), "--read-chunk", "2"}));
+        assertEquals(0, p.code(), p.err());
+        java.util.List<String> a = Files.readAllLines(whole), b = Files.readAllLines(parts);
+        assertEquals("index,file,nll_nats,complexity_bits,score,nll_background_nats,ratio,regret", a.get(0));
+        assertEquals(6, a.size());
+        for (int i = 1; i < a.size(); i++) {
+            String[] x = a.get(i).split(","), y = b.get(i).split(",");
+            assertEquals(8, x.length, a.get(i));
+            double nll = Double.parseDouble(x[2]), bgNll = Double.parseDouble(x[5]), ratio = Double.parseDouble(x[6]);
+            assertEquals(nll - bgNll, ratio, 2e-4, "ratio = nll − nll_background");
+            for (int c : new int[] {2, 5, 6, 7}) assertEquals(Double.parseDouble(x[c]), Double.parseDouble(y[c]), 1e-3, "row " + i + " column " + c + ": parts of 2 as the whole");
+        }
+
+        Run wrongKind = run("eval", "--plain", m[1].toString(), "--background", m[0].toString(), "--in", "noise:4", "--ood", "constant:4",
+                "--out", dir.resolve("w").toString(), "--device", "cpu");
+        assertEquals(1, wrongKind.code());
+        assertTrue(wrongKind.err().contains("--background " + m[0] + " is not a model of --plain " + m[1] + "'s kind"), wrongKind.err());
+        Run noPlain = run("eval", "--frl", m[0].toString(), "--regret", "--in", "noise:4", "--ood", "constant:4", "--out", dir.resolve("w").toString(), "--device", "cpu");
+        assertTrue(noPlain.err().contains("--regret is a baseline of the plain model: give --plain too"), noPlain.err());
+        Run badRate = run("train", "--perturb", "1.5", "--data", "noise:64", "--out", dir.resolve("x.safetensors").toString(), "--device", "cpu");
+        assertTrue(badRate.err().contains("--perturb is a probability per sub-pixel, within [0, 1], got 1.5"), badRate.err());
+    }
 }

@@ -56,6 +56,21 @@ class RegretTest {
         }
     }
 
+    /** A set fitted in parts (first, total) gets each image the fitting and scoring noise the whole set gives it. */
+    @Test void partsOfASetHaveTheWholesRegret() throws Exception {
+        try (Vae vae = trained()) {
+            Scorer scorer = new Scorer(Backends.cpu(), SPEC, vae, 3, 8);
+            ImageSet set = Synthetic.noise(4, 1, 32, 32, 9);
+            Regret r = new Regret(scorer, new Regret.Config(5, 1e-2, 0));
+            double[] before = scorer.nll(set, 7, d -> {});
+            double[] whole = r.regret(set, 7, before, d -> {});
+            double[] tail = r.regret(set.slice(2, 4), 7, 2, 4, java.util.Arrays.copyOfRange(before, 2, 4), d -> {});
+            assertArrayEquals(java.util.Arrays.copyOfRange(whole, 2, 4), tail);
+            double[] alone = r.regret(set.slice(2, 4), 7, java.util.Arrays.copyOfRange(before, 2, 4), d -> {});
+            assertTrue(Math.abs(alone[0] - whole[2]) > 1e-3, "as a set of its own, image 2 would take image 0's noise: " + alone[0] + " vs " + whole[2]);
+        }
+    }
+
     /** With a learning rate too small to move the encoder, after = before: both use the image's own IWAE noise. */
     @Test void aStillEncoderHasNoRegret() {
         try (Vae vae = new Vae(Backends.cpu(), SPEC.vae(), new Rng(4))) {
