@@ -43,7 +43,7 @@ final class EvalCommand implements Callable<Integer> {
         if (k < 1) throw new IllegalArgumentException("-k must be ≥ 1 importance sample, got " + k);
         if ((background != null || regret) && plain == null)
             throw new IllegalArgumentException((regret ? "--regret" : "--background") + " is a baseline of the plain model: give --plain too");
-        Regret.Config fit = regret ? new Regret.Config(regretSteps, 2e-4, 5e-5) : null;
+        Regret.Config fit = regret ? Regret.Config.reference().withSteps(regretSteps) : null;
         Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded f = frl == null ? null : ModelSpec.load(be, frl);
              ModelSpec.Loaded p = plain == null ? null : ModelSpec.load(be, plain);

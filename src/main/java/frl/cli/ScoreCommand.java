@@ -49,7 +49,7 @@ final class ScoreCommand implements Callable<Integer> {
         if (k < 1) throw new IllegalArgumentException("-k must be ≥ 1 importance sample, got " + k);
         if (java.nio.file.Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + " is a folder; give a file name for the CSV");
         if (readChunk < 1) throw new IllegalArgumentException("--read-chunk must be ≥ 1 image, got " + readChunk);
-        Regret.Config fit = regret ? new Regret.Config(regretSteps, 2e-4, 5e-5) : null;
+        Regret.Config fit = regret ? Regret.Config.reference().withSteps(regretSteps) : null;
         Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded m = ModelSpec.load(be, model); ModelSpec.Loaded b = background == null ? null : ModelSpec.load(be, background)) {
             if (b != null && !b.spec().equals(m.spec()))

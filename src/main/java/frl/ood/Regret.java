@@ -32,6 +32,8 @@ public final class Regret {
         }
 
         public static Config reference() { return new Config(100, 2e-4, 5e-5); }
+
+        public Config withSteps(int n) { return new Config(n, lr, weightDecay); }
     }
 
     /** The fitting noise's stream is this far from the scorer's (seed + this), so the two never share draws. */
