@@ -30,17 +30,9 @@ final class CpuOptim {
         double stepSize = factors.segment().getAtIndex(JAVA_DOUBLE, 2L * row);
         double sqrtBc2 = factors.segment().getAtIndex(JAVA_DOUBLE, 2L * row + 1);
         MemorySegment ps = p.segment(), gs = g.segment(), ms = m.segment(), vs = v.segment();
-        Parallel.forRange(n, GRAIN, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                double pi = ps.getAtIndex(JAVA_FLOAT, i);
-                double gi = gs.getAtIndex(JAVA_FLOAT, i) + wd * pi;
-                double mi = b1 * ms.getAtIndex(JAVA_FLOAT, i) + (1 - b1) * gi;
-                double vi = b2 * vs.getAtIndex(JAVA_FLOAT, i) + (1 - b2) * gi * gi;
-                ms.setAtIndex(JAVA_FLOAT, i, (float) mi);
-                vs.setAtIndex(JAVA_FLOAT, i, (float) vi);
-                ps.setAtIndex(JAVA_FLOAT, i, (float) (pi - stepSize * mi / (Math.sqrt(vi) / sqrtBc2 + eps)));
-            }
-        });
+        Kernels k = Kernels.active();
+        Kernels.AdamFactors f = new Kernels.AdamFactors(b1, b2, wd, eps, stepSize, sqrtBc2);
+        Parallel.forRange(n, GRAIN, (from, to) -> k.adam(ps, gs, ms, vs, from, to - from, f));
     }
 
     /** g ← grad + wd·p; m ← β1·m + (1−β1)·g; u ← max(β2·u, |g| + eps); p ← p − lr/(1−β1ᵗ) · m / u. */

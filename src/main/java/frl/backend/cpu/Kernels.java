@@ -70,4 +70,10 @@ abstract sealed class Kernels permits ScalarKernels, VectorApiKernels {
 
     /** out = exp(x − shift) · scale over [0, n). */
     abstract void expScaledRow(MemorySegment x, long off, float shift, float scale, MemorySegment out, long outOff, int n);
+
+    /** Adam's update of one run of a parameter in place, each element in double and rounded once per stored value (see CpuOptim). */
+    record AdamFactors(double beta1, double beta2, double weightDecay, double eps, double stepSize, double sqrtBc2) {}
+
+    /** Both implementations round alike: the same IEEE double operations in the same order (no fused multiply-adds). */
+    abstract void adam(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long off, int n, AdamFactors f);
 }

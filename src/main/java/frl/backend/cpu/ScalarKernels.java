@@ -73,4 +73,17 @@ final class ScalarKernels extends Kernels {
     @Override void expScaledRow(MemorySegment x, long off, float shift, float scale, MemorySegment out, long outOff, int n) {
         for (int i = 0; i < n; i++) set(out, outOff + i, Math.exp((double) get(x, off + i) - shift) * scale);
     }
+
+    @Override void adam(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long off, int n, AdamFactors f) {
+        double b1 = f.beta1(), b2 = f.beta2(), wd = f.weightDecay(), eps = f.eps(), stepSize = f.stepSize(), sqrtBc2 = f.sqrtBc2();
+        for (long i = off, end = off + n; i < end; i++) {
+            double pi = get(p, i);
+            double gi = get(g, i) + wd * pi;
+            double mi = b1 * get(m, i) + (1 - b1) * gi;
+            double vi = b2 * get(v, i) + (1 - b2) * gi * gi;
+            set(m, i, mi);
+            set(v, i, vi);
+            set(p, i, pi - stepSize * mi / (Math.sqrt(vi) / sqrtBc2 + eps));
+        }
+    }
 }

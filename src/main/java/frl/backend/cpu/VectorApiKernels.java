@@ -4,6 +4,7 @@ import frl.backend.BinaryOp;
 import frl.backend.UnaryOp;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -11,6 +12,7 @@ import java.nio.ByteOrder;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.D2F;
 import static jdk.incubator.vector.VectorOperators.F2D;
 import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.GT;
@@ -258,5 +260,30 @@ final class VectorApiKernels extends Kernels {
         int i = 0;
         for (int end = F.loopBound(n); i < end; i += F.length()) store(VectorMath.exp(load(x, off + i).sub(shift)).mul(scale), out, outOff + i);
         TAIL.expScaledRow(x, off + i, shift, scale, out, outOff + i, n - i);
+    }
+
+    /** Floats as many as D has lanes: a run of them widens into one double vector and narrows back. */
+    private static final VectorSpecies<Float> FD = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
+
+    private static DoubleVector loadWide(MemorySegment m, long i) {
+        return (DoubleVector) FloatVector.fromMemorySegment(FD, m, i * 4, ORDER).convertShape(F2D, D, 0);
+    }
+
+    private static void storeNarrow(DoubleVector v, MemorySegment m, long i) { v.convertShape(D2F, FD, 0).intoMemorySegment(m, i * 4, ORDER); }
+
+    @Override void adam(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long off, int n, AdamFactors f) {
+        double b1 = f.beta1(), b2 = f.beta2(), wd = f.weightDecay(), eps = f.eps(), stepSize = f.stepSize(), sqrtBc2 = f.sqrtBc2();
+        int i = 0;
+        for (int end = FD.loopBound(n); i < end; i += FD.length()) {
+            long at = off + i;
+            DoubleVector pi = loadWide(p, at);
+            DoubleVector gi = loadWide(g, at).add(pi.mul(wd));
+            DoubleVector mi = loadWide(m, at).mul(b1).add(gi.mul(1 - b1));
+            DoubleVector vi = loadWide(v, at).mul(b2).add(gi.mul(1 - b2).mul(gi));
+            storeNarrow(mi, m, at);
+            storeNarrow(vi, v, at);
+            storeNarrow(pi.sub(mi.mul(stepSize).div(vi.sqrt().div(sqrtBc2).add(eps))), p, at);
+        }
+        TAIL.adam(p, g, m, v, off + i, n - i, f);
     }
 }
