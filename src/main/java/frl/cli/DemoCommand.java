@@ -34,7 +34,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--full", description = "Reference budget: 15 epochs over all 60k images, 1000 images per evaluation set.") boolean full;
     @Option(names = "--train-images", defaultValue = "19200", description = "Training images per model in the short budget. Default: ${DEFAULT-VALUE}.") int trainImages;
     @Option(names = "--eval-images", defaultValue = "200", description = "Images per evaluation set in the short budget. Default: ${DEFAULT-VALUE}.") int evalImages;
-    @Option(names = "--regret", description = "Add Likelihood Regret (100 Adam steps per image: about 1.6 s an image on 2 cores, so about 27 minutes more for the 1000 images of the short budget).") boolean regret;
+    @Option(names = "--regret", description = "Add Likelihood Regret (100 Adam steps per image: about 1.3 s an image on 2 cores, so about 22 minutes more for the 1000 images of the short budget).") boolean regret;
     @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples. Default: ${DEFAULT-VALUE}.") int k;
     @Mixin RunOptions run;
 

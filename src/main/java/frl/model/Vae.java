@@ -90,6 +90,81 @@ public final class Vae extends Module {
         return new LossParts(loss, rec, kl);
     }
 
+    /**
+     * Copies of the encoder, one per image, fitted together through this model's decoder: Likelihood Regret fits an
+     * encoder to each image, and the decoder, the bulk of the work, then runs once for a batch of them.
+     */
+    public EncoderCopies encoderCopies(int n) { return new EncoderCopies(n); }
+
+    /**
+     * n encoders in eval mode, each loaded with the model's encoder as it was when they were made (kept aside, and put
+     * back into the model on close). They are not part of the model: not in its state dict, not trained by its optimizer.
+     */
+    public final class EncoderCopies implements AutoCloseable {
+        private final Encoder original;
+        private final List<Encoder> copies = new ArrayList<>();
+
+        private EncoderCopies(int n) {
+            if (n < 1) throw new IllegalArgumentException("need at least one encoder copy, got " + n);
+            Rng unused = new Rng(0);   // every copy is overwritten by the original's state
+            try {
+                original = new Encoder(backend, config, unused);
+                original.loadStateDict(encoder.stateDict(), true);
+                for (int i = 0; i < n; i++) copies.add(new Encoder(backend, config, unused));
+                for (int i = 0; i < n; i++) reset(i);
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        public int size() { return copies.size(); }
+
+        /** The parameters of copies 0..n−1. */
+        public List<Parameter> parameters(int n) {
+            List<Parameter> out = new ArrayList<>();
+            for (Encoder e : copies.subList(0, n)) out.addAll(e.parameters());
+            return out;
+        }
+
+        /** Copy i takes the original encoder's weights and batch-norm statistics again. */
+        public void reset(int i) {
+            copies.get(i).loadStateDict(original.stateDict(), true);
+            copies.get(i).eval();
+        }
+
+        /** The model's encoder takes copy i's weights (to score with it); {@link #close} puts the original back. */
+        public void install(int i) { encoder.loadStateDict(copies.get(i).stateDict(), true); }
+
+        /**
+         * Σ over the n images of x of each image's training loss (β = 1) through its own copy: cross-entropy summed over
+         * its sub-pixels + KL. x and targets [n, C, H, W], eps [n, nz, 1, 1]; copy i sees image i alone, so its gradient
+         * is that of image i's loss.
+         */
+        public Var loss(Var x, Var targets, Tensor eps) {
+            int n = x.shape().dim(0);
+            if (n > copies.size()) throw new IllegalArgumentException(n + " images for " + copies.size() + " encoder copies");
+            Var[] mu = new Var[n], logvar = new Var[n];
+            for (int i = 0; i < n; i++) {
+                Encoder.Posterior qi = copies.get(i).forward(Layout.narrow(x, 0, i, 1));
+                mu[i] = qi.mu();
+                logvar[i] = qi.logvar();
+            }
+            Encoder.Posterior q = new Encoder.Posterior(Layout.concat(0, mu), Layout.concat(0, logvar));
+            Var ce = Reduce.sumAll(decoder.pixelNll(q.sample(Var.constant(eps)), decoder.targetsFor(targets)));
+            return Pointwise.add(ce, Pointwise.scale(Reduce.sumAll(klTerms(q)), -0.5));
+        }
+
+        /** Puts the original encoder back into the model and frees the copies. */
+        @Override public void close() {
+            try (Encoder o = original) {
+                if (o != null) encoder.loadStateDict(o.stateDict(), true);
+            } finally {
+                copies.forEach(Encoder::close);
+            }
+        }
+    }
+
     /** 1 + logvar − μ² − exp(logvar), per latent dimension. */
     private static Var klTerms(Encoder.Posterior q) {
         return Pointwise.sub(Pointwise.sub(Pointwise.affine(q.logvar(), 1, 1), Pointwise.square(q.mu())), Pointwise.exp(q.logvar()));

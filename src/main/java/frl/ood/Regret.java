@@ -21,19 +21,26 @@ import java.util.function.IntConsumer;
  * reference: the model in eval mode (batch norm on its running statistics), Adam (β 0.9 / 0.999, L2 weight
  * decay) on the encoder only, the training loss of one image with β = 1, a fresh z each step; the NLLs are the
  * {@link Scorer}'s IWAE estimates, so "before" is the {@code nll} score and "after" uses the same noise.
- * The encoder is fitted in place and put back after every image, so the model is unchanged afterwards.
+ * Several images are fitted at once, each through its own copy of the encoder and all through the one decoder
+ * (frozen: its weight gradients are not computed); the model is unchanged afterwards.
  */
 public final class Regret {
-    /** Steps per image and Adam's settings: the reference's 100 steps at lr 2e-4, weight decay 5e-5. */
-    public record Config(int steps, double lr, double weightDecay) {
+    /**
+     * Steps per image and Adam's settings (the reference's 100 steps at lr 2e-4, weight decay 5e-5), and how many
+     * images are fitted at once: each has its own encoder and loss, so that changes only the decoder's rounding.
+     */
+    public record Config(int steps, double lr, double weightDecay, int batch) {
         public Config {
             if (steps < 1) throw new IllegalArgumentException("likelihood regret needs ≥ 1 fitting step per image, got " + steps);
             if (!(lr > 0) || !(weightDecay >= 0)) throw new IllegalArgumentException("need lr > 0 and weight decay ≥ 0, got " + lr + " and " + weightDecay);
+            if (batch < 1) throw new IllegalArgumentException("need ≥ 1 image fitted at a time, got " + batch);
         }
 
-        public static Config reference() { return new Config(100, 2e-4, 5e-5); }
+        public static Config reference() { return new Config(100, 2e-4, 5e-5, 16); }
 
-        public Config withSteps(int n) { return new Config(n, lr, weightDecay); }
+        public Config withSteps(int n) { return new Config(n, lr, weightDecay, batch); }
+
+        public Config withBatch(int n) { return new Config(steps, lr, weightDecay, n); }
     }
 
     /** The fitting noise's stream is this far from the scorer's (seed + this), so the two never share draws. */
@@ -69,54 +76,47 @@ public final class Regret {
     public double[] regret(ImageSet set, long seed, long first, long total, double[] nllBefore, IntConsumer done) {
         if (nllBefore.length != set.size())
             throw new IllegalArgumentException("set " + set.name() + " has " + set.size() + " images but " + nllBefore.length + " NLLs before fitting");
-        List<Parameter> encoder = model.encoderParameters(), decoder = model.parameters();
-        decoder.removeAll(encoder);
-        Tensor[] saved = new Tensor[encoder.size()];
-        try {
-            for (Parameter p : decoder) p.freeze(true);   // the decoder's weight gradients would be thrown away
-            for (int p = 0; p < saved.length; p++) saved[p] = copyOf(encoder.get(p).value());
-            double[] out = new double[set.size()];
-            for (int i = 0; i < set.size(); i++) {
-                fit(set, i, seed, first + i, encoder);
-                double after = scorer.nll(set.slice(i, i + 1), seed, first + i, total, d -> {})[0];
-                out[i] = nllBefore[i] - after;
-                for (int p = 0; p < saved.length; p++) backend.copyInto(saved[p], encoder.get(p).value());
-                done.accept(i + 1);
+        List<Parameter> fixed = model.parameters();
+        double[] out = new double[set.size()];
+        try (Vae.EncoderCopies copies = model.encoderCopies(Math.min(config.batch(), set.size()))) {
+            for (Parameter p : fixed) p.freeze(true);   // the copies are fitted; the model's weight gradients would be thrown away
+            model.eval();
+            for (int from = 0; from < set.size(); from += copies.size()) {
+                int n = Math.min(copies.size(), set.size() - from);
+                fit(copies, set, from, n, seed, first + from);
+                for (int i = 0; i < n; i++) {
+                    copies.install(i);
+                    out[from + i] = nllBefore[from + i] - scorer.nll(set.slice(from + i, from + i + 1), seed, first + from + i, total, d -> {})[0];
+                    done.accept(from + i + 1);
+                }
             }
-            return out;
         } finally {
-            for (Parameter p : decoder) p.freeze(false);
-            for (int p = 0; p < saved.length; p++) {
-                if (saved[p] == null) continue;
-                backend.copyInto(saved[p], encoder.get(p).value());   // also when fitting failed half-way
-                saved[p].close();
-            }
+            for (Parameter p : fixed) p.freeze(false);
             model.zeroGrad();
         }
+        return out;
     }
 
-    /** Fits the encoder to image i of the set (image {@code index} of the whole): Adam steps on its loss, a fresh z each step. */
-    private void fit(ImageSet set, int i, long seed, long index, List<Parameter> encoder) {
+    /**
+     * Fits copies 0..n−1 afresh to images from..from+n−1 of the set (images {@code index}.. of the whole): Adam steps
+     * on their summed losses, image i's noise of step s from its own stream position (index + i, s).
+     */
+    private void fit(Vae.EncoderCopies copies, ImageSet set, int from, int n, long seed, long index) {
         int nz = model.config().nz();
-        model.eval();
-        try (Scope s = Scope.open(); Adam adam = new Adam(encoder, new Backend.AdamConfig(config.lr(), 0.9, 0.999, 1e-8, config.weightDecay()))) {
-            Batches.Batch b = batches.of(backend, set, i, 1);
+        for (int i = 0; i < n; i++) copies.reset(i);
+        try (Scope s = Scope.open(); Adam adam = new Adam(copies.parameters(n), new Backend.AdamConfig(config.lr(), 0.9, 0.999, 1e-8, config.weightDecay()))) {
+            Batches.Batch b = batches.of(backend, set, from, n);
             Var x = Var.constant(b.x()), targets = Var.constant(b.targets());
-            Rng noise = Rng.atNormal(seed + FIT_STREAM, index * config.steps() * nz);
             for (int step = 0; step < config.steps(); step++) {
                 try (Scope stepScope = Scope.open()) {
-                    model.zeroGrad();
-                    Tensor eps = backend.normal(Shape.of(1, nz, 1, 1), 0, 1, noise);
-                    model.loss(x, targets, eps, 1.0).loss().backward();
+                    Tensor[] eps = new Tensor[n];
+                    for (int i = 0; i < n; i++)
+                        eps[i] = backend.normal(Shape.of(1, nz, 1, 1), 0, 1, Rng.atNormal(seed + FIT_STREAM, ((index + i) * config.steps() + step) * nz));
+                    adam.zeroGrad();
+                    copies.loss(x, targets, n == 1 ? eps[0] : backend.concat(eps, 0)).backward();
                     adam.step();
                 }
             }
         }
-    }
-
-    private Tensor copyOf(Tensor t) {
-        Tensor c = Scope.unscoped(() -> backend.empty(t.shape()));
-        backend.copyInto(t, c);
-        return c;
     }
 }

@@ -57,7 +57,7 @@ class EvaluationTest {
         try (Vae plain = new Vae(Backends.cpu(), plainSpec.vae(), new Rng(2)); Vae background = new Vae(Backends.cpu(), plainSpec.vae(), new Rng(5))) {
             Scorer ps = new Scorer(Backends.cpu(), plainSpec, plain, 3, 4), bs = new Scorer(Backends.cpu(), plainSpec, background, 3, 4);
             ImageSet in = Synthetic.constant(4, 1, 32, 32, 1).withName("in"), noise = Synthetic.noise(3, 1, 32, 32, 2).withName("noise");
-            Regret.Config fit = new Regret.Config(3, 1e-2, 0);
+            Regret.Config fit = new Regret.Config(3, 1e-2, 0, 2);
             Evaluation e = new Evaluation(ps, null, 1.0, 7).withRatio(bs).withRegret(fit);
             assertEquals(List.of("nll", "ic", "ratio", "regret"), e.scoreNames());
             Evaluation.Outcome o = e.run(in, List.of(noise), (s, m, d, t) -> {});
