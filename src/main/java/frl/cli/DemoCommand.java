@@ -34,7 +34,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--full", description = "Reference budget: 15 epochs over all 60k images, 1000 images per evaluation set.") boolean full;
     @Option(names = "--train-images", defaultValue = "19200", description = "Training images per model in the short budget. Default: ${DEFAULT-VALUE}.") int trainImages;
     @Option(names = "--eval-images", defaultValue = "200", description = "Images per evaluation set in the short budget. Default: ${DEFAULT-VALUE}.") int evalImages;
-    @Option(names = "--regret", description = "Add Likelihood Regret (100 Adam steps per image: about 1.3 s an image on 2 cores, so about 22 minutes more for the 1000 images of the short budget).") boolean regret;
+    @Option(names = "--regret", description = "Add Likelihood Regret (100 Adam steps per image: 1.2 images/s on 2 cores, so about 14 minutes more for the 1000 images of the short budget).") boolean regret;
     @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples. Default: ${DEFAULT-VALUE}.") int k;
     @Mixin RunOptions run;
 
@@ -69,7 +69,7 @@ final class DemoCommand implements Callable<Integer> {
             about.put("training", full ? "15 epochs × 60000 FashionMNIST images" : trainImages + " FashionMNIST images (1 short epoch) per model");
             about.put("models", "DCGAN VAE ngf 32 nz 200; FRL: gray + HF channel (5×5 Gaussian); plain: gray; background: gray, "
                     + BACKGROUND_PERTURB + " of the sub-pixels replaced by uniform values");
-            if (fit != null) about.put("regret", fit.steps() + " Adam steps per image, lr " + fit.lr() + ", weight decay " + fit.weightDecay());
+            if (fit != null) about.put("regret", fit.describe());
             about.put("K", Integer.toString(k));
             about.put("backend", be.name());
             about.put("wall time", Console.duration((System.nanoTime() - start) / 1e9));

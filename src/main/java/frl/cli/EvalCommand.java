@@ -52,9 +52,7 @@ final class EvalCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--frl " + frl + " has no HF channel: a plain model (trained with --no-hf)? give it as --plain");
             if (p != null && p.spec().highFrequency())
                 throw new IllegalArgumentException("--plain " + plain + " has an HF channel: an FRL model? give it as --frl");
-            if (b != null && !b.spec().equals(p.spec()))
-                throw new IllegalArgumentException("--background " + background + " is not a model of --plain " + plain + "'s kind (" + b.spec() + " against " + p.spec()
-                        + "): train it as the plain model was, with --perturb");
+            requireBackgroundOf(b, background, p, "--plain " + plain);
             int channels = (f != null ? f : p).spec().imageChannels();
             if (f != null && p != null && f.spec().imageChannels() != p.spec().imageChannels())
                 throw new IllegalArgumentException("--frl " + frl + " takes " + f.spec().imageChannels() + " image channels, --plain " + plain
@@ -68,7 +66,7 @@ final class EvalCommand implements Callable<Integer> {
             if (frl != null) about.put("frl model", frl.toString());
             if (plain != null) about.put("plain model", plain.toString());
             if (background != null) about.put("background model", background + " (perturb " + Checkpoint.peek(background).config().getOrDefault("perturb", "0") + ")");
-            if (fit != null) about.put("regret", fit.steps() + " Adam steps per image, lr " + fit.lr() + ", weight decay " + fit.weightDecay());
+            if (fit != null) about.put("regret", fit.describe());
             about.put("K", Integer.toString(k));
             about.put("r", Double.toString(r));
             Report.write(out, o, about);
@@ -88,6 +86,13 @@ final class EvalCommand implements Callable<Integer> {
         return e.run(in, oods, (set, model, done, total) ->
                 Console.status(String.format(Locale.ROOT, "scoring %s with the %s model: %d/%d (IWAE K=%d, %s elapsed)", set, model, done, total, k,
                         Console.duration((System.nanoTime() - start) / 1e9)), done == total));
+    }
+
+    /** A background model (may be null) must be of its model's kind: the same VAE shape and channels. */
+    static void requireBackgroundOf(ModelSpec.Loaded b, Path background, ModelSpec.Loaded model, String modelOption) {
+        if (b != null && !b.spec().equals(model.spec()))
+            throw new IllegalArgumentException("--background " + background + " is not a model of " + modelOption + "'s kind (" + b.spec() + " against "
+                    + model.spec() + "): train it as that model was, with --perturb");
     }
 
     private static Scorer scorer(Backend be, ModelSpec.Loaded model, int k) {

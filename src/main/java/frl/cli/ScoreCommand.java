@@ -52,9 +52,7 @@ final class ScoreCommand implements Callable<Integer> {
         Regret.Config fit = regret ? Regret.Config.reference().withSteps(regretSteps) : null;
         Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded m = ModelSpec.load(be, model); ModelSpec.Loaded b = background == null ? null : ModelSpec.load(be, background)) {
-            if (b != null && !b.spec().equals(m.spec()))
-                throw new IllegalArgumentException("--background " + background + " is not a model of --model " + model + "'s kind (" + b.spec() + " against " + m.spec()
-                        + "): train it as the model was, with --perturb");
+            EvalCommand.requireBackgroundOf(b, background, m, "--model " + model);
             Sources sources = new Sources(DataCache.fromEnvironment(System.err::println), run.seed);
             columns = new Columns(new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be)),
                     b == null ? null : new Scorer(be, b.spec(), b.model(), k, Scorer.defaultChunk(be)), fit, run.seed);
@@ -89,7 +87,7 @@ final class ScoreCommand implements Callable<Integer> {
                 List<Path> part = files.subList(first, Math.min(total, first + readChunk));
                 ImageSet set = sources.loadFiles(root.toString(), part, channels);
                 int from = first;
-                double[][] scores = columns.of(set, first, total, done -> Console.status("scoring " + root + ": " + (from + done) + "/" + total + " " + done, false));
+                double[][] scores = columns.of(set, first, total, done -> Console.status("scoring " + root + ", images " + from + "–" + (from + set.size()) + " of " + total + ": " + done, false));
                 Console.status("scoring " + root + ": " + (from + set.size()) + "/" + total, from + set.size() == total);
                 StringBuilder rows = new StringBuilder();
                 appendRows(rows, first, part.stream().map(f -> root.relativize(f).toString()).toList(), scores);

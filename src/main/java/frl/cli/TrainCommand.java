@@ -58,8 +58,9 @@ final class TrainCommand implements Callable<Integer> {
         if (Files.exists(out) && !resume && !overwrite)
             throw new IllegalArgumentException(out + " exists: --resume continues it, --overwrite starts over in its place");
         Backend be = Backends.select(run.device);
-        ModelSpec spec = resume && Files.exists(out) ? resumedModel() : ModelSpec.of(channels, noHf ? 0 : hfKernel, ngf, nz);
-        TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, run.seed, maxImages, resume && Files.exists(out) ? resumedPerturb() : perturb);
+        boolean resuming = resume && Files.exists(out);
+        ModelSpec spec = resuming ? resumedModel() : ModelSpec.of(channels, noHf ? 0 : hfKernel, ngf, nz);
+        TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, run.seed, maxImages, resuming ? resumedPerturb() : perturb);
         requireMemory(be, spec.vae(), config.batch());   // before the data is read
         ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, spec.imageChannels());
         train(be, spec, set, config, out, resume, graph.records(be));

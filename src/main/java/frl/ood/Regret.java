@@ -41,9 +41,12 @@ public final class Regret {
         public Config withSteps(int n) { return new Config(n, lr, weightDecay, batch); }
 
         public Config withBatch(int n) { return new Config(steps, lr, weightDecay, n); }
+
+        /** For reports: "100 Adam steps per image (lr 2.0E-4, weight decay 5.0E-5), 16 images at a time". */
+        public String describe() { return steps + " Adam steps per image (lr " + lr + ", weight decay " + weightDecay + "), " + batch + " images at a time"; }
     }
 
-    /** The fitting noise's stream is this far from the scorer's (seed + this), so the two never share draws. */
+    /** The fitting noise is drawn with a seed of its own (seed + this), apart from the scorer's stream. */
     private static final long FIT_STREAM = 0x5E6E7L;
 
     private final Backend backend;
@@ -80,7 +83,7 @@ public final class Regret {
         double[] out = new double[set.size()];
         try (Vae.EncoderCopies copies = model.encoderCopies(Math.min(config.batch(), set.size()))) {
             for (Parameter p : fixed) p.freeze(true);   // the copies are fitted; the model's weight gradients would be thrown away
-            model.eval();
+            model.eval();   // the decoder's batch norm on its running statistics, as the copies'
             for (int from = 0; from < set.size(); from += copies.size()) {
                 int n = Math.min(copies.size(), set.size() - from);
                 fit(copies, set, from, n, seed, first + from);

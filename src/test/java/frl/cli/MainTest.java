@@ -262,5 +262,11 @@ class MainTest {
         assertTrue(noPlain.err().contains("--regret is a baseline of the plain model: give --plain too"), noPlain.err());
         Run badRate = run("train", "--perturb", "1.5", "--data", "noise:64", "--out", dir.resolve("x.safetensors").toString(), "--device", "cpu");
         assertTrue(badRate.err().contains("--perturb is a probability per sub-pixel, within [0, 1], got 1.5"), badRate.err());
+        Run otherRate = run("train", "--resume", "--perturb", "0.5", "--epochs", "2", "--data", "noise:64", "--out", bg.toString(), "--device", "cpu");
+        assertTrue(otherRate.err().contains("--resume: " + bg + " was trained with --perturb 0.2; leave --perturb out to take its own"), otherRate.err());
+        Run resumed = run("train", "--resume", "--epochs", "2", "--data", "noise:64", "--out", bg.toString(), "--device", "cpu");
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.err().contains("background (perturb 0.2)"), "a resumed background model is trained on perturbed images: " + resumed.err());
+        assertEquals("0.2", frl.io.Checkpoint.peek(bg).config().get("perturb"));
     }
 }
