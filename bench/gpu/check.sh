@@ -3,7 +3,9 @@
 # (.gpu/ carried along): `frl info`, the gpu-tagged JUnit tests (the parity suite), `frl bench --device cuda`
 # next to the PyTorch twin (same configs, same machine, same run), and the kernel microbenchmarks.
 # With science, also trains the FRL and plain VAEs for 15 epochs on FashionMNIST-train (the IDX file carried
-# in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here.
+# in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here;
+# SCIENCE_MODELS="frl plain background" adds Likelihood Ratio's background model (the plain one on perturbed images:
+# 6 parts, so with log.txt and results.jsonl all 8 files that come back; run it in a call without tests).
 #   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each]      (no argument: tests bench kernels)
 # quick (about 3 min on an H200, estimated from the parts timed there; for a short device budget): only the new
 # paths' tests and the forced model classes with NEW_PATHS on, cifar --graph by the defaults and with NEW_PATHS
@@ -15,7 +17,7 @@
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
 # the last GPU run, off by default until they pass here: tests runs them forced, bench and kernels time them too.
-# Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-forced.txt, results.jsonl, {frl,plain}-vae.part.*
+# Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-forced.txt, results.jsonl, {frl,plain,background}-vae.part.*
 set -uo pipefail
 steps=${*:-tests bench kernels}
 OUT=${OUT:-/tmp/frl-gpu}; mkdir -p "$OUT"
@@ -109,8 +111,8 @@ kernels() {
 }
 science() {
   s=/tmp/frl-science; mkdir -p $s
-  for m in frl plain; do
-    flag=; [ $m = plain ] && flag=--no-hf
+  for m in ${SCIENCE_MODELS:-frl plain}; do
+    flag=; [ $m = plain ] && flag=--no-hf; [ $m = background ] && flag="--no-hf --perturb 0.2"
     rm -f $s/$m-vae.safetensors $s/train-$m.log   # a warm machine keeps /tmp: never return an older call's model
     timeout ${SCIENCE_TIMEOUT:-200} bash $run frl.cli.Main train --device cuda --data data/train-images-idx3-ubyte.gz $flag \
         --epochs 15 ${SCIENCE_FLAGS:-} --out $s/$m-vae.safetensors > $s/train-$m.log 2>&1

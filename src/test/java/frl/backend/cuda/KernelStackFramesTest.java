@@ -37,10 +37,9 @@ class KernelStackFramesTest {
         return Files.isExecutable(Path.of("/usr/local/cuda/bin/nvcc")) ? "/usr/local/cuda/bin/nvcc" : null;
     }
 
-    @Test void noKernelCopiesATableToItsStack() throws IOException, InterruptedException {
+    @Test void noKernelCopiesATableToItsStack(@org.junit.jupiter.api.io.TempDir Path out) throws IOException, InterruptedException {
         String nvcc = nvcc();
         assumeTrue(nvcc != null, "no nvcc on this machine");
-        Path out = Files.createTempDirectory("frl-cubin");
         List<Path> sources;
         try (Stream<Path> files = Files.list(Path.of("src/main/cuda"))) {
             sources = files.filter(p -> p.toString().endsWith(".cu")).sorted().toList();
