@@ -8,9 +8,6 @@ import frl.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The three conv ops without im2col when the stride divides the kernel. The zero-padded input is cut into its
@@ -25,8 +22,6 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class PhaseConv {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
-    /** {@link Plan#tapOrder} by (K, C, kh, kw, sh, sw): a few entries, one per strided conv shape a model has. */
-    private static final Map<List<Integer>, int[]> TAP_ORDERS = new ConcurrentHashMap<>();
 
     private PhaseConv() {}
 
@@ -118,22 +113,16 @@ final class PhaseConv {
             MemorySegment.copy(dst, 0, w, F, 0, dst.length);
         }
 
-        /**
-         * For each entry of the split weights, in order, the index of its weight in w [K, C, kh, kw]; kept per weight
-         * shape and stride (read-only), since Likelihood Regret's many small encoder convs would otherwise rebuild it
-         * on every call.
-         */
+        /** For each entry of the split weights, in order, the index of its weight in w [K, C, kh, kw]. */
         private int[] tapOrder() {
             int c = geo.channels(), kh = geo.kh(), kw = geo.kw(), sh = geo.sh(), sw = geo.sw();
-            return TAP_ORDERS.computeIfAbsent(List.of(k, c, kh, kw, sh, sw), key -> {
-                int[] order = new int[k * c * kh * kw];
-                for (int tap = 0, at = 0; tap < taps(); tap++)
-                    for (int o = 0; o < k; o++)
-                        for (int ci = 0; ci < c; ci++)
-                            for (int ry = 0; ry < sh; ry++)
-                                for (int rx = 0; rx < sw; rx++) order[at++] = ((o * c + ci) * kh + tap / tw * sh + ry) * kw + tap % tw * sw + rx;
-                return order;
-            });
+            int[] order = new int[k * c * kh * kw];
+            for (int tap = 0, at = 0; tap < taps(); tap++)
+                for (int o = 0; o < k; o++)
+                    for (int ci = 0; ci < c; ci++)
+                        for (int ry = 0; ry < sh; ry++)
+                            for (int rx = 0; rx < sw; rx++) order[at++] = ((o * c + ci) * kh + tap / tw * sh + ry) * kw + tap % tw * sw + rx;
+            return order;
         }
 
         /**
