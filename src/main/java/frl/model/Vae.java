@@ -47,9 +47,6 @@ public final class Vae extends Module {
 
     Decoder decoder() { return decoder; }
 
-    /** The encoder's parameters (what Likelihood Regret fits to one image). */
-    public List<Parameter> encoderParameters() { return encoder.parameters(); }
-
     /** The reference's weights_init: conv weights N(0, 0.02), batch-norm weights N(1, 0.02) and biases 0. */
     private void referenceInit(Backend be, Rng rng) {
         for (var e : namedParameters().entrySet()) {
