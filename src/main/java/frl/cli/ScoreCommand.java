@@ -54,13 +54,13 @@ final class ScoreCommand implements Callable<Integer> {
         try (ModelSpec.Loaded m = ModelSpec.load(be, model); ModelSpec.Loaded b = background == null ? null : ModelSpec.load(be, background)) {
             EvalCommand.requireBackgroundOf(b, background, m, "--model " + model);
             Sources sources = new Sources(DataCache.fromEnvironment(System.err::println), run.seed);
-            columns = new Columns(new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be)),
+            Columns columns = new Columns(new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be)),
                     b == null ? null : new Scorer(be, b.spec(), b.model(), k, Scorer.defaultChunk(be)), fit, run.seed);
             int channels = m.spec().imageChannels();
             Optional<Sources.Folder> folder = sources.imageFolder(data);
             long written;
             if (folder.isPresent()) {
-                written = scoreFolder(sources, channels, folder.get());
+                written = scoreFolder(sources, columns, channels, folder.get());
             } else {
                 ImageSet set = sources.load(data, channels);
                 if (set.size() == 0) throw new IllegalArgumentException("data set '" + data + "' holds no images");
@@ -76,7 +76,7 @@ final class ScoreCommand implements Callable<Integer> {
     }
 
     /** The folder's files, --read-chunk at a time, each part's rows appended to the (atomically written) CSV. */
-    private long scoreFolder(Sources sources, int channels, Sources.Folder folder) throws IOException {
+    private long scoreFolder(Sources sources, Columns columns, int channels, Sources.Folder folder) throws IOException {
         List<Path> files = folder.files();
         if (files.isEmpty()) throw new IllegalArgumentException("data set '" + data + "' holds no PNG or JPEG images");
         Path root = folder.dir();
@@ -98,8 +98,6 @@ final class ScoreCommand implements Callable<Integer> {
     }
 
     /** The scorers of the CSV's columns: the model's, and where asked, the background's and the regret's. */
-    private Columns columns;
-
     private record Columns(Scorer model, Scorer background, Regret.Config fit, long seed) {
         String header() {
             return HEADER.stripTrailing() + (background != null ? ",nll_background_nats,ratio" : "") + (fit != null ? ",regret" : "") + "\n";

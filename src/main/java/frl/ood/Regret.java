@@ -64,8 +64,6 @@ public final class Regret {
         this.config = config;
     }
 
-    public Config config() { return config; }
-
     /**
      * Regret per image of a set, given its NLL before fitting ({@link Scorer#nll} with the same seed);
      * {@code done} hears how many images are finished. Deterministic for a seed.
