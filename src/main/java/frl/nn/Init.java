@@ -30,6 +30,11 @@ public final class Init {
         return Parameter.of(Scope.unscoped(() -> be.uniform(shape, -bound, bound, rng)));
     }
 
+    /** N(0, std²), as Glow initialises the convolutions that an actnorm follows. */
+    public static Parameter normal(Backend be, Shape shape, double std, Rng rng) {
+        return Parameter.of(Scope.unscoped(() -> be.normal(shape, 0, std, rng)));
+    }
+
     private static void requireFanIn(long fanIn) {
         if (fanIn < 1) throw new IllegalArgumentException("initialisation needs fan_in ≥ 1, got " + fanIn);
     }

@@ -15,7 +15,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-class InvConv1x1Test {
+public class InvConv1x1Test {
     private final Backend be = Backends.cpu();
 
     private Tensor gaussian(Shape s, long seed) {
@@ -26,7 +26,7 @@ class InvConv1x1Test {
     }
 
     /** Moves every parameter off its initial value by N(0, scale²), as training would. */
-    static void perturb(Module m, Backend be, long seed, double scale) {
+    public static void perturb(Module m, Backend be, long seed, double scale) {
         Random r = new Random(seed);
         for (Parameter p : m.parameters()) {
             double[] v = p.value().toDoubles();
