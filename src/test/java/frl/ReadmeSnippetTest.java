@@ -4,10 +4,10 @@ import frl.backend.Backends;
 import frl.backend.Rng;
 import frl.data.ImageSet;
 import frl.data.Synthetic;
+import frl.model.DensityModel;
 import frl.model.ModelSpec;
 import frl.model.TrainConfig;
 import frl.model.Trainer;
-import frl.model.Vae;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,7 +41,7 @@ class ReadmeSnippetTest {
     static Path tinyCheckpoint(Path dir) throws Exception {
         ModelSpec spec = ModelSpec.of(1, 5, 4, 8);
         Path ckpt = dir.resolve("frl-vae.safetensors");
-        try (Vae vae = new Vae(Backends.cpu(), spec.vae(), new Rng(2));
+        try (DensityModel vae = spec.build(Backends.cpu(), new Rng(2));
              Trainer t = new Trainer(Backends.cpu(), vae, spec.batches(), new TrainConfig(1, 16, 1e-3, 0, 1, 0.5, 1, true, 2, 32, 0), spec.toMap())) {
             t.run(Synthetic.constant(64, 1, 32, 32, 4), ckpt, p -> {});
         }

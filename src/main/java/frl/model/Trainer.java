@@ -16,21 +16,23 @@ import frl.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * Trains a VAE epoch by epoch: shuffled batches with random flips (and Ren et al.'s perturbation for a background
+ * Trains a density model epoch by epoch: shuffled batches with random flips (and Ren et al.'s perturbation for a background
  * model), Adam with StepLR, and an atomic checkpoint (weights, optimizer, RNG, config, epoch) after every epoch,
  * from which {@link #resume} continues exactly.
  */
 public final class Trainer implements AutoCloseable {
-    /** One progress report: epoch (1-based), images done in it, running means, throughput. */
-    public record Progress(int epoch, int epochs, long images, long imagesInEpoch, double loss, double reconstruction, double kl, double imagesPerSecond, boolean epochDone) {}
+    /** One progress report: epoch (1-based), images done in it, running means of the loss and its parts, throughput. */
+    public record Progress(int epoch, int epochs, long images, long imagesInEpoch, double loss, Map<String, Double> parts, double imagesPerSecond, boolean epochDone) {}
 
-    private final Vae model;
+    private final DensityModel model;
     private final Batches batches;
     private final TrainConfig config;
     private final Backend backend;
@@ -41,11 +43,13 @@ public final class Trainer implements AutoCloseable {
     private int epochsDone;
     private boolean recordSteps;
     private RecordedStep recorded;
-    /** What the recorded step writes [loss, reconstruction, KL] into. */
+    /** What the recorded step writes [loss, parts...] into. */
     private Tensor recordedParts;
+    /** The names of the loss parts, in the order of the steps' part tensors (known after the first step). */
+    private List<String> partNames;
 
     /** @param modelInfo what a loader needs to rebuild the model (saved in each checkpoint's config). */
-    public Trainer(Backend backend, Vae model, Batches batches, TrainConfig config, Map<String, String> modelInfo) {
+    public Trainer(Backend backend, DensityModel model, Batches batches, TrainConfig config, Map<String, String> modelInfo) {
         this.backend = backend;
         this.model = model;
         this.batches = batches;
@@ -88,7 +92,7 @@ public final class Trainer implements AutoCloseable {
         int[] order = Permutation.of(data.size(), rng::nextInt);   // from the training RNG: a resumed run draws the same order
         long limit = config.maxImagesPerEpoch() > 0 ? Math.min(config.maxImagesPerEpoch(), data.size()) : data.size();
         int steps = (int) (limit / config.batch());
-        double[] sums = new double[3];   // loss, reconstruction, KL
+        double[] sums = null;   // loss, then each part
         long start = System.nanoTime();
         Supplier<double[]> previous = null;
         for (int s = 0; s < steps; s++) {
@@ -99,7 +103,7 @@ public final class Trainer implements AutoCloseable {
             Shape[] inputs;
             try (Scope scope = Scope.open()) {
                 Batches.Batch b = batches.gather(backend, data, idx, flip, config.perturb(), rng);
-                var eps = backend.normal(Shape.of(idx.length, model.config().nz(), 1, 1), 0, 1, rng);
+                Tensor eps = model.noise(backend, idx.length, rng);
                 inputs = new Shape[] {b.x().shape(), b.targets().shape(), eps.shape()};
                 Tensor parts;
                 if (recorded != null) {
@@ -112,18 +116,22 @@ public final class Trainer implements AutoCloseable {
                 current = parts.toDoublesLater();
             }
             if (recordSteps) record(inputs);   // after the scope: the graph reuses the step's memory (record turns recordSteps off)
+            if (sums == null) sums = new double[1 + partNames.size()];
             if (previous != null) report(epoch, s - 1, steps, previous.get(), sums, start, progress);
             previous = current;
         }
         if (previous != null) report(epoch, steps - 1, steps, previous.get(), sums, start, progress);
     }
 
-    /** A training step's forward and backward; returns [loss, reconstruction, KL]. */
+    /** A training step's forward and backward; returns [loss, parts...]. */
     private Tensor forwardBackward(Tensor x, Tensor targets, Tensor eps) {
         optimizer.zeroGrad();
-        Vae.LossParts p = model.loss(Var.constant(x), Var.constant(targets), eps, config.beta());
+        DensityModel.LossParts p = model.loss(Var.constant(x), Var.constant(targets), eps, config.beta());
         p.loss().backward();
-        return backend.concat(new Tensor[] {p.loss().value().reshape(1), p.reconstructionTerm().value().reshape(1), p.klTerm().value().reshape(1)}, 0);
+        partNames = List.copyOf(p.parts().keySet());
+        List<Tensor> values = new ArrayList<>(List.of(p.loss().value().reshape(1)));
+        for (Var v : p.parts().values()) values.add(v.value().reshape(1));
+        return backend.concat(values.toArray(Tensor[]::new), 0);
     }
 
     /**
@@ -139,7 +147,7 @@ public final class Trainer implements AutoCloseable {
     /** Records the step after its first run (which chose every algorithm), for inputs of these shapes (x, targets, eps). */
     private void record(Shape[] inputs) {
         recordSteps = false;
-        Tensor parts = Scope.unscoped(() -> backend.empty(Shape.of(3)));
+        Tensor parts = Scope.unscoped(() -> backend.empty(Shape.of(1 + partNames.size())));
         try {
             recorded = new RecordedStep(backend, optimizer, inputs, in -> backend.copyInto(forwardBackward(in[0], in[1], in[2]), parts));
             recordedParts = parts;
@@ -154,13 +162,15 @@ public final class Trainer implements AutoCloseable {
     /** Whether training steps replay a recorded device graph (only after the first step, on a GPU, when asked). */
     public boolean stepsRecorded() { return recorded != null && recorded.recorded(); }
 
-    /** Adds step s's parts (loss, reconstruction, KL) and reports the epoch's running means. */
+    /** Adds step s's loss and parts to their sums and reports the epoch's running means. */
     private void report(int epoch, int s, int steps, double[] parts, double[] sums, long start, Consumer<Progress> progress) {
-        for (int i = 0; i < 3; i++) sums[i] += parts[i];
+        for (int i = 0; i < sums.length; i++) sums[i] += parts[i];
         double seconds = (System.nanoTime() - start) / 1e9;
         long images = (long) (s + 1) * config.batch();
+        Map<String, Double> means = new LinkedHashMap<>();
+        for (int i = 0; i < partNames.size(); i++) means.put(partNames.get(i), sums[i + 1] / (s + 1));
         progress.accept(new Progress(epoch + 1, config.epochs(), images, (long) steps * config.batch(), sums[0] / (s + 1),
-                sums[1] / (s + 1), sums[2] / (s + 1), images / seconds, s == steps - 1));
+                means, images / seconds, s == steps - 1));
     }
 
     private void save(Path checkpoint) throws IOException {

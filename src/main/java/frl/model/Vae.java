@@ -19,7 +19,9 @@ import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -27,7 +29,7 @@ import java.util.function.Supplier;
  * sub-pixel. Module names match the reference ({@code encoder.main.input-conv.weight}, ...), so a PyTorch
  * state dict converted to safetensors loads one to one.
  */
-public final class Vae extends Module {
+public final class Vae extends DensityModel {
     private static final double HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
     private final Backend backend;
@@ -43,7 +45,13 @@ public final class Vae extends Module {
         referenceInit(be, rng);
     }
 
-    public VaeConfig config() { return config; }
+    @Override public VaeConfig config() { return config; }
+
+    /** The latent ε of the reparametrisation. */
+    @Override public int noisePerImage() { return config.nz(); }
+
+    /** ε [n, nz, 1, 1], standard normal. */
+    @Override public Tensor noise(Backend be, int n, Rng rng) { return be.normal(Shape.of(n, config.nz(), 1, 1), 0, 1, rng); }
 
     Decoder decoder() { return decoder; }
 
@@ -63,19 +71,10 @@ public final class Vae extends Module {
     }
 
     /**
-     * Loss of one training batch and its two parts, all averaged over the batch as in the reference. The parts
-     * are read only when asked for, so a GPU step is not stalled by a copy to the host before its backward.
-     */
-    public record LossParts(Var loss, Var reconstructionTerm, Var klTerm) {
-        public double reconstruction() { return reconstructionTerm.value().item(); }
-
-        public double kl() { return klTerm.value().item(); }
-    }
-
-    /**
      * x: [N,C,H,W] in [0,1]; targets: [N,C,H,W] class indices 0..255; eps: [N,nz,1,1] standard normal noise.
-     * loss = Σ cross-entropy / N + β · mean KL(q(z|x) ‖ N(0,1)).
+     * loss = Σ cross-entropy / N + β · mean KL(q(z|x) ‖ N(0,1)); parts "rec" and "kl", both averaged over the batch.
      */
+    @Override
     public LossParts loss(Var x, Var targets, Tensor eps, double beta) {
         int n = x.shape().dim(0);
         Encoder.Posterior q = encoder.forward(x);
@@ -84,7 +83,10 @@ public final class Vae extends Module {
         Var rec = Pointwise.scale(Reduce.sumAll(ce), 1.0 / n);
         Var kl = Pointwise.scale(Reduce.sumAll(klTerms(q)), -0.5 / n);
         Var loss = Pointwise.add(rec, Pointwise.scale(kl, beta));
-        return new LossParts(loss, rec, kl);
+        Map<String, Var> parts = new LinkedHashMap<>();
+        parts.put("rec", rec);
+        parts.put("kl", kl);
+        return new LossParts(loss, parts);
     }
 
     /**
@@ -167,11 +169,8 @@ public final class Vae extends Module {
         return Pointwise.sub(Pointwise.sub(Pointwise.affine(q.logvar(), 1, 1), Pointwise.square(q.mu())), Pointwise.exp(q.logvar()));
     }
 
-    /**
-     * Importance-weighted log-likelihood terms log p(x|z_k) + log p(z_k) − log q(z_k|x) for k &lt; K, as a
-     * [K, N] array, with eps [K, N, nz] given. No tape; the caller sets eval mode.
-     */
-    public double[][] iwaeTerms(Tensor x, Tensor targets, Tensor eps) {
+    /** The importance-weighted terms log p(x|z_k) + log p(z_k) − log q(z_k|x), with eps [K, N, nz] given. */
+    @Override public double[][] logWeights(Tensor x, Tensor targets, Tensor eps) {
         int k = eps.dim(0), n = x.dim(0), nz = config.nz();
         double[][] w = new double[k][n];
         try (Var.NoGrad ng = Var.noGrad(); Scope s = Scope.open()) {
@@ -206,11 +205,8 @@ public final class Vae extends Module {
         return w;
     }
 
-    /**
-     * Draws n images: z ~ N(0, I), then every sub-pixel from its 256-way categorical. Returns bytes
-     * [n, channels, size, size] (the HF channel too, for an FRL model). No tape; the caller sets eval mode.
-     */
-    public byte[] sample(int n, Rng rng) {
+    /** z ~ N(0, I), then every sub-pixel from its 256-way categorical. No tape; the caller sets eval mode. */
+    @Override public byte[] sample(int n, Rng rng) {
         int c = config.channels(), hw = config.imageSize() * config.imageSize();
         byte[] out = new byte[n * c * hw];
         try (Var.NoGrad ng = Var.noGrad(); Scope s = Scope.open()) {
@@ -231,19 +227,6 @@ public final class Vae extends Module {
             }
         }
         return out;
-    }
-
-    /** −log (1/K) Σ_k exp(w_k) per image, in nats, computed stably in double. */
-    public static double[] nllFromTerms(double[][] w) {
-        int k = w.length, n = w[0].length;
-        double[] nll = new double[n];
-        for (int i = 0; i < n; i++) {
-            double max = Double.NEGATIVE_INFINITY, s = 0;
-            for (double[] row : w) max = Math.max(max, row[i]);
-            for (double[] row : w) s += Math.exp(row[i] - max);
-            nll[i] = -(max + Math.log(s / k));
-        }
-        return nll;
     }
 
     /** The encoder: stride-2 4×4 convs with batch norm and ReLU, then two 4×4 heads for μ and log σ². */

@@ -5,7 +5,7 @@ package frl.model;
  * channels (image channels, plus one for the FRL high-frequency channel), base width {@code ngf}, latent size
  * {@code nz}.
  */
-public record VaeConfig(int imageSize, int channels, int ngf, int nz) {
+public record VaeConfig(int imageSize, int channels, int ngf, int nz) implements ModelConfig {
     public VaeConfig {
         if (imageSize < 16 || Integer.bitCount(imageSize) != 1)
             throw new IllegalArgumentException("VAE image size must be a power of two ≥ 16, got " + imageSize);
@@ -20,7 +20,7 @@ public record VaeConfig(int imageSize, int channels, int ngf, int nz) {
     public static VaeConfig cifar(int channels) { return new VaeConfig(32, channels, 64, 200); }
 
     /** The trained parameters of the VAE this config builds (Vae's layers: 4×4 kernels, biases on the two heads). */
-    public long parameterCount() {
+    @Override public long parameterCount() {
         long n = 16L * channels * ngf + 2L * ngf;                      // encoder: input conv, batch norm
         for (int i = 0; i < depth() - 3; i++) n += 16L * (ngf << i) * (ngf << (i + 1)) + 2L * (ngf << (i + 1));
         n += 2 * (16L * (ngf << (depth() - 3)) * nz + nz);            // the mean and log-variance heads
@@ -34,9 +34,11 @@ public record VaeConfig(int imageSize, int channels, int ngf, int nz) {
      * A floor on the memory a training step at this batch needs, in bytes: each parameter with its gradient and
      * Adam's two moments (float32), and the 256-way logits with their gradient. The other activations come on top.
      */
-    public long trainingBytesAtLeast(int batch) {
+    @Override public long trainingBytesAtLeast(int batch) {
         return 16 * parameterCount() + 2L * 4 * batch * channels * 256L * imageSize * imageSize;
     }
+
+    @Override public String describe() { return "VAE ngf " + ngf + ", nz " + nz; }
 
     /** log2(imageSize): the number of stride-2 stages is this minus 3 (plus the input conv). */
     int depth() { return Integer.numberOfTrailingZeros(imageSize); }

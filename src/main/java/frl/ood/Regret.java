@@ -55,10 +55,12 @@ public final class Regret {
     private final Batches batches;
     private final Config config;
 
-    /** @param scorer the IWAE scorer of the model whose encoder is fitted (it scores the NLL after fitting). */
+    /** @param scorer the IWAE scorer of the VAE whose encoder is fitted (it scores the NLL after fitting). */
     public Regret(Scorer scorer, Config config) {
+        if (!(scorer.model() instanceof Vae vae))
+            throw new IllegalArgumentException("Likelihood Regret fits a VAE's encoder to each image; this model is a " + scorer.spec().model().describe());
         this.backend = scorer.backend();
-        this.model = scorer.model();
+        this.model = vae;
         this.scorer = scorer;
         this.batches = scorer.spec().batches();
         this.config = config;

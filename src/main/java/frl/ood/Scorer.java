@@ -6,16 +6,15 @@ import frl.data.ImageSet;
 import frl.freq.Complexity;
 import frl.model.Batches;
 import frl.model.ModelSpec;
-import frl.model.Vae;
+import frl.model.DensityModel;
 import frl.tensor.Scope;
-import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
 import java.util.function.IntConsumer;
 
 /**
- * Per-image scores of a set: the IWAE negative log-likelihood of a model (nats, K importance samples, in
- * chunks so the 256-way logits stay bounded) and the PNG complexity L(x) of the image channels (bits). The
+ * Per-image scores of a set: the importance-weighted negative log-likelihood of a model (nats, K samples: the
+ * VAE's latents, Glow's dequantisations; in chunks so the VAE's 256-way logits stay bounded) and the PNG complexity L(x) of the image channels (bits). The
  * noise of sample k of image i is fixed by (seed, k, i) alone, so a score does not depend on the chunk size
  * (larger on a GPU) or on which other images share its chunk.
  * FRL: S(x) = NLL(x_F) − r·L(x); Input Complexity: the same with a model of x alone. Higher = more OOD.
@@ -23,14 +22,14 @@ import java.util.function.IntConsumer;
 public final class Scorer {
     private final Backend backend;
     private final ModelSpec spec;
-    private final Vae model;
+    private final DensityModel model;
     private final Batches batches;
     private final int samples, chunk;
 
     /** Images per scoring chunk on a backend: 256 on a GPU (its throughput needs wide batches), else 32. */
     public static int defaultChunk(Backend backend) { return backend.device().isHost() ? 32 : 256; }
 
-    public Scorer(Backend backend, ModelSpec spec, Vae model, int samples, int chunk) {
+    public Scorer(Backend backend, ModelSpec spec, DensityModel model, int samples, int chunk) {
         if (samples < 1 || chunk < 1) throw new IllegalArgumentException("need K ≥ 1 samples and chunk ≥ 1, got " + samples + " and " + chunk);
         this.backend = backend;
         this.spec = spec;
@@ -44,9 +43,9 @@ public final class Scorer {
 
     public ModelSpec spec() { return spec; }
 
-    public Vae model() { return model; }
+    public DensityModel model() { return model; }
 
-    /** IWAE NLL per image in nats; {@code done} hears how many images are finished. Deterministic for a seed. */
+    /** NLL per image in nats; {@code done} hears how many images are finished. Deterministic for a seed. */
     public double[] nll(ImageSet set, long seed, IntConsumer done) { return nll(set, seed, 0, set.size(), done); }
 
     /**
@@ -56,22 +55,23 @@ public final class Scorer {
     public synchronized double[] nll(ImageSet set, long seed, long first, long total, IntConsumer done) {
         if (first < 0 || first + set.size() > total)
             throw new IllegalArgumentException("images " + first + ".." + (first + set.size()) + " are not within a set of " + total);
-        if (set.channels() != spec.imageChannels() || set.height() != spec.vae().imageSize() || set.width() != spec.vae().imageSize())
+        int side = spec.imageSize();
+        if (set.channels() != spec.imageChannels() || set.height() != side || set.width() != side)
             throw new IllegalArgumentException("set " + set.name() + " has images " + set.channels() + "×" + set.height() + "×" + set.width()
-                    + ", the model expects " + spec.imageChannels() + "×" + spec.vae().imageSize() + "×" + spec.vae().imageSize());
+                    + ", the model expects " + spec.imageChannels() + "×" + side + "×" + side);
         model.eval();
-        int size = set.size(), nz = spec.vae().nz();
-        long base = new Rng(seed).reserveNormals(samples * total * nz);
+        int size = set.size(), d = model.noisePerImage();
+        long base = new Rng(seed).reserveNormals(samples * total * d);
         double[] out = new double[size];
         for (int from = 0; from < size; from += chunk) {
             int n = Math.min(chunk, size - from);
             try (Scope s = Scope.open()) {
                 Batches.Batch b = batches.of(backend, set, from, n);
-                Tensor[] perSample = new Tensor[samples]; // sample k of image i: normals from base + (k·total + i)·nz
+                Tensor[] perSample = new Tensor[samples]; // sample k of image i: the normals' draws from base + (k·total + i)·d
                 for (int k = 0; k < samples; k++)
-                    perSample[k] = backend.normal(Shape.of(1, n, nz), 0, 1, Rng.atNormal(seed, base + (k * total + first + from) * nz));
-                Tensor eps = samples == 1 ? perSample[0] : backend.concat(perSample, 0);
-                double[] nll = Vae.nllFromTerms(model.iwaeTerms(b.x(), b.targets(), eps));
+                    perSample[k] = model.noise(backend, n, Rng.atNormal(seed, base + (k * total + first + from) * d)).reshape(1, n, d);
+                Tensor noise = samples == 1 ? perSample[0] : backend.concat(perSample, 0);
+                double[] nll = DensityModel.nllFromTerms(model.logWeights(b.x(), b.targets(), noise));
                 System.arraycopy(nll, 0, out, from, n);
             }
             done.accept(from + n);

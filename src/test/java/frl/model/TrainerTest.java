@@ -32,7 +32,7 @@ class TrainerTest {
 
     private static List<Double> train(Backend be, TrainConfig c, Path checkpoint, Path resumeFrom, Map<String, float[]> weightsOut, boolean record) throws Exception {
         List<Double> losses = new ArrayList<>();
-        try (Vae vae = new Vae(be, TINY.vae(), new Rng(c.seed())); Trainer t = new Trainer(be, vae, TINY.batches(), c, TINY.toMap()).recordSteps(record)) {
+        try (DensityModel vae = TINY.build(be, new Rng(c.seed())); Trainer t = new Trainer(be, vae, TINY.batches(), c, TINY.toMap()).recordSteps(record)) {
             if (resumeFrom != null) t.resume(resumeFrom);
             t.run(tinySet(), checkpoint, p -> { if (p.epochDone()) losses.add(p.loss()); });
             // a GPU records the step; a backend that runs ops at once never does
@@ -105,11 +105,11 @@ class TrainerTest {
 
     @Test void resumeRejectsAFileThatIsNotATrainingCheckpoint(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("weights.safetensors");
-        try (Vae vae = new Vae(Backends.cpu(), TINY.vae(), new Rng(1))) {
+        try (DensityModel vae = TINY.build(Backends.cpu(), new Rng(1))) {
             frl.io.Checkpoint.save(f, vae, null, null, TINY.toMap());
         }
         TrainConfig c = new TrainConfig(1, 16, 1e-3, 0, 1, 0.5, 1, true, 9, 64, 0);
-        try (Vae vae = new Vae(Backends.cpu(), TINY.vae(), new Rng(1)); Trainer t = new Trainer(Backends.cpu(), vae, TINY.batches(), c, TINY.toMap())) {
+        try (DensityModel vae = TINY.build(Backends.cpu(), new Rng(1)); Trainer t = new Trainer(Backends.cpu(), vae, TINY.batches(), c, TINY.toMap())) {
             Exception e = assertThrows(Exception.class, () -> t.resume(f));
             assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
         }

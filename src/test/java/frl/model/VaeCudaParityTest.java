@@ -109,16 +109,16 @@ class VaeCudaParityTest {
         vae.train(true);
         Tensor pixels = be.fromHost(Shape.of(n, 4, 32, 32), px);
         opt.zeroGrad();
-        Vae.LossParts p = vae.loss(Var.constant(be.affine(pixels, 1 / 255.0, 0)), Var.constant(pixels),
+        DensityModel.LossParts p = vae.loss(Var.constant(be.affine(pixels, 1 / 255.0, 0)), Var.constant(pixels),
                 be.fromHost(Shape.of(n, vae.config().nz(), 1, 1), eps), 1.0);
         p.loss().backward();
         double loss = p.loss().value().item();
         opt.step();
-        return new double[] {loss, p.reconstruction(), p.kl()};
+        return new double[] {loss, p.part("rec"), p.part("kl")};
     }
 
     private static double[][] iwae(Backend be, Vae vae, float[] px, double[] epsK, int n, int k) {
         Tensor pixels = be.fromHost(Shape.of(n, 4, 32, 32), px);
-        return vae.iwaeTerms(be.affine(pixels, 1 / 255.0, 0), pixels, be.fromHost(Shape.of(k, n, vae.config().nz()), epsK));
+        return vae.logWeights(be.affine(pixels, 1 / 255.0, 0), pixels, be.fromHost(Shape.of(k, n, vae.config().nz()), epsK));
     }
 }

@@ -64,18 +64,18 @@ class VaeGoldenTest {
                 Tensor pixels = on(be, t.get("pixels"));
                 Tensor x = be.affine(pixels, 1 / 255.0, 0);
                 vae.train(true);
-                Vae.LossParts parts = vae.loss(Var.constant(x), Var.constant(pixels), on(be, t.get("eps")), 1.0);
+                DensityModel.LossParts parts = vae.loss(Var.constant(x), Var.constant(pixels), on(be, t.get("eps")), 1.0);
                 parts.loss().backward();
                 assertClose(t.get("loss").toDoubles(), new double[] {parts.loss().value().item()}, 1e-4, "loss");
-                assertClose(t.get("rec").toDoubles(), new double[] {parts.reconstruction()}, 1e-4, "reconstruction");
-                assertClose(t.get("kl").toDoubles(), new double[] {parts.kl()}, 1e-4, "kl");
+                assertClose(t.get("rec").toDoubles(), new double[] {parts.part("rec")}, 1e-4, "reconstruction");
+                assertClose(t.get("kl").toDoubles(), new double[] {parts.part("kl")}, 1e-4, "kl");
                 for (Map.Entry<String, Parameter> p : vae.namedParameters().entrySet())
                     assertClose(t.get("grad." + p.getKey()).toDoubles(), p.getValue().grad().toDoubles(), 1e-4, "grad " + p.getKey());
                 Map<String, Tensor> state = vae.stateDict();
                 prefixed(t, "after.").forEach((k, want) -> assertClose(want.toDoubles(), state.get(k).toDoubles(), 1e-4, k));
 
                 vae.eval();
-                double[][] w = vae.iwaeTerms(x, pixels, on(be, t.get("eps_iwae")));
+                double[][] w = vae.logWeights(x, pixels, on(be, t.get("eps_iwae")));
                 double[] flat = new double[w.length * w[0].length];
                 for (int k = 0; k < w.length; k++) System.arraycopy(w[k], 0, flat, k * w[0].length, w[0].length);
                 assertClose(t.get("iwae_terms").toDoubles(), flat, 1e-4, "IWAE terms");

@@ -5,8 +5,8 @@ import frl.backend.Rng;
 import frl.data.ImageSet;
 import frl.data.Synthetic;
 import frl.io.Json;
+import frl.model.DensityModel;
 import frl.model.ModelSpec;
-import frl.model.Vae;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class EvaluationTest {
     @Test void fourScoresPerOodSetAndAllReportFiles(@TempDir Path dir) throws Exception {
         ModelSpec frlSpec = ModelSpec.of(1, 5, 4, 8), plainSpec = ModelSpec.of(1, 0, 4, 8);
-        try (Vae frl = new Vae(Backends.cpu(), frlSpec.vae(), new Rng(1)); Vae plain = new Vae(Backends.cpu(), plainSpec.vae(), new Rng(2))) {
+        try (DensityModel frl = frlSpec.build(Backends.cpu(), new Rng(1)); DensityModel plain = plainSpec.build(Backends.cpu(), new Rng(2))) {
             Scorer fs = new Scorer(Backends.cpu(), frlSpec, frl, 3, 4), ps = new Scorer(Backends.cpu(), plainSpec, plain, 3, 4);
             ImageSet in = Synthetic.constant(6, 1, 32, 32, 1).withName("in"), noise = Synthetic.noise(5, 1, 32, 32, 2).withName("noise");
             Evaluation.Outcome o = new Evaluation(ps, fs, 1.0, 7).run(in, List.of(noise), (s, m, d, t) -> {});
@@ -54,7 +54,7 @@ class EvaluationTest {
     /** Likelihood Ratio and Likelihood Regret join the plain model's scores, each from its definition. */
     @Test void ratioAndRegretAreThePlainModelsBaselines() {
         ModelSpec plainSpec = ModelSpec.of(1, 0, 4, 8);
-        try (Vae plain = new Vae(Backends.cpu(), plainSpec.vae(), new Rng(2)); Vae background = new Vae(Backends.cpu(), plainSpec.vae(), new Rng(5))) {
+        try (DensityModel plain = plainSpec.build(Backends.cpu(), new Rng(2)); DensityModel background = plainSpec.build(Backends.cpu(), new Rng(5))) {
             Scorer ps = new Scorer(Backends.cpu(), plainSpec, plain, 3, 4), bs = new Scorer(Backends.cpu(), plainSpec, background, 3, 4);
             ImageSet in = Synthetic.constant(4, 1, 32, 32, 1).withName("in"), noise = Synthetic.noise(3, 1, 32, 32, 2).withName("noise");
             Regret.Config fit = new Regret.Config(3, 1e-2, 0, 2);
@@ -70,7 +70,7 @@ class EvaluationTest {
         }
         assertThrows(IllegalArgumentException.class, () -> {
             ModelSpec frlSpec = ModelSpec.of(1, 5, 4, 8);
-            try (Vae frl = new Vae(Backends.cpu(), frlSpec.vae(), new Rng(1))) {
+            try (DensityModel frl = frlSpec.build(Backends.cpu(), new Rng(1))) {
                 new Evaluation(null, new Scorer(Backends.cpu(), frlSpec, frl, 2, 4), 1.0, 7).withRegret(Regret.Config.reference());
             }
         }, "regret without a plain model");
@@ -78,7 +78,7 @@ class EvaluationTest {
 
     @Test void aSetOfTheWrongSizeIsRejectedWithBothSizes() {
         ModelSpec spec = ModelSpec.of(1, 5, 4, 8);
-        try (Vae frl = new Vae(Backends.cpu(), spec.vae(), new Rng(1))) {
+        try (DensityModel frl = spec.build(Backends.cpu(), new Rng(1))) {
             Scorer s = new Scorer(Backends.cpu(), spec, frl, 2, 4);
             Exception e = assertThrows(IllegalArgumentException.class, () -> s.nll(Synthetic.noise(2, 3, 28, 28, 1), 1, d -> {}));
             assertTrue(e.getMessage().contains("3×28×28") && e.getMessage().contains("1×32×32"), e.getMessage());

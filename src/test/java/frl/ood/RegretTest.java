@@ -4,6 +4,7 @@ import frl.backend.Backends;
 import frl.backend.Rng;
 import frl.data.ImageSet;
 import frl.data.Synthetic;
+import frl.model.DensityModel;
 import frl.model.ModelSpec;
 import frl.model.TrainConfig;
 import frl.model.Trainer;
@@ -23,7 +24,7 @@ class RegretTest {
 
     /** A tiny model trained a little on constant images (untrained, its decoder hardly reads z: nothing to fit). */
     private static Vae trained() throws Exception {
-        Vae vae = new Vae(Backends.cpu(), SPEC.vae(), new Rng(3));
+        Vae vae = (Vae) SPEC.build(Backends.cpu(), new Rng(3));
         try (Trainer t = new Trainer(Backends.cpu(), vae, SPEC.batches(), new TrainConfig(3, 16, 3e-3, 0, 30, 0.5, 1, true, 5, 0, 0), SPEC.toMap())) {
             t.run(Synthetic.constant(128, 1, 32, 32, 3), null, p -> {});
         }
@@ -92,7 +93,7 @@ class RegretTest {
 
     /** With a learning rate too small to move the encoder, after = before: both use the image's own IWAE noise. */
     @Test void aStillEncoderHasNoRegret() {
-        try (Vae vae = new Vae(Backends.cpu(), SPEC.vae(), new Rng(4))) {
+        try (DensityModel vae = SPEC.build(Backends.cpu(), new Rng(4))) {
             Scorer scorer = new Scorer(Backends.cpu(), SPEC, vae, 4, 8);
             ImageSet set = Synthetic.constant(4, 1, 32, 32, 6);
             double[] regret = new Regret(scorer, new Regret.Config(2, 1e-30, 0, 3)).regret(set, 7, scorer.nll(set, 7, d -> {}), d -> {});
@@ -125,7 +126,7 @@ class RegretTest {
         assertThrows(IllegalArgumentException.class, () -> new Regret.Config(0, 2e-4, 0, 1));
         assertThrows(IllegalArgumentException.class, () -> new Regret.Config(10, 0, 0, 1));
         assertThrows(IllegalArgumentException.class, () -> new Regret.Config(10, 2e-4, 0, 0));
-        try (Vae vae = new Vae(Backends.cpu(), SPEC.vae(), new Rng(4))) {
+        try (DensityModel vae = SPEC.build(Backends.cpu(), new Rng(4))) {
             Regret r = new Regret(new Scorer(Backends.cpu(), SPEC, vae, 2, 8), Regret.Config.reference());
             ImageSet set = Synthetic.constant(3, 1, 32, 32, 6).withName("three");
             Exception e = assertThrows(IllegalArgumentException.class, () -> r.regret(set, 1, new double[2], d -> {}));

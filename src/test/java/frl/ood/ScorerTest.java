@@ -4,8 +4,8 @@ import frl.backend.Backends;
 import frl.backend.Rng;
 import frl.data.ImageSet;
 import frl.data.Synthetic;
+import frl.model.DensityModel;
 import frl.model.ModelSpec;
-import frl.model.Vae;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 class ScorerTest {
     @Test void scoresDoNotDependOnTheChunkSize() {
         ModelSpec spec = ModelSpec.of(1, 5, 4, 8);
-        try (Vae vae = new Vae(Backends.cpu(), spec.vae(), new Rng(1))) {
+        try (DensityModel vae = spec.build(Backends.cpu(), new Rng(1))) {
             ImageSet set = Synthetic.noise(7, 1, 32, 32, 3);
             double[] one = new Scorer(Backends.cpu(), spec, vae, 3, 1).nll(set, 11, d -> {});
             double[] three = new Scorer(Backends.cpu(), spec, vae, 3, 3).nll(set, 11, d -> {});
@@ -33,7 +33,7 @@ class ScorerTest {
     /** A set scored in parts (first, total) gets each image the noise the whole set gives it. */
     @Test void partsOfASetScoreAsTheWhole() {
         ModelSpec spec = ModelSpec.of(1, 5, 4, 8);
-        try (Vae vae = new Vae(Backends.cpu(), spec.vae(), new Rng(1))) {
+        try (DensityModel vae = spec.build(Backends.cpu(), new Rng(1))) {
             ImageSet set = Synthetic.noise(7, 1, 32, 32, 3);
             Scorer s = new Scorer(Backends.cpu(), spec, vae, 3, 2);
             double[] whole = s.nll(set, 11, d -> {});

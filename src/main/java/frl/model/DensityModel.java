@@ -1,0 +1,57 @@
+package frl.model;
+
+import frl.autograd.Var;
+import frl.backend.Backend;
+import frl.backend.Rng;
+import frl.nn.Module;
+import frl.tensor.Tensor;
+
+import java.util.Map;
+
+/**
+ * A likelihood model of 8-bit images: trained on a loss in nats per image, scored by importance-weighted terms
+ * whose log-mean-exp is the log-likelihood. Each takes noise of its own kind (the VAE's latent ε, Glow's
+ * dequantisation), drawn by {@link #noise} so that the caller decides which draws an image gets.
+ */
+public abstract sealed class DensityModel extends Module permits Vae, Glow {
+    public abstract ModelConfig config();
+
+    /** Noise values one image takes per sample. */
+    public abstract int noisePerImage();
+
+    /** Noise for n images (one sample each) from consecutive draws of rng, as {@link #loss} takes it. */
+    public abstract Tensor noise(Backend be, int n, Rng rng);
+
+    /**
+     * A training batch's loss, averaged over the batch, and the parts the progress line shows, by name. The parts are
+     * read only when asked for, so a GPU step is not stalled by a copy to the host before its backward.
+     */
+    public record LossParts(Var loss, Map<String, Var> parts) {
+        public double part(String name) { return parts.get(name).value().item(); }
+    }
+
+    /** x: [N,C,H,W] in [0,1]; targets: the same sub-pixels as 8-bit values 0..255; noise as {@link #noise} draws it. */
+    public abstract LossParts loss(Var x, Var targets, Tensor noise, double beta);
+
+    /**
+     * Log importance weights [K][N] of N images, with noise [K, N, noisePerImage] given: −log of their mean
+     * exponential ({@link #nllFromTerms}) is each image's NLL in nats. No tape; the caller sets eval mode.
+     */
+    public abstract double[][] logWeights(Tensor x, Tensor targets, Tensor noise);
+
+    /** Draws n images as bytes [n, channels, size, size] (the HF channel too, for an FRL model). */
+    public abstract byte[] sample(int n, Rng rng);
+
+    /** −log (1/K) Σ_k exp(w_k) per image, in nats, computed stably in double. */
+    public static double[] nllFromTerms(double[][] w) {
+        int k = w.length, n = w[0].length;
+        double[] nll = new double[n];
+        for (int i = 0; i < n; i++) {
+            double max = Double.NEGATIVE_INFINITY, s = 0;
+            for (double[] row : w) max = Math.max(max, row[i]);
+            for (double[] row : w) s += Math.exp(row[i] - max);
+            nll[i] = -(max + Math.log(s / k));
+        }
+        return nll;
+    }
+}

@@ -1,0 +1,19 @@
+package frl.model;
+
+/** The shape of a density model: what its checkpoint config names, and what its training needs at least. */
+public sealed interface ModelConfig permits VaeConfig, GlowConfig {
+    /** Square images of this side. */
+    int imageSize();
+
+    /** Input channels: the image channels, plus one for the FRL high-frequency channel. */
+    int channels();
+
+    /** The trained parameters of the model this config builds. */
+    long parameterCount();
+
+    /** A floor on the memory a training step at this batch needs, in bytes. */
+    long trainingBytesAtLeast(int batch);
+
+    /** The model's family and size in a few words, for messages ("VAE ngf 32, nz 200"). */
+    String describe();
+}

@@ -1,0 +1,144 @@
+package frl.model;
+
+import frl.autograd.Var;
+import frl.backend.Backend;
+import frl.backend.Backends;
+import frl.backend.OpHarness;
+import frl.backend.Rng;
+import frl.data.ImageSet;
+import frl.data.Synthetic;
+import frl.nn.InvConv1x1Test;
+import frl.nn.Lu;
+import frl.ood.Scorer;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class GlowTest {
+    private final Backend be = Backends.cpu();
+
+    private static double[] gaussian(int n, long seed, double std) {
+        Random r = new Random(seed);
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = std * r.nextGaussian();
+        return v;
+    }
+
+    /** A Glow whose actnorms were initialised on a batch and whose parameters were then moved, as training would. */
+    private static Glow perturbed(Backend be, GlowConfig c, long seed) {
+        Glow g = new Glow(be, c, new Rng(seed));
+        Shape batch = Shape.of(8, c.channels(), c.imageSize(), c.imageSize());
+        try (Scope _ = Scope.open()) {
+            g.encode(Var.constant(be.fromHost(batch, gaussian((int) batch.numel(), seed, 0.3))));
+        }
+        InvConv1x1Test.perturb(g, be, seed + 1, 0.05);
+        return g;
+    }
+
+    @Test void configRefusesImagesThatTheLevelsCannotHalve() {
+        var e = assertThrows(IllegalArgumentException.class, () -> new GlowConfig(28, 2, 8, 2, 3));
+        assertTrue(e.getMessage().contains("must be a multiple of 8, got 28"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new GlowConfig(32, 2, 8, 0, 3));
+    }
+
+    @Test void parameterCountIsTheModels() {
+        for (GlowConfig c : List.of(new GlowConfig(32, 2, 8, 2, 3), new GlowConfig(16, 4, 12, 3, 2), new GlowConfig(8, 1, 4, 1, 1))) {
+            try (Glow g = new Glow(be, c, new Rng(1))) {
+                assertEquals(g.parameterCount(), c.parameterCount(), c.toString());
+            }
+        }
+    }
+
+    /** log |det ∂z/∂x| as the model sums it, against the Jacobian of x ↦ (all latents) by central differences in float64. */
+    @Test void logdetIsTheJacobiansLogDeterminant() {
+        Backend ref = OpHarness.reference();
+        GlowConfig c = new GlowConfig(4, 1, 4, 2, 2);
+        int d = 16;
+        try (Glow g = perturbed(ref, c, 3); Scope _ = Scope.open()) {
+            double[] x = gaussian(d, 4, 0.3);
+            double logdet = g.encode(Var.constant(ref.fromHost(Shape.of(1, 1, 4, 4), x))).logdet().value().item();
+            double[][] jacobian = new double[d][d];
+            double eps = 1e-6;
+            for (int j = 0; j < d; j++) {
+                double[] plus = x.clone(), minus = x.clone();
+                plus[j] += eps;
+                minus[j] -= eps;
+                double[] zp = latents(g, ref, plus), zm = latents(g, ref, minus);
+                for (int i = 0; i < d; i++) jacobian[i][j] = (zp[i] - zm[i]) / (2 * eps);
+            }
+            assertEquals(Lu.of(jacobian).logAbsDet(), logdet, 1e-6);
+            assertTrue(Math.abs(logdet) > 0.1, "a map that is not volume-preserving: " + logdet);
+        }
+    }
+
+    /** Every latent of one 1×4×4 image, flattened in order. */
+    private static double[] latents(Glow g, Backend be, double[] x) {
+        List<Double> out = new ArrayList<>();
+        for (Var z : g.encode(Var.constant(be.fromHost(Shape.of(1, 1, 4, 4), x))).latents()) for (double v : z.value().toDoubles()) out.add(v);
+        return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    @Test void decodeUndoesEncode() {
+        GlowConfig c = new GlowConfig(16, 2, 8, 2, 3);
+        try (Glow g = perturbed(be, c, 5); Scope _ = Scope.open()) {
+            Shape s = Shape.of(3, 2, 16, 16);
+            Tensor x = be.fromHost(s, gaussian((int) s.numel(), 6, 0.3));
+            List<Tensor> z = g.encode(Var.constant(x)).latents().stream().map(Var::value).toList();
+            assertEquals(List.of(Shape.of(3, 4, 8, 8), Shape.of(3, 8, 4, 4), Shape.of(3, 32, 2, 2)), z.stream().map(Tensor::shape).toList());
+            assertArrayEquals(x.toDoubles(), g.decode(z).toDoubles(), 1e-4);
+        }
+    }
+
+    /** One dequantisation per image: the log-weight is minus the image's training loss (discrete NLL in nats). */
+    @Test void logWeightsOfOneSampleAreTheNegatedLoss() {
+        ModelSpec spec = ModelSpec.glow(1, 5, 8, 2, 2);
+        ImageSet set = Synthetic.noise(4, 1, 32, 32, 7);
+        try (DensityModel g = spec.build(be, new Rng(1)); Scope _ = Scope.open()) {
+            Batches.Batch b = spec.batches().of(be, set, 0, 4);
+            Tensor u = g.noise(be, 4, new Rng(9));
+            assertEquals(2 * 32 * 32, g.noisePerImage());
+            double loss = g.loss(Var.constant(b.x()), Var.constant(b.targets()), u, 1).loss().value().item();
+            double[] w = g.logWeights(b.x(), b.targets(), u.reshape(1, 4, g.noisePerImage()))[0];
+            assertEquals(loss, -Arrays.stream(w).average().orElseThrow(), 1e-6 * Math.abs(loss));
+            // uniform noise costs log 256 nats per sub-pixel under the best model; an untrained flow is no better
+            assertTrue(loss > 2 * 1024 * Math.log(256) * 0.5, "loss " + loss);
+        }
+    }
+
+    /** Training on constant images lowers the loss; the checkpoint gives back the same scores and samples. */
+    @Test void trainsChecksAndRestoresThroughACheckpoint(@TempDir Path dir) throws Exception {
+        ModelSpec spec = ModelSpec.glow(1, 5, 8, 2, 2);
+        ImageSet set = Synthetic.constant(64, 1, 32, 32, 3);
+        Path file = dir.resolve("glow.safetensors");
+        List<Double> losses = new ArrayList<>();
+        double[] before;
+        byte[] samples;
+        try (DensityModel g = spec.build(be, new Rng(1));
+             Trainer t = new Trainer(be, g, spec.batches(), new TrainConfig(4, 8, 2e-3, 0, 30, 0.5, 1, true, 2, 0, 0), spec.toMap())) {
+            t.run(set, file, p -> {
+                losses.add(p.loss());
+                assertEquals(List.of("bpd"), List.copyOf(p.parts().keySet()));
+                assertEquals(p.loss() / (2 * 1024 * Math.log(2)), p.parts().get("bpd"), 1e-9 * p.loss());
+            });
+            before = new Scorer(be, spec, g, 2, 8).nll(set.slice(0, 5), 4, i -> {});
+            samples = g.sample(3, new Rng(6));
+        }
+        assertTrue(losses.getLast() < 0.8 * losses.getFirst(), "loss " + losses.getFirst() + " → " + losses.getLast());
+        try (ModelSpec.Loaded m = ModelSpec.load(be, file)) {
+            assertEquals(spec, m.spec());
+            assertArrayEquals(before, new Scorer(be, m.spec(), m.model(), 2, 8).nll(set.slice(0, 5), 4, i -> {}));
+            assertArrayEquals(samples, m.model().sample(3, new Rng(6)));
+            assertEquals(3 * 2 * 32 * 32, samples.length);
+        }
+    }
+}
