@@ -112,8 +112,8 @@ final class BenchCommand implements Callable<Integer> {
             Tensor pixels = randomPixels(be, scoreBatch, c, rng);
             Tensor x = be.affine(pixels, 1 / 255.0, 0);
             Tensor eps = be.normal(Shape.of(k, scoreBatch, c.nz()), 0, 1, rng);
-            for (int w = 0; w < Math.min(warmup, 1); w++) vae.iwaeTerms(x, pixels, eps);
-            for (int r = 0; r < rates.length; r++) rates[r] = scoreBatch / seconds(be, 1, () -> vae.iwaeTerms(x, pixels, eps));
+            for (int w = 0; w < Math.min(warmup, 1); w++) vae.logWeights(x, pixels, eps);
+            for (int r = 0; r < rates.length; r++) rates[r] = scoreBatch / seconds(be, 1, () -> vae.logWeights(x, pixels, eps));
         }
     }
 

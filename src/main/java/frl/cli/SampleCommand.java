@@ -27,7 +27,7 @@ final class SampleCommand implements Callable<Integer> {
         try (ModelSpec.Loaded m = ModelSpec.load(be, model)) {
             m.model().eval();
             byte[] images = m.model().sample(n, new Rng(run.seed));
-            int c = m.spec().vae().channels(), keep = m.spec().imageChannels(), s = m.spec().vae().imageSize();
+            int c = m.spec().model().channels(), keep = m.spec().imageChannels(), s = m.spec().imageSize();
             int cols = (int) Math.ceil(Math.sqrt(n)), rows = (n + cols - 1) / cols, pad = 2;
             int gh = rows * (s + pad) + pad, gw = cols * (s + pad) + pad;
             byte[] grid = new byte[keep * gh * gw];

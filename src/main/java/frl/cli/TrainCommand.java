@@ -10,7 +10,9 @@ import frl.io.Checkpoint;
 import frl.model.ModelSpec;
 import frl.model.TrainConfig;
 import frl.model.Trainer;
-import frl.model.Vae;
+import frl.model.DensityModel;
+import frl.model.GlowConfig;
+import frl.model.ModelConfig;
 import frl.model.VaeConfig;
 import frl.tensor.HostStorage;
 import picocli.CommandLine.Command;
@@ -22,22 +24,28 @@ import picocli.CommandLine.Spec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** Trains an FRL (image + HF channel) or plain VAE and checkpoints it after every epoch. */
-@Command(name = "train", mixinStandardHelpOptions = true, description = "Train an FRL-VAE (or a plain VAE with --no-hf) on a data set.")
+/** Trains an FRL (image + HF channel) or plain VAE or Glow and checkpoints it after every epoch. */
+@Command(name = "train", mixinStandardHelpOptions = true, description = "Train an FRL-VAE or FRL-Glow (or a plain model with --no-hf) on a data set.")
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", defaultValue = "fashion-mnist:train", description = "Training set (see `frl data list`, or a path). Default: ${DEFAULT-VALUE}.") String data;
     @Option(names = "--channels", defaultValue = "1", description = "Image channels: 1 (gray) or 3 (RGB). Default: ${DEFAULT-VALUE}.") int channels;
     @Option(names = "--hf-kernel", defaultValue = "5", description = "Gaussian kernel size of the HF channel (odd, at least 3). Default: ${DEFAULT-VALUE}.") int hfKernel;
     @Option(names = "--no-hf", description = "Train a plain model of the image channels (for Input Complexity).") boolean noHf;
-    @Option(names = "--ngf", defaultValue = "32", description = "Base width (32 for 28/32-px gray data, 64 for RGB). Default: ${DEFAULT-VALUE}.") int ngf;
-    @Option(names = "--nz", defaultValue = "200", description = "Latent size. Default: ${DEFAULT-VALUE}.") int nz;
+    @Option(names = "--model", defaultValue = "vae", description = "Model family: vae (DCGAN VAE, 256-way decoder) or glow. Default: ${DEFAULT-VALUE}.") String family;
+    @Option(names = "--ngf", defaultValue = "32", description = "VAE base width (32 for 28/32-px gray data, 64 for RGB). Default: ${DEFAULT-VALUE}.") int ngf;
+    @Option(names = "--nz", defaultValue = "200", description = "VAE latent size. Default: ${DEFAULT-VALUE}.") int nz;
+    @Option(names = "--hidden", defaultValue = "512", description = "Glow coupling network width. Default: ${DEFAULT-VALUE}.") int hidden;
+    @Option(names = "--depth", defaultValue = "32", description = "Glow flow steps per level. Default: ${DEFAULT-VALUE}.") int depth;
+    @Option(names = "--levels", defaultValue = "3", description = "Glow levels (each halves the image side). Default: ${DEFAULT-VALUE}.") int levels;
     @Option(names = "--epochs", defaultValue = "15", description = "Passes over the set. Default: ${DEFAULT-VALUE}.") int epochs;
     @Option(names = "--batch", defaultValue = "64", description = "Images per step. Default: ${DEFAULT-VALUE}.") int batch;
-    @Option(names = "--lr", defaultValue = "1e-3", description = "Adam's learning rate (halved every 30 epochs). Default: ${DEFAULT-VALUE}.") double lr;
+    @Option(names = "--lr", description = "Adam's learning rate (halved every 30 epochs). Default: 1e-3 for a VAE, 5e-4 for Glow.") Double lr;
     @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set). Default: ${DEFAULT-VALUE}.") long maxImages;
     @Option(names = "--perturb", defaultValue = "0", description = "Train a Likelihood Ratio background model: replace each sub-pixel with a uniform 8-bit value with this probability (the reference: 0.2). Default: ${DEFAULT-VALUE}.") double perturb;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
@@ -59,12 +67,22 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException(out + " exists: --resume continues it, --overwrite starts over in its place");
         Backend be = Backends.select(run.device);
         boolean resuming = resume && Files.exists(out);
-        ModelSpec spec = resuming ? resumedModel() : ModelSpec.of(channels, noHf ? 0 : hfKernel, ngf, nz);
-        TrainConfig config = new TrainConfig(epochs, batch, lr, 0, 30, 0.5, 1.0, true, run.seed, maxImages, resuming ? resumedPerturb() : perturb);
-        requireMemory(be, spec.vae(), config.batch());   // before the data is read
+        ModelSpec spec = resuming ? resumedModel() : newModel();
+        double rate = lr != null ? lr : spec.model() instanceof GlowConfig ? 5e-4 : 1e-3;
+        TrainConfig config = new TrainConfig(epochs, batch, rate, 0, 30, 0.5, 1.0, true, run.seed, maxImages, resuming ? resumedPerturb() : perturb);
+        requireMemory(be, spec.model(), config.batch());   // before the data is read
         ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, spec.imageChannels());
         train(be, spec, set, config, out, resume, graph.records(be));
         return 0;
+    }
+
+    private ModelSpec newModel() {
+        int hf = noHf ? 0 : hfKernel;
+        return switch (family) {
+            case "vae" -> ModelSpec.of(channels, hf, ngf, nz);
+            case "glow" -> ModelSpec.glow(channels, hf, hidden, depth, levels);
+            default -> throw new IllegalArgumentException("--model must be vae or glow, got '" + family + "'");
+        };
     }
 
     /** --resume: the checkpoint's model; a model option given on the command line must agree with it. */
@@ -76,8 +94,18 @@ final class TrainCommand implements Callable<Integer> {
         if (parsed.hasMatchedOption("--no-hf") && saved.highFrequency()) differ.add("an HF channel (k " + saved.hfKernel() + ", not --no-hf)");
         if (parsed.hasMatchedOption("--hf-kernel") && hfKernel != saved.hfKernel())
             differ.add(saved.highFrequency() ? "--hf-kernel " + saved.hfKernel() : "no HF channel (--no-hf)");
-        if (parsed.hasMatchedOption("--ngf") && ngf != saved.vae().ngf()) differ.add("--ngf " + saved.vae().ngf());
-        if (parsed.hasMatchedOption("--nz") && nz != saved.vae().nz()) differ.add("--nz " + saved.vae().nz());
+        Map<String, String> given = new LinkedHashMap<>(), had = saved.toMap();
+        given.put("model", family);
+        given.put("ngf", Integer.toString(ngf));
+        given.put("nz", Integer.toString(nz));
+        given.put("hidden", Integer.toString(hidden));
+        given.put("depth", Integer.toString(depth));
+        given.put("levels", Integer.toString(levels));
+        for (var e : given.entrySet()) {
+            String option = "--" + e.getKey();
+            if (parsed.hasMatchedOption(option) && !e.getValue().equals(had.get(e.getKey())))
+                differ.add(had.containsKey(e.getKey()) ? option + " " + had.get(e.getKey()) : "a " + had.get("model") + " (no " + option + ")");
+        }
         if (!differ.isEmpty())
             throw new IllegalArgumentException("--resume: " + out + " was trained with " + String.join(", ", differ) + "; leave the model options out to take its own");
         return saved;
@@ -101,13 +129,14 @@ final class TrainCommand implements Callable<Integer> {
      * Refuses a model whose training cannot fit in the backend's memory, before any of it is allocated (the host
      * kernel would otherwise kill the process, or the GPU fail deep in a step).
      */
-    private static void requireMemory(Backend be, VaeConfig vae, int batch) {
-        long need = vae.trainingBytesAtLeast(batch), have = be.memoryBytes();
+    private static void requireMemory(Backend be, ModelConfig model, int batch) {
+        long need = model.trainingBytesAtLeast(batch), have = be.memoryBytes();
+        String smaller = model instanceof VaeConfig ? "--ngf" : "--hidden, --depth";
         if (need > have)
             throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "this model (ngf %d, nz %d: %,d parameters) needs at least %.1f GiB to train at batch %d (weights, gradients, Adam's moments, the logits),"
-                            + " more than the %.1f GiB of memory the %s backend has; a smaller --ngf or --batch fits",
-                    vae.ngf(), vae.nz(), vae.parameterCount(), need / GIB, batch, have / GIB, be.name()));
+                    "this model (%s: %,d parameters) needs at least %.1f GiB to train at batch %d (weights, gradients, Adam's moments, the largest activations),"
+                            + " more than the %.1f GiB of memory the %s backend has; a smaller %s or --batch fits",
+                    model.describe(), model.parameterCount(), need / GIB, batch, have / GIB, be.name(), smaller));
     }
 
     private static final double GIB = 1024.0 * 1024 * 1024;
@@ -116,9 +145,9 @@ final class TrainCommand implements Callable<Integer> {
     static void train(Backend be, ModelSpec spec, ImageSet set, TrainConfig config, Path out, boolean resume, boolean graph) throws Exception {
         String kind = (spec.highFrequency() ? "FRL (x + HF k=" + spec.hfKernel() + ")" : "plain")
                 + (config.perturb() > 0 ? " background (perturb " + config.perturb() + ")" : "");
-        System.err.printf(Locale.ROOT, "training %s VAE on %s (%d images, %s backend) → %s%n", kind, set.name(), set.size(), be.name(), out);
-        try (Vae vae = new Vae(be, spec.vae(), new Rng(config.seed()));
-             Trainer trainer = new Trainer(be, vae, spec.batches(), config, spec.toMap()).recordSteps(graph)) {
+        System.err.printf(Locale.ROOT, "training %s %s on %s (%d images, %s backend) → %s%n", kind, spec.model().describe(), set.name(), set.size(), be.name(), out);
+        try (DensityModel model = spec.build(be, new Rng(config.seed()));
+             Trainer trainer = new Trainer(be, model, spec.batches(), config, spec.toMap()).recordSteps(graph)) {
             if (resume) {
                 if (!Files.exists(out)) throw new IllegalArgumentException("--resume: no checkpoint at " + out);
                 trainer.resume(out);
@@ -127,9 +156,11 @@ final class TrainCommand implements Callable<Integer> {
             trainer.run(set, out, p -> {
                 double eta = (p.imagesInEpoch() - p.images()) / p.imagesPerSecond();
                 String device = be instanceof frl.backend.cuda.CudaBackend cb ? String.format(Locale.ROOT, ", device memory peak %d MiB", cb.context().peakBytes() >> 20) : "";
-                Console.status(String.format(Locale.ROOT, "epoch %d/%d %s %d/%d loss %.1f (rec %.1f, kl %.1f) %.1f img/s eta %s, host memory peak %d MiB%s",
+                List<String> parts = new ArrayList<>();
+                p.parts().forEach((name, v) -> parts.add(String.format(Locale.ROOT, Math.abs(v) < 10 ? "%s %.3f" : "%s %.1f", name, v)));
+                Console.status(String.format(Locale.ROOT, "epoch %d/%d %s %d/%d loss %.1f (%s) %.1f img/s eta %s, host memory peak %d MiB%s",
                         p.epoch(), p.epochs(), Console.bar(p.images() / (double) p.imagesInEpoch(), 20), p.images(), p.imagesInEpoch(),
-                        p.loss(), p.reconstruction(), p.kl(), p.imagesPerSecond(), Console.duration(eta), HostStorage.peakBytes() >> 20, device), p.epochDone());
+                        p.loss(), String.join(", ", parts), p.imagesPerSecond(), Console.duration(eta), HostStorage.peakBytes() >> 20, device), p.epochDone());
             });
         }
     }

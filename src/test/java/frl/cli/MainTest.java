@@ -269,4 +269,39 @@ class MainTest {
         assertTrue(resumed.err().contains("background (perturb 0.2)"), "a resumed background model is trained on perturbed images: " + resumed.err());
         assertEquals("0.2", frl.io.Checkpoint.peek(bg).config().get("perturb"));
     }
+
+    /** A Glow goes through train, resume, eval, score and sample like a VAE; regret, which fits a VAE's encoder, is refused. */
+    @Test void glowFromTheCommandLine(@TempDir Path dir) throws Exception {
+        Path frl = dir.resolve("glow-frl.safetensors"), plain = dir.resolve("glow-plain.safetensors");
+        String[] common = {"--model", "glow", "--hidden", "8", "--depth", "2", "--levels", "2", "--data", "noise:32", "--batch", "16", "--epochs", "1", "--device", "cpu"};
+        Run t = run(concat(new String[] {"train", "--out", frl.toString()}, common));
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.err().contains("training FRL (x + HF k=5) Glow hidden 8, depth 2, levels 2 on noise"), t.err());
+        assertTrue(t.err().contains("(bpd "), t.err());
+        assertEquals(0, run(concat(new String[] {"train", "--no-hf", "--out", plain.toString()}, common)).code());
+
+        Run otherDepth = run("train", "--data", "noise:32", "--depth", "3", "--epochs", "2", "--resume", "--out", frl.toString(), "--device", "cpu");
+        assertEquals(1, otherDepth.code());
+        assertTrue(otherDepth.err().contains("was trained with --depth 2"), otherDepth.err());
+        Run asVae = run("train", "--data", "noise:32", "--ngf", "8", "--epochs", "2", "--resume", "--out", frl.toString(), "--device", "cpu");
+        assertTrue(asVae.err().contains("was trained with a glow (no --ngf)"), asVae.err());
+        Run resumed = run("train", "--data", "noise:32", "--batch", "16", "--epochs", "2", "--resume", "--out", frl.toString(), "--device", "cpu");
+        assertEquals(0, resumed.code(), resumed.err());
+
+        Run e = run("eval", "--frl", frl.toString(), "--plain", plain.toString(), "-k", "2", "--in", "noise:6", "--ood", "constant:6",
+                "--out", dir.resolve("e").toString(), "--device", "cpu");
+        assertEquals(0, e.code(), e.err());
+        assertTrue(e.out().contains("| nll | ic | nll_frl | frl |"), e.out());
+        Run s = run("score", "--model", frl.toString(), "-k", "2", "--data", "constant:4", "--out", dir.resolve("s.csv").toString(), "--device", "cpu");
+        assertEquals(0, s.code(), s.err());
+        assertEquals(5, Files.readAllLines(dir.resolve("s.csv")).size());
+        Run sample = run("sample", "--model", frl.toString(), "-n", "4", "--out", dir.resolve("g.png").toString(), "--device", "cpu");
+        assertEquals(0, sample.code(), sample.err());
+        assertTrue(javax.imageio.ImageIO.read(dir.resolve("g.png").toFile()).getWidth() > 64);
+
+        Run regret = run("eval", "--plain", plain.toString(), "--regret", "--regret-steps", "1", "--in", "noise:4", "--ood", "constant:4",
+                "--out", dir.resolve("r").toString(), "--device", "cpu");
+        assertEquals(1, regret.code());
+        assertTrue(regret.err().contains("Likelihood Regret fits a VAE's encoder to each image; this model is a Glow hidden 8"), regret.err());
+    }
 }
