@@ -99,7 +99,10 @@ class MainTest {
         Path out = dir.resolve("m.safetensors");
         Run r = run("train", "--data", "noise:64", "--ngf", "100000", "--out", out.toString(), "--device", "cpu");
         assertEquals(1, r.code(), r.err());
-        assertTrue(r.err().contains("this model (ngf 100000, nz 200:") && r.err().contains("GiB of memory the cpu backend has; a smaller --ngf or --batch fits"), r.err());
+        assertTrue(r.err().contains("this model (VAE ngf 100000, nz 200:") && r.err().contains("GiB of memory the cpu backend has; a smaller --ngf or --batch fits"), r.err());
+        Run glow = run("train", "--data", "noise:64", "--model", "glow", "--hidden", "100000", "--out", out.toString(), "--device", "cpu");
+        assertEquals(1, glow.code(), glow.err());
+        assertTrue(glow.err().contains("this model (Glow hidden 100000, depth 32, levels 3:") && glow.err().contains("a smaller --hidden, --depth or --batch fits"), glow.err());
         assertFalse(Files.exists(out));
     }
 
