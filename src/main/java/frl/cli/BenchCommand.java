@@ -7,7 +7,9 @@ import frl.backend.ProfilingBackend;
 import frl.backend.Rng;
 import frl.io.AtomicFile;
 import frl.io.Json;
-import frl.model.Vae;
+import frl.model.DensityModel;
+import frl.model.GlowConfig;
+import frl.model.ModelConfig;
 import frl.model.VaeConfig;
 import frl.nn.Adam;
 import frl.nn.RecordedStep;
@@ -23,11 +25,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** Times training steps and IWAE scoring of the FRL-VAE on random 8-bit data (end-to-end img/s). */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Time FRL-VAE training steps and IWAE-K scoring on random 8-bit images.")
+/** Times training steps and importance-weighted scoring of an FRL model on random 8-bit data (end-to-end img/s). */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Time FRL-VAE or FRL-Glow training steps and K-sample scoring on random 8-bit images.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "vae", description = "Model (only vae for now). Default: ${DEFAULT-VALUE}.") String model;
-    @Option(names = "--config", defaultValue = "fmnist", description = "fmnist (ngf 32, 2 channels) or cifar (ngf 64, 4 channels); 32×32, nz 200. Default: ${DEFAULT-VALUE}.") String config;
+    @Option(names = "--model", defaultValue = "vae", description = "vae or glow. Default: ${DEFAULT-VALUE}.") String model;
+    @Option(names = "--config", defaultValue = "fmnist", description = "fmnist (2 channels; VAE ngf 32) or cifar (4 channels; VAE ngf 64); 32×32, VAE nz 200. Default: ${DEFAULT-VALUE}.") String config;
+    @Option(names = "--hidden", defaultValue = "512", description = "Glow coupling width. Default: ${DEFAULT-VALUE}.") int hidden;
+    @Option(names = "--depth", defaultValue = "32", description = "Glow steps per level. Default: ${DEFAULT-VALUE}.") int depth;
+    @Option(names = "--levels", defaultValue = "3", description = "Glow levels. Default: ${DEFAULT-VALUE}.") int levels;
     @Mixin RunOptions run;
     @Option(names = "--batch", defaultValue = "64", description = "Training batch. Default: ${DEFAULT-VALUE}.") int batch;
     @Option(names = "--score-batch", defaultValue = "32", description = "Images per IWAE scoring batch. Default: ${DEFAULT-VALUE}.") int scoreBatch;
@@ -43,14 +48,18 @@ final class BenchCommand implements Callable<Integer> {
     private Tensor trainPixels;
 
     @Override public Integer call() throws Exception {
-        if (!model.equals("vae")) throw new IllegalArgumentException("--model " + model + ": only vae is implemented");
         if (batch < 2 || scoreBatch < 1 || k < 1 || steps < 1 || warmup < 0 || repeats < 1)
             throw new IllegalArgumentException("need --batch ≥ 2 (batch norm), --score-batch ≥ 1, -k ≥ 1, --steps ≥ 1, --warmup ≥ 0 and --repeats ≥ 1; got "
                     + batch + ", " + scoreBatch + ", " + k + ", " + steps + ", " + warmup + ", " + repeats);
-        VaeConfig c = switch (config) {
-            case "fmnist" -> VaeConfig.fmnist(2);
-            case "cifar" -> VaeConfig.cifar(4);
+        int channels = switch (config) {
+            case "fmnist" -> 2;
+            case "cifar" -> 4;
             default -> throw new IllegalArgumentException("--config " + config + ": expected fmnist or cifar");
+        };
+        ModelConfig c = switch (model) {
+            case "vae" -> channels == 2 ? VaeConfig.fmnist(2) : VaeConfig.cifar(4);
+            case "glow" -> new GlowConfig(32, channels, hidden, depth, levels);
+            default -> throw new IllegalArgumentException("--model " + model + ": expected vae or glow");
         };
         Backend be = Backends.select(run.device);
         Rng rng = new Rng(run.seed);
@@ -59,16 +68,16 @@ final class BenchCommand implements Callable<Integer> {
         try (Scope data = Scope.open()) {
             // one batch for every step, the noise drawn on the device each step: as the PyTorch twin does
             trainPixels = randomPixels(be, batch, c, rng);
-            try (Vae vae = new Vae(be, c, rng); Adam opt = new Adam(vae.parameters(), 1e-3)) {
-                vae.train(true);
-                for (int s = 0; s < warmup; s++) step(be, vae, opt, c, rng);
-                try (RecordedStep replayed = graph.records(be) ? record(be, vae, opt, c, rng) : null) {
-                    Runnable timedStep = replayed != null ? () -> replay(be, replayed, c, rng) : () -> step(be, vae, opt, c, rng);
+            try (DensityModel m = c.build(be, rng); Adam opt = new Adam(m.parameters(), 1e-3)) {
+                m.train(true);
+                for (int s = 0; s < warmup; s++) step(be, m, opt, rng);
+                try (RecordedStep replayed = graph.records(be) ? record(be, m, opt, rng) : null) {
+                    Runnable timedStep = replayed != null ? () -> replay(be, m, replayed, rng) : () -> step(be, m, opt, rng);
                     for (int r = 0; r < repeats; r++) train[r] = (double) steps * batch / seconds(be, steps, timedStep);
                     recorded = replayed != null && replayed.recorded();
                 }
-                vae.eval();
-                timeScoring(be, vae, c, rng, score);
+                m.eval();
+                timeScoring(be, m, rng, score);
             }
             if (profile) profileSteps(be, c, rng);
         }
@@ -76,6 +85,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", model);
         r.put("config", config);
+        if (c instanceof GlowConfig g) r.put("glow", Map.of("hidden", g.hidden(), "depth", g.depth(), "levels", g.levels()));
         r.put("device", be.name());
         r.put("batch", batch);
         r.put("score_batch", scoreBatch);
@@ -106,44 +116,45 @@ final class BenchCommand implements Callable<Integer> {
         return (System.nanoTime() - t) / 1e9;
     }
 
-    /** IWAE-K scoring of one random batch per repeat, after one untimed pass: images/s into {@code rates}. */
-    private void timeScoring(Backend be, Vae vae, VaeConfig c, Rng rng, double[] rates) {
+    /** K-sample scoring of one random batch per repeat, after one untimed pass: images/s into {@code rates}. */
+    private void timeScoring(Backend be, DensityModel m, Rng rng, double[] rates) {
         try (Scope scope = Scope.open()) {
-            Tensor pixels = randomPixels(be, scoreBatch, c, rng);
+            Tensor pixels = randomPixels(be, scoreBatch, m.config(), rng);
             Tensor x = be.affine(pixels, 1 / 255.0, 0);
-            Tensor eps = be.normal(Shape.of(k, scoreBatch, c.nz()), 0, 1, rng);
-            for (int w = 0; w < Math.min(warmup, 1); w++) vae.logWeights(x, pixels, eps);
-            for (int r = 0; r < rates.length; r++) rates[r] = scoreBatch / seconds(be, 1, () -> vae.logWeights(x, pixels, eps));
+            Tensor noise = m.noise(be, k * scoreBatch, rng).reshape(k, scoreBatch, m.noisePerImage());
+            for (int w = 0; w < Math.min(warmup, 1); w++) m.logWeights(x, pixels, noise);
+            for (int r = 0; r < rates.length; r++) rates[r] = scoreBatch / seconds(be, 1, () -> m.logWeights(x, pixels, noise));
         }
     }
 
-    private void step(Backend be, Vae vae, Adam opt, VaeConfig c, Rng rng) { step(be, be, vae, opt, c, rng, () -> {}); }
+    private void step(Backend be, DensityModel m, Adam opt, Rng rng) { step(be, be, m, opt, rng, () -> {}); }
 
     /** One training step: the batch and noise made on {@code be}, then, after {@code beforeOps}, the step's ops on {@code ops}. */
-    private void step(Backend be, Backend ops, Vae vae, Adam opt, VaeConfig c, Rng rng, Runnable beforeOps) {
+    private void step(Backend be, Backend ops, DensityModel m, Adam opt, Rng rng, Runnable beforeOps) {
         try (Scope scope = Scope.open()) {
-            Tensor eps = be.normal(Shape.of(batch, c.nz(), 1, 1), 0, 1, rng);
+            Tensor noise = m.noise(be, batch, rng);
             beforeOps.run();
-            forwardBackward(ops, vae, opt, trainPixels, eps);
+            forwardBackward(ops, m, opt, trainPixels, noise);
             opt.step();
         }
     }
 
-    private static void forwardBackward(Backend be, Vae vae, Adam opt, Tensor pixels, Tensor eps) {
+    private static void forwardBackward(Backend be, DensityModel m, Adam opt, Tensor pixels, Tensor noise) {
         opt.zeroGrad();
-        vae.loss(Var.constant(be.affine(pixels, 1 / 255.0, 0)), Var.constant(pixels), eps, 1.0).loss().backward();
+        m.loss(Var.constant(be.affine(pixels, 1 / 255.0, 0)), Var.constant(pixels), noise, 1.0).loss().backward();
     }
 
     /** The training step recorded over persistent pixels and noise, after one whole step run as usual. */
-    private RecordedStep record(Backend be, Vae vae, Adam opt, VaeConfig c, Rng rng) {
-        step(be, vae, opt, c, rng);   // every algorithm and kernel chosen before recording
-        Shape[] inputs = {Shape.of(batch, c.channels(), c.imageSize(), c.imageSize()), Shape.of(batch, c.nz(), 1, 1)};
-        return new RecordedStep(be, opt, inputs, in -> forwardBackward(be, vae, opt, in[0], in[1]));
+    private RecordedStep record(Backend be, DensityModel m, Adam opt, Rng rng) {
+        step(be, m, opt, rng);   // every algorithm and kernel chosen before recording
+        ModelConfig c = m.config();
+        Shape[] inputs = {Shape.of(batch, c.channels(), c.imageSize(), c.imageSize()), m.noiseShape(batch)};
+        return new RecordedStep(be, opt, inputs, in -> forwardBackward(be, m, opt, in[0], in[1]));
     }
 
-    private void replay(Backend be, RecordedStep step, VaeConfig c, Rng rng) {
+    private void replay(Backend be, DensityModel m, RecordedStep step, Rng rng) {
         try (Scope scope = Scope.open()) {
-            step.replay(trainPixels, be.normal(Shape.of(batch, c.nz(), 1, 1), 0, 1, rng));
+            step.replay(trainPixels, m.noise(be, batch, rng));
         }
     }
 
@@ -152,7 +163,7 @@ final class BenchCommand implements Callable<Integer> {
      * device held while each step is queued (so ops run back to back and each is timed alone), and the share of
      * the queued step's wall time the device spends in ops; then host time with every op waited for.
      */
-    private void profileSteps(Backend be, VaeConfig c, Rng rng) {
+    private void profileSteps(Backend be, ModelConfig c, Rng rng) {
         double queuedMs = 0;
         for (ProfilingBackend.Mode mode : ProfilingBackend.Mode.values()) {
             if (mode == ProfilingBackend.Mode.DEVICE && be.clock() == null) continue;
@@ -163,9 +174,9 @@ final class BenchCommand implements Callable<Integer> {
             }
             ProfilingBackend prof = new ProfilingBackend(be, mode);
             Backends.register(prof.backend());
-            try (Vae vae = new Vae(prof.backend(), c, rng); Adam opt = new Adam(vae.parameters(), 1e-3)) {
-                vae.train(true);
-                for (int s = 0; s < warmup; s++) step(be, prof.backend(), vae, opt, c, rng, () -> {});
+            try (DensityModel m = c.build(prof.backend(), rng); Adam opt = new Adam(m.parameters(), 1e-3)) {
+                m.train(true);
+                for (int s = 0; s < warmup; s++) step(be, prof.backend(), m, opt, rng, () -> {});
                 be.synchronize();
                 prof.reset();
                 long t = System.nanoTime();
@@ -173,7 +184,7 @@ final class BenchCommand implements Callable<Integer> {
                 // than the host takes to queue a step (at most a queued step's wall time)
                 double hold = 2 * queuedMs + 5;
                 Runnable beforeOps = mode == ProfilingBackend.Mode.DEVICE ? () -> be.clock().hold(hold) : () -> {};
-                for (int s = 0; s < steps; s++) step(be, prof.backend(), vae, opt, c, rng, beforeOps);
+                for (int s = 0; s < steps; s++) step(be, prof.backend(), m, opt, rng, beforeOps);
                 be.synchronize();
                 double ms = (System.nanoTime() - t) / 1e6 / steps;
                 prof.harvest();
@@ -203,7 +214,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Uniform random 8-bit values as floats 0..255. */
-    private static Tensor randomPixels(Backend be, int n, VaeConfig c, Rng rng) {
+    private static Tensor randomPixels(Backend be, int n, ModelConfig c, Rng rng) {
         Shape s = Shape.of(n, c.channels(), c.imageSize(), c.imageSize());
         float[] v = new float[(int) s.numel()];
         for (int i = 0; i < v.length; i++) v[i] = rng.nextInt(256);

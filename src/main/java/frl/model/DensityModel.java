@@ -4,6 +4,7 @@ import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Rng;
 import frl.nn.Module;
+import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
 import java.util.Map;
@@ -16,8 +17,11 @@ import java.util.Map;
 public abstract sealed class DensityModel extends Module permits Vae, Glow {
     public abstract ModelConfig config();
 
+    /** The shape of the noise for n images, one sample each. */
+    public abstract Shape noiseShape(int n);
+
     /** Noise values one image takes per sample. */
-    public abstract int noisePerImage();
+    public int noisePerImage() { return Math.toIntExact(noiseShape(1).numel()); }
 
     /** Noise for n images (one sample each) from consecutive draws of rng, as {@link #loss} takes it. */
     public abstract Tensor noise(Backend be, int n, Rng rng);

@@ -74,13 +74,11 @@ public final class Glow extends DensityModel {
 
     @Override public GlowConfig config() { return config; }
 
-    /** The dequantisation u of every sub-pixel. */
-    @Override public int noisePerImage() { return config.channels() * config.imageSize() * config.imageSize(); }
+    /** The dequantisation u of every sub-pixel: [n, C, H, W]. */
+    @Override public Shape noiseShape(int n) { return Shape.of(n, config.channels(), config.imageSize(), config.imageSize()); }
 
-    /** u [n, C, H, W], uniform in [0, 1). */
-    @Override public Tensor noise(Backend be, int n, Rng rng) {
-        return be.uniform(Shape.of(n, config.channels(), config.imageSize(), config.imageSize()), 0, 1, rng);
-    }
+    /** u, uniform in [0, 1). */
+    @Override public Tensor noise(Backend be, int n, Rng rng) { return be.uniform(noiseShape(n), 0, 1, rng); }
 
     /** The latents from the first level's split to the top, and per image log p of them and log |det ∂z/∂x|. */
     public record Encoded(List<Var> latents, Var logPrior, Var logdet) {}

@@ -1,5 +1,8 @@
 package frl.model;
 
+import frl.backend.Backend;
+import frl.backend.Rng;
+
 /**
  * Shape of a multi-scale Glow: square images of {@code imageSize} with {@code channels} input channels,
  * {@code levels} levels (each a squeeze, {@code depth} flow steps, then a split except at the last), and coupling
@@ -45,6 +48,8 @@ public record GlowConfig(int imageSize, int channels, int hidden, int depth, int
         for (int l = 0; l < levels; l++) maps += (long) depth * 3 * hidden * levelPixels(l);
         return 16 * parameterCount() + 2L * 4 * batch * maps;
     }
+
+    @Override public Glow build(Backend be, Rng rng) { return new Glow(be, this, rng); }
 
     @Override public String describe() { return "Glow hidden " + hidden + ", depth " + depth + ", levels " + levels; }
 }

@@ -1,5 +1,8 @@
 package frl.model;
 
+import frl.backend.Backend;
+import frl.backend.Rng;
+
 /** The shape of a density model: what its checkpoint config names, and what its training needs at least. */
 public sealed interface ModelConfig permits VaeConfig, GlowConfig {
     /** Square images of this side. */
@@ -13,6 +16,9 @@ public sealed interface ModelConfig permits VaeConfig, GlowConfig {
 
     /** A floor on the memory a training step at this batch needs, in bytes. */
     long trainingBytesAtLeast(int batch);
+
+    /** A fresh model of this shape, its weights drawn from rng. */
+    DensityModel build(Backend be, Rng rng);
 
     /** The model's family and size in a few words, for messages ("VAE ngf 32, nz 200"). */
     String describe();

@@ -36,12 +36,7 @@ public record ModelSpec(ModelConfig model, int imageChannels, int hfKernel) {
     public int imageSize() { return model.imageSize(); }
 
     /** A fresh model of this spec, its weights drawn from rng. */
-    public DensityModel build(Backend be, Rng rng) {
-        return switch (model) {
-            case VaeConfig c -> new Vae(be, c, rng);
-            case GlowConfig c -> new Glow(be, c, rng);
-        };
-    }
+    public DensityModel build(Backend be, Rng rng) { return model.build(be, rng); }
 
     public boolean highFrequency() { return hfKernel > 0; }
 

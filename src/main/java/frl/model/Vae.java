@@ -47,11 +47,11 @@ public final class Vae extends DensityModel {
 
     @Override public VaeConfig config() { return config; }
 
-    /** The latent ε of the reparametrisation. */
-    @Override public int noisePerImage() { return config.nz(); }
+    /** The latent ε of the reparametrisation: [n, nz, 1, 1]. */
+    @Override public Shape noiseShape(int n) { return Shape.of(n, config.nz(), 1, 1); }
 
-    /** ε [n, nz, 1, 1], standard normal. */
-    @Override public Tensor noise(Backend be, int n, Rng rng) { return be.normal(Shape.of(n, config.nz(), 1, 1), 0, 1, rng); }
+    /** ε, standard normal. */
+    @Override public Tensor noise(Backend be, int n, Rng rng) { return be.normal(noiseShape(n), 0, 1, rng); }
 
     Decoder decoder() { return decoder; }
 

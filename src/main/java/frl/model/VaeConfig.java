@@ -1,5 +1,8 @@
 package frl.model;
 
+import frl.backend.Backend;
+import frl.backend.Rng;
+
 /**
  * Shape of the DCGAN VAE: square images of {@code imageSize} (a power of two ≥ 16), {@code channels} input
  * channels (image channels, plus one for the FRL high-frequency channel), base width {@code ngf}, latent size
@@ -37,6 +40,8 @@ public record VaeConfig(int imageSize, int channels, int ngf, int nz) implements
     @Override public long trainingBytesAtLeast(int batch) {
         return 16 * parameterCount() + 2L * 4 * batch * channels * 256L * imageSize * imageSize;
     }
+
+    @Override public Vae build(Backend be, Rng rng) { return new Vae(be, this, rng); }
 
     @Override public String describe() { return "VAE ngf " + ngf + ", nz " + nz; }
 
