@@ -14,11 +14,12 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static frl.model.GoldenFiles.assertClose;
+import static frl.model.GoldenFiles.assertSameNames;
+import static frl.model.GoldenFiles.on;
+import static frl.model.GoldenFiles.prefixed;
 
 /**
  * The engine's VAE against the file bench/pytorch/frl_vae.py wrote with PyTorch (tiny config, float64 there):
@@ -28,26 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class VaeGoldenTest {
     private static final Path GOLDEN = Path.of("src/test/resources/golden/vae_tiny.safetensors");
 
-    private static Map<String, Tensor> prefixed(Map<String, Tensor> all, String prefix) {
-        Map<String, Tensor> m = new HashMap<>();
-        all.forEach((k, t) -> { if (k.startsWith(prefix)) m.put(k.substring(prefix.length()), t); });
-        return m;
-    }
-
-    private static void assertClose(double[] want, double[] got, double rel, String what) {
-        assertEquals(want.length, got.length, what + ": sizes");
-        double scale = 0;
-        for (double w : want) scale = Math.max(scale, Math.abs(w));
-        for (int i = 0; i < want.length; i++)
-            assertTrue(Math.abs(want[i] - got[i]) <= rel * Math.max(scale, 1e-6), what + "[" + i + "]: torch " + want[i] + ", engine " + got[i]);
-    }
-
     @Test void lossGradientsRunningStatsAndIwaeMatchPyTorch() throws IOException { matchesPyTorch(Backends.cpu()); }
 
     @Test @Tag("gpu") void onCudaToo() throws IOException { matchesPyTorch(GpuTests.cudaOrSkip()); }
-
-    /** A golden tensor (read to the host) on the backend under test. */
-    private static Tensor on(Backend be, Tensor host) { return be.fromHost(host.shape(), host.toFloats()); }
 
     private static void matchesPyTorch(Backend be) throws IOException {
         try (Scope scope = Scope.open(); Safetensors.Contents g = Safetensors.read(GOLDEN)) {
@@ -57,9 +41,7 @@ class VaeGoldenTest {
             Map<String, Tensor> t = g.tensors();
             try (Vae vae = new Vae(be, config, new Rng(1))) {
                 Map<String, Tensor> torch = prefixed(t, "state.");
-                for (String k : vae.stateDict().keySet())
-                    if (!k.endsWith("num_batches_tracked")) assertTrue(torch.containsKey(k), "torch has no '" + k + "'");
-                for (String k : torch.keySet()) assertTrue(vae.stateDict().containsKey(k), "the engine has no '" + k + "'");
+                assertSameNames(vae.stateDict(), torch, k -> k.endsWith("num_batches_tracked"));
                 vae.loadStateDict(torch, false);
                 Tensor pixels = on(be, t.get("pixels"));
                 Tensor x = be.affine(pixels, 1 / 255.0, 0);
