@@ -84,11 +84,11 @@ final class EvalCommand implements Callable<Integer> {
         if (fit != null) e = e.withRegret(fit);
         long start = System.nanoTime();
         return e.run(in, oods, (set, model, done, total) ->
-                Console.status(String.format(Locale.ROOT, "scoring %s with the %s model: %d/%d (IWAE K=%d, %s elapsed)", set, model, done, total, k,
+                Console.status(String.format(Locale.ROOT, "scoring %s with the %s model: %d/%d (K=%d samples, %s elapsed)", set, model, done, total, k,
                         Console.duration((System.nanoTime() - start) / 1e9)), done == total));
     }
 
-    /** A background model (may be null) must be of its model's kind: the same VAE shape and channels. */
+    /** A background model (may be null) must be of its model's kind: the same family, shape and channels. */
     static void requireBackgroundOf(ModelSpec.Loaded b, Path background, ModelSpec.Loaded model, String modelOption) {
         if (b != null && !b.spec().equals(model.spec()))
             throw new IllegalArgumentException("--background " + background + " is not a model of " + modelOption + "'s kind (" + b.spec() + " against "
