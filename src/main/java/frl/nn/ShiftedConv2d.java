@@ -1,0 +1,46 @@
+package frl.nn;
+
+import frl.autograd.Layout;
+import frl.autograd.Linear;
+import frl.autograd.Var;
+import frl.backend.Backend;
+import frl.backend.ConvGeometry;
+import frl.backend.Rng;
+import frl.backend.Shift;
+import frl.tensor.Shape;
+
+/**
+ * PixelCNN++'s down_shifted_conv2d ({@link Shift#DOWN}) and down_right_shifted_conv2d ({@link Shift#DOWN_RIGHT}),
+ * weight-normalised, with bias: zero padding above (and left/right or left) so that an output pixel sees no row
+ * below it (and no column right of it). Stride 1 keeps the size (the backend's shifted convolution); stride 2
+ * halves it (the padding, then a strided convolution). With {@code shiftOutput} the result moves one row down
+ * (DOWN) or one column right (DOWN_RIGHT), so that a pixel no longer sees itself.
+ */
+public final class ShiftedConv2d extends Layer {
+    private final Parameter v, g, bias;
+    private final Shift shift;
+    private final int stride, kh, kw;
+    private final boolean shiftOutput;
+
+    public ShiftedConv2d(Backend be, Rng rng, int in, int out, int kh, int kw, Shift shift, int stride, boolean shiftOutput) {
+        if (stride != 1 && stride != 2) throw new IllegalArgumentException("ShiftedConv2d: stride 1 or 2, got " + stride);
+        this.shift = shift;
+        this.stride = stride;
+        this.kh = kh;
+        this.kw = kw;
+        this.shiftOutput = shiftOutput;
+        long fanIn = (long) in * kh * kw;
+        Parameter[] vg = WeightNorm.register(this, be, Shape.of(out, in, kh, kw), fanIn, rng);
+        v = vg[0];
+        g = vg[1];
+        bias = registerParameter("bias", Init.defaultBias(be, out, fanIn, rng));
+    }
+
+    @Override public Var forward(Var x) {
+        Var w = WeightNorm.weight(v, g);
+        Var y = stride == 1 ? Linear.shiftedConv2d(x, w, bias, shift)
+                : Linear.conv2d(Layout.pad2d(x, shift.top(kh), 0, shift.left(kw), shift.right(kw)), w, bias, ConvGeometry.of(2, 0));
+        if (!shiftOutput) return y;
+        return shift == Shift.DOWN ? Layout.downShift(y) : Layout.rightShift(y);
+    }
+}
