@@ -14,7 +14,7 @@ import java.util.Map;
  * whose log-mean-exp is the log-likelihood. Each takes noise of its own kind (the VAE's latent ε, Glow's
  * dequantisation), drawn by {@link #noise} so that the caller decides which draws an image gets.
  */
-public abstract sealed class DensityModel extends Module permits Vae, Glow {
+public abstract sealed class DensityModel extends Module permits Vae, Glow, PixelCnn {
     public abstract ModelConfig config();
 
     /** The shape of the noise for n images, one sample each. */

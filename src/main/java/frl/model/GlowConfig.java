@@ -51,5 +51,15 @@ public record GlowConfig(int imageSize, int channels, int hidden, int depth, int
 
     @Override public Glow build(Backend be, Rng rng) { return new Glow(be, this, rng); }
 
+    @Override public String family() { return "glow"; }
+
+    @Override public java.util.SequencedMap<String, Integer> shape() {
+        java.util.SequencedMap<String, Integer> m = new java.util.LinkedHashMap<>();
+        m.put("hidden", hidden);
+        m.put("depth", depth);
+        m.put("levels", levels);
+        return m;
+    }
+
     @Override public String describe() { return "Glow hidden " + hidden + ", depth " + depth + ", levels " + levels; }
 }

@@ -4,7 +4,7 @@ import frl.backend.Backend;
 import frl.backend.Rng;
 
 /** The shape of a density model: what its checkpoint config names, and what its training needs at least. */
-public sealed interface ModelConfig permits VaeConfig, GlowConfig {
+public sealed interface ModelConfig permits VaeConfig, GlowConfig, PixelCnnConfig {
     /** Square images of this side. */
     int imageSize();
 
@@ -16,6 +16,12 @@ public sealed interface ModelConfig permits VaeConfig, GlowConfig {
 
     /** A floor on the memory a training step at this batch needs, in bytes. */
     long trainingBytesAtLeast(int batch);
+
+    /** The family's name in a checkpoint's config: vae, glow or pixelcnn. */
+    String family();
+
+    /** The family's own shape fields by their checkpoint names, in order (ngf, nz for a VAE). */
+    java.util.SequencedMap<String, Integer> shape();
 
     /** A fresh model of this shape, its weights drawn from rng. */
     DensityModel build(Backend be, Rng rng);

@@ -8,6 +8,7 @@ import frl.io.Checkpoint;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -31,6 +32,11 @@ public record ModelSpec(ModelConfig model, int imageChannels, int hfKernel) {
         return new ModelSpec(new GlowConfig(32, modelChannels(imageChannels, hfKernel), hidden, depth, levels), imageChannels, hfKernel);
     }
 
+    /** A 32×32 PixelCNN++ for the given image channels. */
+    public static ModelSpec pixelCnn(int imageChannels, int hfKernel, int resnets, int filters, int mixtures) {
+        return new ModelSpec(new PixelCnnConfig(32, modelChannels(imageChannels, hfKernel), resnets, filters, mixtures), imageChannels, hfKernel);
+    }
+
     private static int modelChannels(int imageChannels, int hfKernel) { return imageChannels + (hfKernel > 0 ? 1 : 0); }
 
     public int imageSize() { return model.imageSize(); }
@@ -44,36 +50,34 @@ public record ModelSpec(ModelConfig model, int imageChannels, int hfKernel) {
 
     public Map<String, String> toMap() {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("model", model instanceof VaeConfig ? "vae" : "glow");
+        m.put("model", model.family());
         m.put("image_size", Integer.toString(model.imageSize()));
         m.put("image_channels", Integer.toString(imageChannels));
         m.put("hf_kernel", Integer.toString(hfKernel));
-        switch (model) {
-            case VaeConfig c -> {
-                m.put("ngf", Integer.toString(c.ngf()));
-                m.put("nz", Integer.toString(c.nz()));
-            }
-            case GlowConfig c -> {
-                m.put("hidden", Integer.toString(c.hidden()));
-                m.put("depth", Integer.toString(c.depth()));
-                m.put("levels", Integer.toString(c.levels()));
-            }
-        }
+        model.shape().forEach((k, v) -> m.put(k, Integer.toString(v)));
         return m;
     }
 
+    /** The shape fields of each family, in the order its config takes them after image size and channels. */
+    private static final Map<String, List<String>> FIELDS = Map.of(
+            "vae", List.of("ngf", "nz"), "glow", List.of("hidden", "depth", "levels"), "pixelcnn", List.of("resnets", "filters", "mixtures"));
+
     public static ModelSpec fromMap(Path source, Map<String, String> m) throws IOException {
         String family = m.get("model");
-        String fields = "vae".equals(family) ? "ngf, nz" : "glow".equals(family) ? "hidden, depth, levels" : null;
-        if (fields == null) throw new IOException(source + ": model '" + family + "' is not supported (expected vae or glow)");
+        List<String> fields = FIELDS.get(family == null ? "" : family);
+        if (fields == null) throw new IOException(source + ": model '" + family + "' is not supported (expected vae, glow or pixelcnn)");
         try {
             int size = Integer.parseInt(m.get("image_size")), image = Integer.parseInt(m.get("image_channels")), hf = Integer.parseInt(m.get("hf_kernel"));
-            ModelConfig c = "vae".equals(family)
-                    ? new VaeConfig(size, modelChannels(image, hf), Integer.parseInt(m.get("ngf")), Integer.parseInt(m.get("nz")))
-                    : new GlowConfig(size, modelChannels(image, hf), Integer.parseInt(m.get("hidden")), Integer.parseInt(m.get("depth")), Integer.parseInt(m.get("levels")));
+            int channels = modelChannels(image, hf);
+            int[] v = fields.stream().mapToInt(k -> Integer.parseInt(m.get(k))).toArray();
+            ModelConfig c = switch (family) {
+                case "vae" -> new VaeConfig(size, channels, v[0], v[1]);
+                case "glow" -> new GlowConfig(size, channels, v[0], v[1], v[2]);
+                default -> new PixelCnnConfig(size, channels, v[0], v[1], v[2]);
+            };
             return new ModelSpec(c, image, hf);
         } catch (NumberFormatException | NullPointerException e) {
-            throw new IOException(source + ": checkpoint config lacks model fields (image_size, image_channels, hf_kernel, " + fields + "): " + m);
+            throw new IOException(source + ": checkpoint config lacks model fields (image_size, image_channels, hf_kernel, " + String.join(", ", fields) + "): " + m);
         }
     }
 

@@ -43,6 +43,15 @@ public record VaeConfig(int imageSize, int channels, int ngf, int nz) implements
 
     @Override public Vae build(Backend be, Rng rng) { return new Vae(be, this, rng); }
 
+    @Override public String family() { return "vae"; }
+
+    @Override public java.util.SequencedMap<String, Integer> shape() {
+        java.util.SequencedMap<String, Integer> m = new java.util.LinkedHashMap<>();
+        m.put("ngf", ngf);
+        m.put("nz", nz);
+        return m;
+    }
+
     @Override public String describe() { return "VAE ngf " + ngf + ", nz " + nz; }
 
     /** log2(imageSize): the number of stride-2 stages is this minus 3 (plus the input conv). */

@@ -1,0 +1,207 @@
+package frl.model;
+
+import frl.autograd.Layout;
+import frl.autograd.Pointwise;
+import frl.autograd.Reduce;
+import frl.autograd.Var;
+import frl.backend.Backend;
+import frl.backend.Rng;
+import frl.backend.Shift;
+import frl.nn.Module;
+import frl.nn.Nin;
+import frl.nn.ShiftedConv2d;
+import frl.nn.ShiftedConvTranspose2d;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * PixelCNN++ (Salimans et al. 2017) as the common PyTorch port lays it out: a down stream u (pixels above) and a
+ * down-right stream ul (pixels above and to the left), each a stack of gated residual blocks with concat-ELU at
+ * three resolutions, the up pass's outputs fed to the down pass as skips; weight-normalised shifted convolutions
+ * keep each pixel's parameters a function of the pixels before it in raster order. The output is a discretised
+ * logistic mixture per pixel ({@link LogisticMixture}), whose channels condition on the earlier ones, so the NLL is
+ * exact: no noise, one pass. Not yet: dropout (the reference trains with 0.5).
+ */
+public final class PixelCnn extends DensityModel {
+    private static final double LOG_2 = Math.log(2);
+    private final PixelCnnConfig config;
+    private final Backend backend;
+    private final ShiftedConv2d uInit, ulInitDown, ulInitRight;
+    private final List<List<GatedPair>> up = new ArrayList<>(), down = new ArrayList<>();
+    private final List<ShiftedConv2d> downsizeU = new ArrayList<>(), downsizeUl = new ArrayList<>();
+    private final List<ShiftedConvTranspose2d> upsizeU = new ArrayList<>(), upsizeUl = new ArrayList<>();
+    private final Nin ninOut;
+
+    public PixelCnn(Backend be, PixelCnnConfig config, Rng rng) {
+        this.config = config;
+        this.backend = be;
+        int f = config.filters(), in = config.channels() + 1;
+        uInit = addModule("u_init", new ShiftedConv2d(be, rng, in, f, 2, 3, Shift.DOWN, 1, true));
+        ulInitDown = addModule("ul_init_down", new ShiftedConv2d(be, rng, in, f, 1, 3, Shift.DOWN, 1, true));
+        ulInitRight = addModule("ul_init_right", new ShiftedConv2d(be, rng, in, f, 2, 1, Shift.DOWN_RIGHT, 1, true));
+        for (int stage = 0; stage < 3; stage++) {
+            List<GatedPair> blocks = new ArrayList<>();
+            for (int r = 0; r < config.resnets(); r++) blocks.add(pair(be, rng, "up" + stage + "_" + r, 0));
+            up.add(blocks);
+            if (stage < 2) {
+                downsizeU.add(addModule("downsize_u" + stage, new ShiftedConv2d(be, rng, f, f, 2, 3, Shift.DOWN, 2, false)));
+                downsizeUl.add(addModule("downsize_ul" + stage, new ShiftedConv2d(be, rng, f, f, 2, 2, Shift.DOWN_RIGHT, 2, false)));
+            }
+        }
+        for (int stage = 0; stage < 3; stage++) {
+            List<GatedPair> blocks = new ArrayList<>();
+            for (int r = 0; r < config.resnets() + (stage == 0 ? 0 : 1); r++) blocks.add(pair(be, rng, "down" + stage + "_" + r, 1));
+            down.add(blocks);
+            if (stage < 2) {
+                upsizeU.add(addModule("upsize_u" + stage, new ShiftedConvTranspose2d(be, rng, f, f, 2, 3, Shift.DOWN)));
+                upsizeUl.add(addModule("upsize_ul" + stage, new ShiftedConvTranspose2d(be, rng, f, f, 2, 2, Shift.DOWN_RIGHT)));
+            }
+        }
+        ninOut = addModule("nin_out", new Nin(be, rng, f, config.outputChannels()));
+    }
+
+    /** The u block (2×3, skips from {@code uSkips} maps) and the ul block (2×2, one more skip: u) of one stage position. */
+    private GatedPair pair(Backend be, Rng rng, String name, int uSkips) {
+        int f = config.filters();
+        GatedResnet u = addModule(name + "_u", new GatedResnet(be, rng, f, 2, 3, Shift.DOWN, uSkips));
+        GatedResnet ul = addModule(name + "_ul", new GatedResnet(be, rng, f, 2, 2, Shift.DOWN_RIGHT, uSkips + 1));
+        return new GatedPair(u, ul);
+    }
+
+    private record GatedPair(GatedResnet u, GatedResnet ul) {}
+
+    /** x + a·sigmoid(b), [a, b] = conv_out(concat_elu(conv_input(concat_elu(x)) + nin_skip(concat_elu(skip)))). */
+    static final class GatedResnet extends Module {
+        private final ShiftedConv2d in, out;
+        private final Nin skip;
+        private final int filters;
+
+        GatedResnet(Backend be, Rng rng, int filters, int kh, int kw, Shift shift, int skips) {
+            this.filters = filters;
+            in = addModule("conv_input", new ShiftedConv2d(be, rng, 2 * filters, filters, kh, kw, shift, 1, false));
+            skip = skips > 0 ? addModule("nin_skip", new Nin(be, rng, 2 * skips * filters, filters)) : null;
+            out = addModule("conv_out", new ShiftedConv2d(be, rng, 2 * filters, 2 * filters, kh, kw, shift, 1, false));
+        }
+
+        Var forward(Var x, Var skipFrom) {
+            Var h = in.forward(concatElu(x));
+            if (skip != null) h = Pointwise.add(h, skip.forward(concatElu(skipFrom)));
+            Var[] ab = Layout.split(out.forward(concatElu(h)), 1, filters, filters);
+            return Pointwise.add(x, Pointwise.mul(ab[0], Pointwise.sigmoid(ab[1])));
+        }
+    }
+
+    /** elu([x, −x]) along the channels. */
+    static Var concatElu(Var x) { return Pointwise.elu(Layout.concat(1, x, Pointwise.neg(x))); }
+
+    /** The mixture parameters [N, outputChannels, H, W] for x [N, C, H, W] in [−1, 1]. */
+    public Var network(Var x) {
+        Shape s = x.shape();
+        Var in = Layout.concat(1, x, Var.constant(backend.full(Shape.of(s.dim(0), 1, s.dim(2), s.dim(3)), 1)));
+        List<Var> us = new ArrayList<>(), uls = new ArrayList<>();
+        us.add(uInit.forward(in));
+        uls.add(Pointwise.add(ulInitDown.forward(in), ulInitRight.forward(in)));
+        for (int stage = 0; stage < 3; stage++) {
+            for (GatedPair p : up.get(stage)) {
+                Var u = p.u().forward(us.getLast(), null);
+                uls.add(p.ul().forward(uls.getLast(), u));
+                us.add(u);
+            }
+            if (stage < 2) {
+                us.add(downsizeU.get(stage).forward(us.getLast()));
+                uls.add(downsizeUl.get(stage).forward(uls.getLast()));
+            }
+        }
+        Var u = us.removeLast(), ul = uls.removeLast();
+        for (int stage = 0; stage < 3; stage++) {
+            for (GatedPair p : down.get(stage)) {
+                u = p.u().forward(u, us.removeLast());
+                ul = p.ul().forward(ul, Layout.concat(1, u, uls.removeLast()));
+            }
+            if (stage < 2) {
+                u = upsizeU.get(stage).forward(u);
+                ul = upsizeUl.get(stage).forward(ul);
+            }
+        }
+        return ninOut.forward(Pointwise.elu(ul));
+    }
+
+    @Override public PixelCnnConfig config() { return config; }
+
+    /** The likelihood is exact: one unused value per image (the trainer and scorer draw noise for every model). */
+    @Override public Shape noiseShape(int n) { return Shape.of(n, 1); }
+
+    @Override public Tensor noise(Backend be, int n, Rng rng) { return be.uniform(noiseShape(n), 0, 1, rng); }
+
+    /** −log p(b) per image in nats, shape [N], of bytes b [N, C, H, W]. */
+    private Var nll(Var targets) {
+        Var x = Pointwise.affine(targets, 1 / 127.5, -1);
+        return LogisticMixture.nll(x, network(x), config.mixtures());
+    }
+
+    /** The mean NLL in nats over the batch (from the bytes; x and noise are not used); part "bpd", in bits per sub-pixel. */
+    @Override public LossParts loss(Var x, Var targets, Tensor noise, double beta) {
+        int n = targets.shape().dim(0);
+        Var loss = Pointwise.scale(Reduce.sumAll(nll(targets)), 1.0 / n);
+        Map<String, Var> parts = new LinkedHashMap<>();
+        parts.put("bpd", Pointwise.scale(loss, 1 / (LOG_2 * (targets.shape().numel() / n))));
+        return new LossParts(loss, parts);
+    }
+
+    /** −NLL in every one of the K rows: the likelihood is exact, computed once. */
+    @Override public double[][] logWeights(Tensor x, Tensor targets, Tensor noise) {
+        double[] w;
+        try (Var.NoGrad _ = Var.noGrad(); Scope _ = Scope.open()) {
+            w = nll(Var.constant(targets)).value().toDoubles();
+        }
+        for (int i = 0; i < w.length; i++) w[i] = -w[i];
+        double[][] out = new double[noise.dim(0)][];
+        for (int k = 0; k < out.length; k++) out[k] = w.clone();
+        return out;
+    }
+
+    /**
+     * Raster order, one pass of the network per pixel: a component from the mixture weights, then each channel from its
+     * logistic (location conditioned on the channels drawn before it), clamped to [−1, 1] and rounded to a byte.
+     */
+    @Override public byte[] sample(int n, Rng rng) {
+        int c = config.channels(), side = config.imageSize(), m = config.mixtures(), p = config.outputChannels(), hw = side * side;
+        double[] canvas = new double[n * c * hw];
+        try (Var.NoGrad _ = Var.noGrad()) {
+            for (int q = 0; q < hw; q++) {
+                double[] params;
+                try (Scope _ = Scope.open()) {
+                    Tensor out = network(Var.constant(backend.fromHost(Shape.of(n, c, side, side), canvas))).value();
+                    params = backend.narrow(backend.narrow(out.reshape(n, p, hw), 2, q, 1), 0, 0, n).toDoubles();   // [n, p]
+                }
+                for (int i = 0; i < n; i++) drawPixel(params, i * p, canvas, i * c * hw + q, hw, c, m, rng);
+            }
+        }
+        byte[] bytes = new byte[canvas.length];
+        for (int i = 0; i < canvas.length; i++) bytes[i] = (byte) Math.round((canvas[i] + 1) * 127.5);
+        return bytes;
+    }
+
+    /** One pixel's channels (at canvas[at + ch·stride]) from its parameters at params[from..]. */
+    private static void drawPixel(double[] params, int from, double[] canvas, int at, int stride, int c, int m, Rng rng) {
+        int k = 0;
+        double best = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < m; j++) {   // Gumbel-max: a component with probability softmax(logits)
+            double g = params[from + j] - Math.log(-Math.log(1e-12 + (1 - 2e-12) * rng.nextDouble()));
+            if (g > best) { best = g; k = j; }
+        }
+        for (int ch = 0, pair = 0; ch < c; ch++) {
+            double mean = params[from + m * (1 + ch) + k];
+            for (int j = 0; j < ch; j++, pair++) mean += params[from + m * (1 + 2 * c + pair) + k] * canvas[at + j * stride];
+            double scale = Math.exp(Math.max(params[from + m * (1 + c + ch) + k], -7));
+            double u = 1e-5 + (1 - 2e-5) * rng.nextDouble();
+            canvas[at + ch * stride] = Math.max(-1, Math.min(1, mean + scale * (Math.log(u) - Math.log1p(-u))));
+        }
+    }
+}

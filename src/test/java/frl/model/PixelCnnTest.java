@@ -1,0 +1,128 @@
+package frl.model;
+
+import frl.autograd.Var;
+import frl.backend.Backend;
+import frl.backend.Backends;
+import frl.backend.Rng;
+import frl.backend.cuda.GpuTests;
+import frl.data.ImageSet;
+import frl.data.Synthetic;
+import frl.io.Safetensors;
+import frl.nn.Parameter;
+import frl.ood.Scorer;
+import frl.tensor.Scope;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static frl.model.GoldenFiles.assertClose;
+import static frl.model.GoldenFiles.assertSameNames;
+import static frl.model.GoldenFiles.on;
+import static frl.model.GoldenFiles.prefixed;
+import static org.junit.jupiter.api.Assertions.*;
+
+class PixelCnnTest {
+    private static final Path GOLDEN = Path.of("src/test/resources/golden/pixelcnn_tiny.safetensors");
+    private final Backend be = Backends.cpu();
+
+    @Test void configRefusesSidesItCannotHalveTwice() {
+        var e = assertThrows(IllegalArgumentException.class, () -> new PixelCnnConfig(30, 2, 1, 4, 2));
+        assertTrue(e.getMessage().contains("multiple of 4, got 30"), e.getMessage());
+    }
+
+    @Test void parameterCountIsTheModels() {
+        for (PixelCnnConfig c : List.of(new PixelCnnConfig(8, 2, 1, 4, 2), new PixelCnnConfig(16, 4, 2, 6, 3), new PixelCnnConfig(32, 3, 3, 80, 10))) {
+            try (PixelCnn m = new PixelCnn(be, c, new Rng(1))) {
+                assertEquals(m.parameterCount(), c.parameterCount(), c.toString());
+            }
+        }
+    }
+
+    /** The parameters of pixel q depend on every channel of the pixels before it in raster order, and on none from q on. */
+    @Test void eachPixelSeesOnlyThePixelsBeforeIt() {
+        PixelCnnConfig c = new PixelCnnConfig(8, 2, 1, 4, 2);
+        int hw = 64;
+        try (PixelCnn m = new PixelCnn(be, c, new Rng(2))) {
+            for (int q : new int[] {0, 9, 27, 36, 63}) {
+                try (Scope _ = Scope.open()) {
+                    Shape s = Shape.of(1, 2, 8, 8);
+                    double[] x = new Random(q).doubles(s.numel(), -1, 1).toArray();
+                    Var in = Var.leaf(be.fromHost(s, x));
+                    Var out = m.network(in);
+                    double[] seed = new double[(int) out.value().numel()];
+                    for (int ch = 0; ch < c.outputChannels(); ch++) seed[ch * hw + q] = 1;
+                    out.backward(be.fromHost(out.shape(), seed));
+                    double[] g = in.grad().toDoubles();
+                    for (int p = 0; p < hw; p++)
+                        for (int ch = 0; ch < 2; ch++) {
+                            double v = Math.abs(g[ch * hw + p]);
+                            if (p >= q) assertEquals(0, v, "pixel " + q + "'s parameters depend on pixel " + p + " channel " + ch);
+                            else if (p == q - 1 || p == q - 8) assertTrue(v > 0, "pixel " + q + " does not see pixel " + p + " channel " + ch);
+                        }
+                }
+            }
+        }
+    }
+
+    @Test void matchesPyTorch() throws IOException { matchesPyTorch(be); }
+
+    @Test @Tag("gpu") void matchesPyTorchOnCuda() throws IOException { matchesPyTorch(GpuTests.cudaOrSkip()); }
+
+    /** bench/pytorch/frl_pixelcnn.py's file (8×8, gray + HF, resnets 1, filters 4, mixtures 2, both tails in the input). */
+    private static void matchesPyTorch(Backend be) throws IOException {
+        try (Scope _ = Scope.open(); Safetensors.Contents g = Safetensors.read(GOLDEN)) {
+            Map<String, String> meta = g.metadata();
+            PixelCnnConfig config = new PixelCnnConfig(Integer.parseInt(meta.get("size")), Integer.parseInt(meta.get("channels")),
+                    Integer.parseInt(meta.get("resnets")), Integer.parseInt(meta.get("filters")), Integer.parseInt(meta.get("mixtures")));
+            Map<String, Tensor> t = g.tensors();
+            try (PixelCnn m = new PixelCnn(be, config, new Rng(1))) {
+                Map<String, Tensor> torch = prefixed(t, "state.");
+                assertSameNames(m.stateDict(), torch, k -> false);
+                m.loadStateDict(torch, true);
+                Tensor pixels = on(be, t.get("pixels"));
+                assertClose(t.get("params").toDoubles(), m.network(Var.constant(be.affine(pixels, 1 / 127.5, -1))).value().toDoubles(), 1e-4, "mixture parameters");
+                DensityModel.LossParts parts = m.loss(Var.constant(pixels), Var.constant(pixels), m.noise(be, 3, new Rng(1)), 1);
+                parts.loss().backward();
+                assertClose(t.get("loss").toDoubles(), new double[] {parts.loss().value().item()}, 1e-4, "loss");
+                for (Map.Entry<String, Parameter> p : m.namedParameters().entrySet())
+                    assertClose(t.get("grad." + p.getKey()).toDoubles(), p.getValue().grad().toDoubles(), 1e-4, "grad " + p.getKey());
+                double[][] w = m.logWeights(pixels, pixels, m.noise(be, 6, new Rng(2)).reshape(2, 3, 1));
+                assertClose(t.get("nll").toDoubles(), DensityModel.nllFromTerms(w), 1e-4, "NLL per image");
+                assertArrayEquals(w[0], w[1], "an exact likelihood: every sample the same");
+            }
+        }
+    }
+
+    /** Training on constant images lowers the loss; the checkpoint gives back the same scores and samples. */
+    @Test void trainsAndRestoresThroughACheckpoint(@TempDir Path dir) throws Exception {
+        ModelSpec spec = ModelSpec.pixelCnn(1, 5, 1, 8, 2);
+        ImageSet set = Synthetic.constant(32, 1, 32, 32, 3);
+        Path file = dir.resolve("pixelcnn.safetensors");
+        List<Double> losses = new ArrayList<>();
+        double[] before;
+        byte[] samples;
+        try (DensityModel m = spec.build(be, new Rng(1));
+             Trainer t = new Trainer(be, m, spec.batches(), new TrainConfig(3, 8, 1e-2, 0, 30, 0.5, 1, true, 2, 0, 0), spec.toMap())) {
+            t.run(set, file, p -> losses.add(p.loss()));
+            before = new Scorer(be, spec, m, 3, 8).nll(set.slice(0, 4), 4, i -> {});
+            m.eval();
+            samples = m.sample(2, new Rng(6));
+        }
+        assertTrue(losses.getLast() < 0.9 * losses.getFirst(), "loss " + losses.getFirst() + " → " + losses.getLast());
+        try (ModelSpec.Loaded m = ModelSpec.load(be, file)) {
+            assertEquals(spec, m.spec());
+            assertArrayEquals(before, new Scorer(be, m.spec(), m.model(), 1, 8).nll(set.slice(0, 4), 9, i -> {}), "exact: neither K nor the seed matters");
+            assertArrayEquals(samples, m.model().sample(2, new Rng(6)));
+            assertEquals(2 * 2 * 32 * 32, samples.length);
+        }
+    }
+}
