@@ -10,6 +10,7 @@ import frl.io.Json;
 import frl.model.DensityModel;
 import frl.model.GlowConfig;
 import frl.model.ModelConfig;
+import frl.model.PixelCnnConfig;
 import frl.model.VaeConfig;
 import frl.nn.Adam;
 import frl.nn.RecordedStep;
@@ -26,13 +27,16 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** Times training steps and importance-weighted scoring of an FRL model on random 8-bit data (end-to-end img/s). */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Time FRL-VAE or FRL-Glow training steps and K-sample scoring on random 8-bit images.")
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Time FRL-VAE, FRL-Glow or FRL-PixelCNN++ training steps and K-sample scoring on random 8-bit images.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "vae", description = "vae or glow. Default: ${DEFAULT-VALUE}.") String model;
+    @Option(names = "--model", defaultValue = "vae", description = "vae, glow or pixelcnn. Default: ${DEFAULT-VALUE}.") String model;
     @Option(names = "--config", defaultValue = "fmnist", description = "fmnist (2 channels; VAE ngf 32) or cifar (4 channels; VAE ngf 64); 32×32, VAE nz 200. Default: ${DEFAULT-VALUE}.") String config;
     @Option(names = "--hidden", defaultValue = "512", description = "Glow coupling width. Default: ${DEFAULT-VALUE}.") int hidden;
     @Option(names = "--depth", defaultValue = "32", description = "Glow steps per level. Default: ${DEFAULT-VALUE}.") int depth;
     @Option(names = "--levels", defaultValue = "3", description = "Glow levels. Default: ${DEFAULT-VALUE}.") int levels;
+    @Option(names = "--resnets", defaultValue = "3", description = "PixelCNN++ gated resnets per stage (the anchor's 3). Default: ${DEFAULT-VALUE}.") int resnets;
+    @Option(names = "--filters", defaultValue = "80", description = "PixelCNN++ width (the anchor's 80). Default: ${DEFAULT-VALUE}.") int filters;
+    @Option(names = "--mixtures", defaultValue = "10", description = "PixelCNN++ mixture components. Default: ${DEFAULT-VALUE}.") int mixtures;
     @Mixin RunOptions run;
     @Option(names = "--batch", defaultValue = "64", description = "Training batch. Default: ${DEFAULT-VALUE}.") int batch;
     @Option(names = "--score-batch", defaultValue = "32", description = "Images per IWAE scoring batch. Default: ${DEFAULT-VALUE}.") int scoreBatch;
@@ -59,7 +63,8 @@ final class BenchCommand implements Callable<Integer> {
         ModelConfig c = switch (model) {
             case "vae" -> channels == 2 ? VaeConfig.fmnist(2) : VaeConfig.cifar(4);
             case "glow" -> new GlowConfig(32, channels, hidden, depth, levels);
-            default -> throw new IllegalArgumentException("--model " + model + ": expected vae or glow");
+            case "pixelcnn" -> new PixelCnnConfig(32, channels, resnets, filters, mixtures);
+            default -> throw new IllegalArgumentException("--model " + model + ": expected vae, glow or pixelcnn");
         };
         Backend be = Backends.select(run.device);
         Rng rng = new Rng(run.seed);
@@ -85,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", model);
         r.put("config", config);
-        if (c instanceof GlowConfig g) r.put("glow", Map.of("hidden", g.hidden(), "depth", g.depth(), "levels", g.levels()));
+        if (!(c instanceof VaeConfig)) r.put(c.family(), c.shape());
         r.put("device", be.name());
         r.put("batch", batch);
         r.put("score_batch", scoreBatch);

@@ -13,6 +13,7 @@ import frl.model.Trainer;
 import frl.model.DensityModel;
 import frl.model.GlowConfig;
 import frl.model.ModelConfig;
+import frl.model.PixelCnnConfig;
 import frl.model.VaeConfig;
 import frl.tensor.HostStorage;
 import picocli.CommandLine.Command;
@@ -30,22 +31,25 @@ import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** Trains an FRL (image + HF channel) or plain VAE or Glow and checkpoints it after every epoch. */
-@Command(name = "train", mixinStandardHelpOptions = true, description = "Train an FRL-VAE or FRL-Glow (or a plain model with --no-hf) on a data set.")
+/** Trains an FRL (image + HF channel) or plain VAE, Glow or PixelCNN++ and checkpoints it after every epoch. */
+@Command(name = "train", mixinStandardHelpOptions = true, description = "Train an FRL-VAE, FRL-Glow or FRL-PixelCNN++ (or a plain model with --no-hf) on a data set.")
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", defaultValue = "fashion-mnist:train", description = "Training set (see `frl data list`, or a path). Default: ${DEFAULT-VALUE}.") String data;
     @Option(names = "--channels", defaultValue = "1", description = "Image channels: 1 (gray) or 3 (RGB). Default: ${DEFAULT-VALUE}.") int channels;
     @Option(names = "--hf-kernel", defaultValue = "5", description = "Gaussian kernel size of the HF channel (odd, at least 3). Default: ${DEFAULT-VALUE}.") int hfKernel;
     @Option(names = "--no-hf", description = "Train a plain model of the image channels (for Input Complexity).") boolean noHf;
-    @Option(names = "--model", defaultValue = "vae", description = "Model family: vae (DCGAN VAE, 256-way decoder) or glow. Default: ${DEFAULT-VALUE}.") String family;
+    @Option(names = "--model", defaultValue = "vae", description = "Model family: vae (DCGAN VAE, 256-way decoder), glow or pixelcnn (PixelCNN++). Default: ${DEFAULT-VALUE}.") String family;
     @Option(names = "--ngf", defaultValue = "32", description = "VAE base width (32 for 28/32-px gray data, 64 for RGB). Default: ${DEFAULT-VALUE}.") int ngf;
     @Option(names = "--nz", defaultValue = "200", description = "VAE latent size. Default: ${DEFAULT-VALUE}.") int nz;
     @Option(names = "--hidden", defaultValue = "512", description = "Glow coupling network width. Default: ${DEFAULT-VALUE}.") int hidden;
     @Option(names = "--depth", defaultValue = "32", description = "Glow flow steps per level. Default: ${DEFAULT-VALUE}.") int depth;
     @Option(names = "--levels", defaultValue = "3", description = "Glow levels (each halves the image side). Default: ${DEFAULT-VALUE}.") int levels;
+    @Option(names = "--resnets", defaultValue = "5", description = "PixelCNN++ gated resnets per stage. Default: ${DEFAULT-VALUE}.") int resnets;
+    @Option(names = "--filters", defaultValue = "160", description = "PixelCNN++ width. Default: ${DEFAULT-VALUE}.") int filters;
+    @Option(names = "--mixtures", defaultValue = "10", description = "PixelCNN++ logistic mixture components. Default: ${DEFAULT-VALUE}.") int mixtures;
     @Option(names = "--epochs", defaultValue = "15", description = "Passes over the set. Default: ${DEFAULT-VALUE}.") int epochs;
     @Option(names = "--batch", defaultValue = "64", description = "Images per step. Default: ${DEFAULT-VALUE}.") int batch;
-    @Option(names = "--lr", description = "Adam's learning rate (halved every 30 epochs). Default: 1e-3 for a VAE, 5e-4 for Glow.") Double lr;
+    @Option(names = "--lr", description = "Adam's learning rate (halved every 30 epochs). Default: 1e-3 for a VAE, 5e-4 for Glow, 2e-4 for PixelCNN++.") Double lr;
     @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set). Default: ${DEFAULT-VALUE}.") long maxImages;
     @Option(names = "--perturb", defaultValue = "0", description = "Train a Likelihood Ratio background model: replace each sub-pixel with a uniform 8-bit value with this probability (the reference: 0.2). Default: ${DEFAULT-VALUE}.") double perturb;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
@@ -68,7 +72,11 @@ final class TrainCommand implements Callable<Integer> {
         Backend be = Backends.select(run.device);
         boolean resuming = resume && Files.exists(out);
         ModelSpec spec = resuming ? resumedModel() : newModel();
-        double rate = lr != null ? lr : spec.model() instanceof GlowConfig ? 5e-4 : 1e-3;
+        double rate = lr != null ? lr : switch (spec.model()) {
+            case GlowConfig _ -> 5e-4;
+            case PixelCnnConfig _ -> 2e-4;
+            case VaeConfig _ -> 1e-3;
+        };
         TrainConfig config = new TrainConfig(epochs, batch, rate, 0, 30, 0.5, 1.0, true, run.seed, maxImages, resuming ? resumedPerturb() : perturb);
         requireMemory(be, spec.model(), config.batch());   // before the data is read
         ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, spec.imageChannels());
@@ -81,7 +89,8 @@ final class TrainCommand implements Callable<Integer> {
         return switch (family) {
             case "vae" -> ModelSpec.of(channels, hf, ngf, nz);
             case "glow" -> ModelSpec.glow(channels, hf, hidden, depth, levels);
-            default -> throw new IllegalArgumentException("--model must be vae or glow, got '" + family + "'");
+            case "pixelcnn" -> ModelSpec.pixelCnn(channels, hf, resnets, filters, mixtures);
+            default -> throw new IllegalArgumentException("--model must be vae, glow or pixelcnn, got '" + family + "'");
         };
     }
 
@@ -101,6 +110,9 @@ final class TrainCommand implements Callable<Integer> {
         given.put("hidden", Integer.toString(hidden));
         given.put("depth", Integer.toString(depth));
         given.put("levels", Integer.toString(levels));
+        given.put("resnets", Integer.toString(resnets));
+        given.put("filters", Integer.toString(filters));
+        given.put("mixtures", Integer.toString(mixtures));
         for (var e : given.entrySet()) {
             String option = "--" + e.getKey();
             if (parsed.hasMatchedOption(option) && !e.getValue().equals(had.get(e.getKey())))
@@ -131,7 +143,11 @@ final class TrainCommand implements Callable<Integer> {
      */
     private static void requireMemory(Backend be, ModelConfig model, int batch) {
         long need = model.trainingBytesAtLeast(batch), have = be.memoryBytes();
-        String smaller = model instanceof VaeConfig ? "--ngf" : "--hidden, --depth";
+        String smaller = switch (model) {
+            case VaeConfig _ -> "--ngf";
+            case GlowConfig _ -> "--hidden, --depth";
+            case PixelCnnConfig _ -> "--filters, --resnets";
+        };
         if (need > have)
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "this model (%s: %,d parameters) needs at least %.1f GiB to train at batch %d (weights, gradients, Adam's moments, the largest activations),"

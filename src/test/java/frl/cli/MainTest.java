@@ -307,4 +307,19 @@ class MainTest {
         assertEquals(1, regret.code());
         assertTrue(regret.err().contains("Likelihood Regret fits a VAE's encoder to each image; this model is a Glow hidden 8"), regret.err());
     }
+
+    /** A PixelCNN++ through train and eval; its NLL is exact, so -k changes nothing. */
+    @Test void pixelCnnFromTheCommandLine(@TempDir Path dir) throws Exception {
+        Path m = dir.resolve("pixelcnn.safetensors");
+        Run t = run("train", "--model", "pixelcnn", "--resnets", "1", "--filters", "8", "--mixtures", "2", "--data", "noise:16", "--batch", "8",
+                "--epochs", "1", "--out", m.toString(), "--device", "cpu");
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.err().contains("training FRL (x + HF k=5) PixelCNN++ resnets 1, filters 8, mixtures 2 on noise"), t.err());
+        Run otherWidth = run("train", "--data", "noise:16", "--filters", "16", "--epochs", "2", "--resume", "--out", m.toString(), "--device", "cpu");
+        assertTrue(otherWidth.err().contains("was trained with --filters 8"), otherWidth.err());
+        String[] score = {"score", "--model", m.toString(), "--data", "constant:3", "--device", "cpu", "--out"};
+        assertEquals(0, run(concat(score, new String[] {dir.resolve("k1.csv").toString(), "-k", "1"})).code());
+        assertEquals(0, run(concat(score, new String[] {dir.resolve("k5.csv").toString(), "-k", "5"})).code());
+        assertEquals(Files.readAllLines(dir.resolve("k1.csv")), Files.readAllLines(dir.resolve("k5.csv")));
+    }
 }
