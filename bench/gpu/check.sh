@@ -6,7 +6,7 @@
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here;
 # SCIENCE_MODELS="frl plain background" adds Likelihood Ratio's background model (the plain one on perturbed images:
 # 6 parts, so with log.txt and results.jsonl all 8 files that come back; run it in a call without tests).
-#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [glow]   (no argument: tests bench kernels)
+#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models]   (no argument: tests bench kernels)
 # quick (about 3 min on an H200, estimated from the parts timed there; for a short device budget): only the new
 # paths' tests and the forced model classes with NEW_PATHS on, cifar --graph by the defaults and with NEW_PATHS
 # beside the twin, and bench-kernels both ways; it needs NEW_PATHS (where their tests fail, blame finds the switches the
@@ -101,16 +101,25 @@ bench() {
     say "pytorch bench $cfg exit $?"
   done
 }
-# Glow at the anchor's config (ANCHORS.md: 4 channels, hidden 256, depth 16, levels 3, batch 64, scoring 256 images, one
-# dequantisation each) op by op and as a CUDA graph, beside the PyTorch twin; about 2 min on an H200 (not yet run there)
-glow() {
-  args=(--model glow --config cifar --hidden 256 --depth 16 --levels 3 --batch 64 --score-batch 256 --steps 20 --warmup 3 --repeats 3)
-  for g in --no-graph --graph; do
-    timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 1 $g 2>> "$log" | grep '^{' >> "$res"
-    say "engine bench glow ($g) exit $?"
+# Glow and PixelCNN++ at the anchors' configs (ANCHORS.md: Glow 4 channels, hidden 256, depth 16, levels 3, batch 64,
+# scoring 256 images with one dequantisation each; PixelCNN++ resnets 3, filters 80, mixtures 10, batch 32, scoring 128)
+# op by op and as a CUDA graph, each beside its PyTorch twin; not yet run on a GPU (a few minutes, estimated)
+models() {
+  for m in glow pixelcnn; do
+    if [ $m = glow ]; then
+      shape=(--hidden 256 --depth 16 --levels 3); batches=(--batch 64 --score-batch 256)
+    else
+      shape=(--resnets 3 --filters 80 --mixtures 10); batches=(--batch 32 --score-batch 128)
+    fi
+    args=(--config cifar "${shape[@]}" "${batches[@]}" --steps 20 --warmup 3 --repeats 3)
+    for g in --no-graph --graph; do
+      timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 $g 2>> "$log" | grep '^{' >> "$res"
+      say "engine bench $m ($g) exit $?"
+    done
+    extra=(); [ $m = glow ] && extra=(--k 1)
+    timeout 240 python3 bench/pytorch/frl_$m.py bench --device cuda "${args[@]}" "${extra[@]}" --threads 16 2>> "$log" | grep '^{' >> "$res"
+    say "pytorch bench $m exit $?"
   done
-  timeout 240 python3 bench/pytorch/frl_glow.py bench --device cuda "${args[@]:2}" --k 1 --threads 16 2>> "$log" | grep '^{' >> "$res"
-  say "pytorch bench glow exit $?"
 }
 kernels() {
   timeout 240 bash $run frl.cli.Main bench-kernels --device cuda 2>> "$log" >> "$res"
@@ -223,8 +232,8 @@ each() {
 }
 for step in $steps; do
   case $step in
-    tests|bench|kernels|science|quick|each|glow) $step ;;
-    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each or glow)" ;;
+    tests|bench|kernels|science|quick|each|models) $step ;;
+    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each or models)" ;;
   esac
 done
 echo "== summary (${SECONDS}s) =="
