@@ -47,13 +47,14 @@ def main(folder):
         sys.exit(f"no results.jsonl in {folder}")
     data = list(rows(results))
 
-    print("\n== training / IWAE-20 scoring img/s (engine vs the PyTorch twin of the same run)")
-    for config in sorted({r["config"] for r in data if "train_img_s" in r and "config" in r}):
-        twin = [r for r in data if r.get("config") == config and "framework" in r and "train_img_s" in r and not r.get("tf32")]
+    print("\n== training / scoring img/s (engine vs the PyTorch twin of the same run; VAE IWAE-20, Glow and PixelCNN++ one pass)")
+    kind = lambda r: (r.get("model", "vae"), r.get("config"))   # rows before Glow and PixelCNN++ named no model: the VAE's
+    for model, config in sorted({kind(r) for r in data if "train_img_s" in r and "config" in r}):
+        twin = [r for r in data if kind(r) == (model, config) and "framework" in r and "train_img_s" in r and not r.get("tf32")]
         t = twin[-1] if twin else None
-        print(f"  {config}: PyTorch " + (f"{t['train_img_s']:,.0f} / {t['score_img_s']:,.0f}" if t else "(no twin row)"))
+        print(f"  {model} {config}: PyTorch " + (f"{t['train_img_s']:,.0f} / {t['score_img_s']:,.0f}" if t else "(no twin row)"))
         for r in data:
-            if r.get("config") != config or "framework" in r or "train_img_s" not in r:
+            if kind(r) != (model, config) or "framework" in r or "train_img_s" not in r:
                 continue
             ratio = f"  ({r['train_img_s'] / t['train_img_s']:.2f}× / {r['score_img_s'] / t['score_img_s']:.2f}×)" if t else ""
             print(f"    {r['train_img_s']:>9,.0f} / {r['score_img_s']:>7,.0f}{ratio}  {flags(r)}")
@@ -109,7 +110,8 @@ def verdicts(data, log):
     switch that only the kernel benches time, the HF and Glow ones, is read from their rows instead). None without a
     defaults' run or a run of one switch."""
     marker = next((i for i, r in enumerate(data) if "winners_below" in r), len(data))   # the winners' run is not one alone
-    runs = [r for r in data[:marker] if r.get("config") == "cifar" and r.get("graph") and "framework" not in r and "train_img_s" in r]
+    runs = [r for r in data[:marker] if r.get("config") == "cifar" and r.get("model", "vae") == "vae" and r.get("graph")
+            and "framework" not in r and "train_img_s" in r]
     base = next((r for r in runs if not r.get("cuda_flags")), None)
     alone = [r for r in runs if len(r.get("cuda_flags") or {}) == 1]
     if base is None or not alone:
