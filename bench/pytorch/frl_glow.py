@@ -7,14 +7,14 @@ step, learned priors at each split and at the top, NLL in nats of 8-bit images d
 
 Module and parameter names are the engine's, so a state dict maps one to one onto it ("level0-step1.mix.invconv.w_l").
 """
-import argparse, json, math, os, sys, time
+import math, os, sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from frl_vae import write_safetensors, profile_steps  # noqa: E402
+import twin  # noqa: E402
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -185,90 +185,37 @@ def golden(path):
                 'loss': loss.detach().view(1)})
     meta = {'size': str(size), 'channels': str(channels), 'hidden': str(hidden), 'depth': str(depth), 'levels': str(levels),
             'torch': torch.__version__, 'note': 'computed in float64; stored as F32'}
-    write_safetensors(path, out, meta)
+    twin.write_safetensors(path, out, meta)
     print('wrote', path, 'loss', loss.item(), 'nll', nll.tolist())
 
 
-def bench(config, hidden, depth, levels, train_batch, score_batch, k, steps, threads, device='cpu', warmup=1, repeats=1,
-          tf32=False, profile=False):
-    torch.set_num_threads(threads)
-    dev = torch.device(device)
-    if dev.type == 'cuda':
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cudnn.allow_tf32 = tf32
-        torch.backends.cuda.matmul.allow_tf32 = tf32
-    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
-    nc = {'fmnist': 2, 'cifar': 4}[config]
-    model = Glow(nc, hidden, depth, levels).to(dev)
+def bench(a):
+    dev, sync = twin.device(a.device, a.threads, a.tf32)
+    nc = {'fmnist': 2, 'cifar': 4}[a.config]
+    model = Glow(nc, a.hidden, a.depth, a.levels).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    pixels = torch.randint(0, 256, (train_batch, nc, 32, 32), device=dev).float()
+    pixels = torch.randint(0, 256, (a.batch, nc, 32, 32), device=dev).float()
 
     def step():
         opt.zero_grad()
         nll, _, _ = model.nll(pixels, torch.rand_like(pixels))
         nll.mean().backward()
         opt.step()
-    model.train()
-    for _ in range(warmup):
-        step()
-    train = []
-    for _ in range(repeats):
-        sync()
-        t = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync()
-        train.append(train_batch * steps / (time.perf_counter() - t))
-    if profile:
-        profile_steps(step, steps, sync, dev, config)
-    model.eval()
-    sp = pixels[:1].repeat(score_batch, 1, 1, 1) if score_batch > train_batch else pixels[:score_batch]
-    u = torch.rand(k, *sp.shape, device=dev)
+    sp = pixels[:1].repeat(a.score_batch, 1, 1, 1) if a.score_batch > a.batch else pixels[:a.score_batch]
+    u = torch.rand(a.k, *sp.shape, device=dev)
 
     def score():   # K dequantisations per image, log-mean-exp of the log-weights
-        w = torch.stack([-model.nll(sp, u[j])[0] for j in range(k)])
-        return -(torch.logsumexp(w, 0) - math.log(k))
-    rates = []
-    with torch.no_grad():
-        score()
-        for _ in range(repeats):
-            sync()
-            t = time.perf_counter()
-            score()
-            sync()
-            rates.append(score_batch / (time.perf_counter() - t))
-    med = lambda v: sorted(v)[len(v) // 2] if len(v) % 2 else sum(sorted(v)[len(v) // 2 - 1:len(v) // 2 + 1]) / 2
-    res = {'model': 'glow', 'config': config, 'glow': {'hidden': hidden, 'depth': depth, 'levels': levels}, 'device': device,
-           'framework': 'pytorch ' + torch.__version__, 'threads': threads, 'batch': train_batch, 'score_batch': score_batch,
-           'k': k, 'steps': steps, 'repeats': repeats, 'tf32': tf32, 'params': sum(p.numel() for p in model.parameters()),
-           'train_img_s': round(med(train), 2), 'score_img_s': round(med(rates), 3)}
-    if dev.type == 'cuda':
-        res['gpu'] = torch.cuda.get_device_name(0)
-    print(json.dumps(res))
+        w = torch.stack([-model.nll(sp, u[j])[0] for j in range(a.k)])
+        return -(torch.logsumexp(w, 0) - math.log(a.k))
+    res = {'model': 'glow', 'config': a.config, 'glow': {'hidden': a.hidden, 'depth': a.depth, 'levels': a.levels},
+           'params': sum(p.numel() for p in model.parameters())}
+    twin.time_and_report(a, dev, sync, model, step, score, res)
 
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser()
-    sub = ap.add_subparsers(dest='cmd', required=True)
-    g = sub.add_parser('golden'); g.add_argument('out')
-    b = sub.add_parser('bench')
-    b.add_argument('--config', default='cifar', choices=['fmnist', 'cifar'])
+    ap, b = twin.parser('cifar', 64, 256, k=1)
     b.add_argument('--hidden', type=int, default=256)
     b.add_argument('--depth', type=int, default=16)
     b.add_argument('--levels', type=int, default=3)
-    b.add_argument('--batch', type=int, default=64)
-    b.add_argument('--score-batch', type=int, default=256)
-    b.add_argument('--k', type=int, default=1)
-    b.add_argument('--steps', type=int, default=5)
-    b.add_argument('--threads', type=int, default=2)
-    b.add_argument('--device', default='cpu')
-    b.add_argument('--warmup', type=int, default=1)
-    b.add_argument('--repeats', type=int, default=1)
-    b.add_argument('--tf32', action='store_true')
-    b.add_argument('--profile', action='store_true', help='also print where a training step goes (torch.profiler)')
     a = ap.parse_args()
-    if a.cmd == 'golden':
-        golden(a.out)
-    else:
-        bench(a.config, a.hidden, a.depth, a.levels, a.batch, a.score_batch, a.k, a.steps, a.threads, a.device, a.warmup,
-              a.repeats, a.tf32, a.profile)
+    golden(a.out) if a.cmd == 'golden' else bench(a)

@@ -8,7 +8,7 @@ discretised logistic mixture over C channels (channel c's mean conditioned on th
 
 Names are the engine's, so a state dict maps one to one ("up0_0_ul.nin_skip.weight_v"). No dropout (the engine has none yet).
 """
-import argparse, json, math, os, sys, time
+import math, os, sys
 
 import torch
 import torch.nn as nn
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.nn.utils import weight_norm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from frl_vae import write_safetensors, profile_steps  # noqa: E402
+import twin  # noqa: E402
 
 
 def concat_elu(x):
@@ -180,83 +180,31 @@ def golden(path):
     out.update({'pixels': pixels, 'params': params.detach(), 'nll': nll.detach(), 'loss': loss.detach().view(1)})
     meta = {'size': str(size), 'channels': str(channels), 'resnets': str(resnets), 'filters': str(filters), 'mixtures': str(mixtures),
             'torch': torch.__version__, 'note': 'computed in float64; stored as F32'}
-    write_safetensors(path, out, meta)
+    twin.write_safetensors(path, out, meta)
     print('wrote', path, 'loss', loss.item(), 'nll', nll.tolist())
 
 
-def bench(config, resnets, filters, mixtures, train_batch, score_batch, steps, threads, device='cpu', warmup=1, repeats=1,
-          tf32=False, profile=False):
-    torch.set_num_threads(threads)
-    dev = torch.device(device)
-    if dev.type == 'cuda':
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cudnn.allow_tf32 = tf32
-        torch.backends.cuda.matmul.allow_tf32 = tf32
-    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
-    nc = {'fmnist': 2, 'cifar': 4}[config]
-    model = PixelCnn(nc, resnets, filters, mixtures).to(dev)
+def bench(a):
+    dev, sync = twin.device(a.device, a.threads, a.tf32)
+    nc = {'fmnist': 2, 'cifar': 4}[a.config]
+    model = PixelCnn(nc, a.resnets, a.filters, a.mixtures).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    pixels = torch.randint(0, 256, (train_batch, nc, 32, 32), device=dev).float()
+    pixels = torch.randint(0, 256, (a.batch, nc, 32, 32), device=dev).float()
 
     def step():
         opt.zero_grad()
         model.nll(pixels).mean().backward()
         opt.step()
-    model.train()
-    for _ in range(warmup):
-        step()
-    train = []
-    for _ in range(repeats):
-        sync()
-        t = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync()
-        train.append(train_batch * steps / (time.perf_counter() - t))
-    if profile:
-        profile_steps(step, steps, sync, dev, config)
-    model.eval()
-    sp = pixels[:1].repeat(score_batch, 1, 1, 1) if score_batch > train_batch else pixels[:score_batch]
-    rates = []
-    with torch.no_grad():
-        model.nll(sp)
-        for _ in range(repeats):
-            sync()
-            t = time.perf_counter()
-            model.nll(sp)
-            sync()
-            rates.append(score_batch / (time.perf_counter() - t))
-    med = lambda v: sorted(v)[len(v) // 2] if len(v) % 2 else sum(sorted(v)[len(v) // 2 - 1:len(v) // 2 + 1]) / 2
-    res = {'model': 'pixelcnn', 'config': config, 'pixelcnn': {'resnets': resnets, 'filters': filters, 'mixtures': mixtures},
-           'device': device, 'framework': 'pytorch ' + torch.__version__, 'threads': threads, 'batch': train_batch,
-           'score_batch': score_batch, 'steps': steps, 'repeats': repeats, 'tf32': tf32,
-           'params': sum(p.numel() for p in model.parameters()), 'train_img_s': round(med(train), 2), 'score_img_s': round(med(rates), 3)}
-    if dev.type == 'cuda':
-        res['gpu'] = torch.cuda.get_device_name(0)
-    print(json.dumps(res))
+    sp = pixels[:1].repeat(a.score_batch, 1, 1, 1) if a.score_batch > a.batch else pixels[:a.score_batch]
+    res = {'model': 'pixelcnn', 'config': a.config, 'pixelcnn': {'resnets': a.resnets, 'filters': a.filters, 'mixtures': a.mixtures},
+           'params': sum(p.numel() for p in model.parameters())}
+    twin.time_and_report(a, dev, sync, model, step, lambda: model.nll(sp), res)
 
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser()
-    sub = ap.add_subparsers(dest='cmd', required=True)
-    g = sub.add_parser('golden'); g.add_argument('out')
-    b = sub.add_parser('bench')
-    b.add_argument('--config', default='cifar', choices=['fmnist', 'cifar'])
+    ap, b = twin.parser('cifar', 32, 128)
     b.add_argument('--resnets', type=int, default=3)
     b.add_argument('--filters', type=int, default=80)
     b.add_argument('--mixtures', type=int, default=10)
-    b.add_argument('--batch', type=int, default=32)
-    b.add_argument('--score-batch', type=int, default=128)
-    b.add_argument('--steps', type=int, default=5)
-    b.add_argument('--threads', type=int, default=2)
-    b.add_argument('--device', default='cpu')
-    b.add_argument('--warmup', type=int, default=1)
-    b.add_argument('--repeats', type=int, default=1)
-    b.add_argument('--tf32', action='store_true')
-    b.add_argument('--profile', action='store_true', help='also print where a training step goes (torch.profiler)')
     a = ap.parse_args()
-    if a.cmd == 'golden':
-        golden(a.out)
-    else:
-        bench(a.config, a.resnets, a.filters, a.mixtures, a.batch, a.score_batch, a.steps, a.threads, a.device, a.warmup,
-              a.repeats, a.tf32, a.profile)
+    golden(a.out) if a.cmd == 'golden' else bench(a)

@@ -8,11 +8,14 @@
 Module names follow the reference so that a state dict maps one to one onto the engine's parameter names
 (prefixed "encoder." and "decoder.").
 """
-import argparse, json, math, struct, sys, time
+import math, os, sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import twin  # noqa: E402
 
 
 class Encoder(nn.Module):
@@ -101,22 +104,6 @@ def reference_init(model, gen):
             m.bias.data.zero_()
 
 
-def write_safetensors(path, tensors, metadata):
-    header, blobs, offset = {'__metadata__': metadata}, [], 0
-    for name, t in tensors.items():
-        data = t.detach().contiguous().to(torch.float32).numpy().tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header).encode()
-    h += b' ' * (-len(h) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
 def golden(path):
     torch.manual_seed(7)
     gen = torch.Generator().manual_seed(7)
@@ -143,110 +130,29 @@ def golden(path):
                 'rec': rec.detach().view(1), 'kl': kl.detach().view(1), 'iwae_terms': w, 'nll': nll})
     meta = {'isize': str(isize), 'nz': str(nz), 'nc': str(nc), 'ngf': str(ngf), 'torch': torch.__version__,
             'note': 'computed in float64; stored as F32'}
-    write_safetensors(path, out, meta)
+    twin.write_safetensors(path, out, meta)
     print('wrote', path, 'loss', loss.item(), 'nll', nll.tolist())
 
 
-def bench(config, train_batch, score_batch, k, steps, threads, device='cpu', warmup=1, repeats=1, tf32=False, profile=False):
-    torch.set_num_threads(threads)
-    dev = torch.device(device)
-    if dev.type == 'cuda':
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cudnn.allow_tf32 = tf32
-        torch.backends.cuda.matmul.allow_tf32 = tf32
-    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
-    nc, ngf = {'fmnist': (2, 32), 'cifar': (4, 64)}[config]
+def bench(a):
+    dev, sync = twin.device(a.device, a.threads, a.tf32)
+    nc, ngf = {'fmnist': (2, 32), 'cifar': (4, 64)}[a.config]
     model = Vae(32, 200, nc, ngf).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    pixels = torch.randint(0, 256, (train_batch, nc, 32, 32), device=dev)
+    pixels = torch.randint(0, 256, (a.batch, nc, 32, 32), device=dev)
     x = pixels.float() / 255
 
     def step():
         opt.zero_grad()
-        loss, _, _ = model.loss(x, pixels, torch.randn(train_batch, 200, 1, 1, device=dev))
+        loss, _, _ = model.loss(x, pixels, torch.randn(a.batch, 200, 1, 1, device=dev))
         loss.backward()
         opt.step()
-    model.train()
-    for _ in range(warmup):
-        step()
-    train = []
-    for _ in range(repeats):
-        sync()
-        t = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync()
-        train.append(train_batch * steps / (time.perf_counter() - t))
-    if profile:
-        profile_steps(step, steps, sync, dev, config)
-    model.eval()
-    sp = pixels[:1].repeat(score_batch, 1, 1, 1) if score_batch > train_batch else pixels[:score_batch]
-    eps = torch.randn(k, score_batch, 200, device=dev)
-    score = []
-    with torch.no_grad():
-        model.iwae_nll(sp.float() / 255, sp, eps)
-        for _ in range(repeats):
-            sync()
-            t = time.perf_counter()
-            model.iwae_nll(sp.float() / 255, sp, eps)
-            sync()
-            score.append(score_batch / (time.perf_counter() - t))
-    med = lambda v: sorted(v)[len(v) // 2] if len(v) % 2 else sum(sorted(v)[len(v) // 2 - 1:len(v) // 2 + 1]) / 2
-    res = {'model': 'vae', 'config': config, 'device': device, 'framework': 'pytorch ' + torch.__version__,
-           'threads': threads, 'batch': train_batch, 'score_batch': score_batch, 'k': k, 'steps': steps,
-           'repeats': repeats, 'tf32': tf32, 'train_img_s': round(med(train), 2), 'score_img_s': round(med(score), 3)}
-    if dev.type == 'cuda':
-        res['gpu'] = torch.cuda.get_device_name(0)
-    print(json.dumps(res))
-
-
-def profile_steps(step, steps, sync, dev, config, top=30):
-    """One JSON line per kernel (on a GPU) or per op (on the CPU) of `steps` training steps under torch.profiler,
-    heaviest first, per step: to set beside the engine's `frl bench --profile`."""
-    from torch.profiler import profile, ProfilerActivity
-    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
-    sync()
-    t = time.perf_counter()
-    with profile(activities=acts) as prof:
-        for _ in range(steps):
-            step()
-        sync()
-    wall_ms = (time.perf_counter() - t) * 1e3 / steps
-    device_us = lambda e: getattr(e, 'self_device_time_total', None) or getattr(e, 'self_cuda_time_total', 0)
-    rows = prof.key_averages()
-    kernels = [e for e in rows if device_us(e) > 0 and str(getattr(e, 'device_type', '')).endswith('CUDA')]
-    if kernels:
-        timed, how = kernels, 'device'
-    else:
-        timed, how = [e for e in rows if e.self_cpu_time_total > 0], 'cpu'
-    at = (lambda e: device_us(e)) if how == 'device' else (lambda e: e.self_cpu_time_total)
-    total = sum(at(e) for e in timed)
-    print(json.dumps({'framework': 'pytorch ' + torch.__version__, 'config': config, 'profile': how + ' time per training step',
-                      'ms_per_step': round(wall_ms, 3), 'timed_ms_per_step': round(total / steps / 1e3, 3),
-                      'entries_per_step': round(sum(e.count for e in timed) / steps, 1)}))
-    for e in sorted(timed, key=at, reverse=True)[:top]:
-        print(json.dumps({'framework': 'pytorch', 'op': e.key[:120], 'calls_per': round(e.count / steps, 2),
-                          'us_per': round(at(e) / steps, 1)}))
+    sp = pixels[:1].repeat(a.score_batch, 1, 1, 1) if a.score_batch > a.batch else pixels[:a.score_batch]
+    eps = torch.randn(a.k, a.score_batch, 200, device=dev)
+    twin.time_and_report(a, dev, sync, model, step, lambda: model.iwae_nll(sp.float() / 255, sp, eps), {'model': 'vae', 'config': a.config})
 
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser()
-    sub = ap.add_subparsers(dest='cmd', required=True)
-    g = sub.add_parser('golden'); g.add_argument('out')
-    b = sub.add_parser('bench')
-    b.add_argument('--config', default='fmnist', choices=['fmnist', 'cifar'])
-    b.add_argument('--batch', type=int, default=64)
-    b.add_argument('--score-batch', type=int, default=16)
-    b.add_argument('--k', type=int, default=20)
-    b.add_argument('--steps', type=int, default=5)
-    b.add_argument('--threads', type=int, default=2)
-    b.add_argument('--device', default='cpu')
-    b.add_argument('--warmup', type=int, default=1)
-    b.add_argument('--repeats', type=int, default=1)
-    b.add_argument('--tf32', action='store_true')
-    b.add_argument('--profile', action='store_true', help='also print where a training step goes (torch.profiler)')
+    ap, _ = twin.parser('fmnist', 64, 16, k=20)
     a = ap.parse_args()
-    if a.cmd == 'golden':
-        golden(a.out)
-    else:
-        bench(a.config, a.batch, a.score_batch, a.k, a.steps, a.threads, a.device, a.warmup, a.repeats, a.tf32, a.profile)
+    golden(a.out) if a.cmd == 'golden' else bench(a)

@@ -53,13 +53,10 @@ public record GlowConfig(int imageSize, int channels, int hidden, int depth, int
 
     @Override public String family() { return "glow"; }
 
-    @Override public java.util.SequencedMap<String, Integer> shape() {
-        java.util.SequencedMap<String, Integer> m = new java.util.LinkedHashMap<>();
-        m.put("hidden", hidden);
-        m.put("depth", depth);
-        m.put("levels", levels);
-        return m;
-    }
+    /** The shape fields' names in checkpoint configs, in the order the constructor takes them after size and channels. */
+    static final java.util.List<String> FIELDS = java.util.List.of("hidden", "depth", "levels");
+
+    @Override public java.util.SequencedMap<String, Integer> shape() { return ModelConfig.fields(FIELDS, hidden, depth, levels); }
 
     @Override public String describe() { return "Glow hidden " + hidden + ", depth " + depth + ", levels " + levels; }
 }

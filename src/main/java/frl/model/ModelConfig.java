@@ -28,4 +28,11 @@ public sealed interface ModelConfig permits VaeConfig, GlowConfig, PixelCnnConfi
 
     /** The model's family and size in a few words, for messages ("VAE ngf 32, nz 200"). */
     String describe();
+
+    /** names[i] → values[i], in order. */
+    static java.util.SequencedMap<String, Integer> fields(java.util.List<String> names, int... values) {
+        java.util.SequencedMap<String, Integer> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < values.length; i++) m.put(names.get(i), values[i]);
+        return m;
+    }
 }

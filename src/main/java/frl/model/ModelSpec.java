@@ -59,8 +59,7 @@ public record ModelSpec(ModelConfig model, int imageChannels, int hfKernel) {
     }
 
     /** The shape fields of each family, in the order its config takes them after image size and channels. */
-    private static final Map<String, List<String>> FIELDS = Map.of(
-            "vae", List.of("ngf", "nz"), "glow", List.of("hidden", "depth", "levels"), "pixelcnn", List.of("resnets", "filters", "mixtures"));
+    private static final Map<String, List<String>> FIELDS = Map.of("vae", VaeConfig.FIELDS, "glow", GlowConfig.FIELDS, "pixelcnn", PixelCnnConfig.FIELDS);
 
     public static ModelSpec fromMap(Path source, Map<String, String> m) throws IOException {
         String family = m.get("model");

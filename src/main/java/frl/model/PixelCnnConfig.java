@@ -52,13 +52,10 @@ public record PixelCnnConfig(int imageSize, int channels, int resnets, int filte
 
     @Override public String family() { return "pixelcnn"; }
 
-    @Override public java.util.SequencedMap<String, Integer> shape() {
-        java.util.SequencedMap<String, Integer> m = new java.util.LinkedHashMap<>();
-        m.put("resnets", resnets);
-        m.put("filters", filters);
-        m.put("mixtures", mixtures);
-        return m;
-    }
+    /** The shape fields' names in checkpoint configs, in the order the constructor takes them after size and channels. */
+    static final java.util.List<String> FIELDS = java.util.List.of("resnets", "filters", "mixtures");
+
+    @Override public java.util.SequencedMap<String, Integer> shape() { return ModelConfig.fields(FIELDS, resnets, filters, mixtures); }
 
     @Override public String describe() { return "PixelCNN++ resnets " + resnets + ", filters " + filters + ", mixtures " + mixtures; }
 }

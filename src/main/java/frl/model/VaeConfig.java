@@ -45,12 +45,10 @@ public record VaeConfig(int imageSize, int channels, int ngf, int nz) implements
 
     @Override public String family() { return "vae"; }
 
-    @Override public java.util.SequencedMap<String, Integer> shape() {
-        java.util.SequencedMap<String, Integer> m = new java.util.LinkedHashMap<>();
-        m.put("ngf", ngf);
-        m.put("nz", nz);
-        return m;
-    }
+    /** The shape fields' names in checkpoint configs, in the order the constructor takes them after size and channels. */
+    static final java.util.List<String> FIELDS = java.util.List.of("ngf", "nz");
+
+    @Override public java.util.SequencedMap<String, Integer> shape() { return ModelConfig.fields(FIELDS, ngf, nz); }
 
     @Override public String describe() { return "VAE ngf " + ngf + ", nz " + nz; }
 

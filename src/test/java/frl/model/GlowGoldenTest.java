@@ -17,9 +17,8 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import static frl.model.GoldenFiles.assertClose;
-import static frl.model.GoldenFiles.assertSameNames;
+import static frl.model.GoldenFiles.loadInto;
 import static frl.model.GoldenFiles.on;
-import static frl.model.GoldenFiles.prefixed;
 
 /**
  * The engine's Glow against the file bench/pytorch/frl_glow.py wrote with PyTorch (8×8, 2 channels, hidden 4, depth
@@ -40,9 +39,7 @@ class GlowGoldenTest {
                     Integer.parseInt(meta.get("hidden")), Integer.parseInt(meta.get("depth")), Integer.parseInt(meta.get("levels")));
             Map<String, Tensor> t = g.tensors();
             try (Glow glow = new Glow(be, config, new Rng(1))) {
-                Map<String, Tensor> torch = prefixed(t, "state.");
-                assertSameNames(glow.stateDict(), torch, k -> false);
-                glow.loadStateDict(torch, true);
+                loadInto(glow, t, k -> false);
                 Tensor pixels = on(be, t.get("pixels")), u = on(be, t.get("u"));
                 Glow.Encoded e = glow.encode(Var.constant(be.affine(be.binary(frl.backend.BinaryOp.ADD, pixels, u), 1 / 256.0, -0.5)));
                 assertClose(t.get("logp").toDoubles(), e.logPrior().value().toDoubles(), 1e-4, "log p(z)");

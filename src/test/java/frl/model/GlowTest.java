@@ -9,7 +9,6 @@ import frl.data.ImageSet;
 import frl.data.Synthetic;
 import frl.nn.InvConv1x1Test;
 import frl.nn.Lu;
-import frl.ood.Scorer;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
@@ -118,27 +117,16 @@ class GlowTest {
     /** Training on constant images lowers the loss; the checkpoint gives back the same scores and samples. */
     @Test void trainsChecksAndRestoresThroughACheckpoint(@TempDir Path dir) throws Exception {
         ModelSpec spec = ModelSpec.glow(1, 5, 8, 2, 2);
-        ImageSet set = Synthetic.constant(64, 1, 32, 32, 3);
-        Path file = dir.resolve("glow.safetensors");
-        List<Double> losses = new ArrayList<>();
-        double[] before;
-        byte[] samples;
-        try (DensityModel g = spec.build(be, new Rng(1));
-             Trainer t = new Trainer(be, g, spec.batches(), new TrainConfig(4, 8, 2e-3, 0, 30, 0.5, 1, true, 2, 0, 0), spec.toMap())) {
-            t.run(set, file, p -> {
-                losses.add(p.loss());
-                assertEquals(List.of("bpd"), List.copyOf(p.parts().keySet()));
-                assertEquals(p.loss() / (2 * 1024 * Math.log(2)), p.parts().get("bpd"), 1e-9 * p.loss());
-            });
-            before = new Scorer(be, spec, g, 2, 8).nll(set.slice(0, 5), 4, i -> {});
-            samples = g.sample(3, new Rng(6));
+        CheckpointRoundTrip r = CheckpointRoundTrip.run(be, spec, Synthetic.constant(64, 1, 32, 32, 3),
+                new TrainConfig(4, 8, 2e-3, 0, 30, 0.5, 1, true, 2, 0, 0), dir.resolve("glow.safetensors"), 2, 5);
+        for (Trainer.Progress p : r.progress()) {
+            assertEquals(List.of("bpd"), List.copyOf(p.parts().keySet()));
+            assertEquals(p.loss() / (2 * 1024 * Math.log(2)), p.parts().get("bpd"), 1e-9 * p.loss());
         }
-        assertTrue(losses.getLast() < 0.8 * losses.getFirst(), "loss " + losses.getFirst() + " → " + losses.getLast());
-        try (ModelSpec.Loaded m = ModelSpec.load(be, file)) {
-            assertEquals(spec, m.spec());
-            assertArrayEquals(before, new Scorer(be, m.spec(), m.model(), 2, 8).nll(set.slice(0, 5), 4, i -> {}));
-            assertArrayEquals(samples, m.model().sample(3, new Rng(6)));
-            assertEquals(3 * 2 * 32 * 32, samples.length);
-        }
+        assertTrue(r.lastLoss() < 0.8 * r.firstLoss(), "loss " + r.firstLoss() + " → " + r.lastLoss());
+        assertEquals(spec, r.loadedSpec());
+        assertArrayEquals(r.scores(), r.scoresLoaded());
+        assertArrayEquals(r.samples(), r.samplesLoaded());
+        assertEquals(3 * 2 * 32 * 32, r.samples().length);
     }
 }

@@ -37,4 +37,11 @@ final class GoldenFiles {
         for (String k : engine.keySet()) if (!engineOnly.test(k)) assertTrue(torch.containsKey(k), "torch has no '" + k + "'");
         for (String k : torch.keySet()) assertTrue(engine.containsKey(k), "the engine has no '" + k + "'");
     }
+
+    /** Loads the file's "state." tensors into the model, after checking that both sides name the same tensors. */
+    static void loadInto(frl.nn.Module model, Map<String, Tensor> file, java.util.function.Predicate<String> engineOnly) {
+        Map<String, Tensor> torch = prefixed(file, "state.");
+        assertSameNames(model.stateDict(), torch, engineOnly);
+        model.loadStateDict(torch, false);
+    }
 }

@@ -5,11 +5,9 @@ import frl.backend.Backend;
 import frl.backend.Backends;
 import frl.backend.Rng;
 import frl.backend.cuda.GpuTests;
-import frl.data.ImageSet;
 import frl.data.Synthetic;
 import frl.io.Safetensors;
 import frl.nn.Parameter;
-import frl.ood.Scorer;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
@@ -19,15 +17,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
 import static frl.model.GoldenFiles.assertClose;
-import static frl.model.GoldenFiles.assertSameNames;
+import static frl.model.GoldenFiles.loadInto;
 import static frl.model.GoldenFiles.on;
-import static frl.model.GoldenFiles.prefixed;
 import static org.junit.jupiter.api.Assertions.*;
 
 class PixelCnnTest {
@@ -85,9 +81,7 @@ class PixelCnnTest {
                     Integer.parseInt(meta.get("resnets")), Integer.parseInt(meta.get("filters")), Integer.parseInt(meta.get("mixtures")));
             Map<String, Tensor> t = g.tensors();
             try (PixelCnn m = new PixelCnn(be, config, new Rng(1))) {
-                Map<String, Tensor> torch = prefixed(t, "state.");
-                assertSameNames(m.stateDict(), torch, k -> false);
-                m.loadStateDict(torch, true);
+                loadInto(m, t, k -> false);
                 Tensor pixels = on(be, t.get("pixels"));
                 assertClose(t.get("params").toDoubles(), m.network(Var.constant(be.affine(pixels, 1 / 127.5, -1))).value().toDoubles(), 1e-4, "mixture parameters");
                 DensityModel.LossParts parts = m.loss(Var.constant(pixels), Var.constant(pixels), m.noise(be, 3, new Rng(1)), 1);
@@ -105,24 +99,12 @@ class PixelCnnTest {
     /** Training on constant images lowers the loss; the checkpoint gives back the same scores and samples. */
     @Test void trainsAndRestoresThroughACheckpoint(@TempDir Path dir) throws Exception {
         ModelSpec spec = ModelSpec.pixelCnn(1, 5, 1, 8, 2);
-        ImageSet set = Synthetic.constant(32, 1, 32, 32, 3);
-        Path file = dir.resolve("pixelcnn.safetensors");
-        List<Double> losses = new ArrayList<>();
-        double[] before;
-        byte[] samples;
-        try (DensityModel m = spec.build(be, new Rng(1));
-             Trainer t = new Trainer(be, m, spec.batches(), new TrainConfig(3, 8, 1e-2, 0, 30, 0.5, 1, true, 2, 0, 0), spec.toMap())) {
-            t.run(set, file, p -> losses.add(p.loss()));
-            before = new Scorer(be, spec, m, 3, 8).nll(set.slice(0, 4), 4, i -> {});
-            m.eval();
-            samples = m.sample(2, new Rng(6));
-        }
-        assertTrue(losses.getLast() < 0.9 * losses.getFirst(), "loss " + losses.getFirst() + " → " + losses.getLast());
-        try (ModelSpec.Loaded m = ModelSpec.load(be, file)) {
-            assertEquals(spec, m.spec());
-            assertArrayEquals(before, new Scorer(be, m.spec(), m.model(), 1, 8).nll(set.slice(0, 4), 9, i -> {}), "exact: neither K nor the seed matters");
-            assertArrayEquals(samples, m.model().sample(2, new Rng(6)));
-            assertEquals(2 * 2 * 32 * 32, samples.length);
-        }
+        CheckpointRoundTrip r = CheckpointRoundTrip.run(be, spec, Synthetic.constant(32, 1, 32, 32, 3),
+                new TrainConfig(3, 8, 1e-2, 0, 30, 0.5, 1, true, 2, 0, 0), dir.resolve("pixelcnn.safetensors"), 1, 4);
+        assertTrue(r.lastLoss() < 0.9 * r.firstLoss(), "loss " + r.firstLoss() + " → " + r.lastLoss());
+        assertEquals(spec, r.loadedSpec());
+        assertArrayEquals(r.scores(), r.scoresLoaded());
+        assertArrayEquals(r.samples(), r.samplesLoaded());
+        assertEquals(3 * 2 * 32 * 32, r.samples().length);
     }
 }

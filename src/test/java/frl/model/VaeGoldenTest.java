@@ -17,7 +17,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import static frl.model.GoldenFiles.assertClose;
-import static frl.model.GoldenFiles.assertSameNames;
+import static frl.model.GoldenFiles.loadInto;
 import static frl.model.GoldenFiles.on;
 import static frl.model.GoldenFiles.prefixed;
 
@@ -40,9 +40,7 @@ class VaeGoldenTest {
                     Integer.parseInt(meta.get("ngf")), Integer.parseInt(meta.get("nz")));
             Map<String, Tensor> t = g.tensors();
             try (Vae vae = new Vae(be, config, new Rng(1))) {
-                Map<String, Tensor> torch = prefixed(t, "state.");
-                assertSameNames(vae.stateDict(), torch, k -> k.endsWith("num_batches_tracked"));
-                vae.loadStateDict(torch, false);
+                loadInto(vae, t, k -> k.endsWith("num_batches_tracked"));
                 Tensor pixels = on(be, t.get("pixels"));
                 Tensor x = be.affine(pixels, 1 / 255.0, 0);
                 vae.train(true);
