@@ -179,29 +179,20 @@ def golden(path):
     nll, logp, logdet = model.nll(pixels, u)
     loss = nll.mean()
     loss.backward()
-    for name, p in model.named_parameters():
-        out['grad.' + name] = p.grad.clone()
+    twin.add_grads(out, model)
     out.update({'pixels': pixels, 'u': u, 'nll': nll.detach(), 'logp': logp.detach(), 'logdet': logdet.detach(),
                 'loss': loss.detach().view(1)})
-    meta = {'size': str(size), 'channels': str(channels), 'hidden': str(hidden), 'depth': str(depth), 'levels': str(levels),
-            'torch': torch.__version__, 'note': 'computed in float64; stored as F32'}
-    twin.write_safetensors(path, out, meta)
-    print('wrote', path, 'loss', loss.item(), 'nll', nll.tolist())
+    twin.write_golden(path, out, {'size': size, 'channels': channels, 'hidden': hidden, 'depth': depth, 'levels': levels}, loss, nll)
 
 
 def bench(a):
-    dev, sync = twin.device(a.device, a.threads, a.tf32)
-    nc = {'fmnist': 2, 'cifar': 4}[a.config]
-    model = Glow(nc, a.hidden, a.depth, a.levels).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    pixels = torch.randint(0, 256, (a.batch, nc, 32, 32), device=dev).float()
+    dev, sync, model, opt, pixels, sp = twin.models_bench_setup(a, lambda nc: Glow(nc, a.hidden, a.depth, a.levels))
 
     def step():
         opt.zero_grad()
         nll, _, _ = model.nll(pixels, torch.rand_like(pixels))
         nll.mean().backward()
         opt.step()
-    sp = pixels[:1].repeat(a.score_batch, 1, 1, 1) if a.score_batch > a.batch else pixels[:a.score_batch]
     u = torch.rand(a.k, *sp.shape, device=dev)
 
     def score():   # K dequantisations per image, log-mean-exp of the log-weights

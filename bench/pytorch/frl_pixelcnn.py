@@ -175,27 +175,18 @@ def golden(path):
     nll = mixture_nll(pixels / 127.5 - 1, params, mixtures)
     loss = nll.mean()
     loss.backward()
-    for name, p in model.named_parameters():
-        out['grad.' + name.replace('.conv.', '.')] = p.grad.clone()
+    twin.add_grads(out, model, lambda n: n.replace('.conv.', '.'))
     out.update({'pixels': pixels, 'params': params.detach(), 'nll': nll.detach(), 'loss': loss.detach().view(1)})
-    meta = {'size': str(size), 'channels': str(channels), 'resnets': str(resnets), 'filters': str(filters), 'mixtures': str(mixtures),
-            'torch': torch.__version__, 'note': 'computed in float64; stored as F32'}
-    twin.write_safetensors(path, out, meta)
-    print('wrote', path, 'loss', loss.item(), 'nll', nll.tolist())
+    twin.write_golden(path, out, {'size': size, 'channels': channels, 'resnets': resnets, 'filters': filters, 'mixtures': mixtures}, loss, nll)
 
 
 def bench(a):
-    dev, sync = twin.device(a.device, a.threads, a.tf32)
-    nc = {'fmnist': 2, 'cifar': 4}[a.config]
-    model = PixelCnn(nc, a.resnets, a.filters, a.mixtures).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    pixels = torch.randint(0, 256, (a.batch, nc, 32, 32), device=dev).float()
+    dev, sync, model, opt, pixels, sp = twin.models_bench_setup(a, lambda nc: PixelCnn(nc, a.resnets, a.filters, a.mixtures))
 
     def step():
         opt.zero_grad()
         model.nll(pixels).mean().backward()
         opt.step()
-    sp = pixels[:1].repeat(a.score_batch, 1, 1, 1) if a.score_batch > a.batch else pixels[:a.score_batch]
     res = {'model': 'pixelcnn', 'config': a.config, 'pixelcnn': {'resnets': a.resnets, 'filters': a.filters, 'mixtures': a.mixtures},
            'params': sum(p.numel() for p in model.parameters())}
     twin.time_and_report(a, dev, sync, model, step, lambda: model.nll(sp), res)

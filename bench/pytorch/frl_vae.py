@@ -117,8 +117,7 @@ def golden(path):
     model.train()
     loss, rec, kl = model.loss(x, pixels, eps)
     loss.backward()
-    for name, p in model.named_parameters():
-        out['grad.' + name] = p.grad.clone()
+    twin.add_grads(out, model)
     for name, t in model.state_dict().items():
         if 'running' in name:
             out['after.' + name] = t.clone()
@@ -128,10 +127,7 @@ def golden(path):
         nll, w = model.iwae_nll(x, pixels, eps_iwae)
     out.update({'pixels': pixels.double(), 'eps': eps, 'eps_iwae': eps_iwae, 'loss': loss.detach().view(1),
                 'rec': rec.detach().view(1), 'kl': kl.detach().view(1), 'iwae_terms': w, 'nll': nll})
-    meta = {'isize': str(isize), 'nz': str(nz), 'nc': str(nc), 'ngf': str(ngf), 'torch': torch.__version__,
-            'note': 'computed in float64; stored as F32'}
-    twin.write_safetensors(path, out, meta)
-    print('wrote', path, 'loss', loss.item(), 'nll', nll.tolist())
+    twin.write_golden(path, out, {'isize': isize, 'nz': nz, 'nc': nc, 'ngf': ngf}, loss, nll)
 
 
 def bench(a):

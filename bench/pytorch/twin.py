@@ -21,6 +21,20 @@ def write_safetensors(path, tensors, metadata):
             f.write(b)
 
 
+def add_grads(out, model, name=lambda n: n):
+    """Every parameter's gradient into a golden file's tensors, as 'grad.' + its engine name."""
+    for n, p in model.named_parameters():
+        out['grad.' + name(n)] = p.grad.clone()
+
+
+def write_golden(path, out, shape, loss, nll):
+    """A golden file: the tensors, and in its metadata the model's shape and the torch version."""
+    meta = {k: str(v) for k, v in shape.items()}
+    meta.update({'torch': torch.__version__, 'note': 'computed in float64; stored as F32'})
+    write_safetensors(path, out, meta)
+    print('wrote', path, 'loss', loss.item(), 'nll', nll.tolist())
+
+
 def device(name, threads, tf32):
     """The torch device and a wait for it; cuDNN in benchmark mode, TF32 as asked."""
     torch.set_num_threads(threads)
@@ -30,6 +44,18 @@ def device(name, threads, tf32):
         torch.backends.cudnn.allow_tf32 = tf32
         torch.backends.cuda.matmul.allow_tf32 = tf32
     return dev, (torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None))
+
+
+def models_bench_setup(a, make):
+    """Glow's and PixelCNN++'s bench: the device, make(channels) there with Adam (lr 1e-3), random 8-bit images of the
+    training batch, and those of the scoring batch (the first repeated where it is the larger)."""
+    dev, sync = device(a.device, a.threads, a.tf32)
+    nc = {'fmnist': 2, 'cifar': 4}[a.config]
+    model = make(nc).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    pixels = torch.randint(0, 256, (a.batch, nc, 32, 32), device=dev).float()
+    scored = pixels[:1].repeat(a.score_batch, 1, 1, 1) if a.score_batch > a.batch else pixels[:a.score_batch]
+    return dev, sync, model, opt, pixels, scored
 
 
 def median(v):

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import static frl.model.GoldenFiles.assertClose;
+import static frl.model.GoldenFiles.ints;
 import static frl.model.GoldenFiles.loadInto;
 import static frl.model.GoldenFiles.on;
 
@@ -34,9 +35,8 @@ class GlowGoldenTest {
 
     private static void matchesPyTorch(Backend be) throws IOException {
         try (Scope _ = Scope.open(); Safetensors.Contents g = Safetensors.read(GOLDEN)) {
-            Map<String, String> meta = g.metadata();
-            GlowConfig config = new GlowConfig(Integer.parseInt(meta.get("size")), Integer.parseInt(meta.get("channels")),
-                    Integer.parseInt(meta.get("hidden")), Integer.parseInt(meta.get("depth")), Integer.parseInt(meta.get("levels")));
+            int[] v = ints(g.metadata(), "size", "channels", "hidden", "depth", "levels");
+            GlowConfig config = new GlowConfig(v[0], v[1], v[2], v[3], v[4]);
             Map<String, Tensor> t = g.tensors();
             try (Glow glow = new Glow(be, config, new Rng(1))) {
                 loadInto(glow, t, k -> false);

@@ -44,4 +44,11 @@ final class GoldenFiles {
         assertSameNames(model.stateDict(), torch, engineOnly);
         model.loadStateDict(torch, false);
     }
+
+    /** The integers a golden file's metadata holds under these keys (the model's shape), in order. */
+    static int[] ints(Map<String, String> meta, String... keys) {
+        int[] v = new int[keys.length];
+        for (int i = 0; i < keys.length; i++) v[i] = Integer.parseInt(meta.get(keys[i]));
+        return v;
+    }
 }

@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.Random;
 
 import static frl.model.GoldenFiles.assertClose;
+import static frl.model.GoldenFiles.ints;
 import static frl.model.GoldenFiles.loadInto;
 import static frl.model.GoldenFiles.on;
 import static org.junit.jupiter.api.Assertions.*;
@@ -76,9 +77,8 @@ class PixelCnnTest {
     /** bench/pytorch/frl_pixelcnn.py's file (8×8, gray + HF, resnets 1, filters 4, mixtures 2, both tails in the input). */
     private static void matchesPyTorch(Backend be) throws IOException {
         try (Scope _ = Scope.open(); Safetensors.Contents g = Safetensors.read(GOLDEN)) {
-            Map<String, String> meta = g.metadata();
-            PixelCnnConfig config = new PixelCnnConfig(Integer.parseInt(meta.get("size")), Integer.parseInt(meta.get("channels")),
-                    Integer.parseInt(meta.get("resnets")), Integer.parseInt(meta.get("filters")), Integer.parseInt(meta.get("mixtures")));
+            int[] v = ints(g.metadata(), "size", "channels", "resnets", "filters", "mixtures");
+            PixelCnnConfig config = new PixelCnnConfig(v[0], v[1], v[2], v[3], v[4]);
             Map<String, Tensor> t = g.tensors();
             try (PixelCnn m = new PixelCnn(be, config, new Rng(1))) {
                 loadInto(m, t, k -> false);

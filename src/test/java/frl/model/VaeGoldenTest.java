@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import static frl.model.GoldenFiles.assertClose;
+import static frl.model.GoldenFiles.ints;
 import static frl.model.GoldenFiles.loadInto;
 import static frl.model.GoldenFiles.on;
 import static frl.model.GoldenFiles.prefixed;
@@ -35,9 +36,8 @@ class VaeGoldenTest {
 
     private static void matchesPyTorch(Backend be) throws IOException {
         try (Scope scope = Scope.open(); Safetensors.Contents g = Safetensors.read(GOLDEN)) {
-            Map<String, String> meta = g.metadata();
-            VaeConfig config = new VaeConfig(Integer.parseInt(meta.get("isize")), Integer.parseInt(meta.get("nc")),
-                    Integer.parseInt(meta.get("ngf")), Integer.parseInt(meta.get("nz")));
+            int[] v = ints(g.metadata(), "isize", "nc", "ngf", "nz");
+            VaeConfig config = new VaeConfig(v[0], v[1], v[2], v[3]);
             Map<String, Tensor> t = g.tensors();
             try (Vae vae = new Vae(be, config, new Rng(1))) {
                 loadInto(vae, t, k -> k.endsWith("num_batches_tracked"));
