@@ -63,9 +63,10 @@ final class EvalCommand implements Callable<Integer> {
             for (String o : ood) oodSets.add(sources.load(o, channels));
             Evaluation.Outcome o = evaluate(be, f, p, b, fit, inSet, oodSets, k, r, run.seed);
             Map<String, String> about = new LinkedHashMap<>();
-            if (frl != null) about.put("frl model", frl.toString());
-            if (plain != null) about.put("plain model", plain.toString());
-            if (background != null) about.put("background model", background + " (perturb " + Checkpoint.peek(background).config().getOrDefault("perturb", "0") + ")");
+            if (frl != null) about.put("frl model", frl + " (" + f.spec().model().describe() + ")");
+            if (plain != null) about.put("plain model", plain + " (" + p.spec().model().describe() + ")");
+            if (background != null) about.put("background model", background + " (" + b.spec().model().describe() + ", perturb "
+                    + Checkpoint.peek(background).config().getOrDefault("perturb", "0") + ")");
             if (fit != null) about.put("regret", fit.describe());
             about.put("K", Integer.toString(k));
             about.put("r", Double.toString(r));

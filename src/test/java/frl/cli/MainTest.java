@@ -231,7 +231,7 @@ class MainTest {
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().contains("| OOD set (n_in / n_ood) | nll | ic | ratio | regret |"), e.out());
         String report = Files.readString(dir.resolve("e/report.md"));
-        assertTrue(report.contains("background model") && report.contains("(perturb 0.2)") && report.contains("2 Adam steps per image"), report);
+        assertTrue(report.contains("background model") && report.contains("(VAE ngf 8, nz 8, perturb 0.2)") && report.contains("2 Adam steps per image"), report);
 
         Path images = Files.createDirectories(dir.resolve("imgs"));
         java.util.Random r = new java.util.Random(6);
@@ -295,6 +295,7 @@ class MainTest {
                 "--out", dir.resolve("e").toString(), "--device", "cpu");
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().contains("| nll | ic | nll_frl | frl |"), e.out());
+        assertTrue(Files.readString(dir.resolve("e/report.md")).contains("frl model: " + frl + " (Glow hidden 8, depth 2, levels 2)"));
         Run s = run("score", "--model", frl.toString(), "-k", "2", "--data", "constant:4", "--out", dir.resolve("s.csv").toString(), "--device", "cpu");
         assertEquals(0, s.code(), s.err());
         assertEquals(5, Files.readAllLines(dir.resolve("s.csv")).size());
