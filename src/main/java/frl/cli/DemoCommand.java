@@ -28,14 +28,15 @@ import java.util.concurrent.Callable;
  * table and leave the report. The default budget ends within about 15 minutes on 2 cores;
  * --full trains the reference schedule (15 epochs) and scores 1000 images per set.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true, description = "Train FRL, plain and background VAEs on FashionMNIST and show OOD detection on MNIST, letters, noise, constant.")
+@Command(name = "demo", mixinStandardHelpOptions = true, description = "Train FRL, plain and background models (VAEs by default) on FashionMNIST and show OOD detection on MNIST, letters, noise, constant.")
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "frl-demo", description = "Folder for models and report. Default: ${DEFAULT-VALUE}.") Path out;
     @Option(names = "--full", description = "Reference budget: 15 epochs over all 60k images, 1000 images per evaluation set.") boolean full;
-    @Option(names = "--train-images", defaultValue = "19200", description = "Training images per model in the short budget. Default: ${DEFAULT-VALUE}.") int trainImages;
+    @Option(names = "--model", defaultValue = "vae", description = "Model family: vae, glow (hidden 64, depth 8, levels 3) or pixelcnn (resnets 1, filters 32, mixtures 5). Default: ${DEFAULT-VALUE}.") String family;
+    @Option(names = "--train-images", description = "Training images per model in the short budget. Default: 19200 (vae, glow), 6400 (pixelcnn).") Integer trainImages;
     @Option(names = "--eval-images", defaultValue = "200", description = "Images per evaluation set in the short budget. Default: ${DEFAULT-VALUE}.") int evalImages;
     @Option(names = "--regret", description = "Add Likelihood Regret (100 Adam steps per image: 1.2 images/s on 2 cores, so about 14 minutes more for the 1000 images of the short budget).") boolean regret;
-    @Option(names = "-k", defaultValue = "20", description = "IWAE importance samples. Default: ${DEFAULT-VALUE}.") int k;
+    @Option(names = "-k", description = "Importance samples per image. Default: 20 (vae), 4 (glow), 1 (pixelcnn: its likelihood is exact).") Integer k;
     @Mixin RunOptions run;
 
     /** Ren et al.'s (and the Likelihood Regret reference's) perturbation rate for the background model. */
@@ -43,6 +44,9 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         long start = System.nanoTime();
+        Family m = Family.of(family);
+        if (regret && m != Family.VAE) throw new IllegalArgumentException("--regret fits a VAE's encoder to each image: not with --model " + family);
+        int images = trainImages != null ? trainImages : m.trainImages, samples = k != null ? k : m.samples;
         Backend be = Backends.select(run.device);
         DataCache cache = DataCache.fromEnvironment(System.err::println);
         System.err.println("data: " + cache.fetchFashionMnist() + ", " + cache.fetchMnist());
@@ -50,13 +54,14 @@ final class DemoCommand implements Callable<Integer> {
         Sources sources = new Sources(cache, run.seed);
         ImageSet train = sources.load("fashion-mnist:train", 1);
         int epochs = full ? 15 : 1, perSet = full ? 1000 : evalImages;
-        TrainConfig config = TrainConfig.reference(epochs, run.seed).withMaxImagesPerEpoch(full ? 0 : trainImages);
-        Path frlModel = out.resolve("frl-vae.safetensors"), plainModel = out.resolve("plain-vae.safetensors");
-        Path backgroundModel = out.resolve("background-vae.safetensors");
+        TrainConfig config = TrainConfig.reference(epochs, run.seed).withMaxImagesPerEpoch(full ? 0 : images).withLr(m.lr);
+        String name = m.name().toLowerCase(java.util.Locale.ROOT);
+        Path frlModel = out.resolve("frl-" + name + ".safetensors"), plainModel = out.resolve("plain-" + name + ".safetensors");
+        Path backgroundModel = out.resolve("background-" + name + ".safetensors");
         boolean graph = !be.device().isHost();   // as frl train does by default
-        TrainCommand.train(be, ModelSpec.of(1, 5, 32, 200), train, config, frlModel, false, graph);
-        TrainCommand.train(be, ModelSpec.of(1, 0, 32, 200), train, config, plainModel, false, graph);
-        TrainCommand.train(be, ModelSpec.of(1, 0, 32, 200), train, config.withPerturb(BACKGROUND_PERTURB), backgroundModel, false, graph);
+        TrainCommand.train(be, m.spec(5), train, config, frlModel, false, graph);
+        TrainCommand.train(be, m.spec(0), train, config, plainModel, false, graph);
+        TrainCommand.train(be, m.spec(0), train, config.withPerturb(BACKGROUND_PERTURB), backgroundModel, false, graph);
 
         ImageSet in = sources.load("fashion-mnist:test@" + perSet, 1);
         List<ImageSet> oods = new ArrayList<>();
@@ -64,13 +69,13 @@ final class DemoCommand implements Callable<Integer> {
         try (ModelSpec.Loaded f = ModelSpec.load(be, frlModel); ModelSpec.Loaded p = ModelSpec.load(be, plainModel);
              ModelSpec.Loaded b = ModelSpec.load(be, backgroundModel)) {
             Regret.Config fit = regret ? Regret.Config.reference() : null;
-            Evaluation.Outcome o = EvalCommand.evaluate(be, f, p, b, fit, in, oods, k, 1.0, run.seed);
+            Evaluation.Outcome o = EvalCommand.evaluate(be, f, p, b, fit, in, oods, samples, 1.0, run.seed);
             Map<String, String> about = new LinkedHashMap<>();
-            about.put("training", full ? "15 epochs × 60000 FashionMNIST images" : trainImages + " FashionMNIST images (1 short epoch) per model");
-            about.put("models", "DCGAN VAE ngf 32 nz 200; FRL: gray + HF channel (5×5 Gaussian); plain: gray; background: gray, "
+            about.put("training", (full ? "15 epochs × 60000 FashionMNIST images" : images + " FashionMNIST images (1 short epoch) per model") + ", Adam lr " + m.lr);
+            about.put("models", f.spec().model().describe() + "; FRL: gray + HF channel (5×5 Gaussian); plain: gray; background: gray, "
                     + BACKGROUND_PERTURB + " of the sub-pixels replaced by uniform values");
             if (fit != null) about.put("regret", fit.describe());
-            about.put("K", Integer.toString(k));
+            about.put("K", Integer.toString(samples));
             about.put("backend", be.name());
             about.put("wall time", Console.duration((System.nanoTime() - start) / 1e9));
             Report.write(out, o, about);
@@ -82,5 +87,33 @@ final class DemoCommand implements Callable<Integer> {
                     + " (" + Console.duration((System.nanoTime() - start) / 1e9) + ")");
         }
         return 0;
+    }
+
+    /** The demo's model of each family (for 2 cores: small Glow and PixelCNN++), its learning rate and short budget. */
+    private enum Family {
+        VAE(1e-3, 19200, 20), GLOW(5e-4, 19200, 4), PIXELCNN(1e-3, 6400, 1);
+
+        final double lr;
+        final int trainImages, samples;
+
+        Family(double lr, int trainImages, int samples) {
+            this.lr = lr;
+            this.trainImages = trainImages;
+            this.samples = samples;
+        }
+
+        static Family of(String name) {
+            for (Family f : values()) if (f.name().equalsIgnoreCase(name)) return f;
+            throw new IllegalArgumentException("--model must be vae, glow or pixelcnn, got '" + name + "'");
+        }
+
+        /** A gray model, with the 5×5 HF channel when hfKernel is 5 (FRL), without when it is 0. */
+        ModelSpec spec(int hfKernel) {
+            return switch (this) {
+                case VAE -> ModelSpec.of(1, hfKernel, 32, 200);
+                case GLOW -> ModelSpec.glow(1, hfKernel, 64, 8, 3);
+                case PIXELCNN -> ModelSpec.pixelCnn(1, hfKernel, 1, 32, 5);
+            };
+        }
     }
 }

@@ -26,6 +26,10 @@ public record TrainConfig(int epochs, int batch, double lr, double weightDecay, 
         return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, n, perturb);
     }
 
+    public TrainConfig withLr(double rate) {
+        return new TrainConfig(epochs, batch, rate, weightDecay, stepEpochs, gamma, beta, flips, seed, maxImagesPerEpoch, perturb);
+    }
+
     public TrainConfig withPerturb(double rate) {
         return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, maxImagesPerEpoch, rate);
     }

@@ -323,4 +323,14 @@ class MainTest {
         assertEquals(0, run(concat(score, new String[] {dir.resolve("k5.csv").toString(), "-k", "5"})).code());
         assertEquals(Files.readAllLines(dir.resolve("k1.csv")), Files.readAllLines(dir.resolve("k5.csv")));
     }
+
+    /** The demo's model family is checked before any data is fetched; regret needs the VAE. */
+    @Test void demoRefusesAnUnknownFamilyAndRegretWithoutAVae(@TempDir Path dir) {
+        Run unknown = run("demo", "--model", "flow", "--out", dir.toString(), "--device", "cpu");
+        assertEquals(1, unknown.code());
+        assertTrue(unknown.err().contains("--model must be vae, glow or pixelcnn, got 'flow'"), unknown.err());
+        Run regret = run("demo", "--model", "pixelcnn", "--regret", "--out", dir.toString(), "--device", "cpu");
+        assertEquals(1, regret.code());
+        assertTrue(regret.err().contains("--regret fits a VAE's encoder to each image: not with --model pixelcnn"), regret.err());
+    }
 }
