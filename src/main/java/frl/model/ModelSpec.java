@@ -77,6 +77,8 @@ public record ModelSpec(ModelConfig model, int imageChannels, int hfKernel) {
             return new ModelSpec(c, image, hf);
         } catch (NumberFormatException | NullPointerException e) {
             throw new IOException(source + ": checkpoint config lacks model fields (image_size, image_channels, hf_kernel, " + String.join(", ", fields) + "): " + m);
+        } catch (IllegalArgumentException e) {   // fields that no model of the family has
+            throw new IOException(source + ": checkpoint config " + m + " describes no model: " + e.getMessage());
         }
     }
 
