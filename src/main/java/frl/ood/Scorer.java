@@ -13,8 +13,9 @@ import frl.tensor.Tensor;
 import java.util.function.IntConsumer;
 
 /**
- * Per-image scores of a set: the importance-weighted negative log-likelihood of a model (nats, K samples: the
- * VAE's latents, Glow's dequantisations; in chunks so the VAE's 256-way logits stay bounded) and the PNG complexity L(x) of the image channels (bits). The
+ * Per-image scores of a set: the importance-weighted negative log-likelihood of a model (nats; K samples of the
+ * VAE's latents or Glow's dequantisations, PixelCNN++'s exact in one pass; in chunks so the VAE's 256-way logits stay
+ * bounded) and the PNG complexity L(x) of the image channels (bits). The
  * noise of sample k of image i is fixed by (seed, k, i) alone, so a score does not depend on the chunk size
  * (larger on a GPU) or on which other images share its chunk.
  * FRL: S(x) = NLL(x_F) − r·L(x); Input Complexity: the same with a model of x alone. Higher = more OOD.
