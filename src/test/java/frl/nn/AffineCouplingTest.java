@@ -3,6 +3,7 @@ package frl.nn;
 import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Backends;
+import frl.backend.ConvGeometry;
 import frl.backend.OpCase;
 import frl.backend.OpHarness;
 import frl.backend.Rng;
@@ -53,6 +54,32 @@ class AffineCouplingTest {
             Tensor y = c.forward(Var.constant(x)).y().value();
             assertTrue(OpHarness.nmse(y.toDoubles(), x.toDoubles()) > 1e-3, "the coupling changed x");
             assertArrayEquals(x.toDoubles(), c.reverse(y).toDoubles(), 1e-4);
+        }
+    }
+
+    /** The folded conv + actnorm gives the values and gradients of the convolution followed by the actnorm. */
+    @Test void convActNormIsTheConvolutionThenTheActnorm() {
+        Shape xs = Shape.of(3, 4, 6, 5), ws = Shape.of(8, 4, 3, 3);
+        ConvGeometry g = ConvGeometry.of(1, 1);
+        try (ActNorm norm = new ActNorm(be, 8); Scope _ = Scope.open()) {
+            Tensor x = be.fromHost(xs, gaussian((int) xs.numel(), 7)), w = be.fromHost(ws, gaussian((int) ws.numel(), 8));
+            AffineCoupling.convActNorm(Var.constant(x), Var.constant(w), norm, g);   // the init sees the unfolded output
+            assertTrue(norm.isInitialized());
+            InvConv1x1Test.perturb(norm, be, 9, 0.3);
+            double[][] got = new double[5][], want = new double[5][];
+            for (int fused = 0; fused < 2; fused++) {
+                norm.zeroGrad();
+                Var xv = Var.leaf(x), wv = Var.leaf(w);
+                Var y = fused == 1 ? AffineCoupling.convActNorm(xv, wv, norm, g) : norm.forward(frl.autograd.Linear.conv2d(xv, wv, null, g)).y();
+                y.backward(be.fromHost(y.shape(), gaussian((int) y.value().numel(), 10)));
+                double[][] r = fused == 1 ? got : want;
+                r[0] = y.value().toDoubles();
+                r[1] = xv.grad().toDoubles();
+                r[2] = wv.grad().toDoubles();
+                r[3] = norm.bias.grad().toDoubles();
+                r[4] = norm.logs.grad().toDoubles();
+            }
+            for (int k = 0; k < 5; k++) assertTrue(OpHarness.nmse(got[k], want[k]) < 1e-11, "entry " + k + ": NMSE " + OpHarness.nmse(got[k], want[k]));
         }
     }
 
