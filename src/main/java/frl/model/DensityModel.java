@@ -1,5 +1,7 @@
 package frl.model;
 
+import frl.autograd.Pointwise;
+import frl.autograd.Reduce;
 import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Rng;
@@ -7,6 +9,7 @@ import frl.nn.Module;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -32,6 +35,18 @@ public abstract sealed class DensityModel extends Module permits Vae, Glow, Pixe
      */
     public record LossParts(Var loss, Map<String, Var> parts) {
         public double part(String name) { return parts.get(name).value().item(); }
+    }
+
+    /**
+     * The loss of a model whose NLL per image [N] is exact or a bound in nats: its mean over the batch, and part "bpd",
+     * the same in bits per sub-pixel of targets [N, C, H, W].
+     */
+    protected static LossParts meanNll(Var nllPerImage, Shape targets) {
+        int n = targets.dim(0);
+        Var loss = Pointwise.scale(Reduce.sumAll(nllPerImage), 1.0 / n);
+        Map<String, Var> parts = new LinkedHashMap<>();
+        parts.put("bpd", Pointwise.scale(loss, 1 / (Math.log(2) * (targets.numel() / n))));
+        return new LossParts(loss, parts);
     }
 
     /** x: [N,C,H,W] in [0,1]; targets: the same sub-pixels as 8-bit values 0..255; noise as {@link #noise} draws it. */

@@ -19,9 +19,7 @@ import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.BiFunction;
 
 /**
@@ -134,14 +132,7 @@ public final class Glow extends DensityModel {
     }
 
     /** The mean NLL in nats over the batch (x is not used: Glow sees the bytes); part "bpd", the same in bits per sub-pixel. */
-    @Override public LossParts loss(Var x, Var targets, Tensor noise, double beta) {
-        Var nll = nll(targets, noise);
-        int n = targets.shape().dim(0);
-        Var loss = Pointwise.scale(Reduce.sumAll(nll), 1.0 / n);
-        Map<String, Var> parts = new LinkedHashMap<>();
-        parts.put("bpd", Pointwise.scale(loss, 1 / (Math.log(2) * (targets.shape().numel() / n))));
-        return new LossParts(loss, parts);
-    }
+    @Override public LossParts loss(Var x, Var targets, Tensor noise, double beta) { return meanNll(nll(targets, noise), targets.shape()); }
 
     /** log p(x + u_k) − D·log 256 for K dequantisations u_k [K, N, D]: an importance-weighted bound on log P(b). */
     @Override public double[][] logWeights(Tensor x, Tensor targets, Tensor noise) {

@@ -2,7 +2,6 @@ package frl.model;
 
 import frl.autograd.Layout;
 import frl.autograd.Pointwise;
-import frl.autograd.Reduce;
 import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Rng;
@@ -16,9 +15,7 @@ import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * PixelCNN++ (Salimans et al. 2017) as the common PyTorch port lays it out: a down stream u (pixels above) and a
@@ -29,7 +26,6 @@ import java.util.Map;
  * exact: no noise, one pass. Not yet: dropout (the reference trains with 0.5).
  */
 public final class PixelCnn extends DensityModel {
-    private static final double LOG_2 = Math.log(2);
     private final PixelCnnConfig config;
     private final Backend backend;
     private final ShiftedConv2d uInit, ulInitDown, ulInitRight;
@@ -146,13 +142,7 @@ public final class PixelCnn extends DensityModel {
     }
 
     /** The mean NLL in nats over the batch (from the bytes; x and noise are not used); part "bpd", in bits per sub-pixel. */
-    @Override public LossParts loss(Var x, Var targets, Tensor noise, double beta) {
-        int n = targets.shape().dim(0);
-        Var loss = Pointwise.scale(Reduce.sumAll(nll(targets)), 1.0 / n);
-        Map<String, Var> parts = new LinkedHashMap<>();
-        parts.put("bpd", Pointwise.scale(loss, 1 / (LOG_2 * (targets.shape().numel() / n))));
-        return new LossParts(loss, parts);
-    }
+    @Override public LossParts loss(Var x, Var targets, Tensor noise, double beta) { return meanNll(nll(targets), targets.shape()); }
 
     /** −NLL in every one of the K rows: the likelihood is exact, computed once. */
     @Override public double[][] logWeights(Tensor x, Tensor targets, Tensor noise) {

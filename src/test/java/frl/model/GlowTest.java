@@ -3,6 +3,7 @@ package frl.model;
 import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Backends;
+import frl.backend.OpCase;
 import frl.backend.OpHarness;
 import frl.backend.Rng;
 import frl.data.ImageSet;
@@ -42,6 +43,12 @@ class GlowTest {
         }
         InvConv1x1Test.perturb(g, be, seed + 1, 0.05);
         return g;
+    }
+
+    /** Σ log N(z; mean, exp(logs)²) per image, mean and logs per channel: against finite differences in float64. */
+    @Test void gaussianLogDensityGradientCheck() {
+        OpHarness.check(OpCase.named("Glow's Gaussian log-density").in(3, 4, 2, 5).in(1, 4, 1, 1).in(1, 4, 1, 1)
+                .of(v -> Glow.gaussianLogDensity(v[0], v[1], v[2])), be);
     }
 
     @Test void configRefusesImagesThatTheLevelsCannotHalve() {
