@@ -8,9 +8,7 @@ import frl.backend.Rng;
 import frl.io.AtomicFile;
 import frl.io.Json;
 import frl.model.DensityModel;
-import frl.model.GlowConfig;
 import frl.model.ModelConfig;
-import frl.model.PixelCnnConfig;
 import frl.model.VaeConfig;
 import frl.nn.Adam;
 import frl.nn.RecordedStep;
@@ -60,12 +58,10 @@ final class BenchCommand implements Callable<Integer> {
             case "cifar" -> 4;
             default -> throw new IllegalArgumentException("--config " + config + ": expected fmnist or cifar");
         };
-        ModelConfig c = switch (model) {
-            case "vae" -> channels == 2 ? VaeConfig.fmnist(2) : VaeConfig.cifar(4);
-            case "glow" -> new GlowConfig(32, channels, hidden, depth, levels);
-            case "pixelcnn" -> new PixelCnnConfig(32, channels, resnets, filters, mixtures);
-            default -> throw new IllegalArgumentException("--model " + model + ": expected vae, glow or pixelcnn");
-        };
+        if (ModelConfig.fieldsOf(model) == null) throw new IllegalArgumentException("--model " + model + ": expected vae, glow or pixelcnn");
+        Map<String, Integer> shape = Map.of("ngf", channels == 2 ? 32 : 64, "nz", 200, "hidden", hidden, "depth", depth, "levels", levels,
+                "resnets", resnets, "filters", filters, "mixtures", mixtures);
+        ModelConfig c = ModelConfig.of(model, 32, channels, ModelConfig.shapeOf(model, shape));
         Backend be = Backends.select(run.device);
         Rng rng = new Rng(run.seed);
         double[] train = new double[repeats], score = new double[repeats];

@@ -85,13 +85,22 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private ModelSpec newModel() {
-        int hf = noHf ? 0 : hfKernel;
-        return switch (family) {
-            case "vae" -> ModelSpec.of(channels, hf, ngf, nz);
-            case "glow" -> ModelSpec.glow(channels, hf, hidden, depth, levels);
-            case "pixelcnn" -> ModelSpec.pixelCnn(channels, hf, resnets, filters, mixtures);
-            default -> throw new IllegalArgumentException("--model must be vae, glow or pixelcnn, got '" + family + "'");
-        };
+        if (ModelConfig.fieldsOf(family) == null) throw new IllegalArgumentException("--model must be vae, glow or pixelcnn, got '" + family + "'");
+        return ModelSpec.of(family, channels, noHf ? 0 : hfKernel, shapeOptions());
+    }
+
+    /** The model shape options by their checkpoint names, every family's. */
+    private Map<String, Integer> shapeOptions() {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        m.put("ngf", ngf);
+        m.put("nz", nz);
+        m.put("hidden", hidden);
+        m.put("depth", depth);
+        m.put("levels", levels);
+        m.put("resnets", resnets);
+        m.put("filters", filters);
+        m.put("mixtures", mixtures);
+        return m;
     }
 
     /** --resume: the checkpoint's model; a model option given on the command line must agree with it. */
@@ -105,14 +114,7 @@ final class TrainCommand implements Callable<Integer> {
             differ.add(saved.highFrequency() ? "--hf-kernel " + saved.hfKernel() : "no HF channel (--no-hf)");
         Map<String, String> given = new LinkedHashMap<>(), had = saved.toMap();
         given.put("model", family);
-        given.put("ngf", Integer.toString(ngf));
-        given.put("nz", Integer.toString(nz));
-        given.put("hidden", Integer.toString(hidden));
-        given.put("depth", Integer.toString(depth));
-        given.put("levels", Integer.toString(levels));
-        given.put("resnets", Integer.toString(resnets));
-        given.put("filters", Integer.toString(filters));
-        given.put("mixtures", Integer.toString(mixtures));
+        shapeOptions().forEach((k, v) -> given.put(k, Integer.toString(v)));
         for (var e : given.entrySet()) {
             String option = "--" + e.getKey();
             if (parsed.hasMatchedOption(option) && !e.getValue().equals(had.get(e.getKey())))

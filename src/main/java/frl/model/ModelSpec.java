@@ -37,6 +37,15 @@ public record ModelSpec(ModelConfig model, int imageChannels, int hfKernel) {
         return new ModelSpec(new PixelCnnConfig(32, modelChannels(imageChannels, hfKernel), resnets, filters, mixtures), imageChannels, hfKernel);
     }
 
+    /**
+     * A 32×32 model of a family (vae, glow or pixelcnn) for the given image channels, its shape fields taken by name
+     * from {@code shape} (which may hold other families' too: the command line's options, say).
+     */
+    public static ModelSpec of(String family, int imageChannels, int hfKernel, Map<String, Integer> shape) {
+        int channels = modelChannels(imageChannels, hfKernel);
+        return new ModelSpec(ModelConfig.of(family, 32, channels, ModelConfig.shapeOf(family, shape)), imageChannels, hfKernel);
+    }
+
     private static int modelChannels(int imageChannels, int hfKernel) { return imageChannels + (hfKernel > 0 ? 1 : 0); }
 
     public int imageSize() { return model.imageSize(); }
@@ -58,23 +67,15 @@ public record ModelSpec(ModelConfig model, int imageChannels, int hfKernel) {
         return m;
     }
 
-    /** The shape fields of each family, in the order its config takes them after image size and channels. */
-    private static final Map<String, List<String>> FIELDS = Map.of("vae", VaeConfig.FIELDS, "glow", GlowConfig.FIELDS, "pixelcnn", PixelCnnConfig.FIELDS);
-
     public static ModelSpec fromMap(Path source, Map<String, String> m) throws IOException {
         String family = m.get("model");
-        List<String> fields = FIELDS.get(family == null ? "" : family);
+        List<String> fields = ModelConfig.fieldsOf(family);
         if (fields == null) throw new IOException(source + ": model '" + family + "' is not supported (expected vae, glow or pixelcnn)");
         try {
             int size = Integer.parseInt(m.get("image_size")), image = Integer.parseInt(m.get("image_channels")), hf = Integer.parseInt(m.get("hf_kernel"));
             int channels = modelChannels(image, hf);
             int[] v = fields.stream().mapToInt(k -> Integer.parseInt(m.get(k))).toArray();
-            ModelConfig c = switch (family) {
-                case "vae" -> new VaeConfig(size, channels, v[0], v[1]);
-                case "glow" -> new GlowConfig(size, channels, v[0], v[1], v[2]);
-                default -> new PixelCnnConfig(size, channels, v[0], v[1], v[2]);
-            };
-            return new ModelSpec(c, image, hf);
+            return new ModelSpec(ModelConfig.of(family, size, channels, v), image, hf);
         } catch (NumberFormatException | NullPointerException e) {
             throw new IOException(source + ": checkpoint config lacks model fields (image_size, image_channels, hf_kernel, " + String.join(", ", fields) + "): " + m);
         } catch (IllegalArgumentException e) {   // fields that no model of the family has
