@@ -55,7 +55,10 @@ class CpuConvTest {
             new Case(2, 32, 32, 32, 5, 4, 4, 2, 2, 1, 1, 0, 0),   // the VAE's last decoder layer: sub-pixel backward-input
             new Case(1, 33, 33, 37, 3, 4, 2, 2, 2, 1, 0, 1, 1),   // sub-pixel with H ≠ W, 4×2 kernel, output padding
             new Case(2, 40, 24, 48, 3, 3, 3, 3, 3, 0, 2, 2, 0),   // sub-pixel, stride 3, left/right padding only
-            new Case(3, 300, 8, 9, 2, 4, 4, 2, 2, 1, 1, 1, 0));   // phase planes: 3 images per GEMM, 3 channel blocks, W odd
+            new Case(3, 300, 8, 9, 2, 4, 4, 2, 2, 1, 1, 1, 0),    // phase planes: 3 images per GEMM, 3 channel blocks, W odd
+            new Case(5, 4, 16, 16, 9, 3, 3, 1, 1, 1, 1, 0, 0),    // Glow's first 3×3, K not a multiple of the kernel's 8 rows
+            new Case(70, 3, 4, 4, 10, 3, 3, 1, 1, 1, 1, 0, 0),    // direct: 56 images per chunk, a short last chunk
+            new Case(2, 5, 7, 6, 3, 3, 2, 1, 1, 0, 0, 0, 0));     // direct without padding, 3×2 kernel
 
     static Stream<Arguments> cases() {
         return GemmTest.gemms().stream().limit(2).flatMap(g -> CASES.stream().map(c -> Arguments.of(g, c)));
@@ -117,6 +120,17 @@ class CpuConvTest {
             assertClose(padded.backwardInput(dyp, w), PhaseConv.backwardInput(gemm, B.fromHost(dyPadded, dyp), wt, c.xPadded(), Im2col.of(c.xPadded(), c.wt(), c.g())),
                     gemm + " backwardInput " + c);
         }
+    }
+
+    /** The stride-1 cases above reach DirectConv (so its three ops are what they check); strided and plain 1×1 do not. */
+    @Test void stride1ConvsTakeTheDirectPath() {
+        for (Case c : CASES) {
+            boolean direct = c.sh() == 1 && c.sw() == 1 && (c.kh() > 1 || c.kw() > 1);
+            assertEquals(direct, DirectConv.applies(Im2col.of(c.x(), c.wt(), c.g())), c.toString());
+        }
+        Shape x = Shape.of(2, 80, 32, 32), down = Shape.of(80, 80, 2, 3), downRight = Shape.of(80, 80, 2, 2);
+        assertTrue(DirectConv.applies(Im2col.shifted(x, down, frl.backend.Shift.DOWN)), "PixelCNN++'s down-shifted conv");
+        assertTrue(DirectConv.applies(Im2col.shifted(x, downRight, frl.backend.Shift.DOWN_RIGHT)), "PixelCNN++'s down-right-shifted conv");
     }
 
     @Test void transposedConvLeavesOutputPaddingZeroWhereNoWindowReaches() {

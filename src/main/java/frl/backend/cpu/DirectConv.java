@@ -1,0 +1,197 @@
+package frl.backend.cpu;
+
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * Stride-1 convolutions without im2col or GEMM calls (Glow's 3×3 and PixelCNN++'s shifted convs). A chunk of
+ * images is laid into zero-bordered planes of width Wp, channel by channel ({@link Planes}); output pixel
+ * (oy, ox) of image b is column q = b·plane + oy·Wp + ox, and tap (c, i, j) reads the planes at q + off(c, i, j),
+ * so the whole conv is one product whose B rows are shifted views of the planes, summed over every tap in
+ * registers by {@link DirectConvKernels}. Columns with ox ≥ ow (and the rows between images) are computed and
+ * dropped: plane / (oh·ow) − 1 more work, 27% at 16×16, 56% at 8×8. The input gradient is the same product
+ * over dy's planes with the kernel flipped; the weight gradient sums dy's planes (zero off the outputs) times
+ * the shifted input planes. Needs the Vector API.
+ */
+final class DirectConv {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    /** Columns per chunk of images: enough that the kernel's tiles run long, few enough for the L2 cache. */
+    private static final int CHUNK_COLS = 2048;
+    /** Floats of one chunk's planes (1 MiB): the weight gradient streams them once per tile of taps. */
+    private static final int CHUNK_FLOATS = 1 << 18;
+
+    private DirectConv() {}
+
+    /**
+     * Taken for stride-1 convs other than a plain 1×1 (that one is a GEMM on the image itself) whose padding
+     * before the image is less than the kernel (so the input gradient is a padded conv too), when the Vector
+     * API is present.
+     */
+    static boolean applies(Im2col g) {
+        return g.sh() == 1 && g.sw() == 1 && !g.isIdentity() && g.top() < g.kh() && g.left() < g.kw()
+                && Planes.of(g, 1).floats() <= Integer.MAX_VALUE / 4 && VectorSupport.present();
+    }
+
+    /** y [N, K, oh, ow] of x [N, C, h, w] and w [K, C, kh, kw]. */
+    static Tensor conv2d(Tensor x, Tensor w, Im2col geo, Shape yShape) {
+        return product(x, packRows(w.toFloats(), w.dim(0), geo.channels(), geo.kh(), geo.kw(), false), w.dim(0), geo, yShape);
+    }
+
+    /** dx [N, C, h, w]: dy's planes under the flipped kernel, a stride-1 conv with padding kh−1−top, kw−1−left. */
+    static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, Im2col geo) {
+        Im2col adjoint = new Im2col(w.dim(0), geo.oh(), geo.ow(), geo.kh(), geo.kw(), geo.h(), geo.w(), 1, 1,
+                geo.kh() - 1 - geo.top(), geo.kw() - 1 - geo.left());
+        float[] packed = packRows(w.toFloats(), w.dim(0), geo.channels(), geo.kh(), geo.kw(), true);
+        return product(dy, packed, geo.channels(), adjoint, xShape);
+    }
+
+    /** dW [K, C·kh·kw] = Σ over images and output pixels of dy times the input under each tap. */
+    static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, Im2col geo) {
+        int n = x.dim(0), k = wShape.dim(0), rows = roundUp(k, DirectConvKernels.GRAD_ROWS);
+        Planes planes = Planes.of(geo, chunkImages(geo));
+        int taps = geo.rows(), tapsPadded = roundUp(taps, DirectConvKernels.GRAD_TAPS);
+        int[] off = Arrays.copyOf(planes.offsets(), tapsPadded);   // padding taps read column 0; their sums are dropped
+        int parts = Chunks.count(n, 1);
+        float[][] partial = new float[parts][];
+        MemorySegment xs = x.segment(), dys = dy.segment();
+        Chunks.run(n, parts, (part, from, to) -> {
+            float[] xp = new float[planes.floats()], dyp = new float[rows * planes.cols()], sums = new float[rows * tapsPadded];
+            float[] image = new float[(int) Math.max(geo.imageSize(), (long) k * geo.cols())];
+            for (int n0 = (int) from; n0 < to; n0 += planes.images()) {
+                int count = (int) Math.min(planes.images(), to - n0);
+                planes.pack(xs, n0, count, image, xp);
+                planes.outputs().scatter(dys, n0, count, k, image, dyp, planes.cols());
+                DirectConvKernels.weightGradient(dyp, planes.cols(), rows, xp, off, planes.colsFor(count), sums);
+            }
+            partial[part] = sums;
+        });
+        float[] dw = new float[k * taps];
+        for (float[] sums : partial)                // parts in a fixed order: the same bits whatever the timing
+            for (int r = 0; r < k; r++)
+                for (int t = 0; t < taps; t++) dw[r * taps + t] += sums[r * tapsPadded + t];
+        return CpuBackend.instance().fromHost(wShape, dw);
+    }
+
+    /** out [N, rows, oh, ow] = the packed kernel times the planes of in under geo, chunk by chunk over the batch. */
+    private static Tensor product(Tensor in, float[] packed, int outChannels, Im2col geo, Shape outShape) {
+        Tensor out = CpuBackend.alloc(outShape);
+        Planes planes = Planes.of(geo, chunkImages(geo));
+        int rows = roundUp(outChannels, DirectConvKernels.ROWS);
+        int[] off = planes.offsets();
+        MemorySegment ins = in.segment(), outs = out.segment();
+        Parallel.forRange(in.dim(0), 1, (from, to) -> {
+            float[] xp = new float[planes.floats()], yp = new float[rows * planes.cols()];
+            float[] image = new float[(int) Math.max(geo.imageSize(), (long) outChannels * geo.cols())];
+            for (int n0 = from; n0 < to; n0 += planes.images()) {
+                int count = Math.min(planes.images(), to - n0);
+                planes.pack(ins, n0, count, image, xp);
+                DirectConvKernels.product(packed, geo.rows(), off, xp, yp, rows, planes.colsFor(count), planes.cols());
+                planes.outputs().gather(yp, planes.cols(), count, outChannels, image, outs, n0);
+            }
+        });
+        return out;
+    }
+
+    /** Images per chunk: about {@link #CHUNK_COLS} columns, planes within {@link #CHUNK_FLOATS}. */
+    private static int chunkImages(Im2col geo) {
+        Planes one = Planes.of(geo, 1);
+        long byCols = CHUNK_COLS / one.plane(), byFloats = CHUNK_FLOATS / ((long) geo.channels() * one.plane());
+        return (int) Math.max(1, Math.min(byCols, byFloats));
+    }
+
+    /**
+     * The kernel in {@link DirectConvKernels#ROWS}-row panels: panel p holds, tap by tap ((c·kh + i)·kw + j), the
+     * weights of output channels p·ROWS … p·ROWS + ROWS − 1 (zeros past the last). Flipped: the input gradient's
+     * kernel, output channel c over input channel k at tap (kh−1−i, kw−1−j).
+     */
+    private static float[] packRows(float[] w, int k, int c, int kh, int kw, boolean flipped) {
+        int outs = flipped ? c : k, ins = flipped ? k : c, taps = ins * kh * kw, panel = DirectConvKernels.ROWS;
+        float[] packed = new float[roundUp(outs, panel) * taps];
+        for (int o = 0; o < outs; o++)
+            for (int in = 0; in < ins; in++)
+                for (int i = 0; i < kh; i++)
+                    for (int j = 0; j < kw; j++) {
+                        int t = (in * kh + i) * kw + j;
+                        float v = flipped ? w[((in * c + o) * kh + kh - 1 - i) * kw + kw - 1 - j] : w[((o * c + in) * kh + i) * kw + j];
+                        packed[(o / panel * taps + t) * panel + o % panel] = v;
+                    }
+        return packed;
+    }
+
+    static int roundUp(int v, int m) { return Math.ceilDiv(v, m) * m; }
+
+    /**
+     * A chunk of {@code images} images of geo's input in zero-bordered planes Hp×Wp, channel c's planes one
+     * after another from c·images·plane (image b at b·plane, pixel (y, x) at (y + top)·Wp + x + left).
+     */
+    record Planes(Im2col geo, int images, int hp, int wp) {
+        static Planes of(Im2col g, int images) {
+            return new Planes(g, images, Math.max(g.top() + g.h(), g.oh() - 1 + g.kh()), Math.max(g.left() + g.w(), g.ow() - 1 + g.kw()));
+        }
+
+        int plane() { return hp * wp; }
+
+        int channelStride() { return images * plane(); }
+
+        /** Columns a chunk of {@code count} images computes: up to its last output, in whole kernel tiles. */
+        int colsFor(int count) { return roundUp((count - 1) * plane() + (geo.oh() - 1) * wp + geo.ow(), DirectConvKernels.COLS); }
+
+        int cols() { return colsFor(images); }
+
+        /** Floats of the planes, with room for the furthest tap of the last column. */
+        int floats() { return Math.max(geo.channels() * channelStride(), (geo.channels() - 1) * channelStride() + (geo.kh() - 1) * wp + geo.kw() - 1 + cols()); }
+
+        /** Where tap (c, i, j) reads column 0. */
+        int[] offsets() {
+            int[] off = new int[geo.rows()];
+            for (int c = 0; c < geo.channels(); c++)
+                for (int i = 0; i < geo.kh(); i++)
+                    for (int j = 0; j < geo.kw(); j++) off[(c * geo.kh() + i) * geo.kw() + j] = c * channelStride() + i * wp + j;
+            return off;
+        }
+
+        /** Lays images [n0, n0 + count) of {@code src} into the planes (borders stay 0: only pixels are written). */
+        void pack(MemorySegment src, int n0, int count, float[] image, float[] planes) {
+            int c = geo.channels(), h = geo.h(), w = geo.w(), hw = h * w;
+            for (int b = 0; b < count; b++) {
+                MemorySegment.copy(src, F, (n0 + b) * geo.imageSize() * Float.BYTES, image, 0, c * hw);
+                for (int ch = 0; ch < c; ch++)
+                    for (int y = 0, at = ch * channelStride() + b * plane() + geo.top() * wp + geo.left(); y < h; y++, at += wp)
+                        System.arraycopy(image, ch * hw + y * w, planes, at, w);
+            }
+        }
+
+        /** Where the outputs sit in the columns: oh×ow pixels at q = b·plane + oy·Wp + ox. */
+        Outputs outputs() { return new Outputs(geo.oh(), geo.ow(), wp, plane()); }
+    }
+
+    /** The output pixels' columns of a chunk: image b's pixel (oy, ox) at column b·plane + oy·wp + ox. */
+    record Outputs(int oh, int ow, int wp, int plane) {
+        /** Copies rows × count images out of the column rows (leading dimension ld) into dst from image n0. */
+        void gather(float[] cols, int ld, int count, int rows, float[] image, MemorySegment dst, int n0) {
+            int p = oh * ow;
+            for (int b = 0; b < count; b++) {
+                for (int r = 0; r < rows; r++)
+                    for (int y = 0; y < oh; y++) System.arraycopy(cols, r * ld + b * plane + y * wp, image, r * p + y * ow, ow);
+                MemorySegment.copy(image, 0, dst, F, (long) (n0 + b) * rows * p * Float.BYTES, rows * p);
+            }
+        }
+
+        /**
+         * The adjoint of {@link #gather}: dy of images [n0, n0 + count) into the column rows, every other column
+         * of the first {@code ld} set to 0 (a short last chunk's columns past its images included).
+         */
+        void scatter(MemorySegment src, int n0, int count, int rows, float[] image, float[] cols, int ld) {
+            int p = oh * ow;
+            Arrays.fill(cols, 0f);
+            for (int b = 0; b < count; b++) {
+                MemorySegment.copy(src, F, (long) (n0 + b) * rows * p * Float.BYTES, image, 0, rows * p);
+                for (int r = 0; r < rows; r++)
+                    for (int y = 0; y < oh; y++) System.arraycopy(image, r * p + y * ow, cols, r * ld + b * plane + y * wp, ow);
+            }
+        }
+    }
+}
