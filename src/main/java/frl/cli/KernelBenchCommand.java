@@ -83,6 +83,8 @@ final class KernelBenchCommand implements Callable<Integer> {
             conv("decoder 256→128 (convT)", n, 128, 8, 256, 4, 2, 1, true, rng);
             conv("decoder 128→64 (convT)", n, 64, 16, 128, 4, 2, 1, true, rng);
             conv("decoder 64→1024 (convT)", n, 1024, 32, 64, 4, 2, 1, true, rng);
+            conv("Glow coupling 3×3 4→64 at 16×16", n, 4, 16, 64, 3, 1, 1, false, rng);
+            conv("Glow coupling zero conv 3×3 64→8 at 16×16", n, 64, 16, 8, 3, 1, 1, false, rng);
             conv("Glow 1×1 over 16 channels", n, 16, 16, 16, 1, 1, 0, false, rng);
             conv("Glow 1×1 over 48 channels", n, 48, 8, 48, 1, 1, 0, false, rng);
             glowActNormInvConv(Shape.of(n, 16, 16, 16), rng);
