@@ -41,7 +41,7 @@ public final class ProfilingBackend {
     private final Backend inner, proxy;
     private final Mode mode;
     private final Map<String, Stat> stats = new ConcurrentHashMap<>();
-    /** DEVICE mode: the same per op and the shapes it was called with ("conv2d [64, 3, 32, 32] [64, 3, 4, 4]"). */
+    /** DEVICE and WAIT_EACH modes: the same per op and the shapes it was called with ("conv2d [64, 3, 32, 32] [64, 3, 4, 4]"). */
     private final Map<String, Stat> byShapes = new ConcurrentHashMap<>();
     /** The inner backend's clock in DEVICE mode, else null. */
     private final DeviceClock clock;
@@ -65,7 +65,7 @@ public final class ProfilingBackend {
                 throw e.getCause();
             } finally {
                 // paired even when the op failed, so every mark is read (and its event reused) once
-                String shaped = before != null ? withShapes(m.getName(), args) : null;
+                String shaped = before != null || timed && mode == Mode.WAIT_EACH ? withShapes(m.getName(), args) : null;
                 if (before != null) synchronized (marked) { marked.add(new Object[] {m.getName(), before, clock.mark(), shaped}); }
                 if (timed) {
                     long nanos = System.nanoTime() - t;
@@ -121,7 +121,7 @@ public final class ProfilingBackend {
      */
     public List<Map<String, Object>> table(int per) { return rows(stats, "op", per, Integer.MAX_VALUE); }
 
-    /** DEVICE mode: the same per op and argument shapes, the {@code most} slowest (empty in the other modes). */
+    /** DEVICE and WAIT_EACH modes: the same per op and argument shapes, the {@code most} slowest (empty when QUEUED). */
     public List<Map<String, Object>> shapeTable(int per, int most) { return rows(byShapes, "op_shapes", per, most); }
 
     private List<Map<String, Object>> rows(Map<String, Stat> from, String key, int per, int most) {

@@ -109,7 +109,22 @@ class ProfilingBackendTest {
         assertEquals(List.of("affine [2, 16]", "affine [8]", "full [2, 16]", "full [8]"),
                 prof.shapeTable(1, 10).stream().map(r -> (String) r.get("op_shapes")).sorted().toList());
         assertEquals(4000.0, row(prof.table(1), "affine").get("device_us_per"), "the per-op row still sums every shape");
-        assertTrue(new ProfilingBackend(Backends.cpu(), ProfilingBackend.Mode.QUEUED).shapeTable(1, 5).isEmpty(), "only in DEVICE mode");
+        assertTrue(new ProfilingBackend(Backends.cpu(), ProfilingBackend.Mode.QUEUED).shapeTable(1, 5).isEmpty(), "not when QUEUED");
+    }
+
+    @Test void splitsTheHostTimeByShapesWhenEachOpIsWaitedFor() {
+        ProfilingBackend prof = new ProfilingBackend(Backends.cpu(), ProfilingBackend.Mode.WAIT_EACH);
+        Backend be = prof.backend();
+        try (Scope s = Scope.open()) {
+            Tensor small = be.full(Shape.of(8), 1), large = be.full(Shape.of(2, 16), 1);
+            for (int i = 0; i < 3; i++) be.affine(large, 2, 1);
+            be.affine(small, 2, 1);
+        }
+        List<Map<String, Object>> shapes = prof.shapeTable(1, 10);
+        assertEquals(List.of("affine [2, 16]", "affine [8]", "full [2, 16]", "full [8]"), shapes.stream().map(r -> (String) r.get("op_shapes")).sorted().toList());
+        Map<String, Object> large = shapes.stream().filter(r -> r.get("op_shapes").equals("affine [2, 16]")).findFirst().orElseThrow();
+        assertEquals(3.0, large.get("calls_per"));
+        assertTrue(large.containsKey("us_per") && !large.containsKey("device_us_per"), large.toString());
     }
 
     @Test void aMarkIsReadOnceEvenWhenReadingItFails() {
