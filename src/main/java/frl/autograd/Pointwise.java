@@ -60,6 +60,17 @@ public final class Pointwise {
 
     public static Var div(Var a, Var b) { return binary(BinaryOp.DIV, a, b); }
 
+    /** relu(z + bias), bias [C] along axis 1 of z: one op forward and one back (Backend#biasRelu), where the two layers take five passes. */
+    public static Var biasRelu(Var z, Var bias) {
+        Backend be = z.backend();
+        Tensor y = be.biasRelu(z.value(), bias.value());
+        return Var.result(y, "biasRelu", dy -> {
+            Tensor[] g = be.biasReluBackward(y, dy);
+            z.accumulate(g[0]);
+            bias.accumulate(g[1].reshape(bias.shape()));
+        }, z, bias);
+    }
+
     /** alpha · x + beta. */
     public static Var affine(Var x, double alpha, double beta) {
         Backend be = x.backend();

@@ -181,6 +181,23 @@ public interface Backend {
 
     record ActNormConvGrads(Tensor dx, Tensor dbias, Tensor dlogs, Tensor dw) {}
 
+    /**
+     * relu(z + bias), bias [C] added along axis 1 of z [N, C, ...]: a convolution's bias and the ReLU after it (Glow's
+     * coupling network). By default the two ops.
+     */
+    default Tensor biasRelu(Tensor z, Tensor bias) {
+        return unary(UnaryOp.RELU, binary(BinaryOp.ADD, z, bias.reshape(Shapes.biasRelu(z.shape(), bias))), 0, 0);
+    }
+
+    /**
+     * {dz, dbias} for the gradient dy of y = biasRelu(z, bias): dz = dy where y &gt; 0, else 0, and dbias [C] = Σ dz over
+     * every axis but 1. By default ReLU's backward and a sumTo.
+     */
+    default Tensor[] biasReluBackward(Tensor y, Tensor dy) {
+        Tensor dz = unaryBackward(UnaryOp.RELU, y, y, dy, 0, 0);
+        return new Tensor[] {dz, sumTo(dz, Shapes.channelAxis(y.shape())).reshape(Shape.of(y.shape().dim(1)))};
+    }
+
     // ---- normalisation --------------------------------------------------------------------------
 
     /** Training-mode batch norm over every axis but 1: y, and the batch mean and biased variance [C]. */

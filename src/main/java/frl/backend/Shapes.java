@@ -87,6 +87,22 @@ public final class Shapes {
         if (!expect.equals(dy)) throw new IllegalArgumentException("shiftedConv2d " + s + " backward: gradient has shape " + dy + ", the forward produced " + expect);
     }
 
+    /** [1, C, 1, …] for z [N, C, …] (rank ≥ 2): a per-channel operand's broadcast shape. */
+    public static Shape channelAxis(Shape z) {
+        if (z.rank() < 2) throw new IllegalArgumentException("expected [N, C, ...], got " + z);
+        int[] dims = new int[z.rank()];
+        java.util.Arrays.fill(dims, 1);
+        dims[1] = z.dim(1);
+        return Shape.of(dims);
+    }
+
+    /** biasRelu's operands: z [N, C, …] and a bias of C elements; returns the bias's broadcast shape. */
+    public static Shape biasRelu(Shape z, Tensor bias) {
+        Shape channel = channelAxis(z);
+        if (bias.numel() != z.dim(1)) throw new IllegalArgumentException("biasRelu: a bias of " + z.dim(1) + " for " + z + ", got " + bias.shape());
+        return channel;
+    }
+
     /** Shape of broadcastTo / check for sumTo: {@code small} must broadcast to {@code big}. */
     public static void requireBroadcastable(String op, Shape small, Shape big) {
         boolean ok = small.rank() <= big.rank();

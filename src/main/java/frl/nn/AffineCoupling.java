@@ -40,23 +40,24 @@ public final class AffineCoupling extends Module implements Flow {
 
     /** The network's output [N, C, H, W] for the passed-through half: shift, then the scale's pre-activation. */
     private Var network(Var xa) {
-        Var h = Pointwise.relu(convActNorm(xa, inWeight, inNorm, SAME));
-        h = Pointwise.relu(convActNorm(h, midWeight, midNorm, ONE_BY_ONE));
+        Var h = convActNormRelu(xa, inWeight, inNorm, SAME);
+        h = convActNormRelu(h, midWeight, midNorm, ONE_BY_ONE);
         return out.forward(h);
     }
 
     /**
-     * A convolution and the actnorm after it as one convolution: (conv(x, w) + b)·s, s = exp(logs) per output channel, is
-     * conv(x, w·s) with bias b·s. This saves the two passes over the hidden map (and their gradients) that the actnorm
-     * would take. Its data-dependent init first sees the unfolded convolution's output, as Glow's does.
+     * A convolution, the actnorm after it and a ReLU: (conv(x, w) + b)·s, s = exp(logs) per output channel, is conv(x, w·s)
+     * with bias b·s, and the bias and the ReLU are one pass (Pointwise#biasRelu). This saves four of the five passes over
+     * the hidden map (and their gradients) that the actnorm, the bias and the ReLU would take. The actnorm's data-dependent
+     * init first sees the unfolded convolution's output, as Glow's does.
      */
-    static Var convActNorm(Var x, Var w, ActNorm norm, ConvGeometry g) {
+    static Var convActNormRelu(Var x, Var w, ActNorm norm, ConvGeometry g) {
         if (!norm.isInitialized())
             try (Var.NoGrad _ = Var.noGrad()) { norm.ensureInitialized(Linear.conv2d(x, w, null, g).value()); }
         int c = w.shape().dim(0);
         Var scale = Pointwise.exp(norm.logs);
         Var folded = Pointwise.mul(w, Layout.reshape(scale, c, 1, 1, 1));
-        return Linear.conv2d(x, folded, Layout.reshape(Pointwise.mul(norm.bias, scale), c), g);
+        return Pointwise.biasRelu(Linear.conv2d(x, folded, null, g), Layout.reshape(Pointwise.mul(norm.bias, scale), c));
     }
 
     @Override public Result forward(Var x) {

@@ -45,6 +45,9 @@ public class BackendOpsTest {
             c.add(named("binary " + op + " channel").in(2, 3, 4, 5).in(POSITIVE, 1, 3, 1, 1).of(x -> Pointwise.binary(op, x[0], x[1])));
         }
         c.add(named("affine").in(3, 17).of(x -> Pointwise.affine(x[0], -1.7, 0.3)));
+        // z away from zero and a bias within ±0.05: no element sits on ReLU's kink
+        c.add(named("biasRelu 4-D").in(AWAY_FROM_ZERO, 3, 4, 5, 2).in(4).of(x -> Pointwise.biasRelu(x[0], Pointwise.scale(x[1], 0.01))));
+        c.add(named("biasRelu 2-D").in(AWAY_FROM_ZERO, 5, 3).in(3).of(x -> Pointwise.biasRelu(x[0], Pointwise.scale(x[1], 0.01))));
         c.add(named("sumTo").in(2, 3, 4, 5).of(x -> Reduce.sumTo(x[0], Shape.of(3, 1, 5))));
         c.add(named("sum all").in(33, 3).of(x -> Reduce.sumAll(x[0])));
         c.add(named("mean").in(2, 3, 4).of(x -> Reduce.mean(x[0], 0, 2)));

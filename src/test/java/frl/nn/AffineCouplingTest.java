@@ -57,20 +57,21 @@ class AffineCouplingTest {
         }
     }
 
-    /** The folded conv + actnorm gives the values and gradients of the convolution followed by the actnorm. */
-    @Test void convActNormIsTheConvolutionThenTheActnorm() {
+    /** The folded conv + actnorm + ReLU gives the values and gradients of the convolution, the actnorm and the ReLU. */
+    @Test void convActNormReluIsTheConvolutionThenTheActnormThenTheRelu() {
         Shape xs = Shape.of(3, 4, 6, 5), ws = Shape.of(8, 4, 3, 3);
         ConvGeometry g = ConvGeometry.of(1, 1);
         try (ActNorm norm = new ActNorm(be, 8); Scope _ = Scope.open()) {
             Tensor x = be.fromHost(xs, gaussian((int) xs.numel(), 7)), w = be.fromHost(ws, gaussian((int) ws.numel(), 8));
-            AffineCoupling.convActNorm(Var.constant(x), Var.constant(w), norm, g);   // the init sees the unfolded output
+            AffineCoupling.convActNormRelu(Var.constant(x), Var.constant(w), norm, g);   // the init sees the unfolded output
             assertTrue(norm.isInitialized());
             InvConv1x1Test.perturb(norm, be, 9, 0.3);
             double[][] got = new double[5][], want = new double[5][];
             for (int fused = 0; fused < 2; fused++) {
                 norm.zeroGrad();
                 Var xv = Var.leaf(x), wv = Var.leaf(w);
-                Var y = fused == 1 ? AffineCoupling.convActNorm(xv, wv, norm, g) : norm.forward(frl.autograd.Linear.conv2d(xv, wv, null, g)).y();
+                Var y = fused == 1 ? AffineCoupling.convActNormRelu(xv, wv, norm, g)
+                        : frl.autograd.Pointwise.relu(norm.forward(frl.autograd.Linear.conv2d(xv, wv, null, g)).y());
                 y.backward(be.fromHost(y.shape(), gaussian((int) y.value().numel(), 10)));
                 double[][] r = fused == 1 ? got : want;
                 r[0] = y.value().toDoubles();

@@ -86,6 +86,10 @@ public final class CpuBackend implements Backend {
         return CpuPointwise.binaryBackward(op, in("binaryBackward", a), in("binaryBackward", b), in("binaryBackward", out), in("binaryBackward", dy), wrtA);
     }
 
+    @Override public Tensor biasRelu(Tensor z, Tensor bias) { return CpuPointwise.biasRelu(in("biasRelu", z), in("biasRelu", bias)); }
+
+    @Override public Tensor[] biasReluBackward(Tensor y, Tensor dy) { return CpuPointwise.biasReluBackward(in("biasReluBackward", y), in("biasReluBackward", dy)); }
+
     @Override public Tensor affine(Tensor x, double alpha, double beta) { return CpuPointwise.affine(in("affine", x), (float) alpha, (float) beta); }
 
     @Override public void axpy(double alpha, Tensor x, Tensor y) { CpuPointwise.axpy((float) alpha, in("axpy", x), in("axpy", y)); }

@@ -75,6 +75,48 @@ final class CpuPointwise {
         };
     }
 
+    /** relu(z + bias) (Backend#biasRelu) in one pass, parallel over the N·C runs of one channel each. */
+    static Tensor biasRelu(Tensor z, Tensor bias) {
+        Shapes.biasRelu(z.shape(), bias);
+        Tensor y = CpuBackend.alloc(z.shape());
+        int c = z.dim(1), runs = Math.multiplyExact(z.dim(0), c), run = channelRun(z);
+        float[] b = bias.toFloats();
+        MemorySegment zs = z.segment(), ys = y.segment();
+        Kernels k = Kernels.active();
+        Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
+            for (int r = from; r < to; r++) k.biasRelu(zs, ys, (long) r * run, run, b[r % c]);
+        });
+        return y;
+    }
+
+    /** {dz, dbias} of biasRelu (Backend#biasReluBackward) in one pass; dbias sums each run in double, then the runs in order. */
+    static Tensor[] biasReluBackward(Tensor y, Tensor dy) {
+        Shapes.requireSameShape("biasReluBackward", y, dy);
+        Shapes.channelAxis(y.shape());
+        Tensor dz = CpuBackend.alloc(y.shape());
+        int n = y.dim(0), c = y.dim(1), runs = Math.multiplyExact(n, c), run = channelRun(y);
+        double[] sums = new double[runs];
+        MemorySegment ys = y.segment(), gs = dy.segment(), dzs = dz.segment();
+        Kernels k = Kernels.active();
+        Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
+            for (int r = from; r < to; r++) sums[r] = k.reluBackwardSum(ys, gs, dzs, (long) r * run, run);
+        });
+        float[] dbias = new float[c];
+        for (int ch = 0; ch < c; ch++) {
+            double s = 0;
+            for (int i = 0; i < n; i++) s += sums[i * c + ch];
+            dbias[ch] = (float) s;
+        }
+        return new Tensor[] {dz, CpuBackend.instance().fromHost(Shape.of(c), dbias)};
+    }
+
+    /** Elements of one channel of one image of x [N, C, …]. */
+    private static int channelRun(Tensor x) {
+        long run = x.numel() / Math.max(1, (long) x.dim(0) * x.dim(1));
+        if (run > Integer.MAX_VALUE) throw new IllegalArgumentException("biasRelu: " + x.shape() + " has more than 2^31 − 1 elements per channel");
+        return (int) run;
+    }
+
     static Tensor affine(Tensor x, float alpha, float beta) {
         Tensor y = CpuBackend.alloc(x.shape());
         MemorySegment xs = x.segment(), ys = y.segment();

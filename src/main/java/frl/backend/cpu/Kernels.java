@@ -44,6 +44,12 @@ abstract sealed class Kernels permits ScalarKernels, VectorApiKernels {
     /** y += alpha · x over [0, n). */
     abstract void axpy(float alpha, MemorySegment x, MemorySegment y, long off, int n);
 
+    /** y = max(z + bias, 0) over [0, n): one channel's run of Backend#biasRelu. */
+    abstract void biasRelu(MemorySegment z, MemorySegment y, long off, int n, float bias);
+
+    /** dz = dy where y &gt; 0, else 0, over [0, n); returns Σ dz in double (one channel's run of Backend#biasReluBackward). */
+    abstract double reluBackwardSum(MemorySegment y, MemorySegment dy, MemorySegment dz, long off, int n);
+
     /** Σ x over [0, n), accumulated in double. */
     abstract double sum(MemorySegment x, long off, int n);
 

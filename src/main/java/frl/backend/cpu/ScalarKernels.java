@@ -36,6 +36,23 @@ final class ScalarKernels extends Kernels {
         for (long i = off; i < off + n; i++) set(y, i, get(y, i) + (double) alpha * get(x, i));
     }
 
+    @Override void biasRelu(MemorySegment z, MemorySegment y, long off, int n, float bias) {
+        for (long i = off; i < off + n; i++) {
+            float v = get(z, i) + bias;
+            set(y, i, v > 0 ? v : 0);
+        }
+    }
+
+    @Override double reluBackwardSum(MemorySegment y, MemorySegment dy, MemorySegment dz, long off, int n) {
+        double s = 0;
+        for (long i = off; i < off + n; i++) {
+            float g = get(y, i) > 0 ? get(dy, i) : 0;
+            set(dz, i, g);
+            s += g;
+        }
+        return s;
+    }
+
     @Override double sum(MemorySegment x, long off, int n) {
         double s = 0;
         for (long i = off; i < off + n; i++) s += get(x, i);

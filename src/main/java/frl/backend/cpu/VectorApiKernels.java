@@ -189,6 +189,27 @@ final class VectorApiKernels extends Kernels {
         TAIL.axpy(alpha, x, y, off + i, n - i);
     }
 
+    @Override void biasRelu(MemorySegment z, MemorySegment y, long off, int n, float bias) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += STEP) {
+            FloatVector v = load(z, off + i).add(bias);
+            store(ZERO.blend(v, v.compare(GT, 0f)), y, off + i);
+        }
+        TAIL.biasRelu(z, y, off + i, n - i, bias);
+    }
+
+    @Override double reluBackwardSum(MemorySegment y, MemorySegment dy, MemorySegment dz, long off, int n) {
+        DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += STEP) {
+            FloatVector g = ZERO.blend(load(dy, off + i), load(y, off + i).compare(GT, 0f));
+            store(g, dz, off + i);
+            s0 = s0.add(widen(g, 0));
+            s1 = s1.add(widen(g, 1));
+        }
+        return s0.add(s1).reduceLanes(ADD) + TAIL.reluBackwardSum(y, dy, dz, off + i, n - i);
+    }
+
     @Override double sum(MemorySegment x, long off, int n) {
         DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
         int i = 0;

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.List;
 import java.util.Random;
 
 import static frl.backend.cpu.CpuTesting.CPU;
@@ -18,6 +19,7 @@ import static frl.backend.cpu.CpuTesting.cpu;
 import static frl.backend.cpu.CpuTesting.ref;
 import static frl.backend.cpu.CpuTesting.shape;
 import static frl.backend.cpu.CpuTesting.uniform;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -120,6 +122,37 @@ class CpuPointwiseTest {
                 CPU.fill(yc, 2.5);
                 for (float v : yc.toFloats()) assertEquals(2.5f, v);
             }
+        }
+    }
+
+    /**
+     * biasRelu and its backward: the values and dz those of the ops it fuses, bit for bit but for the sign of a zero (ReLU of
+     * the broadcast add; ReLU's backward), dbias the float64 sum of dz per channel; a batch large enough to split across threads, and rank 2.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("frl.backend.cpu.CpuTesting#kernels")
+    void biasReluIsTheBiasThenTheRelu(Kernels k) {
+        Random r = new Random(5);
+        try (var on = CpuTesting.use(k); Scope s = Scope.open()) {
+            for (Shape sh : List.of(shape(9, 7, 33, 35), shape(5, 3))) {
+                int c = sh.dim(1);
+                Tensor z = cpu(sh, uniform(r, sh.numel(), -3, 3)), bias = cpu(shape(c), uniform(r, c, -1, 1)), dy = cpu(sh, uniform(r, sh.numel(), -2, 2));
+                Tensor y = CPU.biasRelu(z, bias);
+                Tensor want = CPU.unary(UnaryOp.RELU, CPU.binary(BinaryOp.ADD, z, bias.reshape(frl.backend.Shapes.channelAxis(sh))), 0, 0);
+                assertArrayEquals(want.toFloats(), y.toFloats(), "biasRelu " + sh);
+                Tensor[] g = CPU.biasReluBackward(y, dy);
+                float[] dz = g[0].toFloats(), db = g[1].toFloats(), wantDz = CPU.unaryBackward(UnaryOp.RELU, want, want, dy, 0, 0).toFloats();
+                for (int i = 0; i < dz.length; i++) assertEquals(wantDz[i], dz[i], 0f, "dz at " + i + " " + sh);   // ±0 alike (ReLU's own kernels differ there)
+                assertEquals(shape(c), g[1].shape());
+                int run = (int) (sh.numel() / ((long) sh.dim(0) * c));
+                for (int ch = 0; ch < c; ch++) {
+                    double sum = 0;
+                    for (int n = 0; n < sh.dim(0); n++) for (int i = 0; i < run; i++) sum += dz[(n * c + ch) * run + i];
+                    assertEquals((float) sum, db[ch], 1e-6 * Math.max(1, Math.abs(sum)), "dbias " + ch + " " + sh);
+                }
+            }
+            var e = assertThrows(IllegalArgumentException.class, () -> CPU.biasRelu(CPU.full(shape(2, 3, 4), 0), CPU.full(shape(4), 0)));
+            assertTrue(e.getMessage().contains("biasRelu: a bias of 3"), e.getMessage());
         }
     }
 
