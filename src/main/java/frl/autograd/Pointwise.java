@@ -42,9 +42,20 @@ public final class Pointwise {
         Backend be = a.backend();
         Tensor out = be.binary(op, a.value(), b.value());
         return Var.result(out, op.name().toLowerCase(), dy -> {
-            if (a.requiresGrad()) a.accumulate(reducedTo(be, be.binaryBackward(op, a.value(), b.value(), out, dy, true), a.shape()));
-            if (b.requiresGrad()) b.accumulate(reducedTo(be, be.binaryBackward(op, a.value(), b.value(), out, dy, false), b.shape()));
+            if (a.requiresGrad()) a.accumulate(gradient(be, op, a, b, out, dy, true));
+            if (b.requiresGrad()) b.accumulate(gradient(be, op, a, b, out, dy, false));
         }, a, b);
+    }
+
+    /**
+     * dy·∂(a op b)/∂a (or ∂b) summed down to that operand's shape. A sum's gradient is dy itself, passed on uncopied (a
+     * gradient is never written in place: Var#accumulate adds into a new tensor, a Parameter into its own buffer), which
+     * saves a pass over every bias add's output.
+     */
+    private static Tensor gradient(Backend be, BinaryOp op, Var a, Var b, Tensor out, Tensor dy, boolean wrtA) {
+        Shape shape = (wrtA ? a : b).shape();
+        if (op == BinaryOp.ADD || op == BinaryOp.SUB && wrtA) return reducedTo(be, dy, shape);
+        return reducedTo(be, be.binaryBackward(op, a.value(), b.value(), out, dy, wrtA), shape);
     }
 
     /** A broadcast operand's gradient: g summed down to its shape, or g itself where nothing is broadcast (sumTo would copy it). */
