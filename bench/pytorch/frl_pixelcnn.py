@@ -6,7 +6,7 @@ discretised logistic mixture over C channels (channel c's mean conditioned on th
   python3 bench/pytorch/frl_pixelcnn.py golden OUT.safetensors   # tiny config: weights, input, expected values
   python3 bench/pytorch/frl_pixelcnn.py bench --config cifar      # img/s of training steps and scoring
 
-Names are the engine's, so a state dict maps one to one ("up0_0_ul.nin_skip.weight_v"). No dropout (the engine has none yet).
+Names are the engine's, so a state dict maps one to one ("up0_0_ul.nin_skip.weight_v"). Dropout in training only with bench --dropout (the engine's frl bench --dropout; its frl train uses the paper's 0.5).
 """
 import math, os, sys
 
@@ -64,17 +64,21 @@ class Nin(nn.Module):
 
 
 class GatedResnet(nn.Module):
-    def __init__(self, f, kh, kw, right, skips):
+    def __init__(self, f, kh, kw, right, skips, dropout=0.0):
         super().__init__()
         self.conv_input = ShiftedConv2d(2 * f, f, kh, kw, right)
         self.nin_skip = Nin(2 * skips * f, f) if skips else None
         self.conv_out = ShiftedConv2d(2 * f, 2 * f, kh, kw, right)
+        self.dropout = dropout
 
     def forward(self, x, a=None):
         h = self.conv_input(concat_elu(x))
         if a is not None:
             h = h + self.nin_skip(concat_elu(a))
-        a, b = self.conv_out(concat_elu(h)).chunk(2, 1)
+        h = concat_elu(h)
+        if self.dropout > 0:  # skipped at 0, so the golden file's random draws stay as they were
+            h = F.dropout(h, self.dropout, self.training)
+        a, b = self.conv_out(h).chunk(2, 1)
         return x + a * torch.sigmoid(b)
 
 
@@ -83,7 +87,7 @@ def parameter_channels(c, m):
 
 
 class PixelCnn(nn.Module):
-    def __init__(self, channels, resnets, filters, mixtures):
+    def __init__(self, channels, resnets, filters, mixtures, dropout=0.0):
         super().__init__()
         self.channels, self.resnets, self.mixtures, f, cin = channels, resnets, mixtures, filters, channels + 1
         self.add_module('u_init', ShiftedConv2d(cin, f, 2, 3, False, shift_output=True))
@@ -91,15 +95,15 @@ class PixelCnn(nn.Module):
         self.add_module('ul_init_right', ShiftedConv2d(cin, f, 2, 1, True, shift_output=True))
         for s in range(3):
             for r in range(resnets):
-                self.add_module(f'up{s}_{r}_u', GatedResnet(f, 2, 3, False, 0))
-                self.add_module(f'up{s}_{r}_ul', GatedResnet(f, 2, 2, True, 1))
+                self.add_module(f'up{s}_{r}_u', GatedResnet(f, 2, 3, False, 0, dropout))
+                self.add_module(f'up{s}_{r}_ul', GatedResnet(f, 2, 2, True, 1, dropout))
             if s < 2:
                 self.add_module(f'downsize_u{s}', ShiftedConv2d(f, f, 2, 3, False, stride=2))
                 self.add_module(f'downsize_ul{s}', ShiftedConv2d(f, f, 2, 2, True, stride=2))
         for s in range(3):
             for r in range(resnets + (0 if s == 0 else 1)):
-                self.add_module(f'down{s}_{r}_u', GatedResnet(f, 2, 3, False, 1))
-                self.add_module(f'down{s}_{r}_ul', GatedResnet(f, 2, 2, True, 2))
+                self.add_module(f'down{s}_{r}_u', GatedResnet(f, 2, 3, False, 1, dropout))
+                self.add_module(f'down{s}_{r}_ul', GatedResnet(f, 2, 2, True, 2, dropout))
             if s < 2:
                 self.add_module(f'upsize_u{s}', ShiftedConvTranspose2d(f, f, 2, 3, False))
                 self.add_module(f'upsize_ul{s}', ShiftedConvTranspose2d(f, f, 2, 2, True))
@@ -181,7 +185,7 @@ def golden(path):
 
 
 def bench(a):
-    dev, sync, model, opt, pixels, sp = twin.models_bench_setup(a, lambda nc: PixelCnn(nc, a.resnets, a.filters, a.mixtures))
+    dev, sync, model, opt, pixels, sp = twin.models_bench_setup(a, lambda nc: PixelCnn(nc, a.resnets, a.filters, a.mixtures, a.dropout))
 
     def step():
         opt.zero_grad()
@@ -189,6 +193,8 @@ def bench(a):
         opt.step()
     res = {'model': 'pixelcnn', 'config': a.config, 'pixelcnn': {'resnets': a.resnets, 'filters': a.filters, 'mixtures': a.mixtures},
            'params': sum(p.numel() for p in model.parameters())}
+    if a.dropout > 0:
+        res['dropout'] = a.dropout
     twin.time_and_report(a, dev, sync, model, step, lambda: model.nll(sp), res)
 
 
@@ -197,5 +203,6 @@ if __name__ == '__main__':
     b.add_argument('--resnets', type=int, default=3)
     b.add_argument('--filters', type=int, default=80)
     b.add_argument('--mixtures', type=int, default=10)
+    b.add_argument('--dropout', type=float, default=0.0)
     a = ap.parse_args()
     golden(a.out) if a.cmd == 'golden' else bench(a)

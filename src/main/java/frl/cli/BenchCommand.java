@@ -35,6 +35,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--resnets", defaultValue = "3", description = "PixelCNN++ gated resnets per stage (the anchor's 3). Default: ${DEFAULT-VALUE}.") int resnets;
     @Option(names = "--filters", defaultValue = "80", description = "PixelCNN++ width (the anchor's 80). Default: ${DEFAULT-VALUE}.") int filters;
     @Option(names = "--mixtures", defaultValue = "10", description = "PixelCNN++ mixture components. Default: ${DEFAULT-VALUE}.") int mixtures;
+    @Option(names = "--dropout", defaultValue = "0", description = "PixelCNN++ dropout rate in training steps (frl train's default is the paper's 0.5; the PyTorch twin has none). Default: ${DEFAULT-VALUE}.") double dropout;
     @Mixin RunOptions run;
     @Option(names = "--batch", defaultValue = "64", description = "Training batch. Default: ${DEFAULT-VALUE}.") int batch;
     @Option(names = "--score-batch", defaultValue = "32", description = "Images per IWAE scoring batch. Default: ${DEFAULT-VALUE}.") int scoreBatch;
@@ -91,6 +92,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("batch", batch);
         r.put("score_batch", scoreBatch);
         r.put("k", k);
+        if (dropout > 0) r.put("dropout", dropout);
         r.put("steps", steps);
         r.put("repeats", repeats);
         if (be.device().equals(frl.tensor.Device.CUDA)) {
@@ -133,7 +135,7 @@ final class BenchCommand implements Callable<Integer> {
     /** One training step: the batch and noise made on {@code be}, then, after {@code beforeOps}, the step's ops on {@code ops}. */
     private void step(Backend be, Backend ops, DensityModel m, Adam opt, Rng rng, Runnable beforeOps) {
         try (Scope scope = Scope.open()) {
-            Tensor noise = m.noise(be, batch, rng);
+            Tensor noise = m.trainingNoise(be, batch, rng, dropout);
             beforeOps.run();
             forwardBackward(ops, m, opt, trainPixels, noise);
             opt.step();
@@ -149,13 +151,13 @@ final class BenchCommand implements Callable<Integer> {
     private RecordedStep record(Backend be, DensityModel m, Adam opt, Rng rng) {
         step(be, m, opt, rng);   // every algorithm and kernel chosen before recording
         ModelConfig c = m.config();
-        Shape[] inputs = {Shape.of(batch, c.channels(), c.imageSize(), c.imageSize()), m.noiseShape(batch)};
+        Shape[] inputs = {Shape.of(batch, c.channels(), c.imageSize(), c.imageSize()), m.trainingNoiseShape(batch, dropout)};
         return new RecordedStep(be, opt, inputs, in -> forwardBackward(be, m, opt, in[0], in[1]));
     }
 
     private void replay(Backend be, DensityModel m, RecordedStep step, Rng rng) {
         try (Scope scope = Scope.open()) {
-            step.replay(trainPixels, m.noise(be, batch, rng));
+            step.replay(trainPixels, m.trainingNoise(be, batch, rng, dropout));
         }
     }
 

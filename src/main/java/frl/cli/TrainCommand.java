@@ -51,6 +51,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "64", description = "Images per step. Default: ${DEFAULT-VALUE}.") int batch;
     @Option(names = "--lr", description = "Adam's learning rate (halved every 30 epochs). Default: 1e-3 for a VAE, 5e-4 for Glow, 2e-4 for PixelCNN++.") Double lr;
     @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set). Default: ${DEFAULT-VALUE}.") long maxImages;
+    @Option(names = "--dropout", description = "PixelCNN++'s dropout rate in its gated blocks, within [0, 1). Default: 0.5 (the paper's) for PixelCNN++; the other models have none.") Double dropout;
     @Option(names = "--perturb", defaultValue = "0", description = "Train a Likelihood Ratio background model: replace each sub-pixel with a uniform 8-bit value with this probability (the reference: 0.2). Default: ${DEFAULT-VALUE}.") double perturb;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
     @Option(names = "--resume", description = "Continue from the checkpoint at --out, with its model options (any given must agree).") boolean resume;
@@ -77,7 +78,10 @@ final class TrainCommand implements Callable<Integer> {
             case PixelCnnConfig _ -> 2e-4;
             case VaeConfig _ -> 1e-3;
         };
-        TrainConfig config = new TrainConfig(epochs, batch, rate, 0, 30, 0.5, 1.0, true, run.seed, maxImages, resuming ? resumedPerturb() : perturb);
+        double dropoutRate = resuming ? resumedRate("dropout", dropout == null ? 0 : dropout) : dropout != null ? dropout : spec.model() instanceof PixelCnnConfig ? 0.5 : 0;
+        if (dropoutRate != 0 && !(spec.model() instanceof PixelCnnConfig))
+            throw new IllegalArgumentException("--dropout is PixelCNN++'s; a " + spec.model().family() + " has none");
+        TrainConfig config = new TrainConfig(epochs, batch, rate, 0, 30, 0.5, 1.0, true, run.seed, maxImages, resuming ? resumedRate("perturb", perturb) : perturb, dropoutRate);
         requireMemory(be, spec.model(), config.batch());   // before the data is read
         ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, spec.imageChannels());
         train(be, spec, set, config, out, resume, graph.records(be));
@@ -125,17 +129,17 @@ final class TrainCommand implements Callable<Integer> {
         return saved;
     }
 
-    /** --resume: the checkpoint's perturbation rate; a --perturb given must agree with it. */
-    private double resumedPerturb() throws java.io.IOException {
-        String text = Checkpoint.peek(out).config().getOrDefault("perturb", "0");
+    /** --resume: the checkpoint's rate of {@code key} (perturb, dropout; absent: 0); an option --key given must agree with it. */
+    private double resumedRate(String key, double given) throws java.io.IOException {
+        String text = Checkpoint.peek(out).config().getOrDefault(key, "0");
         double saved;
         try {
             saved = Double.parseDouble(text);
         } catch (NumberFormatException e) {
-            throw new java.io.IOException(out + ": its config's perturb '" + text + "' is not a number");
+            throw new java.io.IOException(out + ": its config's " + key + " '" + text + "' is not a number");
         }
-        if (command.commandLine().getParseResult().hasMatchedOption("--perturb") && perturb != saved)
-            throw new IllegalArgumentException("--resume: " + out + " was trained with --perturb " + saved + "; leave --perturb out to take its own");
+        if (command.commandLine().getParseResult().hasMatchedOption("--" + key) && given != saved)
+            throw new IllegalArgumentException("--resume: " + out + " was trained with --" + key + " " + saved + "; leave --" + key + " out to take its own");
         return saved;
     }
 
@@ -163,7 +167,8 @@ final class TrainCommand implements Callable<Integer> {
     static void train(Backend be, ModelSpec spec, ImageSet set, TrainConfig config, Path out, boolean resume, boolean graph) throws Exception {
         String kind = (spec.highFrequency() ? "FRL (x + HF k=" + spec.hfKernel() + ")" : "plain")
                 + (config.perturb() > 0 ? " background (perturb " + config.perturb() + ")" : "");
-        System.err.printf(Locale.ROOT, "training %s %s on %s (%d images, %s backend) → %s%n", kind, spec.model().describe(), set.name(), set.size(), be.name(), out);
+        String dropout = config.dropout() > 0 ? ", dropout " + config.dropout() : "";
+        System.err.printf(Locale.ROOT, "training %s %s%s on %s (%d images, %s backend) → %s%n", kind, spec.model().describe(), dropout, set.name(), set.size(), be.name(), out);
         try (DensityModel model = spec.build(be, new Rng(config.seed()));
              Trainer trainer = new Trainer(be, model, spec.batches(), config, spec.toMap()).recordSteps(graph)) {
             if (resume) {

@@ -49,7 +49,19 @@ public abstract sealed class DensityModel extends Module permits Vae, Glow, Pixe
         return new LossParts(loss, parts);
     }
 
-    /** x: [N,C,H,W] in [0,1]; targets: the same sub-pixels as 8-bit values 0..255; noise as {@link #noise} draws it. */
+    /**
+     * A training step's noise for n images: {@link #noise}, and where the model has dropout (PixelCNN++) its masks at
+     * this rate, drawn with the noise so that a recorded step replays fresh ones and a resumed run draws the same.
+     */
+    public Tensor trainingNoise(Backend be, int n, Rng rng, double dropout) {
+        if (dropout != 0) throw new IllegalArgumentException(getClass().getSimpleName() + " has no dropout (PixelCNN++ has), got a rate of " + dropout);
+        return noise(be, n, rng);
+    }
+
+    /** The shape of {@link #trainingNoise}'s tensor. */
+    public Shape trainingNoiseShape(int n, double dropout) { return noiseShape(n); }
+
+    /** x: [N,C,H,W] in [0,1]; targets: the same sub-pixels as 8-bit values 0..255; noise as {@link #noise} (or, training, {@link #trainingNoise}) draws it. */
     public abstract LossParts loss(Var x, Var targets, Tensor noise, double beta);
 
     /**

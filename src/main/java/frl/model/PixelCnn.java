@@ -6,6 +6,7 @@ import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Rng;
 import frl.backend.Shift;
+import frl.backend.UnaryOp;
 import frl.nn.Module;
 import frl.nn.Nin;
 import frl.nn.ShiftedConv2d;
@@ -23,7 +24,8 @@ import java.util.List;
  * three resolutions, the up pass's outputs fed to the down pass as skips; weight-normalised shifted convolutions
  * keep each pixel's parameters a function of the pixels before it in raster order. The output is a discretised
  * logistic mixture per pixel ({@link LogisticMixture}), whose channels condition on the earlier ones, so the NLL is
- * exact: no noise, one pass. Not yet: dropout (the reference trains with 0.5).
+ * exact: no noise, one pass. Training may drop out each gated block's input to conv_out (the paper: rate 0.5); the
+ * masks come with the training noise ({@link #trainingNoise}).
  */
 public final class PixelCnn extends DensityModel {
     private final PixelCnnConfig config;
@@ -85,28 +87,65 @@ public final class PixelCnn extends DensityModel {
             out = addModule("conv_out", new ShiftedConv2d(be, rng, 2 * filters, 2 * filters, kh, kw, shift, 1, false));
         }
 
-        Var forward(Var x, Var skipFrom) {
+        /** With {@code mask} (0 or 1/(1 − rate) per element of conv_out's input) its dropout; null: none. */
+        Var forward(Var x, Var skipFrom, Tensor mask) {
             Var h = in.forward(concatElu(x));
             if (skip != null) h = Pointwise.add(h, skip.forward(concatElu(skipFrom)));
-            Var[] ab = Layout.split(out.forward(concatElu(h)), 1, filters, filters);
+            Var c = concatElu(h);
+            if (mask != null) c = Pointwise.mul(c, Var.constant(mask));
+            Var[] ab = Layout.split(out.forward(c), 1, filters, filters);
             return Pointwise.add(x, Pointwise.mul(ab[0], Pointwise.sigmoid(ab[1])));
         }
+    }
+
+    /** Hands out each gated block's dropout mask [N, 2F, h, w] from masks [N, total] in the order the blocks run; none when null. */
+    private final class Masks {
+        private final Tensor all;
+        private int at;
+
+        Masks(Tensor all) { this.all = all; }
+
+        Tensor next(Shape block) {
+            if (all == null) return null;
+            int size = 2 * config.filters() * block.dim(2) * block.dim(3);
+            Tensor m = backend.narrow(all, 1, at, size).reshape(block.dim(0), 2 * config.filters(), block.dim(2), block.dim(3));
+            at += size;
+            return m;
+        }
+
+        void requireUsedUp() {
+            if (all != null && at != all.dim(1)) throw new IllegalStateException("PixelCNN++: " + at + " of " + all.dim(1) + " mask values per image used");
+        }
+    }
+
+    /** Values of dropout mask per image: conv_out's input (2F channels) of every gated block, at its resolution. */
+    int maskValuesPerImage() {
+        long side = config.imageSize(), values = 0;
+        for (int stage = 0; stage < 3; stage++) {
+            values += 2L * config.resnets() * (side >> stage) * (side >> stage);                                  // up: u and ul
+            values += 2L * (config.resnets() + (stage == 0 ? 0 : 1)) * (side >> (2 - stage)) * (side >> (2 - stage));   // down
+        }
+        return Math.toIntExact(values * 2 * config.filters());
     }
 
     /** elu([x, −x]) along the channels. */
     static Var concatElu(Var x) { return Pointwise.elu(Layout.concat(1, x, Pointwise.neg(x))); }
 
     /** The mixture parameters [N, outputChannels, H, W] for x [N, C, H, W] in [−1, 1]. */
-    public Var network(Var x) {
+    public Var network(Var x) { return network(x, null); }
+
+    /** The same, with dropout masks [N, maskValuesPerImage] (or null) as {@link #trainingNoise} draws them. */
+    Var network(Var x, Tensor dropoutMasks) {
         Shape s = x.shape();
+        Masks masks = new Masks(dropoutMasks);
         Var in = Layout.concat(1, x, Var.constant(backend.full(Shape.of(s.dim(0), 1, s.dim(2), s.dim(3)), 1)));
         List<Var> us = new ArrayList<>(), uls = new ArrayList<>();
         us.add(uInit.forward(in));
         uls.add(Pointwise.add(ulInitDown.forward(in), ulInitRight.forward(in)));
         for (int stage = 0; stage < 3; stage++) {
             for (GatedPair p : up.get(stage)) {
-                Var u = p.u().forward(us.getLast(), null);
-                uls.add(p.ul().forward(uls.getLast(), u));
+                Var u = p.u().forward(us.getLast(), null, masks.next(us.getLast().shape()));
+                uls.add(p.ul().forward(uls.getLast(), u, masks.next(u.shape())));
                 us.add(u);
             }
             if (stage < 2) {
@@ -117,14 +156,15 @@ public final class PixelCnn extends DensityModel {
         Var u = us.removeLast(), ul = uls.removeLast();
         for (int stage = 0; stage < 3; stage++) {
             for (GatedPair p : down.get(stage)) {
-                u = p.u().forward(u, us.removeLast());
-                ul = p.ul().forward(ul, Layout.concat(1, u, uls.removeLast()));
+                u = p.u().forward(u, us.removeLast(), masks.next(u.shape()));
+                ul = p.ul().forward(ul, Layout.concat(1, u, uls.removeLast()), masks.next(ul.shape()));
             }
             if (stage < 2) {
                 u = upsizeU.get(stage).forward(u);
                 ul = upsizeUl.get(stage).forward(ul);
             }
         }
+        masks.requireUsedUp();
         return ninOut.forward(Pointwise.elu(ul));
     }
 
@@ -135,20 +175,41 @@ public final class PixelCnn extends DensityModel {
 
     @Override public Tensor noise(Backend be, int n, Rng rng) { return be.uniform(noiseShape(n), 0, 1, rng); }
 
-    /** −log p(b) per image in nats, shape [N], of bytes b [N, C, H, W]. */
-    private Var nll(Var targets) {
-        Var x = Pointwise.affine(targets, 1 / 127.5, -1);
-        return LogisticMixture.nll(x, network(x), config.mixtures());
+    /**
+     * With dropout, the masks of every gated block [n, maskValuesPerImage]: u ~ U(0, 1) kept where u ≥ rate, as
+     * clamp((u − rate)·2⁶⁰, 0, 1), which is exactly 0 or 1 for rates above 2⁻³⁶ (a float u ≠ rate differs from it by
+     * at least rate's float spacing, 2⁻⁵⁹ or more, and the product is exact), then scaled by 1/(1 − rate) as torch's
+     * Dropout does. Backend ops only: a recorded step replays with the masks copied in as noise.
+     */
+    @Override public Tensor trainingNoise(Backend be, int n, Rng rng, double dropout) {
+        if (dropout == 0) return noise(be, n, rng);
+        if (!(dropout > 0 && dropout < 1)) throw new IllegalArgumentException("PixelCNN++: dropout rate must be within [0, 1), got " + dropout);
+        Tensor u = be.uniform(trainingNoiseShape(n, dropout), 0, 1, rng);
+        Tensor keep = be.unary(UnaryOp.CLAMP, be.affine(u, 0x1p60, -dropout * 0x1p60), 0, 1);
+        return be.affine(keep, 1 / (1 - dropout), 0);
     }
 
-    /** The mean NLL in nats over the batch (from the bytes; x and noise are not used); part "bpd", in bits per sub-pixel. */
-    @Override public LossParts loss(Var x, Var targets, Tensor noise, double beta) { return meanNll(nll(targets), targets.shape()); }
+    @Override public Shape trainingNoiseShape(int n, double dropout) { return dropout == 0 ? noiseShape(n) : Shape.of(n, maskValuesPerImage()); }
+
+    /** −log p(b) per image in nats, shape [N], of bytes b [N, C, H, W], with dropout masks (or null). */
+    private Var nll(Var targets, Tensor dropoutMasks) {
+        Var x = Pointwise.affine(targets, 1 / 127.5, -1);
+        return LogisticMixture.nll(x, network(x, dropoutMasks), config.mixtures());
+    }
+
+    /**
+     * The mean NLL in nats over the batch (from the bytes; x is not used); part "bpd", in bits per sub-pixel. Noise as
+     * {@link #trainingNoise} draws it with dropout carries the masks; other noise is not used.
+     */
+    @Override public LossParts loss(Var x, Var targets, Tensor noise, double beta) {
+        return meanNll(nll(targets, noise.dim(1) == maskValuesPerImage() ? noise : null), targets.shape());
+    }
 
     /** −NLL in every one of the K rows: the likelihood is exact, computed once. */
     @Override public double[][] logWeights(Tensor x, Tensor targets, Tensor noise) {
         double[] w;
         try (Var.NoGrad _ = Var.noGrad(); Scope _ = Scope.open()) {
-            w = nll(Var.constant(targets)).value().toDoubles();
+            w = nll(Var.constant(targets), null).value().toDoubles();
         }
         for (int i = 0; i < w.length; i++) w[i] = -w[i];
         double[][] out = new double[noise.dim(0)][];

@@ -5,9 +5,10 @@ package frl.model;
  * horizontal flips, β = 1. {@code maxImages} (0 = no limit) cuts an epoch short for budgeted runs such as
  * the demo. {@code perturb} &gt; 0 trains a Likelihood Ratio background model: each sub-pixel of a training
  * image is replaced by a uniform 8-bit value with that probability (Ren et al. 2019; 0.2 in the reference).
+ * {@code dropout} is PixelCNN++'s dropout rate in its gated blocks (0.5 in the paper; 0 = none).
  */
 public record TrainConfig(int epochs, int batch, double lr, double weightDecay, int stepEpochs, double gamma, double beta,
-                          boolean flips, long seed, long maxImagesPerEpoch, double perturb) {
+                          boolean flips, long seed, long maxImagesPerEpoch, double perturb, double dropout) {
     public TrainConfig {
         if (epochs < 1 || batch < 2) throw new IllegalArgumentException("need epochs ≥ 1 and batch ≥ 2 (batch norm), got " + epochs + " and " + batch);
         if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be > 0, got " + lr);
@@ -16,6 +17,13 @@ public record TrainConfig(int epochs, int batch, double lr, double weightDecay, 
         if (maxImagesPerEpoch > 0 && maxImagesPerEpoch < batch)   // not one step would run
             throw new IllegalArgumentException("images per epoch " + maxImagesPerEpoch + " is fewer than one batch of " + batch);
         if (!(perturb >= 0 && perturb <= 1)) throw new IllegalArgumentException("perturbation rate must be within [0, 1], got " + perturb);
+        if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("dropout rate must be within [0, 1), got " + dropout);
+    }
+
+    /** Without dropout. */
+    public TrainConfig(int epochs, int batch, double lr, double weightDecay, int stepEpochs, double gamma, double beta,
+                       boolean flips, long seed, long maxImagesPerEpoch, double perturb) {
+        this(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, maxImagesPerEpoch, perturb, 0);
     }
 
     public static TrainConfig reference(int epochs, long seed) {
@@ -23,14 +31,18 @@ public record TrainConfig(int epochs, int batch, double lr, double weightDecay, 
     }
 
     public TrainConfig withMaxImagesPerEpoch(long n) {
-        return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, n, perturb);
+        return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, n, perturb, dropout);
     }
 
     public TrainConfig withLr(double rate) {
-        return new TrainConfig(epochs, batch, rate, weightDecay, stepEpochs, gamma, beta, flips, seed, maxImagesPerEpoch, perturb);
+        return new TrainConfig(epochs, batch, rate, weightDecay, stepEpochs, gamma, beta, flips, seed, maxImagesPerEpoch, perturb, dropout);
     }
 
     public TrainConfig withPerturb(double rate) {
-        return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, maxImagesPerEpoch, rate);
+        return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, maxImagesPerEpoch, rate, dropout);
+    }
+
+    public TrainConfig withDropout(double rate) {
+        return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, maxImagesPerEpoch, perturb, rate);
     }
 }

@@ -103,7 +103,7 @@ public final class Trainer implements AutoCloseable {
             Shape[] inputs;
             try (Scope scope = Scope.open()) {
                 Batches.Batch b = batches.gather(backend, data, idx, flip, config.perturb(), rng);
-                Tensor eps = model.noise(backend, idx.length, rng);
+                Tensor eps = model.trainingNoise(backend, idx.length, rng, config.dropout());
                 inputs = new Shape[] {b.x().shape(), b.targets().shape(), eps.shape()};
                 Tensor parts;
                 if (recorded != null) {
@@ -178,6 +178,7 @@ public final class Trainer implements AutoCloseable {
         c.put("epochs_done", Integer.toString(epochsDone));
         c.put("epochs", Integer.toString(config.epochs()));
         if (config.perturb() > 0) c.put("perturb", Double.toString(config.perturb()));   // absent for a plain run: its file as before
+        if (config.dropout() > 0) c.put("dropout", Double.toString(config.dropout()));
         Path parent = checkpoint.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
         Checkpoint.save(checkpoint, model, optimizer, rng, c);

@@ -315,7 +315,16 @@ class MainTest {
         Run t = run("train", "--model", "pixelcnn", "--resnets", "1", "--filters", "8", "--mixtures", "2", "--data", "noise:16", "--batch", "8",
                 "--epochs", "1", "--out", m.toString(), "--device", "cpu");
         assertEquals(0, t.code(), t.err());
-        assertTrue(t.err().contains("training FRL (x + HF k=5) PixelCNN++ resnets 1, filters 8, mixtures 2 on noise"), t.err());
+        assertTrue(t.err().contains("training FRL (x + HF k=5) PixelCNN++ resnets 1, filters 8, mixtures 2, dropout 0.5 on noise"), t.err());
+        assertEquals("0.5", frl.io.Checkpoint.peek(m).config().get("dropout"), "the paper's rate by default, kept for --resume");
+        Run otherRate = run("train", "--data", "noise:16", "--dropout", "0.2", "--epochs", "2", "--resume", "--out", m.toString(), "--device", "cpu");
+        assertTrue(otherRate.err().contains("was trained with --dropout 0.5; leave --dropout out to take its own"), otherRate.err());
+        Run glow = run("train", "--model", "glow", "--dropout", "0.5", "--data", "noise:16", "--out", dir.resolve("g.safetensors").toString(), "--device", "cpu");
+        assertTrue(glow.err().contains("--dropout is PixelCNN++'s; a glow has none"), glow.err());
+        Path none = dir.resolve("none.safetensors");
+        assertEquals(0, run("train", "--model", "pixelcnn", "--resnets", "1", "--filters", "8", "--mixtures", "2", "--data", "noise:16", "--batch", "8",
+                "--epochs", "1", "--dropout", "0", "--out", none.toString(), "--device", "cpu").code());
+        assertFalse(frl.io.Checkpoint.peek(none).config().containsKey("dropout"), "no dropout: the file as before");
         Run otherWidth = run("train", "--data", "noise:16", "--filters", "16", "--epochs", "2", "--resume", "--out", m.toString(), "--device", "cpu");
         assertTrue(otherWidth.err().contains("was trained with --filters 8"), otherWidth.err());
         String[] score = {"score", "--model", m.toString(), "--data", "constant:3", "--device", "cpu", "--out"};

@@ -103,6 +103,54 @@ class PixelCnnTest {
         }
     }
 
+    /** Dropout masks are exactly 0 or 1/(1 − rate), kept at that rate; without a rate the noise is the scorer's. */
+    @Test void dropoutMasksKeepTheirShareAndScale() {
+        PixelCnnConfig c = new PixelCnnConfig(8, 2, 1, 4, 2);
+        try (PixelCnn m = new PixelCnn(be, c, new Rng(3)); Scope _ = Scope.open()) {
+            assertEquals(2 * 4 * 2 * (64 + 16 + 4) + 2 * 4 * 2 * (4 + 2 * 16 + 2 * 64), m.maskValuesPerImage(), "2F values per pixel of every block");
+            for (double rate : new double[] {0.5, 0.2}) {
+                float[] mask = m.trainingNoise(be, 16, new Rng(4), rate).toFloats();
+                assertEquals(16L * m.maskValuesPerImage(), mask.length);
+                int kept = 0;
+                for (float v : mask) {
+                    assertTrue(v == 0f || v == (float) (1 / (1 - rate)), "mask value " + v);
+                    if (v != 0) kept++;
+                }
+                assertEquals(1 - rate, kept / (double) mask.length, 0.01, "share kept at rate " + rate);
+            }
+            assertEquals(m.noiseShape(16), m.trainingNoise(be, 16, new Rng(4), 0).shape());
+            assertEquals(m.noiseShape(16), m.trainingNoiseShape(16, 0));
+            var e = assertThrows(IllegalArgumentException.class, () -> m.trainingNoise(be, 2, new Rng(4), 1));
+            assertTrue(e.getMessage().contains("within [0, 1)"), e.getMessage());
+        }
+    }
+
+    /** Masks of ones leave the loss as it is (every block takes its slice, all of it used); dropping changes it. */
+    @Test void dropoutActsOnEveryBlockAndOnlyThroughItsMasks() {
+        PixelCnnConfig c = new PixelCnnConfig(8, 2, 1, 4, 2);
+        try (PixelCnn m = new PixelCnn(be, c, new Rng(3)); Scope _ = Scope.open()) {
+            Random r = new Random(5);
+            double[] values = new double[3 * 2 * 64];
+            for (int i = 0; i < values.length; i++) values[i] = r.nextInt(256);
+            Tensor bytes = be.fromHost(Shape.of(3, 2, 8, 8), values);
+            Var x = Var.constant(be.affine(bytes, 1 / 255.0, 0)), t = Var.constant(bytes);
+            double plain = m.loss(x, t, m.noise(be, 3, new Rng(6)), 1).loss().value().get(0);
+            double ones = m.loss(x, t, be.full(Shape.of(3, m.maskValuesPerImage()), 1), 1).loss().value().get(0);
+            double dropped = m.loss(x, t, m.trainingNoise(be, 3, new Rng(6), 0.5), 1).loss().value().get(0);
+            assertEquals(plain, ones, "masks of ones");
+            assertNotEquals(plain, dropped, "masks at rate 0.5");
+        }
+    }
+
+    /** A Glow or a VAE has no dropout: a rate is refused, naming the model. */
+    @Test void otherModelsRefuseADropoutRate() {
+        try (Glow g = new Glow(be, new GlowConfig(8, 2, 4, 1, 1), new Rng(1))) {
+            var e = assertThrows(IllegalArgumentException.class, () -> g.trainingNoise(be, 2, new Rng(1), 0.5));
+            assertTrue(e.getMessage().contains("Glow has no dropout"), e.getMessage());
+            assertEquals(g.noiseShape(2), g.trainingNoiseShape(2, 0));
+        }
+    }
+
     /** Training on constant images lowers the loss; the checkpoint gives back the same scores and samples. */
     @Test void trainsAndRestoresThroughACheckpoint(@TempDir Path dir) throws Exception {
         ModelSpec spec = ModelSpec.pixelCnn(1, 5, 1, 8, 2);
