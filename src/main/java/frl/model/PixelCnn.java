@@ -176,17 +176,16 @@ public final class PixelCnn extends DensityModel {
     @Override public Tensor noise(Backend be, int n, Rng rng) { return be.uniform(noiseShape(n), 0, 1, rng); }
 
     /**
-     * With dropout, the masks of every gated block [n, maskValuesPerImage]: u ~ U(0, 1) kept where u ≥ rate, as
-     * clamp((u − rate)·2⁶⁰, 0, 1), which is exactly 0 or 1 for rates above 2⁻³⁶ (a float u ≠ rate differs from it by
-     * at least rate's float spacing, 2⁻⁵⁹ or more, and the product is exact), then scaled by 1/(1 − rate) as torch's
-     * Dropout does. Backend ops only: a recorded step replays with the masks copied in as noise.
+     * With dropout, the masks of every gated block [n, maskValuesPerImage]: u ~ U(0, 1) kept where u ≥ rate, scaled
+     * by 1/(1 − rate) as torch's Dropout does, as clamp((u − rate)·2¹⁰⁰, 0, 1/(1 − rate)). That is exactly 0 or the
+     * scale for rates above 2⁻³⁶: a float u ≠ rate differs from it by at least rate's float spacing, 2⁻⁵⁹ or more, so
+     * the exact product is at least 2⁴¹. Backend ops only: a recorded step replays with the masks copied in as noise.
      */
     @Override public Tensor trainingNoise(Backend be, int n, Rng rng, double dropout) {
         if (dropout == 0) return noise(be, n, rng);
         if (!(dropout > 0 && dropout < 1)) throw new IllegalArgumentException("PixelCNN++: dropout rate must be within [0, 1), got " + dropout);
         Tensor u = be.uniform(trainingNoiseShape(n, dropout), 0, 1, rng);
-        Tensor keep = be.unary(UnaryOp.CLAMP, be.affine(u, 0x1p60, -dropout * 0x1p60), 0, 1);
-        return be.affine(keep, 1 / (1 - dropout), 0);
+        return be.unary(UnaryOp.CLAMP, be.affine(u, 0x1p100, -dropout * 0x1p100), 0, 1 / (1 - dropout));
     }
 
     @Override public Shape trainingNoiseShape(int n, double dropout) { return dropout == 0 ? noiseShape(n) : Shape.of(n, maskValuesPerImage()); }
