@@ -245,10 +245,17 @@ final class KernelBenchCommand implements Callable<Integer> {
      */
     private record Timing(double queued, double alone) {}
 
-    /** After 3 warm-up calls (cuDNN searches there): 5 batches of {@code repeats} queued calls, then {@code repeats} lone calls. */
+    /**
+     * After warm-up calls, at least 3 (cuDNN searches there) and 0.5 s of them (the JIT compiles the CPU's Vector-API
+     * kernels meanwhile; a row timed before that measured the 3×3 conv of Glow at a third of its speed): 5 batches of
+     * {@code repeats} queued calls, then {@code repeats} lone calls.
+     */
     private Timing time(Runnable body) {
         try (Scope s = Scope.open()) {
-            for (int i = 0; i < 3; i++) body.run();
+            long start = System.nanoTime();
+            for (int i = 0; i < 3 || System.nanoTime() - start < 500_000_000L; i++) {
+                try (Scope call = Scope.open()) { body.run(); }
+            }
         }
         return new Timing(medianSeconds(5, repeats, body), medianSeconds(repeats, 1, body));
     }
