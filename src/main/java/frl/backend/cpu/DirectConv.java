@@ -38,14 +38,21 @@ final class DirectConv {
     private DirectConv() {}
 
     /**
-     * Taken for stride-1 convs other than a plain 1×1 (that one is a GEMM on the image itself) whose padding
-     * before the image is less than the kernel (so the input gradient is a padded conv too), when the Vector
-     * API is present.
+     * Taken for stride-1 convs other than a plain 1×1 (that one is a GEMM on the image itself) whose padding before
+     * the image is less than the kernel (so the input gradient is a padded conv too) and whose planes hold at most
+     * {@link #MAX_PLANE_PER_OUTPUT} pixels per output pixel both ways (Glow's 3×3 at 4×4: 2.25; the VAE's 4×4 conv to
+     * 1×1 would compute 16 columns per output, and stays with im2col), when the Vector API is present.
      */
     static boolean applies(Im2col g) {
-        return g.sh() == 1 && g.sw() == 1 && !g.isIdentity() && g.top() < g.kh() && g.left() < g.kw()
-                && Planes.of(g, 1).floats() <= Integer.MAX_VALUE / 4 && VectorSupport.present();
+        if (g.sh() != 1 || g.sw() != 1 || g.isIdentity() || g.top() >= g.kh() || g.left() >= g.kw() || !VectorSupport.present()) return false;
+        Planes forward = Planes.of(g, 1);
+        long adjointPlane = (long) (g.h() + g.kh() - 1) * (g.w() + g.kw() - 1);   // the input gradient's planes (dy padded)
+        return forward.floats() <= Integer.MAX_VALUE / 4
+                && forward.plane() <= MAX_PLANE_PER_OUTPUT * g.oh() * g.ow() && adjointPlane <= MAX_PLANE_PER_OUTPUT * g.h() * g.w();
     }
+
+    /** Plane pixels per output pixel beyond which the planes' dropped columns cost more than im2col (see applies). */
+    static final double MAX_PLANE_PER_OUTPUT = 2.5;
 
     /** y [N, K, oh, ow] of x [N, C, h, w] and w [K, C, kh, kw]. */
     static Tensor conv2d(Tensor x, Tensor w, Im2col geo, Shape yShape) {

@@ -2,6 +2,7 @@ package frl.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -122,15 +123,20 @@ class CpuConvTest {
         }
     }
 
-    /** The stride-1 cases above reach DirectConv (so its three ops are what they check); strided and plain 1×1 do not. */
+    /**
+     * Which convs DirectConv takes: the stride-1 cases above whose planes are not mostly padding (so its three ops are
+     * what those cases check), Glow's and PixelCNN++'s; not strided ones, plain 1×1s, nor the VAE's 4×4 conv to 1×1.
+     */
     @Test void stride1ConvsTakeTheDirectPath() {
         for (Case c : CASES) {
-            boolean direct = c.sh() == 1 && c.sw() == 1 && (c.kh() > 1 || c.kw() > 1);
+            boolean direct = c.sh() == 1 && c.sw() == 1 && (c.kh() > 1 || c.kw() > 1) && c.kh() <= c.h();   // the one kernel larger than its image is not
             assertEquals(direct, DirectConv.applies(Im2col.of(c.x(), c.wt(), c.g())), c.toString());
         }
         Shape x = Shape.of(2, 80, 32, 32), down = Shape.of(80, 80, 2, 3), downRight = Shape.of(80, 80, 2, 2);
         assertTrue(DirectConv.applies(Im2col.shifted(x, down, frl.backend.Shift.DOWN)), "PixelCNN++'s down-shifted conv");
         assertTrue(DirectConv.applies(Im2col.shifted(x, downRight, frl.backend.Shift.DOWN_RIGHT)), "PixelCNN++'s down-right-shifted conv");
+        assertTrue(DirectConv.applies(Im2col.of(Shape.of(64, 16, 4, 4), Shape.of(64, 16, 3, 3), ConvGeometry.of(1, 1))), "Glow's 3×3 at 4×4: 2.25 plane pixels per output");
+        assertFalse(DirectConv.applies(Im2col.of(Shape.of(64, 128, 4, 4), Shape.of(200, 128, 4, 4), ConvGeometry.of(1, 0))), "the VAE's 4×4 conv to 1×1");
     }
 
     @Test void transposedConvLeavesOutputPaddingZeroWhereNoWindowReaches() {
