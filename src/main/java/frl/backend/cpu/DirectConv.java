@@ -47,7 +47,7 @@ final class DirectConv {
         if (g.sh() != 1 || g.sw() != 1 || g.isIdentity() || g.top() >= g.kh() || g.left() >= g.kw() || !VectorSupport.present()) return false;
         Planes forward = Planes.of(g, 1);
         long adjointPlane = (long) (g.h() + g.kh() - 1) * (g.w() + g.kw() - 1);   // the input gradient's planes (dy padded)
-        return forward.floats() <= Integer.MAX_VALUE / 4
+        return (long) g.channels() * forward.plane() <= Integer.MAX_VALUE / 4
                 && forward.plane() <= MAX_PLANE_PER_OUTPUT * g.oh() * g.ow() && adjointPlane <= MAX_PLANE_PER_OUTPUT * g.h() * g.w();
     }
 
@@ -153,8 +153,11 @@ final class DirectConv {
 
         int cols() { return colsFor(images); }
 
-        /** Floats of the planes, with room for the furthest tap of the last column. */
-        int floats() { return Math.max(geo.channels() * channelStride(), (geo.channels() - 1) * channelStride() + (geo.kh() - 1) * wp + geo.kw() - 1 + cols()); }
+        /** Floats of the planes, with room for the furthest tap of the last column (an exception past 2³¹, never a wrapped size). */
+        int floats() {
+            long stride = (long) images * plane(), c = geo.channels();
+            return Math.toIntExact(Math.max(c * stride, (c - 1) * stride + (long) (geo.kh() - 1) * wp + geo.kw() - 1 + cols()));
+        }
 
         /** Where tap (c, i, j) reads column 0. */
         int[] offsets() {
