@@ -198,6 +198,21 @@ public interface Backend {
         return new Tensor[] {dz, sumTo(dz, Shapes.channelAxis(y.shape())).reshape(Shape.of(y.shape().dim(1)))};
     }
 
+    /**
+     * elu([x, −x]) along axis 1 (PixelCNN++'s concat-ELU, ELU's alpha 1): [N, 2C, ...] from x [N, C, ...]. By default
+     * its three ops.
+     */
+    default Tensor concatElu(Tensor x) {
+        return unary(UnaryOp.ELU, concat(new Tensor[] {x, unary(UnaryOp.NEG, x, 0, 0)}, 1), 1, 0);
+    }
+
+    /** dx for the gradient dy of y = concatElu(x): dy₁·elu'(x) − dy₂·elu'(−x), halves along axis 1. By default ELU's backward and two narrows. */
+    default Tensor concatEluBackward(Tensor x, Tensor y, Tensor dy) {
+        int c = x.shape().dim(1);
+        Tensor g = unaryBackward(UnaryOp.ELU, concat(new Tensor[] {x, unary(UnaryOp.NEG, x, 0, 0)}, 1), y, dy, 1, 0);
+        return binary(BinaryOp.SUB, narrow(g, 1, 0, c), narrow(g, 1, c, c));
+    }
+
     // ---- normalisation --------------------------------------------------------------------------
 
     /** Training-mode batch norm over every axis but 1: y, and the batch mean and biased variance [C]. */

@@ -128,8 +128,12 @@ public final class PixelCnn extends DensityModel {
         return Math.toIntExact(values * 2 * config.filters());
     }
 
-    /** elu([x, −x]) along the channels. */
-    static Var concatElu(Var x) { return Pointwise.elu(Layout.concat(1, x, Pointwise.neg(x))); }
+    /** elu([x, −x]) along the channels, one op each way (Backend#concatElu): it keeps 2C channels where its three ops kept 5C. */
+    static Var concatElu(Var x) {
+        Backend be = x.backend();
+        Tensor y = be.concatElu(x.value());
+        return Var.result(y, "concatElu", dy -> x.accumulate(be.concatEluBackward(x.value(), y, dy)), x);
+    }
 
     /** The mixture parameters [N, outputChannels, H, W] for x [N, C, H, W] in [−1, 1]. */
     public Var network(Var x) { return network(x, null); }

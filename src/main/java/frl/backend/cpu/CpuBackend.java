@@ -86,6 +86,12 @@ public final class CpuBackend implements Backend {
         return CpuPointwise.binaryBackward(op, in("binaryBackward", a), in("binaryBackward", b), in("binaryBackward", out), in("binaryBackward", dy), wrtA);
     }
 
+    @Override public Tensor concatElu(Tensor x) { return CpuPointwise.concatElu(in("concatElu", x)); }
+
+    @Override public Tensor concatEluBackward(Tensor x, Tensor y, Tensor dy) {
+        return CpuPointwise.concatEluBackward(in("concatEluBackward", x), in("concatEluBackward", y), in("concatEluBackward", dy));
+    }
+
     @Override public Tensor biasRelu(Tensor z, Tensor bias) { return CpuPointwise.biasRelu(in("biasRelu", z), in("biasRelu", bias)); }
 
     @Override public Tensor[] biasReluBackward(Tensor y, Tensor dy) { return CpuPointwise.biasReluBackward(in("biasReluBackward", y), in("biasReluBackward", dy)); }

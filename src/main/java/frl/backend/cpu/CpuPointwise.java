@@ -110,6 +110,47 @@ final class CpuPointwise {
         return new Tensor[] {dz, CpuBackend.instance().fromHost(Shape.of(c), dbias)};
     }
 
+    /** elu([x, −x]) along axis 1 (Backend#concatElu) in one pass, parallel over the N·C runs. */
+    static Tensor concatElu(Tensor x) {
+        Shapes.channelAxis(x.shape());
+        Tensor y = CpuBackend.alloc(Shape.of(withDoubledChannels(x.shape().dims())));
+        int c = x.dim(1), runs = Math.multiplyExact(x.dim(0), c), run = channelRun(x);
+        MemorySegment xs = x.segment(), ys = y.segment();
+        Kernels k = Kernels.active();
+        Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                long y1 = ((long) (r / c) * 2 * c + r % c) * run;
+                k.concatElu(xs, (long) r * run, ys, y1, y1 + (long) c * run, run);
+            }
+        });
+        return y;
+    }
+
+    /** dx of concatElu (Backend#concatEluBackward) in one pass. */
+    static Tensor concatEluBackward(Tensor x, Tensor y, Tensor dy) {
+        Shapes.requireSameShape("concatEluBackward (y vs dy)", y, dy);
+        int[] dims = x.shape().dims();
+        if (dims.length < 2 || !Shape.of(withDoubledChannels(dims)).equals(y.shape()))
+            throw new IllegalArgumentException("concatEluBackward: an output of " + x.shape() + " has twice its channels, got " + y.shape());
+        Tensor dx = CpuBackend.alloc(x.shape());
+        int c = x.dim(1), runs = Math.multiplyExact(x.dim(0), c), run = channelRun(x);
+        MemorySegment xs = x.segment(), ys = y.segment(), gs = dy.segment(), dxs = dx.segment();
+        Kernels k = Kernels.active();
+        Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                long y1 = ((long) (r / c) * 2 * c + r % c) * run;
+                k.concatEluBackward(xs, ys, gs, dxs, (long) r * run, y1, y1 + (long) c * run, run);
+            }
+        });
+        return dx;
+    }
+
+    private static int[] withDoubledChannels(int[] dims) {
+        int[] d = dims.clone();
+        d[1] *= 2;
+        return d;
+    }
+
     /** Elements of one channel of one image of x [N, C, …]. */
     private static int channelRun(Tensor x) {
         long run = x.numel() / Math.max(1, (long) x.dim(0) * x.dim(1));

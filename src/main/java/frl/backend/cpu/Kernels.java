@@ -50,6 +50,12 @@ abstract sealed class Kernels permits ScalarKernels, VectorApiKernels {
     /** dz = dy where y &gt; 0, else 0, over [0, n); returns Σ dz in double (one channel's run of Backend#biasReluBackward). */
     abstract double reluBackwardSum(MemorySegment y, MemorySegment dy, MemorySegment dz, long off, int n);
 
+    /** y[y1 + i] = elu(x[x0 + i]), y[y2 + i] = elu(−x[x0 + i]) for i &lt; n (alpha 1): one channel's run of Backend#concatElu. */
+    abstract void concatElu(MemorySegment x, long x0, MemorySegment y, long y1, long y2, int n);
+
+    /** dx[x0 + i] = dy[y1 + i]·elu'(x) − dy[y2 + i]·elu'(−x) for i &lt; n, elu' = 1 where its input &gt; 0, else its output + 1. */
+    abstract void concatEluBackward(MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long x0, long y1, long y2, int n);
+
     /** Σ x over [0, n), accumulated in double. */
     abstract double sum(MemorySegment x, long off, int n);
 

@@ -53,6 +53,23 @@ final class ScalarKernels extends Kernels {
         return s;
     }
 
+    @Override void concatElu(MemorySegment x, long x0, MemorySegment y, long y1, long y2, int n) {
+        for (int i = 0; i < n; i++) {
+            float v = get(x, x0 + i);
+            set(y, y1 + i, UnaryOp.ELU.apply(v, 1, 0));
+            set(y, y2 + i, UnaryOp.ELU.apply(-v, 1, 0));
+        }
+    }
+
+    @Override void concatEluBackward(MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long x0, long y1, long y2, int n) {
+        for (int i = 0; i < n; i++) {   // each half's gradient rounded to float, then their difference: as the composed ops round
+            float v = get(x, x0 + i);
+            float g1 = (float) (get(dy, y1 + i) * UnaryOp.ELU.derivative(v, get(y, y1 + i), 1, 0));
+            float g2 = (float) (get(dy, y2 + i) * UnaryOp.ELU.derivative(-v, get(y, y2 + i), 1, 0));
+            set(dx, x0 + i, (double) g1 - g2);
+        }
+    }
+
     @Override double sum(MemorySegment x, long off, int n) {
         double s = 0;
         for (long i = off; i < off + n; i++) s += get(x, i);

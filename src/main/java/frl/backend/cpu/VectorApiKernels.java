@@ -210,6 +210,27 @@ final class VectorApiKernels extends Kernels {
         return s0.add(s1).reduceLanes(ADD) + TAIL.reluBackwardSum(y, dy, dz, off + i, n - i);
     }
 
+    @Override void concatElu(MemorySegment x, long x0, MemorySegment y, long y1, long y2, int n) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += STEP) {
+            FloatVector v = load(x, x0 + i), m = v.neg();
+            store(VectorMath.expm1(v).mul(1f).blend(v, v.compare(GT, 0f)), y, y1 + i);   // ELU's loop, alpha 1
+            store(VectorMath.expm1(m).mul(1f).blend(m, m.compare(GT, 0f)), y, y2 + i);
+        }
+        TAIL.concatElu(x, x0 + i, y, y1 + i, y2 + i, n - i);
+    }
+
+    @Override void concatEluBackward(MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long x0, long y1, long y2, int n) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += STEP) {
+            FloatVector v = load(x, x0 + i), d1 = load(dy, y1 + i), d2 = load(dy, y2 + i);
+            FloatVector g1 = d1.mul(load(y, y1 + i).add(1f)).blend(d1, v.compare(GT, 0f));
+            FloatVector g2 = d2.mul(load(y, y2 + i).add(1f)).blend(d2, v.neg().compare(GT, 0f));
+            store(g1.sub(g2), dx, x0 + i);
+        }
+        TAIL.concatEluBackward(x, y, dy, dx, x0 + i, y1 + i, y2 + i, n - i);
+    }
+
     @Override double sum(MemorySegment x, long off, int n) {
         DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
         int i = 0;

@@ -156,6 +156,37 @@ class CpuPointwiseTest {
         }
     }
 
+    /**
+     * concatElu and its backward against the ops they fuse (NEG, concat, ELU; ELU's backward, two narrows, a difference),
+     * within a float's rounding: the vector kernels hand a run's last few elements to the scalar ones, and the fused op's
+     * runs end elsewhere than the composed op's.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("frl.backend.cpu.CpuTesting#kernels")
+    void concatEluIsItsThreeOps(Kernels k) {
+        Random r = new Random(6);
+        try (var on = CpuTesting.use(k); Scope s = Scope.open()) {
+            for (Shape sh : List.of(shape(5, 7, 33, 35), shape(3, 4))) {
+                int c = sh.dim(1);
+                Tensor x = cpu(sh, uniform(r, sh.numel(), -4, 4));
+                Tensor cat = CPU.concat(new Tensor[] {x, CPU.unary(UnaryOp.NEG, x, 0, 0)}, 1), want = CPU.unary(UnaryOp.ELU, cat, 1, 0);
+                Tensor y = CPU.concatElu(x);
+                assertWithinRounding(want.toFloats(), y.toFloats(), "concatElu " + sh);
+                Tensor dy = cpu(want.shape(), uniform(r, want.numel(), -2, 2));
+                Tensor g = CPU.unaryBackward(UnaryOp.ELU, cat, want, dy, 1, 0);
+                Tensor wantDx = CPU.binary(BinaryOp.ADD, CPU.narrow(g, 1, 0, c), CPU.unary(UnaryOp.NEG, CPU.narrow(g, 1, c, c), 0, 0));
+                assertWithinRounding(wantDx.toFloats(), CPU.concatEluBackward(x, y, dy).toFloats(), "concatEluBackward " + sh);
+            }
+            var e = assertThrows(IllegalArgumentException.class, () -> CPU.concatEluBackward(CPU.full(shape(2, 3), 0), CPU.full(shape(2, 3), 0), CPU.full(shape(2, 3), 0)));
+            assertTrue(e.getMessage().contains("twice its channels"), e.getMessage());
+        }
+    }
+
+    private static void assertWithinRounding(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what);
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-6 * Math.max(1, Math.abs(want[i])), what + " at " + i);
+    }
+
     /** Tensors split into parallel chunks (runs then start mid-row), checked element by element against the definitions. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("frl.backend.cpu.CpuTesting#kernels")
