@@ -213,6 +213,20 @@ public interface Backend {
         return binary(BinaryOp.SUB, narrow(g, 1, 0, c), narrow(g, 1, c, c));
     }
 
+    /** h₁·sigmoid(h₂), h's halves along axis 1 (PixelCNN++'s gate): [N, C, ...] from h [N, 2C, ...]. By default its four ops. */
+    default Tensor gate(Tensor h) {
+        int c = h.shape().dim(1) / 2;
+        return binary(BinaryOp.MUL, narrow(h, 1, 0, c), unary(UnaryOp.SIGMOID, narrow(h, 1, c, c), 0, 0));
+    }
+
+    /** dh for the gradient dy of gate(h): [dy·s, dy·h₁·s(1 − s)] with s = sigmoid(h₂). By default the ops' backwards. */
+    default Tensor gateBackward(Tensor h, Tensor dy) {
+        int c = h.shape().dim(1) / 2;
+        Tensor a = narrow(h, 1, 0, c), b = narrow(h, 1, c, c), s = unary(UnaryOp.SIGMOID, b, 0, 0);
+        Tensor db = unaryBackward(UnaryOp.SIGMOID, b, s, binary(BinaryOp.MUL, dy, a), 0, 0);
+        return concat(new Tensor[] {binary(BinaryOp.MUL, dy, s), db}, 1);
+    }
+
     // ---- normalisation --------------------------------------------------------------------------
 
     /** Training-mode batch norm over every axis but 1: y, and the batch mean and biased variance [C]. */

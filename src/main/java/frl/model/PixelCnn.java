@@ -78,10 +78,8 @@ public final class PixelCnn extends DensityModel {
     static final class GatedResnet extends Module {
         private final ShiftedConv2d in, out;
         private final Nin skip;
-        private final int filters;
 
         GatedResnet(Backend be, Rng rng, int filters, int kh, int kw, Shift shift, int skips) {
-            this.filters = filters;
             in = addModule("conv_input", new ShiftedConv2d(be, rng, 2 * filters, filters, kh, kw, shift, 1, false));
             skip = skips > 0 ? addModule("nin_skip", new Nin(be, rng, 2 * skips * filters, filters)) : null;
             out = addModule("conv_out", new ShiftedConv2d(be, rng, 2 * filters, 2 * filters, kh, kw, shift, 1, false));
@@ -93,8 +91,7 @@ public final class PixelCnn extends DensityModel {
             if (skip != null) h = Pointwise.add(h, skip.forward(concatElu(skipFrom)));
             Var c = concatElu(h);
             if (mask != null) c = Pointwise.mul(c, Var.constant(mask));
-            Var[] ab = Layout.split(out.forward(c), 1, filters, filters);
-            return Pointwise.add(x, Pointwise.mul(ab[0], Pointwise.sigmoid(ab[1])));
+            return Pointwise.add(x, gate(out.forward(c)));
         }
     }
 
@@ -126,6 +123,12 @@ public final class PixelCnn extends DensityModel {
             values += 2L * (config.resnets() + (stage == 0 ? 0 : 1)) * (side >> (2 - stage)) * (side >> (2 - stage));   // down
         }
         return Math.toIntExact(values * 2 * config.filters());
+    }
+
+    /** a·sigmoid(b), [a, b] = h's halves along the channels, one op each way (Backend#gate): no copies of the halves. */
+    static Var gate(Var h) {
+        Backend be = h.backend();
+        return Var.result(be.gate(h.value()), "gate", dy -> h.accumulate(be.gateBackward(h.value(), dy)), h);
     }
 
     /** elu([x, −x]) along the channels, one op each way (Backend#concatElu): it keeps 2C channels where its three ops kept 5C. */

@@ -38,6 +38,11 @@ class PixelCnnTest {
         OpHarness.check(OpCase.named("concat-ELU").in(OpCase.Kind.AWAY_FROM_ZERO, 2, 3, 4, 5).of(v -> PixelCnn.concatElu(v[0])), be);
     }
 
+    /** a·sigmoid(b) of the channel halves: against finite differences in float64. */
+    @Test void gateGradientCheck() {
+        OpHarness.check(OpCase.named("gate").in(2, 6, 3, 5).of(v -> PixelCnn.gate(v[0])), be);
+    }
+
     @Test void configRefusesSidesItCannotHalveTwice() {
         var e = assertThrows(IllegalArgumentException.class, () -> new PixelCnnConfig(30, 2, 1, 4, 2));
         assertTrue(e.getMessage().contains("multiple of 4, got 30"), e.getMessage());

@@ -86,6 +86,10 @@ public final class CpuBackend implements Backend {
         return CpuPointwise.binaryBackward(op, in("binaryBackward", a), in("binaryBackward", b), in("binaryBackward", out), in("binaryBackward", dy), wrtA);
     }
 
+    @Override public Tensor gate(Tensor h) { return CpuPointwise.gate(in("gate", h)); }
+
+    @Override public Tensor gateBackward(Tensor h, Tensor dy) { return CpuPointwise.gateBackward(in("gateBackward", h), in("gateBackward", dy)); }
+
     @Override public Tensor concatElu(Tensor x) { return CpuPointwise.concatElu(in("concatElu", x)); }
 
     @Override public Tensor concatEluBackward(Tensor x, Tensor y, Tensor dy) {

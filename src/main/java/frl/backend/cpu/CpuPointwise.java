@@ -145,6 +145,42 @@ final class CpuPointwise {
         return dx;
     }
 
+    /** h₁·sigmoid(h₂) (Backend#gate) in one pass, parallel over the N·C runs. */
+    static Tensor gate(Tensor h) {
+        int[] dims = h.shape().dims();
+        if (dims.length < 2 || dims[1] % 2 != 0) throw new IllegalArgumentException("gate: expected [N, 2C, ...], got " + h.shape());
+        dims[1] /= 2;
+        Tensor y = CpuBackend.alloc(Shape.of(dims));
+        int c = dims[1], runs = Math.multiplyExact(h.dim(0), c), run = channelRun(y);
+        MemorySegment hs = h.segment(), ys = y.segment();
+        Kernels k = Kernels.active();
+        Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                long a = ((long) (r / c) * 2 * c + r % c) * run;
+                k.gate(hs, a, a + (long) c * run, ys, (long) r * run, run);
+            }
+        });
+        return y;
+    }
+
+    /** dh of gate (Backend#gateBackward) in one pass. */
+    static Tensor gateBackward(Tensor h, Tensor dy) {
+        int[] dims = dy.shape().dims();
+        if (dims.length < 2 || !Shape.of(withDoubledChannels(dims)).equals(h.shape()))
+            throw new IllegalArgumentException("gateBackward: a gradient of " + dy.shape() + " is for an input with twice its channels, got " + h.shape());
+        Tensor dh = CpuBackend.alloc(h.shape());
+        int c = dy.dim(1), runs = Math.multiplyExact(dy.dim(0), c), run = channelRun(dy);
+        MemorySegment hs = h.segment(), gs = dy.segment(), dhs = dh.segment();
+        Kernels k = Kernels.active();
+        Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                long a = ((long) (r / c) * 2 * c + r % c) * run;
+                k.gateBackward(hs, gs, dhs, a, a + (long) c * run, (long) r * run, run);
+            }
+        });
+        return dh;
+    }
+
     private static int[] withDoubledChannels(int[] dims) {
         int[] d = dims.clone();
         d[1] *= 2;

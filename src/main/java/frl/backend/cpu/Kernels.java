@@ -56,6 +56,12 @@ abstract sealed class Kernels permits ScalarKernels, VectorApiKernels {
     /** dx[x0 + i] = dy[y1 + i]·elu'(x) − dy[y2 + i]·elu'(−x) for i &lt; n, elu' = 1 where its input &gt; 0, else its output + 1. */
     abstract void concatEluBackward(MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long x0, long y1, long y2, int n);
 
+    /** y[y0 + i] = h[a + i]·sigmoid(h[b + i]) for i &lt; n: one channel's run of Backend#gate. */
+    abstract void gate(MemorySegment h, long a, long b, MemorySegment y, long y0, int n);
+
+    /** With s = sigmoid(h[b + i]): dh[a + i] = dy·s, dh[b + i] = (dy·h[a + i])·s(1 − s), dy at dy0 + i, for i &lt; n. */
+    abstract void gateBackward(MemorySegment h, MemorySegment dy, MemorySegment dh, long a, long b, long dy0, int n);
+
     /** Σ x over [0, n), accumulated in double. */
     abstract double sum(MemorySegment x, long off, int n);
 

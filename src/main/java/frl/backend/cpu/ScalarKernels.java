@@ -70,6 +70,22 @@ final class ScalarKernels extends Kernels {
         }
     }
 
+    @Override void gate(MemorySegment h, long a, long b, MemorySegment y, long y0, int n) {
+        for (int i = 0; i < n; i++) {   // the sigmoid rounded to float first, as the composed ops round
+            float s = (float) UnaryOp.SIGMOID.apply(get(h, b + i), 0, 0);
+            set(y, y0 + i, (double) get(h, a + i) * s);
+        }
+    }
+
+    @Override void gateBackward(MemorySegment h, MemorySegment dy, MemorySegment dh, long a, long b, long dy0, int n) {
+        for (int i = 0; i < n; i++) {
+            float s = (float) UnaryOp.SIGMOID.apply(get(h, b + i), 0, 0), g = get(dy, dy0 + i);
+            float ds = (float) ((double) g * get(h, a + i));
+            set(dh, a + i, (double) g * s);
+            set(dh, b + i, ds * UnaryOp.SIGMOID.derivative(get(h, b + i), s, 0, 0));
+        }
+    }
+
     @Override double sum(MemorySegment x, long off, int n) {
         double s = 0;
         for (long i = off; i < off + n; i++) s += get(x, i);

@@ -231,6 +231,22 @@ final class VectorApiKernels extends Kernels {
         TAIL.concatEluBackward(x, y, dy, dx, x0 + i, y1 + i, y2 + i, n - i);
     }
 
+    @Override void gate(MemorySegment h, long a, long b, MemorySegment y, long y0, int n) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += STEP) store(load(h, a + i).mul(sigmoid(load(h, b + i))), y, y0 + i);
+        TAIL.gate(h, a + i, b + i, y, y0 + i, n - i);
+    }
+
+    @Override void gateBackward(MemorySegment h, MemorySegment dy, MemorySegment dh, long a, long b, long dy0, int n) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += STEP) {
+            FloatVector s = sigmoid(load(h, b + i)), g = load(dy, dy0 + i);
+            store(g.mul(s), dh, a + i);
+            store(g.mul(load(h, a + i)).mul(s.mul(ONE.sub(s))), dh, b + i);   // SIGMOID's backward of dy·h₁
+        }
+        TAIL.gateBackward(h, dy, dh, a + i, b + i, dy0 + i, n - i);
+    }
+
     @Override double sum(MemorySegment x, long off, int n) {
         DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
         int i = 0;

@@ -182,6 +182,27 @@ class CpuPointwiseTest {
         }
     }
 
+    /** gate and its backward against the ops they fuse (two narrows, SIGMOID, MUL; their backwards and a concat), within rounding. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("frl.backend.cpu.CpuTesting#kernels")
+    void gateIsItsFourOps(Kernels k) {
+        Random r = new Random(7);
+        try (var on = CpuTesting.use(k); Scope s = Scope.open()) {
+            for (Shape sh : List.of(shape(5, 14, 33, 35), shape(3, 4))) {
+                int c = sh.dim(1) / 2;
+                Tensor h = cpu(sh, uniform(r, sh.numel(), -4, 4)), a = CPU.narrow(h, 1, 0, c), b = CPU.narrow(h, 1, c, c);
+                Tensor sig = CPU.unary(UnaryOp.SIGMOID, b, 0, 0), want = CPU.binary(BinaryOp.MUL, a, sig);
+                assertWithinRounding(want.toFloats(), CPU.gate(h).toFloats(), "gate " + sh);
+                Tensor dy = cpu(want.shape(), uniform(r, want.numel(), -2, 2));
+                Tensor db = CPU.unaryBackward(UnaryOp.SIGMOID, b, sig, CPU.binary(BinaryOp.MUL, dy, a), 0, 0);
+                Tensor wantDh = CPU.concat(new Tensor[] {CPU.binary(BinaryOp.MUL, dy, sig), db}, 1);
+                assertWithinRounding(wantDh.toFloats(), CPU.gateBackward(h, dy).toFloats(), "gateBackward " + sh);
+            }
+            var e = assertThrows(IllegalArgumentException.class, () -> CPU.gate(CPU.full(shape(2, 3), 0)));
+            assertTrue(e.getMessage().contains("gate: expected [N, 2C, ...], got [2, 3]"), e.getMessage());
+        }
+    }
+
     private static void assertWithinRounding(float[] want, float[] got, String what) {
         assertEquals(want.length, got.length, what);
         for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-6 * Math.max(1, Math.abs(want[i])), what + " at " + i);
