@@ -117,12 +117,7 @@ final class CpuPointwise {
         int c = x.dim(1), runs = Math.multiplyExact(x.dim(0), c), run = channelRun(x);
         MemorySegment xs = x.segment(), ys = y.segment();
         Kernels k = Kernels.active();
-        Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
-            for (int r = from; r < to; r++) {
-                long y1 = ((long) (r / c) * 2 * c + r % c) * run;
-                k.concatElu(xs, (long) r * run, ys, y1, y1 + (long) c * run, run);
-            }
-        });
+        overHalves(runs, c, run, (single, first, second) -> k.concatElu(xs, single, ys, first, second, run));
         return y;
     }
 
@@ -136,12 +131,7 @@ final class CpuPointwise {
         int c = x.dim(1), runs = Math.multiplyExact(x.dim(0), c), run = channelRun(x);
         MemorySegment xs = x.segment(), ys = y.segment(), gs = dy.segment(), dxs = dx.segment();
         Kernels k = Kernels.active();
-        Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
-            for (int r = from; r < to; r++) {
-                long y1 = ((long) (r / c) * 2 * c + r % c) * run;
-                k.concatEluBackward(xs, ys, gs, dxs, (long) r * run, y1, y1 + (long) c * run, run);
-            }
-        });
+        overHalves(runs, c, run, (single, first, second) -> k.concatEluBackward(xs, ys, gs, dxs, single, first, second, run));
         return dx;
     }
 
@@ -154,12 +144,7 @@ final class CpuPointwise {
         int c = dims[1], runs = Math.multiplyExact(h.dim(0), c), run = channelRun(y);
         MemorySegment hs = h.segment(), ys = y.segment();
         Kernels k = Kernels.active();
-        Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
-            for (int r = from; r < to; r++) {
-                long a = ((long) (r / c) * 2 * c + r % c) * run;
-                k.gate(hs, a, a + (long) c * run, ys, (long) r * run, run);
-            }
-        });
+        overHalves(runs, c, run, (single, first, second) -> k.gate(hs, first, second, ys, single, run));
         return y;
     }
 
@@ -172,13 +157,22 @@ final class CpuPointwise {
         int c = dy.dim(1), runs = Math.multiplyExact(dy.dim(0), c), run = channelRun(dy);
         MemorySegment hs = h.segment(), gs = dy.segment(), dhs = dh.segment();
         Kernels k = Kernels.active();
+        overHalves(runs, c, run, (single, first, second) -> k.gateBackward(hs, gs, dhs, first, second, single, run));
+        return dh;
+    }
+
+    /** Where channel run r of a C-channel tensor starts, and where its channel starts in each half of a 2C-channel one. */
+    @FunctionalInterface
+    private interface HalvesRun { void at(long single, long first, long second); }
+
+    /** Calls body for each of the N·C runs (r = n·C + c) of a C-channel tensor and its 2C-channel partner, in parallel. */
+    private static void overHalves(int runs, int c, int run, HalvesRun body) {
         Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
             for (int r = from; r < to; r++) {
-                long a = ((long) (r / c) * 2 * c + r % c) * run;
-                k.gateBackward(hs, gs, dhs, a, a + (long) c * run, (long) r * run, run);
+                long first = ((long) (r / c) * 2 * c + r % c) * run;
+                body.at((long) r * run, first, first + (long) c * run);
             }
         });
-        return dh;
     }
 
     private static int[] withDoubledChannels(int[] dims) {
