@@ -191,8 +191,9 @@ public final class PixelCnn extends DensityModel {
     @Override public Tensor trainingNoise(Backend be, int n, Rng rng, double dropout) {
         if (dropout == 0) return noise(be, n, rng);
         if (!(dropout > 0 && dropout < 1)) throw new IllegalArgumentException("PixelCNN++: dropout rate must be within [0, 1), got " + dropout);
-        Tensor u = be.uniform(trainingNoiseShape(n, dropout), 0, 1, rng);
-        return be.unary(UnaryOp.CLAMP, be.affine(u, 0x1p100, -dropout * 0x1p100), 0, 1 / (1 - dropout));
+        try (Tensor u = be.uniform(trainingNoiseShape(n, dropout), 0, 1, rng); Tensor shifted = be.affine(u, 0x1p100, -dropout * 0x1p100)) {
+            return be.unary(UnaryOp.CLAMP, shifted, 0, 1 / (1 - dropout));   // the two drafts freed now, not with the step's scope
+        }
     }
 
     @Override public Shape trainingNoiseShape(int n, double dropout) { return dropout == 0 ? noiseShape(n) : Shape.of(n, maskValuesPerImage()); }
