@@ -227,6 +227,46 @@ public interface Backend {
         return concat(new Tensor[] {binary(BinaryOp.MUL, dy, s), db}, 1);
     }
 
+    /**
+     * Glow's affine coupling of x_b [N, C, ...] by h = [t, r] (h's halves along axis 1): (x_b + t)·sigmoid(r + 2). By
+     * default its ops.
+     */
+    default Tensor coupling(Tensor xb, Tensor h) {
+        int c = xb.shape().dim(1);
+        return binary(BinaryOp.MUL, binary(BinaryOp.ADD, xb, narrow(h, 1, 0, c)), unary(UnaryOp.SIGMOID, affine(narrow(h, 1, c, c), 1, 2), 0, 0));
+    }
+
+    /** {dx_b, dh} for the gradient dy of coupling(x_b, h): with s = sigmoid(r + 2), dx_b = dy·s and dh = [dy·s, (dy·(x_b + t))·s(1 − s)]. */
+    default Tensor[] couplingBackward(Tensor xb, Tensor h, Tensor dy) {
+        int c = xb.shape().dim(1);
+        Tensor s = unary(UnaryOp.SIGMOID, affine(narrow(h, 1, c, c), 1, 2), 0, 0), g = binary(BinaryOp.MUL, dy, s);
+        Tensor dr = unaryBackward(UnaryOp.SIGMOID, s, s, binary(BinaryOp.MUL, dy, binary(BinaryOp.ADD, xb, narrow(h, 1, 0, c))), 0, 0);
+        return new Tensor[] {g, concat(new Tensor[] {g, dr}, 1)};
+    }
+
+    /** The coupling's log-determinant per image [N]: Σ log sigmoid(r + 2) = −Σ softplus(−r − 2) over r, h's second half. */
+    default Tensor couplingLogdet(Tensor h) {
+        Shape s = h.shape();
+        int c = s.dim(1) / 2;
+        Tensor soft = unary(UnaryOp.SOFTPLUS, unary(UnaryOp.NEG, affine(narrow(h, 1, c, c), 1, 2), 0, 0), 0, 0);
+        int[] perImage = new int[s.rank()];
+        java.util.Arrays.fill(perImage, 1);
+        perImage[0] = s.dim(0);
+        return affine(sumTo(soft, Shape.of(perImage)), -1, 0).reshape(Shape.of(s.dim(0)));
+    }
+
+    /** dh for the gradient dlogdet [N] of couplingLogdet(h): 0 for t, dlogdet·sigmoid(−r − 2) for r. */
+    default Tensor couplingLogdetBackward(Tensor h, Tensor dlogdet) {
+        Shape s = h.shape();
+        int c = s.dim(1) / 2;
+        int[] perImage = new int[s.rank()];
+        java.util.Arrays.fill(perImage, 1);
+        perImage[0] = s.dim(0);
+        Tensor r = narrow(h, 1, c, c), minus = unary(UnaryOp.NEG, affine(r, 1, 2), 0, 0);
+        Tensor dr = binary(BinaryOp.MUL, broadcastTo(dlogdet.reshape(Shape.of(perImage)), r.shape()), unary(UnaryOp.SIGMOID, minus, 0, 0));
+        return concat(new Tensor[] {full(r.shape(), 0), dr}, 1);
+    }
+
     // ---- normalisation --------------------------------------------------------------------------
 
     /** Training-mode batch norm over every axis but 1: y, and the batch mean and biased variance [C]. */

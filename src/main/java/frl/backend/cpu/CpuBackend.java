@@ -86,6 +86,18 @@ public final class CpuBackend implements Backend {
         return CpuPointwise.binaryBackward(op, in("binaryBackward", a), in("binaryBackward", b), in("binaryBackward", out), in("binaryBackward", dy), wrtA);
     }
 
+    @Override public Tensor coupling(Tensor xb, Tensor h) { return CpuPointwise.coupling(in("coupling", xb), in("coupling", h)); }
+
+    @Override public Tensor[] couplingBackward(Tensor xb, Tensor h, Tensor dy) {
+        return CpuPointwise.couplingBackward(in("couplingBackward", xb), in("couplingBackward", h), in("couplingBackward", dy));
+    }
+
+    @Override public Tensor couplingLogdet(Tensor h) { return CpuPointwise.couplingLogdet(in("couplingLogdet", h)); }
+
+    @Override public Tensor couplingLogdetBackward(Tensor h, Tensor dlogdet) {
+        return CpuPointwise.couplingLogdetBackward(in("couplingLogdetBackward", h), in("couplingLogdetBackward", dlogdet));
+    }
+
     @Override public Tensor gate(Tensor h) { return CpuPointwise.gate(in("gate", h)); }
 
     @Override public Tensor gateBackward(Tensor h, Tensor dy) { return CpuPointwise.gateBackward(in("gateBackward", h), in("gateBackward", dy)); }

@@ -161,6 +161,71 @@ final class CpuPointwise {
         return dh;
     }
 
+    /** (x_b + t)·sigmoid(r + 2) (Backend#coupling) in one pass. */
+    static Tensor coupling(Tensor xb, Tensor h) {
+        requireHalves("coupling", xb.shape(), h.shape());
+        Tensor y = CpuBackend.alloc(xb.shape());
+        int c = xb.dim(1), run = channelRun(xb);
+        MemorySegment xs = xb.segment(), hs = h.segment(), ys = y.segment();
+        Kernels k = Kernels.active();
+        overHalves(Math.multiplyExact(xb.dim(0), c), c, run, (single, t, r) -> k.coupling(xs, hs, ys, single, t, r, run));
+        return y;
+    }
+
+    /** {dx_b, dh} of coupling (Backend#couplingBackward) in one pass. */
+    static Tensor[] couplingBackward(Tensor xb, Tensor h, Tensor dy) {
+        requireHalves("couplingBackward", xb.shape(), h.shape());
+        Shapes.requireSameShape("couplingBackward (x_b vs dy)", xb, dy);
+        Tensor dxb = CpuBackend.alloc(xb.shape()), dh = CpuBackend.alloc(h.shape());
+        int c = xb.dim(1), run = channelRun(xb);
+        MemorySegment xs = xb.segment(), hs = h.segment(), gs = dy.segment(), dxs = dxb.segment(), dhs = dh.segment();
+        Kernels k = Kernels.active();
+        overHalves(Math.multiplyExact(xb.dim(0), c), c, run, (single, t, r) -> k.couplingBackward(xs, hs, gs, dxs, dhs, single, t, r, run));
+        return new Tensor[] {dxb, dh};
+    }
+
+    /** Σ log sigmoid(r + 2) per image (Backend#couplingLogdet): each run summed in double, then each image's runs in order. */
+    static Tensor couplingLogdet(Tensor h) {
+        int n = h.dim(0), c = h.dim(1) / 2, run = channelRun(h);
+        requireHalves("couplingLogdet", halved(h.shape()), h.shape());
+        double[] sums = new double[Math.multiplyExact(n, c)];
+        MemorySegment hs = h.segment();
+        Kernels k = Kernels.active();
+        overHalves(sums.length, c, run, (single, t, r) -> sums[(int) (single / Math.max(1, run))] = k.couplingSoftplusSum(hs, r, run));
+        float[] logdet = new float[n];
+        for (int i = 0; i < n; i++) {
+            double s = 0;
+            for (int ch = 0; ch < c; ch++) s += sums[i * c + ch];
+            logdet[i] = (float) -s;
+        }
+        return CpuBackend.instance().fromHost(Shape.of(n), logdet);
+    }
+
+    /** dh of couplingLogdet (Backend#couplingLogdetBackward) for dlogdet [N], in one pass. */
+    static Tensor couplingLogdetBackward(Tensor h, Tensor dlogdet) {
+        int n = h.dim(0), c = h.dim(1) / 2, run = channelRun(h);
+        requireHalves("couplingLogdetBackward", halved(h.shape()), h.shape());
+        if (dlogdet.numel() != n) throw new IllegalArgumentException("couplingLogdetBackward: a gradient of " + n + " values for " + h.shape() + ", got " + dlogdet.shape());
+        float[] g = dlogdet.toFloats();
+        Tensor dh = CpuBackend.alloc(h.shape());
+        MemorySegment hs = h.segment(), dhs = dh.segment();
+        Kernels k = Kernels.active();
+        overHalves(Math.multiplyExact(n, c), c, run, (single, t, r) -> k.couplingLogdetBackward(hs, dhs, t, r, run, g[(int) (single / Math.max(1, run)) / c]));
+        return dh;
+    }
+
+    private static Shape halved(Shape h) {
+        int[] d = h.dims();
+        if (d.length < 2 || d[1] % 2 != 0) throw new IllegalArgumentException("expected [N, 2C, ...] (a shift and a scale per channel), got " + h);
+        d[1] /= 2;
+        return Shape.of(d);
+    }
+
+    private static void requireHalves(String op, Shape single, Shape pair) {
+        if (single.rank() < 2 || !Shape.of(withDoubledChannels(single.dims())).equals(pair))
+            throw new IllegalArgumentException(op + ": expected h of " + Shape.of(withDoubledChannels(single.dims())) + " for x_b of " + single + ", got " + pair);
+    }
+
     /** Where channel run r of a C-channel tensor starts, and where its channel starts in each half of a 2C-channel one. */
     @FunctionalInterface
     private interface HalvesRun { void at(long single, long first, long second); }

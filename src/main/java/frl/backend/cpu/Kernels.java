@@ -62,6 +62,18 @@ abstract sealed class Kernels permits ScalarKernels, VectorApiKernels {
     /** With s = sigmoid(h[b + i]): dh[a + i] = dy·s, dh[b + i] = (dy·h[a + i])·s(1 − s), dy at dy0 + i, for i &lt; n. */
     abstract void gateBackward(MemorySegment h, MemorySegment dy, MemorySegment dh, long a, long b, long dy0, int n);
 
+    /** y[y0 + i] = (xb[y0 + i] + h[t + i])·sigmoid(h[r + i] + 2) for i &lt; n: one channel's run of Backend#coupling. */
+    abstract void coupling(MemorySegment xb, MemorySegment h, MemorySegment y, long y0, long t, long r, int n);
+
+    /** With s = sigmoid(h[r + i] + 2) and g = dy·s: dxb = g, dh[t + i] = g, dh[r + i] = (dy·(xb + h[t + i]))·s(1 − s). */
+    abstract void couplingBackward(MemorySegment xb, MemorySegment h, MemorySegment dy, MemorySegment dxb, MemorySegment dh, long x0, long t, long r, int n);
+
+    /** Σ softplus(−(h[r + i] + 2)) for i &lt; n, in double (minus one channel's run of Backend#couplingLogdet). */
+    abstract double couplingSoftplusSum(MemorySegment h, long r, int n);
+
+    /** dh[t + i] = 0, dh[r + i] = g·sigmoid(−(h[r + i] + 2)) for i &lt; n (one channel's run of Backend#couplingLogdetBackward). */
+    abstract void couplingLogdetBackward(MemorySegment h, MemorySegment dh, long t, long r, int n, float g);
+
     /** Σ x over [0, n), accumulated in double. */
     abstract double sum(MemorySegment x, long off, int n);
 

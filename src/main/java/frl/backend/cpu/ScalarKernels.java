@@ -86,6 +86,38 @@ final class ScalarKernels extends Kernels {
         }
     }
 
+    // The coupling's runs round where its composed ops round: x_b + t, r + 2 and the sigmoid each to float.
+
+    @Override void coupling(MemorySegment xb, MemorySegment h, MemorySegment y, long y0, long t, long r, int n) {
+        for (int i = 0; i < n; i++) {
+            float u = (float) ((double) get(xb, y0 + i) + get(h, t + i)), s = (float) UnaryOp.SIGMOID.apply((float) (get(h, r + i) + 2.0), 0, 0);
+            set(y, y0 + i, (double) u * s);
+        }
+    }
+
+    @Override void couplingBackward(MemorySegment xb, MemorySegment h, MemorySegment dy, MemorySegment dxb, MemorySegment dh, long x0, long t, long r, int n) {
+        for (int i = 0; i < n; i++) {
+            float u = (float) ((double) get(xb, x0 + i) + get(h, t + i)), s = (float) UnaryOp.SIGMOID.apply((float) (get(h, r + i) + 2.0), 0, 0);
+            float d = get(dy, x0 + i), g = (float) ((double) d * s), du = (float) ((double) d * u);
+            set(dxb, x0 + i, g);
+            set(dh, t + i, g);
+            set(dh, r + i, du * UnaryOp.SIGMOID.derivative(0, s, 0, 0));
+        }
+    }
+
+    @Override double couplingSoftplusSum(MemorySegment h, long r, int n) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += (float) UnaryOp.SOFTPLUS.apply(-(float) (get(h, r + i) + 2.0), 0, 0);
+        return sum;
+    }
+
+    @Override void couplingLogdetBackward(MemorySegment h, MemorySegment dh, long t, long r, int n, float g) {
+        for (int i = 0; i < n; i++) {
+            set(dh, t + i, 0);
+            set(dh, r + i, (double) g * UnaryOp.SOFTPLUS.derivative(-(float) (get(h, r + i) + 2.0), 0, 0, 0));
+        }
+    }
+
     @Override double sum(MemorySegment x, long off, int n) {
         double s = 0;
         for (long i = off; i < off + n; i++) s += get(x, i);

@@ -247,6 +247,44 @@ final class VectorApiKernels extends Kernels {
         TAIL.gateBackward(h, dy, dh, a + i, b + i, dy0 + i, n - i);
     }
 
+    @Override void coupling(MemorySegment xb, MemorySegment h, MemorySegment y, long y0, long t, long r, int n) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += STEP)
+            store(load(xb, y0 + i).add(load(h, t + i)).mul(sigmoid(load(h, r + i).add(2f))), y, y0 + i);
+        TAIL.coupling(xb, h, y, y0 + i, t + i, r + i, n - i);
+    }
+
+    @Override void couplingBackward(MemorySegment xb, MemorySegment h, MemorySegment dy, MemorySegment dxb, MemorySegment dh, long x0, long t, long r, int n) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += STEP) {
+            FloatVector s = sigmoid(load(h, r + i).add(2f)), d = load(dy, x0 + i), g = d.mul(s);
+            store(g, dxb, x0 + i);
+            store(g, dh, t + i);
+            store(d.mul(load(xb, x0 + i).add(load(h, t + i))).mul(s.mul(ONE.sub(s))), dh, r + i);   // SIGMOID's backward of dy·(x_b + t)
+        }
+        TAIL.couplingBackward(xb, h, dy, dxb, dh, x0 + i, t + i, r + i, n - i);
+    }
+
+    @Override double couplingSoftplusSum(MemorySegment h, long r, int n) {
+        DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += STEP) {
+            FloatVector m = load(h, r + i).add(2f).neg(), sp = m.max(0f).add(VectorMath.log1p(VectorMath.exp(m.abs().neg())));   // SOFTPLUS's loop
+            s0 = s0.add(widen(sp, 0));
+            s1 = s1.add(widen(sp, 1));
+        }
+        return s0.add(s1).reduceLanes(ADD) + TAIL.couplingSoftplusSum(h, r + i, n - i);
+    }
+
+    @Override void couplingLogdetBackward(MemorySegment h, MemorySegment dh, long t, long r, int n, float g) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += STEP) {
+            store(ZERO, dh, t + i);
+            store(sigmoid(load(h, r + i).add(2f).neg()).mul(g), dh, r + i);
+        }
+        TAIL.couplingLogdetBackward(h, dh, t + i, r + i, n - i, g);
+    }
+
     @Override double sum(MemorySegment x, long off, int n) {
         DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
         int i = 0;

@@ -203,6 +203,30 @@ class CpuPointwiseTest {
         }
     }
 
+    /** Glow's coupling map and log-determinant, values and gradients, against their float64 definitions (the reference backend). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("frl.backend.cpu.CpuTesting#kernels")
+    void couplingMatchesFloat64(Kernels k) {
+        Random r = new Random(8);
+        try (var on = CpuTesting.use(k); Scope s = Scope.open()) {
+            for (Shape xs : List.of(shape(5, 4, 17, 19), shape(3, 2))) {
+                int[] hd = xs.dims();
+                hd[1] *= 2;
+                Shape hs = Shape.of(hd);
+                float[] x = uniform(r, xs.numel(), -3, 3), h = uniform(r, hs.numel(), -4, 4), dy = uniform(r, xs.numel(), -2, 2), dl = uniform(r, xs.dim(0), -2, 2);
+                assertClose("coupling " + xs, CPU.coupling(cpu(xs, x), cpu(hs, h)), REF.coupling(ref(xs, x), ref(hs, h)));
+                Tensor[] got = CPU.couplingBackward(cpu(xs, x), cpu(hs, h), cpu(xs, dy)), want = REF.couplingBackward(ref(xs, x), ref(hs, h), ref(xs, dy));
+                assertClose("coupling dx_b " + xs, got[0], want[0]);
+                assertClose("coupling dh " + xs, got[1], want[1]);
+                assertClose("coupling logdet " + xs, CPU.couplingLogdet(cpu(hs, h)), REF.couplingLogdet(ref(hs, h)));
+                Shape ls = shape(xs.dim(0));
+                assertClose("coupling logdet dh " + xs, CPU.couplingLogdetBackward(cpu(hs, h), cpu(ls, dl)), REF.couplingLogdetBackward(ref(hs, h), ref(ls, dl)));
+            }
+            var e = assertThrows(IllegalArgumentException.class, () -> CPU.coupling(CPU.full(shape(2, 3, 4), 0), CPU.full(shape(2, 5, 4), 0)));
+            assertTrue(e.getMessage().contains("coupling: expected h of [2, 6, 4] for x_b of [2, 3, 4], got [2, 5, 4]"), e.getMessage());
+        }
+    }
+
     private static void assertWithinRounding(float[] want, float[] got, String what) {
         assertEquals(want.length, got.length, what);
         for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-6 * Math.max(1, Math.abs(want[i])), what + " at " + i);
