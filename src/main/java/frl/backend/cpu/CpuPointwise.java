@@ -186,8 +186,8 @@ final class CpuPointwise {
 
     /** Σ log sigmoid(r + 2) per image (Backend#couplingLogdet): each run summed in double, then each image's runs in order. */
     static Tensor couplingLogdet(Tensor h) {
+        halved("couplingLogdet", h.shape());
         int n = h.dim(0), c = h.dim(1) / 2, run = channelRun(h);
-        requireHalves("couplingLogdet", halved(h.shape()), h.shape());
         double[] sums = new double[Math.multiplyExact(n, c)];
         MemorySegment hs = h.segment();
         Kernels k = Kernels.active();
@@ -203,8 +203,8 @@ final class CpuPointwise {
 
     /** dh of couplingLogdet (Backend#couplingLogdetBackward) for dlogdet [N], in one pass. */
     static Tensor couplingLogdetBackward(Tensor h, Tensor dlogdet) {
+        halved("couplingLogdetBackward", h.shape());
         int n = h.dim(0), c = h.dim(1) / 2, run = channelRun(h);
-        requireHalves("couplingLogdetBackward", halved(h.shape()), h.shape());
         if (dlogdet.numel() != n) throw new IllegalArgumentException("couplingLogdetBackward: a gradient of " + n + " values for " + h.shape() + ", got " + dlogdet.shape());
         float[] g = dlogdet.toFloats();
         Tensor dh = CpuBackend.alloc(h.shape());
@@ -214,11 +214,9 @@ final class CpuPointwise {
         return dh;
     }
 
-    private static Shape halved(Shape h) {
-        int[] d = h.dims();
-        if (d.length < 2 || d[1] % 2 != 0) throw new IllegalArgumentException("expected [N, 2C, ...] (a shift and a scale per channel), got " + h);
-        d[1] /= 2;
-        return Shape.of(d);
+    /** Checks that h is [N, 2C, ...]: a shift and a scale per channel. */
+    private static void halved(String op, Shape h) {
+        if (h.rank() < 2 || h.dim(1) % 2 != 0) throw new IllegalArgumentException(op + ": expected [N, 2C, ...] (a shift and a scale per channel), got " + h);
     }
 
     private static void requireHalves(String op, Shape single, Shape pair) {
