@@ -246,24 +246,16 @@ public interface Backend {
 
     /** The coupling's log-determinant per image [N]: Σ log sigmoid(r + 2) = −Σ softplus(−r − 2) over r, h's second half. */
     default Tensor couplingLogdet(Tensor h) {
-        Shape s = h.shape();
-        int c = s.dim(1) / 2;
+        int c = h.shape().dim(1) / 2;
         Tensor soft = unary(UnaryOp.SOFTPLUS, unary(UnaryOp.NEG, affine(narrow(h, 1, c, c), 1, 2), 0, 0), 0, 0);
-        int[] perImage = new int[s.rank()];
-        java.util.Arrays.fill(perImage, 1);
-        perImage[0] = s.dim(0);
-        return affine(sumTo(soft, Shape.of(perImage)), -1, 0).reshape(Shape.of(s.dim(0)));
+        return affine(sumTo(soft, Shapes.along(h.shape(), 0)), -1, 0).reshape(Shape.of(h.shape().dim(0)));
     }
 
     /** dh for the gradient dlogdet [N] of couplingLogdet(h): 0 for t, dlogdet·sigmoid(−r − 2) for r. */
     default Tensor couplingLogdetBackward(Tensor h, Tensor dlogdet) {
-        Shape s = h.shape();
-        int c = s.dim(1) / 2;
-        int[] perImage = new int[s.rank()];
-        java.util.Arrays.fill(perImage, 1);
-        perImage[0] = s.dim(0);
+        int c = h.shape().dim(1) / 2;
         Tensor r = narrow(h, 1, c, c), minus = unary(UnaryOp.NEG, affine(r, 1, 2), 0, 0);
-        Tensor dr = binary(BinaryOp.MUL, broadcastTo(dlogdet.reshape(Shape.of(perImage)), r.shape()), unary(UnaryOp.SIGMOID, minus, 0, 0));
+        Tensor dr = binary(BinaryOp.MUL, broadcastTo(dlogdet.reshape(Shapes.along(h.shape(), 0)), r.shape()), unary(UnaryOp.SIGMOID, minus, 0, 0));
         return concat(new Tensor[] {full(r.shape(), 0), dr}, 1);
     }
 

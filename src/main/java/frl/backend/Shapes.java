@@ -90,9 +90,14 @@ public final class Shapes {
     /** [1, C, 1, …] for z [N, C, …] (rank ≥ 2): a per-channel operand's broadcast shape. */
     public static Shape channelAxis(Shape z) {
         if (z.rank() < 2) throw new IllegalArgumentException("expected [N, C, ...], got " + z);
-        int[] dims = new int[z.rank()];
+        return along(z, 1);
+    }
+
+    /** s with every axis but {@code axis} set to 1 ([d0, 1, 1, …] for axis 0): what sumTo keeps of one axis. */
+    public static Shape along(Shape s, int axis) {
+        int[] dims = new int[s.rank()];
         java.util.Arrays.fill(dims, 1);
-        dims[1] = z.dim(1);
+        dims[axis] = s.dim(axis);
         return Shape.of(dims);
     }
 

@@ -5,6 +5,7 @@ import frl.autograd.Reduce;
 import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Rng;
+import frl.backend.Shapes;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
 
@@ -21,11 +22,7 @@ public final class WeightNorm {
 
     /** ‖v‖ over every axis but the first, shape [d0, 1, ...]. */
     static Var norm(Var v) {
-        Shape s = v.shape();
-        int[] perRow = new int[s.rank()];
-        java.util.Arrays.fill(perRow, 1);
-        perRow[0] = s.dim(0);
-        return Pointwise.sqrt(Reduce.sumTo(Pointwise.square(v), Shape.of(perRow)));
+        return Pointwise.sqrt(Reduce.sumTo(Pointwise.square(v), Shapes.along(v.shape(), 0)));
     }
 
     /** Registers v, drawn as PyTorch's default conv weight (U(±1/√fan_in)), and g = ‖v‖, so that w starts as v. */
