@@ -7,6 +7,7 @@ import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
@@ -79,13 +80,11 @@ final class CpuPointwise {
     static Tensor biasRelu(Tensor z, Tensor bias) {
         Shapes.biasRelu(z.shape(), bias);
         Tensor y = CpuBackend.alloc(z.shape());
-        int c = z.dim(1), runs = Math.multiplyExact(z.dim(0), c), run = channelRun(z);
+        int c = z.dim(1), run = channelRun("biasRelu", z);
         float[] b = bias.toFloats();
         MemorySegment zs = z.segment(), ys = y.segment();
         Kernels k = Kernels.active();
-        Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
-            for (int r = from; r < to; r++) k.biasRelu(zs, ys, (long) r * run, run, b[r % c]);
-        });
+        overRuns(Math.multiplyExact(z.dim(0), c), run, r -> k.biasRelu(zs, ys, (long) r * run, run, b[r % c]));
         return y;
     }
 
@@ -94,13 +93,11 @@ final class CpuPointwise {
         Shapes.requireSameShape("biasReluBackward", y, dy);
         Shapes.channelAxis(y.shape());
         Tensor dz = CpuBackend.alloc(y.shape());
-        int n = y.dim(0), c = y.dim(1), runs = Math.multiplyExact(n, c), run = channelRun(y);
-        double[] sums = new double[runs];
+        int n = y.dim(0), c = y.dim(1), run = channelRun("biasReluBackward", y);
+        double[] sums = new double[Math.multiplyExact(n, c)];
         MemorySegment ys = y.segment(), gs = dy.segment(), dzs = dz.segment();
         Kernels k = Kernels.active();
-        Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
-            for (int r = from; r < to; r++) sums[r] = k.reluBackwardSum(ys, gs, dzs, (long) r * run, run);
-        });
+        overRuns(sums.length, run, r -> sums[r] = k.reluBackwardSum(ys, gs, dzs, (long) r * run, run));
         float[] dbias = new float[c];
         for (int ch = 0; ch < c; ch++) {
             double s = 0;
@@ -114,50 +111,48 @@ final class CpuPointwise {
     static Tensor concatElu(Tensor x) {
         Shapes.channelAxis(x.shape());
         Tensor y = CpuBackend.alloc(Shape.of(withDoubledChannels(x.shape().dims())));
-        int c = x.dim(1), runs = Math.multiplyExact(x.dim(0), c), run = channelRun(x);
+        int c = x.dim(1), run = channelRun("concatElu", x);
         MemorySegment xs = x.segment(), ys = y.segment();
         Kernels k = Kernels.active();
-        overHalves(runs, c, run, (single, first, second) -> k.concatElu(xs, single, ys, first, second, run));
+        overHalves(x.dim(0), c, run, (i, single, first, second) -> k.concatElu(xs, single, ys, first, second, run));
         return y;
     }
 
     /** dx of concatElu (Backend#concatEluBackward) in one pass. */
     static Tensor concatEluBackward(Tensor x, Tensor y, Tensor dy) {
         Shapes.requireSameShape("concatEluBackward (y vs dy)", y, dy);
-        int[] dims = x.shape().dims();
-        if (dims.length < 2 || !Shape.of(withDoubledChannels(dims)).equals(y.shape()))
+        if (!doubles(x.shape(), y.shape()))
             throw new IllegalArgumentException("concatEluBackward: an output of " + x.shape() + " has twice its channels, got " + y.shape());
         Tensor dx = CpuBackend.alloc(x.shape());
-        int c = x.dim(1), runs = Math.multiplyExact(x.dim(0), c), run = channelRun(x);
+        int c = x.dim(1), run = channelRun("concatEluBackward", x);
         MemorySegment xs = x.segment(), ys = y.segment(), gs = dy.segment(), dxs = dx.segment();
         Kernels k = Kernels.active();
-        overHalves(runs, c, run, (single, first, second) -> k.concatEluBackward(xs, ys, gs, dxs, single, first, second, run));
+        overHalves(x.dim(0), c, run, (i, single, first, second) -> k.concatEluBackward(xs, ys, gs, dxs, single, first, second, run));
         return dx;
     }
 
     /** h₁·sigmoid(h₂) (Backend#gate) in one pass, parallel over the N·C runs. */
     static Tensor gate(Tensor h) {
+        requireEvenChannels("gate", h.shape());
         int[] dims = h.shape().dims();
-        if (dims.length < 2 || dims[1] % 2 != 0) throw new IllegalArgumentException("gate: expected [N, 2C, ...], got " + h.shape());
         dims[1] /= 2;
         Tensor y = CpuBackend.alloc(Shape.of(dims));
-        int c = dims[1], runs = Math.multiplyExact(h.dim(0), c), run = channelRun(y);
+        int c = dims[1], run = channelRun("gate", y);
         MemorySegment hs = h.segment(), ys = y.segment();
         Kernels k = Kernels.active();
-        overHalves(runs, c, run, (single, first, second) -> k.gate(hs, first, second, ys, single, run));
+        overHalves(h.dim(0), c, run, (i, single, first, second) -> k.gate(hs, first, second, ys, single, run));
         return y;
     }
 
     /** dh of gate (Backend#gateBackward) in one pass. */
     static Tensor gateBackward(Tensor h, Tensor dy) {
-        int[] dims = dy.shape().dims();
-        if (dims.length < 2 || !Shape.of(withDoubledChannels(dims)).equals(h.shape()))
+        if (!doubles(dy.shape(), h.shape()))
             throw new IllegalArgumentException("gateBackward: a gradient of " + dy.shape() + " is for an input with twice its channels, got " + h.shape());
         Tensor dh = CpuBackend.alloc(h.shape());
-        int c = dy.dim(1), runs = Math.multiplyExact(dy.dim(0), c), run = channelRun(dy);
+        int c = dy.dim(1), run = channelRun("gateBackward", dy);
         MemorySegment hs = h.segment(), gs = dy.segment(), dhs = dh.segment();
         Kernels k = Kernels.active();
-        overHalves(runs, c, run, (single, first, second) -> k.gateBackward(hs, gs, dhs, first, second, single, run));
+        overHalves(dy.dim(0), c, run, (i, single, first, second) -> k.gateBackward(hs, gs, dhs, first, second, single, run));
         return dh;
     }
 
@@ -165,10 +160,10 @@ final class CpuPointwise {
     static Tensor coupling(Tensor xb, Tensor h) {
         requireHalves("coupling", xb.shape(), h.shape());
         Tensor y = CpuBackend.alloc(xb.shape());
-        int c = xb.dim(1), run = channelRun(xb);
+        int c = xb.dim(1), run = channelRun("coupling", xb);
         MemorySegment xs = xb.segment(), hs = h.segment(), ys = y.segment();
         Kernels k = Kernels.active();
-        overHalves(Math.multiplyExact(xb.dim(0), c), c, run, (single, t, r) -> k.coupling(xs, hs, ys, single, t, r, run));
+        overHalves(xb.dim(0), c, run, (i, single, t, r) -> k.coupling(xs, hs, ys, single, t, r, run));
         return y;
     }
 
@@ -177,21 +172,21 @@ final class CpuPointwise {
         requireHalves("couplingBackward", xb.shape(), h.shape());
         Shapes.requireSameShape("couplingBackward (x_b vs dy)", xb, dy);
         Tensor dxb = CpuBackend.alloc(xb.shape()), dh = CpuBackend.alloc(h.shape());
-        int c = xb.dim(1), run = channelRun(xb);
+        int c = xb.dim(1), run = channelRun("couplingBackward", xb);
         MemorySegment xs = xb.segment(), hs = h.segment(), gs = dy.segment(), dxs = dxb.segment(), dhs = dh.segment();
         Kernels k = Kernels.active();
-        overHalves(Math.multiplyExact(xb.dim(0), c), c, run, (single, t, r) -> k.couplingBackward(xs, hs, gs, dxs, dhs, single, t, r, run));
+        overHalves(xb.dim(0), c, run, (i, single, t, r) -> k.couplingBackward(xs, hs, gs, dxs, dhs, single, t, r, run));
         return new Tensor[] {dxb, dh};
     }
 
     /** Σ log sigmoid(r + 2) per image (Backend#couplingLogdet): each run summed in double, then each image's runs in order. */
     static Tensor couplingLogdet(Tensor h) {
-        halved("couplingLogdet", h.shape());
-        int n = h.dim(0), c = h.dim(1) / 2, run = channelRun(h);
+        requireEvenChannels("couplingLogdet", h.shape());
+        int n = h.dim(0), c = h.dim(1) / 2, run = channelRun("couplingLogdet", h);
         double[] sums = new double[Math.multiplyExact(n, c)];
         MemorySegment hs = h.segment();
         Kernels k = Kernels.active();
-        overHalves(sums.length, c, run, (single, t, r) -> sums[(int) (single / Math.max(1, run))] = k.couplingSoftplusSum(hs, r, run));
+        overHalves(n, c, run, (i, single, t, r) -> sums[i] = k.couplingSoftplusSum(hs, r, run));
         float[] logdet = new float[n];
         for (int i = 0; i < n; i++) {
             double s = 0;
@@ -203,38 +198,48 @@ final class CpuPointwise {
 
     /** dh of couplingLogdet (Backend#couplingLogdetBackward) for dlogdet [N], in one pass. */
     static Tensor couplingLogdetBackward(Tensor h, Tensor dlogdet) {
-        halved("couplingLogdetBackward", h.shape());
-        int n = h.dim(0), c = h.dim(1) / 2, run = channelRun(h);
+        requireEvenChannels("couplingLogdetBackward", h.shape());
+        int n = h.dim(0), c = h.dim(1) / 2, run = channelRun("couplingLogdetBackward", h);
         if (dlogdet.numel() != n) throw new IllegalArgumentException("couplingLogdetBackward: a gradient of " + n + " values for " + h.shape() + ", got " + dlogdet.shape());
         float[] g = dlogdet.toFloats();
         Tensor dh = CpuBackend.alloc(h.shape());
         MemorySegment hs = h.segment(), dhs = dh.segment();
         Kernels k = Kernels.active();
-        overHalves(Math.multiplyExact(n, c), c, run, (single, t, r) -> k.couplingLogdetBackward(hs, dhs, t, r, run, g[(int) (single / Math.max(1, run)) / c]));
+        overHalves(n, c, run, (i, single, t, r) -> k.couplingLogdetBackward(hs, dhs, t, r, run, g[i / c]));
         return dh;
     }
 
-    /** Checks that h is [N, 2C, ...]: a shift and a scale per channel. */
-    private static void halved(String op, Shape h) {
-        if (h.rank() < 2 || h.dim(1) % 2 != 0) throw new IllegalArgumentException(op + ": expected [N, 2C, ...] (a shift and a scale per channel), got " + h);
+    /** Checks that h is [N, 2C, ...]: two halves of C channels. */
+    private static void requireEvenChannels(String op, Shape h) {
+        if (h.rank() < 2 || h.dim(1) % 2 != 0) throw new IllegalArgumentException(op + ": expected [N, 2C, ...], got " + h);
     }
 
     private static void requireHalves(String op, Shape single, Shape pair) {
-        if (single.rank() < 2 || !Shape.of(withDoubledChannels(single.dims())).equals(pair))
+        if (!doubles(single, pair))
             throw new IllegalArgumentException(op + ": expected h of " + Shape.of(withDoubledChannels(single.dims())) + " for x_b of " + single + ", got " + pair);
     }
 
-    /** Where channel run r of a C-channel tensor starts, and where its channel starts in each half of a 2C-channel one. */
-    @FunctionalInterface
-    private interface HalvesRun { void at(long single, long first, long second); }
+    /** Whether {@code pair} is {@code single} (rank ≥ 2) with twice its channels. */
+    private static boolean doubles(Shape single, Shape pair) {
+        return single.rank() >= 2 && Shape.of(withDoubledChannels(single.dims())).equals(pair);
+    }
 
-    /** Calls body for each of the N·C runs (r = n·C + c) of a C-channel tensor and its 2C-channel partner, in parallel. */
-    private static void overHalves(int runs, int c, int run, HalvesRun body) {
+    /** Calls body for each of {@code runs} runs of {@code run} elements, in parallel (several short runs per thread handoff). */
+    private static void overRuns(int runs, int run, IntConsumer body) {
         Parallel.forRange(runs, Math.max(1, Chunks.GRAIN / Math.max(1, run)), (from, to) -> {
-            for (int r = from; r < to; r++) {
-                long first = ((long) (r / c) * 2 * c + r % c) * run;
-                body.at((long) r * run, first, first + (long) c * run);
-            }
+            for (int r = from; r < to; r++) body.accept(r);
+        });
+    }
+
+    /** Run i = n·C + c: where it starts in a C-channel tensor, and where its channel starts in each half of a 2C-channel one. */
+    @FunctionalInterface
+    private interface HalvesRun { void at(int i, long single, long first, long second); }
+
+    /** Calls body for each of the N·C channel runs of a C-channel tensor and its 2C-channel partner, in parallel. */
+    private static void overHalves(int n, int c, int run, HalvesRun body) {
+        overRuns(Math.multiplyExact(n, c), run, i -> {
+            long first = ((long) (i / c) * 2 * c + i % c) * run;
+            body.at(i, (long) i * run, first, first + (long) c * run);
         });
     }
 
@@ -245,9 +250,9 @@ final class CpuPointwise {
     }
 
     /** Elements of one channel of one image of x [N, C, …]. */
-    private static int channelRun(Tensor x) {
+    private static int channelRun(String op, Tensor x) {
         long run = x.numel() / Math.max(1, (long) x.dim(0) * x.dim(1));
-        if (run > Integer.MAX_VALUE) throw new IllegalArgumentException("biasRelu: " + x.shape() + " has more than 2^31 − 1 elements per channel");
+        if (run > Integer.MAX_VALUE) throw new IllegalArgumentException(op + ": " + x.shape() + " has more than 2^31 − 1 elements per channel");
         return (int) run;
     }
 
