@@ -71,14 +71,19 @@ public final class LogisticMixture {
         return Pointwise.add(Pointwise.mul(mask, a), Pointwise.mul(Pointwise.affine(mask, -1, 1), b));
     }
 
+    /** 1 where v &gt; threshold, else 0, outside the tape (the branch taken, not a quantity to differentiate). */
+    private static Var step(Var v, double threshold) { return Var.constant(step(v.backend(), v.value(), threshold, 1)); }
+
     /**
-     * 1 where v &gt; threshold, else 0, outside the tape (the branch taken, not a quantity to differentiate): the
-     * difference scaled far past float range, clamped to [0, 1].
+     * {@code high} where v &gt; threshold, else 0, from backend ops: the difference scaled far past float range,
+     * clamp((v − threshold)·2¹⁰⁰, 0, high). The scale is a power of two, so its products are exact: for thresholds
+     * of 2⁻³⁶ or more in size, a float v ≠ threshold differs from it by 2⁻⁵⁹ or more, and the result is exactly 0 or
+     * {@code high} (up to 2⁴¹). Also PixelCNN++'s dropout masks.
      */
-    private static Var step(Var v, double threshold) {
-        Backend be = v.backend();
-        Tensor t = be.unary(UnaryOp.CLAMP, be.affine(v.value(), 1e30, -threshold * 1e30), 0, 1);
-        return Var.constant(t);
+    static Tensor step(Backend be, Tensor v, double threshold, double high) {
+        try (Tensor scaled = be.affine(v, 0x1p100, -threshold * 0x1p100)) {   // freed now, not with the caller's scope
+            return be.unary(UnaryOp.CLAMP, scaled, 0, high);
+        }
     }
 
     private static int[] ones(int c) {

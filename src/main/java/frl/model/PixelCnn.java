@@ -6,7 +6,6 @@ import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Rng;
 import frl.backend.Shift;
-import frl.backend.UnaryOp;
 import frl.nn.Module;
 import frl.nn.Nin;
 import frl.nn.ShiftedConv2d;
@@ -183,16 +182,15 @@ public final class PixelCnn extends DensityModel {
     @Override public Tensor noise(Backend be, int n, Rng rng) { return be.uniform(noiseShape(n), 0, 1, rng); }
 
     /**
-     * With dropout, the masks of every gated block [n, maskValuesPerImage]: u ~ U(0, 1) kept where u ≥ rate, scaled
-     * by 1/(1 − rate) as torch's Dropout does, as clamp((u − rate)·2¹⁰⁰, 0, 1/(1 − rate)). That is exactly 0 or the
-     * scale for rates above 2⁻³⁶: a float u ≠ rate differs from it by at least rate's float spacing, 2⁻⁵⁹ or more, so
-     * the exact product is at least 2⁴¹. Backend ops only: a recorded step replays with the masks copied in as noise.
+     * With dropout, the masks of every gated block [n, maskValuesPerImage]: u ~ U(0, 1) kept where u &gt; rate and
+     * scaled by 1/(1 − rate) as torch's Dropout does, exactly 0 or the scale ({@link LogisticMixture#step}). Backend
+     * ops only: a recorded step replays with the masks copied in as noise.
      */
     @Override public Tensor trainingNoise(Backend be, int n, Rng rng, double dropout) {
         if (dropout == 0) return noise(be, n, rng);
         if (!(dropout > 0 && dropout < 1)) throw new IllegalArgumentException("PixelCNN++: dropout rate must be within [0, 1), got " + dropout);
-        try (Tensor u = be.uniform(trainingNoiseShape(n, dropout), 0, 1, rng); Tensor shifted = be.affine(u, 0x1p100, -dropout * 0x1p100)) {
-            return be.unary(UnaryOp.CLAMP, shifted, 0, 1 / (1 - dropout));   // the two drafts freed now, not with the step's scope
+        try (Tensor u = be.uniform(trainingNoiseShape(n, dropout), 0, 1, rng)) {   // freed as soon as the masks are drawn
+            return LogisticMixture.step(be, u, dropout, 1 / (1 - dropout));
         }
     }
 
