@@ -82,6 +82,35 @@ public final class Pointwise {
         }, z, bias);
     }
 
+    /** elu([x, −x]) along axis 1 (PixelCNN++'s concat-ELU): one op each way (Backend#concatElu), 2C channels kept where its three ops kept 5C. */
+    public static Var concatElu(Var x) {
+        Backend be = x.backend();
+        Tensor y = be.concatElu(x.value());
+        return Var.result(y, "concatElu", dy -> x.accumulate(be.concatEluBackward(x.value(), y, dy)), x);
+    }
+
+    /** a·sigmoid(b), [a, b] = h's halves along axis 1 (PixelCNN++'s gate): one op each way (Backend#gate), no copies of the halves. */
+    public static Var gate(Var h) {
+        Backend be = h.backend();
+        return Var.result(be.gate(h.value()), "gate", dy -> h.accumulate(be.gateBackward(h.value(), dy)), h);
+    }
+
+    /** Glow's coupling map (x_b + t)·sigmoid(r + 2), [t, r] = h's halves along axis 1: one op each way (Backend#coupling). */
+    public static Var coupling(Var xb, Var h) {
+        Backend be = xb.backend();
+        return Var.result(be.coupling(xb.value(), h.value()), "coupling", dy -> {
+            Tensor[] g = be.couplingBackward(xb.value(), h.value(), dy);
+            xb.accumulate(g[0]);
+            h.accumulate(g[1]);
+        }, xb, h);
+    }
+
+    /** Its log-determinant Σ log sigmoid(r + 2) per image [N]: one op each way (Backend#couplingLogdet). */
+    public static Var couplingLogdet(Var h) {
+        Backend be = h.backend();
+        return Var.result(be.couplingLogdet(h.value()), "couplingLogdet", dl -> h.accumulate(be.couplingLogdetBackward(h.value(), dl)), h);
+    }
+
     /** alpha · x + beta. */
     public static Var affine(Var x, double alpha, double beta) {
         Backend be = x.backend();

@@ -86,11 +86,11 @@ public final class PixelCnn extends DensityModel {
 
         /** With {@code mask} (0 or 1/(1 − rate) per element of conv_out's input) its dropout; null: none. */
         Var forward(Var x, Var skipFrom, Tensor mask) {
-            Var h = in.forward(concatElu(x));
-            if (skip != null) h = Pointwise.add(h, skip.forward(concatElu(skipFrom)));
-            Var c = concatElu(h);
+            Var h = in.forward(Pointwise.concatElu(x));
+            if (skip != null) h = Pointwise.add(h, skip.forward(Pointwise.concatElu(skipFrom)));
+            Var c = Pointwise.concatElu(h);
             if (mask != null) c = Pointwise.mul(c, Var.constant(mask));
-            return Pointwise.add(x, gate(out.forward(c)));
+            return Pointwise.add(x, Pointwise.gate(out.forward(c)));
         }
     }
 
@@ -122,19 +122,6 @@ public final class PixelCnn extends DensityModel {
             values += 2L * (config.resnets() + (stage == 0 ? 0 : 1)) * (side >> (2 - stage)) * (side >> (2 - stage));   // down
         }
         return Math.toIntExact(values * 2 * config.filters());
-    }
-
-    /** a·sigmoid(b), [a, b] = h's halves along the channels, one op each way (Backend#gate): no copies of the halves. */
-    static Var gate(Var h) {
-        Backend be = h.backend();
-        return Var.result(be.gate(h.value()), "gate", dy -> h.accumulate(be.gateBackward(h.value(), dy)), h);
-    }
-
-    /** elu([x, −x]) along the channels, one op each way (Backend#concatElu): it keeps 2C channels where its three ops kept 5C. */
-    static Var concatElu(Var x) {
-        Backend be = x.backend();
-        Tensor y = be.concatElu(x.value());
-        return Var.result(y, "concatElu", dy -> x.accumulate(be.concatEluBackward(x.value(), y, dy)), x);
     }
 
     /** The mixture parameters [N, outputChannels, H, W] for x [N, C, H, W] in [−1, 1]. */

@@ -71,16 +71,7 @@ public final class AffineCoupling extends Module implements Flow {
      * and Σ log sigmoid(r + 2) = −Σ softplus(−r − 2) per image, shape [N]; one op each (Backend#coupling,
      * Backend#couplingLogdet), each with a one-pass backward, where the composed map took about ten passes each way.
      */
-    static Result affine(Var xb, Var h) {
-        Backend be = xb.backend();
-        Var y = Var.result(be.coupling(xb.value(), h.value()), "coupling", dy -> {
-            Tensor[] g = be.couplingBackward(xb.value(), h.value(), dy);
-            xb.accumulate(g[0]);
-            h.accumulate(g[1]);
-        }, xb, h);
-        Var logdet = Var.result(be.couplingLogdet(h.value()), "couplingLogdet", dl -> h.accumulate(be.couplingLogdetBackward(h.value(), dl)), h);
-        return new Result(y, logdet);
-    }
+    static Result affine(Var xb, Var h) { return new Result(Pointwise.coupling(xb, h), Pointwise.couplingLogdet(h)); }
 
     @Override public Tensor reverse(Tensor y) {
         requireInput(y.shape());

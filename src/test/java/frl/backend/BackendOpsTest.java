@@ -48,6 +48,11 @@ public class BackendOpsTest {
         // z away from zero and a bias within ±0.05: no element sits on ReLU's kink
         c.add(named("biasRelu 4-D").in(AWAY_FROM_ZERO, 3, 4, 5, 2).in(4).of(x -> Pointwise.biasRelu(x[0], Pointwise.scale(x[1], 0.01))));
         c.add(named("biasRelu 2-D").in(AWAY_FROM_ZERO, 5, 3).in(3).of(x -> Pointwise.biasRelu(x[0], Pointwise.scale(x[1], 0.01))));
+        // PixelCNN++'s and Glow's fused ops (checked before through the models' own tests)
+        c.add(named("concat-ELU").in(AWAY_FROM_ZERO, 2, 3, 4, 5).of(x -> Pointwise.concatElu(x[0])));
+        c.add(named("gate").in(2, 6, 3, 5).of(x -> Pointwise.gate(x[0])));
+        c.add(named("coupling").in(2, 3, 4, 5).in(2, 6, 4, 5).of(x -> Pointwise.coupling(x[0], x[1])));
+        c.add(named("coupling logdet").in(2, 6, 4, 5).of(x -> Pointwise.couplingLogdet(x[0])));
         c.add(named("sumTo").in(2, 3, 4, 5).of(x -> Reduce.sumTo(x[0], Shape.of(3, 1, 5))));
         c.add(named("sum all").in(33, 3).of(x -> Reduce.sumAll(x[0])));
         c.add(named("mean").in(2, 3, 4).of(x -> Reduce.mean(x[0], 0, 2)));

@@ -3,8 +3,6 @@ package frl.model;
 import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Backends;
-import frl.backend.OpCase;
-import frl.backend.OpHarness;
 import frl.backend.Rng;
 import frl.backend.cuda.GpuTests;
 import frl.data.Synthetic;
@@ -32,16 +30,6 @@ import static org.junit.jupiter.api.Assertions.*;
 class PixelCnnTest {
     private static final Path GOLDEN = Path.of("src/test/resources/golden/pixelcnn_tiny.safetensors");
     private final Backend be = Backends.cpu();
-
-    /** elu([x, −x]) along the channels: against finite differences in float64. */
-    @Test void concatEluGradientCheck() {
-        OpHarness.check(OpCase.named("concat-ELU").in(OpCase.Kind.AWAY_FROM_ZERO, 2, 3, 4, 5).of(v -> PixelCnn.concatElu(v[0])), be);
-    }
-
-    /** a·sigmoid(b) of the channel halves: against finite differences in float64. */
-    @Test void gateGradientCheck() {
-        OpHarness.check(OpCase.named("gate").in(2, 6, 3, 5).of(v -> PixelCnn.gate(v[0])), be);
-    }
 
     @Test void configRefusesSidesItCannotHalveTwice() {
         var e = assertThrows(IllegalArgumentException.class, () -> new PixelCnnConfig(30, 2, 1, 4, 2));
