@@ -66,6 +66,7 @@ final class TrainCommand implements Callable<Integer> {
         if (maxImages < 0) throw new IllegalArgumentException("--max-images must be ≥ 0 (0 = the whole set), got " + maxImages);
         if (maxImages > 0 && maxImages < batch) throw new IllegalArgumentException("--max-images " + maxImages + " is fewer than one --batch of " + batch + ": no step would run");
         if (!(perturb >= 0 && perturb <= 1)) throw new IllegalArgumentException("--perturb is a probability per sub-pixel, within [0, 1], got " + perturb);
+        if (dropout != null && !(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("--dropout is a probability per value, within [0, 1), got " + dropout);
         if (resume && overwrite) throw new IllegalArgumentException("--resume continues the model at --out, --overwrite replaces it: give one");
         if (Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + " is a folder; give a file name for the checkpoint");
         if (Files.exists(out) && !resume && !overwrite)

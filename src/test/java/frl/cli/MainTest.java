@@ -321,6 +321,8 @@ class MainTest {
         assertTrue(otherRate.err().contains("was trained with --dropout 0.5; leave --dropout out to take its own"), otherRate.err());
         Run glow = run("train", "--model", "glow", "--dropout", "0.5", "--data", "noise:16", "--out", dir.resolve("g.safetensors").toString(), "--device", "cpu");
         assertTrue(glow.err().contains("--dropout is PixelCNN++'s; a glow has none"), glow.err());
+        Run badRate = run("train", "--model", "pixelcnn", "--dropout", "1", "--data", "noise:16", "--out", dir.resolve("b.safetensors").toString(), "--device", "cpu");
+        assertTrue(badRate.err().contains("--dropout is a probability per value, within [0, 1), got 1.0"), badRate.err());
         Path none = dir.resolve("none.safetensors");
         assertEquals(0, run("train", "--model", "pixelcnn", "--resnets", "1", "--filters", "8", "--mixtures", "2", "--data", "noise:16", "--batch", "8",
                 "--epochs", "1", "--dropout", "0", "--out", none.toString(), "--device", "cpu").code());
