@@ -5,22 +5,18 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Host memory from the C allocator (64-byte aligned), freed explicitly: allocation and release cost no
  * GC pressure and no Arena handshakes, which matters for the many short-lived activations of a step.
- * Freed blocks of 1 MiB and more are kept for reuse by an allocation of the same rounded size (up to
- * -Dfrl.hostCacheBytes, default 4 GiB): a training step asks for the same sizes every time, and glibc would
- * otherwise hand large blocks back to the OS and page-fault them in again on the next step.
+ * Freed blocks of 1 MiB and more are kept for reuse by an allocation of the same rounded size ({@link BlockCache},
+ * within the high-water mark of live bytes and -Dfrl.hostCacheBytes, default no cap): glibc would otherwise hand
+ * large blocks back to the OS and page-fault them in again on the next step.
  */
 public final class HostStorage extends Storage {
     private static final long ALIGN = 64;
     private static final long CACHE_MIN = 1L << 20;
-    private static final long CACHE_LIMIT = Long.getLong("frl.hostCacheBytes", 4L << 30);
     private static final MethodHandle ALIGNED_ALLOC;
     private static final MethodHandle FREE;
     static {
@@ -34,8 +30,9 @@ public final class HostStorage extends Storage {
 
     private static final AtomicLong LIVE = new AtomicLong();
     private static final AtomicLong PEAK = new AtomicLong();
-    private static final Map<Long, ArrayDeque<MemorySegment>> CACHE = new HashMap<>();
-    private static long cached;
+    /** PEAK without resets: what the cache may fill up to. */
+    private static final AtomicLong HIGH_WATER = new AtomicLong();
+    private static final BlockCache CACHE = new BlockCache(Long.getLong("frl.hostCacheBytes", Long.MAX_VALUE), HostStorage::free);
 
     private final MemorySegment segment;
     private final long rounded;
@@ -49,14 +46,17 @@ public final class HostStorage extends Storage {
     /** Uninitialised host memory of at least {@code bytes} bytes. */
     public static HostStorage allocate(long bytes, Device device) {
         long rounded = Math.max(ALIGN, (bytes + ALIGN - 1) / ALIGN * ALIGN);
-        MemorySegment raw = rounded >= CACHE_MIN ? fromCache(rounded) : null;
+        MemorySegment raw = rounded >= CACHE_MIN ? CACHE.take(rounded) : null;
         if (raw == null) raw = fresh(rounded, bytes);
-        PEAK.accumulateAndGet(LIVE.addAndGet(rounded), Math::max);
+        long live = LIVE.addAndGet(rounded);
+        PEAK.accumulateAndGet(live, Math::max);
+        HIGH_WATER.accumulateAndGet(live, Math::max);
         return new HostStorage(raw.reinterpret(bytes), rounded, device);
     }
 
     /** A new block from the C allocator; when it has none, the cached blocks go back to it and it is asked once more. */
     private static MemorySegment fresh(long rounded, long bytes) {
+        if (rounded >= CACHE_MIN) CACHE.makeRoom(rounded, LIVE.get(), HIGH_WATER.get());   // small blocks: glibc's heap keeps them mapped
         MemorySegment raw = alignedAlloc(rounded);
         if (raw.address() == 0) {
             dropCache();
@@ -75,27 +75,8 @@ public final class HostStorage extends Storage {
         }
     }
 
-    private static synchronized MemorySegment fromCache(long rounded) {
-        ArrayDeque<MemorySegment> q = CACHE.get(rounded);
-        if (q == null || q.isEmpty()) return null;
-        cached -= rounded;
-        return q.pop();
-    }
-
-    /** Keeps a freed block for reuse when it fits under the cache limit; false when the caller must free it. */
-    private static synchronized boolean toCache(MemorySegment raw, long rounded) {
-        if (rounded < CACHE_MIN || cached + rounded > CACHE_LIMIT) return false;
-        CACHE.computeIfAbsent(rounded, k -> new ArrayDeque<>()).push(raw);
-        cached += rounded;
-        return true;
-    }
-
     /** Returns every cached block to the C allocator. */
-    public static synchronized void dropCache() {
-        for (ArrayDeque<MemorySegment> q : CACHE.values()) for (MemorySegment m : q) free(m);
-        CACHE.clear();
-        cached = 0;
-    }
+    public static void dropCache() { CACHE.clear(); }
 
     private static void free(MemorySegment m) {
         try {
@@ -127,6 +108,6 @@ public final class HostStorage extends Storage {
 
     @Override protected void release() {
         LIVE.addAndGet(-rounded);
-        if (!toCache(segment, rounded)) free(segment);
+        if (rounded < CACHE_MIN || !CACHE.keep(segment, rounded, LIVE.get(), HIGH_WATER.get())) free(segment);
     }
 }
