@@ -22,6 +22,8 @@ public class Var {
     public interface BackwardFn { void apply(Tensor dy); }
 
     private static final ThreadLocal<int[]> NO_GRAD_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+    /** The backward pass running on this thread, if any. */
+    private static final ThreadLocal<GradientLedger> PASS = new ThreadLocal<>();
 
     private final Tensor value;
     private final String op;
@@ -79,7 +81,7 @@ public class Var {
 
     public String op() { return op; }
 
-    /** The accumulated gradient, or null if none reached this Var. */
+    /** The accumulated gradient, or null if none reached this Var (an op's result drops it once passed on). */
     public Tensor grad() { return grad; }
 
     /** The same value, cut off from the tape. */
@@ -87,11 +89,23 @@ public class Var {
 
     /** Adds a gradient contribution; called by the backward functions of this Var's children. */
     public void accumulate(Tensor g) {
-        if (!requiresGrad()) return;
+        if (!requiresGrad()) { unneeded(g); return; }
         if (!g.shape().equals(value.shape()))
             throw new IllegalStateException("gradient of shape " + g.shape() + " for a value of shape " + value.shape() + " (op " + op + ")");
+        GradientLedger pass = PASS.get();
         if (grad == null) grad = g;
-        else grad = backend().binary(frl.backend.BinaryOp.ADD, grad, g);
+        else {
+            Tensor sum = backend().binary(frl.backend.BinaryOp.ADD, grad, g);
+            if (pass != null) { pass.drop(grad); pass.passedOn(g); }
+            grad = sum;
+        }
+        if (pass != null) pass.hold(grad);
+    }
+
+    /** For a Var that does not keep g (it copies it, or wants none): g may be freed once the op passing it on is done. */
+    protected static void unneeded(Tensor g) {
+        GradientLedger pass = PASS.get();
+        if (pass != null) pass.passedOn(g);
     }
 
     /** Backpropagates from a one-element Var (a loss), seeding its gradient with 1. */
@@ -100,12 +114,26 @@ public class Var {
         backward(backend().full(value.shape(), 1.0));
     }
 
-    /** Backpropagates the given gradient of this Var through the tape, in reverse topological order. */
+    /**
+     * Backpropagates the given gradient of this Var through the tape, in reverse topological order. Leaves keep
+     * their gradients; an op's result drops its gradient once its backward has run, and the gradients this pass
+     * made are freed as soon as no Var holds them (GradientLedger).
+     */
     public void backward(Tensor seed) {
         if (!requiresGrad()) throw new IllegalStateException("backward through a Var that needs no gradient (op " + op + ")");
-        accumulate(seed);
-        for (Var v : reverseTopological()) {
-            if (v.backward != null && v.grad != null) v.backward.apply(v.grad);
+        GradientLedger outer = PASS.get(), pass = new GradientLedger();
+        PASS.set(pass);
+        try {
+            accumulate(seed);
+            for (Var v : reverseTopological()) {
+                if (v.backward == null || v.grad == null) continue;
+                v.backward.apply(v.grad);
+                pass.drop(v.grad);
+                v.grad = null;
+                pass.freeUnheld();
+            }
+        } finally {
+            PASS.set(outer);
         }
     }
 

@@ -46,12 +46,13 @@ public final class Parameter extends Var implements AutoCloseable {
     @Override public boolean requiresGrad() { return !frozen; }
 
     @Override public void accumulate(Tensor g) {
-        if (frozen) return;
+        if (frozen) { unneeded(g); return; }
         if (!g.shape().equals(value().shape()))
             throw new IllegalStateException("gradient of shape " + g.shape() + " for a parameter of shape " + value().shape());
         if (hasGrad) backend().axpy(1.0, g, gradBuffer);
         else backend().copyInto(g, gradBuffer);
         hasGrad = true;
+        unneeded(g);
     }
 
     /** Forgets the gradient (the buffer is kept for the next step). */

@@ -1,13 +1,17 @@
 package frl.tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
  * A block of memory owned by exactly one party (a scope, a module, an optimizer, or the caller).
- * Host storages expose a MemorySegment; device storages only an address. Freed once, explicitly.
+ * Host storages expose a MemorySegment; device storages only an address. Freed once, explicitly (closing again
+ * does nothing: a backward pass frees the gradients it made once they are passed on, before their scope closes).
  */
 public abstract class Storage implements AutoCloseable {
+    private static final AtomicLong MADE = new AtomicLong();
+    private final long serial = MADE.incrementAndGet();
     private final long bytes;
     private final Device device;
     private boolean freed;
@@ -22,6 +26,12 @@ public abstract class Storage implements AutoCloseable {
     public Device device() { return device; }
 
     public boolean isFreed() { return freed; }
+
+    /** How many storages have been made so far: a mark for {@link #madeAfter}. */
+    public static long madeSoFar() { return MADE.get(); }
+
+    /** Whether this storage was made after {@code mark} ({@link #madeSoFar()} at some earlier point). */
+    public boolean madeAfter(long mark) { return serial > mark; }
 
     /** Raw address (host or device pointer). */
     public abstract long address();
