@@ -22,12 +22,26 @@ public final class Linear {
     /** x [N,in] · wᵀ [in,out] + b [out], as torch.nn.Linear. */
     public static Var linear(Var x, Var w, Var bias) {
         Var y = matmul(x, false, w, true);
-        return bias == null ? y : Pointwise.add(y, bias);
+        if (bias == null) return y;
+        Var out = Pointwise.add(y, bias);
+        y.freeValue();   // no backward reads a sum's operands, nor the product's own output
+        return out;
     }
 
     /** Adds a per-channel bias [C] to [N,C,H,W]. */
     public static Var addChannelBias(Var y, Var bias) {
         return Pointwise.add(y, Layout.reshape(bias, 1, (int) bias.value().numel(), 1, 1));
+    }
+
+    /**
+     * A convolution's output plus its bias, if any; the output without the bias is freed at once: no backward reads a
+     * sum's operands, nor a convolution's own output. Training keeps one activation-sized tensor fewer per biased conv.
+     */
+    private static Var withChannelBias(Var y, Var bias) {
+        if (bias == null) return y;
+        Var out = addChannelBias(y, bias);
+        y.freeValue();
+        return out;
     }
 
     public static Var conv2d(Var x, Var w, Var bias, ConvGeometry g) {
@@ -36,7 +50,7 @@ public final class Linear {
             if (x.requiresGrad()) x.accumulate(be.conv2dBackwardInput(dy, w.value(), x.shape(), g));
             if (w.requiresGrad()) w.accumulate(be.conv2dBackwardWeight(x.value(), dy, w.shape(), g));
         }, x, w);
-        return bias == null ? y : addChannelBias(y, bias);
+        return withChannelBias(y, bias);
     }
 
     /**
@@ -64,7 +78,7 @@ public final class Linear {
             if (x.requiresGrad()) x.accumulate(be.shiftedConv2dBackwardInput(dy, w.value(), x.shape(), shift));
             if (w.requiresGrad()) w.accumulate(be.shiftedConv2dBackwardWeight(x.value(), dy, w.shape(), shift));
         }, x, w);
-        return bias == null ? y : addChannelBias(y, bias);
+        return withChannelBias(y, bias);
     }
 
     /**
@@ -79,7 +93,7 @@ public final class Linear {
             if (x.requiresGrad()) x.accumulate(be.conv2d(dy, w.value(), g));
             if (w.requiresGrad()) w.accumulate(be.conv2dBackwardWeight(dy, x.value(), w.shape(), g));
         }, x, w);
-        return bias == null ? y : addChannelBias(y, bias);
+        return withChannelBias(y, bias);
     }
 
     /**
@@ -101,7 +115,7 @@ public final class Linear {
                 w.accumulate(be.conv2dBackwardWeightFromPhases(dy, x.value(), out, w.shape(), g));
             }
         }, x, w);
-        return bias == null ? y : addChannelBias(y, bias); // channels are axis 1 in phases too
+        return withChannelBias(y, bias); // channels are axis 1 in phases too
     }
 
     /** [N, Cout, H, W] of a transposed conv of x [N,C,h,w] by w [C,Cout,kh,kw], checked. */

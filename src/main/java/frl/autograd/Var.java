@@ -84,6 +84,12 @@ public class Var {
     /** The accumulated gradient, or null if none reached this Var (an op's result drops it once passed on). */
     public Tensor grad() { return grad; }
 
+    /**
+     * Frees the value now (not when its scope closes), for an op's temporary that nothing reads again: neither its own
+     * backward nor those of the ops it fed. Its shape stays readable; a view's base is not freed.
+     */
+    public void freeValue() { value.close(); }
+
     /** The same value, cut off from the tape. */
     public Var detach() { return constant(value); }
 

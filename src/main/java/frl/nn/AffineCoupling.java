@@ -56,7 +56,10 @@ public final class AffineCoupling extends Module implements Flow {
         int c = w.shape().dim(0);
         Var scale = Pointwise.exp(norm.logs);
         Var folded = Pointwise.mul(w, Layout.reshape(scale, c, 1, 1, 1));
-        return Pointwise.biasRelu(Linear.conv2d(x, folded, null, g), Layout.reshape(Pointwise.mul(norm.bias, scale), c));
+        Var z = Linear.conv2d(x, folded, null, g);
+        Var y = Pointwise.biasRelu(z, Layout.reshape(Pointwise.mul(norm.bias, scale), c));
+        z.freeValue();   // biasRelu's backward reads its output, the conv's its input: z is read no more
+        return y;
     }
 
     @Override public Result forward(Var x) {
