@@ -52,7 +52,11 @@ public final class AffineCoupling extends Module implements Flow {
      */
     static Var convActNormRelu(Var x, Var w, ActNorm norm, ConvGeometry g) {
         if (!norm.isInitialized())
-            try (Var.NoGrad _ = Var.noGrad()) { norm.ensureInitialized(Linear.conv2d(x, w, null, g).value()); }
+            try (Var.NoGrad _ = Var.noGrad()) {
+                Var probe = Linear.conv2d(x, w, null, g);
+                norm.ensureInitialized(probe.value());
+                probe.freeValue();   // else the first step holds a second hidden map per coupling to its end
+            }
         int c = w.shape().dim(0);
         Var scale = Pointwise.exp(norm.logs);
         Var folded = Pointwise.mul(w, Layout.reshape(scale, c, 1, 1, 1));
