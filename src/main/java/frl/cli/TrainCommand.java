@@ -52,6 +52,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", description = "Adam's learning rate (halved every 30 epochs). Default: 1e-3 for a VAE, 5e-4 for Glow, 2e-4 for PixelCNN++.") Double lr;
     @Option(names = "--max-images", defaultValue = "0", description = "Images per epoch at most (0 = the whole set). Default: ${DEFAULT-VALUE}.") long maxImages;
     @Option(names = "--dropout", description = "PixelCNN++'s dropout rate in its gated blocks, within [0, 1). Default: 0.5 (the paper's) for PixelCNN++; the other models have none.") Double dropout;
+    @Option(names = "--warmup", description = "Raise the learning rate linearly over this many first steps (0: none). Default: 0. A paper-size Glow overshoots on its first steps without it (README, Glow).") Integer warmup;
     @Option(names = "--perturb", defaultValue = "0", description = "Train a Likelihood Ratio background model: replace each sub-pixel with a uniform 8-bit value with this probability (the reference: 0.2). Default: ${DEFAULT-VALUE}.") double perturb;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
     @Option(names = "--resume", description = "Continue from the checkpoint at --out, with its model options (any given must agree).") boolean resume;
@@ -67,6 +68,7 @@ final class TrainCommand implements Callable<Integer> {
         if (maxImages > 0 && maxImages < batch) throw new IllegalArgumentException("--max-images " + maxImages + " is fewer than one --batch of " + batch + ": no step would run");
         if (!(perturb >= 0 && perturb <= 1)) throw new IllegalArgumentException("--perturb is a probability per sub-pixel, within [0, 1], got " + perturb);
         if (dropout != null && !(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("--dropout is a probability per value, within [0, 1), got " + dropout);
+        if (warmup != null && warmup < 0) throw new IllegalArgumentException("--warmup is a number of steps, ≥ 0 (0: none), got " + warmup);
         if (resume && overwrite) throw new IllegalArgumentException("--resume continues the model at --out, --overwrite replaces it: give one");
         if (Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + " is a folder; give a file name for the checkpoint");
         if (Files.exists(out) && !resume && !overwrite)
@@ -82,7 +84,9 @@ final class TrainCommand implements Callable<Integer> {
         double dropoutRate = resuming ? resumedRate("dropout", dropout == null ? 0 : dropout) : dropout != null ? dropout : spec.model() instanceof PixelCnnConfig ? 0.5 : 0;
         if (dropoutRate != 0 && !(spec.model() instanceof PixelCnnConfig))
             throw new IllegalArgumentException("--dropout is PixelCNN++'s; a " + spec.model().family() + " has none");
-        TrainConfig config = new TrainConfig(epochs, batch, rate, 0, 30, 0.5, 1.0, true, run.seed, maxImages, resuming ? resumedRate("perturb", perturb) : perturb, dropoutRate);
+        int warmupSteps = (int) (resuming ? resumedRate("warmup", warmup == null ? 0 : warmup) : warmup == null ? 0 : warmup);
+        TrainConfig config = new TrainConfig(epochs, batch, rate, 0, 30, 0.5, 1.0, true, run.seed, maxImages,
+                resuming ? resumedRate("perturb", perturb) : perturb, dropoutRate, warmupSteps);
         requireMemory(be, spec.model(), config.batch());   // before the data is read
         ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, spec.imageChannels());
         train(be, spec, set, config, out, resume, graph.records(be));
@@ -130,7 +134,7 @@ final class TrainCommand implements Callable<Integer> {
         return saved;
     }
 
-    /** --resume: the checkpoint's rate of {@code key} (perturb, dropout; absent: 0); an option --key given must agree with it. */
+    /** --resume: the checkpoint's value of {@code key} (perturb, dropout, warmup; absent: 0); an option --key given must agree with it. */
     private double resumedRate(String key, double given) throws java.io.IOException {
         String text = Checkpoint.peek(out).config().getOrDefault(key, "0");
         double saved;
@@ -140,7 +144,8 @@ final class TrainCommand implements Callable<Integer> {
             throw new java.io.IOException(out + ": its config's " + key + " '" + text + "' is not a number");
         }
         if (command.commandLine().getParseResult().hasMatchedOption("--" + key) && given != saved)
-            throw new IllegalArgumentException("--resume: " + out + " was trained with --" + key + " " + saved + "; leave --" + key + " out to take its own");
+            throw new IllegalArgumentException("--resume: " + out + " was trained with --" + key + " " + (saved == Math.rint(saved) ? Long.toString((long) saved) : Double.toString(saved))
+                    + "; leave --" + key + " out to take its own");
         return saved;
     }
 
@@ -168,7 +173,7 @@ final class TrainCommand implements Callable<Integer> {
     static void train(Backend be, ModelSpec spec, ImageSet set, TrainConfig config, Path out, boolean resume, boolean graph) throws Exception {
         String kind = (spec.highFrequency() ? "FRL (x + HF k=" + spec.hfKernel() + ")" : "plain")
                 + (config.perturb() > 0 ? " background (perturb " + config.perturb() + ")" : "");
-        String dropout = config.dropout() > 0 ? ", dropout " + config.dropout() : "";
+        String dropout = (config.dropout() > 0 ? ", dropout " + config.dropout() : "") + (config.warmupSteps() > 0 ? ", warm-up " + config.warmupSteps() + " steps" : "");
         System.err.printf(Locale.ROOT, "training %s %s%s on %s (%d images, %s backend) → %s%n", kind, spec.model().describe(), dropout, set.name(), set.size(), be.name(), out);
         try (DensityModel model = spec.build(be, new Rng(config.seed()));
              Trainer trainer = new Trainer(be, model, spec.batches(), config, spec.toMap()).recordSteps(graph)) {

@@ -95,7 +95,9 @@ public final class Trainer implements AutoCloseable {
         double[] sums = null;   // loss, then each part
         long start = System.nanoTime();
         Supplier<double[]> previous = null;
+        double epochLr = config.lr() * schedule.factor(epoch);
         for (int s = 0; s < steps; s++) {
+            if (config.warmupSteps() > 0) optimizer.setLr(epochLr * config.warmupFactor((long) epoch * steps + s));
             int[] idx = java.util.Arrays.copyOfRange(order, s * config.batch(), (s + 1) * config.batch());
             boolean[] flip = new boolean[idx.length];
             if (config.flips()) for (int i = 0; i < flip.length; i++) flip[i] = rng.nextInt(2) == 1;
@@ -179,6 +181,7 @@ public final class Trainer implements AutoCloseable {
         c.put("epochs", Integer.toString(config.epochs()));
         if (config.perturb() > 0) c.put("perturb", Double.toString(config.perturb()));   // absent for a plain run: its file as before
         if (config.dropout() > 0) c.put("dropout", Double.toString(config.dropout()));
+        if (config.warmupSteps() > 0) c.put("warmup", Integer.toString(config.warmupSteps()));
         Path parent = checkpoint.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
         Checkpoint.save(checkpoint, model, optimizer, rng, c);

@@ -1,5 +1,6 @@
 package frl.cli;
 
+import frl.io.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -281,7 +282,15 @@ class MainTest {
         assertEquals(0, t.code(), t.err());
         assertTrue(t.err().contains("training FRL (x + HF k=5) Glow hidden 8, depth 2, levels 2 on noise"), t.err());
         assertTrue(t.err().contains("(bpd "), t.err());
-        assertEquals(0, run(concat(new String[] {"train", "--no-hf", "--out", plain.toString()}, common)).code());
+        Run warm = run(concat(new String[] {"train", "--no-hf", "--warmup", "3", "--out", plain.toString()}, common));
+        assertEquals(0, warm.code(), warm.err());
+        assertTrue(warm.err().contains("Glow hidden 8, depth 2, levels 2, warm-up 3 steps on noise"), warm.err());
+        assertEquals("3", Checkpoint.peek(plain).config().get("warmup"), "kept for --resume");
+        Run otherWarmup = run("train", "--data", "noise:32", "--warmup", "5", "--epochs", "2", "--resume", "--out", plain.toString(), "--device", "cpu");
+        assertTrue(otherWarmup.err().contains("was trained with --warmup 3; leave --warmup out to take its own"), otherWarmup.err());
+        Run badWarmup = run(concat(new String[] {"train", "--warmup", "-1", "--out", dir.resolve("w.safetensors").toString()}, common));
+        assertTrue(badWarmup.err().contains("--warmup is a number of steps, ≥ 0 (0: none), got -1"), badWarmup.err());
+        assertFalse(Checkpoint.peek(frl).config().containsKey("warmup"), "no warm-up: the file as before");
 
         Run otherDepth = run("train", "--data", "noise:32", "--depth", "3", "--epochs", "2", "--resume", "--out", frl.toString(), "--device", "cpu");
         assertEquals(1, otherDepth.code());

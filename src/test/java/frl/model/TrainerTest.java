@@ -70,6 +70,44 @@ class TrainerTest {
         }
     }
 
+    /** A warm-up of 4 steps gives its first step a quarter of the rate: the weights of a run at a quarter of it, bit for bit. */
+    @Test void warmupGivesTheFirstStepsTheirShareOfTheRate() throws Exception {
+        Map<String, float[]> warm = new java.util.HashMap<>(), quarter = new java.util.HashMap<>(), full = new java.util.HashMap<>();
+        train(Backends.cpu(), new TrainConfig(1, 16, 4e-3, 0, 30, 0.5, 1, true, 5, 16, 0, 0, 4), null, null, warm);
+        train(Backends.cpu(), new TrainConfig(1, 16, 1e-3, 0, 30, 0.5, 1, true, 5, 16, 0, 0, 0), null, null, quarter);
+        train(Backends.cpu(), new TrainConfig(1, 16, 4e-3, 0, 30, 0.5, 1, true, 5, 16, 0, 0, 0), null, null, full);
+        boolean moved = false;
+        for (String k : warm.keySet()) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(quarter.get(k), warm.get(k), k);
+            moved |= !java.util.Arrays.equals(full.get(k), warm.get(k));
+        }
+        assertTrue(moved, "the warm-up changed nothing");
+        assertEquals(0.25, new TrainConfig(1, 16, 1e-3, 0, 30, 0.5, 1, true, 5, 0, 0, 0, 4).warmupFactor(0));
+        assertEquals(1.0, new TrainConfig(1, 16, 1e-3, 0, 30, 0.5, 1, true, 5, 0, 0, 0, 4).warmupFactor(9));
+        assertThrows(IllegalArgumentException.class, () -> new TrainConfig(1, 16, 1e-3, 0, 30, 0.5, 1, true, 5, 0, 0, 0, -1));
+    }
+
+    /** The warm-up counts steps over the whole run, so a run resumed in the middle of it goes on where it was. */
+    @Test void aResumedRunGoesOnWithItsWarmup(@TempDir Path dir) throws Exception {
+        Backend be = Backends.cpu();
+        TrainConfig two = new TrainConfig(2, 16, 1e-3, 0, 30, 0.5, 1, true, 9, 64, 0, 0, 6), one = new TrainConfig(1, 16, 1e-3, 0, 30, 0.5, 1, true, 9, 64, 0, 0, 6);
+        Map<String, float[]> straight = new java.util.HashMap<>(), resumed = new java.util.HashMap<>(), fresh = new java.util.HashMap<>();
+        train(be, two, null, null, straight);
+        Path ckpt = dir.resolve("stopped.safetensors");
+        train(be, one, ckpt, null, new java.util.HashMap<>());
+        train(be, two, ckpt, ckpt, resumed);
+        train(be, new TrainConfig(2, 16, 1e-3, 0, 30, 0.5, 1, true, 9, 64, 0, 0, 0), null, null, fresh);
+        double gap = 0;
+        for (String k : straight.keySet()) {
+            float[] a = straight.get(k), b = resumed.get(k), c = fresh.get(k);
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(a[i], b[i], 1e-5 * Math.max(1e-12, Math.abs(a[i])) + 1e-7, k + "[" + i + "] differs after resume");
+                gap = Math.max(gap, Math.abs(a[i] - c[i]));
+            }
+        }
+        assertTrue(gap > 1e-4, "warm-up or not, the weights came out the same (largest gap " + gap + ")");
+    }
+
     /** On the CPU a recorded step reruns its code over the persistent inputs: the same weights and losses, bit for bit. */
     @Test void recordedStepsTrainAsTheStepsRun() throws Exception {
         TrainConfig c = new TrainConfig(2, 16, 1e-3, 0, 1, 0.5, 1, true, 4, 64, 0);
