@@ -280,7 +280,7 @@ class MainTest {
         String[] common = {"--model", "glow", "--hidden", "8", "--depth", "2", "--levels", "2", "--data", "noise:32", "--batch", "16", "--epochs", "1", "--device", "cpu"};
         Run t = run(concat(new String[] {"train", "--out", frl.toString()}, common));
         assertEquals(0, t.code(), t.err());
-        assertTrue(t.err().contains("training FRL (x + HF k=5) Glow hidden 8, depth 2, levels 2 on noise"), t.err());
+        assertTrue(t.err().contains("training FRL (x + HF k=5) Glow hidden 8, depth 2, levels 2, warm-up 200 steps on noise"), t.err());
         assertTrue(t.err().contains("(bpd "), t.err());
         Run warm = run(concat(new String[] {"train", "--no-hf", "--warmup", "3", "--out", plain.toString()}, common));
         assertEquals(0, warm.code(), warm.err());
@@ -290,7 +290,7 @@ class MainTest {
         assertTrue(otherWarmup.err().contains("was trained with --warmup 3; leave --warmup out to take its own"), otherWarmup.err());
         Run badWarmup = run(concat(new String[] {"train", "--warmup", "-1", "--out", dir.resolve("w.safetensors").toString()}, common));
         assertTrue(badWarmup.err().contains("--warmup is a number of steps, ≥ 0 (0: none), got -1"), badWarmup.err());
-        assertFalse(Checkpoint.peek(frl).config().containsKey("warmup"), "no warm-up: the file as before");
+        assertEquals("200", Checkpoint.peek(frl).config().get("warmup"), "a Glow warms up by default");
 
         Run otherDepth = run("train", "--data", "noise:32", "--depth", "3", "--epochs", "2", "--resume", "--out", frl.toString(), "--device", "cpu");
         assertEquals(1, otherDepth.code());
