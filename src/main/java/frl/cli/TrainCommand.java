@@ -54,7 +54,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--dropout", description = "PixelCNN++'s dropout rate in its gated blocks, within [0, 1). Default: 0.5 (the paper's) for PixelCNN++; the other models have none.") Double dropout;
     @Option(names = "--warmup", description = "Raise the learning rate linearly over this many first steps (0: none). Default: 200 for Glow (the paper-size one overshoots on its first steps without it: README, Glow), 0 for the others.") Integer warmup;
 
-    /** A paper-size Glow without warm-up: 5.4 bpd on its first step, 27 to 34 on the next three, 10.6 on its 20th; with 200 steps of it, 4.6. */
+    /** A paper-size Glow without warm-up read 5.4 bpd on its first batch, 34 on the next two, 10.6 on its 20th; with 200 steps of it, 4.6. */
     static final int GLOW_WARMUP = 200;
     @Option(names = "--perturb", defaultValue = "0", description = "Train a Likelihood Ratio background model: replace each sub-pixel with a uniform 8-bit value with this probability (the reference: 0.2). Default: ${DEFAULT-VALUE}.") double perturb;
     @Option(names = "--out", required = true, description = "Checkpoint file (safetensors), rewritten atomically after each epoch.") Path out;
