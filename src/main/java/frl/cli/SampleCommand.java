@@ -19,14 +19,16 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Checkpoint to sample from (frl train writes one).") Path model;
     @Option(names = "-n", defaultValue = "64", description = "Number of images (laid out in a square grid). Default: ${DEFAULT-VALUE}.") int n;
     @Option(names = "--out", defaultValue = "samples.png", description = "PNG file for the grid. Default: ${DEFAULT-VALUE}.") Path out;
+    @Option(names = "--temperature", defaultValue = "1", description = "The latents' spread relative to the prior's (VAE, Glow; Glow's samples are usually shown at 0.7; 0: the priors' means). Default: ${DEFAULT-VALUE}.") double temperature;
     @Mixin RunOptions run;
 
     @Override public Integer call() throws Exception {
         if (n < 1 || n > 1024) throw new IllegalArgumentException("-n must be in 1..1024, got " + n);
+        if (!(temperature >= 0 && temperature < Double.POSITIVE_INFINITY)) throw new IllegalArgumentException("--temperature must be finite and ≥ 0, got " + temperature);
         Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded m = ModelSpec.load(be, model)) {
             m.model().eval();
-            byte[] images = m.model().sample(n, new Rng(run.seed));
+            byte[] images = m.model().sample(n, temperature, new Rng(run.seed));
             int c = m.spec().model().channels(), keep = m.spec().imageChannels(), s = m.spec().imageSize();
             int cols = (int) Math.ceil(Math.sqrt(n)), rows = (n + cols - 1) / cols, pad = 2;
             int gh = rows * (s + pad) + pad, gw = cols * (s + pad) + pad;

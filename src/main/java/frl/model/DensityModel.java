@@ -71,7 +71,21 @@ public abstract sealed class DensityModel extends Module permits Vae, Glow, Pixe
     public abstract double[][] logWeights(Tensor x, Tensor targets, Tensor noise);
 
     /** Draws n images as bytes [n, channels, size, size] (the HF channel too, for an FRL model). */
-    public abstract byte[] sample(int n, Rng rng);
+    public byte[] sample(int n, Rng rng) { return sample(n, 1, rng); }
+
+    /**
+     * As {@link #sample(int, Rng)}, with the latents drawn at {@code temperature} times the prior's spread (a VAE's
+     * z, every Glow level's latent; Glow's samples are usually shown at 0.7, and 0 decodes the priors' means).
+     * PixelCNN++ has no latent and takes only 1.
+     */
+    public abstract byte[] sample(int n, double temperature, Rng rng);
+
+    /** The temperature checked: finite and ≥ 0. */
+    protected static double requireTemperature(double temperature) {
+        if (!(temperature >= 0 && temperature < Double.POSITIVE_INFINITY))
+            throw new IllegalArgumentException("sampling temperature must be finite and ≥ 0, got " + temperature);
+        return temperature;
+    }
 
     /** −log (1/K) Σ_k exp(w_k) per image, in nats, computed stably in double. */
     public static double[] nllFromTerms(double[][] w) {

@@ -151,15 +151,16 @@ public final class Glow extends DensityModel {
         return w;
     }
 
-    /** Latents from the priors (temperature 1), mapped back through every level; sub-pixels rounded down to bytes. */
-    @Override public byte[] sample(int n, Rng rng) {
+    /** Latents from the priors at the temperature, mapped back through every level; sub-pixels rounded down to bytes. */
+    @Override public byte[] sample(int n, double temperature, Rng rng) {
+        requireTemperature(temperature);
         try (Var.NoGrad _ = Var.noGrad(); Scope _ = Scope.open()) {
             int top = levels.size() - 1, side = config.imageSize() >> levels.size();
-            Tensor z = draw(topMean.value(), topLogs.value(), Shape.of(n, config.levelChannels(top), side, side), rng);
+            Tensor z = draw(topMean.value(), topLogs.value(), Shape.of(n, config.levelChannels(top), side, side), temperature, rng);
             double[] v = decode(z, (l, h) -> {
                 Tensor meanLogs = splitPriors.get(l).forward(Var.constant(h)).value();
                 int half = h.dim(1);
-                return draw(backend.narrow(meanLogs, 1, 0, half), backend.narrow(meanLogs, 1, half, half), h.shape(), rng);
+                return draw(backend.narrow(meanLogs, 1, 0, half), backend.narrow(meanLogs, 1, half, half), h.shape(), temperature, rng);
             }).toDoubles();
             byte[] out = new byte[v.length];
             for (int i = 0; i < v.length; i++) out[i] = (byte) Math.max(0, Math.min(255, Math.floor((v[i] + 0.5) * 256)));
@@ -190,9 +191,9 @@ public final class Glow extends DensityModel {
         return h;
     }
 
-    /** mean + exp(logs)·ε with ε ~ N(0, 1) of the given shape. */
-    private Tensor draw(Tensor mean, Tensor logs, Shape shape, Rng rng) {
-        Tensor eps = backend.normal(shape, 0, 1, rng);
+    /** mean + exp(logs)·ε with ε ~ N(0, temperature²) of the given shape. */
+    private Tensor draw(Tensor mean, Tensor logs, Shape shape, double temperature, Rng rng) {
+        Tensor eps = backend.normal(shape, 0, temperature, rng);
         return backend.binary(BinaryOp.ADD, backend.binary(BinaryOp.MUL, eps, backend.unary(UnaryOp.EXP, logs, 0, 0)), mean);
     }
 }

@@ -213,7 +213,9 @@ public final class PixelCnn extends DensityModel {
      * Raster order, one pass of the network per pixel: a component from the mixture weights, then each channel from its
      * logistic (location conditioned on the channels drawn before it), clamped to [−1, 1] and rounded to a byte.
      */
-    @Override public byte[] sample(int n, Rng rng) {
+    @Override public byte[] sample(int n, double temperature, Rng rng) {
+        if (requireTemperature(temperature) != 1)
+            throw new IllegalArgumentException("PixelCNN++ draws its pixels with no latent to cool: sample it at temperature 1, got " + temperature);
         int c = config.channels(), side = config.imageSize(), m = config.mixtures(), p = config.outputChannels(), hw = side * side;
         double[] canvas = new double[n * c * hw];
         try (Var.NoGrad _ = Var.noGrad()) {

@@ -206,11 +206,12 @@ public final class Vae extends DensityModel {
     }
 
     /** z ~ N(0, I), then every sub-pixel from its 256-way categorical. No tape; the caller sets eval mode. */
-    @Override public byte[] sample(int n, Rng rng) {
+    @Override public byte[] sample(int n, double temperature, Rng rng) {
+        requireTemperature(temperature);
         int c = config.channels(), hw = config.imageSize() * config.imageSize();
         byte[] out = new byte[n * c * hw];
         try (Var.NoGrad ng = Var.noGrad(); Scope s = Scope.open()) {
-            Var z = Var.constant(backend.normal(Shape.of(n, config.nz(), 1, 1), 0, 1, rng));
+            Var z = Var.constant(backend.normal(Shape.of(n, config.nz(), 1, 1), 0, temperature, rng));
             float[] logits = decoder.logits(z).value().toFloats();   // [n, c, 256, h·w]
             double[] p = new double[256];
             for (int img = 0; img < n * c; img++) {

@@ -308,8 +308,10 @@ class MainTest {
         Run s = run("score", "--model", frl.toString(), "-k", "2", "--data", "constant:4", "--out", dir.resolve("s.csv").toString(), "--device", "cpu");
         assertEquals(0, s.code(), s.err());
         assertEquals(5, Files.readAllLines(dir.resolve("s.csv")).size());
-        Run sample = run("sample", "--model", frl.toString(), "-n", "4", "--out", dir.resolve("g.png").toString(), "--device", "cpu");
+        Run sample = run("sample", "--model", frl.toString(), "-n", "4", "--temperature", "0.7", "--out", dir.resolve("g.png").toString(), "--device", "cpu");
         assertEquals(0, sample.code(), sample.err());
+        Run badTemperature = run("sample", "--model", frl.toString(), "--temperature", "-1", "--out", dir.resolve("t.png").toString(), "--device", "cpu");
+        assertTrue(badTemperature.err().contains("--temperature must be finite and ≥ 0, got -1.0"), badTemperature.err());
         assertTrue(javax.imageio.ImageIO.read(dir.resolve("g.png").toFile()).getWidth() > 64);
 
         Run regret = run("eval", "--plain", plain.toString(), "--regret", "--regret-steps", "1", "--in", "noise:4", "--ood", "constant:4",

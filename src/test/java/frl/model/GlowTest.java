@@ -121,6 +121,29 @@ class GlowTest {
         }
     }
 
+    /**
+     * Sampling temperature scales the latents' spread: 1 is the default draw bit for bit, 0 decodes the priors' means
+     * (every image the same), and at 0.5 the images lie nearer that than at 1. Negative or infinite ones are refused.
+     */
+    @Test void temperatureScalesTheLatentsSpread() {
+        try (Glow g = perturbed(be, new GlowConfig(32, 2, 8, 2, 2), 4)) {
+            int n = 8, size = 2 * 32 * 32;
+            assertArrayEquals(g.sample(n, new Rng(5)), g.sample(n, 1, new Rng(5)));
+            byte[] cold = g.sample(n, 0, new Rng(5)), half = g.sample(n, 0.5, new Rng(5)), warm = g.sample(n, 1, new Rng(5));
+            for (int i = 1; i < n; i++)
+                assertArrayEquals(Arrays.copyOfRange(cold, 0, size), Arrays.copyOfRange(cold, i * size, (i + 1) * size), "image " + i + " at 0");
+            assertTrue(distance(half, cold) < distance(warm, cold), "at 0.5 " + distance(half, cold) + ", at 1 " + distance(warm, cold));
+            assertThrows(IllegalArgumentException.class, () -> g.sample(n, -0.1, new Rng(5)));
+            assertThrows(IllegalArgumentException.class, () -> g.sample(n, Double.POSITIVE_INFINITY, new Rng(5)));
+        }
+    }
+
+    private static double distance(byte[] a, byte[] b) {
+        double d = 0;
+        for (int i = 0; i < a.length; i++) d += Math.abs((a[i] & 0xFF) - (b[i] & 0xFF));
+        return d / a.length;
+    }
+
     /** Training on constant images lowers the loss; the checkpoint gives back the same scores and samples. */
     @Test void trainsChecksAndRestoresThroughACheckpoint(@TempDir Path dir) throws Exception {
         ModelSpec spec = ModelSpec.glow(1, 5, 8, 2, 2);

@@ -36,6 +36,13 @@ class PixelCnnTest {
         assertTrue(e.getMessage().contains("multiple of 4, got 30"), e.getMessage());
     }
 
+    @Test void samplingTakesNoTemperatureButOne() {
+        try (PixelCnn m = new PixelCnn(be, new PixelCnnConfig(8, 2, 1, 4, 2), new Rng(1))) {
+            var e = assertThrows(IllegalArgumentException.class, () -> m.sample(2, 0.7, new Rng(2)));
+            assertTrue(e.getMessage().contains("no latent to cool: sample it at temperature 1, got 0.7"), e.getMessage());
+        }
+    }
+
     @Test void parameterCountIsTheModels() {
         for (PixelCnnConfig c : List.of(new PixelCnnConfig(8, 2, 1, 4, 2), new PixelCnnConfig(16, 4, 2, 6, 3), new PixelCnnConfig(32, 3, 3, 80, 10))) {
             try (PixelCnn m = new PixelCnn(be, c, new Rng(1))) {

@@ -11,8 +11,11 @@ import frl.tensor.Scope;
 import frl.tensor.Shape;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,6 +36,16 @@ class VaeTest {
             int distinct = 0;
             for (int s : seen) if (s > 0) distinct++;
             assertTrue(distinct > 240, "most byte values appear among 4096 uniform draws, saw " + distinct);
+        }
+    }
+
+    /** Temperature scales z's spread: at 1 the default draw bit for bit, at 0 another one (z = 0). */
+    @Test void samplingTemperatureScalesTheLatent() {
+        try (Vae vae = new Vae(Backends.cpu(), TINY, new Rng(1))) {
+            vae.eval();
+            assertArrayEquals(vae.sample(4, new Rng(3)), vae.sample(4, 1, new Rng(3)));
+            assertFalse(Arrays.equals(vae.sample(4, new Rng(3)), vae.sample(4, 0, new Rng(3))), "z = 0 decodes other logits");
+            assertThrows(IllegalArgumentException.class, () -> vae.sample(4, Double.NaN, new Rng(3)));
         }
     }
 
