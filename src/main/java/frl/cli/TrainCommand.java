@@ -84,13 +84,13 @@ final class TrainCommand implements Callable<Integer> {
             case PixelCnnConfig _ -> 2e-4;
             case VaeConfig _ -> 1e-3;
         };
-        double dropoutRate = resuming ? resumedRate("dropout", dropout == null ? 0 : dropout) : dropout != null ? dropout : spec.model() instanceof PixelCnnConfig ? 0.5 : 0;
+        double dropoutRate = resuming ? resumedOption("dropout", dropout == null ? 0 : dropout) : dropout != null ? dropout : spec.model() instanceof PixelCnnConfig ? 0.5 : 0;
         if (dropoutRate != 0 && !(spec.model() instanceof PixelCnnConfig))
             throw new IllegalArgumentException("--dropout is PixelCNN++'s; a " + spec.model().family() + " has none");
-        int warmupSteps = (int) (resuming ? resumedRate("warmup", warmup == null ? 0 : warmup)
+        int warmupSteps = (int) (resuming ? resumedOption("warmup", warmup == null ? 0 : warmup)
                 : warmup != null ? warmup : spec.model() instanceof GlowConfig ? GLOW_WARMUP : 0);
         TrainConfig config = new TrainConfig(epochs, batch, rate, 0, 30, 0.5, 1.0, true, run.seed, maxImages,
-                resuming ? resumedRate("perturb", perturb) : perturb, dropoutRate, warmupSteps);
+                resuming ? resumedOption("perturb", perturb) : perturb, dropoutRate, warmupSteps);
         requireMemory(be, spec.model(), config.batch());   // before the data is read
         ImageSet set = new Sources(DataCache.fromEnvironment(System.err::println), run.seed).load(data, spec.imageChannels());
         train(be, spec, set, config, out, resume, graph.records(be));
@@ -139,7 +139,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** --resume: the checkpoint's value of {@code key} (perturb, dropout, warmup; absent: 0); an option --key given must agree with it. */
-    private double resumedRate(String key, double given) throws java.io.IOException {
+    private double resumedOption(String key, double given) throws java.io.IOException {
         String text = Checkpoint.peek(out).config().getOrDefault(key, "0");
         double saved;
         try {

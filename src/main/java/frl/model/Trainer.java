@@ -76,7 +76,6 @@ public final class Trainer implements AutoCloseable {
         if (data.size() < config.batch()) throw new IllegalArgumentException("training set " + data.name() + " has " + data.size() + " images, fewer than one batch of " + config.batch());
         model.train(true);
         for (int epoch = epochsDone; epoch < config.epochs(); epoch++) {
-            optimizer.setLr(config.lr() * schedule.factor(epoch));
             runEpoch(data, epoch, progress);
             epochsDone = epoch + 1;
             if (checkpoint != null) save(checkpoint);
@@ -97,7 +96,7 @@ public final class Trainer implements AutoCloseable {
         Supplier<double[]> previous = null;
         double epochLr = config.lr() * schedule.factor(epoch);
         for (int s = 0; s < steps; s++) {
-            if (config.warmupSteps() > 0) optimizer.setLr(epochLr * config.warmupFactor((long) epoch * steps + s));
+            optimizer.setLr(epochLr * config.warmupFactor((long) epoch * steps + s));   // the warm-up's factor is 1 past it, or without one
             int[] idx = java.util.Arrays.copyOfRange(order, s * config.batch(), (s + 1) * config.batch());
             boolean[] flip = new boolean[idx.length];
             if (config.flips()) for (int i = 0; i < flip.length; i++) flip[i] = rng.nextInt(2) == 1;
