@@ -78,6 +78,8 @@ public final class ProfilingBackend {
 
     public Backend backend() { return proxy; }
 
+    public Mode mode() { return mode; }
+
     private static Stat stat(Map<String, Stat> in, String key) { return in.computeIfAbsent(key, k -> new Stat()); }
 
     /** The op's name and the shapes among its arguments (tensors' and shapes themselves), in order. */

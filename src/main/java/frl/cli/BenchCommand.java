@@ -20,9 +20,12 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 
 /** Times training steps and importance-weighted scoring of an FRL model on random 8-bit data (end-to-end img/s). */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Time FRL-VAE, FRL-Glow or FRL-PixelCNN++ training steps and K-sample scoring on random 8-bit images.")
@@ -45,7 +48,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "1", description = "Timed repeats; the median is reported. Default: ${DEFAULT-VALUE}.") int repeats;
     @Option(names = "--json", description = "Also write the result as JSON to this file.") Path json;
     @Mixin GraphOption graph;
-    @Option(names = "--profile", description = "After timing, profile training steps per op (host time to queue each op; on a GPU, each op's device time and the share of a step the GPU is busy; then host time with each op waited for) and print the tables as JSON lines.") boolean profile;
+    @Option(names = "--profile", description = "After timing, profile training steps and scoring passes per op (host time to queue each op; on a GPU, each op's device time and the share of a step the GPU is busy; then host time with each op waited for) and print the tables as JSON lines.") boolean profile;
 
     /** The training batch, random 8-bit values made once before the warm-up. */
     private Tensor trainPixels;
@@ -162,12 +165,12 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Where training steps go, per op: host time to queue each; on a device with a clock, device time with the
-     * device held while each step is queued (so ops run back to back and each is timed alone), and the share of
-     * the queued step's wall time the device spends in ops; then host time with every op waited for.
+     * Where training steps and scoring passes go, per op: host time to queue each; on a device with a clock, device
+     * time with the device held while each step or pass is queued (so ops run back to back and each is timed alone),
+     * and the share of the queued step's wall time the device spends in ops; then host time with every op waited for.
      */
     private void profileSteps(Backend be, ModelConfig c, Rng rng) {
-        double queuedMs = 0;
+        double[] queuedMs = new double[2];   // a training step's and a scoring pass's, from the QUEUED mode
         for (ProfilingBackend.Mode mode : ProfilingBackend.Mode.values()) {
             if (mode == ProfilingBackend.Mode.DEVICE && be.clock() == null) continue;
             String defeated = mode == ProfilingBackend.Mode.DEVICE ? be.clock().holdDefeatedBy() : null;
@@ -180,34 +183,59 @@ final class BenchCommand implements Callable<Integer> {
             try (DensityModel m = c.build(prof.backend(), rng); Adam opt = new Adam(m.parameters(), 1e-3)) {
                 m.train(true);
                 for (int s = 0; s < warmup; s++) step(be, prof.backend(), m, opt, rng, () -> {});
-                be.synchronize();
-                prof.reset();
-                long t = System.nanoTime();
-                // the batch and noise are made outside the profile; in the device pass the GPU is then held longer
-                // than the host takes to queue a step (at most a queued step's wall time)
-                double hold = 2 * queuedMs + 5;
-                Runnable beforeOps = mode == ProfilingBackend.Mode.DEVICE ? () -> be.clock().hold(hold) : () -> {};
-                for (int s = 0; s < steps; s++) step(be, prof.backend(), m, opt, rng, beforeOps);
-                be.synchronize();
-                double ms = (System.nanoTime() - t) / 1e6 / steps;
-                prof.harvest();
-                Map<String, Object> head = new LinkedHashMap<>();
-                head.put("profile", mode.label);
-                if (mode == ProfilingBackend.Mode.DEVICE) {   // the share of a queued step the device is busy: the rest it waits for the host
-                    double device = prof.deviceMillis() / steps;
-                    head.put("device_ms_per_step", Math.round(device * 100) / 100.0);
-                    head.put("device_busy", Math.round(device / queuedMs * 1000) / 1000.0);
-                } else {
-                    head.put("ms_per_step", Math.round(ms * 100) / 100.0);
+                // the batch and noise are made outside the profile
+                queuedMs[0] = profiled(be, prof, "training", queuedMs[0], beforeOps -> step(be, prof.backend(), m, opt, rng, beforeOps));
+                m.eval();
+                try (Scope scope = Scope.open()) {
+                    Tensor pixels = randomPixels(be, scoreBatch, c, rng);
+                    Tensor x = be.affine(pixels, 1 / 255.0, 0);
+                    Tensor noise = m.noise(be, k * scoreBatch, rng).reshape(k, scoreBatch, m.noisePerImage());
+                    m.logWeights(x, pixels, noise);
+                    queuedMs[1] = profiled(be, prof, "scoring", queuedMs[1], beforeOps -> {
+                        beforeOps.run();
+                        m.logWeights(x, pixels, noise);
+                    });
                 }
-                if (mode == ProfilingBackend.Mode.QUEUED) queuedMs = ms;
-                System.out.println(Json.write(head));
-                for (Map<String, Object> row : prof.table(steps)) System.out.println(Json.write(row));
-                for (Map<String, Object> row : prof.shapeTable(steps, 40)) System.out.println(Json.write(row));
             } finally {
                 Backends.register(be);
             }
         }
+    }
+
+    /**
+     * {@code --steps} runs of {@code pass} (given what to run before its ops) under {@code prof}; prints a head row and
+     * the per-op and per-shape tables, each row marked with {@code pass}, and returns the wall milliseconds per run.
+     * In the device mode the GPU is held longer than the host takes to queue a run ({@code queuedMs}, twice, plus 5).
+     */
+    private double profiled(Backend be, ProfilingBackend prof, String pass, double queuedMs, Consumer<Runnable> run) {
+        ProfilingBackend.Mode mode = prof.mode();
+        double hold = 2 * queuedMs + 5;
+        Runnable beforeOps = mode == ProfilingBackend.Mode.DEVICE ? () -> be.clock().hold(hold) : () -> {};
+        be.synchronize();
+        prof.reset();
+        long t = System.nanoTime();
+        for (int s = 0; s < steps; s++) run.accept(beforeOps);
+        be.synchronize();
+        double ms = (System.nanoTime() - t) / 1e6 / steps;
+        prof.harvest();
+        Map<String, Object> head = new LinkedHashMap<>();
+        head.put("profile", mode.label);
+        head.put("pass", pass);
+        if (mode == ProfilingBackend.Mode.DEVICE) {   // the share of a queued run the device is busy: the rest it waits for the host
+            double device = prof.deviceMillis() / steps;
+            head.put("device_ms_per_step", Math.round(device * 100) / 100.0);
+            head.put("device_busy", Math.round(device / queuedMs * 1000) / 1000.0);
+        } else {
+            head.put("ms_per_step", Math.round(ms * 100) / 100.0);
+        }
+        System.out.println(Json.write(head));
+        List<Map<String, Object>> rows = new ArrayList<>(prof.table(steps));
+        rows.addAll(prof.shapeTable(steps, 40));
+        for (Map<String, Object> row : rows) {
+            row.put("pass", pass);
+            System.out.println(Json.write(row));
+        }
+        return ms;
     }
 
     private static double median(double[] v) {
