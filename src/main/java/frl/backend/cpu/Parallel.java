@@ -1,23 +1,33 @@
 package frl.backend.cpu;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A parallel-for over the machine's cores (or -Dfrl.threads=N). Nested calls run serially on the calling
- * thread, so an op called from inside another op's loop never waits on the pool it is running in.
+ * thread, so an op called from inside another op's loop never waits on the workers it is running on; so does a
+ * call made while another thread's loop holds the workers.
+ *
+ * <p>Handing a loop to a parked thread took about 50 µs here (an executor's submit and wait, empty bodies), which
+ * a model's hundreds of small ops a step paid each time. So a worker spins for {@link #SPIN_NANOS} after its last
+ * chunk before it parks, and the caller spins while it waits for the workers: a loop handed to a spinning worker
+ * costs about a microsecond.
  */
 public final class Parallel {
-    private static final int THREADS = Integer.getInteger("frl.threads", Runtime.getRuntime().availableProcessors());
-    private static final ExecutorService POOL = Executors.newFixedThreadPool(Math.max(1, THREADS - 1), r -> {
-        Thread t = new Thread(r, "frl-cpu");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final int THREADS = Math.max(1, Integer.getInteger("frl.threads", Runtime.getRuntime().availableProcessors()));
+    /** How long an idle worker, or a caller waiting for its workers, spins before it parks (-Dfrl.spinMicros). */
+    private static final long SPIN_NANOS = Long.getLong("frl.spinMicros", 200) * 1000;
+    private static final Worker[] WORKERS = new Worker[THREADS - 1];
+    private static final AtomicBoolean HELD = new AtomicBoolean();
     private static final ThreadLocal<Boolean> INSIDE = ThreadLocal.withInitial(() -> false);
+
+    static {
+        for (int i = 0; i < WORKERS.length; i++) {
+            WORKERS[i] = new Worker(i + 1);
+            WORKERS[i].start();
+        }
+    }
 
     /** Body of a loop over [from, to). */
     @FunctionalInterface
@@ -33,44 +43,114 @@ public final class Parallel {
      */
     public static void forRange(int n, int grain, Range body) {
         int chunks = (int) Math.min(THREADS, Math.max(1, n / (long) Math.max(1, grain)));
-        if (chunks <= 1 || INSIDE.get()) {
+        if (chunks <= 1 || INSIDE.get() || !HELD.compareAndSet(false, true)) {
             if (n > 0) body.run(0, n);
             return;
         }
-        List<Future<?>> futures = new ArrayList<>(chunks - 1);
-        for (int c = 1; c < chunks; c++) {
-            int from = (int) ((long) n * c / chunks), to = (int) ((long) n * (c + 1) / chunks);
-            futures.add(POOL.submit(() -> {
-                INSIDE.set(true);
-                try { body.run(from, to); } finally { INSIDE.set(false); }
-            }));
-        }
-        RuntimeException callerFailure = null;
-        INSIDE.set(true);
         try {
-            body.run(0, (int) ((long) n / chunks));
-        } catch (RuntimeException e) {
-            callerFailure = e; // still wait below: the other chunks may be writing memory a scope is about to free
+            Loop loop = new Loop(body, n, chunks);
+            for (int c = 1; c < chunks; c++) WORKERS[c - 1].hand(loop);
+            RuntimeException callerFailure = null;
+            INSIDE.set(true);
+            try {
+                loop.runChunk(0);
+            } catch (RuntimeException e) {
+                callerFailure = e;   // still wait below: the other chunks may be writing memory a scope is about to free
+            } finally {
+                INSIDE.set(false);
+            }
+            loop.await();
+            if (callerFailure != null) throw callerFailure;
+            loop.rethrow();
         } finally {
-            INSIDE.set(false);
+            HELD.set(false);
         }
-        awaitAll(futures);
-        if (callerFailure != null) throw callerFailure;
     }
 
-    private static void awaitAll(List<Future<?>> futures) {
-        RuntimeException first = null;
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (e.getCause() instanceof Error er) throw er;
-                if (first == null) first = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (first == null) first = new IllegalStateException("interrupted", e);
+    /** One forRange call: its chunks, the workers' chunks still running, and the first failure among them. */
+    private static final class Loop {
+        final Range body;
+        final int n, chunks;
+        final AtomicInteger running;
+        final Thread caller = Thread.currentThread();
+        volatile Throwable failure;
+
+        Loop(Range body, int n, int chunks) {
+            this.body = body;
+            this.n = n;
+            this.chunks = chunks;
+            this.running = new AtomicInteger(chunks - 1);
+        }
+
+        void runChunk(int c) { body.run((int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks)); }
+
+        /** A worker's chunk ended (normally or not); the last one wakes the caller if it parked. */
+        void done() {
+            if (running.decrementAndGet() == 0) LockSupport.unpark(caller);
+        }
+
+        void await() {
+            long start = System.nanoTime();
+            while (running.get() > 0) {
+                if (System.nanoTime() - start < SPIN_NANOS) Thread.onSpinWait();
+                else LockSupport.parkNanos(this, 100_000);
             }
         }
-        if (first != null) throw first;
+
+        void rethrow() {
+            Throwable f = failure;
+            if (f instanceof Error e) throw e;
+            if (f instanceof RuntimeException e) throw e;
+            if (f != null) throw new IllegalStateException(f);
+        }
+    }
+
+    /** A thread that runs chunk {@code chunk} of each loop handed to it. */
+    private static final class Worker extends Thread {
+        private final int chunk;
+        private volatile Loop loop;
+        private volatile boolean parked;
+
+        Worker(int chunk) {
+            super("frl-cpu-" + chunk);
+            this.chunk = chunk;
+            setDaemon(true);
+        }
+
+        void hand(Loop l) {
+            loop = l;
+            if (parked) LockSupport.unpark(this);   // parked is set before its last look at loop: no wake-up is lost
+        }
+
+        @Override public void run() {
+            INSIDE.set(true);
+            while (true) {
+                Loop l = next();
+                try {
+                    l.runChunk(chunk);
+                } catch (Throwable t) {
+                    if (l.failure == null) l.failure = t;
+                } finally {
+                    loop = null;
+                    l.done();
+                }
+            }
+        }
+
+        private Loop next() {
+            long start = System.nanoTime();
+            while (true) {
+                Loop l = loop;
+                if (l != null) return l;
+                if (System.nanoTime() - start < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                parked = true;
+                if (loop == null) LockSupport.park(this);
+                parked = false;
+                start = System.nanoTime();
+            }
+        }
     }
 }
