@@ -13,8 +13,8 @@ import java.lang.foreign.MemorySegment;
  * Matmul and 2-D convolutions as GEMMs over im2col column matrices, parallel over the batch. Images with
  * few output pixels are taken several at a time, their columns side by side, so each GEMM is at least
  * {@link #MIN_GEMM_COLS} wide; scratch is per chunk of images, never the whole batch. Strided convs with
- * deep inputs and few output channels skip im2col through {@link PhaseConv}, stride-1 convs (but a plain 1×1)
- * through {@link DirectConv}.
+ * deep inputs and few output channels skip im2col through {@link PhaseConv}, stride-1 convs through
+ * {@link DirectConv} (a plain 1×1 only forward and for the input gradient, and from 16×16 pixels).
  */
 final class CpuConv {
     /** GEMMs narrower than this run far below peak; small images are grouped up to this width. */
@@ -69,7 +69,7 @@ final class CpuConv {
 
     /** y_n [K, P] = W [K, C·kh·kw] · cols(x_n) [C·kh·kw, P], P = oh·ow, summed over channel blocks. */
     private static Tensor conv2d(Gemm gemm, Tensor x, Tensor w, Im2col columns, Shape yShape) {
-        if (DirectConv.applies(columns)) return DirectConv.conv2d(x, w, columns, yShape);
+        if (DirectConv.applies(columns) || DirectConv.appliesOneByOne(columns)) return DirectConv.conv2d(x, w, columns, yShape);
         if (PhaseConv.applies(columns, w.dim(0))) return PhaseConv.conv2d(gemm, x, w, columns, yShape);
         Tensor y = CpuBackend.alloc(yShape);
         Plan plan = Plan.of(columns, w.dim(0));
@@ -110,7 +110,7 @@ final class CpuConv {
     }
 
     private static Tensor backwardInput(Gemm gemm, Tensor dy, Tensor w, Shape xShape, Im2col columns) {
-        if (DirectConv.applies(columns)) return DirectConv.backwardInput(dy, w, xShape, columns);
+        if (DirectConv.applies(columns) || DirectConv.appliesOneByOne(columns)) return DirectConv.backwardInput(dy, w, xShape, columns);
         if (PhaseConv.applies(columns, w.dim(0))) return PhaseConv.backwardInput(gemm, dy, w, xShape, columns);
         Tensor dx = CpuBackend.alloc(xShape);
         Plan plan = Plan.of(columns, w.dim(0));
