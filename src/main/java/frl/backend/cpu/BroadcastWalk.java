@@ -45,6 +45,21 @@ final class BroadcastWalk {
         strideB = Arrays.copyOf(mb, k);
     }
 
+    /**
+     * The axis of {@code space} along which {@code small} (right-aligned to it) holds one value per index, every
+     * other of its dims 1, as [1, C, 1, 1] to [N, C, H, W]; −1 if it is not so, or is a single value.
+     */
+    static int channelAxis(Shape space, Shape small) {
+        int axis = -1, shift = space.rank() - small.rank();
+        if (shift < 0) return -1;
+        for (int i = 0; i < small.rank(); i++) {
+            if (small.dim(i) == 1) continue;
+            if (axis >= 0 || small.dim(i) != space.dim(i + shift)) return -1;
+            axis = i + shift;
+        }
+        return axis;
+    }
+
     /** Element strides of operand {@code s} over the axes of {@code space} (right-aligned, 0 where broadcast). */
     private static long[] strides(Shape space, Shape s) {
         long[] own = s.strides(), out = new long[space.rank()];

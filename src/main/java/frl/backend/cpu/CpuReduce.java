@@ -26,16 +26,25 @@ final class CpuReduce {
         }
         BroadcastWalk walk = new BroadcastWalk(x.shape(), shape, null);
         boolean summedRuns = walk.repeatsA();   // a run of x adds into one output element, else into a run of them
+        int axis = BroadcastWalk.channelAxis(x.shape(), shape);
+        long run = axis < 0 || !summedRuns ? 0 : x.shape().size(axis + 1, x.shape().rank());   // one sum per channel: runs of this in turn
         MemorySegment xs = x.segment();
         Kernels k = Kernels.active();
         int size = (int) out.numel(), chunks = (int) Math.min(Chunks.count(x.numel()), Math.max(1, x.numel() / Math.max(1, size)));
         double[][] partial = new double[chunks][];
         Chunks.run(x.numel(), chunks, (c, from, to) -> {
             double[] acc = partial[c] = new double[size];
-            walk.walk(from, to, (pos, o, unused, n) -> {
-                if (summedRuns) acc[(int) o] += k.sum(xs, pos, n);
-                else k.accumulate(acc, (int) o, xs, pos, n);
-            });
+            if (run > 0) {   // the walk's runs, without its ~20 ns a run (Glow's actnorm sums 16-pixel runs)
+                for (long pos = from, end; pos < to; pos = end) {
+                    end = Math.min((pos / run + 1) * run, to);
+                    acc[(int) (pos / run % size)] += k.sum(xs, pos, (int) (end - pos));
+                }
+            } else {
+                walk.walk(from, to, (pos, o, unused, n) -> {
+                    if (summedRuns) acc[(int) o] += k.sum(xs, pos, n);
+                    else k.accumulate(acc, (int) o, xs, pos, n);
+                });
+            }
         });
         MemorySegment os = out.segment();
         for (int i = 0; i < size; i++) {

@@ -38,6 +38,13 @@ abstract sealed class Kernels permits ScalarKernels, VectorApiKernels {
     abstract void binary(BinaryOp op, MemorySegment a, long aOff, boolean aRepeat, MemorySegment b, long bOff, boolean bRepeat,
                          MemorySegment out, long outOff, int n);
 
+    /**
+     * out[r·n + i] = fma(a[r·n + i], mul[r % period], add[r % period]) for runs r0 ≤ r &lt; r1 of n elements: a binary
+     * ADD, SUB or MUL of an [N, C, H, W] tensor and one value per channel, exactly (fma(a, 1, b) is a + b, and
+     * fma(a, b, −0) is a·b, zeros' signs included).
+     */
+    abstract void fmaRuns(MemorySegment a, float[] mul, float[] add, int period, MemorySegment out, long r0, long r1, int n);
+
     /** y = alpha · x + beta over [0, n). */
     abstract void affine(MemorySegment x, MemorySegment y, long off, int n, float alpha, float beta);
 

@@ -36,6 +36,13 @@ final class ScalarKernels extends Kernels {
         for (long i = off; i < off + n; i++) set(y, i, get(y, i) + (double) alpha * get(x, i));
     }
 
+    @Override void fmaRuns(MemorySegment a, float[] mul, float[] add, int period, MemorySegment out, long r0, long r1, int n) {
+        for (long r = r0; r < r1; r++) {
+            float m = mul[(int) (r % period)], c = add[(int) (r % period)];
+            for (long i = r * n; i < (r + 1) * n; i++) out.setAtIndex(JAVA_FLOAT, i, Math.fma(get(a, i), m, c));
+        }
+    }
+
     @Override void biasRelu(MemorySegment z, MemorySegment y, long off, int n, float bias) {
         for (long i = off; i < off + n; i++) {
             float v = get(z, i) + bias;

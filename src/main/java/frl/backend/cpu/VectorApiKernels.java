@@ -176,6 +176,18 @@ final class VectorApiKernels extends Kernels {
         TAIL.binary(op, a, aRepeat ? aOff : aOff + end, aRepeat, b, bRepeat ? bOff : bOff + end, bRepeat, out, outOff + end, n - end);
     }
 
+    @Override void fmaRuns(MemorySegment a, float[] mul, float[] add, int period, MemorySegment out, long r0, long r1, int n) {
+        int end = F.loopBound(n);
+        for (long r = r0; r < r1; r++) {
+            float m = mul[(int) (r % period)], c = add[(int) (r % period)];
+            FloatVector vm = FloatVector.broadcast(F, m), vc = FloatVector.broadcast(F, c);
+            long off = r * n;
+            int i = 0;
+            for (; i < end; i += STEP) store(load(a, off + i).fma(vm, vc), out, off + i);
+            for (; i < n; i++) out.setAtIndex(JAVA_FLOAT, off + i, Math.fma(a.getAtIndex(JAVA_FLOAT, off + i), m, c));
+        }
+    }
+
     @Override void affine(MemorySegment x, MemorySegment y, long off, int n, float alpha, float beta) {
         int i = 0;
         for (int end = F.loopBound(n); i < end; i += F.length()) store(load(x, off + i).fma(alpha, beta), y, off + i);

@@ -47,4 +47,16 @@ class BroadcastWalkTest {
         assertTrue(channel.repeatsB());
         assertFalse(channel.repeatsA());
     }
+
+    @Test
+    void theChannelAxisIsTheOneAxisTheSmallShapeSpans() {
+        assertEquals(1, BroadcastWalk.channelAxis(shape(2, 3, 4, 5), shape(1, 3, 1, 1)));
+        assertEquals(1, BroadcastWalk.channelAxis(shape(2, 3, 4, 5), shape(3, 1, 1)));
+        assertEquals(1, BroadcastWalk.channelAxis(shape(5, 7), shape(7)));
+        assertEquals(0, BroadcastWalk.channelAxis(shape(33, 17), shape(33, 1)));
+        assertEquals(-1, BroadcastWalk.channelAxis(shape(2, 3, 4, 5), shape(1, 3, 4, 1)), "two axes");
+        assertEquals(-1, BroadcastWalk.channelAxis(shape(2, 3, 4, 5), shape(1, 1, 1, 1)), "one value");
+        assertEquals(-1, BroadcastWalk.channelAxis(shape(2, 3, 4, 5), shape(1, 2, 1, 1)), "not the axis's size");
+        assertEquals(-1, BroadcastWalk.channelAxis(shape(3, 4), shape(2, 3, 4)), "more axes than the space");
+    }
 }

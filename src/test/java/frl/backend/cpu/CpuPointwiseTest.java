@@ -107,6 +107,41 @@ class CpuPointwiseTest {
         }
     }
 
+    /**
+     * A tensor with one value per channel (either side for ADD and MUL, second for SUB) gives float32's own sum,
+     * difference and product, bit for bit, zeros' signs included: runs of 16 (split over threads) and of 1.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("frl.backend.cpu.CpuTesting#kernels")
+    void perChannelOperandsGiveFloatArithmeticExactly(Kernels k) {
+        int[][][] pairs = {{{128, 32, 4, 4}, {1, 32, 1, 1}}, {{1, 32, 1, 1}, {128, 32, 4, 4}}, {{5, 7}, {7}}, {{7}, {5, 7}}, {{3, 6, 5}, {6, 1}}};
+        Random r = new Random(4);
+        try (var on = CpuTesting.use(k); Scope s = Scope.open()) {
+            for (BinaryOp op : new BinaryOp[] {BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL})
+                for (int[][] p : pairs) {
+                    Shape sa = shape(p[0]), sb = shape(p[1]), so = Shape.broadcast(sa, sb);
+                    float[] a = uniform(r, sa.numel(), -3, 3), b = uniform(r, sb.numel(), -3, 3);
+                    a[0] = -0f;
+                    a[1] = 0f;
+                    b[0] = -0f;
+                    b[b.length - 1] = 0f;
+                    float[] got = CPU.binary(op, cpu(sa, a), cpu(sb, b)).toFloats(), want = new float[got.length];
+                    BroadcastWalk walk = new BroadcastWalk(so, sa, sb);
+                    walk.walk(0, so.numel(), (pos, ao, bo, n) -> {
+                        for (int i = 0; i < n; i++) {
+                            float x = a[(int) ao + (walk.repeatsA() ? 0 : i)], y = b[(int) bo + (walk.repeatsB() ? 0 : i)];
+                            want[(int) pos + i] = switch (op) {
+                                case ADD -> x + y;
+                                case SUB -> x - y;
+                                default -> x * y;
+                            };
+                        }
+                    });
+                    assertArrayEquals(want, got, op + " " + sa + " with " + sb + " on " + k);
+                }
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("frl.backend.cpu.CpuTesting#kernels")
     void affineAxpyAndFill(Kernels k) {
