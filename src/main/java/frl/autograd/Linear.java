@@ -54,6 +54,23 @@ public final class Linear {
     }
 
     /**
+     * relu(conv2d(x, w) + bias), bias [K], as one node (Backend#conv2dBiasRelu): the convolution's output is never
+     * kept, where a conv, then Pointwise#biasRelu, wrote it and read it again. Backward: biasReluBackward's dz, then
+     * the convolution's gradients of it.
+     */
+    public static Var conv2dBiasRelu(Var x, Var w, Var bias, ConvGeometry g) {
+        Backend be = x.backend();
+        Tensor y = be.conv2dBiasRelu(x.value(), w.value(), bias.value(), g);
+        return Var.result(y, "conv2dBiasRelu", dy -> {
+            Tensor[] dz = be.biasReluBackward(y, dy);
+            bias.accumulate(dz[1].reshape(bias.shape()));
+            if (x.requiresGrad()) x.accumulate(be.conv2dBackwardInput(dz[0], w.value(), x.shape(), g));
+            if (w.requiresGrad()) w.accumulate(be.conv2dBackwardWeight(x.value(), dz[0], w.shape(), g));
+            dz[0].close();   // no Var holds it
+        }, x, w, bias);
+    }
+
+    /**
      * Glow's actnorm then 1×1 convolution as one node (Backend#actNormConv1x1): conv2d((x + bias)·exp(logs), w), bias and
      * logs [1,C,1,1], w [K,C,1,1]; its backward one op too (Backend#actNormConv1x1Backward).
      */

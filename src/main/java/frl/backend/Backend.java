@@ -190,6 +190,18 @@ public interface Backend {
     }
 
     /**
+     * relu(conv2d(x, w) + bias), bias [K] per output channel: a convolution, its bias and the ReLU after it as one op,
+     * so a backend can add the bias and clip as it writes the convolution's output (Glow's coupling network). Its
+     * gradients are biasReluBackward's, then the convolution's. By default conv2d, then biasRelu.
+     */
+    default Tensor conv2dBiasRelu(Tensor x, Tensor w, Tensor bias, ConvGeometry g) {
+        Tensor z = conv2d(x, w, g);
+        Tensor y = biasRelu(z, bias);
+        z.close();
+        return y;
+    }
+
+    /**
      * {dz, dbias} for the gradient dy of y = biasRelu(z, bias): dz = dy where y &gt; 0, else 0, and dbias [C] = Σ dz over
      * every axis but 1. By default ReLU's backward and a sumTo.
      */

@@ -46,9 +46,9 @@ public final class AffineCoupling extends Module implements Flow {
 
     /**
      * A convolution, the actnorm after it and a ReLU: (conv(x, w) + b)·s, s = exp(logs) per output channel, is conv(x, w·s)
-     * with bias b·s, and the bias and the ReLU are one pass (Pointwise#biasRelu). This saves four of the five passes over
-     * the hidden map (and their gradients) that the actnorm, the bias and the ReLU would take. The actnorm's data-dependent
-     * init first sees the unfolded convolution's output, as Glow's does.
+     * with bias b·s, and the conv, the bias and the ReLU are one op (Linear#conv2dBiasRelu). This saves the five passes
+     * over the hidden map (and four of their gradients' six) that the actnorm, the bias and the ReLU would take after the
+     * conv. The actnorm's data-dependent init first sees the unfolded convolution's output, as Glow's does.
      */
     static Var convActNormRelu(Var x, Var w, ActNorm norm, ConvGeometry g) {
         if (!norm.isInitialized())
@@ -60,10 +60,7 @@ public final class AffineCoupling extends Module implements Flow {
         int c = w.shape().dim(0);
         Var scale = Pointwise.exp(norm.logs);
         Var folded = Pointwise.mul(w, Layout.reshape(scale, c, 1, 1, 1));
-        Var z = Linear.conv2d(x, folded, null, g);
-        Var y = Pointwise.biasRelu(z, Layout.reshape(Pointwise.mul(norm.bias, scale), c));
-        z.freeValue();   // biasRelu's backward reads its output, the conv's its input: z is read no more
-        return y;
+        return Linear.conv2dBiasRelu(x, folded, Layout.reshape(Pointwise.mul(norm.bias, scale), c), g);
     }
 
     @Override public Result forward(Var x) {

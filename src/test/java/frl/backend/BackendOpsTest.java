@@ -65,6 +65,13 @@ public class BackendOpsTest {
         c.add(named("matmul AᵀBᵀ").in(17, 3).in(5, 17).of(x -> Linear.matmul(x[0], true, x[1], true)));
         c.add(named("linear").in(1, 33).in(4, 33).in(4).of(x -> Linear.linear(x[0], x[1], x[2])));
         c.add(named("conv 3×3 s1 p1").in(2, 3, 17, 9).in(4, 3, 3, 3).in(4).of(x -> Linear.conv2d(x[0], x[1], x[2], ConvGeometry.of(1, 1))));
+        // outputs of both signs (the bias within ±0.5); none lands within a gradient check's step of ReLU's kink
+        c.add(named("conv bias ReLU 3×3 s1 p1").in(2, 3, 6, 5).in(4, 3, 3, 3).in(4)
+                .of(x -> Linear.conv2dBiasRelu(x[0], x[1], Pointwise.scale(x[2], 0.5), ConvGeometry.of(1, 1))));
+        c.add(named("conv bias ReLU 1×1 at 16×16").in(2, 3, 16, 16).in(5, 3, 1, 1).in(5)
+                .of(x -> Linear.conv2dBiasRelu(x[0], x[1], Pointwise.scale(x[2], 0.5), ConvGeometry.of(1, 0))));
+        c.add(named("conv bias ReLU 4×4 s2 p1").in(1, 3, 8, 6).in(5, 3, 4, 4).in(5)
+                .of(x -> Linear.conv2dBiasRelu(x[0], x[1], Pointwise.scale(x[2], 0.5), ConvGeometry.of(2, 1))));
         c.add(named("conv 4×4 s2 p1").in(1, 3, 16, 10).in(5, 3, 4, 4).of(x -> Linear.conv2d(x[0], x[1], null, ConvGeometry.of(2, 1))));
         c.add(named("conv 2×3 shifted").in(2, 1, 7, 9).in(3, 1, 2, 3).of(x -> Linear.conv2d(x[0], x[1], null, new ConvGeometry(1, 1, 0, 1))));
         c.add(named("conv 2×2").in(1, 3, 5, 6).in(2, 3, 2, 2).of(x -> Linear.conv2d(x[0], x[1], null, ConvGeometry.of(1, 0))));

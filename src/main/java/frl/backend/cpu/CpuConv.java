@@ -51,6 +51,17 @@ final class CpuConv {
         return conv2d(gemm, x, w, Im2col.of(x.shape(), w.shape(), g), Shapes.conv2d(x.shape(), w.shape(), g));
     }
 
+    /** relu(conv2d(x, w) + bias): on the direct path the bias and the clip are applied as its output is written. */
+    static Tensor conv2dBiasRelu(Tensor x, Tensor w, Tensor bias, ConvGeometry g) {
+        Shape ys = Shapes.conv2d(x.shape(), w.shape(), g);
+        Shapes.biasRelu(ys, bias);
+        Im2col columns = Im2col.of(x.shape(), w.shape(), g);
+        if (DirectConv.applies(columns) || DirectConv.appliesOneByOne(columns)) return DirectConv.conv2dBiasRelu(x, w, bias.toFloats(), columns, ys);
+        Tensor z = conv2d(x, w, g), y = CpuPointwise.biasRelu(z, bias);
+        z.close();
+        return y;
+    }
+
     /** PixelCNN++'s shifted conv: the same GEMMs, over columns with the causal (asymmetric) zero padding. */
     static Tensor shiftedConv2d(Gemm gemm, Tensor x, Tensor w, Shift s) {
         Shape ys = Shapes.shiftedConv2d(x.shape(), w.shape(), s);

@@ -61,14 +61,17 @@ final class DirectConv {
     static final double MAX_PLANE_PER_OUTPUT = 2.5;
 
     /** y [N, K, oh, ow] of x [N, C, h, w] and w [K, C, kh, kw]. */
-    static Tensor conv2d(Tensor x, Tensor w, Im2col geo, Shape yShape) {
-        return product(x, packRows(w.toFloats(), w.dim(0), geo.channels(), geo.kh(), geo.kw(), false), w.dim(0), geo, yShape);
+    static Tensor conv2d(Tensor x, Tensor w, Im2col geo, Shape yShape) { return conv2dBiasRelu(x, w, null, geo, yShape); }
+
+    /** relu(y + bias[k]) for each output channel k, applied as y is written; y itself where bias is null. */
+    static Tensor conv2dBiasRelu(Tensor x, Tensor w, float[] bias, Im2col geo, Shape yShape) {
+        return product(x, packRows(w.toFloats(), w.dim(0), geo.channels(), geo.kh(), geo.kw(), false), w.dim(0), geo, yShape, bias);
     }
 
     /** dx [N, C, h, w]: dy's planes under the flipped kernel, a stride-1 conv with padding kh−1−top, kw−1−left. */
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, Im2col geo) {
         float[] packed = packRows(w.toFloats(), w.dim(0), geo.channels(), geo.kh(), geo.kw(), true);
-        return product(dy, packed, geo.channels(), adjoint(geo, w.dim(0)), xShape);
+        return product(dy, packed, geo.channels(), adjoint(geo, w.dim(0)), xShape, null);
     }
 
     /** The input gradient's geometry: dy's k channels [oh, ow] in, padded so the flipped kernel gives x's [h, w]. */
@@ -102,8 +105,11 @@ final class DirectConv {
         return CpuBackend.instance().fromHost(wShape, dw);
     }
 
-    /** out [N, rows, oh, ow] = the packed kernel times the planes of in under geo, chunk by chunk over the batch. */
-    private static Tensor product(Tensor in, float[] packed, int outChannels, Im2col geo, Shape outShape) {
+    /**
+     * out [N, rows, oh, ow] = the packed kernel times the planes of in under geo, chunk by chunk over the batch; with
+     * {@code bias}, relu(out + bias[row]).
+     */
+    private static Tensor product(Tensor in, float[] packed, int outChannels, Im2col geo, Shape outShape, float[] bias) {
         Tensor out = CpuBackend.alloc(outShape);
         Planes planes = Planes.of(geo, PRODUCT.images(geo, in.dim(0)));
         int rows = roundUp(outChannels, DirectConvKernels.ROWS);
@@ -115,6 +121,8 @@ final class DirectConv {
                 int count = Math.min(planes.images(), to - n0);
                 planes.pack(ins, n0, count, xp);
                 DirectConvKernels.product(packed, geo.rows(), off, xp, yp, rows, planes.colsFor(count), planes.cols());
+                if (bias != null)   // on the columns while they are in cache, in whole vectors (rows are a multiple of them)
+                    for (int r = 0; r < outChannels; r++) DirectConvKernels.biasRelu(yp, r * planes.cols(), planes.colsFor(count), bias[r]);
                 planes.outputs().gather(yp, planes.cols(), count, outChannels, outs, n0);
             }
         });

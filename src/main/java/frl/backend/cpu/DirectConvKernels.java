@@ -1,6 +1,7 @@
 package frl.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -160,6 +161,15 @@ final class DirectConvKernels {
                 x += 4;
             }
             for (; x < width; x++) dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstAt + x, src[srcAt + x]);
+        }
+    }
+
+    /** y[at + q] = relu(y[at + q] + bias) for q &lt; n (a multiple of the vector length), as Kernels#biasRelu computes it. */
+    static void biasRelu(float[] y, int at, int n, float bias) {
+        FloatVector zero = FloatVector.zero(S);
+        for (int q = at; q < at + n; q += L) {
+            FloatVector v = FloatVector.fromArray(S, y, q).add(bias);
+            zero.blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, q);
         }
     }
 

@@ -147,6 +147,23 @@ class CpuConvTest {
         assertFalse(DirectConv.appliesOneByOne(Im2col.of(Shape.of(64, 64, 8, 8), Shape.of(64, 64, 1, 1), ConvGeometry.of(1, 0))), "Glow's hidden 1×1 at 8×8");
     }
 
+    /** conv2dBiasRelu is conv2d then biasRelu, bit for bit, on the direct path (3×3, a 1×1 at 16×16) and off it (stride 2). */
+    @Test void convBiasReluIsTheConvThenBiasRelu() {
+        Shape[][] cases = {{Shape.of(3, 5, 16, 16), Shape.of(9, 5, 3, 3)}, {Shape.of(3, 6, 16, 16), Shape.of(7, 6, 1, 1)}, {Shape.of(2, 3, 8, 8), Shape.of(4, 3, 4, 4)}};
+        ConvGeometry[] geometries = {ConvGeometry.of(1, 1), ConvGeometry.of(1, 0), ConvGeometry.of(2, 1)};
+        frl.backend.Rng rng = new frl.backend.Rng(3);
+        try (Scope s = Scope.open()) {
+            for (int i = 0; i < cases.length; i++) {
+                Tensor x = B.uniform(cases[i][0], -1, 1, rng), w = B.uniform(cases[i][1], -1, 1, rng), bias = B.uniform(Shape.of(cases[i][1].dim(0)), -0.5, 0.5, rng);
+                float[] want = B.biasRelu(B.conv2d(x, w, geometries[i]), bias).toFloats(), got = B.conv2dBiasRelu(x, w, bias, geometries[i]).toFloats();
+                assertArrayEquals(want, got, cases[i][0] + " by " + cases[i][1]);
+                int zeros = 0;
+                for (float v : got) if (v == 0) zeros++;
+                assertTrue(zeros > got.length / 5 && zeros < got.length * 4 / 5, "both signs before the ReLU: " + zeros + " of " + got.length);
+            }
+        }
+    }
+
     @Test void transposedConvLeavesOutputPaddingZeroWhereNoWindowReaches() {
         // stride 3 with a 2×2 kernel on 7×7 covers rows and columns 0, 1, 3, 4 only
         try (Scope s = Scope.open()) {
