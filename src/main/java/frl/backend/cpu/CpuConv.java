@@ -14,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  * few output pixels are taken several at a time, their columns side by side, so each GEMM is at least
  * {@link #MIN_GEMM_COLS} wide; scratch is per chunk of images, never the whole batch. Strided convs with
  * deep inputs and few output channels skip im2col through {@link PhaseConv}, stride-1 convs through
- * {@link DirectConv} (a plain 1×1 only forward and for the input gradient, and from 16×16 pixels).
+ * {@link DirectConv} (a plain 1×1 only forward and for the input gradient).
  */
 final class CpuConv {
     /** GEMMs narrower than this run far below peak; small images are grouped up to this width. */
@@ -56,7 +56,7 @@ final class CpuConv {
         Shape ys = Shapes.conv2d(x.shape(), w.shape(), g);
         Shapes.biasRelu(ys, bias);
         Im2col columns = Im2col.of(x.shape(), w.shape(), g);
-        if (DirectConv.applies(columns) || DirectConv.appliesOneByOne(columns)) return DirectConv.conv2dBiasRelu(x, w, bias.toFloats(), columns, ys);
+        if (DirectConv.appliesForward(columns)) return DirectConv.conv2dBiasRelu(x, w, bias.toFloats(), columns, ys);
         Tensor z = conv2d(x, w, g), y = CpuPointwise.biasRelu(z, bias);
         z.close();
         return y;
@@ -80,7 +80,7 @@ final class CpuConv {
 
     /** y_n [K, P] = W [K, C·kh·kw] · cols(x_n) [C·kh·kw, P], P = oh·ow, summed over channel blocks. */
     private static Tensor conv2d(Gemm gemm, Tensor x, Tensor w, Im2col columns, Shape yShape) {
-        if (DirectConv.applies(columns) || DirectConv.appliesOneByOne(columns)) return DirectConv.conv2d(x, w, columns, yShape);
+        if (DirectConv.appliesForward(columns)) return DirectConv.conv2d(x, w, columns, yShape);
         if (PhaseConv.applies(columns, w.dim(0))) return PhaseConv.conv2d(gemm, x, w, columns, yShape);
         Tensor y = CpuBackend.alloc(yShape);
         Plan plan = Plan.of(columns, w.dim(0));
@@ -121,7 +121,7 @@ final class CpuConv {
     }
 
     private static Tensor backwardInput(Gemm gemm, Tensor dy, Tensor w, Shape xShape, Im2col columns) {
-        if (DirectConv.applies(columns) || DirectConv.appliesOneByOne(columns)) return DirectConv.backwardInput(dy, w, xShape, columns);
+        if (DirectConv.appliesForward(columns)) return DirectConv.backwardInput(dy, w, xShape, columns);
         if (PhaseConv.applies(columns, w.dim(0))) return PhaseConv.backwardInput(gemm, dy, w, xShape, columns);
         Tensor dx = CpuBackend.alloc(xShape);
         Plan plan = Plan.of(columns, w.dim(0));

@@ -173,6 +173,11 @@ final class DirectConvKernels {
         }
     }
 
+    /** packed[at + t·ROWS + r] = w[row[r] + col[t]] for r &lt; ROWS, t &lt; col.length: one gather of a panel's 8 rows per tap. */
+    static void gatherPanel(float[] w, int[] row, int[] col, float[] packed, int at) {
+        for (int t = 0; t < col.length; t++, at += ROWS) FloatVector.fromArray(S8, w, col[t], row, 0).intoArray(packed, at);
+    }
+
     /** The lanes of v summed first to last: reduceLanes's order may differ between the JIT's tiers, and so its bits. */
     private static float lanesSum(FloatVector v, float[] lanes) {
         v.intoArray(lanes, 0);

@@ -126,7 +126,7 @@ class CpuConvTest {
     /**
      * Which convs DirectConv takes: the stride-1 cases above whose planes are not mostly padding (so its three ops are
      * what those cases check), Glow's and PixelCNN++'s; not strided ones, plain 1×1s, nor the VAE's 4×4 conv to 1×1.
-     * Plain 1×1s of 256 pixels or more it takes forward and for the input gradient.
+     * Plain 1×1s it takes forward and for the input gradient.
      */
     @Test void stride1ConvsTakeTheDirectPath() {
         for (Case c : CASES) {
@@ -138,13 +138,12 @@ class CpuConvTest {
         assertTrue(DirectConv.applies(Im2col.shifted(x, downRight, frl.backend.Shift.DOWN_RIGHT)), "PixelCNN++'s down-right-shifted conv");
         assertTrue(DirectConv.applies(Im2col.of(Shape.of(64, 16, 4, 4), Shape.of(64, 16, 3, 3), ConvGeometry.of(1, 1))), "Glow's 3×3 at 4×4: 1.56 plane pixels per output");
         assertFalse(DirectConv.applies(Im2col.of(Shape.of(64, 128, 4, 4), Shape.of(200, 128, 4, 4), ConvGeometry.of(1, 0))), "the VAE's 4×4 conv to 1×1");
-        // plain 1×1s: forward and input gradient from 16×16 pixels (the 16×17 case above), else GEMM
+        // plain 1×1s: forward and input gradient only
         for (Case c : CASES) {
+            Im2col g = Im2col.of(c.x(), c.wt(), c.g());
             boolean plain = c.kh() == 1 && c.kw() == 1 && c.sh() == 1 && c.sw() == 1 && c.ph() == 0 && c.pw() == 0;
-            assertEquals(plain && c.h() * c.w() >= 256, DirectConv.appliesOneByOne(Im2col.of(c.x(), c.wt(), c.g())), c.toString());
+            assertEquals(plain || DirectConv.applies(g), DirectConv.appliesForward(g), c.toString());
         }
-        assertTrue(DirectConv.appliesOneByOne(Im2col.of(Shape.of(64, 64, 16, 16), Shape.of(64, 64, 1, 1), ConvGeometry.of(1, 0))), "Glow's hidden 1×1 at 16×16");
-        assertFalse(DirectConv.appliesOneByOne(Im2col.of(Shape.of(64, 64, 8, 8), Shape.of(64, 64, 1, 1), ConvGeometry.of(1, 0))), "Glow's hidden 1×1 at 8×8");
     }
 
     /** conv2dBiasRelu is conv2d then biasRelu, bit for bit, on the direct path (3×3, a 1×1 at 16×16) and off it (stride 2). */
