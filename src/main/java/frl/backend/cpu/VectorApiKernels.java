@@ -224,10 +224,12 @@ final class VectorApiKernels extends Kernels {
 
     @Override void concatElu(MemorySegment x, long x0, MemorySegment y, long y1, long y2, int n) {
         int i = 0;
+        // one e^−|x| − 1 serves both: elu(x) takes it where x < 0, elu(−x) where x > 0; elsewhere (zeros of either
+        // sign, NaN) each is its input, as ELU's loop gives (e^±0 − 1 = ±0)
         for (int end = F.loopBound(n); i < end; i += STEP) {
-            FloatVector v = load(x, x0 + i), m = v.neg();
-            store(VectorMath.expm1(v).mul(1f).blend(v, v.compare(GT, 0f)), y, y1 + i);   // ELU's loop, alpha 1
-            store(VectorMath.expm1(m).mul(1f).blend(m, m.compare(GT, 0f)), y, y2 + i);
+            FloatVector v = load(x, x0 + i), m = v.neg(), e = VectorMath.expm1(v.abs().neg());
+            store(v.blend(e, v.compare(LT, 0f)), y, y1 + i);
+            store(m.blend(e, v.compare(GT, 0f)), y, y2 + i);
         }
         TAIL.concatElu(x, x0 + i, y, y1 + i, y2 + i, n - i);
     }

@@ -212,6 +212,14 @@ class CpuPointwiseTest {
                 Tensor wantDx = CPU.binary(BinaryOp.ADD, CPU.narrow(g, 1, 0, c), CPU.unary(UnaryOp.NEG, CPU.narrow(g, 1, c, c), 0, 0));
                 assertWithinRounding(wantDx.toFloats(), CPU.concatEluBackward(x, y, dy).toFloats(), "concatEluBackward " + sh);
             }
+            // zeros keep their signs (elu(±0) = ±0, elu(−(±0)) = ∓0), NaN stays NaN, in the vector loop's lanes and the tail's
+            float[] special = new float[40];
+            for (int i = 0; i < special.length; i++) special[i] = new float[] {0f, -0f, Float.NaN, 1.5f, -1.5f, 88f, -88f}[i % 7];
+            float[] both = CPU.concatElu(cpu(shape(1, 1, 40), special)).toFloats();
+            for (int i = 0; i < special.length; i++) {
+                assertEquals((float) UnaryOp.ELU.apply(special[i], 1, 0), both[i], "elu(" + special[i] + ") at " + i);
+                assertEquals((float) UnaryOp.ELU.apply(-special[i], 1, 0), both[40 + i], "elu(−" + special[i] + ") at " + i);
+            }
             var e = assertThrows(IllegalArgumentException.class, () -> CPU.concatEluBackward(CPU.full(shape(2, 3), 0), CPU.full(shape(2, 3), 0), CPU.full(shape(2, 3), 0)));
             assertTrue(e.getMessage().contains("twice its channels"), e.getMessage());
         }
