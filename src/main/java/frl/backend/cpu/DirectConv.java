@@ -18,19 +18,24 @@ import java.util.Arrays;
  */
 final class DirectConv {
     /**
-     * Chunk budgets, columns and floats of planes. The product's tiles read a few columns of every plane, so its
-     * chunks stay small (L2); each tile of the weight gradient runs over all of a chunk's columns and then sums
-     * its accumulators' lanes, so longer chunks spread that cost: 8,192 columns in 4 MiB of planes took
-     * PixelCNN++'s 160→80 2×3 weight gradient at 32×32 from 12.7 to 8.7 ms (batch 16) and left Glow's alone.
+     * Chunk budgets: columns, floats of planes, and floats of the product's output columns. The product's tiles read
+     * a few columns of every plane, so its chunks stay small (L2), and so do its output columns, which the bias and
+     * ReLU and then the copy to the tensor read again: a 4→512 3×3 at 16×16 (batch 8) took 0.30 ms with them
+     * within 512 KiB, 0.48 ms with two images' 1.3 MiB. Each tile of the weight gradient runs over all of a chunk's
+     * columns and then sums its accumulators' lanes, so longer chunks spread that cost: 8,192 columns in 4 MiB of
+     * planes took PixelCNN++'s 160→80 2×3 weight gradient at 32×32 from 12.7 to 8.7 ms (batch 16) and left Glow's alone.
      */
-    private static final Budget PRODUCT = new Budget(2048, 1 << 18), GRADIENT = new Budget(8192, 1 << 20);
+    private static final Budget PRODUCT = new Budget(2048, 1 << 18, 1 << 17), GRADIENT = new Budget(8192, 1 << 20, Integer.MAX_VALUE);
 
-    private record Budget(int cols, int floats) {
-        /** Images per chunk: about {@code cols} columns, planes within {@code floats}, no more than a thread's share of n. */
-        int images(Im2col geo, int n) {
+    private record Budget(int cols, int floats, int outFloats) {
+        /**
+         * Images per chunk: about {@code cols} columns, planes within {@code floats}, {@code outRows} rows of output
+         * columns within {@code outFloats}, no more than a thread's share of n; at least 1.
+         */
+        int images(Im2col geo, int n, int outRows) {
             Planes one = Planes.of(geo, 1);
-            long byCols = cols / one.plane(), byFloats = floats / ((long) geo.channels() * one.plane());
-            return (int) Math.max(1, Math.min(Math.ceilDiv(n, Parallel.threads()), Math.min(byCols, byFloats)));
+            long byCols = cols / one.plane(), byFloats = floats / ((long) geo.channels() * one.plane()), byOut = outFloats / ((long) outRows * one.plane());
+            return (int) Math.max(1, Math.min(Math.ceilDiv(n, Parallel.threads()), Math.min(byCols, Math.min(byFloats, byOut))));
         }
     }
 
@@ -83,7 +88,7 @@ final class DirectConv {
     /** dW [K, C·kh·kw] = Σ over images and output pixels of dy times the input under each tap. */
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, Im2col geo) {
         int n = x.dim(0), k = wShape.dim(0), rows = roundUp(k, DirectConvKernels.GRAD_ROWS);
-        Planes planes = Planes.of(geo, GRADIENT.images(geo, n));
+        Planes planes = Planes.of(geo, GRADIENT.images(geo, n, rows));
         int taps = geo.rows(), tapsPadded = roundUp(taps, DirectConvKernels.GRAD_TAPS);
         int[] off = Arrays.copyOf(planes.offsets(), tapsPadded);   // padding taps read column 0; their sums are dropped
         int parts = Chunks.count(n, 1);
@@ -112,8 +117,8 @@ final class DirectConv {
      */
     private static Tensor product(Tensor in, float[] packed, int outChannels, Im2col geo, Shape outShape, float[] bias) {
         Tensor out = CpuBackend.alloc(outShape);
-        Planes planes = Planes.of(geo, PRODUCT.images(geo, in.dim(0)));
         int rows = roundUp(outChannels, DirectConvKernels.ROWS);
+        Planes planes = Planes.of(geo, PRODUCT.images(geo, in.dim(0), rows));
         int[] off = planes.offsets();
         MemorySegment ins = in.segment(), outs = out.segment();
         Parallel.forRange(in.dim(0), 1, (from, to) -> {
