@@ -42,7 +42,7 @@ final class DirectConv {
     private DirectConv() {}
 
     /**
-     * Taken for stride-1 convs other than a plain 1×1 (that one is a GEMM on the image itself) whose padding before
+     * Taken, all three ways, for stride-1 convs other than a plain 1×1 (see appliesForward) whose padding before
      * the image is less than the kernel (so the input gradient is a padded conv too) and whose planes hold at most
      * {@link #MAX_PLANE_PER_OUTPUT} pixels per output pixel both ways (Glow's 3×3 at 4×4: 1.56; the VAE's 4×4 conv to
      * 1×1 would compute 16 columns per output, and stays with im2col), when the Vector API is present.

@@ -19,7 +19,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Parallel {
     private static final int THREADS = Math.max(1, Integer.getInteger("frl.threads", Runtime.getRuntime().availableProcessors()));
-    /** How long an idle worker, or a caller waiting for its workers, spins before it parks (-Dfrl.spinMicros). */
+    /** How long an idle worker, or a caller waiting for its workers, waits (spinning, then yielding) before it parks (-Dfrl.spinMicros). */
     private static final long SPIN_NANOS = Long.getLong("frl.spinMicros", 200) * 1000;
     /** The first part of that spin, on the CPU's pause instruction; after it the thread yields its CPU between looks. */
     private static final long PAUSE_NANOS = Math.min(SPIN_NANOS, 20_000);
