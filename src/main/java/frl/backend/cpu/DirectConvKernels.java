@@ -121,7 +121,7 @@ final class DirectConvKernels {
     /**
      * rows rows of width floats from src (floats from srcAt, srcStride apart) into dst (from dstAt, dstStride apart):
      * whole vectors, then an 8- and a 4-float one, then single floats (a masked last vector made Glow's 3×3 convs
-     * at 8×8 and 4×4 5–15% slower).
+     * at 8×8 and 4×4 4–16% slower).
      */
     static void copyRows(MemorySegment src, long srcAt, int srcStride, float[] dst, int dstAt, int dstStride, int rows, int width) {
         if (srcStride == width && dstStride == width) {   // one run
