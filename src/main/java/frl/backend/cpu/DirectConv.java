@@ -58,7 +58,7 @@ final class DirectConv {
     /**
      * Whether the forward conv and its input gradient take the direct path: every conv {@link #applies} to, and plain
      * 1×1s too, whose planes are the images as they are. Those ran as GEMMs per image before, as fast at Glow's 4×4
-     * and 8×8 and 1.3–1.6× slower elsewhere (16×16, and 512 channels at 8×8). Their weight gradient stays with GEMM,
+     * and 8×8 and 1.2–1.6× slower elsewhere (16×16, and 512 channels at 8×8). Their weight gradient stays with GEMM,
      * 1.2–9× faster there.
      */
     static boolean appliesForward(Im2col g) { return applies(g) || (g.isIdentity() && VectorSupport.present()); }
