@@ -55,24 +55,32 @@ public final class Parallel {
         try {
             Loop loop = new Loop(body, n, chunks);
             for (int c = 1; c < chunks; c++) WORKERS[c - 1].hand(loop);
-            RuntimeException callerFailure = null;
+            Throwable callerFailure = null;
             INSIDE.set(true);
             try {
                 loop.runChunk(0);
-            } catch (RuntimeException e) {
-                callerFailure = e;   // still wait below: the other chunks may be writing memory a scope is about to free
+            } catch (Throwable e) {
+                // still wait: the other chunks may be writing memory a scope is about to free, and a worker still in
+                // this loop must not be handed the next one
+                callerFailure = e;
             } finally {
                 INSIDE.set(false);
             }
             loop.await();
-            if (callerFailure != null) throw callerFailure;
-            loop.rethrow();
+            rethrow(callerFailure != null ? callerFailure : loop.failure);
         } finally {
             HELD.set(false);
         }
     }
 
-    /** One forRange call: its chunks, the workers' chunks still running, and the first failure among them. */
+    /** Throws f as it is (an Error or RuntimeException; anything else wrapped), if not null. */
+    private static void rethrow(Throwable f) {
+        if (f instanceof Error e) throw e;
+        if (f instanceof RuntimeException e) throw e;
+        if (f != null) throw new IllegalStateException(f);
+    }
+
+    /** One forRange call: its chunks, the workers' chunks still running, and the first failure among theirs. */
     private static final class Loop {
         final Range body;
         final int n, chunks;
@@ -102,13 +110,6 @@ public final class Parallel {
                 else if (waited < SPIN_NANOS) Thread.yield();
                 else LockSupport.parkNanos(this, 100_000);
             }
-        }
-
-        void rethrow() {
-            Throwable f = failure;
-            if (f instanceof Error e) throw e;
-            if (f instanceof RuntimeException e) throw e;
-            if (f != null) throw new IllegalStateException(f);
         }
     }
 

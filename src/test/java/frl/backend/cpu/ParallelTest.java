@@ -58,6 +58,31 @@ class ParallelTest {
         assertEquals(100, sum.get());
     }
 
+    /**
+     * An Error in the caller's chunk (an assertion, say) is rethrown only after the workers' chunks have ended, so the
+     * next loop cannot be handed to a worker still running the last one (that loop's chunk would be lost).
+     */
+    @Test void anErrorInTheCallersChunkWaitsForTheWorkers() {
+        assumeTrue(Parallel.threads() >= 2, "one thread: the caller runs every chunk");
+        AtomicInteger ended = new AtomicInteger();
+        AssertionError e = assertThrows(AssertionError.class, () -> Parallel.forRange(Parallel.threads(), 1, (from, to) -> {
+            if (from == 0) throw new AssertionError("caller's chunk");
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException ie) {
+                throw new IllegalStateException(ie);
+            }
+            ended.incrementAndGet();
+        }));
+        assertEquals("caller's chunk", e.getMessage());
+        assertEquals(Parallel.threads() - 1, ended.get(), "the workers' chunks ended before the Error was rethrown");
+        AtomicIntegerArray seen = new AtomicIntegerArray(1000);
+        Parallel.forRange(1000, 1, (from, to) -> {
+            for (int i = from; i < to; i++) seen.incrementAndGet(i);
+        });
+        for (int i = 0; i < 1000; i++) assertEquals(1, seen.get(i), "index " + i + " of the next loop");
+    }
+
     /** A loop inside a chunk runs serially on that chunk's thread. */
     @Test void nestedLoopsRunOnTheCallingThread() {
         AtomicInteger elsewhere = new AtomicInteger(), inner = new AtomicInteger();
