@@ -184,17 +184,20 @@ final class BenchCommand implements Callable<Integer> {
                 m.train(true);
                 for (int s = 0; s < warmup; s++) step(be, prof.backend(), m, opt, rng, () -> {});
                 // the batch and noise are made outside the profile
-                queuedMs[0] = profiled(be, prof, "training", queuedMs[0], beforeOps -> step(be, prof.backend(), m, opt, rng, beforeOps));
+                boolean queued = mode == ProfilingBackend.Mode.QUEUED;   // its wall times set the device pass's holds
+                double trainingMs = profiled(be, prof, "training", queuedMs[0], beforeOps -> step(be, prof.backend(), m, opt, rng, beforeOps));
+                if (queued) queuedMs[0] = trainingMs;
                 m.eval();
                 try (Scope scope = Scope.open()) {
                     Tensor pixels = randomPixels(be, scoreBatch, c, rng);
                     Tensor x = be.affine(pixels, 1 / 255.0, 0);
                     Tensor noise = m.noise(be, k * scoreBatch, rng).reshape(k, scoreBatch, m.noisePerImage());
                     m.logWeights(x, pixels, noise);
-                    queuedMs[1] = profiled(be, prof, "scoring", queuedMs[1], beforeOps -> {
+                    double scoringMs = profiled(be, prof, "scoring", queuedMs[1], beforeOps -> {
                         beforeOps.run();
                         m.logWeights(x, pixels, noise);
                     });
+                    if (queued) queuedMs[1] = scoringMs;
                 }
             } finally {
                 Backends.register(be);

@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -75,6 +76,24 @@ class MainTest {
             assertEquals(0, r.code(), r.err());
             assertTrue(r.out().contains("\"train_img_s\"") && !r.out().contains("\"graph\""), r.out());
         }
+    }
+
+    /**
+     * --profile prints, per host mode, a head row and op rows for the training step and then for the scoring pass,
+     * each marked with its pass; the scoring pass has no backward ops.
+     */
+    @Test void benchProfilesTrainingStepsAndScoringPasses() {
+        Run r = run("bench", "--device", "cpu", "--model", "glow", "--hidden", "8", "--depth", "1", "--levels", "2", "--batch", "2",
+                "--score-batch", "2", "-k", "1", "--steps", "1", "--warmup", "0", "--profile");
+        assertEquals(0, r.code(), r.err());
+        for (String mode : new String[] {"queued", "each op waited for"})
+            for (String pass : new String[] {"training", "scoring"})
+                assertTrue(r.out().contains("{\"profile\":\"" + mode + "\",\"pass\":\"" + pass + "\",\"ms_per_step\":"), mode + " " + pass + ":\n" + r.out());
+        List<String> scoring = r.out().lines().filter(l -> l.contains("\"op\"") && l.contains("\"pass\":\"scoring\"")).toList();
+        List<String> training = r.out().lines().filter(l -> l.contains("\"op\"") && l.contains("\"pass\":\"training\"")).toList();
+        assertTrue(scoring.stream().anyMatch(l -> l.contains("\"op\":\"conv2d\"")), r.out());
+        assertTrue(training.stream().anyMatch(l -> l.contains("\"op\":\"conv2dBackwardWeight\"")), r.out());
+        assertTrue(scoring.stream().noneMatch(l -> l.contains("Backward")), "no backward op in a scoring pass:\n" + String.join("\n", scoring));
     }
 
     /** bench-kernels prints each row as it is timed, every one with its time and a positive rate; the copy comes first. */
