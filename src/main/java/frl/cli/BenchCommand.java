@@ -125,12 +125,18 @@ final class BenchCommand implements Callable<Integer> {
     /** K-sample scoring of one random batch per repeat, after one untimed pass: images/s into {@code rates}. */
     private void timeScoring(Backend be, DensityModel m, Rng rng, double[] rates) {
         try (Scope scope = Scope.open()) {
-            Tensor pixels = randomPixels(be, scoreBatch, m.config(), rng);
-            Tensor x = be.affine(pixels, 1 / 255.0, 0);
-            Tensor noise = m.noise(be, k * scoreBatch, rng).reshape(k, scoreBatch, m.noisePerImage());
-            for (int w = 0; w < Math.min(warmup, 1); w++) m.logWeights(x, pixels, noise);
-            for (int r = 0; r < rates.length; r++) rates[r] = scoreBatch / seconds(be, 1, () -> m.logWeights(x, pixels, noise));
+            Runnable pass = scoringPass(be, m, rng);
+            for (int w = 0; w < Math.min(warmup, 1); w++) pass.run();
+            for (int r = 0; r < rates.length; r++) rates[r] = scoreBatch / seconds(be, 1, pass);
         }
+    }
+
+    /** One K-sample scoring pass over a random batch and its noise, made now (in the caller's scope) on {@code be}. */
+    private Runnable scoringPass(Backend be, DensityModel m, Rng rng) {
+        Tensor pixels = randomPixels(be, scoreBatch, m.config(), rng);
+        Tensor x = be.affine(pixels, 1 / 255.0, 0);
+        Tensor noise = m.noise(be, k * scoreBatch, rng).reshape(k, scoreBatch, m.noisePerImage());
+        return () -> m.logWeights(x, pixels, noise);
     }
 
     private void step(Backend be, DensityModel m, Adam opt, Rng rng) { step(be, be, m, opt, rng, () -> {}); }
@@ -189,13 +195,11 @@ final class BenchCommand implements Callable<Integer> {
                 if (queued) queuedMs[0] = trainingMs;
                 m.eval();
                 try (Scope scope = Scope.open()) {
-                    Tensor pixels = randomPixels(be, scoreBatch, c, rng);
-                    Tensor x = be.affine(pixels, 1 / 255.0, 0);
-                    Tensor noise = m.noise(be, k * scoreBatch, rng).reshape(k, scoreBatch, m.noisePerImage());
-                    m.logWeights(x, pixels, noise);
+                    Runnable pass = scoringPass(be, m, rng);
+                    pass.run();
                     double scoringMs = profiled(be, prof, "scoring", queuedMs[1], beforeOps -> {
                         beforeOps.run();
-                        m.logWeights(x, pixels, noise);
+                        pass.run();
                     });
                     if (queued) queuedMs[1] = scoringMs;
                 }
