@@ -55,10 +55,6 @@ public record TrainConfig(int epochs, int batch, double lr, double weightDecay, 
         return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, maxImagesPerEpoch, perturb, rate, warmupSteps);
     }
 
-    public TrainConfig withWarmupSteps(int steps) {
-        return new TrainConfig(epochs, batch, lr, weightDecay, stepEpochs, gamma, beta, flips, seed, maxImagesPerEpoch, perturb, dropout, steps);
-    }
-
     /** The share of the learning rate that step {@code step} (from 0, counted over the whole run) takes. */
     public double warmupFactor(long step) { return warmupSteps == 0 ? 1 : Math.min(1, (step + 1.0) / warmupSteps); }
 }
