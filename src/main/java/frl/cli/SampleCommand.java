@@ -5,6 +5,7 @@ import frl.backend.Backends;
 import frl.backend.Rng;
 import frl.freq.Png;
 import frl.io.AtomicFile;
+import frl.model.DensityModel;
 import frl.model.ModelSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,7 +25,7 @@ final class SampleCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (n < 1 || n > 1024) throw new IllegalArgumentException("-n must be in 1..1024, got " + n);
-        if (!(temperature >= 0 && temperature < Double.POSITIVE_INFINITY)) throw new IllegalArgumentException("--temperature must be finite and ≥ 0, got " + temperature);
+        DensityModel.requireTemperature("--temperature", temperature);   // before the model is loaded
         Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded m = ModelSpec.load(be, model)) {
             m.model().eval();

@@ -80,10 +80,10 @@ public abstract sealed class DensityModel extends Module permits Vae, Glow, Pixe
      */
     public abstract byte[] sample(int n, double temperature, Rng rng);
 
-    /** The temperature checked: finite and ≥ 0. */
-    protected static double requireTemperature(double temperature) {
+    /** The temperature checked: finite and ≥ 0 (else an error naming it {@code what}: a flag, say). */
+    public static double requireTemperature(String what, double temperature) {
         if (!(temperature >= 0 && temperature < Double.POSITIVE_INFINITY))
-            throw new IllegalArgumentException("sampling temperature must be finite and ≥ 0, got " + temperature);
+            throw new IllegalArgumentException(what + " must be finite and ≥ 0, got " + temperature);
         return temperature;
     }
 

@@ -153,7 +153,7 @@ public final class Glow extends DensityModel {
 
     /** Latents from the priors at the temperature, mapped back through every level; sub-pixels rounded down to bytes. */
     @Override public byte[] sample(int n, double temperature, Rng rng) {
-        requireTemperature(temperature);
+        requireTemperature("sampling temperature", temperature);
         try (Var.NoGrad _ = Var.noGrad(); Scope _ = Scope.open()) {
             int top = levels.size() - 1, side = config.imageSize() >> levels.size();
             Tensor z = draw(topMean.value(), topLogs.value(), Shape.of(n, config.levelChannels(top), side, side), temperature, rng);

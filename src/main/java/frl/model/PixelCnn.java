@@ -214,7 +214,7 @@ public final class PixelCnn extends DensityModel {
      * logistic (location conditioned on the channels drawn before it), clamped to [−1, 1] and rounded to a byte.
      */
     @Override public byte[] sample(int n, double temperature, Rng rng) {
-        if (requireTemperature(temperature) != 1)
+        if (requireTemperature("sampling temperature", temperature) != 1)
             throw new IllegalArgumentException("PixelCNN++ draws its pixels with no latent to cool: sample it at temperature 1, got " + temperature);
         int c = config.channels(), side = config.imageSize(), m = config.mixtures(), p = config.outputChannels(), hw = side * side;
         double[] canvas = new double[n * c * hw];

@@ -207,7 +207,7 @@ public final class Vae extends DensityModel {
 
     /** z ~ N(0, I), then every sub-pixel from its 256-way categorical. No tape; the caller sets eval mode. */
     @Override public byte[] sample(int n, double temperature, Rng rng) {
-        requireTemperature(temperature);
+        requireTemperature("sampling temperature", temperature);
         int c = config.channels(), hw = config.imageSize() * config.imageSize();
         byte[] out = new byte[n * c * hw];
         try (Var.NoGrad ng = Var.noGrad(); Scope s = Scope.open()) {
