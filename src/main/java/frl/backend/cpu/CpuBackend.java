@@ -129,7 +129,8 @@ public final class CpuBackend implements Backend {
     @Override public Tensor conv2d(Tensor x, Tensor w, ConvGeometry g) { return CpuConv.conv2d(in("conv2d", x), in("conv2d", w), g); }
 
     @Override public Tensor conv2dBiasRelu(Tensor x, Tensor w, Tensor bias, ConvGeometry g) {
-        return CpuConv.conv2dBiasRelu(in("conv2dBiasRelu", x), in("conv2dBiasRelu", w), in("conv2dBiasRelu", bias), g);
+        Tensor y = CpuConv.directConv2dBiasRelu(in("conv2dBiasRelu", x), in("conv2dBiasRelu", w), in("conv2dBiasRelu", bias), g);
+        return y != null ? y : Backend.super.conv2dBiasRelu(x, w, bias, g);
     }
 
     @Override public Tensor conv2dBackwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g) {

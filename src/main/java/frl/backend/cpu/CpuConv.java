@@ -51,15 +51,15 @@ final class CpuConv {
         return conv2d(gemm, x, w, Im2col.of(x.shape(), w.shape(), g), Shapes.conv2d(x.shape(), w.shape(), g));
     }
 
-    /** relu(conv2d(x, w) + bias): on the direct path the bias and the clip are applied as its output is written. */
-    static Tensor conv2dBiasRelu(Tensor x, Tensor w, Tensor bias, ConvGeometry g) {
+    /**
+     * relu(conv2d(x, w) + bias) on the direct path, the bias and the clip applied as its output is written; null where
+     * that path does not take the conv (the caller composes the two ops then).
+     */
+    static Tensor directConv2dBiasRelu(Tensor x, Tensor w, Tensor bias, ConvGeometry g) {
         Shape ys = Shapes.conv2d(x.shape(), w.shape(), g);
         Shapes.biasRelu(ys, bias);
         Im2col columns = Im2col.of(x.shape(), w.shape(), g);
-        if (DirectConv.appliesForward(columns)) return DirectConv.conv2dBiasRelu(x, w, bias.toFloats(), columns, ys);
-        Tensor z = conv2d(x, w, g), y = CpuPointwise.biasRelu(z, bias);
-        z.close();
-        return y;
+        return DirectConv.appliesForward(columns) ? DirectConv.conv2dBiasRelu(x, w, bias.toFloats(), columns, ys) : null;
     }
 
     /** PixelCNN++'s shifted conv: the same GEMMs, over columns with the causal (asymmetric) zero padding. */
