@@ -7,12 +7,13 @@
 # SCIENCE_MODELS="frl plain background" adds Likelihood Ratio's background model (the plain one on perturbed images:
 # 6 parts, so with log.txt and results.jsonl all 8 files that come back; run it in a call without tests).
 #   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models]   (no argument: tests bench kernels)
-# quick (about 3 min on an H200, estimated from the parts timed there; for a short device budget): only the new
-# paths' tests and the forced model classes with NEW_PATHS on, cifar --graph by the defaults and with NEW_PATHS
-# beside the twin, and bench-kernels both ways; it needs NEW_PATHS (where their tests fail, blame finds the switches the
-# failing classes fail under, in at most 3 min more). each: cifar --graph with each NEW_PATHS switch alone, all of them
-# (phaseGemms and splitK as auto), then the winners together (summary.py --winners: tests passed, faster alone);
-# about 4 min, so `quick each` fits one call of 600 s even when blame runs.
+# quick (for a short device budget): only the new paths' tests and the forced model classes with NEW_PATHS on, cifar
+# --graph by the defaults and with NEW_PATHS beside the twin, and bench-kernels both ways; it needs NEW_PATHS (where
+# their tests fail, blame finds the switches the failing classes fail under, in at most BLAME_SECONDS + 30 s more).
+# each: cifar --graph with each NEW_PATHS switch alone (about 3 s each), all of them together, then the winners
+# together (summary.py --winners: tests passed, faster alone). On the H200 (2026-11-28, 13 switches) `quick each` took
+# 391 s: the tests 101 s, blame 125 s (BLAME_SECONDS=120; the failing class, CudaSubPixelTest, takes over a minute
+# a run), bench-kernels twice 120 s, each 32 s.
 # Read what comes back with `python3 bench/gpu/summary.py DIR`.
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
@@ -27,15 +28,14 @@ export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 # NEW_PATH_TESTS: the test classes of those paths (run alone, forced on). The steps for new paths are skipped while
 # NEW_PATHS is empty. A NEW_PATHS in the environment replaces this list (GpuCheckScriptTest runs the script so).
 if [ -z "${NEW_PATHS+set}" ]; then
-  NEW_PATHS="-Dfrl.cuda.phaseLoads=batched -Dfrl.cuda.planes=packed -Dfrl.cuda.phaseGemms=batched"
-  NEW_PATHS+=" -Dfrl.cuda.ce=registers -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.splitK=on -Dfrl.cuda.unfold=auto -Dfrl.cuda.hf=warp -Dfrl.cuda.bnRelu=fused"
-  NEW_PATHS+=" -Dfrl.cuda.ceParts=fused -Dfrl.cuda.actNormConv=fused"
+  NEW_PATHS="-Dfrl.cuda.planes=packed -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.unfold=auto -Dfrl.cuda.hf=warp"
+  NEW_PATHS+=" -Dfrl.cuda.actNormConv=fused"
 fi
 # TIMED_PATHS: NEW_PATHS less the switches blame finds failing (quick sets it), for the runs that time them all together
 # (a blamed switch could end such a run before its later rows)
 TIMED_PATHS=$NEW_PATHS
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest frl.backend.cuda.CudaFrequencyTest"
-NEW_PATH_TESTS+=" frl.backend.cuda.CudaLossTest frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest frl.nn.ActNormInvConvTest"
+NEW_PATH_TESTS+=" frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest frl.nn.ActNormInvConvTest"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1
@@ -208,17 +208,15 @@ blame_set() {
   return 1
 }
 # each switch of NEW_PATHS alone, cifar --graph (about 15 s each on an H200): which of them the gain or loss of
-# NEW_PATHS together comes from, to flip each on its own evidence; then phaseGemms and splitK as auto (each op and
-# size times both ways at its first call and keeps the faster)
+# NEW_PATHS together comes from, to flip each on its own evidence
 each() {
   [ -n "$NEW_PATHS" ] || { say "each: NEW_PATHS is empty"; return 0; }
-  for opt in $NEW_PATHS -Dfrl.cuda.phaseGemms=auto -Dfrl.cuda.splitK=auto; do
+  for opt in $NEW_PATHS; do
     case $opt in -Dfrl.cuda.hfSums=*|-Dfrl.cuda.hf=*|-Dfrl.cuda.actNormConv=*) continue ;; esac   # not the VAE's: bench-kernels times them
     cifar_graph "$opt" "$opt alone"
   done
-  # and all of NEW_PATHS with phaseGemms and splitK as auto: the set the defaults would become if each pays
-  autos=$(echo "$TIMED_PATHS" | sed 's/phaseGemms=batched/phaseGemms=auto/; s/splitK=on/splitK=auto/')
-  cifar_graph "$autos" "$autos"
+  # and all of NEW_PATHS that blame left: the set the defaults would become if each pays
+  cifar_graph "$TIMED_PATHS" "${TIMED_PATHS:-defaults}"
   # and the winners together: the switches whose tests passed and that were faster alone (summary.py --winners), the
   # set the defaults become; its row beside the twin's of this run is the README's anchor
   # (the winners' row is marked, so that one winner alone is not read as its own "alone" run)

@@ -154,9 +154,10 @@ final class CudaSubPixel {
 
     /**
      * -Dfrl.cuda.ceParts=fused: Backend#crossEntropyOfPhasesBackward by {@link #crossEntropyGrads} where the sub-pixel
-     * plans take both gradients; two, the default (crossEntropyBackward, then the gradients' op), until a GPU has run it.
+     * plans take both gradients: the default since the H200 run of 2026-11-28 (cifar training 1.05× alone); two,
+     * crossEntropyBackward, then the gradients' op.
      */
-    static boolean crossEntropyFused() { return CudaFlags.oneOf("frl.cuda.ceParts", "two", "two", "fused").equals("fused"); }
+    static boolean crossEntropyFused() { return CudaFlags.oneOf("frl.cuda.ceParts", "fused", "two", "fused").equals("fused"); }
 
     /** x [N,C,H,W] → its phases [R, C, N, q] ({@link frl.backend.Backend#toPhases}), one gather per phase. */
     static Tensor toPhases(Tensor x, ConvGeometry g) {
@@ -178,9 +179,10 @@ final class CudaSubPixel {
      * -Dfrl.cuda.phaseLoads=batched: the gather, the phase sum of stride 2 with 2×2 taps per phase, and the TF32
      * split keep several loads in flight per thread (subpixel_gather_lines, subpixel_sum_phases_s2t2, tf32_parts4 for
      * aligned rows of 4·n floats), and in 3xTF32 the gather writes cols' TF32 parts itself (subpixel_gather_parts: the
-     * forward's 64 MB of cols are no longer written, read back and split); plain, the default, until a GPU has run them.
+     * forward's 64 MB of cols are no longer written, read back and split): the default since the H200 run of
+     * 2026-11-28 (cifar training 1.12× alone); plain, one load in flight per thread.
      */
-    static boolean batched() { return CudaFlags.oneOf("frl.cuda.phaseLoads", "plain", "plain", "batched").equals("batched"); }
+    static boolean batched() { return CudaFlags.oneOf("frl.cuda.phaseLoads", "batched", "plain", "batched").equals("batched"); }
 
     /** Forgets the modes auto chose (tests: so a test sees its own timings). */
     static void forgetModeChoices() { MODES.clear(); }

@@ -204,9 +204,9 @@ final class SubPixelPlans {
     enum Option {
         OFF, ON, AUTO;
 
-        /** -Dproperty as one of the words for off, on and "auto"; unset: off. */
+        /** -Dproperty as one of the words for off, on and "auto"; unset: auto. */
         static Option of(String property, String off, String on) {
-            String v = CudaFlags.oneOf(property, off, off, on, "auto");
+            String v = CudaFlags.oneOf(property, "auto", off, on, "auto");
             return v.equals(off) ? OFF : v.equals(on) ? ON : AUTO;
         }
 
@@ -218,14 +218,15 @@ final class SubPixelPlans {
      * -Dfrl.cuda.phaseGemms=batched|auto: where the phases are uniform, each GEMM of a plan runs once for all of them
      * (cuBLAS strided batched: sh·sw times the tiles of one phase's GEMM in one launch, for the VAE's middle layers
      * whose phase GEMMs leave most SMs idle), their gathers and splits first into a slot per phase; auto times both
-     * ways per op and size; each, the default, until a GPU has timed it. The same products; cuBLAS may order a
-     * batch's sums otherwise than one GEMM's.
+     * ways per op and size, the default since the H200 run of 2026-11-28 (cifar training 1.06× alone, either
+     * way). The same products; cuBLAS may order a batch's sums otherwise than one GEMM's.
      */
     static Option phaseGemms() { return Option.of("frl.cuda.phaseGemms", "each", "batched"); }
 
     /**
      * -Dfrl.cuda.splitK=on|auto: a weight gradient whose GEMM has too few output tiles to fill the GPU sums its pixels
-     * in chunks ({@link #splits}); auto times both ways per op and size; off, the default, until a GPU has timed it.
+     * in chunks ({@link #splits}); auto, the default since the H200 run of 2026-11-28 (cifar training 1.05× alone),
+     * times both ways per op and size.
      * The VAE's last layer: dW_r [1024, 256] over 16,384 pixels is 16 tiles of 128×128 for 132 SMs, and its TF32
      * GEMMs ran at 175 TFLOP/s on the H200, a third of what its tensor cores do.
      */

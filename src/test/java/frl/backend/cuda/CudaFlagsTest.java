@@ -40,15 +40,15 @@ class CudaFlagsTest {
         List<Switch> switches = List.of(
                 new Switch("frl.cuda.gemm", SubPixelPlans.Gemm::forced, null, "auto: each op and size takes the faster"),
                 new Switch("frl.cuda.hf", CudaFrequency.Direct::chosen, CudaFrequency.Direct.STREAM, "the streaming kernel"),
-                new Switch("frl.cuda.phaseLoads", CudaSubPixel::batched, false, "the batched phase kernels wait for a GPU run"),
+                new Switch("frl.cuda.phaseLoads", CudaSubPixel::batched, true, "the batched phase kernels, faster on the H200"),
                 new Switch("frl.cuda.planes", Kernel::packedPlanes, false, "packed plane launches wait for a GPU run"),
-                new Switch("frl.cuda.phaseGemms", SubPixelPlans::phaseGemms, SubPixelPlans.Option.OFF, "phase GEMMs batched wait for a GPU run"),
-                new Switch("frl.cuda.ce", CudaLoss::registers, false, "cross-entropy tiles in registers wait for a GPU run"),
+                new Switch("frl.cuda.phaseGemms", SubPixelPlans::phaseGemms, SubPixelPlans.Option.AUTO, "phase GEMMs batched where faster"),
+                new Switch("frl.cuda.ce", CudaLoss::registers, true, "cross-entropy tiles in registers, faster on the H200"),
                 new Switch("frl.cuda.bnLoads", CudaNorm::batchedLoads, false, "batch norm's batched loads wait for a GPU run"),
                 new Switch("frl.cuda.hfSums", CudaFrequency::exactSums, false, "the HF channel's exact sums wait for a GPU run"),
-                new Switch("frl.cuda.splitK", SubPixelPlans::splitK, SubPixelPlans.Option.OFF, "weight gradients in chunks wait for a GPU run"),
-                new Switch("frl.cuda.bnRelu", CudaNorm::fusedRelu, false, "batch norm with its ReLU in one op waits for a GPU run"),
-                new Switch("frl.cuda.ceParts", CudaSubPixel::crossEntropyFused, false, "the cross-entropy's backward as 3xTF32 parts waits for a GPU run"),
+                new Switch("frl.cuda.splitK", SubPixelPlans::splitK, SubPixelPlans.Option.AUTO, "weight gradients in chunks where faster"),
+                new Switch("frl.cuda.bnRelu", CudaNorm::fusedRelu, true, "batch norm with its ReLU in one op, faster on the H200"),
+                new Switch("frl.cuda.ceParts", CudaSubPixel::crossEntropyFused, true, "the cross-entropy's backward as 3xTF32 parts, faster on the H200"),
                 new Switch("frl.cuda.actNormConv", CudaConv1x1::actNormFused, false, "Glow's actnorm and 1×1 in one pass wait for a GPU run"),
                 new Switch("frl.cuda.unfold", CudaUnfold.CHOICE::forced, FasterPath.Path.CUDNN, "convolutions as unfolded GEMMs wait for a GPU run"));
         for (Switch sw : switches) {

@@ -136,7 +136,7 @@ class CudaLossTest {
     @Test void registersGiveTheCachedTilesBits() {
         Backend cuda = GpuTests.cudaOrSkip();
         // a kernel not yet run on a GPU could poison the context of the verified suite: only where it is switched on
-        assumeTrue(CudaLoss.registers(), "runs with -Dfrl.cuda.ce=registers on (bench/gpu/check.sh's NEW_PATHS)");
+        assumeTrue(CudaLoss.registers(), "runs with -Dfrl.cuda.ce=registers (the default)");
         Random r = new Random(5);
         for (Shape s : new Shape[] {shape(256, 256, 1024), shape(3, 1, 45), shape(2, 7, 33), shape(1, 256, 1000), shape(2, 255, 31),
                 shape(2, 257, 40)}) {
@@ -160,7 +160,7 @@ class CudaLossTest {
      */
     @Test void backwardInPartsIsTheSplitOfTheBackward() {
         Backend cuda = GpuTests.cudaOrSkip();
-        assumeTrue(CudaSubPixel.crossEntropyFused(), "runs with -Dfrl.cuda.ceParts=fused on (bench/gpu/check.sh's NEW_PATHS)");
+        assumeTrue(CudaSubPixel.crossEntropyFused(), "runs with -Dfrl.cuda.ceParts=fused (the default)");
         Random r = new Random(6);
         for (String ce : new String[] {"shared", "registers"})
             for (Shape s : new Shape[] {shape(4, 4, 256, 16384), shape(4, 3, 7, 45), shape(2, 2, 400, 33), shape(4, 1, 256, 31)}) {
