@@ -342,7 +342,7 @@ class CudaSubPixelTest {
      */
     @Test @Tag("gpu") void crossEntropyOfPhasesMatchesTheCpu() {
         Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
-        assumeTrue(CudaSubPixel.crossEntropyFused(), "runs with -Dfrl.cuda.ceParts=fused on (bench/gpu/check.sh's NEW_PATHS)");
+        assumeTrue(CudaSubPixel.crossEntropyFused(), "runs with -Dfrl.cuda.ceParts=fused (the default)");
         CudaSubPixel.forgetModeChoices();
         for (String gemm : gemmModes())
             withGemm(gemm, () -> {
@@ -361,12 +361,22 @@ class CudaSubPixelTest {
                         CudaVsCpu.assertClose(at + " d(dy)", got[0], want[0], tol(gemm));
                         CudaVsCpu.assertClose(at + " dw", got[1], want[1], tol(gemm));
                         if (!gemm.equals("3xtf32")) continue;
-                        Tensor[] two = cuda.conv2dFromPhasesWithWeightGrad(cuda.crossEntropyBackward(gl, gt, gg, 2).reshape(p), gw, gdy, c.x(), c.g());
-                        for (int k = 0; k < 2; k++)
-                            assertTrue(Arrays.equals(CudaVsCpu.floats(two[k]), CudaVsCpu.floats(got[k])), at + (k == 0 ? " d(dy)" : " dw") + ": not the two ops' bits");
+                        Tensor[] two = twoOps(cuda, gl, gt, gg, gw, gdy, c);
+                        for (int k = 0; k < 2; k++) {
+                            if (Arrays.equals(CudaVsCpu.floats(two[k]), CudaVsCpu.floats(got[k]))) continue;
+                            // say whether the two ops give their own bits twice (cuBLAS's kernels and their sums' order fixed)
+                            boolean repeat = Arrays.equals(CudaVsCpu.floats(two[k]), CudaVsCpu.floats(twoOps(cuda, gl, gt, gg, gw, gdy, c)[k]));
+                            fail(at + (k == 0 ? " d(dy)" : " dw") + ": not the two ops' bits (the two ops " + (repeat ? "" : "do not ")
+                                    + "repeat their own; modes " + CudaSubPixel.modeChoices() + ")");
+                        }
                     }
                 }
             });
+    }
+
+    /** crossEntropyBackward, then conv2dFromPhasesWithWeightGrad: the two ops that crossEntropyOfPhasesBackward fuses. */
+    private static Tensor[] twoOps(Backend cuda, Tensor logits, Tensor targets, Tensor dloss, Tensor w, Tensor dy, Case c) {
+        return cuda.conv2dFromPhasesWithWeightGrad(cuda.crossEntropyBackward(logits, targets, dloss, 2).reshape(c.phases()), w, dy, c.x(), c.g());
     }
 
     @Test @Tag("gpu") void matchesTheCpuOnTheGpu() {
@@ -485,10 +495,13 @@ class CudaSubPixelTest {
     }
 
     /**
-     * NMSE against the CPU: float32's class for 3xTF32 too (one TF32 pass gives ~1e-7; SGEMM ~1e-13). 1e-9, not
-     * tighter: the tensor cores' float accumulation over the weight gradient's 16,384 terms may round differently.
+     * NMSE against the CPU: float32's class for 3xTF32 too (one TF32 pass gives ~1e-7; SGEMM ~1e-13). 2e-9, not
+     * tighter: the tensor cores' float accumulation over the weight gradient's 16,384 terms rounds as cuBLAS's kernel
+     * orders it. Phase by phase the VAE's last layer came within 1e-9; its phases' GEMMs batched into one
+     * strided-batched call (-Dfrl.cuda.phaseGemms=batched, five other switches of that run on, none of which changes a
+     * GEMM's operands) gave 1.38e-9 on the H200 (2026-11-28).
      */
-    private static double tol(String gemm) { return gemm.equals("3xtf32") ? 1e-9 : 1e-7; }
+    private static double tol(String gemm) { return gemm.equals("3xtf32") ? 2e-9 : 1e-7; }
 
     private static void withGemm(String mode, Runnable body) { withProperty("frl.cuda.gemm", mode, body); }
 
