@@ -103,7 +103,8 @@ bench() {
 }
 # Glow and PixelCNN++ at the anchors' configs (ANCHORS.md: Glow 4 channels, hidden 256, depth 16, levels 3, batch 64,
 # scoring 256 images with one dequantisation each; PixelCNN++ resnets 3, filters 80, mixtures 10, batch 32, scoring 128)
-# op by op and as a CUDA graph, each beside its PyTorch twin; not yet run on a GPU (a few minutes, estimated)
+# op by op with a device profile and as a CUDA graph, each beside its PyTorch twin (on the H200, 2026-11-28, about
+# 15 s for each graph run and each twin, without the profiles)
 models() {
   for m in glow pixelcnn; do
     if [ $m = glow ]; then
@@ -112,7 +113,7 @@ models() {
       shape=(--resnets 3 --filters 80 --mixtures 10); batches=(--batch 32 --score-batch 128)
     fi
     args=(--config cifar "${shape[@]}" "${batches[@]}" --steps 20 --warmup 3 --repeats 3)
-    for g in --no-graph --graph; do
+    for g in "--no-graph --profile" --graph; do
       timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 $g 2>> "$log" | grep '^{' >> "$res"
       say "engine bench $m ($g) exit $?"
     done

@@ -96,7 +96,7 @@ def main(folder):
             break
 
     for n, block in enumerate(device_profiles(data), 1):
-        print(f"\n== device profile {n}: {block['ms']} ms a {block['pass']} step; top ops, then top (op, shapes)")
+        print(f"\n== device profile {n}: {block['model']}, {block['ms']} ms a {block['pass']} step; top ops, then top (op, shapes)")
         for r in block["ops"][:10]:
             print(f"  {r['device_us_per']:>8.1f} µs  {r['calls_per']:>4.0f} calls  {r['op']}")
         for r in block["shapes"][:15]:
@@ -224,7 +224,8 @@ def device_profiles(data):
     blocks = []
     for r in data:
         if r.get("profile") == "device" and "device_ms_per_step" in r:
-            blocks.append({"ms": r["device_ms_per_step"], "pass": r.get("pass", "training"), "ops": [], "shapes": []})
+            blocks.append({"ms": r["device_ms_per_step"], "model": r.get("model", "vae"), "pass": r.get("pass", "training"),
+                           "ops": [], "shapes": []})
         elif r.get("profile") == "device" and blocks:
             if "op" in r:
                 blocks[-1]["ops"].append(r)

@@ -227,6 +227,7 @@ final class BenchCommand implements Callable<Integer> {
         prof.harvest();
         Map<String, Object> head = new LinkedHashMap<>();
         head.put("profile", mode.label);
+        head.put("model", model);
         head.put("pass", pass);
         if (mode == ProfilingBackend.Mode.DEVICE) {   // the share of a queued run the device is busy: the rest it waits for the host
             double device = prof.deviceMillis() / steps;

@@ -79,8 +79,8 @@ class MainTest {
     }
 
     /**
-     * --profile prints, per host mode, a head row and op rows for the training step and then for the scoring pass,
-     * each marked with its pass; the scoring pass has no backward ops.
+     * --profile prints, per host mode, a head row (naming the model) and op rows for the training step and then for the
+     * scoring pass, each marked with its pass; the scoring pass has no backward ops.
      */
     @Test void benchProfilesTrainingStepsAndScoringPasses() {
         Run r = run("bench", "--device", "cpu", "--model", "glow", "--hidden", "8", "--depth", "1", "--levels", "2", "--batch", "2",
@@ -88,7 +88,8 @@ class MainTest {
         assertEquals(0, r.code(), r.err());
         for (String mode : new String[] {"queued", "each op waited for"})
             for (String pass : new String[] {"training", "scoring"})
-                assertTrue(r.out().contains("{\"profile\":\"" + mode + "\",\"pass\":\"" + pass + "\",\"ms_per_step\":"), mode + " " + pass + ":\n" + r.out());
+                assertTrue(r.out().contains("{\"profile\":\"" + mode + "\",\"model\":\"glow\",\"pass\":\"" + pass + "\",\"ms_per_step\":"),
+                        mode + " " + pass + ":\n" + r.out());
         List<String> scoring = r.out().lines().filter(l -> l.contains("\"op\"") && l.contains("\"pass\":\"scoring\"")).toList();
         List<String> training = r.out().lines().filter(l -> l.contains("\"op\"") && l.contains("\"pass\":\"training\"")).toList();
         assertTrue(scoring.stream().anyMatch(l -> l.contains("\"op\":\"conv2d\"")), r.out());
