@@ -171,15 +171,20 @@ cifar_graph() {
       --steps 30 --warmup 5 --repeats 3 -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
   say "engine bench cifar ($2, --graph) exit $?"
 }
-# After a failing run with all of NEW_PATHS on: which switches its failing test classes (named in the report's
-# Failures section) fail under, by halves of the switches down to single ones: log lines "blame: S fails", or "blame:
-# fails only together: S..." where each half passes apart. Within BLAME_SECONDS (default 150; each rerun gets what is
-# left, at least 30 s, so at most BLAME_SECONDS + 30 in all); a set it ran out of time on is logged and counts as
-# blamed. summary.py keeps the blamed switches off and lets the others flip.
+# After a failing run with all of NEW_PATHS on: which switches its failing tests (the methods, or classes, named in the
+# report's Failures section) fail under, by halves of the switches down to single ones: log lines "blame: S fails", or
+# "blame: fails only together: S..." where each half passes apart. Within BLAME_SECONDS (default 150; each rerun gets
+# what is left, at least 30 s, so at most BLAME_SECONDS + 30 in all); a set it ran out of time on is logged and counts
+# as blamed. summary.py keeps the blamed switches off and lets the others flip. Methods, not their classes: on the H200
+# (2026-11-28) one failing method's class, CudaSubPixelTest, took over 120 s a run, and blame ran out of time at once.
 blame() {
   BLAME_SEL= BLAME_END=$((SECONDS + ${BLAME_SECONDS:-150}))
   local c
-  for c in $(sed -nE "s/.*(Method|Class)Source \[className = '([A-Za-z0-9_.\$]+)'.*/\2/p" "$1" | sort -u); do
+  for c in $(sed -nE "s/.*MethodSource \[className = '([A-Za-z0-9_.\$]+)', methodName = '([A-Za-z0-9_\$]+)', methodParameterTypes = '([^']*)'.*/\1#\2(\3)/p" "$1" \
+      | tr -d ' ' | sort -u); do
+    BLAME_SEL+=" --select-method $c"
+  done
+  for c in $(sed -nE "s/.*ClassSource \[className = '([A-Za-z0-9_.\$]+)'.*/\1/p" "$1" | sort -u); do
     BLAME_SEL+=" --select-class ${c%%\$*}"
   done
   [ -n "$BLAME_SEL" ] || { say "blame: no failing test class named in $(basename "$1")"; return 0; }

@@ -76,7 +76,7 @@ class GpuCheckScriptTest {
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "check.sh did not finish in 120 s");
         String log = Files.readString(dir.resolve("out/log.txt")), results = Files.readString(dir.resolve("out/results.jsonl"));
 
-        assertTrue(log.contains("blame: rerunning --select-class frl.backend.cuda.CudaLossTest") && log.contains("blame: -Dfrl.cuda.gamma=on fails"), log);
+        assertTrue(log.contains("blame: rerunning --select-method frl.backend.cuda.CudaLossTest#backwardMatchesTheCpu()") && log.contains("blame: -Dfrl.cuda.gamma=on fails"), log);
         assertFalse(log.contains("fails only together"), log);
         String kernelsWith = results.lines().filter(l -> l.contains("kernels_below_with")).findFirst().orElse("");
         assertTrue(kernelsWith.contains("alpha=on") && !kernelsWith.contains("gamma"), "the joint runs leave the blamed switch out: " + kernelsWith);
