@@ -103,8 +103,8 @@ bench() {
 }
 # Glow and PixelCNN++ at the anchors' configs (ANCHORS.md: Glow 4 channels, hidden 256, depth 16, levels 3, batch 64,
 # scoring 256 images with one dequantisation each; PixelCNN++ resnets 3, filters 80, mixtures 10, batch 32, scoring 128)
-# op by op with a device profile and as a CUDA graph, each beside its PyTorch twin (on the H200, 2026-11-28, about
-# 15 s for each graph run and each twin, without the profiles)
+# op by op with a device profile and as a CUDA graph (also with NEW_PATHS, less what blame found), each beside its
+# PyTorch twin (on the H200, 2026-11-28, about 15 s for each graph run and each twin, without the profiles)
 models() {
   for m in glow pixelcnn; do
     if [ $m = glow ]; then
@@ -117,6 +117,12 @@ models() {
       timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 $g 2>> "$log" | grep '^{' >> "$res"
       say "engine bench $m ($g) exit $?"
     done
+    # and with the switches not yet defaults (unfold=auto may take Glow's 256-channel 1×1s to 3xTF32 GEMMs)
+    if [ -n "$TIMED_PATHS" ]; then
+      JAVA_OPTS="$JAVA_OPTS $TIMED_PATHS" timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph \
+          2>> "$log" | grep '^{' >> "$res"
+      say "engine bench $m ($TIMED_PATHS, --graph) exit $?"
+    fi
     extra=(); [ $m = glow ] && extra=(--k 1)
     timeout 240 python3 bench/pytorch/frl_$m.py bench --device cuda "${args[@]}" "${extra[@]}" --threads 16 2>> "$log" | grep '^{' >> "$res"
     say "pytorch bench $m exit $?"
