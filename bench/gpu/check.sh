@@ -6,7 +6,8 @@
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here;
 # SCIENCE_MODELS="frl plain background" adds Likelihood Ratio's background model (the plain one on perturbed images:
 # 6 parts, so with log.txt and results.jsonl all 8 files that come back; run it in a call without tests).
-#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models]   (no argument: tests bench kernels)
+#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models] [hfprofile]
+#   (no argument: tests bench kernels)
 # quick (for a short device budget): only the new paths' tests and the forced model classes with NEW_PATHS on, cifar
 # --graph by the defaults and with NEW_PATHS beside the twin, and bench-kernels both ways; it needs NEW_PATHS (where
 # their tests fail, blame finds the switches the failing classes fail under, in at most BLAME_SECONDS + 30 s more).
@@ -18,7 +19,8 @@
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
 # the last GPU run, off by default until they pass here: tests runs them forced, bench and kernels time them too.
-# Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-forced.txt, results.jsonl, {frl,plain,background}-vae.part.*
+# Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-forced.txt, results.jsonl, ncu-hf.txt,
+# {frl,plain,background}-vae.part.*
 set -uo pipefail
 steps=${*:-tests bench kernels}
 OUT=${OUT:-/tmp/frl-gpu}; mkdir -p "$OUT"
@@ -240,10 +242,23 @@ each() {
   echo "{\"winners_below\": \"$wins\"}" >> "$res"
   cifar_graph "$wins" "winners: $wins"
 }
+# hfprofile: Nsight Compute over the HF filter's streaming and warp kernels (FrequencyBench, 65,536 gray 32×32 images,
+# k = 5, each kernel's warm-up and timed calls), per kernel: throughput against the SM's and memory's peaks, issue slots,
+# warp stalls, pipes, occupancy, in ncu-hf.txt. The filter is at 45–49% of a copy where 70% is asked, and the kernels
+# have not been profiled: where the time goes decides the next kernel.
+hfprofile() {
+  local ncu; ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | sort -V | tail -1)
+  [ -n "$ncu" ] || { say "hfprofile: no ncu on this machine"; return 0; }
+  timeout ${NCU_TIMEOUT:-180} "$ncu" --clock-control none --target-processes all -k 'regex:hf_(stream|warp)' -c 28 \
+      --section SpeedOfLight --section SchedulerStats --section WarpStateStats --section Occupancy \
+      --section ComputeWorkloadAnalysis --section InstructionStats --print-summary per-kernel \
+      bash $run frl.backend.cuda.FrequencyBench 65536 5 1 > "$OUT/ncu-hf.txt" 2>&1
+  say "hfprofile exit $?: $(grep -c 'hf_' "$OUT/ncu-hf.txt") lines name an HF kernel in ncu-hf.txt"
+}
 for step in $steps; do
   case $step in
-    tests|bench|kernels|science|quick|each|models) $step ;;
-    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each or models)" ;;
+    tests|bench|kernels|science|quick|each|models|hfprofile) $step ;;
+    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each, models or hfprofile)" ;;
   esac
 done
 echo "== summary (${SECONDS}s) =="
