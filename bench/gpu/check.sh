@@ -221,7 +221,7 @@ blame_set() {
   blame_halves "$@"
   return 1
 }
-# each switch of NEW_PATHS alone, cifar --graph (about 15 s each on an H200): which of them the gain or loss of
+# each switch of NEW_PATHS alone, cifar --graph (about 3 s each on the H200): which of them the gain or loss of
 # NEW_PATHS together comes from, to flip each on its own evidence
 each() {
   [ -n "$NEW_PATHS" ] || { say "each: NEW_PATHS is empty"; return 0; }

@@ -215,7 +215,7 @@ final class SubPixelPlans {
     }
 
     /**
-     * -Dfrl.cuda.phaseGemms=batched|auto: where the phases are uniform, each GEMM of a plan runs once for all of them
+     * -Dfrl.cuda.phaseGemms=auto|batched|each: where the phases are uniform, each GEMM of a plan runs once for all of them
      * (cuBLAS strided batched: sh·sw times the tiles of one phase's GEMM in one launch, for the VAE's middle layers
      * whose phase GEMMs leave most SMs idle), their gathers and splits first into a slot per phase; auto times both
      * ways per op and size, the default since the H200 run of 2026-11-28 (cifar training 1.06× alone, either
@@ -224,7 +224,7 @@ final class SubPixelPlans {
     static Option phaseGemms() { return Option.of("frl.cuda.phaseGemms", "each", "batched"); }
 
     /**
-     * -Dfrl.cuda.splitK=on|auto: a weight gradient whose GEMM has too few output tiles to fill the GPU sums its pixels
+     * -Dfrl.cuda.splitK=auto|on|off: a weight gradient whose GEMM has too few output tiles to fill the GPU sums its pixels
      * in chunks ({@link #splits}); auto, the default since the H200 run of 2026-11-28 (cifar training 1.05× alone),
      * times both ways per op and size.
      * The VAE's last layer: dW_r [1024, 256] over 16,384 pixels is 16 tiles of 128×128 for 132 SMs, and its TF32
