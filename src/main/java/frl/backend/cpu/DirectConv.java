@@ -180,8 +180,8 @@ final class DirectConv {
 
         int channelStride() { return images * plane(); }
 
-        /** Columns a chunk of {@code count} images computes: up to its last output, in whole kernel tiles. */
-        int colsFor(int count) { return roundUp((count - 1) * plane() + (geo.oh() - 1) * wp + geo.ow(), DirectConvKernels.COLS); }
+        /** Columns a chunk of {@code count} images computes: up to its last output, as {@link DirectConvKernels#columns}. */
+        int colsFor(int count) { return DirectConvKernels.columns((count - 1) * plane() + (geo.oh() - 1) * wp + geo.ow()); }
 
         int cols() { return colsFor(images); }
 

@@ -23,8 +23,19 @@ final class DirectConvKernels {
     private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256, S4 = FloatVector.SPECIES_128;
     /** Output rows per panel of the packed kernel. */
     static final int ROWS = 8;
-    /** Columns per tile: every column count the product is given is a multiple. */
+    /** Columns per tile. */
     static final int COLS = 3 * L;
+
+    /**
+     * The columns the product computes for the first n: whole tiles, or one vector past them where one is left (a 4×4
+     * plane's 64 columns computed 96). Not two: a narrow tile makes 9 loads per 8 FMAs where a whole one makes 11 per 24,
+     * and with two of them the small Glow's short scoring runs came out slower more often than not (here, 2026-11-28).
+     */
+    static int columns(int n) {
+        int v = DirectConv.roundUp(n, L);
+        return v % COLS == L ? v : DirectConv.roundUp(n, COLS);
+    }
+
     /** Rows of dy and taps per tile of the weight gradient. */
     static final int GRAD_ROWS = 4, GRAD_TAPS = 6;
 
@@ -32,11 +43,33 @@ final class DirectConvKernels {
 
     /**
      * y[r·ld + q] = Σ_t w[(r / ROWS · taps + t) · ROWS + r % ROWS] · x[off[t] + q] for r &lt; rows (a multiple of
-     * ROWS) and q &lt; cols (a multiple of COLS).
+     * ROWS) and q &lt; cols (a multiple of the vector length; see {@link #columns}). The columns past the last whole
+     * tile take {@link #narrowTile}.
      */
     static void product(float[] w, int taps, int[] off, float[] x, float[] y, int rows, int cols, int ld) {
-        for (int q = 0; q < cols; q += COLS)
+        int q = 0;
+        for (; q + COLS <= cols; q += COLS)
             for (int r = 0; r < rows; r += ROWS) tile(w, r * taps, taps, off, x, q, y, r * ld + q, ld);
+        for (; q < cols; q += L)
+            for (int r = 0; r < rows; r += ROWS) narrowTile(w, r * taps, taps, off, x, q, y, r * ld + q, ld);
+    }
+
+    /** {@link #tile}'s sums over one vector of columns, in the same order (the same bits). */
+    private static void narrowTile(float[] w, int wAt, int taps, int[] off, float[] x, int q, float[] y, int yAt, int ld) {
+        FloatVector z = FloatVector.zero(S), c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z;
+        for (int t = 0, a = wAt; t < taps; t++, a += ROWS) {
+            FloatVector b = FloatVector.fromArray(S, x, off[t] + q);
+            c0 = FloatVector.broadcast(S, w[a]).fma(b, c0);
+            c1 = FloatVector.broadcast(S, w[a + 1]).fma(b, c1);
+            c2 = FloatVector.broadcast(S, w[a + 2]).fma(b, c2);
+            c3 = FloatVector.broadcast(S, w[a + 3]).fma(b, c3);
+            c4 = FloatVector.broadcast(S, w[a + 4]).fma(b, c4);
+            c5 = FloatVector.broadcast(S, w[a + 5]).fma(b, c5);
+            c6 = FloatVector.broadcast(S, w[a + 6]).fma(b, c6);
+            c7 = FloatVector.broadcast(S, w[a + 7]).fma(b, c7);
+        }
+        c0.intoArray(y, yAt); c1.intoArray(y, yAt + ld); c2.intoArray(y, yAt + 2 * ld); c3.intoArray(y, yAt + 3 * ld);
+        c4.intoArray(y, yAt + 4 * ld); c5.intoArray(y, yAt + 5 * ld); c6.intoArray(y, yAt + 6 * ld); c7.intoArray(y, yAt + 7 * ld);
     }
 
     private static void tile(float[] w, int wAt, int taps, int[] off, float[] x, int q, float[] y, int yAt, int ld) {

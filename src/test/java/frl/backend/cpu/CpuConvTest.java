@@ -59,7 +59,8 @@ class CpuConvTest {
             new Case(3, 300, 8, 9, 2, 4, 4, 2, 2, 1, 1, 1, 0),    // phase planes: 3 images per GEMM, 3 channel blocks, W odd
             new Case(5, 4, 16, 16, 9, 3, 3, 1, 1, 1, 1, 0, 0),    // Glow's first 3×3, K not a multiple of the kernel's 8 rows
             new Case(170, 2, 8, 8, 10, 3, 3, 1, 1, 1, 1, 0, 0),   // direct: chunks of 20 (81 for the weight gradient) images and a short one
-            new Case(2, 5, 7, 6, 3, 3, 2, 1, 1, 0, 0, 0, 0));     // direct without padding, 3×2 kernel
+            new Case(2, 5, 7, 6, 3, 3, 2, 1, 1, 0, 0, 0, 0),      // direct without padding, 3×2 kernel
+            new Case(2, 8, 4, 4, 9, 1, 1, 1, 1, 0, 0, 0, 0));     // 1×1 at 4×4, an image a chunk: one vector of columns, the narrow tile
 
     static Stream<Arguments> cases() {
         return GemmTest.gemms().stream().limit(2).flatMap(g -> CASES.stream().map(c -> Arguments.of(g, c)));
@@ -121,6 +122,16 @@ class CpuConvTest {
             assertClose(padded.backwardInput(dyp, w), PhaseConv.backwardInput(gemm, B.fromHost(dyPadded, dyp), wt, c.xPadded(), Im2col.of(c.xPadded(), c.wt(), c.g())),
                     gemm + " backwardInput " + c);
         }
+    }
+
+    /** DirectConv's columns: whole tiles, or one vector past them where one is left (its narrow tile), never two. */
+    @Test void directConvColumnsAreWholeTilesOrOneVectorMore() {
+        int l = DirectConvKernels.COLS / 3;
+        assertEquals(l, DirectConvKernels.columns(1));
+        assertEquals(4 * l, DirectConvKernels.columns(4 * l));   // a 4×4 plane, 4 images: 64 columns at 16 lanes, not 96
+        assertEquals(3 * l, DirectConvKernels.columns(2 * l));   // two vectors left: a whole tile
+        assertEquals(3 * l, DirectConvKernels.columns(3 * l));
+        assertEquals(6 * l, DirectConvKernels.columns(5 * l + 1));
     }
 
     /**
