@@ -32,8 +32,8 @@ final class DirectConvKernels {
      * and with two of them the small Glow's short scoring runs came out slower more often than not (here, 2026-11-28).
      */
     static int columns(int n) {
-        int v = DirectConv.roundUp(n, L);
-        return v % COLS == L ? v : DirectConv.roundUp(n, COLS);
+        int v = Math.ceilDiv(n, L) * L;
+        return v % COLS == L ? v : Math.ceilDiv(n, COLS) * COLS;
     }
 
     /** Rows of dy and taps per tile of the weight gradient. */
