@@ -73,6 +73,18 @@ public final class Parallel {
         }
     }
 
+    /**
+     * One look's pause in a wait that has lasted {@code waited} ns: the CPU's pause instruction for the first
+     * {@link #PAUSE_NANOS}, then yielding the CPU; false, with no pause, once the wait reaches {@link #SPIN_NANOS}
+     * (the waiter parks then).
+     */
+    private static boolean spin(long waited) {
+        if (waited >= SPIN_NANOS) return false;
+        if (waited < PAUSE_NANOS) Thread.onSpinWait();
+        else Thread.yield();
+        return true;
+    }
+
     /** Throws f as it is (an Error or RuntimeException; anything else wrapped), if not null. */
     private static void rethrow(Throwable f) {
         if (f instanceof Error e) throw e;
@@ -104,12 +116,8 @@ public final class Parallel {
 
         void await() {
             long start = System.nanoTime();
-            while (running.get() > 0) {
-                long waited = System.nanoTime() - start;
-                if (waited < PAUSE_NANOS) Thread.onSpinWait();
-                else if (waited < SPIN_NANOS) Thread.yield();
-                else LockSupport.parkNanos(this, 100_000);
-            }
+            while (running.get() > 0)
+                if (!spin(System.nanoTime() - start)) LockSupport.parkNanos(this, 100_000);
         }
     }
 
@@ -150,12 +158,7 @@ public final class Parallel {
             while (true) {
                 Loop l = loop;
                 if (l != null) return l;
-                long idle = System.nanoTime() - start;
-                if (idle < SPIN_NANOS) {
-                    if (idle < PAUSE_NANOS) Thread.onSpinWait();
-                    else Thread.yield();
-                    continue;
-                }
+                if (spin(System.nanoTime() - start)) continue;
                 parked = true;
                 if (loop == null) LockSupport.park(this);
                 parked = false;
