@@ -30,7 +30,7 @@ export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 # NEW_PATH_TESTS: the test classes of those paths (run alone, forced on). The steps for new paths are skipped while
 # NEW_PATHS is empty. A NEW_PATHS in the environment replaces this list (GpuCheckScriptTest runs the script so).
 if [ -z "${NEW_PATHS+set}" ]; then
-  NEW_PATHS="-Dfrl.cuda.planes=packed -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.unfold=auto -Dfrl.cuda.hf=warp"
+  NEW_PATHS="-Dfrl.cuda.planes=packed -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.unfold=auto -Dfrl.cuda.hf=tile"
   NEW_PATHS+=" -Dfrl.cuda.actNormConv=fused"
 fi
 # TIMED_PATHS: NEW_PATHS less the switches blame finds failing (quick sets it), for the runs that time them all together
@@ -242,14 +242,15 @@ each() {
   echo "{\"winners_below\": \"$wins\"}" >> "$res"
   cifar_graph "$wins" "winners: $wins"
 }
-# hfprofile: Nsight Compute over the HF filter's streaming and warp kernels (FrequencyBench, 65,536 gray 32×32 images,
-# k = 5, each kernel's warm-up and timed calls), per kernel: throughput against the SM's and memory's peaks, issue slots,
-# warp stalls, pipes, occupancy, in ncu-hf.txt. The filter is at 45–49% of a copy where 70% is asked, and the kernels
-# have not been profiled: where the time goes decides the next kernel.
+# hfprofile: Nsight Compute over the HF filter's streaming, warp and tile kernels (FrequencyBench, 65,536 gray 32×32
+# images, k = 5, each kernel's warm-up and timed calls), per kernel: throughput against the SM's and memory's peaks,
+# issue slots, warp stalls, pipes, occupancy, in ncu-hf.txt. The filter is at 45–49% of a copy where 70% is asked, and
+# the kernels have not been profiled: where the time goes decides the next kernel. (The tile kernel, written without a
+# GPU, is there on the guess that the others are bound by issuing instructions.)
 hfprofile() {
   local ncu; ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | sort -V | tail -1)
   [ -n "$ncu" ] || { say "hfprofile: no ncu on this machine"; return 0; }
-  timeout ${NCU_TIMEOUT:-180} "$ncu" --clock-control none --target-processes all -k 'regex:hf_(stream|warp)' -c 28 \
+  timeout ${NCU_TIMEOUT:-180} "$ncu" --clock-control none --target-processes all -k 'regex:hf_(stream|warp|tile)' -c 44 \
       --section SpeedOfLight --section SchedulerStats --section WarpStateStats --section Occupancy \
       --section ComputeWorkloadAnalysis --section InstructionStats --print-summary per-kernel \
       bash $run frl.backend.cuda.FrequencyBench 65536 5 1 > "$OUT/ncu-hf.txt" 2>&1

@@ -49,9 +49,11 @@ __device__ __forceinline__ float hf_out(double g, double s) {
     return __double2float_rn(__dmul_rn(__dadd_rn(__dsub_rn(g, s), 1.0), 0.5));
 }
 
-// One output of a pass from the K values w[0..K) under the taps. In order: HighPass's sum from 0, taps ascending,
-// each step rounded. EXACT (see hf_out): the symmetric taps folded, t_R w_R + sum_j t_j (w_j + w_(K-1-j)), by FMAs:
-// K operations instead of 2K.
+// One output of a pass from the K values w[0..K) under the taps. In order: HighPass's sum, taps ascending, each step
+// rounded; HighPass starts it from 0, here from the first product (0 + p is p up to the sign of a zero, and such a sign
+// never reaches x_H: a product with a zero is a zero, a sum with one the other addend, and (g - s + 1) / 2 adds 1).
+// EXACT (see hf_out): the symmetric taps folded, t_R w_R + sum_j t_j (w_j + w_(K-1-j)), by FMAs: K operations
+// instead of 2K - 1.
 template <int K, bool EXACT>
 __device__ __forceinline__ double hf_tap_sum(const HfTaps& kk, const double* w) {
     constexpr int R = K / 2;
@@ -61,9 +63,9 @@ __device__ __forceinline__ double hf_tap_sum(const HfTaps& kk, const double* w) 
 #pragma unroll
         for (int j = 0; j < R; j++) s = __fma_rn(kk.v[j], __dadd_rn(w[j], w[K - 1 - j]), s);
     } else {
-        s = 0.0;
+        s = __dmul_rn(kk.v[0], w[0]);
 #pragma unroll
-        for (int j = 0; j < K; j++) s = __dadd_rn(s, __dmul_rn(kk.v[j], w[j]));
+        for (int j = 1; j < K; j++) s = __dadd_rn(s, __dmul_rn(kk.v[j], w[j]));
     }
     return s;
 }
@@ -343,6 +345,163 @@ __device__ __forceinline__ void hf_warp_body(const float* __restrict__ in, float
         hf_warp_body<K>(in, out, taps, g);                                                                \
     }
 HF_EACH_K(HF_WARP)
+
+// Tile path, for planes of at most 32 columns, W a multiple of 4, any height, k <= 5 (-Dfrl.cuda.hf=tile until a GPU
+// has run it): eight lanes an image, four images a warp; lane t holds columns [4t, 4t + 4) of a row as one float4. The
+// rows stream down the plane, K at a time loaded at once: row s's horizontal sums take the lane's four values and R
+// from each neighbour lane (shuffles of doubles, 0 past the plane's edges) into a register window of K rows, and row
+// s − R is finished from the window and stored as a float4. No shared memory, no barrier; the loop body is K rows,
+// unrolled by a template, so that row r's slot in the windows (r mod K) is known to the compiler. Why: the other
+// kernels issue more instructions an image than 70% of a copy's time allows (CudaFrequency.tilePath has the estimate);
+// here a pixel takes 2 shuffles where the warp kernel takes 8, and no shared memory. The sums and their order are
+// the other kernels', so the same bits; with exact sums the folded order, row by row: a row's horizontal sums where
+// all its values allow them (a warp vote), a row's vertical sums and output where its K window rows all did.
+#define HF_TILE_LANES 8  // lanes an image: planes up to 4 · 8 columns
+
+template <int K, bool EXACT>
+__device__ __forceinline__ void hf_tile_hsums(const HfTaps& kk, const double (&e)[4 + K - 1], double (&h)[4]) {
+#pragma unroll
+    for (int c = 0; c < 4; c++) h[c] = hf_tap_sum<K, EXACT>(kk, e + c);
+}
+
+__device__ __forceinline__ float4 hf_float4(float a, float b, float c, float d) {
+    float4 v;
+    v.x = a, v.y = b, v.z = c, v.w = d;
+    return v;
+}
+
+// x_H of row s − R from the windows (U = s mod K): rows s − 2R .. s are in slots (U + 1 + j) mod K, the gray values of
+// row s − R in slot (U + R + 1) mod K.
+template <int K, bool EXACT, int U, typename G>
+__device__ __forceinline__ float4 hf_tile_out(const HfTaps& kk, const double (&hwin)[K][4], const G (&gwin)[K][4]) {
+    float o[4];
+#pragma unroll
+    for (int c = 0; c < 4; c++) {
+        double w[K];
+#pragma unroll
+        for (int j = 0; j < K; j++) w[j] = hwin[(U + 1 + j) % K][c];
+        o[c] = hf_out<EXACT>((double)gwin[(U + K / 2 + 1) % K][c], hf_tap_sum<K, EXACT>(kk, w));
+    }
+    return hf_float4(o[0], o[1], o[2], o[3]);
+}
+
+// One image's rows as a lane of it sees them: the next row to load (at the lane's column 4t; with copyIn, xOut is
+// where that row's channels go) and the next row of x_H to store, each moved on by a row as it is used.
+struct HfTileLane {
+    const float* x;
+    float* xOut;
+    float* hOut;
+    int H, W, hw, t;
+    bool copyIn, live;  // live: this lane's columns exist (an image of the batch, 4t < W); else it holds zeros
+    unsigned below;     // exact sums under this bound (float bits; 0: never)
+};
+
+// The K rows base .. base + K − 1 of each channel, loaded before any is used so that all are in flight at once
+// (0 outside the plane or past the batch); with copyIn also stored to the output image. Moves q.x and q.xOut on.
+template <int K, bool C3>
+__device__ __forceinline__ void hf_tile_load(HfTileLane& q, int base, float4 (&v)[K][C3 ? 3 : 1]) {
+#pragma unroll
+    for (int u = 0; u < K; u++)
+#pragma unroll
+        for (int ch = 0; ch < (C3 ? 3 : 1); ch++) {
+            v[u][ch] = hf_float4(0.f, 0.f, 0.f, 0.f);
+            if (q.live && base + u < q.H) v[u][ch] = *reinterpret_cast<const float4*>(q.x + u * q.W + ch * q.hw);
+        }
+    if (q.copyIn && q.live)
+#pragma unroll
+        for (int u = 0; u < K; u++)
+#pragma unroll
+            for (int ch = 0; ch < (C3 ? 3 : 1); ch++)
+                if (base + u < q.H) *reinterpret_cast<float4*>(q.xOut + u * q.W + ch * q.hw) = v[u][ch];
+    q.x += K * q.W, q.xOut += K * q.W;
+}
+
+// Steps U .. K − 1 of the K at base: row s = base + U in (its values v[U]), row s − R out (each only inside the plane:
+// warp-uniform tests).
+template <int K, bool C3, int U, typename G>
+__device__ __forceinline__ void hf_tile_rows(HfTileLane& q, const HfTaps& kk, int base, const float4 (&v)[K][C3 ? 3 : 1],
+                                             double (&hwin)[K][4], G (&gwin)[K][4], unsigned& okRows) {
+    constexpr int R = K / 2;
+    const int s = base + U;
+    const float4 a = v[U][0], b = v[U][C3 ? 1 : 0], c = v[U][C3 ? 2 : 0];
+    const float va[4] = {a.x, a.y, a.z, a.w}, vb[4] = {b.x, b.y, b.z, b.w}, vc[4] = {c.x, c.y, c.z, c.w};
+    double d[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        d[i] = hf_gray3(C3 ? 3 : 1, va[i], vb[i], vc[i]);
+        gwin[U][i] = (G)d[i];  // one channel: G = float holds the value itself
+    }
+    double h[4] = {0.0, 0.0, 0.0, 0.0};  // rows past the plane are 0, as zero padding reads them
+    bool rowOk = true;                   // and allow exact sums
+    if (s < q.H) {
+        double e[4 + K - 1];  // columns 4t − R .. 4t + 3 + R
+#pragma unroll
+        for (int i = 0; i < R; i++) {
+            const double left = __shfl_up_sync(0xffffffffu, d[4 - R + i], 1, HF_TILE_LANES);
+            const double right = __shfl_down_sync(0xffffffffu, d[i], 1, HF_TILE_LANES);
+            e[i] = q.t == 0 ? 0.0 : left;                            // the first lane has no left neighbour
+            e[R + 4 + i] = q.t == HF_TILE_LANES - 1 ? 0.0 : right;  // nor the last a right one (lanes past W hold 0)
+        }
+#pragma unroll
+        for (int i = 0; i < 4; i++) e[R + i] = d[i];
+        rowOk = !C3 && q.below != 0u && __all_sync(0xffffffffu, hf_exact_strip<4>(va, q.below));
+        if (rowOk) hf_tile_hsums<K, true>(kk, e, h);
+        else hf_tile_hsums<K, false>(kk, e, h);
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) hwin[U][i] = h[i];
+    okRows = okRows << 1 | (unsigned)rowOk;  // bit j: row s − j
+    const int y = s - R;
+    if (y >= 0 && y < q.H) {
+        constexpr unsigned window = (1u << K) - 1u;
+        const float4 o = (okRows & window) == window ? hf_tile_out<K, true, U>(kk, hwin, gwin) : hf_tile_out<K, false, U>(kk, hwin, gwin);
+        if (q.live) *reinterpret_cast<float4*>(q.hOut) = o;
+        q.hOut += q.W;
+    }
+    if constexpr (U + 1 < K) hf_tile_rows<K, C3, U + 1>(q, kk, base, v, hwin, gwin, okRows);
+}
+
+template <int K, bool C3>
+__device__ __forceinline__ void hf_tile_body(const float* __restrict__ in, float* __restrict__ out, const HfTaps& kk, const FrlInts& g) {
+    constexpr int R = K / 2, PER_WARP = 32 / HF_TILE_LANES;
+    using G = typename std::conditional<C3, double, float>::type;
+    const long long N = g.v[0], step = (long long)gridDim.x * (blockDim.x >> 5) * PER_WARP;
+    const int lane = threadIdx.x & 31;
+    HfTileLane q;
+    q.H = g.v[2], q.W = g.v[3], q.hw = g.v[2] * g.v[3], q.copyIn = g.v[6] != 0;
+    q.t = lane % HF_TILE_LANES;
+    q.below = C3 ? 0u : (unsigned)g.v[12];
+    // n0: the warp's first image (warp-uniform, so every lane of the warp shuffles and votes to the end)
+    for (long long n0 = ((long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * PER_WARP; n0 < N; n0 += step) {
+        const long long n = n0 + lane / HF_TILE_LANES;
+        q.live = n < N && 4 * q.t < q.W;
+        q.x = in + (q.live ? n * (C3 ? 3 : 1) * (long long)q.hw + 4 * q.t : 0);
+        q.xOut = out + (q.live ? n * (long long)g.v[4] + 4 * q.t : 0);
+        q.hOut = q.xOut + g.v[5];
+        double hwin[K][4];  // horizontal sums by row, row r in slot r mod K; rows above the plane are 0
+        G gwin[K][4];       // gray values, the same slots
+#pragma unroll
+        for (int j = 0; j < K; j++)
+#pragma unroll
+            for (int i = 0; i < 4; i++) hwin[j][i] = 0.0, gwin[j][i] = G(0);
+        unsigned okRows = ~0u;
+        for (int base = 0; base < q.H + R; base += K) {
+            float4 v[K][C3 ? 3 : 1];
+            hf_tile_load<K, C3>(q, base, v);
+            hf_tile_rows<K, C3, 0>(q, kk, base, v, hwin, gwin, okRows);
+        }
+    }
+}
+
+// 2 blocks per SM; three channels at k = 5 would spill there (K rows of 3 float4 loaded at once): 1
+#define HF_TILE_BLOCKS(C3, K) ((C3) && (K) >= 5 ? 1 : 2)
+#define HF_TILE_C(C3, CN, K)                                                                              \
+    extern "C" __global__ void __launch_bounds__(FRL_BLOCK, HF_TILE_BLOCKS(C3, K))                      \
+    hf_tile_c##CN##_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) { \
+        hf_tile_body<K, C3>(in, out, taps, g);                                                            \
+    }
+#define HF_TILE(K) HF_TILE_C(false, 1, K) HF_TILE_C(true, 3, K)
+HF_TILE(1) HF_TILE(3) HF_TILE(5)
 
 // Fallback for any k or plane size (the plane does not fit in shared memory, or k > 15): HighPass's loops
 // one output per thread, grid-stride, with a global double scratch tmp [N, H, W].

@@ -113,6 +113,10 @@ template <typename T> T __shfl_xor_sync(unsigned, T v, int mask, int width = 32)
     int lane = frl_thread() & 31, to = lane ^ mask;
     return frl_from_lane(v, to / width == lane / width ? to : lane);
 }
+template <typename T> T __shfl_up_sync(unsigned, T v, unsigned delta, int width = 32) {
+    int lane = frl_thread() & 31;
+    return frl_from_lane(v, lane % width >= (int)delta ? lane - (int)delta : lane);
+}
 template <typename T> T __shfl_down_sync(unsigned, T v, unsigned delta, int width = 32) {
     int lane = frl_thread() & 31;
     return frl_from_lane(v, lane % width + (int)delta < width ? lane + (int)delta : lane);

@@ -26,7 +26,8 @@ import java.util.function.Supplier;
  *       {@link HighPass}'s order: the result is HighPass's bit for bit. One block per image through shared
  *       memory for k ≤ 15 and planes up to ~50×50 (for planes up to 32×32 by resident blocks that load the next
  *       image during the passes; -Dfrl.cuda.hf=block turns that off; -Dfrl.cuda.hf=warp takes one warp per one-channel
- *       image instead); otherwise two grid-stride passes through a global scratch.
+ *       image instead, -Dfrl.cuda.hf=tile eight lanes per image of up to 32 columns); otherwise two grid-stride passes
+ *       through a global scratch.
  *       With -Dfrl.cuda.hfSums=exact the shared-memory kernels take a cheaper order for each image on which no sum
  *       rounds ({@link HighPass#exactSumsBelow}): the same bits.</li>
  *   <li>FFT ({@link #highPassFft}, {@link #frlInputFft}): any {@link FilterSpec}; batched cuFFT R2C over the
@@ -42,6 +43,8 @@ public final class CudaFrequency {
     private static final String FAMILY = "frequency";
     /** HF_P in frequency.cu: outputs per thread of a pass. */
     static final int P = 4;
+    /** The largest k of the tile kernels (their windows of K rows in registers spill past it). */
+    static final int TILE_MAX_K = 5;
     /** Dynamic shared memory the one-block-per-image kernel may use (the default limit, no opt-in). */
     static final int SHARED_LIMIT = 48 * 1024;
     /** Largest real FFT buffer of one batch, in floats (512 MiB); bigger batches are split (tests lower it). */
@@ -62,6 +65,13 @@ public final class CudaFrequency {
     private static final Kernel[] WARP = new Kernel[16]; // one-channel planes up to 32 × 32, by k
     static {
         for (int k = 1; k <= 15; k += 2) WARP[k] = new Kernel(FAMILY, "hf_warp_c1_k" + k, "ppaa");
+    }
+    private static final Kernel[][] TILE = new Kernel[2][16]; // [C == 3][k]: planes up to 32 columns, W a multiple of 4
+    static {
+        for (int k = 1; k <= TILE_MAX_K; k += 2) {
+            TILE[0][k] = new Kernel(FAMILY, "hf_tile_c1_k" + k, "ppaa");
+            TILE[1][k] = new Kernel(FAMILY, "hf_tile_c3_k" + k, "ppaa");
+        }
     }
     private static final Kernel ROWS = new Kernel(FAMILY, "hf_rows_global", "pppa");
     private static final Kernel COLS = new Kernel(FAMILY, "hf_cols_global", "ppppa");
@@ -90,16 +100,18 @@ public final class CudaFrequency {
     /**
      * The kernel of the direct path where they apply: STREAM (the default: resident blocks that walk the images,
      * loading the next while working on this one; on an H200, 2026-11-27, 0.30 ms for 65,536 gray 32×32 planes) or
-     * BLOCK (one block per image through shared memory: 0.33 ms; -Dfrl.cuda.hf=block), or WARP (one warp per
-     * one-channel image, {@link #warpPath}; -Dfrl.cuda.hf=warp). All bit for bit HighPass.
+     * BLOCK (one block per image through shared memory: 0.33 ms; -Dfrl.cuda.hf=block), WARP (one warp per
+     * one-channel image, {@link #warpPath}; -Dfrl.cuda.hf=warp) or TILE (eight lanes per image, rows streamed through
+     * registers, {@link #tilePath}; -Dfrl.cuda.hf=tile). All bit for bit HighPass.
      */
     enum Direct {
-        BLOCK, STREAM, WARP;
+        BLOCK, STREAM, WARP, TILE;
 
         static Direct chosen() {
-            return switch (CudaFlags.oneOf("frl.cuda.hf", "stream", "block", "stream", "warp")) {
+            return switch (CudaFlags.oneOf("frl.cuda.hf", "stream", "block", "stream", "warp", "tile")) {
                 case "block" -> BLOCK;
                 case "warp" -> WARP;
+                case "tile" -> TILE;
                 default -> STREAM;
             };
         }
@@ -114,6 +126,19 @@ public final class CudaFrequency {
      */
     static boolean warpPath(int c, int h, int w, int k) { return c == 1 && h <= 32 && w <= 32 && k < WARP.length && WARP[k] != null; }
 
+    /**
+     * Whether the tile kernel takes this shape (-Dfrl.cuda.hf=tile, off until a GPU has timed it): planes of at most 32
+     * columns, W a multiple of 4 (a lane's four columns are one float4), any height, k ≤ {@link #TILE_MAX_K}. Each of
+     * eight lanes of an image holds four columns; the rows stream down through a register window of k rows, the
+     * horizontal neighbours come by shuffles. Why, an estimate from the sm_90 cubins' sizes (nvcc 13.0, k = 5), not
+     * a profile: the warp kernel is 5,504 instructions, its rows unrolled in both orders of sums, so about 2,750 run
+     * an image; the streaming kernel's 1,032, run by eight warps an image, about 3,400. At four issues per SM cycle
+     * that is 700–850 cycles an image, where 70% of a copy allows about 750. The tile kernel is 1,584 instructions;
+     * built with one order of sums alone, 1,080, whose loop of five rows a warp runs seven times for four 32-row
+     * images: under 1,900 an image.
+     */
+    static boolean tilePath(int c, int h, int w, int k) { return w % 4 == 0 && w <= 32 && k <= TILE_MAX_K && TILE[c / 3][k] != null; }
+
     /** Resident blocks per SM of the warp kernels (HF_WARP_BLOCKS in frequency.cu). */
     static int warpBlocksPerSm(int k) { return k <= 5 ? 3 : 2; }
 
@@ -123,7 +148,7 @@ public final class CudaFrequency {
      * to 0.267). On a one-channel image whose values are all 0 or of magnitude in
      * [2^-8, {@link HighPass#exactSumsBelow}) (8-bit images qualify) and with symmetric dyadic taps (OpenCV's for
      * k ≤ 9), no sum of HighPass rounds, so its value comes out of any exact order: the taps folded by FMAs, 12
-     * double operations a pixel for k = 5 instead of 23. The kernel checks the values of each image.
+     * double operations a pixel for k = 5 instead of 21. The kernel checks the values of each image.
      */
     static boolean exactSums() { return CudaFlags.oneOf("frl.cuda.hfSums", "ordered", "ordered", "exact").equals("exact"); }
 
@@ -190,7 +215,10 @@ public final class CudaFrequency {
      */
     static boolean launchDirect(Object x, Object out, double[] taps, int[] g, Direct kernel) {
         int n = g[0], c = g[1], h = g[2], w = g[3], k = taps.length;
-        if (kernel == Direct.WARP && warpPath(c, h, w, k)) {
+        if (kernel == Direct.TILE && tilePath(c, h, w, k) && address(x) % 16 == 0 && address(out) % 16 == 0) {
+            long perBlock = Kernel.BLOCK / 8; // four images a warp
+            TILE[c / 3][k].launch((int) Math.ceilDiv(n, perBlock), 1, 1, Kernel.BLOCK, 1, 1, 0, x, out, tapBits(taps), g);
+        } else if (kernel == Direct.WARP && warpPath(c, h, w, k)) {
             long perBlock = Kernel.BLOCK / 32;
             int blocks = (int) Math.min(Math.ceilDiv(n, perBlock), (long) Kernel.multiprocessors() * warpBlocksPerSm(k));
             WARP[k].launch(blocks, 1, 1, Kernel.BLOCK, 1, 1, 0, x, out, tapBits(taps), g);
@@ -202,6 +230,9 @@ public final class CudaFrequency {
         } else return false;
         return true;
     }
+
+    /** A device address given as a tensor or a long (launchDirect's x and out). */
+    private static long address(Object p) { return p instanceof Tensor t ? t.storage().address() : (Long) p; }
 
     /** Up to 16 doubles as the int[32] of a kind-'a' parameter (frequency.cu's HfTaps): low word first, as in memory. */
     static int[] tapBits(double[] taps) {

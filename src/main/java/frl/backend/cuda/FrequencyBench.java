@@ -18,7 +18,8 @@ import java.util.Map;
  * Microbenchmark of the HF channel on n gray 32×32 images (n = 65536: 256 MiB in, 256 MiB out): a
  * device-to-device cudaMemcpyAsync of the batch (the napkin floor), the direct path (k = 5, FRL's
  * default) and the fused x_F build, each by the block and the streaming kernel (and by the streaming kernel with
- * exact sums: the inputs are 8-bit values, on which no sum rounds), by the warp kernel (in order and exact), and the
+ * exact sums: the inputs are 8-bit values, on which no sum rounds), by the warp kernel (in order and exact), by the tile
+ * kernel (both orders, x_H and x_F), and the
  * cuFFT path with the same Gaussian. CUDA events around each call
  * after warm-up, the median of the repeats. GB/s counts the bytes each op must read and write (the logical
  * traffic: for the FFT path that is the same 512 MiB, not its padded intermediates).
@@ -37,7 +38,9 @@ public final class FrequencyBench {
             new Run("direct_stream", false, CudaFrequency.Direct.STREAM, false), new Run("frl_input_stream", true, CudaFrequency.Direct.STREAM, false),
             new Run("direct_stream_exact", false, CudaFrequency.Direct.STREAM, true), new Run("frl_input_stream_exact", true, CudaFrequency.Direct.STREAM, true),
             new Run("direct_warp", false, CudaFrequency.Direct.WARP, false), new Run("direct_warp_exact", false, CudaFrequency.Direct.WARP, true),
-            new Run("frl_input_warp_exact", true, CudaFrequency.Direct.WARP, true));
+            new Run("frl_input_warp_exact", true, CudaFrequency.Direct.WARP, true),
+            new Run("direct_tile", false, CudaFrequency.Direct.TILE, false), new Run("direct_tile_exact", false, CudaFrequency.Direct.TILE, true),
+            new Run("frl_input_tile", true, CudaFrequency.Direct.TILE, false), new Run("frl_input_tile_exact", true, CudaFrequency.Direct.TILE, true));
 
     public static Map<String, Object> run(int n, int k, int repeats) {
         if (n <= 0 || repeats <= 0) throw new IllegalArgumentException("FrequencyBench: n and repeats must be positive");

@@ -110,7 +110,8 @@ class CudaFrequencyTest {
         }
 
         String by(int c, int h, int w, int k) {
-            String by = kernel == CudaFrequency.Direct.WARP && CudaFrequency.warpPath(c, h, w, k) ? "warp kernel"
+            String by = kernel == CudaFrequency.Direct.TILE && CudaFrequency.tilePath(c, h, w, k) ? "tile kernel"
+                    : kernel == CudaFrequency.Direct.WARP && CudaFrequency.warpPath(c, h, w, k) ? "warp kernel"
                     : kernel != CudaFrequency.Direct.BLOCK && CudaFrequency.streamPath(h, w, k) ? "streaming kernel"
                     : CudaFrequency.sharedPath(h, w, k) ? "shared-memory kernel" : "global passes";
             return exactSums ? by + ", exact sums where they hold" : by;

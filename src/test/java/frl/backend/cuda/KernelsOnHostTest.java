@@ -285,16 +285,19 @@ class KernelsOnHostTest {
     }
 
     /**
-     * frequency.cu's direct kernels (the one-block-per-image and streaming kernels' barriers and the warp kernel's
-     * shuffles and votes: fibers) against HighPass bit for bit, as the GPU tests ask: each kernel in each order of sums
-     * (-Dfrl.cuda.hf=warp and -Dfrl.cuda.hfSums=exact's kernels among them), gray and RGB, odd sizes, k from 1 to 15,
+     * frequency.cu's direct kernels (the one-block-per-image and streaming kernels' barriers and the warp and tile
+     * kernels' shuffles and votes: fibers) against HighPass bit for bit, as the GPU tests ask: each kernel in each order
+     * of sums (-Dfrl.cuda.hf=warp, =tile and -Dfrl.cuda.hfSums=exact's kernels among them), gray and RGB, odd sizes, k from 1 to 15,
      * and a batch mixing 8-bit images with images the exact sums must leave to the ordered ones (values past the bound
-     * or under 2^-8), image by image.
+     * or under 2^-8), image by image; x_H alone and x_F = [x, x_H] (FrlInput.build's layout).
      */
     @Test void highPassKernelsAreHighPassBitForBit() {
         try (HostKernels gpu = HostKernels.of("frequency")) {
             SplittableRandom rng = new SplittableRandom(7);
-            for (int[] s : new int[][] {{12, 1, 32, 32}, {3, 3, 32, 32}, {5, 1, 28, 28}, {1, 1, 1, 1}, {2, 3, 17, 31}, {3, 1, 33, 17}, {2, 1, 5, 30}}) {
+            // the tile kernel's: 37 images (two blocks, a last warp with one image), rows past 32, fewer rows than taps,
+            // narrower planes (a lane with no columns), RGB
+            for (int[] s : new int[][] {{12, 1, 32, 32}, {3, 3, 32, 32}, {5, 1, 28, 28}, {1, 1, 1, 1}, {2, 3, 17, 31}, {3, 1, 33, 17}, {2, 1, 5, 30},
+                                        {37, 1, 32, 32}, {6, 1, 41, 16}, {5, 1, 3, 12}, {4, 3, 9, 20}}) {
                 int n = s[0], c = s[1], h = s[2], w = s[3], plane = h * w;
                 float[] x = new float[n * c * plane];
                 for (int i = 0; i < x.length; i++) x[i] = rng.nextInt(256) / 255f;
@@ -305,21 +308,27 @@ class KernelsOnHostTest {
                         else x[at] = (float) rng.nextDouble(1e-7, 0x1p-8);
                     }
                 for (int k : new int[] {1, 3, 5, 7, 9, 15}) {
-                    float[] want = new float[n * plane];
+                    float[] hf = new float[n * plane], xf = new float[n * (c + 1) * plane]; // x_H alone, and x_F = [x, x_H]
                     HighPass hp = new HighPass(k);
-                    for (int i = 0; i < n; i++) hp.apply(x, i * c * plane, c, h, w, want, i * plane);
+                    for (int i = 0; i < n; i++) {
+                        hp.apply(x, i * c * plane, c, h, w, hf, i * plane);
+                        System.arraycopy(x, i * c * plane, xf, i * (c + 1) * plane, c * plane);
+                        System.arraycopy(hf, i * plane, xf, (i * (c + 1) + c) * plane, plane);
+                    }
                     double[] taps = HighPass.gaussianKernel(k);
                     for (CudaFrequency.Direct kernel : CudaFrequency.Direct.values())
-                        for (boolean exact : new boolean[] {false, true}) {
-                            MemorySegment in = gpu.floats(x), out = gpu.floats(CudaSubPixelTest.Host.unwritten(n * plane));
-                            assertTrue(CudaFrequency.launchDirect(in.address(), out.address(), taps, CudaFrequency.geometry(n, c, h, w, false, taps, exact), kernel),
-                                    "no direct kernel for " + Arrays.toString(s));
-                            float[] got = out.toArray(ValueLayout.JAVA_FLOAT);
-                            for (int i = 0; i < want.length; i++)
-                                if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i]))
-                                    throw new AssertionError(kernel + (exact ? " exact sums" : "") + " " + Arrays.toString(s) + " k=" + k + ": element " + i + " is "
-                                            + got[i] + ", HighPass " + want[i]);
-                        }
+                        for (boolean exact : new boolean[] {false, true})
+                            for (boolean withInput : new boolean[] {false, true}) {
+                                float[] want = withInput ? xf : hf;
+                                MemorySegment in = gpu.floats(x), out = gpu.floats(CudaSubPixelTest.Host.unwritten(want.length));
+                                assertTrue(CudaFrequency.launchDirect(in.address(), out.address(), taps, CudaFrequency.geometry(n, c, h, w, withInput, taps, exact), kernel),
+                                        "no direct kernel for " + Arrays.toString(s));
+                                float[] got = out.toArray(ValueLayout.JAVA_FLOAT);
+                                for (int i = 0; i < want.length; i++)
+                                    if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i]))
+                                        throw new AssertionError(kernel + (exact ? " exact sums" : "") + (withInput ? " x_F" : "") + " " + Arrays.toString(s)
+                                                + " k=" + k + ": element " + i + " is " + got[i] + ", HighPass " + want[i]);
+                            }
                 }
             }
         }
