@@ -85,12 +85,14 @@ final class KernelBenchCommand implements Callable<Integer> {
             conv("decoder 64→1024 (convT)", n, 1024, 32, 64, 4, 2, 1, true, rng);
             conv("Glow coupling 3×3 4→64 at 16×16", n, 4, 16, 64, 3, 1, 1, false, rng);
             conv("Glow coupling zero conv 3×3 64→8 at 16×16", n, 64, 16, 8, 3, 1, 1, false, rng);
+            conv("Glow (paper size, batch 8) 3×3 512→512 at 8×8", 8, 512, 8, 512, 3, 1, 1, false, rng);
             conv("Glow 1×1 over 16 channels", n, 16, 16, 16, 1, 1, 0, false, rng);
             conv("Glow 1×1 over 48 channels", n, 48, 8, 48, 1, 1, 0, false, rng);
             glowActNormInvConv(Shape.of(n, 16, 16, 16), rng);
             glowActNormInvConv(Shape.of(n, 48, 8, 8), rng);
             shifted("PixelCNN++ down-shifted 2×3", Shape.of(32, 80, 32, 32), 3, Shift.DOWN, rng);
             shifted("PixelCNN++ down-right-shifted 2×2", Shape.of(32, 80, 32, 32), 2, Shift.DOWN_RIGHT, rng);
+            shifted("PixelCNN++ down-shifted 2×3 at 16×16", Shape.of(16, 160, 16, 16), 3, Shift.DOWN, rng);
             if (!(be instanceof frl.backend.cuda.CudaBackend)) hostHighPass(16384);
         }
         if (be instanceof frl.backend.cuda.CudaBackend) { // the GPU-only kernel families, timed with CUDA events
