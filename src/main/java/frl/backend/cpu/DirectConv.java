@@ -30,12 +30,12 @@ final class DirectConv {
     private record Budget(int cols, int floats, int outFloats) {
         /**
          * Images per chunk: about {@code cols} columns, planes within {@code floats}, {@code outRows} rows of output
-         * columns within {@code outFloats}, no more than a thread's share of n; at least 1.
+         * columns within {@code outFloats}, no more than n / ways (the chunks' share of each thread); at least 1.
          */
-        int images(Im2col geo, int n, int outRows) {
+        int images(Im2col geo, int n, int outRows, int ways) {
             Planes one = Planes.of(geo, 1);
             long byCols = cols / one.plane(), byFloats = floats / ((long) geo.channels() * one.plane()), byOut = outFloats / ((long) outRows * one.plane());
-            return (int) Math.max(1, Math.min(Math.ceilDiv(n, Parallel.threads()), Math.min(byCols, Math.min(byFloats, byOut))));
+            return (int) Math.max(1, Math.min(Math.ceilDiv(n, ways), Math.min(byCols, Math.min(byFloats, byOut))));
         }
     }
 
@@ -85,31 +85,72 @@ final class DirectConv {
         return new Im2col(k, g.oh(), g.ow(), g.kh(), g.kw(), g.h(), g.w(), 1, 1, g.kh() - 1 - g.top(), g.kw() - 1 - g.left());
     }
 
-    /** dW [K, C·kh·kw] = Σ over images and output pixels of dy times the input under each tap. */
+    /**
+     * dW [K, C·kh·kw] = Σ over images and output pixels of dy times the input under each tap, chunk by chunk over the
+     * batch. Where each core's share of the images fills a whole chunk, each core sums its own images ({@link
+     * #byImages}); where it would not (small planes: a core's chunk of Glow's 512 channels at 8×8, batch 8, was 360
+     * columns), both cores work on each chunk of the whole batch ({@link #byTiles}), whose longer columns spread the
+     * cost of summing each tile's lanes.
+     */
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, Im2col geo) {
         int n = x.dim(0), k = wShape.dim(0), rows = roundUp(k, DirectConvKernels.GRAD_ROWS);
-        Planes planes = Planes.of(geo, GRADIENT.images(geo, n, rows));
         int taps = geo.rows(), tapsPadded = roundUp(taps, DirectConvKernels.GRAD_TAPS);
+        int share = GRADIENT.images(geo, n, rows, Parallel.threads()), whole = GRADIENT.images(geo, n, rows, 1);
+        float[] sums = whole > share ? byTiles(x, dy, k, rows, tapsPadded, Planes.of(geo, whole))
+                : byImages(x, dy, k, rows, tapsPadded, Planes.of(geo, share));
+        float[] dw = new float[k * taps];
+        for (int r = 0; r < k; r++) System.arraycopy(sums, r * tapsPadded, dw, r * taps, taps);
+        return CpuBackend.instance().fromHost(wShape, dw);
+    }
+
+    /** The sums [rows, tapsPadded] by the cores' shares of the images, each in its own chunks, added in a fixed order. */
+    private static float[] byImages(Tensor x, Tensor dy, int k, int rows, int tapsPadded, Planes planes) {
+        int n = x.dim(0), ld = planes.cols(), tiles = tiles(rows, tapsPadded);
         int[] off = Arrays.copyOf(planes.offsets(), tapsPadded);   // padding taps read column 0; their sums are dropped
         int parts = Chunks.count(n, 1);
         float[][] partial = new float[parts][];
         MemorySegment xs = x.segment(), dys = dy.segment();
         Chunks.run(n, parts, (part, from, to) -> {
-            float[] xp = new float[planes.floats()], dyp = new float[rows * planes.cols()], sums = new float[rows * tapsPadded];
+            float[] xp = new float[planes.floats()], dyp = new float[rows * ld], sums = new float[rows * tapsPadded];
             for (int n0 = (int) from; n0 < to; n0 += planes.images()) {
                 int count = (int) Math.min(planes.images(), to - n0);
                 planes.pack(xs, n0, count, xp);
-                planes.outputs().scatter(dys, n0, count, k, dyp, planes.cols());
-                DirectConvKernels.weightGradient(dyp, planes.cols(), rows, xp, off, planes.colsFor(count), sums);
+                planes.outputs().scatter(dys, n0, 0, count, k, dyp, ld);
+                planes.outputs().clearTail(count, k, dyp, ld);
+                DirectConvKernels.weightGradient(dyp, ld, xp, off, planes.colsFor(count), sums, 0, tiles);
             }
             partial[part] = sums;
         });
-        float[] dw = new float[k * taps];
-        for (float[] sums : partial)                // parts in a fixed order: the same bits whatever the timing
-            for (int r = 0; r < k; r++)
-                for (int t = 0; t < taps; t++) dw[r * taps + t] += sums[r * tapsPadded + t];
-        return CpuBackend.instance().fromHost(wShape, dw);
+        float[] sums = new float[rows * tapsPadded];
+        for (float[] part : partial)                // parts in a fixed order: the same bits whatever the timing
+            for (int i = 0; i < sums.length; i++) sums[i] += part[i];
+        return sums;
     }
+
+    /**
+     * The sums [rows, tapsPadded] chunk by chunk over the whole batch, each chunk by all cores: its images packed and
+     * scattered by the cores' shares of them, then its tiles (rows × taps, row-major) split between the cores. Each sum
+     * is one tile's, in the same order whatever the number of cores.
+     */
+    private static float[] byTiles(Tensor x, Tensor dy, int k, int rows, int tapsPadded, Planes planes) {
+        int n = x.dim(0), ld = planes.cols(), tiles = tiles(rows, tapsPadded);
+        int[] off = Arrays.copyOf(planes.offsets(), tapsPadded);
+        float[] xp = new float[planes.floats()], dyp = new float[rows * ld], sums = new float[rows * tapsPadded];
+        MemorySegment xs = x.segment(), dys = dy.segment();
+        for (int n0 = 0; n0 < n; n0 += planes.images()) {
+            int start = n0, count = Math.min(planes.images(), n - n0), cols = planes.colsFor(count);
+            planes.outputs().clearTail(count, k, dyp, ld);
+            Parallel.forRange(count, 1, (b0, b1) -> {
+                planes.pack(xs, start, b0, b1, xp);
+                planes.outputs().scatter(dys, start, b0, b1, k, dyp, ld);
+            });
+            Parallel.forRange(tiles, 1, (t0, t1) -> DirectConvKernels.weightGradient(dyp, ld, xp, off, cols, sums, t0, t1));
+        }
+        return sums;
+    }
+
+    /** The weight gradient's tiles: GRAD_ROWS rows × GRAD_TAPS taps each. */
+    private static int tiles(int rows, int tapsPadded) { return rows / DirectConvKernels.GRAD_ROWS * (tapsPadded / DirectConvKernels.GRAD_TAPS); }
 
     /**
      * out [N, rows, oh, ow] = the packed kernel times the planes of in under geo, chunk by chunk over the batch; with
@@ -118,7 +159,7 @@ final class DirectConv {
     private static Tensor product(Tensor in, float[] packed, int outChannels, Im2col geo, Shape outShape, float[] bias) {
         Tensor out = CpuBackend.alloc(outShape);
         int rows = roundUp(outChannels, DirectConvKernels.ROWS);
-        Planes planes = Planes.of(geo, PRODUCT.images(geo, in.dim(0), rows));
+        Planes planes = Planes.of(geo, PRODUCT.images(geo, in.dim(0), rows, Parallel.threads()));
         int[] off = planes.offsets();
         MemorySegment ins = in.segment(), outs = out.segment();
         Parallel.forRange(in.dim(0), 1, (from, to) -> {
@@ -201,9 +242,12 @@ final class DirectConv {
         }
 
         /** Lays images [n0, n0 + count) of {@code src} into the planes (borders stay 0: only pixels are written). */
-        void pack(MemorySegment src, int n0, int count, float[] planes) {
+        void pack(MemorySegment src, int n0, int count, float[] planes) { pack(src, n0, 0, count, planes); }
+
+        /** The same for the chunk's images [from, to) only: images n0 + from … n0 + to − 1. */
+        void pack(MemorySegment src, int n0, int from, int to, float[] planes) {
             int c = geo.channels(), h = geo.h(), w = geo.w();
-            for (int b = 0; b < count; b++)
+            for (int b = from; b < to; b++)
                 for (int ch = 0; ch < c; ch++)
                     DirectConvKernels.copyRows(src, (n0 + b) * geo.imageSize() + (long) ch * h * w, w,
                             planes, ch * channelStride() + b * plane() + geo.top() * wp + geo.left(), wp, h, w);
@@ -224,15 +268,20 @@ final class DirectConv {
         }
 
         /**
-         * The adjoint of {@link #gather}: dy of images [n0, n0 + count) into the column rows, every other column
-         * of the first {@code ld} set to 0 (a short last chunk's columns past its images included).
+         * The adjoint of {@link #gather} for the chunk's images [from, to) (images n0 + from …): dy's rows of them into
+         * the column rows at their pixels. Only pixels are written: the columns between rows and images stay 0.
          */
-        void scatter(MemorySegment src, int n0, int count, int rows, float[] cols, int ld) {
+        void scatter(MemorySegment src, int n0, int from, int to, int rows, float[] cols, int ld) {
             long p = (long) oh * ow;
-            Arrays.fill(cols, 0f);
-            for (int b = 0; b < count; b++)
+            for (int b = from; b < to; b++)
                 for (int r = 0; r < rows; r++)
                     DirectConvKernels.copyRows(src, ((long) (n0 + b) * rows + r) * p, ow, cols, r * ld + b * plane, wp, oh, ow);
+        }
+
+        /** Sets the columns past a chunk of {@code count} images to 0 in the first {@code rows} rows (an earlier, longer chunk's pixels). */
+        void clearTail(int count, int rows, float[] cols, int ld) {
+            int from = Math.min(count * plane, ld);
+            for (int r = 0; r < rows; r++) Arrays.fill(cols, r * ld + from, (r + 1) * ld, 0f);
         }
     }
 }

@@ -107,13 +107,15 @@ final class DirectConvKernels {
     }
 
     /**
-     * sums[r·taps + t] += Σ_{q &lt; cols} dy[r·ld + q] · x[off[t] + q] for r &lt; rows (a multiple of GRAD_ROWS) and
-     * t &lt; taps = off.length (a multiple of GRAD_TAPS); cols is a multiple of the vector length.
+     * sums[r·taps + t] += Σ_{q &lt; cols} dy[r·ld + q] · x[off[t] + q] over the tiles [from, to) of GRAD_ROWS rows ×
+     * GRAD_TAPS taps, row-major (taps = off.length, a multiple of GRAD_TAPS); cols is a multiple of the vector length.
      */
-    static void weightGradient(float[] dy, int ld, int rows, float[] x, int[] off, int cols, float[] sums) {
-        int taps = off.length;
-        for (int r = 0; r < rows; r += GRAD_ROWS)
-            for (int t = 0; t < taps; t += GRAD_TAPS) gradTile(dy, r * ld, ld, x, off, t, cols, sums, r * taps + t, taps);
+    static void weightGradient(float[] dy, int ld, float[] x, int[] off, int cols, float[] sums, int from, int to) {
+        int taps = off.length, perRow = taps / GRAD_TAPS;
+        for (int i = from; i < to; i++) {
+            int r = i / perRow * GRAD_ROWS, t = i % perRow * GRAD_TAPS;
+            gradTile(dy, r * ld, ld, x, off, t, cols, sums, r * taps + t, taps);
+        }
     }
 
     private static void gradTile(float[] dy, int dyAt, int ld, float[] x, int[] off, int t, int cols, float[] sums, int at, int taps) {

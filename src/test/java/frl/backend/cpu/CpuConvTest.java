@@ -60,7 +60,9 @@ class CpuConvTest {
             new Case(5, 4, 16, 16, 9, 3, 3, 1, 1, 1, 1, 0, 0),    // Glow's first 3×3, K not a multiple of the kernel's 8 rows
             new Case(170, 2, 8, 8, 10, 3, 3, 1, 1, 1, 1, 0, 0),   // direct: chunks of 20 (81 for the weight gradient) images and a short one
             new Case(2, 5, 7, 6, 3, 3, 2, 1, 1, 0, 0, 0, 0),      // direct without padding, 3×2 kernel
-            new Case(2, 8, 4, 4, 9, 1, 1, 1, 1, 0, 0, 0, 0));     // 1×1 at 4×4, an image a chunk: one vector of columns, the narrow tile
+            new Case(2, 8, 4, 4, 9, 1, 1, 1, 1, 0, 0, 0, 0),      // 1×1 at 4×4, an image a chunk: one vector of columns, the narrow tile
+            new Case(11, 3, 30, 30, 9, 3, 3, 1, 1, 1, 1, 0, 0),   // direct weight gradient by tiles: chunks of 8 images and a short one, a row's tiles on two cores
+            new Case(228, 1, 6, 6, 2, 3, 3, 1, 1, 0, 0, 0, 0));   // by tiles, chunks of 227 and 1 without padding: at 16 lanes the 1's 48 columns run into a 2nd plane
 
     static Stream<Arguments> cases() {
         return GemmTest.gemms().stream().limit(2).flatMap(g -> CASES.stream().map(c -> Arguments.of(g, c)));
