@@ -495,12 +495,17 @@ __device__ __forceinline__ void hf_tile_body(const float* __restrict__ in, float
 
 // 2 blocks per SM; three channels at k = 5 would spill there (K rows of 3 float4 loaded at once): 1
 #define HF_TILE_BLOCKS(C3, K) ((C3) && (K) >= 5 ? 1 : 2)
-#define HF_TILE_C(C3, CN, K)                                                                              \
-    extern "C" __global__ void __launch_bounds__(FRL_BLOCK, HF_TILE_BLOCKS(C3, K))                      \
-    hf_tile_c##CN##_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) { \
-        hf_tile_body<K, C3>(in, out, taps, g);                                                            \
+#define HF_TILE_C1(K)                                                                                     \
+    extern "C" __global__ void __launch_bounds__(FRL_BLOCK, HF_TILE_BLOCKS(false, K))                   \
+    hf_tile_c1_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) {     \
+        hf_tile_body<K, false>(in, out, taps, g);                                                         \
     }
-#define HF_TILE(K) HF_TILE_C(false, 1, K) HF_TILE_C(true, 3, K)
+#define HF_TILE_C3(K)                                                                                     \
+    extern "C" __global__ void __launch_bounds__(FRL_BLOCK, HF_TILE_BLOCKS(true, K))                    \
+    hf_tile_c3_k##K(const float* __restrict__ in, float* __restrict__ out, HfTaps taps, FrlInts g) {     \
+        hf_tile_body<K, true>(in, out, taps, g);                                                          \
+    }
+#define HF_TILE(K) HF_TILE_C1(K) HF_TILE_C3(K)
 HF_TILE(1) HF_TILE(3) HF_TILE(5)
 
 // Fallback for any k or plane size (the plane does not fit in shared memory, or k > 15): HighPass's loops
