@@ -119,6 +119,10 @@ models() {
       timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 $g 2>> "$log" | grep '^{' >> "$res"
       say "engine bench $m ($g) exit $?"
     done
+    # and with the layers' ops composed as before fused.cu (concat-ELU, gate, coupling, bias + ReLU): what fusing gained
+    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.fusedOps=composed" timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph \
+        2>> "$log" | grep '^{' >> "$res"
+    say "engine bench $m (fusedOps=composed, --graph) exit $?"
     # and with the switches not yet defaults (unfold=auto may take Glow's 256-channel 1×1s to 3xTF32 GEMMs)
     if [ -n "$TIMED_PATHS" ]; then
       JAVA_OPTS="$JAVA_OPTS $TIMED_PATHS" timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph \

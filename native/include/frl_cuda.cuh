@@ -1,6 +1,7 @@
 // Shared by every kernel family: index helpers and the launch conventions the Java launchers assume
 // (1-D grids of BLOCK threads over n elements, grid-stride loops so any grid size is correct).
 #pragma once
+#include <math.h>
 #include <stdint.h>
 
 #define FRL_BLOCK 256
@@ -61,6 +62,15 @@ __device__ inline T frl_block_sum(T v) {
     for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
     return t;
 }
+
+// 1 / (1 + e^-x) from e^-|x| <= 1, so neither sign overflows (pointwise.cu, fused.cu).
+__device__ inline float sigmoidf(float x) {
+    float e = expf(-fabsf(x)), inv = 1.f / (1.f + e);
+    return x < 0.f ? e * inv : inv;
+}
+
+// log(1 + e^x) without overflow; NaN stays NaN (log1pf keeps it).
+__device__ inline float softplusf(float x) { return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x))); }
 
 // Up to 32 ints by value (shapes, strides): Java's Kernel passes an int[] for a parameter of kind 'a'.
 struct FrlInts { int v[32]; };

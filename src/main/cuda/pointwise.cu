@@ -8,23 +8,17 @@
 enum { U_RELU = 0, U_ELU, U_SIGMOID, U_TANH, U_EXP, U_LOG, U_SOFTPLUS, U_SQUARE, U_SQRT, U_NEG, U_CLAMP };
 enum { B_ADD = 0, B_SUB, B_MUL, B_DIV };
 
-// 1 / (1 + e^-x) from e^-|x| <= 1, so neither sign overflows.
-__device__ inline float sigmoidf(float x) {
-    float e = expf(-fabsf(x)), inv = 1.f / (1.f + e);
-    return x < 0.f ? e * inv : inv;
-}
-
 // a, b: the op's parameters (ELU: alpha; CLAMP: low, high), as doubles so CLAMP compares exactly as
 // UnaryOp does in double (a bound that is not a float still splits the floats correctly).
 __device__ inline float unary_f(int op, float x, double a, double b) {
     switch (op) {
         case U_RELU: return x > 0.f ? x : 0.f;
-        case U_ELU: return x > 0.f ? x : (float)a * expm1f(x);
+        case U_ELU: return x > 0.f ? x : (float)a * expm1f(x);   // fused.cu's elu1 for a = 1
         case U_SIGMOID: return sigmoidf(x);
         case U_TANH: return tanhf(x);
         case U_EXP: return expf(x);
         case U_LOG: return logf(x);
-        case U_SOFTPLUS: return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x)));   // NaN: log1pf(NaN) keeps it
+        case U_SOFTPLUS: return softplusf(x);
         case U_SQUARE: return x * x;
         case U_SQRT: return sqrtf(x);
         case U_NEG: return -x;

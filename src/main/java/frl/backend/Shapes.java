@@ -108,6 +108,28 @@ public final class Shapes {
         return channel;
     }
 
+    /** s (rank ≥ 2) with twice its channels: a two-halves op's [N, 2C, …] for its [N, C, …]. */
+    public static Shape doubledChannels(Shape s) {
+        channelAxis(s);
+        int[] d = s.dims();
+        d[1] = Math.multiplyExact(d[1], 2);
+        return Shape.of(d);
+    }
+
+    /** Checks that pair is single [N, C, …] with twice its channels (concat-ELU, the gate, the coupling). */
+    public static void requireHalves(String op, Shape single, Shape pair) {
+        if (!doubledChannels(single).equals(pair))
+            throw new IllegalArgumentException(op + ": expected " + doubledChannels(single) + ", " + single + " with twice its channels, got " + pair);
+    }
+
+    /** [N, C, …] for h [N, 2C, …]: one half of a two-halves operand. */
+    public static Shape half(String op, Shape h) {
+        if (h.rank() < 2 || h.dim(1) % 2 != 0) throw new IllegalArgumentException(op + ": expected [N, 2C, ...], got " + h);
+        int[] d = h.dims();
+        d[1] /= 2;
+        return Shape.of(d);
+    }
+
     /** Shape of broadcastTo / check for sumTo: {@code small} must broadcast to {@code big}. */
     public static void requireBroadcastable(String op, Shape small, Shape big) {
         boolean ok = small.rank() <= big.rank();

@@ -90,6 +90,7 @@ final class KernelBenchCommand implements Callable<Integer> {
             conv("Glow 1×1 over 48 channels", n, 48, 8, 48, 1, 1, 0, false, rng);
             glowActNormInvConv(Shape.of(n, 16, 16, 16), rng);
             glowActNormInvConv(Shape.of(n, 48, 8, 8), rng);
+            layerOps(Shape.of(32, 80, 32, 32), rng);
             shifted("PixelCNN++ down-shifted 2×3", Shape.of(32, 80, 32, 32), 3, Shift.DOWN, rng);
             shifted("PixelCNN++ down-right-shifted 2×2", Shape.of(32, 80, 32, 32), 2, Shift.DOWN_RIGHT, rng);
             shifted("PixelCNN++ down-shifted 2×3 at 16×16", Shape.of(16, 160, 16, 16), 3, Shift.DOWN, rng);
@@ -176,6 +177,28 @@ final class KernelBenchCommand implements Callable<Integer> {
      * timed in alternating samples (the two differ by less than a shared machine drifts). The GB/s count the
      * least traffic of either (x and y forward; dy, x and dx backward), so they compare directly.
      */
+    /**
+     * The layers' fused elementwise ops over a single tensor xs [N, C, ...] and its two-halves partner [N, 2C, ...]
+     * (PixelCNN++'s concat-ELU and gate, Glow's coupling, a bias with its ReLU): bytes each reads and writes once.
+     */
+    private void layerOps(Shape xs, Rng rng) {
+        try (Scope _ = Scope.open()) {
+            Shape pair = frl.backend.Shapes.doubledChannels(xs);
+            long n = xs.numel();
+            Tensor x = be.uniform(xs, -1, 1, rng), h = be.uniform(pair, -1, 1, rng), dy = be.uniform(xs, -1, 1, rng), dyPair = be.uniform(pair, -1, 1, rng);
+            Tensor y = be.concatElu(x), g = be.uniform(Shape.of(xs.dim(0)), -1, 1, rng), bias = be.uniform(Shape.of(pair.dim(1)), -1, 1, rng);
+            bytes("concat-ELU", xs, 12L * n, () -> be.concatElu(x).close());
+            bytes("concat-ELU backward", xs, 24L * n, () -> be.concatEluBackward(x, y, dyPair).close());
+            bytes("gate", xs, 12L * n, () -> be.gate(h).close());
+            bytes("gate backward", xs, 20L * n, () -> be.gateBackward(h, dy).close());
+            bytes("Glow coupling", xs, 16L * n, () -> be.coupling(x, h).close());
+            bytes("Glow coupling backward", xs, 32L * n, () -> { for (Tensor t : be.couplingBackward(x, h, dy)) t.close(); });
+            bytes("Glow coupling log-determinant", xs, 4L * n, () -> be.couplingLogdet(h).close());
+            bytes("Glow coupling log-determinant backward", xs, 12L * n, () -> be.couplingLogdetBackward(h, g).close());
+            bytes("bias + ReLU", pair, 8L * pair.numel(), () -> be.biasRelu(h, bias).close());
+        }
+    }
+
     private void glowActNormInvConv(Shape xs, Rng rng) {
         try (ActNormInvConv m = new ActNormInvConv(be, xs.dim(1), rng); Scope _ = Scope.open()) {
             Tensor x = be.uniform(xs, -1, 1, rng), dy = be.uniform(xs, -1, 1, rng);

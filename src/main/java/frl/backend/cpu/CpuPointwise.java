@@ -139,8 +139,7 @@ final class CpuPointwise {
 
     /** elu([x, −x]) along axis 1 (Backend#concatElu) in one pass, parallel over the N·C runs. */
     static Tensor concatElu(Tensor x) {
-        Shapes.channelAxis(x.shape());
-        Tensor y = CpuBackend.alloc(Shape.of(withDoubledChannels(x.shape().dims())));
+        Tensor y = CpuBackend.alloc(Shapes.doubledChannels(x.shape()));
         int c = x.dim(1), run = channelRun("concatElu", x);
         MemorySegment xs = x.segment(), ys = y.segment();
         Kernels k = Kernels.active();
@@ -151,8 +150,7 @@ final class CpuPointwise {
     /** dx of concatElu (Backend#concatEluBackward) in one pass. */
     static Tensor concatEluBackward(Tensor x, Tensor y, Tensor dy) {
         Shapes.requireSameShape("concatEluBackward (y vs dy)", y, dy);
-        if (!doubles(x.shape(), y.shape()))
-            throw new IllegalArgumentException("concatEluBackward: an output of " + x.shape() + " has twice its channels, got " + y.shape());
+        Shapes.requireHalves("concatEluBackward", x.shape(), y.shape());
         Tensor dx = CpuBackend.alloc(x.shape());
         int c = x.dim(1), run = channelRun("concatEluBackward", x);
         MemorySegment xs = x.segment(), ys = y.segment(), gs = dy.segment(), dxs = dx.segment();
@@ -163,11 +161,8 @@ final class CpuPointwise {
 
     /** h₁·sigmoid(h₂) (Backend#gate) in one pass, parallel over the N·C runs. */
     static Tensor gate(Tensor h) {
-        requireEvenChannels("gate", h.shape());
-        int[] dims = h.shape().dims();
-        dims[1] /= 2;
-        Tensor y = CpuBackend.alloc(Shape.of(dims));
-        int c = dims[1], run = channelRun("gate", y);
+        Tensor y = CpuBackend.alloc(Shapes.half("gate", h.shape()));
+        int c = y.dim(1), run = channelRun("gate", y);
         MemorySegment hs = h.segment(), ys = y.segment();
         Kernels k = Kernels.active();
         overHalves(h.dim(0), c, run, (i, single, first, second) -> k.gate(hs, first, second, ys, single, run));
@@ -176,8 +171,7 @@ final class CpuPointwise {
 
     /** dh of gate (Backend#gateBackward) in one pass. */
     static Tensor gateBackward(Tensor h, Tensor dy) {
-        if (!doubles(dy.shape(), h.shape()))
-            throw new IllegalArgumentException("gateBackward: a gradient of " + dy.shape() + " is for an input with twice its channels, got " + h.shape());
+        Shapes.requireHalves("gateBackward", dy.shape(), h.shape());
         Tensor dh = CpuBackend.alloc(h.shape());
         int c = dy.dim(1), run = channelRun("gateBackward", dy);
         MemorySegment hs = h.segment(), gs = dy.segment(), dhs = dh.segment();
@@ -188,7 +182,7 @@ final class CpuPointwise {
 
     /** (x_b + t)·sigmoid(r + 2) (Backend#coupling) in one pass. */
     static Tensor coupling(Tensor xb, Tensor h) {
-        requireHalves("coupling", xb.shape(), h.shape());
+        Shapes.requireHalves("coupling", xb.shape(), h.shape());
         Tensor y = CpuBackend.alloc(xb.shape());
         int c = xb.dim(1), run = channelRun("coupling", xb);
         MemorySegment xs = xb.segment(), hs = h.segment(), ys = y.segment();
@@ -199,7 +193,7 @@ final class CpuPointwise {
 
     /** {dx_b, dh} of coupling (Backend#couplingBackward) in one pass. */
     static Tensor[] couplingBackward(Tensor xb, Tensor h, Tensor dy) {
-        requireHalves("couplingBackward", xb.shape(), h.shape());
+        Shapes.requireHalves("couplingBackward", xb.shape(), h.shape());
         Shapes.requireSameShape("couplingBackward (x_b vs dy)", xb, dy);
         Tensor dxb = CpuBackend.alloc(xb.shape()), dh = CpuBackend.alloc(h.shape());
         int c = xb.dim(1), run = channelRun("couplingBackward", xb);
@@ -211,7 +205,7 @@ final class CpuPointwise {
 
     /** Σ log sigmoid(r + 2) per image (Backend#couplingLogdet): each run summed in double, then each image's runs in order. */
     static Tensor couplingLogdet(Tensor h) {
-        requireEvenChannels("couplingLogdet", h.shape());
+        Shapes.half("couplingLogdet", h.shape());
         int n = h.dim(0), c = h.dim(1) / 2, run = channelRun("couplingLogdet", h);
         double[] sums = new double[Math.multiplyExact(n, c)];
         MemorySegment hs = h.segment();
@@ -228,7 +222,7 @@ final class CpuPointwise {
 
     /** dh of couplingLogdet (Backend#couplingLogdetBackward) for dlogdet [N], in one pass. */
     static Tensor couplingLogdetBackward(Tensor h, Tensor dlogdet) {
-        requireEvenChannels("couplingLogdetBackward", h.shape());
+        Shapes.half("couplingLogdetBackward", h.shape());
         int n = h.dim(0), c = h.dim(1) / 2, run = channelRun("couplingLogdetBackward", h);
         if (dlogdet.numel() != n) throw new IllegalArgumentException("couplingLogdetBackward: a gradient of " + n + " values for " + h.shape() + ", got " + dlogdet.shape());
         float[] g = dlogdet.toFloats();
@@ -237,21 +231,6 @@ final class CpuPointwise {
         Kernels k = Kernels.active();
         overHalves(n, c, run, (i, single, t, r) -> k.couplingLogdetBackward(hs, dhs, t, r, run, g[i / c]));
         return dh;
-    }
-
-    /** Checks that h is [N, 2C, ...]: two halves of C channels. */
-    private static void requireEvenChannels(String op, Shape h) {
-        if (h.rank() < 2 || h.dim(1) % 2 != 0) throw new IllegalArgumentException(op + ": expected [N, 2C, ...], got " + h);
-    }
-
-    private static void requireHalves(String op, Shape single, Shape pair) {
-        if (!doubles(single, pair))
-            throw new IllegalArgumentException(op + ": expected h of " + Shape.of(withDoubledChannels(single.dims())) + " for x_b of " + single + ", got " + pair);
-    }
-
-    /** Whether {@code pair} is {@code single} (rank ≥ 2) with twice its channels. */
-    private static boolean doubles(Shape single, Shape pair) {
-        return single.rank() >= 2 && Shape.of(withDoubledChannels(single.dims())).equals(pair);
     }
 
     /** Calls body for each of {@code runs} runs of {@code run} elements, in parallel (several short runs per thread handoff). */
@@ -271,12 +250,6 @@ final class CpuPointwise {
             long first = ((long) (i / c) * 2 * c + i % c) * run;
             body.at(i, (long) i * run, first, first + (long) c * run);
         });
-    }
-
-    private static int[] withDoubledChannels(int[] dims) {
-        int[] d = dims.clone();
-        d[1] *= 2;
-        return d;
     }
 
     /** Elements of one channel of one image of x [N, C, …]. */

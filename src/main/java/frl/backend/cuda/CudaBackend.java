@@ -201,6 +201,48 @@ public final class CudaBackend implements Backend {
                 in("batchNormBackward", var), eps, in("batchNormBackward", dy));
     }
 
+    // The layers' fused ops (fused.cu), unless -Dfrl.cuda.fusedOps=composed or a tensor is too large for its indices.
+
+    @Override public Tensor biasRelu(Tensor z, Tensor bias) {
+        return CudaFused.applies(z.shape()) ? CudaFused.biasRelu(in("biasRelu", z), in("biasRelu", bias)) : Backend.super.biasRelu(z, bias);
+    }
+
+    @Override public Tensor concatElu(Tensor x) {
+        return CudaFused.applies(x.shape()) ? CudaFused.concatElu(in("concatElu", x)) : Backend.super.concatElu(x);
+    }
+
+    @Override public Tensor concatEluBackward(Tensor x, Tensor y, Tensor dy) {
+        String op = "concatEluBackward";
+        return CudaFused.applies(x.shape()) ? CudaFused.concatEluBackward(in(op, x), in(op, y), in(op, dy)) : Backend.super.concatEluBackward(x, y, dy);
+    }
+
+    @Override public Tensor gate(Tensor h) {
+        return CudaFused.applies(Shapes.half("gate", h.shape())) ? CudaFused.gate(in("gate", h)) : Backend.super.gate(h);
+    }
+
+    @Override public Tensor gateBackward(Tensor h, Tensor dy) {
+        return CudaFused.applies(dy.shape()) ? CudaFused.gateBackward(in("gateBackward", h), in("gateBackward", dy)) : Backend.super.gateBackward(h, dy);
+    }
+
+    @Override public Tensor coupling(Tensor xb, Tensor h) {
+        return CudaFused.applies(xb.shape()) ? CudaFused.coupling(in("coupling", xb), in("coupling", h)) : Backend.super.coupling(xb, h);
+    }
+
+    @Override public Tensor[] couplingBackward(Tensor xb, Tensor h, Tensor dy) {
+        String op = "couplingBackward";
+        return CudaFused.applies(xb.shape()) ? CudaFused.couplingBackward(in(op, xb), in(op, h), in(op, dy)) : Backend.super.couplingBackward(xb, h, dy);
+    }
+
+    @Override public Tensor couplingLogdet(Tensor h) {
+        return CudaFused.applies(Shapes.half("couplingLogdet", h.shape())) ? CudaFused.couplingLogdet(in("couplingLogdet", h)) : Backend.super.couplingLogdet(h);
+    }
+
+    @Override public Tensor couplingLogdetBackward(Tensor h, Tensor dlogdet) {
+        String op = "couplingLogdetBackward";
+        return CudaFused.applies(Shapes.half(op, h.shape())) ? CudaFused.couplingLogdetBackward(in(op, h), in(op, dlogdet))
+                : Backend.super.couplingLogdetBackward(h, dlogdet);
+    }
+
     @Override public Tensor concat(Tensor[] xs, int axis) {
         for (Tensor t : xs) in("concat", t);
         return CudaLayout.concat(xs, axis);

@@ -266,7 +266,7 @@ class CpuPointwiseTest {
                 assertClose("coupling logdet dh " + xs, CPU.couplingLogdetBackward(cpu(hs, h), cpu(ls, dl)), REF.couplingLogdetBackward(ref(hs, h), ref(ls, dl)));
             }
             var e = assertThrows(IllegalArgumentException.class, () -> CPU.coupling(CPU.full(shape(2, 3, 4), 0), CPU.full(shape(2, 5, 4), 0)));
-            assertTrue(e.getMessage().contains("coupling: expected h of [2, 6, 4] for x_b of [2, 3, 4], got [2, 5, 4]"), e.getMessage());
+            assertTrue(e.getMessage().contains("coupling: expected [2, 6, 4], [2, 3, 4] with twice its channels, got [2, 5, 4]"), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> CPU.couplingLogdet(CPU.full(shape(2, 5, 4), 0)));
             assertTrue(e.getMessage().contains("couplingLogdet: expected [N, 2C, ...]"), e.getMessage());
         }

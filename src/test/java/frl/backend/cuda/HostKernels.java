@@ -35,8 +35,8 @@ final class HostKernels implements Kernel.Launcher, AutoCloseable {
     private static final Pattern DYNAMIC_SHARED = Pattern.compile("extern __shared__ (\\w+) (\\w+)\\[\\];");
     /** A kernel once the shim's macros have run: {@code extern "C" void name(}. */
     private static final Pattern KERNEL = Pattern.compile("extern \"C\"\\s+void\\s+(\\w+)\\s*\\(");
-    /** What makes a family's threads wait for each other: then they run as fibers. */
-    private static final Pattern FIBERS = Pattern.compile("__syncthreads|__shfl|__all_sync|__shared__");
+    /** What makes a family's threads wait for each other (frl_cuda.cuh's block sum among it): then they run as fibers. */
+    private static final Pattern FIBERS = Pattern.compile("__syncthreads|__shfl|__all_sync|__shared__|frl_block_sum");
     private final Arena arena = Arena.ofShared();
     private final Map<String, MethodHandle> launchers = new HashMap<>();
     private final Kernel.Launcher before;

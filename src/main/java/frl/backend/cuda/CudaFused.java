@@ -1,0 +1,138 @@
+package frl.backend.cuda;
+
+import frl.backend.Shapes;
+import frl.tensor.Shape;
+import frl.tensor.Tensor;
+
+/**
+ * The layers' fused elementwise ops on the GPU (src/main/cuda/fused.cu; CPU twin: CpuPointwise): PixelCNN++'s
+ * concat-ELU and gate, Glow's affine coupling and its log-determinant, and a convolution's bias with the ReLU after
+ * it, one kernel each way where the ops they are made of (Backend's defaults) take three to ten kernels and as many
+ * full-size intermediates. They give those ops' bits; the log-determinant sums in double per image.
+ * -Dfrl.cuda.fusedOps=composed runs the composed ops instead.
+ */
+final class CudaFused {
+    private static final String FAMILY = "fused";
+    private static final Kernel CONCAT_ELU = new Kernel(FAMILY, "concat_elu", "pplii");
+    private static final Kernel CONCAT_ELU_BACKWARD = new Kernel(FAMILY, "concat_elu_backward", "pppplii");
+    private static final Kernel GATE = new Kernel(FAMILY, "gate", "pplii");
+    private static final Kernel GATE_BACKWARD = new Kernel(FAMILY, "gate_backward", "ppplii");
+    private static final Kernel COUPLING = new Kernel(FAMILY, "coupling", "ppplii");
+    private static final Kernel COUPLING_BACKWARD = new Kernel(FAMILY, "coupling_backward", "ppppplii");
+    private static final Kernel COUPLING_LOGDET = new Kernel(FAMILY, "coupling_logdet", "ppii");
+    private static final Kernel COUPLING_LOGDET_BACKWARD = new Kernel(FAMILY, "coupling_logdet_backward", "ppplii");
+    private static final Kernel BIAS_RELU = new Kernel(FAMILY, "bias_relu", "ppplii");
+
+    private CudaFused() {}
+
+    /**
+     * Whether the fused kernels run: -Dfrl.cuda.fusedOps=kernels (the default) or composed, and the two-halves tensor
+     * [N, 2C, run] under 2^31 elements (fused.cu's unsigned indices).
+     */
+    static boolean applies(Shape single) {
+        return CudaFlags.oneOf("frl.cuda.fusedOps", "kernels", "kernels", "composed").equals("kernels") && 2 * single.numel() < Integer.MAX_VALUE;
+    }
+
+    /** {elements, run, C} of a single tensor [N, C, run...] for the kernels. */
+    private static Object[] dims(Shape single) {
+        long n = single.numel(), planes = (long) single.dim(0) * single.dim(1);
+        return new Object[] {n, (int) (planes == 0 ? 0 : n / planes), single.dim(1)};
+    }
+
+    private static void launch(Kernel k, Shape single, Object... pointers) {
+        Object[] d = dims(single), args = new Object[pointers.length + 3];
+        System.arraycopy(pointers, 0, args, 0, pointers.length);
+        System.arraycopy(d, 0, args, pointers.length, 3);
+        if (single.numel() > 0) k.launchN(single.numel(), args);
+    }
+
+    static Tensor concatElu(Tensor x) {
+        Tensor y = CudaBackend.alloc(Shapes.doubledChannels(x.shape()));
+        launchConcatElu(x, y, x.shape());
+        return y;
+    }
+
+    /** y = [elu(x), elu(−x)] over tensors or device addresses, x of shape single. */
+    static void launchConcatElu(Object x, Object y, Shape single) { launch(CONCAT_ELU, single, x, y); }
+
+    static Tensor concatEluBackward(Tensor x, Tensor y, Tensor dy) {
+        Shapes.requireSameShape("concatEluBackward (y vs dy)", y, dy);
+        Shapes.requireHalves("concatEluBackward", x.shape(), y.shape());
+        Tensor dx = CudaBackend.alloc(x.shape());
+        launchConcatEluBackward(x, y, dy, dx, x.shape());
+        return dx;
+    }
+
+    static void launchConcatEluBackward(Object x, Object y, Object dy, Object dx, Shape single) { launch(CONCAT_ELU_BACKWARD, single, x, y, dy, dx); }
+
+    static Tensor gate(Tensor h) {
+        Tensor y = CudaBackend.alloc(Shapes.half("gate", h.shape()));
+        launchGate(h, y, y.shape());
+        return y;
+    }
+
+    static void launchGate(Object h, Object y, Shape single) { launch(GATE, single, h, y); }
+
+    static Tensor gateBackward(Tensor h, Tensor dy) {
+        Shapes.requireHalves("gateBackward", dy.shape(), h.shape());
+        Tensor dh = CudaBackend.alloc(h.shape());
+        launchGateBackward(h, dy, dh, dy.shape());
+        return dh;
+    }
+
+    static void launchGateBackward(Object h, Object dy, Object dh, Shape single) { launch(GATE_BACKWARD, single, h, dy, dh); }
+
+    static Tensor coupling(Tensor xb, Tensor h) {
+        Shapes.requireHalves("coupling", xb.shape(), h.shape());
+        Tensor y = CudaBackend.alloc(xb.shape());
+        launchCoupling(xb, h, y, xb.shape());
+        return y;
+    }
+
+    static void launchCoupling(Object xb, Object h, Object y, Shape single) { launch(COUPLING, single, xb, h, y); }
+
+    static Tensor[] couplingBackward(Tensor xb, Tensor h, Tensor dy) {
+        Shapes.requireHalves("couplingBackward", xb.shape(), h.shape());
+        Shapes.requireSameShape("couplingBackward (x_b vs dy)", xb, dy);
+        Tensor dxb = CudaBackend.alloc(xb.shape()), dh = CudaBackend.alloc(h.shape());
+        launchCouplingBackward(xb, h, dy, dxb, dh, xb.shape());
+        return new Tensor[] {dxb, dh};
+    }
+
+    static void launchCouplingBackward(Object xb, Object h, Object dy, Object dxb, Object dh, Shape single) {
+        launch(COUPLING_BACKWARD, single, xb, h, dy, dxb, dh);
+    }
+
+    static Tensor couplingLogdet(Tensor h) {
+        Shape single = Shapes.half("couplingLogdet", h.shape());
+        Tensor logdet = CudaBackend.alloc(Shape.of(h.dim(0)));
+        launchCouplingLogdet(h, logdet, single);
+        return logdet;
+    }
+
+    /** One block per image (at most 2^31 − 1 of them, a grid's x). */
+    static void launchCouplingLogdet(Object h, Object logdet, Shape single) {
+        Object[] d = dims(single);
+        if (single.dim(0) > 0) COUPLING_LOGDET.launch(single.dim(0), 1, 1, Kernel.BLOCK, 1, 1, 0, h, logdet, d[1], d[2]);
+    }
+
+    static Tensor couplingLogdetBackward(Tensor h, Tensor dlogdet) {
+        Shape single = Shapes.half("couplingLogdetBackward", h.shape());
+        if (dlogdet.numel() != h.dim(0))
+            throw new IllegalArgumentException("couplingLogdetBackward: a gradient of " + h.dim(0) + " values for " + h.shape() + ", got " + dlogdet.shape());
+        Tensor dh = CudaBackend.alloc(h.shape());
+        launchCouplingLogdetBackward(h, dlogdet, dh, single);
+        return dh;
+    }
+
+    static void launchCouplingLogdetBackward(Object h, Object dlogdet, Object dh, Shape single) { launch(COUPLING_LOGDET_BACKWARD, single, h, dlogdet, dh); }
+
+    static Tensor biasRelu(Tensor z, Tensor bias) {
+        Shapes.biasRelu(z.shape(), bias);
+        Tensor y = CudaBackend.alloc(z.shape());
+        launchBiasRelu(z, bias, y, z.shape());
+        return y;
+    }
+
+    static void launchBiasRelu(Object z, Object bias, Object y, Shape zShape) { launch(BIAS_RELU, zShape, z, bias, y); }
+}
