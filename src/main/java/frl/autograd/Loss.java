@@ -18,6 +18,17 @@ public final class Loss {
     }
 
     /**
+     * −log p(x) per pixel [N, 1, H, W] under PixelCNN++'s discretised logistic mixture of the parameters
+     * (Backend#mixtureNll): one op each way. x is data and takes no gradient.
+     */
+    public static Var mixtureNll(Var x, Var params, int mixtures) {
+        if (x.requiresGrad()) throw new IllegalArgumentException("mixtureNll: the pixels x are data and take no gradient; pass a constant");
+        Backend be = params.backend();
+        return Var.result(be.mixtureNll(x.value(), params.value(), mixtures), "mixtureNll",
+                dy -> params.accumulate(be.mixtureNllBackward(x.value(), params.value(), mixtures, dy)), params);
+    }
+
+    /**
      * crossEntropy(logits, targets, 2) for the logits [R, C, classes, N·Q] that the transposed convolution of x by w
      * (no bias, no output padding) gives in phases ({@link Linear#convTranspose2dToPhases}: [R, C·classes, N, Q]), the
      * C·classes output channels as C groups of classes; targets [R, C, N·Q]. Where x and w both take gradients, one

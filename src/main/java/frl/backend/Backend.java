@@ -271,6 +271,28 @@ public interface Backend {
         return concat(new Tensor[] {full(r.shape(), 0), dr}, 1);
     }
 
+    // ---- PixelCNN++'s mixture ------------------------------------------------------------------------
+
+    /**
+     * −log p(x) per pixel, [N, 1, H, W], under PixelCNN++'s discretised logistic mixture of M components (Salimans et
+     * al. 2017), x [N, C, H, W] in [−1, 1] (byte/127.5 − 1). Per pixel and component k: a logit, then per channel c a
+     * mean μ_c + Σ_{j&lt;c} α_{cj}·x_j (the channels earlier in the pixel condition the later ones) and a log-scale clamped
+     * below at −7; a channel's probability is the logistic's mass on its bin of width 2/255, the whole left tail for
+     * byte 0, the right tail for 255, and the density times the bin's width where the mass is below 1e-5. params [N, P,
+     * H, W]: M logits, the means C·M (channel-major), the log-scales C·M, the coefficients C(C−1)/2·M in the order (1,0),
+     * (2,0), (2,1), (3,0), ... By default {@link MixtureMath} on the host.
+     */
+    default Tensor mixtureNll(Tensor x, Tensor params, int mixtures) {
+        Shape out = Shapes.mixtureNll("mixtureNll", x.shape(), params.shape(), mixtures);
+        return fromHost(out, MixtureMath.nll(x.shape(), x.toDoubles(), params.toDoubles(), mixtures));
+    }
+
+    /** dparams for the gradient dnll [N, 1, H, W] of mixtureNll (x, the data, takes none). By default MixtureMath on the host. */
+    default Tensor mixtureNllBackward(Tensor x, Tensor params, int mixtures, Tensor dnll) {
+        Shapes.mixtureNllBackward(x.shape(), params.shape(), mixtures, dnll.shape());
+        return fromHost(params.shape(), MixtureMath.backward(x.shape(), x.toDoubles(), params.toDoubles(), mixtures, dnll.toDoubles()));
+    }
+
     // ---- normalisation --------------------------------------------------------------------------
 
     /** Training-mode batch norm over every axis but 1: y, and the batch mean and biased variance [C]. */

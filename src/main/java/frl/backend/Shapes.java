@@ -130,6 +130,24 @@ public final class Shapes {
         return Shape.of(d);
     }
 
+    /**
+     * The mixture's operands (Backend#mixtureNll): x [N, C, H, W], params [N, P, H, W] with P =
+     * MixtureMath.parameterChannels(C, M), M ≥ 1; returns the NLL's shape, [N, 1, H, W].
+     */
+    public static Shape mixtureNll(String op, Shape x, Shape params, int mixtures) {
+        if (x.rank() != 4 || mixtures < 1) throw new IllegalArgumentException(op + ": expected pixels [N, C, H, W] and at least one component, got " + x + " and " + mixtures);
+        Shape want = Shape.of(x.dim(0), MixtureMath.parameterChannels(x.dim(1), mixtures), x.dim(2), x.dim(3));
+        if (!want.equals(params))
+            throw new IllegalArgumentException(op + ": a mixture of " + mixtures + " over " + x + " needs parameters " + want + ", got " + params);
+        return Shape.of(x.dim(0), 1, x.dim(2), x.dim(3));
+    }
+
+    /** mixtureNll's operands, and a gradient dnll of its output's shape. */
+    public static void mixtureNllBackward(Shape x, Shape params, int mixtures, Shape dnll) {
+        Shape out = mixtureNll("mixtureNllBackward", x, params, mixtures);
+        if (!out.equals(dnll)) throw new IllegalArgumentException("mixtureNllBackward: a gradient of " + out + ", got " + dnll);
+    }
+
     /** Shape of broadcastTo / check for sumTo: {@code small} must broadcast to {@code big}. */
     public static void requireBroadcastable(String op, Shape small, Shape big) {
         boolean ok = small.rank() <= big.rank();

@@ -4,6 +4,7 @@ import frl.autograd.Layout;
 import frl.autograd.Pointwise;
 import frl.autograd.Var;
 import frl.backend.Backend;
+import frl.backend.UnaryOp;
 import frl.backend.Rng;
 import frl.backend.Shift;
 import frl.nn.Module;
@@ -170,14 +171,26 @@ public final class PixelCnn extends DensityModel {
 
     /**
      * With dropout, the masks of every gated block [n, maskValuesPerImage]: u ~ U(0, 1) kept where u &gt; rate and
-     * scaled by 1/(1 − rate) as torch's Dropout does, exactly 0 or the scale ({@link LogisticMixture#step}). Backend
+     * scaled by 1/(1 − rate) as torch's Dropout does, exactly 0 or the scale ({@link #step}). Backend
      * ops only: a recorded step replays with the masks copied in as noise.
      */
     @Override public Tensor trainingNoise(Backend be, int n, Rng rng, double dropout) {
         if (dropout == 0) return noise(be, n, rng);
         if (!(dropout > 0 && dropout < 1)) throw new IllegalArgumentException("PixelCNN++: dropout rate must be within [0, 1), got " + dropout);
         try (Tensor u = be.uniform(trainingNoiseShape(n, dropout), 0, 1, rng)) {   // freed as soon as the masks are drawn
-            return LogisticMixture.step(be, u, dropout, 1 / (1 - dropout));
+            return step(be, u, dropout, 1 / (1 - dropout));
+        }
+    }
+
+    /**
+     * {@code high} where v &gt; threshold, else 0, from backend ops: the difference scaled far past float range,
+     * clamp((v − threshold)·2¹⁰⁰, 0, high). The scale is a power of two, so its products are exact: for thresholds
+     * of 2⁻³⁶ or more in size, a float v ≠ threshold differs from it by 2⁻⁵⁹ or more, and the result is exactly 0 or
+     * {@code high} (up to 2⁴¹): the dropout masks.
+     */
+    private static Tensor step(Backend be, Tensor v, double threshold, double high) {
+        try (Tensor scaled = be.affine(v, 0x1p100, -threshold * 0x1p100)) {   // freed now, not with the caller's scope
+            return be.unary(UnaryOp.CLAMP, scaled, 0, high);
         }
     }
 

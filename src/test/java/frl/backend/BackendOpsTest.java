@@ -112,6 +112,8 @@ public class BackendOpsTest {
         c.add(named("squeeze").in(2, 3, 4, 6).of(x -> Layout.squeeze(x[0], 2)));
         c.add(named("unsqueeze").in(1, 8, 3, 2).of(x -> Layout.unsqueeze(x[0], 2)));
         c.add(named("reshape").in(2, 3, 4).of(x -> Pointwise.square(Layout.reshape(x[0], 6, 4))));
+        c.add(named("mixtureNll, 2 channels, 3 components").classes(256, 2, 2, 5, 4).in(2, MixtureMath.parameterChannels(2, 3), 5, 4)
+                .of(x -> Loss.mixtureNll(Pointwise.affine(x[0], 1 / 127.5, -1), x[1], 3)));
         c.add(named("crossEntropy K=5").in(2, 5, 3, 4).classes(5, 2, 3, 4).of(x -> Loss.crossEntropy(x[0], x[1], 1)));
         c.add(named("crossEntropy K=256").in(1, 2, 256, 3, 2).classes(256, 1, 2, 3, 2).of(x -> Loss.crossEntropy(x[0], x[1], 2)));
         c.add(named("crossEntropy K=3 of a convT 4×4 s2 p1 in phases").in(2, 3, 2, 3).in(3, 6, 4, 4).classes(3, 4, 2, 2 * 2 * 3)

@@ -196,6 +196,15 @@ public final class CpuBackend implements Backend {
         return CpuLoss.crossEntropy(in("crossEntropy", logits), in("crossEntropy", targets), axis);
     }
 
+    @Override public Tensor mixtureNll(Tensor x, Tensor params, int mixtures) {
+        return CpuLoss.mixtureNll(in("mixtureNll", x), in("mixtureNll", params), mixtures);
+    }
+
+    @Override public Tensor mixtureNllBackward(Tensor x, Tensor params, int mixtures, Tensor dnll) {
+        String op = "mixtureNllBackward";
+        return CpuLoss.mixtureNllBackward(in(op, x), in(op, params), mixtures, in(op, dnll));
+    }
+
     @Override public Tensor crossEntropyBackward(Tensor logits, Tensor targets, Tensor dloss, int axis) {
         return CpuLoss.crossEntropyBackward(in("crossEntropyBackward", logits), in("crossEntropyBackward", targets), in("crossEntropyBackward", dloss), axis);
     }

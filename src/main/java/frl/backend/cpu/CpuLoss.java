@@ -1,6 +1,8 @@
 package frl.backend.cpu;
 
+import frl.backend.MixtureMath;
 import frl.backend.Shapes;
+import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -9,7 +11,8 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
  * Softmax cross-entropy with class targets, fused: per block of positions the max and Σ exp over the classes
- * are computed (see {@link SoftmaxBlocks}) and used at once, so probabilities are never stored.
+ * are computed (see {@link SoftmaxBlocks}) and used at once, so probabilities are never stored. And PixelCNN++'s
+ * discretised logistic mixture, one pass over the pixels each way.
  */
 final class CpuLoss {
     private CpuLoss() {}
@@ -56,5 +59,43 @@ final class CpuLoss {
         int[] t = new int[(int) targets.numel()];
         for (int i = 0; i < t.length; i++) t[i] = Shapes.classIndex(ts.getAtIndex(JAVA_FLOAT, i), classes, i);
         return t;
+    }
+
+    /** Pixels per task of the mixture: a few hundred vectors' worth of work. */
+    private static final int MIXTURE_PIXELS = 256;
+
+    /** Backend#mixtureNll, parallel over runs of pixels of each image. */
+    static Tensor mixtureNll(Tensor x, Tensor params, int m) {
+        Tensor out = CpuBackend.alloc(Shapes.mixtureNll("mixtureNll", x.shape(), params.shape(), m));
+        MemorySegment xs = x.segment(), ps = params.segment(), os = out.segment();
+        Kernels k = Kernels.active();
+        overPixels(x.shape(), m, (i, c, pc, hw, q0, q1) -> k.mixtureNll(xs, (long) i * c * hw, ps, (long) i * pc * hw, os, (long) i * hw, hw, q0, q1, c, m));
+        return out;
+    }
+
+    /** Backend#mixtureNllBackward, the same way. */
+    static Tensor mixtureNllBackward(Tensor x, Tensor params, int m, Tensor dnll) {
+        Shapes.mixtureNllBackward(x.shape(), params.shape(), m, dnll.shape());
+        Tensor dp = CpuBackend.alloc(params.shape());
+        MemorySegment xs = x.segment(), ps = params.segment(), gs = dnll.segment(), ds = dp.segment();
+        Kernels k = Kernels.active();
+        overPixels(x.shape(), m, (i, c, pc, hw, q0, q1) ->
+                k.mixtureNllBackward(xs, (long) i * c * hw, ps, (long) i * pc * hw, gs, (long) i * hw, ds, (long) i * pc * hw, hw, q0, q1, c, m));
+        return dp;
+    }
+
+    @FunctionalInterface
+    private interface PixelRun { void run(int image, int c, int pc, int hw, int q0, int q1); }
+
+    /** Runs of MIXTURE_PIXELS pixels of each image of x [N, C, H, W], in parallel. */
+    private static void overPixels(Shape xs, int m, PixelRun body) {
+        int n = xs.dim(0), c = xs.dim(1), hw = Math.multiplyExact(xs.dim(2), xs.dim(3)), runs = Math.ceilDiv(hw, MIXTURE_PIXELS);
+        int pc = MixtureMath.parameterChannels(c, m);
+        Parallel.forRange(Math.multiplyExact(n, runs), 1, (from, to) -> {
+            for (int t = from; t < to; t++) {
+                int q0 = (t % runs) * MIXTURE_PIXELS;
+                body.run(t / runs, c, pc, hw, q0, Math.min(hw, q0 + MIXTURE_PIXELS));
+            }
+        });
     }
 }

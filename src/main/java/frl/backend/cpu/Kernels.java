@@ -81,6 +81,16 @@ abstract sealed class Kernels permits ScalarKernels, VectorApiKernels {
     /** dh[t + i] = 0, dh[r + i] = g·sigmoid(−(h[r + i] + 2)) for i &lt; n (one channel's run of Backend#couplingLogdetBackward). */
     abstract void couplingLogdetBackward(MemorySegment h, MemorySegment dh, long t, long r, int n, float g);
 
+    /**
+     * PixelCNN++'s mixture (Backend#mixtureNll) over pixels [q0, q1) of one image whose planes hold hw pixels: x's C
+     * planes from x0, the parameters' planes from p0, −log p into one plane from o0.
+     */
+    abstract void mixtureNll(MemorySegment x, long x0, MemorySegment p, long p0, MemorySegment out, long o0, int hw, int q0, int q1, int c, int m);
+
+    /** Its backward over the same pixels: the parameters' gradients into planes from d0, from the gradient plane at g0. */
+    abstract void mixtureNllBackward(MemorySegment x, long x0, MemorySegment p, long p0, MemorySegment g, long g0, MemorySegment dp, long d0,
+                                     int hw, int q0, int q1, int c, int m);
+
     /** Σ x over [0, n), accumulated in double. */
     abstract double sum(MemorySegment x, long off, int n);
 

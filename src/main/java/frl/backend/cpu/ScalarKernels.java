@@ -1,6 +1,7 @@
 package frl.backend.cpu;
 
 import frl.backend.BinaryOp;
+import frl.backend.MixtureMath;
 import frl.backend.UnaryOp;
 
 import java.lang.foreign.MemorySegment;
@@ -122,6 +123,33 @@ final class ScalarKernels extends Kernels {
         for (int i = 0; i < n; i++) {
             set(dh, t + i, 0);
             set(dh, r + i, (double) g * UnaryOp.SOFTPLUS.derivative(-(float) (get(h, r + i) + 2.0), 0, 0, 0));
+        }
+    }
+
+    @Override void mixtureNll(MemorySegment x, long x0, MemorySegment p, long p0, MemorySegment out, long o0, int hw, int q0, int q1, int c, int m) {
+        mixturePixels(x, x0, p, p0, hw, q0, q1, c, m, (math, px, pp, q) -> set(out, o0 + q, math.nll(px, pp)));
+    }
+
+    @Override void mixtureNllBackward(MemorySegment x, long x0, MemorySegment p, long p0, MemorySegment g, long g0, MemorySegment dp, long d0,
+                                      int hw, int q0, int q1, int c, int m) {
+        double[] grad = new double[MixtureMath.parameterChannels(c, m)];
+        mixturePixels(x, x0, p, p0, hw, q0, q1, c, m, (math, px, pp, q) -> {
+            math.backward(px, pp, get(g, g0 + q), grad);
+            for (int j = 0; j < grad.length; j++) set(dp, d0 + (long) j * hw + q, grad[j]);
+        });
+    }
+
+    @FunctionalInterface
+    private interface Pixel { void at(MixtureMath math, double[] x, double[] p, int q); }
+
+    /** Each pixel q of [q0, q1) gathered from its planes (x's C, the parameters' P) into doubles, then handed to body. */
+    private static void mixturePixels(MemorySegment x, long x0, MemorySegment p, long p0, int hw, int q0, int q1, int c, int m, Pixel body) {
+        MixtureMath math = new MixtureMath(c, m);
+        double[] px = new double[c], pp = new double[MixtureMath.parameterChannels(c, m)];
+        for (int q = q0; q < q1; q++) {
+            for (int ch = 0; ch < c; ch++) px[ch] = get(x, x0 + (long) ch * hw + q);
+            for (int j = 0; j < pp.length; j++) pp[j] = get(p, p0 + (long) j * hw + q);
+            body.at(math, px, pp, q);
         }
     }
 

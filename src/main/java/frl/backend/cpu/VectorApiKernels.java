@@ -279,6 +279,17 @@ final class VectorApiKernels extends Kernels {
         TAIL.couplingBackward(xb, h, dy, dxb, dh, x0 + i, t + i, r + i, n - i);
     }
 
+    @Override void mixtureNll(MemorySegment x, long x0, MemorySegment p, long p0, MemorySegment out, long o0, int hw, int q0, int q1, int c, int m) {
+        int q = new VectorMixture(c, m).nll(x, x0, p, p0, out, o0, hw, q0, q1);
+        TAIL.mixtureNll(x, x0, p, p0, out, o0, hw, q, q1, c, m);
+    }
+
+    @Override void mixtureNllBackward(MemorySegment x, long x0, MemorySegment p, long p0, MemorySegment g, long g0, MemorySegment dp, long d0,
+                                      int hw, int q0, int q1, int c, int m) {
+        int q = new VectorMixture(c, m).backward(x, x0, p, p0, g, g0, dp, d0, hw, q0, q1);
+        TAIL.mixtureNllBackward(x, x0, p, p0, g, g0, dp, d0, hw, q, q1, c, m);
+    }
+
     @Override double couplingSoftplusSum(MemorySegment h, long r, int n) {
         DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
         int i = 0;
