@@ -264,6 +264,15 @@ public final class CudaBackend implements Backend {
         return CudaLoss.crossEntropyBackward(in("crossEntropyBackward", logits), in("crossEntropyBackward", targets), in("crossEntropyBackward", dloss), axis);
     }
 
+    @Override public Tensor mixtureNll(Tensor x, Tensor params, int mixtures) {
+        return CudaMixture.nll(in("mixtureNll", x), in("mixtureNll", params), mixtures);
+    }
+
+    @Override public Tensor mixtureNllBackward(Tensor x, Tensor params, int mixtures, Tensor dnll) {
+        String op = "mixtureNllBackward";
+        return CudaMixture.nllBackward(in(op, x), in(op, params), mixtures, in(op, dnll));
+    }
+
     @Override public boolean fusesActNormConv1x1() { return CudaConv1x1.actNormFused(); }
 
     /** Under -Dfrl.cuda.actNormConv=fused, where the 1×1 kernels apply, one pass (CudaConv1x1); else its parts. */

@@ -113,22 +113,18 @@ class CpuLossTest {
     void mixtureMatchesFloat64(Kernels k) {
         Random r = new Random(10);
         try (var on = CpuTesting.use(k); Scope sc = Scope.open()) {
-            for (Shape xs : new Shape[] {shape(2, 2, 5, 9), shape(1, 3, 4, 8), shape(3, 1, 6, 6)})
-              for (double top : new double[] {0, -6.5}) {   // log-scales up to 0, or all narrow: mostly the density branch
-                int m = 3, c = xs.dim(1), pc = frl.backend.MixtureMath.parameterChannels(c, m), hw = xs.dim(2) * xs.dim(3);
-                Shape ps = shape(xs.dim(0), pc, xs.dim(2), xs.dim(3)), out = shape(xs.dim(0), 1, xs.dim(2), xs.dim(3));
-                float[] x = new float[(int) xs.numel()], p = new float[(int) ps.numel()], g = uniform(r, out.numel(), -1, 1);
-                for (int i = 0; i < x.length; i++) x[i] = (float) (new int[] {0, 255, r.nextInt(256)}[r.nextInt(3)] / 127.5 - 1);
-                for (int i = 0; i < p.length; i++) {
-                    int channel = i / hw % pc;
-                    boolean logScale = channel >= m * (1 + c) && channel < m * (1 + 2 * c);
-                    p[i] = (float) (logScale ? -9 + (top + 9) * r.nextDouble() : channel < m ? 2 * r.nextGaussian() : -1 + 2 * r.nextDouble());
+            for (Shape xs : new Shape[] {shape(2, 2, 5, 9), shape(1, 3, 4, 8), shape(3, 1, 6, 6)}) {
+                for (double top : new double[] {0, -6.5}) {   // log-scales up to 0, or all narrow: mostly the density branch
+                    int m = 3, pc = frl.backend.MixtureMath.parameterChannels(xs.dim(1), m);
+                    Shape ps = shape(xs.dim(0), pc, xs.dim(2), xs.dim(3)), out = shape(xs.dim(0), 1, xs.dim(2), xs.dim(3));
+                    float[][] in = frl.backend.MixtureInputs.of(r, xs, m, top);
+                    float[] x = in[0], p = in[1], g = uniform(r, out.numel(), -1, 1);
+                    String what = "mixture " + xs + " with log-scales up to " + top + " on " + k;
+                    assertClose(what + " NLL", CPU.mixtureNll(cpu(xs, x), cpu(ps, p), m), REF.mixtureNll(REF.fromHost(xs, x), REF.fromHost(ps, p), m));
+                    assertClose(what + " dparams", CPU.mixtureNllBackward(cpu(xs, x), cpu(ps, p), m, cpu(out, g)),
+                            REF.mixtureNllBackward(REF.fromHost(xs, x), REF.fromHost(ps, p), m, REF.fromHost(out, g)));
                 }
-                String what = "mixture " + xs + " with log-scales up to " + top + " on " + k;
-                assertClose(what + " NLL", CPU.mixtureNll(cpu(xs, x), cpu(ps, p), m), REF.mixtureNll(REF.fromHost(xs, x), REF.fromHost(ps, p), m));
-                assertClose(what + " dparams", CPU.mixtureNllBackward(cpu(xs, x), cpu(ps, p), m, cpu(out, g)),
-                        REF.mixtureNllBackward(REF.fromHost(xs, x), REF.fromHost(ps, p), m, REF.fromHost(out, g)));
-              }
+            }
             var e = assertThrows(IllegalArgumentException.class, () -> CPU.mixtureNll(CPU.full(shape(1, 2, 3, 3), 0), CPU.full(shape(1, 17, 3, 3), 0), 3));
             assertTrue(e.getMessage().contains("needs parameters [1, 18, 3, 3], got [1, 17, 3, 3]"), e.getMessage());
         }
