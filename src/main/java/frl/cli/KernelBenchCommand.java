@@ -91,6 +91,7 @@ final class KernelBenchCommand implements Callable<Integer> {
             glowActNormInvConv(Shape.of(n, 16, 16, 16), rng);
             glowActNormInvConv(Shape.of(n, 48, 8, 8), rng);
             layerOps(Shape.of(32, 80, 32, 32), rng);
+            mixture(Shape.of(32, 2, 32, 32), 10, rng);
             shifted("PixelCNN++ down-shifted 2×3", Shape.of(32, 80, 32, 32), 3, Shift.DOWN, rng);
             shifted("PixelCNN++ down-right-shifted 2×2", Shape.of(32, 80, 32, 32), 2, Shift.DOWN_RIGHT, rng);
             shifted("PixelCNN++ down-shifted 2×3 at 16×16", Shape.of(16, 160, 16, 16), 3, Shift.DOWN, rng);
@@ -196,6 +197,18 @@ final class KernelBenchCommand implements Callable<Integer> {
             bytes("Glow coupling log-determinant", xs, 4L * n, () -> be.couplingLogdet(h).close());
             bytes("Glow coupling log-determinant backward", xs, 12L * n, () -> be.couplingLogdetBackward(h, g).close());
             bytes("bias + ReLU", pair, 8L * pair.numel(), () -> be.biasRelu(h, bias).close());
+        }
+    }
+
+    /** PixelCNN++'s mixture NLL over pixels xs [N, C, H, W] with m components, each way: bytes of x, the parameters, the NLL (and their gradients). */
+    private void mixture(Shape xs, int m, Rng rng) {
+        try (Scope _ = Scope.open()) {
+            Shape ps = Shape.of(xs.dim(0), frl.backend.MixtureMath.parameterChannels(xs.dim(1), m), xs.dim(2), xs.dim(3));
+            Shape out = Shape.of(xs.dim(0), 1, xs.dim(2), xs.dim(3));
+            Tensor x = be.uniform(xs, -1, 1, rng), p = be.uniform(ps, -1, 1, rng), g = be.uniform(out, -1, 1, rng);
+            long bytes = 4L * (xs.numel() + ps.numel() + out.numel());
+            bytes("PixelCNN++ mixture NLL (" + m + " components)", xs, bytes, () -> be.mixtureNll(x, p, m).close());
+            bytes("PixelCNN++ mixture NLL backward (" + m + " components)", xs, bytes + 4L * ps.numel(), () -> be.mixtureNllBackward(x, p, m, g).close());
         }
     }
 
