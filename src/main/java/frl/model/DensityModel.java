@@ -6,6 +6,7 @@ import frl.autograd.Var;
 import frl.backend.Backend;
 import frl.backend.Rng;
 import frl.nn.Module;
+import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
@@ -68,7 +69,21 @@ public abstract sealed class DensityModel extends Module permits Vae, Glow, Pixe
      * Log importance weights [K][N] of N images, with noise [K, N, noisePerImage] given: −log of their mean
      * exponential ({@link #nllFromTerms}) is each image's NLL in nats. No tape; the caller sets eval mode.
      */
-    public abstract double[][] logWeights(Tensor x, Tensor targets, Tensor noise);
+    public final double[][] logWeights(Tensor x, Tensor targets, Tensor noise) {
+        try (Scope _ = Scope.open()) {
+            return logWeightsOf(logWeightTerms(x, targets, noise).toFloats(), noise.dim(0), targets.dim(0));
+        }
+    }
+
+    /**
+     * The device work of {@link #logWeights}: one tensor of floats, in the caller's scope, made by backend ops alone (no
+     * copy to the host, no wait), so that a scoring pass can be recorded as a graph ({@link frl.nn.RecordedPass}).
+     * No tape; the caller sets eval mode.
+     */
+    public abstract Tensor logWeightTerms(Tensor x, Tensor targets, Tensor noise);
+
+    /** The log importance weights [K][N] from {@link #logWeightTerms}' floats, for K samples of N images (the host's part). */
+    public abstract double[][] logWeightsOf(float[] terms, int k, int n);
 
     /** Draws n images as bytes [n, channels, size, size] (the HF channel too, for an FRL model). */
     public byte[] sample(int n, Rng rng) { return sample(n, 1, rng); }

@@ -134,20 +134,28 @@ public final class Glow extends DensityModel {
     /** The mean NLL in nats over the batch (x is not used: Glow sees the bytes); part "bpd", the same in bits per sub-pixel. */
     @Override public LossParts loss(Var x, Var targets, Tensor noise, double beta) { return meanNll(nll(targets, noise), targets.shape()); }
 
-    /** log p(x + u_k) − D·log 256 for K dequantisations u_k [K, N, D]: an importance-weighted bound on log P(b). */
-    @Override public double[][] logWeights(Tensor x, Tensor targets, Tensor noise) {
-        int k = noise.dim(0), n = targets.dim(0);
-        double[][] w = new double[k][];
+    /**
+     * The NLLs −log p(x + u_k) + D·log 256 [K·N] for K dequantisations u_k [K, N, D]; their negations are an
+     * importance-weighted bound on log P(b).
+     */
+    @Override public Tensor logWeightTerms(Tensor x, Tensor targets, Tensor noise) {
+        int k = noise.dim(0);
+        Tensor[] nll = new Tensor[k];   // [N] per dequantisation
         try (Var.NoGrad _ = Var.noGrad(); Scope _ = Scope.open()) {
             Var b = Var.constant(targets);
             for (int j = 0; j < k; j++) {
                 try (Scope _ = Scope.open()) {
-                    double[] nll = nll(b, backend.narrow(noise, 0, j, 1)).value().toDoubles();
-                    for (int i = 0; i < n; i++) nll[i] = -nll[i];
-                    w[j] = nll;
+                    nll[j] = Scope.keep(nll(b, backend.narrow(noise, 0, j, 1)).value());
                 }
             }
+            return Scope.keep(k == 1 ? nll[0] : backend.concat(nll, 0));
         }
+    }
+
+    /** The negated NLLs, [K][N]. */
+    @Override public double[][] logWeightsOf(float[] terms, int k, int n) {
+        double[][] w = new double[k][n];
+        for (int j = 0; j < k; j++) for (int i = 0; i < n; i++) w[j][i] = -terms[j * n + i];
         return w;
     }
 

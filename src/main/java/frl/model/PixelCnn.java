@@ -210,15 +210,19 @@ public final class PixelCnn extends DensityModel {
         return meanNll(nll(targets, noise.dim(1) == maskValuesPerImage() ? noise : null), targets.shape());
     }
 
-    /** −NLL in every one of the K rows: the likelihood is exact, computed once. */
-    @Override public double[][] logWeights(Tensor x, Tensor targets, Tensor noise) {
-        double[] w;
+    /** The NLL per image [N], once for every sample. */
+    @Override public Tensor logWeightTerms(Tensor x, Tensor targets, Tensor noise) {
         try (Var.NoGrad _ = Var.noGrad(); Scope _ = Scope.open()) {
-            w = nll(Var.constant(targets), null).value().toDoubles();
+            return Scope.keep(nll(Var.constant(targets), null).value());
         }
-        for (int i = 0; i < w.length; i++) w[i] = -w[i];
-        double[][] out = new double[noise.dim(0)][];
-        for (int k = 0; k < out.length; k++) out[k] = w.clone();
+    }
+
+    /** The negated NLL [N] in each of the K rows: the likelihood is exact, computed once. */
+    @Override public double[][] logWeightsOf(float[] terms, int k, int n) {
+        double[] w = new double[n];
+        for (int i = 0; i < n; i++) w[i] = -terms[i];
+        double[][] out = new double[k][];
+        for (int j = 0; j < k; j++) out[j] = w.clone();
         return out;
     }
 

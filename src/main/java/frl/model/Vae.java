@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * The DCGAN VAE of the Likelihood-Regret / FRL reference code with a 256-way categorical decoder per
@@ -169,37 +168,43 @@ public final class Vae extends DensityModel {
         return Pointwise.sub(Pointwise.sub(Pointwise.affine(q.logvar(), 1, 1), Pointwise.square(q.mu())), Pointwise.exp(q.logvar()));
     }
 
-    /** The importance-weighted terms log p(x|z_k) + log p(z_k) − log q(z_k|x), with eps [K, N, nz] given. */
-    @Override public double[][] logWeights(Tensor x, Tensor targets, Tensor eps) {
+    /**
+     * The importance-weighted terms' parts, with eps [K, N, nz] given: Σ −½·logvar per image [N], then per sample
+     * k [N, 3] = (Σ CE, Σ z², Σ ε²), flat.
+     */
+    @Override public Tensor logWeightTerms(Tensor x, Tensor targets, Tensor eps) {
         int k = eps.dim(0), n = x.dim(0), nz = config.nz();
-        double[][] w = new double[k][n];
         try (Var.NoGrad ng = Var.noGrad(); Scope s = Scope.open()) {
             Encoder.Posterior q = encoder.forward(Var.constant(x));
             Backend be = q.mu().backend();
             Var laidOut = decoder.targetsFor(Var.constant(targets));
-            Var logq0 = Reduce.sumTo(Pointwise.scale(q.logvar(), -0.5), Shape.of(n, 1, 1, 1));
-            // every read is queued with the work and waited for once all samples are queued (no GPU stall between)
-            Supplier<double[]> logqBaseLater = logq0.value().toDoublesLater();
-            List<Supplier<double[]>> parts = new ArrayList<>(k); // per sample: [n, 3] = (Σ CE, Σ z², Σ ε²)
+            Tensor[] parts = new Tensor[k + 1];
+            parts[0] = Reduce.sumTo(Pointwise.scale(q.logvar(), -0.5), Shape.of(n, 1, 1, 1)).value().reshape(n);
             for (int j = 0; j < k; j++) {
                 try (Scope step = Scope.open()) {
                     Var e = Var.constant(be.narrow(eps, 0, j, 1).reshape(n, nz, 1, 1));
                     Var z = q.sample(e);
                     Var ce = decoder.pixelNll(z, laidOut);
-                    parts.add(be.concat(new Tensor[] {
+                    parts[j + 1] = Scope.keep(be.concat(new Tensor[] {
                             Decoder.perImage(ce, n).value(),
                             Reduce.sumTo(Pointwise.square(z), Shape.of(n, 1, 1, 1)).value().reshape(n, 1),
-                            Reduce.sumTo(Pointwise.square(e), Shape.of(n, 1, 1, 1)).value().reshape(n, 1)}, 1).toDoublesLater());
+                            Reduce.sumTo(Pointwise.square(e), Shape.of(n, 1, 1, 1)).value().reshape(n, 1)}, 1).reshape(3 * n));
                 }
             }
-            double[] logqBase = logqBaseLater.get();
-            for (int j = 0; j < k; j++) {
-                double[] v = parts.get(j).get();
-                for (int i = 0; i < n; i++) {
-                    double logPz = -0.5 * v[3 * i + 1] - nz * HALF_LOG_2PI;
-                    double logQz = -0.5 * v[3 * i + 2] - nz * HALF_LOG_2PI + logqBase[i];
-                    w[j][i] = -v[3 * i] + logPz - logQz;
-                }
+            return Scope.keep(be.concat(parts, 0));
+        }
+    }
+
+    /** log p(x|z_k) + log p(z_k) − log q(z_k|x) from the parts logWeightTerms lays out. */
+    @Override public double[][] logWeightsOf(float[] terms, int k, int n) {
+        int nz = config.nz();
+        double[][] w = new double[k][n];
+        for (int j = 0; j < k; j++) {
+            int at = n + 3 * n * j;
+            for (int i = 0; i < n; i++) {
+                double logPz = -0.5 * terms[at + 3 * i + 1] - nz * HALF_LOG_2PI;
+                double logQz = -0.5 * terms[at + 3 * i + 2] - nz * HALF_LOG_2PI + terms[i];
+                w[j][i] = -terms[at + 3 * i] + logPz - logQz;
             }
         }
         return w;
