@@ -38,6 +38,8 @@ fi
 TIMED_PATHS=$NEW_PATHS
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest frl.backend.cuda.CudaFrequencyTest"
 NEW_PATH_TESTS+=" frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest frl.nn.ActNormInvConvTest"
+# and the kernels written since the last GPU run that are defaults already (fused.cu, mixture.cu), and --score-graph
+NEW_PATH_TESTS+=" frl.backend.cuda.CudaFusedTest frl.backend.cuda.CudaMixtureTest frl.ood.ScorerTest frl.model.PixelCnnTest frl.model.GlowGoldenTest"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1
@@ -82,6 +84,9 @@ bench() {
     # and the whole training step recorded as a CUDA graph: how much the launches and the host cost
     timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (--graph) exit $?"
+    # and each scoring pass recorded too (--score-graph, new, off by default)
+    timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph --score-graph 2>> "$log" | grep '^{' >> "$res"
+    say "engine bench $cfg (--graph --score-graph) exit $?"
     # the paths not yet defaults (NEW_PATHS, if any); then the sub-pixel GEMMs all in SGEMM (auto, the default,
     # takes 3xTF32 where faster), and the new paths' profile
     if [ -n "$NEW_PATHS" ]; then
@@ -119,6 +124,9 @@ models() {
       timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 $g 2>> "$log" | grep '^{' >> "$res"
       say "engine bench $m ($g) exit $?"
     done
+    # the scoring passes recorded as graphs (--score-graph, new, off by default)
+    timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph --score-graph 2>> "$log" | grep '^{' >> "$res"
+    say "engine bench $m (--graph --score-graph) exit $?"
     # and with the layers' ops composed as before fused.cu (concat-ELU, gate, coupling, bias + ReLU): what fusing gained
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.fusedOps=composed" timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph \
         2>> "$log" | grep '^{' >> "$res"

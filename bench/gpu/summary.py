@@ -31,7 +31,7 @@ def rows(path):
 def flags(row):
     f = row.get("cuda_flags") or {}
     label = " ".join(f"{k.removeprefix('frl.cuda.')}={v}" for k, v in sorted(f.items())) or "defaults"
-    return label + (" --graph" if row.get("graph") else "")
+    return label + (" --graph" if row.get("graph") else "") + (" --score-graph" if row.get("score_graph") else "")
 
 
 def main(folder):

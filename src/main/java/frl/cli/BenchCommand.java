@@ -11,6 +11,7 @@ import frl.model.DensityModel;
 import frl.model.ModelConfig;
 import frl.model.VaeConfig;
 import frl.nn.Adam;
+import frl.nn.RecordedPass;
 import frl.nn.RecordedStep;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
@@ -48,6 +49,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "1", description = "Timed repeats; the median is reported. Default: ${DEFAULT-VALUE}.") int repeats;
     @Option(names = "--json", description = "Also write the result as JSON to this file.") Path json;
     @Mixin GraphOption graph;
+    @Mixin ScoreGraphOption scoreGraph;
     @Option(names = "--profile", description = "After timing, profile training steps and scoring passes per op (host time to queue each op; on a GPU, each op's device time and the share of a step the GPU is busy; then host time with each op waited for) and print the tables as JSON lines.") boolean profile;
 
     /** The training batch, random 8-bit values made once before the warm-up. */
@@ -70,6 +72,7 @@ final class BenchCommand implements Callable<Integer> {
         Rng rng = new Rng(run.seed);
         double[] train = new double[repeats], score = new double[repeats];
         boolean recorded = false;
+        String scoring = null;
         try (Scope data = Scope.open()) {
             // one batch for every step, the noise drawn on the device each step: as the PyTorch twin does
             trainPixels = randomPixels(be, batch, c, rng);
@@ -82,7 +85,7 @@ final class BenchCommand implements Callable<Integer> {
                     recorded = replayed != null && replayed.recorded();
                 }
                 m.eval();
-                timeScoring(be, m, rng, score);
+                scoring = timeScoring(be, m, rng, score);
             }
             if (profile) profileSteps(be, c, rng);
         }
@@ -105,6 +108,7 @@ final class BenchCommand implements Callable<Integer> {
             r.put("cuda_flags", flags);
         }
         if (graph.records(be)) r.put("graph", recorded ? "cuda graph of the training step" : "asked for; the step could not be recorded and ran op by op");
+        if (scoring != null) r.put("score_graph", scoring);
         r.put("train_img_s", Math.round(trainMedian * 100) / 100.0);
         r.put("score_img_s", Math.round(scoreMedian * 1000) / 1000.0);
         String out = Json.write(r);
@@ -122,21 +126,48 @@ final class BenchCommand implements Callable<Integer> {
         return (System.nanoTime() - t) / 1e9;
     }
 
-    /** K-sample scoring of one random batch per repeat, after one untimed pass: images/s into {@code rates}. */
-    private void timeScoring(Backend be, DensityModel m, Rng rng, double[] rates) {
+    /**
+     * K-sample scoring of one random batch per repeat, after one untimed pass: images/s into {@code rates}. With
+     * --score-graph on a GPU the pass is then recorded and each repeat replays it; returns what became of that (or null).
+     */
+    private String timeScoring(Backend be, DensityModel m, Rng rng, double[] rates) {
         try (Scope scope = Scope.open()) {
-            Runnable pass = scoringPass(be, m, rng);
-            for (int w = 0; w < Math.min(warmup, 1); w++) pass.run();
-            for (int r = 0; r < rates.length; r++) rates[r] = scoreBatch / seconds(be, 1, pass);
+            Tensor[] in = scoringInputs(be, m, rng);
+            Runnable pass = () -> m.logWeights(in[0], in[1], in[2]);
+            boolean record = scoreGraph.records(be);
+            for (int w = 0; w < (record ? 1 : Math.min(warmup, 1)); w++) pass.run();   // a recorded pass needs its algorithms chosen
+            try (RecordedPass recorded = record ? recordScoring(be, m, in) : null) {
+                Runnable timed = recorded == null ? pass : () -> m.logWeightsOf(recorded.replay(in).toFloats(), k, scoreBatch);
+                for (int r = 0; r < rates.length; r++) rates[r] = scoreBatch / seconds(be, 1, timed);
+                return !record ? null : recorded != null && recorded.recorded() ? "cuda graph of each scoring pass" : "asked for; the pass could not be recorded and ran op by op";
+            }
         }
+    }
+
+    /** The scoring pass recorded over inputs shaped as {@code in}, or null (with a warning) where it cannot be. */
+    private RecordedPass recordScoring(Backend be, DensityModel m, Tensor[] in) {
+        Shape terms;
+        try (Scope _ = Scope.open()) {
+            terms = m.logWeightTerms(in[0], in[1], in[2]).shape();
+        }
+        try {
+            return new RecordedPass(be, new Shape[] {in[0].shape(), in[1].shape(), in[2].shape()}, terms, t -> m.logWeightTerms(t[0], t[1], t[2]));
+        } catch (IllegalStateException e) {
+            System.err.println("frl: the scoring pass is not recorded as a graph (" + e.getMessage() + "); timing it op by op");
+            return null;
+        }
+    }
+
+    /** {x, pixels, noise} of a K-sample scoring pass over a random batch, made now (in the caller's scope) on {@code be}. */
+    private Tensor[] scoringInputs(Backend be, DensityModel m, Rng rng) {
+        Tensor pixels = randomPixels(be, scoreBatch, m.config(), rng);
+        return new Tensor[] {be.affine(pixels, 1 / 255.0, 0), pixels, m.noise(be, k * scoreBatch, rng).reshape(k, scoreBatch, m.noisePerImage())};
     }
 
     /** One K-sample scoring pass over a random batch and its noise, made now (in the caller's scope) on {@code be}. */
     private Runnable scoringPass(Backend be, DensityModel m, Rng rng) {
-        Tensor pixels = randomPixels(be, scoreBatch, m.config(), rng);
-        Tensor x = be.affine(pixels, 1 / 255.0, 0);
-        Tensor noise = m.noise(be, k * scoreBatch, rng).reshape(k, scoreBatch, m.noisePerImage());
-        return () -> m.logWeights(x, pixels, noise);
+        Tensor[] in = scoringInputs(be, m, rng);
+        return () -> m.logWeights(in[0], in[1], in[2]);
     }
 
     private void step(Backend be, DensityModel m, Adam opt, Rng rng) { step(be, be, m, opt, rng, () -> {}); }

@@ -71,7 +71,7 @@ final class DemoCommand implements Callable<Integer> {
         try (ModelSpec.Loaded f = ModelSpec.load(be, frlModel); ModelSpec.Loaded p = ModelSpec.load(be, plainModel);
              ModelSpec.Loaded b = ModelSpec.load(be, backgroundModel)) {
             Regret.Config fit = regret ? Regret.Config.reference() : null;
-            Evaluation.Outcome o = EvalCommand.evaluate(be, f, p, b, fit, in, oods, samples, 1.0, run.seed);
+            Evaluation.Outcome o = EvalCommand.evaluate(be, f, p, b, fit, in, oods, samples, 1.0, run.seed, false);
             Map<String, String> about = new LinkedHashMap<>();
             about.put("training", (full ? "15 epochs × 60000 FashionMNIST images" : images + " FashionMNIST images (1 short epoch) per model") + ", Adam lr " + m.lr
                     + (config.dropout() > 0 ? ", dropout " + config.dropout() : ""));

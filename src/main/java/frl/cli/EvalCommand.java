@@ -37,6 +37,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "-r", defaultValue = "1", description = "Weight of the complexity term. Default: ${DEFAULT-VALUE}.") double r;
     @Option(names = "--out", defaultValue = "frl-eval", description = "Report folder. Default: ${DEFAULT-VALUE}.") Path out;
     @Mixin RunOptions run;
+    @Mixin ScoreGraphOption scoreGraph;
 
     @Override public Integer call() throws Exception {
         if (frl == null && plain == null) throw new IllegalArgumentException("give --frl, --plain or both");
@@ -61,7 +62,7 @@ final class EvalCommand implements Callable<Integer> {
             ImageSet inSet = sources.load(in, channels);
             List<ImageSet> oodSets = new ArrayList<>();
             for (String o : ood) oodSets.add(sources.load(o, channels));
-            Evaluation.Outcome o = evaluate(be, f, p, b, fit, inSet, oodSets, k, r, run.seed);
+            Evaluation.Outcome o = evaluate(be, f, p, b, fit, inSet, oodSets, k, r, run.seed, scoreGraph.records(be));
             Map<String, String> about = new LinkedHashMap<>();
             if (frl != null) about.put("frl model", frl + " (" + f.spec().model().describe() + ")");
             if (plain != null) about.put("plain model", plain + " (" + p.spec().model().describe() + ")");
@@ -77,11 +78,14 @@ final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Runs the evaluation with a progress line; shared with the demo. Background and fit may be null (no ratio, no regret). */
+    /**
+     * Runs the evaluation with a progress line; shared with the demo. Background and fit may be null (no ratio, no
+     * regret); record: scoring chunks replay recorded graphs (Scorer#recordChunks).
+     */
     static Evaluation.Outcome evaluate(Backend be, ModelSpec.Loaded frl, ModelSpec.Loaded plain, ModelSpec.Loaded background, Regret.Config fit,
-                                       ImageSet in, List<ImageSet> oods, int k, double r, long seed) {
-        Evaluation e = new Evaluation(scorer(be, plain, k), scorer(be, frl, k), r, seed);
-        if (background != null) e = e.withRatio(scorer(be, background, k));
+                                       ImageSet in, List<ImageSet> oods, int k, double r, long seed, boolean record) {
+        Evaluation e = new Evaluation(scorer(be, plain, k, record), scorer(be, frl, k, record), r, seed);
+        if (background != null) e = e.withRatio(scorer(be, background, k, record));
         if (fit != null) e = e.withRegret(fit);
         long start = System.nanoTime();
         return e.run(in, oods, (set, model, done, total) ->
@@ -96,7 +100,7 @@ final class EvalCommand implements Callable<Integer> {
                     + model.spec() + "): train it as that model was, with --perturb");
     }
 
-    private static Scorer scorer(Backend be, ModelSpec.Loaded model, int k) {
-        return model == null ? null : new Scorer(be, model.spec(), model.model(), k, Scorer.defaultChunk(be));
+    private static Scorer scorer(Backend be, ModelSpec.Loaded model, int k, boolean record) {
+        return model == null ? null : new Scorer(be, model.spec(), model.model(), k, Scorer.defaultChunk(be)).recordChunks(record);
     }
 }

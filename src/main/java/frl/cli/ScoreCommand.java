@@ -44,6 +44,7 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--regret-steps", defaultValue = "100", description = "Adam steps per image for --regret. Default: ${DEFAULT-VALUE}, as the reference.") int regretSteps;
     @Option(names = "--out", required = true, description = "CSV file (written atomically).") Path out;
     @Mixin RunOptions run;
+    @Mixin ScoreGraphOption scoreGraph;
 
     @Override public Integer call() throws Exception {
         if (k < 1) throw new IllegalArgumentException("-k must be ≥ 1 importance sample, got " + k);
@@ -54,8 +55,9 @@ final class ScoreCommand implements Callable<Integer> {
         try (ModelSpec.Loaded m = ModelSpec.load(be, model); ModelSpec.Loaded b = background == null ? null : ModelSpec.load(be, background)) {
             EvalCommand.requireBackgroundOf(b, background, m, "--model " + model);
             Sources sources = new Sources(DataCache.fromEnvironment(System.err::println), run.seed);
-            Columns columns = new Columns(new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be)),
-                    b == null ? null : new Scorer(be, b.spec(), b.model(), k, Scorer.defaultChunk(be)), fit, run.seed);
+            boolean record = scoreGraph.records(be);
+            Columns columns = new Columns(new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be)).recordChunks(record),
+                    b == null ? null : new Scorer(be, b.spec(), b.model(), k, Scorer.defaultChunk(be)).recordChunks(record), fit, run.seed);
             int channels = m.spec().imageChannels();
             Optional<Sources.Folder> folder = sources.imageFolder(data);
             long written;

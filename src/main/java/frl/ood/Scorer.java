@@ -7,7 +7,9 @@ import frl.freq.Complexity;
 import frl.model.Batches;
 import frl.model.ModelSpec;
 import frl.model.DensityModel;
+import frl.nn.RecordedPass;
 import frl.tensor.Scope;
+import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
 import java.util.function.IntConsumer;
@@ -26,6 +28,7 @@ public final class Scorer {
     private final DensityModel model;
     private final Batches batches;
     private final int samples, chunk;
+    private boolean recordChunks, replayedGraphs;
 
     /** Images per scoring chunk on a backend: 256 on a GPU (its throughput needs wide batches), else 32. */
     public static int defaultChunk(Backend backend) { return backend.device().isHost() ? 32 : 256; }
@@ -41,6 +44,18 @@ public final class Scorer {
     }
 
     public Backend backend() { return backend; }
+
+    /**
+     * Records the first whole chunk's pass as a graph ({@link RecordedPass}) and replays it for the next whole chunks:
+     * on a GPU one launch per chunk in place of every op's. A pass that cannot be recorded runs as usual, with a warning.
+     */
+    public Scorer recordChunks(boolean on) {
+        recordChunks = on;
+        return this;
+    }
+
+    /** Whether the last {@link #nll} replayed a device graph for some of its chunks. */
+    public boolean replayedGraphs() { return replayedGraphs; }
 
     public ModelSpec spec() { return spec; }
 
@@ -64,20 +79,49 @@ public final class Scorer {
         int size = set.size(), d = model.noisePerImage();
         long base = new Rng(seed).reserveNormals(samples * total * d);
         double[] out = new double[size];
-        for (int from = 0; from < size; from += chunk) {
-            int n = Math.min(chunk, size - from);
-            try (Scope s = Scope.open()) {
-                Batches.Batch b = batches.of(backend, set, from, n);
-                Tensor[] perSample = new Tensor[samples]; // sample k of image i: the normals' draws from base + (k·total + i)·d
-                for (int k = 0; k < samples; k++)
-                    perSample[k] = model.noise(backend, n, Rng.atNormal(seed, base + (k * total + first + from) * d)).reshape(1, n, d);
-                Tensor noise = samples == 1 ? perSample[0] : backend.concat(perSample, 0);
-                double[] nll = DensityModel.nllFromTerms(model.logWeights(b.x(), b.targets(), noise));
-                System.arraycopy(nll, 0, out, from, n);
+        RecordedPass recorded = null;
+        boolean record = recordChunks;
+        replayedGraphs = false;
+        try {
+            for (int from = 0; from < size; from += chunk) {
+                int n = Math.min(chunk, size - from);
+                try (Scope s = Scope.open()) {
+                    Batches.Batch b = batches.of(backend, set, from, n);
+                    Tensor[] perSample = new Tensor[samples]; // sample k of image i: the normals' draws from base + (k·total + i)·d
+                    for (int k = 0; k < samples; k++)
+                        perSample[k] = model.noise(backend, n, Rng.atNormal(seed, base + (k * total + first + from) * d)).reshape(1, n, d);
+                    Tensor noise = samples == 1 ? perSample[0] : backend.concat(perSample, 0), terms;
+                    if (recorded != null && n == chunk) {
+                        terms = recorded.replay(b.x(), b.targets(), noise);
+                        replayedGraphs |= recorded.recorded();
+                    }
+                    else {
+                        terms = model.logWeightTerms(b.x(), b.targets(), noise);
+                        if (record && n == chunk) {   // after a whole chunk ran as usual: every algorithm chosen
+                            record = false;
+                            recorded = record(b, noise, terms.shape());
+                        }
+                    }
+                    double[] nll = DensityModel.nllFromTerms(model.logWeightsOf(terms.toFloats(), samples, n));
+                    System.arraycopy(nll, 0, out, from, n);
+                }
+                done.accept(from + n);
             }
-            done.accept(from + n);
+        } finally {
+            if (recorded != null) recorded.close();
         }
         return out;
+    }
+
+    /** The chunk's pass recorded over inputs shaped as this chunk's, or null (with a warning) where it cannot be. */
+    private RecordedPass record(Batches.Batch b, Tensor noise, Shape terms) {
+        try {
+            return new RecordedPass(backend, new Shape[] {b.x().shape(), b.targets().shape(), noise.shape()}, terms,
+                    in -> model.logWeightTerms(in[0], in[1], in[2]));
+        } catch (IllegalStateException e) {
+            System.err.println("frl: scoring chunks are not recorded as a graph (" + e.getMessage() + "); scoring them as usual");
+            return null;
+        }
     }
 
     /** L(x): bits of the level-9 PNG of each image's 8-bit channels. */

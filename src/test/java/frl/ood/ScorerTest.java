@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
-/** The IWAE noise of an image is fixed by the seed and the image's index, not by how images are chunked. */
+/** The IWAE noise of an image is fixed by the seed and the image's index, not by how images are chunked; chunks replayed from a recorded pass score as chunks run as usual. */
 class ScorerTest {
     @Test void scoresDoNotDependOnTheChunkSize() {
         ModelSpec spec = ModelSpec.of(1, 5, 4, 8);
@@ -45,6 +45,38 @@ class ScorerTest {
             double[] alone = s.nll(set.slice(4, 7), 11, d -> {});
             assertNotEquals(whole[4], alone[0], "scored as a set of its own, image 4 would draw image 0's noise");
             org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> s.nll(set.slice(4, 7), 11, 5, 7, d -> {}));
+        }
+    }
+
+    /**
+     * Chunks replayed from a recorded pass score as chunks run as usual, for each family (on the CPU a replay reruns the
+     * pass into the recorded output): 7 images in chunks of 3, the first run and recorded, the second replayed, the
+     * last, shorter, run as usual.
+     */
+    @Test void recordedChunksScoreAsChunksRunAsUsual() {
+        for (ModelSpec spec : new ModelSpec[] {ModelSpec.of(1, 5, 4, 8), ModelSpec.glow(1, 5, 8, 1, 2), ModelSpec.pixelCnn(1, 5, 1, 8, 2)}) {
+            try (DensityModel m = spec.build(Backends.cpu(), new Rng(1))) {
+                ImageSet set = Synthetic.noise(7, 1, 32, 32, 3);
+                double[] usual = new Scorer(Backends.cpu(), spec, m, 2, 3).nll(set, 11, d -> {});
+                double[] recorded = new Scorer(Backends.cpu(), spec, m, 2, 3).recordChunks(true).nll(set, 11, d -> {});
+                org.junit.jupiter.api.Assertions.assertArrayEquals(usual, recorded, 0.0, m.getClass().getSimpleName());
+            }
+        }
+    }
+
+    /** On a GPU the chunks after the first replay a CUDA graph, and score as chunks run op by op (the same kernels). */
+    @org.junit.jupiter.api.Tag("gpu")
+    @Test void recordedChunksOnCudaScoreAsChunksRunAsUsual() {
+        frl.backend.Backend cuda = frl.backend.cuda.GpuTests.cudaOrSkip();
+        for (ModelSpec spec : new ModelSpec[] {ModelSpec.of(1, 5, 4, 8), ModelSpec.glow(1, 5, 8, 1, 2), ModelSpec.pixelCnn(1, 5, 1, 8, 2)}) {
+            try (DensityModel m = spec.build(cuda, new Rng(1))) {
+                ImageSet set = Synthetic.noise(7, 1, 32, 32, 3);
+                double[] usual = new Scorer(cuda, spec, m, 2, 3).nll(set, 11, d -> {});
+                Scorer s = new Scorer(cuda, spec, m, 2, 3).recordChunks(true);
+                double[] recorded = s.nll(set, 11, d -> {});
+                org.junit.jupiter.api.Assertions.assertTrue(s.replayedGraphs(), m.getClass().getSimpleName() + ": no chunk replayed a graph");
+                for (int i = 0; i < usual.length; i++) assertEquals(usual[i], recorded[i], 1e-9 * Math.abs(usual[i]), m.getClass().getSimpleName() + " image " + i);
+            }
         }
     }
 }
