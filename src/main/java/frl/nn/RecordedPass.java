@@ -15,32 +15,26 @@ import java.util.function.Function;
  * chosen; the pass must use backend ops alone (no copy to the host, no wait).
  */
 public final class RecordedPass implements AutoCloseable {
-    private final Backend backend;
-    private final Tensor[] inputs;
+    private final RecordedInputs inputs;
     private final Tensor output;
     private final StepGraph graph;
 
     /** Records {@code pass} over new tensors of these input shapes, its result copied into a new one of outputShape. */
     public RecordedPass(Backend backend, Shape[] inputShapes, Shape outputShape, Function<Tensor[], Tensor> pass) {
-        this.backend = backend;
-        inputs = new Tensor[inputShapes.length];
+        inputs = new RecordedInputs(backend, "pass", inputShapes);
         Tensor out = null;
         try {
-            for (int i = 0; i < inputs.length; i++) {
-                Shape s = inputShapes[i];
-                inputs[i] = Scope.unscoped(() -> backend.empty(s));
-            }
             out = Scope.unscoped(() -> backend.empty(outputShape));
             Tensor target = out;
             graph = backend.capture(() -> {
-                Tensor result = pass.apply(inputs);
+                Tensor result = pass.apply(inputs.tensors);
                 if (!result.shape().equals(outputShape))
                     throw new IllegalArgumentException("the recorded pass gave " + result.shape() + ", expected " + outputShape);
                 backend.copyInto(result, target);
             });
         } catch (RuntimeException e) {
             if (out != null) out.close();
-            closeInputs();
+            inputs.close();
             throw e;
         }
         output = out;
@@ -48,12 +42,7 @@ public final class RecordedPass implements AutoCloseable {
 
     /** Queues the pass on these inputs (shaped as recorded); returns its output, valid until the next replay or close. */
     public Tensor replay(Tensor... fresh) {
-        if (fresh.length != inputs.length) throw new IllegalArgumentException("the pass was recorded with " + inputs.length + " inputs, got " + fresh.length);
-        for (int i = 0; i < inputs.length; i++) {
-            if (!fresh[i].shape().equals(inputs[i].shape()))
-                throw new IllegalArgumentException("input " + i + " of the recorded pass is " + inputs[i].shape() + ", got " + fresh[i].shape());
-            backend.copyInto(fresh[i], inputs[i]);
-        }
+        inputs.refresh(fresh);
         graph.replay();
         return output;
     }
@@ -61,16 +50,12 @@ public final class RecordedPass implements AutoCloseable {
     /** Whether a device graph was recorded (false: each replay runs the pass's code). */
     public boolean recorded() { return graph.recorded(); }
 
-    private void closeInputs() {
-        for (Tensor t : inputs) if (t != null) t.close();
-    }
-
     @Override public void close() {
         try {
             graph.close();
         } finally {
             output.close();
-            closeInputs();
+            inputs.close();
         }
     }
 }

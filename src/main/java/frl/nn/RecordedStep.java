@@ -2,7 +2,6 @@ package frl.nn;
 
 import frl.backend.Backend;
 import frl.backend.StepGraph;
-import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
@@ -15,35 +14,28 @@ import java.util.function.Consumer;
  * every algorithm is chosen.
  */
 public final class RecordedStep implements AutoCloseable {
-    private final Backend backend;
     private final Optimizer optimizer;
-    private final Tensor[] inputs;
+    private final RecordedInputs inputs;
     private final StepGraph graph;
 
     /** Records {@code forwardBackward} over new tensors of these shapes, followed by the optimizer's update. */
     public RecordedStep(Backend backend, Optimizer optimizer, Shape[] shapes, Consumer<Tensor[]> forwardBackward) {
-        this.backend = backend;
         this.optimizer = optimizer;
-        inputs = new Tensor[shapes.length];
+        inputs = new RecordedInputs(backend, "step", shapes);
         try {
-            for (int i = 0; i < shapes.length; i++) {
-                Shape s = shapes[i];
-                inputs[i] = Scope.unscoped(() -> backend.empty(s));
-            }
             graph = backend.capture(() -> {
-                forwardBackward.accept(inputs);
+                forwardBackward.accept(inputs.tensors);
                 optimizer.apply();
             });
         } catch (RuntimeException e) {
-            closeInputs();
+            inputs.close();
             throw e;
         }
     }
 
     /** Queues the step on these inputs (shaped as recorded). */
     public void replay(Tensor... fresh) {
-        if (fresh.length != inputs.length) throw new IllegalArgumentException("the step was recorded with " + inputs.length + " inputs, got " + fresh.length);
-        for (int i = 0; i < inputs.length; i++) backend.copyInto(fresh[i], inputs[i]);
+        inputs.refresh(fresh);
         long[] counted = optimizer.steps();
         optimizer.prepare();
         try {
@@ -57,15 +49,11 @@ public final class RecordedStep implements AutoCloseable {
     /** Whether a device graph was recorded (false: each replay runs the step's code). */
     public boolean recorded() { return graph.recorded(); }
 
-    private void closeInputs() {
-        for (Tensor t : inputs) if (t != null) t.close();
-    }
-
     @Override public void close() {
         try {
             graph.close();
         } finally {
-            closeInputs();
+            inputs.close();
         }
     }
 }

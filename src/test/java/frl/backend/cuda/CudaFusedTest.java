@@ -34,14 +34,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CudaFusedTest {
     private static final Shape[] SHAPES = {shape(2, 3, 4, 5), shape(3, 5), shape(1, 4, 1, 7), shape(2, 40, 8, 8)};
 
+    /** A single tensor's shape, its pair's, and random inputs: x and dy single, h and dyPair pairs, g per image, bias per pair channel. */
+    private record Inputs(Shape pair, int n, float[] x, float[] h, float[] dy, float[] dyPair, float[] g, float[] bias) {
+        static Inputs draw(Random r, Shape s) {
+            int n = Math.toIntExact(s.numel());
+            return new Inputs(Shapes.doubledChannels(s), n, uniform(r, n, -3, 3), uniform(r, 2L * n, -6, 6), uniform(r, n, -1, 1),
+                    uniform(r, 2L * n, -1, 1), uniform(r, s.dim(0), -1, 1), uniform(r, 2L * s.dim(1), -1, 1));
+        }
+    }
+
     @Test void onTheHostTheKernelsGiveTheComposedKernelsBits() {
         try (HostKernels gpu = HostKernels.of("fused", "pointwise"); Scope sc = Scope.open()) {
             Random r = new Random(21);
             for (Shape s : SHAPES) {
-                Shape p = Shapes.doubledChannels(s);
-                int n = Math.toIntExact(s.numel());
-                float[] x = uniform(r, n, -3, 3), h = uniform(r, 2L * n, -6, 6), dy = uniform(r, n, -1, 1), dyPair = uniform(r, 2L * n, -1, 1),
-                        g = uniform(r, s.dim(0), -1, 1), bias = uniform(r, 2L * s.dim(1), -1, 1);
+                Inputs in = Inputs.draw(r, s);
+                Shape p = in.pair;
+                int n = in.n;
+                float[] x = in.x, h = in.h, dy = in.dy, dyPair = in.dyPair, g = in.g, bias = in.bias;
                 float[][] th = halves(h, s);
                 String at = " " + s;
 
@@ -89,10 +98,10 @@ class CudaFusedTest {
         try (HostKernels gpu = HostKernels.of("fused"); Scope sc = Scope.open()) {
             Random r = new Random(22);
             for (Shape s : SHAPES) {
-                Shape p = Shapes.doubledChannels(s);
-                int n = Math.toIntExact(s.numel());
-                float[] x = uniform(r, n, -3, 3), h = uniform(r, 2L * n, -6, 6), dy = uniform(r, n, -1, 1), dyPair = uniform(r, 2L * n, -1, 1),
-                        g = uniform(r, s.dim(0), -1, 1), bias = uniform(r, 2L * s.dim(1), -1, 1);
+                Inputs in = Inputs.draw(r, s);
+                Shape p = in.pair;
+                int n = in.n;
+                float[] x = in.x, h = in.h, dy = in.dy, dyPair = in.dyPair, g = in.g, bias = in.bias;
                 Tensor cx = CPU.fromHost(s, x), ch = CPU.fromHost(p, h), cdy = CPU.fromHost(s, dy), cy = CPU.concatElu(cx);
                 String at = " " + s;
                 assertClose("concat-ELU" + at, run(gpu, p, a -> CudaFused.launchConcatElu(a[0], a[1], s), x), cy.toFloats(), 1e-7);
