@@ -274,13 +274,9 @@ public interface Backend {
     // ---- PixelCNN++'s mixture ------------------------------------------------------------------------
 
     /**
-     * −log p(x) per pixel, [N, 1, H, W], under PixelCNN++'s discretised logistic mixture of M components (Salimans et
-     * al. 2017), x [N, C, H, W] in [−1, 1] (byte/127.5 − 1). Per pixel and component k: a logit, then per channel c a
-     * mean μ_c + Σ_{j&lt;c} α_{cj}·x_j (the channels earlier in the pixel condition the later ones) and a log-scale clamped
-     * below at −7; a channel's probability is the logistic's mass on its bin of width 2/255, the whole left tail for
-     * byte 0, the right tail for 255, and the density times the bin's width where the mass is below 1e-5. params [N, P,
-     * H, W]: M logits, the means C·M (channel-major), the log-scales C·M, the coefficients C(C−1)/2·M in the order (1,0),
-     * (2,0), (2,1), (3,0), ... By default {@link MixtureMath} on the host.
+     * −log p(x) per pixel, [N, 1, H, W], under PixelCNN++'s discretised logistic mixture of M components, x [N, C, H, W]
+     * in [−1, 1] (byte/127.5 − 1), params [N, P, H, W] ({@link MixtureMath} states the model and the parameters'
+     * order). By default MixtureMath on the host.
      */
     default Tensor mixtureNll(Tensor x, Tensor params, int mixtures) {
         Shape out = Shapes.mixtureNll("mixtureNll", x.shape(), params.shape(), mixtures);

@@ -3,10 +3,16 @@ package frl.backend;
 import frl.tensor.Shape;
 
 /**
- * PixelCNN++'s discretised logistic mixture for one pixel, in double: −log p(x) and its gradient with respect to the
- * pixel's parameters (Backend#mixtureNll states the model and the parameters' order). The plain definition that the
- * CPU's scalar loops, the backends without a kernel and the float64 reference evaluate; the vector loops and the
- * CUDA kernel compute the same in float. One instance holds a pixel's scratch: one per thread.
+ * PixelCNN++'s discretised logistic mixture (Salimans et al. 2017) for one pixel of C channels, x = byte/127.5 − 1, in
+ * double: −log p(x) and its gradient with respect to the pixel's parameters. Per component k of M: a logit, then per
+ * channel c a mean μ_c + Σ_{j&lt;c} α_{cj}·x_j (the channels earlier in the pixel condition the later ones, as the
+ * paper's R → G → B) and a log-scale clamped below at −7. A channel's probability is the logistic's mass on its bin of
+ * width 2/255, with the paper's edge cases: the whole left tail for byte 0, the right tail for 255, and the density
+ * times the bin's width where the mass is below 1e-5 (float rounding). The parameters, for M components: M logits,
+ * the means C·M (channel-major), the log-scales C·M, and the coefficients C(C−1)/2·M in the order (1,0), (2,0), (2,1),
+ * (3,0), ... The plain definition that the CPU's scalar loops, backends without a kernel and the float64 reference
+ * evaluate; the CPU's vector loops and the CUDA kernel compute the same in float. One instance holds a pixel's
+ * scratch: one per thread.
  */
 public final class MixtureMath {
     /** A bin's half-width, 1/255 of the [−1, 1] range; log-scales are clamped below here; bins with less mass use the density. */
