@@ -57,7 +57,7 @@ __device__ float mix_component(const float* x, const float* p, long long hw, int
     for (int ch = 0; ch < c; ch++) {
         float mean = p[(m * (1 + ch) + k) * hw];
         for (int j = 0, pair = ch * (ch - 1) / 2; j < ch; j++) mean += p[(m * (1 + 2 * c + pair + j) + k) * hw] * x[j * hw];
-        float logScale = fmaxf(p[(m * (1 + c + ch) + k) * hw], MIX_MIN_LOG_SCALE);
+        float raw = p[(m * (1 + c + ch) + k) * hw], logScale = raw < MIX_MIN_LOG_SCALE ? MIX_MIN_LOG_SCALE : raw;   // NaN stays (fmaxf drops it)
         lp += mix_channel(x[ch * hw], mean, logScale, dm ? dm + ch : nullptr, dm ? ds + ch : nullptr);
     }
     return lp;
