@@ -119,6 +119,7 @@ class CpuLossTest {
                     Shape ps = shape(xs.dim(0), pc, xs.dim(2), xs.dim(3)), out = shape(xs.dim(0), 1, xs.dim(2), xs.dim(3));
                     float[][] in = frl.backend.MixtureInputs.of(r, xs, m, top);
                     float[] x = in[0], p = in[1], g = uniform(r, out.numel(), -1, 1);
+                    p[m * (1 + xs.dim(1)) * xs.dim(2) * xs.dim(3) + 16] = Float.NaN;   // a log-scale of pixel 16 (in a vector): NaN in, NaN out
                     String what = "mixture " + xs + " with log-scales up to " + top + " on " + k;
                     assertClose(what + " NLL", CPU.mixtureNll(cpu(xs, x), cpu(ps, p), m), REF.mixtureNll(REF.fromHost(xs, x), REF.fromHost(ps, p), m));
                     assertClose(what + " dparams", CPU.mixtureNllBackward(cpu(xs, x), cpu(ps, p), m, cpu(out, g)),

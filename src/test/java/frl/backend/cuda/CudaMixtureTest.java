@@ -37,6 +37,7 @@ class CudaMixtureTest {
                     int m = 3;
                     Shape ps = shape(xs.dim(0), MixtureMath.parameterChannels(xs.dim(1), m), xs.dim(2), xs.dim(3)), out = shape(xs.dim(0), 1, xs.dim(2), xs.dim(3));
                     float[][] in = MixtureInputs.of(r, xs, m, top);
+                    in[1][m * (1 + xs.dim(1)) * xs.dim(2) * xs.dim(3)] = Float.NaN;   // image 0's first log-scale at pixel 0: NaN in, NaN out
                     float[] g = uniform(r, out.numel(), -1, 1);
                     MemorySegment x = gpu.floats(in[0]), p = gpu.floats(in[1]), dg = gpu.floats(g);
                     MemorySegment nll = gpu.floats(CudaSubPixelTest.Host.unwritten(out.numel())), dp = gpu.floats(CudaSubPixelTest.Host.unwritten(ps.numel()));
