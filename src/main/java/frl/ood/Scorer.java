@@ -97,7 +97,7 @@ public final class Scorer {
                     }
                     else {
                         terms = model.logWeightTerms(b.x(), b.targets(), noise);
-                        if (record && n == chunk) {   // after a whole chunk ran as usual: every algorithm chosen
+                        if (record && n == chunk && from + 2L * chunk <= size) {   // a whole chunk ran as usual (every algorithm chosen), and another follows
                             record = false;
                             recorded = record(b, noise, terms.shape());
                         }
