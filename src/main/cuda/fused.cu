@@ -1,7 +1,8 @@
 // The layers' fused elementwise ops (CPU twin: frl.backend.cpu.CpuPointwise's concatElu, gate, coupling, biasRelu):
 // one pass each way where the composed ops (pointwise.cu, layout.cu) take three to ten, with the same float32
 // formulas, rounded where those ops round, so each gives the composed kernels' bits (the log-determinant's sum aside).
-// A single tensor is [N, C, run]; its partner [N, 2C, run] holds two halves of C channels each.
+// A single tensor is [N, C, run]; its partner [N, 2C, run] holds two halves of C channels each. And weight
+// normalisation (CPU twin: Backend's default weightNorm, its ops), one block per row each way.
 #include "frl_cuda.cuh"
 
 // Element i of a single tensor: its image, and its place in the first half of the partner (+ C·run: the second).
@@ -104,5 +105,34 @@ extern "C" __global__ void bias_relu(const float* z, const float* bias, float* y
     FRL_FOR(i, n) {
         float v = z[i] + bias[((unsigned)i / (unsigned)run) % (unsigned)c];
         y[i] = v > 0.f ? v : 0.f;
+    }
+}
+
+// w = v·(g/‖v‖) per row of v [rows, len], one block per row (grid-stride over rows): the squares in float, summed in
+// double by a fixed butterfly, then rounded, as the composed ops (square, sumTo, sqrt, div, mul) round.
+extern "C" __global__ void weight_norm(const float* v, const float* g, float* w, int rows, int len) {
+    for (int row = blockIdx.x; row < rows; row += gridDim.x) {
+        const float* vr = v + (long long)row * len;
+        double s = 0;
+        for (int e = threadIdx.x; e < len; e += blockDim.x) s += (double)(vr[e] * vr[e]);
+        float scale = g[row] / sqrtf((float)frl_block_sum(s));
+        for (int e = threadIdx.x; e < len; e += blockDim.x) w[(long long)row * len + e] = vr[e] * scale;
+    }
+}
+
+// dv = (g/n)·dw − (d·g/n³)·v and dg = d/n per row, n = ‖v‖, d = Σ dw·v (both sums in double, one pass over the row).
+extern "C" __global__ void weight_norm_backward(const float* v, const float* g, const float* dw, float* dv, float* dg, int rows, int len) {
+    for (int row = blockIdx.x; row < rows; row += gridDim.x) {
+        long long at = (long long)row * len;
+        double squares = 0, dots = 0;
+        for (int e = threadIdx.x; e < len; e += blockDim.x) {
+            float a = v[at + e];
+            squares += (double)(a * a);
+            dots += (double)(dw[at + e] * a);
+        }
+        float n = sqrtf((float)frl_block_sum(squares)), d = (float)frl_block_sum(dots), gr = g[row];
+        float scale = gr / n, k = (d * gr) / (n * (n * n));
+        if (threadIdx.x == 0) dg[row] = d / n;
+        for (int e = threadIdx.x; e < len; e += blockDim.x) dv[at + e] = dw[at + e] * scale - v[at + e] * k;
     }
 }

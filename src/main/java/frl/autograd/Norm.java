@@ -5,7 +5,7 @@ import frl.tensor.Tensor;
 
 import java.util.function.Function;
 
-/** Batch normalisation on Vars (training mode; eval mode is composed from broadcast ops by nn). */
+/** Batch normalisation on Vars (training mode; eval mode is composed from broadcast ops by nn), and weight normalisation as one op. */
 public final class Norm {
     private Norm() {}
 
@@ -36,5 +36,15 @@ public final class Norm {
             beta.accumulate(g.dbeta());
         }, x, gamma, beta);
         return new Result(y, Var.constant(r.mean()), Var.constant(r.var()));
+    }
+
+    /** w = g·v/‖v‖ per row of v (Backend#weightNorm) as one op each way; nn's WeightNorm takes it where the backend fuses it. */
+    public static Var weightNorm(Var v, Var g) {
+        Backend be = v.backend();
+        return Var.result(be.weightNorm(v.value(), g.value()), "weightNorm", dw -> {
+            Tensor[] d = be.weightNormBackward(v.value(), g.value(), dw);
+            v.accumulate(d[0]);
+            g.accumulate(d[1]);
+        }, v, g);
     }
 }

@@ -333,6 +333,34 @@ public interface Backend {
 
     record BatchNormGrads(Tensor dx, Tensor dgamma, Tensor dbeta) {}
 
+    /**
+     * Whether {@link #weightNorm} is one op here, so that a weight-normalised layer takes it; no: the layer composes
+     * it from elementwise ops on the tape (as the CPU does, for its bits).
+     */
+    default boolean fusesWeightNorm() { return false; }
+
+    /**
+     * Weight normalisation, w = g·v/‖v‖ per row of v [d0, ...] (the norm over every axis but the first), g [d0, 1, ...].
+     * By default its ops.
+     */
+    default Tensor weightNorm(Tensor v, Tensor g) {
+        Tensor norm = unary(UnaryOp.SQRT, sumTo(unary(UnaryOp.SQUARE, v, 0, 0), Shapes.along(v.shape(), 0)), 0, 0);
+        return binary(BinaryOp.MUL, v, binary(BinaryOp.DIV, g.reshape(norm.shape()), norm));
+    }
+
+    /**
+     * {dv, dg} for the gradient dw of w = weightNorm(v, g): with n = ‖v‖ and d = Σ dw·v per row, dg = d/n and
+     * dv = (g/n)·dw − (d·g/n³)·v. By default its ops.
+     */
+    default Tensor[] weightNormBackward(Tensor v, Tensor g, Tensor dw) {
+        Shape row = Shapes.along(v.shape(), 0);
+        Tensor n = unary(UnaryOp.SQRT, sumTo(unary(UnaryOp.SQUARE, v, 0, 0), row), 0, 0), gr = g.reshape(row);
+        Tensor d = sumTo(binary(BinaryOp.MUL, dw, v), row);
+        Tensor k = binary(BinaryOp.DIV, binary(BinaryOp.MUL, d, gr), binary(BinaryOp.MUL, n, binary(BinaryOp.MUL, n, n)));
+        Tensor dv = binary(BinaryOp.SUB, binary(BinaryOp.MUL, dw, binary(BinaryOp.DIV, gr, n)), binary(BinaryOp.MUL, v, k));
+        return new Tensor[] {dv, binary(BinaryOp.DIV, d, n).reshape(g.shape())};
+    }
+
     // ---- layout ---------------------------------------------------------------------------------
 
     /** Joins tensors along one axis; other axes must agree. Backward: narrow. */

@@ -180,7 +180,8 @@ final class KernelBenchCommand implements Callable<Integer> {
      */
     /**
      * The layers' fused elementwise ops over a single tensor xs [N, C, ...] and its two-halves partner [N, 2C, ...]
-     * (PixelCNN++'s concat-ELU and gate, Glow's coupling, a bias with its ReLU): bytes each reads and writes once.
+     * (PixelCNN++'s concat-ELU and gate, Glow's coupling, a bias with its ReLU), and weight normalisation of
+     * PixelCNN++'s filters: bytes each reads and writes once.
      */
     private void layerOps(Shape xs, Rng rng) {
         try (Scope _ = Scope.open()) {
@@ -197,6 +198,10 @@ final class KernelBenchCommand implements Callable<Integer> {
             bytes("Glow coupling log-determinant", xs, 4L * n, () -> be.couplingLogdet(h).close());
             bytes("Glow coupling log-determinant backward", xs, 12L * n, () -> be.couplingLogdetBackward(h, g).close());
             bytes("bias + ReLU", pair, 8L * pair.numel(), () -> be.biasRelu(h, bias).close());
+            Shape vs = Shape.of(2 * xs.dim(1), 2 * xs.dim(1), 2, 3);   // PixelCNN++'s weight-normalised 2×3 filters
+            Tensor v = be.uniform(vs, -1, 1, rng), gain = be.uniform(Shape.of(vs.dim(0), 1, 1, 1), 0.5, 2, rng), dv = be.uniform(vs, -1, 1, rng);
+            bytes("weight norm", vs, 8L * vs.numel(), () -> be.weightNorm(v, gain).close());
+            bytes("weight norm backward", vs, 16L * vs.numel(), () -> { for (Tensor t : be.weightNormBackward(v, gain, dv)) t.close(); });
         }
     }
 

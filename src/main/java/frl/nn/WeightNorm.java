@@ -1,5 +1,6 @@
 package frl.nn;
 
+import frl.autograd.Norm;
 import frl.autograd.Pointwise;
 import frl.autograd.Reduce;
 import frl.autograd.Var;
@@ -17,8 +18,10 @@ import frl.tensor.Shape;
 public final class WeightNorm {
     private WeightNorm() {}
 
-    /** w from v [d0, ...] and g [d0, 1, ...]. */
-    public static Var weight(Var v, Var g) { return Pointwise.mul(v, Pointwise.div(g, norm(v))); }
+    /** w from v [d0, ...] and g [d0, 1, ...]: one op where the backend fuses it (a GPU), else its ops (the CPU's bits). */
+    public static Var weight(Var v, Var g) {
+        return v.backend().fusesWeightNorm() ? Norm.weightNorm(v, g) : Pointwise.mul(v, Pointwise.div(g, norm(v)));
+    }
 
     /** ‖v‖ over every axis but the first, shape [d0, 1, ...]. */
     static Var norm(Var v) {

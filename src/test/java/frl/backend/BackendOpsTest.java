@@ -112,6 +112,7 @@ public class BackendOpsTest {
         c.add(named("squeeze").in(2, 3, 4, 6).of(x -> Layout.squeeze(x[0], 2)));
         c.add(named("unsqueeze").in(1, 8, 3, 2).of(x -> Layout.unsqueeze(x[0], 2)));
         c.add(named("reshape").in(2, 3, 4).of(x -> Pointwise.square(Layout.reshape(x[0], 6, 4))));
+        c.add(named("weightNorm as one op").in(4, 3, 2, 3).in(POSITIVE, 4, 1, 1, 1).of(x -> Norm.weightNorm(x[0], x[1])));
         c.add(named("mixtureNll, 2 channels, 3 components").classes(256, 2, 2, 5, 4).in(2, MixtureMath.parameterChannels(2, 3), 5, 4)
                 .of(x -> Loss.mixtureNll(Pointwise.affine(x[0], 1 / 127.5, -1), x[1], 3)));
         c.add(named("crossEntropy K=5").in(2, 5, 3, 4).classes(5, 2, 3, 4).of(x -> Loss.crossEntropy(x[0], x[1], 1)));

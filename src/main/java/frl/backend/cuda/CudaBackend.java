@@ -243,6 +243,15 @@ public final class CudaBackend implements Backend {
                 : Backend.super.couplingLogdetBackward(h, dlogdet);
     }
 
+    @Override public boolean fusesWeightNorm() { return CudaFused.fusesWeightNorm(); }
+
+    @Override public Tensor weightNorm(Tensor v, Tensor g) { return CudaFused.weightNorm(in("weightNorm", v), in("weightNorm", g)); }
+
+    @Override public Tensor[] weightNormBackward(Tensor v, Tensor g, Tensor dw) {
+        String op = "weightNormBackward";
+        return CudaFused.weightNormBackward(in(op, v), in(op, g), in(op, dw));
+    }
+
     @Override public Tensor concat(Tensor[] xs, int axis) {
         for (Tensor t : xs) in("concat", t);
         return CudaLayout.concat(xs, axis);

@@ -8,8 +8,9 @@ import frl.tensor.Tensor;
  * The layers' fused elementwise ops on the GPU (src/main/cuda/fused.cu; CPU twin: CpuPointwise): PixelCNN++'s
  * concat-ELU and gate, Glow's affine coupling and its log-determinant, and a convolution's bias with the ReLU after
  * it, one kernel each way where the ops they are made of (Backend's defaults) take three to ten kernels and as many
- * full-size intermediates. They give those ops' bits; the log-determinant sums in double per image.
- * -Dfrl.cuda.fusedOps=composed runs the composed ops instead.
+ * full-size intermediates. They give those ops' bits; the log-determinant sums in double per image. And weight
+ * normalisation, one kernel each way where its ops take five forward and about twelve backward (its sums' order
+ * is its own). -Dfrl.cuda.fusedOps=composed runs the composed ops instead.
  */
 final class CudaFused {
     private static final String FAMILY = "fused";
@@ -22,6 +23,10 @@ final class CudaFused {
     private static final Kernel COUPLING_LOGDET = new Kernel(FAMILY, "coupling_logdet", "ppii");
     private static final Kernel COUPLING_LOGDET_BACKWARD = new Kernel(FAMILY, "coupling_logdet_backward", "ppplii");
     private static final Kernel BIAS_RELU = new Kernel(FAMILY, "bias_relu", "ppplii");
+    private static final Kernel WEIGHT_NORM = new Kernel(FAMILY, "weight_norm", "pppii");
+    private static final Kernel WEIGHT_NORM_BACKWARD = new Kernel(FAMILY, "weight_norm_backward", "pppppii");
+    /** Blocks of a weight-norm launch at most (one per row; the kernels loop over the rest). */
+    private static final int MAX_ROW_BLOCKS = 65535;
 
     private CudaFused() {}
 
@@ -135,4 +140,39 @@ final class CudaFused {
     }
 
     static void launchBiasRelu(Object z, Object bias, Object y, Shape zShape) { launch(BIAS_RELU, zShape, z, bias, y); }
+
+    /** Whether weight normalisation runs as one op (Backend#fusesWeightNorm): unless -Dfrl.cuda.fusedOps=composed. */
+    static boolean fusesWeightNorm() { return CudaFlags.oneOf("frl.cuda.fusedOps", "kernels", "kernels", "composed").equals("kernels"); }
+
+    static Tensor weightNorm(Tensor v, Tensor g) {
+        int[] rl = rows("weightNorm", v, g);
+        Tensor w = CudaBackend.alloc(v.shape());
+        launchWeightNorm(v, g, w, rl[0], rl[1]);
+        return w;
+    }
+
+    static void launchWeightNorm(Object v, Object g, Object w, int rows, int len) {
+        if (rows > 0 && len > 0) WEIGHT_NORM.launch(Math.min(rows, MAX_ROW_BLOCKS), 1, 1, Kernel.BLOCK, 1, 1, 0, v, g, w, rows, len);
+    }
+
+    static Tensor[] weightNormBackward(Tensor v, Tensor g, Tensor dw) {
+        int[] rl = rows("weightNormBackward", v, g);
+        Shapes.requireSameShape("weightNormBackward (v vs dw)", v, dw);
+        Tensor dv = CudaBackend.alloc(v.shape()), dg = CudaBackend.alloc(g.shape());
+        launchWeightNormBackward(v, g, dw, dv, dg, rl[0], rl[1]);
+        return new Tensor[] {dv, dg};
+    }
+
+    static void launchWeightNormBackward(Object v, Object g, Object dw, Object dv, Object dg, int rows, int len) {
+        if (rows > 0 && len > 0) WEIGHT_NORM_BACKWARD.launch(Math.min(rows, MAX_ROW_BLOCKS), 1, 1, Kernel.BLOCK, 1, 1, 0, v, g, dw, dv, dg, rows, len);
+    }
+
+    /** {rows, length} of v [d0, ...] with g of d0 elements. */
+    private static int[] rows(String op, Tensor v, Tensor g) {
+        int rows = v.dim(0);
+        long len = v.numel() / Math.max(1, rows);
+        if (g.numel() != rows) throw new IllegalArgumentException(op + ": a g of " + rows + " values for " + v.shape() + ", got " + g.shape());
+        if (len > Integer.MAX_VALUE) throw new IllegalArgumentException(op + ": rows of more than 2^31 − 1 elements in " + v.shape());
+        return new int[] {rows, (int) len};
+    }
 }

@@ -123,6 +123,28 @@ class CudaFusedTest {
         }
     }
 
+    /**
+     * Weight normalisation's kernels on the host against its ops on the CPU (Backend's defaults): w, dv and dg for
+     * PixelCNN++'s 2×3 filters, a 1×1's, rows longer than a block, and a row of one.
+     */
+    @Test void onTheHostWeightNormMatchesItsOps() {
+        try (HostKernels gpu = HostKernels.of("fused"); Scope sc = Scope.open()) {
+            Random r = new Random(24);
+            for (Shape vs : new Shape[] {shape(80, 160, 2, 3), shape(5, 3, 1, 1), shape(3, 700), shape(4, 1)}) {
+                int rows = vs.dim(0), len = Math.toIntExact(vs.numel() / rows);
+                Shape gs = shape(rows, 1);
+                float[] v = uniform(r, vs.numel(), -1, 1), g = uniform(r, rows, 0.5, 2), dw = uniform(r, vs.numel(), -1, 1);
+                Tensor cv = CPU.fromHost(vs, v), cg = CPU.fromHost(gs, g);
+                Tensor[] want = CPU.weightNormBackward(cv, cg, CPU.fromHost(vs, dw));
+                String at = " " + vs;
+                assertClose("weight norm" + at, run(gpu, vs, a -> CudaFused.launchWeightNorm(a[0], a[1], a[2], rows, len), v, g), CPU.weightNorm(cv, cg).toFloats(), 1e-12);
+                float[] both = run(gpu, vs.numel() + rows, a -> CudaFused.launchWeightNormBackward(a[0], a[1], a[2], a[3], a[3] + 4 * vs.numel(), rows, len), v, g, dw);
+                assertClose("weight norm dv" + at, java.util.Arrays.copyOf(both, len * rows), want[0].toFloats(), 1e-12);
+                assertClose("weight norm dg" + at, java.util.Arrays.copyOfRange(both, len * rows, len * rows + rows), want[1].toFloats(), 1e-12);
+            }
+        }
+    }
+
     /** The fused ops against the composed ones on a GPU, forward and backward, at PixelCNN++'s and Glow's sizes too. */
     @Tag("gpu")
     @Test void onTheGpuTheFusedOpsGiveTheComposedOpsBits() {
@@ -147,6 +169,13 @@ class CudaFusedTest {
                 assertClose("coupling log-determinant" + at, logdet, composed, 1e-12);
                 both("bias + ReLU" + at, be -> new Tensor[] {be.biasRelu(h, bias)});
             }
+            Shape vs = shape(160, 160, 2, 3), gs = shape(160, 1, 1, 1);   // PixelCNN++'s filters, weight-normalised
+            float[] v = uniform(r, vs.numel(), -1, 1), g = uniform(r, 160, 0.5, 2), dw = uniform(r, vs.numel(), -1, 1);
+            Tensor[] got = cuda.weightNormBackward(cuda.fromHost(vs, v), cuda.fromHost(gs, g), cuda.fromHost(vs, dw));
+            Tensor[] want = CPU.weightNormBackward(CPU.fromHost(vs, v), CPU.fromHost(gs, g), CPU.fromHost(vs, dw));
+            assertClose("weight norm", cuda.weightNorm(cuda.fromHost(vs, v), cuda.fromHost(gs, g)), CPU.weightNorm(CPU.fromHost(vs, v), CPU.fromHost(gs, g)), 1e-12);
+            assertClose("weight norm dv", got[0], want[0], 1e-12);
+            assertClose("weight norm dg", got[1], want[1], 1e-12);
             var e = assertThrows(IllegalArgumentException.class, () -> cuda.gate(cuda.full(shape(2, 3), 0)));
             assertEquals("gate: expected [N, 2C, ...], got [2, 3]", e.getMessage());
         }
