@@ -28,18 +28,40 @@ __device__ inline float block_max_nan(float v) {
 
 // Block u = s * outN + o adds summed positions [s * chunk, min(R, (s + 1) * chunk)) of output o into
 // partial[u], its threads striding over them (grid-stride over u). Used when the innermost axis of x is
-// summed, so consecutive threads read consecutive floats; S > 1 splits long sums over more blocks.
-extern "C" __global__ void sum_to_blocks(const float* x, double* partial, int outN, int R, int chunk, int S,
-                                         FrlInts kept, FrlInts summed) {
+// summed, so consecutive threads read consecutive floats; S > 1 splits long sums over more blocks. With RELU, x is
+// a ReLU's output y and the values added are dz = dy where y > 0, else 0, written to dz on the way (biasReluBackward:
+// ReLU's backward, then these sums, in one pass: the same dz and the same partials as the two ops).
+template <bool RELU>
+__device__ void sum_blocks(const float* x, const float* dy, float* dz, double* partial, int outN, int R, int chunk, int S,
+                           const FrlInts& kept, const FrlInts& summed) {
     for (long long u = blockIdx.x; u < (long long)outN * S; u += gridDim.x) {
         int o = (int)(u % outN), s = (int)(u / outN);
         long long base = frl_offset<0>(kept, (unsigned int)o);
         int from = s * chunk, to = (int)min((long long)R, (long long)from + chunk);
         double acc = 0.0;
-        for (int r = from + threadIdx.x; r < to; r += blockDim.x) acc += x[base + frl_offset<0>(summed, (unsigned int)r)];
+        for (int r = from + threadIdx.x; r < to; r += blockDim.x) {
+            long long at = base + frl_offset<0>(summed, (unsigned int)r);
+            if constexpr (RELU) {
+                float g = x[at] > 0.f ? dy[at] : 0.f;
+                dz[at] = g;
+                acc += g;
+            } else {
+                acc += x[at];
+            }
+        }
         acc = frl_block_sum<double>(acc);
         if (threadIdx.x == 0) partial[u] = acc;
     }
+}
+
+extern "C" __global__ void sum_to_blocks(const float* x, double* partial, int outN, int R, int chunk, int S,
+                                         FrlInts kept, FrlInts summed) {
+    sum_blocks<false>(x, nullptr, nullptr, partial, outN, R, chunk, S, kept, summed);
+}
+
+extern "C" __global__ void relu_backward_sum_to_blocks(const float* y, const float* dy, float* dz, double* partial, int outN, int R,
+                                                       int chunk, int S, FrlInts kept, FrlInts summed) {
+    sum_blocks<true>(y, dy, dz, partial, outN, R, chunk, S, kept, summed);
 }
 
 // Thread t = s * outN + o adds summed positions [s * chunk, min(R, (s + 1) * chunk)) of output o into

@@ -198,6 +198,8 @@ final class KernelBenchCommand implements Callable<Integer> {
             bytes("Glow coupling log-determinant", xs, 4L * n, () -> be.couplingLogdet(h).close());
             bytes("Glow coupling log-determinant backward", xs, 12L * n, () -> be.couplingLogdetBackward(h, g).close());
             bytes("bias + ReLU", pair, 8L * pair.numel(), () -> be.biasRelu(h, bias).close());
+            Tensor relu = be.biasRelu(h, bias);
+            bytes("bias + ReLU backward", pair, 12L * pair.numel(), () -> { for (Tensor t : be.biasReluBackward(relu, dyPair)) t.close(); });
             Shape vs = Shape.of(2 * xs.dim(1), 2 * xs.dim(1), 2, 3);   // PixelCNN++'s weight-normalised 2×3 filters
             Tensor v = be.uniform(vs, -1, 1, rng), gain = be.uniform(Shape.of(vs.dim(0), 1, 1, 1), 0.5, 2, rng), dv = be.uniform(vs, -1, 1, rng);
             bytes("weight norm", vs, 8L * vs.numel(), () -> be.weightNorm(v, gain).close());

@@ -207,6 +207,11 @@ public final class CudaBackend implements Backend {
         return CudaFused.applies(z.shape()) ? CudaFused.biasRelu(in("biasRelu", z), in("biasRelu", bias)) : Backend.super.biasRelu(z, bias);
     }
 
+    @Override public Tensor[] biasReluBackward(Tensor y, Tensor dy) {
+        Tensor[] g = CudaFused.applies(y.shape()) ? CudaReduce.reluBackwardSumTo(in("biasReluBackward", y), in("biasReluBackward", dy)) : null;
+        return g != null ? g : Backend.super.biasReluBackward(y, dy);
+    }
+
     @Override public Tensor concatElu(Tensor x) {
         return CudaFused.applies(x.shape()) ? CudaFused.concatElu(in("concatElu", x)) : Backend.super.concatElu(x);
     }

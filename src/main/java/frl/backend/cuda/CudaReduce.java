@@ -16,6 +16,7 @@ final class CudaReduce {
     private static final Kernel SUM_TO_BLOCKS = new Kernel(FAMILY, "sum_to_blocks", "ppiiiiaa");
     private static final Kernel SUM_TO_PARTIALS = new Kernel(FAMILY, "sum_to_partials", "ppiiiiaa");
     private static final Kernel SUM_PARTIALS = new Kernel(FAMILY, "sum_partials", "ppii");
+    private static final Kernel RELU_SUM_TO_BLOCKS = new Kernel(FAMILY, "relu_backward_sum_to_blocks", "ppppiiiiaa");
     private static final Kernel BROADCAST_TO = new Kernel(FAMILY, "broadcast_to", "ppla");
     private static final Kernel LSE_BLOCKS = new Kernel(FAMILY, "lse_blocks", "ppiii");
     private static final Kernel LSE_THREADS = new Kernel(FAMILY, "lse_threads", "ppiii");
@@ -88,6 +89,32 @@ final class CudaReduce {
             launchSumTo(p, x, partial.address(), out); // freed into the cache once queued: only work queued later can reuse it
         }
         return out;
+    }
+
+    /**
+     * Backend#biasReluBackward in two launches, {dz, dbias}, where sumTo would add the channels by blocks: ReLU's
+     * backward written as the partial sums read it, then the partials added (the composed ops' bits, one pass over
+     * dz fewer); else null (the composed ops).
+     */
+    static Tensor[] reluBackwardSumTo(Tensor y, Tensor dy) {
+        Shapes.requireSameShape("biasReluBackward", y, dy);
+        Shape channel = Shapes.channelAxis(y.shape());
+        if (y.numel() == 0 || channel.numel() == y.numel()) return null;
+        SumPlan p = sumPlan("biasReluBackward " + y.shape(), y.shape(), channel);
+        if (!p.blocks()) return null;
+        Tensor dz = CudaBackend.alloc(y.shape()), dbias = CudaBackend.alloc(Shape.of(y.dim(1)));
+        try (DeviceStorage partial = new DeviceStorage(CudaContext.get(), (long) p.chunks() * p.outN() * Double.BYTES)) {
+            launchReluBackwardSumTo(p, y, dy, dz, partial.address(), dbias);
+        }
+        return new Tensor[] {dz, dbias};
+    }
+
+    /** Its two launches over tensors or device addresses (a plan that adds by blocks). */
+    static void launchReluBackwardSumTo(SumPlan p, Object y, Object dy, Object dz, long partial, Object out) {
+        long partials = (long) p.chunks() * p.outN();
+        RELU_SUM_TO_BLOCKS.launch((int) Math.min(partials, MAX_GRID), 1, 1, Kernel.BLOCK, 1, 1, 0,
+                y, dy, dz, partial, p.outN(), p.rows(), p.chunk(), p.chunks(), p.kept(), p.summed());
+        SUM_PARTIALS.launchN(p.outN(), partial, out, p.outN(), p.chunks());
     }
 
     /** A plan's two launches over tensors or device addresses: the partial sums (chunks · outN doubles at partial), then out. */

@@ -20,6 +20,7 @@ import static frl.backend.cuda.CudaVsCpu.assertSameFloats;
 import static frl.backend.cuda.CudaVsCpu.shape;
 import static frl.backend.cuda.CudaVsCpu.uniform;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -124,6 +125,30 @@ class CudaFusedTest {
     }
 
     /**
+     * biasReluBackward in one pass (reduce.cu's relu_backward_sum_to_blocks, then the partials added) against ReLU's
+     * backward kernel and sumTo's own launches, bit for bit: dz and dbias. Where sumTo would add by threads (a channel
+     * run shorter than a warp), the CUDA backend takes the composed ops.
+     */
+    @Test void onTheHostBiasReluBackwardGivesTheComposedKernelsBits() {
+        try (HostKernels gpu = HostKernels.of("reduce", "pointwise"); Scope sc = Scope.open()) {
+            Random r = new Random(25);
+            for (Shape s : new Shape[] {shape(2, 40, 8, 8), shape(3, 5, 7, 9), shape(1, 3, 1, 2000)}) {
+                CudaReduce.SumPlan p = CudaReduce.sumPlan("test", s, Shapes.channelAxis(s));
+                assertTrue(p.blocks(), s + " adds by blocks");
+                float[] y = uniform(r, s.numel(), -1, 1), dy = uniform(r, s.numel(), -1, 1);
+                for (int i = 0; i < y.length; i += 7) y[i] = 0;   // y = 0: no gradient, as ReLU's backward
+                long partial = gpu.floats(2L * p.chunks() * p.outN()).address();
+                float[] fused = run(gpu, s.numel() + s.dim(1), a -> CudaReduce.launchReluBackwardSumTo(p, a[0], a[1], a[2], partial, a[2] + 4 * s.numel()), y, dy);
+                float[] dz = run(gpu, s.numel(), a -> CudaPointwise.launchUnaryBackward(UnaryOp.RELU, a[0], a[0], a[1], a[2], s.numel(), 0, 0), y, dy);
+                float[] dbias = run(gpu, s.dim(1), a -> CudaReduce.launchSumTo(p, a[0], partial, a[1]), dz);
+                assertSameFloats("bias + ReLU backward dz " + s, java.util.Arrays.copyOf(fused, dz.length), dz);
+                assertSameFloats("bias + ReLU backward dbias " + s, java.util.Arrays.copyOfRange(fused, dz.length, dz.length + s.dim(1)), dbias);
+            }
+            assertFalse(CudaReduce.sumPlan("test", shape(5, 3), shape(1, 3)).blocks(), "[5, 3]'s channels add by threads: the composed ops");
+        }
+    }
+
+    /**
      * Weight normalisation's kernels on the host against its ops on the CPU (Backend's defaults): w, dv and dg for
      * PixelCNN++'s 2×3 filters, a 1×1's, rows longer than a block, and a row of one.
      */
@@ -168,6 +193,8 @@ class CudaFusedTest {
                 Tensor logdet = cuda.couplingLogdet(h), composed = Switches.with("frl.cuda.fusedOps", "composed", () -> cuda.couplingLogdet(h));
                 assertClose("coupling log-determinant" + at, logdet, composed, 1e-12);
                 both("bias + ReLU" + at, be -> new Tensor[] {be.biasRelu(h, bias)});
+                Tensor yr = cuda.biasRelu(h, bias);
+                both("bias + ReLU backward" + at, be -> be.biasReluBackward(yr, dyPair));
             }
             Shape vs = shape(160, 160, 2, 3), gs = shape(160, 1, 1, 1);   // PixelCNN++'s filters, weight-normalised
             float[] v = uniform(r, vs.numel(), -1, 1), g = uniform(r, 160, 0.5, 2), dw = uniform(r, vs.numel(), -1, 1);
