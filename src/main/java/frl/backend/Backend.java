@@ -344,8 +344,13 @@ public interface Backend {
      * By default its ops.
      */
     default Tensor weightNorm(Tensor v, Tensor g) {
-        Tensor norm = unary(UnaryOp.SQRT, sumTo(unary(UnaryOp.SQUARE, v, 0, 0), Shapes.along(v.shape(), 0)), 0, 0);
+        Tensor norm = rowNorms(v);
         return binary(BinaryOp.MUL, v, binary(BinaryOp.DIV, g.reshape(norm.shape()), norm));
+    }
+
+    /** ‖v‖ per row of v [d0, ...], shape [d0, 1, ...]: weight normalisation's norms. */
+    private Tensor rowNorms(Tensor v) {
+        return unary(UnaryOp.SQRT, sumTo(unary(UnaryOp.SQUARE, v, 0, 0), Shapes.along(v.shape(), 0)), 0, 0);
     }
 
     /**
@@ -354,7 +359,7 @@ public interface Backend {
      */
     default Tensor[] weightNormBackward(Tensor v, Tensor g, Tensor dw) {
         Shape row = Shapes.along(v.shape(), 0);
-        Tensor n = unary(UnaryOp.SQRT, sumTo(unary(UnaryOp.SQUARE, v, 0, 0), row), 0, 0), gr = g.reshape(row);
+        Tensor n = rowNorms(v), gr = g.reshape(row);
         Tensor d = sumTo(binary(BinaryOp.MUL, dw, v), row);
         Tensor k = binary(BinaryOp.DIV, binary(BinaryOp.MUL, d, gr), binary(BinaryOp.MUL, n, binary(BinaryOp.MUL, n, n)));
         Tensor dv = binary(BinaryOp.SUB, binary(BinaryOp.MUL, dw, binary(BinaryOp.DIV, gr, n)), binary(BinaryOp.MUL, v, k));

@@ -135,7 +135,7 @@ final class BenchCommand implements Callable<Integer> {
             Tensor[] in = scoringInputs(be, m, rng);
             Runnable pass = () -> m.logWeights(in[0], in[1], in[2]);
             boolean record = scoreGraph.records(be);
-            for (int w = 0; w < (record ? 1 : Math.min(warmup, 1)); w++) pass.run();   // a recorded pass needs its algorithms chosen
+            if (!record) for (int w = 0; w < Math.min(warmup, 1); w++) pass.run();
             try (RecordedPass recorded = record ? recordScoring(be, m, in) : null) {
                 Runnable timed = recorded == null ? pass : () -> m.logWeightsOf(recorded.replay(in).toFloats(), k, scoreBatch);
                 for (int r = 0; r < rates.length; r++) rates[r] = scoreBatch / seconds(be, 1, timed);
@@ -144,7 +144,10 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** The scoring pass recorded over inputs shaped as {@code in}, or null (with a warning) where it cannot be. */
+    /**
+     * The scoring pass recorded over inputs shaped as {@code in}, or null (with a warning) where it cannot be; first run
+     * once as usual, untimed: every algorithm chosen, and the shape of its output.
+     */
     private RecordedPass recordScoring(Backend be, DensityModel m, Tensor[] in) {
         Shape terms;
         try (Scope _ = Scope.open()) {

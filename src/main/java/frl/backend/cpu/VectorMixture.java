@@ -92,11 +92,13 @@ final class VectorMixture {
         }
     }
 
-    /** log p of n pixels from q into lse (log Σ_k of logProb), with logitLse; and the derivatives, if asked. */
+    /** log p of n pixels from q into lse (log Σ_k of logProb), with logitLse (logProb holds the logits first); and the derivatives, if asked. */
     private void logProbs(MemorySegment x, long x0, MemorySegment p, long p0, int hw, int q, int n, boolean derivatives) {
-        logSumExpOfPlanes(p, p0, hw, q, n);
+        for (int k = 0; k < m; k++)
+            for (int i = 0; i < n; i += L) load(p, p0 + (long) k * hw + q + i).intoArray(logProb, k * BLOCK + i);
+        logSumExp(logitLse, n);
         for (int k = 0; k < m; k++) {
-            for (int i = 0; i < n; i += L) load(p, p0 + (long) k * hw + q + i).sub(vec(logitLse, i)).intoArray(logProb, k * BLOCK + i);
+            for (int i = 0; i < n; i += L) vec(logProb, k * BLOCK + i).sub(vec(logitLse, i)).intoArray(logProb, k * BLOCK + i);
             for (int ch = 0; ch < c; ch++) {
                 channelInputs(x, x0, p, p0, hw, q, n, k, ch, ch * (ch - 1) / 2);
                 expOfNegAbs(plus, ePlus, n);
@@ -109,7 +111,7 @@ final class VectorMixture {
                 channelValue(n, k, derivatives ? (k * c + ch) * BLOCK : -1);
             }
         }
-        logSumExpOfComponents(n);
+        logSumExp(lse, n);
     }
 
     /** xc, the channel's mean μ + Σ_j α_j·x_j, its clamped log-scale, inv = e^−logScale, and plus, minus, mid = inv·(x − mean ± half a bin, or 0). */
@@ -170,21 +172,8 @@ final class VectorMixture {
         }
     }
 
-    /** logitLse = log Σ_k e^{logit_k} over n pixels from q. */
-    private void logSumExpOfPlanes(MemorySegment p, long p0, int hw, int q, int n) {
-        for (int i = 0; i < n; i += L) {
-            FloatVector most = load(p, p0 + q + i);
-            for (int k = 1; k < m; k++) most = most.max(load(p, p0 + (long) k * hw + q + i));
-            most.intoArray(max, i);
-        }
-        for (int i = 0; i < n; i += L) ZERO.intoArray(sum, i);
-        for (int k = 0; k < m; k++)
-            for (int i = 0; i < n; i += L) vec(sum, i).add(VectorMath.exp(load(p, p0 + (long) k * hw + q + i).sub(vec(max, i)))).intoArray(sum, i);
-        for (int i = 0; i < n; i += L) vec(max, i).add(VectorMath.log(vec(sum, i))).intoArray(logitLse, i);
-    }
-
-    /** lse = log Σ_k e^{logProb_k}. */
-    private void logSumExpOfComponents(int n) {
+    /** out = log Σ_k e^{logProb_k} over n pixels (first the logits, then the components' log-probabilities). */
+    private void logSumExp(float[] out, int n) {
         for (int i = 0; i < n; i += L) {
             FloatVector most = vec(logProb, i);
             for (int k = 1; k < m; k++) most = most.max(vec(logProb, k * BLOCK + i));
@@ -193,7 +182,7 @@ final class VectorMixture {
         for (int i = 0; i < n; i += L) ZERO.intoArray(sum, i);
         for (int k = 0; k < m; k++)
             for (int i = 0; i < n; i += L) vec(sum, i).add(VectorMath.exp(vec(logProb, k * BLOCK + i).sub(vec(max, i)))).intoArray(sum, i);
-        for (int i = 0; i < n; i += L) vec(max, i).add(VectorMath.log(vec(sum, i))).intoArray(lse, i);
+        for (int i = 0; i < n; i += L) vec(max, i).add(VectorMath.log(vec(sum, i))).intoArray(out, i);
     }
 
     /** 1 / (1 + e^−v) from e = e^−|v|, so neither sign overflows. */

@@ -248,7 +248,7 @@ public final class CudaBackend implements Backend {
                 : Backend.super.couplingLogdetBackward(h, dlogdet);
     }
 
-    @Override public boolean fusesWeightNorm() { return CudaFused.fusesWeightNorm(); }
+    @Override public boolean fusesWeightNorm() { return CudaFused.on(); }
 
     @Override public Tensor weightNorm(Tensor v, Tensor g) { return CudaFused.weightNorm(in("weightNorm", v), in("weightNorm", g)); }
 

@@ -30,13 +30,11 @@ final class CudaFused {
 
     private CudaFused() {}
 
-    /**
-     * Whether the fused kernels run: -Dfrl.cuda.fusedOps=kernels (the default) or composed, and the two-halves tensor
-     * [N, 2C, run] under 2^31 elements (fused.cu's unsigned indices).
-     */
-    static boolean applies(Shape single) {
-        return CudaFlags.oneOf("frl.cuda.fusedOps", "kernels", "kernels", "composed").equals("kernels") && 2 * single.numel() < Integer.MAX_VALUE;
-    }
+    /** Whether the fused kernels run: -Dfrl.cuda.fusedOps=kernels (the default) or composed (weight norm included). */
+    static boolean on() { return CudaFlags.oneOf("frl.cuda.fusedOps", "kernels", "kernels", "composed").equals("kernels"); }
+
+    /** Whether they run for a single tensor of this shape: on, and its two-halves partner [N, 2C, run] under 2^31 elements (fused.cu's unsigned indices). */
+    static boolean applies(Shape single) { return on() && 2 * single.numel() < Integer.MAX_VALUE; }
 
     /** {elements, run, C} of a single tensor [N, C, run...] for the kernels. */
     private static Object[] dims(Shape single) {
@@ -141,8 +139,6 @@ final class CudaFused {
 
     static void launchBiasRelu(Object z, Object bias, Object y, Shape zShape) { launch(BIAS_RELU, zShape, z, bias, y); }
 
-    /** Whether weight normalisation runs as one op (Backend#fusesWeightNorm): unless -Dfrl.cuda.fusedOps=composed. */
-    static boolean fusesWeightNorm() { return CudaFlags.oneOf("frl.cuda.fusedOps", "kernels", "kernels", "composed").equals("kernels"); }
 
     static Tensor weightNorm(Tensor v, Tensor g) {
         int[] rl = rows("weightNorm", v, g);
