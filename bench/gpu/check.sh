@@ -6,7 +6,7 @@
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here;
 # SCIENCE_MODELS="frl plain background" adds Likelihood Ratio's background model (the plain one on perturbed images:
 # 6 parts, so with log.txt and results.jsonl all 8 files that come back; run it in a call without tests).
-#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models] [hfprofile]
+#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models] [hfprofile] [verify]
 #   (no argument: tests bench kernels)
 # quick (for a short device budget): only the new paths' tests and the forced model classes with NEW_PATHS on, cifar
 # --graph by the defaults and with NEW_PATHS beside the twin, and bench-kernels both ways; it needs NEW_PATHS (where
@@ -19,7 +19,7 @@
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
 # the last GPU run, off by default until they pass here: tests runs them forced, bench and kernels time them too.
-# Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-forced.txt, results.jsonl, ncu-hf.txt,
+# Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-forced.txt, results.jsonl, ncu-hf.txt, freq.txt,
 # {frl,plain,background}-vae.part.*
 set -uo pipefail
 steps=${*:-tests bench kernels}
@@ -107,6 +107,22 @@ bench() {
         | grep '^{' >> "$res"
     say "pytorch bench $cfg exit $?"
   done
+}
+# verify: the gpu tests of the code written since the last GPU run, by the defaults (VERIFY_TESTS: fused.cu, mixture.cu,
+# weight norm, bias + ReLU's backward, recorded scoring passes, the Glow parity mend), then the tile HF kernel's tests
+# with it forced (a JVM of its own: a faulting kernel poisons its context), and FrequencyBench's timings in freq.txt
+VERIFY_TESTS="frl.backend.cuda.CudaFusedTest frl.backend.cuda.CudaMixtureTest frl.backend.cuda.CudaReduceTest frl.ood.ScorerTest"
+VERIFY_TESTS+=" frl.model.PixelCnnTest frl.model.GlowGoldenTest frl.model.GlowCudaParityTest frl.backend.cuda.CudaBackendOpsTest"
+VERIFY_TESTS+=" frl.model.VaeCudaParityTest frl.backend.cuda.CudaGraphTest"
+verify() {
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-200} bash $run junit --include-tag gpu \
+      $(for c in $VERIFY_TESTS; do echo --select-class $c; done) --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
+  say "junit (written since the last GPU run, by the defaults) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.hf=tile" timeout ${TESTS_TIMEOUT:-200} bash $run junit --include-tag gpu \
+      --select-class frl.backend.cuda.CudaFrequencyTest --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
+  say "junit (hf=tile forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
+  timeout 90 bash $run frl.backend.cuda.FrequencyBench 65536 5 20 > "$OUT/freq.txt" 2>&1
+  say "FrequencyBench exit $?: $(grep -E '^direct_(stream_exact|warp_exact|tile|tile_exact)_over_copy' "$OUT/freq.txt" | paste -sd' ')"
 }
 # Glow and PixelCNN++ at the anchors' configs (ANCHORS.md: Glow 4 channels, hidden 256, depth 16, levels 3, batch 64,
 # scoring 256 images with one dequantisation each; PixelCNN++ resnets 3, filters 80, mixtures 10, batch 32, scoring 128)
@@ -270,8 +286,8 @@ hfprofile() {
 }
 for step in $steps; do
   case $step in
-    tests|bench|kernels|science|quick|each|models|hfprofile) $step ;;
-    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each, models or hfprofile)" ;;
+    tests|bench|kernels|science|quick|each|models|hfprofile|verify) $step ;;
+    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each, models, hfprofile or verify)" ;;
   esac
 done
 echo "== summary (${SECONDS}s) =="
