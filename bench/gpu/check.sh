@@ -6,7 +6,7 @@
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here;
 # SCIENCE_MODELS="frl plain background" adds Likelihood Ratio's background model (the plain one on perturbed images:
 # 6 parts, so with log.txt and results.jsonl all 8 files that come back; run it in a call without tests).
-#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models] [hfprofile] [verify]
+#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models] [hfprofile] [verify] [parts]
 #   (no argument: tests bench kernels)
 # quick (for a short device budget): only the new paths' tests and the forced model classes with NEW_PATHS on, cifar
 # --graph by the defaults and with NEW_PATHS beside the twin, and bench-kernels both ways; it needs NEW_PATHS (where
@@ -30,14 +30,15 @@ export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 # NEW_PATH_TESTS: the test classes of those paths (run alone, forced on). The steps for new paths are skipped while
 # NEW_PATHS is empty. A NEW_PATHS in the environment replaces this list (GpuCheckScriptTest runs the script so).
 if [ -z "${NEW_PATHS+set}" ]; then
-  NEW_PATHS="-Dfrl.cuda.planes=packed -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.unfold=auto -Dfrl.cuda.hf=tile"
-  NEW_PATHS+=" -Dfrl.cuda.actNormConv=fused"
+  NEW_PATHS="-Dfrl.cuda.planes=packed -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.unfold=auto"
+  NEW_PATHS+=" -Dfrl.cuda.actNormConv=fused -Dfrl.cuda.cudnnMath=auto"
 fi
 # TIMED_PATHS: NEW_PATHS less the switches blame finds failing (quick sets it), for the runs that time them all together
 # (a blamed switch could end such a run before its later rows)
 TIMED_PATHS=$NEW_PATHS
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest frl.backend.cuda.CudaFrequencyTest"
-NEW_PATH_TESTS+=" frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest frl.nn.ActNormInvConvTest"
+NEW_PATH_TESTS+=" frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest frl.nn.ActNormInvConvTest frl.backend.cuda.CudaConvTest"
+NEW_PATH_TESTS+=" frl.backend.cuda.CudaShiftedConvTest"
 # and the kernels written since the last GPU run that are defaults already (fused.cu, mixture.cu), and --score-graph
 NEW_PATH_TESTS+=" frl.backend.cuda.CudaFusedTest frl.backend.cuda.CudaMixtureTest frl.ood.ScorerTest frl.model.PixelCnnTest frl.model.GlowGoldenTest"
 SECONDS=0
@@ -123,6 +124,37 @@ verify() {
   say "junit (hf=tile forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
   timeout 90 bash $run frl.backend.cuda.FrequencyBench 65536 5 20 > "$OUT/freq.txt" 2>&1
   say "FrequencyBench exit $?: $(grep -E '^direct_(stream_exact|warp_exact|tile|tile_exact)_over_copy' "$OUT/freq.txt" | paste -sd' ')"
+}
+# parts: cuDNN on 3xTF32 parts (-Dfrl.cuda.cudnnMath). The convolution tests and the three models' parity tests with
+# every cuDNN call on parts (3xtf32 forced), then each model's training and scoring (--graph --score-graph) by the
+# defaults and with cudnnMath=auto, beside its PyTorch twin; the VAE also without --score-graph (is it worth a default?)
+parts() {
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.cudnnMath=3xtf32" timeout ${TESTS_TIMEOUT:-200} bash $run junit --include-tag gpu \
+      $(for c in frl.backend.cuda.CudaConvTest frl.backend.cuda.CudaShiftedConvTest frl.model.PixelCnnTest frl.model.VaeCudaParityTest \
+          frl.model.GlowCudaParityTest frl.backend.cuda.CudaGraphTest; do echo --select-class $c; done) \
+      --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
+  say "junit (cudnnMath=3xtf32 forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
+  local m common model k
+  for m in pixelcnn glow vae; do
+    case $m in
+      pixelcnn) common=(--resnets 3 --filters 80 --mixtures 10 --batch 32 --score-batch 128 --steps 20 --warmup 3); model=(--model pixelcnn); k=1 ;;
+      glow) common=(--hidden 256 --depth 16 --levels 3 --batch 64 --score-batch 256 --steps 20 --warmup 3); model=(--model glow); k=1 ;;
+      vae) common=(--batch 64 --score-batch 256 --steps 30 --warmup 5); model=(); k=20 ;;
+    esac
+    common+=(--config cifar --repeats 3)
+    if [ $m = vae ]; then
+      timeout 120 bash $run frl.cli.Main bench --device cuda "${model[@]}" "${common[@]}" -k $k --graph 2>> "$log" | grep '^{' >> "$res"
+      say "engine bench vae (--graph) exit $?"
+    fi
+    for opts in "" "-Dfrl.cuda.cudnnMath=auto"; do
+      JAVA_OPTS="$JAVA_OPTS $opts" timeout 120 bash $run frl.cli.Main bench --device cuda "${model[@]}" "${common[@]}" -k $k --graph --score-graph \
+          2>> "$log" | grep '^{' >> "$res"
+      say "engine bench $m (${opts:-defaults}, --graph --score-graph) exit $?"
+    done
+    local twin=(); [ $m = pixelcnn ] || twin=(--k $k)
+    timeout 120 python3 bench/pytorch/frl_$m.py bench --device cuda "${common[@]}" "${twin[@]}" --threads 16 2>> "$log" | grep '^{' >> "$res"
+    say "pytorch bench $m exit $?"
+  done
 }
 # Glow and PixelCNN++ at the anchors' configs (ANCHORS.md: Glow 4 channels, hidden 256, depth 16, levels 3, batch 64,
 # scoring 256 images with one dequantisation each; PixelCNN++ resnets 3, filters 80, mixtures 10, batch 32, scoring 128)
@@ -286,8 +318,8 @@ hfprofile() {
 }
 for step in $steps; do
   case $step in
-    tests|bench|kernels|science|quick|each|models|hfprofile|verify) $step ;;
-    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each, models, hfprofile or verify)" ;;
+    tests|bench|kernels|science|quick|each|models|hfprofile|verify|parts) $step ;;
+    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each, models, hfprofile, verify or parts)" ;;
   esac
 done
 echo "== summary (${SECONDS}s) =="

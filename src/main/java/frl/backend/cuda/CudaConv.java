@@ -3,6 +3,7 @@ package frl.backend.cuda;
 import frl.backend.ConvGeometry;
 import frl.backend.PhasesByComposition;
 import frl.backend.Shapes;
+import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 import org.bytedeco.cuda.cudnn.cudnnContext;
@@ -22,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -65,17 +67,27 @@ final class CudaConv {
         Op(String label) { this.label = label; }
     }
 
-    /** How the algorithm is chosen: benchmarked (Find) or by heuristics, any or deterministic only. */
-    record Policy(boolean benchmark, boolean deterministic) {
-        static final Policy DEFAULT = new Policy(BENCHMARK, DETERMINISTIC);
+    /**
+     * How the algorithm is chosen: benchmarked (Find) or by heuristics, any or deterministic only; and whether the
+     * operands are 3xTF32 parts side by side (tf32Parts: tensor-op math allowed, direct-sum algorithms only).
+     */
+    record Policy(boolean benchmark, boolean deterministic, boolean tf32Parts) {
+        static final Policy DEFAULT = new Policy(BENCHMARK, DETERMINISTIC, false);
 
-        @Override public String toString() { return (benchmark ? "find" : "heuristic") + (deterministic ? ", deterministic" : ""); }
+        Policy(boolean benchmark, boolean deterministic) { this(benchmark, deterministic, false); }
+
+        Policy onParts() { return new Policy(benchmark, deterministic, true); }
+
+        @Override public String toString() {
+            return (benchmark ? "find" : "heuristic") + (deterministic ? ", deterministic" : "") + (tf32Parts ? ", 3xTF32 parts" : "");
+        }
     }
 
     /** What a plan is cached by; x and w are the convolution's input and filter shapes whatever the op. */
     record Key(Op op, Shape x, Shape w, ConvGeometry g, Policy policy) {
         @Override public String toString() {
-            return op.label + " x" + x + " w" + w + " stride " + g.strideH() + "×" + g.strideW() + " pad " + g.padH() + "×" + g.padW();
+            return op.label + " x" + x + " w" + w + " stride " + g.strideH() + "×" + g.strideW() + " pad " + g.padH() + "×" + g.padW()
+                    + (policy.tf32Parts() ? " (3xTF32 parts)" : "");
         }
     }
 
@@ -257,24 +269,73 @@ final class CudaConv {
         try (Tensor x = CudaSubPixel.fromPhases(xPhases, xShape, g)) { return op.apply(x); }
     }
 
+    // cuDNN's ops in FP32 FMA, or in 3xTF32 (CudnnMath): a·b as big·big' + big·small' + small·big' over parts TF32
+    // holds exactly (tf32.cu), which is one convolution over the parts side by side along the summed axis: the channels
+    // (forward: x's and w's second; backward data: dy's and w's first), or the batch (backward filter).
+
     static Tensor conv2d(Tensor x, Tensor w, ConvGeometry g, Policy policy) {
         Tensor y = CudaBackend.alloc(Shapes.conv2d(x.shape(), w.shape(), g));
-        run(new Key(Op.FORWARD, x.shape(), w.shape(), g, policy), x, w, y, y);
+        inMath(Op.FORWARD, x.shape(), w.shape(), g, policy, new Tensor[] {x, w}, math -> {
+            if (math == CudnnMath.FMA) run(new Key(Op.FORWARD, x.shape(), w.shape(), g, policy), x, w, y, y);
+            else try (Scope s = Scope.open()) {
+                Tensor x3 = tf32Parts(x, 1, BIG_BIG_SMALL), w3 = tf32Parts(w, 1, BIG_SMALL_BIG);
+                run(new Key(Op.FORWARD, x3.shape(), w3.shape(), g, policy.onParts()), x3, w3, y, y);
+            }
+        });
         return y;
     }
 
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, ConvGeometry g, Policy policy) {
         Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
         Tensor dx = CudaBackend.alloc(xShape);
-        run(new Key(Op.BACKWARD_DATA, xShape, w.shape(), g, policy), dx, w, dy, dx);
+        inMath(Op.BACKWARD_DATA, xShape, w.shape(), g, policy, new Tensor[] {dy, w}, math -> {
+            if (math == CudnnMath.FMA) run(new Key(Op.BACKWARD_DATA, xShape, w.shape(), g, policy), dx, w, dy, dx);
+            else try (Scope s = Scope.open()) {
+                Tensor dy3 = tf32Parts(dy, 1, BIG_BIG_SMALL), w3 = tf32Parts(w, 0, BIG_SMALL_BIG);
+                run(new Key(Op.BACKWARD_DATA, xShape, w3.shape(), g, policy.onParts()), dx, w3, dy3, dx);
+            }
+        });
         return dx;
     }
 
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, ConvGeometry g, Policy policy) {
         Shapes.conv2dBackward(dy.shape(), x.shape(), wShape, g);
         Tensor dw = CudaBackend.alloc(wShape);
-        run(new Key(Op.BACKWARD_FILTER, x.shape(), wShape, g, policy), x, dw, dy, dw);
+        inMath(Op.BACKWARD_FILTER, x.shape(), wShape, g, policy, new Tensor[] {x, dy}, math -> {
+            if (math == CudnnMath.FMA) run(new Key(Op.BACKWARD_FILTER, x.shape(), wShape, g, policy), x, dw, dy, dw);
+            else try (Scope s = Scope.open()) {
+                Tensor x3 = tf32Parts(x, 0, BIG_BIG_SMALL), dy3 = tf32Parts(dy, 0, BIG_SMALL_BIG);
+                run(new Key(Op.BACKWARD_FILTER, x3.shape(), wShape, g, policy.onParts()), x3, dw, dy3, dw);
+            }
+        });
         return dw;
+    }
+
+    /** The parts of one operand and of the other, paired: big·big', big·small', small·big'. */
+    private static final String BIG_BIG_SMALL = "bbs", BIG_SMALL_BIG = "bsb";
+
+    /** Which math each (op, shapes, policy) took, where more than one could run. */
+    private static final TimedChoices<CudnnMath> MATH = new TimedChoices<>();
+
+    static Map<String, CudnnMath> mathChoices() { return MATH.snapshot(); }
+
+    /**
+     * The op in the math the switch allows, or the faster of the two for its key (the op overwrites its output); FMA
+     * where the parts cannot run (an empty operand, or one whose parts would have 2³¹ elements).
+     */
+    private static void inMath(Op op, Shape x, Shape w, ConvGeometry g, Policy policy, Tensor[] operands, Consumer<CudnnMath> body) {
+        List<CudnnMath> allowed = CudnnMath.allowed();
+        for (Tensor t : operands) if (t.numel() == 0 || 3 * t.numel() > Integer.MAX_VALUE) allowed = List.of(CudnnMath.FMA);
+        body.accept(MATH.fastest(() -> new Key(op, x, w, g, policy) + " " + policy, allowed, body));
+    }
+
+    /** t's 3xTF32 parts side by side along axis (its size there times parts.length()), each big or small as its letter says. */
+    static Tensor tf32Parts(Tensor t, int axis, String parts) {
+        Shape s = t.shape();
+        Tensor out = CudaBackend.alloc(s.with(axis, s.dim(axis) * parts.length()));
+        long rows = s.size(0, axis), cols = t.numel() / rows;
+        CudaSubPixel.GPU.tf32Parts(t.storage().address(), out.storage().address(), rows, Math.toIntExact(cols), parts, cols, parts.length() * cols);
+        return out;
     }
 
     /** x, w, y in their convolution roles; {@code out} is the one of them this op writes. */
@@ -349,13 +410,13 @@ final class CudaConv {
                     "cudnnSetFilter4dDescriptor(w " + w4 + ")");
             Cuda.checkCudnn(cudnn.cudnnSetConvolution2dDescriptor(conv, g.padH(), g.padW(), g.strideH(), g.strideW(), 1, 1,
                     cudnn.CUDNN_CROSS_CORRELATION, cudnn.CUDNN_DATA_FLOAT), "cudnnSetConvolution2dDescriptor(" + key + ")");
-            Cuda.checkCudnn(cudnn.cudnnSetConvolutionMathType(conv, requestedMath()), "cudnnSetConvolutionMathType");
+            Cuda.checkCudnn(cudnn.cudnnSetConvolutionMathType(conv, requestedMath(key.policy())), "cudnnSetConvolutionMathType");
             int[] n = new int[1], c = new int[1], oh = new int[1], ow = new int[1];
             Cuda.checkCudnn(cudnn.cudnnGetConvolution2dForwardOutputDim(conv, xDesc, wDesc, n, c, oh, ow), "cudnnGetConvolution2dForwardOutputDim(" + key + ")");
             if (!Shape.of(n[0], c[0], oh[0], ow[0]).equals(ys))
                 throw new CudaException(key + ": cuDNN's output shape [" + n[0] + ", " + c[0] + ", " + oh[0] + ", " + ow[0] + "] is not ours " + ys);
 
-            Plan draft = new Plan(key, ys, xDesc, wDesc, yDesc, conv, -1, requestedMath(), 0, Float.NaN, false, "");
+            Plan draft = new Plan(key, ys, xDesc, wDesc, yDesc, conv, -1, requestedMath(key.policy()), 0, Float.NaN, false, "");
             Plan plan = choose(ctx, h, draft, x, w, y);
             Cuda.checkCudnn(cudnn.cudnnSetConvolutionMathType(conv, plan.mathType()), "cudnnSetConvolutionMathType(" + mathName(plan.mathType()) + ")");
             created = true;
@@ -365,15 +426,33 @@ final class CudaConv {
         }
     }
 
-    /** FMA only (true FP32) unless TF32 is allowed. */
-    private static int requestedMath() { return CudaBackend.TF32 ? cudnn.CUDNN_TENSOR_OP_MATH : cudnn.CUDNN_FMA_MATH; }
+    /** FMA only (true FP32) unless TF32 is allowed or the operands are parts TF32 holds exactly. */
+    private static int requestedMath(Policy policy) {
+        return CudaBackend.TF32 || policy.tf32Parts() ? cudnn.CUDNN_TENSOR_OP_MATH : cudnn.CUDNN_FMA_MATH;
+    }
 
-    /** Succeeded, fits in {@code maxWorkspace}, deterministic when asked for, and FMA math unless TF32 is allowed. */
-    private static boolean acceptable(Perf p, Policy policy, long maxWorkspace) {
+    /**
+     * Succeeded, fits in {@code maxWorkspace}, deterministic when asked for, and FMA math unless TF32 is allowed; on
+     * parts, an algorithm that sums the products as they are: a Winograd or FFT transform would round its transformed
+     * operands to TF32 on tensor cores, losing what the small parts carry.
+     */
+    private static boolean acceptable(Op op, Perf p, Policy policy, long maxWorkspace) {
         return p.status() == cudnn.CUDNN_STATUS_SUCCESS
                 && p.memory() >= 0 && p.memory() <= maxWorkspace
                 && (!policy.deterministic() || p.determinism() == cudnn.CUDNN_DETERMINISTIC)
-                && (CudaBackend.TF32 || p.mathType() == cudnn.CUDNN_FMA_MATH);
+                && (CudaBackend.TF32 || policy.tf32Parts() || p.mathType() == cudnn.CUDNN_FMA_MATH)
+                && (!policy.tf32Parts() || directSum(op, p.algo()));
+    }
+
+    /** cuDNN's algorithms that sum the products directly (implicit or explicit GEMM, direct): no transform of the operands. */
+    static boolean directSum(Op op, int algo) {
+        return switch (op) {
+            case FORWARD -> algo == cudnn.CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM || algo == cudnn.CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM
+                    || algo == cudnn.CUDNN_CONVOLUTION_FWD_ALGO_GEMM || algo == cudnn.CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
+            case BACKWARD_DATA -> algo == cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 || algo == cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+            case BACKWARD_FILTER -> algo == cudnn.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0 || algo == cudnn.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1
+                    || algo == cudnn.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3;
+        };
     }
 
     /**
@@ -387,7 +466,7 @@ final class CudaConv {
             try {
                 Found found = find(ctx, h, d, x, w, y);
                 for (Perf p : found.rows())
-                    if (acceptable(p, policy, found.workspace())) return chosen(h, d, p, "find, of " + timings(d.key().op, found.rows()));
+                    if (acceptable(d.key().op, p, policy, found.workspace())) return chosen(h, d, p, "find, of " + timings(d.key().op, found.rows()));
                 notes.add("find gave nothing acceptable with a " + found.workspace() + " B workspace: " + table(d.key().op, found.rows()));
             } catch (CudaException e) {
                 notes.add("find failed: " + e.getMessage());
@@ -395,7 +474,7 @@ final class CudaConv {
         }
         try {
             List<Perf> table = heuristics(h, d);
-            for (Perf p : table) if (acceptable(p, policy, WORKSPACE_LIMIT)) return chosen(h, d, p, notes.isEmpty() ? "heuristic" : "heuristic (" + String.join("; ", notes) + ")");
+            for (Perf p : table) if (acceptable(d.key().op, p, policy, WORKSPACE_LIMIT)) return chosen(h, d, p, notes.isEmpty() ? "heuristic" : "heuristic (" + String.join("; ", notes) + ")");
             notes.add("heuristics gave nothing acceptable: " + table(d.key().op, table));
         } catch (CudaException e) {
             notes.add("heuristics failed: " + e.getMessage());
@@ -404,7 +483,7 @@ final class CudaConv {
                 : d.key().op == Op.BACKWARD_DATA ? cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_1 : cudnn.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
         long ws = workspaceSize(h, d, algo);
         if (ws < 0) throw new CudaException(d.key() + ": no usable cuDNN algorithm (" + String.join("; ", notes) + ")");
-        return chosen(h, d, new Perf(algo, cudnn.CUDNN_STATUS_SUCCESS, Float.NaN, ws, cudnn.CUDNN_DETERMINISTIC, requestedMath()),
+        return chosen(h, d, new Perf(algo, cudnn.CUDNN_STATUS_SUCCESS, Float.NaN, ws, cudnn.CUDNN_DETERMINISTIC, requestedMath(d.key().policy())),
                 "fixed (" + String.join("; ", notes) + ")");
     }
 

@@ -98,17 +98,18 @@ public final class CudaFrequency {
     }
 
     /**
-     * The kernel of the direct path where they apply: STREAM (the default: resident blocks that walk the images,
-     * loading the next while working on this one; on an H200, 2026-11-27, 0.30 ms for 65,536 gray 32×32 planes) or
-     * BLOCK (one block per image through shared memory: 0.33 ms; -Dfrl.cuda.hf=block), WARP (one warp per
-     * one-channel image, {@link #warpPath}; -Dfrl.cuda.hf=warp) or TILE (eight lanes per image, rows streamed through
-     * registers, {@link #tilePath}; -Dfrl.cuda.hf=tile). All bit for bit HighPass.
+     * The kernel of the direct path where they apply: TILE (the default since 2026-11-28: eight lanes per image, rows
+     * streamed through registers, {@link #tilePath}; on an H200, 0.181 ms for 65,536 gray 32×32 planes, 74% of a copy),
+     * STREAM (resident blocks that walk the images, loading the next while working on this one: 0.305 ms;
+     * -Dfrl.cuda.hf=stream, and where the tile kernel does not apply), BLOCK (one block per image through shared
+     * memory: 0.384 ms; -Dfrl.cuda.hf=block) or WARP (one warp per one-channel image, {@link #warpPath}: 0.288 ms;
+     * -Dfrl.cuda.hf=warp). All bit for bit HighPass.
      */
     enum Direct {
         BLOCK, STREAM, WARP, TILE;
 
         static Direct chosen() {
-            return switch (CudaFlags.oneOf("frl.cuda.hf", "stream", "block", "stream", "warp", "tile")) {
+            return switch (CudaFlags.oneOf("frl.cuda.hf", "tile", "block", "stream", "warp", "tile")) {
                 case "block" -> BLOCK;
                 case "warp" -> WARP;
                 case "tile" -> TILE;
@@ -127,7 +128,7 @@ public final class CudaFrequency {
     static boolean warpPath(int c, int h, int w, int k) { return c == 1 && h <= 32 && w <= 32 && k < WARP.length && WARP[k] != null; }
 
     /**
-     * Whether the tile kernel takes this shape (-Dfrl.cuda.hf=tile, off until a GPU has timed it): planes of at most 32
+     * Whether the tile kernel takes this shape (-Dfrl.cuda.hf=tile, the default; its tests passed on the H200, 2026-11-28): planes of at most 32
      * columns, W a multiple of 4 (a lane's four columns are one float4), any height, k ≤ {@link #TILE_MAX_K}. Each of
      * eight lanes of an image holds four columns; the rows stream down through a register window of k rows, the
      * horizontal neighbours come by shuffles. Why, an estimate from the sm_90 cubins' sizes (nvcc 13.0, k = 5), not

@@ -39,7 +39,7 @@ class CudaFlagsTest {
     @Test void theSwitchesDefaultToTheirCheckedPaths() {
         List<Switch> switches = List.of(
                 new Switch("frl.cuda.gemm", SubPixelPlans.Gemm::forced, null, "auto: each op and size takes the faster"),
-                new Switch("frl.cuda.hf", CudaFrequency.Direct::chosen, CudaFrequency.Direct.STREAM, "the streaming kernel"),
+                new Switch("frl.cuda.hf", CudaFrequency.Direct::chosen, CudaFrequency.Direct.TILE, "the tile kernel, 74% of a copy on the H200"),
                 new Switch("frl.cuda.phaseLoads", CudaSubPixel::batched, true, "the batched phase kernels, faster on the H200"),
                 new Switch("frl.cuda.planes", Kernel::packedPlanes, false, "packed plane launches wait for a GPU run"),
                 new Switch("frl.cuda.phaseGemms", SubPixelPlans::phaseGemms, SubPixelPlans.Option.AUTO, "phase GEMMs batched where faster"),
@@ -50,7 +50,8 @@ class CudaFlagsTest {
                 new Switch("frl.cuda.bnRelu", CudaNorm::fusedRelu, true, "batch norm with its ReLU in one op, faster on the H200"),
                 new Switch("frl.cuda.ceParts", CudaSubPixel::crossEntropyFused, true, "the cross-entropy's backward as 3xTF32 parts, faster on the H200"),
                 new Switch("frl.cuda.actNormConv", CudaConv1x1::actNormFused, false, "Glow's actnorm and 1×1 in one pass wait for a GPU run"),
-                new Switch("frl.cuda.unfold", CudaUnfold.CHOICE::forced, FasterPath.Path.CUDNN, "convolutions as unfolded GEMMs wait for a GPU run"));
+                new Switch("frl.cuda.unfold", CudaUnfold.CHOICE::forced, FasterPath.Path.CUDNN, "convolutions as unfolded GEMMs wait for a GPU run"),
+                new Switch("frl.cuda.cudnnMath", CudnnMath::allowed, List.of(CudnnMath.FMA), "cuDNN on 3xTF32 parts waits for a GPU run"));
         for (Switch sw : switches) {
             System.clearProperty(sw.property());
             assertEquals(sw.unset(), sw.read().get(), "-D" + sw.property() + " unset: " + sw.why());
