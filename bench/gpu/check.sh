@@ -6,7 +6,7 @@
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here;
 # SCIENCE_MODELS="frl plain background" adds Likelihood Ratio's background model (the plain one on perturbed images:
 # 6 parts, so with log.txt and results.jsonl all 8 files that come back; run it in a call without tests).
-#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models] [hfprofile] [verify] [parts]
+#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models] [hfprofile] [verify] [parts] [suite]
 #   (no argument: tests bench kernels)
 # quick (for a short device budget): only the new paths' tests and the forced model classes with NEW_PATHS on, cifar
 # --graph by the defaults and with NEW_PATHS beside the twin, and bench-kernels both ways; it needs NEW_PATHS (where
@@ -31,7 +31,7 @@ export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 # NEW_PATHS is empty. A NEW_PATHS in the environment replaces this list (GpuCheckScriptTest runs the script so).
 if [ -z "${NEW_PATHS+set}" ]; then
   NEW_PATHS="-Dfrl.cuda.planes=packed -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.unfold=auto"
-  NEW_PATHS+=" -Dfrl.cuda.actNormConv=fused -Dfrl.cuda.cudnnMath=auto"
+  NEW_PATHS+=" -Dfrl.cuda.actNormConv=fused"
 fi
 # TIMED_PATHS: NEW_PATHS less the switches blame finds failing (quick sets it), for the runs that time them all together
 # (a blamed switch could end such a run before its later rows)
@@ -39,7 +39,7 @@ TIMED_PATHS=$NEW_PATHS
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest frl.backend.cuda.CudaFrequencyTest"
 NEW_PATH_TESTS+=" frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest frl.nn.ActNormInvConvTest frl.backend.cuda.CudaConvTest"
 NEW_PATH_TESTS+=" frl.backend.cuda.CudaShiftedConvTest"
-# and the kernels written since the last GPU run that are defaults already (fused.cu, mixture.cu), and --score-graph
+# and the kernels written since the GPU run before last that are defaults already (fused.cu, mixture.cu), and --score-graph
 NEW_PATH_TESTS+=" frl.backend.cuda.CudaFusedTest frl.backend.cuda.CudaMixtureTest frl.ood.ScorerTest frl.model.PixelCnnTest frl.model.GlowGoldenTest"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
@@ -85,9 +85,9 @@ bench() {
     # and the whole training step recorded as a CUDA graph: how much the launches and the host cost
     timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $cfg (--graph) exit $?"
-    # and each scoring pass recorded too (--score-graph, new, off by default)
-    timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph --score-graph 2>> "$log" | grep '^{' >> "$res"
-    say "engine bench $cfg (--graph --score-graph) exit $?"
+    # and each scoring pass op by op (recording them, --score-graph, is the default since 2026-11-28)
+    timeout 240 bash $run frl.cli.Main bench --device cuda "${args[@]}" -k 20 --graph --no-score-graph 2>> "$log" | grep '^{' >> "$res"
+    say "engine bench $cfg (--graph --no-score-graph) exit $?"
     # the paths not yet defaults (NEW_PATHS, if any); then the sub-pixel GEMMs all in SGEMM (auto, the default,
     # takes 3xTF32 where faster), and the new paths' profile
     if [ -n "$NEW_PATHS" ]; then
@@ -109,6 +109,12 @@ bench() {
     say "pytorch bench $cfg exit $?"
   done
 }
+# suite: the whole gpu-tagged suite by the defaults, nothing forced (on the H200, 2026-11-28: 112–157 s)
+suite() {
+  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-package frl --include-tag gpu \
+      --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
+  say "junit (the whole suite, by the defaults) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
+}
 # verify: the gpu tests of the code written since the last GPU run, by the defaults (VERIFY_TESTS: fused.cu, mixture.cu,
 # weight norm, bias + ReLU's backward, recorded scoring passes, the Glow parity mend), then the tile HF kernel's tests
 # with it forced (a JVM of its own: a faulting kernel poisons its context), and FrequencyBench's timings in freq.txt
@@ -125,9 +131,10 @@ verify() {
   timeout 90 bash $run frl.backend.cuda.FrequencyBench 65536 5 20 > "$OUT/freq.txt" 2>&1
   say "FrequencyBench exit $?: $(grep -E '^direct_(stream_exact|warp_exact|tile|tile_exact)_over_copy' "$OUT/freq.txt" | paste -sd' ')"
 }
-# parts: cuDNN on 3xTF32 parts (-Dfrl.cuda.cudnnMath). The convolution tests and the three models' parity tests with
-# every cuDNN call on parts (3xtf32 forced), then each model's training and scoring (--graph --score-graph) by the
-# defaults and with cudnnMath=auto, beside its PyTorch twin; the VAE also without --score-graph (is it worth a default?)
+# parts: cuDNN on 3xTF32 parts (-Dfrl.cuda.cudnnMath, auto by default). The convolution tests and the three models'
+# parity tests with every cuDNN call on parts (3xtf32 forced), then each model's training and scoring by the defaults
+# and with cudnnMath=fma (as before the parts), beside its PyTorch twin; the VAE also with its scoring op by op
+# (--no-score-graph). On the H200 (2026-11-28) the step took 120 s, the tests 32 s of it.
 parts() {
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.cudnnMath=3xtf32" timeout ${TESTS_TIMEOUT:-200} bash $run junit --include-tag gpu \
       $(for c in frl.backend.cuda.CudaConvTest frl.backend.cuda.CudaShiftedConvTest frl.model.PixelCnnTest frl.model.VaeCudaParityTest \
@@ -143,13 +150,13 @@ parts() {
     esac
     common+=(--config cifar --repeats 3)
     if [ $m = vae ]; then
-      timeout 120 bash $run frl.cli.Main bench --device cuda "${model[@]}" "${common[@]}" -k $k --graph 2>> "$log" | grep '^{' >> "$res"
-      say "engine bench vae (--graph) exit $?"
+      timeout 120 bash $run frl.cli.Main bench --device cuda "${model[@]}" "${common[@]}" -k $k --graph --no-score-graph 2>> "$log" | grep '^{' >> "$res"
+      say "engine bench vae (--graph --no-score-graph) exit $?"
     fi
-    for opts in "" "-Dfrl.cuda.cudnnMath=auto"; do
-      JAVA_OPTS="$JAVA_OPTS $opts" timeout 120 bash $run frl.cli.Main bench --device cuda "${model[@]}" "${common[@]}" -k $k --graph --score-graph \
+    for opts in "" "-Dfrl.cuda.cudnnMath=fma"; do
+      JAVA_OPTS="$JAVA_OPTS $opts" timeout 120 bash $run frl.cli.Main bench --device cuda "${model[@]}" "${common[@]}" -k $k --graph \
           2>> "$log" | grep '^{' >> "$res"
-      say "engine bench $m (${opts:-defaults}, --graph --score-graph) exit $?"
+      say "engine bench $m (${opts:-defaults}, --graph) exit $?"
     done
     local twin=(); [ $m = pixelcnn ] || twin=(--k $k)
     timeout 120 python3 bench/pytorch/frl_$m.py bench --device cuda "${common[@]}" "${twin[@]}" --threads 16 2>> "$log" | grep '^{' >> "$res"
@@ -172,9 +179,9 @@ models() {
       timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 $g 2>> "$log" | grep '^{' >> "$res"
       say "engine bench $m ($g) exit $?"
     done
-    # the scoring passes recorded as graphs (--score-graph, new, off by default)
-    timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph --score-graph 2>> "$log" | grep '^{' >> "$res"
-    say "engine bench $m (--graph --score-graph) exit $?"
+    # the scoring passes op by op (recording them, --score-graph, is the default since 2026-11-28)
+    timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph --no-score-graph 2>> "$log" | grep '^{' >> "$res"
+    say "engine bench $m (--graph --no-score-graph) exit $?"
     # and with the layers' ops composed as before fused.cu (concat-ELU, gate, coupling, bias + ReLU): what fusing gained
     JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.fusedOps=composed" timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph \
         2>> "$log" | grep '^{' >> "$res"
@@ -318,8 +325,8 @@ hfprofile() {
 }
 for step in $steps; do
   case $step in
-    tests|bench|kernels|science|quick|each|models|hfprofile|verify|parts) $step ;;
-    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each, models, hfprofile, verify or parts)" ;;
+    tests|bench|kernels|science|quick|each|models|hfprofile|verify|parts|suite) $step ;;
+    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each, models, hfprofile, verify, parts or suite)" ;;
   esac
 done
 echo "== summary (${SECONDS}s) =="

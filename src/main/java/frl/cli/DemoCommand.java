@@ -60,7 +60,7 @@ final class DemoCommand implements Callable<Integer> {
         String name = m.name().toLowerCase(java.util.Locale.ROOT);
         Path frlModel = out.resolve("frl-" + name + ".safetensors"), plainModel = out.resolve("plain-" + name + ".safetensors");
         Path backgroundModel = out.resolve("background-" + name + ".safetensors");
-        boolean graph = !be.device().isHost();   // as frl train does by default
+        boolean graph = !be.device().isHost();   // as frl train and frl eval do by default
         TrainCommand.train(be, m.spec(5), train, config, frlModel, false, graph);
         TrainCommand.train(be, m.spec(0), train, config, plainModel, false, graph);
         TrainCommand.train(be, m.spec(0), train, config.withPerturb(BACKGROUND_PERTURB), backgroundModel, false, graph);
@@ -71,7 +71,7 @@ final class DemoCommand implements Callable<Integer> {
         try (ModelSpec.Loaded f = ModelSpec.load(be, frlModel); ModelSpec.Loaded p = ModelSpec.load(be, plainModel);
              ModelSpec.Loaded b = ModelSpec.load(be, backgroundModel)) {
             Regret.Config fit = regret ? Regret.Config.reference() : null;
-            Evaluation.Outcome o = EvalCommand.evaluate(be, f, p, b, fit, in, oods, samples, 1.0, run.seed, false);
+            Evaluation.Outcome o = EvalCommand.evaluate(be, f, p, b, fit, in, oods, samples, 1.0, run.seed, graph);
             Map<String, String> about = new LinkedHashMap<>();
             about.put("training", (full ? "15 epochs × 60000 FashionMNIST images" : images + " FashionMNIST images (1 short epoch) per model") + ", Adam lr " + m.lr
                     + (config.dropout() > 0 ? ", dropout " + config.dropout() : ""));
