@@ -14,7 +14,7 @@ import java.util.function.Supplier;
 /**
  * Microbenchmark of the hand-written convolution kernels against their cuDNN alternative, timed with CUDA events on
  * the context's stream (3 warm-up calls, median of 20): PixelCNN++'s shifted convolutions (both paths, forward and
- * both gradients), Glow's small 1×1 convolutions (the kernels against {@code CudaBackend.conv2d} and its backward
+ * both gradients; the cuDNN path also in each CudnnMath and as unfolded GEMMs), Glow's small 1×1 convolutions (the kernels against {@code CudaBackend.conv2d} and its backward
  * ops), the FRL-VAE's last transposed convolution (CudaSubPixel's GEMMs, all three ops, output as NCHW and in phases)
  * and its middle ones, and its dense heads (one GEMM). Prints one line per measurement with GFLOP/s (and GB/s for the
  * memory-bound 1×1) and returns the same rows by name. For the transposed convolutions it also times the sub-pixel
@@ -56,6 +56,7 @@ public final class ConvKernelBench {
         rows.put("unfold choices", CudaConv.unfoldChoices().toString());
         rows.put("unfold plan modes (-Dfrl.cuda.gemm=auto, -Dfrl.cuda.splitK=auto)", CudaUnfold.modeChoices().toString());
         rows.put("dense conv choices", CudaConv.denseChoices().toString());
+        rows.put("cuDNN math choices (-Dfrl.cuda.cudnnMath=auto)", CudaConv.mathChoices().toString());
         rows.put("sub-pixel plan modes (-Dfrl.cuda.gemm, phaseGemms, splitK where auto)", CudaSubPixel.modeChoices().toString());
         String tf32 = CudaBlas.tf32InputConversion();
         rows.put("cuBLAS TF32 GEMM on floats TF32 does not hold", tf32);
@@ -68,12 +69,28 @@ public final class ConvKernelBench {
         Tensor x = random(be, xs, r), w = random(be, ws, r), dy = random(be, ys, r);
         double flop = 2.0 * n * k * size * size * c * kh * kw;
         String name = "shifted " + s + " " + kh + "×" + kw + " " + c + "→" + k + " " + size + "×" + size + " batch " + n;
-        for (FasterPath.Path p : FasterPath.Path.values()) {
-            String tag = " " + p.name().toLowerCase();
-            measure(rows, timer, name + " forward" + tag, flop, 0, () -> CudaShiftedConv.forward(x, w, s, p));
-            measure(rows, timer, name + " backward-input" + tag, flop, 0, () -> CudaShiftedConv.backwardInput(dy, w, xs, s, p));
-            measure(rows, timer, name + " backward-weight" + tag, flop, 0, () -> CudaShiftedConv.backwardWeight(x, dy, ws, s, p));
+        for (FasterPath.Path p : FasterPath.Path.values()) shiftedOps(rows, timer, name, " " + p.name().toLowerCase(), flop, x, w, dy, s, p);
+        // the cuDNN path in each math, and as unfolded GEMMs (-Dfrl.cuda.gemm and splitK as they are): which the
+        // weight gradient, at 11–18 TFLOP/s by either path on the H200, should take
+        for (String[] way : new String[][] {{"frl.cuda.cudnnMath", "fma"}, {"frl.cuda.cudnnMath", "3xtf32"}, {"frl.cuda.unfold", "kernel"}}) {
+            String was = System.getProperty(way[0]);
+            System.setProperty(way[0], way[1]);
+            try {
+                shiftedOps(rows, timer, name, " cudnn, " + way[0].substring("frl.cuda.".length()) + "=" + way[1], flop, x, w, dy, s, FasterPath.Path.CUDNN);
+            } finally {
+                if (was == null) System.clearProperty(way[0]);
+                else System.setProperty(way[0], was);
+            }
         }
+    }
+
+    /** The three ops of a shifted convolution by one path, the rows named name + op + tag. */
+    private static void shiftedOps(Map<String, Object> rows, CudaTimer timer, String name, String tag, double flop, Tensor x, Tensor w, Tensor dy, Shift s,
+                                   FasterPath.Path p) {
+        Shape xs = x.shape(), ws = w.shape();
+        measure(rows, timer, name + " forward" + tag, flop, 0, () -> CudaShiftedConv.forward(x, w, s, p));
+        measure(rows, timer, name + " backward-input" + tag, flop, 0, () -> CudaShiftedConv.backwardInput(dy, w, xs, s, p));
+        measure(rows, timer, name + " backward-weight" + tag, flop, 0, () -> CudaShiftedConv.backwardWeight(x, dy, ws, s, p));
     }
 
     /**
