@@ -15,6 +15,7 @@
 # together (summary.py --winners: tests passed, faster alone). On the H200 (2026-11-28, 13 switches) `quick each` took
 # 391 s: the tests 101 s, blame 125 s (BLAME_SECONDS=120; the failing class, CudaSubPixelTest, takes over a minute
 # a run), bench-kernels twice 120 s, each 32 s.
+# On the H200 (2026-11-28, later, each step's seconds): verify 35, models 148, hfprofile 53, parts 120, suite 155.
 # Read what comes back with `python3 bench/gpu/summary.py DIR`.
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
@@ -37,10 +38,7 @@ fi
 # (a blamed switch could end such a run before its later rows)
 TIMED_PATHS=$NEW_PATHS
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest frl.backend.cuda.CudaFrequencyTest"
-NEW_PATH_TESTS+=" frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest frl.nn.ActNormInvConvTest frl.backend.cuda.CudaConvTest"
-NEW_PATH_TESTS+=" frl.backend.cuda.CudaShiftedConvTest"
-# and the kernels written since the GPU run before last that are defaults already (fused.cu, mixture.cu), and --score-graph
-NEW_PATH_TESTS+=" frl.backend.cuda.CudaFusedTest frl.backend.cuda.CudaMixtureTest frl.ood.ScorerTest frl.model.PixelCnnTest frl.model.GlowGoldenTest"
+NEW_PATH_TESTS+=" frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest frl.nn.ActNormInvConvTest"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1

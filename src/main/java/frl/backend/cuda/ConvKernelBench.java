@@ -14,8 +14,8 @@ import java.util.function.Supplier;
 /**
  * Microbenchmark of the hand-written convolution kernels against their cuDNN alternative, timed with CUDA events on
  * the context's stream (3 warm-up calls, median of 20): PixelCNN++'s shifted convolutions (both paths, forward and
- * both gradients; the cuDNN path also in each CudnnMath and as unfolded GEMMs), Glow's small 1×1 convolutions (the kernels against {@code CudaBackend.conv2d} and its backward
- * ops), the FRL-VAE's last transposed convolution (CudaSubPixel's GEMMs, all three ops, output as NCHW and in phases)
+ * both gradients; the cuDNN path also in each CudnnMath and as unfolded GEMMs), Glow's small 1×1 convolutions (the
+ * kernels against {@code CudaBackend.conv2d} and its backward ops), the FRL-VAE's last transposed convolution (CudaSubPixel's GEMMs, all three ops, output as NCHW and in phases)
  * and its middle ones, and its dense heads (one GEMM). Prints one line per measurement with GFLOP/s (and GB/s for the
  * memory-bound 1×1) and returns the same rows by name. For the transposed convolutions it also times the sub-pixel
  * plans step by step in each GEMM mode ({@link StepTimes}: one warm-up, the mean of 3). Call it only where a GPU is present.
