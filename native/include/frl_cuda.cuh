@@ -41,6 +41,20 @@ __device__ __forceinline__ Tf32Parts tf32_split(float x) {
     return {big, tf32_round(x - big)};
 }
 
+// d += A·B on TF32 tensor cores, by one warp (mma.sync m16n8k8: A 16×8, B 8×8, d 16×8 in float). The fragments as
+// PTX lays them out, g = lane / 4 and t = lane % 4: a = A[g][t], A[g+8][t], A[g][t+4], A[g+8][t+4]; b = B[t][g],
+// B[t+4][g]; d = D[g][2t], D[g][2t+1], D[g+8][2t], D[g+8][2t+1]. a and b hold floats' bits, of which the tensor cores
+// read a TF32's (give them values TF32 holds: tf32_round, tf32_split).
+__device__ __forceinline__ void mma_tf32(float d[4], const unsigned a[4], const unsigned b[2]) {
+#ifdef FRL_HOST_SHIM
+    frl_mma_m16n8k8_tf32(d, a, b);
+#else
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+}
+
 // `parts` copies of a value's parts (T: float or float4), the j-th at d[j·stride]: small where bit j of smallMask is set.
 template <typename T>
 __device__ __forceinline__ void tf32_store_parts(T* d, long long stride, int parts, int smallMask, const T& big, const T& small) {

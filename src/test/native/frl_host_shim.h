@@ -133,6 +133,31 @@ inline int __all_sync(unsigned, int pred) {
     return all;
 }
 
+// mma.sync m16n8k8 with TF32 inputs (frl_cuda.cuh's mma_tf32): the warp's lanes post their fragments, each lane then
+// sums its four outputs' products in k order (a TF32 product is exact in float) and adds them to d. The inputs are
+// cut to TF32's top 19 bits, as the tensor cores read them.
+inline void frl_mma_m16n8k8_tf32(float d[4], const unsigned a[4], const unsigned b[2]) {
+    FrlFibers* f = frl_fibers;
+    if (f == nullptr) throw FrlHostError("a warp mma in a family compiled without fibers");
+    static thread_local std::vector<unsigned> posted;
+    if (posted.size() < 6 * f->fibers.size()) posted.resize(6 * f->fibers.size());
+    int me = frl_thread(), base = me & ~31, lane = me & 31, g = lane >> 2, t = lane & 3;
+    for (int i = 0; i < 4; i++) posted[6 * me + i] = a[i];
+    posted[6 * me + 4] = b[0];
+    posted[6 * me + 5] = b[1];
+    frl_wait(FrlFibers::AT_WARP_BARRIER);
+    auto tf32 = [](unsigned bits) { unsigned u = bits & 0xFFFFE000u; float v; std::memcpy(&v, &u, 4); return v; };
+    for (int i = 0; i < 4; i++) {
+        int row = g + 8 * (i >> 1), col = 2 * t + (i & 1);
+        float sum = 0;
+        for (int k = 0; k < 8; k++)
+            sum += tf32(posted[6 * (base + (row & 7) * 4 + (k & 3)) + (row >> 3) + 2 * (k >> 2)])
+                   * tf32(posted[6 * (base + col * 4 + (k & 3)) + 4 + (k >> 2)]);
+        d[i] += sum;
+    }
+    frl_wait(FrlFibers::AT_WARP_BARRIER);
+}
+
 // One OS thread runs a launch, and fibers switch only at barriers: a read-modify-write is atomic here.
 inline unsigned long long atomicMin(unsigned long long* at, unsigned long long v) {
     unsigned long long old = *at;

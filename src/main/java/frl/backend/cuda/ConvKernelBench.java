@@ -70,13 +70,15 @@ public final class ConvKernelBench {
         double flop = 2.0 * n * k * size * size * c * kh * kw;
         String name = "shifted " + s + " " + kh + "×" + kw + " " + c + "→" + k + " " + size + "×" + size + " batch " + n;
         for (FasterPath.Path p : FasterPath.Path.values()) shiftedOps(rows, timer, name, " " + p.name().toLowerCase(), flop, x, w, dy, s, p);
-        // the cuDNN path in each math, and as unfolded GEMMs (-Dfrl.cuda.gemm and splitK as they are): which the
-        // weight gradient, at 11–18 TFLOP/s by either path on the H200, should take
-        for (String[] way : new String[][] {{"frl.cuda.cudnnMath", "fma"}, {"frl.cuda.cudnnMath", "3xtf32"}, {"frl.cuda.unfold", "kernel"}}) {
+        // the kernels on tensor cores; the cuDNN path in each math, and as unfolded GEMMs (-Dfrl.cuda.gemm and splitK as
+        // they are): which the weight gradient, at 11–18 TFLOP/s by either path on the H200, should take
+        for (String[] way : new String[][] {{"frl.cuda.shiftedKernel", "mma", "kernel"}, {"frl.cuda.cudnnMath", "fma", "cudnn"},
+                {"frl.cuda.cudnnMath", "3xtf32", "cudnn"}, {"frl.cuda.unfold", "kernel", "cudnn"}}) {
             String was = System.getProperty(way[0]);
             System.setProperty(way[0], way[1]);
             try {
-                shiftedOps(rows, timer, name, " cudnn, " + way[0].substring("frl.cuda.".length()) + "=" + way[1], flop, x, w, dy, s, FasterPath.Path.CUDNN);
+                shiftedOps(rows, timer, name, " " + way[2] + ", " + way[0].substring("frl.cuda.".length()) + "=" + way[1], flop, x, w, dy, s,
+                        way[2].equals("kernel") ? FasterPath.Path.KERNEL : FasterPath.Path.CUDNN);
             } finally {
                 if (was == null) System.clearProperty(way[0]);
                 else System.setProperty(way[0], was);

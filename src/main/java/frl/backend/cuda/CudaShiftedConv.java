@@ -15,8 +15,9 @@ import java.util.function.Function;
 
 /**
  * PixelCNN++'s shifted (causal) convolutions on the GPU, two ways: hand-written implicit-GEMM kernels with the
- * causal padding fused into their loads (src/main/cuda/masked_conv.cu), or the backend's own pad and cuDNN
- * convolution. With {@code -Dfrl.cuda.shifted=auto} (the default) the first call per (op, shift, shapes) times both
+ * causal padding fused into their loads (src/main/cuda/masked_conv.cu in FP32 FMA; forward and input gradient also
+ * on TF32 tensor cores in 3xTF32, shifted_mma.cu, under -Dfrl.cuda.shiftedKernel=mma), or the backend's own pad and
+ * cuDNN convolution (in the math of -Dfrl.cuda.cudnnMath). With {@code -Dfrl.cuda.shifted=auto} (the default) the first call per (op, shift, shapes) times both
  * with CUDA events and keeps the faster; {@code kernel} or {@code cudnn} forces one. CPU twin: CpuConv's shifted
  * convolutions.
  *
@@ -33,6 +34,12 @@ final class CudaShiftedConv {
     private static final Kernel SUM_PARTS = new Kernel(FAMILY, "shifted_sum_parts", "ppli");
     /** Tile of the kernels (64 rows × 64 columns, 256 threads) and their reduction step. */
     private static final int TILE = 64, STEP = 16, THREADS = 256;
+    /** The forward and input gradient on TF32 tensor cores in 3xTF32 (src/main/cuda/shifted_mma.cu): 128 pixels × 80 channels a block. */
+    private static final Kernel MMA_FORWARD = new Kernel("shifted_mma", "shifted_mma_fwd", "pppiiiiiiiii");
+    private static final Kernel MMA_BACKWARD_INPUT = new Kernel("shifted_mma", "shifted_mma_bwd_input", "pppiiiiiiiii");
+    private static final Kernel MMA_BACKWARD_WEIGHT = new Kernel("shifted_mma", "shifted_mma_bwd_weight", "pppiiiiiiiiii");
+    /** Their tiles: 128 pixels × 80 channels (forward, input gradient), 80 × 80 channels (weight gradient, 320 threads). */
+    private static final int MMA_PIXELS = 128, MMA_CHANNELS = 80, MMA_WEIGHT_THREADS = 320;
     private static final FasterPath CHOOSER = new FasterPath("frl.cuda.shifted");
 
     private CudaShiftedConv() {}
@@ -80,10 +87,20 @@ final class CudaShiftedConv {
         return y;
     }
 
+    /**
+     * -Dfrl.cuda.shiftedKernel: the hand-written kernels in FP32 FMA (fma, masked_conv.cu, the default until a GPU has run
+     * the other) or on TF32 tensor cores in 3xTF32 (mma, shifted_mma.cu).
+     */
+    static boolean tensorCores() { return CudaFlags.oneOf("frl.cuda.shiftedKernel", "fma", "fma", "mma").equals("mma"); }
+
     /** The forward kernel over tensors or device addresses: y [N,K,H,W] from x [N,C,H,W] and w [K,C,kh,kw] (non-empty). */
-    static void launchForward(Object x, Object w, Object y, Shape xs, Shape ws, Shift s) {
+    static void launchForward(Object x, Object w, Object y, Shape xs, Shape ws, Shift s) { launchForward(x, w, y, xs, ws, s, tensorCores()); }
+
+    static void launchForward(Object x, Object w, Object y, Shape xs, Shape ws, Shift s, boolean tensorCores) {
         int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3);
-        FORWARD.launch(columnTiles(n, h, wd), Math.ceilDiv(k, TILE), 1, THREADS, 1, 1, 0, x, w, y, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
+        if (tensorCores) MMA_FORWARD.launch(pixelTiles(n, h, wd, MMA_PIXELS), Math.ceilDiv(k, MMA_CHANNELS), 1, THREADS, 1, 1, 0, x, w, y, n, c, h, wd, k, kh, kw,
+                s.top(kh), s.left(kw));
+        else FORWARD.launch(pixelTiles(n, h, wd, TILE), Math.ceilDiv(k, TILE), 1, THREADS, 1, 1, 0, x, w, y, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
     }
 
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, Shift s, Path path) {
@@ -105,8 +122,14 @@ final class CudaShiftedConv {
 
     /** The input-gradient kernel over tensors or device addresses: dx [N,C,H,W] from dy [N,K,H,W] and w (non-empty). */
     static void launchBackwardInput(Object dy, Object w, Object dx, Shape xs, Shape ws, Shift s) {
+        launchBackwardInput(dy, w, dx, xs, ws, s, tensorCores());
+    }
+
+    static void launchBackwardInput(Object dy, Object w, Object dx, Shape xs, Shape ws, Shift s, boolean tensorCores) {
         int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3);
-        BACKWARD_INPUT.launch(columnTiles(n, h, wd), Math.ceilDiv(c, TILE), 1, THREADS, 1, 1, 0, dy, w, dx, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
+        if (tensorCores) MMA_BACKWARD_INPUT.launch(pixelTiles(n, h, wd, MMA_PIXELS), Math.ceilDiv(c, MMA_CHANNELS), 1, THREADS, 1, 1, 0, dy, w, dx, n, c, h, wd, k,
+                kh, kw, s.top(kh), s.left(kw));
+        else BACKWARD_INPUT.launch(pixelTiles(n, h, wd, TILE), Math.ceilDiv(c, TILE), 1, THREADS, 1, 1, 0, dy, w, dx, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
     }
 
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, Shift s, Path path) {
@@ -124,11 +147,12 @@ final class CudaShiftedConv {
         Tensor dw = CudaBackend.alloc(wShape);
         if (dw.numel() == 0) return dw;
         if ((long) n * h * wd == 0) return zero(dw);
-        int parts = weightParts(x.shape(), wShape)[0];
-        if (parts == 1) launchBackwardWeight(x, dy, dw, 0L, x.shape(), wShape, s);
+        boolean tensorCores = tensorCores();
+        int parts = weightParts(x.shape(), wShape, tensorCores)[0];
+        if (parts == 1) launchBackwardWeight(x, dy, dw, 0L, x.shape(), wShape, s, tensorCores);
         else
             try (Scope scope = Scope.open()) {
-                launchBackwardWeight(x, dy, dw, CudaBackend.alloc(Shape.of(parts, (int) dw.numel())).storage().address(), x.shape(), wShape, s);
+                launchBackwardWeight(x, dy, dw, CudaBackend.alloc(Shape.of(parts, (int) dw.numel())).storage().address(), x.shape(), wShape, s, tensorCores);
             }
         return dw;
     }
@@ -137,11 +161,11 @@ final class CudaShiftedConv {
      * {parts, chunk}: the pixels split so that about two blocks per SM run, each part summing at least 256 of them
      * (a multiple of the reduction step); grid z = taps · parts.
      */
-    static int[] weightParts(Shape xs, Shape ws) {
+    static int[] weightParts(Shape xs, Shape ws, boolean tensorCores) {
         long pixels = (long) xs.dim(0) * xs.dim(2) * xs.dim(3);
-        int taps = ws.dim(2) * ws.dim(3), c = xs.dim(1), k = ws.dim(0);
+        int taps = ws.dim(2) * ws.dim(3), c = xs.dim(1), k = ws.dim(0), tile = tensorCores ? MMA_CHANNELS : TILE;
         if (taps > 65535) throw new IllegalArgumentException("shiftedConv2dBackwardWeight: a " + ws.dim(2) + "×" + ws.dim(3) + " kernel has more taps than a grid has z-slices");
-        int tiles = Math.ceilDiv(k, TILE) * Math.ceilDiv(c, TILE) * taps;
+        int tiles = Math.ceilDiv(k, tile) * Math.ceilDiv(c, tile) * taps;
         long want = Math.ceilDiv(2L * Kernel.multiprocessors(), tiles);
         long splits = Math.clamp(want, 1, Math.max(1, Math.min(pixels / 256, 65535 / taps)));
         long chunk = Math.ceilDiv(Math.ceilDiv(pixels, splits), STEP) * STEP;
@@ -153,19 +177,21 @@ final class CudaShiftedConv {
      * The weight-gradient kernels over tensors or device addresses (x, dy and their pixels non-empty): the parts of
      * {@link #weightParts} into dw directly, or into partial (parts · dw's floats) and then summed in order into dw.
      */
-    static void launchBackwardWeight(Object x, Object dy, Object dw, long partial, Shape xs, Shape ws, Shift s) {
+    static void launchBackwardWeight(Object x, Object dy, Object dw, long partial, Shape xs, Shape ws, Shift s, boolean tensorCores) {
         int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3), taps = kh * kw;
-        int[] pc = weightParts(xs, ws);
+        int[] pc = weightParts(xs, ws, tensorCores);
         int parts = pc[0], chunk = pc[1];
         Object out = parts == 1 ? dw : (Object) partial;
-        BACKWARD_WEIGHT.launch(Math.ceilDiv(c, TILE), Math.ceilDiv(k, TILE), taps * parts, THREADS, 1, 1, 0, x, dy, out, n, c, h, wd, k, kh, kw, s.top(kh),
+        if (tensorCores) MMA_BACKWARD_WEIGHT.launch(Math.ceilDiv(c, MMA_CHANNELS), Math.ceilDiv(k, MMA_CHANNELS), taps * parts, MMA_WEIGHT_THREADS, 1, 1, 0, x, dy,
+                out, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw), chunk);
+        else BACKWARD_WEIGHT.launch(Math.ceilDiv(c, TILE), Math.ceilDiv(k, TILE), taps * parts, THREADS, 1, 1, 0, x, dy, out, n, c, h, wd, k, kh, kw, s.top(kh),
                 s.left(kw), chunk);
         if (parts > 1) SUM_PARTS.launchN(ws.numel(), partial, dw, ws.numel(), parts);
     }
 
-    /** Grid x of the forward and backward-input kernels: one block per 64 pixels of the batch. */
-    private static int columnTiles(int n, int h, int w) {
-        long tiles = Math.ceilDiv((long) n * h * w, TILE);
+    /** Grid x of the forward and backward-input kernels: one block per {@code tile} pixels of the batch. */
+    private static int pixelTiles(int n, int h, int w, int tile) {
+        long tiles = Math.ceilDiv((long) n * h * w, tile);
         if (tiles > Integer.MAX_VALUE) throw new IllegalArgumentException("shifted conv: " + (long) n * h * w + " pixels is too many for one call");
         return (int) tiles;
     }

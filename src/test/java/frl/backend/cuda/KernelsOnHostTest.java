@@ -340,6 +340,12 @@ class KernelsOnHostTest {
     /** A kernel op on the host against the CPU's (NMSE ≤ 1e-7): inputs of these shapes (random floats), an output of outShape. */
     private static void againstCpu(HostKernels gpu, String what, Shape outShape, Shape[] in, Random r, OnHost kernels,
                                    Function<Tensor[], Tensor> onCpu) {
+        againstCpu(gpu, what, outShape, in, r, kernels, onCpu, 1e-7);
+    }
+
+    /** The same, within NMSE ≤ tol. */
+    private static void againstCpu(HostKernels gpu, String what, Shape outShape, Shape[] in, Random r, OnHost kernels,
+                                   Function<Tensor[], Tensor> onCpu, double tol) {
         Backend cpu = Backends.cpu();
         long[] at = new long[in.length + 1];
         Tensor[] cpuIn = new Tensor[in.length];
@@ -351,7 +357,38 @@ class KernelsOnHostTest {
         MemorySegment out = gpu.floats(CudaSubPixelTest.Host.unwritten(outShape.numel()));
         at[in.length] = out.address();
         kernels.run(at);
-        CudaVsCpu.assertClose(what, out.toArray(ValueLayout.JAVA_FLOAT), onCpu.apply(cpuIn).toFloats(), 1e-7);
+        CudaVsCpu.assertClose(what, out.toArray(ValueLayout.JAVA_FLOAT), onCpu.apply(cpuIn).toFloats(), tol);
+    }
+
+    /**
+     * The shifted convolutions on tensor cores (shifted_mma.cu, -Dfrl.cuda.shiftedKernel=mma: its mma.sync emulated a warp
+     * at a time here, with the TF32 inputs cut as the tensor cores read them) against the CPU, forward and input
+     * gradient, and the weight gradient in one part and in several (summed by masked_conv.cu's shifted_sum_parts), within
+     * NMSE 1e-10: float32's class, where one TF32 pass gives about 1e-7. Shapes: a partial tile of pixels and of channels,
+     * both shifts, more than 80 output channels and 128 pixels (two tiles each way), a 1×3 kernel.
+     */
+    @Test void shiftedTensorCoreKernelsMatchTheCpu() {
+        try (HostKernels gpu = HostKernels.of("shifted_mma", "masked_conv"); Scope sc = Scope.open()) {
+            Random r = new Random(9);
+            Object[][] shifted = {{Shape.of(2, 20, 5, 7), Shape.of(17, 20, 2, 3), Shift.DOWN}, {Shape.of(1, 3, 6, 4), Shape.of(6, 3, 2, 2), Shift.DOWN_RIGHT},
+                    {Shape.of(1, 40, 9, 17), Shape.of(85, 40, 2, 3), Shift.DOWN}, {Shape.of(1, 2, 3, 5), Shape.of(3, 2, 1, 3), Shift.DOWN},
+                    {Shape.of(2, 8, 16, 17), Shape.of(9, 8, 2, 3), Shift.DOWN_RIGHT}};
+            for (Object[] c : shifted) {
+                Shape xs = (Shape) c[0], ws = (Shape) c[1], ys = Shape.of(xs.dim(0), ws.dim(0), xs.dim(2), xs.dim(3));
+                Shift s = (Shift) c[2];
+                String at = s + " x" + xs + " w" + ws;
+                againstCpu(gpu, "shifted forward on tensor cores " + at, ys, new Shape[] {xs, ws}, r,
+                        a -> CudaShiftedConv.launchForward(a[0], a[1], a[2], xs, ws, s, true), t -> Backends.cpu().shiftedConv2d(t[0], t[1], s), 1e-10);
+                againstCpu(gpu, "shifted backward-input on tensor cores " + at, xs, new Shape[] {ys, ws}, r,
+                        a -> CudaShiftedConv.launchBackwardInput(a[0], a[1], a[2], xs, ws, s, true),
+                        t -> Backends.cpu().shiftedConv2dBackwardInput(t[0], t[1], xs, s), 1e-10);
+                int parts = CudaShiftedConv.weightParts(xs, ws, true)[0];
+                long partial = gpu.floats((long) parts * ws.numel()).address();
+                againstCpu(gpu, "shifted backward-weight on tensor cores in " + parts + " parts " + at, ws, new Shape[] {xs, ys}, r,
+                        a -> CudaShiftedConv.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws, s, true),
+                        t -> Backends.cpu().shiftedConv2dBackwardWeight(t[0], t[1], ws, s), 1e-10);
+            }
+        }
     }
 
     /**
@@ -372,10 +409,11 @@ class KernelsOnHostTest {
                         t -> Backends.cpu().shiftedConv2d(t[0], t[1], s));
                 againstCpu(gpu, "shifted backward-input " + at, xs, new Shape[] {ys, ws}, r, a -> CudaShiftedConv.launchBackwardInput(a[0], a[1], a[2], xs, ws, s),
                         t -> Backends.cpu().shiftedConv2dBackwardInput(t[0], t[1], xs, s));
-                int parts = CudaShiftedConv.weightParts(xs, ws)[0];
+                int parts = CudaShiftedConv.weightParts(xs, ws, false)[0];
                 long partial = gpu.floats((long) parts * ws.numel()).address();
                 againstCpu(gpu, "shifted backward-weight in " + parts + " parts " + at, ws, new Shape[] {xs, ys}, r,
-                        a -> CudaShiftedConv.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws, s), t -> Backends.cpu().shiftedConv2dBackwardWeight(t[0], t[1], ws, s));
+                        a -> CudaShiftedConv.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws, s, false),
+                        t -> Backends.cpu().shiftedConv2dBackwardWeight(t[0], t[1], ws, s));
             }
             ConvGeometry one = ConvGeometry.of(1, 0);
             for (Shape[] c : new Shape[][] {{Shape.of(2, 12, 5, 7), Shape.of(12, 12, 1, 1)}, {Shape.of(3, 48, 8, 8), Shape.of(48, 48, 1, 1)},

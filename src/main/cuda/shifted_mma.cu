@@ -1,0 +1,244 @@
+// PixelCNN++'s shifted convolutions on TF32 tensor cores at float32's accuracy (3xTF32): the forward and the input
+// gradient, the implicit GEMMs of masked_conv.cu's shifted_gemm (the same sums, the causal padding fused into the
+// loads) with mma.sync m16n8k8 over the operands' TF32 parts, a·b as a_small·b_big + a_big·b_small + a_big·b_big
+// (~2^-22 relative per product, where one TF32 pass keeps ~2^-11). -Dfrl.cuda.shiftedKernel=mma (CudaShiftedConv).
+//
+// A block computes 128 pixels × 80 output channels (PixelCNN++'s filter counts are multiples of 80), eight warps of
+// 32 pixels × 40 channels each: 2 × 5 tiles of 16 × 8, three MMAs per tile and k-step of 8. The reduction runs tap by
+// tap and, inside a tap, over 16 channels at a time: each thread stages one pixel's 8 values and 5 weights, split
+// into their parts as they are stored, and loads the next 16 channels' values into registers while the warps multiply.
+#include "frl_cuda.cuh"
+
+#define MMA_PIXELS 128
+#define MMA_CHANNELS 80
+#define MMA_STEP 16
+#define MMA_THREADS 256
+#define A_PITCH (MMA_PIXELS + 8)    // a fragment's 32 loads in 32 banks: 136 ≡ 8 (mod 32), bank 8t + g
+#define B_PITCH (MMA_CHANNELS + 8)  // 88 ≡ 24 (mod 32), bank 24t + g
+
+__device__ __forceinline__ unsigned bits(float v) { return __float_as_uint(v); }
+
+// The forward (GRAD false) or the input gradient, one implicit GEMM: rows are pixels (n, i, j), columns output channels
+// m, the reduction over the taps and the reduced channels r (as shifted_gemm):
+//   forward: y[n,m,i,j]  = Σ_{r,p,q} w[m,r,p,q] · x[n,r, i+p−top, j+q−left];
+//   GRAD:    dx[n,m,i,j] = Σ_{r,p,q} w[r,m,p,q] · dy[n,r, i+top−p, j+left−q]     (0 outside the image).
+template <bool GRAD>
+__device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const float* __restrict__ w, float* __restrict__ dst,
+                                            int N, int C, int H, int W, int K, int kh, int kw, int top, int left) {
+    __shared__ float Ab[MMA_STEP][A_PITCH], As[MMA_STEP][A_PITCH];  // [reduced channel][pixel]: big and small parts
+    __shared__ float Bb[MMA_STEP][B_PITCH], Bs[MMA_STEP][B_PITCH];  // [reduced channel][output channel]
+    const int t = threadIdx.x, lane = t & 31, warp = t >> 5, g = lane >> 2, q4 = lane & 3;
+    const int HW = H * W, T = kh * kw, rows = GRAD ? C : K, reduced = GRAD ? K : C;
+    const long long P = (long long)N * HW, p0 = (long long)blockIdx.x * MMA_PIXELS;
+    const int m0 = blockIdx.y * MMA_CHANNELS, wp = (warp & 3) * 32, wm = (warp >> 2) * 40;
+    const int steps = (reduced + MMA_STEP - 1) / MMA_STEP, stages = T * steps;
+
+    // The pixel this thread stages (A's column ap, reduced channels ak + 2l): fixed for the block.
+    const int ap = t & (MMA_PIXELS - 1), ak = t >> 7;
+    const long long pix = p0 + ap;
+    const bool valid = pix < P;
+    int ai = 0, aj = 0;
+    long long aimg = 0;
+    if (valid) {
+        const int n = (int)(pix / HW), r = (int)(pix - (long long)n * HW);
+        ai = r / W;
+        aj = r - ai * W;
+        aimg = (long long)n * reduced * HW;
+    }
+
+    // A stage's values in registers: this pixel's 8 channels and 5 of the weights.
+    float xv[MMA_STEP / 2], wv[MMA_STEP * MMA_CHANNELS / MMA_THREADS];
+    auto load = [&](int stage) {
+        const int tap = stage / steps, r0 = (stage - tap * steps) * MMA_STEP, p = tap / kw, q = tap - p * kw;
+        const int yy = GRAD ? ai + top - p : ai + p - top, xx = GRAD ? aj + left - q : aj + q - left;
+        const bool inb = valid && yy >= 0 && yy < H && xx >= 0 && xx < W;
+        const float* s = src + aimg + (inb ? (long long)yy * W + xx : 0);
+#pragma unroll
+        for (int l = 0; l < MMA_STEP / 2; l++) {
+            const int r = r0 + ak + 2 * l;
+            xv[l] = inb && r < reduced ? s[(long long)r * HW] : 0.f;
+        }
+#pragma unroll
+        for (int l = 0; l < MMA_STEP * MMA_CHANNELS / MMA_THREADS; l++) {
+            const int e = t + MMA_THREADS * l, k = e / MMA_CHANNELS, m = m0 + e - k * MMA_CHANNELS, r = r0 + k;
+            wv[l] = m < rows && r < reduced ? w[((GRAD ? (long long)r * C + m : (long long)m * C + r)) * T + tap] : 0.f;
+        }
+    };
+
+    float acc[2][5][4];
+#pragma unroll
+    for (int a = 0; a < 2; a++)
+#pragma unroll
+        for (int b = 0; b < 5; b++)
+#pragma unroll
+            for (int c = 0; c < 4; c++) acc[a][b][c] = 0.f;
+
+    load(0);
+    for (int stage = 0; stage < stages; stage++) {
+#pragma unroll
+        for (int l = 0; l < MMA_STEP / 2; l++) {
+            const Tf32Parts v = tf32_split(xv[l]);
+            Ab[ak + 2 * l][ap] = v.big;
+            As[ak + 2 * l][ap] = v.small;
+        }
+#pragma unroll
+        for (int l = 0; l < MMA_STEP * MMA_CHANNELS / MMA_THREADS; l++) {
+            const int e = t + MMA_THREADS * l, k = e / MMA_CHANNELS, m = e - k * MMA_CHANNELS;
+            const Tf32Parts v = tf32_split(wv[l]);
+            Bb[k][m] = v.big;
+            Bs[k][m] = v.small;
+        }
+        __syncthreads();
+        if (stage + 1 < stages) load(stage + 1);  // in flight while the warps multiply
+#pragma unroll
+        for (int ks = 0; ks < MMA_STEP; ks += 8) {
+            unsigned ab[2][4], as[2][4], bb[5][2], bs[5][2];
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++) {
+                const int px = wp + 16 * mt + g;
+                ab[mt][0] = bits(Ab[ks + q4][px]), ab[mt][1] = bits(Ab[ks + q4][px + 8]);
+                ab[mt][2] = bits(Ab[ks + q4 + 4][px]), ab[mt][3] = bits(Ab[ks + q4 + 4][px + 8]);
+                as[mt][0] = bits(As[ks + q4][px]), as[mt][1] = bits(As[ks + q4][px + 8]);
+                as[mt][2] = bits(As[ks + q4 + 4][px]), as[mt][3] = bits(As[ks + q4 + 4][px + 8]);
+            }
+#pragma unroll
+            for (int nt = 0; nt < 5; nt++) {
+                const int ch = wm + 8 * nt + g;
+                bb[nt][0] = bits(Bb[ks + q4][ch]), bb[nt][1] = bits(Bb[ks + q4 + 4][ch]);
+                bs[nt][0] = bits(Bs[ks + q4][ch]), bs[nt][1] = bits(Bs[ks + q4 + 4][ch]);
+            }
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+                for (int nt = 0; nt < 5; nt++) {  // the small products first, into the same float sums
+                    mma_tf32(acc[mt][nt], as[mt], bb[nt]);
+                    mma_tf32(acc[mt][nt], ab[mt], bs[nt]);
+                    mma_tf32(acc[mt][nt], ab[mt], bb[nt]);
+                }
+        }
+        __syncthreads();
+    }
+
+    // d[i]: pixel g (i < 2) or g + 8, channel 2·q4 + (i & 1) of its tile.
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            const long long pp = p0 + wp + 16 * mt + g + 8 * half;
+            if (pp >= P) continue;
+            const int n = (int)(pp / HW), r = (int)(pp - (long long)n * HW);
+            float* out = dst + (long long)n * rows * HW + r;
+#pragma unroll
+            for (int nt = 0; nt < 5; nt++)
+#pragma unroll
+                for (int j = 0; j < 2; j++) {
+                    const int m = m0 + wm + 8 * nt + 2 * q4 + j;
+                    if (m < rows) out[(long long)m * HW] = acc[mt][nt][2 * half + j];
+                }
+        }
+}
+
+extern "C" __global__ void __launch_bounds__(MMA_THREADS, 2) shifted_mma_fwd(const float* __restrict__ x, const float* __restrict__ w,
+                                                                             float* __restrict__ y, int N, int C, int H, int W, int K,
+                                                                             int kh, int kw, int top, int left) {
+    shifted_mma<false>(x, w, y, N, C, H, W, K, kh, kw, top, left);
+}
+
+extern "C" __global__ void __launch_bounds__(MMA_THREADS, 2) shifted_mma_bwd_input(const float* __restrict__ dy, const float* __restrict__ w,
+                                                                                   float* __restrict__ dx, int N, int C, int H, int W, int K,
+                                                                                   int kh, int kw, int top, int left) {
+    shifted_mma<true>(dy, w, dx, N, C, H, W, K, kh, kw, top, left);
+}
+
+// The weight gradient on tensor cores, one tap per grid-z slice and the pixels split in S chunks of `chunk` (as
+// masked_conv.cu's shifted_bwd_weight, whose shifted_sum_parts adds the S slices):
+//   out[s][m][r][tap] = Σ_{pixels (n,i,j) of chunk s} dy[n,m,i,j] · x[n,r, i+p−top, j+q−left]
+// A block computes 80 output channels m (grid y) × 80 input channels r (grid x): ten warps of 16 × 40, five tiles of
+// 16 × 8 each; blockIdx.z = s·T + tap. The reduction runs over 16 pixels at a time: each thread stages one pixel's
+// 4 values of dy and 4 of x, and loads the next 16 pixels' while the warps multiply.
+#define WG_THREADS 320
+#define WG_PER_THREAD (MMA_STEP * MMA_CHANNELS / WG_THREADS)
+
+extern "C" __global__ void __launch_bounds__(WG_THREADS, 2) shifted_mma_bwd_weight(const float* __restrict__ x, const float* __restrict__ dy,
+                                                                                   float* __restrict__ out, int N, int C, int H, int W, int K,
+                                                                                   int kh, int kw, int top, int left, int chunk) {
+    __shared__ float Db[MMA_STEP][B_PITCH], Ds[MMA_STEP][B_PITCH];  // [pixel][output channel]: big and small parts
+    __shared__ float Xb[MMA_STEP][B_PITCH], Xs[MMA_STEP][B_PITCH];  // [pixel][input channel]
+    const int t = threadIdx.x, lane = t & 31, warp = t >> 5, g = lane >> 2, q4 = lane & 3;
+    const int HW = H * W, T = kh * kw, tap = blockIdx.z % T, s = blockIdx.z / T, p = tap / kw, q = tap - p * kw;
+    const int m0 = blockIdx.y * MMA_CHANNELS, r0 = blockIdx.x * MMA_CHANNELS, wm = (warp % 5) * 16, wr = (warp / 5) * 40;
+    const long long P = (long long)N * HW, pb = (long long)s * chunk, pe = min(P, pb + chunk);
+    const int kk = t & (MMA_STEP - 1), cb = t >> 4;  // this thread stages pixel kk of each step, channels cb + 20l
+
+    float dv[WG_PER_THREAD], xv[WG_PER_THREAD];
+    auto load = [&](long long k0) {
+        const long long pix = k0 + kk;
+        const bool valid = pix < pe;
+        int n = 0, i = 0, j = 0;
+        if (valid) {
+            n = (int)(pix / HW);
+            const int r = (int)(pix - (long long)n * HW);
+            i = r / W;
+            j = r - i * W;
+        }
+        const int yy = i + p - top, xx = j + q - left;
+        const bool inb = valid && yy >= 0 && yy < H && xx >= 0 && xx < W;
+        const float* d = dy + (long long)n * K * HW + (long long)i * W + j;
+        const float* xs = x + (long long)n * C * HW + (inb ? (long long)yy * W + xx : 0);
+#pragma unroll
+        for (int l = 0; l < WG_PER_THREAD; l++) {
+            const int c = cb + (WG_THREADS / MMA_STEP) * l, m = m0 + c, r = r0 + c;
+            dv[l] = valid && m < K ? d[(long long)m * HW] : 0.f;
+            xv[l] = inb && r < C ? xs[(long long)r * HW] : 0.f;
+        }
+    };
+
+    float acc[5][4];
+#pragma unroll
+    for (int b = 0; b < 5; b++)
+#pragma unroll
+        for (int c = 0; c < 4; c++) acc[b][c] = 0.f;
+
+    load(pb);
+    for (long long k0 = pb; k0 < pe; k0 += MMA_STEP) {
+#pragma unroll
+        for (int l = 0; l < WG_PER_THREAD; l++) {
+            const int c = cb + (WG_THREADS / MMA_STEP) * l;
+            const Tf32Parts d = tf32_split(dv[l]), v = tf32_split(xv[l]);
+            Db[kk][c] = d.big, Ds[kk][c] = d.small;
+            Xb[kk][c] = v.big, Xs[kk][c] = v.small;
+        }
+        __syncthreads();
+        if (k0 + MMA_STEP < pe) load(k0 + MMA_STEP);  // in flight while the warps multiply
+#pragma unroll
+        for (int ks = 0; ks < MMA_STEP; ks += 8) {
+            // A = dy's 16 channels × 8 pixels, B = x's 8 pixels × 8 channels
+            const unsigned ab[4] = {bits(Db[ks + q4][wm + g]), bits(Db[ks + q4][wm + g + 8]), bits(Db[ks + q4 + 4][wm + g]), bits(Db[ks + q4 + 4][wm + g + 8])};
+            const unsigned as[4] = {bits(Ds[ks + q4][wm + g]), bits(Ds[ks + q4][wm + g + 8]), bits(Ds[ks + q4 + 4][wm + g]), bits(Ds[ks + q4 + 4][wm + g + 8])};
+#pragma unroll
+            for (int nt = 0; nt < 5; nt++) {
+                const int ch = wr + 8 * nt + g;
+                const unsigned bb[2] = {bits(Xb[ks + q4][ch]), bits(Xb[ks + q4 + 4][ch])}, bs[2] = {bits(Xs[ks + q4][ch]), bits(Xs[ks + q4 + 4][ch])};
+                mma_tf32(acc[nt], as, bb);  // the small products first, into the same float sums
+                mma_tf32(acc[nt], ab, bs);
+                mma_tf32(acc[nt], ab, bb);
+            }
+        }
+        __syncthreads();
+    }
+
+    // d[i]: output channel g (i < 2) or g + 8, input channel 2·q4 + (i & 1) of its tile.
+    float* o = out + (long long)s * K * C * T;
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+        const int m = m0 + wm + g + 8 * half;
+        if (m >= K) continue;
+#pragma unroll
+        for (int nt = 0; nt < 5; nt++)
+#pragma unroll
+            for (int j = 0; j < 2; j++) {
+                const int r = r0 + wr + 8 * nt + 2 * q4 + j;
+                if (r < C) o[((long long)m * C + r) * T + tap] = acc[nt][2 * half + j];
+            }
+    }
+}
