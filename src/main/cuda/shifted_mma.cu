@@ -4,9 +4,10 @@
 // (~2^-22 relative per product, where one TF32 pass keeps ~2^-11). -Dfrl.cuda.shiftedKernel=mma (CudaShiftedConv).
 //
 // A block computes 128 pixels × 80 output channels (PixelCNN++'s filter counts are multiples of 80), eight warps of
-// 32 pixels × 40 channels each: 2 × 5 tiles of 16 × 8, three MMAs per tile and k-step of 8. The reduction runs tap by
-// tap and, inside a tap, over 16 channels at a time: each thread stages one pixel's 8 values and 5 weights, split
-// into their parts as they are stored, and loads the next 16 channels' values into registers while the warps multiply.
+// 32 pixels × 40 channels each: 2 × 5 tiles of 16 × 8, three MMAs per tile and k-step of 8. The reduction runs over
+// 16 channels at a time and, inside those, tap by tap (so a tap's shifted loads find the lines the last tap's brought
+// into L1): each thread stages one pixel's 8 values and 5 weights, split into their parts as they are stored, and
+// loads the next stage's into registers while the warps multiply.
 #include "frl_cuda.cuh"
 
 #define MMA_PIXELS 128
@@ -49,7 +50,7 @@ __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const
     // A stage's values in registers: this pixel's 8 channels and 5 of the weights.
     float xv[MMA_STEP / 2], wv[MMA_STEP * MMA_CHANNELS / MMA_THREADS];
     auto load = [&](int stage) {
-        const int tap = stage / steps, r0 = (stage - tap * steps) * MMA_STEP, p = tap / kw, q = tap - p * kw;
+        const int step = stage / T, tap = stage - step * T, r0 = step * MMA_STEP, p = tap / kw, q = tap - p * kw;
         const int yy = GRAD ? ai + top - p : ai + p - top, xx = GRAD ? aj + left - q : aj + q - left;
         const bool inb = valid && yy >= 0 && yy < H && xx >= 0 && xx < W;
         const float* s = src + aimg + (inb ? (long long)yy * W + xx : 0);
