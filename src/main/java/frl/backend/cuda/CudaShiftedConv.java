@@ -15,11 +15,11 @@ import java.util.function.Function;
 
 /**
  * PixelCNN++'s shifted (causal) convolutions on the GPU, two ways: hand-written implicit-GEMM kernels with the
- * causal padding fused into their loads (src/main/cuda/masked_conv.cu in FP32 FMA; forward and input gradient also
- * on TF32 tensor cores in 3xTF32, shifted_mma.cu, under -Dfrl.cuda.shiftedKernel=mma), or the backend's own pad and
- * cuDNN convolution (in the math of -Dfrl.cuda.cudnnMath). With {@code -Dfrl.cuda.shifted=auto} (the default) the first call per (op, shift, shapes) times both
- * with CUDA events and keeps the faster; {@code kernel} or {@code cudnn} forces one. CPU twin: CpuConv's shifted
- * convolutions.
+ * causal padding fused into their loads (src/main/cuda/masked_conv.cu in FP32 FMA, or on TF32 tensor cores in 3xTF32,
+ * shifted_mma.cu, under -Dfrl.cuda.shiftedKernel=mma), or the backend's own pad and cuDNN convolution (in the math of
+ * -Dfrl.cuda.cudnnMath). With {@code -Dfrl.cuda.shifted=auto} (the default) the first call per (op, shift, shapes)
+ * times both with CUDA events and keeps the faster; {@code kernel} or {@code cudnn} forces one. CPU twin: CpuConv's
+ * shifted convolutions.
  *
  * <p>The cuDNN path: forward pads x (kh−1 rows on top, the shift's columns) and runs a valid convolution. The
  * backward ops use that the shifted output is the top-left H×W corner of a symmetric convolution with padding
@@ -34,7 +34,7 @@ final class CudaShiftedConv {
     private static final Kernel SUM_PARTS = new Kernel(FAMILY, "shifted_sum_parts", "ppli");
     /** Tile of the kernels (64 rows × 64 columns, 256 threads) and their reduction step. */
     private static final int TILE = 64, STEP = 16, THREADS = 256;
-    /** The forward and input gradient on TF32 tensor cores in 3xTF32 (src/main/cuda/shifted_mma.cu): 128 pixels × 80 channels a block. */
+    /** The three on TF32 tensor cores in 3xTF32 (src/main/cuda/shifted_mma.cu). */
     private static final Kernel MMA_FORWARD = new Kernel("shifted_mma", "shifted_mma_fwd", "pppiiiiiiiii");
     private static final Kernel MMA_BACKWARD_INPUT = new Kernel("shifted_mma", "shifted_mma_bwd_input", "pppiiiiiiiii");
     private static final Kernel MMA_BACKWARD_WEIGHT = new Kernel("shifted_mma", "shifted_mma_bwd_weight", "pppiiiiiiiiii");
