@@ -32,14 +32,14 @@ export JAVA_OPTS="-Xmx24g ${JAVA_OPTS:-}"
 # NEW_PATHS is empty. A NEW_PATHS in the environment replaces this list (GpuCheckScriptTest runs the script so).
 if [ -z "${NEW_PATHS+set}" ]; then
   NEW_PATHS="-Dfrl.cuda.planes=packed -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.unfold=auto"
-  NEW_PATHS+=" -Dfrl.cuda.actNormConv=fused -Dfrl.cuda.shiftedKernel=mma"
+  NEW_PATHS+=" -Dfrl.cuda.actNormConv=fused -Dfrl.cuda.shiftedKernel=mma -Dfrl.cuda.sumBlocks=any"
 fi
 # TIMED_PATHS: NEW_PATHS less the switches blame finds failing (quick sets it), for the runs that time them all together
 # (a blamed switch could end such a run before its later rows)
 TIMED_PATHS=$NEW_PATHS
 NEW_PATH_TESTS="frl.backend.cuda.CudaSubPixelTest frl.backend.cuda.StepTimesTest frl.backend.cuda.CudaFrequencyTest"
 NEW_PATH_TESTS+=" frl.backend.cuda.CudaNormTest frl.backend.cuda.CudaUnfoldTest frl.nn.ActNormInvConvTest"
-NEW_PATH_TESTS+=" frl.backend.cuda.CudaShiftedConvTest frl.model.PixelCnnTest"
+NEW_PATH_TESTS+=" frl.backend.cuda.CudaShiftedConvTest frl.model.PixelCnnTest frl.backend.cuda.CudaReduceTest frl.backend.cuda.CudaFusedTest"
 SECONDS=0
 say() { echo "[$SECONDS s] $*" | tee -a "$log"; }
 bash $run frl.cli.Main info >> "$log" 2>&1

@@ -37,9 +37,9 @@ final class CudaReduce {
      * How sumTo runs: x's merged axes split into kept ones (the output's, in its order) and summed ones, as
      * FrlInts with x's strides. The summed positions of each output are split into {@code chunks} chunks; each
      * (chunk, output) pair writes a double partial, and a second kernel adds the partials in chunk order.
-     * {@code blocks}: x's innermost axis is summed in runs of at least a warp, so a block takes each pair, its
-     * threads striding along the run; otherwise a thread takes each pair (consecutive outputs are then
-     * consecutive floats).
+     * {@code blocks}: x's innermost axis is summed in runs of at least a warp (or shorter ones, {@link #shortRunsByBlocks}),
+     * so a block takes each pair, its threads striding along the runs; otherwise a thread takes each pair (consecutive
+     * outputs are then consecutive floats).
      */
     record SumPlan(int outN, int rows, int[] kept, int[] summed, boolean blocks, int chunk, int chunks) {}
 
@@ -68,12 +68,20 @@ final class CudaReduce {
         int[] kept = IndexSpace.pack(op, keptDims, Arrays.copyOf(keptStrides, nk));
         int[] summed = IndexSpace.pack(op, Arrays.copyOf(sumDims, ns), Arrays.copyOf(sumStrides, ns));
         int rows = (int) (x.numel() / outN);
-        boolean blocks = t[r - 1] == 0 && s.dims[r - 1] >= WARP;
+        boolean blocks = t[r - 1] == 0 && (s.dims[r - 1] >= WARP || shortRunsByBlocks() && rows >= Kernel.BLOCK);
         int chunks = (int) Math.max(1, blocks ? Math.min(ceilDiv(BLOCK_TARGET, outN), ceilDiv(rows, BLOCK_CHUNK))
                 : Math.min(rows, ceilDiv(PARTIAL_THREADS, outN)));
         int chunk = (int) ceilDiv(rows, chunks);
         return new SumPlan(outN, rows, kept, summed, blocks, chunk, (int) ceilDiv(rows, chunk));
     }
+
+    /**
+     * -Dfrl.cuda.sumBlocks: where x's innermost axis is summed, add by blocks only where its runs are a warp long (warp,
+     * the default until a GPU has run the other) or also where they are shorter but each output sums a block's worth
+     * of positions (any): the channel sums of 4×4 planes (Glow's and the VAE's bias gradients), which by threads are
+     * 1,024 partials an output that one thread then adds in turn (46 µs for [64, 64, 4, 4] on the H200, 2026-11-28).
+     */
+    static boolean shortRunsByBlocks() { return CudaFlags.oneOf("frl.cuda.sumBlocks", "warp", "warp", "any").equals("any"); }
 
     static Tensor sumTo(Tensor x, Shape shape) {
         Shapes.requireBroadcastable("sumTo", shape, x.shape());

@@ -51,6 +51,7 @@ class CudaFlagsTest {
                 new Switch("frl.cuda.ceParts", CudaSubPixel::crossEntropyFused, true, "the cross-entropy's backward as 3xTF32 parts, faster on the H200"),
                 new Switch("frl.cuda.actNormConv", CudaConv1x1::actNormFused, false, "Glow's actnorm and 1×1 in one pass wait for a GPU run"),
                 new Switch("frl.cuda.unfold", CudaUnfold.CHOICE::forced, FasterPath.Path.CUDNN, "convolutions as unfolded GEMMs wait for a GPU run"),
+                new Switch("frl.cuda.sumBlocks", CudaReduce::shortRunsByBlocks, false, "channel sums of short runs by blocks wait for a GPU run"),
                 new Switch("frl.cuda.shiftedKernel", CudaShiftedConv::tensorCores, false, "shifted convolutions on tensor cores wait for a GPU run"),
                 new Switch("frl.cuda.cudnnMath", CudnnMath::allowed, List.of(CudnnMath.FMA, CudnnMath.TF32X3), "cuDNN on parts where faster by a margin"));
         for (Switch sw : switches) {
