@@ -181,11 +181,15 @@ models() {
     # the scoring passes op by op (recording them, --score-graph, is the default since 2026-11-28)
     timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph --no-score-graph 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $m (--graph --no-score-graph) exit $?"
-    # and with the layers' ops composed as before fused.cu (concat-ELU, gate, coupling, bias + ReLU): what fusing gained
-    JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.fusedOps=composed" timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph \
-        2>> "$log" | grep '^{' >> "$res"
-    say "engine bench $m (fusedOps=composed, --graph) exit $?"
-    # and with the switches not yet defaults (unfold=auto may take Glow's 256-channel 1×1s to 3xTF32 GEMMs)
+    # and with the switches not yet defaults that touch the model, each alone (the tensor-core shifted convolutions,
+    # Glow's 4×4 channel sums by blocks, its actnorm and 1×1 in one op)
+    for opt in $TIMED_PATHS; do
+      case "$m $opt" in "pixelcnn -Dfrl.cuda.shiftedKernel="*|*" -Dfrl.cuda.sumBlocks="*|"glow -Dfrl.cuda.actNormConv="*) ;; *) continue ;; esac
+      JAVA_OPTS="$JAVA_OPTS $opt" timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph \
+          2>> "$log" | grep '^{' >> "$res"
+      say "engine bench $m ($opt alone, --graph) exit $?"
+    done
+    # and with all the switches not yet defaults (unfold=auto may take Glow's 256-channel 1×1s to 3xTF32 GEMMs)
     if [ -n "$TIMED_PATHS" ]; then
       JAVA_OPTS="$JAVA_OPTS $TIMED_PATHS" timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph \
           2>> "$log" | grep '^{' >> "$res"
