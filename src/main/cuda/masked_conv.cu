@@ -8,6 +8,7 @@
 // The reduction runs tap by tap (p, q) and, inside a tap, over channels: the pixel a thread loads for a tap is
 // fixed, so the loads need no index division in the inner loop.
 #include "frl_cuda.cuh"
+#include "frl_shifted.cuh"
 
 #define TM 64   // tile rows
 #define TN 64   // tile columns
@@ -142,25 +143,15 @@ extern "C" __global__ void __launch_bounds__(THREADS) shifted_bwd_weight(const f
         for (int b = 0; b < 4; b++) acc[a][b] = 0.f;
 
     for (long long k0 = pb; k0 < pe; k0 += TK) {
-        const long long pix = k0 + kk;
-        const bool valid = pix < pe;
-        int n = 0, i = 0, j = 0;
-        if (valid) {
-            n = (int)(pix / HW);
-            const int r = (int)(pix - (long long)n * HW);
-            i = r / W;
-            j = r - i * W;
-        }
-        const int yy = i + p - top, xx = j + q - left;
-        const bool inb = valid && yy >= 0 && yy < H && xx >= 0 && xx < W;
-        const float* dys = dy + (long long)n * K * HW + (long long)i * W + j;
-        const float* xs = x + (long long)n * C * HW + (inb ? (long long)yy * W + xx : 0);
+        const ShiftedPixel at = shifted_pixel(k0 + kk, pe, H, W, p - top, q - left);
+        const float* dys = dy + (long long)at.n * K * HW + (long long)at.i * W + at.j;
+        const float* xs = x + (long long)at.n * C * HW + (at.inside ? (long long)at.yy * W + at.xx : 0);
 #pragma unroll
         for (int l = 0; l < 4; l++) {
             const int mm = mb + 16 * l;
             const int k = m0 + mm, c = n0 + mm;
-            As[kk][mm] = (valid && k < K) ? dys[(long long)k * HW] : 0.f;   // dy[n, k, i, j]
-            Bs[kk][mm] = (inb && c < C) ? xs[(long long)c * HW] : 0.f;      // x[n, c, yy, xx]
+            As[kk][mm] = (at.valid && k < K) ? dys[(long long)k * HW] : 0.f;   // dy[n, k, i, j]
+            Bs[kk][mm] = (at.inside && c < C) ? xs[(long long)c * HW] : 0.f;   // x[n, c, yy, xx]
         }
         __syncthreads();
         tile_fma(As, Bs, acc, tx, ty);

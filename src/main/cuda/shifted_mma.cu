@@ -9,6 +9,7 @@
 // into L1): each thread stages one pixel's 8 values and 5 weights, split into their parts as they are stored, and
 // loads the next stage's into registers while the warps multiply.
 #include "frl_cuda.cuh"
+#include "frl_shifted.cuh"
 
 #define MMA_PIXELS 128
 #define MMA_CHANNELS 80
@@ -173,24 +174,14 @@ extern "C" __global__ void __launch_bounds__(WG_THREADS, 2) shifted_mma_bwd_weig
 
     float dv[WG_PER_THREAD], xv[WG_PER_THREAD];
     auto load = [&](long long k0) {
-        const long long pix = k0 + kk;
-        const bool valid = pix < pe;
-        int n = 0, i = 0, j = 0;
-        if (valid) {
-            n = (int)(pix / HW);
-            const int r = (int)(pix - (long long)n * HW);
-            i = r / W;
-            j = r - i * W;
-        }
-        const int yy = i + p - top, xx = j + q - left;
-        const bool inb = valid && yy >= 0 && yy < H && xx >= 0 && xx < W;
-        const float* d = dy + (long long)n * K * HW + (long long)i * W + j;
-        const float* xs = x + (long long)n * C * HW + (inb ? (long long)yy * W + xx : 0);
+        const ShiftedPixel at = shifted_pixel(k0 + kk, pe, H, W, p - top, q - left);
+        const float* d = dy + (long long)at.n * K * HW + (long long)at.i * W + at.j;
+        const float* xs = x + (long long)at.n * C * HW + (at.inside ? (long long)at.yy * W + at.xx : 0);
 #pragma unroll
         for (int l = 0; l < WG_PER_THREAD; l++) {
             const int c = cb + (WG_THREADS / MMA_STEP) * l, m = m0 + c, r = r0 + c;
-            dv[l] = valid && m < K ? d[(long long)m * HW] : 0.f;
-            xv[l] = inb && r < C ? xs[(long long)r * HW] : 0.f;
+            dv[l] = at.valid && m < K ? d[(long long)m * HW] : 0.f;
+            xv[l] = at.inside && r < C ? xs[(long long)r * HW] : 0.f;
         }
     };
 
