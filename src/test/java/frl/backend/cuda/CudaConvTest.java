@@ -202,9 +202,7 @@ class CudaConvTest {
     @Test void tf32PartsKeepFloat32Accuracy() {
         Backend cuda = GpuTests.cudaOrSkip();
         Backend cpu = Backends.cpu();
-        String was = System.getProperty("frl.cuda.cudnnMath");
-        System.setProperty("frl.cuda.cudnnMath", "3xtf32");
-        try {
+        Switches.with("frl.cuda.cudnnMath", "3xtf32", () -> {
             for (Case c : List.of(VAE.get(1), AWKWARD.get(4), new Case("shifted 2×3 160→80 as padded", 4, 160, 17, 18, 80, 2, 3, 1, 1, 0, 0))) {
                 try (Scope s = Scope.open()) {
                     Random r = new Random(c.hashCode() + 4);
@@ -219,10 +217,7 @@ class CudaConvTest {
                             cpu.conv2dBackwardWeight(cx, cdy, c.wt(), c.g()));
                 }
             }
-        } finally {
-            if (was == null) System.clearProperty("frl.cuda.cudnnMath");
-            else System.setProperty("frl.cuda.cudnnMath", was);
-        }
+        });
         List<CudaConv.Plan> onParts = CudaConv.plans().stream().filter(p -> p.key().policy().tf32Parts()).toList();
         assertTrue(onParts.size() >= 9, "a plan on parts per op and case: " + onParts);
         for (CudaConv.Plan p : onParts) assertTrue(CudaConv.directSum(p.key().op(), p.algo()), p.key() + " took " + CudaConv.algorithmName(p.key().op(), p.algo()));

@@ -93,9 +93,7 @@ class CudaShiftedConvTest {
     @Test
     void theTensorCoreKernelsKeepFloat32Accuracy() {
         Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
-        String was = System.getProperty("frl.cuda.shiftedKernel");
-        System.setProperty("frl.cuda.shiftedKernel", "mma");
-        try {
+        Switches.with("frl.cuda.shiftedKernel", "mma", () -> {
             for (Case c : List.of(cases().get(1), cases().get(2), cases().get(3), cases().get(9), cases().get(12))) {
                 Random r = new Random(c.hashCode() + 1);
                 float[] x = gauss(r, c.x()), w = gauss(r, c.wt()), dy = gauss(r, c.y());
@@ -112,10 +110,7 @@ class CudaShiftedConvTest {
                             c + ": the tensor cores' weight gradient changed between runs");
                 }
             }
-        } finally {
-            if (was == null) System.clearProperty("frl.cuda.shiftedKernel");
-            else System.setProperty("frl.cuda.shiftedKernel", was);
-        }
+        });
     }
 
     private static double[] toDoubles(float[] v) {

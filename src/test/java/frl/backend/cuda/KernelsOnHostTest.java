@@ -483,9 +483,7 @@ class KernelsOnHostTest {
                         a -> CudaReduce.launchSumTo(p, a[0], partial, a[1]), t -> cpu.sumTo(t[0], to));
             }
             assertEquals(2, ways.size(), "sums by blocks and by threads");
-            String was = System.getProperty("frl.cuda.sumBlocks");   // channel sums of 4×4 planes by blocks as well
-            System.setProperty("frl.cuda.sumBlocks", "any");
-            try {
+            Switches.with("frl.cuda.sumBlocks", "any", () -> {   // channel sums of 4×4 planes by blocks as well
                 for (Shape[] c : new Shape[][] {{Shape.of(64, 64, 4, 4), Shape.of(1, 64, 1, 1)}, {Shape.of(3, 5, 3, 31), Shape.of(1, 5, 1, 1)}}) {
                     Shape xs = c[0], to = c[1];
                     CudaReduce.SumPlan p = CudaReduce.sumPlan("test", xs, to);
@@ -495,10 +493,7 @@ class KernelsOnHostTest {
                             a -> CudaReduce.launchSumTo(p, a[0], partial, a[1]), t -> cpu.sumTo(t[0], to));
                 }
                 assertFalse(CudaReduce.sumPlan("test", Shape.of(2, 5, 3, 3), Shape.of(1, 5, 1, 1)).blocks(), "18 positions an output: by threads");
-            } finally {
-                if (was == null) System.clearProperty("frl.cuda.sumBlocks");
-                else System.setProperty("frl.cuda.sumBlocks", was);
-            }
+            });
             Object[][] lse = {{Shape.of(4, 20), 1}, {Shape.of(2, 7, 3), 1}, {Shape.of(5000, 3), 1}, {Shape.of(64, 300, 17), 1}, {Shape.of(3, 1000), 1}};
             for (Object[] c : lse) {
                 Shape xs = (Shape) c[0];
