@@ -320,25 +320,15 @@ final class CudaConv {
     static Map<String, CudnnMath> mathChoices() { return MATH.snapshot(); }
 
     /**
-     * The op in the math the switch allows, or where both may run, the one timed for its key at its first call (the
-     * op overwrites its output); FMA where the parts cannot run (an empty operand, or one whose parts would have 2³¹
-     * elements).
+     * The op in the math the switch allows, or where both may run, the one timed for its key at its first call, 3xTF32
+     * only where it took less than {@link CudnnMath#PARTS_MARGIN} of FMA's time (the op overwrites its output); FMA
+     * where the parts cannot run (an empty operand, or one whose parts would have 2³¹ elements).
      */
     private static void inMath(Op op, Shape x, Shape w, ConvGeometry g, Policy policy, Tensor[] operands, Consumer<CudnnMath> body) {
         List<CudnnMath> allowed = CudnnMath.allowed();
         for (Tensor t : operands) if (t.numel() == 0 || 3 * t.numel() > Integer.MAX_VALUE) allowed = List.of(CudnnMath.FMA);
-        body.accept(allowed.size() == 1 ? allowed.getFirst() : MATH.get(new Key(op, x, w, g, policy) + " " + policy, () -> timed(body)));
-    }
-
-    /**
-     * 3xTF32 where its op took at most {@link CudnnMath#PARTS_MARGIN} of FMA's time (one warm-up, the median of 3 each),
-     * else FMA.
-     */
-    private static CudnnMath timed(Consumer<CudnnMath> body) {
-        try (CudaTimer timer = new CudaTimer()) {
-            float fma = timer.median(() -> body.accept(CudnnMath.FMA), 1, 3), parts = timer.median(() -> body.accept(CudnnMath.TF32X3), 1, 3);
-            return parts <= CudnnMath.PARTS_MARGIN * fma ? CudnnMath.TF32X3 : CudnnMath.FMA;
-        }
+        body.accept(MATH.fastest(() -> new Key(op, x, w, g, policy) + " " + policy, allowed, body,
+                m -> m == CudnnMath.TF32X3 ? 1 / CudnnMath.PARTS_MARGIN : 1));
     }
 
     /** t's 3xTF32 parts side by side along axis (its size there times parts.length()), each big or small as its letter says. */

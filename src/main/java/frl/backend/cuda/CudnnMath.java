@@ -10,7 +10,7 @@ enum CudnnMath {
     FMA, TF32X3;
 
     /**
-     * Where both may run, the parts must take at most this share of FMA's time, op by op: their split passes and operands
+     * Where both may run, the parts must take less than this share of FMA's time, op by op: their split passes and operands
      * three times as large cost a whole step more than the op's own time shows (on the H200, 2026-11-28, taking each op
      * that was faster at all on parts made cifar training 0.96×, while PixelCNN++ gained 1.13×; with this margin, 1.02×).
      */

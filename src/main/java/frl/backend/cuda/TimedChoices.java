@@ -6,6 +6,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 
 /**
  * Choices made once per key (an op and its sizes) by timing on the GPU, and kept: the first call of a key measures,
@@ -35,14 +36,20 @@ final class TimedChoices<V> {
      * median of 3 (the first of equals), chosen at the key's first call (the key built only then). The runs must leave
      * nothing that the chosen one's next run does not overwrite.
      */
-    V fastest(Supplier<String> key, List<V> candidates, Consumer<V> run) {
+    V fastest(Supplier<String> key, List<V> candidates, Consumer<V> run) { return fastest(key, candidates, run, v -> 1f); }
+
+    /**
+     * The same, each candidate's time multiplied by its handicap before they are compared: a candidate with handicap h
+     * wins only where it took less than 1/h of the others' time.
+     */
+    V fastest(Supplier<String> key, List<V> candidates, Consumer<V> run, ToDoubleFunction<V> handicap) {
         if (candidates.size() == 1) return candidates.getFirst();
         return get(key.get(), () -> {
             try (CudaTimer timer = new CudaTimer()) {
                 V best = null;
-                float bestMs = Float.POSITIVE_INFINITY;
+                double bestMs = Double.POSITIVE_INFINITY;
                 for (V v : candidates) {
-                    float ms = timer.median(() -> run.accept(v), 1, 3);
+                    double ms = timer.median(() -> run.accept(v), 1, 3) * handicap.applyAsDouble(v);
                     if (ms < bestMs) {
                         best = v;
                         bestMs = ms;
