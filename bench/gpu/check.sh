@@ -6,7 +6,7 @@
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here;
 # SCIENCE_MODELS="frl plain background" adds Likelihood Ratio's background model (the plain one on perturbed images:
 # 6 parts, so with log.txt and results.jsonl all 8 files that come back; run it in a call without tests).
-#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models] [hfprofile] [verify] [parts] [suite]
+#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models] [hfprofile] [parts] [suite]
 #   (no argument: tests bench kernels)
 # quick (for a short device budget): only the new paths' tests and the forced model classes with NEW_PATHS on, cifar
 # --graph by the defaults and with NEW_PATHS beside the twin, and bench-kernels both ways; it needs NEW_PATHS (where
@@ -15,12 +15,12 @@
 # together (summary.py --winners: tests passed, faster alone). On the H200 (2026-11-28, 13 switches) `quick each` took
 # 391 s: the tests 101 s, blame 125 s (BLAME_SECONDS=120; the failing class, CudaSubPixelTest, takes over a minute
 # a run), bench-kernels twice 120 s, each 32 s.
-# On the H200 (2026-11-28, later, each step's seconds): verify 35, models 148, hfprofile 53, parts 120, suite 155.
+# On the H200 (2026-11-28, later, each step's seconds): models 148, hfprofile 53, parts 120, suite 155.
 # Read what comes back with `python3 bench/gpu/summary.py DIR`.
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
 # the last GPU run, off by default until they pass here: tests runs them forced, bench and kernels time them too.
-# Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-forced.txt, results.jsonl, ncu-hf.txt, freq.txt,
+# Out ($OUT, at most 8 files come back): log.txt, junit.txt, junit-forced.txt, results.jsonl, ncu-hf.txt,
 # {frl,plain,background}-vae.part.*
 set -uo pipefail
 steps=${*:-tests bench kernels}
@@ -113,22 +113,6 @@ suite() {
   JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-300} bash $run junit --select-package frl --include-tag gpu \
       --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
   say "junit (the whole suite, by the defaults) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
-}
-# verify: the gpu tests of the code written since the last GPU run, by the defaults (VERIFY_TESTS: fused.cu, mixture.cu,
-# weight norm, bias + ReLU's backward, recorded scoring passes, the Glow parity mend), then the tile HF kernel's tests
-# with it forced (a JVM of its own: a faulting kernel poisons its context), and FrequencyBench's timings in freq.txt
-VERIFY_TESTS="frl.backend.cuda.CudaFusedTest frl.backend.cuda.CudaMixtureTest frl.backend.cuda.CudaReduceTest frl.ood.ScorerTest"
-VERIFY_TESTS+=" frl.model.PixelCnnTest frl.model.GlowGoldenTest frl.model.GlowCudaParityTest frl.backend.cuda.CudaBackendOpsTest"
-VERIFY_TESTS+=" frl.model.VaeCudaParityTest frl.backend.cuda.CudaGraphTest"
-verify() {
-  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true" timeout ${TESTS_TIMEOUT:-200} bash $run junit --include-tag gpu \
-      $(for c in $VERIFY_TESTS; do echo --select-class $c; done) --details=tree --disable-ansi-colors > "$OUT/junit.txt" 2>&1
-  say "junit (written since the last GPU run, by the defaults) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit.txt" | tr -s ' ' | paste -sd' ')"
-  JAVA_OPTS="$JAVA_OPTS -Dfrl.cuda.sync=true -Dfrl.cuda.hf=tile" timeout ${TESTS_TIMEOUT:-200} bash $run junit --include-tag gpu \
-      --select-class frl.backend.cuda.CudaFrequencyTest --details=tree --disable-ansi-colors >> "$OUT/junit-forced.txt" 2>&1
-  say "junit (hf=tile forced) exit $?: $(grep -E 'tests (successful|failed|aborted|skipped)' "$OUT/junit-forced.txt" | tail -4 | tr -s ' ' | paste -sd' ')"
-  timeout 90 bash $run frl.backend.cuda.FrequencyBench 65536 5 20 > "$OUT/freq.txt" 2>&1
-  say "FrequencyBench exit $?: $(grep -E '^direct_(stream_exact|warp_exact|tile|tile_exact)_over_copy' "$OUT/freq.txt" | paste -sd' ')"
 }
 # parts: cuDNN on 3xTF32 parts (-Dfrl.cuda.cudnnMath, auto by default). The convolution tests and the three models'
 # parity tests with every cuDNN call on parts (3xtf32 forced), then each model's training and scoring by the defaults
@@ -328,8 +312,8 @@ hfprofile() {
 }
 for step in $steps; do
   case $step in
-    tests|bench|kernels|science|quick|each|models|hfprofile|verify|parts|suite) $step ;;
-    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each, models, hfprofile, verify, parts or suite)" ;;
+    tests|bench|kernels|science|quick|each|models|hfprofile|parts|suite) $step ;;
+    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each, models, hfprofile, parts or suite)" ;;
   esac
 done
 echo "== summary (${SECONDS}s) =="
