@@ -37,28 +37,19 @@ __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const
 
     // The pixel this thread stages (A's column ap, reduced channels ak + 2l): fixed for the block.
     const int ap = t & (MMA_PIXELS - 1), ak = t >> 7;
-    const long long pix = p0 + ap;
-    const bool valid = pix < P;
-    int ai = 0, aj = 0;
-    long long aimg = 0;
-    if (valid) {
-        const int n = (int)(pix / HW), r = (int)(pix - (long long)n * HW);
-        ai = r / W;
-        aj = r - ai * W;
-        aimg = (long long)n * reduced * HW;
-    }
+    const ShiftedPixel at = shifted_pixel(p0 + ap, P, H, W, 0, 0);
+    const long long aimg = (long long)at.n * reduced * HW;
 
     // A stage's values in registers: this pixel's 8 channels and 5 of the weights.
     float xv[MMA_STEP / 2], wv[MMA_STEP * MMA_CHANNELS / MMA_THREADS];
     auto load = [&](int stage) {
         const int step = stage / T, tap = stage - step * T, r0 = step * MMA_STEP, p = tap / kw, q = tap - p * kw;
-        const int yy = GRAD ? ai + top - p : ai + p - top, xx = GRAD ? aj + left - q : aj + q - left;
-        const bool inb = valid && yy >= 0 && yy < H && xx >= 0 && xx < W;
-        const float* s = src + aimg + (inb ? (long long)yy * W + xx : 0);
+        const ShiftedPixel in = shifted_by(at, H, W, GRAD ? top - p : p - top, GRAD ? left - q : q - left);
+        const float* s = src + aimg + (in.inside ? (long long)in.yy * W + in.xx : 0);
 #pragma unroll
         for (int l = 0; l < MMA_STEP / 2; l++) {
             const int r = r0 + ak + 2 * l;
-            xv[l] = inb && r < reduced ? s[(long long)r * HW] : 0.f;
+            xv[l] = in.inside && r < reduced ? s[(long long)r * HW] : 0.f;
         }
 #pragma unroll
         for (int l = 0; l < MMA_STEP * MMA_CHANNELS / MMA_THREADS; l++) {
