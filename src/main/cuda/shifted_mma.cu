@@ -7,7 +7,9 @@
 // 32 pixels × 40 channels each: 2 × 5 tiles of 16 × 8, three MMAs per tile and k-step of 8. The reduction runs over
 // 16 channels at a time and, inside those, tap by tap (so a tap's shifted loads find the lines the last tap's brought
 // into L1): each thread stages one pixel's 8 values and 5 weights, split into their parts as they are stored, and
-// loads the next stage's into registers while the warps multiply.
+// loads the next stage's into registers while the warps multiply. Where the pixel and channel tiles alone would leave
+// SMs idle (PixelCNN++'s 16×16 and 8×8 layers), grid z splits the stages into parts of `per`, each written to its own
+// slice of dst and summed in order by masked_conv.cu's shifted_sum_parts.
 #include "frl_cuda.cuh"
 #include "frl_shifted.cuh"
 
@@ -26,14 +28,15 @@ __device__ __forceinline__ unsigned bits(float v) { return __float_as_uint(v); }
 //   GRAD:    dx[n,m,i,j] = Σ_{r,p,q} w[r,m,p,q] · dy[n,r, i+top−p, j+left−q]     (0 outside the image).
 template <bool GRAD>
 __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const float* __restrict__ w, float* __restrict__ dst,
-                                            int N, int C, int H, int W, int K, int kh, int kw, int top, int left) {
+                                            int N, int C, int H, int W, int K, int kh, int kw, int top, int left, int per) {
     __shared__ float Ab[MMA_STEP][A_PITCH], As[MMA_STEP][A_PITCH];  // [reduced channel][pixel]: big and small parts
     __shared__ float Bb[MMA_STEP][B_PITCH], Bs[MMA_STEP][B_PITCH];  // [reduced channel][output channel]
     const int t = threadIdx.x, lane = t & 31, warp = t >> 5, g = lane >> 2, q4 = lane & 3;
     const int HW = H * W, T = kh * kw, rows = GRAD ? C : K, reduced = GRAD ? K : C;
     const long long P = (long long)N * HW, p0 = (long long)blockIdx.x * MMA_PIXELS;
     const int m0 = blockIdx.y * MMA_CHANNELS, wp = (warp & 3) * 32, wm = (warp >> 2) * 40;
-    const int steps = (reduced + MMA_STEP - 1) / MMA_STEP, stages = T * steps;
+    const int steps = (reduced + MMA_STEP - 1) / MMA_STEP, first = blockIdx.z * per, last = min(T * steps, first + per);
+    dst += (long long)blockIdx.z * P * rows;  // this part's slice (the only one where gridDim.z is 1)
 
     // The pixel this thread stages (A's column ap, reduced channels ak + 2l): fixed for the block.
     const int ap = t & (MMA_PIXELS - 1), ak = t >> 7;
@@ -66,8 +69,8 @@ __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const
 #pragma unroll
             for (int c = 0; c < 4; c++) acc[a][b][c] = 0.f;
 
-    load(0);
-    for (int stage = 0; stage < stages; stage++) {
+    load(first);
+    for (int stage = first; stage < last; stage++) {
 #pragma unroll
         for (int l = 0; l < MMA_STEP / 2; l++) {
             const Tf32Parts v = tf32_split(xv[l]);
@@ -82,7 +85,7 @@ __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const
             Bs[k][m] = v.small;
         }
         __syncthreads();
-        if (stage + 1 < stages) load(stage + 1);  // in flight while the warps multiply
+        if (stage + 1 < last) load(stage + 1);  // in flight while the warps multiply
 #pragma unroll
         for (int ks = 0; ks < MMA_STEP; ks += 8) {
             unsigned ab[2][4], as[2][4], bb[5][2], bs[5][2];
@@ -133,14 +136,14 @@ __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const
 
 extern "C" __global__ void __launch_bounds__(MMA_THREADS, 2) shifted_mma_fwd(const float* __restrict__ x, const float* __restrict__ w,
                                                                              float* __restrict__ y, int N, int C, int H, int W, int K,
-                                                                             int kh, int kw, int top, int left) {
-    shifted_mma<false>(x, w, y, N, C, H, W, K, kh, kw, top, left);
+                                                                             int kh, int kw, int top, int left, int per) {
+    shifted_mma<false>(x, w, y, N, C, H, W, K, kh, kw, top, left, per);
 }
 
 extern "C" __global__ void __launch_bounds__(MMA_THREADS, 2) shifted_mma_bwd_input(const float* __restrict__ dy, const float* __restrict__ w,
                                                                                    float* __restrict__ dx, int N, int C, int H, int W, int K,
-                                                                                   int kh, int kw, int top, int left) {
-    shifted_mma<true>(dy, w, dx, N, C, H, W, K, kh, kw, top, left);
+                                                                                   int kh, int kw, int top, int left, int per) {
+    shifted_mma<true>(dy, w, dx, N, C, H, W, K, kh, kw, top, left, per);
 }
 
 // The weight gradient on tensor cores, one tap per grid-z slice and the pixels split in S chunks of `chunk` (as

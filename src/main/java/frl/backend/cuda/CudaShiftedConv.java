@@ -12,6 +12,7 @@ import frl.backend.cuda.FasterPath.Path;
 
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.LongConsumer;
 
 /**
  * PixelCNN++'s shifted (causal) convolutions on the GPU, two ways: hand-written implicit-GEMM kernels with the
@@ -35,8 +36,8 @@ final class CudaShiftedConv {
     /** Tile of the kernels (64 rows × 64 columns, 256 threads) and their reduction step. */
     private static final int TILE = 64, STEP = 16, THREADS = 256;
     /** The three on TF32 tensor cores in 3xTF32 (src/main/cuda/shifted_mma.cu). */
-    private static final Kernel MMA_FORWARD = new Kernel("shifted_mma", "shifted_mma_fwd", "pppiiiiiiiii");
-    private static final Kernel MMA_BACKWARD_INPUT = new Kernel("shifted_mma", "shifted_mma_bwd_input", "pppiiiiiiiii");
+    private static final Kernel MMA_FORWARD = new Kernel("shifted_mma", "shifted_mma_fwd", "pppiiiiiiiiii");
+    private static final Kernel MMA_BACKWARD_INPUT = new Kernel("shifted_mma", "shifted_mma_bwd_input", "pppiiiiiiiiii");
     private static final Kernel MMA_BACKWARD_WEIGHT = new Kernel("shifted_mma", "shifted_mma_bwd_weight", "pppiiiiiiiiii");
     /** Their tiles: 128 pixels × 80 channels (forward, input gradient), 80 × 80 channels (weight gradient, 320 threads). */
     private static final int MMA_PIXELS = 128, MMA_CHANNELS = 80, MMA_WEIGHT_THREADS = 320;
@@ -83,7 +84,11 @@ final class CudaShiftedConv {
             }
         }
         Tensor y = CudaBackend.alloc(ys);
-        if (y.numel() > 0) launchForward(x, w, y, x.shape(), w.shape(), s);
+        if (y.numel() > 0) {
+            boolean tensorCores = tensorCores();
+            withScratch(tensorCores ? reductionParts(x.shape(), ys.dim(1), x.dim(1), kh * kw)[0] : 1, y.numel(),
+                    partial -> launchForward(x, w, y, partial, x.shape(), w.shape(), s, tensorCores));
+        }
         return y;
     }
 
@@ -93,14 +98,48 @@ final class CudaShiftedConv {
      */
     static boolean tensorCores() { return CudaFlags.oneOf("frl.cuda.shiftedKernel", "fma", "fma", "mma").equals("mma"); }
 
-    /** The forward kernel over tensors or device addresses: y [N,K,H,W] from x [N,C,H,W] and w [K,C,kh,kw] (non-empty). */
-    static void launchForward(Object x, Object w, Object y, Shape xs, Shape ws, Shift s) { launchForward(x, w, y, xs, ws, s, tensorCores()); }
-
-    static void launchForward(Object x, Object w, Object y, Shape xs, Shape ws, Shift s, boolean tensorCores) {
+    /**
+     * The forward kernel over tensors or device addresses: y [N,K,H,W] from x [N,C,H,W] and w [K,C,kh,kw] (non-empty).
+     * On tensor cores in {@link #reductionParts} parts: into partial (parts · y's floats; 0 for one part), then summed in
+     * order into y.
+     */
+    static void launchForward(Object x, Object w, Object y, long partial, Shape xs, Shape ws, Shift s, boolean tensorCores) {
         int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3);
-        if (tensorCores) MMA_FORWARD.launch(pixelTiles(n, h, wd, MMA_PIXELS), Math.ceilDiv(k, MMA_CHANNELS), 1, THREADS, 1, 1, 0, x, w, y, n, c, h, wd, k, kh, kw,
-                s.top(kh), s.left(kw));
-        else FORWARD.launch(pixelTiles(n, h, wd, TILE), Math.ceilDiv(k, TILE), 1, THREADS, 1, 1, 0, x, w, y, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
+        if (tensorCores) {
+            int[] pp = reductionParts(xs, k, c, kh * kw);
+            MMA_FORWARD.launch(pixelTiles(n, h, wd, MMA_PIXELS), Math.ceilDiv(k, MMA_CHANNELS), pp[0], THREADS, 1, 1, 0, x, w, pp[0] == 1 ? y : (Object) partial,
+                    n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw), pp[1]);
+            sumParts(partial, y, (long) n * k * h * wd, pp[0]);
+        } else FORWARD.launch(pixelTiles(n, h, wd, TILE), Math.ceilDiv(k, TILE), 1, THREADS, 1, 1, 0, x, w, y, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
+    }
+
+    /**
+     * {parts, per} of the tensor-core forward and input gradient, whose reduction runs in stages of one tap and 16 of the
+     * {@code reduced} channels: one part where the pixel and channel tiles fill the GPU once with two blocks an SM,
+     * else as many parts of {@code per} stages (at least 4) as fill it; grid z = parts.
+     */
+    static int[] reductionParts(Shape xs, int rows, int reduced, int taps) {
+        long tiles = Math.ceilDiv((long) xs.dim(0) * xs.dim(2) * xs.dim(3), MMA_PIXELS) * Math.ceilDiv(rows, MMA_CHANNELS);
+        int stages = taps * Math.ceilDiv(reduced, STEP);
+        int parts = (int) Math.clamp(2L * Kernel.multiprocessors() / tiles, 1, Math.max(1, stages / 4));
+        int per = Math.ceilDiv(stages, parts);
+        return new int[] {Math.ceilDiv(stages, per), per};
+    }
+
+    /** Where there are several parts, out[i] = Σ_s partial[s·n + i] in order (masked_conv.cu's shifted_sum_parts). */
+    private static void sumParts(long partial, Object out, long n, int parts) {
+        if (parts > 1) SUM_PARTS.launchN(n, partial, out, n, parts);
+    }
+
+    /** Runs launch with device scratch for {@code parts} partial results of {@code floats} each; 0 where one part writes the result. */
+    private static void withScratch(int parts, long floats, LongConsumer launch) {
+        if (parts == 1) {
+            launch.accept(0L);
+            return;
+        }
+        try (Scope scope = Scope.open()) {
+            launch.accept(CudaBackend.alloc(Shape.of(parts, Math.toIntExact(floats))).storage().address());
+        }
     }
 
     static Tensor backwardInput(Tensor dy, Tensor w, Shape xShape, Shift s, Path path) {
@@ -116,20 +155,23 @@ final class CudaShiftedConv {
             }
         }
         Tensor dx = CudaBackend.alloc(xShape);
-        if (dx.numel() > 0) launchBackwardInput(dy, w, dx, xShape, w.shape(), s);
+        if (dx.numel() > 0) {
+            boolean tensorCores = tensorCores();
+            withScratch(tensorCores ? reductionParts(xShape, xShape.dim(1), w.dim(0), kh * kw)[0] : 1, dx.numel(),
+                    partial -> launchBackwardInput(dy, w, dx, partial, xShape, w.shape(), s, tensorCores));
+        }
         return dx;
     }
 
-    /** The input-gradient kernel over tensors or device addresses: dx [N,C,H,W] from dy [N,K,H,W] and w (non-empty). */
-    static void launchBackwardInput(Object dy, Object w, Object dx, Shape xs, Shape ws, Shift s) {
-        launchBackwardInput(dy, w, dx, xs, ws, s, tensorCores());
-    }
-
-    static void launchBackwardInput(Object dy, Object w, Object dx, Shape xs, Shape ws, Shift s, boolean tensorCores) {
+    /** The input-gradient kernel over tensors or device addresses: dx [N,C,H,W] from dy [N,K,H,W] and w (non-empty), in parts as the forward. */
+    static void launchBackwardInput(Object dy, Object w, Object dx, long partial, Shape xs, Shape ws, Shift s, boolean tensorCores) {
         int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3);
-        if (tensorCores) MMA_BACKWARD_INPUT.launch(pixelTiles(n, h, wd, MMA_PIXELS), Math.ceilDiv(c, MMA_CHANNELS), 1, THREADS, 1, 1, 0, dy, w, dx, n, c, h, wd, k,
-                kh, kw, s.top(kh), s.left(kw));
-        else BACKWARD_INPUT.launch(pixelTiles(n, h, wd, TILE), Math.ceilDiv(c, TILE), 1, THREADS, 1, 1, 0, dy, w, dx, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
+        if (tensorCores) {
+            int[] pp = reductionParts(xs, c, k, kh * kw);
+            MMA_BACKWARD_INPUT.launch(pixelTiles(n, h, wd, MMA_PIXELS), Math.ceilDiv(c, MMA_CHANNELS), pp[0], THREADS, 1, 1, 0, dy, w,
+                    pp[0] == 1 ? dx : (Object) partial, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw), pp[1]);
+            sumParts(partial, dx, xs.numel(), pp[0]);
+        } else BACKWARD_INPUT.launch(pixelTiles(n, h, wd, TILE), Math.ceilDiv(c, TILE), 1, THREADS, 1, 1, 0, dy, w, dx, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
     }
 
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, Shift s, Path path) {
@@ -148,12 +190,7 @@ final class CudaShiftedConv {
         if (dw.numel() == 0) return dw;
         if ((long) n * h * wd == 0) return zero(dw);
         boolean tensorCores = tensorCores();
-        int parts = weightParts(x.shape(), wShape, tensorCores)[0];
-        if (parts == 1) launchBackwardWeight(x, dy, dw, 0L, x.shape(), wShape, s, tensorCores);
-        else
-            try (Scope scope = Scope.open()) {
-                launchBackwardWeight(x, dy, dw, CudaBackend.alloc(Shape.of(parts, (int) dw.numel())).storage().address(), x.shape(), wShape, s, tensorCores);
-            }
+        withScratch(weightParts(x.shape(), wShape, tensorCores)[0], dw.numel(), partial -> launchBackwardWeight(x, dy, dw, partial, x.shape(), wShape, s, tensorCores));
         return dw;
     }
 
@@ -186,7 +223,7 @@ final class CudaShiftedConv {
                 out, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw), chunk);
         else BACKWARD_WEIGHT.launch(Math.ceilDiv(c, TILE), Math.ceilDiv(k, TILE), taps * parts, THREADS, 1, 1, 0, x, dy, out, n, c, h, wd, k, kh, kw, s.top(kh),
                 s.left(kw), chunk);
-        if (parts > 1) SUM_PARTS.launchN(ws.numel(), partial, dw, ws.numel(), parts);
+        sumParts(partial, dw, ws.numel(), parts);
     }
 
     /** Grid x of the forward and backward-input kernels: one block per {@code tile} pixels of the batch. */

@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -363,10 +364,11 @@ class KernelsOnHostTest {
 
     /**
      * The shifted convolutions on tensor cores (shifted_mma.cu, -Dfrl.cuda.shiftedKernel=mma: its mma.sync emulated a warp
-     * at a time here, with the TF32 inputs cut as the tensor cores read them) against the CPU, forward and input
-     * gradient, and the weight gradient in one part and in several (summed by masked_conv.cu's shifted_sum_parts), within
-     * NMSE 1e-10: float32's class, where one TF32 pass gives about 1e-7. Shapes: a partial tile of pixels and of channels,
-     * both shifts, more than 80 output channels and 128 pixels (two tiles each way), a 1×3 kernel.
+     * at a time here, with the TF32 inputs cut as the tensor cores read them) against the CPU, each op in one part and in
+     * several (summed by masked_conv.cu's shifted_sum_parts: the forward's and input gradient's stages, a last part
+     * shorter; the weight gradient's pixels), within NMSE 1e-10: float32's class, where one TF32 pass gives about 1e-7.
+     * Shapes: a partial tile of pixels and of channels, both shifts, more than 80 output channels and 128 pixels (two
+     * tiles each way), a 1×3 kernel.
      */
     @Test void shiftedTensorCoreKernelsMatchTheCpu() {
         try (HostKernels gpu = HostKernels.of("shifted_mma", "masked_conv"); Scope sc = Scope.open()) {
@@ -374,21 +376,30 @@ class KernelsOnHostTest {
             Object[][] shifted = {{Shape.of(2, 20, 5, 7), Shape.of(17, 20, 2, 3), Shift.DOWN}, {Shape.of(1, 3, 6, 4), Shape.of(6, 3, 2, 2), Shift.DOWN_RIGHT},
                     {Shape.of(1, 40, 9, 17), Shape.of(85, 40, 2, 3), Shift.DOWN}, {Shape.of(1, 2, 3, 5), Shape.of(3, 2, 1, 3), Shift.DOWN},
                     {Shape.of(2, 8, 16, 17), Shape.of(9, 8, 2, 3), Shift.DOWN_RIGHT}};
+            Set<Integer> forwardParts = new TreeSet<>(), inputParts = new TreeSet<>(), weightParts = new TreeSet<>();
             for (Object[] c : shifted) {
                 Shape xs = (Shape) c[0], ws = (Shape) c[1], ys = Shape.of(xs.dim(0), ws.dim(0), xs.dim(2), xs.dim(3));
                 Shift s = (Shift) c[2];
                 String at = s + " x" + xs + " w" + ws;
-                againstCpu(gpu, "shifted forward on tensor cores " + at, ys, new Shape[] {xs, ws}, r,
-                        a -> CudaShiftedConv.launchForward(a[0], a[1], a[2], xs, ws, s, true), t -> Backends.cpu().shiftedConv2d(t[0], t[1], s), 1e-10);
-                againstCpu(gpu, "shifted backward-input on tensor cores " + at, xs, new Shape[] {ys, ws}, r,
-                        a -> CudaShiftedConv.launchBackwardInput(a[0], a[1], a[2], xs, ws, s, true),
+                int taps = ws.dim(2) * ws.dim(3), fp = CudaShiftedConv.reductionParts(xs, ws.dim(0), xs.dim(1), taps)[0];
+                int ip = CudaShiftedConv.reductionParts(xs, xs.dim(1), ws.dim(0), taps)[0];
+                long fPartial = gpu.floats((long) fp * ys.numel()).address(), iPartial = gpu.floats((long) ip * xs.numel()).address();
+                againstCpu(gpu, "shifted forward on tensor cores in " + fp + " parts " + at, ys, new Shape[] {xs, ws}, r,
+                        a -> CudaShiftedConv.launchForward(a[0], a[1], a[2], fPartial, xs, ws, s, true), t -> Backends.cpu().shiftedConv2d(t[0], t[1], s), 1e-10);
+                againstCpu(gpu, "shifted backward-input on tensor cores in " + ip + " parts " + at, xs, new Shape[] {ys, ws}, r,
+                        a -> CudaShiftedConv.launchBackwardInput(a[0], a[1], a[2], iPartial, xs, ws, s, true),
                         t -> Backends.cpu().shiftedConv2dBackwardInput(t[0], t[1], xs, s), 1e-10);
+                forwardParts.add(fp);
+                inputParts.add(ip);
                 int parts = CudaShiftedConv.weightParts(xs, ws, true)[0];
                 long partial = gpu.floats((long) parts * ws.numel()).address();
                 againstCpu(gpu, "shifted backward-weight on tensor cores in " + parts + " parts " + at, ws, new Shape[] {xs, ys}, r,
                         a -> CudaShiftedConv.launchBackwardWeight(a[0], a[1], a[2], partial, xs, ws, s, true),
                         t -> Backends.cpu().shiftedConv2dBackwardWeight(t[0], t[1], ws, s), 1e-10);
+                weightParts.add(parts);
             }
+            for (Set<Integer> p : List.of(forwardParts, inputParts, weightParts))
+                assertTrue(p.contains(1) && p.size() > 1, "the shapes run each op in one part and in several: " + forwardParts + " " + inputParts + " " + weightParts);
         }
     }
 
@@ -406,9 +417,9 @@ class KernelsOnHostTest {
                 Shape xs = (Shape) c[0], ws = (Shape) c[1], ys = Shape.of(xs.dim(0), ws.dim(0), xs.dim(2), xs.dim(3));
                 Shift s = (Shift) c[2];
                 String at = s + " x" + xs + " w" + ws;
-                againstCpu(gpu, "shifted forward " + at, ys, new Shape[] {xs, ws}, r, a -> CudaShiftedConv.launchForward(a[0], a[1], a[2], xs, ws, s),
+                againstCpu(gpu, "shifted forward " + at, ys, new Shape[] {xs, ws}, r, a -> CudaShiftedConv.launchForward(a[0], a[1], a[2], 0L, xs, ws, s, false),
                         t -> Backends.cpu().shiftedConv2d(t[0], t[1], s));
-                againstCpu(gpu, "shifted backward-input " + at, xs, new Shape[] {ys, ws}, r, a -> CudaShiftedConv.launchBackwardInput(a[0], a[1], a[2], xs, ws, s),
+                againstCpu(gpu, "shifted backward-input " + at, xs, new Shape[] {ys, ws}, r, a -> CudaShiftedConv.launchBackwardInput(a[0], a[1], a[2], 0L, xs, ws, s, false),
                         t -> Backends.cpu().shiftedConv2dBackwardInput(t[0], t[1], xs, s));
                 int parts = CudaShiftedConv.weightParts(xs, ws, false)[0];
                 long partial = gpu.floats((long) parts * ws.numel()).address();
