@@ -1,4 +1,4 @@
-// The layers' fused elementwise ops (CPU twin: frl.backend.cpu.CpuPointwise's concatElu, gate, coupling, biasRelu):
+// The layers' fused elementwise ops (CPU twin: frl.backend.cpu.CpuPointwise's concatElu, gate, biasedSum, coupling, biasRelu):
 // one pass each way where the composed ops (pointwise.cu, layout.cu) take three to ten, with the same float32
 // formulas, rounded where those ops round, so each gives the composed kernels' bits (the log-determinant's sum aside).
 // A single tensor is [N, C, run]; its partner [N, 2C, run] holds two halves of C channels each. And weight
@@ -39,22 +39,37 @@ extern "C" __global__ void concat_elu_backward(const float* x, const float* y, c
     }
 }
 
-// y = h₁·sigmoid(h₂).
-extern "C" __global__ void gate(const float* h, float* y, long long n, int run, int c) {
+// The bias of channel ch of h's 2C, or −0 where there is none: −0 + v is v for every v, so no bias changes no bit.
+__device__ inline float bias_or_none(const float* bias, unsigned ch) { return bias ? bias[ch] : -0.f; }
+
+// y = res + (h₁ + b₁)·sigmoid(h₂ + b₂), bias [2C] and res (y's shape) each optional (null): PixelCNN++'s gated block
+// end. Each sum and the product rounded to float as the bias add, gate and residual add round (no contraction).
+extern "C" __global__ void gate(const float* h, const float* bias, const float* res, float* y, long long n, int run, int c) {
     FRL_FOR(i, n) {
         HalfIndex at = half_index((unsigned)i, run, c);
-        y[i] = h[at.first] * sigmoidf(h[at.first + (unsigned)c * run]);
+        unsigned ch = ((unsigned)i / (unsigned)run) % (unsigned)c;
+        float a = __fadd_rn(h[at.first], bias_or_none(bias, ch));
+        float g = __fmul_rn(a, sigmoidf(__fadd_rn(h[at.first + (unsigned)c * run], bias_or_none(bias, ch + (unsigned)c))));
+        y[i] = res ? __fadd_rn(res[i], g) : g;
     }
 }
 
-// dh = [dy·s, (dy·h₁)·s(1 − s)], s = sigmoid(h₂).
-extern "C" __global__ void gate_backward(const float* h, const float* dy, float* dh, long long n, int run, int c) {
+// dh = [dy·s, (dy·h₁)·s(1 − s)], [h₁, h₂] = h + bias (bias optional), s = sigmoid(h₂).
+extern "C" __global__ void gate_backward(const float* h, const float* bias, const float* dy, float* dh, long long n, int run, int c) {
     FRL_FOR(i, n) {
         HalfIndex at = half_index((unsigned)i, run, c);
-        unsigned second = at.first + (unsigned)c * run;
-        float s = sigmoidf(h[second]), g = dy[i];
+        unsigned second = at.first + (unsigned)c * run, ch = ((unsigned)i / (unsigned)run) % (unsigned)c;
+        float s = sigmoidf(__fadd_rn(h[second], bias_or_none(bias, ch + (unsigned)c))), g = dy[i];
         dh[at.first] = g * s;
-        dh[second] = (g * h[at.first]) * (s * (1.f - s));
+        dh[second] = __fmul_rn(g, __fadd_rn(h[at.first], bias_or_none(bias, ch))) * (s * (1.f - s));
+    }
+}
+
+// y = (a + ba) + (b + bb), biases [C] per channel of a and b [N, C, run]: three adds' roundings.
+extern "C" __global__ void biased_sum(const float* a, const float* ba, const float* b, const float* bb, float* y, long long n, int run, int c) {
+    FRL_FOR(i, n) {
+        unsigned ch = ((unsigned)i / (unsigned)run) % (unsigned)c;
+        y[i] = __fadd_rn(__fadd_rn(a[i], ba[ch]), __fadd_rn(b[i], bb[ch]));
     }
 }
 

@@ -90,9 +90,45 @@ public final class Pointwise {
     }
 
     /** a·sigmoid(b), [a, b] = h's halves along axis 1 (PixelCNN++'s gate): one op each way (Backend#gate), no copies of the halves. */
-    public static Var gate(Var h) {
+    public static Var gate(Var h) { return gate(h, null, null); }
+
+    /**
+     * residual + a·sigmoid(b), [a, b] = h + bias along axis 1 (PixelCNN++'s gated block end: h is conv_out's output
+     * before its bias [2C]; bias or residual null for none): one op each way (Backend#gate), where the bias add, the
+     * gate and the residual add wrote three tensors. Backward: dy to the residual, gateBackward's dh to h, and dh
+     * summed per channel to the bias, as the three ops' backwards give them.
+     */
+    public static Var gate(Var h, Var bias, Var residual) {
         Backend be = h.backend();
-        return Var.result(be.gate(h.value()), "gate", dy -> h.accumulate(be.gateBackward(h.value(), dy)), h);
+        Tensor y = be.gate(h.value(), bias == null ? null : bias.value(), residual == null ? null : residual.value());
+        // parents in the order the composed ops reach them (residual + gate(h + bias)), so backward visits the tape as it did
+        Var[] inputs = java.util.stream.Stream.of(residual, h, bias).filter(java.util.Objects::nonNull).toArray(Var[]::new);
+        return Var.result(y, "gate", dy -> {
+            if (residual != null) residual.accumulate(dy);
+            Tensor dh = be.gateBackward(h.value(), bias == null ? null : bias.value(), dy);
+            if (bias != null && bias.requiresGrad()) bias.accumulate(channelSums(be, dh, bias));
+            h.accumulate(dh);
+        }, inputs);
+    }
+
+    /**
+     * (a + biasA) + (b + biasB), biases [C] along axis 1 of a and b (PixelCNN++'s conv_input and nin_skip before their
+     * biases): one op (Backend#biasedSum) where three adds wrote three tensors. Backward: dy to a and b, dy summed per
+     * channel to each bias. Its backward reads neither a nor b.
+     */
+    public static Var biasedSum(Var a, Var biasA, Var b, Var biasB) {
+        Backend be = a.backend();
+        return Var.result(be.biasedSum(a.value(), biasA.value(), b.value(), biasB.value()), "biasedSum", dy -> {
+            if (biasA.requiresGrad()) biasA.accumulate(channelSums(be, dy, biasA));
+            if (biasB.requiresGrad()) biasB.accumulate(channelSums(be, dy, biasB));
+            a.accumulate(dy);
+            b.accumulate(dy);
+        }, a, biasA, b, biasB);
+    }
+
+    /** g [N, C, ...] summed per channel, in bias's shape [C]: what an add of bias as [1, C, 1, ...] passes it. */
+    private static Tensor channelSums(Backend be, Tensor g, Var bias) {
+        return be.sumTo(g, frl.backend.Shapes.channelBias("bias", g.shape(), bias.value())).reshape(bias.shape());
     }
 
     /** Glow's coupling map (x_b + t)·sigmoid(r + 2), [t, r] = h's halves along axis 1: one op each way (Backend#coupling). */

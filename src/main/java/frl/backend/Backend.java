@@ -186,7 +186,7 @@ public interface Backend {
      * coupling network). By default the two ops.
      */
     default Tensor biasRelu(Tensor z, Tensor bias) {
-        return unary(UnaryOp.RELU, binary(BinaryOp.ADD, z, bias.reshape(Shapes.biasRelu(z.shape(), bias))), 0, 0);
+        return unary(UnaryOp.RELU, binary(BinaryOp.ADD, z, bias.reshape(Shapes.channelBias("biasRelu", z.shape(), bias))), 0, 0);
     }
 
     /**
@@ -225,18 +225,41 @@ public interface Backend {
         return binary(BinaryOp.SUB, narrow(g, 1, 0, c), narrow(g, 1, c, c));
     }
 
-    /** h₁·sigmoid(h₂), h's halves along axis 1 (PixelCNN++'s gate): [N, C, ...] from h [N, 2C, ...]. By default its four ops. */
-    default Tensor gate(Tensor h) {
-        int c = h.shape().dim(1) / 2;
-        return binary(BinaryOp.MUL, narrow(h, 1, 0, c), unary(UnaryOp.SIGMOID, narrow(h, 1, c, c), 0, 0));
+    /**
+     * residual + h₁·sigmoid(h₂), [h₁, h₂] = h + bias, h's halves along axis 1 (PixelCNN++'s gated block: h is conv_out's
+     * output before its bias [2C], residual the block's input): [N, C, ...] from h [N, 2C, ...]. A null bias or residual
+     * is none. By default its ops: the bias add, narrows, sigmoid, product and sum.
+     */
+    default Tensor gate(Tensor h, Tensor bias, Tensor residual) {
+        int c = Shapes.half("gate", h.shape()).dim(1);
+        if (residual != null) Shapes.requireHalves("gate (residual vs h)", residual.shape(), h.shape());
+        Tensor hb = bias == null ? h : binary(BinaryOp.ADD, h, bias.reshape(Shapes.channelBias("gate", h.shape(), bias)));
+        Tensor g = binary(BinaryOp.MUL, narrow(hb, 1, 0, c), unary(UnaryOp.SIGMOID, narrow(hb, 1, c, c), 0, 0));
+        return residual == null ? g : binary(BinaryOp.ADD, residual, g);
     }
 
-    /** dh for the gradient dy of gate(h): [dy·s, dy·h₁·s(1 − s)] with s = sigmoid(h₂). By default the ops' backwards. */
-    default Tensor gateBackward(Tensor h, Tensor dy) {
-        int c = h.shape().dim(1) / 2;
-        Tensor a = narrow(h, 1, 0, c), b = narrow(h, 1, c, c), s = unary(UnaryOp.SIGMOID, b, 0, 0);
+    /**
+     * dh for the gradient dy of gate(h, bias, residual): [dy·s, dy·h₁·s(1 − s)] with [h₁, h₂] = h + bias and s =
+     * sigmoid(h₂) (the residual's gradient is dy, the bias's dh summed per channel). By default the ops' backwards.
+     */
+    default Tensor gateBackward(Tensor h, Tensor bias, Tensor dy) {
+        int c = Shapes.half("gateBackward", h.shape()).dim(1);
+        Tensor hb = bias == null ? h : binary(BinaryOp.ADD, h, bias.reshape(Shapes.channelBias("gateBackward", h.shape(), bias)));
+        Tensor a = narrow(hb, 1, 0, c), b = narrow(hb, 1, c, c), s = unary(UnaryOp.SIGMOID, b, 0, 0);
         Tensor db = unaryBackward(UnaryOp.SIGMOID, b, s, binary(BinaryOp.MUL, dy, a), 0, 0);
         return concat(new Tensor[] {binary(BinaryOp.MUL, dy, s), db}, 1);
+    }
+
+    /**
+     * (a + biasA) + (b + biasB), each bias [C] along axis 1 of a and b [N, C, ...] (PixelCNN++'s conv_input and
+     * nin_skip outputs before their biases): what three adds give, in one pass where a backend fuses it. Its gradient
+     * is dy for a and b, dy summed per channel for each bias. By default the three adds.
+     */
+    default Tensor biasedSum(Tensor a, Tensor biasA, Tensor b, Tensor biasB) {
+        Shapes.requireSameShape("biasedSum", a, b);
+        Shape channel = Shapes.channelBias("biasedSum", a.shape(), biasA);
+        Shapes.channelBias("biasedSum", b.shape(), biasB);
+        return binary(BinaryOp.ADD, binary(BinaryOp.ADD, a, biasA.reshape(channel)), binary(BinaryOp.ADD, b, biasB.reshape(channel)));
     }
 
     /**

@@ -101,10 +101,10 @@ public final class Shapes {
         return Shape.of(dims);
     }
 
-    /** biasRelu's operands: z [N, C, …] and a bias of C elements; returns the bias's broadcast shape. */
-    public static Shape biasRelu(Shape z, Tensor bias) {
+    /** A per-channel bias's operands (biasRelu, gate, biasedSum): z [N, C, …] and a bias of C elements; returns the bias's broadcast shape. */
+    public static Shape channelBias(String op, Shape z, Tensor bias) {
         Shape channel = channelAxis(z);
-        if (bias.numel() != z.dim(1)) throw new IllegalArgumentException("biasRelu: a bias of " + z.dim(1) + " for " + z + ", got " + bias.shape());
+        if (bias.numel() != z.dim(1)) throw new IllegalArgumentException(op + ": a bias of " + z.dim(1) + " for " + z + ", got " + bias.shape());
         return channel;
     }
 

@@ -180,7 +180,7 @@ final class KernelBenchCommand implements Callable<Integer> {
      */
     /**
      * The layers' fused elementwise ops over a single tensor xs [N, C, ...] and its two-halves partner [N, 2C, ...]
-     * (PixelCNN++'s concat-ELU and gate, Glow's coupling, a bias with its ReLU), and weight normalisation of
+     * (PixelCNN++'s concat-ELU, gate and biased sum, Glow's coupling, a bias with its ReLU), and weight normalisation of
      * PixelCNN++'s filters: bytes each reads and writes once.
      */
     private void layerOps(Shape xs, Rng rng) {
@@ -191,8 +191,12 @@ final class KernelBenchCommand implements Callable<Integer> {
             Tensor y = be.concatElu(x), g = be.uniform(Shape.of(xs.dim(0)), -1, 1, rng), bias = be.uniform(Shape.of(pair.dim(1)), -1, 1, rng);
             bytes("concat-ELU", xs, 12L * n, () -> be.concatElu(x).close());
             bytes("concat-ELU backward", xs, 24L * n, () -> be.concatEluBackward(x, y, dyPair).close());
-            bytes("gate", xs, 12L * n, () -> be.gate(h).close());
-            bytes("gate backward", xs, 20L * n, () -> be.gateBackward(h, dy).close());
+            bytes("gate", xs, 12L * n, () -> be.gate(h, null, null).close());
+            bytes("gate backward", xs, 20L * n, () -> be.gateBackward(h, null, dy).close());
+            bytes("gate with its bias and residual", xs, 16L * n, () -> be.gate(h, bias, x).close());
+            bytes("gate with its bias, backward", xs, 20L * n, () -> be.gateBackward(h, bias, dy).close());
+            Tensor channelBias = be.uniform(Shape.of(xs.dim(1)), -1, 1, rng);
+            bytes("biased sum", xs, 12L * n, () -> be.biasedSum(x, channelBias, dy, channelBias).close());
             bytes("Glow coupling", xs, 16L * n, () -> be.coupling(x, h).close());
             bytes("Glow coupling backward", xs, 32L * n, () -> { for (Tensor t : be.couplingBackward(x, h, dy)) t.close(); });
             bytes("Glow coupling log-determinant", xs, 4L * n, () -> be.couplingLogdet(h).close());

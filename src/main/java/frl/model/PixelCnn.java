@@ -7,6 +7,7 @@ import frl.backend.Backend;
 import frl.backend.UnaryOp;
 import frl.backend.Rng;
 import frl.backend.Shift;
+import frl.nn.Biased;
 import frl.nn.Module;
 import frl.nn.Nin;
 import frl.nn.ShiftedConv2d;
@@ -85,13 +86,25 @@ public final class PixelCnn extends DensityModel {
             out = addModule("conv_out", new ShiftedConv2d(be, rng, 2 * filters, 2 * filters, kh, kw, shift, 1, false));
         }
 
-        /** With {@code mask} (0 or 1/(1 − rate) per element of conv_out's input) its dropout; null: none. */
+        /**
+         * With {@code mask} (0 or 1/(1 − rate) per element of conv_out's input) its dropout; null: none. The convolutions'
+         * biases are added by the ops that read their outputs (the skip's sum, the gate), not in passes of their own.
+         */
         Var forward(Var x, Var skipFrom, Tensor mask) {
-            Var h = in.forward(Pointwise.concatElu(x));
-            if (skip != null) h = Pointwise.add(h, skip.forward(Pointwise.concatElu(skipFrom)));
+            Var h = skip == null ? in.forward(Pointwise.concatElu(x)) : biasedSum(in, Pointwise.concatElu(x), skip, Pointwise.concatElu(skipFrom));
             Var c = Pointwise.concatElu(h);
             if (mask != null) c = Pointwise.mul(c, Var.constant(mask));
-            return Pointwise.add(x, Pointwise.gate(out.forward(c)));
+            Var y = out.unbiased(c), block = Pointwise.gate(y, out.bias(), x);
+            if (!block.requiresGrad()) y.freeValue();   // only the gate's backward reads it
+            return block;
+        }
+
+        /** p(a) + q(b), each layer's bias added by the sum; the layers' outputs before their biases are freed at once (no backward reads them). */
+        private static Var biasedSum(Biased p, Var a, Biased q, Var b) {
+            Var pa = p.unbiased(a), qb = q.unbiased(b), sum = Pointwise.biasedSum(pa, p.bias(), qb, q.bias());
+            pa.freeValue();
+            qb.freeValue();
+            return sum;
         }
     }
 

@@ -16,7 +16,7 @@ import frl.tensor.Shape;
  * halves it (the padding, then a strided convolution). With {@code shiftOutput} the result moves one row down
  * (DOWN) or one column right (DOWN_RIGHT), so that a pixel no longer sees itself.
  */
-public final class ShiftedConv2d extends Layer {
+public final class ShiftedConv2d extends Layer implements Biased {
     private final Parameter v, g, bias;
     private final Shift shift;
     private final int stride, kh, kw;
@@ -37,10 +37,22 @@ public final class ShiftedConv2d extends Layer {
     }
 
     @Override public Var forward(Var x) {
-        Var w = WeightNorm.weight(v, g);
-        Var y = stride == 1 ? Linear.shiftedConv2d(x, w, bias, shift)
-                : Linear.conv2d(Layout.pad2d(x, shift.top(kh), 0, shift.left(kw), shift.right(kw)), w, bias, ConvGeometry.of(2, 0));
+        Var y = convolve(x, bias);
         if (!shiftOutput) return y;
         return shift == Shift.DOWN ? Layout.downShift(y) : Layout.rightShift(y);
+    }
+
+    /** The convolution before its bias; not for a layer that shifts its output (the shift moves the bias with it). */
+    @Override public Var unbiased(Var x) {
+        if (shiftOutput) throw new IllegalStateException("ShiftedConv2d: a layer that shifts its output has no output before its bias to give");
+        return convolve(x, null);
+    }
+
+    @Override public Parameter bias() { return bias; }
+
+    private Var convolve(Var x, Var b) {
+        Var w = WeightNorm.weight(v, g);
+        return stride == 1 ? Linear.shiftedConv2d(x, w, b, shift)
+                : Linear.conv2d(Layout.pad2d(x, shift.top(kh), 0, shift.left(kw), shift.right(kw)), w, b, ConvGeometry.of(2, 0));
     }
 }

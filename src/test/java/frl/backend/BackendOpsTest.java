@@ -51,6 +51,8 @@ public class BackendOpsTest {
         // PixelCNN++'s and Glow's fused ops (checked before through the models' own tests)
         c.add(named("concat-ELU").in(AWAY_FROM_ZERO, 2, 3, 4, 5).of(x -> Pointwise.concatElu(x[0])));
         c.add(named("gate").in(2, 6, 3, 5).of(x -> Pointwise.gate(x[0])));
+        c.add(named("gate with bias and residual").in(2, 6, 3, 5).in(6).in(2, 3, 3, 5).of(x -> Pointwise.gate(x[0], x[1], x[2])));
+        c.add(named("biasedSum").in(2, 3, 4, 5).in(3).in(2, 3, 4, 5).in(3).of(x -> Pointwise.biasedSum(x[0], x[1], x[2], x[3])));
         c.add(named("coupling").in(2, 3, 4, 5).in(2, 6, 4, 5).of(x -> Pointwise.coupling(x[0], x[1])));
         c.add(named("coupling logdet").in(2, 6, 4, 5).of(x -> Pointwise.couplingLogdet(x[0])));
         c.add(named("sumTo").in(2, 3, 4, 5).of(x -> Reduce.sumTo(x[0], Shape.of(3, 1, 5))));

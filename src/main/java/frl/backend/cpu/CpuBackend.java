@@ -47,6 +47,9 @@ public final class CpuBackend implements Backend {
         return t;
     }
 
+    /** {@link #in} where the operand may be absent (null). */
+    private static Tensor optional(String op, Tensor t) { return t == null ? null : in(op, t); }
+
     @Override public Tensor empty(Shape shape) { return alloc(shape); }
 
     @Override public Tensor empty64(Shape shape) { return Tensor.host(shape, DType.F64, Device.CPU); }
@@ -98,9 +101,17 @@ public final class CpuBackend implements Backend {
         return CpuPointwise.couplingLogdetBackward(in("couplingLogdetBackward", h), in("couplingLogdetBackward", dlogdet));
     }
 
-    @Override public Tensor gate(Tensor h) { return CpuPointwise.gate(in("gate", h)); }
+    @Override public Tensor gate(Tensor h, Tensor bias, Tensor residual) {
+        return CpuPointwise.gate(in("gate", h), optional("gate", bias), optional("gate", residual));
+    }
 
-    @Override public Tensor gateBackward(Tensor h, Tensor dy) { return CpuPointwise.gateBackward(in("gateBackward", h), in("gateBackward", dy)); }
+    @Override public Tensor gateBackward(Tensor h, Tensor bias, Tensor dy) {
+        return CpuPointwise.gateBackward(in("gateBackward", h), optional("gateBackward", bias), in("gateBackward", dy));
+    }
+
+    @Override public Tensor biasedSum(Tensor a, Tensor biasA, Tensor b, Tensor biasB) {
+        return CpuPointwise.biasedSum(in("biasedSum", a), in("biasedSum", biasA), in("biasedSum", b), in("biasedSum", biasB));
+    }
 
     @Override public Tensor concatElu(Tensor x) { return CpuPointwise.concatElu(in("concatElu", x)); }
 

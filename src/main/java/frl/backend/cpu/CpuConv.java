@@ -57,7 +57,7 @@ final class CpuConv {
      */
     static Tensor directConv2dBiasRelu(Tensor x, Tensor w, Tensor bias, ConvGeometry g) {
         Shape ys = Shapes.conv2d(x.shape(), w.shape(), g);
-        Shapes.biasRelu(ys, bias);
+        Shapes.channelBias("conv2dBiasRelu", ys, bias);
         Im2col columns = Im2col.of(x.shape(), w.shape(), g);
         return DirectConv.appliesForward(columns) ? DirectConv.conv2dBiasRelu(x, w, bias.toFloats(), columns, ys) : null;
     }

@@ -108,7 +108,7 @@ final class CpuPointwise {
 
     /** relu(z + bias) (Backend#biasRelu) in one pass, parallel over the N·C runs of one channel each. */
     static Tensor biasRelu(Tensor z, Tensor bias) {
-        Shapes.biasRelu(z.shape(), bias);
+        Shapes.channelBias("biasRelu", z.shape(), bias);
         Tensor y = CpuBackend.alloc(z.shape());
         int c = z.dim(1), run = channelRun("biasRelu", z);
         float[] b = bias.toFloats();
@@ -159,25 +159,51 @@ final class CpuPointwise {
         return dx;
     }
 
-    /** h₁·sigmoid(h₂) (Backend#gate) in one pass, parallel over the N·C runs. */
-    static Tensor gate(Tensor h) {
+    /** residual + h₁·sigmoid(h₂), [h₁, h₂] = h + bias (Backend#gate) in one pass, parallel over the N·C runs. */
+    static Tensor gate(Tensor h, Tensor bias, Tensor residual) {
         Tensor y = CpuBackend.alloc(Shapes.half("gate", h.shape()));
+        if (residual != null) Shapes.requireHalves("gate (residual vs h)", residual.shape(), h.shape());
+        float[] b = channelBiases("gate", h, bias);
         int c = y.dim(1), run = channelRun("gate", y);
-        MemorySegment hs = h.segment(), ys = y.segment();
+        MemorySegment hs = h.segment(), ys = y.segment(), rs = residual == null ? null : residual.segment();
         Kernels k = Kernels.active();
-        overHalves(h.dim(0), c, run, (i, single, first, second) -> k.gate(hs, first, second, ys, single, run));
+        overHalves(h.dim(0), c, run, (i, single, first, second) -> k.gate(hs, first, second, b[i % c], b[c + i % c], rs, ys, single, run));
         return y;
     }
 
     /** dh of gate (Backend#gateBackward) in one pass. */
-    static Tensor gateBackward(Tensor h, Tensor dy) {
+    static Tensor gateBackward(Tensor h, Tensor bias, Tensor dy) {
         Shapes.requireHalves("gateBackward", dy.shape(), h.shape());
+        float[] b = channelBiases("gateBackward", h, bias);
         Tensor dh = CpuBackend.alloc(h.shape());
         int c = dy.dim(1), run = channelRun("gateBackward", dy);
         MemorySegment hs = h.segment(), gs = dy.segment(), dhs = dh.segment();
         Kernels k = Kernels.active();
-        overHalves(dy.dim(0), c, run, (i, single, first, second) -> k.gateBackward(hs, gs, dhs, first, second, single, run));
+        overHalves(dy.dim(0), c, run, (i, single, first, second) -> k.gateBackward(hs, gs, dhs, first, second, b[i % c], b[c + i % c], single, run));
         return dh;
+    }
+
+    /** (a + biasA) + (b + biasB) (Backend#biasedSum) in one pass, parallel over the N·C runs. */
+    static Tensor biasedSum(Tensor a, Tensor biasA, Tensor b, Tensor biasB) {
+        Shapes.requireSameShape("biasedSum", a, b);
+        float[] ba = channelBiases("biasedSum", a, biasA), bb = channelBiases("biasedSum", b, biasB);
+        Tensor y = CpuBackend.alloc(a.shape());
+        int c = a.dim(1), run = channelRun("biasedSum", a);
+        MemorySegment as = a.segment(), bs = b.segment(), ys = y.segment();
+        Kernels k = Kernels.active();
+        overRuns(Math.multiplyExact(a.dim(0), c), run, i -> k.biasedSum(as, ba[i % c], bs, bb[i % c], ys, (long) i * run, run));
+        return y;
+    }
+
+    /** A per-channel bias of x [N, C, …] as floats; for none, C times −0, which adds nothing exactly (−0 + v = v for every v). */
+    private static float[] channelBiases(String op, Tensor x, Tensor bias) {
+        if (bias != null) {
+            Shapes.channelBias(op, x.shape(), bias);
+            return bias.toFloats();
+        }
+        float[] none = new float[x.dim(1)];
+        java.util.Arrays.fill(none, -0f);
+        return none;
     }
 
     /** (x_b + t)·sigmoid(r + 2) (Backend#coupling) in one pass. */

@@ -63,11 +63,17 @@ abstract sealed class Kernels permits ScalarKernels, VectorApiKernels {
     /** dx[x0 + i] = dy[y1 + i]·elu'(x) − dy[y2 + i]·elu'(−x) for i &lt; n, elu' = 1 where its input &gt; 0, else its output + 1. */
     abstract void concatEluBackward(MemorySegment x, MemorySegment y, MemorySegment dy, MemorySegment dx, long x0, long y1, long y2, int n);
 
-    /** y[y0 + i] = h[a + i]·sigmoid(h[b + i]) for i &lt; n: one channel's run of Backend#gate. */
-    abstract void gate(MemorySegment h, long a, long b, MemorySegment y, long y0, int n);
+    /**
+     * y[y0 + i] = res[y0 + i] + (h[a + i] + ba)·sigmoid(h[b + i] + bb) for i &lt; n (no res where null; a bias of −0 adds
+     * nothing, exactly): one channel's run of Backend#gate, rounded where its composed ops round.
+     */
+    abstract void gate(MemorySegment h, long a, long b, float ba, float bb, MemorySegment res, MemorySegment y, long y0, int n);
 
-    /** With s = sigmoid(h[b + i]): dh[a + i] = dy·s, dh[b + i] = (dy·h[a + i])·s(1 − s), dy at dy0 + i, for i &lt; n. */
-    abstract void gateBackward(MemorySegment h, MemorySegment dy, MemorySegment dh, long a, long b, long dy0, int n);
+    /** With s = sigmoid(h[b + i] + bb): dh[a + i] = dy·s, dh[b + i] = (dy·(h[a + i] + ba))·s(1 − s), dy at dy0 + i, for i &lt; n. */
+    abstract void gateBackward(MemorySegment h, MemorySegment dy, MemorySegment dh, long a, long b, float ba, float bb, long dy0, int n);
+
+    /** y = (a + ba) + (b + bb) over [off, off + n): one channel's run of Backend#biasedSum, each sum rounded to float. */
+    abstract void biasedSum(MemorySegment a, float ba, MemorySegment b, float bb, MemorySegment y, long off, int n);
 
     /** y[y0 + i] = (xb[y0 + i] + h[t + i])·sigmoid(h[r + i] + 2) for i &lt; n: one channel's run of Backend#coupling. */
     abstract void coupling(MemorySegment xb, MemorySegment h, MemorySegment y, long y0, long t, long r, int n);

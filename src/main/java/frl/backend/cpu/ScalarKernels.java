@@ -78,20 +78,24 @@ final class ScalarKernels extends Kernels {
         }
     }
 
-    @Override void gate(MemorySegment h, long a, long b, MemorySegment y, long y0, int n) {
-        for (int i = 0; i < n; i++) {   // the sigmoid rounded to float first, as the composed ops round
-            float s = (float) UnaryOp.SIGMOID.apply(get(h, b + i), 0, 0);
-            set(y, y0 + i, (double) get(h, a + i) * s);
+    @Override void gate(MemorySegment h, long a, long b, float ba, float bb, MemorySegment res, MemorySegment y, long y0, int n) {
+        for (int i = 0; i < n; i++) {   // the biased halves, the sigmoid and the product each rounded to float, as the composed ops round
+            float s = (float) UnaryOp.SIGMOID.apply(get(h, b + i) + bb, 0, 0), g = (get(h, a + i) + ba) * s;
+            set(y, y0 + i, res == null ? g : get(res, y0 + i) + g);
         }
     }
 
-    @Override void gateBackward(MemorySegment h, MemorySegment dy, MemorySegment dh, long a, long b, long dy0, int n) {
+    @Override void gateBackward(MemorySegment h, MemorySegment dy, MemorySegment dh, long a, long b, float ba, float bb, long dy0, int n) {
         for (int i = 0; i < n; i++) {
-            float s = (float) UnaryOp.SIGMOID.apply(get(h, b + i), 0, 0), g = get(dy, dy0 + i);
-            float ds = (float) ((double) g * get(h, a + i));
+            float hb = get(h, b + i) + bb, s = (float) UnaryOp.SIGMOID.apply(hb, 0, 0), g = get(dy, dy0 + i);
+            float ds = g * (get(h, a + i) + ba);
             set(dh, a + i, (double) g * s);
-            set(dh, b + i, ds * UnaryOp.SIGMOID.derivative(get(h, b + i), s, 0, 0));
+            set(dh, b + i, ds * UnaryOp.SIGMOID.derivative(hb, s, 0, 0));
         }
+    }
+
+    @Override void biasedSum(MemorySegment a, float ba, MemorySegment b, float bb, MemorySegment y, long off, int n) {
+        for (long i = off; i < off + n; i++) set(y, i, (get(a, i) + ba) + (get(b, i) + bb));
     }
 
     // The coupling's runs round where its composed ops round: x_b + t, r + 2 and the sigmoid each to float.

@@ -245,20 +245,32 @@ final class VectorApiKernels extends Kernels {
         TAIL.concatEluBackward(x, y, dy, dx, x0 + i, y1 + i, y2 + i, n - i);
     }
 
-    @Override void gate(MemorySegment h, long a, long b, MemorySegment y, long y0, int n) {
-        int i = 0;
-        for (int end = F.loopBound(n); i < end; i += STEP) store(load(h, a + i).mul(sigmoid(load(h, b + i))), y, y0 + i);
-        TAIL.gate(h, a + i, b + i, y, y0 + i, n - i);
-    }
-
-    @Override void gateBackward(MemorySegment h, MemorySegment dy, MemorySegment dh, long a, long b, long dy0, int n) {
+    @Override void gate(MemorySegment h, long a, long b, float ba, float bb, MemorySegment res, MemorySegment y, long y0, int n) {
+        FloatVector va = FloatVector.broadcast(F, ba), vb = FloatVector.broadcast(F, bb);
         int i = 0;
         for (int end = F.loopBound(n); i < end; i += STEP) {
-            FloatVector s = sigmoid(load(h, b + i)), g = load(dy, dy0 + i);
-            store(g.mul(s), dh, a + i);
-            store(g.mul(load(h, a + i)).mul(s.mul(ONE.sub(s))), dh, b + i);   // SIGMOID's backward of dy·h₁
+            FloatVector g = load(h, a + i).add(va).mul(sigmoid(load(h, b + i).add(vb)));
+            store(res == null ? g : load(res, y0 + i).add(g), y, y0 + i);
         }
-        TAIL.gateBackward(h, dy, dh, a + i, b + i, dy0 + i, n - i);
+        TAIL.gate(h, a + i, b + i, ba, bb, res, y, y0 + i, n - i);
+    }
+
+    @Override void gateBackward(MemorySegment h, MemorySegment dy, MemorySegment dh, long a, long b, float ba, float bb, long dy0, int n) {
+        FloatVector va = FloatVector.broadcast(F, ba), vb = FloatVector.broadcast(F, bb);
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += STEP) {
+            FloatVector s = sigmoid(load(h, b + i).add(vb)), g = load(dy, dy0 + i);
+            store(g.mul(s), dh, a + i);
+            store(g.mul(load(h, a + i).add(va)).mul(s.mul(ONE.sub(s))), dh, b + i);   // SIGMOID's backward of dy·h₁
+        }
+        TAIL.gateBackward(h, dy, dh, a + i, b + i, ba, bb, dy0 + i, n - i);
+    }
+
+    @Override void biasedSum(MemorySegment a, float ba, MemorySegment b, float bb, MemorySegment y, long off, int n) {
+        FloatVector va = FloatVector.broadcast(F, ba), vb = FloatVector.broadcast(F, bb);
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += STEP) store(load(a, off + i).add(va).add(load(b, off + i).add(vb)), y, off + i);
+        TAIL.biasedSum(a, ba, b, bb, y, off + i, n - i);
     }
 
     @Override void coupling(MemorySegment xb, MemorySegment h, MemorySegment y, long y0, long t, long r, int n) {

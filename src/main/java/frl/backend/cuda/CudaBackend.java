@@ -73,6 +73,9 @@ public final class CudaBackend implements Backend {
         return t;
     }
 
+    /** {@link #in} where the operand may be absent (null). */
+    static Tensor optional(String op, Tensor t) { return t == null ? null : in(op, t); }
+
     @Override public Tensor empty(Shape shape) { return alloc(shape); }
 
     @Override public Tensor empty64(Shape shape) { return Tensor.wrap(new DeviceStorage(ctx, shape.numel() * 8), shape, DType.F64); }
@@ -221,12 +224,20 @@ public final class CudaBackend implements Backend {
         return CudaFused.applies(x.shape()) ? CudaFused.concatEluBackward(in(op, x), in(op, y), in(op, dy)) : Backend.super.concatEluBackward(x, y, dy);
     }
 
-    @Override public Tensor gate(Tensor h) {
-        return CudaFused.applies(Shapes.half("gate", h.shape())) ? CudaFused.gate(in("gate", h)) : Backend.super.gate(h);
+    @Override public Tensor gate(Tensor h, Tensor bias, Tensor residual) {
+        if (!CudaFused.applies(Shapes.half("gate", h.shape()))) return Backend.super.gate(h, bias, residual);
+        return CudaFused.gate(in("gate", h), optional("gate", bias), optional("gate", residual));
     }
 
-    @Override public Tensor gateBackward(Tensor h, Tensor dy) {
-        return CudaFused.applies(dy.shape()) ? CudaFused.gateBackward(in("gateBackward", h), in("gateBackward", dy)) : Backend.super.gateBackward(h, dy);
+    @Override public Tensor gateBackward(Tensor h, Tensor bias, Tensor dy) {
+        if (!CudaFused.applies(dy.shape())) return Backend.super.gateBackward(h, bias, dy);
+        return CudaFused.gateBackward(in("gateBackward", h), optional("gateBackward", bias), in("gateBackward", dy));
+    }
+
+    @Override public Tensor biasedSum(Tensor a, Tensor biasA, Tensor b, Tensor biasB) {
+        if (!CudaFused.applies(a.shape())) return Backend.super.biasedSum(a, biasA, b, biasB);
+        String op = "biasedSum";
+        return CudaFused.biasedSum(in(op, a), in(op, biasA), in(op, b), in(op, biasB));
     }
 
     @Override public Tensor coupling(Tensor xb, Tensor h) {

@@ -6,7 +6,7 @@ import frl.tensor.Tensor;
 
 /**
  * The layers' fused elementwise ops on the GPU (src/main/cuda/fused.cu; CPU twin: CpuPointwise): PixelCNN++'s
- * concat-ELU and gate, Glow's affine coupling and its log-determinant, and a convolution's bias with the ReLU after
+ * concat-ELU, gate (with the bias before it and the residual after) and biased sums, Glow's affine coupling and its log-determinant, and a convolution's bias with the ReLU after
  * it, one kernel each way where the ops they are made of (Backend's defaults) take three to ten kernels and as many
  * full-size intermediates. They give those ops' bits; the log-determinant sums in double per image. And weight
  * normalisation, one kernel each way where its ops take five forward and about twelve backward (its sums' order
@@ -16,8 +16,9 @@ final class CudaFused {
     private static final String FAMILY = "fused";
     private static final Kernel CONCAT_ELU = new Kernel(FAMILY, "concat_elu", "pplii");
     private static final Kernel CONCAT_ELU_BACKWARD = new Kernel(FAMILY, "concat_elu_backward", "pppplii");
-    private static final Kernel GATE = new Kernel(FAMILY, "gate", "pplii");
-    private static final Kernel GATE_BACKWARD = new Kernel(FAMILY, "gate_backward", "ppplii");
+    private static final Kernel GATE = new Kernel(FAMILY, "gate", "pppplii");
+    private static final Kernel GATE_BACKWARD = new Kernel(FAMILY, "gate_backward", "pppplii");
+    private static final Kernel BIASED_SUM = new Kernel(FAMILY, "biased_sum", "ppppplii");
     private static final Kernel COUPLING = new Kernel(FAMILY, "coupling", "ppplii");
     private static final Kernel COUPLING_BACKWARD = new Kernel(FAMILY, "coupling_backward", "ppppplii");
     private static final Kernel COUPLING_LOGDET = new Kernel(FAMILY, "coupling_logdet", "ppii");
@@ -68,22 +69,41 @@ final class CudaFused {
 
     static void launchConcatEluBackward(Object x, Object y, Object dy, Object dx, Shape single) { launch(CONCAT_ELU_BACKWARD, single, x, y, dy, dx); }
 
-    static Tensor gate(Tensor h) {
+    /** residual + h₁·sigmoid(h₂), [h₁, h₂] = h + bias; bias and residual may be null (none). */
+    static Tensor gate(Tensor h, Tensor bias, Tensor residual) {
         Tensor y = CudaBackend.alloc(Shapes.half("gate", h.shape()));
-        launchGate(h, y, y.shape());
+        if (bias != null) Shapes.channelBias("gate", h.shape(), bias);
+        if (residual != null) Shapes.requireHalves("gate (residual vs h)", residual.shape(), h.shape());
+        launchGate(h, orNone(bias), orNone(residual), y, y.shape());
         return y;
     }
 
-    static void launchGate(Object h, Object y, Shape single) { launch(GATE, single, h, y); }
+    /** Over tensors or device addresses (0 for no bias or residual), y of shape single. */
+    static void launchGate(Object h, Object bias, Object residual, Object y, Shape single) { launch(GATE, single, h, bias, residual, y); }
 
-    static Tensor gateBackward(Tensor h, Tensor dy) {
+    static Tensor gateBackward(Tensor h, Tensor bias, Tensor dy) {
         Shapes.requireHalves("gateBackward", dy.shape(), h.shape());
+        if (bias != null) Shapes.channelBias("gateBackward", h.shape(), bias);
         Tensor dh = CudaBackend.alloc(h.shape());
-        launchGateBackward(h, dy, dh, dy.shape());
+        launchGateBackward(h, orNone(bias), dy, dh, dy.shape());
         return dh;
     }
 
-    static void launchGateBackward(Object h, Object dy, Object dh, Shape single) { launch(GATE_BACKWARD, single, h, dy, dh); }
+    static void launchGateBackward(Object h, Object bias, Object dy, Object dh, Shape single) { launch(GATE_BACKWARD, single, h, bias, dy, dh); }
+
+    static Tensor biasedSum(Tensor a, Tensor biasA, Tensor b, Tensor biasB) {
+        Shapes.requireSameShape("biasedSum", a, b);
+        Shapes.channelBias("biasedSum", a.shape(), biasA);
+        Shapes.channelBias("biasedSum", b.shape(), biasB);
+        Tensor y = CudaBackend.alloc(a.shape());
+        launchBiasedSum(a, biasA, b, biasB, y, a.shape());
+        return y;
+    }
+
+    static void launchBiasedSum(Object a, Object biasA, Object b, Object biasB, Object y, Shape shape) { launch(BIASED_SUM, shape, a, biasA, b, biasB, y); }
+
+    /** An optional operand for a kernel: the tensor, or the null address. */
+    private static Object orNone(Tensor t) { return t == null ? (Object) 0L : t; }
 
     static Tensor coupling(Tensor xb, Tensor h) {
         Shapes.requireHalves("coupling", xb.shape(), h.shape());
@@ -131,7 +151,7 @@ final class CudaFused {
     static void launchCouplingLogdetBackward(Object h, Object dlogdet, Object dh, Shape single) { launch(COUPLING_LOGDET_BACKWARD, single, h, dlogdet, dh); }
 
     static Tensor biasRelu(Tensor z, Tensor bias) {
-        Shapes.biasRelu(z.shape(), bias);
+        Shapes.channelBias("biasRelu", z.shape(), bias);
         Tensor y = CudaBackend.alloc(z.shape());
         launchBiasRelu(z, bias, y, z.shape());
         return y;

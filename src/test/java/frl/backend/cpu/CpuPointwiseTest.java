@@ -1,6 +1,7 @@
 package frl.backend.cpu;
 
 import frl.backend.BinaryOp;
+import frl.backend.Shapes;
 import frl.backend.UnaryOp;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
@@ -225,24 +226,43 @@ class CpuPointwiseTest {
         }
     }
 
-    /** gate and its backward against the ops they fuse (two narrows, SIGMOID, MUL; their backwards and a concat), within rounding. */
+    /**
+     * gate and its backward against the ops they fuse (two narrows, SIGMOID, MUL; their backwards and a concat), within
+     * rounding; with a bias and a residual, bit for bit what the bias add, the bias-less gate and the residual add give
+     * (PixelCNN++ trains to the same bits either way); and biasedSum, bit for bit its three adds.
+     */
     @ParameterizedTest(name = "{0}")
     @MethodSource("frl.backend.cpu.CpuTesting#kernels")
-    void gateIsItsFourOps(Kernels k) {
+    void gateIsItsOps(Kernels k) {
         Random r = new Random(7);
         try (var on = CpuTesting.use(k); Scope s = Scope.open()) {
             for (Shape sh : List.of(shape(5, 14, 33, 35), shape(3, 4))) {
                 int c = sh.dim(1) / 2;
                 Tensor h = cpu(sh, uniform(r, sh.numel(), -4, 4)), a = CPU.narrow(h, 1, 0, c), b = CPU.narrow(h, 1, c, c);
                 Tensor sig = CPU.unary(UnaryOp.SIGMOID, b, 0, 0), want = CPU.binary(BinaryOp.MUL, a, sig);
-                assertWithinRounding(want.toFloats(), CPU.gate(h).toFloats(), "gate " + sh);
+                assertWithinRounding(want.toFloats(), CPU.gate(h, null, null).toFloats(), "gate " + sh);
                 Tensor dy = cpu(want.shape(), uniform(r, want.numel(), -2, 2));
                 Tensor db = CPU.unaryBackward(UnaryOp.SIGMOID, b, sig, CPU.binary(BinaryOp.MUL, dy, a), 0, 0);
                 Tensor wantDh = CPU.concat(new Tensor[] {CPU.binary(BinaryOp.MUL, dy, sig), db}, 1);
-                assertWithinRounding(wantDh.toFloats(), CPU.gateBackward(h, dy).toFloats(), "gateBackward " + sh);
+                assertWithinRounding(wantDh.toFloats(), CPU.gateBackward(h, null, dy).toFloats(), "gateBackward " + sh);
+
+                Tensor bias = cpu(shape(2 * c), uniform(r, 2 * c, -1, 1)), residual = cpu(want.shape(), uniform(r, want.numel(), -2, 2));
+                Tensor biased = CPU.binary(BinaryOp.ADD, h, bias.reshape(Shapes.channelAxis(sh)));
+                assertArrayEquals(CPU.binary(BinaryOp.ADD, residual, CPU.gate(biased, null, null)).toFloats(), CPU.gate(h, bias, residual).toFloats(),
+                        "gate with its bias and residual " + sh);
+                assertArrayEquals(CPU.gateBackward(biased, null, dy).toFloats(), CPU.gateBackward(h, bias, dy).toFloats(), "gateBackward with its bias " + sh);
+
+                Tensor ba = CPU.narrow(bias, 0, 0, c), bb = CPU.narrow(bias, 0, c, c), u = cpu(want.shape(), uniform(r, want.numel(), -2, 2));
+                Shape channel = Shapes.channelAxis(want.shape());
+                Tensor sum = CPU.binary(BinaryOp.ADD, CPU.binary(BinaryOp.ADD, residual, ba.reshape(channel)), CPU.binary(BinaryOp.ADD, u, bb.reshape(channel)));
+                assertArrayEquals(sum.toFloats(), CPU.biasedSum(residual, ba, u, bb).toFloats(), "biasedSum " + sh);
             }
-            var e = assertThrows(IllegalArgumentException.class, () -> CPU.gate(CPU.full(shape(2, 3), 0)));
+            var e = assertThrows(IllegalArgumentException.class, () -> CPU.gate(CPU.full(shape(2, 3), 0), null, null));
             assertTrue(e.getMessage().contains("gate: expected [N, 2C, ...], got [2, 3]"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> CPU.gate(CPU.full(shape(2, 4), 0), CPU.full(shape(3), 0), null));
+            assertTrue(e.getMessage().contains("gate: a bias of 4 for [2, 4], got [3]"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> CPU.biasedSum(CPU.full(shape(2, 4), 0), CPU.full(shape(4), 0), CPU.full(shape(2, 5), 0), CPU.full(shape(5), 0)));
+            assertTrue(e.getMessage().contains("biasedSum"), e.getMessage());
         }
     }
 

@@ -62,9 +62,9 @@ class CudaFusedTest {
                         zip(eluGrads[0], eluGrads[1], (u, v) -> u - v));
 
                 float[] sig = unary(gpu, UnaryOp.SIGMOID, th[1]);
-                assertSameFloats("gate" + at, run(gpu, s, a -> CudaFused.launchGate(a[0], a[1], s), h), zip(th[0], sig, (u, v) -> u * v));
+                assertSameFloats("gate" + at, run(gpu, s, a -> CudaFused.launchGate(a[0], 0L, 0L, a[1], s), h), zip(th[0], sig, (u, v) -> u * v));
                 float[] dGate = unaryBackward(gpu, UnaryOp.SIGMOID, th[1], sig, zip(dy, th[0], (u, v) -> u * v));
-                assertSameFloats("gate backward" + at, run(gpu, p, a -> CudaFused.launchGateBackward(a[0], a[1], a[2], s), h, dy),
+                assertSameFloats("gate backward" + at, run(gpu, p, a -> CudaFused.launchGateBackward(a[0], 0L, a[1], a[2], s), h, dy),
                         join(zip(dy, sig, (u, v) -> u * v), dGate, s));
 
                 float[] r2 = map(th[1], v -> v + 2f), s2 = unary(gpu, UnaryOp.SIGMOID, r2), u = zip(x, th[0], (a, b) -> a + b);
@@ -91,6 +91,17 @@ class CudaFusedTest {
                 int run = per / s.dim(1);
                 for (int i = 0; i < z.length; i++) withBias[i] = z[i] + bias[(i / run) % p.dim(1)];
                 assertSameFloats("bias + ReLU" + at, run(gpu, p, a -> CudaFused.launchBiasRelu(a[0], a[1], a[2], p), z, bias), unary(gpu, UnaryOp.RELU, withBias));
+
+                // the gate with its bias and the residual: the bias add, the gate and the residual add (pointwise.cu's adds round as Java's float sums)
+                float[] gated = run(gpu, s, a -> CudaFused.launchGate(a[0], 0L, 0L, a[1], s), withBias);
+                assertSameFloats("gate with its bias and residual" + at, run(gpu, s, a -> CudaFused.launchGate(a[0], a[1], a[2], a[3], s), h, bias, x),
+                        zip(x, gated, (v, w) -> v + w));
+                assertSameFloats("gate with its bias, backward" + at, run(gpu, p, a -> CudaFused.launchGateBackward(a[0], a[1], a[2], a[3], s), h, bias, dy),
+                        run(gpu, p, a -> CudaFused.launchGateBackward(a[0], 0L, a[1], a[2], s), withBias, dy));
+                int c = s.dim(1);
+                float[] ba = java.util.Arrays.copyOf(bias, c), bb = java.util.Arrays.copyOfRange(bias, c, 2 * c), sum = new float[n];
+                for (int i = 0; i < n; i++) sum[i] = (x[i] + ba[(i / run) % c]) + (dy[i] + bb[(i / run) % c]);
+                assertSameFloats("biased sum" + at, run(gpu, s, a -> CudaFused.launchBiasedSum(a[0], a[1], a[2], a[3], a[4], s), x, ba, dy, bb), sum);
             }
         }
     }
@@ -108,8 +119,17 @@ class CudaFusedTest {
                 assertClose("concat-ELU" + at, run(gpu, p, a -> CudaFused.launchConcatElu(a[0], a[1], s), x), cy.toFloats(), 1e-7);
                 assertClose("concat-ELU backward" + at, run(gpu, s, a -> CudaFused.launchConcatEluBackward(a[0], a[1], a[2], a[3], s), x, cy.toFloats(), dyPair),
                         CPU.concatEluBackward(cx, cy, CPU.fromHost(p, dyPair)).toFloats(), 1e-7);
-                assertClose("gate" + at, run(gpu, s, a -> CudaFused.launchGate(a[0], a[1], s), h), CPU.gate(ch).toFloats(), 1e-7);
-                assertClose("gate backward" + at, run(gpu, p, a -> CudaFused.launchGateBackward(a[0], a[1], a[2], s), h, dy), CPU.gateBackward(ch, cdy).toFloats(), 1e-7);
+                Tensor cbias = CPU.fromHost(shape(p.dim(1)), bias);
+                assertClose("gate" + at, run(gpu, s, a -> CudaFused.launchGate(a[0], 0L, 0L, a[1], s), h), CPU.gate(ch, null, null).toFloats(), 1e-7);
+                assertClose("gate backward" + at, run(gpu, p, a -> CudaFused.launchGateBackward(a[0], 0L, a[1], a[2], s), h, dy),
+                        CPU.gateBackward(ch, null, cdy).toFloats(), 1e-7);
+                assertClose("gate with its bias and residual" + at, run(gpu, s, a -> CudaFused.launchGate(a[0], a[1], a[2], a[3], s), h, bias, x),
+                        CPU.gate(ch, cbias, cx).toFloats(), 1e-7);
+                assertClose("gate with its bias, backward" + at, run(gpu, p, a -> CudaFused.launchGateBackward(a[0], a[1], a[2], a[3], s), h, bias, dy),
+                        CPU.gateBackward(ch, cbias, cdy).toFloats(), 1e-7);
+                float[] ba = java.util.Arrays.copyOf(bias, s.dim(1)), bb = java.util.Arrays.copyOfRange(bias, s.dim(1), p.dim(1));
+                assertClose("biased sum" + at, run(gpu, s, a -> CudaFused.launchBiasedSum(a[0], a[1], a[2], a[3], a[4], s), x, ba, dy, bb),
+                        CPU.biasedSum(cx, CPU.fromHost(shape(s.dim(1)), ba), cdy, CPU.fromHost(shape(s.dim(1)), bb)).toFloats(), 1e-7);
                 assertClose("coupling" + at, run(gpu, s, a -> CudaFused.launchCoupling(a[0], a[1], a[2], s), x, h), CPU.coupling(cx, ch).toFloats(), 1e-7);
                 float[] both = run(gpu, 3 * n, a -> CudaFused.launchCouplingBackward(a[0], a[1], a[2], a[3], a[3] + 4L * n, s), x, h, dy);
                 Tensor[] want = CPU.couplingBackward(cx, ch, cdy);
@@ -185,7 +205,10 @@ class CudaFusedTest {
                 both("concat-ELU" + at, be -> new Tensor[] {be.concatElu(x)});
                 Tensor y = cuda.concatElu(x);
                 both("concat-ELU backward" + at, be -> new Tensor[] {be.concatEluBackward(x, y, dyPair)});
-                both("gate" + at, be -> new Tensor[] {be.gate(h), be.gateBackward(h, dy)});
+                both("gate" + at, be -> new Tensor[] {be.gate(h, null, null), be.gateBackward(h, null, dy)});
+                both("gate with its bias and residual" + at, be -> new Tensor[] {be.gate(h, bias, x), be.gateBackward(h, bias, dy)});
+                Tensor ba = cuda.narrow(bias, 0, 0, s.dim(1)), bb = cuda.narrow(bias, 0, s.dim(1), s.dim(1));
+                both("biased sum" + at, be -> new Tensor[] {be.biasedSum(x, ba, dy, bb)});
                 both("coupling" + at, be -> {
                     Tensor[] grads = be.couplingBackward(x, h, dy);
                     return new Tensor[] {be.coupling(x, h), grads[0], grads[1], be.couplingLogdetBackward(h, g)};
@@ -203,7 +226,7 @@ class CudaFusedTest {
             assertClose("weight norm", cuda.weightNorm(cuda.fromHost(vs, v), cuda.fromHost(gs, g)), CPU.weightNorm(CPU.fromHost(vs, v), CPU.fromHost(gs, g)), 1e-12);
             assertClose("weight norm dv", got[0], want[0], 1e-12);
             assertClose("weight norm dg", got[1], want[1], 1e-12);
-            var e = assertThrows(IllegalArgumentException.class, () -> cuda.gate(cuda.full(shape(2, 3), 0)));
+            var e = assertThrows(IllegalArgumentException.class, () -> cuda.gate(cuda.full(shape(2, 3), 0), null, null));
             assertEquals("gate: expected [N, 2C, ...], got [2, 3]", e.getMessage());
         }
     }
