@@ -6,8 +6,10 @@
 // A block computes 128 pixels × 80 output channels (PixelCNN++'s filter counts are multiples of 80), eight warps of
 // 32 pixels × 40 channels each: 2 × 5 tiles of 16 × 8, three MMAs per tile and k-step of 8. The reduction runs over
 // 16 channels at a time and, inside those, tap by tap (so a tap's shifted loads find the lines the last tap's brought
-// into L1): each thread stages one pixel's 8 values and 5 weights, split into their parts as they are stored, and
-// loads the next stage's into registers while the warps multiply. Where the pixel and channel tiles alone would leave
+// into L1): each thread stages one pixel's 8 values and 5 weights. Shared memory holds the floats themselves, in two
+// buffers: a warp splits each fragment into its parts as it loads it (three integer and float ops a value, where
+// staging both parts took twice the shared loads and stores), and a stage's values are stored into one buffer while
+// the warps multiply out of the other, one barrier a stage. Where the pixel and channel tiles alone would leave
 // SMs idle (PixelCNN++'s 16×16 and 8×8 layers), grid z splits the stages into parts of `per`, each written to its own
 // slice of dst and summed in order by masked_conv.cu's shifted_sum_parts.
 #include "frl_cuda.cuh"
@@ -20,7 +22,12 @@
 #define A_PITCH (MMA_PIXELS + 8)    // a fragment's 32 loads in 32 banks: 136 ≡ 8 (mod 32), bank 8t + g
 #define B_PITCH (MMA_CHANNELS + 8)  // 88 ≡ 24 (mod 32), bank 24t + g
 
-__device__ __forceinline__ unsigned bits(float v) { return __float_as_uint(v); }
+// A float's 3xTF32 parts as the tensor cores take them: big = v rounded to TF32 (tf32_round's rounding, on the bits),
+// small = v − big (exact), whose bits below TF32's the tensor cores ignore.
+__device__ __forceinline__ void tf32_parts(float v, unsigned& big, unsigned& small) {
+    big = (__float_as_uint(v) + 0x1000u) & 0xFFFFE000u;
+    small = __float_as_uint(v - __uint_as_float(big));
+}
 
 // The forward (GRAD false) or the input gradient, one implicit GEMM: rows are pixels (n, i, j), columns output channels
 // m, the reduction over the taps and the reduced channels r (as shifted_gemm):
@@ -29,8 +36,8 @@ __device__ __forceinline__ unsigned bits(float v) { return __float_as_uint(v); }
 template <bool GRAD>
 __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const float* __restrict__ w, float* __restrict__ dst,
                                             int N, int C, int H, int W, int K, int kh, int kw, int top, int left, int per) {
-    __shared__ float Ab[MMA_STEP][A_PITCH], As[MMA_STEP][A_PITCH];  // [reduced channel][pixel]: big and small parts
-    __shared__ float Bb[MMA_STEP][B_PITCH], Bs[MMA_STEP][B_PITCH];  // [reduced channel][output channel]
+    __shared__ float As[2][MMA_STEP][A_PITCH];  // [buffer][reduced channel][pixel]
+    __shared__ float Bs[2][MMA_STEP][B_PITCH];  // [buffer][reduced channel][output channel]
     const int t = threadIdx.x, lane = t & 31, warp = t >> 5, g = lane >> 2, q4 = lane & 3;
     const int HW = H * W, T = kh * kw, rows = GRAD ? C : K, reduced = GRAD ? K : C;
     const long long P = (long long)N * HW, p0 = (long long)blockIdx.x * MMA_PIXELS;
@@ -60,6 +67,15 @@ __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const
             wv[l] = m < rows && r < reduced ? w[((GRAD ? (long long)r * C + m : (long long)m * C + r)) * T + tap] : 0.f;
         }
     };
+    auto store = [&](int buf) {
+#pragma unroll
+        for (int l = 0; l < MMA_STEP / 2; l++) As[buf][ak + 2 * l][ap] = xv[l];
+#pragma unroll
+        for (int l = 0; l < MMA_STEP * MMA_CHANNELS / MMA_THREADS; l++) {
+            const int e = t + MMA_THREADS * l, k = e / MMA_CHANNELS;
+            Bs[buf][k][e - k * MMA_CHANNELS] = wv[l];
+        }
+    };
 
     float acc[2][5][4];
 #pragma unroll
@@ -70,21 +86,10 @@ __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const
             for (int c = 0; c < 4; c++) acc[a][b][c] = 0.f;
 
     load(first);
-    for (int stage = first; stage < last; stage++) {
-#pragma unroll
-        for (int l = 0; l < MMA_STEP / 2; l++) {
-            const Tf32Parts v = tf32_split(xv[l]);
-            Ab[ak + 2 * l][ap] = v.big;
-            As[ak + 2 * l][ap] = v.small;
-        }
-#pragma unroll
-        for (int l = 0; l < MMA_STEP * MMA_CHANNELS / MMA_THREADS; l++) {
-            const int e = t + MMA_THREADS * l, k = e / MMA_CHANNELS, m = e - k * MMA_CHANNELS;
-            const Tf32Parts v = tf32_split(wv[l]);
-            Bb[k][m] = v.big;
-            Bs[k][m] = v.small;
-        }
-        __syncthreads();
+    store(0);
+    __syncthreads();
+    int buf = 0;
+    for (int stage = first; stage < last; stage++, buf ^= 1) {
         if (stage + 1 < last) load(stage + 1);  // in flight while the warps multiply
 #pragma unroll
         for (int ks = 0; ks < MMA_STEP; ks += 8) {
@@ -92,16 +97,16 @@ __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const
 #pragma unroll
             for (int mt = 0; mt < 2; mt++) {
                 const int px = wp + 16 * mt + g;
-                ab[mt][0] = bits(Ab[ks + q4][px]), ab[mt][1] = bits(Ab[ks + q4][px + 8]);
-                ab[mt][2] = bits(Ab[ks + q4 + 4][px]), ab[mt][3] = bits(Ab[ks + q4 + 4][px + 8]);
-                as[mt][0] = bits(As[ks + q4][px]), as[mt][1] = bits(As[ks + q4][px + 8]);
-                as[mt][2] = bits(As[ks + q4 + 4][px]), as[mt][3] = bits(As[ks + q4 + 4][px + 8]);
+                tf32_parts(As[buf][ks + q4][px], ab[mt][0], as[mt][0]);
+                tf32_parts(As[buf][ks + q4][px + 8], ab[mt][1], as[mt][1]);
+                tf32_parts(As[buf][ks + q4 + 4][px], ab[mt][2], as[mt][2]);
+                tf32_parts(As[buf][ks + q4 + 4][px + 8], ab[mt][3], as[mt][3]);
             }
 #pragma unroll
             for (int nt = 0; nt < 5; nt++) {
                 const int ch = wm + 8 * nt + g;
-                bb[nt][0] = bits(Bb[ks + q4][ch]), bb[nt][1] = bits(Bb[ks + q4 + 4][ch]);
-                bs[nt][0] = bits(Bs[ks + q4][ch]), bs[nt][1] = bits(Bs[ks + q4 + 4][ch]);
+                tf32_parts(Bs[buf][ks + q4][ch], bb[nt][0], bs[nt][0]);
+                tf32_parts(Bs[buf][ks + q4 + 4][ch], bb[nt][1], bs[nt][1]);
             }
 #pragma unroll
             for (int mt = 0; mt < 2; mt++)
@@ -112,6 +117,8 @@ __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const
                     mma_tf32(acc[mt][nt], ab[mt], bb[nt]);
                 }
         }
+        // the other buffer was last read a stage ago, before the barrier that ended it
+        if (stage + 1 < last) store(buf ^ 1);
         __syncthreads();
     }
 
@@ -151,15 +158,16 @@ extern "C" __global__ void __launch_bounds__(MMA_THREADS, 2) shifted_mma_bwd_inp
 //   out[s][m][r][tap] = Σ_{pixels (n,i,j) of chunk s} dy[n,m,i,j] · x[n,r, i+p−top, j+q−left]
 // A block computes 80 output channels m (grid y) × 80 input channels r (grid x): ten warps of 16 × 40, five tiles of
 // 16 × 8 each; blockIdx.z = s·T + tap. The reduction runs over 16 pixels at a time: each thread stages one pixel's
-// 4 values of dy and 4 of x, and loads the next 16 pixels' while the warps multiply.
+// 4 values of dy and 4 of x, and loads the next 16 pixels' while the warps multiply; shared memory and the parts as
+// the forward's.
 #define WG_THREADS 320
 #define WG_PER_THREAD (MMA_STEP * MMA_CHANNELS / WG_THREADS)
 
 extern "C" __global__ void __launch_bounds__(WG_THREADS, 2) shifted_mma_bwd_weight(const float* __restrict__ x, const float* __restrict__ dy,
                                                                                    float* __restrict__ out, int N, int C, int H, int W, int K,
                                                                                    int kh, int kw, int top, int left, int chunk) {
-    __shared__ float Db[MMA_STEP][B_PITCH], Ds[MMA_STEP][B_PITCH];  // [pixel][output channel]: big and small parts
-    __shared__ float Xb[MMA_STEP][B_PITCH], Xs[MMA_STEP][B_PITCH];  // [pixel][input channel]
+    __shared__ float Ds[2][MMA_STEP][B_PITCH];  // [buffer][pixel][output channel]
+    __shared__ float Xs[2][MMA_STEP][B_PITCH];  // [buffer][pixel][input channel]
     const int t = threadIdx.x, lane = t & 31, warp = t >> 5, g = lane >> 2, q4 = lane & 3;
     const int HW = H * W, T = kh * kw, tap = blockIdx.z % T, s = blockIdx.z / T, p = tap / kw, q = tap - p * kw;
     const int m0 = blockIdx.y * MMA_CHANNELS, r0 = blockIdx.x * MMA_CHANNELS, wm = (warp % 5) * 16, wr = (warp / 5) * 40;
@@ -178,6 +186,14 @@ extern "C" __global__ void __launch_bounds__(WG_THREADS, 2) shifted_mma_bwd_weig
             xv[l] = at.inside && r < C ? xs[(long long)r * HW] : 0.f;
         }
     };
+    auto store = [&](int buf) {
+#pragma unroll
+        for (int l = 0; l < WG_PER_THREAD; l++) {
+            const int c = cb + (WG_THREADS / MMA_STEP) * l;
+            Ds[buf][kk][c] = dv[l];
+            Xs[buf][kk][c] = xv[l];
+        }
+    };
 
     float acc[5][4];
 #pragma unroll
@@ -186,30 +202,32 @@ extern "C" __global__ void __launch_bounds__(WG_THREADS, 2) shifted_mma_bwd_weig
         for (int c = 0; c < 4; c++) acc[b][c] = 0.f;
 
     load(pb);
-    for (long long k0 = pb; k0 < pe; k0 += MMA_STEP) {
-#pragma unroll
-        for (int l = 0; l < WG_PER_THREAD; l++) {
-            const int c = cb + (WG_THREADS / MMA_STEP) * l;
-            const Tf32Parts d = tf32_split(dv[l]), v = tf32_split(xv[l]);
-            Db[kk][c] = d.big, Ds[kk][c] = d.small;
-            Xb[kk][c] = v.big, Xs[kk][c] = v.small;
-        }
-        __syncthreads();
-        if (k0 + MMA_STEP < pe) load(k0 + MMA_STEP);  // in flight while the warps multiply
+    store(0);
+    __syncthreads();
+    int buf = 0;
+    for (long long k0 = pb; k0 < pe; k0 += MMA_STEP, buf ^= 1) {
+        const bool more = k0 + MMA_STEP < pe;
+        if (more) load(k0 + MMA_STEP);  // in flight while the warps multiply
 #pragma unroll
         for (int ks = 0; ks < MMA_STEP; ks += 8) {
             // A = dy's 16 channels × 8 pixels, B = x's 8 pixels × 8 channels
-            const unsigned ab[4] = {bits(Db[ks + q4][wm + g]), bits(Db[ks + q4][wm + g + 8]), bits(Db[ks + q4 + 4][wm + g]), bits(Db[ks + q4 + 4][wm + g + 8])};
-            const unsigned as[4] = {bits(Ds[ks + q4][wm + g]), bits(Ds[ks + q4][wm + g + 8]), bits(Ds[ks + q4 + 4][wm + g]), bits(Ds[ks + q4 + 4][wm + g + 8])};
+            unsigned ab[4], as[4];
+            tf32_parts(Ds[buf][ks + q4][wm + g], ab[0], as[0]);
+            tf32_parts(Ds[buf][ks + q4][wm + g + 8], ab[1], as[1]);
+            tf32_parts(Ds[buf][ks + q4 + 4][wm + g], ab[2], as[2]);
+            tf32_parts(Ds[buf][ks + q4 + 4][wm + g + 8], ab[3], as[3]);
 #pragma unroll
             for (int nt = 0; nt < 5; nt++) {
                 const int ch = wr + 8 * nt + g;
-                const unsigned bb[2] = {bits(Xb[ks + q4][ch]), bits(Xb[ks + q4 + 4][ch])}, bs[2] = {bits(Xs[ks + q4][ch]), bits(Xs[ks + q4 + 4][ch])};
+                unsigned bb[2], bs[2];
+                tf32_parts(Xs[buf][ks + q4][ch], bb[0], bs[0]);
+                tf32_parts(Xs[buf][ks + q4 + 4][ch], bb[1], bs[1]);
                 mma_tf32(acc[nt], as, bb);  // the small products first, into the same float sums
                 mma_tf32(acc[nt], ab, bs);
                 mma_tf32(acc[nt], ab, bb);
             }
         }
+        if (more) store(buf ^ 1);  // the other buffer was last read before the barrier that ended the last step
         __syncthreads();
     }
 
