@@ -107,3 +107,18 @@ extern "C" __global__ void affine(const float* x, float* y, long long n, float a
 extern "C" __global__ void axpy(const float* x, float* y, long long n, float alpha) {
     FRL_FOR(i, n) y[i] = fmaf(alpha, x[i], y[i]);
 }
+
+// dst ← src for each row (src, dst, start) of the table, start the row's first element in one range [0, total) over
+// all rows (a backward pass's parameter gradients, Backend#copyAll): one launch for up to FRL_TABLE / 3 copies.
+extern "C" __global__ void copy_all(FrlTable table, int count, long long total) {
+    FRL_FOR(k, total) {
+        int lo = 0, hi = count - 1;  // the last row whose start is <= k (rows with no elements are skipped over)
+        while (lo < hi) {
+            const int mid = (lo + hi + 1) >> 1;
+            if (table.v[3 * mid + 2] <= k) lo = mid;
+            else hi = mid - 1;
+        }
+        const long long* e = table.v + 3 * lo;
+        ((float*)e[1])[k - e[2]] = ((const float*)e[0])[k - e[2]];
+    }
+}

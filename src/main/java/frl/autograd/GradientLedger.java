@@ -1,5 +1,6 @@
 package frl.autograd;
 
+import frl.backend.Backends;
 import frl.tensor.Storage;
 import frl.tensor.Tensor;
 
@@ -22,6 +23,7 @@ final class GradientLedger {
     private final long mark = Storage.madeSoFar();
     private final Map<Storage, Integer> holders = new IdentityHashMap<>();
     private final List<Storage> candidates = new ArrayList<>();
+    private final List<Tensor> copyFrom = new ArrayList<>(), copyTo = new ArrayList<>();
 
     /** A Var now holds g as its gradient. */
     void hold(Tensor g) { holders.merge(g.storage(), 1, Integer::sum); }
@@ -34,6 +36,25 @@ final class GradientLedger {
 
     /** g was handed to a Var that keeps its own copy (a parameter's buffer). */
     void passedOn(Tensor g) { candidates.add(g.storage()); }
+
+    /**
+     * g, a parameter's first gradient of this pass, to be copied into its buffer dst at the pass's end with the others,
+     * in one {@link frl.backend.Backend#copyAll} (hundreds of launches on a GPU become one per 128); held until then.
+     */
+    void deferCopy(Tensor g, Tensor dst) {
+        hold(g);
+        copyFrom.add(g);
+        copyTo.add(dst);
+    }
+
+    /** Runs the deferred copies: at the pass's end, and before a parameter adds a second gradient into its buffer. */
+    void copyDeferred() {
+        if (copyFrom.isEmpty()) return;
+        Backends.of(copyTo.getFirst()).copyAll(copyFrom.toArray(Tensor[]::new), copyTo.toArray(Tensor[]::new));
+        for (Tensor g : copyFrom) drop(g);
+        copyFrom.clear();
+        copyTo.clear();
+    }
 
     /** Frees the candidates that no Var holds and that this pass made. */
     void freeUnheld() {

@@ -114,6 +114,22 @@ public class Var {
         if (pass != null) pass.passedOn(g);
     }
 
+    /**
+     * Copies g into dst, a parameter's buffer: inside a backward pass, with the pass's other such copies in one
+     * Backend#copyAll at its end (g is kept until then, when most activations are freed); else now.
+     */
+    protected static void copyGradient(Tensor g, Tensor dst) {
+        GradientLedger pass = PASS.get();
+        if (pass != null) pass.deferCopy(g, dst);
+        else Backends.of(dst).copyInto(g, dst);
+    }
+
+    /** Runs the copies {@link #copyGradient} has deferred so far in this pass (before a buffer they fill is read). */
+    protected static void copyDeferredGradients() {
+        GradientLedger pass = PASS.get();
+        if (pass != null) pass.copyDeferred();
+    }
+
     /** Backpropagates from a one-element Var (a loss), seeding its gradient with 1. */
     public void backward() {
         if (value.numel() != 1) throw new IllegalStateException("backward() needs a scalar, shape is " + value.shape() + "; use backward(grad)");
@@ -138,6 +154,8 @@ public class Var {
                 v.grad = null;
                 pass.freeUnheld();
             }
+            pass.copyDeferred();
+            pass.freeUnheld();
         } finally {
             PASS.set(outer);
         }

@@ -58,6 +58,16 @@ public interface Backend {
     /** Copies {@code src} into {@code dst} in place (same number of elements). */
     @NotDifferentiable("in-place copy") void copyInto(Tensor src, Tensor dst);
 
+    /**
+     * copyInto(src[i], dst[i]) for every i, in as few launches as a backend can: a backward pass copies its parameters'
+     * first gradients into their buffers in one call at its end (PixelCNN++ has 369; a launch each cost a GPU 1.45 ms
+     * of a 62.7 ms step). By default each in turn.
+     */
+    @NotDifferentiable("in-place copy") default void copyAll(Tensor[] src, Tensor[] dst) {
+        if (src.length != dst.length) throw new IllegalArgumentException("copyAll: " + src.length + " sources for " + dst.length + " destinations");
+        for (int i = 0; i < src.length; i++) copyInto(src[i], dst[i]);
+    }
+
     // ---- elementwise ----------------------------------------------------------------------------
 
     /** f(x) elementwise; a, b are the op's parameters (see {@link UnaryOp}). */

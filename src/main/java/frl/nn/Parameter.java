@@ -10,7 +10,8 @@ import frl.tensor.Tensor;
 /**
  * A trainable leaf: owns its value and a persistent gradient buffer, both allocated outside any scope and
  * freed by {@link #close()}. Backward passes add into the buffer (the first contribution after
- * {@link #zeroGrad()} is copied, later ones are added with axpy), so no per-step gradient tensor survives
+ * {@link #zeroGrad()} is copied, with the pass's other first contributions in one batch at its end; later ones
+ * are added with axpy), so no per-step gradient tensor survives
  * the step's scope. Like PyTorch's {@code zero_grad(set_to_none=True)}, {@link #grad()} is null until a
  * gradient arrives, and optimizers skip such parameters.
  */
@@ -49,10 +50,12 @@ public final class Parameter extends Var implements AutoCloseable {
         if (frozen) { unneeded(g); return; }
         if (!g.shape().equals(value().shape()))
             throw new IllegalStateException("gradient of shape " + g.shape() + " for a parameter of shape " + value().shape());
-        if (hasGrad) backend().axpy(1.0, g, gradBuffer);
-        else backend().copyInto(g, gradBuffer);
+        if (hasGrad) {
+            copyDeferredGradients();   // the first gradient's copy into the buffer, if the pass put it off
+            backend().axpy(1.0, g, gradBuffer);
+            unneeded(g);
+        } else copyGradient(g, gradBuffer);
         hasGrad = true;
-        unneeded(g);
     }
 
     /** Forgets the gradient (the buffer is kept for the next step). */

@@ -60,6 +60,24 @@ class ParameterTest {
         }
     }
 
+    /**
+     * A parameter's first gradient of a pass reaches its buffer at the pass's end, copied with the others in one
+     * Backend#copyAll: the buffers then hold the gradients, and the tensors they came from, made by the pass, are freed.
+     */
+    @Test void theFirstGradientsAreCopiedAtThePassesEndAndFreed() {
+        try (Parameter a = Parameter.of(be.fromHost(Shape.of(2), new double[] {1, 2}));
+             Parameter b = Parameter.of(be.fromHost(Shape.of(3), new double[] {3, 4, 5}));
+             Scope _ = Scope.open()) {
+            Tensor[] handed = new Tensor[2];
+            var pa = frl.autograd.Var.result(a.value(), "seeA", dy -> { handed[0] = be.affine(dy, 2, 0); a.accumulate(handed[0]); }, a);
+            var pb = frl.autograd.Var.result(b.value(), "seeB", dy -> { handed[1] = be.affine(dy, 3, 0); b.accumulate(handed[1]); }, b);
+            Reduce.sumAll(Pointwise.add(Reduce.sumAll(pa), Reduce.sumAll(pb))).backward();
+            assertArrayEquals(new double[] {2, 2}, a.grad().toDoubles());
+            assertArrayEquals(new double[] {3, 3, 3}, b.grad().toDoubles());
+            assertTrue(handed[0].storage().isFreed() && handed[1].storage().isFreed(), "the gradients the pass made are freed once copied");
+        }
+    }
+
     /** loss = Σ a·b: with b frozen only a gets a gradient; with both frozen the loss is off the tape; thawed, b learns again. */
     @Test void aFrozenParameterTakesNoGradient() {
         try (Parameter a = Parameter.of(be.fromHost(Shape.of(2), new double[] {1, 2}));

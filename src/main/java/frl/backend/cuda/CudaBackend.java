@@ -103,6 +103,12 @@ public final class CudaBackend implements Backend {
         CudaPointwise.copy(src, dst);
     }
 
+    @Override public void copyAll(Tensor[] src, Tensor[] dst) {
+        for (Tensor t : src) in("copyAll", t);
+        for (Tensor t : dst) in("copyAll", t);
+        CudaPointwise.copyAll(src, dst);
+    }
+
     @Override public Tensor unary(UnaryOp op, Tensor x, double a, double b) { return CudaPointwise.unary(op, in("unary", x), a, b); }
 
     @Override public Tensor unaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, double a, double b) {

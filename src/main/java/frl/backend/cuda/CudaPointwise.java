@@ -23,6 +23,9 @@ final class CudaPointwise {
     private static final Kernel BINARY_STRIDED = new Kernel(FAMILY, "binary_strided", "ppplai");
     private static final Kernel AFFINE = new Kernel(FAMILY, "affine", "pplff");
     private static final Kernel AXPY = new Kernel(FAMILY, "axpy", "pplf");
+    private static final Kernel COPY_ALL = new Kernel(FAMILY, "copy_all", "til");
+    /** copy_all's table rows per launch: (src, dst, start) each. */
+    static final int COPY_ROWS = Kernel.MAX_LONGS / 3;
 
     private CudaPointwise() {}
 
@@ -37,6 +40,45 @@ final class CudaPointwise {
         if (bytes == 0 || from == to) return;
         Cuda.check(cudart.cudaMemcpyAsync(new DevicePointer(to), new DevicePointer(from), bytes, cudart.cudaMemcpyDeviceToDevice,
                 CudaContext.get().stream()), "cudaMemcpyAsync(device to device, " + bytes + " bytes)");
+    }
+
+    /**
+     * Backend#copyAll: dst[i] ← src[i], the pairs' elements as one range, copy_all launches of {@link #COPY_ROWS} pairs
+     * each (a cudaMemcpyAsync each under -Dfrl.cuda.gradCopies=each).
+     */
+    static void copyAll(Tensor[] src, Tensor[] dst) {
+        if (src.length != dst.length) throw new IllegalArgumentException("copyAll: " + src.length + " sources for " + dst.length + " destinations");
+        for (int i = 0; i < src.length; i++) Shapes.requireSameSize("copyAll (pair " + i + ")", src[i], dst[i]);
+        if (!batchedCopies()) {
+            for (int i = 0; i < src.length; i++) copy(src[i], dst[i]);
+            return;
+        }
+        long[] from = new long[src.length], to = new long[src.length], n = new long[src.length];
+        for (int i = 0; i < src.length; i++) {
+            from[i] = src[i].storage().address();
+            to[i] = dst[i].storage().address();
+            n[i] = src[i].numel();
+        }
+        launchCopyAll(from, to, n);
+    }
+
+    /** -Dfrl.cuda.gradCopies: batched (the default: copy_all) or each (a cudaMemcpyAsync a pair). */
+    static boolean batchedCopies() { return CudaFlags.oneOf("frl.cuda.gradCopies", "batched", "batched", "each").equals("batched"); }
+
+    /** copy_all over device addresses: n[i] floats from from[i] to to[i], {@link #COPY_ROWS} pairs a launch. */
+    static void launchCopyAll(long[] from, long[] to, long[] n) {
+        for (int first = 0; first < from.length; first += COPY_ROWS) {
+            int count = Math.min(COPY_ROWS, from.length - first);
+            long[] table = new long[3 * count];
+            long total = 0;
+            for (int k = 0; k < count; k++) {
+                table[3 * k] = from[first + k];
+                table[3 * k + 1] = to[first + k];
+                table[3 * k + 2] = total;
+                total += n[first + k];
+            }
+            if (total > 0) COPY_ALL.launchN(total, table, count, total);
+        }
     }
 
     /** A fresh copy of x (for ops that have nothing to compute). */

@@ -53,6 +53,7 @@ class CudaFlagsTest {
                 new Switch("frl.cuda.unfold", CudaUnfold.CHOICE::forced, FasterPath.Path.CUDNN, "convolutions as unfolded GEMMs wait for a GPU run"),
                 new Switch("frl.cuda.sumBlocks", CudaReduce::shortRunsByBlocks, false, "channel sums of short runs by blocks wait for a GPU run"),
                 new Switch("frl.cuda.shiftedKernel", CudaShiftedConv::tensorCores, false, "shifted convolutions on tensor cores wait for a GPU run"),
+                new Switch("frl.cuda.gradCopies", CudaPointwise::batchedCopies, true, "a backward pass's parameter gradients copied in one launch"),
                 new Switch("frl.cuda.cudnnMath", CudnnMath::allowed, List.of(CudnnMath.FMA, CudnnMath.TF32X3), "cuDNN on parts where faster by a margin"));
         for (Switch sw : switches) {
             System.clearProperty(sw.property());

@@ -621,6 +621,35 @@ class KernelsOnHostTest {
     }
 
     /**
+     * pointwise.cu's copy_all (Backend#copyAll: a backward pass's parameter gradients) over 300 pairs, three launches of
+     * up to 128, sizes from 0 to 700 floats: every destination is its source, and nothing past it is written.
+     */
+    @Test void copyAllCopiesEveryPair() {
+        try (HostKernels gpu = HostKernels.of("pointwise"); Scope sc = Scope.open()) {
+            Random r = new Random(12);
+            int pairs = 300;
+            long[] from = new long[pairs], to = new long[pairs], n = new long[pairs];
+            float[][] want = new float[pairs][];
+            MemorySegment[] dst = new MemorySegment[pairs];
+            for (int i = 0; i < pairs; i++) {
+                int size = i % 17 == 0 ? 0 : r.nextInt(700) + 1;
+                want[i] = CudaVsCpu.uniform(r, size, -1, 1);
+                from[i] = gpu.floats(want[i]).address();
+                dst[i] = gpu.floats(CudaSubPixelTest.Host.unwritten(size + 1));
+                to[i] = dst[i].address();
+                n[i] = size;
+            }
+            CudaPointwise.launchCopyAll(from, to, n);
+            for (int i = 0; i < pairs; i++) {
+                float[] got = dst[i].toArray(ValueLayout.JAVA_FLOAT);
+                assertTrue(Arrays.equals(want[i], Arrays.copyOf(got, want[i].length)), "pair " + i + " of " + n[i] + " floats");
+                assertEquals(Float.floatToRawIntBits(CudaSubPixelTest.Host.unwritten(1)[0]), Float.floatToRawIntBits(got[want[i].length]),
+                        "pair " + i + ": the float after its " + n[i] + " was written");
+            }
+        }
+    }
+
+    /**
      * A GPU faults on a vector access at an address that is not a multiple of its size, which x86 reads anyway: the
      * shim's float2 and float4 check every address they are copied from or into. tf32.cu compiled with its quads read
      * two floats off (phaseLoads=batched's tf32_parts4) fails so, in place of values that would merely be wrong.
