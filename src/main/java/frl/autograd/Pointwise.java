@@ -114,13 +114,14 @@ public final class Pointwise {
     /**
      * (a + biasA) + (b + biasB), biases [C] along axis 1 of a and b (PixelCNN++'s conv_input and nin_skip before their
      * biases): one op (Backend#biasedSum) where three adds wrote three tensors. Backward: dy to a and b, dy summed per
-     * channel to each bias. Its backward reads neither a nor b.
+     * channel (once) to each bias. Its backward reads neither a nor b.
      */
     public static Var biasedSum(Var a, Var biasA, Var b, Var biasB) {
         Backend be = a.backend();
         return Var.result(be.biasedSum(a.value(), biasA.value(), b.value(), biasB.value()), "biasedSum", dy -> {
-            if (biasA.requiresGrad()) biasA.accumulate(channelSums(be, dy, biasA));
-            if (biasB.requiresGrad()) biasB.accumulate(channelSums(be, dy, biasB));
+            Tensor sums = biasA.requiresGrad() || biasB.requiresGrad() ? channelSums(be, dy, biasA) : null;   // one sum serves both biases
+            if (biasA.requiresGrad()) biasA.accumulate(sums);
+            if (biasB.requiresGrad()) biasB.accumulate(sums);
             a.accumulate(dy);
             b.accumulate(dy);
         }, a, biasA, b, biasB);
