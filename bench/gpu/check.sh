@@ -34,6 +34,9 @@ if [ -z "${NEW_PATHS+set}" ]; then
   NEW_PATHS="-Dfrl.cuda.planes=packed -Dfrl.cuda.bnLoads=batched -Dfrl.cuda.hfSums=exact -Dfrl.cuda.unfold=auto"
   NEW_PATHS+=" -Dfrl.cuda.actNormConv=fused -Dfrl.cuda.shiftedKernel=mma -Dfrl.cuda.sumBlocks=any"
 fi
+# NEW_DEFAULTS: switches that turn back paths made defaults without a GPU run (models times each model with each
+# alone, beside its run by the defaults): the batched gradient copies.
+NEW_DEFAULTS=${NEW_DEFAULTS--Dfrl.cuda.gradCopies=each}
 # TIMED_PATHS: NEW_PATHS less the switches blame finds failing (quick sets it), for the runs that time them all together
 # (a blamed switch could end such a run before its later rows)
 TIMED_PATHS=$NEW_PATHS
@@ -172,6 +175,12 @@ models() {
       JAVA_OPTS="$JAVA_OPTS $opt" timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph \
           2>> "$log" | grep '^{' >> "$res"
       say "engine bench $m ($opt alone, --graph) exit $?"
+    done
+    # and with each default not yet run on a GPU turned back
+    for opt in $NEW_DEFAULTS; do
+      JAVA_OPTS="$JAVA_OPTS $opt" timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph \
+          2>> "$log" | grep '^{' >> "$res"
+      say "engine bench $m ($opt, a new default turned back, --graph) exit $?"
     done
     # and with all the switches not yet defaults (unfold=auto may take Glow's 256-channel 1×1s to 3xTF32 GEMMs)
     if [ -n "$TIMED_PATHS" ]; then
