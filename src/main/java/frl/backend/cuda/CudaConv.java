@@ -3,6 +3,7 @@ package frl.backend.cuda;
 import frl.backend.ConvGeometry;
 import frl.backend.PhasesByComposition;
 import frl.backend.Shapes;
+import frl.backend.Shift;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
@@ -108,8 +109,10 @@ final class CudaConv {
     // ---- the three ops -------------------------------------------------------------------------
 
     /**
-     * 1×1 convolutions over few channels (Glow's invertible 1×1) also have a hand-written kernel; with
-     * -Dfrl.cuda.conv1x1=auto (the default) the faster is kept per shape.
+     * 1×1 convolutions over few channels (Glow's invertible 1×1) also have a hand-written kernel, and over more (PixelCNN++'s
+     * nin layers, 160 or 320 channels into 80) the shifted convolutions' tensor-core kernels where -Dfrl.cuda.shiftedKernel=mma
+     * (a 1×1 is a shifted convolution with nothing to shift); with -Dfrl.cuda.conv1x1=auto (the default) the faster is
+     * kept per shape.
      */
     private static final FasterPath ONE_BY_ONE = new FasterPath("frl.cuda.conv1x1");
 
@@ -156,6 +159,7 @@ final class CudaConv {
             return either(SUB_PIXEL, key, () -> CudaSubPixel.conv2d(x, w, g), cudnn);
         }
         if (CudaConv1x1.applies(xs, ws, g)) return either(ONE_BY_ONE, key, () -> CudaConv1x1.forward(x, w), cudnn);
+        if (CudaShiftedConv.takesOneByOne(xs, ws, g)) return either(ONE_BY_ONE, key, () -> CudaShiftedConv.forward(x, w, Shift.DOWN, FasterPath.Path.KERNEL), cudnn);
         if (CudaDenseConv.applies(xs, ws, g)) return either(DENSE, key, () -> CudaDenseConv.conv2d(x, w, g), cudnn);
         return cudnn.get();
     }
@@ -170,6 +174,8 @@ final class CudaConv {
             return either(SUB_PIXEL, key, () -> CudaSubPixel.backwardInput(dy, w, xShape, g), cudnn);
         }
         if (CudaConv1x1.applies(xShape, ws, g)) return either(ONE_BY_ONE, key, () -> CudaConv1x1.backwardInput(dy, w, xShape), cudnn);
+        if (CudaShiftedConv.takesOneByOne(xShape, ws, g))
+            return either(ONE_BY_ONE, key, () -> CudaShiftedConv.backwardInput(dy, w, xShape, Shift.DOWN, FasterPath.Path.KERNEL), cudnn);
         if (CudaDenseConv.applies(xShape, ws, g)) return either(DENSE, key, () -> CudaDenseConv.backwardInput(dy, w, xShape, g), cudnn);
         return cudnn.get();
     }
@@ -184,6 +190,8 @@ final class CudaConv {
             return either(SUB_PIXEL, key, () -> CudaSubPixel.backwardWeight(x, dy, wShape, g), cudnn);
         }
         if (CudaConv1x1.applies(xs, wShape, g)) return either(ONE_BY_ONE, key, () -> CudaConv1x1.backwardWeight(x, dy, wShape), cudnn);
+        if (CudaShiftedConv.takesOneByOne(xs, wShape, g))
+            return either(ONE_BY_ONE, key, () -> CudaShiftedConv.backwardWeight(x, dy, wShape, Shift.DOWN, FasterPath.Path.KERNEL), cudnn);
         if (CudaDenseConv.applies(xs, wShape, g)) return either(DENSE, key, () -> CudaDenseConv.backwardWeight(x, dy, wShape, g), cudnn);
         return cudnn.get();
     }

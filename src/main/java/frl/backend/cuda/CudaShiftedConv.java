@@ -99,6 +99,15 @@ final class CudaShiftedConv {
     static boolean tensorCores() { return CudaFlags.oneOf("frl.cuda.shiftedKernel", "fma", "fma", "mma").equals("mma"); }
 
     /**
+     * Whether a 1×1 stride-1 unpadded convolution of x [N,C,H,W] by w [K,C,1,1] runs on these kernels too, as a shifted
+     * one with nothing to shift: under -Dfrl.cuda.shiftedKernel=mma (the FMA kernels' 64×64 tiles are not for it).
+     */
+    static boolean takesOneByOne(Shape xs, Shape ws, ConvGeometry g) {
+        return tensorCores() && xs.rank() == 4 && ws.rank() == 4 && ws.dim(2) == 1 && ws.dim(3) == 1 && xs.dim(1) == ws.dim(1)
+                && g.strideH() == 1 && g.strideW() == 1 && g.padH() == 0 && g.padW() == 0;
+    }
+
+    /**
      * The forward kernel over tensors or device addresses: y [N,K,H,W] from x [N,C,H,W] and w [K,C,kh,kw] (non-empty).
      * On tensor cores in {@link #reductionParts} parts: into partial (parts · y's floats; 0 for one part), then summed in
      * order into y.

@@ -2,6 +2,7 @@ package frl.backend.cuda;
 
 import frl.backend.Backend;
 import frl.backend.Backends;
+import frl.backend.ConvGeometry;
 import frl.backend.OpHarness;
 import frl.backend.Shift;
 import frl.tensor.Scope;
@@ -111,6 +112,34 @@ class CudaShiftedConvTest {
                 }
             }
         });
+    }
+
+    /**
+     * Under -Dfrl.cuda.shiftedKernel=mma, CudaConv's 1×1 convolutions over more channels than its own 1×1 kernels take
+     * (PixelCNN++'s nin layers) run on these kernels where -Dfrl.cuda.conv1x1 says kernel: all three ops within NMSE 1e-10
+     * of the CPU's conv2d.
+     */
+    @Test
+    void oneByOneConvolutionsRunOnTheTensorCoreKernels() {
+        Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
+        ConvGeometry one = ConvGeometry.of(1, 0);
+        Switches.with("frl.cuda.shiftedKernel", "mma", () -> { Switches.with("frl.cuda.conv1x1", "kernel", () -> {
+            for (Shape[] c : new Shape[][] {{Shape.of(32, 320, 32, 32), Shape.of(80, 320, 1, 1)}, {Shape.of(32, 160, 8, 8), Shape.of(80, 160, 1, 1)},
+                    {Shape.of(3, 100, 5, 7), Shape.of(150, 100, 1, 1)}}) {
+                Shape xs = c[0], ws = c[1], ys = Shape.of(xs.dim(0), ws.dim(0), xs.dim(2), xs.dim(3));
+                assertTrue(CudaShiftedConv.takesOneByOne(xs, ws, one) && !CudaConv1x1.applies(xs, ws, one), xs + " " + ws);
+                Random r = new Random(xs.hashCode());
+                float[] x = gauss(r, xs), w = gauss(r, ws), dy = gauss(r, ys);
+                try (Scope scope = Scope.open()) {
+                    Tensor xc = cpu.fromHost(xs, x), wc = cpu.fromHost(ws, w), dyc = cpu.fromHost(ys, dy);
+                    Tensor xg = cuda.fromHost(xs, x), wg = cuda.fromHost(ws, w), dyg = cuda.fromHost(ys, dy);
+                    String at = "1×1 x" + xs + " w" + ws;
+                    close(at + " forward", cuda.conv2d(xg, wg, one).toDoubles(), cpu.conv2d(xc, wc, one).toDoubles(), 1e-10);
+                    close(at + " backward input", cuda.conv2dBackwardInput(dyg, wg, xs, one).toDoubles(), cpu.conv2dBackwardInput(dyc, wc, xs, one).toDoubles(), 1e-10);
+                    close(at + " backward weight", cuda.conv2dBackwardWeight(xg, dyg, ws, one).toDoubles(), cpu.conv2dBackwardWeight(xc, dyc, ws, one).toDoubles(), 1e-10);
+                }
+            }
+        }); });
     }
 
     private static double[] toDoubles(float[] v) {
