@@ -80,6 +80,7 @@ final class CpuConv {
 
     /** y_n [K, P] = W [K, C·kh·kw] · cols(x_n) [C·kh·kw, P], P = oh·ow, summed over channel blocks. */
     private static Tensor conv2d(Gemm gemm, Tensor x, Tensor w, Im2col columns, Shape yShape) {
+        if (columns.rows() == 0) return CpuBackend.instance().full(yShape, 0);   // no input channels: nothing to sum
         if (DirectConv.appliesForward(columns)) return DirectConv.conv2d(x, w, columns, yShape);
         if (PhaseConv.applies(columns, w.dim(0))) return PhaseConv.conv2d(gemm, x, w, columns, yShape);
         Tensor y = CpuBackend.alloc(yShape);
@@ -121,6 +122,7 @@ final class CpuConv {
     }
 
     private static Tensor backwardInput(Gemm gemm, Tensor dy, Tensor w, Shape xShape, Im2col columns) {
+        if (w.dim(0) == 0) return CpuBackend.instance().full(xShape, 0);   // no output channels: nothing to sum
         if (DirectConv.appliesForward(columns)) return DirectConv.backwardInput(dy, w, xShape, columns);
         if (PhaseConv.applies(columns, w.dim(0))) return PhaseConv.backwardInput(gemm, dy, w, xShape, columns);
         Tensor dx = CpuBackend.alloc(xShape);

@@ -222,6 +222,21 @@ class CpuConvTest {
         }
     }
 
+    /** A convolution that sums nothing, over no input channels (forward) or from no output channels (input gradient), is zeros: it divided by zero. */
+    @Test void convolutionsOverNoChannelsGiveZeros() {
+        try (Scope s = Scope.open()) {
+            for (ConvGeometry g : List.of(ConvGeometry.of(1, 1), ConvGeometry.of(1, 0))) {
+                Tensor y = B.conv2d(filled(Shape.of(2, 0, 6, 5), 1), filled(Shape.of(4, 0, 3, 3), 1), g);
+                assertArrayEquals(new float[(int) y.numel()], y.toFloats(), "forward " + g);
+                Shape xs = Shape.of(2, 3, 6, 5), ys = frl.backend.Shapes.conv2d(xs, Shape.of(0, 3, 3, 3), g);
+                Tensor dx = B.conv2dBackwardInput(filled(ys, 1), filled(Shape.of(0, 3, 3, 3), 1), xs, g);
+                assertArrayEquals(new float[(int) xs.numel()], dx.toFloats(), "input gradient " + g);
+            }
+            Tensor shifted = B.shiftedConv2d(filled(Shape.of(1, 0, 3, 4), 1), filled(Shape.of(5, 0, 2, 3), 1), frl.backend.Shift.DOWN);
+            assertArrayEquals(new float[60], shifted.toFloats(), "shifted forward");
+        }
+    }
+
     @Test void rejectsMismatchedShapes() {
         try (Scope s = Scope.open()) {
             Tensor x = filled(Shape.of(2, 3, 8, 8), 0), w = filled(Shape.of(4, 2, 3, 3), 0);
