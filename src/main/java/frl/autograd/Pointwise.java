@@ -2,9 +2,13 @@ package frl.autograd;
 
 import frl.backend.Backend;
 import frl.backend.BinaryOp;
+import frl.backend.Shapes;
 import frl.backend.UnaryOp;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
+
+import java.util.Objects;
+import java.util.stream.Stream;
 
 /** Elementwise ops on Vars: unary functions, broadcasting binary arithmetic, affine scaling. */
 public final class Pointwise {
@@ -102,11 +106,13 @@ public final class Pointwise {
         Backend be = h.backend();
         Tensor y = be.gate(h.value(), bias == null ? null : bias.value(), residual == null ? null : residual.value());
         // parents in the order the composed ops reach them (residual + gate(h + bias)), so backward visits the tape as it did
-        Var[] inputs = java.util.stream.Stream.of(residual, h, bias).filter(java.util.Objects::nonNull).toArray(Var[]::new);
+        Var[] inputs = Stream.of(residual, h, bias).filter(Objects::nonNull).toArray(Var[]::new);
         return Var.result(y, "gate", dy -> {
             if (residual != null) residual.accumulate(dy);
+            boolean biasGrad = bias != null && bias.requiresGrad();
+            if (!h.requiresGrad() && !biasGrad) return;
             Tensor dh = be.gateBackward(h.value(), bias == null ? null : bias.value(), dy);
-            if (bias != null && bias.requiresGrad()) bias.accumulate(channelSums(be, dh, bias));
+            if (biasGrad) bias.accumulate(channelSums(be, dh, bias));
             h.accumulate(dh);
         }, inputs);
     }
@@ -129,7 +135,7 @@ public final class Pointwise {
 
     /** g [N, C, ...] summed per channel, in bias's shape [C]: what an add of bias as [1, C, 1, ...] passes it. */
     private static Tensor channelSums(Backend be, Tensor g, Var bias) {
-        return be.sumTo(g, frl.backend.Shapes.channelBias("bias", g.shape(), bias.value())).reshape(bias.shape());
+        return be.sumTo(g, Shapes.channelBias("bias", g.shape(), bias.value())).reshape(bias.shape());
     }
 
     /** Glow's coupling map (x_b + t)·sigmoid(r + 2), [t, r] = h's halves along axis 1: one op each way (Backend#coupling). */

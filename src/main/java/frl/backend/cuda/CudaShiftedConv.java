@@ -130,9 +130,9 @@ final class CudaShiftedConv {
     static int[] reductionParts(Shape xs, int rows, int reduced, int taps) {
         long tiles = Math.ceilDiv((long) xs.dim(0) * xs.dim(2) * xs.dim(3), MMA_PIXELS) * Math.ceilDiv(rows, MMA_CHANNELS);
         int stages = taps * Math.ceilDiv(reduced, STEP);
-        int parts = (int) Math.clamp(2L * Kernel.multiprocessors() / tiles, 1, Math.max(1, stages / 4));
-        int per = Math.ceilDiv(stages, parts);
-        return new int[] {Math.ceilDiv(stages, per), per};
+        int parts = (int) Math.clamp(2L * Kernel.multiprocessors() / Math.max(1, tiles), 1, Math.max(1, stages / 4));
+        int per = Math.max(1, Math.ceilDiv(stages, parts));
+        return new int[] {Math.max(1, Math.ceilDiv(stages, per)), per};   // no stages (no channels to sum): one part that writes zeros
     }
 
     /** Where there are several parts, out[i] = Σ_s partial[s·n + i] in order (masked_conv.cu's shifted_sum_parts). */
