@@ -57,7 +57,8 @@ def main(folder):
             if kind(r) != (model, config) or "framework" in r or "train_img_s" not in r:
                 continue
             ratio = f"  ({r['train_img_s'] / t['train_img_s']:.2f}× / {r['score_img_s'] / t['score_img_s']:.2f}×)" if t else ""
-            print(f"    {r['train_img_s']:>9,.0f} / {r['score_img_s']:>7,.0f}{ratio}  {flags(r)}")
+            peak = f"  {r['device_memory_peak_mib']:,} MiB on the device" if "device_memory_peak_mib" in r else ""
+            print(f"    {r['train_img_s']:>9,.0f} / {r['score_img_s']:>7,.0f}{ratio}{peak}  {flags(r)}")
 
     each_alone(data, log)
 

@@ -54,6 +54,8 @@ final class BenchCommand implements Callable<Integer> {
 
     /** The training batch, random 8-bit values made once before the warm-up. */
     private Tensor trainPixels;
+    /** Tensors' peak bytes on the host and (on a GPU; else −1) on the device, through the timed training and scoring. */
+    private long hostPeak, devicePeak;
 
     @Override public Integer call() throws Exception {
         if (batch < 2 || scoreBatch < 1 || k < 1 || steps < 1 || warmup < 0 || repeats < 1)
@@ -87,6 +89,8 @@ final class BenchCommand implements Callable<Integer> {
                 m.eval();
                 scoring = timeScoring(be, m, rng, score);
             }
+            hostPeak = frl.tensor.HostStorage.peakBytes();
+            devicePeak = be instanceof frl.backend.cuda.CudaBackend cb ? cb.context().peakBytes() : -1;
             if (profile) profileSteps(be, c, rng);
         }
         double trainMedian = median(train), scoreMedian = median(score);
@@ -111,6 +115,8 @@ final class BenchCommand implements Callable<Integer> {
         if (scoring != null) r.put("score_graph", scoring);
         r.put("train_img_s", Math.round(trainMedian * 100) / 100.0);
         r.put("score_img_s", Math.round(scoreMedian * 1000) / 1000.0);
+        r.put("host_memory_peak_mib", hostPeak >> 20);   // the most that tensors held at once, training and scoring (not the profiles)
+        if (devicePeak >= 0) r.put("device_memory_peak_mib", devicePeak >> 20);
         String out = Json.write(r);
         System.out.println(out);
         if (json != null) AtomicFile.writeString(json, out + "\n");

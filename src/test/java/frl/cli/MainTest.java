@@ -69,12 +69,17 @@ class MainTest {
         assertTrue(r.err().contains("-k ≥ 1") && r.err().contains("got 64, 32, 0, 5, 2, 1"), r.err());
     }
 
-    /** The CPU runs each step as it comes: no graph is recorded, or reported, whether or not one is asked for. */
+    /**
+     * The CPU runs each step as it comes: no graph is recorded, or reported, whether or not one is asked for. The row
+     * gives the host memory's peak (a VAE's step holds more than a MiB) and, off a GPU, no device peak.
+     */
     @Test void benchOnTheCpuRecordsNoGraph() {
         for (String graph : new String[] {"--graph", "--no-graph"}) {
             Run r = run("bench", "--device", "cpu", "--batch", "2", "--score-batch", "1", "-k", "1", "--steps", "1", "--warmup", "0", graph);
             assertEquals(0, r.code(), r.err());
             assertTrue(r.out().contains("\"train_img_s\"") && !r.out().contains("\"graph\""), r.out());
+            java.util.regex.Matcher peak = java.util.regex.Pattern.compile("\"host_memory_peak_mib\":(\\d+)").matcher(r.out());
+            assertTrue(peak.find() && Long.parseLong(peak.group(1)) >= 1 && !r.out().contains("device_memory_peak_mib"), r.out());
         }
     }
 
