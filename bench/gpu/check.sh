@@ -15,7 +15,8 @@
 # together (summary.py --winners: tests passed, faster alone). On the H200 (2026-11-28, 13 switches) `quick each` took
 # 391 s: the tests 101 s, blame 125 s (BLAME_SECONDS=120; the failing class, CudaSubPixelTest, takes over a minute
 # a run), bench-kernels twice 120 s, each 32 s.
-# On the H200 (2026-11-28, later, each step's seconds): models 148, hfprofile 53, parts 120, suite 155.
+# On the H200 (2026-11-28, later, each step's seconds): models 148 (before its regret and turned-back-default runs),
+# hfprofile 53, parts 120, suite 155.
 # Read what comes back with `python3 bench/gpu/summary.py DIR`.
 # Steps run in the order given (science first, say, when one call must hold them all and may run out of time).
 # SCIENCE_FLAGS adds options to its `frl train` (--graph, say). NEW_PATHS: the switches of the paths written since
@@ -152,7 +153,8 @@ parts() {
 # Glow and PixelCNN++ at the anchors' configs (ANCHORS.md: Glow 4 channels, hidden 256, depth 16, levels 3, batch 64,
 # scoring 256 images with one dequantisation each; PixelCNN++ resnets 3, filters 80, mixtures 10, batch 32, scoring 128)
 # op by op with a device profile and as a CUDA graph (also with NEW_PATHS, less what blame found), each beside its
-# PyTorch twin (on the H200, 2026-11-28, about 15 s for each graph run and each twin, without the profiles)
+# PyTorch twin (on the H200, 2026-11-28, about 15 s for each graph run and each twin, without the profiles); then
+# Likelihood Regret against FRL's score with the VAEs (frl bench --regret)
 models() {
   for m in glow pixelcnn; do
     if [ $m = glow ]; then
@@ -191,6 +193,12 @@ models() {
     extra=(); [ $m = glow ] && extra=(--k 1)
     timeout 240 python3 bench/pytorch/frl_$m.py bench --device cuda "${args[@]}" "${extra[@]}" --threads 16 2>> "$log" | grep '^{' >> "$res"
     say "pytorch bench $m exit $?"
+  done
+  # Likelihood Regret (100 Adam steps an image) against FRL's score over the same 256 random images, the VAE of each
+  # config (fmnist: the science runs' model)
+  for cfg in fmnist cifar; do
+    timeout 240 bash $run frl.cli.Main bench --device cuda --config $cfg --steps 5 --warmup 2 --regret 256 2>> "$log" | grep '^{' >> "$res"
+    say "engine bench vae $cfg (--regret 256) exit $?"
   done
 }
 kernels() {

@@ -60,6 +60,13 @@ def main(folder):
             peak = f"  {r['device_memory_peak_mib']:,} MiB on the device" if "device_memory_peak_mib" in r else ""
             print(f"    {r['train_img_s']:>9,.0f} / {r['score_img_s']:>7,.0f}{ratio}{peak}  {flags(r)}")
 
+    regret = [r for r in data if "regret_img_s" in r]
+    if regret:
+        print("\n== Likelihood Regret against FRL's score (frl bench --regret: the same random images through frl score's scorer)")
+        for r in regret:
+            print(f"  vae {r['config']}: FRL {r['frl_score_img_s']:,.1f} img/s, regret {r['regret_img_s']:,.2f} img/s over {r['regret_images']} images:"
+                  f" FRL {r['frl_vs_regret']:,.1f}× faster (ANCHORS.md asks 150×)")
+
     each_alone(data, log)
 
     print("\n== bench-kernels: rows that moved with NEW_PATHS (ms, default → with)")

@@ -7,12 +7,16 @@ import frl.backend.ProfilingBackend;
 import frl.backend.Rng;
 import frl.io.AtomicFile;
 import frl.io.Json;
+import frl.data.ImageSet;
 import frl.model.DensityModel;
 import frl.model.ModelConfig;
+import frl.model.ModelSpec;
 import frl.model.VaeConfig;
 import frl.nn.Adam;
 import frl.nn.RecordedPass;
 import frl.nn.RecordedStep;
+import frl.ood.Regret;
+import frl.ood.Scorer;
 import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
@@ -50,12 +54,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Also write the result as JSON to this file.") Path json;
     @Mixin GraphOption graph;
     @Mixin ScoreGraphOption scoreGraph;
+    @Option(names = "--regret", defaultValue = "0", description = "VAE: also time FRL's score (the IWAE NLL and the PNG complexity) and Likelihood Regret (the reference's 100 Adam steps an image, its NLL before fitting the scorer's) over this many random images through frl score's scorer, each once. Default: ${DEFAULT-VALUE} (not timed).") int regret;
     @Option(names = "--profile", description = "After timing, profile training steps and scoring passes per op (host time to queue each op; on a GPU, each op's device time and the share of a step the GPU is busy; then host time with each op waited for) and print the tables as JSON lines.") boolean profile;
 
     /** The training batch, random 8-bit values made once before the warm-up. */
     private Tensor trainPixels;
     /** Tensors' peak bytes on the host and (on a GPU; else −1) on the device, through the timed training and scoring. */
     private long hostPeak, devicePeak;
+    /** Under --regret: {FRL score, Likelihood Regret} images a second. */
+    private double[] regretRates;
 
     @Override public Integer call() throws Exception {
         if (batch < 2 || scoreBatch < 1 || k < 1 || steps < 1 || warmup < 0 || repeats < 1)
@@ -67,6 +74,8 @@ final class BenchCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--config " + config + ": expected fmnist or cifar");
         };
         if (ModelConfig.fieldsOf(model) == null) throw new IllegalArgumentException("--model " + model + ": expected vae, glow or pixelcnn");
+        if (regret < 0 || regret > 0 && !model.equals("vae"))
+            throw new IllegalArgumentException("--regret times Likelihood Regret, which fits a VAE's encoder, over ≥ 0 images; got " + regret + " with --model " + model);
         Map<String, Integer> shape = Map.of("ngf", channels == 2 ? 32 : 64, "nz", 200, "hidden", hidden, "depth", depth, "levels", levels,
                 "resnets", resnets, "filters", filters, "mixtures", mixtures);
         ModelConfig c = ModelConfig.of(model, 32, channels, ModelConfig.shapeOf(model, shape));
@@ -88,6 +97,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 m.eval();
                 scoring = timeScoring(be, m, rng, score);
+                if (regret > 0) regretRates = timeRegret(be, m, channels - 1);
             }
             hostPeak = frl.tensor.HostStorage.peakBytes();
             devicePeak = be instanceof frl.backend.cuda.CudaBackend cb ? cb.context().peakBytes() : -1;
@@ -115,6 +125,12 @@ final class BenchCommand implements Callable<Integer> {
         if (scoring != null) r.put("score_graph", scoring);
         r.put("train_img_s", Math.round(trainMedian * 100) / 100.0);
         r.put("score_img_s", Math.round(scoreMedian * 1000) / 1000.0);
+        if (regretRates != null) {
+            r.put("regret_images", regret);
+            r.put("frl_score_img_s", Math.round(regretRates[0] * 1000) / 1000.0);
+            r.put("regret_img_s", Math.round(regretRates[1] * 1000) / 1000.0);
+            r.put("frl_vs_regret", Math.round(regretRates[0] / regretRates[1] * 10) / 10.0);
+        }
         r.put("host_memory_peak_mib", hostPeak >> 20);   // the most that tensors held at once, training and scoring (not the profiles)
         if (devicePeak >= 0) r.put("device_memory_peak_mib", devicePeak >> 20);
         String out = Json.write(r);
@@ -148,6 +164,30 @@ final class BenchCommand implements Callable<Integer> {
                 return !record ? null : recorded != null && recorded.recorded() ? "cuda graph of each scoring pass" : "asked for; the pass could not be recorded and ran op by op";
             }
         }
+    }
+
+    /**
+     * --regret: FRL's score of {@link #regret} random images (the scorer's IWAE NLL with -k samples, then the PNG
+     * complexity of each image) and Likelihood Regret over them (Regret.Config.reference(); its NLL before fitting is that
+     * score's), each timed once through the scorer frl score uses (its chunks recorded as graphs as --score-graph says):
+     * {FRL score, regret} images a second. The paper reports FRL 147× faster; ANCHORS.md asks the engine for 150×.
+     */
+    private double[] timeRegret(Backend be, DensityModel m, int imageChannels) {
+        byte[] pixels = new byte[regret * imageChannels * 32 * 32];
+        new java.util.Random(run.seed).nextBytes(pixels);
+        ImageSet set = new ImageSet("random", regret, imageChannels, 32, 32, pixels, null);
+        Scorer scorer = new Scorer(be, new ModelSpec(m.config(), imageChannels, 5), m, k, Scorer.defaultChunk(be))
+                .recordChunks(scoreGraph.records(be));
+        be.synchronize();
+        long t0 = System.nanoTime();
+        double[] nll = scorer.nll(set, run.seed, d -> {});
+        double[] scores = Scorer.minusComplexity(nll, Scorer.complexity(set), 1);   // the score itself, as frl score writes it
+        be.synchronize();
+        long t1 = System.nanoTime();
+        new Regret(scorer, Regret.Config.reference()).regret(set, run.seed, nll, d -> {});
+        be.synchronize();
+        long t2 = System.nanoTime();
+        return new double[] {regret / ((t1 - t0) * 1e-9), regret / ((t2 - t0) * 1e-9)};
     }
 
     /**

@@ -84,6 +84,22 @@ class MainTest {
     }
 
     /**
+     * --regret N times FRL's score and Likelihood Regret over N random images and reports both rates and their ratio
+     * (regret, 100 fitting steps an image, is the slower); for a model with no encoder to fit it says so.
+     */
+    @Test void benchTimesLikelihoodRegretAgainstTheFrlScore() {
+        Run r = run("bench", "--device", "cpu", "--batch", "2", "--score-batch", "2", "-k", "2", "--steps", "1", "--warmup", "0", "--regret", "2");
+        assertEquals(0, r.code(), r.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"frl_score_img_s\":([0-9.]+),\"regret_img_s\":([0-9.]+),\"frl_vs_regret\":([0-9.]+)").matcher(r.out());
+        assertTrue(m.find() && r.out().contains("\"regret_images\":2"), r.out());
+        assertTrue(Double.parseDouble(m.group(1)) > Double.parseDouble(m.group(2)) && Double.parseDouble(m.group(3)) > 1, r.out());
+        Run glow = run("bench", "--device", "cpu", "--model", "glow", "--hidden", "8", "--depth", "1", "--levels", "1", "--batch", "2", "--score-batch", "1",
+                "-k", "1", "--steps", "1", "--warmup", "0", "--regret", "2");
+        assertEquals(1, glow.code());
+        assertTrue(glow.err().contains("--regret times Likelihood Regret, which fits a VAE's encoder, over ≥ 0 images; got 2 with --model glow"), glow.err());
+    }
+
+    /**
      * --profile prints, per host mode, a head row (naming the model) and op rows for the training step and then for the
      * scoring pass, each marked with its pass; the scoring pass has no backward ops.
      */
