@@ -29,11 +29,16 @@ __device__ __forceinline__ void tf32_parts(float v, unsigned& big, unsigned& sma
     small = __float_as_uint(v - __uint_as_float(big));
 }
 
+// elu(v), alpha 1: fused.cu's elu1, so a concat-ELU read here is the one concat_elu writes.
+__device__ __forceinline__ float elu_of(float v) { return v > 0.f ? v : expm1f(v); }
+
 // The forward (GRAD false) or the input gradient, one implicit GEMM: rows are pixels (n, i, j), columns output channels
 // m, the reduction over the taps and the reduced channels r (as shifted_gemm):
 //   forward: y[n,m,i,j]  = Σ_{r,p,q} w[m,r,p,q] · x[n,r, i+p−top, j+q−left];
 //   GRAD:    dx[n,m,i,j] = Σ_{r,p,q} w[r,m,p,q] · dy[n,r, i+top−p, j+left−q]     (0 outside the image).
-template <bool GRAD>
+// With ELU (the forward only), src holds x of C/2 channels and the convolution reads concatElu(x) = [elu(x), elu(−x)]
+// of C, computed as each value is loaded (the 2C channels are never written).
+template <bool GRAD, bool ELU = false>
 __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const float* __restrict__ w, float* __restrict__ dst,
                                             int N, int C, int H, int W, int K, int kh, int kw, int top, int left, int per) {
     __shared__ float As[2][MMA_STEP][A_PITCH];  // [buffer][reduced channel][pixel]
@@ -48,7 +53,8 @@ __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const
     // The pixel this thread stages (A's column ap, reduced channels ak + 2l): fixed for the block.
     const int ap = t & (MMA_PIXELS - 1), ak = t >> 7;
     const ShiftedPixel at = shifted_pixel(p0 + ap, P, H, W, 0, 0);
-    const long long aimg = (long long)at.n * reduced * HW;
+    const int srcChannels = ELU ? reduced / 2 : reduced;
+    const long long aimg = (long long)at.n * srcChannels * HW;
 
     // A stage's values in registers: this pixel's 8 channels and 5 of the weights.
     float xv[MMA_STEP / 2], wv[MMA_STEP * MMA_CHANNELS / MMA_THREADS];
@@ -59,7 +65,13 @@ __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const
 #pragma unroll
         for (int l = 0; l < MMA_STEP / 2; l++) {
             const int r = r0 + ak + 2 * l;
-            xv[l] = in.inside && r < reduced ? s[(long long)r * HW] : 0.f;
+            if (ELU) {
+                const bool neg = r >= srcChannels;
+                const float v = in.inside && r < reduced ? s[(long long)(neg ? r - srcChannels : r) * HW] : 0.f;
+                xv[l] = elu_of(neg ? -v : v);
+            } else {
+                xv[l] = in.inside && r < reduced ? s[(long long)r * HW] : 0.f;
+            }
         }
 #pragma unroll
         for (int l = 0; l < MMA_STEP * MMA_CHANNELS / MMA_THREADS; l++) {
@@ -145,6 +157,12 @@ extern "C" __global__ void __launch_bounds__(MMA_THREADS, 2) shifted_mma_fwd(con
                                                                              float* __restrict__ y, int N, int C, int H, int W, int K,
                                                                              int kh, int kw, int top, int left, int per) {
     shifted_mma<false>(x, w, y, N, C, H, W, K, kh, kw, top, left, per);
+}
+
+extern "C" __global__ void __launch_bounds__(MMA_THREADS, 2) shifted_mma_fwd_elu(const float* __restrict__ x, const float* __restrict__ w,
+                                                                                 float* __restrict__ y, int N, int C, int H, int W, int K,
+                                                                                 int kh, int kw, int top, int left, int per) {
+    shifted_mma<false, true>(x, w, y, N, C, H, W, K, kh, kw, top, left, per);
 }
 
 extern "C" __global__ void __launch_bounds__(MMA_THREADS, 2) shifted_mma_bwd_input(const float* __restrict__ dy, const float* __restrict__ w,

@@ -99,6 +99,15 @@ public final class Linear {
     }
 
     /**
+     * shiftedConv2d(concatElu(x), w, bias, shift): off the tape (scoring) one backend op, which a backend may run without
+     * writing the concat-ELU (Backend#shiftedConv2dOfConcatElu); on it, the two ops as before, whose backwards read it.
+     */
+    public static Var shiftedConv2dOfConcatElu(Var x, Var w, Var bias, Shift shift) {
+        if (Var.recorded(x, w) || bias != null && Var.recorded(bias)) return shiftedConv2d(Pointwise.concatElu(x), w, bias, shift);
+        return withChannelBias(Var.constant(x.backend().shiftedConv2dOfConcatElu(x.value(), w.value(), shift)), bias);
+    }
+
+    /**
      * Transposed convolution as torch.nn.ConvTranspose2d: w is [Cin, Cout, kh, kw]; the output is
      * (H−1)·stride − 2·pad + kh + outputPadding high. It is the input-gradient of a conv2d, so its own
      * gradients are a conv2d (for x) and a weight-gradient with x and dy swapped (for w).

@@ -51,9 +51,14 @@ public class Var {
      * is a constant and the backward function is dropped.
      */
     public static Var result(Tensor value, String op, BackwardFn backward, Var... parents) {
-        boolean needs = false;
-        if (NO_GRAD_DEPTH.get()[0] == 0) for (Var p : parents) needs |= p.requiresGrad();
-        return needs ? new Var(value, true, op, parents, backward) : new Var(value, false, op, new Var[0], null);
+        return recorded(parents) ? new Var(value, true, op, parents, backward) : new Var(value, false, op, new Var[0], null);
+    }
+
+    /** Whether an op of these parents is put on the tape: outside {@link #noGrad()}, some parent needs a gradient. */
+    public static boolean recorded(Var... parents) {
+        if (NO_GRAD_DEPTH.get()[0] != 0) return false;
+        for (Var p : parents) if (p.requiresGrad()) return true;
+        return false;
     }
 
     /** {@code try (var ng = Var.noGrad()) {...}}: no tape inside. */

@@ -128,6 +128,17 @@ public interface Backend {
     /** Gradient of shiftedConv2d wrt its weight, of shape {@code wShape}. */
     Tensor shiftedConv2dBackwardWeight(Tensor x, Tensor dy, Shape wShape, Shift s);
 
+    /**
+     * shiftedConv2d(concatElu(x), w, s), w [K, 2C, kh, kw] for x [N, C, H, W] (PixelCNN++'s gated blocks: each
+     * convolution reads a concat-ELU), where a backend's kernel can take elu(±x) as it loads x and never write the
+     * 2C channels. For passes that keep no gradients (scoring); training composes the two ops. By default those ops.
+     */
+    default Tensor shiftedConv2dOfConcatElu(Tensor x, Tensor w, Shift s) {
+        try (Tensor c = concatElu(x)) {
+            return shiftedConv2d(c, w, s);
+        }
+    }
+
     // ---- a strided transposed convolution's output in its sub-pixel phases ------------------------
 
     /**

@@ -91,17 +91,16 @@ public final class PixelCnn extends DensityModel {
          * biases are added by the ops that read their outputs (the skip's sum, the gate), not in passes of their own.
          */
         Var forward(Var x, Var skipFrom, Tensor mask) {
-            Var h = skip == null ? in.forward(Pointwise.concatElu(x)) : biasedSum(in, Pointwise.concatElu(x), skip, Pointwise.concatElu(skipFrom));
-            Var c = Pointwise.concatElu(h);
-            if (mask != null) c = Pointwise.mul(c, Var.constant(mask));
-            Var y = out.unbiased(c), block = Pointwise.gate(y, out.bias(), x);
+            Var h = skip == null ? in.forwardOfConcatElu(x) : biasedSum(in.unbiasedOfConcatElu(x), in.bias(), skip, Pointwise.concatElu(skipFrom));
+            Var y = mask == null ? out.unbiasedOfConcatElu(h) : out.unbiased(Pointwise.mul(Pointwise.concatElu(h), Var.constant(mask)));
+            Var block = Pointwise.gate(y, out.bias(), x);
             if (!block.requiresGrad()) y.freeValue();   // only the gate's backward reads it
             return block;
         }
 
-        /** p(a) + q(b), each layer's bias added by the sum; the layers' outputs before their biases are freed at once (no backward reads them). */
-        private static Var biasedSum(Biased p, Var a, Biased q, Var b) {
-            Var pa = p.unbiased(a), qb = q.unbiased(b), sum = Pointwise.biasedSum(pa, p.bias(), qb, q.bias());
+        /** pa + q(b), pa a layer's output before its bias, each bias added by the sum; pa and q(b) are freed at once (no backward reads them). */
+        private static Var biasedSum(Var pa, Var biasA, Biased q, Var b) {
+            Var qb = q.unbiased(b), sum = Pointwise.biasedSum(pa, biasA, qb, q.bias());
             pa.freeValue();
             qb.freeValue();
             return sum;

@@ -50,6 +50,18 @@ public final class ShiftedConv2d extends Layer implements Biased {
 
     @Override public Parameter bias() { return bias; }
 
+    /** forward(concatElu(x)), the concat-ELU left to the backend off the tape (Linear#shiftedConv2dOfConcatElu). */
+    public Var forwardOfConcatElu(Var x) { return shifted(x, bias); }
+
+    /** unbiased(concatElu(x)), likewise. */
+    public Var unbiasedOfConcatElu(Var x) { return shifted(x, null); }
+
+    /** The stride-1 convolution of concatElu(x) with bias b (or none), for a layer that does not shift its output. */
+    private Var shifted(Var x, Var b) {
+        if (stride != 1 || shiftOutput) throw new IllegalStateException("ShiftedConv2d: the concat-ELU of x is read directly by stride-1 layers that do not shift their output");
+        return Linear.shiftedConv2dOfConcatElu(x, WeightNorm.weight(v, g), b, shift);
+    }
+
     private Var convolve(Var x, Var b) {
         Var w = WeightNorm.weight(v, g);
         return stride == 1 ? Linear.shiftedConv2d(x, w, b, shift)

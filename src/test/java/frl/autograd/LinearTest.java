@@ -16,6 +16,30 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LinearTest {
     private final Backend be = Backends.cpu();
 
+    /** A shifted conv of a concat-ELU: off the tape, one backend op (its CPU default: the two ops' bits); on it, the two ops' gradients. */
+    @Test void aShiftedConvOfAConcatEluIsTheTwoOps() {
+        try (Scope s = Scope.open()) {
+            Var x = Var.leaf(be.uniform(Shape.of(2, 3, 6, 7), -2, 2, new Rng(5)));
+            Var w = Var.leaf(be.uniform(Shape.of(4, 6, 2, 3), -1, 1, new Rng(6)));
+            Var b = Var.leaf(be.uniform(Shape.of(4), -1, 1, new Rng(7)));
+            Var two = Linear.shiftedConv2d(Pointwise.concatElu(x), w, b, frl.backend.Shift.DOWN);
+            try (Var.NoGrad _ = Var.noGrad()) {
+                Var one = Linear.shiftedConv2dOfConcatElu(x, w, b, frl.backend.Shift.DOWN);
+                assertArrayEquals(two.value().toFloats(), one.value().toFloats());
+                assertTrue(!one.requiresGrad(), "off the tape");
+            }
+            Var onTape = Linear.shiftedConv2dOfConcatElu(x, w, b, frl.backend.Shift.DOWN);
+            assertArrayEquals(two.value().toFloats(), onTape.value().toFloats());
+            Reduce.sumAll(Pointwise.mul(onTape, onTape)).backward();
+            float[] gx = x.grad().toFloats(), gw = w.grad().toFloats();
+            Var x2 = Var.leaf(x.value()), w2 = Var.leaf(w.value());
+            Var two2 = Linear.shiftedConv2d(Pointwise.concatElu(x2), w2, b, frl.backend.Shift.DOWN);
+            Reduce.sumAll(Pointwise.mul(two2, two2)).backward();
+            assertArrayEquals(x2.grad().toFloats(), gx);
+            assertArrayEquals(w2.grad().toFloats(), gw);
+        }
+    }
+
     @Test void aBiasedConvKeepsOneOutputAndTheGradientsOfTwoOps() {
         ConvGeometry g = ConvGeometry.of(1, 1);
         try (Scope s = Scope.open()) {

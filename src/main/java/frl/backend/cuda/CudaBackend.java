@@ -180,6 +180,12 @@ public final class CudaBackend implements Backend {
         return CudaShiftedConv.backwardWeight(in("shiftedConv2dBackwardWeight", x), in("shiftedConv2dBackwardWeight", dy), wShape, s);
     }
 
+    /** Under -Dfrl.cuda.shiftedKernel=mma, the tensor-core forward that reads concatElu(x) as it loads x (or, where faster, the two ops); else the two ops. */
+    @Override public Tensor shiftedConv2dOfConcatElu(Tensor x, Tensor w, Shift s) {
+        if (!CudaShiftedConv.tensorCores() || !CudaFused.on()) return Backend.super.shiftedConv2dOfConcatElu(x, w, s);
+        return CudaShiftedConv.forwardOfConcatElu(in("shiftedConv2dOfConcatElu", x), in("shiftedConv2dOfConcatElu", w), s);
+    }
+
     @Override public BatchNormResult batchNorm(Tensor x, Tensor gamma, Tensor beta, double eps) {
         return CudaNorm.forward(in("batchNorm", x), in("batchNorm", gamma), in("batchNorm", beta), eps);
     }

@@ -38,6 +38,7 @@ final class CudaShiftedConv {
     /** The three on TF32 tensor cores in 3xTF32 (src/main/cuda/shifted_mma.cu). */
     private static final Kernel MMA_FORWARD = new Kernel("shifted_mma", "shifted_mma_fwd", "pppiiiiiiiiii");
     private static final Kernel MMA_BACKWARD_INPUT = new Kernel("shifted_mma", "shifted_mma_bwd_input", "pppiiiiiiiiii");
+    private static final Kernel MMA_FORWARD_ELU = new Kernel("shifted_mma", "shifted_mma_fwd_elu", "pppiiiiiiiiii");
     private static final Kernel MMA_BACKWARD_WEIGHT = new Kernel("shifted_mma", "shifted_mma_bwd_weight", "pppiiiiiiiiii");
     /** Their tiles: 128 pixels × 80 channels (forward, input gradient), 80 × 80 channels (weight gradient, 320 threads). */
     private static final int MMA_PIXELS = 128, MMA_CHANNELS = 80, MMA_WEIGHT_THREADS = 320;
@@ -90,6 +91,38 @@ final class CudaShiftedConv {
                     partial -> launchForward(x, w, y, partial, x.shape(), w.shape(), s, tensorCores));
         }
         return y;
+    }
+
+    /**
+     * Backend#shiftedConv2dOfConcatElu on tensor cores: the forward kernel taking elu(±x) as it loads x, timed against
+     * concat-ELU then the cuDNN forward under -Dfrl.cuda.shifted (auto: the faster per shapes, as the forward's).
+     */
+    static Tensor forwardOfConcatElu(Tensor x, Tensor w, Shift s) {
+        Shape cs = Shapes.doubledChannels(x.shape());
+        Shapes.shiftedConv2d(cs, w.shape(), s);
+        return run("forwardOfConcatElu", s, cs, w.shape(), p -> forwardOfConcatElu(x, w, s, p));
+    }
+
+    /** The same by one path: the tensor-core kernel (KERNEL), or concat-ELU then the cuDNN forward. */
+    static Tensor forwardOfConcatElu(Tensor x, Tensor w, Shift s, Path path) {
+        Shape cs = Shapes.doubledChannels(x.shape()), ys = Shapes.shiftedConv2d(cs, w.shape(), s);
+        if (path == Path.CUDNN)
+            try (Tensor c = CudaBackend.instance().concatElu(x)) {
+                return forward(c, w, s, Path.CUDNN);
+            }
+        Tensor y = CudaBackend.alloc(ys);
+        if (y.numel() > 0)
+            withScratch(reductionParts(cs, ys.dim(1), cs.dim(1), w.dim(2) * w.dim(3))[0], y.numel(), partial -> launchForwardOfConcatElu(x, w, y, partial, x.shape(), w.shape(), s));
+        return y;
+    }
+
+    /** The tensor-core forward of concatElu(x) over tensors or device addresses: x [N,C,H,W], w [K,2C,kh,kw], y [N,K,H,W] (non-empty), in parts as the forward. */
+    static void launchForwardOfConcatElu(Object x, Object w, Object y, long partial, Shape xs, Shape ws, Shift s) {
+        int n = xs.dim(0), c = 2 * xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3);
+        int[] pp = reductionParts(Shapes.doubledChannels(xs), k, c, kh * kw);
+        MMA_FORWARD_ELU.launch(pixelTiles(n, h, wd, MMA_PIXELS), Math.ceilDiv(k, MMA_CHANNELS), pp[0], THREADS, 1, 1, 0, x, w, pp[0] == 1 ? y : (Object) partial,
+                n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw), pp[1]);
+        sumParts(partial, y, (long) n * k * h * wd, pp[0]);
     }
 
     /**

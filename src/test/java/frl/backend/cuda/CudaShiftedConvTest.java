@@ -142,6 +142,31 @@ class CudaShiftedConvTest {
         }); });
     }
 
+    /**
+     * Backend#shiftedConv2dOfConcatElu under -Dfrl.cuda.shiftedKernel=mma, each path forced (the kernel that reads
+     * concatElu(x) as it loads x; concat-ELU then cuDNN) and by timing, within NMSE 1e-10 of the CPU's two ops at
+     * PixelCNN++'s scoring sizes and a small one.
+     */
+    @Test
+    void theForwardOfAConcatEluOnTensorCoresIsItsTwoOps() {
+        Backend cuda = GpuTests.cudaOrSkip(), cpu = Backends.cpu();
+        Switches.with("frl.cuda.shiftedKernel", "mma", () -> {
+            for (Case c : List.of(new Case(Shift.DOWN, 128, 160, 32, 32, 80, 2, 3), new Case(Shift.DOWN_RIGHT, 128, 160, 8, 8, 160, 2, 2),
+                    new Case(Shift.DOWN, 3, 34, 5, 9, 17, 2, 3))) {
+                Shape xs = Shape.of(c.n(), c.c() / 2, c.h(), c.w());
+                Random r = new Random(c.hashCode() + 2);
+                float[] x = gauss(r, xs), w = gauss(r, c.wt());
+                try (Scope scope = Scope.open()) {
+                    double[] want = cpu.shiftedConv2d(cpu.concatElu(cpu.fromHost(xs, x)), cpu.fromHost(c.wt(), w), c.s()).toDoubles();
+                    Tensor xg = cuda.fromHost(xs, x), wg = cuda.fromHost(c.wt(), w);
+                    for (FasterPath.Path p : FasterPath.Path.values())
+                        close(c + " forward of concat-ELU, " + p, CudaShiftedConv.forwardOfConcatElu(xg, wg, c.s(), p).toDoubles(), want, 1e-10);
+                    close(c + " forward of concat-ELU, by timing", cuda.shiftedConv2dOfConcatElu(xg, wg, c.s()).toDoubles(), want, 1e-10);
+                }
+            }
+        });
+    }
+
     private static double[] toDoubles(float[] v) {
         double[] d = new double[v.length];
         for (int i = 0; i < v.length; i++) d[i] = v[i];

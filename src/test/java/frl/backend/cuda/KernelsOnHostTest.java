@@ -407,6 +407,38 @@ class KernelsOnHostTest {
     }
 
     /**
+     * The tensor-core forward of concatElu(x) (shifted_mma_fwd_elu: elu(±x) taken as x is loaded): bit for bit fused.cu's
+     * concat_elu then the tensor-core forward, and within NMSE 1e-10 of the CPU's two ops; over a part and several.
+     */
+    @Test void shiftedTensorCoreForwardOfConcatEluIsItsTwoOps() {
+        try (HostKernels gpu = HostKernels.of("shifted_mma", "masked_conv", "fused"); Scope sc = Scope.open()) {
+            Random r = new Random(10);
+            Backend cpu = Backends.cpu();
+            Set<Integer> parts = new TreeSet<>();
+            for (Object[] c : new Object[][] {{Shape.of(2, 10, 5, 7), Shape.of(17, 20, 2, 3), Shift.DOWN}, {Shape.of(1, 40, 12, 13), Shape.of(85, 80, 2, 2), Shift.DOWN_RIGHT},
+                    {Shape.of(3, 40, 16, 16), Shape.of(80, 80, 2, 3), Shift.DOWN}, {Shape.of(1, 4, 6, 5), Shape.of(6, 8, 2, 2), Shift.DOWN_RIGHT}}) {
+                Shape xs = (Shape) c[0], ws = (Shape) c[1], cs = Shapes.doubledChannels(xs), ys = Shape.of(xs.dim(0), ws.dim(0), xs.dim(2), xs.dim(3));
+                Shift s = (Shift) c[2];
+                int p = CudaShiftedConv.reductionParts(cs, ws.dim(0), cs.dim(1), ws.dim(2) * ws.dim(3))[0];
+                parts.add(p);
+                float[] x = CudaVsCpu.uniform(r, xs.numel(), -2, 2), w = CudaVsCpu.uniform(r, ws.numel(), -1, 1);
+                long ax = gpu.floats(x).address(), aw = gpu.floats(w).address(), partial = gpu.floats((long) p * ys.numel()).address();
+                MemorySegment fused = gpu.floats(CudaSubPixelTest.Host.unwritten(ys.numel())), twoOps = gpu.floats(CudaSubPixelTest.Host.unwritten(ys.numel()));
+                MemorySegment elu = gpu.floats(CudaSubPixelTest.Host.unwritten(cs.numel()));
+                CudaShiftedConv.launchForwardOfConcatElu(ax, aw, fused.address(), partial, xs, ws, s);
+                CudaFused.launchConcatElu(ax, elu.address(), xs);
+                CudaShiftedConv.launchForward(elu.address(), aw, twoOps.address(), partial, cs, ws, s, true);
+                String at = s + " x" + xs + " w" + ws + " in " + p + " parts";
+                float[] got = fused.toArray(ValueLayout.JAVA_FLOAT);
+                assertTrue(Arrays.equals(twoOps.toArray(ValueLayout.JAVA_FLOAT), got), "concat-ELU read as loaded vs written first, " + at);
+                Tensor want = cpu.shiftedConv2d(cpu.concatElu(cpu.fromHost(xs, x)), cpu.fromHost(ws, w), s);
+                CudaVsCpu.assertClose("forward of concat-ELU on tensor cores, " + at, got, want.toFloats(), 1e-10);
+            }
+            assertTrue(parts.contains(1) && parts.size() > 1, "one part and several: " + parts);
+        }
+    }
+
+    /**
      * PixelCNN++'s shifted convolutions (masked_conv.cu: tiled implicit GEMMs with barriers, fibers here) and Glow's
      * 1×1 convolution (conv1x1.cu) against the CPU's, all three directions, each weight gradient in one part and in
      * several (then summed in order); and the 1×1 with the actnorm before it fused.
