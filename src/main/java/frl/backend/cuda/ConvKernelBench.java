@@ -79,6 +79,12 @@ public final class ConvKernelBench {
             try {
                 shiftedOps(rows, timer, name, " " + way[2] + ", " + way[0].substring("frl.cuda.".length()) + "=" + way[1], flop, x, w, dy, s,
                         way[2].equals("kernel") ? FasterPath.Path.KERNEL : FasterPath.Path.CUDNN);
+                if (way[1].equals("mma") && c % 2 == 0) {   // a scoring pass's forward of a concat-ELU: read as x is loaded, or written first
+                    Tensor half = be.narrow(x, 1, 0, c / 2);
+                    for (FasterPath.Path p : FasterPath.Path.values())
+                        measure(rows, timer, name + " forward of concat-ELU " + p.name().toLowerCase() + ", shiftedKernel=mma", flop, 0,
+                                () -> CudaShiftedConv.forwardOfConcatElu(half, w, s, p));
+                }
             } finally {
                 if (was == null) System.clearProperty(way[0]);
                 else System.setProperty(way[0], was);
