@@ -31,7 +31,8 @@ def rows(path):
 def flags(row):
     f = row.get("cuda_flags") or {}
     label = " ".join(f"{k.removeprefix('frl.cuda.')}={v}" for k, v in sorted(f.items())) or "defaults"
-    return label + (" --graph" if row.get("graph") else "") + (" --score-graph" if row.get("score_graph") else "")
+    return (label + (" --graph" if row.get("graph") else "") + (" --score-graph" if row.get("score_graph") else "")
+            + (f" --dropout {row['dropout']}" if row.get("dropout") else ""))
 
 
 def main(folder):
