@@ -174,11 +174,6 @@ final class KernelBenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Glow's actnorm + invertible 1×1, forward and backward, folded into one convolution and as two layers,
-     * timed in alternating samples (the two differ by less than a shared machine drifts). The GB/s count the
-     * least traffic of either (x and y forward; dy, x and dx backward), so they compare directly.
-     */
-    /**
      * The layers' fused elementwise ops over a single tensor xs [N, C, ...] and its two-halves partner [N, 2C, ...]
      * (PixelCNN++'s concat-ELU, gate and biased sum, Glow's coupling, a bias with its ReLU), and weight normalisation of
      * PixelCNN++'s filters: bytes each reads and writes once.
@@ -223,6 +218,11 @@ final class KernelBenchCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Glow's actnorm + invertible 1×1, forward and backward, folded into one convolution and as two layers,
+     * timed in alternating samples (the two differ by less than a shared machine drifts). The GB/s count the
+     * least traffic of either (x and y forward; dy, x and dx backward), so they compare directly.
+     */
     private void glowActNormInvConv(Shape xs, Rng rng) {
         try (ActNormInvConv m = new ActNormInvConv(be, xs.dim(1), rng); Scope _ = Scope.open()) {
             Tensor x = be.uniform(xs, -1, 1, rng), dy = be.uniform(xs, -1, 1, rng);
