@@ -118,11 +118,21 @@ final class CudaShiftedConv {
 
     /** The tensor-core forward of concatElu(x) over tensors or device addresses: x [N,C,H,W], w [K,2C,kh,kw], y [N,K,H,W] (non-empty), in parts as the forward. */
     static void launchForwardOfConcatElu(Object x, Object w, Object y, long partial, Shape xs, Shape ws, Shift s) {
-        int n = xs.dim(0), c = 2 * xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3);
-        int[] pp = reductionParts(Shapes.doubledChannels(xs), k, c, kh * kw);
-        MMA_FORWARD_ELU.launch(pixelTiles(n, h, wd, MMA_PIXELS), Math.ceilDiv(k, MMA_CHANNELS), pp[0], THREADS, 1, 1, 0, x, w, pp[0] == 1 ? y : (Object) partial,
+        Shape cs = Shapes.doubledChannels(xs);
+        launchMma(MMA_FORWARD_ELU, x, w, y, partial, cs, ws, s, ws.dim(0), cs.dim(1));
+    }
+
+    /**
+     * A tensor-core kernel shaped as the forward (shifted_mma_fwd, _fwd_elu, _bwd_input) for the convolution whose input
+     * is xs [N,C,H,W]: grid x its pixel tiles, y the tiles of its {@code rows} output channels, z the {@link #reductionParts}
+     * of its sum over {@code reduced} channels, written into out, or in several parts into partial and summed in order into out.
+     */
+    private static void launchMma(Kernel kernel, Object src, Object w, Object out, long partial, Shape xs, Shape ws, Shift s, int rows, int reduced) {
+        int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3);
+        int[] pp = reductionParts(xs, rows, reduced, kh * kw);
+        kernel.launch(pixelTiles(n, h, wd, MMA_PIXELS), Math.ceilDiv(rows, MMA_CHANNELS), pp[0], THREADS, 1, 1, 0, src, w, pp[0] == 1 ? out : (Object) partial,
                 n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw), pp[1]);
-        sumParts(partial, y, (long) n * k * h * wd, pp[0]);
+        sumParts(partial, out, (long) n * rows * h * wd, pp[0]);
     }
 
     /**
@@ -147,12 +157,8 @@ final class CudaShiftedConv {
      */
     static void launchForward(Object x, Object w, Object y, long partial, Shape xs, Shape ws, Shift s, boolean tensorCores) {
         int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3);
-        if (tensorCores) {
-            int[] pp = reductionParts(xs, k, c, kh * kw);
-            MMA_FORWARD.launch(pixelTiles(n, h, wd, MMA_PIXELS), Math.ceilDiv(k, MMA_CHANNELS), pp[0], THREADS, 1, 1, 0, x, w, pp[0] == 1 ? y : (Object) partial,
-                    n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw), pp[1]);
-            sumParts(partial, y, (long) n * k * h * wd, pp[0]);
-        } else FORWARD.launch(pixelTiles(n, h, wd, TILE), Math.ceilDiv(k, TILE), 1, THREADS, 1, 1, 0, x, w, y, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
+        if (tensorCores) launchMma(MMA_FORWARD, x, w, y, partial, xs, ws, s, k, c);
+        else FORWARD.launch(pixelTiles(n, h, wd, TILE), Math.ceilDiv(k, TILE), 1, THREADS, 1, 1, 0, x, w, y, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
     }
 
     /**
@@ -208,12 +214,8 @@ final class CudaShiftedConv {
     /** The input-gradient kernel over tensors or device addresses: dx [N,C,H,W] from dy [N,K,H,W] and w (non-empty), in parts as the forward. */
     static void launchBackwardInput(Object dy, Object w, Object dx, long partial, Shape xs, Shape ws, Shift s, boolean tensorCores) {
         int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ws.dim(0), kh = ws.dim(2), kw = ws.dim(3);
-        if (tensorCores) {
-            int[] pp = reductionParts(xs, c, k, kh * kw);
-            MMA_BACKWARD_INPUT.launch(pixelTiles(n, h, wd, MMA_PIXELS), Math.ceilDiv(c, MMA_CHANNELS), pp[0], THREADS, 1, 1, 0, dy, w,
-                    pp[0] == 1 ? dx : (Object) partial, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw), pp[1]);
-            sumParts(partial, dx, xs.numel(), pp[0]);
-        } else BACKWARD_INPUT.launch(pixelTiles(n, h, wd, TILE), Math.ceilDiv(c, TILE), 1, THREADS, 1, 1, 0, dy, w, dx, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
+        if (tensorCores) launchMma(MMA_BACKWARD_INPUT, dy, w, dx, partial, xs, ws, s, c, k);
+        else BACKWARD_INPUT.launch(pixelTiles(n, h, wd, TILE), Math.ceilDiv(c, TILE), 1, THREADS, 1, 1, 0, dy, w, dx, n, c, h, wd, k, kh, kw, s.top(kh), s.left(kw));
     }
 
     static Tensor backwardWeight(Tensor x, Tensor dy, Shape wShape, Shift s, Path path) {
