@@ -83,6 +83,9 @@ __device__ inline float sigmoidf(float x) {
     return x < 0.f ? e * inv : inv;
 }
 
+// elu(x), alpha 1 (fused.cu's concat-ELU, shifted_mma.cu's read of one; pointwise.cu's ELU for a = 1).
+__device__ inline float elu1(float x) { return x > 0.f ? x : expm1f(x); }
+
 // log(1 + e^x) without overflow; NaN stays NaN (log1pf keeps it).
 __device__ inline float softplusf(float x) { return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x))); }
 

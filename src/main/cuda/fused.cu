@@ -13,8 +13,6 @@ __device__ inline HalfIndex half_index(unsigned i, unsigned run, unsigned c) {
     return {image, (nc + image * c) * run + (i - nc * run)};   // (image·2C + channel)·run + element
 }
 
-__device__ inline float elu1(float x) { return x > 0.f ? x : expm1f(x); }
-
 // d elu(x)·dy from y = elu(x): pointwise.cu's unary_df for ELU with alpha 1.
 __device__ inline float elu1_df(float x, float y, float dy) { return x > 0.f ? dy : dy * (y + 1.f); }
 

@@ -13,7 +13,7 @@ enum { B_ADD = 0, B_SUB, B_MUL, B_DIV };
 __device__ inline float unary_f(int op, float x, double a, double b) {
     switch (op) {
         case U_RELU: return x > 0.f ? x : 0.f;
-        case U_ELU: return x > 0.f ? x : (float)a * expm1f(x);   // fused.cu's elu1 for a = 1
+        case U_ELU: return x > 0.f ? x : (float)a * expm1f(x);   // frl_cuda.cuh's elu1 for a = 1
         case U_SIGMOID: return sigmoidf(x);
         case U_TANH: return tanhf(x);
         case U_EXP: return expf(x);

@@ -29,9 +29,6 @@ __device__ __forceinline__ void tf32_parts(float v, unsigned& big, unsigned& sma
     small = __float_as_uint(v - __uint_as_float(big));
 }
 
-// elu(v), alpha 1: fused.cu's elu1, so a concat-ELU read here is the one concat_elu writes.
-__device__ __forceinline__ float elu_of(float v) { return v > 0.f ? v : expm1f(v); }
-
 // The forward (GRAD false) or the input gradient, one implicit GEMM: rows are pixels (n, i, j), columns output channels
 // m, the reduction over the taps and the reduced channels r (as shifted_gemm):
 //   forward: y[n,m,i,j]  = Σ_{r,p,q} w[m,r,p,q] · x[n,r, i+p−top, j+q−left];
@@ -68,7 +65,7 @@ __device__ __forceinline__ void shifted_mma(const float* __restrict__ src, const
             if (ELU) {
                 const bool neg = r >= srcChannels;
                 const float v = in.inside && r < reduced ? s[(long long)(neg ? r - srcChannels : r) * HW] : 0.f;
-                xv[l] = elu_of(neg ? -v : v);
+                xv[l] = elu1(neg ? -v : v);   // as fused.cu's concat_elu writes it
             } else {
                 xv[l] = in.inside && r < reduced ? s[(long long)r * HW] : 0.f;
             }
