@@ -11,11 +11,13 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 
 /**
- * A folder of PNG/JPEG images (searched recursively, taken in sorted path order, one decoded at a time).
+ * A folder of PNG/JPEG images (searched recursively, taken in sorted path order, decoded on all cores).
  * The rules:
  * <ul>
  * <li>size: with outH, outW &gt; 0 every image is brought to that size by {@link Resize} (Pillow bilinear);
@@ -48,33 +50,41 @@ public final class ImageFolder {
         if ((outH > 0) != (outW > 0) || outH < 0 || outW < 0)
             throw new IllegalArgumentException("ImageFolder " + name + ": size must be both positive or both 0, got "
                     + outH + "x" + outW);
-        byte[] px = null;
-        int c = channels, h = outH, w = outW;
-        for (int i = 0; i < files.size(); i++) {
-            Path f = files.get(i);
-            BufferedImage img = decode(f);
-            boolean gray = isGray(img);
-            if (px == null) {
-                if (c == 0) c = gray ? 1 : 3;
-                if (h == 0) {
-                    h = img.getHeight();
-                    w = img.getWidth();
-                }
-                px = new byte[ImageSet.checkedSize(name, files.size(), c, h, w)];
+        BufferedImage first = decode(files.getFirst());   // fixes the channels and, where none is given, the size
+        int c = channels != 0 ? channels : isGray(first) ? 1 : 3;
+        int h = outH > 0 ? outH : first.getHeight(), w = outH > 0 ? outW : first.getWidth();
+        byte[] px = new byte[ImageSet.checkedSize(name, files.size(), c, h, w)];
+        place(first, files, 0, c, h, w, outH > 0, px);
+        // The rest decoded on all cores, each into its own slice. A failure stops the files after it; the one reported is
+        // the first in path order, as a decode one at a time would report, whichever thread met it.
+        AtomicInteger firstFailed = new AtomicInteger(files.size());
+        RuntimeException[] failures = new RuntimeException[files.size()];
+        IntStream.range(1, files.size()).parallel().forEach(i -> {
+            if (i > firstFailed.get()) return;
+            try {
+                place(decode(files.get(i)), files, i, c, h, w, outH > 0, px);
+            } catch (RuntimeException e) {
+                failures[i] = e;
+                firstFailed.accumulateAndGet(i, Math::min);
             }
-            byte[] one = pixels(img, gray, c);
-            int ih = img.getHeight(), iw = img.getWidth();
-            if (ih == h && iw == w) {
-                System.arraycopy(one, 0, px, i * c * h * w, one.length);
-            } else if (outH > 0) {
-                new Resize(ih, iw, h, w).apply(one, 0, c, px, i * c * h * w);
-            } else {
-                throw new IllegalArgumentException(f + ": expected a " + w + "x" + h + " image like "
-                        + files.getFirst().getFileName() + ", found " + iw + "x" + ih
-                        + " (give a size to resize every image)");
-            }
-        }
+        });
+        if (firstFailed.get() < files.size()) throw failures[firstFailed.get()];
         return new ImageSet(name, files.size(), c, h, w, px, labels);
+    }
+
+    /** Image i's c×h×w bytes into its slice of px, resized where a size was given, else required to be h×w. */
+    private static void place(BufferedImage img, List<Path> files, int i, int c, int h, int w, boolean resize, byte[] px) {
+        byte[] one = pixels(img, isGray(img), c);
+        int ih = img.getHeight(), iw = img.getWidth();
+        if (ih == h && iw == w) {
+            System.arraycopy(one, 0, px, i * c * h * w, one.length);
+        } else if (resize) {
+            new Resize(ih, iw, h, w).apply(one, 0, c, px, i * c * h * w);
+        } else {
+            throw new IllegalArgumentException(files.get(i) + ": expected a " + w + "x" + h + " image like "
+                    + files.getFirst().getFileName() + ", found " + iw + "x" + ih
+                    + " (give a size to resize every image)");
+        }
     }
 
     /** The PNG/JPEG files under dir, recursively, in sorted path order (the order {@link #read} takes them in). */

@@ -93,4 +93,22 @@ class ImageFolderTest {
         e = assertThrows(IllegalArgumentException.class, () -> ImageFolder.read("f", empty, 0, 0, 0));
         assertTrue(e.getMessage().contains("expected PNG or JPEG files, found none"), e.getMessage());
     }
+
+    @Test
+    void manyFilesDecodeOnAllCoresEachIntoItsPlaceAndTheFirstBrokenOneIsNamed() throws IOException {
+        int n = 300;
+        for (int i = 0; i < n; i++) gray(dir.resolve(String.format("%04d.png", i)), 5, 6, i);
+        ImageSet s = ImageFolder.read("f", dir, 0, 0, 0);
+        for (int i = 0; i < n; i++) assertEquals((4 * 40 + 3 * 7 + i) % 256, s.pixel(i, 0, 3, 4), "image " + i);
+        gray(dir.resolve("0251.png"), 7, 6, 0);              // a size that differs, after the broken file below
+        Files.write(dir.resolve("0173.png"), new byte[] {1, 2, 3});
+        Files.write(dir.resolve("0290.png"), new byte[] {4, 5});
+        for (int round = 0; round < 5; round++) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ImageFolder.read("f", dir, 0, 0, 0));
+            assertTrue(e.getMessage().contains("0173.png"), "the first broken file in path order: " + e.getMessage());
+        }
+        Files.delete(dir.resolve("0173.png"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ImageFolder.read("f", dir, 0, 0, 0));
+        assertTrue(e.getMessage().contains("0251.png: expected a 6x5 image like 0000.png, found 6x7"), e.getMessage());
+    }
 }
