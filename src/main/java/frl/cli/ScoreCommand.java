@@ -22,12 +22,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * Writes per-image scores of a set to CSV: nll (nats), complexity L (bits), score = nll − r·L, and for a folder of
  * images each file's path; with --background the background model's NLL and the Likelihood Ratio, with --regret the
- * Likelihood Regret. A folder is read part by part (--read-chunk images at a time), so its size is bounded by
- * the disk, not the memory; the scores are the same for any part size.
+ * Likelihood Regret. A folder is read part by part (--read-chunk images at a time, the next part read while one is
+ * scored), so its size is bounded by the disk, not the memory; the scores are the same for any part size.
  */
 @Command(name = "score", mixinStandardHelpOptions = true, description = {"Score every image of a set with a model; write a CSV.",
         "The IWAE noise of image i is fixed by --seed, i and the set's size, so a score is repeatable, and the same whichever part of a folder it was read in."})
@@ -85,9 +87,11 @@ final class ScoreCommand implements Callable<Integer> {
         int total = files.size();
         AtomicFile.write(out, ch -> {
             write(ch, columns.header());
+            CompletableFuture<ImageSet> next = readPart(sources, root, files, 0, channels);
             for (int first = 0; first < total; first += readChunk) {
-                List<Path> part = files.subList(first, Math.min(total, first + readChunk));
-                ImageSet set = sources.loadFiles(root.toString(), part, channels);
+                List<Path> part = part(files, first);
+                ImageSet set = joined(next);
+                next = first + readChunk < total ? readPart(sources, root, files, first + readChunk, channels) : null;   // read while this part is scored
                 int from = first;
                 double[][] scores = columns.of(set, first, total, done -> Console.status("scoring " + root + ", images " + from + "–" + (from + set.size()) + " of " + total + ": " + done, false));
                 Console.status("scoring " + root + ": " + (from + set.size()) + "/" + total, from + set.size() == total);
@@ -97,6 +101,25 @@ final class ScoreCommand implements Callable<Integer> {
             }
         });
         return total;
+    }
+
+    private List<Path> part(List<Path> files, int first) { return files.subList(first, Math.min(files.size(), first + readChunk)); }
+
+    /** The folder's part from image {@code first} on, read (decoded on all cores) in the background. */
+    private CompletableFuture<ImageSet> readPart(Sources sources, Path root, List<Path> files, int first, int channels) {
+        List<Path> part = part(files, first);
+        return CompletableFuture.supplyAsync(() -> sources.loadFiles(root.toString(), part, channels));
+    }
+
+    /** The part once read; a failure to read it as its own exception (a bad file's name and what was expected). */
+    private static ImageSet joined(CompletableFuture<ImageSet> part) {
+        try {
+            return part.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error r) throw r;
+            throw e;
+        }
     }
 
     /** The scorers of the CSV's columns: the model's, and where asked, the background's and the regret's. */

@@ -258,6 +258,13 @@ class MainTest {
         java.util.List<String> two = Files.readAllLines(first2);
         assertEquals(3, two.size(), "@2: the first two files");
         assertTrue(two.get(2).startsWith("1,sub/img0.png,"), two.get(2));
+
+        Path broken = Files.write(images.resolve("img5.png"), new byte[] {1, 2, 3});   // in the second part of 3, read while the first is scored
+        String before = Files.readString(parts);
+        Run b = run("score", "--model", m[0].toString(), "--data", folder, "-k", "3", "--read-chunk", "3", "--out", parts.toString(), "--device", "cpu");
+        assertEquals(1, b.code());
+        assertTrue(b.err().contains(broken + ": expected a PNG or JPEG image"), b.err());
+        assertEquals(before, Files.readString(parts), "the CSV from before, not a half-written one");
     }
 
     /** Likelihood Ratio and Likelihood Regret from the command line: the background model, eval's columns, score's columns for any part size. */
