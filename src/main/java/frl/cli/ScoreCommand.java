@@ -69,7 +69,7 @@ final class ScoreCommand implements Callable<Integer> {
                 ImageSet set = sources.load(data, channels);
                 if (set.size() == 0) throw new IllegalArgumentException("data set '" + data + "' holds no images");
                 StringBuilder csv = new StringBuilder(columns.header());
-                appendRows(csv, 0, null, columns.of(set, 0, set.size(), done -> Console.status("scoring " + set.name() + ": " + done, false)));
+                appendRows(csv, 0, null, columns.of(set, Scorer.complexity(set), 0, set.size(), done -> Console.status("scoring " + set.name() + ": " + done, false)));
                 Console.status("scored " + set.name() + ": " + set.size() + " images", true);
                 AtomicFile.writeString(out, csv.toString());
                 written = set.size();
@@ -87,13 +87,14 @@ final class ScoreCommand implements Callable<Integer> {
         int total = files.size();
         AtomicFile.write(out, ch -> {
             write(ch, columns.header());
-            CompletableFuture<ImageSet> next = readPart(sources, root, files, 0, channels);
+            CompletableFuture<Part> next = readPart(sources, root, files, 0, channels);
             for (int first = 0; first < total; first += readChunk) {
                 List<Path> part = part(files, first);
-                ImageSet set = joined(next);
+                Part read = joined(next);
+                ImageSet set = read.set();
                 next = first + readChunk < total ? readPart(sources, root, files, first + readChunk, channels) : null;   // read while this part is scored
                 int from = first;
-                double[][] scores = columns.of(set, first, total, done -> Console.status("scoring " + root + ", images " + from + "–" + (from + set.size()) + " of " + total + ": " + done, false));
+                double[][] scores = columns.of(set, read.complexity(), first, total, done -> Console.status("scoring " + root + ", images " + from + "–" + (from + set.size()) + " of " + total + ": " + done, false));
                 Console.status("scoring " + root + ": " + (from + set.size()) + "/" + total, from + set.size() == total);
                 StringBuilder rows = new StringBuilder();
                 appendRows(rows, first, part.stream().map(f -> root.relativize(f).toString()).toList(), scores);
@@ -105,14 +106,20 @@ final class ScoreCommand implements Callable<Integer> {
 
     private List<Path> part(List<Path> files, int first) { return files.subList(first, Math.min(files.size(), first + readChunk)); }
 
-    /** The folder's part from image {@code first} on, read (decoded on all cores) in the background. */
-    private CompletableFuture<ImageSet> readPart(Sources sources, Path root, List<Path> files, int first, int channels) {
+    /** A part of a folder, read, with its images' complexity. */
+    private record Part(ImageSet set, double[] complexity) {}
+
+    /** The folder's part from image {@code first} on, read (decoded on all cores) and its complexity taken, in the background. */
+    private CompletableFuture<Part> readPart(Sources sources, Path root, List<Path> files, int first, int channels) {
         List<Path> part = part(files, first);
-        return CompletableFuture.supplyAsync(() -> sources.loadFiles(root.toString(), part, channels));
+        return CompletableFuture.supplyAsync(() -> {
+            ImageSet set = sources.loadFiles(root.toString(), part, channels);
+            return new Part(set, Scorer.complexity(set));
+        });
     }
 
     /** The part once read; a failure to read it as its own exception (a bad file's name and what was expected). */
-    private static ImageSet joined(CompletableFuture<ImageSet> part) {
+    private static Part joined(CompletableFuture<Part> part) {
         try {
             return part.join();
         } catch (CompletionException e) {
@@ -128,12 +135,12 @@ final class ScoreCommand implements Callable<Integer> {
             return HEADER.stripTrailing() + (background != null ? ",nll_background_nats,ratio" : "") + (fit != null ? ",regret" : "") + "\n";
         }
 
-        /** Per image: nll, L, then the background's NLL and the regret where asked; {@code done} hears each part's progress. */
-        double[][] of(ImageSet set, long first, long total, java.util.function.Consumer<String> done) {
+        /** Per image: nll, the given L, then the background's NLL and the regret where asked; {@code done} hears each part's progress. */
+        double[][] of(ImageSet set, double[] complexity, long first, long total, java.util.function.Consumer<String> done) {
             double[] nll = model.nll(set, seed, first, total, d -> done.accept("nll " + d + "/" + set.size()));
             double[] bg = background == null ? null : background.nll(set, seed, first, total, d -> done.accept("background " + d + "/" + set.size()));
             double[] regret = fit == null ? null : new Regret(model, fit).regret(set, seed, first, total, nll, d -> done.accept("regret " + d + "/" + set.size()));
-            return new double[][] {nll, Scorer.complexity(set), bg, regret};
+            return new double[][] {nll, complexity, bg, regret};
         }
     }
 
