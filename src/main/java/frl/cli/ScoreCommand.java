@@ -62,7 +62,7 @@ final class ScoreCommand implements Callable<Integer> {
                     b == null ? null : new Scorer(be, b.spec(), b.model(), k, Scorer.defaultChunk(be)).recordChunks(record), fit, run.seed);
             int channels = m.spec().imageChannels();
             Optional<Sources.Folder> folder = sources.imageFolder(data);
-            long written;
+            long written, start = System.nanoTime();
             if (folder.isPresent()) {
                 written = scoreFolder(sources, columns, channels, folder.get());
             } else {
@@ -74,7 +74,8 @@ final class ScoreCommand implements Callable<Integer> {
                 AtomicFile.writeString(out, csv.toString());
                 written = set.size();
             }
-            System.out.println("wrote " + written + " scores to " + out);
+            double seconds = (System.nanoTime() - start) / 1e9;   // reading, scoring and writing, the model loaded
+            System.out.printf(Locale.ROOT, "wrote %d scores to %s in %.1f s (%.0f img/s)%n", written, out, seconds, written / seconds);
         }
         return 0;
     }

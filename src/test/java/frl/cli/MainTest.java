@@ -1,5 +1,9 @@
 package frl.cli;
 
+import frl.data.DataCache;
+import frl.data.ImageFolder;
+import frl.data.ImageSet;
+import frl.data.Sources;
 import frl.io.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -10,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -240,7 +245,7 @@ class MainTest {
         assertEquals(0, run("score", "--model", m[0].toString(), "--data", folder, "-k", "3", "--out", whole.toString(), "--device", "cpu").code());
         Run p = run("score", "--model", m[0].toString(), "--data", folder, "-k", "3", "--read-chunk", "3", "--out", parts.toString(), "--device", "cpu");
         assertEquals(0, p.code(), p.err());
-        assertTrue(p.out().contains("wrote 7 scores"), p.out());
+        assertTrue(p.out().matches("(?s).*wrote 7 scores to " + java.util.regex.Pattern.quote(parts.toString()) + " in [0-9.]+ s \\([0-9]+ img/s\\)\n.*"), p.out());
         java.util.List<String> rows = Files.readAllLines(whole), partRows = Files.readAllLines(parts);
         assertEquals(rows.size(), partRows.size());
         for (int i = 1; i < rows.size(); i++) {   // the same noise per image; batches of other sizes may round apart
@@ -265,6 +270,43 @@ class MainTest {
         assertEquals(1, b.code());
         assertTrue(b.err().contains(broken + ": expected a PNG or JPEG image"), b.err());
         assertEquals(before, Files.readString(parts), "the CSV from before, not a half-written one");
+    }
+
+    /** A set exported as PNGs reads back as the same images, and each file's size in bits is the complexity `frl score` gives it. */
+    @Test void anExportedSetReadsBackWithItsComplexityAsItsFileSizes(@TempDir Path dir) throws Exception {
+        Path images = dir.resolve("noise");
+        Run e = run("data", "export", "noise:12", "--out", images.toString());
+        assertEquals(0, e.code(), e.err());
+        assertTrue(e.out().contains("wrote 12 images of noise (1×32×32 PNG) to " + images), e.out());
+        List<Path> files = ImageFolder.files(images);
+        assertEquals(12, files.size());
+        assertEquals("00.png", files.getFirst().getFileName().toString());
+        ImageSet drawn = new Sources(DataCache.fromEnvironment(x -> {}), 1).load("noise:12", 1);
+        ImageSet read = ImageFolder.read("n", images, 0, 0, 0);
+        for (int i = 0; i < 12; i++) assertArrayEquals(drawn.image(i), read.image(i), "image " + i);
+
+        Path scores = dir.resolve("s.csv");
+        Run s = run("score", "--model", tinyModels(dir)[0].toString(), "--data", images.toString(), "-k", "1", "--out", scores.toString(), "--device", "cpu");
+        assertEquals(0, s.code(), s.err());
+        List<String> rows = Files.readAllLines(scores);
+        for (int i = 0; i < 12; i++) {
+            String[] row = rows.get(i + 1).split(",");
+            assertEquals(files.get(i).getFileName().toString(), row[1]);
+            assertEquals(8 * Files.size(files.get(i)), Long.parseLong(row[3]), "complexity_bits of " + row[1]);
+        }
+
+        Run again = run("data", "export", "constant:3", "--out", images.toString());
+        assertEquals(1, again.code());
+        assertTrue(again.err().contains("--out " + images + " exists and is not an empty folder; give a new one"), again.err());
+        Run bad = run("data", "export", "noise:3", "--channels", "2", "--out", dir.resolve("x").toString());
+        assertTrue(bad.err().contains("--channels must be 1 or 3, got 2"), bad.err());
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        Run rgb = run("data", "export", "constant:3", "--channels", "3", "--out", empty.toString());
+        assertTrue(rgb.out().contains("wrote 3 images of constant (3×32×32 PNG) to " + empty), "an empty folder is filled: " + rgb.out() + rgb.err());
+        assertEquals(3, ImageFolder.read("c", empty, 0, 0, 0).channels());
+        try (var left = Files.list(dir)) {
+            assertTrue(left.noneMatch(p -> p.getFileName().toString().contains(".part-")), "no part folder left");
+        }
     }
 
     /** Likelihood Ratio and Likelihood Regret from the command line: the background model, eval's columns, score's columns for any part size. */
