@@ -44,14 +44,19 @@ public final class ImageFolder {
         return read(name, files, null, channels, outH, outW);
     }
 
+    /** Whether this runtime has java.desktop (AWT, ImageIO), which a jlinked one (the GPU machine's, say) may lack. */
+    static boolean hasDesktop() { return ModuleLayer.boot().findModule("java.desktop").isPresent(); }
+
     private static ImageSet read(String name, List<Path> files, int[] labels, int channels, int outH, int outW) {
+        if (!hasDesktop())   // a clear error, not a NoClassDefFoundError
+            throw new IllegalArgumentException(name + ": reading PNG or JPEG images needs the java.desktop module (ImageIO), which this Java runtime lacks; run a full JDK");
         if (channels != 0 && channels != 1 && channels != 3)
             throw new IllegalArgumentException("ImageFolder " + name + ": channels must be 0, 1 or 3, got " + channels);
         if ((outH > 0) != (outW > 0) || outH < 0 || outW < 0)
             throw new IllegalArgumentException("ImageFolder " + name + ": size must be both positive or both 0, got "
                     + outH + "x" + outW);
-        BufferedImage first = decode(files.getFirst());   // fixes the channels and, where none is given, the size
-        int c = channels != 0 ? channels : isGray(first) ? 1 : 3;
+        BufferedImage first = Awt.decode(files.getFirst());   // fixes the channels and, where none is given, the size
+        int c = channels != 0 ? channels : Awt.isGray(first) ? 1 : 3;
         int h = outH > 0 ? outH : first.getHeight(), w = outH > 0 ? outW : first.getWidth();
         byte[] px = new byte[ImageSet.checkedSize(name, files.size(), c, h, w)];
         place(first, files, 0, c, h, w, outH > 0, px);
@@ -62,7 +67,7 @@ public final class ImageFolder {
         IntStream.range(1, files.size()).parallel().forEach(i -> {
             if (i > firstFailed.get()) return;
             try {
-                place(decode(files.get(i)), files, i, c, h, w, outH > 0, px);
+                place(Awt.decode(files.get(i)), files, i, c, h, w, outH > 0, px);
             } catch (RuntimeException e) {
                 failures[i] = e;
                 firstFailed.accumulateAndGet(i, Math::min);
@@ -74,7 +79,7 @@ public final class ImageFolder {
 
     /** Image i's c×h×w bytes into its slice of px, resized where a size was given, else required to be h×w. */
     private static void place(BufferedImage img, List<Path> files, int i, int c, int h, int w, boolean resize, byte[] px) {
-        byte[] one = pixels(img, isGray(img), c);
+        byte[] one = Awt.pixels(img, Awt.isGray(img), c);
         int ih = img.getHeight(), iw = img.getWidth();
         if (ih == h && iw == w) {
             System.arraycopy(one, 0, px, i * c * h * w, one.length);
@@ -116,50 +121,59 @@ public final class ImageFolder {
         return labels;
     }
 
-    private static BufferedImage decode(Path f) {
-        try {
-            BufferedImage img = ImageIO.read(f.toFile());
-            if (img == null) throw new IllegalArgumentException(f + ": expected a PNG or JPEG image, found a format ImageIO cannot read");
-            return img;
-        } catch (IOException e) {
-            throw new IllegalArgumentException(f + ": cannot decode image: " + e.getMessage(), e);
-        }
-    }
-
-    private static boolean isGray(BufferedImage img) {
-        return !(img.getColorModel() instanceof IndexColorModel)
-                && img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_GRAY;
-    }
-
     /**
-     * CHW bytes with c channels. Gray samples are read from the raster as stored (getRGB would pass them
-     * through a gamma conversion), scaled to 8 bits; colour comes from getRGB (sRGB).
+     * What reads the images through AWT, in a class of its own: a class is verified as a whole, and ImageFolder's
+     * verification would load AWT's classes, so a runtime without java.desktop would fail before {@link #hasDesktop}
+     * could say so.
      */
-    private static byte[] pixels(BufferedImage img, boolean gray, int c) {
-        int h = img.getHeight(), w = img.getWidth(), plane = h * w;
-        byte[] out = new byte[c * plane];
-        if (gray) {
-            Raster r = img.getRaster();
-            int max = (1 << r.getSampleModel().getSampleSize(0)) - 1;
+    private static final class Awt {
+        private Awt() {}
+
+        static BufferedImage decode(Path f) {
+            try {
+                BufferedImage img = ImageIO.read(f.toFile());
+                if (img == null) throw new IllegalArgumentException(f + ": expected a PNG or JPEG image, found a format ImageIO cannot read");
+                return img;
+            } catch (IOException e) {
+                throw new IllegalArgumentException(f + ": cannot decode image: " + e.getMessage(), e);
+            }
+        }
+
+        static boolean isGray(BufferedImage img) {
+            return !(img.getColorModel() instanceof IndexColorModel)
+                    && img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_GRAY;
+        }
+
+        /**
+         * CHW bytes with c channels. Gray samples are read from the raster as stored (getRGB would pass them
+         * through a gamma conversion), scaled to 8 bits; colour comes from getRGB (sRGB).
+         */
+        static byte[] pixels(BufferedImage img, boolean gray, int c) {
+            int h = img.getHeight(), w = img.getWidth(), plane = h * w;
+            byte[] out = new byte[c * plane];
+            if (gray) {
+                Raster r = img.getRaster();
+                int max = (1 << r.getSampleModel().getSampleSize(0)) - 1;
+                for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++) {
+                        byte v = (byte) ((r.getSample(x, y, 0) * 255 + max / 2) / max);
+                        for (int ch = 0; ch < c; ch++) out[ch * plane + y * w + x] = v;
+                    }
+                return out;
+            }
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++) {
-                    byte v = (byte) ((r.getSample(x, y, 0) * 255 + max / 2) / max);
-                    for (int ch = 0; ch < c; ch++) out[ch * plane + y * w + x] = v;
+                    int argb = img.getRGB(x, y);
+                    byte r = (byte) (argb >> 16), g = (byte) (argb >> 8), b = (byte) argb;
+                    if (c == 1) {
+                        out[y * w + x] = Transforms.gray(r, g, b);
+                    } else {
+                        out[y * w + x] = r;
+                        out[plane + y * w + x] = g;
+                        out[2 * plane + y * w + x] = b;
+                    }
                 }
             return out;
         }
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                int argb = img.getRGB(x, y);
-                byte r = (byte) (argb >> 16), g = (byte) (argb >> 8), b = (byte) argb;
-                if (c == 1) {
-                    out[y * w + x] = Transforms.gray(r, g, b);
-                } else {
-                    out[y * w + x] = r;
-                    out[plane + y * w + x] = g;
-                    out[2 * plane + y * w + x] = b;
-                }
-            }
-        return out;
     }
 }

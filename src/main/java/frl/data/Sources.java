@@ -95,7 +95,7 @@ public final class Sources {
 
     /** The letters need AWT: a runtime without java.desktop (a jlinked one, say) gets a clear error, not a NoClassDefFoundError. */
     private static ImageSet letters(long seed) {
-        if (ModuleLayer.boot().findModule("java.desktop").isEmpty())
+        if (!ImageFolder.hasDesktop())
             throw new IllegalArgumentException("data set 'letters': drawing the letters needs the java.desktop module (AWT), which this Java runtime lacks; run a full JDK, or leave letters out");
         return Letters.render(Letters.fonts(), seed);
     }
