@@ -6,7 +6,7 @@
 # in data/: the GPU machine has no network) and returns the checkpoints in 15 MB parts, to evaluate here;
 # SCIENCE_MODELS="frl plain background" adds Likelihood Ratio's background model (the plain one on perturbed images:
 # 6 parts, so with log.txt and results.jsonl all 8 files that come back; run it in a call without tests).
-#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models] [hfprofile] [parts] [suite]
+#   bash bench/gpu/check.sh [tests] [bench] [kernels] [science] [quick] [each] [models] [hfprofile] [parts] [suite] [folder]
 #   (no argument: tests bench kernels)
 # quick (for a short device budget): only the new paths' tests and the forced model classes with NEW_PATHS on, cifar
 # --graph by the defaults and with NEW_PATHS beside the twin, and bench-kernels both ways; it needs NEW_PATHS (where
@@ -332,10 +332,26 @@ hfprofile() {
       bash $run frl.backend.cuda.FrequencyBench 65536 5 1 > "$OUT/ncu-hf.txt" 2>&1
   say "hfprofile exit $?: $(grep -c 'hf_' "$OUT/ncu-hf.txt") lines name an HF kernel in ncu-hf.txt"
 }
+# folder: `frl score` end to end as a batch user runs it, over 20,000 FashionMNIST training images as a folder of PNGs
+# (`frl data export`) and as the IDX file they came from, twice each in turn, with a VAE trained here for one epoch on
+# 6,400 images: the folder's extra time is the decoding that the read-ahead is to hide behind the GPU's passes. Each
+# run's "wrote N scores ... (img/s)" line goes to the log. Reading PNGs needs java.desktop in the bundle's JRE:
+# JRE_MODULES=java.base,jdk.unsupported,jdk.incubator.vector,java.logging,java.desktop ../shared/gpu/bundle.sh
+folder() {
+  local d=/tmp/frl-folder idx=data/train-images-idx3-ubyte.gz n=${FOLDER_IMAGES:-20000}
+  rm -rf $d; mkdir -p $d
+  bash $run frl.cli.Main data export $idx@$n --out $d/pngs >> "$log" 2>&1
+  timeout 120 bash $run frl.cli.Main train --device cuda --data $idx --max-images 6400 --epochs 1 --out $d/vae.safetensors > $d/train.log 2>&1
+  say "folder: train exit $?: $(tr '\r' '\n' < $d/train.log | grep -v '^$' | tail -1)"
+  for data in $d/pngs $idx@$n $d/pngs $idx@$n; do
+    timeout 120 bash $run frl.cli.Main score --device cuda --model $d/vae.safetensors --data $data --out $d/scores.csv > $d/score.log 2>&1
+    say "folder: score $data exit $?: $(tail -1 $d/score.log)"
+  done
+}
 for step in $steps; do
   case $step in
-    tests|bench|kernels|science|quick|each|models|hfprofile|parts|suite) $step ;;
-    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each, models, hfprofile, parts or suite)" ;;
+    tests|bench|kernels|science|quick|each|models|hfprofile|parts|suite|folder) $step ;;
+    *) say "unknown step '$step' (expected tests, bench, kernels, science, quick, each, models, hfprofile, parts, suite or folder)" ;;
   esac
 done
 echo "== summary (${SECONDS}s) =="
