@@ -199,12 +199,7 @@ final class BenchCommand implements Callable<Integer> {
         try (Scope _ = Scope.open()) {
             terms = m.logWeightTerms(in[0], in[1], in[2]).shape();
         }
-        try {
-            return new RecordedPass(be, new Shape[] {in[0].shape(), in[1].shape(), in[2].shape()}, terms, t -> m.logWeightTerms(t[0], t[1], t[2]));
-        } catch (IllegalStateException e) {
-            System.err.println("frl: the scoring pass is not recorded as a graph (" + e.getMessage() + "); timing it op by op");
-            return null;
-        }
+        return Scorer.recordPass(be, m, new Shape[] {in[0].shape(), in[1].shape(), in[2].shape()}, terms, "timing it op by op");
     }
 
     /** {x, pixels, noise} of a K-sample scoring pass over a random batch, made now (in the caller's scope) on {@code be}. */

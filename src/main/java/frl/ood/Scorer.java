@@ -115,11 +115,19 @@ public final class Scorer {
 
     /** The chunk's pass recorded over inputs shaped as this chunk's, or null (with a warning) where it cannot be. */
     private RecordedPass record(Batches.Batch b, Tensor noise, Shape terms) {
+        return recordPass(backend, model, new Shape[] {b.x().shape(), b.targets().shape(), noise.shape()}, terms, "scoring them as usual");
+    }
+
+    /**
+     * A model's scoring pass ({@link DensityModel#logWeightTerms} over x, targets and noise of these shapes, giving
+     * terms) recorded as a graph, or null where the backend cannot record it, with a warning that ends by saying what
+     * the caller does {@code instead}. Run the pass once as usual first (every algorithm chosen).
+     */
+    public static RecordedPass recordPass(Backend be, DensityModel model, Shape[] inputs, Shape terms, String instead) {
         try {
-            return new RecordedPass(backend, new Shape[] {b.x().shape(), b.targets().shape(), noise.shape()}, terms,
-                    in -> model.logWeightTerms(in[0], in[1], in[2]));
+            return new RecordedPass(be, inputs, terms, in -> model.logWeightTerms(in[0], in[1], in[2]));
         } catch (IllegalStateException e) {
-            System.err.println("frl: scoring chunks are not recorded as a graph (" + e.getMessage() + "); scoring them as usual");
+            System.err.println("frl: scoring passes are not recorded as a graph (" + e.getMessage() + "); " + instead);
             return null;
         }
     }
