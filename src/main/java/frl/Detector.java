@@ -50,9 +50,16 @@ public final class Detector implements AutoCloseable {
     public int channels() { return loaded.spec().imageChannels(); }
 
     /** Scores n images of channels×height×width bytes each, laid out one after another (CHW). */
-    public synchronized Scores score(byte[] pixels, int n, int height, int width) {
+    public Scores score(byte[] pixels, int n, int height, int width) { return score(pixels, n, height, width, 0, n); }
+
+    /**
+     * Scores a part of a larger set: image i here is image {@code first + i} of {@code total}, and takes the importance
+     * noise it would take were the whole set scored in one call. Parts scored apart (a partition each of a Spark job, on
+     * as many machines, say) give the whole's scores, up to the rounding of other batch sizes.
+     */
+    public synchronized Scores score(byte[] pixels, int n, int height, int width, long first, long total) {
         ImageSet set = Transforms.toModelSize(new ImageSet("input", n, channels(), height, width, pixels, null));
-        double[] nll = scorer.nll(set, options.seed(), done -> {});
+        double[] nll = scorer.nll(set, options.seed(), first, total, done -> {});
         double[] bits = Scorer.complexity(set);
         return new Scores(nll, bits, Scorer.minusComplexity(nll, bits, options.r()));
     }

@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The library example in README.md, compiled and run as it stands there, against a tiny model trained here;
- * plus the detector's promises: several threads at once get the same scores, and bad input is named.
+ * plus the detector's promises: several threads at once get the same scores, parts scored apart the whole's, and bad
+ * input is named.
  */
 class ReadmeSnippetTest {
     private static final String MARK = "<!-- detector-example -->";
@@ -77,6 +78,25 @@ class ReadmeSnippetTest {
             for (Future<double[]> f : fs) org.junit.jupiter.api.Assertions.assertArrayEquals(first, f.get());
         } finally {
             pool.shutdown();
+        }
+    }
+
+    @Test void partsScoredApartGiveTheWholesScores(@TempDir Path dir) throws Exception {
+        byte[] images = pixels(Synthetic.noise(10, 1, 28, 28, 8));
+        try (Detector d = Detector.load(tinyCheckpoint(dir), new Detector.Options(3, 1, "cpu", 1))) {
+            double[] whole = d.score(images, 10, 28, 28).nll();
+            int cut = 4 * 28 * 28;
+            double[] head = d.score(java.util.Arrays.copyOfRange(images, 0, cut), 4, 28, 28, 0, 10).nll();
+            double[] tail = d.score(java.util.Arrays.copyOfRange(images, cut, images.length), 6, 28, 28, 4, 10).nll();
+            double[] alone = d.score(java.util.Arrays.copyOfRange(images, cut, images.length), 6, 28, 28).nll();
+            double moved = 0;
+            for (int i = 0; i < 10; i++) {
+                assertEquals(whole[i], i < 4 ? head[i] : tail[i - 4], 1e-3, "image " + i + ": its noise is the whole set's");
+                if (i >= 4) moved = Math.max(moved, Math.abs(whole[i] - alone[i - 4]));
+            }
+            assertTrue(moved > 1e-2, "scored as a set of its own, the tail takes other noise (" + moved + " nats apart at most)");
+            Exception e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> d.score(images, 10, 28, 28, 5, 10));
+            assertTrue(e.getMessage().contains("images 5..15 are not within a set of 10"), e.getMessage());
         }
     }
 
