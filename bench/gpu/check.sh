@@ -334,8 +334,10 @@ hfprofile() {
 }
 # folder: `frl score` end to end as a batch user runs it, over 20,000 FashionMNIST training images as a folder of PNGs
 # (`frl data export`) and as the IDX file they came from, twice each in turn, with a VAE trained here for one epoch on
-# 6,400 images: the folder's extra time is the decoding that the read-ahead is to hide behind the GPU's passes. Each
-# run's "wrote N scores ... (img/s)" line goes to the log. Reading PNGs needs java.desktop in the bundle's JRE:
+# 6,400 images: the folder's extra time is the decoding that the read-ahead is to hide behind the GPU's passes. Then the
+# folder as one part (--read-chunk 20000: nothing read ahead, and one recorded scoring graph where the parts of 4,096
+# record one each). Each run's "wrote N scores ... (img/s)" line goes to the log. Reading PNGs needs java.desktop in the
+# bundle's JRE:
 # JRE_MODULES=java.base,jdk.unsupported,jdk.incubator.vector,java.logging,java.desktop ../shared/gpu/bundle.sh
 folder() {
   local d=/tmp/frl-folder idx=data/train-images-idx3-ubyte.gz n=${FOLDER_IMAGES:-20000}
@@ -343,7 +345,7 @@ folder() {
   bash $run frl.cli.Main data export $idx@$n --out $d/pngs >> "$log" 2>&1
   timeout 120 bash $run frl.cli.Main train --device cuda --data $idx --max-images 6400 --epochs 1 --out $d/vae.safetensors > $d/train.log 2>&1
   say "folder: train exit $?: $(tr '\r' '\n' < $d/train.log | grep -v '^$' | tail -1)"
-  for data in $d/pngs $idx@$n $d/pngs $idx@$n; do
+  for data in $d/pngs $idx@$n $d/pngs $idx@$n "$d/pngs --read-chunk $n"; do
     timeout 120 bash $run frl.cli.Main score --device cuda --model $d/vae.safetensors --data $data --out $d/scores.csv > $d/score.log 2>&1
     say "folder: score $data exit $?: $(tail -1 $d/score.log)"
   done
