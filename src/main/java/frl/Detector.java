@@ -16,7 +16,8 @@ import java.nio.file.Path;
  * any size: they are resized to the model's 32×32 as in training) and it returns per-image scores
  * S(x) = NLL(x) − r·L(x) (FRL when the model has the HF channel, Input Complexity otherwise); calibrate a
  * threshold on in-distribution images, then flag images above it. Safe to call from several threads (calls
- * are serialised per detector); close() frees the model's native memory.
+ * are serialised per detector); close() frees the model's native memory. On a GPU a request of a size seen before
+ * replays the scoring pass recorded as a CUDA graph (up to four sizes are kept).
  */
 public final class Detector implements AutoCloseable {
     /** IWAE samples K, complexity weight r, device (auto, cpu, cuda), seed of the importance noise. */
@@ -43,7 +44,9 @@ public final class Detector implements AutoCloseable {
     public static Detector load(Path checkpoint, Options options) throws IOException {
         Backend be = Backends.select(options.device());
         ModelSpec.Loaded m = ModelSpec.load(be, checkpoint);
-        return new Detector(m, new Scorer(be, m.spec(), m.model(), options.samples(), Scorer.defaultChunk(be)), options);
+        // on a GPU each size of request, from its second call on, replays a recorded pass: one launch where each op was one
+        Scorer scorer = new Scorer(be, m.spec(), m.model(), options.samples(), Scorer.defaultChunk(be)).recordChunks(!be.device().isHost()).keepGraphs(true);
+        return new Detector(m, scorer, options);
     }
 
     /** Image channels the model expects (1 = gray, 3 = RGB). */
@@ -85,5 +88,11 @@ public final class Detector implements AutoCloseable {
         return out;
     }
 
-    @Override public void close() { loaded.close(); }
+    @Override public synchronized void close() {
+        try {
+            scorer.close();
+        } finally {
+            loaded.close();
+        }
+    }
 }

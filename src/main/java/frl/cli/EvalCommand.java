@@ -100,7 +100,8 @@ final class EvalCommand implements Callable<Integer> {
                     + model.spec() + "): train it as that model was, with --perturb");
     }
 
-    private static Scorer scorer(Backend be, ModelSpec.Loaded model, int k, boolean record) {
+    /** The model's scorer (null for no model), its chunks recorded as graphs where asked. */
+    static Scorer scorer(Backend be, ModelSpec.Loaded model, int k, boolean record) {
         return model == null ? null : new Scorer(be, model.spec(), model.model(), k, Scorer.defaultChunk(be)).recordChunks(record);
     }
 }

@@ -58,24 +58,27 @@ final class ScoreCommand implements Callable<Integer> {
             EvalCommand.requireBackgroundOf(b, background, m, "--model " + model);
             Sources sources = new Sources(DataCache.fromEnvironment(System.err::println), run.seed);
             boolean record = scoreGraph.records(be);
-            Columns columns = new Columns(new Scorer(be, m.spec(), m.model(), k, Scorer.defaultChunk(be)).recordChunks(record),
-                    b == null ? null : new Scorer(be, b.spec(), b.model(), k, Scorer.defaultChunk(be)).recordChunks(record), fit, run.seed);
-            int channels = m.spec().imageChannels();
             Optional<Sources.Folder> folder = sources.imageFolder(data);
-            long written, start = System.nanoTime();
-            if (folder.isPresent()) {
-                written = scoreFolder(sources, columns, channels, folder.get());
-            } else {
-                ImageSet set = sources.load(data, channels);
-                if (set.size() == 0) throw new IllegalArgumentException("data set '" + data + "' holds no images");
-                StringBuilder csv = new StringBuilder(columns.header());
-                appendRows(csv, 0, null, columns.of(set, Scorer.complexity(set), 0, set.size(), done -> Console.status("scoring " + set.name() + ": " + done, false)));
-                Console.status("scored " + set.name() + ": " + set.size() + " images", true);
-                AtomicFile.writeString(out, csv.toString());
-                written = set.size();
+            // a folder of several parts keeps its recorded passes from part to part (freed with the columns)
+            boolean keep = folder.isPresent() && folder.get().files().size() > readChunk;
+            try (Columns columns = new Columns(EvalCommand.scorer(be, m, k, record).keepGraphs(keep),
+                    b == null ? null : EvalCommand.scorer(be, b, k, record).keepGraphs(keep), fit, run.seed)) {
+                int channels = m.spec().imageChannels();
+                long written, start = System.nanoTime();
+                if (folder.isPresent()) {
+                    written = scoreFolder(sources, columns, channels, folder.get());
+                } else {
+                    ImageSet set = sources.load(data, channels);
+                    if (set.size() == 0) throw new IllegalArgumentException("data set '" + data + "' holds no images");
+                    StringBuilder csv = new StringBuilder(columns.header());
+                    appendRows(csv, 0, null, columns.of(set, Scorer.complexity(set), 0, set.size(), done -> Console.status("scoring " + set.name() + ": " + done, false)));
+                    Console.status("scored " + set.name() + ": " + set.size() + " images", true);
+                    AtomicFile.writeString(out, csv.toString());
+                    written = set.size();
+                }
+                double seconds = (System.nanoTime() - start) / 1e9;   // reading, scoring and writing, the model loaded
+                System.out.printf(Locale.ROOT, "wrote %d scores to %s in %.1f s (%.0f img/s)%n", written, out, seconds, written / seconds);
             }
-            double seconds = (System.nanoTime() - start) / 1e9;   // reading, scoring and writing, the model loaded
-            System.out.printf(Locale.ROOT, "wrote %d scores to %s in %.1f s (%.0f img/s)%n", written, out, seconds, written / seconds);
         }
         return 0;
     }
@@ -131,7 +134,15 @@ final class ScoreCommand implements Callable<Integer> {
     }
 
     /** The scorers of the CSV's columns: the model's, and where asked, the background's and the regret's. */
-    private record Columns(Scorer model, Scorer background, Regret.Config fit, long seed) {
+    private record Columns(Scorer model, Scorer background, Regret.Config fit, long seed) implements AutoCloseable {
+        @Override public void close() {
+            try {
+                model.close();
+            } finally {
+                if (background != null) background.close();
+            }
+        }
+
         String header() {
             return HEADER.stripTrailing() + (background != null ? ",nll_background_nats,ratio" : "") + (fit != null ? ",regret" : "") + "\n";
         }

@@ -12,6 +12,11 @@ import frl.tensor.Scope;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.IntConsumer;
 
 /**
@@ -21,14 +26,22 @@ import java.util.function.IntConsumer;
  * noise of sample k of image i is fixed by (seed, k, i) alone, so a score does not depend on the chunk size
  * (larger on a GPU) or on which other images share its chunk.
  * FRL: S(x) = NLL(x_F) − r·L(x); Input Complexity: the same with a model of x alone. Higher = more OOD.
+ * Close a scorer that keeps its graphs ({@link #keepGraphs}) to free them.
  */
-public final class Scorer {
+public final class Scorer implements AutoCloseable {
+    /** The most pass sizes a scorer keeps recorded graphs of (each holds its pass's device memory). */
+    static final int MOST_KEPT = 4;
+
     private final Backend backend;
     private final ModelSpec spec;
     private final DensityModel model;
     private final Batches batches;
     private final int samples, chunk;
-    private boolean recordChunks, replayedGraphs;
+    private boolean recordChunks, keepGraphs, replayedGraphs, recordingFailed;
+    /** Recorded passes by images per pass, kept across calls where {@link #keepGraphs} asks. */
+    private final Map<Integer, RecordedPass> kept = new HashMap<>();
+    /** Pass sizes already run as usual by an earlier call (with kept graphs): the next pass of such a size is recorded. */
+    private final Set<Integer> ranAsUsual = new HashSet<>();
 
     /** Images per scoring chunk on a backend: 256 on a GPU (its throughput needs wide batches), else 32. */
     public static int defaultChunk(Backend backend) { return backend.device().isHost() ? 32 : 256; }
@@ -52,6 +65,34 @@ public final class Scorer {
     public Scorer recordChunks(boolean on) {
         recordChunks = on;
         return this;
+    }
+
+    /**
+     * Keeps recorded passes after a call, by their number of images (at most {@link #MOST_KEPT} sizes), so that later
+     * calls replay them: a size is recorded once it has run as usual in an earlier call or another chunk of it follows
+     * in this one. For callers that score many sets or parts with one model (a detector's requests, a folder's parts);
+     * their graphs hold device memory until {@link #close}. The model's parameters must keep their tensors meanwhile
+     * (their values may change: a replay reads them).
+     */
+    public Scorer keepGraphs(boolean on) {
+        keepGraphs = on;
+        return this;
+    }
+
+    /** The numbers of images per pass that have a kept recorded pass. */
+    public Set<Integer> keptPassSizes() { return new TreeSet<>(kept.keySet()); }
+
+    /** Frees the kept recorded passes. */
+    @Override public synchronized void close() {
+        closeAll(kept);
+    }
+
+    private static void closeAll(Map<Integer, RecordedPass> passes) {
+        try {
+            for (RecordedPass p : passes.values()) p.close();
+        } finally {
+            passes.clear();
+        }
     }
 
     /** Whether the last {@link #nll} replayed a device graph for some of its chunks. */
@@ -79,8 +120,7 @@ public final class Scorer {
         int size = set.size(), d = model.noisePerImage();
         long base = new Rng(seed).reserveNormals(samples * total * d);
         double[] out = new double[size];
-        RecordedPass recorded = null;
-        boolean record = recordChunks;
+        Map<Integer, RecordedPass> passes = keepGraphs ? kept : new HashMap<>();
         replayedGraphs = false;
         try {
             for (int from = 0; from < size; from += chunk) {
@@ -91,15 +131,19 @@ public final class Scorer {
                     for (int k = 0; k < samples; k++)
                         perSample[k] = model.noise(backend, n, Rng.atNormal(seed, base + (k * total + first + from) * d)).reshape(1, n, d);
                     Tensor noise = samples == 1 ? perSample[0] : backend.concat(perSample, 0), terms;
-                    if (recorded != null && n == chunk) {
-                        terms = recorded.replay(b.x(), b.targets(), noise);
-                        replayedGraphs |= recorded.recorded();
+                    RecordedPass pass = recordChunks ? passes.get(n) : null;
+                    if (pass != null) {
+                        terms = pass.replay(b.x(), b.targets(), noise);
+                        replayedGraphs |= pass.recorded();
                     }
                     else {
                         terms = model.logWeightTerms(b.x(), b.targets(), noise);
-                        if (record && n == chunk && from + 2L * chunk <= size) {   // a whole chunk ran as usual (every algorithm chosen), and another follows
-                            record = false;
-                            recorded = record(b, noise, terms.shape());
+                        // this size ran as usual (every algorithm chosen): record it where another such pass will come
+                        boolean ranBefore = keepGraphs && !ranAsUsual.add(n), anotherFollows = n == chunk && from + 2L * chunk <= size;
+                        if (recordChunks && !recordingFailed && (ranBefore || anotherFollows) && passes.size() < MOST_KEPT) {
+                            RecordedPass p = record(b, noise, terms.shape());
+                            if (p == null) recordingFailed = true;   // warned once; the passes run as usual from here on
+                            else passes.put(n, p);
                         }
                     }
                     double[] nll = DensityModel.nllFromTerms(model.logWeightsOf(terms.toFloats(), samples, n));
@@ -108,7 +152,7 @@ public final class Scorer {
                 done.accept(from + n);
             }
         } finally {
-            if (recorded != null) recorded.close();
+            if (!keepGraphs) closeAll(passes);
         }
         return out;
     }

@@ -8,6 +8,9 @@ import frl.model.DensityModel;
 import frl.model.ModelSpec;
 import org.junit.jupiter.api.Test;
 
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
@@ -61,6 +64,56 @@ class ScorerTest {
                 double[] recorded = new Scorer(Backends.cpu(), spec, m, 2, 3).recordChunks(true).nll(set, 11, d -> {});
                 org.junit.jupiter.api.Assertions.assertArrayEquals(usual, recorded, 0.0, m.getClass().getSimpleName());
             }
+        }
+    }
+
+    /**
+     * A scorer that keeps its graphs records a pass size once it has run as usual in an earlier call (or another chunk
+     * of it follows), replays it in later calls with the scores of passes run as usual, keeps at most MOST_KEPT sizes,
+     * and frees them on close.
+     */
+    @Test void keptGraphsAreReplayedByLaterCallsOfTheirSize() {
+        ModelSpec spec = ModelSpec.of(1, 5, 4, 8);
+        try (DensityModel m = spec.build(Backends.cpu(), new Rng(1))) {
+            ImageSet set = Synthetic.noise(7, 1, 32, 32, 3);
+            double[] usual = new Scorer(Backends.cpu(), spec, m, 2, 3).nll(set, 11, d -> {});
+            Scorer s = new Scorer(Backends.cpu(), spec, m, 2, 3).recordChunks(true).keepGraphs(true);
+            assertArrayEquals(usual, s.nll(set, 11, d -> {}), 0.0);
+            assertEquals(Set.of(3), s.keptPassSizes(), "chunks of 3, as another followed the first; the last, of 1, ran as usual");
+            assertArrayEquals(usual, s.nll(set, 11, d -> {}), 0.0);
+            assertEquals(Set.of(1, 3), s.keptPassSizes(), "the chunk of 1 had run as usual in the call before");
+            assertArrayEquals(usual, s.nll(set, 11, d -> {}), 0.0, "every chunk replayed");
+            s.close();
+            assertEquals(Set.of(), s.keptPassSizes());
+
+            try (Scorer wide = new Scorer(Backends.cpu(), spec, m, 2, 8).recordChunks(true).keepGraphs(true)) {
+                for (int n = 1; n <= 6; n++)
+                    for (int call = 0; call < 2; call++) {
+                        double[] part = wide.nll(set.slice(0, n), 11, 0, 7, d -> {});
+                        for (int i = 0; i < n; i++) assertEquals(usual[i], part[i], 1e-3, "size " + n + ", image " + i);
+                    }
+                assertEquals(Set.of(1, 2, 3, 4), wide.keptPassSizes(), "at most " + Scorer.MOST_KEPT + " sizes");
+            }
+            Scorer once = new Scorer(Backends.cpu(), spec, m, 2, 3).recordChunks(true);
+            once.nll(set, 11, d -> {});
+            assertEquals(Set.of(), once.keptPassSizes(), "without keepGraphs a call frees what it recorded");
+        }
+    }
+
+    /** With kept graphs on a GPU, a pass size's third call replays what its second recorded, with the same scores. */
+    @org.junit.jupiter.api.Tag("gpu")
+    @Test void keptGraphsOnCudaReplayInLaterCalls() {
+        frl.backend.Backend cuda = frl.backend.cuda.GpuTests.cudaOrSkip();
+        ModelSpec spec = ModelSpec.glow(1, 5, 8, 1, 2);
+        try (DensityModel m = spec.build(cuda, new Rng(1)); Scorer s = new Scorer(cuda, spec, m, 2, 3).recordChunks(true).keepGraphs(true)) {
+            ImageSet set = Synthetic.noise(3, 1, 32, 32, 3);
+            double[] usual = new Scorer(cuda, spec, m, 2, 3).nll(set, 11, d -> {});
+            for (int call = 0; call < 3; call++) {
+                double[] scores = s.nll(set, 11, d -> {});
+                assertEquals(call == 2, s.replayedGraphs(), "call " + call);
+                for (int i = 0; i < usual.length; i++) assertEquals(usual[i], scores[i], 1e-9 * Math.abs(usual[i]), "call " + call + ", image " + i);
+            }
+            assertEquals(Set.of(3), s.keptPassSizes());
         }
     }
 
