@@ -154,7 +154,8 @@ parts() {
 # scoring 256 images with one dequantisation each; PixelCNN++ resnets 3, filters 80, mixtures 10, batch 32, scoring 128)
 # op by op with a device profile and as a CUDA graph (also with NEW_PATHS, less what blame found), each beside its
 # PyTorch twin (on the H200, 2026-11-28, about 15 s for each graph run and each twin, without the profiles); then
-# Likelihood Regret against FRL's score with the VAEs (frl bench --regret)
+# Likelihood Regret against FRL's score with the VAEs (frl bench --regret); requests of 64 images (--requests: as the
+# library's Detector, which keeps its recorded passes, serves them) by the defaults and op by op, Glow and PixelCNN++
 models() {
   for m in glow pixelcnn; do
     if [ $m = glow ]; then
@@ -164,11 +165,12 @@ models() {
     fi
     args=(--config cifar "${shape[@]}" "${batches[@]}" --steps 20 --warmup 3 --repeats 3)
     for g in "--no-graph --profile" --graph; do
-      timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 $g 2>> "$log" | grep '^{' >> "$res"
+      req=(); [ "$g" = --graph ] && req=(--requests 64)   # and requests of 64 images as a Detector serves them: a kept graph each
+      timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 $g "${req[@]}" 2>> "$log" | grep '^{' >> "$res"
       say "engine bench $m ($g) exit $?"
     done
     # the scoring passes op by op (recording them, --score-graph, is the default since 2026-11-28)
-    timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph --no-score-graph 2>> "$log" | grep '^{' >> "$res"
+    timeout 240 bash $run frl.cli.Main bench --device cuda --model $m "${args[@]}" -k 1 --graph --no-score-graph --requests 64 2>> "$log" | grep '^{' >> "$res"
     say "engine bench $m (--graph --no-score-graph) exit $?"
     # and with the switches not yet defaults that touch the model, each alone (the tensor-core shifted convolutions,
     # Glow's 4×4 channel sums by blocks, its actnorm and 1×1 in one op)

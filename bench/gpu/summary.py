@@ -68,6 +68,13 @@ def main(folder):
             print(f"  vae {r['config']}: FRL {r['frl_score_img_s']:,.1f} img/s, regret {r['regret_img_s']:,.2f} img/s over {r['regret_images']} images:"
                   f" FRL {r['frl_vs_regret']:,.1f}× faster (ANCHORS.md asks 150×)")
 
+    requests = [r for r in data if "request_ms" in r]
+    if requests:
+        print("\n== scoring requests (frl bench --requests: one scorer call a request, as the library's Detector serves them)")
+        for r in requests:
+            how = "a kept recorded pass" if r["request_graph"] else "op by op"
+            print(f"  {r['model']} {r['config']}: {r['request_images']} images in {r['request_ms']:,.2f} ms ({r['request_img_s']:,.0f} img/s), {how}  {flags(r)}")
+
     each_alone(data, log)
 
     print("\n== bench-kernels: rows that moved with NEW_PATHS (ms, default → with)")

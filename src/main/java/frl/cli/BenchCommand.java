@@ -55,6 +55,7 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin GraphOption graph;
     @Mixin ScoreGraphOption scoreGraph;
     @Option(names = "--regret", defaultValue = "0", description = "VAE: also time FRL's score (the IWAE NLL and the PNG complexity) and Likelihood Regret (the reference's 100 Adam steps an image, its NLL before fitting the scorer's) over this many random images through frl score's scorer, each once. Default: ${DEFAULT-VALUE} (not timed).") int regret;
+    @Option(names = "--requests", defaultValue = "0", description = "Also time scoring requests of this many random images each, as the library's Detector serves them (one scorer call a request, the NLLs back on the host; with --score-graph on a GPU each request from the third on replays the pass kept recorded): the median of --repeats × 5 requests after two untimed. Default: ${DEFAULT-VALUE} (not timed).") int requests;
     @Option(names = "--profile", description = "After timing, profile training steps and scoring passes per op (host time to queue each op; on a GPU, each op's device time and the share of a step the GPU is busy; then host time with each op waited for) and print the tables as JSON lines.") boolean profile;
 
     /** The training batch, random 8-bit values made once before the warm-up. */
@@ -63,6 +64,9 @@ final class BenchCommand implements Callable<Integer> {
     private long hostPeak, devicePeak;
     /** Under --regret: {FRL score, Likelihood Regret} images a second. */
     private double[] regretRates;
+    /** Under --requests: the median ms a request, and whether the requests replayed a recorded pass. */
+    private double requestMs;
+    private boolean requestsReplayed;
 
     @Override public Integer call() throws Exception {
         if (batch < 2 || scoreBatch < 1 || k < 1 || steps < 1 || warmup < 0 || repeats < 1)
@@ -74,6 +78,7 @@ final class BenchCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--config " + config + ": expected fmnist or cifar");
         };
         if (ModelConfig.fieldsOf(model) == null) throw new IllegalArgumentException("--model " + model + ": expected vae, glow or pixelcnn");
+        if (requests < 0) throw new IllegalArgumentException("--requests: images a request, ≥ 0; got " + requests);
         if (regret < 0 || regret > 0 && !model.equals("vae"))
             throw new IllegalArgumentException("--regret times Likelihood Regret, which fits a VAE's encoder, over ≥ 0 images; got " + regret + " with --model " + model);
         Map<String, Integer> shape = Map.of("ngf", channels == 2 ? 32 : 64, "nz", 200, "hidden", hidden, "depth", depth, "levels", levels,
@@ -98,6 +103,7 @@ final class BenchCommand implements Callable<Integer> {
                 m.eval();
                 scoring = timeScoring(be, m, rng, score);
                 if (regret > 0) regretRates = timeRegret(be, m, channels - 1);
+                if (requests > 0) timeRequests(be, m, channels - 1);
             }
             hostPeak = frl.tensor.HostStorage.peakBytes();
             devicePeak = be instanceof frl.backend.cuda.CudaBackend cb ? cb.context().peakBytes() : -1;
@@ -130,6 +136,12 @@ final class BenchCommand implements Callable<Integer> {
             r.put("frl_score_img_s", Math.round(regretRates[0] * 1000) / 1000.0);
             r.put("regret_img_s", Math.round(regretRates[1] * 1000) / 1000.0);
             r.put("frl_vs_regret", Math.round(regretRates[0] / regretRates[1] * 10) / 10.0);
+        }
+        if (requests > 0) {
+            r.put("request_images", requests);
+            r.put("request_ms", Math.round(requestMs * 1000) / 1000.0);
+            r.put("request_img_s", Math.round(requests / requestMs * 1e3 * 10) / 10.0);
+            r.put("request_graph", requestsReplayed);
         }
         r.put("host_memory_peak_mib", hostPeak >> 20);   // the most that tensors held at once, training and scoring (not the profiles)
         if (devicePeak >= 0) r.put("device_memory_peak_mib", devicePeak >> 20);
@@ -173,11 +185,8 @@ final class BenchCommand implements Callable<Integer> {
      * {FRL score, regret} images a second. The paper reports FRL 147× faster; ANCHORS.md asks the engine for 150×.
      */
     private double[] timeRegret(Backend be, DensityModel m, int imageChannels) {
-        byte[] pixels = new byte[regret * imageChannels * 32 * 32];
-        new java.util.Random(run.seed).nextBytes(pixels);
-        ImageSet set = new ImageSet("random", regret, imageChannels, 32, 32, pixels, null);
-        Scorer scorer = new Scorer(be, new ModelSpec(m.config(), imageChannels, 5), m, k, Scorer.defaultChunk(be))
-                .recordChunks(scoreGraph.records(be));
+        ImageSet set = randomSet(regret, imageChannels);
+        Scorer scorer = scorer(be, m, imageChannels);
         be.synchronize();
         long t0 = System.nanoTime();
         double[] nll = scorer.nll(set, run.seed, d -> {});
@@ -188,6 +197,37 @@ final class BenchCommand implements Callable<Integer> {
         be.synchronize();
         long t2 = System.nanoTime();
         return new double[] {regret / ((t1 - t0) * 1e-9), regret / ((t2 - t0) * 1e-9)};
+    }
+
+    /**
+     * --requests: {@link #requests} random images scored as one request, over and over, through a scorer that keeps its
+     * recorded passes as the Detector's does; the median wall time of a request after two untimed (the second records).
+     */
+    private void timeRequests(Backend be, DensityModel m, int imageChannels) {
+        ImageSet set = randomSet(requests, imageChannels);
+        try (Scorer scorer = scorer(be, m, imageChannels).keepGraphs(true)) {
+            for (int w = 0; w < 2; w++) scorer.nll(set, run.seed, d -> {});
+            double[] ms = new double[5 * repeats];
+            for (int i = 0; i < ms.length; i++) {
+                long t = System.nanoTime();
+                scorer.nll(set, run.seed, d -> {});   // ends with the NLLs on the host: the request's whole time
+                ms[i] = (System.nanoTime() - t) / 1e6;
+            }
+            requestMs = median(ms);
+            requestsReplayed = scorer.replayedGraphs();
+        }
+    }
+
+    /** n random 8-bit images of the model's image channels, 32×32. */
+    private ImageSet randomSet(int n, int imageChannels) {
+        byte[] pixels = new byte[n * imageChannels * 32 * 32];
+        new java.util.Random(run.seed).nextBytes(pixels);
+        return new ImageSet("random", n, imageChannels, 32, 32, pixels, null);
+    }
+
+    /** The scorer frl score would make for the model (its chunks recorded as --score-graph says). */
+    private Scorer scorer(Backend be, DensityModel m, int imageChannels) {
+        return new Scorer(be, new ModelSpec(m.config(), imageChannels, 5), m, k, Scorer.defaultChunk(be)).recordChunks(scoreGraph.records(be));
     }
 
     /**

@@ -104,6 +104,18 @@ class MainTest {
         assertTrue(glow.err().contains("--regret times Likelihood Regret, which fits a VAE's encoder, over ≥ 0 images; got 2 with --model glow"), glow.err());
     }
 
+    /** --requests N times scoring requests of N images as a Detector serves them (any model); on the CPU no graph is replayed. */
+    @Test void benchTimesScoringRequests() {
+        Run r = run("bench", "--device", "cpu", "--model", "glow", "--hidden", "8", "--depth", "1", "--levels", "1", "--batch", "2", "--score-batch", "1",
+                "-k", "1", "--steps", "1", "--warmup", "0", "--requests", "3");
+        assertEquals(0, r.code(), r.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"request_images\":3,\"request_ms\":([0-9.]+),\"request_img_s\":([0-9.]+),\"request_graph\":false").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertEquals(3 / Double.parseDouble(m.group(1)) * 1e3, Double.parseDouble(m.group(2)), 0.1 + 1e-2 * Double.parseDouble(m.group(2)), "img/s = images / ms");
+        Run bad = run("bench", "--device", "cpu", "--requests", "-1");
+        assertTrue(bad.err().contains("--requests: images a request, ≥ 0; got -1"), bad.err());
+    }
+
     /**
      * --profile prints, per host mode, a head row (naming the model) and op rows for the training step and then for the
      * scoring pass, each marked with its pass; the scoring pass has no backward ops.
