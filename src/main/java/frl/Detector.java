@@ -62,9 +62,8 @@ public final class Detector implements AutoCloseable {
      */
     public synchronized Scores score(byte[] pixels, int n, int height, int width, long first, long total) {
         ImageSet set = Transforms.toModelSize(new ImageSet("input", n, channels(), height, width, pixels, null));
-        double[] nll = scorer.nll(set, options.seed(), first, total, done -> {});
-        double[] bits = Scorer.complexity(set);
-        return new Scores(nll, bits, Scorer.minusComplexity(nll, bits, options.r()));
+        double[][] nllAndBits = scorer.nllAndComplexity(set, options.seed(), first, total);
+        return new Scores(nllAndBits[0], nllAndBits[1], Scorer.minusComplexity(nllAndBits[0], nllAndBits[1], options.r()));
     }
 
     /**

@@ -200,17 +200,18 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * --requests: {@link #requests} random images scored as one request, over and over, through a scorer that keeps its
-     * recorded passes as the Detector's does; the median wall time of a request after two untimed (the second records).
+     * --requests: {@link #requests} random images scored as one request (NLL and complexity), over and over, through a
+     * scorer that keeps its recorded passes as the Detector's does; the median wall time of a request after two untimed
+     * (the second records).
      */
     private void timeRequests(Backend be, DensityModel m, int imageChannels) {
         ImageSet set = randomSet(requests, imageChannels);
         try (Scorer scorer = scorer(be, m, imageChannels).keepGraphs(true)) {
-            for (int w = 0; w < 2; w++) scorer.nll(set, run.seed, d -> {});
+            for (int w = 0; w < 2; w++) scorer.nllAndComplexity(set, run.seed, 0, requests);
             double[] ms = new double[5 * repeats];
             for (int i = 0; i < ms.length; i++) {
                 long t = System.nanoTime();
-                scorer.nll(set, run.seed, d -> {});   // ends with the NLLs on the host: the request's whole time
+                scorer.nllAndComplexity(set, run.seed, 0, requests);   // the NLLs back on the host and the PNG sizes: a request's whole time
                 ms[i] = (System.nanoTime() - t) / 1e6;
             }
             requestMs = median(ms);

@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.IntConsumer;
 
 /**
@@ -174,6 +175,21 @@ public final class Scorer implements AutoCloseable {
             System.err.println("frl: scoring passes are not recorded as a graph (" + e.getMessage() + "); " + instead);
             return null;
         }
+    }
+
+    /**
+     * {NLL, L(x)} per image of images {@code first}.. of a set of {@code total} ({@link #nll}, {@link #complexity}). On a
+     * device the PNGs are encoded on the host's cores while the device scores; on the CPU one after the other, as the
+     * two would otherwise share the cores.
+     */
+    public double[][] nllAndComplexity(ImageSet set, long seed, long first, long total) {
+        if (backend.device().isHost()) {
+            double[] nll = nll(set, seed, first, total, d -> {});
+            return new double[][] {nll, complexity(set)};
+        }
+        CompletableFuture<double[]> bits = CompletableFuture.supplyAsync(() -> complexity(set));
+        double[] nll = nll(set, seed, first, total, d -> {});
+        return new double[][] {nll, bits.join()};
     }
 
     /** L(x): bits of the level-9 PNG of each image's 8-bit channels. */

@@ -100,6 +100,27 @@ class ScorerTest {
         }
     }
 
+    /** {NLL, complexity} together are each alone: on the CPU one after the other; on a GPU the PNGs while the device scores. */
+    @Test void nllAndComplexityAreEachAlone() {
+        nllAndComplexityAreEachAlone(Backends.cpu());
+    }
+
+    @org.junit.jupiter.api.Tag("gpu")
+    @Test void nllAndComplexityOnCudaAreEachAlone() {
+        nllAndComplexityAreEachAlone(frl.backend.cuda.GpuTests.cudaOrSkip());
+    }
+
+    private static void nllAndComplexityAreEachAlone(frl.backend.Backend be) {
+        ModelSpec spec = ModelSpec.of(1, 5, 4, 8);
+        try (DensityModel m = spec.build(be, new Rng(1))) {
+            ImageSet set = Synthetic.noise(5, 1, 32, 32, 3);
+            Scorer s = new Scorer(be, spec, m, 2, 3);
+            double[][] both = s.nllAndComplexity(set.slice(1, 5), 11, 1, 5);
+            assertArrayEquals(java.util.Arrays.copyOfRange(s.nll(set, 11, d -> {}), 1, 5), both[0], 1e-3, "the NLLs of images 1..4 of 5 (other batches may round apart)");
+            assertArrayEquals(Scorer.complexity(set.slice(1, 5)), both[1], 0.0);
+        }
+    }
+
     /** With kept graphs on a GPU, a pass size's third call replays what its second recorded, with the same scores. */
     @org.junit.jupiter.api.Tag("gpu")
     @Test void keptGraphsOnCudaReplayInLaterCalls() {
