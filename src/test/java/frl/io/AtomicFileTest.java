@@ -55,7 +55,73 @@ class AtomicFileTest {
 
     private static long temporaries(Path dir) throws java.io.IOException {
         try (var s = Files.list(dir)) {
-            return s.filter(f -> f.getFileName().toString().endsWith(".tmp")).count();
+            return s.filter(f -> f.getFileName().toString().endsWith(".tmp") || f.getFileName().toString().contains(".part-")).count();
+        }
+    }
+
+    /** A folder appears whole or not at all; one that holds anything is never written into; an empty one is replaced. */
+    @Test void aFolderAppearsWholeOrNotAtAll(@TempDir Path dir) throws Exception {
+        Path target = dir.resolve("images");
+        AtomicFile.writeFolder(target, d -> {
+            for (int i = 0; i < 3; i++) Files.writeString(d.resolve(i + ".txt"), "image " + i);
+            assertFalse(Files.exists(target), "not there while it is filled");
+        });
+        assertEquals("image 2", Files.readString(target.resolve("2.txt")));
+
+        Path failed = dir.resolve("failed");
+        java.io.IOException e = assertThrows(java.io.IOException.class, () -> AtomicFile.writeFolder(failed, d -> {
+            Files.writeString(d.resolve("0.txt"), "image 0");
+            throw new java.io.IOException("disk full");
+        }));
+        assertEquals("disk full", e.getMessage());
+        assertFalse(Files.exists(failed), "a failed fill leaves no folder");
+        assertEquals(0, temporaries(dir), "nor a part of one");
+
+        e = assertThrows(java.io.IOException.class, () -> AtomicFile.writeFolder(target, d -> {}));
+        assertEquals("cannot write " + target + ": it exists and is not an empty folder", e.getMessage());
+        assertEquals("image 0", Files.readString(target.resolve("0.txt")), "untouched");
+        assertFalse(AtomicFile.isNewFolder(target));
+        assertFalse(AtomicFile.isNewFolder(Files.writeString(dir.resolve("a-file"), "x")));
+
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        assertTrue(AtomicFile.isNewFolder(empty));
+        AtomicFile.writeFolder(empty, d -> Files.writeString(d.resolve("x.txt"), "x"));
+        assertEquals("x", Files.readString(empty.resolve("x.txt")));
+    }
+
+    /** A folder write stopped by a signal leaves neither the folder nor its part. */
+    @Test void aStoppedFolderWriteLeavesNothing(@TempDir Path dir) throws Exception {
+        Path target = dir.resolve("images");
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), SlowFolderWriter.class.getName(), target.toString())
+                .redirectErrorStream(true).start();
+        try {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (temporaries(dir) == 0) {
+                assertTrue(System.nanoTime() < deadline && p.isAlive(), "the writer never started its part folder");
+                Thread.sleep(20);
+            }
+            Thread.sleep(200);   // its first file written
+            p.destroy();   // SIGTERM
+            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            p.destroyForcibly();
+        }
+        assertEquals(0, temporaries(dir), "the part folder is gone, with what it held");
+        assertFalse(Files.exists(target));
+    }
+
+    /** Writes a file into its part folder, then waits to be stopped. */
+    public static final class SlowFolderWriter {
+        public static void main(String[] args) throws Exception {
+            AtomicFile.writeFolder(Path.of(args[0]), d -> {
+                Files.writeString(d.resolve("0.txt"), "image 0");
+                try {
+                    Thread.sleep(60_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
         }
     }
 
