@@ -44,6 +44,7 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--background", description = "A model of --model's kind trained with --perturb: adds the columns nll_background_nats and ratio (nll − nll_background).") Path background;
     @Option(names = "--regret", description = "Adds the column regret (Likelihood Regret: each image fits a copy of the encoder, --regret-steps Adam steps; about 100× the cost of its nll).") boolean regret;
     @Option(names = "--regret-steps", defaultValue = "100", description = "Adam steps per image for --regret. Default: ${DEFAULT-VALUE}, as the reference.") int regretSteps;
+    @Option(names = "--shard", description = "K/N: score only the K-th of N equal runs of the set's images (1 ≤ K ≤ N), their rows numbered and their noise drawn as in the whole set's run: N runs (one per GPU or machine) give the whole's rows, concatenated in K's order (without their headers).") String shard;
     @Option(names = "--out", required = true, description = "CSV file (written atomically).") Path out;
     @Mixin RunOptions run;
     @Mixin ScoreGraphOption scoreGraph;
@@ -52,6 +53,7 @@ final class ScoreCommand implements Callable<Integer> {
         if (k < 1) throw new IllegalArgumentException("-k must be ≥ 1 importance sample, got " + k);
         if (java.nio.file.Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + " is a folder; give a file name for the CSV");
         if (readChunk < 1) throw new IllegalArgumentException("--read-chunk must be ≥ 1 image, got " + readChunk);
+        Shard part = Shard.parse(shard);
         Regret.Config fit = regret ? Regret.Config.reference().withSteps(regretSteps) : null;
         Backend be = Backends.select(run.device);
         try (ModelSpec.Loaded m = ModelSpec.load(be, model); ModelSpec.Loaded b = background == null ? null : ModelSpec.load(be, background)) {
@@ -60,55 +62,82 @@ final class ScoreCommand implements Callable<Integer> {
             boolean record = scoreGraph.records(be);
             Optional<Sources.Folder> folder = sources.imageFolder(data);
             // a folder of several parts keeps its recorded passes from part to part (freed with the columns)
-            boolean keep = folder.isPresent() && folder.get().files().size() > readChunk;
+            boolean keep = folder.isPresent() && part.size(folder.get().files().size()) > readChunk;
             try (Columns columns = new Columns(EvalCommand.scorer(be, m, k, record).keepGraphs(keep),
                     b == null ? null : EvalCommand.scorer(be, b, k, record).keepGraphs(keep), fit, run.seed)) {
                 int channels = m.spec().imageChannels();
                 long written, start = System.nanoTime();
+                long total;
                 if (folder.isPresent()) {
-                    written = scoreFolder(sources, columns, channels, folder.get());
+                    total = folder.get().files().size();
+                    written = scoreFolder(sources, columns, channels, folder.get(), part);
                 } else {
-                    ImageSet set = sources.load(data, channels);
-                    if (set.size() == 0) throw new IllegalArgumentException("data set '" + data + "' holds no images");
+                    ImageSet whole = sources.load(data, channels);
+                    if (whole.size() == 0) throw new IllegalArgumentException("data set '" + data + "' holds no images");
+                    total = whole.size();
+                    int from = (int) part.first(total);
+                    ImageSet set = whole.slice(from, from + (int) part.size(total));
                     StringBuilder csv = new StringBuilder(columns.header());
-                    appendRows(csv, 0, null, columns.of(set, Scorer.complexity(set), 0, set.size(), done -> Console.status("scoring " + set.name() + ": " + done, false)));
-                    Console.status("scored " + set.name() + ": " + set.size() + " images", true);
+                    appendRows(csv, from, null, columns.of(set, Scorer.complexity(set), from, total, done -> Console.status("scoring " + whole.name() + ": " + done, false)));
+                    Console.status("scored " + whole.name() + ": " + set.size() + " images", true);
                     AtomicFile.writeString(out, csv.toString());
                     written = set.size();
                 }
                 double seconds = (System.nanoTime() - start) / 1e9;   // reading, scoring and writing, the model loaded
-                System.out.printf(Locale.ROOT, "wrote %d scores to %s in %.1f s (%.0f img/s)%n", written, out, seconds, written / seconds);
+                String which = shard == null ? "" : written == 0 ? " (shard " + shard + ": none of the " + total + " images)"
+                        : String.format(Locale.ROOT, " (shard %s: images %d..%d of %d)", shard, part.first(total), part.first(total) + written - 1, total);
+                System.out.printf(Locale.ROOT, "wrote %d scores%s to %s in %.1f s (%.0f img/s)%n", written, which, out, seconds, written / seconds);
             }
         }
         return 0;
     }
 
-    /** The folder's files, --read-chunk at a time, each part's rows appended to the (atomically written) CSV. */
-    private long scoreFolder(Sources sources, Columns columns, int channels, Sources.Folder folder) throws IOException {
-        List<Path> files = folder.files();
-        if (files.isEmpty()) throw new IllegalArgumentException("data set '" + data + "' holds no PNG or JPEG images");
+    /**
+     * The shard's files of the folder, --read-chunk at a time (the next part read while one is scored), each part's rows
+     * appended to the (atomically written) CSV, numbered as in the whole folder.
+     */
+    private long scoreFolder(Sources sources, Columns columns, int channels, Sources.Folder folder, Shard shard) throws IOException {
+        List<Path> all = folder.files();
+        if (all.isEmpty()) throw new IllegalArgumentException("data set '" + data + "' holds no PNG or JPEG images");
         Path root = folder.dir();
-        int total = files.size();
+        int total = all.size(), base = (int) shard.first(total);
+        List<Path> files = all.subList(base, base + (int) shard.size(total));
         AtomicFile.write(out, ch -> {
             write(ch, columns.header());
-            CompletableFuture<Part> next = readPart(sources, root, files, 0, channels);
-            for (int first = 0; first < total; first += readChunk) {
+            CompletableFuture<Part> next = files.isEmpty() ? null : readPart(sources, root, files, 0, channels);
+            for (int first = 0; first < files.size(); first += readChunk) {
                 List<Path> part = part(files, first);
                 Part read = joined(next);
                 ImageSet set = read.set();
-                next = first + readChunk < total ? readPart(sources, root, files, first + readChunk, channels) : null;   // read while this part is scored
-                int from = first;
-                double[][] scores = columns.of(set, read.complexity(), first, total, done -> Console.status("scoring " + root + ", images " + from + "–" + (from + set.size()) + " of " + total + ": " + done, false));
-                Console.status("scoring " + root + ": " + (from + set.size()) + "/" + total, from + set.size() == total);
+                next = first + readChunk < files.size() ? readPart(sources, root, files, first + readChunk, channels) : null;   // read while this part is scored
+                int from = base + first;
+                double[][] scores = columns.of(set, read.complexity(), from, total, done -> Console.status("scoring " + root + ", images " + from + "–" + (from + set.size()) + " of " + total + ": " + done, false));
+                Console.status("scoring " + root + ": " + (first + set.size()) + "/" + files.size(), first + set.size() == files.size());
                 StringBuilder rows = new StringBuilder();
-                appendRows(rows, first, part.stream().map(f -> root.relativize(f).toString()).toList(), scores);
+                appendRows(rows, from, part.stream().map(f -> root.relativize(f).toString()).toList(), scores);
                 write(ch, rows.toString());
             }
         });
-        return total;
+        return files.size();
     }
 
     private List<Path> part(List<Path> files, int first) { return files.subList(first, Math.min(files.size(), first + readChunk)); }
+
+    /** The K-th of N equal runs of a set's images (--shard K/N), or the whole set. */
+    record Shard(int k, int n) {
+        static Shard parse(String spec) {
+            if (spec == null) return new Shard(1, 1);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})/(\\d{1,9})").matcher(spec.strip());
+            if (!m.matches() || Integer.parseInt(m.group(1)) < 1 || Integer.parseInt(m.group(1)) > Integer.parseInt(m.group(2)))
+                throw new IllegalArgumentException("--shard " + spec + ": expected K/N with 1 ≤ K ≤ N (the K-th of N runs), such as 3/8");
+            return new Shard(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
+        }
+
+        /** The first image of this run of a set of total images: runs differ in size by at most one. */
+        long first(long total) { return total * (k - 1) / n; }
+
+        long size(long total) { return total * k / n - first(total); }
+    }
 
     /** A part of a folder, read, with its images' complexity. */
     private record Part(ImageSet set, double[] complexity) {}

@@ -284,6 +284,40 @@ class MainTest {
         assertEquals(before, Files.readString(parts), "the CSV from before, not a half-written one");
     }
 
+    /** --shard K/N runs, of a folder or any set, concatenated give the whole run's rows: the same indices, files and noise. */
+    @Test void shardsConcatenateToTheWholeRun(@TempDir Path dir) throws Exception {
+        Path m = tinyModels(dir)[0];
+        Path images = dir.resolve("imgs");
+        assertEquals(0, run("data", "export", "noise:7", "--out", images.toString()).code());
+        for (String data : new String[] {images.toString(), "noise:10"}) {
+            Path whole = dir.resolve("whole.csv");
+            assertEquals(0, run("score", "--model", m.toString(), "--data", data, "-k", "2", "--out", whole.toString(), "--device", "cpu").code());
+            List<String> rows = Files.readAllLines(whole), joined = new java.util.ArrayList<>();
+            for (int k = 1; k <= 3; k++) {
+                Path part = dir.resolve("part" + k + ".csv");
+                Run r = run("score", "--model", m.toString(), "--data", data, "-k", "2", "--shard", k + "/3", "--read-chunk", "2", "--out", part.toString(), "--device", "cpu");
+                assertEquals(0, r.code(), r.err());
+                assertTrue(r.out().contains("(shard " + k + "/3: images "), r.out());
+                List<String> lines = Files.readAllLines(part);
+                assertEquals(rows.get(0), lines.get(0), "the same header");
+                joined.addAll(lines.subList(1, lines.size()));
+            }
+            assertEquals(rows.size() - 1, joined.size(), data);
+            for (int i = 0; i < joined.size(); i++) {
+                String[] a = rows.get(i + 1).split(","), b = joined.get(i).split(",");
+                assertEquals(a[0] + "," + a[1], b[0] + "," + b[1], "row " + i + ": index and file");
+                assertEquals(Double.parseDouble(a[2]), Double.parseDouble(b[2]), 1e-3, data + " row " + i + ": the whole run's noise (batches of other sizes may round apart)");
+                assertEquals(a[3], b[3], "complexity");
+            }
+        }
+        Run none = run("score", "--model", m.toString(), "--data", "noise:2", "--shard", "1/3", "--out", dir.resolve("none.csv").toString(), "--device", "cpu");
+        assertTrue(none.out().contains("wrote 0 scores (shard 1/3: none of the 2 images)"), none.out() + none.err());
+        for (String bad : new String[] {"0/3", "4/3", "3", "a/b"}) {
+            Run r = run("score", "--model", m.toString(), "--data", "noise:2", "--shard", bad, "--out", dir.resolve("x.csv").toString(), "--device", "cpu");
+            assertTrue(r.err().contains("--shard " + bad + ": expected K/N with 1 ≤ K ≤ N"), r.err());
+        }
+    }
+
     /** A set exported as PNGs reads back as the same images, and each file's size in bits is the complexity `frl score` gives it. */
     @Test void anExportedSetReadsBackWithItsComplexityAsItsFileSizes(@TempDir Path dir) throws Exception {
         Path images = dir.resolve("noise");
