@@ -334,15 +334,16 @@ hfprofile() {
       bash $run frl.backend.cuda.FrequencyBench 65536 5 1 > "$OUT/ncu-hf.txt" 2>&1
   say "hfprofile exit $?: $(grep -c 'hf_' "$OUT/ncu-hf.txt") lines name an HF kernel in ncu-hf.txt"
 }
-# folder: `frl score` end to end as a batch user runs it, over 20,000 FashionMNIST training images as a folder of PNGs
-# (`frl data export`) and as the IDX file they came from, twice each in turn, with a VAE trained here for one epoch on
-# 6,400 images: the folder's extra time is the decoding that the read-ahead is to hide behind the GPU's passes. Then the
-# folder as one part (--read-chunk 20000: nothing read ahead, and one recorded scoring graph where the parts of 4,096
-# record one each). Each run's "wrote N scores ... (img/s)" line goes to the log. Reading PNGs needs java.desktop in the
-# bundle's JRE:
+# folder: `frl score` end to end as a batch user runs it, over the 10,000 FashionMNIST test images as a folder of PNGs
+# (`frl data export`) and as the IDX file they came from (data/t10k-images-idx3-ubyte.gz, 4.4 MB: the JRE with
+# java.desktop leaves no room for the training file), twice each in turn, with a VAE trained here for one epoch on 6,400
+# of them: the folder's extra time is the decoding that the read-ahead is to hide behind the GPU's passes. Then the
+# folder as one part (--read-chunk 10000: nothing read ahead; the parts of 4,096 keep their recorded passes from part
+# to part). Each run's "wrote N scores ... (img/s)" line goes to the log. Reading PNGs needs java.desktop in the
+# bundle's JRE (54 MiB with BUNDLE_SKIP=openblas, 2026-11-28):
 # JRE_MODULES=java.base,jdk.unsupported,jdk.incubator.vector,java.logging,java.desktop ../shared/gpu/bundle.sh
 folder() {
-  local d=/tmp/frl-folder idx=data/train-images-idx3-ubyte.gz n=${FOLDER_IMAGES:-20000}
+  local d=/tmp/frl-folder idx=data/t10k-images-idx3-ubyte.gz n=${FOLDER_IMAGES:-10000}
   rm -rf $d; mkdir -p $d
   bash $run frl.cli.Main data export $idx@$n --out $d/pngs >> "$log" 2>&1
   timeout 120 bash $run frl.cli.Main train --device cuda --data $idx --max-images 6400 --epochs 1 --out $d/vae.safetensors > $d/train.log 2>&1
