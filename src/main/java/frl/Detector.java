@@ -3,6 +3,7 @@ package frl;
 import frl.backend.Backend;
 import frl.backend.Backends;
 import frl.data.ImageSet;
+import frl.data.Sources;
 import frl.data.Transforms;
 import frl.model.ModelSpec;
 import frl.ood.Metrics;
@@ -10,6 +11,7 @@ import frl.ood.Scorer;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The library entry point: an OOD gate built from a trained checkpoint. Give it 8-bit images (CHW bytes,
@@ -60,8 +62,20 @@ public final class Detector implements AutoCloseable {
      * noise it would take were the whole set scored in one call. Parts scored apart (a partition each of a Spark job, on
      * as many machines, say) give the whole's scores, up to the rounding of other batch sizes.
      */
-    public synchronized Scores score(byte[] pixels, int n, int height, int width, long first, long total) {
-        ImageSet set = Transforms.toModelSize(new ImageSet("input", n, channels(), height, width, pixels, null));
+    public Scores score(byte[] pixels, int n, int height, int width, long first, long total) {
+        return score(Transforms.toModelSize(new ImageSet("input", n, channels(), height, width, pixels, null)), first, total);
+    }
+
+    /**
+     * Scores PNG or JPEG files read as {@code frl score} reads a folder (its rules for gray and colour, and its resizing to
+     * 32×32), so that each gets the scores {@code frl score} gives it; a file that cannot be read is named.
+     */
+    public Scores scoreFiles(List<Path> files) { return score(Sources.loadFiles("files", files, channels()), 0, files.size()); }
+
+    /** The same for PNG or JPEG images in memory (an upload's bytes, say); one that cannot be read is named by its index. */
+    public Scores scoreEncoded(List<byte[]> images) { return score(Sources.loadEncoded("request", images, channels()), 0, images.size()); }
+
+    private synchronized Scores score(ImageSet set, long first, long total) {
         double[][] nllAndBits = scorer.nllAndComplexity(set, options.seed(), first, total);
         return new Scores(nllAndBits[0], nllAndBits[1], Scorer.minusComplexity(nllAndBits[0], nllAndBits[1], options.r()));
     }

@@ -100,6 +100,41 @@ class ReadmeSnippetTest {
         }
     }
 
+    /**
+     * PNG files and the same files' bytes score as frl score scores their folder (the same reading, noise and chunks),
+     * and as their pixels given raw; an image that cannot be read is named.
+     */
+    @Test void filesAndEncodedImagesScoreAsFrlScoreReadsThem(@TempDir Path dir) throws Exception {
+        Path ckpt = tinyCheckpoint(dir), images = Files.createDirectories(dir.resolve("imgs"));
+        ImageSet drawn = Synthetic.noise(5, 1, 28, 28, 9);
+        java.util.List<Path> files = new java.util.ArrayList<>();
+        java.util.List<byte[]> encoded = new java.util.ArrayList<>();
+        for (int i = 0; i < drawn.size(); i++) {
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(28, 28, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+            img.getRaster().setDataElements(0, 0, 28, 28, drawn.image(i));
+            Path f = images.resolve("img" + i + ".png");
+            javax.imageio.ImageIO.write(img, "png", f.toFile());
+            files.add(f);
+            encoded.add(Files.readAllBytes(f));
+        }
+        Path csv = dir.resolve("scores.csv");
+        assertEquals(0, frl.cli.Main.run("score", "--model", ckpt.toString(), "--data", images.toString(), "-k", "3", "--out", csv.toString(), "--device", "cpu"));
+        java.util.List<String> rows = Files.readAllLines(csv);
+        try (Detector d = Detector.load(ckpt, new Detector.Options(3, 1, "cpu", 1))) {
+            Detector.Scores fromFiles = d.scoreFiles(files), fromBytes = d.scoreEncoded(encoded), fromPixels = d.score(pixels(drawn), 5, 28, 28);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(fromPixels.score(), fromFiles.score(), 0.0, "the files' pixels, resized alike");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(fromFiles.score(), fromBytes.score(), 0.0, "bytes in memory as the files");
+            for (int i = 0; i < 5; i++) {
+                String[] row = rows.get(i + 1).split(",");
+                assertEquals("img" + i + ".png", row[1]);
+                assertEquals(Double.parseDouble(row[4]), fromFiles.score()[i], 1e-4, "image " + i + ": frl score's score (4 decimals)");
+            }
+            Exception e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> d.scoreEncoded(java.util.List.of(encoded.get(0), new byte[] {1, 2, 3})));
+            assertTrue(e.getMessage().contains("request image 1: expected a PNG or JPEG image"), e.getMessage());
+        }
+    }
+
     @Test void wrongPixelCountIsNamed(@TempDir Path dir) throws Exception {
         try (Detector d = Detector.load(tinyCheckpoint(dir), new Detector.Options(2, 1, "cpu", 1))) {
             Exception e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> d.score(new byte[100], 1, 28, 28));

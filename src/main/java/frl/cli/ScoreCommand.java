@@ -146,7 +146,7 @@ final class ScoreCommand implements Callable<Integer> {
     private CompletableFuture<Part> readPart(Sources sources, Path root, List<Path> files, int first, int channels) {
         List<Path> part = part(files, first);
         return CompletableFuture.supplyAsync(() -> {
-            ImageSet set = sources.loadFiles(root.toString(), part, channels);
+            ImageSet set = Sources.loadFiles(root.toString(), part, channels);
             return new Part(set, Scorer.complexity(set));
         });
     }

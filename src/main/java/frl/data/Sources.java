@@ -69,10 +69,16 @@ public final class Sources {
     }
 
     /** Some of a folder's image files ({@link #imageFolder}), brought to the model's size and channels as {@link #load} does. */
-    public ImageSet loadFiles(String name, List<Path> files, int channels) {
-        ImageSet set = ImageFolder.readFiles(name, files, channels, Transforms.MODEL_SIZE, Transforms.MODEL_SIZE);
-        return Transforms.toModelSize(Transforms.channels(set, channels));
+    public static ImageSet loadFiles(String name, List<Path> files, int channels) {
+        return toModel(ImageFolder.readFiles(name, files, channels, Transforms.MODEL_SIZE, Transforms.MODEL_SIZE), channels);
     }
+
+    /** PNG or JPEG images in memory, read as {@link #loadFiles} reads files; a message names image i as "NAME image i". */
+    public static ImageSet loadEncoded(String name, List<byte[]> images, int channels) {
+        return toModel(ImageFolder.readEncoded(name, images, channels, Transforms.MODEL_SIZE, Transforms.MODEL_SIZE), channels);
+    }
+
+    private static ImageSet toModel(ImageSet set, int channels) { return Transforms.toModelSize(Transforms.channels(set, channels)); }
 
     private ImageSet raw(Spec sp, int channels) {
         String name = sp.name(), base = sp.base(), arg = sp.arg();

@@ -6,6 +6,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,5 +111,24 @@ class ImageFolderTest {
         Files.delete(dir.resolve("0173.png"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ImageFolder.read("f", dir, 0, 0, 0));
         assertTrue(e.getMessage().contains("0251.png: expected a 6x5 image like 0000.png, found 6x7"), e.getMessage());
+    }
+
+    @Test void imagesInMemoryReadAsTheirFilesAndAreNamedByIndex() throws IOException {
+        gray(dir.resolve("a.png"), 3, 4, 1);
+        gray(dir.resolve("b.png"), 3, 4, 2);
+        rgb(dir.resolve("c.png"), 2, 3, "png");
+        List<Path> files = List.of(dir.resolve("a.png"), dir.resolve("b.png"));
+        List<byte[]> bytes = List.of(Files.readAllBytes(files.get(0)), Files.readAllBytes(files.get(1)));
+        ImageSet fromFiles = ImageFolder.readFiles("f", files, 0, 0, 0), inMemory = ImageFolder.readEncoded("m", bytes, 0, 0, 0);
+        assertEquals(1, inMemory.channels());
+        for (int i = 0; i < 2; i++) assertArrayEquals(fromFiles.image(i), inMemory.image(i), "image " + i);
+        List<byte[]> mixed = List.of(bytes.get(0), Files.readAllBytes(dir.resolve("c.png")));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ImageFolder.readEncoded("req", mixed, 0, 0, 0));
+        assertEquals("req image 1: expected a 4x3 image like image 0, found 3x2 (give a size to resize every image)", e.getMessage());
+        assertEquals(3, ImageFolder.readEncoded("req", mixed, 3, 8, 8).channels(), "resized, gray repeated");
+        e = assertThrows(IllegalArgumentException.class, () -> ImageFolder.readEncoded("req", List.of(bytes.get(0), new byte[] {7}), 0, 0, 0));
+        assertTrue(e.getMessage().startsWith("req image 1: expected a PNG or JPEG image"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ImageFolder.readEncoded("req", List.of(), 0, 0, 0));
+        assertEquals("req: no images to read", e.getMessage());
     }
 }
