@@ -35,22 +35,28 @@ class AtomicFileTest {
     /** A JVM writing slowly, stopped by SIGTERM mid-write: the shutdown hook deletes its temporary file. */
     @Test void aStoppedWriteLeavesNoTemporaryFile(@TempDir Path dir) throws Exception {
         Path target = dir.resolve("model.safetensors");
+        stopWhileWriting(SlowWriter.class, target);
+        assertEquals(0, temporaries(dir), "the temporary file is gone");
+        assertFalse(Files.exists(target), "and no half-written target either");
+    }
+
+    /** Runs the writer's main on target in a JVM of its own, and stops it (SIGTERM) once its temporary file or folder is there. */
+    private static void stopWhileWriting(Class<?> writer, Path target) throws Exception {
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), SlowWriter.class.getName(), target.toString())
+        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), writer.getName(), target.toString())
                 .redirectErrorStream(true).start();
         try {
             long deadline = System.nanoTime() + 30_000_000_000L;
-            while (temporaries(dir) == 0) {
-                assertTrue(System.nanoTime() < deadline && p.isAlive(), "the writer never started its temporary file");
+            while (temporaries(target.getParent()) == 0) {
+                assertTrue(System.nanoTime() < deadline && p.isAlive(), "the writer never started its temporary file or folder");
                 Thread.sleep(20);
             }
+            Thread.sleep(200);   // its first bytes or file written
             p.destroy();   // SIGTERM
             assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
         } finally {
             p.destroyForcibly();
         }
-        assertEquals(0, temporaries(dir), "the temporary file is gone");
-        assertFalse(Files.exists(target), "and no half-written target either");
     }
 
     private static long temporaries(Path dir) throws java.io.IOException {
@@ -92,21 +98,7 @@ class AtomicFileTest {
     /** A folder write stopped by a signal leaves neither the folder nor its part. */
     @Test void aStoppedFolderWriteLeavesNothing(@TempDir Path dir) throws Exception {
         Path target = dir.resolve("images");
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), SlowFolderWriter.class.getName(), target.toString())
-                .redirectErrorStream(true).start();
-        try {
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (temporaries(dir) == 0) {
-                assertTrue(System.nanoTime() < deadline && p.isAlive(), "the writer never started its part folder");
-                Thread.sleep(20);
-            }
-            Thread.sleep(200);   // its first file written
-            p.destroy();   // SIGTERM
-            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
-        } finally {
-            p.destroyForcibly();
-        }
+        stopWhileWriting(SlowFolderWriter.class, target);
         assertEquals(0, temporaries(dir), "the part folder is gone, with what it held");
         assertFalse(Files.exists(target));
     }
