@@ -44,7 +44,7 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--background", description = "A model of --model's kind trained with --perturb: adds the columns nll_background_nats and ratio (nll − nll_background).") Path background;
     @Option(names = "--regret", description = "Adds the column regret (Likelihood Regret: each image fits a copy of the encoder, --regret-steps Adam steps; about 100× the cost of its nll).") boolean regret;
     @Option(names = "--regret-steps", defaultValue = "100", description = "Adam steps per image for --regret. Default: ${DEFAULT-VALUE}, as the reference.") int regretSteps;
-    @Option(names = "--shard", description = "K/N: score only the K-th of N equal runs of the set's images (1 ≤ K ≤ N), their rows numbered and their noise drawn as in the whole set's run: N runs (one per GPU or machine) give the whole's rows, concatenated in K's order (without their headers).") String shard;
+    @Option(names = "--shard", paramLabel = "K/N", description = "Score only the K-th of N equal runs of the set's images (1 ≤ K ≤ N), their rows numbered and their noise drawn as in the whole set's run: N runs (one per GPU or machine) give the whole's rows, concatenated in K's order (without their headers).") String shard;
     @Option(names = "--out", required = true, description = "CSV file (written atomically).") Path out;
     @Mixin RunOptions run;
     @Mixin ScoreGraphOption scoreGraph;
