@@ -19,7 +19,7 @@ public final class Main implements Runnable {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            cmd.getErr().println("frl " + cmd.getCommandName() + ": " + message(e));
+            cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": " + message(e));   // "frl data export: ..."
             if (Boolean.getBoolean("frl.trace")) e.printStackTrace(cmd.getErr());
             return 1;
         });

@@ -343,7 +343,7 @@ class MainTest {
 
         Run again = run("data", "export", "constant:3", "--out", images.toString());
         assertEquals(1, again.code());
-        assertTrue(again.err().contains("--out " + images + " exists and is not an empty folder; give a new one"), again.err());
+        assertTrue(again.err().contains("frl data export: --out " + images + " exists and is not an empty folder; give a new one"), again.err());
         Run bad = run("data", "export", "noise:3", "--channels", "2", "--out", dir.resolve("x").toString());
         assertTrue(bad.err().contains("--channels must be 1 or 3, got 2"), bad.err());
         Path empty = Files.createDirectories(dir.resolve("empty"));
