@@ -259,6 +259,12 @@ class CudaConvTest {
             Tensor y = cuda.conv2d(x0, w0, g);
             assertEquals(Shape.of(2, 4, 4, 4), y.shape());
             for (float v : y.toFloats()) assertEquals(0f, v);
+            // from no output channels back to the input, and a shifted convolution over no channels (as CpuConvTest)
+            Tensor dx = cuda.conv2dBackwardInput(cuda.empty(Shape.of(2, 0, 4, 4)), cuda.empty(Shape.of(0, 3, 4, 4)), Shape.of(2, 3, 8, 8), g);
+            assertEquals(Shape.of(2, 3, 8, 8), dx.shape());
+            for (float v : dx.toFloats()) assertEquals(0f, v);
+            Tensor shifted = cuda.shiftedConv2d(cuda.empty(Shape.of(1, 0, 3, 4)), cuda.empty(Shape.of(5, 0, 2, 3)), frl.backend.Shift.DOWN);
+            assertArrayEquals(new float[60], shifted.toFloats(), "shifted forward");
         }
     }
 
