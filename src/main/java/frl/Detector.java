@@ -85,12 +85,25 @@ public final class Detector implements AutoCloseable {
      * accepted; returns it.
      */
     public double calibrate(byte[] inDistribution, int n, int height, int width, double tpr) {
-        double[] s = score(inDistribution, n, height, width).score();
-        threshold = Metrics.threshold(s, tpr);
+        return calibrate(score(inDistribution, n, height, width), tpr);
+    }
+
+    /** The same from in-distribution scores already at hand (of {@link #scoreFiles}, say); returns the threshold. */
+    public double calibrate(Scores inDistribution, double tpr) {
+        threshold = Metrics.threshold(inDistribution.score(), tpr);
         return threshold;
     }
 
     public double threshold() { return threshold; }
+
+    /**
+     * Sets a threshold found before (by {@link #calibrate} in another run, say), so that a service need not keep
+     * in-distribution images to start; scores above it are out of distribution.
+     */
+    public void setThreshold(double t) {
+        if (!Double.isFinite(t)) throw new IllegalArgumentException("a threshold is a finite score, got " + t);
+        threshold = t;
+    }
 
     /** True for each score above the calibrated threshold. */
     public boolean[] isOutOfDistribution(Scores scores) {

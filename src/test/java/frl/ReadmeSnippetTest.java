@@ -135,6 +135,27 @@ class ReadmeSnippetTest {
         }
     }
 
+    /** A threshold calibrated on scores at hand, or set from before, flags the same images. */
+    @Test void aThresholdIsCalibratedOnScoresOrSetFromBefore(@TempDir Path dir) throws Exception {
+        try (Detector d = Detector.load(tinyCheckpoint(dir), new Detector.Options(2, 1, "cpu", 1))) {
+            Detector.Scores in = d.score(pixels(Synthetic.constant(20, 1, 28, 28, 5)), 20, 28, 28);
+            Detector.Scores mixed = d.score(pixels(Synthetic.noise(4, 1, 28, 28, 6)), 4, 28, 28);
+            double t = d.calibrate(in, 0.9);
+            double[] sorted = in.score().clone();
+            java.util.Arrays.sort(sorted);
+            assertEquals(sorted[17], t, 0.0, "18 of 20 accepted at TPR 0.9");
+            boolean[] flagged = d.isOutOfDistribution(mixed);
+            try (Detector later = Detector.load(tinyCheckpoint(dir.resolve("again")), new Detector.Options(2, 1, "cpu", 1))) {
+                Exception e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> later.isOutOfDistribution(mixed));
+                assertTrue(e.getMessage().contains("calibrate the detector"), e.getMessage());
+                later.setThreshold(t);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(flagged, later.isOutOfDistribution(mixed));
+                e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> later.setThreshold(Double.NaN));
+                assertTrue(e.getMessage().contains("a threshold is a finite score, got NaN"), e.getMessage());
+            }
+        }
+    }
+
     @Test void wrongPixelCountIsNamed(@TempDir Path dir) throws Exception {
         try (Detector d = Detector.load(tinyCheckpoint(dir), new Detector.Options(2, 1, "cpu", 1))) {
             Exception e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> d.score(new byte[100], 1, 28, 28));
