@@ -81,9 +81,19 @@ public final class Report {
             Metrics.Summary m = r.metrics();
             sb.append(String.format(Locale.ROOT, "| %s | %s | %.4f | %.4f | %.4f | %.4f |%n", r.ood(), r.score(), m.auroc(), m.auprIn(), m.auprOut(), m.fpr95()));
         }
+        sb.append("\n## Thresholds that accept 95% of the in-distribution images (Detector.setThreshold takes them)\n\n");
+        thresholds(o).forEach((k, v) -> sb.append(String.format(Locale.ROOT, "- %s: %.4f%n", k, v)));
         sb.append("\n## Scoring speed (images/s, this machine)\n\n");
         o.imagesPerSecond().forEach((k, v) -> sb.append(String.format(Locale.ROOT, "- %s: %.2f%n", k, v)));
         return sb.toString();
+    }
+
+    /** Per score, the threshold that accepts 95% of the in-distribution images (the first set's). */
+    static Map<String, Double> thresholds(Evaluation.Outcome o) {
+        Map<String, Double> t = new LinkedHashMap<>();
+        Map<String, double[]> in = o.sets().getFirst().scores();
+        for (Evaluation.Result r : o.results()) t.computeIfAbsent(r.score(), name -> Metrics.threshold(in.get(name), 0.95));
+        return t;
     }
 
     private static String json(Evaluation.Outcome o, Map<String, String> about) {
@@ -104,6 +114,7 @@ public final class Report {
         root.put("in_distribution", o.inDistribution());
         root.put("about", new LinkedHashMap<>(about));
         root.put("results", results);
+        root.put("thresholds_tpr95", new LinkedHashMap<>(thresholds(o)));
         root.put("timing_images_per_second", new LinkedHashMap<>(o.imagesPerSecond()));
         return Json.write(root) + "\n";
     }

@@ -45,7 +45,13 @@ class EvaluationTest {
             List<?> results = (List<?>) json.get("results");
             assertEquals(4, results.size());
             assertTrue(((Map<?, ?>) results.get(0)).keySet().containsAll(List.of("ood", "score", "auroc", "aupr_in", "aupr_out", "fpr95")));
+            Map<?, ?> thresholds = (Map<?, ?>) json.get("thresholds_tpr95");
+            assertEquals(List.of("nll", "ic", "nll_frl", "frl"), List.copyOf(thresholds.keySet()));
+            double[] inFrl = o.sets().get(0).scores().get("frl").clone();
+            java.util.Arrays.sort(inFrl);
+            assertEquals(inFrl[5], ((Number) thresholds.get("frl")).doubleValue(), 1e-9, "95% of 6 in-distribution images: all 6 accepted");
             assertTrue(Files.readString(dir.resolve("report.md")).contains("| noise (6 / 5) |"));
+            assertTrue(Files.readString(dir.resolve("report.md")).contains("## Thresholds that accept 95% of the in-distribution images"));
             assertNotNull(ImageIO.read(dir.resolve("roc-noise.png").toFile()));
             assertNotNull(ImageIO.read(dir.resolve("hist-noise-frl.png").toFile()));
         }
