@@ -45,6 +45,7 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--regret", description = "Adds the column regret (Likelihood Regret: each image fits a copy of the encoder, --regret-steps Adam steps; about 100× the cost of its nll).") boolean regret;
     @Option(names = "--regret-steps", defaultValue = "100", description = "Adam steps per image for --regret. Default: ${DEFAULT-VALUE}, as the reference.") int regretSteps;
     @Option(names = "--shard", paramLabel = "K/N", description = "Score only the K-th of N equal runs of the set's images (1 ≤ K ≤ N), their rows numbered and their noise drawn as in the whole set's run: N runs (one per GPU or machine) give the whole's rows, concatenated in K's order (without their headers).") String shard;
+    @Option(names = "--threshold", description = "Adds the column ood: true where the score is above this threshold (frl eval's report gives the one that accepts 95% of its in-distribution images).") Double threshold;
     @Option(names = "--out", required = true, description = "CSV file (written atomically).") Path out;
     @Mixin RunOptions run;
     @Mixin ScoreGraphOption scoreGraph;
@@ -53,6 +54,7 @@ final class ScoreCommand implements Callable<Integer> {
         if (k < 1) throw new IllegalArgumentException("-k must be ≥ 1 importance sample, got " + k);
         if (java.nio.file.Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + " is a folder; give a file name for the CSV");
         if (readChunk < 1) throw new IllegalArgumentException("--read-chunk must be ≥ 1 image, got " + readChunk);
+        if (threshold != null && !Double.isFinite(threshold)) throw new IllegalArgumentException("--threshold must be a finite score, got " + threshold);
         Shard part = Shard.parse(shard);
         Regret.Config fit = regret ? Regret.Config.reference().withSteps(regretSteps) : null;
         Backend be = Backends.select(run.device);
@@ -77,7 +79,7 @@ final class ScoreCommand implements Callable<Integer> {
                     total = whole.size();
                     int from = (int) part.first(total);
                     ImageSet set = whole.slice(from, from + (int) part.size(total));
-                    StringBuilder csv = new StringBuilder(columns.header());
+                    StringBuilder csv = new StringBuilder(header(columns));
                     appendRows(csv, from, null, columns.of(set, Scorer.complexity(set), from, total, done -> Console.status("scoring " + whole.name() + ": " + done, false)));
                     Console.status("scored " + whole.name() + ": " + set.size() + " images", true);
                     AtomicFile.writeString(out, csv.toString());
@@ -103,7 +105,7 @@ final class ScoreCommand implements Callable<Integer> {
         int total = all.size(), base = (int) shard.first(total);
         List<Path> files = all.subList(base, base + (int) shard.size(total));
         AtomicFile.write(out, ch -> {
-            write(ch, columns.header());
+            write(ch, header(columns));
             CompletableFuture<Part> next = files.isEmpty() ? null : readPart(sources, root, files, 0, channels);
             for (int first = 0; first < files.size(); first += readChunk) {
                 List<Path> part = part(files, first);
@@ -185,12 +187,16 @@ final class ScoreCommand implements Callable<Integer> {
         }
     }
 
+    /** The CSV's header: the columns', then ood where a threshold is given. */
+    private String header(Columns columns) { return columns.header().stripTrailing() + (threshold != null ? ",ood" : "") + "\n"; }
+
     private void appendRows(StringBuilder csv, long first, List<String> names, double[][] scores) {
         double[] nll = scores[0], l = scores[1], bg = scores[2], regret = scores[3];
         for (int i = 0; i < nll.length; i++) {
             csv.append(String.format(Locale.ROOT, "%d,%s,%.4f,%.0f,%.4f", first + i, names == null ? "" : csvField(names.get(i)), nll[i], l[i], nll[i] - r * l[i]));
             if (bg != null) csv.append(String.format(Locale.ROOT, ",%.4f,%.4f", bg[i], nll[i] - bg[i]));
             if (regret != null) csv.append(String.format(Locale.ROOT, ",%.4f", regret[i]));
+            if (threshold != null) csv.append(nll[i] - r * l[i] > threshold ? ",true" : ",false");
             csv.append('\n');
         }
     }

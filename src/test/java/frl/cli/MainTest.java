@@ -310,6 +310,18 @@ class MainTest {
                 assertEquals(a[3], b[3], "complexity");
             }
         }
+        Path flagged = dir.resolve("flagged.csv");   // the threshold between the whole run's scores: some rows each way
+        List<String> rows = Files.readAllLines(dir.resolve("whole.csv"));
+        double[] scores = rows.stream().skip(1).mapToDouble(line -> Double.parseDouble(line.split(",")[4])).sorted().toArray();
+        double t = (scores[4] + scores[5]) / 2;
+        assertEquals(0, run("score", "--model", m.toString(), "--data", "noise:10", "-k", "2", "--threshold", Double.toString(t), "--out", flagged.toString(), "--device", "cpu").code());
+        List<String> marked = Files.readAllLines(flagged);
+        assertEquals(rows.get(0) + ",ood", marked.get(0));
+        for (int i = 1; i < marked.size(); i++) {
+            String[] f = marked.get(i).split(",");
+            assertEquals(Double.parseDouble(f[4]) > t, Boolean.parseBoolean(f[5]), marked.get(i));
+        }
+        assertEquals(5, marked.stream().filter(line -> line.endsWith(",true")).count(), "the five above the threshold");
         Run none = run("score", "--model", m.toString(), "--data", "noise:2", "--shard", "1/3", "--out", dir.resolve("none.csv").toString(), "--device", "cpu");
         assertTrue(none.out().contains("wrote 0 scores (shard 1/3: none of the 2 images)"), none.out() + none.err());
         for (String bad : new String[] {"0/3", "4/3", "3", "a/b"}) {
