@@ -50,6 +50,9 @@ public final class BenchMain {
             } else if (bench.contains("CrossEntropyBench")) {
                 label = CrossEntropyBench.label(p);
                 rate = String.format("%.1f GB/s", opsPerS * CrossEntropyBench.bytes(p) / 1e9);
+            } else if (bench.contains("ImageReadBench")) {
+                label = ImageReadBench.label(p);
+                rate = String.format("%.0f img/s", opsPerS * ImageReadBench.IMAGES);
             } else {
                 label = bench;
                 rate = String.format("%.3g ops/s", opsPerS);
