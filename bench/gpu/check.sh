@@ -155,7 +155,8 @@ parts() {
 # op by op with a device profile and as a CUDA graph (also with NEW_PATHS, less what blame found), each beside its
 # PyTorch twin (on the H200, 2026-11-28, about 15 s for each graph run and each twin, without the profiles); then
 # Likelihood Regret against FRL's score with the VAEs (frl bench --regret); requests of 64 images (--requests: as the
-# library's Detector, which keeps its recorded passes, serves them) by the defaults and op by op, Glow and PixelCNN++
+# library's Detector, which keeps its recorded passes, serves them): Glow and PixelCNN++ by the defaults and op by op,
+# the VAEs by the defaults
 models() {
   for m in glow pixelcnn; do
     if [ $m = glow ]; then
@@ -204,8 +205,8 @@ models() {
   # Likelihood Regret (100 Adam steps an image) against FRL's score over the same 256 random images, the VAE of each
   # config (fmnist: the science runs' model)
   for cfg in fmnist cifar; do
-    timeout 240 bash $run frl.cli.Main bench --device cuda --config $cfg --steps 5 --warmup 2 --regret 256 2>> "$log" | grep '^{' >> "$res"
-    say "engine bench vae $cfg (--regret 256) exit $?"
+    timeout 240 bash $run frl.cli.Main bench --device cuda --config $cfg --steps 5 --warmup 2 --regret 256 --requests 64 2>> "$log" | grep '^{' >> "$res"
+    say "engine bench vae $cfg (--regret 256 --requests 64) exit $?"
   done
 }
 kernels() {
