@@ -72,7 +72,7 @@ final class ScoreCommand implements Callable<Integer> {
                 long total;
                 if (folder.isPresent()) {
                     total = folder.get().files().size();
-                    written = scoreFolder(sources, columns, channels, folder.get(), part);
+                    written = scoreFolder(columns, channels, folder.get(), part);
                 } else {
                     ImageSet whole = sources.load(data, channels);
                     if (whole.size() == 0) throw new IllegalArgumentException("data set '" + data + "' holds no images");
@@ -98,7 +98,7 @@ final class ScoreCommand implements Callable<Integer> {
      * The shard's files of the folder, --read-chunk at a time (the next part read while one is scored), each part's rows
      * appended to the (atomically written) CSV, numbered as in the whole folder.
      */
-    private long scoreFolder(Sources sources, Columns columns, int channels, Sources.Folder folder, Shard shard) throws IOException {
+    private long scoreFolder(Columns columns, int channels, Sources.Folder folder, Shard shard) throws IOException {
         List<Path> all = folder.files();
         if (all.isEmpty()) throw new IllegalArgumentException("data set '" + data + "' holds no PNG or JPEG images");
         Path root = folder.dir();
@@ -106,24 +106,21 @@ final class ScoreCommand implements Callable<Integer> {
         List<Path> files = all.subList(base, base + (int) shard.size(total));
         AtomicFile.write(out, ch -> {
             write(ch, header(columns));
-            CompletableFuture<Part> next = files.isEmpty() ? null : readPart(sources, root, files, 0, channels);
+            CompletableFuture<Part> next = files.isEmpty() ? null : readPart(root, files, 0, channels);
             for (int first = 0; first < files.size(); first += readChunk) {
-                List<Path> part = part(files, first);
                 Part read = joined(next);
                 ImageSet set = read.set();
-                next = first + readChunk < files.size() ? readPart(sources, root, files, first + readChunk, channels) : null;   // read while this part is scored
+                next = first + readChunk < files.size() ? readPart(root, files, first + readChunk, channels) : null;   // read while this part is scored
                 int from = base + first;
                 double[][] scores = columns.of(set, read.complexity(), from, total, done -> Console.status("scoring " + root + ", images " + from + "–" + (from + set.size()) + " of " + total + ": " + done, false));
                 Console.status("scoring " + root + ": " + (first + set.size()) + "/" + files.size(), first + set.size() == files.size());
                 StringBuilder rows = new StringBuilder();
-                appendRows(rows, from, part.stream().map(f -> root.relativize(f).toString()).toList(), scores);
+                appendRows(rows, from, read.files().stream().map(f -> root.relativize(f).toString()).toList(), scores);
                 write(ch, rows.toString());
             }
         });
         return files.size();
     }
-
-    private List<Path> part(List<Path> files, int first) { return files.subList(first, Math.min(files.size(), first + readChunk)); }
 
     /** The K-th of N equal runs of a set's images (--shard K/N), or the whole set. */
     record Shard(int k, int n) {
@@ -141,15 +138,15 @@ final class ScoreCommand implements Callable<Integer> {
         long size(long total) { return total * k / n - first(total); }
     }
 
-    /** A part of a folder, read, with its images' complexity. */
-    private record Part(ImageSet set, double[] complexity) {}
+    /** A part of a folder: its files, read, with their images' complexity. */
+    private record Part(List<Path> files, ImageSet set, double[] complexity) {}
 
-    /** The folder's part from image {@code first} on, read (decoded on all cores) and its complexity taken, in the background. */
-    private CompletableFuture<Part> readPart(Sources sources, Path root, List<Path> files, int first, int channels) {
-        List<Path> part = part(files, first);
+    /** The folder's --read-chunk files from {@code first} on, read (decoded on all cores) and their complexity taken, in the background. */
+    private CompletableFuture<Part> readPart(Path root, List<Path> files, int first, int channels) {
+        List<Path> part = files.subList(first, Math.min(files.size(), first + readChunk));
         return CompletableFuture.supplyAsync(() -> {
             ImageSet set = Sources.loadFiles(root.toString(), part, channels);
-            return new Part(set, Scorer.complexity(set));
+            return new Part(part, set, Scorer.complexity(set));
         });
     }
 
