@@ -36,11 +36,15 @@ public final class Loss {
      * them, so the same bits); else the two nodes.
      */
     public static Var crossEntropyOfPhases(Var x, Var w, ConvGeometry g, Var targets, int classes) {
+        Backend be = x.backend();
+        if (!Var.recorded(x, w, targets) && be.fusesCrossEntropyOfPhases()) {   // scoring: the logits need not be stored
+            Shape out = Linear.convTransposeOutput(x.shape(), w.shape(), g, 0, 0);
+            return Var.constant(be.crossEntropyOfPhases(x.value(), w.value(), out, g, targets.value(), classes));
+        }
         if (!x.requiresGrad() || !w.requiresGrad()) {
             Var phases = Linear.convTranspose2dToPhases(x, w, null, g);
             return crossEntropy(Layout.reshape(phases, logitsShape(phases.shape(), classes).dims()), targets, 2);
         }
-        Backend be = x.backend();
         Shape out = Linear.convTransposeOutput(x.shape(), w.shape(), g, 0, 0);
         Tensor phases = be.conv2dBackwardInputToPhases(x.value(), w.value(), out, g), logits = phases.reshape(logitsShape(phases.shape(), classes));
         return Var.result(be.crossEntropy(logits, targets.value(), 2), "crossEntropyOfPhases", dy -> {

@@ -443,6 +443,21 @@ public interface Backend {
     Tensor crossEntropyBackward(Tensor logits, Tensor targets, Tensor dloss, int axis);
 
     /**
+     * crossEntropy(logits, targets, 2) of the logits [R, C, classes, N·Q] that conv2dBackwardInputToPhases(dy, w, xShape,
+     * g) gives, viewed with C groups of classes: −log softmax per position, [R, C, N·Q], where no gradient is wanted.
+     * By default those two ops; a backend that {@link #fusesCrossEntropyOfPhases} need not store the logits.
+     */
+    default Tensor crossEntropyOfPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g, Tensor targets, int classes) {
+        try (Tensor phases = conv2dBackwardInputToPhases(dy, w, xShape, g)) {
+            Shape s = phases.shape();
+            return crossEntropy(phases.reshape(Shape.of(s.dim(0), s.dim(1) / classes, classes, s.dim(2) * s.dim(3))), targets, 2);
+        }
+    }
+
+    /** Whether {@link #crossEntropyOfPhases} is one op here, which the autograd layer then takes where no gradient is wanted. */
+    default boolean fusesCrossEntropyOfPhases() { return false; }
+
+    /**
      * The gradients {d(dy), dw} of Σ dloss · crossEntropy(logits, targets, axis), where the logits are a transposed
      * convolution's output in phases, conv2dBackwardInputToPhases(dy, w, xShape, g), viewed with the classes on axis:
      * crossEntropyBackward, viewed as the phases again, then conv2dFromPhasesWithWeightGrad. One op, so that a backend

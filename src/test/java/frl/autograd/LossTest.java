@@ -20,10 +20,15 @@ class LossTest {
      * a seed that is not uniform (each position's loss weighted), and with only one input taking gradients.
      */
     @Test void crossEntropyOfPhasesIsTheThreeNodesBitForBit() {
+        // phases [4, 14, 3, 24]; and the fmnist VAE's last layer, phases of 16×16 pixels, which the CPU's fused backward takes
+        threeNodesBitForBit(7, Shape.of(3, 5, 4, 6), Shape.of(5, 14, 4, 4), Shape.of(4, 2, 3 * 4 * 6));
+        threeNodesBitForBit(256, Shape.of(3, 32, 16, 16), Shape.of(32, 512, 4, 4), Shape.of(4, 2, 3 * 256));
+    }
+
+    private void threeNodesBitForBit(int classes, Shape xs, Shape ws, Shape ts) {
         Random r = new Random(4);
-        int classes = 7;
         ConvGeometry g = ConvGeometry.of(2, 1);
-        Shape xs = Shape.of(3, 5, 4, 6), ws = Shape.of(5, 2 * classes, 4, 4), ts = Shape.of(4, 2, 3 * 4 * 6); // phases [4, 14, 3, 24]
+        int n = xs.dim(0), q = (int) (ts.dim(2) / n);
         double[] xv = gaussian(r, xs), wv = gaussian(r, ws), tv = new double[(int) ts.numel()], seed = gaussian(r, ts);
         for (int i = 0; i < tv.length; i++) tv[i] = r.nextInt(classes);
         for (int grads = 0; grads < 3; grads++) { // 0: both inputs, 1: x only, 2: w only
@@ -37,7 +42,7 @@ class LossTest {
                     if (one == 1) loss = Loss.crossEntropyOfPhases(x, w, g, t, classes);
                     else {
                         Var phases = Linear.convTranspose2dToPhases(x, w, null, g);
-                        loss = Loss.crossEntropy(Layout.reshape(phases, 4, 2, classes, 3 * 24), t, 2);
+                        loss = Loss.crossEntropy(Layout.reshape(phases, 4, 2, classes, n * q), t, 2);
                     }
                     loss.backward(be.fromHost(ts, seed));
                     double[] dx = x.grad() == null ? new double[0] : x.grad().toDoubles(), dw = w.grad() == null ? new double[0] : w.grad().toDoubles();
@@ -49,6 +54,26 @@ class LossTest {
             String[] names = {"loss", "dx", "dw"};
             for (int i = 0; i < 3; i++) assertArrayEquals(out[i], fused[i], 0, names[i] + " (case " + grads + ")");
             assertEquals(grads == 2 ? 0 : xv.length, fused[1].length, "dx where x takes gradients");
+        }
+    }
+
+    /**
+     * Where no gradient is wanted, the CPU scores the last layer's product as it is made (Backend#crossEntropyOfPhases,
+     * the logits never stored): the loss of the three nodes bit for bit, at the fmnist VAE's last layer.
+     */
+    @Test void crossEntropyOfPhasesWithoutGradientsIsTheThreeNodesBitForBit() {
+        Random r = new Random(5);
+        ConvGeometry g = ConvGeometry.of(2, 1);
+        Shape xs = Shape.of(3, 32, 16, 16), ws = Shape.of(32, 512, 4, 4), ts = Shape.of(4, 2, 3 * 256);
+        double[] tv = new double[(int) ts.numel()];
+        for (int i = 0; i < tv.length; i++) tv[i] = r.nextInt(256);
+        try (Scope _ = Scope.open(); Var.NoGrad _ = Var.noGrad()) {
+            Var x = Var.leaf(be.fromHost(xs, gaussian(r, xs))), w = Var.leaf(be.fromHost(ws, gaussian(r, ws))), t = Var.constant(be.fromHost(ts, tv));
+            Var fused = Loss.crossEntropyOfPhases(x, w, g, t, 256);
+            Var phases = Linear.convTranspose2dToPhases(x, w, null, g);
+            Var nodes = Loss.crossEntropy(Layout.reshape(phases, 4, 2, 256, 3 * 256), t, 2);
+            assertArrayEquals(nodes.value().toFloats(), fused.value().toFloats());
+            assertEquals(be.fusesCrossEntropyOfPhases() ? "constant" : "crossEntropy", fused.op(), "the node taken");
         }
     }
 

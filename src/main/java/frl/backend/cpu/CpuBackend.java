@@ -162,6 +162,20 @@ public final class CpuBackend implements Backend {
         return SubPixelPhases.backwardInputToPhases(this, Gemm.active(), in("conv2dBackwardInputToPhases", dy), in("conv2dBackwardInputToPhases", w), xShape, g);
     }
 
+    @Override public Tensor crossEntropyOfPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g, Tensor targets, int classes) {
+        String op = "crossEntropyOfPhases";
+        return SubPixelPhases.crossEntropyOfPhases(this, Gemm.active(), in(op, dy), in(op, w), xShape, g, in(op, targets), classes);
+    }
+
+    @Override public boolean fusesCrossEntropyOfPhases() { return true; }
+
+    @Override public Tensor[] crossEntropyOfPhasesBackward(Tensor logits, Tensor targets, Tensor dloss, int axis, Tensor w, Tensor dy, Shape xShape,
+                                                           ConvGeometry g) {
+        String op = "crossEntropyOfPhasesBackward";
+        Tensor[] fused = SubPixelPhases.crossEntropyOfPhasesBackward(in(op, logits), in(op, targets), in(op, dloss), axis, in(op, w), in(op, dy), xShape, g);
+        return fused != null ? fused : Backend.super.crossEntropyOfPhasesBackward(logits, targets, dloss, axis, w, dy, xShape, g);
+    }
+
     @Override public Tensor conv2dFromPhases(Tensor xPhases, Tensor w, Shape xShape, ConvGeometry g) {
         return SubPixelPhases.conv2dFromPhases(this, Gemm.active(), in("conv2dFromPhases", xPhases), in("conv2dFromPhases", w), xShape, g);
     }

@@ -54,7 +54,7 @@ final class CpuLoss {
     }
 
     /** Targets as class indices, all checked before any parallel work starts. */
-    private static int[] classes(Tensor targets, int classes) {
+    static int[] classes(Tensor targets, int classes) {
         MemorySegment ts = targets.segment();
         int[] t = new int[(int) targets.numel()];
         for (int i = 0; i < t.length; i++) t[i] = Shapes.classIndex(ts.getAtIndex(JAVA_FLOAT, i), classes, i);

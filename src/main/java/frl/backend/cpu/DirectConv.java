@@ -183,7 +183,7 @@ final class DirectConv {
      * col(t)]; a panel is written in order, tap by tap, and panels are packed on all cores: written row by row across
      * all panels (8 floats apart), the kernel of a 512×512 1×1 took 0.78 ms to pack, a fifth of its conv.
      */
-    private static float[] packRows(float[] w, int k, int c, int kh, int kw, boolean flipped) {
+    static float[] packRows(float[] w, int k, int c, int kh, int kw, boolean flipped) {
         int outs = flipped ? c : k, ins = flipped ? k : c, hw = kh * kw, taps = ins * hw, panel = DirectConvKernels.ROWS;
         int[] col = new int[taps];
         for (int t = 0; t < taps; t++) col[t] = flipped ? t / hw * c * hw + hw - 1 - t % hw : t;

@@ -36,6 +36,9 @@ final class DirectConvKernels {
         return v % COLS == L ? v : Math.ceilDiv(n, COLS) * COLS;
     }
 
+    /** n rounded up to whole vectors: the columns a product over n columns takes (with no tile past them). */
+    static int wholeVectors(int n) { return Math.ceilDiv(n, L) * L; }
+
     /** Rows of dy and taps per tile of the weight gradient. */
     static final int GRAD_ROWS = 4, GRAD_TAPS = 6;
 

@@ -54,6 +54,20 @@ final class SoftmaxBlocks {
         });
     }
 
+    /**
+     * The blocks of one [classes, inner] matrix of x at base, positions [0, n), on the calling thread: body gets each
+     * block's statistics, its base and its first position. A position's statistics are {@link #forEach}'s bits where
+     * both see it in a whole vector of the kernels (n and the blocks' starts multiples of the vector length).
+     */
+    static void inOrder(Kernels k, MemorySegment x, int classes, int inner, long base, int n, Body body) {
+        SoftmaxBlocks st = new SoftmaxBlocks(k, x, classes, inner);
+        for (int j0 = 0; j0 < n; j0 += BLOCK) {
+            int count = Math.min(BLOCK, n - j0);
+            st.compute(base + j0, count);
+            body.run(st, base + j0, j0, count);
+        }
+    }
+
     private void compute(long base, int n) {
         if (inner == 1) {
             max[0] = k.maxRow(x, base, classes);

@@ -30,7 +30,7 @@ final class SubPixelPhases {
     private SubPixelPhases() {}
 
     /** x [N,C,H,W] the large tensor, w [K,C,kh,kw], dy [N,K,oh,ow]; every phase qh × qw = q pixels. */
-    private record Dims(int n, int c, int k, int kh, int kw, int oh, int ow, ConvGeometry g, List<ConvGeometry.Phase> phases) {
+    record Dims(int n, int c, int k, int kh, int kw, int oh, int ow, ConvGeometry g, List<ConvGeometry.Phase> phases) {
         static Dims of(Shape x, Shape w, ConvGeometry g) {
             return new Dims(x.dim(0), x.dim(1), w.dim(0), w.dim(2), w.dim(3), g.outH(x.dim(2), w.dim(2)), g.outW(x.dim(3), w.dim(3)), g,
                     g.subPixelPhases(x.dim(2), x.dim(3)));
@@ -79,10 +79,22 @@ final class SubPixelPhases {
 
         /** cols [depth, count·q] of phase r for the {@code count} images of dy in {@code images}, built in cols and copied to colsMem for a GEMM. */
         void gather(float[] images, int count, int r, float[] cols, MemorySegment colsMem) {
+            gather(images, count, r, cols, count * q());
+            MemorySegment.copy(cols, 0, colsMem, F, 0, depth() * count * q());
+        }
+
+        /** The same columns on the heap only, rows ld apart (ld ≥ count·q). */
+        void gather(float[] images, int count, int r, float[] cols, int ld) {
             ConvGeometry.Phase p = phases.get(r);
             for (int i = 0; i < count; i++)
-                SubPixel.gather(images, i * small(), k, oh, ow, th(), tw(), p.qy0(), p.qh(), p.qx0(), p.qw(), cols, count * q(), i * q());
-            MemorySegment.copy(cols, 0, colsMem, F, 0, depth() * count * q());
+                SubPixel.gather(images, i * small(), k, oh, ow, th(), tw(), p.qy0(), p.qh(), p.qx0(), p.qw(), cols, ld, i * q());
+        }
+
+        /** The adjoint of the heap {@link #gather}: adds cols [depth, count·q] (rows ld apart) of phase r into the images' dy. */
+        void scatterAdd(float[] cols, int ld, int count, int r, float[] images) {
+            ConvGeometry.Phase p = phases.get(r);
+            for (int i = 0; i < count; i++)
+                SubPixel.scatterAdd(cols, ld, i * q(), k, oh, ow, th(), tw(), p.qy0(), p.qh(), p.qx0(), p.qw(), images, i * small());
         }
 
         /** The adjoint of {@link #gather}: adds a GEMM's cols [depth, count·q] of phase r (in colsMem, read via cols) into the images' dy. */
@@ -104,6 +116,10 @@ final class SubPixelPhases {
         Dims d = Dims.of(xShape, w.shape(), g);
         Tensor x = CpuBackend.alloc(out);
         MemorySegment dys = dy.segment(), xs = x.segment();
+        if (VectorSupport.present()) {
+            PhasePanels.toPhases(d, dys, w.segment(), xs);
+            return x;
+        }
         d.forEachGroup(w.segment(), d.group(COLUMNS), (wp, images, cols, colsMem, n0, count) -> {
             int width = count * d.q();
             MemorySegment.copy(dys, F, (long) n0 * d.small() * Float.BYTES, images, 0, count * d.small());
@@ -115,6 +131,59 @@ final class SubPixelPhases {
         return x;
     }
 
+    /**
+     * crossEntropy(backwardInputToPhases(dy, w, xShape, g) viewed as logits [R, C/classes, classes, N·Q], targets, 2),
+     * the logits never stored where {@link PhasePanels} takes it; else those two ops.
+     */
+    static Tensor crossEntropyOfPhases(Backend be, Gemm gemm, Tensor dy, Tensor w, Shape xShape, ConvGeometry g, Tensor targets, int classes) {
+        Shape phases = Shapes.phases("crossEntropyOfPhases", xShape, g);
+        Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
+        if (classes < 1 || xShape.dim(1) % classes != 0)
+            throw new IllegalArgumentException("crossEntropyOfPhases: " + xShape.dim(1) + " channels are not groups of " + classes + " classes");
+        int channels = xShape.dim(1) / classes;
+        Shape loss = Shape.of(phases.dim(0), channels, phases.dim(2) * phases.dim(3));
+        if (!targets.shape().equals(loss))
+            throw new IllegalArgumentException("crossEntropyOfPhases: targets " + targets.shape() + " must be " + loss + " ([phases, channels, N·Q])");
+        if (!applies(w.shape(), g) || !byPanels(Dims.of(xShape, w.shape(), g)))
+            return be.crossEntropy(backwardInputToPhases(be, gemm, dy, w, xShape, g).reshape(Shape.of(phases.dim(0), channels, classes, loss.dim(2))), targets, 2);
+        Tensor out = CpuBackend.alloc(loss);
+        PhasePanels.crossEntropy(Dims.of(xShape, w.shape(), g), dy.segment(), w.segment(), CpuLoss.classes(targets, classes), channels, classes, out.segment());
+        return out;
+    }
+
+    /**
+     * Backend#crossEntropyOfPhasesBackward by {@link PhasePanels}, the logits' gradient never a tensor: {d(dy), dw}; or
+     * null where that path does not take it (the caller composes the ops then).
+     */
+    static Tensor[] crossEntropyOfPhasesBackward(Tensor logits, Tensor targets, Tensor dloss, int axis, Tensor w, Tensor dy, Shape xShape, ConvGeometry g) {
+        String op = "crossEntropyOfPhasesBackward";
+        Shape phases = Shapes.phases(op, xShape, g);
+        Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
+        Shapes.requireSameShape(op + " (targets vs dloss)", targets, dloss);
+        Shape ls = logits.shape();
+        if (axis != 2 || ls.rank() != 4 || ls.dim(0) != phases.dim(0) || (long) ls.dim(1) * ls.dim(2) != phases.dim(1)
+                || ls.dim(3) != (long) phases.dim(2) * phases.dim(3) || !applies(w.shape(), g))
+            return null;
+        Dims d = Dims.of(xShape, w.shape(), g);
+        if (!byPanels(d)) return null;
+        Shapes.crossEntropy(logits, targets, axis);
+        Tensor ddy = CpuBackend.alloc(dy.shape()), dw = CpuBackend.alloc(w.shape());
+        PhasePanels.Source gradient = PhasePanels.crossEntropyGradient(d, logits.segment(), CpuLoss.classes(targets, ls.dim(2)), dloss.segment(), ls.dim(1), ls.dim(2));
+        unsplit(d, PhasePanels.fromPhases(d, gradient, w.segment(), ddy.segment(), dy.segment()), dw);
+        return new Tensor[] {ddy, dw};
+    }
+
+    /** dw from its phases' taps in the split layout [R, C, depth]. */
+    private static void unsplit(Dims d, float[] split, Tensor dw) {
+        try (HostStorage s = scratch(split.length)) {
+            MemorySegment.copy(split, 0, s.segment(), F, 0, split.length);
+            SubPixel.unsplitWeights(s.segment(), d.k(), d.c(), d.kh(), d.kw(), d.g().strideH(), d.g().strideW(), dw.segment());
+        }
+    }
+
+    /** Whether {@link PhasePanels} takes the phases of x (the Vector API present, the phases whole vectors). */
+    private static boolean byPanels(Dims d) { return VectorSupport.present() && PhasePanels.takes(d.q()); }
+
     /** conv2d(fromPhases(xPhases)): dy's columns W_rᵀ · x_r, read in place, added back phase by phase. */
     static Tensor conv2dFromPhases(Backend be, Gemm gemm, Tensor xPhases, Tensor w, Shape xShape, ConvGeometry g) {
         Shapes.requirePhases("conv2dFromPhases", xPhases, xShape, g);
@@ -123,6 +192,10 @@ final class SubPixelPhases {
         Dims d = Dims.of(xShape, w.shape(), g);
         Tensor y = CpuBackend.alloc(yShape);
         MemorySegment xs = xPhases.segment(), ys = y.segment();
+        if (byPanels(d)) {
+            PhasePanels.fromPhases(d, PhasePanels.rowsOf(d, xs), w.segment(), ys, null);
+            return y;
+        }
         d.forEachGroup(w.segment(), d.group(COLUMNS), (wp, images, cols, colsMem, n0, count) -> {
             int width = count * d.q();
             Arrays.fill(images, 0f);
@@ -145,6 +218,10 @@ final class SubPixelPhases {
         long size = wShape.numel();
         MemorySegment xs = xPhases.segment(), dys = dy.segment();
         Tensor dw = CpuBackend.alloc(wShape);
+        if (byPanels(d)) {
+            unsplit(d, PhasePanels.fromPhases(d, PhasePanels.rowsOf(d, xs), null, null, dys), dw);
+            return dw;
+        }
         try (HostStorage partials = scratch(parts * size)) {
             MemorySegment acc = partials.segment();
             Chunks.run(d.n(), parts, (part, from, to) -> {

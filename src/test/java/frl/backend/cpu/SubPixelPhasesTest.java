@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The CPU's direct phase convolutions against their definitions (the NCHW op, then the layout change) at sizes the
- * op cases do not reach: several image groups with a short last one, two weight-gradient parts, the VAE's last layer.
+ * op cases do not reach: several image groups with a short last one, two weight-gradient parts, the VAE's last layer, and
+ * (PhasePanels, where a phase is whole vectors) rows and taps that are not whole panels or tiles.
  */
 class SubPixelPhasesTest {
     /** x (the large tensor) [N,C,H,W], w [K,C,kh,kw]. */
@@ -31,6 +32,7 @@ class SubPixelPhasesTest {
         new Case(Shape.of(70, 8, 16, 16), Shape.of(4, 8, 4, 4), ConvGeometry.of(2, 1)),           // groups of 8 and of 32 images
         new Case(Shape.of(37, 6, 9, 8), Shape.of(5, 6, 6, 4), new ConvGeometry(3, 2, 2, 1)),      // odd sizes, stride 3×2
         new Case(Shape.of(3, 1024, 32, 32), Shape.of(64, 1024, 4, 4), ConvGeometry.of(2, 1)),     // the cifar VAE's last layer
+        new Case(Shape.of(300, 6, 8, 8), Shape.of(5, 6, 4, 4), ConvGeometry.of(2, 1)),            // whole-vector phases (the panels), 6 rows, depth 20; short groups
     };
 
     @Test void theDirectOpsMatchTheirDefinitions() {
@@ -45,6 +47,42 @@ class SubPixelPhasesTest {
                 assertClose("conv2dBackwardWeightFromPhases " + c, CPU.conv2dBackwardWeightFromPhases(xp, dy, c.x(), c.w(), c.g()),
                         PhasesByComposition.conv2dBackwardWeightFromPhases(CPU, xp, dy, c.x(), c.w(), c.g()));
             }
+        }
+    }
+
+    /**
+     * The cross-entropy scored as each group's product is made gives the bits of the product stored and then scored, at
+     * the fmnist VAE's last layer (a phase of 16×16, whole vectors) over three groups, the last short; at the odd case
+     * (a phase of 3×4, not a whole vector) the op takes those two ops, and so the same bits again.
+     */
+    @Test void theCrossEntropyOfPhasesGivesTheBitsOfTheProductThenTheLoss() {
+        Random r = new Random(12);
+        Case[] cases = {new Case(Shape.of(5, 512, 32, 32), Shape.of(32, 512, 4, 4), ConvGeometry.of(2, 1)), CASES[1]};
+        int[] classes = {256, 3};
+        for (int i = 0; i < cases.length; i++) {
+            Case c = cases[i];
+            try (Scope s = Scope.open()) {
+                Tensor dy = cpu(c.dy(), uniform(r, c.dy().numel(), -1, 1)), w = cpu(c.w(), uniform(r, c.w().numel(), -1, 1));
+                Tensor logits = CPU.conv2dBackwardInputToPhases(dy, w, c.x(), c.g());
+                Shape ls = Shape.of(logits.dim(0), logits.dim(1) / classes[i], classes[i], logits.dim(2) * logits.dim(3));
+                float[] t = new float[(int) ls.without(2).numel()];
+                for (int j = 0; j < t.length; j++) t[j] = r.nextInt(classes[i]);
+                Tensor targets = cpu(ls.without(2), t);
+                Tensor fused = CPU.crossEntropyOfPhases(dy, w, c.x(), c.g(), targets, classes[i]);
+                assertArrayEquals(CPU.crossEntropy(logits.reshape(ls), targets, 2).toFloats(), fused.toFloats(), c.toString());
+                assertTrue(fused.toFloats()[0] > 0, "a loss over " + classes[i] + " random logits is positive");
+            }
+        }
+    }
+
+    @Test void theCrossEntropyOfPhasesNamesWhatDoesNotFit() {
+        Case c = CASES[0];
+        try (Scope s = Scope.open()) {
+            Tensor dy = CPU.empty(c.dy()), w = CPU.empty(c.w());
+            var groups = assertThrows(IllegalArgumentException.class, () -> CPU.crossEntropyOfPhases(dy, w, c.x(), c.g(), CPU.empty(Shape.of(4, 1, 70 * 64)), 3));
+            assertTrue(groups.getMessage().contains("8 channels are not groups of 3 classes"), groups.getMessage());
+            var targets = assertThrows(IllegalArgumentException.class, () -> CPU.crossEntropyOfPhases(dy, w, c.x(), c.g(), CPU.empty(Shape.of(4, 2, 64)), 4));
+            assertTrue(targets.getMessage().contains("targets [4, 2, 64] must be [4, 2, 4480]"), targets.getMessage());
         }
     }
 
