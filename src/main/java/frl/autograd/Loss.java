@@ -2,6 +2,7 @@ package frl.autograd;
 
 import frl.backend.Backend;
 import frl.backend.ConvGeometry;
+import frl.backend.Shapes;
 import frl.tensor.Shape;
 import frl.tensor.Tensor;
 
@@ -37,17 +38,16 @@ public final class Loss {
      */
     public static Var crossEntropyOfPhases(Var x, Var w, ConvGeometry g, Var targets, int classes) {
         Backend be = x.backend();
-        if (!Var.recorded(x, w, targets) && be.fusesCrossEntropyOfPhases()) {   // scoring: the logits need not be stored
-            Shape out = Linear.convTransposeOutput(x.shape(), w.shape(), g, 0, 0);
+        Shape out = Linear.convTransposeOutput(x.shape(), w.shape(), g, 0, 0), logitsShape = logitsShape(Shapes.phases("crossEntropyOfPhases", out, g), classes);
+        if (!Var.recorded(x, w, targets) && be.fusesCrossEntropyOfPhases())   // scoring: the logits need not be stored
             return Var.constant(be.crossEntropyOfPhases(x.value(), w.value(), out, g, targets.value(), classes));
-        }
         if (!x.requiresGrad() || !w.requiresGrad()) {
             Var phases = Linear.convTranspose2dToPhases(x, w, null, g);
-            return crossEntropy(Layout.reshape(phases, logitsShape(phases.shape(), classes).dims()), targets, 2);
+            return crossEntropy(Layout.reshape(phases, logitsShape.dims()), targets, 2);
         }
-        Shape out = Linear.convTransposeOutput(x.shape(), w.shape(), g, 0, 0);
-        Tensor phases = be.conv2dBackwardInputToPhases(x.value(), w.value(), out, g), logits = phases.reshape(logitsShape(phases.shape(), classes));
-        return Var.result(be.crossEntropy(logits, targets.value(), 2), "crossEntropyOfPhases", dy -> {
+        Tensor[] lossAndPhases = be.crossEntropyOfPhasesAndLogits(x.value(), w.value(), out, g, targets.value(), classes);
+        Tensor logits = lossAndPhases[1].reshape(logitsShape);
+        return Var.result(lossAndPhases[0], "crossEntropyOfPhases", dy -> {
             Tensor[] grads = be.crossEntropyOfPhasesBackward(logits, targets.value(), dy, 2, w.value(), x.value(), out, g);
             x.accumulate(grads[0]);
             w.accumulate(grads[1]);

@@ -448,10 +448,20 @@ public interface Backend {
      * By default those two ops; a backend that {@link #fusesCrossEntropyOfPhases} need not store the logits.
      */
     default Tensor crossEntropyOfPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g, Tensor targets, int classes) {
-        try (Tensor phases = conv2dBackwardInputToPhases(dy, w, xShape, g)) {
-            Shape s = phases.shape();
-            return crossEntropy(phases.reshape(Shape.of(s.dim(0), s.dim(1) / classes, classes, s.dim(2) * s.dim(3))), targets, 2);
-        }
+        Tensor[] both = crossEntropyOfPhasesAndLogits(dy, w, xShape, g, targets, classes);
+        both[1].close();
+        return both[0];
+    }
+
+    /**
+     * {@link #crossEntropyOfPhases} and the logits it scored, for a backward: {the losses, the phases [R, C·classes, N,
+     * Q]}. By default those two ops; a backend that {@link #fusesCrossEntropyOfPhases} scores each part of the logits
+     * while it is in cache, rather than reading them back.
+     */
+    default Tensor[] crossEntropyOfPhasesAndLogits(Tensor dy, Tensor w, Shape xShape, ConvGeometry g, Tensor targets, int classes) {
+        Tensor phases = conv2dBackwardInputToPhases(dy, w, xShape, g);
+        Shape s = phases.shape();
+        return new Tensor[] {crossEntropy(phases.reshape(Shape.of(s.dim(0), s.dim(1) / classes, classes, s.dim(2) * s.dim(3))), targets, 2), phases};
     }
 
     /** Whether {@link #crossEntropyOfPhases} is one op here, which the autograd layer then takes where no gradient is wanted. */

@@ -164,7 +164,12 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor crossEntropyOfPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g, Tensor targets, int classes) {
         String op = "crossEntropyOfPhases";
-        return SubPixelPhases.crossEntropyOfPhases(this, Gemm.active(), in(op, dy), in(op, w), xShape, g, in(op, targets), classes);
+        return SubPixelPhases.crossEntropyOfPhases(this, Gemm.active(), in(op, dy), in(op, w), xShape, g, in(op, targets), classes, false)[0];
+    }
+
+    @Override public Tensor[] crossEntropyOfPhasesAndLogits(Tensor dy, Tensor w, Shape xShape, ConvGeometry g, Tensor targets, int classes) {
+        String op = "crossEntropyOfPhasesAndLogits";
+        return SubPixelPhases.crossEntropyOfPhases(this, Gemm.active(), in(op, dy), in(op, w), xShape, g, in(op, targets), classes, true);
     }
 
     @Override public boolean fusesCrossEntropyOfPhases() { return true; }

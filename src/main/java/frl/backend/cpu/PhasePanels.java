@@ -28,18 +28,23 @@ final class PhasePanels {
 
     /** x_r = W_r · cols_r into the phases x [R, C, N·q] (xs). */
     static void toPhases(Dims d, MemorySegment dys, MemorySegment w, MemorySegment xs) {
-        products(d, dys, w, (y, ld, r, n0, width) -> {
-            for (int c = 0; c < d.c(); c++) MemorySegment.copy(y, c * ld, xs, F, (d.at(r, n0) + (long) c * d.ld()) * Float.BYTES, width);
-        });
+        products(d, dys, w, (y, ld, r, n0, width) -> copy(d, y, ld, r, n0, width, xs));
+    }
+
+    /** Phase r's product y [C, ld] for images n0 … into its place in x (xs). */
+    private static void copy(Dims d, float[] y, int ld, int r, int n0, int width, MemorySegment xs) {
+        for (int c = 0; c < d.c(); c++) MemorySegment.copy(y, c * ld, xs, F, (d.at(r, n0) + (long) c * d.ld()) * Float.BYTES, width);
     }
 
     /**
      * The cross-entropy of x_r viewed as logits [channels, classes, width] against target (class indices of the
-     * losses [R, channels, N·q]) into out, each group's product scored while it is in cache.
+     * losses [R, channels, N·q]) into out, each group's product scored while it is in cache; where xs is given, the
+     * products also copied into it as {@link #toPhases} does.
      */
-    static void crossEntropy(Dims d, MemorySegment dys, MemorySegment w, int[] target, int channels, int classes, MemorySegment out) {
+    static void crossEntropy(Dims d, MemorySegment dys, MemorySegment w, int[] target, int channels, int classes, MemorySegment out, MemorySegment xs) {
         Kernels k = Kernels.active();
         products(d, dys, w, (y, ld, r, n0, width) -> {
+            if (xs != null) copy(d, y, ld, r, n0, width, xs);
             MemorySegment ys = MemorySegment.ofArray(y);
             for (int ch = 0; ch < channels; ch++) {
                 long lossAt = ((long) r * channels + ch) * d.ld() + (long) n0 * d.q();

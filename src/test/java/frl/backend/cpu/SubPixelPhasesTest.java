@@ -53,7 +53,8 @@ class SubPixelPhasesTest {
     /**
      * The cross-entropy scored as each group's product is made gives the bits of the product stored and then scored, at
      * the fmnist VAE's last layer (a phase of 16×16, whole vectors) over three groups, the last short; at the odd case
-     * (a phase of 3×4, not a whole vector) the op takes those two ops, and so the same bits again.
+     * (a phase of 3×4, not a whole vector) the op takes those two ops, and so the same bits again. With the logits kept
+     * for a backward, they are the product's bits too.
      */
     @Test void theCrossEntropyOfPhasesGivesTheBitsOfTheProductThenTheLoss() {
         Random r = new Random(12);
@@ -69,7 +70,11 @@ class SubPixelPhasesTest {
                 for (int j = 0; j < t.length; j++) t[j] = r.nextInt(classes[i]);
                 Tensor targets = cpu(ls.without(2), t);
                 Tensor fused = CPU.crossEntropyOfPhases(dy, w, c.x(), c.g(), targets, classes[i]);
-                assertArrayEquals(CPU.crossEntropy(logits.reshape(ls), targets, 2).toFloats(), fused.toFloats(), c.toString());
+                float[] loss = CPU.crossEntropy(logits.reshape(ls), targets, 2).toFloats();
+                assertArrayEquals(loss, fused.toFloats(), c.toString());
+                Tensor[] kept = CPU.crossEntropyOfPhasesAndLogits(dy, w, c.x(), c.g(), targets, classes[i]);
+                assertArrayEquals(loss, kept[0].toFloats(), "the losses with the logits kept, " + c);
+                assertArrayEquals(logits.toFloats(), kept[1].toFloats(), "the logits kept, " + c);
                 assertTrue(fused.toFloats()[0] > 0, "a loss over " + classes[i] + " random logits is positive");
             }
         }
