@@ -33,8 +33,9 @@ public final class Report {
 
     public static void write(Path dir, Evaluation.Outcome o, Map<String, String> about) throws IOException {
         Files.createDirectories(dir);
-        AtomicFile.writeString(dir.resolve("report.md"), markdown(o, about));
-        AtomicFile.writeString(dir.resolve("report.json"), json(o, about));
+        Map<String, Double> thresholds = thresholds(o);
+        AtomicFile.writeString(dir.resolve("report.md"), markdown(o, about, thresholds));
+        AtomicFile.writeString(dir.resolve("report.json"), json(o, about, thresholds));
         Map<String, double[]> in = o.sets().get(0).scores();
         for (Evaluation.SetScores set : o.sets().subList(1, o.sets().size())) {
             AtomicFile.write(dir.resolve("roc-" + fileName(set.set()) + ".png"), png(roc(set, in)));
@@ -72,7 +73,7 @@ public final class Report {
         return sb.append('\n').toString();
     }
 
-    private static String markdown(Evaluation.Outcome o, Map<String, String> about) {
+    private static String markdown(Evaluation.Outcome o, Map<String, String> about, Map<String, Double> thresholds) {
         StringBuilder sb = new StringBuilder("# frl-engine OOD report\n\n");
         about.forEach((k, v) -> sb.append("- ").append(k).append(": ").append(v).append('\n'));
         sb.append("- in-distribution: ").append(o.inDistribution()).append("\n\n## AUROC (OOD positive, higher score = more OOD)\n\n");
@@ -82,7 +83,7 @@ public final class Report {
             sb.append(String.format(Locale.ROOT, "| %s | %s | %.4f | %.4f | %.4f | %.4f |%n", r.ood(), r.score(), m.auroc(), m.auprIn(), m.auprOut(), m.fpr95()));
         }
         sb.append("\n## Thresholds that accept 95% of the in-distribution images (Detector.setThreshold takes them)\n\n");
-        thresholds(o).forEach((k, v) -> sb.append(String.format(Locale.ROOT, "- %s: %.4f%n", k, v)));
+        thresholds.forEach((k, v) -> sb.append(String.format(Locale.ROOT, "- %s: %.4f%n", k, v)));
         sb.append("\n## Scoring speed (images/s, this machine)\n\n");
         o.imagesPerSecond().forEach((k, v) -> sb.append(String.format(Locale.ROOT, "- %s: %.2f%n", k, v)));
         return sb.toString();
@@ -96,7 +97,7 @@ public final class Report {
         return t;
     }
 
-    private static String json(Evaluation.Outcome o, Map<String, String> about) {
+    private static String json(Evaluation.Outcome o, Map<String, String> about, Map<String, Double> thresholds) {
         List<Object> results = new ArrayList<>();
         for (Evaluation.Result r : o.results()) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -114,7 +115,7 @@ public final class Report {
         root.put("in_distribution", o.inDistribution());
         root.put("about", new LinkedHashMap<>(about));
         root.put("results", results);
-        root.put("thresholds_tpr95", new LinkedHashMap<>(thresholds(o)));
+        root.put("thresholds_tpr95", new LinkedHashMap<>(thresholds));
         root.put("timing_images_per_second", new LinkedHashMap<>(o.imagesPerSecond()));
         return Json.write(root) + "\n";
     }
