@@ -64,7 +64,7 @@ public interface Backend {
      * of a 62.7 ms step). By default each in turn.
      */
     @NotDifferentiable("in-place copy") default void copyAll(Tensor[] src, Tensor[] dst) {
-        if (src.length != dst.length) throw new IllegalArgumentException("copyAll: " + src.length + " sources for " + dst.length + " destinations");
+        Shapes.requirePairs("copyAll", src, dst);
         for (int i = 0; i < src.length; i++) copyInto(src[i], dst[i]);
     }
 

@@ -12,6 +12,11 @@ public final class Shapes {
         if (t.rank() != rank) throw new IllegalArgumentException(op + ": expected a rank-" + rank + " tensor, got shape " + t.shape());
     }
 
+    /** As many sources as destinations (copyAll's pairs). */
+    public static void requirePairs(String op, Tensor[] src, Tensor[] dst) {
+        if (src.length != dst.length) throw new IllegalArgumentException(op + ": " + src.length + " sources for " + dst.length + " destinations");
+    }
+
     public static void requireSameShape(String op, Tensor a, Tensor b) {
         if (!a.shape().equals(b.shape())) throw new IllegalArgumentException(op + ": shapes differ: " + a.shape() + " vs " + b.shape());
     }

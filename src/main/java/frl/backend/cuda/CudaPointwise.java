@@ -47,7 +47,7 @@ final class CudaPointwise {
      * each (a cudaMemcpyAsync each under -Dfrl.cuda.gradCopies=each).
      */
     static void copyAll(Tensor[] src, Tensor[] dst) {
-        if (src.length != dst.length) throw new IllegalArgumentException("copyAll: " + src.length + " sources for " + dst.length + " destinations");
+        Shapes.requirePairs("copyAll", src, dst);
         for (int i = 0; i < src.length; i++) Shapes.requireSameSize("copyAll (pair " + i + ")", src[i], dst[i]);
         if (!batchedCopies()) {
             for (int i = 0; i < src.length; i++) copy(src[i], dst[i]);

@@ -328,6 +328,8 @@ class CpuPointwiseTest {
             assertTrue(e.getMessage().startsWith("unaryBackward TANH"), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> CPU.binaryBackward(BinaryOp.MUL, a, a, a, b, true));
             assertTrue(e.getMessage().startsWith("binaryBackward MUL"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> CPU.copyAll(new Tensor[] {a, a}, new Tensor[] {b}));
+            assertEquals("copyAll: 2 sources for 1 destinations", e.getMessage());
         }
     }
 
