@@ -17,15 +17,17 @@ class LossTest {
     /**
      * Loss.crossEntropyOfPhases (the VAE's last layer and its loss as one node, whose backward a backend may fuse) gives
      * the values and gradients of the convT-to-phases, reshape and crossEntropy nodes bit for bit on the CPU, with
-     * a seed that is not uniform (each position's loss weighted), and with only one input taking gradients.
+     * a seed that is not uniform (each position's loss weighted), and with only one input taking gradients. At the
+     * fmnist VAE's last layer (phases of 16×16 pixels) the CPU's fused backward takes Vector-API panels, whose weight
+     * gradient sums in another order than conv2dBackwardWeightFromPhases' GEMMs: dw there within 1e-5 of its largest
+     * element, the rest bit for bit.
      */
     @Test void crossEntropyOfPhasesIsTheThreeNodesBitForBit() {
-        // phases [4, 14, 3, 24]; and the fmnist VAE's last layer, phases of 16×16 pixels, which the CPU's fused backward takes
-        threeNodesBitForBit(7, Shape.of(3, 5, 4, 6), Shape.of(5, 14, 4, 4), Shape.of(4, 2, 3 * 4 * 6));
-        threeNodesBitForBit(256, Shape.of(3, 32, 16, 16), Shape.of(32, 512, 4, 4), Shape.of(4, 2, 3 * 256));
+        threeNodesBitForBit(7, Shape.of(3, 5, 4, 6), Shape.of(5, 14, 4, 4), Shape.of(4, 2, 3 * 4 * 6), 0);   // phases [4, 14, 3, 24]
+        threeNodesBitForBit(256, Shape.of(3, 32, 16, 16), Shape.of(32, 512, 4, 4), Shape.of(4, 2, 3 * 256), 1e-5);
     }
 
-    private void threeNodesBitForBit(int classes, Shape xs, Shape ws, Shape ts) {
+    private void threeNodesBitForBit(int classes, Shape xs, Shape ws, Shape ts, double dwTolerance) {
         Random r = new Random(4);
         ConvGeometry g = ConvGeometry.of(2, 1);
         int n = xs.dim(0), q = (int) (ts.dim(2) / n);
@@ -52,7 +54,10 @@ class LossTest {
                     if (one == 1) assertEquals(grads == 0 ? "crossEntropyOfPhases" : "crossEntropy", loss.op(), "the node taken");
                 }
             String[] names = {"loss", "dx", "dw"};
-            for (int i = 0; i < 3; i++) assertArrayEquals(out[i], fused[i], 0, names[i] + " (case " + grads + ")");
+            for (int i = 0; i < 2; i++) assertArrayEquals(out[i], fused[i], 0, names[i] + " (case " + grads + ")");
+            double largest = 0;
+            for (double v : out[2]) largest = Math.max(largest, Math.abs(v));
+            assertArrayEquals(out[2], fused[2], dwTolerance * largest, "dw (case " + grads + ")");
             assertEquals(grads == 2 ? 0 : xv.length, fused[1].length, "dx where x takes gradients");
         }
     }

@@ -99,7 +99,8 @@ final class PhasePanels {
      * lanes once per group, which at 512 columns cost as much as the tile (130 against 205 GFLOP/s at 2,048).
      */
     static float[] fromPhases(Dims d, Source source, MemorySegment w, MemorySegment dyGrad, MemorySegment dys) {
-        int group = d.group(SubPixelPhases.WEIGHT_COLUMNS), phases = d.phases().size(), c = d.c(), depth = d.depth();
+        int group = Math.min(d.group(SubPixelPhases.WEIGHT_COLUMNS), Math.ceilDiv(d.n(), Parallel.threads()));   // a group a core at least
+        int phases = d.phases().size(), c = d.c(), depth = d.depth();
         int depthRows = DirectConv.roundUp(depth, DirectConvKernels.ROWS), rows = DirectConv.roundUp(c, DirectConvKernels.GRAD_ROWS);
         int taps = DirectConv.roundUp(depth, DirectConvKernels.GRAD_TAPS), tiles = rows / DirectConvKernels.GRAD_ROWS * (taps / DirectConvKernels.GRAD_TAPS);
         float[][] packed = w == null ? null : packed(d, w, true);

@@ -223,10 +223,6 @@ final class SubPixelPhases {
         long size = wShape.numel();
         MemorySegment xs = xPhases.segment(), dys = dy.segment();
         Tensor dw = CpuBackend.alloc(wShape);
-        if (byPanels(d)) {
-            unsplit(d, PhasePanels.fromPhases(d, PhasePanels.rowsOf(d, xs), null, null, dys), dw);
-            return dw;
-        }
         try (HostStorage partials = scratch(parts * size)) {
             MemorySegment acc = partials.segment();
             Chunks.run(d.n(), parts, (part, from, to) -> {
