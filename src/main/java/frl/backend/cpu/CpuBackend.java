@@ -164,12 +164,14 @@ public final class CpuBackend implements Backend {
 
     @Override public Tensor crossEntropyOfPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g, Tensor targets, int classes) {
         String op = "crossEntropyOfPhases";
-        return SubPixelPhases.crossEntropyOfPhases(this, Gemm.active(), in(op, dy), in(op, w), xShape, g, in(op, targets), classes, false)[0];
+        Tensor[] fused = SubPixelPhases.crossEntropyOfPhases(in(op, dy), in(op, w), xShape, g, in(op, targets), classes, false);
+        return fused != null ? fused[0] : Backend.super.crossEntropyOfPhases(dy, w, xShape, g, targets, classes);
     }
 
     @Override public Tensor[] crossEntropyOfPhasesAndLogits(Tensor dy, Tensor w, Shape xShape, ConvGeometry g, Tensor targets, int classes) {
         String op = "crossEntropyOfPhasesAndLogits";
-        return SubPixelPhases.crossEntropyOfPhases(this, Gemm.active(), in(op, dy), in(op, w), xShape, g, in(op, targets), classes, true);
+        Tensor[] fused = SubPixelPhases.crossEntropyOfPhases(in(op, dy), in(op, w), xShape, g, in(op, targets), classes, true);
+        return fused != null ? fused : Backend.super.crossEntropyOfPhasesAndLogits(dy, w, xShape, g, targets, classes);
     }
 
     @Override public boolean fusesCrossEntropyOfPhases() { return true; }

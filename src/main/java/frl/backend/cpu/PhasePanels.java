@@ -92,8 +92,8 @@ final class PhasePanels {
     }
 
     /**
-     * The two adjoint products of each phase's chunk g_r [C, width] from source: where w is given, dcols_r = W_rᵀ · g_r
-     * by the product, added into the images' dy gradient (dyGrad); where dys is given, dW_r += g_r · cols_rᵀ by
+     * The adjoint products of each phase's chunk g_r [C, width] from source: dcols_r = W_rᵀ · g_r by the product, added
+     * into the images' dy gradient (dyGrad); and where dys is given, dW_r += g_r · cols_rᵀ by
      * DirectConvKernels#weightGradient, returned in the phases' split layout [R, C, depth] (each core's images summed
      * apart, the parts added in order), else null. Groups of WEIGHT_COLUMNS columns: each weight-gradient tile sums its
      * lanes once per group, which at 512 columns cost as much as the tile (130 against 205 GFLOP/s at 2,048).
@@ -103,12 +103,12 @@ final class PhasePanels {
         int phases = d.phases().size(), c = d.c(), depth = d.depth();
         int depthRows = DirectConv.roundUp(depth, DirectConvKernels.ROWS), rows = DirectConv.roundUp(c, DirectConvKernels.GRAD_ROWS);
         int taps = DirectConv.roundUp(depth, DirectConvKernels.GRAD_TAPS), tiles = rows / DirectConvKernels.GRAD_ROWS * (taps / DirectConvKernels.GRAD_TAPS);
-        float[][] packed = w == null ? null : packed(d, w, true);
+        float[][] packed = packed(d, w, true);
         int parts = Chunks.count(d.n(), group);
         float[][][] sums = new float[parts][phases][dys == null ? 0 : rows * taps];
         Chunks.run(d.n(), parts, (part, from, to) -> {
             int most = rowStride(group * d.q());
-            float[] images = new float[group * d.small()], grads = new float[group * d.small()], cols = new float[depth * most];
+            float[] grads = new float[group * d.small()], images = dys == null ? null : new float[group * d.small()], cols = dys == null ? null : new float[depth * most];
             float[] g = new float[rows * most], dcols = new float[depthRows * most];   // rows of g past c stay 0
             int[] offG = new int[c], offCols = new int[taps];
             for (int n0 = (int) from; n0 < to; n0 += group) {
@@ -119,16 +119,14 @@ final class PhasePanels {
                 Arrays.fill(grads, 0f);
                 for (int r = 0; r < phases; r++) {
                     source.fill(g, ld, r, n0, width);
-                    if (w != null) {
-                        DirectConvKernels.product(packed[r], c, offG, g, dcols, depthRows, width, ld);
-                        d.scatterAdd(dcols, ld, count, r, grads);
-                    }
+                    DirectConvKernels.product(packed[r], c, offG, g, dcols, depthRows, width, ld);
+                    d.scatterAdd(dcols, ld, count, r, grads);
                     if (dys != null) {
                         d.gather(images, count, r, cols, ld);
                         DirectConvKernels.weightGradient(g, ld, cols, offCols, width, sums[part][r], 0, tiles);
                     }
                 }
-                if (w != null) MemorySegment.copy(grads, 0, dyGrad, F, (long) n0 * d.small() * Float.BYTES, count * d.small());
+                MemorySegment.copy(grads, 0, dyGrad, F, (long) n0 * d.small() * Float.BYTES, count * d.small());
             }
         });
         if (dys == null) return null;

@@ -133,10 +133,11 @@ final class SubPixelPhases {
 
     /**
      * {losses, logits}: crossEntropy(backwardInputToPhases(dy, w, xShape, g) viewed as logits [R, C/classes, classes,
-     * N·Q], targets, 2), and with keep the phases it scored (else null). Where {@link PhasePanels} takes the phases,
-     * each group's product is scored while it is in cache (and the logits never stored without keep); else the two ops.
+     * N·Q], targets, 2), and with keep the phases it scored (else null), by {@link PhasePanels}: each group's product
+     * scored while it is in cache, the logits never stored without keep. Null where that path does not take the phases
+     * (the caller composes the two ops then); the shapes are checked either way.
      */
-    static Tensor[] crossEntropyOfPhases(Backend be, Gemm gemm, Tensor dy, Tensor w, Shape xShape, ConvGeometry g, Tensor targets, int classes, boolean keep) {
+    static Tensor[] crossEntropyOfPhases(Tensor dy, Tensor w, Shape xShape, ConvGeometry g, Tensor targets, int classes, boolean keep) {
         Shape phases = Shapes.phases("crossEntropyOfPhases", xShape, g);
         Shapes.conv2dBackward(dy.shape(), xShape, w.shape(), g);
         if (classes < 1 || xShape.dim(1) % classes != 0)
@@ -145,14 +146,11 @@ final class SubPixelPhases {
         Shape loss = Shape.of(phases.dim(0), channels, phases.dim(2) * phases.dim(3));
         if (!targets.shape().equals(loss))
             throw new IllegalArgumentException("crossEntropyOfPhases: targets " + targets.shape() + " must be " + loss + " ([phases, channels, N·Q])");
-        if (!applies(w.shape(), g) || !byPanels(Dims.of(xShape, w.shape(), g))) {
-            Tensor logits = backwardInputToPhases(be, gemm, dy, w, xShape, g), out = be.crossEntropy(logits.reshape(Shape.of(phases.dim(0), channels, classes, loss.dim(2))), targets, 2);
-            if (!keep) logits.close();
-            return new Tensor[] {out, keep ? logits : null};
-        }
+        if (!applies(w.shape(), g)) return null;
+        Dims d = Dims.of(xShape, w.shape(), g);
+        if (!byPanels(d)) return null;
         Tensor out = CpuBackend.alloc(loss), logits = keep ? CpuBackend.alloc(phases) : null;
-        PhasePanels.crossEntropy(Dims.of(xShape, w.shape(), g), dy.segment(), w.segment(), CpuLoss.classes(targets, classes), channels, classes, out.segment(),
-                keep ? logits.segment() : null);
+        PhasePanels.crossEntropy(d, dy.segment(), w.segment(), CpuLoss.classes(targets, classes), channels, classes, out.segment(), keep ? logits.segment() : null);
         return new Tensor[] {out, logits};
     }
 
