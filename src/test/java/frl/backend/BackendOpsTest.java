@@ -121,6 +121,8 @@ public class BackendOpsTest {
         c.add(named("crossEntropy K=256").in(1, 2, 256, 3, 2).classes(256, 1, 2, 3, 2).of(x -> Loss.crossEntropy(x[0], x[1], 2)));
         c.add(named("crossEntropy K=3 of a convT 4×4 s2 p1 in phases").in(2, 3, 2, 3).in(3, 6, 4, 4).classes(3, 4, 2, 2 * 2 * 3)
                 .of(x -> Loss.crossEntropyOfPhases(x[0], x[1], ConvGeometry.of(2, 1), x[2], 3)));
+        c.add(named("crossEntropy K=3 of a convT 4×4 s2 p1 in phases of 16 pixels (whole vectors: the CPU's panels)").in(1, 2, 4, 4).in(2, 6, 4, 4)
+                .classes(3, 4, 2, 16).of(x -> Loss.crossEntropyOfPhases(x[0], x[1], ConvGeometry.of(2, 1), x[2], 3)));
         c.add(named("backward from scalar").in(3, 4).of(x -> {
             Var y = Reduce.sumAll(Pointwise.square(x[0]));
             return y;
